@@ -1,0 +1,45 @@
+/** Every failure that crosses a process or protocol edge carries one of these codes. */
+export const ERROR_CODES = [
+  "BAD_FRAME",
+  "FRAME_TOO_LARGE",
+  "BAD_MESSAGE",
+  "UNSUPPORTED_VERSION",
+  "UNAUTHORIZED",
+  "NOT_LEADER",
+  "NO_LEADER",
+  "TIMEOUT",
+  "UNAVAILABLE",
+  "SLOW_CONSUMER",
+  "CONNECTION_CLOSED",
+  "BAD_USAGE",
+  "BAD_CONFIG",
+  "NOT_FOUND",
+  "REFUSED",
+  "CORRUPT",
+  "LOCKED",
+  "INTERNAL",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class MqraftError extends Error {
+  override readonly name = "MqraftError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isMqraftError(e: unknown, code?: ErrorCode): e is MqraftError {
+  return e instanceof MqraftError && (code === undefined || e.code === code);
+}
+
+/** A readable one-line description of anything thrown. */
+export function describeError(e: unknown): string {
+  if (e instanceof MqraftError) return `${e.code}: ${e.message}`;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
