@@ -1,0 +1,44 @@
+# Every target works on a fresh clone with only Node and npm: Bun itself comes from the npm registry.
+BUN := node_modules/.bin/bun
+TSC := node_modules/.bin/tsc
+# cbor-x's native addon crashes Bun (../shared/PLATFORM.md); the binary has it compiled out too.
+export CBOR_NATIVE_ACCELERATION_DISABLED := true
+SOURCES := $(shell find src cmd -name '*.ts' 2>/dev/null) package.json
+
+.PHONY: build run test typecheck unit sim bench clean
+
+build: dist/mqraft
+
+node_modules/.installed: package.json package-lock.json
+	@# not `npm ci`: npm 11 writes no lock entries for cbor-extract's per-platform optional packages and
+	@# then refuses its own lock file; `npm install` follows the lock and leaves it unchanged.
+	npm install --no-audit --no-fund
+	@touch $@
+
+dist/mqraft: node_modules/.installed $(SOURCES)
+	@mkdir -p dist
+	$(BUN) build --compile --minify --sourcemap --bytecode --format=esm \
+		--define 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"' \
+		cmd/mqraft.ts --outfile dist/mqraft
+	@# a failed bytecode build still exits 0 and writes a binary that dies at start
+	@./dist/mqraft --version >/dev/null || { echo "dist/mqraft does not start"; rm -f dist/mqraft; exit 1; }
+
+run: build
+	./dist/mqraft up
+
+typecheck: node_modules/.installed
+	$(TSC) --noEmit -p .
+
+# The whole suite: type-check, then every test (unit, simulation, real clusters) against the fresh binary.
+test: build typecheck
+	$(BUN) test --timeout 120000
+
+sim: node_modules/.installed
+	$(BUN) run sim --seeds 20000 --start 1
+
+bench: build
+	$(BUN) bench/wire-bench.ts
+	$(BUN) bench/storage-bench.ts
+
+clean:
+	rm -rf dist node_modules .tmp

@@ -1,0 +1,19 @@
+#!/usr/bin/env bun
+import { defineCommand } from "citty";
+import pkg from "../package.json" with { type: "json" };
+import { runCli } from "./cli-runner.ts";
+
+// Subcommands load lazily so that `mqraft pub` does not pay for the broker's code at start-up.
+// A subcommand appears here only once it works.
+export const root = defineCommand({
+  meta: {
+    name: "mqraft",
+    version: pkg.version,
+    description: "Raft-replicated publish/subscribe message broker",
+  },
+  subCommands: {},
+});
+
+if (import.meta.main) {
+  process.exit(await runCli(root, process.argv.slice(2)));
+}
