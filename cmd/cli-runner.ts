@@ -67,7 +67,8 @@ async function rejectUnknownFlags(cmd: AnyCommand, rest: string[], path: string[
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "positional") continue;
     known.add(name);
-    for (const alias of [def.alias ?? []].flat()) known.add(alias);
+    const aliases = "alias" in def ? def.alias : undefined;
+    for (const alias of [aliases ?? []].flat()) known.add(alias);
     if (def.type === "boolean") known.add(`no-${name}`);
   }
   for (const token of rest) {
