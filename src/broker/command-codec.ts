@@ -1,0 +1,130 @@
+import { Encoder } from "cbor-x";
+import * as v from "valibot";
+import { MqraftError } from "../util/errors.ts";
+import {
+  AckCommandSchema,
+  BytesSchema,
+  type Command,
+  ConfigCommandSchema,
+  type PublishMessage,
+  SubscribeCommandSchema,
+  TimeSchema,
+  UnsubscribeCommandSchema,
+} from "./commands.ts";
+import { ProducerIdSchema, TopicSchema, WholeNumberSchema } from "./names.ts";
+
+/**
+ * The bytes of a command. A CBOR map `{type, time, ...}` as in commands.ts, except that each
+ * publish message is a tuple `[topic, data]` or `[topic, data, producer, seq]`: tuples decode
+ * about 2.4 times faster than maps and are ~15% smaller for 128-byte payloads, and publish is the
+ * hot path on every replica.
+ */
+
+// Records and shared structures would make the bytes depend on encoder state; a plain Uint8Array must stay an untagged byte string.
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+
+const ShortWireMessageSchema = v.strictTuple([TopicSchema, BytesSchema]);
+const LongWireMessageSchema = v.strictTuple([TopicSchema, BytesSchema, ProducerIdSchema, WholeNumberSchema]);
+export type WireMessage = v.InferOutput<typeof ShortWireMessageSchema> | v.InferOutput<typeof LongWireMessageSchema>;
+
+/** The envelope of a publish; its messages are checked one by one so that one bad message refuses only itself. */
+const WirePublishSchema = v.object({ type: v.literal("publish"), time: TimeSchema, messages: v.array(v.unknown()) });
+
+const WireCommandSchema = v.variant("type", [
+  WirePublishSchema,
+  SubscribeCommandSchema,
+  UnsubscribeCommandSchema,
+  AckCommandSchema,
+  ConfigCommandSchema,
+]);
+export type WireCommand = v.InferOutput<typeof WireCommandSchema>;
+
+export type DecodedEntry = { ok: true; command: WireCommand } | { ok: false; message: string };
+
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
+  if (issue === undefined) return "invalid command";
+  const path = v.getDotPath(issue);
+  return path === null ? issue.message : `${path}: ${issue.message}`;
+}
+
+/** CBOR and envelope check of a committed entry's data. Never throws: a bad entry must not stop a replica. */
+export function decodeWire(bytes: Uint8Array): DecodedEntry {
+  let raw: unknown;
+  try {
+    raw = cbor.decode(bytes);
+  } catch (e) {
+    return { ok: false, message: `not CBOR: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  return parseEnvelope(raw);
+}
+
+/**
+ * Checks a decoded command, except for the messages of a publish (checked one by one with
+ * parseWireMessage or PublishMessageSchema, so that one bad message refuses only itself).
+ */
+export function parseEnvelope(raw: unknown): DecodedEntry {
+  const parsed = v.safeParse(WireCommandSchema, raw);
+  return parsed.success ? { ok: true, command: parsed.output } : { ok: false, message: describeIssues(parsed.issues) };
+}
+
+/** One publish message as it appears on the wire, checked; a string is the reason it is refused. */
+export function parseWireMessage(raw: unknown): WireMessage | string {
+  const schema = Array.isArray(raw) && raw.length === 2 ? ShortWireMessageSchema : LongWireMessageSchema;
+  const parsed = v.safeParse(schema, raw);
+  return parsed.success ? parsed.output : describeIssues(parsed.issues);
+}
+
+function fromWire(m: WireMessage): PublishMessage {
+  return m.length === 2 ? { topic: m[0], data: m[1] } : { topic: m[0], data: m[1], producer: m[2], seq: m[3] };
+}
+
+function toWire(m: PublishMessage): WireMessage {
+  return m.producer === undefined || m.seq === undefined ? [m.topic, m.data] : [m.topic, m.data, m.producer, m.seq];
+}
+
+export function encodeCommand(command: Command): Uint8Array {
+  switch (command.type) {
+    case "publish":
+      return cbor.encode({ type: command.type, time: command.time, messages: command.messages.map(toWire) });
+    case "subscribe":
+      return cbor.encode({ type: command.type, time: command.time, name: command.name, topics: command.topics, from: command.from });
+    case "unsubscribe":
+      return cbor.encode({ type: command.type, time: command.time, name: command.name });
+    case "ack":
+      return cbor.encode({ type: command.type, time: command.time, name: command.name, topic: command.topic, offset: command.offset });
+    case "config":
+      return cbor.encode({ type: command.type, time: command.time, retention: command.retention });
+    default:
+      return command satisfies never;
+  }
+}
+
+/** A whole command, every message checked. Throws MqraftError BAD_MESSAGE when any part is invalid. */
+export function decodeCommand(bytes: Uint8Array): Command {
+  const decoded = decodeWire(bytes);
+  if (!decoded.ok) throw new MqraftError("BAD_MESSAGE", `invalid command: ${decoded.message}`);
+  const command = decoded.command;
+  if (command.type !== "publish") return command;
+  const messages = command.messages.map((raw, slot) => {
+    const m = parseWireMessage(raw);
+    if (typeof m === "string") throw new MqraftError("BAD_MESSAGE", `invalid command: messages[${slot}]: ${m}`);
+    return fromWire(m);
+  });
+  return { type: "publish", time: command.time, messages };
+}
+
+/**
+ * The messages of a publish entry, indexed by slot, to read stored messages back from the log.
+ * A slot whose message was refused when the entry was applied is undefined (the state machine
+ * never gave it an offset). Payloads are views into `data`, not copies.
+ */
+export function decodeEntryMessages(data: Uint8Array): (PublishMessage | undefined)[] {
+  const decoded = decodeWire(data);
+  if (!decoded.ok) throw new MqraftError("BAD_MESSAGE", `not a publish entry: ${decoded.message}`);
+  if (decoded.command.type !== "publish") throw new MqraftError("BAD_MESSAGE", `not a publish entry: a ${decoded.command.type} command`);
+  return decoded.command.messages.map((raw) => {
+    const m = parseWireMessage(raw);
+    return typeof m === "string" ? undefined : fromWire(m);
+  });
+}

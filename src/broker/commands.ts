@@ -1,0 +1,92 @@
+import * as v from "valibot";
+import { PositiveNumberSchema, ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "./names.ts";
+
+/**
+ * The commands of the replicated state machine. One committed Normal Raft entry carries one
+ * command, CBOR-encoded (see command-codec.ts for the bytes, docs/state-machine.md for meaning).
+ * `time` is milliseconds since the epoch, stamped by the leader that proposed the entry: the
+ * state machine has no clock of its own.
+ */
+
+export const MAX_SUBSCRIPTION_TOPICS = 1000;
+
+export const TimeSchema = WholeNumberSchema;
+export const BytesSchema = v.instance(Uint8Array, "expected a byte string");
+
+export const PublishMessageSchema = v.pipe(
+  v.object({
+    topic: TopicSchema,
+    data: BytesSchema,
+    /** With seq: the identity of a retried publish, so that it is stored once. */
+    producer: v.optional(ProducerIdSchema),
+    seq: v.optional(WholeNumberSchema),
+  }),
+  v.check((m) => (m.producer === undefined) === (m.seq === undefined), "producer and seq must be given together"),
+);
+export type PublishMessage = v.InferOutput<typeof PublishMessageSchema>;
+
+export const PublishCommandSchema = v.object({
+  type: v.literal("publish"),
+  time: TimeSchema,
+  /** A batch: the node packs many client publishes into one entry. A message's slot is its position here. */
+  messages: v.array(PublishMessageSchema),
+});
+
+/** Where a new durable subscription starts in each of its topics. A number is clamped into the retained range. */
+export const StartSchema = v.union([v.picklist(["earliest", "latest"]), WholeNumberSchema]);
+export type Start = v.InferOutput<typeof StartSchema>;
+
+export const SubscribeCommandSchema = v.object({
+  type: v.literal("subscribe"),
+  time: TimeSchema,
+  name: SubscriptionNameSchema,
+  topics: v.pipe(
+    v.array(TopicSchema),
+    v.minLength(1, "expected at least one topic"),
+    v.maxLength(MAX_SUBSCRIPTION_TOPICS, `expected at most ${MAX_SUBSCRIPTION_TOPICS} topics`),
+  ),
+  from: StartSchema,
+});
+
+export const UnsubscribeCommandSchema = v.object({
+  type: v.literal("unsubscribe"),
+  time: TimeSchema,
+  name: SubscriptionNameSchema,
+});
+
+export const AckCommandSchema = v.object({
+  type: v.literal("ack"),
+  time: TimeSchema,
+  name: SubscriptionNameSchema,
+  topic: TopicSchema,
+  /** The offset of the last message the subscriber has processed. */
+  offset: WholeNumberSchema,
+});
+
+/** Absent limits are unlimited. */
+export const RetentionSchema = v.object({
+  maxMessages: v.optional(PositiveNumberSchema),
+  maxBytes: v.optional(PositiveNumberSchema),
+  maxAgeMs: v.optional(PositiveNumberSchema),
+});
+export type Retention = v.InferOutput<typeof RetentionSchema>;
+
+export const ConfigCommandSchema = v.object({
+  type: v.literal("config"),
+  time: TimeSchema,
+  retention: RetentionSchema,
+});
+
+export const CommandSchema = v.variant("type", [
+  PublishCommandSchema,
+  SubscribeCommandSchema,
+  UnsubscribeCommandSchema,
+  AckCommandSchema,
+  ConfigCommandSchema,
+]);
+export type Command = v.InferOutput<typeof CommandSchema>;
+export type PublishCommand = v.InferOutput<typeof PublishCommandSchema>;
+export type SubscribeCommand = v.InferOutput<typeof SubscribeCommandSchema>;
+export type UnsubscribeCommand = v.InferOutput<typeof UnsubscribeCommandSchema>;
+export type AckCommand = v.InferOutput<typeof AckCommandSchema>;
+export type ConfigCommand = v.InferOutput<typeof ConfigCommandSchema>;

@@ -1,0 +1,308 @@
+import * as v from "valibot";
+import { MqraftError } from "../util/errors.ts";
+import { AgeHeap } from "./age-heap.ts";
+import { decodeWire, describeIssues, parseEnvelope, parseWireMessage, type WireCommand } from "./command-codec.ts";
+import { type Command, PublishMessageSchema, type Retention } from "./commands.ts";
+import { DedupWindow } from "./dedup-window.ts";
+import type { ProducerWindow } from "./producer-window.ts";
+import { type ApplyResult, type PublishResult, refusal, type TopicPosition } from "./results.ts";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.ts";
+import { type OffsetRange, Subscriptions } from "./subscriptions.ts";
+import { TopicIndex } from "./topic-index.ts";
+
+export interface TopicInfo {
+  firstOffset: number;
+  nextOffset: number;
+  /** Payload bytes of the retained messages. */
+  bytes: number;
+  /** Retained messages: nextOffset - firstOffset. */
+  messages: number;
+}
+
+/** Where a retained message lives: the Raft entry and the slot within its publish batch. */
+export interface MessageLocation {
+  index: number;
+  slot: number;
+}
+
+export interface ScannedMessage extends MessageLocation {
+  offset: number;
+}
+
+export interface DurableInfo {
+  name: string;
+  positions: TopicPosition[];
+}
+
+const NEVER_PUBLISHED: OffsetRange = { firstOffset: 0, nextOffset: 0 };
+
+/**
+ * The broker's replicated state machine. Pure and deterministic: the same committed entries
+ * applied in the same order give the same state and the same results on every replica. No
+ * clock (time is the latest `time` among the commands applied), no randomness, no I/O.
+ *
+ * Message payloads stay in the Raft log; this keeps per topic where each retained message is
+ * (log index, slot). The node reads a message back with decodeEntryMessages(entry.data)[slot],
+ * and may compact the log below lowestNeededIndex().
+ */
+export class BrokerState {
+  private readonly topicsByName = new Map<string, TopicIndex>();
+  /** By id (creation order). */
+  private readonly topicList: TopicIndex[] = [];
+  private readonly dedup = new DedupWindow();
+  private readonly subscriptions = new Subscriptions((topic) => this.topicsByName.get(topic) ?? NEVER_PUBLISHED);
+  private policy: Retention = {};
+  private maxMessages = Infinity;
+  private maxBytes = Infinity;
+  /** Present exactly when the policy has maxAgeMs. */
+  private ageHeap: AgeHeap | undefined;
+  private applied = 0;
+  private clock = 0;
+
+  /** Log index of the last entry applied (0 before any). */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** The state machine's time: the latest command time applied, in ms (0 before any). */
+  get time(): number {
+    return this.clock;
+  }
+
+  /**
+   * Applies the data of the committed Normal entry at `index`. Entries must come in increasing
+   * index order; gaps are allowed (entries the node does not pass here, such as config changes).
+   * Empty data is the leader's no-op. Never throws on bad data: it becomes an error result.
+   */
+  apply(index: number, data: Uint8Array): ApplyResult[] {
+    this.advanceTo(index);
+    if (data.length === 0) return [];
+    const decoded = decodeWire(data);
+    if (!decoded.ok) return [refusal("BAD_MESSAGE", `invalid command: ${decoded.message}`)];
+    return this.dispatch(index, decoded.command, true);
+  }
+
+  /** apply() for a command already decoded; it is checked the same way. */
+  applyCommand(index: number, command: Command): ApplyResult[] {
+    this.advanceTo(index);
+    const parsed = parseEnvelope(command);
+    if (!parsed.ok) return [refusal("BAD_MESSAGE", `invalid command: ${parsed.message}`)];
+    return this.dispatch(index, parsed.command, false);
+  }
+
+  topics(): string[] {
+    return this.topicList.map((topic) => topic.name);
+  }
+
+  topicInfo(topic: string): TopicInfo | undefined {
+    const t = this.topicsByName.get(topic);
+    if (t === undefined) return undefined;
+    return { firstOffset: t.firstOffset, nextOffset: t.nextOffset, bytes: t.bytes, messages: t.count };
+  }
+
+  /** "dropped": removed by retention; "future": not published yet (also for a topic never published to). */
+  locate(topic: string, offset: number): MessageLocation | "dropped" | "future" {
+    checkOffset(offset);
+    const t = this.topicsByName.get(topic);
+    if (t === undefined || offset >= t.nextOffset) return "future";
+    const at = t.positionOf(offset);
+    if (at < 0) return "dropped";
+    return { index: t.logIndex[at] as number, slot: t.slot[at] as number };
+  }
+
+  /**
+   * Up to `limit` retained messages from `fromOffset` on, oldest first. Starts at firstOffset when
+   * fromOffset was dropped: compare the first offset returned with the one asked for.
+   */
+  scan(topic: string, fromOffset: number, limit: number): ScannedMessage[] {
+    checkOffset(fromOffset);
+    const t = this.topicsByName.get(topic);
+    if (t === undefined) return [];
+    const from = Math.max(fromOffset, t.firstOffset);
+    const to = Math.min(t.nextOffset, from + Math.max(0, limit));
+    const out: ScannedMessage[] = [];
+    for (let offset = from; offset < to; offset++) {
+      const at = t.head + offset - t.firstOffset;
+      out.push({ offset, index: t.logIndex[at] as number, slot: t.slot[at] as number });
+    }
+    return out;
+  }
+
+  durable(name: string): DurableInfo | undefined {
+    const record = this.subscriptions.get(name);
+    return record === undefined ? undefined : { name, positions: this.subscriptions.positionsOf(record) };
+  }
+
+  /** In creation order. */
+  durables(): DurableInfo[] {
+    return Array.from(this.subscriptions.records(), (record) => ({ name: record.name, positions: this.subscriptions.positionsOf(record) }));
+  }
+
+  retention(): Retention {
+    return { ...this.policy };
+  }
+
+  /**
+   * The smallest log index that still holds a retained message; undefined when no message is
+   * retained. Everything else the state machine needs is in its snapshot, so a snapshot at
+   * appliedIndex plus the log from this index on is enough to serve every retained message.
+   * O(topics): meant for compaction decisions, not for every entry.
+   */
+  lowestNeededIndex(): number | undefined {
+    let lowest = Infinity;
+    for (const t of this.topicList) if (t.count > 0 && t.headLogIndex < lowest) lowest = t.headLogIndex;
+    return lowest === Infinity ? undefined : lowest;
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot({
+      appliedIndex: this.applied,
+      time: this.clock,
+      retention: this.policy,
+      topics: this.topicList,
+      producers: this.dedup.windows(),
+      durables: this.subscriptions.records(),
+    });
+  }
+
+  /** The state a snapshot was taken of. Throws MqraftError CORRUPT when the bytes are not a valid snapshot. */
+  static restore(bytes: Uint8Array): BrokerState {
+    const parts = decodeSnapshot(bytes);
+    const state = new BrokerState();
+    state.applied = parts.appliedIndex;
+    state.clock = parts.time;
+    for (const topic of parts.topics) {
+      state.topicList.push(topic);
+      state.topicsByName.set(topic.name, topic);
+    }
+    for (const window of parts.producers) state.dedup.restore(window);
+    for (const record of parts.durables) state.subscriptions.restore(record);
+    state.setPolicy(parts.retention);
+    return state;
+  }
+
+  private advanceTo(index: number): void {
+    if (!Number.isSafeInteger(index) || index <= this.applied) {
+      throw new MqraftError("INTERNAL", `entry ${index} applied after entry ${this.applied}: entries are applied once each, in log order`);
+    }
+    this.applied = index;
+  }
+
+  private dispatch(index: number, command: WireCommand, wire: boolean): ApplyResult[] {
+    this.tick(command.time);
+    switch (command.type) {
+      case "publish":
+        return this.publishAll(index, command.messages, wire);
+      case "subscribe":
+        return [this.subscriptions.subscribe(command)];
+      case "unsubscribe":
+        return [this.subscriptions.unsubscribe(command)];
+      case "ack":
+        return [this.subscriptions.ack(command)];
+      case "config":
+        this.setPolicy(command.retention);
+        return [{ type: "config", retention: this.retention() }];
+      default:
+        return command satisfies never;
+    }
+  }
+
+  private publishAll(index: number, messages: unknown[], wire: boolean): ApplyResult[] {
+    const results: ApplyResult[] = [];
+    for (let slot = 0; slot < messages.length; slot++) {
+      const raw = messages[slot];
+      if (wire) {
+        const m = parseWireMessage(raw);
+        if (typeof m === "string") results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${m}`));
+        else if (m.length === 2) results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0));
+        else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3]));
+      } else {
+        const parsed = v.safeParse(PublishMessageSchema, raw);
+        if (!parsed.success) results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${describeIssues(parsed.issues)}`));
+        else {
+          const m = parsed.output;
+          results.push(this.publishOne(index, slot, m.topic, m.data.length, m.producer, m.seq ?? 0));
+        }
+      }
+    }
+    return results;
+  }
+
+  private publishOne(index: number, slot: number, topicName: string, size: number, producer: string | undefined, seq: number): PublishResult {
+    let window: ProducerWindow | undefined;
+    if (producer !== undefined) {
+      window = this.dedup.touch(producer, this.clock);
+      const at = window.find(seq);
+      if (at >= 0) {
+        const original = this.topicList[window.topicId[at] as number] as TopicIndex;
+        return { type: "publish", topic: original.name, offset: window.offset[at] as number, duplicate: true };
+      }
+    }
+    const topic = this.topicsByName.get(topicName) ?? this.createTopic(topicName);
+    const offset = topic.append(index, slot, size, this.clock);
+    if (topic.count === 1 && this.ageHeap !== undefined) this.ageHeap.insert(topic);
+    this.enforceSize(topic);
+    if (window !== undefined) this.dedup.record(window, seq, topic.id, offset);
+    return { type: "publish", topic: topic.name, offset };
+  }
+
+  private createTopic(name: string): TopicIndex {
+    const topic = new TopicIndex(name, this.topicList.length);
+    this.topicList.push(topic);
+    this.topicsByName.set(name, topic);
+    return topic;
+  }
+
+  /** Time only moves forward: a new leader whose clock is behind the old one's does not turn it back. */
+  private tick(time: number): void {
+    if (time <= this.clock) return;
+    this.clock = time;
+    this.dedup.expire(time);
+    this.dropAged();
+  }
+
+  private setPolicy(retention: Retention): void {
+    const policy: Retention = {};
+    if (retention.maxMessages !== undefined) policy.maxMessages = retention.maxMessages;
+    if (retention.maxBytes !== undefined) policy.maxBytes = retention.maxBytes;
+    if (retention.maxAgeMs !== undefined) policy.maxAgeMs = retention.maxAgeMs;
+    this.policy = policy;
+    this.maxMessages = policy.maxMessages ?? Infinity;
+    this.maxBytes = policy.maxBytes ?? Infinity;
+    this.ageHeap?.clear();
+    this.ageHeap = undefined;
+    if (policy.maxAgeMs !== undefined) {
+      const heap = new AgeHeap();
+      for (const topic of this.topicList) if (topic.count > 0) heap.insert(topic);
+      this.ageHeap = heap;
+    }
+    for (const topic of this.topicList) this.enforceSize(topic);
+    this.dropAged();
+  }
+
+  /** Count and byte limits. The newest message is never dropped for bytes, so a topic keeps its latest message however large. */
+  private enforceSize(topic: TopicIndex): void {
+    const { maxMessages, maxBytes } = this;
+    if (topic.count <= maxMessages && (topic.bytes <= maxBytes || topic.count <= 1)) return;
+    do topic.dropHead();
+    while (topic.count > maxMessages || (topic.bytes > maxBytes && topic.count > 1));
+    this.ageHeap?.headDropped(topic);
+  }
+
+  /** Drops every message whose age (time minus its command's time) has reached maxAgeMs. */
+  private dropAged(): void {
+    const heap = this.ageHeap;
+    const maxAgeMs = this.policy.maxAgeMs;
+    if (heap === undefined || maxAgeMs === undefined) return;
+    const horizon = this.clock - maxAgeMs;
+    for (let topic = heap.top(); topic !== undefined && topic.headTime <= horizon; topic = heap.top()) {
+      do topic.dropHead();
+      while (topic.count > 0 && topic.headTime <= horizon);
+      heap.headDropped(topic);
+    }
+  }
+}
+
+function checkOffset(offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new MqraftError("BAD_MESSAGE", `offset must be a whole number of at least 0, not ${offset}`);
+}

@@ -1,0 +1,99 @@
+import type { AckCommand, Start, SubscribeCommand, UnsubscribeCommand } from "./commands.ts";
+import { type ApplyResult, refusal, type TopicPosition } from "./results.ts";
+
+/** The retained offsets of a topic: [firstOffset, nextOffset). A topic never published to is {0, 0}. */
+export interface OffsetRange {
+  firstOffset: number;
+  nextOffset: number;
+}
+export type RangeOf = (topic: string) => OffsetRange;
+
+/** A durable subscription as stored: `positions[i]` is the next offset to deliver in `topics[i]`. */
+export interface DurableRecord {
+  name: string;
+  topics: string[];
+  positions: number[];
+}
+
+/**
+ * Named (durable) subscriptions: created, acknowledged and removed only through committed
+ * commands, so every broker knows where each one stands. A stored position below a topic's
+ * firstOffset (retention dropped what it had not acknowledged) reads as firstOffset: the
+ * subscription resumes at the oldest retained message.
+ */
+export class Subscriptions {
+  private readonly byName = new Map<string, DurableRecord>();
+
+  constructor(private readonly rangeOf: RangeOf) {}
+
+  get(name: string): DurableRecord | undefined {
+    return this.byName.get(name);
+  }
+
+  /** In creation order. */
+  records(): IterableIterator<DurableRecord> {
+    return this.byName.values();
+  }
+
+  /** Adds a record restored from a snapshot; restore in creation order. */
+  restore(record: DurableRecord): void {
+    this.byName.set(record.name, record);
+  }
+
+  positionsOf(record: DurableRecord): TopicPosition[] {
+    return record.topics.map((topic, i) => ({ topic, position: this.effective(topic, record.positions[i] as number) }));
+  }
+
+  subscribe(command: SubscribeCommand): ApplyResult {
+    const topics = [...new Set(command.topics)];
+    const existing = this.byName.get(command.name);
+    if (existing !== undefined) {
+      if (!sameTopics(existing.topics, topics)) {
+        return refusal(
+          "REFUSED",
+          `subscription "${command.name}" exists with topics ${existing.topics.join(", ")}; unsubscribe first to change them`,
+        );
+      }
+      return { type: "subscribe", name: command.name, created: false, positions: this.positionsOf(existing) };
+    }
+    const record = { name: command.name, topics, positions: topics.map((topic) => startPosition(this.rangeOf(topic), command.from)) };
+    this.byName.set(record.name, record);
+    return { type: "subscribe", name: record.name, created: true, positions: this.positionsOf(record) };
+  }
+
+  unsubscribe(command: UnsubscribeCommand): ApplyResult {
+    if (!this.byName.delete(command.name)) return refusal("NOT_FOUND", `no subscription named "${command.name}"`);
+    return { type: "unsubscribe", name: command.name };
+  }
+
+  /** Moves the position past `offset`; an ack at or below the current position changes nothing. */
+  ack(command: AckCommand): ApplyResult {
+    const record = this.byName.get(command.name);
+    if (record === undefined) return refusal("NOT_FOUND", `no subscription named "${command.name}"`);
+    const at = record.topics.indexOf(command.topic);
+    if (at < 0) return refusal("NOT_FOUND", `subscription "${command.name}" does not include topic "${command.topic}"`);
+    const { nextOffset } = this.rangeOf(command.topic);
+    if (command.offset >= nextOffset) {
+      return refusal("REFUSED", `offset ${command.offset} of topic "${command.topic}" does not exist yet (next offset ${nextOffset})`);
+    }
+    const position = Math.max(this.effective(command.topic, record.positions[at] as number), command.offset + 1);
+    record.positions[at] = position;
+    return { type: "ack", name: command.name, topic: command.topic, position };
+  }
+
+  private effective(topic: string, stored: number): number {
+    return Math.max(stored, this.rangeOf(topic).firstOffset);
+  }
+}
+
+function startPosition(range: OffsetRange, from: Start): number {
+  if (from === "earliest") return range.firstOffset;
+  if (from === "latest") return range.nextOffset;
+  return Math.min(Math.max(from, range.firstOffset), range.nextOffset);
+}
+
+function sameTopics(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((topic) => set.has(topic));
+}
