@@ -1,0 +1,26 @@
+/** The wire layer: frames, messages and connections. Other layers import from here. */
+export { decodeValue, encodeValue, isCborNativeAccelerationEnabled, MAX_NESTING_DEPTH } from "./cbor.ts";
+export { connect, type ConnectOptions } from "./connect.ts";
+export {
+  Connection,
+  type ConnectionOptions,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_LOW_WATER_BYTES,
+  DEFAULT_MAX_QUEUED_BYTES,
+} from "./connection.ts";
+export { FrameDecoder, NEED_MORE } from "./frame-decoder.ts";
+export { encodeFrame, encodeFrames, FrameBatch } from "./frame-encoder.ts";
+export { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
+export { helloError } from "./handshake.ts";
+export { listen, type Listener, type ListenOptions } from "./listen.ts";
+export { type ErrorMessage, ErrorMessageSchema, errorFromMessage, errorMessage } from "./messages/error.ts";
+export { type Hello, HelloSchema, PEER_ROLES, PROTOCOL_VERSION, type Welcome, WelcomeSchema } from "./messages/handshake.ts";
+export { createMessageParser, type MessageParser, parseMessage } from "./messages/parse.ts";
+export {
+  type ClientInbound,
+  ClientInboundSchema,
+  type Message,
+  MessageSchema,
+  type ServerInbound,
+  ServerInboundSchema,
+} from "./messages/unions.ts";

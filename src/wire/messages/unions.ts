@@ -1,0 +1,20 @@
+import * as v from "valibot";
+import { ErrorMessageSchema } from "./error.ts";
+import { HelloSchema, WelcomeSchema } from "./handshake.ts";
+
+/**
+ * What each side of a connection may receive, as one discriminated union on `type` per role. A new message is one
+ * more schema in the list of every role that receives it.
+ */
+
+/** Received by a listening port (broker or manager) from whoever connected. */
+export const ServerInboundSchema = v.variant("type", [HelloSchema, ErrorMessageSchema]);
+export type ServerInbound = v.InferOutput<typeof ServerInboundSchema>;
+
+/** Received by the side that connected (client, broker dialing a peer, manager dialing a broker). */
+export const ClientInboundSchema = v.variant("type", [WelcomeSchema, ErrorMessageSchema]);
+export type ClientInbound = v.InferOutput<typeof ClientInboundSchema>;
+
+/** Every message of the protocol. */
+export const MessageSchema = v.variant("type", [HelloSchema, WelcomeSchema, ErrorMessageSchema]);
+export type Message = v.InferOutput<typeof MessageSchema>;

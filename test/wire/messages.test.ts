@@ -1,0 +1,94 @@
+import { describe, expect, test } from "bun:test";
+import { ERROR_CODES, isMqraftError, MqraftError } from "../../src/util/errors.ts";
+import { decodeValue, encodeValue } from "../../src/wire/cbor.ts";
+import { helloError } from "../../src/wire/handshake.ts";
+import { errorFromMessage, errorMessage } from "../../src/wire/messages/error.ts";
+import { PROTOCOL_VERSION } from "../../src/wire/messages/handshake.ts";
+import { createMessageParser, parseMessage } from "../../src/wire/messages/parse.ts";
+import { ClientInboundSchema, ServerInboundSchema } from "../../src/wire/messages/unions.ts";
+
+/** The parse result, after a trip through CBOR as it would arrive. */
+function parseWire(value: unknown): unknown {
+  return parseMessage(decodeValue(encodeValue(value)));
+}
+
+function badMessageReason(value: unknown): string {
+  const result = parseWire(value);
+  if (!isMqraftError(result, "BAD_MESSAGE")) throw new Error(`expected BAD_MESSAGE, got ${JSON.stringify(result)}`);
+  return result.message;
+}
+
+describe("messages", () => {
+  test.each([
+    { type: "hello", version: 1 },
+    { type: "hello", version: 1, token: "t0k3n", role: "client" },
+    { type: "hello", version: 2, role: "peer", id: 3 },
+    { type: "welcome", version: 1 },
+    { type: "welcome", version: 1, nodeId: 2, maxFrameBytes: 16 * 1024 * 1024 },
+    { type: "error", code: "NOT_LEADER", message: "ask node 2" },
+  ])("%o parses to itself", (message) => {
+    expect(parseWire(message)).toEqual(message);
+  });
+
+  test("every error code is accepted in an error message", () => {
+    for (const code of ERROR_CODES) {
+      expect(parseWire({ type: "error", code, message: "m" })).toEqual({ type: "error", code, message: "m" });
+    }
+  });
+
+  test("unknown fields are dropped, so newer peers can add optional fields", () => {
+    expect(parseWire({ type: "hello", version: 1, future: [1, 2] })).toEqual({ type: "hello", version: 1 });
+  });
+
+  test("an unknown type is BAD_MESSAGE naming the type field", () => {
+    expect(badMessageReason({ type: "launch", version: 1 })).toMatch(/^type: .*"launch"/);
+  });
+
+  test("a value that is not a map is BAD_MESSAGE", () => {
+    expect(badMessageReason([1, 2])).toContain("type");
+    expect(badMessageReason("hello")).toContain("Object");
+  });
+
+  test.each([
+    [{ type: "hello", version: "1" }, "hello.version"],
+    [{ type: "hello" }, "hello.version"],
+    [{ type: "hello", version: 0 }, "hello.version"],
+    [{ type: "hello", version: 1, role: "admin" }, "hello.role"],
+    [{ type: "hello", version: 1, id: 1.5 }, "hello.id"],
+    [{ type: "hello", version: 1, token: 42 }, "hello.token"],
+    [{ type: "welcome", version: 1, nodeId: -1 }, "welcome.nodeId"],
+    [{ type: "error", code: "NOPE", message: "m" }, "error.code"],
+    [{ type: "error", code: "TIMEOUT" }, "error.message"],
+  ])("%o is BAD_MESSAGE naming %s", (value, field) => {
+    expect(badMessageReason(value).startsWith(`${field}: `)).toBe(true);
+  });
+
+  test("a reason quoting a huge received value stays short", () => {
+    expect(badMessageReason({ type: "x".repeat(100_000) }).length).toBeLessThan(400);
+  });
+
+  test("role unions accept only what that side receives", () => {
+    const server = createMessageParser(ServerInboundSchema);
+    const client = createMessageParser(ClientInboundSchema);
+    expect(server({ type: "hello", version: 1 })).toEqual({ type: "hello", version: 1 });
+    expect(isMqraftError(server({ type: "welcome", version: 1 }), "BAD_MESSAGE")).toBe(true);
+    expect(client({ type: "welcome", version: 1 })).toEqual({ type: "welcome", version: 1 });
+    expect(isMqraftError(client({ type: "hello", version: 1 }), "BAD_MESSAGE")).toBe(true);
+  });
+
+  test("an error message carries a MqraftError across the wire", () => {
+    const sent = errorMessage(new MqraftError("SLOW_CONSUMER", "too slow"));
+    const received = parseWire(sent);
+    if (isMqraftError(received)) throw received;
+    const error = errorFromMessage(received as typeof sent);
+    expect(isMqraftError(error, "SLOW_CONSUMER")).toBe(true);
+    expect(error.message).toBe("too slow");
+  });
+
+  test("a hello of another protocol version is refused with UNSUPPORTED_VERSION", () => {
+    expect(helloError({ type: "hello", version: PROTOCOL_VERSION })).toBeUndefined();
+    const error = helloError({ type: "hello", version: PROTOCOL_VERSION + 1 });
+    expect(isMqraftError(error, "UNSUPPORTED_VERSION")).toBe(true);
+    expect(error?.message).toContain(`version ${PROTOCOL_VERSION + 1}`);
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, expect, test } from "bun:test";
+import { createPrng } from "../../src/util/prng.ts";
+import { FrameDecoder, NEED_MORE } from "../../src/wire/frame-decoder.ts";
+import { OutgoingQueue } from "../../src/wire/outgoing-queue.ts";
+
+/** A socket stand-in that takes at most `budget` bytes per write, copies what it takes, and counts writes. */
+class PartialSink {
+  received: number[] = [];
+  writes = 0;
+  budget = Infinity;
+  closed = false;
+
+  write(bytes: Uint8Array): number {
+    if (this.closed) return -1;
+    this.writes++;
+    const n = Math.min(bytes.length, this.budget);
+    for (let i = 0; i < n; i++) this.received.push(bytes[i]!);
+    return n;
+  }
+
+  values(): unknown[] {
+    const decoder = new FrameDecoder();
+    decoder.push(new Uint8Array(this.received));
+    const values: unknown[] = [];
+    for (let value = decoder.next(); value !== NEED_MORE; value = decoder.next()) values.push(value);
+    return values;
+  }
+}
+
+describe("OutgoingQueue", () => {
+  test("everything appended goes out in one write", () => {
+    const sink = new PartialSink();
+    const queue = new OutgoingQueue(sink, 1024);
+    for (let i = 0; i < 100; i++) queue.append({ i });
+    expect(queue.flush()).toBe(true);
+    expect(sink.writes).toBe(1);
+    expect(queue.queuedBytes).toBe(0);
+    expect(sink.values()).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })));
+  });
+
+  test("bytes a partial write left behind go out first, after drain, and flush waits for drain", () => {
+    const sink = new PartialSink();
+    const queue = new OutgoingQueue(sink, 1024);
+    queue.append({ n: 1, pad: "x".repeat(40) });
+    sink.budget = 10;
+    queue.flush();
+    expect(queue.blocked).toBe(true);
+    const left = queue.queuedBytes;
+    expect(left).toBeGreaterThan(0);
+
+    queue.append({ n: 2 });
+    const writes = sink.writes;
+    queue.flush();
+    expect(sink.writes).toBe(writes);
+
+    sink.budget = Infinity;
+    queue.drain();
+    expect(queue.blocked).toBe(false);
+    expect(queue.queuedBytes).toBe(0);
+    expect(sink.values()).toEqual([{ n: 1, pad: "x".repeat(40) }, { n: 2 }]);
+  });
+
+  test("every byte arrives in order under random partial writes (seeded)", () => {
+    const prng = createPrng(11);
+    const sink = new PartialSink();
+    const queue = new OutgoingQueue(sink, 1 << 20);
+    const sent: unknown[] = [];
+    for (let round = 0; round < 2_000; round++) {
+      const count = Math.floor(prng.next() * 5);
+      for (let i = 0; i < count; i++) {
+        const value = { seq: sent.length, data: new Uint8Array(Math.floor(prng.next() * 300)).fill(sent.length & 255) };
+        sent.push(value);
+        queue.append(value);
+      }
+      sink.budget = Math.floor(prng.next() * 400);
+      if (prng.next() < 0.5) queue.flush();
+      else queue.drain();
+    }
+    sink.budget = Infinity;
+    queue.drain();
+    expect(queue.queuedBytes).toBe(0);
+    expect(sink.values()).toEqual(sent);
+  });
+
+  test("a closed socket is reported", () => {
+    const sink = new PartialSink();
+    const queue = new OutgoingQueue(sink, 1024);
+    queue.append("x");
+    sink.closed = true;
+    expect(queue.flush()).toBe(false);
+  });
+
+  test("clear() drops the queue, held-back bytes included", () => {
+    const sink = new PartialSink();
+    const queue = new OutgoingQueue(sink, 1024);
+    queue.append("a".repeat(100));
+    sink.budget = 3;
+    queue.flush();
+    queue.append("b");
+    queue.clear();
+    expect(queue.queuedBytes).toBe(0);
+    expect(queue.blocked).toBe(false);
+  });
+});
