@@ -25,6 +25,7 @@ const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array
 
 const ShortWireMessageSchema = v.strictTuple([TopicSchema, BytesSchema]);
 const LongWireMessageSchema = v.strictTuple([TopicSchema, BytesSchema, ProducerIdSchema, WholeNumberSchema]);
+const WIRE_MESSAGE_FIELDS = ["topic", "data", "producer", "seq"];
 export type WireMessage = v.InferOutput<typeof ShortWireMessageSchema> | v.InferOutput<typeof LongWireMessageSchema>;
 
 /** The envelope of a publish; its messages are checked one by one so that one bad message refuses only itself. */
@@ -70,9 +71,13 @@ export function parseEnvelope(raw: unknown): DecodedEntry {
 
 /** One publish message as it appears on the wire, checked; a string is the reason it is refused. */
 export function parseWireMessage(raw: unknown): WireMessage | string {
-  const schema = Array.isArray(raw) && raw.length === 2 ? ShortWireMessageSchema : LongWireMessageSchema;
-  const parsed = v.safeParse(schema, raw);
-  return parsed.success ? parsed.output : describeIssues(parsed.issues);
+  if (!Array.isArray(raw) || (raw.length !== 2 && raw.length !== 4)) return "expected [topic, data] or [topic, data, producer, seq]";
+  const parsed = v.safeParse(raw.length === 2 ? ShortWireMessageSchema : LongWireMessageSchema, raw);
+  if (parsed.success) return parsed.output;
+  const issue = parsed.issues[0];
+  const item = issue?.path?.[0]?.key;
+  const field = typeof item === "number" ? WIRE_MESSAGE_FIELDS[item] : undefined;
+  return field === undefined ? describeIssues(parsed.issues) : `${field}: ${issue?.message}`;
 }
 
 function fromWire(m: WireMessage): PublishMessage {

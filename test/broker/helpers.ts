@@ -1,7 +1,7 @@
 import { expect } from "bun:test";
 import { encodeCommand } from "../../src/broker/command-codec.ts";
 import type { Command, PublishMessage } from "../../src/broker/commands.ts";
-import type { ApplyResult, PublishResult } from "../../src/broker/results.ts";
+import type { ApplyResult, BrokerErrorCode, PublishResult } from "../../src/broker/results.ts";
 import type { BrokerState } from "../../src/broker/state-machine.ts";
 
 /** A command time in ms; tests count from here. */
@@ -36,7 +36,7 @@ export function offsets(results: ApplyResult[]): number[] {
   return published(results).map((r) => r.offset);
 }
 
-export function expectError(results: ApplyResult[], code: string, messagePart?: string): void {
+export function expectError(results: ApplyResult[], code: BrokerErrorCode, messagePart?: string): void {
   expect(results).toHaveLength(1);
   const result = results[0];
   if (result?.type !== "error") throw new Error(`expected a ${code} error, got ${JSON.stringify(result)}`);
