@@ -55,7 +55,10 @@ export class Connection<In, Out = unknown> {
   private readonly parse: MessageParser<In>;
   private readonly closeTimeoutMs: number;
   private readonly settleClosed: (reason: MqraftError | null) => void;
-  private readonly flushTask = (): void => this.flushNow();
+  private readonly flushTask = (): void => {
+    this.flushScheduled = false;
+    this.flushNow();
+  };
   private readonly lingerExpired = (): void => this.socket.terminate();
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private flushScheduled = false;
@@ -234,7 +237,6 @@ export class Connection<In, Out = unknown> {
   }
 
   private flushNow(): void {
-    this.flushScheduled = false;
     if (this.state === "closed") return;
     if (!this.queue.flush()) return;
     this.afterWrite();

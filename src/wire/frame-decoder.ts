@@ -29,6 +29,7 @@ export class FrameDecoder {
     return this.buffered;
   }
 
+  /** Adds received bytes. The decoder keeps a view of `chunk` until it is consumed: do not reuse its memory. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0 || this.failure !== undefined) return;
     // a plain Uint8Array view, so that byte strings decoded from it are plain Uint8Arrays as well
