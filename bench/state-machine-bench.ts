@@ -3,12 +3,14 @@
  * Run: CBOR_NATIVE_ACCELERATION_DISABLED=true node_modules/.bin/bun bench/state-machine-bench.ts
  *
  * 1. apply(): 128-byte messages in publish entries of 100, over 10 topics, each with a producer
- *    id and seq (so the dedup window is exercised), no retention.
- * 2. Memory of the state machine with 1,000,000 retained messages (heap growth, forced GC).
- * 3. snapshot() and restore() of that state.
+ *    id and seq (so the dedup window is exercised); without retention, then with a count limit
+ *    low enough that every message stored drops an old one.
+ * 2. decodeEntryMessages(), which the node calls to read stored messages back from the log.
+ * 3. Memory of the state machine with 1,000,000 retained messages (heap growth, forced GC).
+ * 4. snapshot() and restore() of that state.
  */
 import { heapStats } from "bun:jsc";
-import { encodeCommand } from "../src/broker/command-codec.ts";
+import { decodeEntryMessages, encodeCommand } from "../src/broker/command-codec.ts";
 import type { PublishMessage } from "../src/broker/commands.ts";
 import { BrokerState } from "../src/broker/state-machine.ts";
 
@@ -36,12 +38,13 @@ function heapBytes(): number {
   return heapStats().heapSize;
 }
 
-function applyRate(entries: Uint8Array[], rounds: number): number {
+function applyRate(entries: Uint8Array[], rounds: number, config?: Uint8Array): number {
   let best = 0;
   for (let r = 0; r < rounds; r++) {
     const state = new BrokerState();
+    if (config !== undefined) state.apply(1, config);
     const started = performance.now();
-    for (let i = 0; i < entries.length; i++) state.apply(i + 1, entries[i] as Uint8Array);
+    for (let i = 0; i < entries.length; i++) state.apply(i + 2, entries[i] as Uint8Array);
     const seconds = (performance.now() - started) / 1000;
     best = Math.max(best, (entries.length * BATCH) / seconds);
   }
@@ -49,19 +52,29 @@ function applyRate(entries: Uint8Array[], rounds: number): number {
 }
 
 const entries = makeEntries(10_000, 4);
-const entrySize = (entries[0] as Uint8Array).byteLength;
-console.log(`entry: ${BATCH} messages of ${PAYLOAD.length} bytes, ${entrySize} bytes encoded (${(entrySize / BATCH).toFixed(1)} per message)`);
-console.log(`apply: ${Math.round(applyRate(entries, 5)).toLocaleString("en-US")} messages/s (best of 5 runs of ${(entries.length * BATCH).toLocaleString("en-US")})`);
 
-const million = makeEntries(10_000, 4);
+// Memory first, before the throughput runs leave garbage behind.
 const before = heapBytes();
 const state = new BrokerState();
-for (let i = 0; i < million.length; i++) state.apply(i + 1, million[i] as Uint8Array);
+for (let i = 0; i < entries.length; i++) state.apply(i + 1, entries[i] as Uint8Array);
 const retained = state.topics().reduce((n, t) => n + (state.topicInfo(t)?.messages ?? 0), 0);
 const after = heapBytes();
 console.log(`memory: ${((after - before) / 1e6).toFixed(1)} MB for ${retained.toLocaleString("en-US")} retained messages (${((after - before) / retained).toFixed(1)} bytes each)`);
 
+const entrySize = (entries[0] as Uint8Array).byteLength;
+console.log(`entry: ${BATCH} messages of ${PAYLOAD.length} bytes, ${entrySize} bytes encoded (${(entrySize / BATCH).toFixed(1)} per message)`);
+const total = (entries.length * BATCH).toLocaleString("en-US");
+const rate = (n: number) => Math.round(n).toLocaleString("en-US");
+console.log(`apply: ${rate(applyRate(entries, 5))} messages/s (best of 5 runs of ${total})`);
+const limit = encodeCommand({ type: "config", time: 0, retention: { maxMessages: 10_000 } });
+console.log(`apply, retention by count (10,000 a topic): ${rate(applyRate(entries, 5, limit))} messages/s`);
+
 let started = performance.now();
+let read = 0;
+for (const entry of entries) read += decodeEntryMessages(entry).length;
+console.log(`decodeEntryMessages: ${rate(read / ((performance.now() - started) / 1000))} messages/s`);
+
+started = performance.now();
 const snapshot = state.snapshot();
 const snapshotMs = performance.now() - started;
 started = performance.now();
