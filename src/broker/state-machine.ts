@@ -1,11 +1,11 @@
 import * as v from "valibot";
 import { MqraftError } from "../util/errors.ts";
-import { AgeHeap } from "./age-heap.ts";
 import { decodeWire, describeIssues, parseEnvelope, parseWireMessage, type WireCommand } from "./command-codec.ts";
 import { type Command, PublishMessageSchema, type Retention } from "./commands.ts";
 import { DedupWindow } from "./dedup-window.ts";
 import type { ProducerWindow } from "./producer-window.ts";
 import { type ApplyResult, type PublishResult, refusal, type TopicPosition } from "./results.ts";
+import { RetentionEnforcer } from "./retention.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.ts";
 import { type OffsetRange, Subscriptions } from "./subscriptions.ts";
 import { TopicIndex } from "./topic-index.ts";
@@ -51,11 +51,7 @@ export class BrokerState {
   private readonly topicList: TopicIndex[] = [];
   private readonly dedup = new DedupWindow();
   private readonly subscriptions = new Subscriptions((topic) => this.topicsByName.get(topic) ?? NEVER_PUBLISHED);
-  private policy: Retention = {};
-  private maxMessages = Infinity;
-  private maxBytes = Infinity;
-  /** Present exactly when the policy has maxAgeMs. */
-  private ageHeap: AgeHeap | undefined;
+  private readonly retainer = new RetentionEnforcer();
   private applied = 0;
   private clock = 0;
 
@@ -139,7 +135,7 @@ export class BrokerState {
   }
 
   retention(): Retention {
-    return { ...this.policy };
+    return this.retainer.current();
   }
 
   /**
@@ -158,7 +154,7 @@ export class BrokerState {
     return encodeSnapshot({
       appliedIndex: this.applied,
       time: this.clock,
-      retention: this.policy,
+      retention: this.retainer.current(),
       topics: this.topicList,
       producers: this.dedup.windows(),
       durables: this.subscriptions.records(),
@@ -177,7 +173,7 @@ export class BrokerState {
     }
     for (const window of parts.producers) state.dedup.restore(window);
     for (const record of parts.durables) state.subscriptions.restore(record);
-    state.setPolicy(parts.retention);
+    state.retainer.set(parts.retention, state.topicList, state.clock);
     return state;
   }
 
@@ -200,7 +196,7 @@ export class BrokerState {
       case "ack":
         return [this.subscriptions.ack(command)];
       case "config":
-        this.setPolicy(command.retention);
+        this.retainer.set(command.retention, this.topicList, this.clock);
         return [{ type: "config", retention: this.retention() }];
       default:
         return command satisfies never;
@@ -240,8 +236,7 @@ export class BrokerState {
     }
     const topic = this.topicsByName.get(topicName) ?? this.createTopic(topicName);
     const offset = topic.append(index, slot, size, this.clock);
-    if (topic.count === 1 && this.ageHeap !== undefined) this.ageHeap.insert(topic);
-    this.enforceSize(topic);
+    this.retainer.added(topic);
     if (window !== undefined) this.dedup.record(window, seq, topic.id, offset);
     return { type: "publish", topic: topic.name, offset };
   }
@@ -258,48 +253,7 @@ export class BrokerState {
     if (time <= this.clock) return;
     this.clock = time;
     this.dedup.expire(time);
-    this.dropAged();
-  }
-
-  private setPolicy(retention: Retention): void {
-    const policy: Retention = {};
-    if (retention.maxMessages !== undefined) policy.maxMessages = retention.maxMessages;
-    if (retention.maxBytes !== undefined) policy.maxBytes = retention.maxBytes;
-    if (retention.maxAgeMs !== undefined) policy.maxAgeMs = retention.maxAgeMs;
-    this.policy = policy;
-    this.maxMessages = policy.maxMessages ?? Infinity;
-    this.maxBytes = policy.maxBytes ?? Infinity;
-    this.ageHeap?.clear();
-    this.ageHeap = undefined;
-    if (policy.maxAgeMs !== undefined) {
-      const heap = new AgeHeap();
-      for (const topic of this.topicList) if (topic.count > 0) heap.insert(topic);
-      this.ageHeap = heap;
-    }
-    for (const topic of this.topicList) this.enforceSize(topic);
-    this.dropAged();
-  }
-
-  /** Count and byte limits. The newest message is never dropped for bytes, so a topic keeps its latest message however large. */
-  private enforceSize(topic: TopicIndex): void {
-    const { maxMessages, maxBytes } = this;
-    if (topic.count <= maxMessages && (topic.bytes <= maxBytes || topic.count <= 1)) return;
-    do topic.dropHead();
-    while (topic.count > maxMessages || (topic.bytes > maxBytes && topic.count > 1));
-    this.ageHeap?.headDropped(topic);
-  }
-
-  /** Drops every message whose age (time minus its command's time) has reached maxAgeMs. */
-  private dropAged(): void {
-    const heap = this.ageHeap;
-    const maxAgeMs = this.policy.maxAgeMs;
-    if (heap === undefined || maxAgeMs === undefined) return;
-    const horizon = this.clock - maxAgeMs;
-    for (let topic = heap.top(); topic !== undefined && topic.headTime <= horizon; topic = heap.top()) {
-      do topic.dropHead();
-      while (topic.count > 0 && topic.headTime <= horizon);
-      heap.headDropped(topic);
-    }
+    this.retainer.expire(time);
   }
 }
 

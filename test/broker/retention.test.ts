@@ -1,7 +1,52 @@
 import { describe, expect, test } from "bun:test";
 import type { Retention } from "../../src/broker/commands.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
+import { createPrng } from "../../src/util/prng.ts";
 import { applyNext, msg, offsets, publish, T0 } from "./helpers.ts";
+
+/** Retention the plain way: arrays of messages, every limit checked on every topic each time. */
+class PlainModel {
+  readonly topics = new Map<string, { first: number; kept: { time: number; size: number }[] }>();
+  private policy: Retention = {};
+  private clock = 0;
+
+  tick(time: number): void {
+    this.clock = Math.max(this.clock, time);
+    this.dropAged();
+  }
+
+  configure(retention: Retention): void {
+    this.policy = retention;
+    for (const topic of this.topics.values()) this.dropOversize(topic);
+    this.dropAged();
+  }
+
+  publish(topic: string, size: number): void {
+    const t = this.topics.get(topic) ?? { first: 0, kept: [] };
+    this.topics.set(topic, t);
+    t.kept.push({ time: this.clock, size });
+    this.dropOversize(t);
+  }
+
+  private dropOversize(t: { first: number; kept: { time: number; size: number }[] }): void {
+    const bytes = () => t.kept.reduce((n, m) => n + m.size, 0);
+    while (t.kept.length > (this.policy.maxMessages ?? Infinity) || (t.kept.length > 1 && bytes() > (this.policy.maxBytes ?? Infinity))) {
+      t.kept.shift();
+      t.first++;
+    }
+  }
+
+  private dropAged(): void {
+    const maxAgeMs = this.policy.maxAgeMs;
+    if (maxAgeMs === undefined) return;
+    for (const t of this.topics.values()) {
+      while (t.kept.length > 0 && this.clock - (t.kept[0]?.time as number) >= maxAgeMs) {
+        t.kept.shift();
+        t.first++;
+      }
+    }
+  }
+}
 
 function configure(state: BrokerState, retention: Retention, time = T0): void {
   expect(applyNext(state, { type: "config", time, retention })).toEqual([{ type: "config", retention }]);
@@ -107,5 +152,38 @@ describe("retention", () => {
       expect(result?.type).toBe("error");
     }
     expect(state.retention()).toEqual({});
+  });
+
+  test.each([7, 19, 42])("matches a plain model of the limits over a seeded random stream (seed %i)", (seed) => {
+    const prng = createPrng(seed);
+    const state = new BrokerState();
+    const model = new PlainModel();
+    let time = T0;
+    for (let step = 0; step < 400; step++) {
+      time += prng.chance(0.1) ? -prng.int(0, 5000) : prng.int(0, 3000);
+      if (prng.chance(0.05)) {
+        const retention: Retention = {};
+        if (prng.chance(0.5)) retention.maxMessages = prng.int(1, 30);
+        if (prng.chance(0.4)) retention.maxBytes = prng.int(1, 300);
+        if (prng.chance(0.5)) retention.maxAgeMs = prng.int(1, 20_000);
+        configure(state, retention, time);
+        model.tick(time);
+        model.configure(retention);
+      } else {
+        const messages = Array.from({ length: prng.int(1, 12) }, () => msg(`t${prng.int(0, 7)}`, "x".repeat(prng.int(0, 40))));
+        publish(state, time, ...messages);
+        model.tick(time);
+        for (const m of messages) model.publish(m.topic, m.data.length);
+      }
+      for (const [name, t] of model.topics) {
+        const expected = {
+          firstOffset: t.first,
+          nextOffset: t.first + t.kept.length,
+          bytes: t.kept.reduce((n, m) => n + m.size, 0),
+          messages: t.kept.length,
+        };
+        expect({ step, name, info: state.topicInfo(name) }).toEqual({ step, name, info: expected });
+      }
+    }
   });
 });
