@@ -84,8 +84,9 @@ function fromWire(m: WireMessage): PublishMessage {
   return m.length === 2 ? { topic: m[0], data: m[1] } : { topic: m[0], data: m[1], producer: m[2], seq: m[3] };
 }
 
+/** Half a (producer, seq) pair still goes out as four items, so that the invalid message stays invalid rather than losing its producer. */
 function toWire(m: PublishMessage): WireMessage {
-  return m.producer === undefined || m.seq === undefined ? [m.topic, m.data] : [m.topic, m.data, m.producer, m.seq];
+  return m.producer === undefined && m.seq === undefined ? [m.topic, m.data] : ([m.topic, m.data, m.producer, m.seq] as WireMessage);
 }
 
 export function encodeCommand(command: Command): Uint8Array {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Encoder } from "cbor-x";
 import { encodeCommand } from "../../src/broker/command-codec.ts";
 import type { Command } from "../../src/broker/commands.ts";
+import type { ApplyResult } from "../../src/broker/results.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
 import { expectError, msg, publish, T0 } from "./helpers.ts";
 
@@ -105,5 +106,27 @@ describe("invalid commands", () => {
     expectError(state.apply(4, encodeCommand(command)), "NOT_FOUND");
     expect(state.time).toBe(T0 + 5);
     expect(state.durables()).toEqual([{ name: "s", positions: [{ topic: "t", position: 0 }] }]);
+  });
+
+  test("applyCommand(c) and apply(encodeCommand(c)) store the same and refuse the same", () => {
+    const data = new Uint8Array(3);
+    const command: Command = {
+      type: "publish",
+      time: T0,
+      messages: [
+        { topic: "t", data, producer: "p", seq: 1 },
+        { topic: "t", data, producer: "p" },
+        { topic: "t", data, seq: 2 },
+        { topic: "bad topic", data },
+        { topic: "t", data, producer: "p", seq: 1 },
+        { topic: "t", data },
+      ],
+    };
+    const typed = new BrokerState();
+    const encoded = new BrokerState();
+    const kinds = (results: ApplyResult[]) => results.map((r) => (r.type === "error" ? r.code : JSON.stringify(r)));
+    expect(kinds(encoded.apply(1, encodeCommand(command)))).toEqual(kinds(typed.applyCommand(1, command)));
+    expect(Buffer.from(encoded.snapshot()).equals(Buffer.from(typed.snapshot()))).toBe(true);
+    expect(typed.topicInfo("t")?.messages).toBe(2);
   });
 });
