@@ -1,0 +1,176 @@
+import type { HardState, Snapshot } from "../raft/log-types.ts";
+import { MqraftError } from "../util/errors.ts";
+import { readWholeFile, unlinkIfPresent, type Fs } from "./fs.ts";
+import { IndexTable } from "./index-table.ts";
+import { join } from "node:path";
+import { TEMP_SUFFIX, type DataLayout } from "./layout.ts";
+import { writeFileAtomic } from "./sealed-file.ts";
+import { listSegments, scanSegment, type ScannedSegment, type SegmentProblem } from "./segment-scan.ts";
+import { decodeDamage, decodeHardState, decodeSnapshot, encodeDamage, type Damage } from "./state-files.ts";
+
+/** What recovery found and did, for the broker to log. */
+export interface RecoveryReport {
+  /** Cut off the newest segment: a write that never finished, so never acknowledged by this node. */
+  tornTail?: { file: string; offset: number; bytes: number; reason: string };
+  /** A newest segment whose header was never completely written, removed. */
+  removedSegment?: string;
+  /** Entries removed because the snapshot saved before a crash supersedes them (an interrupted installSnapshot). */
+  discardedForSnapshot?: { firstIndex: number; lastIndex: number };
+  /** Set when this open repaired a corrupt log (also exposed as LogStore.damage). */
+  repaired?: Damage;
+  /** Files in the log folder that are not segments; left alone. */
+  strays: string[];
+  /** The hard state's commit index lies beyond the recovered log: the node catches up from the leader. */
+  commitBeyondLog: boolean;
+}
+
+export interface RecoveredSegment {
+  firstIndex: number;
+  path: string;
+}
+
+export interface RecoveredLog {
+  segments: RecoveredSegment[];
+  index: IndexTable;
+  /** Term of the entry before the first one held. */
+  prevTerm: number;
+  hardState: HardState;
+  snapshot: Snapshot | undefined;
+  damage: Damage | undefined;
+  report: RecoveryReport;
+}
+
+export interface Cut {
+  /** Position in the scan list of the segment cut; it and every later one go when offset is 0. */
+  at: number;
+  problem: SegmentProblem;
+}
+
+function loadState<T>(fs: Fs, path: string, decode: (path: string, bytes: Uint8Array) => T): T | undefined {
+  const bytes = readWholeFile(fs, path);
+  return bytes === undefined ? undefined : decode(path, bytes);
+}
+
+/** Finds the first place where the log stops being sound: a torn tail, or corruption. */
+export function findCut(scans: ScannedSegment[]): Cut | undefined {
+  for (let at = 0; at < scans.length; at++) {
+    const s = scans[at] as ScannedSegment;
+    const prev = scans[at - 1];
+    if (prev !== undefined) {
+      const expected = prev.firstIndex + prev.terms.length;
+      const prevTerm = prev.terms.at(-1) ?? prev.prevTerm;
+      if (s.firstIndex !== expected) {
+        return { at, problem: { kind: "corrupt", offset: 0, index: expected, reason: `segment should start at index ${expected}` } };
+      }
+      if (!s.problem && s.prevTerm !== prevTerm) {
+        return { at, problem: { kind: "corrupt", offset: 0, index: expected, reason: `header says previous term ${s.prevTerm}, log has ${prevTerm}` } };
+      }
+    }
+    if (s.problem) {
+      const newest = at === scans.length - 1;
+      return { at, problem: newest ? s.problem : { ...s.problem, kind: "corrupt" } };
+    }
+  }
+  return undefined;
+}
+
+function corruptionMessage(path: string, p: SegmentProblem): string {
+  return (
+    `log segment ${path} is corrupt at byte ${p.offset} (index ${p.index}): ${p.reason}. ` +
+    `Open it with repair to cut the log there and catch up from the leader; the node will not vote or lead until it has.`
+  );
+}
+
+/**
+ * Loads the hard state, the snapshot and the log of a data folder (already locked), cutting a
+ * torn tail, and with `repair` a corrupt log, so that what remains is a sound log.
+ */
+export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): Promise<RecoveredLog> {
+  fs.mkdir(layout.logDir);
+  for (const name of fs.readdir(layout.dir)) if (name.endsWith(TEMP_SUFFIX)) unlinkIfPresent(fs, join(layout.dir, name));
+  const hardState = loadState(fs, layout.hardState, decodeHardState) ?? { term: 0, vote: 0, commit: 0 };
+  const snapshot = loadState(fs, layout.snapshot, decodeSnapshot);
+  let damage = loadState(fs, layout.damage, decodeDamage);
+  const report: RecoveryReport = { strays: [], commitBeyondLog: false };
+
+  const listed = listSegments(fs, layout.logDir);
+  report.strays = listed.strays;
+  let scans = listed.segments.map((s) => scanSegment(fs, layout.logDir, s.name, s.firstIndex));
+  const highestSeen = Math.max(0, ...scans.map((s) => s.firstIndex + s.terms.length - 1));
+  let removedAny = false;
+  const remove = (from: number): void => {
+    for (let i = scans.length - 1; i >= from; i--) unlinkIfPresent(fs, (scans[i] as ScannedSegment).path);
+    removedAny ||= from < scans.length;
+    scans = scans.slice(0, from);
+  };
+  const markDamaged = (file: string, p: SegmentProblem): void => {
+    const untilIndex = Math.max(highestSeen, hardState.commit, damage?.untilIndex ?? 0);
+    damage = { fromIndex: Math.min(p.index, damage?.fromIndex ?? p.index), untilIndex, file, offset: p.offset, reason: p.reason };
+    report.repaired = damage;
+  };
+
+  const cut = findCut(scans);
+  if (cut) {
+    const seg = scans[cut.at] as ScannedSegment;
+    if (cut.problem.kind === "corrupt") {
+      if (!repair) throw new MqraftError("CORRUPT", corruptionMessage(seg.path, cut.problem));
+      markDamaged(seg.path, cut.problem);
+    } else if (cut.problem.offset === 0) {
+      report.removedSegment = seg.path;
+    } else {
+      report.tornTail = { file: seg.path, offset: cut.problem.offset, bytes: seg.size - cut.problem.offset, reason: cut.problem.reason };
+    }
+    if (cut.problem.offset === 0) {
+      remove(cut.at);
+    } else {
+      remove(cut.at + 1);
+      const fd = fs.open(seg.path, "r+");
+      try {
+        fs.truncate(fd, cut.problem.offset);
+        fs.datasyncSync(fd);
+      } finally {
+        fs.close(fd);
+      }
+    }
+  }
+
+  const snapIndex = snapshot?.meta.index ?? 0;
+  const snapTerm = snapshot?.meta.term ?? 0;
+  const first = scans[0]?.firstIndex ?? snapIndex + 1;
+  const count = scans.reduce((n, s) => n + s.terms.length, 0);
+  const termAt = (i: number): number | undefined => {
+    if (i === first - 1) return scans[0]?.prevTerm;
+    for (const s of scans) if (i >= s.firstIndex && i < s.firstIndex + s.terms.length) return s.terms[i - s.firstIndex];
+    return undefined;
+  };
+  if (scans.length > 0 && first > snapIndex + 1) {
+    const head = scans[0] as ScannedSegment;
+    const problem: SegmentProblem = {
+      kind: "corrupt",
+      offset: 0,
+      index: snapIndex + 1,
+      reason: snapshot ? `the log starts at index ${first}, after the snapshot's last index ${snapIndex}` : `the log starts at index ${first} and there is no snapshot`,
+    };
+    if (!repair) throw new MqraftError("CORRUPT", corruptionMessage(head.path, problem));
+    markDamaged(head.path, problem);
+    remove(0);
+  } else if (scans.length > 0 && (first + count - 1 < snapIndex || termAt(snapIndex) !== snapTerm)) {
+    report.discardedForSnapshot = { firstIndex: first, lastIndex: first + count - 1 };
+    remove(0);
+  }
+  if (removedAny) fs.syncDirSync(layout.logDir);
+  if (report.repaired) await writeFileAtomic(fs, layout.dir, layout.damage, encodeDamage(report.repaired));
+
+  const index = new IndexTable(scans[0]?.firstIndex ?? snapIndex + 1);
+  for (const s of scans) for (let i = 0; i < s.terms.length; i++) index.push(s.terms[i] as number, s.positions[i] as number);
+  report.commitBeyondLog = hardState.commit > index.lastIndex;
+  return {
+    segments: scans.map((s) => ({ firstIndex: s.firstIndex, path: s.path })),
+    index,
+    prevTerm: scans[0]?.prevTerm ?? snapTerm,
+    hardState,
+    snapshot,
+    damage,
+    report,
+  };
+}

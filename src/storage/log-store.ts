@@ -1,0 +1,394 @@
+import type { Entry, HardState, LogReader, Snapshot } from "../raft/log-types.ts";
+import { MqraftError } from "../util/errors.ts";
+import { acquireDataLock, type DataLock } from "./data-lock.ts";
+import { unlinkIfPresent, type Fs } from "./fs.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { IndexTable } from "./index-table.ts";
+import { dataLayout, type DataLayout } from "./layout.ts";
+import { recoverLog, type RecoveredLog, type RecoveryReport } from "./log-recovery.ts";
+import { encodeRecordInto, recordSize, SEGMENT_HEADER_SIZE } from "./record-codec.ts";
+import { SegmentFiles, type Segment } from "./segment-files.ts";
+import { readEntries } from "./segment-reader.ts";
+import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
+import { encodeHardState, encodeSnapshot, type Damage } from "./state-files.ts";
+import { TailCache } from "./tail-cache.ts";
+
+export interface LogStoreOptions {
+  fs: Fs;
+  /** The data folder; created when missing. */
+  dir: string;
+  /** A segment is closed and a new one started once it would grow past this (default 64 MiB, at most 2 GiB). */
+  maxSegmentBytes?: number;
+  /** Bytes of recent entry data kept in memory for reads (default 8 MiB). */
+  cacheBytes?: number;
+  /**
+   * When the log is corrupt (not merely torn at its end): cut it at the first bad record instead of
+   * failing, and mark the node damaged (see LogStore.damage) until it has caught up from the leader.
+   */
+  repair?: boolean;
+}
+
+const DEFAULT_SEGMENT_BYTES = 64 << 20;
+const DEFAULT_CACHE_BYTES = 8 << 20;
+const MAX_SEGMENT_BYTES = 2 ** 31;
+
+/**
+ * The durable storage of one node: a segmented append-only log, the hard state and the latest
+ * snapshot, in a locked data folder. Reads are synchronous (LogReader, for the Raft core). Writes
+ * reach the page cache at once; sync() makes them durable, one fdatasync for everything written
+ * before it (group commit). docs/storage.md describes the files and the recovery rules.
+ */
+export class LogStore implements LogReader {
+  private readonly files: SegmentFiles;
+  private readonly cache: TailCache;
+  private readonly commit = new GroupCommit(() => this.flush());
+  private readonly index: IndexTable;
+  /** Term of the entry just before the first one held. */
+  private prevTerm: number;
+  private snap: Snapshot | undefined;
+  private hard: HardState;
+  private hardVersion = 0;
+  private hardDurableVersion = 0;
+  private durable: number;
+  /** Bumped by every operation that removes entries, so a flush started before one does not claim them. */
+  private epoch = 0;
+  private damaged: Damage | undefined;
+  private failure: unknown;
+  private installing = false;
+  private closed = false;
+  /** What recovery found when the store was opened. */
+  readonly recovery: RecoveryReport;
+
+  private constructor(
+    private readonly fs: Fs,
+    private readonly layout: DataLayout,
+    private readonly lock: DataLock,
+    private readonly maxSegmentBytes: number,
+    cacheBytes: number,
+    r: RecoveredLog,
+  ) {
+    this.files = new SegmentFiles(fs, layout.logDir);
+    this.cache = new TailCache(cacheBytes);
+    this.index = r.index;
+    this.prevTerm = r.prevTerm;
+    this.snap = r.snapshot;
+    this.hard = { ...r.hardState };
+    this.durable = r.index.lastIndex;
+    this.damaged = r.damage;
+    this.recovery = r.report;
+  }
+
+  /** Locks the data folder, recovers it, and makes everything recovered durable. */
+  static async open(options: LogStoreOptions): Promise<LogStore> {
+    const { fs } = options;
+    const maxSegmentBytes = options.maxSegmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!(maxSegmentBytes > SEGMENT_HEADER_SIZE && maxSegmentBytes <= MAX_SEGMENT_BYTES)) {
+      throw new MqraftError("BAD_CONFIG", `maxSegmentBytes must be between ${SEGMENT_HEADER_SIZE + 1} and ${MAX_SEGMENT_BYTES}`);
+    }
+    const layout = dataLayout(options.dir);
+    fs.mkdir(layout.dir);
+    const lock = acquireDataLock(fs, layout.dir, layout.lock);
+    let store: LogStore | undefined;
+    try {
+      const r = await recoverLog(fs, layout, options.repair ?? false);
+      store = new LogStore(fs, layout, lock, maxSegmentBytes, options.cacheBytes ?? DEFAULT_CACHE_BYTES, r);
+      for (const s of r.segments) store.files.adopt(s.firstIndex, s.path);
+      // After a process kill (not a power loss) the page cache may hold bytes never synced.
+      const newest = store.files.newest;
+      if (newest) fs.datasyncSync(newest.fd);
+      fs.syncDirSync(layout.logDir);
+      await store.clearDamageIfCaughtUp();
+      return store;
+    } catch (e) {
+      store?.files.closeAll();
+      lock.release();
+      throw e;
+    }
+  }
+
+  firstIndex(): number {
+    return this.index.firstIndex;
+  }
+
+  lastIndex(): number {
+    return this.index.lastIndex;
+  }
+
+  term(index: number): number | undefined {
+    if (this.index.has(index)) return this.index.term(index);
+    return index === this.index.firstIndex - 1 ? this.prevTerm : undefined;
+  }
+
+  entries(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
+    this.assertOpen();
+    if (lo < this.index.firstIndex || hi > this.index.lastIndex + 1 || lo > hi) {
+      throw new MqraftError("NOT_FOUND", `entries [${lo}, ${hi}) are outside the log [${this.index.firstIndex}, ${this.index.lastIndex}]`);
+    }
+    return readEntries(this.fs, this.files, this.index, this.cache, lo, hi, maxBytes);
+  }
+
+  snapshot(): Snapshot | undefined {
+    return this.snap;
+  }
+
+  /** The last log index known to be on stable storage. */
+  get durableIndex(): number {
+    return this.durable;
+  }
+
+  /** The latest hard state saved (durable once a later sync() resolves). */
+  hardState(): HardState {
+    return { ...this.hard };
+  }
+
+  /**
+   * Set after a repair cut a corrupt log: the node must not vote or lead until its log is durable
+   * past `untilIndex`. Cleared (and its marker file removed) once it is.
+   */
+  get damage(): Damage | undefined {
+    return this.damaged;
+  }
+
+  /** Test support for power-loss checks: each segment file and the length last known fsynced. */
+  durableFileLengths(): { path: string; length: number }[] {
+    return this.files.list.map((s) => ({ path: s.path, length: s.durableSize }));
+  }
+
+  /**
+   * Appends contiguous entries. Appending at an index the log already holds first removes that
+   * entry and everything after it (a conflicting suffix). Durable after the next sync().
+   */
+  append(entries: readonly Entry[]): void {
+    this.assertWritable();
+    const head = entries[0];
+    if (head === undefined) return;
+    if (head.index <= this.index.lastIndex) this.truncateSuffix(head.index);
+    let prevTerm = this.term(head.index - 1);
+    if (head.index !== this.index.lastIndex + 1 || prevTerm === undefined) {
+      throw new MqraftError("INTERNAL", `cannot append index ${head.index} to a log holding [${this.index.firstIndex}, ${this.index.lastIndex}]`);
+    }
+    entries.forEach((e, k) => {
+      if (e.index !== head.index + k || e.term < (prevTerm as number)) {
+        throw new MqraftError("INTERNAL", `appended entries must be contiguous with non-decreasing terms (index ${e.index} term ${e.term})`);
+      }
+      prevTerm = e.term;
+    });
+    this.guard(() => this.writeEntries(entries));
+  }
+
+  /** Removes `fromIndex` and every entry after it. Durable when it returns (it is rare: a leader change). */
+  truncateSuffix(fromIndex: number): void {
+    this.assertWritable();
+    if (fromIndex > this.index.lastIndex) return;
+    if (fromIndex < this.index.firstIndex) {
+      throw new MqraftError("INTERNAL", `cannot truncate from ${fromIndex}: the log starts at ${this.index.firstIndex}`);
+    }
+    this.guard(() => {
+      const k = this.files.positionOf(fromIndex);
+      while (this.files.list.length - 1 > k) this.files.remove("newest", this.commit.busy);
+      const seg = this.files.list[k] as Segment;
+      const pos = this.index.position(fromIndex);
+      // Synced before anything new is written over the cut, so a crash can never show new
+      // records followed by stale old ones that a lost truncation would have left.
+      this.fs.truncate(seg.fd, pos);
+      this.fs.datasyncSync(seg.fd);
+      this.files.syncDirNowIfDirty();
+      seg.size = seg.durableSize = pos;
+      this.index.truncateFrom(fromIndex);
+      this.cache.truncateFrom(fromIndex);
+      this.durable = fromIndex - 1;
+      this.epoch++;
+    });
+  }
+
+  /** Records the hard state; it is written (atomically) by the next sync(). */
+  saveHardState(hs: HardState): void {
+    this.assertWritable();
+    this.hard = { term: hs.term, vote: hs.vote, commit: hs.commit };
+    this.hardVersion++;
+  }
+
+  /** Every append, truncation and hard state saved before this call is durable when it resolves. */
+  sync(): Promise<void> {
+    this.assertWritable();
+    return this.commit.request();
+  }
+
+  /**
+   * Saves a snapshot of the state machine (covering entries this log holds). Log entries are kept:
+   * compactPrefix() removes them when the broker no longer needs them.
+   */
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    this.assertWritable();
+    const { index, term } = snapshot.meta;
+    if (index < (this.snap?.meta.index ?? 0) || this.term(index) !== term) {
+      throw new MqraftError("INTERNAL", `snapshot at index ${index} term ${term} does not match the log or is older than the current one`);
+    }
+    // The snapshot must never be on disk ahead of the log it summarises.
+    if (index > this.durable) await this.sync();
+    await this.guardAsync(() => writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)));
+    this.snap = snapshot;
+  }
+
+  /** A leader's snapshot: saved, then every log entry discarded; the log continues at its index + 1. */
+  async installSnapshot(snapshot: Snapshot): Promise<void> {
+    this.assertWritable();
+    this.installing = true;
+    try {
+      await this.guardAsync(async () => {
+        await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot));
+        this.snap = snapshot;
+        // Newest first, so that a crash part-way leaves a prefix of the log, which recovery can check against the snapshot.
+        while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
+        this.index.reset(snapshot.meta.index + 1);
+        this.prevTerm = snapshot.meta.term;
+        this.cache.clear();
+        this.durable = snapshot.meta.index;
+        this.epoch++;
+        if (this.files.takeDirDirty()) await this.fs.syncDir(this.layout.logDir);
+      });
+    } finally {
+      this.installing = false;
+    }
+    await this.clearDamageIfCaughtUp();
+  }
+
+  /**
+   * Deletes whole segments whose entries are all <= upToIndex, never beyond the snapshot's index
+   * and never the newest segment. firstIndex() moves to the first entry still held.
+   */
+  compactPrefix(upToIndex: number): void {
+    this.assertWritable();
+    const limit = Math.min(upToIndex, this.snap?.meta.index ?? 0);
+    this.guard(() => {
+      for (let next = this.files.list[1]; next !== undefined && next.firstIndex - 1 <= limit; next = this.files.list[1]) {
+        this.prevTerm = this.index.term(next.firstIndex - 1);
+        this.index.dropBefore(next.firstIndex);
+        this.cache.dropBefore(next.firstIndex);
+        this.files.remove("oldest", this.commit.busy);
+      }
+    });
+  }
+
+  /** Waits for a running sync, closes the files and releases the data folder. Does not sync. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.commit.idle();
+    this.files.closeAll();
+    this.lock.release();
+  }
+
+  private writeEntries(entries: readonly Entry[]): void {
+    let k = 0;
+    while (k < entries.length) {
+      const first = entries[k] as Entry;
+      let seg = this.files.newest;
+      const holdsRecords = seg !== undefined && this.index.lastIndex >= seg.firstIndex;
+      if (seg === undefined || (holdsRecords && seg.size + recordSize(first.data.length) > this.maxSegmentBytes)) {
+        if (seg !== undefined) this.seal(seg);
+        seg = this.files.create(first.index, this.term(first.index - 1) ?? 0);
+      }
+      let end = k;
+      let bytes = 0;
+      while (end < entries.length) {
+        const size = recordSize((entries[end] as Entry).data.length);
+        if (end > k && seg.size + bytes + size > this.maxSegmentBytes) break;
+        bytes += size;
+        end++;
+      }
+      const buf = new Uint8Array(bytes);
+      let at = 0;
+      for (let j = k; j < end; j++) at += encodeRecordInto(buf, at, entries[j] as Entry);
+      this.fs.write(seg.fd, buf, seg.size);
+      at = 0;
+      for (let j = k; j < end; j++) {
+        const e = entries[j] as Entry;
+        const size = recordSize(e.data.length);
+        this.index.push(e.term, seg.size + at);
+        // The cached copy shares the encoded buffer, so a caller reusing its array cannot change it.
+        this.cache.push({ index: e.index, term: e.term, kind: e.kind, data: buf.subarray(at + size - e.data.length, at + size) });
+        at += size;
+      }
+      seg.size += bytes;
+      k = end;
+    }
+  }
+
+  /**
+   * Makes a full segment durable before its successor receives anything, so that only the newest
+   * segment can ever hold a torn write and damage anywhere else is known to be corruption.
+   */
+  private seal(seg: Segment): void {
+    this.files.syncNow(seg);
+    this.durable = this.index.lastIndex;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.failure !== undefined) throw this.failedError();
+    const seg = this.files.newest;
+    const segSize = seg?.size ?? 0;
+    const target = this.index.lastIndex;
+    const epoch = this.epoch;
+    const hardVersion = this.hardVersion;
+    const hard = hardVersion !== this.hardDurableVersion ? encodeHardState(this.hard) : undefined;
+    const logDir = this.files.takeDirDirty();
+    try {
+      await this.guardAsync(async () => {
+        await Promise.all([
+          seg !== undefined && segSize > seg.durableSize ? this.fs.datasync(seg.fd) : undefined,
+          hard ? writeSyncedTemp(this.fs, this.layout.hardState, hard) : undefined,
+        ]);
+        if (hard) renameTempIntoPlace(this.fs, this.layout.hardState);
+        await Promise.all([logDir ? this.fs.syncDir(this.layout.logDir) : undefined, hard ? this.fs.syncDir(this.layout.dir) : undefined]);
+      });
+    } finally {
+      this.files.closeRetired();
+    }
+    if (epoch === this.epoch) {
+      if (seg !== undefined) seg.durableSize = Math.max(seg.durableSize, segSize);
+      this.durable = Math.max(this.durable, target);
+    }
+    this.hardDurableVersion = Math.max(this.hardDurableVersion, hardVersion);
+    await this.clearDamageIfCaughtUp();
+  }
+
+  private async clearDamageIfCaughtUp(): Promise<void> {
+    if (this.damaged === undefined || this.durable < this.damaged.untilIndex) return;
+    this.damaged = undefined;
+    unlinkIfPresent(this.fs, this.layout.damage);
+    await this.fs.syncDir(this.layout.dir);
+  }
+
+  /**
+   * A failed write or sync leaves the files in an unknown state (and a failed fdatasync cannot be
+   * retried safely), so the store refuses all further work; the node must restart and recover.
+   */
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      throw (this.failure = e);
+    }
+  }
+
+  private async guardAsync(work: () => Promise<void>): Promise<void> {
+    await work().catch((e: unknown) => {
+      throw (this.failure = e);
+    });
+  }
+
+  private failedError(): MqraftError {
+    return new MqraftError("INTERNAL", `storage in ${this.layout.dir} failed earlier and must be reopened`, { cause: this.failure });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new MqraftError("INTERNAL", `storage in ${this.layout.dir} is closed`);
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.failure !== undefined) throw this.failedError();
+    if (this.installing) throw new MqraftError("INTERNAL", "the log is being replaced by a snapshot");
+  }
+}

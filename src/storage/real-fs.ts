@@ -1,0 +1,95 @@
+import * as nodeFs from "node:fs";
+import { errnoCode, type Fs, type OpenMode } from "./fs.ts";
+
+/**
+ * The Fs on node:fs. Durability uses the callback forms of fdatasync/fsync, which run on the
+ * thread pool and keep the event loop serving; bench/storage-bench.ts measures both forms.
+ */
+export class RealFs implements Fs {
+  open(path: string, mode: OpenMode): number {
+    return nodeFs.openSync(path, mode);
+  }
+
+  close(fd: number): void {
+    nodeFs.closeSync(fd);
+  }
+
+  read(fd: number, buf: Uint8Array, position: number): number {
+    let done = 0;
+    while (done < buf.length) {
+      const n = nodeFs.readSync(fd, buf, done, buf.length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  write(fd: number, data: Uint8Array, position: number): void {
+    let done = 0;
+    while (done < data.length) done += nodeFs.writeSync(fd, data, done, data.length - done, position + done);
+  }
+
+  size(fd: number): number {
+    return nodeFs.fstatSync(fd).size;
+  }
+
+  truncate(fd: number, length: number): void {
+    nodeFs.ftruncateSync(fd, length);
+  }
+
+  datasync(fd: number): Promise<void> {
+    return new Promise((resolve, reject) => nodeFs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+  }
+
+  datasyncSync(fd: number): void {
+    nodeFs.fdatasyncSync(fd);
+  }
+
+  async syncDir(dir: string): Promise<void> {
+    const fd = nodeFs.openSync(dir, "r");
+    try {
+      await new Promise<void>((resolve, reject) => nodeFs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+  }
+
+  syncDirSync(dir: string): void {
+    const fd = nodeFs.openSync(dir, "r");
+    try {
+      nodeFs.fsyncSync(fd);
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+  }
+
+  rename(from: string, to: string): void {
+    nodeFs.renameSync(from, to);
+  }
+
+  unlink(path: string): void {
+    nodeFs.unlinkSync(path);
+  }
+
+  readdir(dir: string): string[] {
+    return nodeFs.readdirSync(dir);
+  }
+
+  mkdir(dir: string): void {
+    nodeFs.mkdirSync(dir, { recursive: true });
+  }
+
+  pid(): number {
+    return process.pid;
+  }
+
+  isProcessAlive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      // EPERM: the process exists but belongs to someone else.
+      return errnoCode(e) === "EPERM";
+    }
+  }
+}

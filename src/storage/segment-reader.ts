@@ -1,0 +1,80 @@
+import type { Entry } from "../raft/log-types.ts";
+import { MqraftError } from "../util/errors.ts";
+import type { Fs } from "./fs.ts";
+import type { IndexTable } from "./index-table.ts";
+import { decodeRecordAt, RECORD_OVERHEAD } from "./record-codec.ts";
+import type { SegmentFiles } from "./segment-files.ts";
+import type { TailCache } from "./tail-cache.ts";
+
+/**
+ * Entries [lo, hi) from the tail cache where it has them and from the segment files otherwise,
+ * stopping before the data would exceed maxBytes (but returning at least one entry).
+ */
+export function readEntries(fs: Fs, files: SegmentFiles, index: IndexTable, cache: TailCache, lo: number, hi: number, maxBytes: number): Entry[] {
+  const out: Entry[] = [];
+  let bytes = 0;
+  let i = lo;
+  while (i < hi) {
+    const cached = cache.get(i);
+    if (cached !== undefined) {
+      if (out.length > 0 && bytes + cached.data.length > maxBytes) break;
+      out.push(cached);
+      bytes += cached.data.length;
+      i++;
+      continue;
+    }
+    const got = readRecords(fs, files, index, i, Math.min(hi, cache.firstIndex() ?? hi), maxBytes - bytes, out.length === 0);
+    if (got.length === 0) break;
+    for (const e of got) bytes += e.data.length;
+    out.push(...got);
+    i += got.length;
+  }
+  return out;
+}
+
+/**
+ * Reads entries [lo, stop) from the segment files, within one segment per call and with a single
+ * read of the whole run, stopping before the data would exceed `budget` bytes (but returning at
+ * least one entry when `atLeastOne`). Every record is checked again: damage found after recovery
+ * is a CORRUPT error naming the file and offset.
+ */
+function readRecords(
+  fs: Fs,
+  files: SegmentFiles,
+  index: IndexTable,
+  lo: number,
+  stop: number,
+  budget: number,
+  atLeastOne: boolean,
+): Entry[] {
+  const k = files.positionOf(lo);
+  const seg = files.list[k];
+  if (seg === undefined) return [];
+  const segLast = (files.list[k + 1]?.firstIndex ?? index.lastIndex + 1) - 1;
+  const end = (i: number): number => (i < segLast ? index.position(i + 1) : seg.size);
+  const start = index.position(lo);
+  let hi = lo;
+  let data = 0;
+  while (hi < stop && hi <= segLast) {
+    const size = end(hi) - index.position(hi) - RECORD_OVERHEAD;
+    if ((hi > lo || !atLeastOne) && data + size > budget) break;
+    data += size;
+    hi++;
+  }
+  if (hi === lo) return [];
+  const bytes = new Uint8Array(end(hi - 1) - start);
+  if (fs.read(seg.fd, bytes, start) !== bytes.length) {
+    throw new MqraftError("CORRUPT", `log segment ${seg.path} ends before byte ${start + bytes.length}`);
+  }
+  const out: Entry[] = [];
+  for (let i = lo; i < hi; i++) {
+    const at = index.position(i) - start;
+    const d = decodeRecordAt(bytes.subarray(0, end(i) - start), at);
+    if (!d.ok || d.record.index !== i || d.record.term !== index.term(i)) {
+      const why = d.ok ? `holds index ${d.record.index} term ${d.record.term}, expected index ${i} term ${index.term(i)}` : d.problem;
+      throw new MqraftError("CORRUPT", `log segment ${seg.path} is corrupt at byte ${start + at} (index ${i}): ${why}`);
+    }
+    out.push(d.record);
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+/** The pieces of one simulated file: a growable byte buffer and the writes not yet made durable. */
+
+export class GrowableBytes {
+  private buf: Uint8Array;
+  length = 0;
+
+  constructor(initial?: Uint8Array) {
+    this.buf = new Uint8Array(Math.max(64, initial?.length ?? 0));
+    if (initial) {
+      this.buf.set(initial);
+      this.length = initial.length;
+    }
+  }
+
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  write(position: number, bytes: Uint8Array): void {
+    const end = position + bytes.length;
+    if (end > this.buf.length) {
+      const next = new Uint8Array(Math.max(end, this.buf.length * 2));
+      next.set(this.view());
+      this.buf = next;
+    }
+    // Writing past the end leaves a hole that reads as zeros, as on a real file system.
+    if (position > this.length) this.buf.fill(0, this.length, position);
+    this.buf.set(bytes, position);
+    this.length = Math.max(this.length, end);
+  }
+
+  truncate(length: number): void {
+    if (length > this.length) this.write(length, new Uint8Array(0));
+    this.length = length;
+  }
+
+  flipBit(offset: number, bit: number): void {
+    if (offset < this.length) this.buf[offset] = (this.buf[offset] as number) ^ (1 << bit);
+  }
+}
+
+export type PendingOp = { kind: "write"; position: number; bytes: Uint8Array } | { kind: "truncate"; length: number };
+
+export function applyOp(target: GrowableBytes, op: PendingOp): void {
+  switch (op.kind) {
+    case "write":
+      target.write(op.position, op.bytes);
+      return;
+    case "truncate":
+      target.truncate(op.length);
+      return;
+    default: {
+      const never: never = op;
+      throw new Error(`unknown op ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * One file's content as the page cache shows it (`live`) and as the disk holds it (`durable`).
+ * `pending` are the operations between the two, oldest first; `appliedSeq` counts the operations
+ * ever made durable, so that a sync requested earlier makes durable only what preceded it.
+ */
+export class SimInode {
+  live = new GrowableBytes();
+  durable = new GrowableBytes();
+  pending: PendingOp[] = [];
+  appliedSeq = 0;
+
+  get opSeq(): number {
+    return this.appliedSeq + this.pending.length;
+  }
+
+  record(op: PendingOp): void {
+    applyOp(this.live, op);
+    this.pending.push(op);
+  }
+
+  /** Makes durable every operation with a sequence number below `seq`. */
+  syncTo(seq: number): void {
+    const n = Math.min(seq - this.appliedSeq, this.pending.length);
+    if (n <= 0) return;
+    for (let i = 0; i < n; i++) applyOp(this.durable, this.pending[i] as PendingOp);
+    this.pending.splice(0, n);
+    this.appliedSeq += n;
+  }
+
+  /**
+   * Power loss: the disk keeps its durable bytes plus the first `keepOps` pending operations, and
+   * of the next one, when it is a write, only its first `tornBytes` bytes.
+   */
+  crash(keepOps: number, tornBytes: number): void {
+    this.syncTo(this.appliedSeq + keepOps);
+    const next = this.pending[0];
+    if (next?.kind === "write" && tornBytes > 0) {
+      applyOp(this.durable, { kind: "write", position: next.position, bytes: next.bytes.subarray(0, tornBytes) });
+    }
+    this.pending = [];
+    this.live = new GrowableBytes(this.durable.view());
+  }
+}

@@ -1,0 +1,264 @@
+import { posix } from "node:path";
+import type { Prng } from "../util/prng.ts";
+import type { Fs, OpenMode } from "./fs.ts";
+import { SimInode } from "./sim-file.ts";
+
+export interface SimFsOptions {
+  /**
+   * "immediate": datasync and syncDir take effect when called and resolve at once.
+   * "manual": they take effect and resolve only when the simulator calls completeSyncs(), so a
+   * crash can fall between a write and the end of its fdatasync. The synchronous forms always
+   * take effect at once.
+   */
+  syncMode?: "immediate" | "manual";
+}
+
+export interface CrashOptions {
+  /**
+   * Without a PRNG every byte not yet synced is lost. With one, each file keeps a random prefix of
+   * its unsynced writes, the last of them torn at a random byte.
+   */
+  prng?: Prng;
+}
+
+interface SimDir {
+  live: Map<string, SimInode>;
+  durable: Map<string, SimInode>;
+}
+
+interface OpenFile {
+  inode: SimInode;
+  writable: boolean;
+}
+
+interface PendingSync {
+  apply: () => void;
+  resolve: () => void;
+}
+
+function fsError(code: string, syscall: string, path: string): Error {
+  return Object.assign(new Error(`${code}: ${syscall} '${path}'`), { code, syscall, path });
+}
+
+/**
+ * An in-memory file system that keeps each file's synced bytes apart from the unsynced ones and
+ * each folder's synced entries apart from the unsynced ones, so that crash() can do what a power
+ * loss does: lose what was not synced, tear the last write, keep a rename only once its folder was
+ * synced. Folders themselves are durable as soon as they are made.
+ */
+export class SimFs implements Fs {
+  private readonly dirs = new Map<string, SimDir>([["/", { live: new Map(), durable: new Map() }]]);
+  private readonly fds = new Map<number, OpenFile>();
+  private nextFd = 3;
+  private currentPid = 1000;
+  private readonly syncMode: "immediate" | "manual";
+  private queued: PendingSync[] = [];
+  private queueWaiters: (() => void)[] = [];
+  /** How many datasync and syncDir calls (of either form) were made, for group-commit tests. */
+  stats = { datasyncs: 0, dirSyncs: 0 };
+
+  constructor(options: SimFsOptions = {}) {
+    this.syncMode = options.syncMode ?? "immediate";
+  }
+
+  open(path: string, mode: OpenMode): number {
+    const { dir, name, full } = this.locate(path, "open");
+    let inode = dir.live.get(name);
+    if (mode === "wx" && inode) throw fsError("EEXIST", "open", full);
+    if ((mode === "r" || mode === "r+") && !inode) throw fsError("ENOENT", "open", full);
+    if (!inode) {
+      inode = new SimInode();
+      dir.live.set(name, inode);
+    } else if (mode === "w") {
+      inode.record({ kind: "truncate", length: 0 });
+    }
+    const fd = this.nextFd++;
+    this.fds.set(fd, { inode, writable: mode !== "r" });
+    return fd;
+  }
+
+  close(fd: number): void {
+    this.file(fd, "close");
+    this.fds.delete(fd);
+  }
+
+  read(fd: number, buf: Uint8Array, position: number): number {
+    const bytes = this.file(fd, "read").inode.live.view();
+    const n = Math.max(0, Math.min(buf.length, bytes.length - position));
+    buf.set(bytes.subarray(position, position + n));
+    return n;
+  }
+
+  write(fd: number, data: Uint8Array, position: number): void {
+    const f = this.file(fd, "write");
+    if (!f.writable) throw fsError("EBADF", "write", `fd ${fd}`);
+    f.inode.record({ kind: "write", position, bytes: data.slice() });
+  }
+
+  size(fd: number): number {
+    return this.file(fd, "fstat").inode.live.length;
+  }
+
+  truncate(fd: number, length: number): void {
+    const f = this.file(fd, "ftruncate");
+    if (!f.writable) throw fsError("EINVAL", "ftruncate", `fd ${fd}`);
+    f.inode.record({ kind: "truncate", length });
+  }
+
+  datasync(fd: number): Promise<void> {
+    const inode = this.file(fd, "fdatasync").inode;
+    const seq = inode.opSeq;
+    return this.schedule(() => inode.syncTo(seq), "datasyncs");
+  }
+
+  datasyncSync(fd: number): void {
+    const inode = this.file(fd, "fdatasync").inode;
+    this.stats.datasyncs++;
+    inode.syncTo(inode.opSeq);
+  }
+
+  syncDir(dir: string): Promise<void> {
+    const d = this.dir(dir, "fsync");
+    const entries = new Map(d.live);
+    return this.schedule(() => (d.durable = entries), "dirSyncs");
+  }
+
+  syncDirSync(dir: string): void {
+    const d = this.dir(dir, "fsync");
+    this.stats.dirSyncs++;
+    d.durable = new Map(d.live);
+  }
+
+  rename(from: string, to: string): void {
+    const src = this.locate(from, "rename");
+    const dst = this.locate(to, "rename");
+    const inode = src.dir.live.get(src.name);
+    if (!inode) throw fsError("ENOENT", "rename", src.full);
+    src.dir.live.delete(src.name);
+    dst.dir.live.set(dst.name, inode);
+  }
+
+  unlink(path: string): void {
+    const { dir, name, full } = this.locate(path, "unlink");
+    if (!dir.live.delete(name)) throw fsError("ENOENT", "unlink", full);
+  }
+
+  readdir(dir: string): string[] {
+    const full = posix.resolve("/", dir);
+    const names = [...this.dir(full, "scandir").live.keys()];
+    for (const d of this.dirs.keys()) if (d !== full && posix.dirname(d) === full) names.push(posix.basename(d));
+    return names;
+  }
+
+  mkdir(dir: string): void {
+    const full = posix.resolve("/", dir);
+    if (full === "/" || this.dirs.has(full)) return;
+    this.mkdir(posix.dirname(full));
+    this.dirs.set(full, { live: new Map(), durable: new Map() });
+  }
+
+  pid(): number {
+    return this.currentPid;
+  }
+
+  isProcessAlive(pid: number): boolean {
+    return pid === this.currentPid;
+  }
+
+  /** How many datasync/syncDir calls wait for completeSyncs() (manual mode). */
+  pendingSyncs(): number {
+    return this.queued.length;
+  }
+
+  /** Resolves as soon as at least one sync waits for completeSyncs() (manual mode). */
+  syncQueued(): Promise<void> {
+    if (this.queued.length > 0) return Promise.resolve();
+    return new Promise((resolve) => this.queueWaiters.push(resolve));
+  }
+
+  /** Manual mode: makes the oldest `count` waiting syncs take effect and resolves them. */
+  completeSyncs(count = this.queued.length): void {
+    const done = this.queued.splice(0, count);
+    for (const s of done) {
+      s.apply();
+      s.resolve();
+    }
+  }
+
+  /**
+   * Power loss: every open file descriptor becomes invalid, syncs still waiting never complete,
+   * folders go back to their synced entries and files to their synced bytes (see CrashOptions).
+   * The process that held the files is gone: its pid is no longer alive.
+   */
+  crash(options: CrashOptions = {}): void {
+    this.fds.clear();
+    this.queued = [];
+    this.currentPid++;
+    const survivors = new Set<SimInode>();
+    for (const d of this.dirs.values()) {
+      d.live = new Map(d.durable);
+      for (const inode of d.durable.values()) survivors.add(inode);
+    }
+    for (const inode of survivors) {
+      const { prng } = options;
+      const keep = prng ? prng.int(0, inode.pending.length) : 0;
+      const next = inode.pending[keep];
+      const torn = prng && next?.kind === "write" ? prng.int(0, next.bytes.length) : 0;
+      inode.crash(keep, torn);
+    }
+  }
+
+  /** Bit rot: flips one bit of a file both in the page cache and on the disk. */
+  flipBit(path: string, offset: number, bit = 0): void {
+    const inode = this.inode(path);
+    inode.live.flipBit(offset, bit);
+    inode.durable.flipBit(offset, bit);
+  }
+
+  /** The file's bytes as a reader sees them now. */
+  liveBytes(path: string): Uint8Array {
+    return this.inode(path).live.view().slice();
+  }
+
+  /** How many bytes of the file would survive a power loss now. */
+  durableLength(path: string): number {
+    return this.inode(path).durable.length;
+  }
+
+  private inode(path: string): SimInode {
+    const { dir, name, full } = this.locate(path, "stat");
+    const inode = dir.live.get(name);
+    if (!inode) throw fsError("ENOENT", "stat", full);
+    return inode;
+  }
+
+  private schedule(apply: () => void, counter: "datasyncs" | "dirSyncs"): Promise<void> {
+    this.stats[counter]++;
+    if (this.syncMode === "immediate") {
+      apply();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.queued.push({ apply, resolve });
+      for (const wake of this.queueWaiters.splice(0)) wake();
+    });
+  }
+
+  private file(fd: number, syscall: string): OpenFile {
+    const f = this.fds.get(fd);
+    if (!f) throw fsError("EBADF", syscall, `fd ${fd}`);
+    return f;
+  }
+
+  private dir(path: string, syscall: string): SimDir {
+    const full = posix.resolve("/", path);
+    const d = this.dirs.get(full);
+    if (!d) throw fsError("ENOENT", syscall, full);
+    return d;
+  }
+
+  private locate(path: string, syscall: string): { dir: SimDir; name: string; full: string } {
+    const full = posix.resolve("/", path);
+    return { dir: this.dir(posix.dirname(full), syscall), name: posix.basename(full), full };
+  }
+}

@@ -1,0 +1,6 @@
+import { logStoreCases } from "./log-store.case.ts";
+import { recoveryCases } from "./recovery.case.ts";
+import { realEnv } from "./storage-env.ts";
+
+logStoreCases("real fs", realEnv);
+recoveryCases("real fs", realEnv);

@@ -1,0 +1,6 @@
+import { logStoreCases } from "./log-store.case.ts";
+import { recoveryCases } from "./recovery.case.ts";
+import { simEnv } from "./storage-env.ts";
+
+logStoreCases("simulated fs", async () => simEnv());
+recoveryCases("simulated fs", async () => simEnv());

@@ -1,0 +1,195 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { createPrng } from "../../src/util/prng.ts";
+import { MqraftError } from "../../src/util/errors.ts";
+import { inspectDataFolder } from "../../src/storage/inspect.ts";
+import { SEGMENT_HEADER_SIZE } from "../../src/storage/record-codec.ts";
+import { logOf, REC, rejection, snapshotAt, useStorageEnv } from "./log-store.case.ts";
+import { describeEntries, exists, fileBytes, flipBit, makeEntries, segmentPaths, setFileBytes, type StorageEnv } from "./storage-env.ts";
+
+/** Recovery from damage done to the files while the broker was down, against any Fs. */
+export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>): void {
+  describe(`recovery (${label})`, () => {
+    const { env, open } = useStorageEnv(makeEnv);
+
+    /** Writes entries 1..n durably, closes the store, and returns the newest segment's path and bytes. */
+    async function writeLog(n: number, maxSegmentBytes?: number): Promise<{ path: string; bytes: Uint8Array }> {
+      const s = await open(maxSegmentBytes ? { maxSegmentBytes } : {});
+      s.append(makeEntries(1, n, 1));
+      await s.sync();
+      await s.close();
+      const path = segmentPaths(env().fs, env().dir).at(-1) as string;
+      return { path, bytes: fileBytes(env().fs, path) };
+    }
+
+    test("the last record cut at every byte offset is removed, and nothing before it", async () => {
+      const { path, bytes } = await writeLog(5);
+      const start = bytes.length - REC;
+      for (let cut = start; cut < bytes.length; cut++) {
+        setFileBytes(env().fs, path, bytes.subarray(0, cut));
+        const s = await open();
+        expect({ cut, log: logOf(s) }).toEqual({ cut, log: describeEntries(makeEntries(1, 4, 1)) });
+        expect(s.recovery.tornTail?.offset).toBe(cut === start ? undefined : start);
+        s.append(makeEntries(5, 5, 2));
+        await s.sync();
+        await s.close();
+        const again = await open();
+        expect({ cut, log: logOf(again) }).toEqual({ cut, log: describeEntries([...makeEntries(1, 4, 1), ...makeEntries(5, 5, 2)]) });
+        await again.close();
+      }
+    });
+
+    test("junk or zeros appended after the last record are cut", async () => {
+      const { path, bytes } = await writeLog(5);
+      const junk = new Uint8Array(100);
+      const prng = createPrng(7);
+      for (let i = 0; i < junk.length; i++) junk[i] = prng.int(0, 255);
+      for (const tail of [junk, new Uint8Array(100)]) {
+        setFileBytes(env().fs, path, new Uint8Array([...bytes, ...tail]));
+        const s = await open();
+        expect(logOf(s)).toEqual(describeEntries(makeEntries(1, 5, 1)));
+        expect(s.recovery.tornTail).toMatchObject({ file: path, offset: bytes.length, bytes: 100 });
+        s.append(makeEntries(6, 6, 1));
+        await s.sync();
+        await s.close();
+        const again = await open();
+        expect(logOf(again)).toEqual(describeEntries(makeEntries(1, 6, 1)));
+        await again.close();
+        restoreLog(path, bytes);
+      }
+    });
+
+    /** Puts the newest segment back as it was before a test changed it. */
+    function restoreLog(path: string, bytes: Uint8Array): void {
+      for (const p of segmentPaths(env().fs, env().dir)) if (p > path) env().fs.unlink(p);
+      setFileBytes(env().fs, path, bytes);
+    }
+
+    test("a bit flipped anywhere in the last record cuts that record only", async () => {
+      const { path, bytes } = await writeLog(5, 1 << 20);
+      const start = bytes.length - REC;
+      for (let offset = start; offset < bytes.length; offset++) {
+        setFileBytes(env().fs, path, bytes);
+        flipBit(env().fs, path, offset, offset % 8);
+        const s = await open();
+        expect({ offset, log: logOf(s) }).toEqual({ offset, log: describeEntries(makeEntries(1, 4, 1)) });
+        await s.close();
+      }
+    });
+
+    test("a bit flipped in an older segment stops the open with an error naming file and offset", async () => {
+      await writeLog(9);
+      const [first] = segmentPaths(env().fs, env().dir) as [string];
+      const offset = SEGMENT_HEADER_SIZE + REC;
+      flipBit(env().fs, first, offset + 30);
+      const e = await rejection(open());
+      expect(e).toBeInstanceOf(MqraftError);
+      expect((e as MqraftError).code).toBe("CORRUPT");
+      expect((e as MqraftError).message).toContain(`log segment ${first} is corrupt at byte ${offset} (index 2)`);
+      const report = inspectDataFolder(env().dir, env().fs);
+      expect(report.healthy).toBe(false);
+      expect(report.lines.join("\n")).toContain(`CORRUPT at 00000000000000000001.seg byte ${offset} (index 2)`);
+    });
+
+    test("repair cuts a corrupt log, marks the node damaged until it has caught up, and survives restarts", async () => {
+      await writeLog(9);
+      const [first] = segmentPaths(env().fs, env().dir) as [string];
+      flipBit(env().fs, first, SEGMENT_HEADER_SIZE + REC + 30);
+      const a = await open({ repair: true });
+      expect(logOf(a)).toEqual(describeEntries(makeEntries(1, 1, 1)));
+      expect(a.damage).toMatchObject({ fromIndex: 2, untilIndex: 9, file: first, offset: SEGMENT_HEADER_SIZE + REC });
+      expect(a.recovery.repaired).toEqual(a.damage);
+      expect(segmentPaths(env().fs, env().dir)).toEqual([first]);
+      await a.close();
+
+      const b = await open();
+      expect(b.damage?.untilIndex).toBe(9);
+      b.append(makeEntries(2, 8, 2));
+      await b.sync();
+      expect(b.damage?.untilIndex).toBe(9);
+      b.append(makeEntries(9, 9, 2));
+      await b.sync();
+      expect(b.damage).toBeUndefined();
+      expect(exists(env().fs, join(env().dir, "damaged"))).toBe(false);
+      await b.close();
+      expect((await open()).damage).toBeUndefined();
+    });
+
+    test("a damaged record followed by sound ones in the newest segment is corruption, not a torn tail", async () => {
+      const { path } = await writeLog(5, 1 << 20);
+      flipBit(env().fs, path, SEGMENT_HEADER_SIZE + REC + 30);
+      await expect(open()).rejects.toThrow(`log segment ${path} is corrupt at byte ${SEGMENT_HEADER_SIZE + REC} (index 2)`);
+    });
+
+    test("a newest segment created but not written, or with a torn header, is removed", async () => {
+      await writeLog(3);
+      const next = join(env().dir, "log", "00000000000000000004.seg");
+      for (const content of [new Uint8Array(0), new Uint8Array(SEGMENT_HEADER_SIZE - 3).fill(9), new Uint8Array(SEGMENT_HEADER_SIZE + 40)]) {
+        const fd = env().fs.open(next, "wx");
+        env().fs.write(fd, content, 0);
+        env().fs.close(fd);
+        const s = await open();
+        expect(s.recovery.removedSegment).toBe(next);
+        expect(logOf(s)).toEqual(describeEntries(makeEntries(1, 3, 1)));
+        expect(exists(env().fs, next)).toBe(false);
+        await s.close();
+      }
+      const s = await open();
+      s.append(makeEntries(4, 4, 1));
+      await s.sync();
+      expect(exists(env().fs, next)).toBe(true);
+    });
+
+    test("segments that do not follow each other are corruption", async () => {
+      await writeLog(9);
+      const [, middle, last] = segmentPaths(env().fs, env().dir) as [string, string, string];
+      env().fs.unlink(middle);
+      await expect(open()).rejects.toThrow(`log segment ${last} is corrupt at byte 0 (index 4): segment should start at index 4`);
+    });
+
+    test("damaged hard-state and snapshot files are errors naming the file", async () => {
+      const a = await open();
+      a.append(makeEntries(1, 3, 1));
+      a.saveHardState({ term: 1, vote: 1, commit: 3 });
+      await a.sync();
+      await a.saveSnapshot(snapshotAt(3, 1));
+      await a.close();
+      for (const name of ["hardstate", "snapshot"]) {
+        const path = join(env().dir, name);
+        const good = fileBytes(env().fs, path);
+        flipBit(env().fs, path, good.length - 2);
+        const e = await rejection(open());
+        expect((e as MqraftError).code).toBe("CORRUPT");
+        expect((e as MqraftError).message).toBe(`${path} is damaged: checksum mismatch`);
+        setFileBytes(env().fs, path, good);
+      }
+      expect((await open()).hardState()).toEqual({ term: 1, vote: 1, commit: 3 });
+    });
+
+    test("the inspector lists segments, hard state, snapshot and a torn tail", async () => {
+      const a = await open();
+      a.append([...makeEntries(1, 2, 1), ...makeEntries(3, 4, 2)]);
+      a.saveHardState({ term: 2, vote: 1, commit: 4 });
+      await a.sync();
+      await a.saveSnapshot(snapshotAt(2, 1));
+      await a.close();
+      const newest = segmentPaths(env().fs, env().dir).at(-1) as string;
+      const bytes = fileBytes(env().fs, newest);
+      setFileBytes(env().fs, newest, bytes.subarray(0, bytes.length - 3));
+      const report = inspectDataFolder(env().dir, env().fs);
+      expect(report.lines).toEqual([
+        `data folder ${env().dir}`,
+        "lock: free",
+        "hard state: term 2, vote 1, commit 4",
+        `snapshot: index 2, term 1, voters [1,2,3], learners [4], 5 bytes of state`,
+        "damage marker: none",
+        "log: 2 segment(s), entries 1..3",
+        `  00000000000000000001.seg  entries 1..3, terms 1..2, ${SEGMENT_HEADER_SIZE + 3 * REC} bytes`,
+        `  00000000000000000004.seg  no entries, ${SEGMENT_HEADER_SIZE + REC - 3} bytes`,
+        `  torn tail at 00000000000000000004.seg byte ${SEGMENT_HEADER_SIZE} (index 4): record cut short (${REC - 3} of ${REC} bytes) — never acknowledged; recovery cuts it (${REC - 3} bytes)`,
+        "  note: commit index 4 is beyond the log; the node catches up from the leader",
+        "healthy: yes",
+      ]);
+    });
+  });
+}
