@@ -11,7 +11,7 @@ import {
   TimeSchema,
   UnsubscribeCommandSchema,
 } from "./commands.ts";
-import { ProducerIdSchema, TopicSchema, WholeNumberSchema } from "./names.ts";
+import { ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 
 /**
  * The bytes of a command. A CBOR map `{type, time, ...}` as in commands.ts, except that each

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { PositiveNumberSchema, ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "./names.ts";
+import { PositiveNumberSchema, ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 
 /**
  * The commands of the replicated state machine. One committed Normal Raft entry carries one

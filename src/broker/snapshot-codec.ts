@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { MqraftError } from "../util/errors.ts";
 import { describeIssues } from "./command-codec.ts";
 import { MAX_SUBSCRIPTION_TOPICS, RetentionSchema, type Retention } from "./commands.ts";
-import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "./names.ts";
+import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 import { type ProducerWindow, producerFromColumns, SEQS_PER_PRODUCER } from "./producer-window.ts";
 import type { DurableRecord } from "./subscriptions.ts";
 import { type TopicIndex, topicFromColumns } from "./topic-index.ts";

@@ -6,6 +6,10 @@ export const ErrorMessageSchema = v.object({
   type: v.literal("error"),
   code: v.picklist(ERROR_CODES),
   message: v.string(),
+  /** The request this answers, when it answers one (the connection stays open). */
+  id: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
+  /** With NOT_LEADER: where the leader listens, so that the client can go there. */
+  leader: v.optional(v.string()),
 });
 export type ErrorMessage = v.InferOutput<typeof ErrorMessageSchema>;
 

@@ -26,5 +26,9 @@ export const WelcomeSchema = v.object({
   nodeId: v.optional(NodeIdSchema),
   // the largest frame body the answering side accepts
   maxFrameBytes: v.optional(ByteCountSchema),
+  /** The leader the answering broker knows of, if any. */
+  leader: v.optional(NodeIdSchema),
+  /** The cluster as the answering side knows it, so that a client given one address finds the others. */
+  members: v.optional(v.array(v.object({ id: NodeIdSchema, address: v.string(), voter: v.boolean() }))),
 });
 export type Welcome = v.InferOutput<typeof WelcomeSchema>;

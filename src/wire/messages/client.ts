@@ -1,0 +1,111 @@
+import * as v from "valibot";
+import { SubscriptionNameSchema, TopicSchema, ProducerIdSchema } from "../../util/names.ts";
+import { NodeIdSchema } from "./fields.ts";
+
+/** Client requests on a broker port and the broker's answers and pushes. `id` pairs a request with its answer. */
+
+const RequestIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const OffsetSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const BytesSchema = v.instance(Uint8Array);
+const TopicListSchema = v.pipe(v.array(TopicSchema), v.minLength(1, "at least one topic"), v.maxLength(1000, "at most 1000 topics"));
+
+export const PublishSchema = v.object({
+  type: v.literal("publish"),
+  id: RequestIdSchema,
+  topic: TopicSchema,
+  data: BytesSchema,
+  /** With `seq`: a retry of the same (producer, seq) is stored once and answered with the original offset. */
+  producer: v.optional(ProducerIdSchema),
+  seq: v.optional(OffsetSchema),
+});
+
+export const SubscribeFromSchema = v.union([v.picklist(["earliest", "latest"]), OffsetSchema]);
+
+export const SubscribeSchema = v.object({
+  type: v.literal("subscribe"),
+  id: RequestIdSchema,
+  topics: TopicListSchema,
+  from: SubscribeFromSchema,
+  /** Next offset per topic, to resume after a reconnect; overrides `from` for the topics it names. */
+  positions: v.optional(v.record(TopicSchema, OffsetSchema)),
+  durable: v.optional(SubscriptionNameSchema),
+});
+
+export const AckSchema = v.object({
+  type: v.literal("ack"),
+  id: RequestIdSchema,
+  durable: SubscriptionNameSchema,
+  topic: TopicSchema,
+  offset: OffsetSchema,
+});
+
+export const UnsubscribeSchema = v.object({
+  type: v.literal("unsubscribe"),
+  id: RequestIdSchema,
+  subscription: OffsetSchema,
+  /** For a durable subscription: also delete it from the cluster (otherwise it stays for a later resume). */
+  remove: v.optional(v.boolean()),
+});
+
+export const StatusRequestSchema = v.object({ type: v.literal("status"), id: RequestIdSchema });
+
+export const PublishedSchema = v.object({
+  type: v.literal("published"),
+  id: RequestIdSchema,
+  topic: TopicSchema,
+  offset: OffsetSchema,
+  duplicate: v.optional(v.boolean()),
+});
+
+export const SubscribedSchema = v.object({
+  type: v.literal("subscribed"),
+  id: RequestIdSchema,
+  subscription: OffsetSchema,
+  /** Next offset this subscription will deliver, per topic. */
+  positions: v.record(TopicSchema, OffsetSchema),
+  /** Next offset not yet committed when the subscription started, per topic (for `sub --drain`). */
+  ends: v.record(TopicSchema, OffsetSchema),
+});
+
+export const DeliverySchema = v.object({
+  type: v.literal("message"),
+  subscription: OffsetSchema,
+  topic: TopicSchema,
+  offset: OffsetSchema,
+  data: BytesSchema,
+});
+
+export const OkSchema = v.object({ type: v.literal("ok"), id: RequestIdSchema });
+
+export const NodeStatusSchema = v.object({
+  id: NodeIdSchema,
+  address: v.string(),
+  role: v.picklist(["leader", "follower", "candidate", "learner", "unknown"]),
+  voter: v.boolean(),
+  reachable: v.boolean(),
+  term: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  commitIndex: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  lastApplied: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+});
+
+export const StatusReplySchema = v.object({
+  type: v.literal("status"),
+  id: RequestIdSchema,
+  /** 0 when no leader is known. */
+  leader: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  term: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  nodes: v.array(NodeStatusSchema),
+});
+
+export type Publish = v.InferOutput<typeof PublishSchema>;
+export type Subscribe = v.InferOutput<typeof SubscribeSchema>;
+export type SubscribeFrom = v.InferOutput<typeof SubscribeFromSchema>;
+export type Ack = v.InferOutput<typeof AckSchema>;
+export type Unsubscribe = v.InferOutput<typeof UnsubscribeSchema>;
+export type StatusRequest = v.InferOutput<typeof StatusRequestSchema>;
+export type Published = v.InferOutput<typeof PublishedSchema>;
+export type Subscribed = v.InferOutput<typeof SubscribedSchema>;
+export type Delivery = v.InferOutput<typeof DeliverySchema>;
+export type Ok = v.InferOutput<typeof OkSchema>;
+export type NodeStatus = v.InferOutput<typeof NodeStatusSchema>;
+export type StatusReply = v.InferOutput<typeof StatusReplySchema>;
