@@ -1,0 +1,109 @@
+/** Timeouts, campaigns and votes (§5.2), with pre-vote (§9.6) and check-quorum (§6.2). */
+import { EntryKind, type NodeId } from "./log-types.ts";
+import type { VoteRequest } from "./messages.ts";
+import { majority, voteOutcome } from "./quorum.ts";
+import type { RaftState } from "./raft-state.ts";
+import { broadcastHeartbeat } from "./replication.ts";
+import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } from "./roles.ts";
+
+export function tickElection(r: RaftState): void {
+  r.electionElapsed++;
+  if (r.promotable() && r.electionElapsed >= r.randomizedElectionTimeout) {
+    r.electionElapsed = 0;
+    hup(r, false);
+  }
+}
+
+export function tickLeader(r: RaftState): void {
+  r.heartbeatElapsed++;
+  r.electionElapsed++;
+  if (r.electionElapsed >= r.cfg.electionTicks) {
+    r.electionElapsed = 0;
+    if (r.cfg.checkQuorum && !quorumReachable(r)) {
+      becomeFollower(r, r.term, 0);
+      return;
+    }
+    // A transfer that did not finish within an election timeout has failed; take proposals again.
+    r.leadTransferee = 0;
+  }
+  if (r.heartbeatElapsed >= r.cfg.heartbeatTicks) {
+    r.heartbeatElapsed = 0;
+    broadcastHeartbeat(r);
+  }
+}
+
+function quorumReachable(r: RaftState): boolean {
+  const voters = r.membership.voters;
+  return voters.filter((id) => r.reachable(id)).length >= majority(voters.length);
+}
+
+/** Starts an election if this node may: `transfer` skips the pre-vote and overrides voters' leases. */
+export function hup(r: RaftState, transfer: boolean): void {
+  if (r.role === "leader" || !r.promotable() || r.log.unstable.snapshot !== undefined) return;
+  // Votes are counted with the configuration in force; one that is committed but not yet applied
+  // could be more than one change behind the cluster's, and its majorities would not overlap.
+  if (hasUnappliedConfChange(r)) return;
+  if (r.cfg.preVote && !transfer) preCampaign(r);
+  else campaign(r, transfer);
+}
+
+function hasUnappliedConfChange(r: RaftState): boolean {
+  let lo = Math.max(r.log.applied + 1, r.log.firstIndex());
+  const hi = r.log.committed + 1;
+  while (lo < hi) {
+    const batch = r.log.entries(lo, hi, r.cfg.maxMsgBytes);
+    if (batch.some((e) => e.kind === EntryKind.Config)) return true;
+    lo += batch.length;
+  }
+  return false;
+}
+
+function preCampaign(r: RaftState): void {
+  becomePreCandidate(r);
+  if (recordVote(r, r.id, true)) requestVotes(r, "preVote", r.term + 1, false);
+}
+
+function campaign(r: RaftState, transfer: boolean): void {
+  becomeCandidate(r);
+  // The candidate's own vote is counted once it is persisted (RaftNode.advance).
+  requestVotes(r, "vote", r.term, transfer);
+}
+
+function requestVotes(r: RaftState, type: VoteRequest["type"], term: number, transfer: boolean): void {
+  const lastIndex = r.log.lastIndex();
+  const lastTerm = r.log.lastTerm();
+  for (const to of r.membership.voters) {
+    if (to !== r.id) r.send({ type, from: r.id, to, term, lastIndex, lastTerm, transfer });
+  }
+}
+
+/** Counts a (pre-)vote and acts on the outcome; true while the election is still open. */
+export function recordVote(r: RaftState, from: NodeId, granted: boolean): boolean {
+  if (!r.votes.has(from)) r.votes.set(from, granted);
+  switch (voteOutcome(r.membership.voters, r.votes)) {
+    case "won":
+      if (r.role === "preCandidate") campaign(r, false);
+      else becomeLeader(r);
+      return false;
+    case "lost":
+      becomeFollower(r, r.term, 0);
+      return false;
+    case "pending":
+      return true;
+  }
+}
+
+export function handleVoteRequest(r: RaftState, m: VoteRequest): void {
+  const type = m.type === "vote" ? "voteResponse" : "preVoteResponse";
+  const canVote =
+    r.vote === m.from || (r.vote === 0 && r.leader === 0) || (m.type === "preVote" && m.term > r.term);
+  if (canVote && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+    r.send({ type, from: r.id, to: m.from, term: m.term, reject: false });
+    if (m.type === "vote") {
+      r.electionElapsed = 0;
+      r.vote = m.from;
+    }
+  } else {
+    r.send({ type, from: r.id, to: m.from, term: r.term, reject: true });
+  }
+}

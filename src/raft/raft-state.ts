@@ -1,0 +1,87 @@
+/**
+ * Everything one Raft node knows in memory. The per-role step functions, replication and election
+ * modules operate on it; RaftNode is the public face.
+ */
+import type { RaftConfig } from "./config.ts";
+import type { HardState, Membership, NodeId } from "./log-types.ts";
+import { isVoter } from "./membership.ts";
+import type { ClusterMap, Message } from "./messages.ts";
+import type { Progress } from "./progress.ts";
+import type { RaftLog } from "./raft-log.ts";
+import { SnapshotReceiver } from "./snapshot-receiver.ts";
+
+export type Role = "follower" | "preCandidate" | "candidate" | "leader";
+
+export interface MembershipAt {
+  /** Index of the config entry (or snapshot) that produced `membership`. */
+  index: number;
+  membership: Membership;
+}
+
+export class RaftState {
+  term = 0;
+  vote: NodeId = 0;
+  leader: NodeId = 0;
+  role: Role = "follower";
+  /** The configuration in force: the one produced by the last applied config entry. */
+  membership: Membership;
+  /** Every configuration since the last snapshot, oldest first, so a snapshot can record the one at its index. */
+  membershipHistory: MembershipAt[];
+  /** Leader only: one per member, this node included (its match counts only persisted entries). */
+  readonly progress = new Map<NodeId, Progress>();
+  readonly votes = new Map<NodeId, boolean>();
+  msgs: Message[] = [];
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  /** Ticks since start; the clock of Progress.lastHeard. */
+  ticks = 0;
+  leadTransferee: NodeId = 0;
+  /** A config change may be proposed only once everything up to here is applied (one change at a time). */
+  pendingConfIndex = 0;
+  /** The leader owes followers appends (new entries or commit index); sent when the next Ready is built. */
+  needBroadcast = false;
+  /** The cluster map from the latest heartbeat of the current leader. */
+  clusterMap: ClusterMap | undefined;
+  readonly snapshotReceiver = new SnapshotReceiver();
+
+  constructor(
+    readonly cfg: RaftConfig,
+    readonly log: RaftLog,
+    base: MembershipAt,
+  ) {
+    this.membership = base.membership;
+    this.membershipHistory = [base];
+  }
+
+  get id(): NodeId {
+    return this.cfg.id;
+  }
+
+  send(m: Message): void {
+    this.msgs.push(m);
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  /** Only a voter of the configuration in force may campaign. */
+  promotable(): boolean {
+    return isVoter(this.membership, this.id);
+  }
+
+  /** The leader's persisted match for each voter, for commit counting. */
+  matchOf = (id: NodeId): number => this.progress.get(id)?.match ?? 0;
+
+  reachable(id: NodeId): boolean {
+    if (id === this.id) return true;
+    const pr = this.progress.get(id);
+    return pr !== undefined && this.ticks - pr.lastHeard <= this.cfg.electionTicks;
+  }
+
+  /** Leader only: the cluster map its heartbeats carry. */
+  leaderClusterMap(): ClusterMap {
+    return { membership: this.membership, reachable: [...this.progress.keys()].filter((id) => this.reachable(id)) };
+  }
+}

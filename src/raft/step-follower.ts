@@ -1,0 +1,87 @@
+/** Step for followers: accept the leader's entries, commit index and snapshots. */
+import { hup } from "./election.ts";
+import type { Snapshot } from "./log-types.ts";
+import type { AppendMessage, HeartbeatMessage, Message, SnapshotMessage } from "./messages.ts";
+import type { RaftState } from "./raft-state.ts";
+
+export function stepFollower(r: RaftState, m: Message): void {
+  switch (m.type) {
+    case "append":
+      heardFromLeader(r, m.from);
+      handleAppend(r, m);
+      return;
+    case "heartbeat":
+      heardFromLeader(r, m.from);
+      handleHeartbeat(r, m);
+      return;
+    case "snapshot":
+      heardFromLeader(r, m.from);
+      handleSnapshot(r, m);
+      return;
+    case "timeoutNow":
+      hup(r, true);
+      return;
+    case "appendResponse":
+    case "heartbeatResponse":
+    case "snapshotResponse":
+    case "voteResponse":
+    case "preVoteResponse":
+    case "vote":
+    case "preVote":
+      return;
+  }
+}
+
+function heardFromLeader(r: RaftState, leader: number): void {
+  r.electionElapsed = 0;
+  r.leader = leader;
+}
+
+function accept(r: RaftState, to: number, index: number): void {
+  r.send({ type: "appendResponse", from: r.id, to, term: r.term, index, reject: false, hintIndex: 0, hintTerm: 0 });
+}
+
+function handleAppend(r: RaftState, m: AppendMessage): void {
+  // Everything up to the commit index is already known to match the leader's log.
+  if (m.index < r.log.committed) {
+    accept(r, m.from, r.log.committed);
+    return;
+  }
+  const last = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+  if (last !== undefined) {
+    accept(r, m.from, last);
+    return;
+  }
+  const [hintIndex, hintTerm] = r.log.findConflictByTerm(Math.min(m.index, r.log.lastIndex()), m.logTerm);
+  r.send({ type: "appendResponse", from: r.id, to: m.from, term: r.term, index: m.index, reject: true, hintIndex, hintTerm });
+}
+
+function handleHeartbeat(r: RaftState, m: HeartbeatMessage): void {
+  r.log.commitTo(m.commit);
+  r.clusterMap = m.cluster;
+  r.send({ type: "heartbeatResponse", from: r.id, to: m.from, term: r.term });
+}
+
+function handleSnapshot(r: RaftState, m: SnapshotMessage): void {
+  if (m.meta.index <= r.log.committed) {
+    r.snapshotReceiver.reset();
+    accept(r, m.from, r.log.committed);
+    return;
+  }
+  const got = r.snapshotReceiver.accept(m);
+  if (typeof got === "number") {
+    r.send({ type: "snapshotResponse", from: r.id, to: m.from, term: r.term, index: m.meta.index, offset: got });
+    return;
+  }
+  restore(r, got);
+  accept(r, m.from, r.log.lastIndex());
+}
+
+/** Adopts a complete snapshot, unless the log already holds its last entry (then only commit moves). */
+function restore(r: RaftState, snap: Snapshot): void {
+  if (r.log.matchTerm(snap.meta.index, snap.meta.term)) {
+    r.log.commitTo(snap.meta.index);
+    return;
+  }
+  r.log.restore(snap);
+}

@@ -1,0 +1,79 @@
+/** Step for the leader: acknowledgements drive replication, commit and leadership transfer. */
+import type { AppendResponse, Message } from "./messages.ts";
+import type { Progress } from "./progress.ts";
+import type { RaftState } from "./raft-state.ts";
+import { maybeCommit, sendAppends, sendSnapshotChunk, sendTimeoutNow } from "./replication.ts";
+
+export function stepLeader(r: RaftState, m: Message): void {
+  const pr = r.progress.get(m.from);
+  if (pr === undefined) return;
+  switch (m.type) {
+    case "appendResponse":
+      pr.lastHeard = r.ticks;
+      handleAppendResponse(r, m, pr);
+      return;
+    case "heartbeatResponse":
+      pr.lastHeard = r.ticks;
+      handleHeartbeatResponse(r, m.from, pr);
+      return;
+    case "snapshotResponse":
+      pr.lastHeard = r.ticks;
+      if (pr.state === "snapshot" && m.index === pr.pendingSnapshot) {
+        pr.snapshotOffset = m.offset;
+        sendSnapshotChunk(r, m.from, pr);
+      }
+      return;
+    case "append":
+    case "heartbeat":
+    case "snapshot":
+    case "timeoutNow":
+    case "vote":
+    case "preVote":
+    case "voteResponse":
+    case "preVoteResponse":
+      return;
+  }
+}
+
+function handleAppendResponse(r: RaftState, m: AppendResponse, pr: Progress): void {
+  if (m.reject) {
+    const hint = m.hintTerm > 0 ? r.log.findConflictByTerm(m.hintIndex, m.hintTerm)[0] : m.hintIndex;
+    if (pr.maybeDecrTo(m.index, hint)) {
+      if (pr.state === "replicate") pr.becomeProbe();
+      sendAppends(r, m.from, pr, true);
+    }
+    return;
+  }
+  if (!pr.maybeUpdate(m.index)) return;
+  switch (pr.state) {
+    case "probe":
+      pr.becomeReplicate();
+      break;
+    case "snapshot":
+      if (pr.match + 1 >= r.log.firstIndex()) pr.becomeReplicate();
+      break;
+    case "replicate":
+      pr.inflights.freeLE(m.index);
+      break;
+  }
+  maybeCommit(r);
+  sendAppends(r, m.from, pr, false);
+  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
+}
+
+function handleHeartbeatResponse(r: RaftState, from: number, pr: Progress): void {
+  pr.probeSent = false;
+  switch (pr.state) {
+    case "snapshot":
+      // Chunks and their answers may be lost; resume from what the follower acknowledged.
+      sendSnapshotChunk(r, from, pr);
+      return;
+    case "replicate":
+      // Lost appends never free their window slots; free one so the follower can be probed.
+      if (pr.inflights.full()) pr.inflights.freeFirst();
+      break;
+    case "probe":
+      break;
+  }
+  if (pr.match < r.log.lastIndex()) sendAppends(r, from, pr, true);
+}

@@ -1,0 +1,150 @@
+/** A simulated Raft cluster: nodes, network, clock and the invariant checker, all driven by one seed. */
+import { bootstrap, type Entry, type Membership, type Message, type RaftOptions } from "../../src/raft/index.ts";
+import type { Prng } from "../../src/util/prng.ts";
+import { describeDetail } from "./describe.ts";
+import { Checker } from "./invariants.ts";
+import { SimNetwork } from "./network.ts";
+import type { Profile } from "./profile.ts";
+import { Scheduler } from "./scheduler.ts";
+import { type NodeEnv, SimNode } from "./sim-node.ts";
+import { Trace } from "./trace.ts";
+
+/** Simulated time units per Raft tick. Network delays are a fraction of a tick, jitter up to a few. */
+export const TICK = 100;
+export const ELECTION_TICKS = 10;
+
+export interface ClusterStats {
+  crashes: number;
+  partitions: number;
+  proposals: number;
+  confChanges: number;
+  transfers: number;
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
+}
+
+export class SimCluster implements NodeEnv {
+  readonly scheduler = new Scheduler();
+  readonly checker = new Checker();
+  readonly trace = new Trace(400);
+  readonly network: SimNetwork<Message>;
+  readonly nodes = new Map<number, SimNode>();
+  readonly stats: ClusterStats = {
+    crashes: 0,
+    partitions: 0,
+    proposals: 0,
+    confChanges: 0,
+    transfers: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+  };
+  /** Called for every entry any node applies (the workload learns what committed). */
+  onApply: (node: number, e: Entry) => void = () => {};
+  private nextId: number;
+
+  constructor(
+    private readonly prng: Prng,
+    readonly profile: Profile,
+  ) {
+    this.network = new SimNetwork<Message>(this.scheduler, prng.fork(), [2, 30], (_from, to, m) => this.deliver(to, m));
+    const ids = Array.from({ length: profile.nodes }, (_, i) => i + 1);
+    const addresses: Membership["addresses"] = {};
+    for (const id of ids) addresses[id] = `sim:${id}`;
+    const boot = bootstrap({ voters: ids, learners: [], addresses });
+    for (const id of ids) this.launch(new SimNode(id, this, boot));
+    this.nextId = profile.nodes + 1;
+  }
+
+  get now(): number {
+    return this.scheduler.now;
+  }
+
+  /** A new, empty node that is not yet a member (it joins once a leader adds it). */
+  spawn(): SimNode {
+    const node = new SimNode(this.nextId++, this);
+    this.launch(node);
+    return node;
+  }
+
+  /** The live leader of the highest term, if any. */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.nodes.values()) {
+      const raft = n.raft;
+      if (raft === undefined || raft.role !== "leader") continue;
+      if (best === undefined || raft.term > (best.raft?.term ?? 0)) best = n;
+    }
+    return best;
+  }
+
+  liveNodes(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.up);
+  }
+
+  /** Stops a node for good (it was removed from the cluster). */
+  retire(node: SimNode): void {
+    node.crash();
+    node.retired = true;
+    this.trace.add(this.now, node.id, "retired");
+  }
+
+  traceLines(count: number): string[] {
+    return this.trace.lines(count, describeDetail);
+  }
+
+  raftOptions(id: number, applied: number): RaftOptions {
+    return {
+      id,
+      prng: this.prng.fork(),
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: 1,
+      maxInflight: 4,
+      maxMsgBytes: 256,
+      maxSnapshotChunk: 64,
+      applied,
+    };
+  }
+
+  after(delay: number, run: () => void): void {
+    this.scheduler.after(delay, run);
+  }
+
+  diskDelay(): number {
+    return this.prng.int(0, 20);
+  }
+
+  send(m: Message): void {
+    this.network.send(m.from, m.to, m);
+  }
+
+  applied(node: number, e: Entry): void {
+    this.onApply(node, e);
+  }
+
+  snapshotInstalled(): void {
+    this.stats.snapshotsInstalled++;
+  }
+
+  traceEvent(node: number, what: string, detail?: unknown): void {
+    this.trace.add(this.now, node, what, detail);
+  }
+
+  private launch(node: SimNode): void {
+    this.nodes.set(node.id, node);
+    node.start();
+    this.scheduler.after(this.prng.int(0, TICK - 1), () => this.tickLoop(node));
+  }
+
+  private tickLoop(node: SimNode): void {
+    if (node.retired) return;
+    node.tick();
+    this.scheduler.after(TICK, () => this.tickLoop(node));
+  }
+
+  private deliver(to: number, m: Message): void {
+    const node = this.nodes.get(to);
+    if (node === undefined || !node.up) return;
+    this.trace.add(this.now, to, "recv", m);
+    node.receive(m);
+  }
+}

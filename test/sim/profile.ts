@@ -1,0 +1,32 @@
+/** The mix of faults and client activity one seed runs with, drawn from that seed. */
+import type { Prng } from "../../src/util/prng.ts";
+import type { NetworkFaults } from "./network.ts";
+
+export interface Profile {
+  nodes: number;
+  network: NetworkFaults;
+  /** Per-tick probabilities. */
+  partition: number;
+  crash: number;
+  propose: number;
+  confChange: number;
+  transfer: number;
+  compact: number;
+}
+
+export function drawProfile(prng: Prng, nodes: number | undefined): Profile {
+  return {
+    nodes: nodes ?? prng.pick([3, 3, 5, 5, 7]),
+    network: {
+      loss: prng.pick([0, 0.01, 0.05, 0.1, 0.2]),
+      duplicate: prng.pick([0, 0, 0.02, 0.1]),
+      jitter: prng.pick([0, 20, 100, 300]),
+    },
+    partition: prng.pick([0, 0.01, 0.03, 0.06]),
+    crash: prng.pick([0, 0.005, 0.02, 0.05]),
+    propose: prng.pick([0.2, 0.5, 1]),
+    confChange: prng.pick([0, 0.03, 0.1]),
+    transfer: prng.pick([0, 0.01, 0.03]),
+    compact: prng.pick([0, 0.02, 0.1]),
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * One simulated run: a safety phase with faults and random client and operator activity, then a
+ * liveness phase in which faults stop and the cluster must converge within a bound of ticks.
+ */
+import { describeError } from "../../src/util/errors.ts";
+import { createPrng } from "../../src/util/prng.ts";
+import { type ClusterStats, ELECTION_TICKS, SimCluster, TICK } from "./cluster.ts";
+import { Faults } from "./faults.ts";
+import { Violation } from "./invariants.ts";
+import type { NetworkStats } from "./network.ts";
+import { drawProfile, type Profile } from "./profile.ts";
+import { Workload } from "./workload.ts";
+
+export interface SeedOptions {
+  /** Cluster size; drawn from the seed (3, 5 or 7) when absent. */
+  nodes?: number;
+  safetyTicks?: number;
+  /** Ticks after healing within which a leader must commit every outstanding proposal everywhere. */
+  livenessBound?: number;
+}
+
+export interface SeedResult {
+  seed: number;
+  profile: Profile;
+  stats: ClusterStats & NetworkStats & { committed: number; convergedAfter: number | undefined };
+  violation?: { invariant: string; message: string; trace: string[] };
+}
+
+export const DEFAULT_SAFETY_TICKS = 300;
+export const DEFAULT_LIVENESS_BOUND = 200;
+
+export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
+  const prng = createPrng(seed);
+  const profile = drawProfile(prng.fork(), options.nodes);
+  const cluster = new SimCluster(prng.fork(), profile);
+  const workload = new Workload(cluster, prng.fork());
+  const faults = new Faults(cluster, prng.fork());
+  const dice = prng.fork();
+  let tick = 0;
+  const runTick = () => cluster.scheduler.runUntil(++tick * TICK);
+  let convergedAfter: number | undefined;
+  let violation: SeedResult["violation"];
+  try {
+    for (let t = 0; t < (options.safetyTicks ?? DEFAULT_SAFETY_TICKS); t++) {
+      faults.tick();
+      if (dice.chance(profile.propose)) workload.proposeNew();
+      if (dice.chance(profile.confChange)) workload.changeMembership();
+      if (dice.chance(profile.transfer)) workload.transfer();
+      if (dice.chance(profile.compact)) workload.compact();
+      runTick();
+    }
+    faults.healAll();
+    const bound = options.livenessBound ?? DEFAULT_LIVENESS_BOUND;
+    for (let t = 1; t <= bound && convergedAfter === undefined; t++) {
+      workload.retry(2 * ELECTION_TICKS * TICK);
+      if (dice.chance(profile.compact)) workload.compact();
+      runTick();
+      if (converged(cluster, workload)) convergedAfter = t;
+    }
+    if (convergedAfter === undefined) {
+      throw new Violation("liveness", `no convergence within ${bound} ticks after healing: ${summary(cluster, workload)}`);
+    }
+  } catch (e) {
+    const invariant = e instanceof Violation ? e.invariant : "exception";
+    const message = e instanceof Violation ? e.message : `${describeError(e)}\n${e instanceof Error ? e.stack : ""}`;
+    violation = { invariant, message, trace: cluster.traceLines(80) };
+  }
+  const stats = { ...cluster.stats, ...cluster.network.stats, committed: workload.committed, convergedAfter };
+  return violation === undefined ? { seed, profile, stats } : { seed, profile, stats, violation };
+}
+
+/** A leader leads, nothing is outstanding, and every live member applied the leader's whole log. */
+function converged(cluster: SimCluster, workload: Workload): boolean {
+  const raft = cluster.leader()?.raft;
+  if (raft === undefined || workload.outstanding.size > 0 || raft.commitIndex !== raft.lastIndex()) return false;
+  for (const id of [...raft.membership.voters, ...raft.membership.learners]) {
+    const node = cluster.nodes.get(id);
+    if (node === undefined || node.retired) continue;
+    if (node.raft === undefined || node.raft.appliedIndex !== raft.commitIndex) return false;
+  }
+  return true;
+}
+
+function summary(cluster: SimCluster, workload: Workload): string {
+  const nodes = [...cluster.nodes.values()].map((n) => {
+    const r = n.raft;
+    if (r === undefined) return `n${n.id}:${n.retired ? "retired" : "down"}`;
+    return `n${n.id}:${r.role} t${r.term} last=${r.lastIndex()} commit=${r.commitIndex} applied=${r.appliedIndex} voters=[${r.membership.voters}] learners=[${r.membership.learners}]`;
+  });
+  return `${workload.outstanding.size} proposals outstanding; ${nodes.join("; ")}`;
+}

@@ -1,0 +1,188 @@
+/**
+ * One simulated broker: a RaftNode, its disk (log, hard state and a durable state machine) and
+ * the driver loop: take a Ready, write it after a disk delay, send, apply, advance. A crash
+ * loses the Ready being written and everything in memory; the disk survives.
+ */
+import {
+  type Bootstrap,
+  type Entry,
+  type HardState,
+  type Message,
+  MemoryLog,
+  RaftNode,
+  type RaftOptions,
+  type Role,
+  type Ready,
+  type Snapshot,
+} from "../../src/raft/index.ts";
+import { type Checker, hashEntry, Violation } from "./invariants.ts";
+
+export interface NodeEnv {
+  checker: Checker;
+  /** Options for a new RaftNode incarnation (a fresh PRNG each time). */
+  raftOptions(id: number, applied: number): RaftOptions;
+  after(delay: number, run: () => void): void;
+  diskDelay(): number;
+  send(m: Message): void;
+  applied(node: number, e: Entry): void;
+  snapshotInstalled(node: number): void;
+  traceEvent(node: number, what: string, detail?: unknown): void;
+}
+
+/** What the simulated state machine keeps on disk: how far it applied and a digest of its state. */
+interface AppState {
+  applied: number;
+  hash: number;
+}
+
+export class SimNode {
+  raft: RaftNode | undefined;
+  readonly log = new MemoryLog();
+  hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  private app: AppState = { applied: 0, hash: 0 };
+  private incarnation = 0;
+  private writing = false;
+  /** Taken out of the cluster for good (removed from the membership). */
+  retired = false;
+  /** An addLearner for this node was committed: it is no longer a spare waiting to join. */
+  joined = false;
+  private seenRole: Role | "" = "";
+  private seenTerm = -1;
+
+  constructor(
+    readonly id: number,
+    private readonly env: NodeEnv,
+    boot?: Bootstrap,
+  ) {
+    if (boot !== undefined) {
+      this.log.append(boot.entries);
+      this.hardState = boot.hardState;
+    }
+  }
+
+  get up(): boolean {
+    return this.raft !== undefined;
+  }
+
+  start(): void {
+    const raft = new RaftNode(this.env.raftOptions(this.id, this.app.applied), this.log, this.hardState);
+    this.raft = raft;
+    this.seenRole = "";
+    this.env.traceEvent(this.id, "start", { term: this.hardState.term, commit: this.hardState.commit, applied: this.app.applied });
+    this.env.checker.restarted(this.id, raft);
+    this.pump();
+  }
+
+  crash(): void {
+    if (this.raft === undefined) return;
+    this.env.checker.crashed(this.raft);
+    this.raft = undefined;
+    this.incarnation++;
+    this.writing = false;
+    this.env.traceEvent(this.id, "crash");
+  }
+
+  tick(): void {
+    if (this.raft === undefined) return;
+    this.raft.tick();
+    this.settle(this.raft);
+  }
+
+  receive(m: Message): void {
+    if (this.raft === undefined) return;
+    this.raft.step(m);
+    this.settle(this.raft);
+  }
+
+  /** Runs `action` on the live node (a proposal, a transfer...) and checks the result. */
+  act<T>(action: (raft: RaftNode) => T): T | undefined {
+    if (this.raft === undefined) return undefined;
+    const out = action(this.raft);
+    this.settle(this.raft);
+    return out;
+  }
+
+  /** Takes a snapshot at the applied index, saves it, and drops log entries up to `keepFrom` - 1 at most. */
+  compact(keepFrom: (first: number, snapIndex: number) => number, padding: number): Snapshot | undefined {
+    const raft = this.raft;
+    if (raft === undefined || this.app.applied <= (this.log.snapshot()?.meta.index ?? 0)) return undefined;
+    const snap = raft.compact(this.app.applied, encodeAppState(this.app, padding));
+    this.log.saveSnapshot(snap);
+    this.log.compact(keepFrom(this.log.firstIndex(), snap.meta.index) - 1);
+    this.env.traceEvent(this.id, "compact", { snapshot: snap.meta.index, first: this.log.firstIndex() });
+    return snap;
+  }
+
+  private settle(raft: RaftNode): void {
+    this.env.checker.observe(this.id, raft);
+    if (raft.role !== this.seenRole || raft.term !== this.seenTerm) {
+      this.seenRole = raft.role;
+      this.seenTerm = raft.term;
+      this.env.traceEvent(this.id, `becomes ${raft.role}`, { term: raft.term, last: raft.lastIndex(), commit: raft.commitIndex });
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    const raft = this.raft;
+    if (raft === undefined || this.writing || !raft.hasReady()) return;
+    const rd = raft.ready();
+    this.writing = true;
+    const incarnation = this.incarnation;
+    this.env.after(this.env.diskDelay(), () => {
+      if (incarnation === this.incarnation) this.complete(raft, rd);
+    });
+  }
+
+  private complete(raft: RaftNode, rd: Ready): void {
+    this.writing = false;
+    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
+    this.log.append(rd.entries);
+    if (rd.hardState !== undefined) this.hardState = rd.hardState;
+    this.env.checker.persisted(this.id, rd.hardState, rd.entries, this.log);
+    for (const m of rd.messages) {
+      if (m.type === "voteResponse" && !m.reject) this.env.checker.voted(this.id, m.term, m.to);
+      this.env.send(m);
+    }
+    for (const e of rd.committed) this.apply(e);
+    raft.advance(rd);
+    this.settle(raft);
+  }
+
+  private installSnapshot(snap: Snapshot): void {
+    this.log.applySnapshot(snap);
+    const state = decodeAppState(snap.data);
+    if (state.applied !== snap.meta.index) {
+      throw new Violation("snapshot", `node ${this.id} got a snapshot of state ${state.applied} labelled ${snap.meta.index}`);
+    }
+    if (state.applied <= this.app.applied) {
+      throw new Violation("applied monotonic", `node ${this.id} installs snapshot ${state.applied} over applied ${this.app.applied}`);
+    }
+    this.app = state;
+    this.env.checker.stateAt(this.id, state.applied, state.hash);
+    this.env.snapshotInstalled(this.id);
+    this.env.traceEvent(this.id, "install snapshot", { index: snap.meta.index, term: snap.meta.term });
+  }
+
+  private apply(e: Entry): void {
+    if (e.index !== this.app.applied + 1) {
+      throw new Violation("apply order", `node ${this.id} asked to apply ${e.index} after ${this.app.applied}`);
+    }
+    this.app = { applied: e.index, hash: hashEntry(this.app.hash, e) };
+    this.env.checker.stateAt(this.id, e.index, this.app.hash);
+    this.env.applied(this.id, e);
+  }
+}
+
+function encodeAppState(s: AppState, padding: number): Uint8Array {
+  const out = new Uint8Array(8 + padding);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, s.applied);
+  view.setUint32(4, s.hash);
+  return out;
+}
+
+function decodeAppState(data: Uint8Array): AppState {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { applied: view.getUint32(0), hash: view.getUint32(4) };
+}
