@@ -245,7 +245,7 @@ export class LogStore implements LogReader {
         this.cache.clear();
         this.durable = snapshot.meta.index;
         this.epoch++;
-        if (this.files.takeDirDirty()) await this.fs.syncDir(this.layout.logDir);
+        await this.files.syncDir();
       });
     } finally {
       this.installing = false;
@@ -332,7 +332,6 @@ export class LogStore implements LogReader {
     const epoch = this.epoch;
     const hardVersion = this.hardVersion;
     const hard = hardVersion !== this.hardDurableVersion ? encodeHardState(this.hard) : undefined;
-    const logDir = this.files.takeDirDirty();
     try {
       await this.guardAsync(async () => {
         await Promise.all([
@@ -340,7 +339,7 @@ export class LogStore implements LogReader {
           hard ? writeSyncedTemp(this.fs, this.layout.hardState, hard) : undefined,
         ]);
         if (hard) renameTempIntoPlace(this.fs, this.layout.hardState);
-        await Promise.all([logDir ? this.fs.syncDir(this.layout.logDir) : undefined, hard ? this.fs.syncDir(this.layout.dir) : undefined]);
+        await Promise.all([this.files.syncDir(), hard ? this.fs.syncDir(this.layout.dir) : undefined]);
       });
     } finally {
       this.files.closeRetired();

@@ -15,11 +15,13 @@ export interface Segment {
 
 /**
  * The open segment files of a log, oldest first, and whether the log folder holds changes (files
- * created or removed) that are not yet durable.
+ * created or removed) that are not yet durable. Folder changes are counted, so that a folder sync
+ * still running does not pass for one that has finished.
  */
 export class SegmentFiles {
   list: Segment[] = [];
-  private dirDirty = false;
+  private dirChanges = 0;
+  private dirDurable = 0;
   /** Removed while a flush may still be syncing them; closed once it is over. */
   private retired: Segment[] = [];
 
@@ -57,7 +59,7 @@ export class SegmentFiles {
     this.fs.write(fd, encodeSegmentHeader(firstIndex, prevTerm), 0);
     const seg: Segment = { firstIndex, path, fd, size: SEGMENT_HEADER_SIZE, durableSize: 0 };
     this.list.push(seg);
-    this.dirDirty = true;
+    this.dirChanges++;
     return seg;
   }
 
@@ -69,23 +71,24 @@ export class SegmentFiles {
   }
 
   syncDirNowIfDirty(): void {
-    if (!this.dirDirty) return;
+    if (this.dirDurable === this.dirChanges) return;
     this.fs.syncDirSync(this.logDir);
-    this.dirDirty = false;
+    this.dirDurable = this.dirChanges;
   }
 
-  /** Whether the folder has unsynced changes; a flush takes the duty of syncing them. */
-  takeDirDirty(): boolean {
-    const d = this.dirDirty;
-    this.dirDirty = false;
-    return d;
+  /** Syncs the folder if it has changes not known durable; resolves when they are. */
+  async syncDir(): Promise<void> {
+    const upTo = this.dirChanges;
+    if (this.dirDurable >= upTo) return;
+    await this.fs.syncDir(this.logDir);
+    this.dirDurable = Math.max(this.dirDurable, upTo);
   }
 
   /** Removes the newest segment (when `newest`) or the oldest. */
   remove(which: "newest" | "oldest", flushRunning: boolean): Segment {
     const seg = (which === "newest" ? this.list.pop() : this.list.shift()) as Segment;
     this.fs.unlink(seg.path);
-    this.dirDirty = true;
+    this.dirChanges++;
     if (flushRunning) this.retired.push(seg);
     else this.fs.close(seg.fd);
     return seg;

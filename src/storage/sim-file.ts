@@ -99,3 +99,49 @@ export class SimInode {
     this.live = new GrowableBytes(this.durable.view());
   }
 }
+
+/** One change to a folder's entries, applied as a whole (a rename is one change of two names). */
+type DirChange = [name: string, inode: SimInode | undefined][];
+
+/** A folder's entries as readers see them (`live`) and as the disk holds them (`durable`). */
+export class SimDirectory {
+  live = new Map<string, SimInode>();
+  durable = new Map<string, SimInode>();
+  private pending: DirChange[] = [];
+  private appliedSeq = 0;
+
+  get opSeq(): number {
+    return this.appliedSeq + this.pending.length;
+  }
+
+  change(change: DirChange): void {
+    for (const [name, inode] of change) {
+      if (inode) this.live.set(name, inode);
+      else this.live.delete(name);
+    }
+    this.pending.push(change);
+  }
+
+  syncTo(seq: number): void {
+    const n = Math.min(seq - this.appliedSeq, this.pending.length);
+    if (n <= 0) return;
+    for (const change of this.pending.splice(0, n)) {
+      for (const [name, inode] of change) {
+        if (inode) this.durable.set(name, inode);
+        else this.durable.delete(name);
+      }
+    }
+    this.appliedSeq += n;
+  }
+
+  pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Power loss: the disk keeps its durable entries plus the first `keepChanges` pending changes. */
+  crash(keepChanges: number): void {
+    this.syncTo(this.appliedSeq + keepChanges);
+    this.pending = [];
+    this.live = new Map(this.durable);
+  }
+}

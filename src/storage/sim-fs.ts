@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import type { Prng } from "../util/prng.ts";
 import type { Fs, OpenMode } from "./fs.ts";
-import { SimInode } from "./sim-file.ts";
+import { SimDirectory, SimInode } from "./sim-file.ts";
 
 export interface SimFsOptions {
   /**
@@ -15,15 +15,11 @@ export interface SimFsOptions {
 
 export interface CrashOptions {
   /**
-   * Without a PRNG every byte not yet synced is lost. With one, each file keeps a random prefix of
-   * its unsynced writes, the last of them torn at a random byte.
+   * Without a PRNG every byte and folder change not yet synced is lost. With one, each file keeps
+   * a random prefix of its unsynced writes, the last of them torn at a random byte, and each folder
+   * a random prefix of its unsynced changes (a journal keeps them in order).
    */
   prng?: Prng;
-}
-
-interface SimDir {
-  live: Map<string, SimInode>;
-  durable: Map<string, SimInode>;
 }
 
 interface OpenFile {
@@ -47,7 +43,7 @@ function fsError(code: string, syscall: string, path: string): Error {
  * synced. Folders themselves are durable as soon as they are made.
  */
 export class SimFs implements Fs {
-  private readonly dirs = new Map<string, SimDir>([["/", { live: new Map(), durable: new Map() }]]);
+  private readonly dirs = new Map<string, SimDirectory>([["/", new SimDirectory()]]);
   private readonly fds = new Map<number, OpenFile>();
   private nextFd = 3;
   private currentPid = 1000;
@@ -68,7 +64,7 @@ export class SimFs implements Fs {
     if ((mode === "r" || mode === "r+") && !inode) throw fsError("ENOENT", "open", full);
     if (!inode) {
       inode = new SimInode();
-      dir.live.set(name, inode);
+      dir.change([[name, inode]]);
     } else if (mode === "w") {
       inode.record({ kind: "truncate", length: 0 });
     }
@@ -119,14 +115,14 @@ export class SimFs implements Fs {
 
   syncDir(dir: string): Promise<void> {
     const d = this.dir(dir, "fsync");
-    const entries = new Map(d.live);
-    return this.schedule(() => (d.durable = entries), "dirSyncs");
+    const seq = d.opSeq;
+    return this.schedule(() => d.syncTo(seq), "dirSyncs");
   }
 
   syncDirSync(dir: string): void {
     const d = this.dir(dir, "fsync");
     this.stats.dirSyncs++;
-    d.durable = new Map(d.live);
+    d.syncTo(d.opSeq);
   }
 
   rename(from: string, to: string): void {
@@ -134,13 +130,21 @@ export class SimFs implements Fs {
     const dst = this.locate(to, "rename");
     const inode = src.dir.live.get(src.name);
     if (!inode) throw fsError("ENOENT", "rename", src.full);
-    src.dir.live.delete(src.name);
-    dst.dir.live.set(dst.name, inode);
+    if (src.dir === dst.dir) {
+      src.dir.change([
+        [src.name, undefined],
+        [dst.name, inode],
+      ]);
+    } else {
+      src.dir.change([[src.name, undefined]]);
+      dst.dir.change([[dst.name, inode]]);
+    }
   }
 
   unlink(path: string): void {
     const { dir, name, full } = this.locate(path, "unlink");
-    if (!dir.live.delete(name)) throw fsError("ENOENT", "unlink", full);
+    if (!dir.live.has(name)) throw fsError("ENOENT", "unlink", full);
+    dir.change([[name, undefined]]);
   }
 
   readdir(dir: string): string[] {
@@ -154,7 +158,7 @@ export class SimFs implements Fs {
     const full = posix.resolve("/", dir);
     if (full === "/" || this.dirs.has(full)) return;
     this.mkdir(posix.dirname(full));
-    this.dirs.set(full, { live: new Map(), durable: new Map() });
+    this.dirs.set(full, new SimDirectory());
   }
 
   pid(): number {
@@ -194,13 +198,13 @@ export class SimFs implements Fs {
     this.fds.clear();
     this.queued = [];
     this.currentPid++;
+    const { prng } = options;
     const survivors = new Set<SimInode>();
     for (const d of this.dirs.values()) {
-      d.live = new Map(d.durable);
+      d.crash(prng ? prng.int(0, d.pendingCount()) : 0);
       for (const inode of d.durable.values()) survivors.add(inode);
     }
     for (const inode of survivors) {
-      const { prng } = options;
       const keep = prng ? prng.int(0, inode.pending.length) : 0;
       const next = inode.pending[keep];
       const torn = prng && next?.kind === "write" ? prng.int(0, next.bytes.length) : 0;
@@ -250,14 +254,14 @@ export class SimFs implements Fs {
     return f;
   }
 
-  private dir(path: string, syscall: string): SimDir {
+  private dir(path: string, syscall: string): SimDirectory {
     const full = posix.resolve("/", path);
     const d = this.dirs.get(full);
     if (!d) throw fsError("ENOENT", syscall, full);
     return d;
   }
 
-  private locate(path: string, syscall: string): { dir: SimDir; name: string; full: string } {
+  private locate(path: string, syscall: string): { dir: SimDirectory; name: string; full: string } {
     const full = posix.resolve("/", path);
     return { dir: this.dir(posix.dirname(full), syscall), name: posix.basename(full), full };
   }

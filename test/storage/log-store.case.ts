@@ -124,6 +124,21 @@ export function logStoreCases(label: string, makeEnv: () => Promise<StorageEnv>)
       expect(logOf(await open())).toEqual(describeEntries(makeEntries(1, 2, 4)));
     });
 
+    test("reads spanning the files and the tail cache agree, through truncation and compaction", async () => {
+      const a = await open({ cacheBytes: 3 * DATA });
+      const written = [...makeEntries(1, 6, 1), ...makeEntries(7, 12, 2)];
+      a.append(written);
+      expect(logOf(a)).toEqual(describeEntries(written));
+      a.append(makeEntries(11, 13, 3, DATA, 5));
+      const now = [...written.slice(0, 10), ...makeEntries(11, 13, 3, DATA, 5)];
+      expect(logOf(a)).toEqual(describeEntries(now));
+      await a.sync();
+      await a.saveSnapshot(snapshotAt(9, 2));
+      a.compactPrefix(9);
+      expect(logOf(a)).toEqual(describeEntries(now.slice(9)));
+      expect(describeEntries(a.entries(10, 14, 3 * DATA))).toEqual(describeEntries(now.slice(9, 12)));
+    });
+
     test("appends that leave a gap, go backwards in term, or precede the log are refused", async () => {
       const a = await open();
       a.append(makeEntries(1, 3, 2));

@@ -1,0 +1,79 @@
+import { describe, expect, test } from "bun:test";
+import { SimFs } from "../../src/storage/sim-fs.ts";
+import { snapshotAt } from "./log-store.case.ts";
+import { drive, openDriven, quiesce } from "./sim-drive.ts";
+import { describeEntries, makeEntries } from "./storage-env.ts";
+
+const DIR = "/data/n1";
+
+describe("crashes on the simulated fs", () => {
+  test("a crash between write and fdatasync loses only what was never reported durable", async () => {
+    const fs = new SimFs({ syncMode: "manual" });
+    const a = await openDriven(fs, { dir: DIR });
+    a.append(makeEntries(1, 3, 1));
+    await drive(fs, a.sync());
+    expect(a.durableIndex).toBe(3);
+    a.append(makeEntries(4, 6, 1));
+    a.sync();
+    await fs.syncQueued();
+    expect(a.durableIndex).toBe(3);
+    fs.crash();
+    const b = await openDriven(fs, { dir: DIR });
+    expect(describeEntries(b.entries(1, b.lastIndex() + 1))).toEqual(describeEntries(makeEntries(1, 3, 1)));
+  });
+
+  test("a new segment whose folder entry was never synced vanishes, and none of it was reported durable", async () => {
+    const fs = new SimFs({ syncMode: "manual" });
+    const a = await openDriven(fs, { dir: DIR });
+    a.append(makeEntries(1, 2, 1));
+    a.sync();
+    await fs.syncQueued();
+    fs.completeSyncs(1);
+    await quiesce();
+    expect(fs.pendingSyncs()).toBe(1);
+    expect(a.durableIndex).toBe(0);
+    fs.crash();
+    const b = await openDriven(fs, { dir: DIR });
+    expect([b.firstIndex(), b.lastIndex()]).toEqual([1, 0]);
+  });
+
+  test("syncs requested while one runs share the next fdatasync", async () => {
+    const fs = new SimFs({ syncMode: "manual" });
+    const a = await openDriven(fs, { dir: DIR });
+    a.append(makeEntries(1, 1, 1));
+    await drive(fs, a.sync());
+    const before = fs.stats.datasyncs;
+    const resolved: number[] = [];
+    a.append(makeEntries(2, 2, 1));
+    const p1 = a.sync().then(() => resolved.push(1));
+    a.append(makeEntries(3, 3, 1));
+    const p2 = a.sync().then(() => resolved.push(2));
+    a.append(makeEntries(4, 4, 1));
+    const p3 = a.sync().then(() => resolved.push(3));
+    expect(fs.stats.datasyncs - before).toBe(1);
+    await drive(fs, p1);
+    expect(resolved).toEqual([1]);
+    expect(a.durableIndex).toBe(2);
+    await drive(fs, Promise.all([p2, p3]));
+    expect(resolved).toEqual([1, 2, 3]);
+    expect(fs.stats.datasyncs - before).toBe(2);
+    expect(a.durableIndex).toBe(4);
+  });
+
+  test("an installSnapshot interrupted before the old log was removed is finished by recovery", async () => {
+    const fs = new SimFs({ syncMode: "manual" });
+    const a = await openDriven(fs, { dir: DIR });
+    a.append(makeEntries(1, 5, 1));
+    await drive(fs, a.sync());
+    a.installSnapshot(snapshotAt(20, 4));
+    for (let i = 0; i < 2; i++) {
+      await fs.syncQueued();
+      fs.completeSyncs(1);
+    }
+    await quiesce();
+    fs.crash();
+    const b = await openDriven(fs, { dir: DIR });
+    expect(b.recovery.discardedForSnapshot).toEqual({ firstIndex: 1, lastIndex: 5 });
+    expect([b.firstIndex(), b.lastIndex(), b.term(20), b.snapshot()?.meta.index]).toEqual([21, 20, 4, 20]);
+  });
+});

@@ -1,0 +1,137 @@
+import { describe, expect, test } from "bun:test";
+import { createPrng } from "../../src/util/prng.ts";
+import { errnoCode } from "../../src/storage/fs.ts";
+import { SimFs } from "../../src/storage/sim-fs.ts";
+
+const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
+
+/** A file created and its folder synced, so that only its content is at stake. */
+function durableFile(fs: SimFs, path: string): number {
+  fs.mkdir("/d");
+  const fd = fs.open(path, "wx");
+  fs.syncDirSync("/d");
+  return fd;
+}
+
+describe("simulated fs", () => {
+  test("a crash keeps synced bytes and loses the rest", () => {
+    const fs = new SimFs();
+    const fd = durableFile(fs, "/d/f");
+    fs.write(fd, bytes(1, 2, 3), 0);
+    fs.datasyncSync(fd);
+    fs.write(fd, bytes(4, 5), 3);
+    expect([...fs.liveBytes("/d/f")]).toEqual([1, 2, 3, 4, 5]);
+    expect(fs.durableLength("/d/f")).toBe(3);
+    fs.crash();
+    expect([...fs.liveBytes("/d/f")]).toEqual([1, 2, 3]);
+  });
+
+  test("a crash with a PRNG keeps a prefix of the unsynced writes, the last one possibly torn", () => {
+    const seen = new Set<number>();
+    for (let seed = 1; seed <= 200; seed++) {
+      const fs = new SimFs();
+      const fd = durableFile(fs, "/d/f");
+      fs.write(fd, bytes(1, 2), 0);
+      fs.datasyncSync(fd);
+      fs.write(fd, bytes(3, 4, 5), 2);
+      fs.write(fd, bytes(6, 7, 8), 5);
+      fs.crash({ prng: createPrng(seed) });
+      const after = [...fs.liveBytes("/d/f")];
+      expect(after).toEqual([1, 2, 3, 4, 5, 6, 7, 8].slice(0, after.length));
+      expect(after.length).toBeGreaterThanOrEqual(2);
+      seen.add(after.length);
+    }
+    expect([...seen].sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  test("a new file, a rename or an unlink survives a crash only once its folder was synced", () => {
+    const fs = new SimFs();
+    fs.mkdir("/d");
+    const fd = fs.open("/d/a", "wx");
+    fs.write(fd, bytes(1), 0);
+    fs.datasyncSync(fd);
+    fs.crash();
+    expect(fs.readdir("/d")).toEqual([]);
+
+    const fd2 = fs.open("/d/a", "wx");
+    fs.write(fd2, bytes(1), 0);
+    fs.datasyncSync(fd2);
+    fs.syncDirSync("/d");
+    fs.rename("/d/a", "/d/b");
+    fs.crash();
+    expect(fs.readdir("/d")).toEqual(["a"]);
+    fs.rename("/d/a", "/d/b");
+    fs.syncDirSync("/d");
+    fs.unlink("/d/b");
+    fs.crash();
+    expect(fs.readdir("/d")).toEqual(["b"]);
+    expect([...fs.liveBytes("/d/b")]).toEqual([1]);
+  });
+
+  test("in manual mode a sync takes effect at completion and covers only writes made before it", async () => {
+    const fs = new SimFs({ syncMode: "manual" });
+    const fd = durableFile(fs, "/d/f");
+    fs.write(fd, bytes(1), 0);
+    let done = false;
+    const p = fs.datasync(fd).then(() => (done = true));
+    fs.write(fd, bytes(2), 1);
+    expect(fs.pendingSyncs()).toBe(1);
+    expect(fs.durableLength("/d/f")).toBe(0);
+    fs.completeSyncs();
+    await p;
+    expect(done).toBe(true);
+    expect(fs.durableLength("/d/f")).toBe(1);
+
+    fs.datasync(fd).then(() => (done = false));
+    fs.crash();
+    expect(fs.pendingSyncs()).toBe(0);
+    expect([...fs.liveBytes("/d/f")]).toEqual([1]);
+  });
+
+  test("after a crash old descriptors are invalid and the old pid is no longer alive", () => {
+    const fs = new SimFs();
+    const fd = durableFile(fs, "/d/f");
+    const pid = fs.pid();
+    fs.crash();
+    let code: string | undefined;
+    try {
+      fs.write(fd, bytes(1), 0);
+    } catch (e) {
+      code = errnoCode(e);
+    }
+    expect(code).toBe("EBADF");
+    expect(fs.isProcessAlive(pid)).toBe(false);
+    expect(fs.isProcessAlive(fs.pid())).toBe(true);
+  });
+
+  test("flipBit damages the bytes on disk and in the cache", () => {
+    const fs = new SimFs();
+    const fd = durableFile(fs, "/d/f");
+    fs.write(fd, bytes(0, 0), 0);
+    fs.datasyncSync(fd);
+    fs.flipBit("/d/f", 1, 3);
+    expect([...fs.liveBytes("/d/f")]).toEqual([0, 8]);
+    fs.crash();
+    expect([...fs.liveBytes("/d/f")]).toEqual([0, 8]);
+  });
+
+  test("open modes and errors follow node's errno names", () => {
+    const fs = new SimFs();
+    fs.mkdir("/d/e");
+    const codeOf = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return errnoCode(e);
+      }
+      return undefined;
+    };
+    expect(codeOf(() => fs.open("/d/x", "r"))).toBe("ENOENT");
+    fs.close(fs.open("/d/x", "wx"));
+    expect(codeOf(() => fs.open("/d/x", "wx"))).toBe("EEXIST");
+    const ro = fs.open("/d/x", "r");
+    expect(codeOf(() => fs.write(ro, bytes(1), 0))).toBe("EBADF");
+    expect(codeOf(() => fs.open("/nowhere/x", "w"))).toBe("ENOENT");
+    expect(fs.readdir("/d").sort()).toEqual(["e", "x"]);
+  });
+});
