@@ -13,9 +13,9 @@ export type OpenMode =
   | "r"
   /** read and write an existing file */
   | "r+"
-  /** create a new file, failing with EEXIST when it exists */
+  /** create a new file for reading and writing, failing with EEXIST when it exists */
   | "wx"
-  /** create or empty a file */
+  /** create or empty a file, for reading and writing */
   | "w";
 
 export interface Fs {

@@ -1,13 +1,16 @@
 import * as nodeFs from "node:fs";
 import { errnoCode, type Fs, type OpenMode } from "./fs.ts";
 
+/** Every mode that writes also reads: a new segment is read back while it is being written. */
+const NODE_FLAGS: Record<OpenMode, string> = { r: "r", "r+": "r+", wx: "wx+", w: "w+" };
+
 /**
  * The Fs on node:fs. Durability uses the callback forms of fdatasync/fsync, which run on the
  * thread pool and keep the event loop serving; bench/storage-bench.ts measures both forms.
  */
 export class RealFs implements Fs {
   open(path: string, mode: OpenMode): number {
-    return nodeFs.openSync(path, mode);
+    return nodeFs.openSync(path, NODE_FLAGS[mode]);
   }
 
   close(fd: number): void {
