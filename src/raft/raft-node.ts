@@ -106,7 +106,9 @@ export class RaftNode {
     if (index > r.log.applied || index <= current) {
       throw new MqraftError("BAD_USAGE", `snapshot index ${index} must be in (${current}, ${r.log.applied}] (saved, applied]`);
     }
-    const term = r.log.term(index);
+    // Applied entries are persisted, so storage has the term even while a snapshot received from
+    // the leader (not yet written) hides the older log from r.log.
+    const term = r.log.storage.term(index);
     if (term === undefined) throw new MqraftError("BAD_USAGE", `entry ${index} is no longer in the log`);
     const history = r.membershipHistory;
     let at = 0;

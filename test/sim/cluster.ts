@@ -101,6 +101,8 @@ export class SimCluster implements NodeEnv {
       maxInflight: 4,
       maxMsgBytes: 256,
       maxSnapshotChunk: 64,
+      preVote: this.profile.preVote,
+      checkQuorum: this.profile.checkQuorum,
       applied,
     };
   }

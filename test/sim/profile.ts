@@ -4,6 +4,9 @@ import type { NetworkFaults } from "./network.ts";
 
 export interface Profile {
   nodes: number;
+  /** Raft's optional protections, off in some runs so that the core is also checked without them. */
+  preVote: boolean;
+  checkQuorum: boolean;
   network: NetworkFaults;
   /** Per-tick probabilities. */
   partition: number;
@@ -17,6 +20,8 @@ export interface Profile {
 export function drawProfile(prng: Prng, nodes: number | undefined): Profile {
   return {
     nodes: nodes ?? prng.pick([3, 3, 5, 5, 7]),
+    preVote: prng.chance(0.8),
+    checkQuorum: prng.chance(0.8),
     network: {
       loss: prng.pick([0, 0.01, 0.05, 0.1, 0.2]),
       duplicate: prng.pick([0, 0, 0.02, 0.1]),
