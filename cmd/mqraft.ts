@@ -11,7 +11,9 @@ export const root = defineCommand({
     version: pkg.version,
     description: "Raft-replicated publish/subscribe message broker",
   },
-  subCommands: {},
+  subCommands: {
+    broker: () => import("./broker.ts").then((m) => m.default),
+  },
 });
 
 if (import.meta.main) {

@@ -1,4 +1,4 @@
-import { Encoder } from "cbor-x";
+import { Encoder } from "../util/cbor-x.ts";
 import * as v from "valibot";
 import { MqraftError } from "../util/errors.ts";
 import { describeIssues } from "./command-codec.ts";

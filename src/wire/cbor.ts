@@ -1,5 +1,4 @@
-import "./disable-native-cbor.ts";
-import { Decoder, Encoder, isNativeAccelerationEnabled } from "cbor-x";
+import { Decoder, Encoder, isNativeAccelerationEnabled } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
 import { scanCbor } from "./cbor-scan.ts";
 

@@ -24,3 +24,5 @@ export {
   type ServerInbound,
   ServerInboundSchema,
 } from "./messages/unions.ts";
+export { RaftMessageSchema, type WireRaftMessage } from "./messages/raft.ts";
+export * from "./messages/client.ts";

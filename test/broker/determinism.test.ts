@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Encoder } from "cbor-x";
+import { Encoder } from "../../src/util/cbor-x.ts";
 import { encodeCommand } from "../../src/broker/command-codec.ts";
 import type { Command, PublishMessage, Retention } from "../../src/broker/commands.ts";
 import type { ApplyResult } from "../../src/broker/results.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { encode } from "cbor-x";
+import { encode } from "../../src/util/cbor-x.ts";
 import { sealParts } from "../../src/storage/sealed-file.ts";
 import { decodeDamage, decodeHardState, decodeSnapshot, encodeDamage, encodeHardState, encodeSnapshot } from "../../src/storage/state-files.ts";
 

@@ -36,6 +36,22 @@ describe("cbor-x native acceleration", () => {
     expect(out).toBe("false");
   });
 
+  test("every module that encodes CBOR reaches cbor-x only through src/util/cbor-x.ts", async () => {
+    const direct: string[] = [];
+    for await (const file of new Bun.Glob("{src,cmd}/**/*.ts").scan({ cwd: repo })) {
+      if (file === "src/util/cbor-x.ts") continue;
+      if (/from\s+["']cbor-x["']/.test(await Bun.file(join(repo, file)).text())) direct.push(file);
+    }
+    expect(direct).toEqual([]);
+  });
+
+  test("is off when the broker's command codec is the first thing loaded, without the variable", () => {
+    const out = runWithoutEnvGuard(
+      `await import(${JSON.stringify(join(repo, "src/broker/command-codec.ts"))}); const m = await import(${JSON.stringify(join(repo, "src/util/cbor-x.ts"))}); console.log(m.isNativeAccelerationEnabled);`,
+    );
+    expect(out).toBe("false");
+  });
+
   // the check above only means something if the addon would load without the guard
   test.skipIf(!addonInstalled())("would be on without the guard, as the addon is installed", () => {
     const out = runWithoutEnvGuard(`const m = await import("cbor-x"); console.log(m.isNativeAccelerationEnabled);`);

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { ErrorMessageSchema } from "./error.ts";
 import { HelloSchema, WelcomeSchema } from "./handshake.ts";
+import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
 import {
   AckSchema,
   DeliverySchema,
@@ -28,11 +29,13 @@ export const ServerInboundSchema = v.variant("type", [
   AckSchema,
   UnsubscribeSchema,
   StatusRequestSchema,
+  ...RAFT_MESSAGE_SCHEMAS,
 ]);
 export type ServerInbound = v.InferOutput<typeof ServerInboundSchema>;
 
 /** Received by the side that connected (client, broker dialing a peer, manager dialing a broker). */
 export const ClientInboundSchema = v.variant("type", [
+  ...RAFT_MESSAGE_SCHEMAS,
   WelcomeSchema,
   ErrorMessageSchema,
   PublishedSchema,

@@ -1,0 +1,84 @@
+import { defineCommand } from "citty";
+import * as v from "valibot";
+import { BrokerConfigSchema, type BrokerConfig } from "../src/node/broker-config.ts";
+import { BrokerNode } from "../src/node/broker-node.ts";
+import {
+  AddressListSchema,
+  ByteSizeSchema,
+  DurationSchema,
+  HostSchema,
+  NodeIdSchema,
+  PeersSchema,
+  PortSchema,
+  PositiveCountSchema,
+} from "../src/util/config-values.ts";
+import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
+import { logArgs, setUpLogging } from "./common-args.ts";
+
+export const brokerArgs = {
+  id: { type: "string", description: "This broker's node id (a whole number from 1)", default: "1" },
+  host: { type: "string", description: "Address to listen on", default: "127.0.0.1" },
+  port: { type: "string", description: "Port for clients and peers", default: "8000" },
+  peers: { type: "string", description: "Initial cluster, this broker included: 1=host:port,2=host:port,... (none: a one-node cluster)" },
+  data: { type: "string", description: "Data folder (default ./mqraft-data/<id>)" },
+  advertise: { type: "string", description: "host:port others use to reach this broker (default host:port)" },
+  manager: { type: "string", description: "Managers to report to, host:port[,host:port...]" },
+  "heartbeat-ms": { type: "string", description: "Leader heartbeat interval in ms", default: "100" },
+  "election-ms": { type: "string", description: "Election timeout in ms (randomised up to twice this)", default: "1000" },
+  "retain-messages": { type: "string", description: "Keep at most this many messages per topic" },
+  "retain-bytes": { type: "string", description: "Keep at most this many bytes per topic (e.g. 1GB)" },
+  "retain-age": { type: "string", description: "Drop messages older than this (e.g. 7d)" },
+  "max-frame": { type: "string", description: "Largest frame accepted", default: "16MiB" },
+  ...logArgs,
+} as const;
+
+type BrokerArgs = { [K in keyof typeof brokerArgs]?: string };
+
+/** Turns the flags into a validated BrokerConfig, or a usage error naming the flag. */
+export function brokerConfigFromArgs(args: BrokerArgs): BrokerConfig {
+  const id = parseFlag("id", NodeIdSchema, args.id ?? "1");
+  const host = parseFlag("host", HostSchema, args.host ?? "127.0.0.1");
+  const port = parseFlag("port", PortSchema, args.port ?? "8000");
+  const advertise = args.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const peers = parseOptionalFlag("peers", PeersSchema, args.peers) ?? [{ id, address: advertise }];
+  const raw = {
+    id,
+    host,
+    port,
+    advertise,
+    peers,
+    dataDir: args.data ?? `./mqraft-data/${id}`,
+    managers: parseOptionalFlag("manager", AddressListSchema, args.manager) ?? [],
+    heartbeatMs: parseFlag("heartbeat-ms", DurationSchema, args["heartbeat-ms"] ?? "100"),
+    electionMs: parseFlag("election-ms", DurationSchema, args["election-ms"] ?? "1000"),
+    retention: {
+      maxMessages: parseOptionalFlag("retain-messages", PositiveCountSchema, args["retain-messages"]),
+      maxBytes: parseOptionalFlag("retain-bytes", ByteSizeSchema, args["retain-bytes"]),
+      maxAgeMs: parseOptionalFlag("retain-age", DurationSchema, args["retain-age"]),
+    },
+    maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"] ?? "16MiB"),
+  };
+  const result = v.safeParse(BrokerConfigSchema, raw);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue ? v.getDotPath(issue) : null;
+    throw usageError(`${path ? `${path}: ` : ""}${issue?.message ?? "invalid broker configuration"}`);
+  }
+  return result.output;
+}
+
+export default defineCommand({
+  meta: { name: "broker", description: "Run a broker: one Raft node that stores, replicates and serves topics" },
+  args: brokerArgs,
+  async run({ args }) {
+    setUpLogging(args);
+    const config = brokerConfigFromArgs(args);
+    const node = await BrokerNode.start(config);
+    const stop = () => void node.stop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    const reason = await node.stopped;
+    if (reason !== null) throw reason;
+    node.log.info("Stopped");
+  },
+});

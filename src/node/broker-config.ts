@@ -1,0 +1,30 @@
+import * as v from "valibot";
+
+/** Everything a broker process needs to start, validated once (flags are parsed into this). */
+export const BrokerConfigSchema = v.pipe(
+  v.object({
+    id: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    host: v.pipe(v.string(), v.minLength(1)),
+    port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)),
+    /** Address other nodes and clients use to reach this broker ("host:port"). */
+    advertise: v.string(),
+    /** Initial voters, this node included; empty for a node that joins an existing cluster. */
+    peers: v.array(v.object({ id: v.number(), address: v.string() })),
+    dataDir: v.pipe(v.string(), v.minLength(1)),
+    managers: v.array(v.string()),
+    heartbeatMs: v.pipe(v.number(), v.integer(), v.minValue(10, "heartbeat must be at least 10 ms")),
+    electionMs: v.pipe(v.number(), v.integer(), v.minValue(50, "election timeout must be at least 50 ms")),
+    retention: v.object({
+      maxMessages: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+      maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+      maxAgeMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    }),
+    maxFrameBytes: v.pipe(v.number(), v.integer(), v.minValue(1024)),
+  }),
+  v.check((c) => c.electionMs >= 3 * c.heartbeatMs, "election timeout must be at least 3 heartbeats"),
+  v.check(
+    (c) => c.peers.length === 0 || c.peers.some((p) => p.id === c.id),
+    "--peers must include this broker's own --id",
+  ),
+);
+export type BrokerConfig = v.InferOutput<typeof BrokerConfigSchema>;

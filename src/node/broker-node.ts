@@ -1,0 +1,196 @@
+import { decodeConfChange, bootstrap, RaftNode, type Entry, type NodeId } from "../raft/index.ts";
+import { BrokerState } from "../broker/state-machine.ts";
+import type { Retention } from "../broker/commands.ts";
+import { LogStore } from "../storage/log-store.ts";
+import { RealFs } from "../storage/real-fs.ts";
+import { describeError, MqraftError } from "../util/errors.ts";
+import { createLogger, type Logger } from "../util/log.ts";
+import { createPrng } from "../util/prng.ts";
+import {
+  createMessageParser,
+  listen,
+  PROTOCOL_VERSION,
+  ServerInboundSchema,
+  type Connection,
+  type Listener,
+  type ServerInbound,
+  type Welcome,
+} from "../wire/index.ts";
+import type { BrokerConfig } from "./broker-config.ts";
+import { ClientSession, type SessionHost } from "./client-session.ts";
+import { PeerNetwork } from "./peer-network.ts";
+import { RaftDriver } from "./raft-driver.ts";
+import { ReplicatedBroker } from "./replicated-broker.ts";
+import { RoleWatcher } from "./role-watcher.ts";
+import { statusView } from "./status-view.ts";
+
+const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
+const defer = (fn: () => void): void => void setImmediate(fn);
+
+/** One broker process: storage, the Raft driver, peer links, the client port and the timers, started and stopped together. */
+export class BrokerNode {
+  readonly log: Logger;
+  /** Settles when the node has stopped, with the error that stopped it (null for a requested stop). */
+  readonly stopped: Promise<MqraftError | null>;
+  private settleStopped!: (reason: MqraftError | null) => void;
+  private driver!: RaftDriver;
+  private broker!: ReplicatedBroker;
+  private peers!: PeerNetwork;
+  private listener: Listener | undefined;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private watcher!: RoleWatcher;
+  private peerAddresses = "";
+  private stopping = false;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    private readonly store: LogStore,
+  ) {
+    this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
+    this.log = createLogger(() => `Broker ${config.port} ${this.driver ? ROLE_NAMES[this.driver.raft.role] : "FOLLOWER"}`);
+  }
+
+  static async start(config: BrokerConfig): Promise<BrokerNode> {
+    const store = await LogStore.open({ fs: new RealFs(), dir: config.dataDir });
+    const node = new BrokerNode(config, store);
+    try {
+      await node.boot();
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+    return node;
+  }
+
+  private async boot(): Promise<void> {
+    const { config, store } = this;
+    const fresh = store.lastIndex() === 0 && store.snapshot() === undefined;
+    if (fresh && config.peers.length > 0) {
+      const addresses = Object.fromEntries(config.peers.map((p) => [String(p.id), p.address]));
+      const first = bootstrap({ voters: config.peers.map((p) => p.id), learners: [], addresses });
+      store.append(first.entries);
+      store.saveHardState(first.hardState);
+      await store.sync();
+    } else if (!fresh) {
+      this.log.info(`Recovered ${config.dataDir}: log [${store.firstIndex()}, ${store.lastIndex()}], term ${store.hardState().term}`);
+    }
+    const snapshot = store.snapshot();
+    const seed = crypto.getRandomValues(new Uint32Array(1))[0] as number;
+    const raft = new RaftNode(
+      {
+        id: config.id,
+        prng: createPrng(seed),
+        electionTicks: Math.max(3, Math.round(config.electionMs / config.heartbeatMs)),
+        heartbeatTicks: 1,
+      },
+      store,
+      store.hardState(),
+    );
+    this.broker = new ReplicatedBroker(() => this.driver, (index) => this.readEntry(index), Date.now, defer, retentionOf(config), (e) => this.configApplied(e));
+    if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
+    this.peers = new PeerNetwork(config.id, (m) => this.driver.step(m), this.log, config.maxFrameBytes);
+    this.driver = new RaftDriver(
+      raft,
+      store,
+      {
+        send: (messages) => {
+          this.peers.send(messages);
+          this.watcher.check();
+        },
+        apply: (entries) => this.broker.apply(entries),
+        restore: (snap) => this.broker.restore(snap),
+        fatal: (e) => {
+          this.log.error(`Stopping: cannot persist the log: ${describeError(e)}`);
+          void this.stop(new MqraftError("INTERNAL", describeError(e)));
+        },
+      },
+      store.hardState(),
+      defer,
+    );
+    this.watcher = new RoleWatcher(raft, this.log, (id) => this.addressOf(id));
+    const sessionHost: SessionHost = {
+      broker: this.broker,
+      log: this.log,
+      welcome: () => this.welcome(),
+      leaderAddress: () => {
+        const leader = this.driver.raft.leader;
+        return leader === 0 ? undefined : this.addressOf(leader);
+      },
+      status: () => statusView(this.driver.raft.status(), this.config.id),
+      now: Date.now,
+      adoptPeer: (id, connection) => this.peers.adopt(id, connection),
+      peerMessage: (m) => this.peers.receive(m),
+    };
+    this.syncPeers();
+    this.listener = listen({
+      host: config.host,
+      port: config.port,
+      maxFrameBytes: config.maxFrameBytes,
+      parse: createMessageParser(ServerInboundSchema),
+      onConnection: (c: Connection<ServerInbound, unknown>) => new ClientSession(sessionHost, c),
+    });
+    this.ticker = setInterval(() => {
+      this.driver.tick();
+      this.watcher.check();
+      this.syncPeers();
+    }, config.heartbeatMs);
+    this.log.info(`Running on ${config.advertise}`);
+  }
+
+  private welcome(): Welcome {
+    const { membership, leader } = this.driver.raft;
+    const members = [...membership.voters.map((id) => ({ id, voter: true })), ...membership.learners.map((id) => ({ id, voter: false }))].map(
+      (m) => ({ ...m, address: membership.addresses[String(m.id)] ?? "" }),
+    );
+    const welcome: Welcome = { type: "welcome", version: PROTOCOL_VERSION, nodeId: this.config.id, maxFrameBytes: this.config.maxFrameBytes, members };
+    if (leader !== 0) welcome.leader = leader;
+    return welcome;
+  }
+
+  addressOf(id: NodeId): string {
+    return this.driver.raft.membership.addresses[String(id)] ?? `node ${id}`;
+  }
+
+  private readEntry(index: number): Uint8Array | undefined {
+    if (index < this.store.firstIndex() || index > this.store.lastIndex()) return undefined;
+    return this.store.entries(index, index + 1)[0]?.data;
+  }
+
+  private configApplied(entry: Entry): void {
+    const cc = decodeConfChange(entry.data);
+    // Term 1 holds the founding configuration every new cluster writes; it is not news.
+    if (entry.term === 1) this.log.debug(`Founding member: ${JSON.stringify(cc)}`);
+    else if (cc.op === "addLearner") this.log.info(`New node joins the cluster: node ${cc.id} at ${cc.address} (learner)`);
+    else if (cc.op === "promote") this.log.info(`Node ${cc.id} is now a voter`);
+    else this.log.info(`Node ${cc.id} left the cluster`);
+  }
+
+  /** Keeps the peer links in line with the applied configuration (a join adds an address). */
+  private syncPeers(): void {
+    const { addresses } = this.driver.raft.membership;
+    const key = JSON.stringify(addresses);
+    if (key === this.peerAddresses) return;
+    this.peerAddresses = key;
+    this.peers.setPeers(new Map(Object.entries(addresses).map(([id, address]) => [Number(id), address])));
+  }
+
+  async stop(reason: MqraftError | null = null): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.listener?.stop();
+    this.peers?.stop();
+    this.driver?.stop();
+    this.broker?.pending.failAll(new MqraftError("UNAVAILABLE", "the broker is stopping"));
+    await this.store.close().catch(() => {});
+    this.settleStopped(reason);
+  }
+}
+
+function retentionOf(config: BrokerConfig): Retention {
+  const r: Retention = {};
+  if (config.retention.maxMessages !== undefined) r.maxMessages = config.retention.maxMessages;
+  if (config.retention.maxBytes !== undefined) r.maxBytes = config.retention.maxBytes;
+  if (config.retention.maxAgeMs !== undefined) r.maxAgeMs = config.retention.maxAgeMs;
+  return r;
+}

@@ -1,0 +1,170 @@
+import type { ApplyResult } from "../broker/results.ts";
+import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import {
+  helloError,
+  type Connection,
+  type Message as WireMessage,
+  type ServerInbound,
+  type Subscribe,
+  type Welcome,
+} from "../wire/index.ts";
+import type { ReplicatedBroker } from "./replicated-broker.ts";
+import type { PublishOutcome } from "./publish-batcher.ts";
+import { isRaftMessage } from "./peer-messages.ts";
+import { Subscription } from "./subscription-feed.ts";
+import type { StatusReply } from "../wire/index.ts";
+
+/** What a session needs of the broker process that accepted it. */
+export interface SessionHost {
+  readonly broker: ReplicatedBroker;
+  readonly log: Logger;
+  welcome(): Welcome;
+  /** "host:port" of the leader, if one is known. */
+  leaderAddress(): string | undefined;
+  status(): Omit<StatusReply, "id">;
+  now(): number;
+  adoptPeer(id: number, connection: Connection<ServerInbound, unknown>): void;
+  peerMessage(message: ServerInbound): void;
+}
+
+type Outgoing = WireMessage | StatusReply;
+
+/**
+ * One accepted connection: the hello decides whether it is a peer broker (Raft traffic) or a
+ * client (publish, subscribe, ack, unsubscribe, status). A refused request is answered with an
+ * error carrying its id; the connection stays open.
+ */
+export class ClientSession {
+  private mode: "new" | "client" | "peer" = "new";
+  private readonly subscriptions = new Map<number, Subscription>();
+  private nextSubscription = 1;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly connection: Connection<ServerInbound, Outgoing>,
+  ) {
+    connection.onMessage = (m) => this.receive(m);
+    connection.onClose = () => {
+      for (const s of this.subscriptions.values()) this.host.broker.feed.remove(s);
+      this.subscriptions.clear();
+    };
+  }
+
+  private receive(m: ServerInbound): void {
+    if (this.mode === "peer") return this.host.peerMessage(m);
+    if (m.type === "hello") return this.hello(m);
+    if (this.mode === "new") return this.refuse(new MqraftError("BAD_MESSAGE", `expected hello first, got ${m.type}`));
+    if (isRaftMessage(m)) return this.refuse(new MqraftError("BAD_MESSAGE", `${(m as { type: string }).type} is a broker-to-broker message; a client sent it`));
+    switch (m.type) {
+      case "error":
+        this.host.log.debug(`Client ${this.connection.remoteAddress} reported ${m.code}: ${m.message}`);
+        return;
+      case "publish":
+        return this.host.broker.publish(
+          m.producer !== undefined && m.seq !== undefined
+            ? { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq }
+            : { topic: m.topic, data: m.data },
+          (outcome) => this.published(m.id, outcome),
+        );
+      case "subscribe":
+        return void this.subscribe(m).catch((e) => this.answerError(m.id, e));
+      case "ack":
+        return void this.host.broker
+          .propose({ type: "ack", time: this.host.now(), name: m.durable, topic: m.topic, offset: m.offset })
+          .then((r) => this.answerResult(m.id, r), (e) => this.answerError(m.id, e));
+      case "unsubscribe":
+        return void this.unsubscribe(m.id, m.subscription, m.remove ?? false).catch((e) => this.answerError(m.id, e));
+      case "status":
+        return void this.connection.send({ ...this.host.status(), id: m.id });
+      default: {
+        const never: never = m;
+        return this.refuse(new MqraftError("BAD_MESSAGE", `unexpected ${(never as { type: string }).type}`));
+      }
+    }
+  }
+
+  private hello(m: Extract<ServerInbound, { type: "hello" }>): void {
+    if (this.mode !== "new") return this.refuse(new MqraftError("BAD_MESSAGE", "hello sent twice"));
+    const refused = helloError(m);
+    if (refused) return this.refuse(refused);
+    if (m.role === "peer") {
+      if (m.id === undefined) return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
+      this.mode = "peer";
+      this.host.adoptPeer(m.id, this.connection);
+      return;
+    }
+    this.mode = "client";
+    this.connection.send(this.host.welcome());
+  }
+
+  private published(id: number, outcome: PublishOutcome): void {
+    if (outcome instanceof MqraftError) return this.answerError(id, outcome);
+    if (outcome.type === "publish") {
+      this.connection.send(
+        outcome.duplicate
+          ? { type: "published", id, topic: outcome.topic, offset: outcome.offset, duplicate: true }
+          : { type: "published", id, topic: outcome.topic, offset: outcome.offset },
+      );
+    } else this.answerResult(id, outcome);
+  }
+
+  private async subscribe(m: Subscribe): Promise<void> {
+    const state = this.host.broker.state;
+    const positions = new Map<string, number>();
+    let durablePositions: Map<string, number> | undefined;
+    if (m.durable !== undefined) {
+      const r = await this.host.broker.propose({ type: "subscribe", time: this.host.now(), name: m.durable, topics: m.topics, from: m.from });
+      if (r.type !== "subscribe") return this.answerResult(m.id, r);
+      durablePositions = new Map(r.positions.map((p) => [p.topic, p.position]));
+    }
+    const ends: Record<string, number> = {};
+    for (const topic of m.topics) {
+      const info = this.host.broker.state.topicInfo(topic) ?? state.topicInfo(topic);
+      const first = info?.firstOffset ?? 0;
+      const next = info?.nextOffset ?? 0;
+      ends[topic] = next;
+      const start =
+        m.positions?.[topic] ??
+        durablePositions?.get(topic) ??
+        (m.from === "earliest" ? first : m.from === "latest" ? next : m.from);
+      positions.set(topic, Math.max(start, first));
+    }
+    const id = this.nextSubscription++;
+    const subscription = new Subscription(id, positions, this.connection, m.durable);
+    this.subscriptions.set(id, subscription);
+    this.connection.send({ type: "subscribed", id: m.id, subscription: id, positions: Object.fromEntries(positions), ends });
+    this.host.broker.feed.add(subscription);
+  }
+
+  private async unsubscribe(id: number, subscriptionId: number, remove: boolean): Promise<void> {
+    const subscription = this.subscriptions.get(subscriptionId);
+    if (subscription === undefined) throw new MqraftError("NOT_FOUND", `no subscription ${subscriptionId} on this connection`);
+    this.subscriptions.delete(subscriptionId);
+    this.host.broker.feed.remove(subscription);
+    if (remove && subscription.durable !== undefined) {
+      const r = await this.host.broker.propose({ type: "unsubscribe", time: this.host.now(), name: subscription.durable });
+      if (r.type === "error") return this.answerResult(id, r);
+    }
+    this.connection.send({ type: "ok", id });
+  }
+
+  private answerResult(id: number, r: ApplyResult): void {
+    if (r.type === "error") this.connection.send({ type: "error", id, code: r.code, message: r.message });
+    else this.connection.send({ type: "ok", id });
+  }
+
+  private answerError(id: number, e: unknown): void {
+    const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", describeError(e));
+    const leader = error.code === "NOT_LEADER" ? this.host.leaderAddress() : undefined;
+    this.connection.send(
+      leader === undefined
+        ? { type: "error", id, code: error.code, message: error.message }
+        : { type: "error", id, code: error.code, message: error.message, leader },
+    );
+  }
+
+  private refuse(error: MqraftError): void {
+    this.connection.close(error);
+  }
+}

@@ -1,0 +1,67 @@
+import { encodeCommand } from "../broker/command-codec.ts";
+import type { PublishMessage } from "../broker/commands.ts";
+import type { ApplyResult } from "../broker/results.ts";
+import type { Proposed } from "../raft/index.ts";
+import { isMqraftError, MqraftError } from "../util/errors.ts";
+import type { PendingProposals } from "./pending-proposals.ts";
+
+export type PublishOutcome = ApplyResult | MqraftError;
+
+/** Past this many payload bytes a batch is proposed at once instead of at the end of the turn. */
+const MAX_BATCH_BYTES = 1 << 20;
+
+/**
+ * Packs the publishes that arrive in one event-loop turn (from every client) into one Raft entry:
+ * one proposal, one encode, one slot per message.
+ */
+export class PublishBatcher {
+  private messages: PublishMessage[] = [];
+  private callbacks: ((outcome: PublishOutcome) => void)[] = [];
+  private bytes = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly propose: (data: Uint8Array) => Proposed,
+    private readonly pending: PendingProposals,
+    private readonly now: () => number,
+    private readonly defer: (fn: () => void) => void,
+  ) {}
+
+  add(message: PublishMessage, done: (outcome: PublishOutcome) => void): void {
+    this.messages.push(message);
+    this.callbacks.push(done);
+    this.bytes += message.data.length + message.topic.length;
+    if (this.bytes >= MAX_BATCH_BYTES) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      this.defer(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  flush(): void {
+    if (this.messages.length === 0) return;
+    const messages = this.messages;
+    const callbacks = this.callbacks;
+    this.messages = [];
+    this.callbacks = [];
+    this.bytes = 0;
+    let proposed: Proposed;
+    try {
+      proposed = this.propose(encodeCommand({ type: "publish", time: this.now(), messages }));
+    } catch (e) {
+      const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", String(e));
+      for (const cb of callbacks) cb(error);
+      return;
+    }
+    this.pending.add(proposed, (outcome) => {
+      if (outcome instanceof MqraftError) {
+        for (const cb of callbacks) cb(outcome);
+        return;
+      }
+      callbacks.forEach((cb, slot) => cb(outcome[slot] ?? new MqraftError("INTERNAL", `no result for slot ${slot}`)));
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import type { Entry, HardState, LogReader, Message, Proposed, RaftNode, Ready, Snapshot } from "../raft/index.ts";
+
+/** What the driver needs of storage: LogStore implements it over the real or the simulated Fs. */
+export interface DriverStorage extends LogReader {
+  append(entries: readonly Entry[]): void;
+  saveHardState(hs: HardState): void;
+  sync(): Promise<void>;
+  installSnapshot(snapshot: Snapshot): Promise<void>;
+}
+
+export interface DriverHooks {
+  /** Sends Raft messages to peers; delivery is best effort (Raft retries). */
+  send(messages: Message[]): void;
+  /** Applies committed entries to the state machine, in order. */
+  apply(entries: Entry[]): void;
+  /** Replaces the state machine with a snapshot received from the leader. */
+  restore(snapshot: Snapshot): void;
+  /** A persistence failure: the node cannot go on safely and must stop. */
+  fatal(error: unknown): void;
+}
+
+/** How long a commit index may stay unsaved: it is not needed for safety, only to re-apply less after a restart. */
+const COMMIT_SAVE_EVERY = 1000;
+
+/**
+ * The loop of DESIGN.md: tick → core; frame → step; Ready → persist → send → apply → advance.
+ * One Ready is processed at a time; events arriving during its fsync are stepped into the core at
+ * once and come out in the next Ready, which is what batches many publishes into one fsync.
+ */
+export class RaftDriver {
+  private running = false;
+  private scheduled = false;
+  private stopped = false;
+  private saved: HardState;
+  private readiesSinceCommitSave = 0;
+
+  constructor(
+    readonly raft: RaftNode,
+    private readonly storage: DriverStorage,
+    private readonly hooks: DriverHooks,
+    saved: HardState,
+    /** Defers a callback to a later turn (setImmediate for real, the scheduler in the simulator). */
+    private readonly defer: (fn: () => void) => void,
+  ) {
+    this.saved = saved;
+  }
+
+  tick(): void {
+    if (this.stopped) return;
+    this.raft.tick();
+    this.schedule();
+  }
+
+  step(message: Message): void {
+    if (this.stopped) return;
+    this.raft.step(message);
+    this.schedule();
+  }
+
+  /** Throws MqraftError NOT_LEADER unless this node leads. */
+  propose(data: Uint8Array): Proposed {
+    const proposed = this.raft.propose(data);
+    this.schedule();
+    return proposed;
+  }
+
+  /** Runs `fn` against the core (config changes, transfers) and processes what it produced. */
+  withCore<T>(fn: (raft: RaftNode) => T): T {
+    const result = fn(this.raft);
+    this.schedule();
+    return result;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    this.defer(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (!this.stopped && this.raft.hasReady()) await this.handle(this.raft.ready());
+    } catch (e) {
+      this.stopped = true;
+      this.hooks.fatal(e);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async handle(rd: Ready): Promise<void> {
+    if (rd.snapshot !== undefined) {
+      await this.storage.installSnapshot(rd.snapshot);
+      this.hooks.restore(rd.snapshot);
+    }
+    if (rd.entries.length > 0) this.storage.append(rd.entries);
+    const voteChanged = rd.hardState !== undefined && (rd.hardState.term !== this.saved.term || rd.hardState.vote !== this.saved.vote);
+    const saveCommit = rd.hardState !== undefined && ++this.readiesSinceCommitSave >= COMMIT_SAVE_EVERY;
+    if (rd.hardState !== undefined && (voteChanged || saveCommit)) {
+      this.storage.saveHardState(rd.hardState);
+      this.saved = rd.hardState;
+      this.readiesSinceCommitSave = 0;
+    }
+    // A leader's appends and heartbeats may go out while its own fsync runs (its own entries count
+    // toward commit only after advance()); everything else waits until what it vouches for is durable.
+    const early = !voteChanged && this.raft.role === "leader";
+    if (early) this.hooks.send(rd.messages);
+    if (rd.entries.length > 0 || voteChanged || saveCommit) await this.storage.sync();
+    if (!early) this.hooks.send(rd.messages);
+    if (rd.committed.length > 0) this.hooks.apply(rd.committed);
+    this.raft.advance(rd);
+  }
+}

@@ -1,0 +1,81 @@
+import { encodeCommand } from "../broker/command-codec.ts";
+import type { Command, PublishMessage, Retention } from "../broker/commands.ts";
+import type { ApplyResult } from "../broker/results.ts";
+import { BrokerState } from "../broker/state-machine.ts";
+import { EntryKind, type Entry, type Snapshot } from "../raft/index.ts";
+import { MqraftError } from "../util/errors.ts";
+import { PendingProposals } from "./pending-proposals.ts";
+import { PublishBatcher, type PublishOutcome } from "./publish-batcher.ts";
+import type { RaftDriver } from "./raft-driver.ts";
+import { SubscriptionFeed, type EntryReader } from "./subscription-feed.ts";
+
+/**
+ * The broker's replicated side on one node: proposes commands (as leader), applies committed
+ * entries to the state machine, settles the proposals that produced them, and wakes the push
+ * streams. Everything that changes broker state goes through the Raft log.
+ */
+export class ReplicatedBroker {
+  state = new BrokerState();
+  readonly pending = new PendingProposals();
+  readonly batcher: PublishBatcher;
+  readonly feed: SubscriptionFeed;
+  private retentionProposedInTerm = -1;
+
+  constructor(
+    private readonly driver: () => RaftDriver,
+    read: EntryReader,
+    private readonly now: () => number,
+    defer: (fn: () => void) => void,
+    private readonly wantedRetention: Retention,
+    private readonly onConfigEntry: (entry: Entry) => void,
+  ) {
+    this.batcher = new PublishBatcher((data) => this.driver().propose(data), this.pending, now, defer);
+    this.feed = new SubscriptionFeed(() => this.state, read, defer);
+  }
+
+  publish(message: PublishMessage, done: (outcome: PublishOutcome) => void): void {
+    this.batcher.add(message, done);
+  }
+
+  /** Proposes one non-publish command and resolves with its result once applied. */
+  propose(command: Command): Promise<ApplyResult> {
+    return new Promise((resolve, reject) => {
+      const proposed = this.driver().propose(encodeCommand(command));
+      this.pending.add(proposed, (outcome) => {
+        if (outcome instanceof MqraftError) reject(outcome);
+        else resolve(outcome[0] ?? { type: "error", code: "REFUSED", message: "no result" });
+      });
+    });
+  }
+
+  apply(entries: Entry[]): void {
+    for (const e of entries) {
+      let results: ApplyResult[] = [];
+      if (e.kind === EntryKind.Normal && e.data.length > 0) results = this.state.apply(e.index, e.data);
+      else if (e.kind === EntryKind.Config) this.onConfigEntry(e);
+      this.pending.applied(e.index, e.term, results);
+    }
+    this.feed.notify();
+    this.proposeRetentionIfNeeded();
+  }
+
+  restore(snapshot: Snapshot): void {
+    this.state = BrokerState.restore(snapshot.data);
+    this.pending.dropThrough(snapshot.meta.index, "a snapshot from the leader replaced this node's log; retry");
+    this.feed.notify();
+  }
+
+  /** Retention is replicated so that every replica drops the same messages: the leader proposes its flags. */
+  private proposeRetentionIfNeeded(): void {
+    const raft = this.driver().raft;
+    if (raft.role !== "leader" || this.retentionProposedInTerm === raft.term) return;
+    if (raft.appliedIndex < raft.commitIndex) return;
+    this.retentionProposedInTerm = raft.term;
+    const current = this.state.retention();
+    const wanted = this.wantedRetention;
+    if (current.maxMessages === wanted.maxMessages && current.maxBytes === wanted.maxBytes && current.maxAgeMs === wanted.maxAgeMs) return;
+    this.propose({ type: "config", time: this.now(), retention: wanted }).catch(() => {
+      this.retentionProposedInTerm = -1;
+    });
+  }
+}
