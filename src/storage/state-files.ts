@@ -1,4 +1,4 @@
-import { decode, encode } from "cbor-x";
+import { decode, encode } from "../util/cbor-x.ts";
 import * as v from "valibot";
 import type { HardState, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
