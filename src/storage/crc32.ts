@@ -5,33 +5,37 @@
 
 const POLY = 0xedb88320;
 
-function makeTables(): Uint32Array[] {
-  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
-  const t0 = tables[0] as Uint32Array;
+/**
+ * Signed 32-bit tables: a Uint32Array hands values above 2^31 to the JIT as doubles, which made
+ * checksumming a record five times slower on data whose table lookups hit those values.
+ */
+function makeTables(): Int32Array[] {
+  const tables = Array.from({ length: 8 }, () => new Int32Array(256));
+  const t0 = tables[0] as Int32Array;
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? POLY ^ (c >>> 1) : c >>> 1;
-    t0[n] = c >>> 0;
+    t0[n] = c;
   }
   for (let n = 0; n < 256; n++) {
     let c = t0[n] as number;
     for (let s = 1; s < 8; s++) {
       c = (t0[c & 0xff] as number) ^ (c >>> 8);
-      (tables[s] as Uint32Array)[n] = c >>> 0;
+      (tables[s] as Int32Array)[n] = c;
     }
   }
   return tables;
 }
 
 const [T0, T1, T2, T3, T4, T5, T6, T7] = makeTables() as [
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
 ];
 
 /** Continues a CRC over `bytes`; start with `crc32Update(0, ...)` for a fresh checksum. */

@@ -6,12 +6,11 @@ import { GroupCommit } from "./group-commit.ts";
 import { IndexTable } from "./index-table.ts";
 import { dataLayout, type DataLayout } from "./layout.ts";
 import { recoverLog, type RecoveredLog, type RecoveryReport } from "./log-recovery.ts";
-import { encodeRecordInto, recordSize, SEGMENT_HEADER_SIZE } from "./record-codec.ts";
+import { encodeRecordInto, recordSize, SEGMENT_HEADER_SIZE, viewOf } from "./record-codec.ts";
 import { SegmentFiles, type Segment } from "./segment-files.ts";
 import { readEntries } from "./segment-reader.ts";
 import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
 import { encodeHardState, encodeSnapshot, type Damage } from "./state-files.ts";
-import { TailCache } from "./tail-cache.ts";
 
 export interface LogStoreOptions {
   fs: Fs;
@@ -19,7 +18,7 @@ export interface LogStoreOptions {
   dir: string;
   /** A segment is closed and a new one started once it would grow past this (default 64 MiB, at most 2 GiB). */
   maxSegmentBytes?: number;
-  /** Bytes of recent entry data kept in memory for reads (default 8 MiB). */
+  /** Bytes at the end of the newest segment mirrored in memory for reads (default 8 MiB). */
   cacheBytes?: number;
   /**
    * When the log is corrupt (not merely torn at its end): cut it at the first bad record instead of
@@ -40,7 +39,6 @@ const MAX_SEGMENT_BYTES = 2 ** 31;
  */
 export class LogStore implements LogReader {
   private readonly files: SegmentFiles;
-  private readonly cache: TailCache;
   private readonly commit = new GroupCommit(() => this.flush());
   private readonly index: IndexTable;
   /** Term of the entry just before the first one held. */
@@ -67,8 +65,7 @@ export class LogStore implements LogReader {
     cacheBytes: number,
     r: RecoveredLog,
   ) {
-    this.files = new SegmentFiles(fs, layout.logDir);
-    this.cache = new TailCache(cacheBytes);
+    this.files = new SegmentFiles(fs, layout.logDir, cacheBytes, (e) => (this.failure ??= e));
     this.index = r.index;
     this.prevTerm = r.prevTerm;
     this.snap = r.snapshot;
@@ -124,7 +121,7 @@ export class LogStore implements LogReader {
     if (lo < this.index.firstIndex || hi > this.index.lastIndex + 1 || lo > hi) {
       throw new MqraftError("NOT_FOUND", `entries [${lo}, ${hi}) are outside the log [${this.index.firstIndex}, ${this.index.lastIndex}]`);
     }
-    return readEntries(this.fs, this.files, this.index, this.cache, lo, hi, maxBytes);
+    return readEntries(this.files, this.index, lo, hi, maxBytes);
   }
 
   snapshot(): Snapshot | undefined {
@@ -186,16 +183,10 @@ export class LogStore implements LogReader {
     this.guard(() => {
       const k = this.files.positionOf(fromIndex);
       while (this.files.list.length - 1 > k) this.files.remove("newest", this.commit.busy);
-      const seg = this.files.list[k] as Segment;
-      const pos = this.index.position(fromIndex);
-      // Synced before anything new is written over the cut, so a crash can never show new
+      // Durable before anything new is written over the cut, so a crash can never show new
       // records followed by stale old ones that a lost truncation would have left.
-      this.fs.truncate(seg.fd, pos);
-      this.fs.datasyncSync(seg.fd);
-      this.files.syncDirNowIfDirty();
-      seg.size = seg.durableSize = pos;
+      this.files.truncateNow(this.files.list[k] as Segment, this.index.position(fromIndex));
       this.index.truncateFrom(fromIndex);
-      this.cache.truncateFrom(fromIndex);
       this.durable = fromIndex - 1;
       this.epoch++;
     });
@@ -242,7 +233,6 @@ export class LogStore implements LogReader {
         while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
         this.index.reset(snapshot.meta.index + 1);
         this.prevTerm = snapshot.meta.term;
-        this.cache.clear();
         this.durable = snapshot.meta.index;
         this.epoch++;
         await this.files.syncDir();
@@ -264,7 +254,6 @@ export class LogStore implements LogReader {
       for (let next = this.files.list[1]; next !== undefined && next.firstIndex - 1 <= limit; next = this.files.list[1]) {
         this.prevTerm = this.index.term(next.firstIndex - 1);
         this.index.dropBefore(next.firstIndex);
-        this.cache.dropBefore(next.firstIndex);
         this.files.remove("oldest", this.commit.busy);
       }
     });
@@ -275,6 +264,7 @@ export class LogStore implements LogReader {
     if (this.closed) return;
     this.closed = true;
     await this.commit.idle();
+    if (this.failure === undefined) this.files.writePending();
     this.files.closeAll();
     this.lock.release();
   }
@@ -298,19 +288,16 @@ export class LogStore implements LogReader {
         end++;
       }
       const buf = new Uint8Array(bytes);
+      const view = viewOf(buf);
       let at = 0;
-      for (let j = k; j < end; j++) at += encodeRecordInto(buf, at, entries[j] as Entry);
-      this.fs.write(seg.fd, buf, seg.size);
+      for (let j = k; j < end; j++) at += encodeRecordInto(buf, at, entries[j] as Entry, view);
       at = 0;
       for (let j = k; j < end; j++) {
         const e = entries[j] as Entry;
-        const size = recordSize(e.data.length);
         this.index.push(e.term, seg.size + at);
-        // The cached copy shares the encoded buffer, so a caller reusing its array cannot change it.
-        this.cache.push({ index: e.index, term: e.term, kind: e.kind, data: buf.subarray(at + size - e.data.length, at + size) });
-        at += size;
+        at += recordSize(e.data.length);
       }
-      seg.size += bytes;
+      this.files.append(seg, buf);
       k = end;
     }
   }
@@ -326,6 +313,7 @@ export class LogStore implements LogReader {
 
   private async flush(): Promise<void> {
     if (this.failure !== undefined) throw this.failedError();
+    this.guard(() => this.files.writePending());
     const seg = this.files.newest;
     const segSize = seg?.size ?? 0;
     const target = this.index.lastIndex;

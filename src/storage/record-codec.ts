@@ -35,7 +35,8 @@ function getU64(view: DataView, offset: number): number {
   return hi * TWO_32 + view.getUint32(offset + 4);
 }
 
-function viewOf(bytes: Uint8Array): DataView {
+/** One view per buffer, passed along: creating a DataView per record cost more than checksumming it. */
+export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -75,18 +76,20 @@ export function recordSize(dataLength: number): number {
   return RECORD_OVERHEAD + dataLength;
 }
 
-/** Writes one record at `offset` of `out` (which must have room for it); returns its size. */
-export function encodeRecordInto(out: Uint8Array, offset: number, r: RecordFields): number {
+/**
+ * Writes one record at `offset` of `out` (which must have room for it); returns its size.
+ * `view` must be viewOf(out).
+ */
+export function encodeRecordInto(out: Uint8Array, offset: number, r: RecordFields, view = viewOf(out)): number {
   const size = recordSize(r.data.length);
-  const view = new DataView(out.buffer, out.byteOffset + offset, size);
-  view.setUint32(0, PAYLOAD_HEADER_SIZE + r.data.length);
-  putU64(view, 8, r.index);
-  putU64(view, 16, r.term);
-  view.setUint8(24, r.kind);
+  view.setUint32(offset, PAYLOAD_HEADER_SIZE + r.data.length);
+  putU64(view, offset + 8, r.index);
+  putU64(view, offset + 16, r.term);
+  view.setUint8(offset + 24, r.kind);
   out.set(r.data, offset + RECORD_OVERHEAD);
   let crc = crc32Update(0, out.subarray(offset, offset + 4));
   crc = crc32Update(crc, out.subarray(offset + RECORD_PREFIX_SIZE, offset + size));
-  view.setUint32(4, crc);
+  view.setUint32(offset + 4, crc);
   return size;
 }
 
@@ -95,21 +98,20 @@ export type RecordDecode =
   /** `need` is set when the bytes end inside a record whose length field looks sound. */
   | { ok: false; problem: string; need?: number };
 
-/** Decodes the record at `offset` of `bytes`; `data` is a view into `bytes`. */
-export function decodeRecordAt(bytes: Uint8Array, offset: number): RecordDecode {
+/** Decodes the record at `offset` of `bytes`; `data` is a view into `bytes`. `view` must be viewOf(bytes). */
+export function decodeRecordAt(bytes: Uint8Array, offset: number, view = viewOf(bytes)): RecordDecode {
   const avail = bytes.length - offset;
   if (avail < RECORD_PREFIX_SIZE) return { ok: false, problem: `record prefix cut short (${avail} of ${RECORD_PREFIX_SIZE} bytes)` };
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, avail);
-  const length = view.getUint32(0);
+  const length = view.getUint32(offset);
   if (length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE) return { ok: false, problem: `impossible record length ${length}` };
   const size = RECORD_PREFIX_SIZE + length;
   if (avail < size) return { ok: false, problem: `record cut short (${avail} of ${size} bytes)`, need: size };
   let crc = crc32Update(0, bytes.subarray(offset, offset + 4));
   crc = crc32Update(crc, bytes.subarray(offset + RECORD_PREFIX_SIZE, offset + size));
-  if (crc !== view.getUint32(4)) return { ok: false, problem: "record checksum mismatch" };
-  const index = getU64(view, 8);
-  const term = getU64(view, 16);
-  const kind = view.getUint8(24);
+  if (crc !== view.getUint32(offset + 4)) return { ok: false, problem: "record checksum mismatch" };
+  const index = getU64(view, offset + 8);
+  const term = getU64(view, offset + 16);
+  const kind = view.getUint8(offset + 24);
   if (index < 1 || term < 0) return { ok: false, problem: "record index or term out of range" };
   if (kind !== 0 && kind !== 1) return { ok: false, problem: `unknown entry kind ${kind}` };
   return { ok: true, record: { index, term, kind, data: bytes.subarray(offset + RECORD_OVERHEAD, offset + size) }, size };

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Fs } from "./fs.ts";
 import { segmentFileName } from "./layout.ts";
 import { encodeSegmentHeader, SEGMENT_HEADER_SIZE } from "./record-codec.ts";
+import { TailMirror } from "./tail-mirror.ts";
 
 export interface Segment {
   firstIndex: number;
@@ -17,6 +18,10 @@ export interface Segment {
  * The open segment files of a log, oldest first, and whether the log folder holds changes (files
  * created or removed) that are not yet durable. Folder changes are counted, so that a folder sync
  * still running does not pass for one that has finished.
+ *
+ * Records appended during one event-loop turn reach the file in one write at the end of the turn
+ * (or earlier, when something needs them there): with many writers, one write per append made the
+ * system calls the largest cost of an append.
  */
 export class SegmentFiles {
   list: Segment[] = [];
@@ -24,11 +29,55 @@ export class SegmentFiles {
   private dirDurable = 0;
   /** Removed while a flush may still be syncing them; closed once it is over. */
   private retired: Segment[] = [];
+  /** Bytes appended to the newest segment at `at` and not yet written. */
+  private pending: { seg: Segment; at: number; chunks: Uint8Array[]; bytes: number } | undefined;
+  private readonly mirror: TailMirror;
 
   constructor(
     private readonly fs: Fs,
     readonly logDir: string,
-  ) {}
+    mirrorBytes: number,
+    /** A failure of the end-of-turn write, which has no caller to throw to. */
+    private readonly onWriteError: (e: unknown) => void,
+  ) {
+    this.mirror = new TailMirror(mirrorBytes);
+  }
+
+  /** Appends bytes at the segment's end (its size grows at once; the write may come later this turn). */
+  append(seg: Segment, bytes: Uint8Array): void {
+    if (this.pending !== undefined && this.pending.seg !== seg) this.writePending();
+    if (this.pending === undefined) {
+      this.pending = { seg, at: seg.size, chunks: [], bytes: 0 };
+      queueMicrotask(() => {
+        try {
+          this.writePending();
+        } catch (e) {
+          this.onWriteError(e);
+        }
+      });
+    }
+    this.pending.chunks.push(bytes);
+    this.pending.bytes += bytes.length;
+    this.mirror.append(seg, seg.size, bytes);
+    seg.size += bytes.length;
+  }
+
+  /** Puts appended bytes into the file now. */
+  writePending(): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    let bytes = p.chunks[0] as Uint8Array;
+    if (p.chunks.length > 1) {
+      bytes = new Uint8Array(p.bytes);
+      let at = 0;
+      for (const c of p.chunks) {
+        bytes.set(c, at);
+        at += c.length;
+      }
+    }
+    this.fs.write(p.seg.fd, bytes, p.at);
+  }
 
   get newest(): Segment | undefined {
     return this.list.at(-1);
@@ -65,6 +114,7 @@ export class SegmentFiles {
 
   /** Makes a segment and the folder entries durable now, blocking. */
   syncNow(seg: Segment): void {
+    this.writePending();
     if (seg.size > seg.durableSize) this.fs.datasyncSync(seg.fd);
     this.syncDirNowIfDirty();
     seg.durableSize = seg.size;
@@ -84,9 +134,11 @@ export class SegmentFiles {
     this.dirDurable = Math.max(this.dirDurable, upTo);
   }
 
-  /** Removes the newest segment (when `newest`) or the oldest. */
+  /** Removes the newest segment (when `newest`) or the oldest; bytes not yet written to it are dropped. */
   remove(which: "newest" | "oldest", flushRunning: boolean): Segment {
     const seg = (which === "newest" ? this.list.pop() : this.list.shift()) as Segment;
+    if (this.pending?.seg === seg) this.pending = undefined;
+    this.mirror.forget(seg);
     this.fs.unlink(seg.path);
     this.dirChanges++;
     if (flushRunning) this.retired.push(seg);
@@ -94,11 +146,32 @@ export class SegmentFiles {
     return seg;
   }
 
+  /** Bytes [from, to) of a segment, from the tail mirror when it has them, else from the file. */
+  read(seg: Segment, from: number, to: number): Uint8Array {
+    const mirrored = this.mirror.read(seg, from, to);
+    if (mirrored !== undefined) return mirrored;
+    this.writePending();
+    const bytes = new Uint8Array(to - from);
+    return bytes.subarray(0, this.fs.read(seg.fd, bytes, from));
+  }
+
+  /** Cuts a segment's file at `length`, durably. */
+  truncateNow(seg: Segment, length: number): void {
+    this.writePending();
+    this.fs.truncate(seg.fd, length);
+    this.fs.datasyncSync(seg.fd);
+    this.syncDirNowIfDirty();
+    seg.size = seg.durableSize = length;
+    this.mirror.truncate(seg, length);
+  }
+
   closeRetired(): void {
     for (const s of this.retired.splice(0)) this.fs.close(s.fd);
   }
 
+  /** Closes every file; bytes not yet written are dropped (the store failed) or were written by the caller. */
   closeAll(): void {
+    this.pending = undefined;
     this.closeRetired();
     for (const s of this.list.splice(0)) this.fs.close(s.fd);
   }

@@ -1,29 +1,16 @@
 import type { Entry } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
-import type { Fs } from "./fs.ts";
 import type { IndexTable } from "./index-table.ts";
-import { decodeRecordAt, RECORD_OVERHEAD } from "./record-codec.ts";
+import { decodeRecordAt, RECORD_OVERHEAD, viewOf } from "./record-codec.ts";
 import type { SegmentFiles } from "./segment-files.ts";
-import type { TailCache } from "./tail-cache.ts";
 
-/**
- * Entries [lo, hi) from the tail cache where it has them and from the segment files otherwise,
- * stopping before the data would exceed maxBytes (but returning at least one entry).
- */
-export function readEntries(fs: Fs, files: SegmentFiles, index: IndexTable, cache: TailCache, lo: number, hi: number, maxBytes: number): Entry[] {
+/** Entries [lo, hi), stopping before the data would exceed maxBytes (but returning at least one entry). */
+export function readEntries(files: SegmentFiles, index: IndexTable, lo: number, hi: number, maxBytes: number): Entry[] {
   const out: Entry[] = [];
   let bytes = 0;
   let i = lo;
   while (i < hi) {
-    const cached = cache.get(i);
-    if (cached !== undefined) {
-      if (out.length > 0 && bytes + cached.data.length > maxBytes) break;
-      out.push(cached);
-      bytes += cached.data.length;
-      i++;
-      continue;
-    }
-    const got = readRecords(fs, files, index, i, Math.min(hi, cache.firstIndex() ?? hi), maxBytes - bytes, out.length === 0);
+    const got = readRecords(files, index, i, hi, maxBytes - bytes, out.length === 0);
     if (got.length === 0) break;
     for (const e of got) bytes += e.data.length;
     out.push(...got);
@@ -39,7 +26,6 @@ export function readEntries(fs: Fs, files: SegmentFiles, index: IndexTable, cach
  * is a CORRUPT error naming the file and offset.
  */
 function readRecords(
-  fs: Fs,
   files: SegmentFiles,
   index: IndexTable,
   lo: number,
@@ -62,14 +48,15 @@ function readRecords(
     hi++;
   }
   if (hi === lo) return [];
-  const bytes = new Uint8Array(end(hi - 1) - start);
-  if (fs.read(seg.fd, bytes, start) !== bytes.length) {
-    throw new MqraftError("CORRUPT", `log segment ${seg.path} ends before byte ${start + bytes.length}`);
+  const bytes = files.read(seg, start, end(hi - 1));
+  if (bytes.length !== end(hi - 1) - start) {
+    throw new MqraftError("CORRUPT", `log segment ${seg.path} ends before byte ${end(hi - 1)}`);
   }
   const out: Entry[] = [];
+  const view = viewOf(bytes);
   for (let i = lo; i < hi; i++) {
     const at = index.position(i) - start;
-    const d = decodeRecordAt(bytes.subarray(0, end(i) - start), at);
+    const d = decodeRecordAt(bytes.subarray(0, end(i) - start), at, view);
     if (!d.ok || d.record.index !== i || d.record.term !== index.term(i)) {
       const why = d.ok ? `holds index ${d.record.index} term ${d.record.term}, expected index ${i} term ${index.term(i)}` : d.problem;
       throw new MqraftError("CORRUPT", `log segment ${seg.path} is corrupt at byte ${start + at} (index ${i}): ${why}`);

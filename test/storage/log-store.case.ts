@@ -124,8 +124,8 @@ export function logStoreCases(label: string, makeEnv: () => Promise<StorageEnv>)
       expect(logOf(await open())).toEqual(describeEntries(makeEntries(1, 2, 4)));
     });
 
-    test("reads spanning the files and the tail cache agree, through truncation and compaction", async () => {
-      const a = await open({ cacheBytes: 3 * DATA });
+    test("reads spanning the files and the tail mirror agree, through truncation and compaction", async () => {
+      const a = await open({ cacheBytes: 2 * REC });
       const written = [...makeEntries(1, 6, 1), ...makeEntries(7, 12, 2)];
       a.append(written);
       expect(logOf(a)).toEqual(describeEntries(written));
