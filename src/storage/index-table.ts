@@ -23,10 +23,6 @@ export class IndexTable {
     return this.first + this.count - 1;
   }
 
-  get size(): number {
-    return this.count;
-  }
-
   has(index: number): boolean {
     return index >= this.first && index < this.first + this.count;
   }

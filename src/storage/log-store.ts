@@ -217,6 +217,7 @@ export class LogStore implements LogReader {
     }
     // The snapshot must never be on disk ahead of the log it summarises.
     if (index > this.durable) await this.sync();
+    if (index > this.durable) throw new MqraftError("INTERNAL", `snapshot at index ${index} is beyond the durable log (${this.durable})`);
     await this.guardAsync(() => writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)));
     this.snap = snapshot;
   }

@@ -13,9 +13,9 @@ const MAGIC_DAMAGE = 0x4d51444d; // "MQDM"
 const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const NodeIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
 
-export const HardStateSchema = v.strictObject({ term: Count, vote: Count, commit: Count });
+const HardStateSchema = v.strictObject({ term: Count, vote: Count, commit: Count });
 
-export const SnapshotMetaSchema = v.strictObject({
+const SnapshotMetaSchema = v.strictObject({
   index: Count,
   term: Count,
   membership: v.strictObject({
