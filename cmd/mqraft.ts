@@ -14,6 +14,7 @@ export const root = defineCommand({
   subCommands: {
     broker: () => import("./broker.ts").then((m) => m.default),
     up: () => import("./up.ts").then((m) => m.default),
+    inspect: () => import("./inspect.ts").then((m) => m.default),
   },
 });
 

@@ -1,0 +1,39 @@
+import type { ClientInbound } from "../../src/wire/index.ts";
+import { openClient } from "./wire-probe.ts";
+import { waitFor } from "./wait.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Publishes `values` to `topic` over one raw connection, pipelined, and returns the offsets the
+ * broker acknowledged (by value). Used where a test must see exactly what the broker answered.
+ */
+export async function publishRaw(address: string, topic: string, values: string[], timeoutMs = 20_000): Promise<Map<string, number>> {
+  const { connection, received } = await openClient(address);
+  values.forEach((value, id) => connection.send({ type: "publish", id, topic, data: encoder.encode(value) }));
+  await waitFor(`${values.length} answers from ${address}`, () => {
+    const answered = received.filter((m) => m.type === "published" || (m.type === "error" && m.id !== undefined)).length;
+    if (!connection.isOpen && answered < values.length) throw new Error(`connection closed after ${answered} answers`);
+    return answered >= values.length ? true : undefined;
+  }, { timeoutMs });
+  connection.close();
+  const acked = new Map<string, number>();
+  for (const m of received) if (m.type === "published") acked.set(values[m.id] as string, m.offset);
+  const refused = received.filter((m) => m.type === "error");
+  if (refused.length > 0) throw new Error(`publishes refused: ${JSON.stringify(refused.slice(0, 3))}`);
+  return acked;
+}
+
+/** Reads a topic from `address` from offset 0 until `count` messages arrived; returns them in order. */
+export async function readRaw(address: string, topic: string, count: number, timeoutMs = 20_000): Promise<{ offset: number; value: string }[]> {
+  const { connection, received } = await openClient(address);
+  connection.send({ type: "subscribe", id: 1, topics: [topic], from: "earliest" });
+  const messages = () => received.filter((m): m is Extract<ClientInbound, { type: "message" }> => m.type === "message");
+  try {
+    await waitFor(`${count} messages of ${topic} from ${address}`, () => (messages().length >= count ? true : undefined), { timeoutMs });
+  } finally {
+    connection.close();
+  }
+  return messages().map((m) => ({ offset: m.offset, value: decoder.decode(m.data) }));
+}
