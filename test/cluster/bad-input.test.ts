@@ -21,7 +21,7 @@ function sendRaw(port: number, bytes: Uint8Array, timeoutMs = 3000): Promise<{ a
       socket.destroy();
       resolve({ answer: Buffer.concat(chunks), closed: false });
     }, timeoutMs);
-    socket.on("data", (c) => chunks.push(c));
+    socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("error", () => {});
     socket.on("close", () => {
       clearTimeout(timer);

@@ -49,7 +49,7 @@ describe("crash recovery of a real broker", () => {
     await cluster.waitForLeader();
     for (const b of cluster.brokers) {
       const read = await readRaw(b.address, "restart", values.length);
-      expect(read.map((r) => [r.offset, r.value])).toEqual(values.map((v) => [acked.get(v), v]));
+      expect(read.map((r) => `${r.offset}:${r.value}`)).toEqual(values.map((v) => `${acked.get(v)}:${v}`));
     }
   });
 });
