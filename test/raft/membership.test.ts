@@ -1,0 +1,157 @@
+/** §6 Cluster membership changes: learners and one-server-at-a-time changes that take effect when applied. */
+import { describe, expect, test } from "bun:test";
+import { bootstrap, type ConfChange, decodeConfChange, encodeConfChange, EntryKind, MemoryLog, RaftNode } from "../../src/raft/index.ts";
+import { isMqraftError } from "../../src/util/errors.ts";
+import { createPrng } from "../../src/util/prng.ts";
+import { bytes, E, members, TestCluster, TestNode } from "./harness.ts";
+
+const noPreVote = { preVote: false };
+
+function leaderOfThree(): TestCluster {
+  const c = new TestCluster([1, 2, 3], noPreVote);
+  c.elect(1);
+  return c;
+}
+
+function change(c: TestCluster, cc: ConfChange): number {
+  const { index } = c.node(1).raft.proposeConfChange(cc);
+  c.deliver(c.node(1).flush());
+  return index;
+}
+
+function refusal(action: () => unknown): string {
+  try {
+    action();
+  } catch (e) {
+    if (isMqraftError(e, "REFUSED")) return e.message;
+    throw e;
+  }
+  throw new Error("expected a REFUSED error, the call succeeded");
+}
+
+describe("§6 membership changes", () => {
+  test("a learner is added by a config entry that takes effect when applied, then catches up from the leader", () => {
+    const c = leaderOfThree();
+    c.nodes.set(4, new TestNode(4, members([1, 2, 3]), noPreVote));
+    const leader = c.node(1);
+    const cc: ConfChange = { op: "addLearner", id: 4, address: "127.0.0.1:8004" };
+    const { index } = leader.raft.proposeConfChange(cc);
+    expect(leader.raft.membership.learners).toEqual([]);
+    const rd = leader.raft.ready();
+    expect(rd.entries.map((e) => [e.index, e.kind, decodeConfChange(e.data)])).toEqual([[index, EntryKind.Config, cc]]);
+    leader.log.append(rd.entries);
+    leader.raft.advance(rd);
+    c.deliver([...rd.messages, ...leader.flush()]);
+    expect(leader.raft.membership).toEqual({ voters: [1, 2, 3], learners: [4], addresses: { ...members([1, 2, 3]).addresses, 4: "127.0.0.1:8004" } });
+    c.tickAll(2);
+    const learner = c.node(4);
+    expect(learner.applied.map((e) => e.index)).toEqual([1, 2]);
+    expect(learner.raft.membership.learners).toEqual([4]);
+    expect(learner.raft.status().cluster?.membership.learners).toEqual([4]);
+  });
+
+  test("a learner's acknowledgement does not count toward commit", () => {
+    const c = new TestCluster([1, 2], noPreVote, [3]);
+    c.elect(1);
+    c.isolate(2);
+    const index = c.propose(1, bytes(1));
+    expect(c.node(3).raft.lastIndex()).toBe(index);
+    expect(c.node(1).raft.status().peers.find((p) => p.id === 3)).toMatchObject({ learner: true, match: index });
+    expect(c.node(1).raft.commitIndex).toBe(index - 1);
+  });
+
+  test("a promoted learner votes and counts toward commit", () => {
+    const c = leaderOfThree();
+    c.nodes.set(4, new TestNode(4, members([1, 2, 3]), noPreVote));
+    change(c, { op: "addLearner", id: 4, address: "x:4" });
+    c.tickAll(2);
+    change(c, { op: "promote", id: 4 });
+    expect(c.node(1).raft.membership.voters).toEqual([1, 2, 3, 4]);
+    c.isolate(2);
+    const blocked = c.isolate(3);
+    const index = c.propose(1, bytes(1));
+    expect(c.node(1).raft.commitIndex).toBe(index - 1);
+    c.drop.splice(c.drop.indexOf(blocked), 1);
+    c.tickAll(1);
+    expect(c.node(1).raft.commitIndex).toBe(index);
+  });
+
+  test("only one change may be pending: the next is refused until the previous is applied", () => {
+    const c = leaderOfThree();
+    c.isolate(2);
+    c.isolate(3);
+    c.node(1).raft.proposeConfChange({ op: "addLearner", id: 4, address: "x:4" });
+    c.deliver(c.node(1).flush());
+    expect(refusal(() => c.node(1).raft.proposeConfChange({ op: "addLearner", id: 5, address: "x:5" }))).toContain("not applied yet");
+    c.heal();
+    c.tickAll(1);
+    expect(c.node(1).raft.proposeConfChange({ op: "addLearner", id: 5, address: "x:5" }).index).toBe(3);
+  });
+
+  test("a new leader refuses changes until its no-op entry is applied", () => {
+    const n = new TestNode(1, members([1, 2, 3]), noPreVote);
+    n.tickUntilMessages();
+    n.raft.step({ type: "voteResponse", from: 2, to: 1, term: 1, reject: false });
+    expect(n.raft.role).toBe("leader");
+    expect(refusal(() => n.raft.proposeConfChange({ op: "addLearner", id: 4, address: "x:4" }))).toContain("index 1");
+  });
+
+  test("changes that cannot apply are refused with the reason", () => {
+    const c = leaderOfThree();
+    const raft = c.node(1).raft;
+    expect(refusal(() => raft.proposeConfChange({ op: "promote", id: 2 }))).toBe("cannot promote: node 2 is not a learner");
+    expect(refusal(() => raft.proposeConfChange({ op: "remove", id: 9 }))).toBe("cannot remove: node 9 is not a member");
+    expect(refusal(() => raft.proposeConfChange({ op: "addLearner", id: 3, address: "x" }))).toBe("cannot addLearner: node 3 is already a member");
+    const solo = new TestCluster([1], noPreVote);
+    solo.elect(1);
+    expect(refusal(() => solo.node(1).raft.proposeConfChange({ op: "remove", id: 1 }))).toBe("cannot remove: node 1 is the last voter");
+  });
+
+  test("a leader that applies its own removal steps down and hands over with TimeoutNow", () => {
+    const c = leaderOfThree();
+    change(c, { op: "remove", id: 1 });
+    expect(c.node(1).raft.role).toBe("follower");
+    expect(c.delivered).toContainEqual({ type: "timeoutNow", from: 1, to: 2, term: 1 });
+    expect(c.node(2).raft.role).toBe("leader");
+    expect(c.node(2).raft.term).toBe(2);
+    expect(c.node(2).raft.membership.voters).toEqual([2, 3]);
+    c.propose(2, bytes(1));
+    expect(c.node(3).raft.commitIndex).toBe(c.node(2).raft.lastIndex());
+  });
+
+  test("a node with a committed but unapplied change does not campaign until it applies it", () => {
+    const n = new TestNode(1, members([1, 2, 3]), noPreVote);
+    n.log.append([{ index: 1, term: 1, kind: EntryKind.Config, data: encodeConfChange({ op: "addLearner", id: 4, address: "x:4" }) }]);
+    n.hardState = { term: 1, vote: 0, commit: 1 };
+    n.restart();
+    for (let i = 0; i < 3 * E; i++) n.raft.tick();
+    const rd = n.raft.ready();
+    expect(rd.messages).toEqual([]);
+    expect(rd.committed.map((e) => e.index)).toEqual([1]);
+    n.raft.advance(rd);
+    expect(n.tickUntilMessages().map((m) => m.type)).toEqual(["vote", "vote"]);
+  });
+});
+
+describe("bootstrap", () => {
+  test("founding nodes share a committed log that builds the membership, and a joiner rebuilds it from replication", () => {
+    const initial = members([1, 2, 3]);
+    const boot = bootstrap(initial);
+    expect(boot.hardState).toEqual({ term: 1, vote: 0, commit: 6 });
+    expect(boot.entries.map((e) => decodeConfChange(e.data))).toEqual([
+      { op: "addLearner", id: 1, address: "127.0.0.1:8001" },
+      { op: "promote", id: 1 },
+      { op: "addLearner", id: 2, address: "127.0.0.1:8002" },
+      { op: "promote", id: 2 },
+      { op: "addLearner", id: 3, address: "127.0.0.1:8003" },
+      { op: "promote", id: 3 },
+    ]);
+    const log = new MemoryLog();
+    log.append(boot.entries);
+    const raft = new RaftNode({ id: 2, prng: createPrng(1) }, log, boot.hardState);
+    expect(raft.membership.voters).toEqual([]);
+    const rd = raft.ready();
+    raft.advance(rd);
+    expect(raft.membership).toEqual(initial);
+  });
+});
