@@ -1,0 +1,141 @@
+import * as v from "valibot";
+import { AddressSchema, firstIssue } from "../util/config-values.ts";
+import { MqraftError } from "../util/errors.ts";
+import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../util/names.ts";
+import { SubscribeFromSchema } from "../wire/index.ts";
+import { now } from "./deadline.ts";
+import { DurableAcks } from "./durable-acks.ts";
+import { LeaderLink } from "./leader-link.ts";
+import { type PublishResult, Publisher } from "./publisher.ts";
+import { ServerPool } from "./server-pool.ts";
+import { type ClusterStatus, fetchStatus } from "./status.ts";
+import { type SubscribeOptions, Subscription } from "./subscription.ts";
+
+/** The dedup window keeps a producer's last 10,000 seqs: a window well inside it keeps every retry deduplicated. */
+const MAX_WINDOW = 5_000;
+
+/** Timers treat anything above 2^31 - 1 ms as 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const whole = (min: number, max: number) => v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
+
+export const ClientOptionsSchema = v.object({
+  /** Brokers or managers ("host:port"); any one that answers teaches the client the others. */
+  servers: v.pipe(v.array(AddressSchema), v.minLength(1, "at least one server address")),
+  /** A publish's limit from the call to its acknowledgement; also for a subscribe to start, an ack, a status. */
+  timeoutMs: v.optional(whole(1, MAX_TIMER_MS), 10_000),
+  /** One attempt to connect and get a welcome. */
+  connectTimeoutMs: v.optional(whole(1, MAX_TIMER_MS), 2_000),
+  /** A subscription that lost its broker keeps looking for another this long, then fails. */
+  resumeTimeoutMs: v.optional(whole(1, MAX_TIMER_MS), 60_000),
+  /** Publishes on the wire and not yet acknowledged, at most. */
+  window: v.optional(whole(1, MAX_WINDOW), 1_000),
+  /** This client's producer id for deduplication; random unless given. */
+  producer: v.optional(ProducerIdSchema),
+});
+export type ClientOptions = v.InferInput<typeof ClientOptionsSchema>;
+
+export interface MqraftClient {
+  /** The producer id every publish of this client carries. */
+  readonly producer: string;
+  /** Stores one message; resolves with its offset once committed. Many may be in flight; they commit in call order. */
+  publish(topic: string, data: Uint8Array | string): Promise<PublishResult>;
+  /** Starts a stream of committed messages of `topics`; see Subscription. */
+  subscribe(topics: string | readonly string[], options?: SubscribeOptions): Promise<Subscription>;
+  /** The cluster as the leader (else any broker) sees it. */
+  status(): Promise<ClusterStatus>;
+  /** Fails unacknowledged publishes with CONNECTION_CLOSED, ends subscriptions, closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reaches one of `servers` (rejecting with UNAVAILABLE if none answers within `timeoutMs`) and returns a client. The
+ * connections it needs later (to the leader for publishes, to any broker per subscription) open on first use.
+ */
+export async function connect(options: ClientOptions): Promise<MqraftClient> {
+  const parsed = v.safeParse(ClientOptionsSchema, options);
+  if (!parsed.success) {
+    const path = v.getDotPath(parsed.issues[0]);
+    throw new MqraftError("BAD_USAGE", `client option ${path ?? ""}: ${firstIssue(parsed.issues)}`);
+  }
+  const settings = parsed.output;
+  const pool = new ServerPool(settings.servers, settings.connectTimeoutMs);
+  const first = await pool.openBroker(now() + settings.timeoutMs);
+  pool.keepSpare(first);
+  return new Client(pool, { ...settings, producer: settings.producer ?? randomProducerId() });
+}
+
+type Settings = Required<v.InferOutput<typeof ClientOptionsSchema>>;
+
+class Client implements MqraftClient {
+  readonly producer: string;
+  private readonly link: LeaderLink;
+  private readonly publisher: Publisher;
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+
+  constructor(
+    private readonly pool: ServerPool,
+    private readonly settings: Settings,
+  ) {
+    this.producer = settings.producer;
+    this.link = new LeaderLink(pool);
+    this.publisher = new Publisher(this.link, { producer: settings.producer, window: settings.window, timeoutMs: settings.timeoutMs });
+  }
+
+  publish(topic: string, data: Uint8Array | string): Promise<PublishResult> {
+    return this.publisher.publish(topic, typeof data === "string" ? new TextEncoder().encode(data) : data);
+  }
+
+  async subscribe(topics: string | readonly string[], options: SubscribeOptions = {}): Promise<Subscription> {
+    if (this.closed) throw new MqraftError("CONNECTION_CLOSED", "the client was closed");
+    const list = typeof topics === "string" ? [topics] : [...new Set(topics)];
+    checkSubscribe(list, options);
+    const { timeoutMs, resumeTimeoutMs } = this.settings;
+    const acks = options.durable === undefined ? undefined : new DurableAcks(this.link, options.durable, timeoutMs);
+    const ended = (subscription: Subscription): void => void this.subscriptions.delete(subscription);
+    const subscription = await Subscription.start(list, options, { pool: this.pool, acks, timeoutMs, resumeTimeoutMs, ended });
+    // a drain with nothing to read has ended before it is returned
+    if (subscription.live) this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  status(): Promise<ClusterStatus> {
+    return fetchStatus(this.pool, now() + this.settings.timeoutMs, this.link.channel?.address);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.publisher.close();
+    const closing = [...this.subscriptions].map((s) => s.close());
+    await Promise.allSettled(closing);
+    this.link.close();
+    this.pool.close();
+  }
+}
+
+function checkSubscribe(topics: string[], options: SubscribeOptions): void {
+  const problem = (what: string, issues: readonly v.BaseIssue<unknown>[]): never => {
+    throw new MqraftError("BAD_USAGE", `${what}: ${firstIssue(issues)}`);
+  };
+  if (topics.length === 0 || topics.length > 1000) throw new MqraftError("BAD_USAGE", "subscribe to 1 to 1000 topics");
+  for (const topic of topics) {
+    const result = v.safeParse(TopicSchema, topic);
+    if (!result.success) problem(`topic ${JSON.stringify(topic)}`, result.issues);
+  }
+  if (options.durable !== undefined) {
+    const result = v.safeParse(SubscriptionNameSchema, options.durable);
+    if (!result.success) problem(`durable name ${JSON.stringify(options.durable)}`, result.issues);
+  }
+  if (options.from !== undefined) {
+    const result = v.safeParse(SubscribeFromSchema, options.from);
+    if (!result.success) problem(`from ${JSON.stringify(options.from)}`, result.issues);
+  }
+}
+
+/** 16 hex characters: 64 random bits, so two clients never share a dedup window by chance. */
+function randomProducerId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,61 @@
+export interface ReceivedMessage {
+  topic: string;
+  offset: number;
+  data: Uint8Array;
+}
+
+/**
+ * Messages received and not yet taken by the consumer, in arrival order. `full` tells the subscription to stop
+ * reading from the socket, `low` when to read again: the buffer stays bounded however slow the consumer is, and
+ * TCP flow control holds the rest back at the broker.
+ */
+export class MessageBuffer {
+  /** Taken slots are cleared so that the consumer's messages can be collected before the array is compacted. */
+  private items: (ReceivedMessage | undefined)[] = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly maxMessages: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get count(): number {
+    return this.items.length - this.head;
+  }
+
+  get full(): boolean {
+    return this.count >= this.maxMessages || this.bytes >= this.maxBytes;
+  }
+
+  get low(): boolean {
+    return this.count <= this.maxMessages / 4 && this.bytes <= this.maxBytes / 4;
+  }
+
+  push(message: ReceivedMessage): void {
+    this.items.push(message);
+    this.bytes += message.data.length;
+  }
+
+  shift(): ReceivedMessage | undefined {
+    const message = this.items[this.head];
+    if (message === undefined) return undefined;
+    this.items[this.head] = undefined;
+    this.head++;
+    this.bytes -= message.data.length;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return message;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.bytes = 0;
+  }
+}

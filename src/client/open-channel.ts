@@ -1,0 +1,49 @@
+import { splitAddress } from "../util/config-values.ts";
+import { MqraftError } from "../util/errors.ts";
+import { connect, createMessageParser, PROTOCOL_VERSION, type Welcome } from "../wire/index.ts";
+import { RefusedError } from "./client-errors.ts";
+import { ClientReceivesSchema, type ClientReceives, type ClientSends } from "./client-messages.ts";
+import { withDeadline } from "./deadline.ts";
+import { type ClientConnection, RequestChannel } from "./request-channel.ts";
+
+const parseClientMessage = createMessageParser(ClientReceivesSchema);
+
+/**
+ * Connects to `address` and does the handshake (hello as a client, then welcome), all before `deadline`: Bun's
+ * connect has no timeout of its own, so a host that drops packets would otherwise hold the caller for minutes.
+ * Rejects with UNAVAILABLE (nobody listens), TIMEOUT, CONNECTION_CLOSED or the server's refusal.
+ */
+export async function openChannel(address: string, deadline: number): Promise<RequestChannel> {
+  const { host, port } = splitAddress(address);
+  const connecting = connect<ClientReceives, ClientSends>({ host, port, parse: parseClientMessage });
+  const timeout = (what: string) => () => new MqraftError("TIMEOUT", `${address} did not ${what} in time`);
+  let connection: ClientConnection;
+  try {
+    connection = await withDeadline(connecting, deadline, timeout("accept the connection"));
+  } catch (e) {
+    connecting.then((late) => late.close(), () => {});
+    throw e;
+  }
+  try {
+    const welcome = await withDeadline(handshake(connection, address), deadline, timeout("answer hello"));
+    return new RequestChannel(connection, address, welcome);
+  } catch (e) {
+    connection.close();
+    throw e;
+  }
+}
+
+function handshake(connection: ClientConnection, address: string): Promise<Welcome> {
+  const { promise, resolve, reject } = Promise.withResolvers<Welcome>();
+  connection.onMessage = (message) => {
+    // whatever follows the welcome waits for the RequestChannel, which resumes reading
+    connection.pause();
+    if (message.type === "welcome") resolve(message);
+    else if (message.type === "error") reject(RefusedError.from(message, address));
+    else reject(new MqraftError("BAD_MESSAGE", `${address} sent ${message.type} before welcome`));
+  };
+  connection.onClose = (reason) =>
+    reject(reason ?? new MqraftError("CONNECTION_CLOSED", `${address} closed the connection during the handshake`));
+  connection.send({ type: "hello", version: PROTOCOL_VERSION, role: "client" });
+  return promise;
+}

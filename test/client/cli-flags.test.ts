@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { parsePubArgs } from "../../cmd/pub.ts";
+import { parseStatusArgs } from "../../cmd/status.ts";
+import { parseSubArgs } from "../../cmd/sub.ts";
+import { isMqraftError } from "../../src/util/errors.ts";
+
+/** The BAD_USAGE message `parse` throws, failing the test if it throws anything else or nothing. */
+function usageMessage(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (e) {
+    if (isMqraftError(e, "BAD_USAGE")) return e.message;
+    throw e;
+  }
+  throw new Error("expected a BAD_USAGE error, got a result");
+}
+
+let savedServer: string | undefined;
+beforeEach(() => {
+  savedServer = process.env.MQRAFT_SERVER;
+  delete process.env.MQRAFT_SERVER;
+});
+afterEach(() => {
+  if (savedServer === undefined) delete process.env.MQRAFT_SERVER;
+  else process.env.MQRAFT_SERVER = savedServer;
+});
+
+describe("pub flags", () => {
+  test("defaults: the default server, 10 s, plain output, stdin", () => {
+    expect(parsePubArgs({ topic: "t", _: ["t"] })).toEqual({
+      topic: "t",
+      message: undefined,
+      servers: ["127.0.0.1:8888"],
+      json: false,
+      timeoutMs: 10_000,
+    });
+  });
+
+  test("message, --json, --server list and fractional --timeout", () => {
+    expect(parsePubArgs({ topic: "a/b", message: "hi", _: ["a/b", "hi"], json: true, server: "h:1, h:2", timeout: "0.25" })).toEqual({
+      topic: "a/b",
+      message: "hi",
+      servers: ["h:1", "h:2"],
+      json: true,
+      timeoutMs: 250,
+    });
+  });
+
+  test("MQRAFT_SERVER is used when --server is absent", () => {
+    process.env.MQRAFT_SERVER = "10.0.0.1:8000";
+    expect(parsePubArgs({ topic: "t" }).servers).toEqual(["10.0.0.1:8000"]);
+  });
+
+  test.each([
+    [{ topic: "bad topic" }, 'topic "bad topic"'],
+    [{ topic: "t", timeout: "0" }, '--timeout "0": expected more than 0 seconds'],
+    [{ topic: "t", timeout: "abc" }, '--timeout "abc": expected a number of seconds'],
+    [{ topic: "t", timeout: "-1" }, '--timeout "-1"'],
+    [{ topic: "t", timeout: "99999999" }, "at most 2000000 seconds"],
+    [{ topic: "t", server: "nohost" }, '--server "nohost": expected host:port'],
+    [{ topic: "t", message: "a", _: ["t", "a", "b"] }, 'unexpected argument "b"'],
+  ])("%o is refused naming the problem", (raw, expected) => {
+    expect(usageMessage(() => parsePubArgs(raw))).toContain(expected);
+  });
+
+  test("a bad MQRAFT_SERVER is refused naming the variable", () => {
+    process.env.MQRAFT_SERVER = "x";
+    expect(usageMessage(() => parsePubArgs({ topic: "t" }))).toContain("MQRAFT_SERVER");
+  });
+});
+
+describe("sub flags", () => {
+  test("defaults: from latest, no count, no drain", () => {
+    expect(parseSubArgs({ topic: "t", _: ["t"] })).toEqual({
+      topics: ["t"],
+      from: "latest",
+      durable: undefined,
+      count: undefined,
+      drain: false,
+      servers: ["127.0.0.1:8888"],
+      json: false,
+      timeoutMs: 10_000,
+    });
+  });
+
+  test("several topics, --from as earliest and as an offset, --count, --durable, --drain", () => {
+    const settings = parseSubArgs({ topic: "a", _: ["a", "b", "c"], from: "earliest", count: "5", durable: "w-1", drain: true });
+    expect(settings).toMatchObject({ topics: ["a", "b", "c"], from: "earliest", count: 5, durable: "w-1", drain: true });
+    expect(parseSubArgs({ topic: "a", from: "42" }).from).toBe(42);
+    expect(parseSubArgs({ topic: "a", from: "latest" }).from).toBe("latest");
+  });
+
+  test.each([
+    [{ topic: "t", from: "abc" }, '--from "abc": expected earliest, latest or an offset'],
+    [{ topic: "t", from: "-3" }, '--from "-3"'],
+    [{ topic: "t", from: "1.5" }, '--from "1.5"'],
+    [{ topic: "t", from: "99999999999999999999" }, "offset too large"],
+    [{ topic: "t", count: "0" }, '--count "0": expected a whole number of at least 1'],
+    [{ topic: "t", count: "x" }, '--count "x"'],
+    [{ topic: "t", durable: "has space" }, '--durable "has space": expected a subscription name'],
+    [{ topic: "ok", _: ["ok", "not ok"] }, 'topic "not ok"'],
+    [{ _: [] }, "a topic is needed"],
+  ])("%o is refused naming the problem", (raw, expected) => {
+    expect(usageMessage(() => parseSubArgs(raw))).toContain(expected);
+  });
+});
+
+describe("status flags", () => {
+  test("defaults to 5 s and plain output", () => {
+    expect(parseStatusArgs({})).toEqual({ servers: ["127.0.0.1:8888"], json: false, timeoutMs: 5000 });
+  });
+
+  test("a bad --timeout is refused", () => {
+    expect(usageMessage(() => parseStatusArgs({ timeout: "soon" }))).toContain("--timeout");
+  });
+});
