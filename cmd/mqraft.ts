@@ -14,6 +14,9 @@ export const root = defineCommand({
   subCommands: {
     broker: () => import("./broker.ts").then((m) => m.default),
     up: () => import("./up.ts").then((m) => m.default),
+    pub: () => import("./pub.ts").then((m) => m.default),
+    sub: () => import("./sub.ts").then((m) => m.default),
+    status: () => import("./status.ts").then((m) => m.default),
     inspect: () => import("./inspect.ts").then((m) => m.default),
   },
 });

@@ -26,7 +26,8 @@ export function statusView(s: RaftStatus, id: number): Omit<StatusReply, "id"> {
       role: n === s.leader ? "leader" : s.leader === 0 ? "unknown" : voter ? "follower" : "learner",
       voter,
       reachable: s.role === "leader" ? (progress.get(n)?.reachable ?? false) : reachable.has(n),
-      term: n === s.leader ? s.term : 0,
+      // A member that answers the leader's heartbeats has taken the leader's term.
+      term: n === s.leader || (s.role === "leader" && progress.get(n)?.reachable) ? s.term : 0,
       commitIndex: n === s.leader ? s.commit : (match ?? 0),
       lastApplied: match ?? 0,
     };
