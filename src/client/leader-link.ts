@@ -18,6 +18,7 @@ export class LeaderLink {
   private hint: string | undefined;
   private pausedUntil = 0;
   private leaderlessStreak = 0;
+  private redirectStreak = 0;
   private discovering: Promise<RequestChannel> | undefined;
   private discoverUntil = 0;
   private lastProblem: unknown;
@@ -60,10 +61,12 @@ export class LeaderLink {
     this.current = undefined;
     channel.close();
     const hint = leaderHint(error);
-    if (hint !== undefined && hint !== channel.address) {
+    // brokers that keep naming each other (or one address under two names) must not spin the client
+    if (hint !== undefined && hint !== channel.address && this.redirectStreak++ < MAX_REDIRECTS) {
       this.hint = hint;
       return;
     }
+    this.hint = hint === channel.address ? undefined : hint;
     this.pool.demote(channel.address);
     if (isMqraftError(error, "NOT_LEADER") || isMqraftError(error, "NO_LEADER")) {
       this.pausedUntil = now() + backoffMs(this.leaderlessStreak++);
@@ -73,6 +76,7 @@ export class LeaderLink {
   /** A request succeeded: the leader is known again. */
   confirm(): void {
     this.leaderlessStreak = 0;
+    this.redirectStreak = 0;
   }
 
   /** Sends a one-shot request to the leader, again on each retryable failure, until the deadline. */

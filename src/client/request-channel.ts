@@ -65,7 +65,11 @@ export class RequestChannel {
   request<M extends Unnumbered<ClientRequest>>(message: M, settle: Settle<AnswerTo[M["type"]]>): boolean {
     if (this.failure !== undefined) return false;
     const id = this.nextId++;
-    if (!this.connection.send({ ...message, id } as ClientRequest)) return false;
+    if (!this.connection.send({ ...message, id } as ClientRequest)) {
+      // the connection is closing; its close event may be turns away, and a caller must not retry on it meanwhile
+      this.fail(new MqraftError("CONNECTION_CLOSED", `connection to ${this.address} is closing`));
+      return false;
+    }
     this.pending.set(id, { expect: ANSWER_TYPE[message.type], settle: settle as Settle<Answer> });
     return true;
   }

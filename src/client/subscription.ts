@@ -32,6 +32,8 @@ export interface SubscriptionContext {
   ended: (subscription: Subscription) => void;
 }
 
+const MAX_QUICK_REDIRECTS = 3;
+
 type State = "open" | "resuming" | "drained" | "failed" | "closed";
 
 /**
@@ -160,7 +162,8 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
         channel.close();
         if (!isRetryable(e) || remaining(deadline) === 0) throw e;
         hint = leaderHint(e);
-        if (hint === undefined) {
+        // a named leader is tried at once, but not forever: brokers may keep naming each other
+        if (hint === undefined || attempt >= MAX_QUICK_REDIRECTS) {
           this.context.pool.demote(channel.address);
           await sleep(Math.min(remaining(deadline), backoffMs(attempt)));
         }

@@ -4,6 +4,8 @@ import { backoffMs, now, remaining, sleep, withDeadline } from "./deadline.ts";
 import type { RequestChannel } from "./request-channel.ts";
 import type { ServerPool } from "./server-pool.ts";
 
+const MAX_QUICK_REDIRECTS = 3;
+
 export interface UnsubscribeTarget {
   topics: readonly string[];
   durable: string | undefined;
@@ -64,7 +66,7 @@ async function removeOnLeader(
     } catch (e) {
       if (!isRetryable(e) || remaining(deadline) === 0) throw e;
       hint = leaderHint(e);
-      if (hint === undefined) {
+      if (hint === undefined || attempt >= MAX_QUICK_REDIRECTS) {
         if (isMqraftError(e, "NOT_LEADER")) pool.demote(channel.address);
         await sleep(Math.min(remaining(deadline), backoffMs(attempt)));
       }

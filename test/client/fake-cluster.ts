@@ -20,6 +20,8 @@ export interface FakeNode {
   /** Publishes after this many answered ones are stored but not answered: a leader that dies before replying. */
   answerLimit: number;
   answered: number;
+  /** Whom this node names as leader, when it is wrong about it; else the cluster's leader. */
+  believes: number | undefined;
 }
 
 export interface Durable {
@@ -61,6 +63,7 @@ export class FakeCluster {
         sessions: new Set(),
         answerLimit: Number.POSITIVE_INFINITY,
         answered: 0,
+        believes: undefined,
       });
     }
     return cluster;
@@ -76,8 +79,9 @@ export class FakeCluster {
     return node;
   }
 
-  leaderAddress(): string | undefined {
-    return this.leader === 0 ? undefined : this.node(this.leader).address;
+  /** The leader `asker` names: the cluster's, unless it believes otherwise. */
+  leaderOf(asker: number): number {
+    return this.node(asker).believes ?? this.leader;
   }
 
   members(): { id: number; address: string; voter: boolean }[] {

@@ -85,7 +85,8 @@ export class FakeSession {
     this.cluster.received.set(message.type, this.cluster.count(message.type) + 1);
     if (message.type === "hello") {
       this.greeted = true;
-      const leader = this.cluster.leader === 0 ? {} : { leader: this.cluster.leader };
+      const known = this.cluster.leaderOf(this.nodeId);
+      const leader = known === 0 ? {} : { leader: known };
       this.connection.send({ type: "welcome", version: PROTOCOL_VERSION, nodeId: this.nodeId, members: this.cluster.members(), ...leader });
       return;
     }
@@ -169,7 +170,8 @@ export class FakeSession {
   }
 
   private notLeader(id: number): void {
-    const leader = this.cluster.leaderAddress();
+    const known = this.cluster.leaderOf(this.nodeId);
+    const leader = known === 0 ? undefined : this.cluster.node(known).address;
     this.connection.send({
       type: "error",
       id,

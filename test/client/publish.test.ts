@@ -127,6 +127,19 @@ describe("publish", () => {
     expect(cluster.nextOffset("t")).toBe(0);
   });
 
+  test("brokers that name each other as leader: the client backs off instead of spinning, then fails NO_LEADER", async () => {
+    cluster = await FakeCluster.start(2);
+    cluster.setLeader(0);
+    cluster.node(1).believes = 2;
+    cluster.node(2).believes = 1;
+    client = await connect({ servers: cluster.addresses, timeoutMs: 500 });
+    const error = await client.publish("t", "x").catch((e: unknown) => e);
+    expect(isMqraftError(error, "NO_LEADER")).toBe(true);
+    // each refusal is followed at once only a few times in a row, then with pauses growing to 0.5 s
+    expect(cluster.count("publish")).toBeLessThan(40);
+    expect(cluster.count("hello")).toBeLessThan(80);
+  });
+
   test("a leader elected while a publish waits: the publish succeeds", async () => {
     cluster = await FakeCluster.start(3);
     cluster.setLeader(0);
