@@ -37,3 +37,20 @@ export async function readRaw(address: string, topic: string, count: number, tim
   }
   return messages().map((m) => ({ offset: m.offset, value: decoder.decode(m.data) }));
 }
+
+/** Everything committed in `topic` on the broker at `address` when this is called, in order, read from that broker alone. */
+export async function drainRaw(address: string, topic: string, timeoutMs = 20_000): Promise<{ offset: number; value: string }[]> {
+  const { connection, received } = await openClient(address);
+  connection.send({ type: "subscribe", id: 1, topics: [topic], from: "earliest" });
+  const messages = () => received.filter((m): m is Extract<ClientInbound, { type: "message" }> => m.type === "message");
+  try {
+    const end = await waitFor(`the subscription to ${topic} on ${address}`, () => {
+      const s = received.find((m) => m.type === "subscribed");
+      return s?.type === "subscribed" ? (s.ends[topic] ?? 0) : undefined;
+    }, { timeoutMs });
+    await waitFor(`${topic} up to offset ${end} from ${address}`, () => ((messages().at(-1)?.offset ?? -1) + 1 >= end ? true : undefined), { timeoutMs });
+  } finally {
+    connection.close();
+  }
+  return messages().map((m) => ({ offset: m.offset, value: decoder.decode(m.data) }));
+}
