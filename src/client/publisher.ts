@@ -33,6 +33,13 @@ interface Entry {
 }
 
 const COMPACT_AFTER = 1024;
+/** More than the CBOR of a publish's other fields and its map keys take. */
+const PUBLISH_OVERHEAD_BYTES = 128;
+
+function tooLarge(entry: Entry, channel: RequestChannel, producer: string): boolean {
+  const limit = channel.welcome.maxFrameBytes;
+  return limit !== undefined && entry.data.length + entry.topic.length + producer.length + PUBLISH_OVERHEAD_BYTES > limit;
+}
 
 /**
  * Pipelined, idempotent publishing through the leader link. Every publish gets the next `seq` of this client's
@@ -60,11 +67,6 @@ export class Publisher {
     private readonly link: LeaderLink,
     private readonly options: PublisherOptions,
   ) {}
-
-  /** Publishes not acknowledged yet. */
-  get pending(): number {
-    return this.entries.size;
-  }
 
   publish(topic: string, data: Uint8Array): Promise<PublishResult> {
     if (this.closed) return Promise.reject(clientClosed());
@@ -146,6 +148,11 @@ export class Publisher {
       const entry = this.unsent[this.unsentHead] as Entry;
       this.unsentHead++;
       if (this.entries.get(entry.seq) !== entry) continue;
+      if (tooLarge(entry, channel, producer)) {
+        // a broker closes the connection on a frame over its limit, failing every publish in flight with it
+        this.finish(entry, new MqraftError("FRAME_TOO_LARGE", `a ${entry.data.length}-byte message is over ${channel.address}'s frame limit`));
+        continue;
+      }
       let sent: boolean;
       try {
         sent = channel.request(

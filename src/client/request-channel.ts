@@ -97,7 +97,8 @@ export class RequestChannel {
         return;
       case "error":
         if (message.id === undefined) {
-          this.fail(RefusedError.from(message, this.address));
+          // the server is closing the connection: what was waiting did not fail by itself and may be retried
+          this.fail(new MqraftError("CONNECTION_CLOSED", `${this.address} closed the connection: ${message.code}: ${message.message}`));
           return;
         }
         this.answer(message.id, RefusedError.from(message, this.address), "error");

@@ -47,6 +47,8 @@ export class FakeCluster {
   maxOutstanding = 0;
   /** When set, each publish answer waits this long, as a commit would. */
   commitDelayMs = 0;
+  /** Announced in the welcome when set. */
+  maxFrameBytes: number | undefined;
   /** Requests received, by type, over all nodes. */
   readonly received = new Map<string, number>();
 

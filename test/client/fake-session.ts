@@ -87,7 +87,8 @@ export class FakeSession {
       this.greeted = true;
       const known = this.cluster.leaderOf(this.nodeId);
       const leader = known === 0 ? {} : { leader: known };
-      this.connection.send({ type: "welcome", version: PROTOCOL_VERSION, nodeId: this.nodeId, members: this.cluster.members(), ...leader });
+      const limit = this.cluster.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.cluster.maxFrameBytes };
+      this.connection.send({ type: "welcome", version: PROTOCOL_VERSION, nodeId: this.nodeId, members: this.cluster.members(), ...leader, ...limit });
       return;
     }
     if (!this.greeted) return this.connection.close(new MqraftError("BAD_MESSAGE", "expected hello first"));

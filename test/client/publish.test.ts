@@ -167,6 +167,21 @@ describe("publish", () => {
     expect(cluster.count("publish")).toBe(0);
   });
 
+  test("a message over the broker's announced frame limit fails alone; the others go through", async () => {
+    cluster = await FakeCluster.start(1);
+    cluster.maxFrameBytes = 1024;
+    client = await connect({ servers: cluster.addresses });
+    const [before, big, after] = await Promise.allSettled([
+      client.publish("t", "small"),
+      client.publish("t", new Uint8Array(2000)),
+      client.publish("t", "small too"),
+    ]);
+    expect(before).toEqual({ status: "fulfilled", value: { topic: "t", offset: 0 } });
+    expect(big.status === "rejected" && isMqraftError(big.reason, "FRAME_TOO_LARGE")).toBe(true);
+    expect(after).toEqual({ status: "fulfilled", value: { topic: "t", offset: 1 } });
+    expect(cluster.count("publish")).toBe(2);
+  });
+
   test("close() fails publishes still waiting with CONNECTION_CLOSED", async () => {
     cluster = await FakeCluster.start(1);
     cluster.node(1).answerLimit = 0;
