@@ -15,6 +15,8 @@ export const ELECTION_TICKS = 10;
 
 export interface ClusterStats {
   crashes: number;
+  pauses: number;
+  applyStalls: number;
   partitions: number;
   proposals: number;
   confChanges: number;
@@ -31,6 +33,8 @@ export class SimCluster implements NodeEnv {
   readonly nodes = new Map<number, SimNode>();
   readonly stats: ClusterStats = {
     crashes: 0,
+    pauses: 0,
+    applyStalls: 0,
     partitions: 0,
     proposals: 0,
     confChanges: 0,
@@ -38,6 +42,8 @@ export class SimCluster implements NodeEnv {
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
   };
+  /** Probability that applying a batch stalls (a fault: the profile's rate until healing, then 0). */
+  applyStall: number;
   /** Called for every entry any node applies (the workload learns what committed). */
   onApply: (node: number, e: Entry) => void = () => {};
   private nextId: number;
@@ -46,6 +52,7 @@ export class SimCluster implements NodeEnv {
     private readonly prng: Prng,
     readonly profile: Profile,
   ) {
+    this.applyStall = profile.applyStall;
     this.network = new SimNetwork<Message>(this.scheduler, prng.fork(), [2, 30], (_from, to, m) => this.deliver(to, m));
     const ids = Array.from({ length: profile.nodes }, (_, i) => i + 1);
     const addresses: Membership["addresses"] = {};
@@ -75,6 +82,12 @@ export class SimCluster implements NodeEnv {
       if (best === undefined || raft.term > (best.raft?.term ?? 0)) best = n;
     }
     return best;
+  }
+
+  /** Any live node that believes it leads, stale ones included (clients do not know better). */
+  anyLeader(prng: Prng): SimNode | undefined {
+    const leaders = this.liveNodes().filter((n) => n.raft?.role === "leader");
+    return leaders.length === 0 ? undefined : prng.pick(leaders);
   }
 
   liveNodes(): SimNode[] {
@@ -115,6 +128,12 @@ export class SimCluster implements NodeEnv {
     return this.prng.int(0, 20);
   }
 
+  applyDelay(): number {
+    if (!this.prng.chance(this.applyStall)) return this.prng.int(0, 20);
+    this.stats.applyStalls++;
+    return this.prng.int(TICK, 10 * TICK);
+  }
+
   send(m: Message): void {
     this.network.send(m.from, m.to, m);
   }
@@ -137,15 +156,25 @@ export class SimCluster implements NodeEnv {
     this.scheduler.after(this.prng.int(0, TICK - 1), () => this.tickLoop(node));
   }
 
+  /** Freezes a node's process (a long GC or a stopped VM): no ticks, no messages handled, until `until`. */
+  pause(node: SimNode, until: number): void {
+    node.pausedUntil = until;
+    this.trace.add(this.now, node.id, "pause", { until });
+  }
+
   private tickLoop(node: SimNode): void {
     if (node.retired) return;
-    node.tick();
+    if (this.now >= node.pausedUntil) node.tick();
     this.scheduler.after(TICK, () => this.tickLoop(node));
   }
 
   private deliver(to: number, m: Message): void {
     const node = this.nodes.get(to);
     if (node === undefined || !node.up) return;
+    if (this.now < node.pausedUntil) {
+      this.scheduler.after(node.pausedUntil - this.now, () => this.deliver(to, m));
+      return;
+    }
     this.trace.add(this.now, to, "recv", m);
     node.receive(m);
   }

@@ -14,14 +14,17 @@ export class Faults {
   tick(): void {
     const p = this.cluster.profile;
     if (this.prng.chance(p.crash)) this.crashOne();
+    if (this.prng.chance(p.pause)) this.pauseOne();
     if (this.prng.chance(p.partition)) this.partition();
   }
 
-  /** Ends every fault: links heal, the network turns reliable, crashed nodes restart. */
+  /** Ends every fault: links heal, the network turns reliable, state machines stop stalling, crashed nodes restart. */
   healAll(): void {
+    this.cluster.applyStall = 0;
     this.cluster.network.heal();
     this.cluster.network.faults = { loss: 0, duplicate: 0, jitter: 0 };
     for (const node of this.cluster.nodes.values()) {
+      node.pausedUntil = 0;
       if (!node.up && !node.retired) node.start();
     }
     this.cluster.traceEvent(0, "heal all");
@@ -38,6 +41,13 @@ export class Faults {
     });
   }
 
+  private pauseOne(): void {
+    const live = this.cluster.liveNodes();
+    if (live.length === 0) return;
+    this.cluster.pause(this.prng.pick(live), this.cluster.now + this.prng.int(1, 30) * TICK);
+    this.cluster.stats.pauses++;
+  }
+
   private partition(): void {
     const c = this.cluster;
     const ids = [...c.nodes.values()].filter((n) => !n.retired).map((n) => n.id);
@@ -51,8 +61,8 @@ export class Faults {
       }
       case "oneWay": {
         const from = this.prng.pick(ids);
-        const to = this.prng.pick(ids);
-        if (from !== to) c.network.cut(from, to);
+        const to = this.prng.pick(ids.filter((id) => id !== from));
+        c.network.cut(from, to);
         c.traceEvent(0, "cut", { from, to });
         break;
       }

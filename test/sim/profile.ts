@@ -8,9 +8,13 @@ export interface Profile {
   preVote: boolean;
   checkQuorum: boolean;
   network: NetworkFaults;
+  /** Probability that applying a batch of committed entries stalls for 1 to 10 ticks. */
+  applyStall: number;
   /** Per-tick probabilities. */
   partition: number;
   crash: number;
+  /** A node freezes for up to 30 ticks, then resumes with its memory intact. */
+  pause: number;
   propose: number;
   confChange: number;
   transfer: number;
@@ -27,8 +31,10 @@ export function drawProfile(prng: Prng, nodes: number | undefined): Profile {
       duplicate: prng.pick([0, 0, 0.02, 0.1]),
       jitter: prng.pick([0, 20, 100, 300]),
     },
+    applyStall: prng.pick([0, 0, 0.02, 0.1]),
     partition: prng.pick([0, 0.01, 0.03, 0.06]),
     crash: prng.pick([0, 0.005, 0.02, 0.05]),
+    pause: prng.pick([0, 0, 0.01, 0.03]),
     propose: prng.pick([0.2, 0.5, 1]),
     confChange: prng.pick([0, 0.03, 0.1]),
     transfer: prng.pick([0, 0.01, 0.03]),

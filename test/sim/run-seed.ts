@@ -15,7 +15,7 @@ export interface SeedOptions {
   /** Cluster size; drawn from the seed (3, 5 or 7) when absent. */
   nodes?: number;
   safetyTicks?: number;
-  /** Ticks after healing within which a leader must commit every outstanding proposal everywhere. */
+  /** Ticks after healing within which a leader must commit every outstanding proposal on every member. */
   livenessBound?: number;
 }
 
@@ -29,6 +29,7 @@ export interface SeedResult {
 }
 
 export const DEFAULT_SAFETY_TICKS = 300;
+const APPLY_DRAIN_TICKS = 300;
 /**
  * Ticks allowed to converge after healing: six election timeouts with pre-vote (20,000 seeds:
  * p99 21, max 43). Without pre-vote, nodes that raised their term while cut off are ignored by
@@ -69,6 +70,13 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
     if (convergedAfter === undefined) {
       throw new Violation("liveness", `no convergence within ${bound} ticks after healing: ${summary(cluster, workload)}`);
     }
+    // Applying is the state machine's pace, not Raft's; it only has to finish, with a looser bound.
+    for (let t = 1; !converged(cluster, workload, "appliedIndex"); t++) {
+      if (t > APPLY_DRAIN_TICKS) {
+        throw new Violation("liveness", `committed entries not applied within ${APPLY_DRAIN_TICKS} more ticks: ${summary(cluster, workload)}`);
+      }
+      runTick();
+    }
   } catch (e) {
     const invariant = e instanceof Violation ? e.invariant : "exception";
     const message = e instanceof Violation ? e.message : `${describeError(e)}\n${e instanceof Error ? e.stack : ""}`;
@@ -79,14 +87,17 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
   return violation === undefined ? { seed, profile, stats, final } : { seed, profile, stats, final, violation };
 }
 
-/** A leader leads, nothing is outstanding, and every live member applied the leader's whole log. */
-function converged(cluster: SimCluster, workload: Workload): boolean {
+/**
+ * A leader leads, no proposal is outstanding, the leader's whole log is committed, and every live
+ * member's `index` (its commit index, or its applied index) has reached it.
+ */
+function converged(cluster: SimCluster, workload: Workload, index: "commitIndex" | "appliedIndex" = "commitIndex"): boolean {
   const raft = cluster.leader()?.raft;
   if (raft === undefined || workload.outstanding.size > 0 || raft.commitIndex !== raft.lastIndex()) return false;
   for (const id of [...raft.membership.voters, ...raft.membership.learners]) {
     const node = cluster.nodes.get(id);
     if (node === undefined || node.retired) continue;
-    if (node.raft === undefined || node.raft.appliedIndex !== raft.commitIndex) return false;
+    if (node.raft === undefined || node.raft[index] !== raft.commitIndex) return false;
   }
   return true;
 }

@@ -1,6 +1,7 @@
 /**
  * One simulated broker: a RaftNode, its disk (log, hard state and a durable state machine) and
- * the driver loop: take a Ready, write it after a disk delay, send, apply, advance. A crash
+ * the driver loop: take a Ready, write it after a disk delay, send, apply (after an apply
+ * delay), advance. A crash
  * loses the Ready being written and everything in memory; the disk survives.
  */
 import {
@@ -23,6 +24,8 @@ export interface NodeEnv {
   raftOptions(id: number, applied: number): RaftOptions;
   after(delay: number, run: () => void): void;
   diskDelay(): number;
+  /** How long the state machine takes to apply a batch of committed entries. */
+  applyDelay(): number;
   send(m: Message): void;
   applied(node: number, e: Entry): void;
   snapshotInstalled(node: number): void;
@@ -44,6 +47,8 @@ export class SimNode {
   private writing = false;
   /** Taken out of the cluster for good (removed from the membership). */
   retired = false;
+  /** Simulated time until which the process is frozen. */
+  pausedUntil = 0;
   /** An addLearner for this node was committed: it is no longer a spare waiting to join. */
   joined = false;
   private seenRole: Role | "" = "";
@@ -134,8 +139,8 @@ export class SimNode {
     });
   }
 
+  /** The Ready is on disk: send its messages, then apply its committed entries (which may take a while). */
   private complete(raft: RaftNode, rd: Ready): void {
-    this.writing = false;
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
     this.log.append(rd.entries);
     if (rd.hardState !== undefined) this.hardState = rd.hardState;
@@ -144,9 +149,17 @@ export class SimNode {
       if (m.type === "voteResponse" && !m.reject) this.env.checker.voted(this.id, m.term, m.to);
       this.env.send(m);
     }
-    for (const e of rd.committed) this.apply(e);
-    raft.advance(rd);
-    this.settle(raft);
+    const incarnation = this.incarnation;
+    const finish = () => {
+      if (incarnation !== this.incarnation) return;
+      for (const e of rd.committed) this.apply(e);
+      this.writing = false;
+      raft.advance(rd);
+      this.settle(raft);
+    };
+    const delay = rd.committed.length > 0 ? this.env.applyDelay() : 0;
+    if (delay === 0) finish();
+    else this.env.after(delay, finish);
   }
 
   private installSnapshot(snap: Snapshot): void {

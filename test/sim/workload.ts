@@ -37,7 +37,7 @@ export class Workload {
   }
 
   proposeNew(): void {
-    const leader = this.cluster.leader();
+    const leader = this.cluster.anyLeader(this.prng);
     if (leader === undefined) return;
     const count = this.prng.int(1, 3);
     for (let i = 0; i < count; i++) this.propose(leader, this.nextProposal++);
