@@ -31,9 +31,9 @@ export interface SeedResult {
 export const DEFAULT_SAFETY_TICKS = 300;
 const APPLY_DRAIN_TICKS = 300;
 /**
- * Ticks allowed to converge after healing: six election timeouts with pre-vote (20,000 seeds:
- * p99 21, max 43). Without pre-vote, nodes that raised their term while cut off are ignored by
- * followers still inside their check-quorum lease, and split votes follow (p99 50, max 117).
+ * Ticks allowed to converge after healing: six election timeouts with pre-vote (seeds 1-20,000:
+ * p99 22, max 49). Without pre-vote, nodes that raised their term while cut off are ignored by
+ * followers still inside their check-quorum lease, and split votes follow (p99 50, max 110).
  */
 export function livenessBound(preVote: boolean): number {
   return preVote ? 60 : 150;
