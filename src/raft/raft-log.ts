@@ -18,9 +18,9 @@ export class RaftLog {
     applied: number,
   ) {
     this.unstable = new UnstableLog(storage.lastIndex() + 1);
-    if (applied > committed) throw corrupt(`applied index ${applied} is beyond commit index ${committed}`);
-    if (committed > this.lastIndex()) throw corrupt(`commit index ${committed} is beyond last index ${this.lastIndex()}`);
-    this.committed = committed;
+    // What the state machine applied was committed, even if the driver saved the commit index less often.
+    this.committed = Math.max(committed, applied);
+    if (this.committed > this.lastIndex()) throw corrupt(`commit index ${this.committed} is beyond last index ${this.lastIndex()}`);
     this.applied = applied;
   }
 

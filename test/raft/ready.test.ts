@@ -81,6 +81,14 @@ describe("Ready", () => {
     const start = () => new RaftNode({ id: 1, prng: createPrng(1), electionTicks: E }, log, { term: 1, vote: 0, commit: 3 });
     expect(errorOf(start)).toBe("CORRUPT: raft log: commit index 3 is beyond last index 1");
   });
+
+  test("a restart whose saved commit index lags the applied index resumes from the applied index", () => {
+    const log = new MemoryLog();
+    log.append([entry(1, 1), entry(2, 1), entry(3, 1)]);
+    const raft = new RaftNode({ id: 1, prng: createPrng(1), electionTicks: E, applied: 2 }, log, { term: 1, vote: 0, commit: 1 });
+    expect([raft.commitIndex, raft.appliedIndex, raft.hasReady()]).toEqual([2, 2, true]);
+    expect(raft.ready()).toMatchObject({ hardState: { term: 1, vote: 0, commit: 2 }, committed: [] });
+  });
 });
 
 describe("cluster map", () => {

@@ -1,6 +1,7 @@
 /** Random crashes, restarts and partitions during the safety phase, at the rates of the seed's profile. */
 import type { Prng } from "../../src/util/prng.ts";
 import { type SimCluster, TICK } from "./cluster.ts";
+import { CALM } from "./network.ts";
 
 export class Faults {
   constructor(
@@ -22,7 +23,7 @@ export class Faults {
   healAll(): void {
     this.cluster.applyStall = 0;
     this.cluster.network.heal();
-    this.cluster.network.faults = { loss: 0, duplicate: 0, jitter: 0 };
+    this.cluster.network.faults = { ...CALM };
     for (const node of this.cluster.nodes.values()) {
       node.pausedUntil = 0;
       if (!node.up && !node.retired) node.start();

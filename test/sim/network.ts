@@ -84,10 +84,6 @@ export class SimNetwork<M> {
     this.blocked.clear();
   }
 
-  get partitioned(): boolean {
-    return this.blocked.size > 0;
-  }
-
   private schedule(from: number, to: number, m: M): void {
     const jitter = this.faults.jitter > 0 ? Math.floor(this.prng.next() * this.faults.jitter) : 0;
     this.scheduler.after(this.pathDelay(from, to) + jitter, () => {

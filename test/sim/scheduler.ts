@@ -30,10 +30,6 @@ export class Scheduler {
     this.now = until;
   }
 
-  get pending(): number {
-    return this.heap.length;
-  }
-
   private push(e: Event): void {
     const h = this.heap;
     h.push(e);
