@@ -14,6 +14,7 @@ import {
   type Ready,
   type Snapshot,
 } from "../../src/raft/index.ts";
+import { isMqraftError } from "../../src/util/errors.ts";
 import { createPrng } from "../../src/util/prng.ts";
 
 export type TestOptions = Partial<Omit<RaftOptions, "id">>;
@@ -186,4 +187,15 @@ export class TestCluster {
 
 export function ofType<T extends Message["type"]>(msgs: Message[], type: T): (Message & { type: T })[] {
   return msgs.filter((m): m is Message & { type: T } => m.type === type);
+}
+
+/** "CODE: message" of the MqraftError `action` throws, or "no error". */
+export function errorOf(action: () => unknown): string {
+  try {
+    action();
+    return "no error";
+  } catch (e) {
+    if (isMqraftError(e)) return `${e.code}: ${e.message}`;
+    throw e;
+  }
 }

@@ -1,20 +1,10 @@
 /** The Ready contract between the core and its driver, including calls made while a Ready is outstanding. */
 import { describe, expect, test } from "bun:test";
 import { MemoryLog, RaftNode } from "../../src/raft/index.ts";
-import { isMqraftError } from "../../src/util/errors.ts";
 import { createPrng } from "../../src/util/prng.ts";
-import { bytes, E, members, TestCluster, TestNode } from "./harness.ts";
+import { bytes, E, errorOf, members, TestCluster, TestNode } from "./harness.ts";
 
 const entry = (index: number, term: number) => ({ index, term, kind: 0 as const, data: bytes(index) });
-
-function errorOf(action: () => unknown): string {
-  try {
-    action();
-    return "no error";
-  } catch (e) {
-    return isMqraftError(e) ? `${e.code}: ${e.message}` : String(e);
-  }
-}
 
 describe("Ready", () => {
   test("a node with nothing to do has no Ready", () => {

@@ -1,22 +1,12 @@
 /** Leadership transfer (dissertation §3.10): bring the target up to date, then TimeoutNow. */
 import { describe, expect, test } from "bun:test";
-import { isMqraftError } from "../../src/util/errors.ts";
-import { bytes, E, ofType, TestCluster } from "./harness.ts";
+import { bytes, E, errorOf, ofType, TestCluster } from "./harness.ts";
 
 function leaderOfThree(): TestCluster {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.tickAll(1);
   return c;
-}
-
-function code(action: () => unknown): string {
-  try {
-    action();
-    return "ok";
-  } catch (e) {
-    return isMqraftError(e) ? e.code : String(e);
-  }
 }
 
 describe("leadership transfer", () => {
@@ -63,17 +53,17 @@ describe("leadership transfer", () => {
     c.isolate(2);
     const leader = c.node(1);
     leader.raft.transferLeadership(2);
-    expect(code(() => leader.raft.propose(bytes(1)))).toBe("REFUSED");
+    expect(errorOf(() => leader.raft.propose(bytes(1)))).toStartWith("REFUSED:");
     for (let i = 0; i < E; i++) leader.raft.tick();
     expect(leader.raft.status().leadTransferee).toBe(0);
-    expect(code(() => leader.raft.propose(bytes(1)))).toBe("ok");
+    expect(errorOf(() => leader.raft.propose(bytes(1)))).toBe("no error");
   });
 
   test("only a leader transfers, and only to a voter", () => {
     const c = new TestCluster([1, 2], {}, [3]);
     c.elect(1);
-    expect(code(() => c.node(2).raft.transferLeadership(1))).toBe("NOT_LEADER");
-    expect(code(() => c.node(1).raft.transferLeadership(3))).toBe("REFUSED");
-    expect(code(() => c.node(1).raft.transferLeadership(7))).toBe("REFUSED");
+    expect(errorOf(() => c.node(2).raft.transferLeadership(1))).toStartWith("NOT_LEADER:");
+    expect(errorOf(() => c.node(1).raft.transferLeadership(3))).toStartWith("REFUSED:");
+    expect(errorOf(() => c.node(1).raft.transferLeadership(7))).toStartWith("REFUSED:");
   });
 });
