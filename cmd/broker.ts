@@ -29,6 +29,8 @@ export const brokerArgs = {
   "retain-bytes": { type: "string", description: "Keep at most this many bytes per topic (e.g. 1GB)" },
   "retain-age": { type: "string", description: "Drop messages older than this (e.g. 7d)" },
   "max-frame": { type: "string", description: "Largest frame accepted", default: "16MiB" },
+  "segment-bytes": { type: "string", description: "Size of one log segment file", default: "64MiB" },
+  "snapshot-every": { type: "string", description: "Applied log entries between two snapshots", default: "10000" },
   ...logArgs,
 } as const;
 
@@ -57,6 +59,8 @@ export function brokerConfigFromArgs(args: BrokerArgs): BrokerConfig {
       maxAgeMs: parseOptionalFlag("retain-age", DurationSchema, args["retain-age"]),
     },
     maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"] ?? "16MiB"),
+    segmentBytes: parseFlag("segment-bytes", ByteSizeSchema, args["segment-bytes"] ?? "64MiB"),
+    snapshotEvery: parseFlag("snapshot-every", PositiveCountSchema, args["snapshot-every"] ?? "10000"),
   };
   const result = v.safeParse(BrokerConfigSchema, raw);
   if (!result.success) {

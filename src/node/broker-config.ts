@@ -20,6 +20,10 @@ export const BrokerConfigSchema = v.pipe(
       maxAgeMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     }),
     maxFrameBytes: v.pipe(v.number(), v.integer(), v.minValue(1024)),
+    /** A log segment file is closed and a new one started past this size; compaction removes whole segments. */
+    segmentBytes: v.pipe(v.number(), v.integer(), v.minValue(4096, "segments must be at least 4 KiB")),
+    /** Applied entries between two snapshots of the state machine. */
+    snapshotEvery: v.pipe(v.number(), v.integer(), v.minValue(1)),
   }),
   v.check((c) => c.electionMs >= 3 * c.heartbeatMs, "election timeout must be at least 3 heartbeats"),
   v.check(

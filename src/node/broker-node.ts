@@ -1,4 +1,4 @@
-import { decodeConfChange, bootstrap, RaftNode, type Entry, type NodeId } from "../raft/index.ts";
+import { decodeConfChange, bootstrap, RaftNode, type Entry, type NodeId, type Snapshot } from "../raft/index.ts";
 import { BrokerState } from "../broker/state-machine.ts";
 import type { Retention } from "../broker/commands.ts";
 import { LogStore } from "../storage/log-store.ts";
@@ -23,6 +23,7 @@ import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
 import { statusView } from "./status-view.ts";
+import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
 
 const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
 const defer = (fn: () => void): void => void setImmediate(fn);
@@ -41,6 +42,7 @@ export class BrokerNode {
   private watcher!: RoleWatcher;
   private peerAddresses = "";
   private stopping = false;
+  private snapshotting = false;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -51,7 +53,7 @@ export class BrokerNode {
   }
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {
-    const store = await LogStore.open({ fs: new RealFs(), dir: config.dataDir });
+    const store = await LogStore.open({ fs: new RealFs(), dir: config.dataDir, maxSegmentBytes: config.segmentBytes });
     const node = new BrokerNode(config, store);
     try {
       await node.boot();
@@ -83,7 +85,7 @@ export class BrokerNode {
         electionTicks: Math.max(3, Math.round(config.electionMs / config.heartbeatMs)),
         heartbeatTicks: 1,
       },
-      store,
+      new TransferLogView(store),
       store.hardState(),
     );
     this.broker = new ReplicatedBroker(() => this.driver, (index) => this.readEntry(index), Date.now, defer, retentionOf(config), (e) => this.configApplied(e));
@@ -97,8 +99,11 @@ export class BrokerNode {
           this.peers.send(messages);
           this.watcher.check();
         },
-        apply: (entries) => this.broker.apply(entries),
-        restore: (snap) => this.broker.restore(snap),
+        apply: (entries) => {
+          this.broker.apply(entries);
+          defer(() => this.maybeSnapshot());
+        },
+        installSnapshot: (snap) => this.installSnapshot(snap),
         fatal: (e) => {
           this.log.error(`Stopping: cannot persist the log: ${describeError(e)}`);
           void this.stop(new MqraftError("INTERNAL", describeError(e)));
@@ -154,6 +159,41 @@ export class BrokerNode {
   private readEntry(index: number): Uint8Array | undefined {
     if (index < this.store.firstIndex() || index > this.store.lastIndex()) return undefined;
     return this.store.entries(index, index + 1)[0]?.data;
+  }
+
+  /** A snapshot from the leader: the state machine's bytes plus the log entries that still hold retained messages. */
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const transfer = unpackTransfer(snapshot.data);
+    const state: Snapshot = { meta: snapshot.meta, data: transfer.state };
+    await this.store.installSnapshot(state, { prevTerm: transfer.prevTerm, entries: transfer.entries });
+    this.broker.restore(state);
+    this.log.info(
+      `Sync data with peer: installed the leader's snapshot at index ${snapshot.meta.index} with ${transfer.entries.length} retained log entries`,
+    );
+  }
+
+  /**
+   * Saves a snapshot of the state machine every so many applied entries (so a restart replays
+   * little) and drops log segments that no longer hold a retained message.
+   */
+  private maybeSnapshot(): void {
+    const raft = this.driver.raft;
+    const applied = raft.appliedIndex;
+    const current = this.store.snapshot()?.meta.index ?? 0;
+    if (this.snapshotting || applied - current < this.config.snapshotEvery) return;
+    this.snapshotting = true;
+    const snapshot = raft.compact(applied, this.broker.state.snapshot());
+    this.store
+      .saveSnapshot(snapshot)
+      .then(() => {
+        const lowest = this.broker.state.lowestNeededIndex() ?? applied + 1;
+        this.store.compactPrefix(Math.min(applied, lowest - 1));
+        this.log.debug(`Snapshot at index ${applied}; the log now starts at ${this.store.firstIndex()}`);
+      })
+      .catch((e) => this.log.warn(`Snapshot at index ${applied} failed: ${describeError(e)}`))
+      .finally(() => {
+        this.snapshotting = false;
+      });
   }
 
   private configApplied(entry: Entry): void {

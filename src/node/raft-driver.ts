@@ -5,7 +5,6 @@ export interface DriverStorage extends LogReader {
   append(entries: readonly Entry[]): void;
   saveHardState(hs: HardState): void;
   sync(): Promise<void>;
-  installSnapshot(snapshot: Snapshot): Promise<void>;
 }
 
 export interface DriverHooks {
@@ -13,8 +12,8 @@ export interface DriverHooks {
   send(messages: Message[]): void;
   /** Applies committed entries to the state machine, in order. */
   apply(entries: Entry[]): void;
-  /** Replaces the state machine with a snapshot received from the leader. */
-  restore(snapshot: Snapshot): void;
+  /** Persists a snapshot received from the leader and replaces the state machine with it. */
+  installSnapshot(snapshot: Snapshot): Promise<void>;
   /** A persistence failure: the node cannot go on safely and must stop. */
   fatal(error: unknown): void;
 }
@@ -98,10 +97,7 @@ export class RaftDriver {
   }
 
   private async handle(rd: Ready): Promise<void> {
-    if (rd.snapshot !== undefined) {
-      await this.storage.installSnapshot(rd.snapshot);
-      this.hooks.restore(rd.snapshot);
-    }
+    if (rd.snapshot !== undefined) await this.hooks.installSnapshot(rd.snapshot);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
     const voteChanged = rd.hardState !== undefined && (rd.hardState.term !== this.saved.term || rd.hardState.vote !== this.saved.vote);
     const saveCommit = rd.hardState !== undefined && ++this.readiesSinceCommitSave >= COMMIT_SAVE_EVERY;

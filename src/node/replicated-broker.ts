@@ -25,7 +25,7 @@ export class ReplicatedBroker {
     private readonly driver: () => RaftDriver,
     read: EntryReader,
     private readonly now: () => number,
-    defer: (fn: () => void) => void,
+    private readonly defer: (fn: () => void) => void,
     private readonly wantedRetention: Retention,
     private readonly onConfigEntry: (entry: Entry) => void,
   ) {
@@ -56,7 +56,8 @@ export class ReplicatedBroker {
       this.pending.applied(e.index, e.term, results);
     }
     this.feed.notify();
-    this.proposeRetentionIfNeeded();
+    // After advance(): the core counts these entries as applied only then.
+    this.defer(() => this.proposeRetentionIfNeeded());
   }
 
   restore(snapshot: Snapshot): void {

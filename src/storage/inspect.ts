@@ -4,7 +4,7 @@ import { dataLayout } from "./layout.ts";
 import { findCut } from "./log-recovery.ts";
 import { RealFs } from "./real-fs.ts";
 import { listSegments, scanSegment, type ScannedSegment } from "./segment-scan.ts";
-import { decodeDamage, decodeHardState, decodeSnapshot } from "./state-files.ts";
+import { decodeDamage, decodeHardState, decodeInstallIntent, decodeSnapshot } from "./state-files.ts";
 
 export interface InspectionReport {
   lines: string[];
@@ -47,6 +47,14 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
   stateFile("damage marker", layout.damage, decodeDamage, (d) => {
     return `repaired log cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); must not vote or lead until durable past ${d.untilIndex}`;
   });
+
+  // Only shown when present: an install the broker finishes at its next start.
+  if (readWholeFile(fs, layout.installing) !== undefined) {
+    stateFile("install intent", layout.installing, decodeInstallIntent, (i) => {
+      const first = i.history.entries[0]?.index;
+      return `a leader's snapshot at index ${i.meta.index} with history from index ${first} was being installed; the next start finishes it`;
+    });
+  }
 
   let scans: ScannedSegment[];
   let strays: string[];

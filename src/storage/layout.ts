@@ -6,6 +6,7 @@ import { join } from "node:path";
  *   <dir>/hardstate                 term, vote, commit (checksummed, replaced atomically)
  *   <dir>/snapshot                  latest snapshot (checksummed, replaced atomically)
  *   <dir>/damaged                   present only while a repaired log still has to catch up
+ *   <dir>/installing                present only while a leader's snapshot with history is being installed
  *   <dir>/log/<20-digit index>.seg  log segments, named by the index of their first record
  */
 export interface DataLayout {
@@ -15,6 +16,7 @@ export interface DataLayout {
   hardState: string;
   snapshot: string;
   damage: string;
+  installing: string;
 }
 
 export function dataLayout(dir: string): DataLayout {
@@ -25,6 +27,7 @@ export function dataLayout(dir: string): DataLayout {
     hardState: join(dir, "hardstate"),
     snapshot: join(dir, "snapshot"),
     damage: join(dir, "damaged"),
+    installing: join(dir, "installing"),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Entry, HardState, LogReader, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
 import { acquireDataLock, type DataLock } from "./data-lock.ts";
-import { unlinkIfPresent, type Fs } from "./fs.ts";
+import { readWholeFile, unlinkIfPresent, type Fs } from "./fs.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { IndexTable } from "./index-table.ts";
 import { dataLayout, type DataLayout } from "./layout.ts";
@@ -10,7 +10,7 @@ import { encodeRecordInto, recordSize, SEGMENT_HEADER_SIZE, viewOf } from "./rec
 import { SegmentFiles, type Segment } from "./segment-files.ts";
 import { readEntries } from "./segment-reader.ts";
 import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
-import { encodeHardState, encodeSnapshot, type Damage } from "./state-files.ts";
+import { decodeInstallIntent, encodeHardState, encodeInstallIntent, encodeSnapshot, type Damage } from "./state-files.ts";
 
 export interface LogStoreOptions {
   fs: Fs;
@@ -25,6 +25,32 @@ export interface LogStoreOptions {
    * failing, and mark the node damaged (see LogStore.damage) until it has caught up from the leader.
    */
   repair?: boolean;
+}
+
+/** What a follower keeps of the leader's log below a snapshot it installs: see installSnapshot. */
+export interface InstallHistory {
+  /** Term of the entry just before the first of `entries`. */
+  prevTerm: number;
+  /** Contiguous, ending at the snapshot's index. */
+  entries: readonly Entry[];
+}
+
+const NO_HISTORY: InstallHistory = { prevTerm: 0, entries: [] };
+
+function checkHistory(snapshot: Snapshot, history: InstallHistory): void {
+  const last = history.entries.at(-1);
+  if (last === undefined) return;
+  if (last.index !== snapshot.meta.index || last.term !== snapshot.meta.term) {
+    throw new MqraftError("INTERNAL", `history must end at the snapshot (index ${snapshot.meta.index} term ${snapshot.meta.term}), not at index ${last.index} term ${last.term}`);
+  }
+  let prevTerm = history.prevTerm;
+  history.entries.forEach((e, k) => {
+    const head = history.entries[0] as Entry;
+    if (e.index !== head.index + k || e.term < prevTerm) {
+      throw new MqraftError("INTERNAL", `history entries must be contiguous with non-decreasing terms (index ${e.index} term ${e.term})`);
+    }
+    prevTerm = e.term;
+  });
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 << 20;
@@ -94,6 +120,7 @@ export class LogStore implements LogReader {
       const newest = store.files.newest;
       if (newest) fs.datasyncSync(newest.fd);
       fs.syncDirSync(layout.logDir);
+      await store.finishInterruptedInstall();
       await store.clearDamageIfCaughtUp();
       return store;
     } catch (e) {
@@ -222,26 +249,69 @@ export class LogStore implements LogReader {
     this.snap = snapshot;
   }
 
-  /** A leader's snapshot: saved, then every log entry discarded; the log continues at its index + 1. */
-  async installSnapshot(snapshot: Snapshot): Promise<void> {
+  /**
+   * A leader's snapshot. Without history: saved, every log entry discarded, the log continues at
+   * its index + 1. With history (the entries up to the snapshot's index that still hold retained
+   * messages, and the term before the first of them): the log becomes exactly that history.
+   * Crash-safe: an intent file holding the history is written first and finished at the next open
+   * (see docs/storage.md), so a crash leaves either the old state or the complete new one.
+   */
+  async installSnapshot(snapshot: Snapshot, history: InstallHistory = NO_HISTORY): Promise<void> {
     this.assertWritable();
+    checkHistory(snapshot, history);
     this.installing = true;
     try {
       await this.guardAsync(async () => {
+        const intent = history.entries.length > 0;
+        if (intent) await writeFileAtomic(this.fs, this.layout.dir, this.layout.installing, encodeInstallIntent(snapshot.meta, history));
         await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot));
         this.snap = snapshot;
-        // Newest first, so that a crash part-way leaves a prefix of the log, which recovery can check against the snapshot.
-        while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
-        this.index.reset(snapshot.meta.index + 1);
-        this.prevTerm = snapshot.meta.term;
-        this.durable = snapshot.meta.index;
-        this.epoch++;
-        await this.files.syncDir();
+        await this.replaceLog(snapshot, history);
+        if (intent) {
+          unlinkIfPresent(this.fs, this.layout.installing);
+          await this.fs.syncDir(this.layout.dir);
+        }
       });
     } finally {
       this.installing = false;
     }
     await this.clearDamageIfCaughtUp();
+  }
+
+  /** Finishes an install a crash interrupted: the intent names the snapshot on disk, so its history becomes the log. */
+  private async finishInterruptedInstall(): Promise<void> {
+    const bytes = readWholeFile(this.fs, this.layout.installing);
+    if (bytes === undefined) return;
+    const { meta, history } = decodeInstallIntent(this.layout.installing, bytes);
+    const snap = this.snap;
+    if (snap !== undefined && snap.meta.index === meta.index && snap.meta.term === meta.term) {
+      await this.replaceLog(snap, history);
+    }
+    unlinkIfPresent(this.fs, this.layout.installing);
+    await this.fs.syncDir(this.layout.dir);
+  }
+
+  /** Discards every segment, then writes `history` as the whole log, durably. */
+  private async replaceLog(snapshot: Snapshot, history: InstallHistory): Promise<void> {
+    // Newest first, so that a crash part-way leaves a prefix of the log, which recovery can check against the snapshot.
+    while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
+    const first = history.entries[0];
+    this.index.reset(first?.index ?? snapshot.meta.index + 1);
+    this.prevTerm = first === undefined ? snapshot.meta.term : history.prevTerm;
+    this.durable = this.index.lastIndex;
+    this.epoch++;
+    // The removals must be durable before new segments appear, or a crash could show old and new segments together.
+    await this.files.syncDir();
+    if (first === undefined) return;
+    this.writeEntries(history.entries);
+    this.files.writePending();
+    const seg = this.files.newest;
+    if (seg !== undefined) {
+      this.files.syncNow(seg);
+      seg.durableSize = seg.size;
+    }
+    await this.files.syncDir();
+    this.durable = this.index.lastIndex;
   }
 
   /**

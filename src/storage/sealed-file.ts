@@ -42,6 +42,14 @@ export function unseal(path: string, magic: number, bytes: Uint8Array): Uint8Arr
   return body;
 }
 
+/**
+ * The checksum field of a sealed file, from its bytes or its header part. It covers the whole
+ * content, so two sound files with the same checksum hold (but for a collision) the same bytes.
+ */
+export function sealedChecksum(fileOrHeader: Uint8Array): number {
+  return new DataView(fileOrHeader.buffer, fileOrHeader.byteOffset, fileOrHeader.byteLength).getUint32(12);
+}
+
 /** Writes "<path>.tmp" and waits until its bytes are durable. */
 export async function writeSyncedTemp(fs: Fs, path: string, parts: readonly Uint8Array[]): Promise<void> {
   const fd = fs.open(path + TEMP_SUFFIX, "w");

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { SimFs } from "../../src/storage/sim-fs.ts";
-import { snapshotAt } from "./log-store.case.ts";
+import { createPrng } from "../../src/util/prng.ts";
+import { readWholeFile } from "../../src/storage/fs.ts";
+import { logOf, snapshotAt } from "./log-store.case.ts";
 import { drive, openDriven, quiesce } from "./sim-drive.ts";
 import { describeEntries, makeEntries } from "./storage-env.ts";
 
@@ -75,5 +77,42 @@ describe("crashes on the simulated fs", () => {
     const b = await openDriven(fs, { dir: DIR });
     expect(b.recovery.discardedForSnapshot).toEqual({ firstIndex: 1, lastIndex: 5 });
     expect([b.firstIndex(), b.lastIndex(), b.term(20), b.snapshot()?.meta.index]).toEqual([21, 20, 4, 20]);
+  });
+
+  test("an install with history cut by a power loss after any number of completed syncs leaves the old state or the complete new one", async () => {
+    const history = makeEntries(25, 30, 3, 10, 7);
+    const oldLog = describeEntries(makeEntries(1, 12, 1));
+    let sawOld = 0;
+    let sawNew = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      for (let k = 0; k <= 12; k++) {
+        const fs = new SimFs({ syncMode: "manual" });
+        const a = await openDriven(fs, { dir: DIR, maxSegmentBytes: 200 });
+        a.append(makeEntries(1, 12, 1));
+        await drive(fs, a.sync());
+        const installed = a.installSnapshot(snapshotAt(30, 3, "new state"), { prevTerm: 2, entries: history }).then(() => true, () => false);
+        for (let i = 0; i < k; i++) {
+          await Promise.race([fs.syncQueued(), installed]);
+          fs.completeSyncs(1);
+          await quiesce();
+        }
+        await quiesce();
+        fs.crash({ prng: createPrng(seed * 100 + k) });
+        const b = await openDriven(fs, { dir: DIR, maxSegmentBytes: 200 });
+        const where = `seed ${seed}, crash after ${k} syncs`;
+        if (b.snapshot()?.meta.index === 30) {
+          sawNew++;
+          expect({ where, log: logOf(b), before: b.term(24) }).toEqual({ where, log: describeEntries(history), before: 2 });
+        } else {
+          sawOld++;
+          expect({ where, snapshot: b.snapshot(), log: logOf(b) }).toEqual({ where, snapshot: undefined, log: oldLog });
+        }
+        expect(readWholeFile(fs, `${DIR}/installing`)).toBeUndefined();
+        await b.close();
+      }
+    }
+    // Both outcomes must have been exercised, or the loop above proved nothing.
+    expect(sawOld).toBeGreaterThan(0);
+    expect(sawNew).toBeGreaterThan(0);
   });
 });
