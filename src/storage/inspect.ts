@@ -1,10 +1,12 @@
 import { describeError } from "../util/errors.ts";
 import { readWholeFile, type Fs } from "./fs.ts";
 import { dataLayout } from "./layout.ts";
-import { findCut } from "./log-recovery.ts";
+import { decodeInstallIntent, installReachedSnapshot, type InstallIntent } from "./install-intent.ts";
+import { findCut, snapshotMismatch } from "./log-recovery.ts";
 import { RealFs } from "./real-fs.ts";
 import { listSegments, scanSegment, type ScannedSegment } from "./segment-scan.ts";
-import { decodeDamage, decodeHardState, decodeInstallIntent, decodeSnapshot } from "./state-files.ts";
+import { sealedChecksum } from "./sealed-file.ts";
+import { decodeDamage, decodeHardState, decodeSnapshot } from "./state-files.ts";
 
 export interface InspectionReport {
   lines: string[];
@@ -40,7 +42,7 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
     `lock: ${holder === undefined ? "free" : fs.isProcessAlive(holder) ? `held by running process ${holder}` : `stale (process ${holder} is gone)`}`,
   );
   const hard = stateFile("hard state", layout.hardState, decodeHardState, (h) => `term ${h.term}, vote ${h.vote || "none"}, commit ${h.commit}`);
-  const snap = stateFile("snapshot", layout.snapshot, decodeSnapshot, (s) => {
+  const snapFile = stateFile("snapshot", layout.snapshot, (p, b) => ({ s: decodeSnapshot(p, b), checksum: sealedChecksum(b) }), ({ s }) => {
     const m = s.meta.membership;
     return `index ${s.meta.index}, term ${s.meta.term}, voters [${m.voters.join(",")}], learners [${m.learners.join(",")}], ${s.data.length} bytes of state`;
   });
@@ -48,13 +50,20 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
     return `repaired log cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); must not vote or lead until durable past ${d.untilIndex}`;
   });
 
-  // Only shown when present: an install the broker finishes at its next start.
-  if (readWholeFile(fs, layout.installing) !== undefined) {
-    stateFile("install intent", layout.installing, decodeInstallIntent, (i) => {
-      const first = i.history.entries[0]?.index;
-      return `a leader's snapshot at index ${i.meta.index} with history from index ${first} was being installed; the next start finishes it`;
-    });
-  }
+  const snap = snapFile?.s;
+  // Only shown when present: an installSnapshot that a crash interrupted.
+  const reached = (i: InstallIntent): boolean => installReachedSnapshot(i, snap, snapFile?.checksum);
+  const intent =
+    readWholeFile(fs, layout.installing) === undefined
+      ? undefined
+      : stateFile("install intent", layout.installing, decodeInstallIntent, (i) => {
+          const entries = i.history.entries;
+          const what = `snapshot at index ${i.index}, term ${i.term} with ${entries.length === 0 ? "no log entries" : `log entries ${entries[0]?.index}..${i.index}`}`;
+          return reached(i)
+            ? `unfinished install of a ${what}; its snapshot is in place, so the next start replaces the log with its entries`
+            : `unfinished install of a ${what}; its snapshot never got in place, so the next start drops it and keeps the log`;
+        });
+  const finishing = intent !== undefined && reached(intent);
 
   let scans: ScannedSegment[];
   let strays: string[];
@@ -75,8 +84,24 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
   }
   for (const name of strays) lines.push(`  stray file ${name} (not a segment; ignored)`);
 
-  const cut = findCut(scans);
-  if (cut) {
+  if (finishing) {
+    lines.push("  (not checked: the unfinished install replaces these segments)");
+  } else {
+    if (!judgeLog(lines, scans, snap?.meta.index ?? 0, snap?.meta.term ?? 0, snap !== undefined)) healthy = false;
+  }
+  const last = finishing ? (snap?.meta.index ?? 0) : first === undefined ? undefined : first + held - 1;
+  if (hard !== undefined && last !== undefined && hard.commit > last) {
+    lines.push(`  note: commit index ${hard.commit} is beyond the log; the node catches up from the leader`);
+  }
+  lines.push(`healthy: ${healthy ? "yes" : "no"}`);
+  return { lines, healthy };
+}
+
+/** Adds what recovery would do about a torn tail or corruption; false when the broker would refuse to start. */
+function judgeLog(lines: string[], scans: ScannedSegment[], snapIndex: number, snapTerm: number, hasSnapshot: boolean): boolean {
+  let healthy = true;
+  for (const cut of [findCut(scans), snapshotMismatch(scans, snapIndex, snapTerm, hasSnapshot)]) {
+    if (cut === undefined) continue;
     const s = scans[cut.at] as ScannedSegment;
     const where = `${s.name} byte ${cut.problem.offset} (index ${cut.problem.index}): ${cut.problem.reason}`;
     if (cut.problem.kind === "torn") {
@@ -86,14 +111,5 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
       lines.push(`  CORRUPT at ${where} — the broker refuses to start; start it with repair to cut the log there and catch up from the leader`);
     }
   }
-  const snapIndex = snap?.meta.index ?? 0;
-  if (first !== undefined && first > snapIndex + 1) {
-    healthy = false;
-    lines.push(`  CORRUPT: the log starts at index ${first} but the snapshot covers only up to ${snapIndex}`);
-  }
-  if (hard !== undefined && first !== undefined && hard.commit > first + held - 1) {
-    lines.push(`  note: commit index ${hard.commit} is beyond the log; the node catches up from the leader`);
-  }
-  lines.push(`healthy: ${healthy ? "yes" : "no"}`);
-  return { lines, healthy };
+  return healthy;
 }

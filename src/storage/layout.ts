@@ -6,7 +6,7 @@ import { join } from "node:path";
  *   <dir>/hardstate                 term, vote, commit (checksummed, replaced atomically)
  *   <dir>/snapshot                  latest snapshot (checksummed, replaced atomically)
  *   <dir>/damaged                   present only while a repaired log still has to catch up
- *   <dir>/installing                present only while a leader's snapshot with history is being installed
+ *   <dir>/installing                present only while an installSnapshot is unfinished (install-intent.ts)
  *   <dir>/log/<20-digit index>.seg  log segments, named by the index of their first record
  */
 export interface DataLayout {

@@ -1,10 +1,11 @@
+import { join } from "node:path";
 import type { HardState, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
 import { readWholeFile, unlinkIfPresent, type Fs } from "./fs.ts";
 import { IndexTable } from "./index-table.ts";
-import { join } from "node:path";
+import { decodeInstallIntent, installReachedSnapshot, type InstallHistory } from "./install-intent.ts";
 import { TEMP_SUFFIX, type DataLayout } from "./layout.ts";
-import { writeFileAtomic } from "./sealed-file.ts";
+import { sealedChecksum, writeFileAtomic } from "./sealed-file.ts";
 import { listSegments, scanSegment, type ScannedSegment, type SegmentProblem } from "./segment-scan.ts";
 import { decodeDamage, decodeHardState, decodeSnapshot, encodeDamage, type Damage } from "./state-files.ts";
 
@@ -14,8 +15,10 @@ export interface RecoveryReport {
   tornTail?: { file: string; offset: number; bytes: number; reason: string };
   /** A newest segment whose header was never completely written, removed. */
   removedSegment?: string;
-  /** Entries removed because the snapshot saved before a crash supersedes them (an interrupted installSnapshot). */
-  discardedForSnapshot?: { firstIndex: number; lastIndex: number };
+  /** An installSnapshot interrupted after its snapshot was in place: the log is rebuilt from the history it saved. */
+  finishedInstall?: { index: number; entries: number };
+  /** An installSnapshot interrupted before its snapshot was in place: dropped; the old snapshot and log stay. */
+  droppedInstall?: { index: number; term: number };
   /** Set when this open repaired a corrupt log (also exposed as LogStore.damage). */
   repaired?: Damage;
   /** Files in the log folder that are not segments; left alone. */
@@ -38,6 +41,8 @@ export interface RecoveredLog {
   snapshot: Snapshot | undefined;
   damage: Damage | undefined;
   report: RecoveryReport;
+  /** Set when recovery finishes an install: the log (now empty) must become exactly this history. */
+  unfinishedInstall: InstallHistory | undefined;
 }
 
 export interface Cut {
@@ -82,19 +87,71 @@ function corruptionMessage(path: string, p: SegmentProblem): string {
 }
 
 /**
+ * Where the log disagrees with a snapshot at `snapIndex`: it starts after the snapshot's next
+ * index, ends before the snapshot's index, or holds another term there. Never left by a crash
+ * (saveSnapshot waits for the log, installSnapshot goes through its intent), so it is corruption.
+ */
+export function snapshotMismatch(scans: readonly ScannedSegment[], snapIndex: number, snapTerm: number, hasSnapshot: boolean): Cut | undefined {
+  const head = scans[0];
+  const tail = scans.at(-1);
+  if (head === undefined || tail === undefined) return undefined;
+  const first = head.firstIndex;
+  const last = tail.firstIndex + tail.terms.length - 1;
+  const problem = (offset: number, index: number, reason: string): SegmentProblem => ({ kind: "corrupt", offset, index, reason });
+  if (first > snapIndex + 1) {
+    const reason = hasSnapshot ? `the log starts at index ${first}, after the snapshot's last index ${snapIndex}` : `the log starts at index ${first} and there is no snapshot`;
+    return { at: 0, problem: problem(0, snapIndex + 1, reason) };
+  }
+  if (last < snapIndex) {
+    return { at: scans.length - 1, problem: problem(tail.soundEnd, last + 1, `the log ends at index ${last}, before the snapshot's index ${snapIndex}`) };
+  }
+  if (snapIndex < first) {
+    return head.prevTerm === snapTerm ? undefined : { at: 0, problem: problem(0, first, `the log's previous term is ${head.prevTerm}, the snapshot's term is ${snapTerm}`) };
+  }
+  for (let at = 0; at < scans.length; at++) {
+    const s = scans[at] as ScannedSegment;
+    const k = snapIndex - s.firstIndex;
+    if (k < 0 || k >= s.terms.length) continue;
+    if (s.terms[k] === snapTerm) return undefined;
+    return { at, problem: problem(s.positions[k] as number, snapIndex, `term ${s.terms[k]} at the snapshot's index, the snapshot's term is ${snapTerm}`) };
+  }
+  return undefined;
+}
+
+/**
  * Loads the hard state, the snapshot and the log of a data folder (already locked), cutting a
- * torn tail, and with `repair` a corrupt log, so that what remains is a sound log.
+ * torn tail, and with `repair` a corrupt log, so that what remains is a sound log. An unfinished
+ * install is finished when its snapshot is in place (the log is emptied here and refilled by the
+ * store from the intent's history) and dropped otherwise.
  */
 export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): Promise<RecoveredLog> {
   fs.mkdir(layout.logDir);
   for (const name of fs.readdir(layout.dir)) if (name.endsWith(TEMP_SUFFIX)) unlinkIfPresent(fs, join(layout.dir, name));
   const hardState = loadState(fs, layout.hardState, decodeHardState) ?? { term: 0, vote: 0, commit: 0 };
-  const snapshot = loadState(fs, layout.snapshot, decodeSnapshot);
+  const snapshotFile = readWholeFile(fs, layout.snapshot);
+  const snapshot = snapshotFile === undefined ? undefined : decodeSnapshot(layout.snapshot, snapshotFile);
   let damage = loadState(fs, layout.damage, decodeDamage);
+  const intent = loadState(fs, layout.installing, decodeInstallIntent);
   const report: RecoveryReport = { strays: [], commitBeyondLog: false };
 
   const listed = listSegments(fs, layout.logDir);
   report.strays = listed.strays;
+  if (intent !== undefined) {
+    if (installReachedSnapshot(intent, snapshot, snapshotFile && sealedChecksum(snapshotFile))) {
+      // Whatever the log folder holds (old segments, some of the new ones, torn or not) is replaced.
+      for (const s of listed.segments) unlinkIfPresent(fs, join(layout.logDir, s.name));
+      if (listed.segments.length > 0) fs.syncDirSync(layout.logDir);
+      report.finishedInstall = { index: intent.index, entries: intent.history.entries.length };
+      report.commitBeyondLog = hardState.commit > intent.index;
+      const index = new IndexTable(intent.index + 1);
+      return { segments: [], index, prevTerm: intent.term, hardState, snapshot, damage, report, unfinishedInstall: intent.history };
+    }
+    // The old snapshot is in place, so the install never touched the log: forget it.
+    unlinkIfPresent(fs, layout.installing);
+    fs.syncDirSync(layout.dir);
+    report.droppedInstall = { index: intent.index, term: intent.term };
+  }
+
   let scans = listed.segments.map((s) => scanSegment(fs, layout.logDir, s.name, s.firstIndex));
   const highestSeen = Math.max(0, ...scans.map((s) => s.firstIndex + s.terms.length - 1));
   let removedAny = false;
@@ -136,26 +193,11 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
 
   const snapIndex = snapshot?.meta.index ?? 0;
   const snapTerm = snapshot?.meta.term ?? 0;
-  const first = scans[0]?.firstIndex ?? snapIndex + 1;
-  const count = scans.reduce((n, s) => n + s.terms.length, 0);
-  const termAt = (i: number): number | undefined => {
-    if (i === first - 1) return scans[0]?.prevTerm;
-    for (const s of scans) if (i >= s.firstIndex && i < s.firstIndex + s.terms.length) return s.terms[i - s.firstIndex];
-    return undefined;
-  };
-  if (scans.length > 0 && first > snapIndex + 1) {
-    const head = scans[0] as ScannedSegment;
-    const problem: SegmentProblem = {
-      kind: "corrupt",
-      offset: 0,
-      index: snapIndex + 1,
-      reason: snapshot ? `the log starts at index ${first}, after the snapshot's last index ${snapIndex}` : `the log starts at index ${first} and there is no snapshot`,
-    };
-    if (!repair) throw new MqraftError("CORRUPT", corruptionMessage(head.path, problem));
-    markDamaged(head.path, problem);
-    remove(0);
-  } else if (scans.length > 0 && (first + count - 1 < snapIndex || termAt(snapIndex) !== snapTerm)) {
-    report.discardedForSnapshot = { firstIndex: first, lastIndex: first + count - 1 };
+  const mismatch = snapshotMismatch(scans, snapIndex, snapTerm, snapshot !== undefined);
+  if (mismatch) {
+    const seg = scans[mismatch.at] as ScannedSegment;
+    if (!repair) throw new MqraftError("CORRUPT", corruptionMessage(seg.path, mismatch.problem));
+    markDamaged(seg.path, mismatch.problem);
     remove(0);
   }
   if (removedAny) fs.syncDirSync(layout.logDir);
@@ -172,5 +214,6 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
     snapshot,
     damage,
     report,
+    unfinishedInstall: undefined,
   };
 }

@@ -1,61 +1,22 @@
 import type { Entry, HardState, LogReader, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
 import { acquireDataLock, type DataLock } from "./data-lock.ts";
-import { readWholeFile, unlinkIfPresent, type Fs } from "./fs.ts";
+import { unlinkIfPresent, type Fs } from "./fs.ts";
+import { runProblem } from "./entry-run.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { IndexTable } from "./index-table.ts";
+import { encodeInstallIntent, historyProblem, installIntent, NO_HISTORY, type InstallHistory } from "./install-intent.ts";
 import { dataLayout, type DataLayout } from "./layout.ts";
 import { recoverLog, type RecoveredLog, type RecoveryReport } from "./log-recovery.ts";
-import { encodeRecordInto, recordSize, SEGMENT_HEADER_SIZE, viewOf } from "./record-codec.ts";
+import { resolveLogStoreOptions, type LogStoreOptions } from "./log-store-options.ts";
+import { encodeRecords, recordSize } from "./record-codec.ts";
 import { SegmentFiles, type Segment } from "./segment-files.ts";
 import { readEntries } from "./segment-reader.ts";
 import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
-import { decodeInstallIntent, encodeHardState, encodeInstallIntent, encodeSnapshot, type Damage } from "./state-files.ts";
+import { encodeHardState, encodeSnapshot, type Damage } from "./state-files.ts";
 
-export interface LogStoreOptions {
-  fs: Fs;
-  /** The data folder; created when missing. */
-  dir: string;
-  /** A segment is closed and a new one started once it would grow past this (default 64 MiB, at most 2 GiB). */
-  maxSegmentBytes?: number;
-  /** Bytes at the end of the newest segment mirrored in memory for reads (default 8 MiB). */
-  cacheBytes?: number;
-  /**
-   * When the log is corrupt (not merely torn at its end): cut it at the first bad record instead of
-   * failing, and mark the node damaged (see LogStore.damage) until it has caught up from the leader.
-   */
-  repair?: boolean;
-}
-
-/** What a follower keeps of the leader's log below a snapshot it installs: see installSnapshot. */
-export interface InstallHistory {
-  /** Term of the entry just before the first of `entries`. */
-  prevTerm: number;
-  /** Contiguous, ending at the snapshot's index. */
-  entries: readonly Entry[];
-}
-
-const NO_HISTORY: InstallHistory = { prevTerm: 0, entries: [] };
-
-function checkHistory(snapshot: Snapshot, history: InstallHistory): void {
-  const last = history.entries.at(-1);
-  if (last === undefined) return;
-  if (last.index !== snapshot.meta.index || last.term !== snapshot.meta.term) {
-    throw new MqraftError("INTERNAL", `history must end at the snapshot (index ${snapshot.meta.index} term ${snapshot.meta.term}), not at index ${last.index} term ${last.term}`);
-  }
-  let prevTerm = history.prevTerm;
-  history.entries.forEach((e, k) => {
-    const head = history.entries[0] as Entry;
-    if (e.index !== head.index + k || e.term < prevTerm) {
-      throw new MqraftError("INTERNAL", `history entries must be contiguous with non-decreasing terms (index ${e.index} term ${e.term})`);
-    }
-    prevTerm = e.term;
-  });
-}
-
-const DEFAULT_SEGMENT_BYTES = 64 << 20;
-const DEFAULT_CACHE_BYTES = 8 << 20;
-const MAX_SEGMENT_BYTES = 2 ** 31;
+export type { InstallHistory } from "./install-intent.ts";
+export type { LogStoreOptions } from "./log-store-options.ts";
 
 /**
  * The durable storage of one node: a segmented append-only log, the hard state and the latest
@@ -103,24 +64,20 @@ export class LogStore implements LogReader {
 
   /** Locks the data folder, recovers it, and makes everything recovered durable. */
   static async open(options: LogStoreOptions): Promise<LogStore> {
-    const { fs } = options;
-    const maxSegmentBytes = options.maxSegmentBytes ?? DEFAULT_SEGMENT_BYTES;
-    if (!(maxSegmentBytes > SEGMENT_HEADER_SIZE && maxSegmentBytes <= MAX_SEGMENT_BYTES)) {
-      throw new MqraftError("BAD_CONFIG", `maxSegmentBytes must be between ${SEGMENT_HEADER_SIZE + 1} and ${MAX_SEGMENT_BYTES}`);
-    }
+    const { fs, maxSegmentBytes, cacheBytes, repair } = resolveLogStoreOptions(options);
     const layout = dataLayout(options.dir);
     fs.mkdir(layout.dir);
     const lock = acquireDataLock(fs, layout.dir, layout.lock);
     let store: LogStore | undefined;
     try {
-      const r = await recoverLog(fs, layout, options.repair ?? false);
-      store = new LogStore(fs, layout, lock, maxSegmentBytes, options.cacheBytes ?? DEFAULT_CACHE_BYTES, r);
+      const r = await recoverLog(fs, layout, repair);
+      store = new LogStore(fs, layout, lock, maxSegmentBytes, cacheBytes, r);
       for (const s of r.segments) store.files.adopt(s.firstIndex, s.path);
       // After a process kill (not a power loss) the page cache may hold bytes never synced.
       const newest = store.files.newest;
       if (newest) fs.datasyncSync(newest.fd);
       fs.syncDirSync(layout.logDir);
-      await store.finishInterruptedInstall();
+      if (r.unfinishedInstall) await store.replaceLog(r.snapshot?.meta.index ?? 0, r.unfinishedInstall);
       await store.clearDamageIfCaughtUp();
       return store;
     } catch (e) {
@@ -187,16 +144,12 @@ export class LogStore implements LogReader {
     const head = entries[0];
     if (head === undefined) return;
     if (head.index <= this.index.lastIndex) this.truncateSuffix(head.index);
-    let prevTerm = this.term(head.index - 1);
+    const prevTerm = this.term(head.index - 1);
     if (head.index !== this.index.lastIndex + 1 || prevTerm === undefined) {
       throw new MqraftError("INTERNAL", `cannot append index ${head.index} to a log holding [${this.index.firstIndex}, ${this.index.lastIndex}]`);
     }
-    entries.forEach((e, k) => {
-      if (e.index !== head.index + k || e.term < (prevTerm as number)) {
-        throw new MqraftError("INTERNAL", `appended entries must be contiguous with non-decreasing terms (index ${e.index} term ${e.term})`);
-      }
-      prevTerm = e.term;
-    });
+    const problem = runProblem(entries, prevTerm);
+    if (problem !== undefined) throw new MqraftError("INTERNAL", `appended entries must be contiguous with non-decreasing terms (${problem})`);
     this.guard(() => this.writeEntries(entries));
   }
 
@@ -250,27 +203,27 @@ export class LogStore implements LogReader {
   }
 
   /**
-   * A leader's snapshot. Without history: saved, every log entry discarded, the log continues at
-   * its index + 1. With history (the entries up to the snapshot's index that still hold retained
-   * messages, and the term before the first of them): the log becomes exactly that history.
-   * Crash-safe: an intent file holding the history is written first and finished at the next open
-   * (see docs/storage.md), so a crash leaves either the old state or the complete new one.
+   * A leader's snapshot, with the log entries at or below its index that the leader still keeps
+   * (see InstallHistory): afterwards the log holds exactly `history.entries` (firstIndex() is the
+   * first of them, term(firstIndex() - 1) is `history.prevTerm`), or with no history nothing, and
+   * it continues at the snapshot's index + 1. A crash at any point leaves either the old snapshot
+   * with the old log, or all of this (docs/storage.md, "Installing a snapshot").
    */
   async installSnapshot(snapshot: Snapshot, history: InstallHistory = NO_HISTORY): Promise<void> {
     this.assertWritable();
-    checkHistory(snapshot, history);
+    const problem = historyProblem(snapshot.meta, history);
+    if (problem !== undefined) throw new MqraftError("INTERNAL", `cannot install the snapshot at index ${snapshot.meta.index}: ${problem}`);
+    const snapshotFile = encodeSnapshot(snapshot);
+    const intent = installIntent(snapshot, snapshotFile, history);
+    const intentFile = encodeInstallIntent(intent);
     this.installing = true;
     try {
       await this.guardAsync(async () => {
-        const intent = history.entries.length > 0;
-        if (intent) await writeFileAtomic(this.fs, this.layout.dir, this.layout.installing, encodeInstallIntent(snapshot.meta, history));
-        await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot));
+        // The intent first: once the new snapshot file is in place, recovery rebuilds the log from the intent alone.
+        await writeFileAtomic(this.fs, this.layout.dir, this.layout.installing, intentFile);
+        await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, snapshotFile);
         this.snap = snapshot;
-        await this.replaceLog(snapshot, history);
-        if (intent) {
-          unlinkIfPresent(this.fs, this.layout.installing);
-          await this.fs.syncDir(this.layout.dir);
-        }
+        await this.replaceLog(snapshot.meta.index, intent.history);
       });
     } finally {
       this.installing = false;
@@ -278,40 +231,28 @@ export class LogStore implements LogReader {
     await this.clearDamageIfCaughtUp();
   }
 
-  /** Finishes an install a crash interrupted: the intent names the snapshot on disk, so its history becomes the log. */
-  private async finishInterruptedInstall(): Promise<void> {
-    const bytes = readWholeFile(this.fs, this.layout.installing);
-    if (bytes === undefined) return;
-    const { meta, history } = decodeInstallIntent(this.layout.installing, bytes);
-    const snap = this.snap;
-    if (snap !== undefined && snap.meta.index === meta.index && snap.meta.term === meta.term) {
-      await this.replaceLog(snap, history);
+  /**
+   * The end of an install, also of one that recovery found unfinished: the log becomes exactly
+   * `history`, durably, and only then is the intent removed.
+   */
+  private async replaceLog(snapIndex: number, history: InstallHistory): Promise<void> {
+    while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
+    this.index.reset(history.entries[0]?.index ?? snapIndex + 1);
+    this.prevTerm = history.prevTerm;
+    this.epoch++;
+    this.writeEntries(history.entries);
+    // Durable already: while the intent exists, recovery rebuilds these entries from it.
+    this.durable = snapIndex;
+    const newest = this.files.newest;
+    if (newest !== undefined && newest.size > newest.durableSize) {
+      const size = newest.size;
+      this.files.writePending();
+      await this.fs.datasync(newest.fd);
+      newest.durableSize = Math.max(newest.durableSize, size);
     }
+    await this.files.syncDir();
     unlinkIfPresent(this.fs, this.layout.installing);
     await this.fs.syncDir(this.layout.dir);
-  }
-
-  /** Discards every segment, then writes `history` as the whole log, durably. */
-  private async replaceLog(snapshot: Snapshot, history: InstallHistory): Promise<void> {
-    // Newest first, so that a crash part-way leaves a prefix of the log, which recovery can check against the snapshot.
-    while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
-    const first = history.entries[0];
-    this.index.reset(first?.index ?? snapshot.meta.index + 1);
-    this.prevTerm = first === undefined ? snapshot.meta.term : history.prevTerm;
-    this.durable = this.index.lastIndex;
-    this.epoch++;
-    // The removals must be durable before new segments appear, or a crash could show old and new segments together.
-    await this.files.syncDir();
-    if (first === undefined) return;
-    this.writeEntries(history.entries);
-    this.files.writePending();
-    const seg = this.files.newest;
-    if (seg !== undefined) {
-      this.files.syncNow(seg);
-      seg.durableSize = seg.size;
-    }
-    await this.files.syncDir();
-    this.durable = this.index.lastIndex;
   }
 
   /**
@@ -358,17 +299,12 @@ export class LogStore implements LogReader {
         bytes += size;
         end++;
       }
-      const buf = new Uint8Array(bytes);
-      const view = viewOf(buf);
-      let at = 0;
-      for (let j = k; j < end; j++) at += encodeRecordInto(buf, at, entries[j] as Entry, view);
-      at = 0;
-      for (let j = k; j < end; j++) {
+      for (let j = k, at = seg.size; j < end; j++) {
         const e = entries[j] as Entry;
-        this.index.push(e.term, seg.size + at);
+        this.index.push(e.term, at);
         at += recordSize(e.data.length);
       }
-      this.files.append(seg, buf);
+      this.files.append(seg, encodeRecords(entries, k, end));
       k = end;
     }
   }

@@ -93,6 +93,17 @@ export function encodeRecordInto(out: Uint8Array, offset: number, r: RecordField
   return size;
 }
 
+/** The records of entries[from, to), back to back in one buffer. */
+export function encodeRecords(entries: readonly RecordFields[], from = 0, to = entries.length): Uint8Array {
+  let bytes = 0;
+  for (let j = from; j < to; j++) bytes += recordSize((entries[j] as RecordFields).data.length);
+  const out = new Uint8Array(bytes);
+  const view = viewOf(out);
+  let at = 0;
+  for (let j = from; j < to; j++) at += encodeRecordInto(out, at, entries[j] as RecordFields, view);
+  return out;
+}
+
 export type RecordDecode =
   | { ok: true; record: RecordFields; size: number }
   /** `need` is set when the bytes end inside a record whose length field looks sound. */

@@ -1,6 +1,6 @@
 import { decode, encode } from "../util/cbor-x.ts";
 import * as v from "valibot";
-import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/log-types.ts";
+import type { HardState, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
 import { sealParts, unseal } from "./sealed-file.ts";
 
@@ -90,29 +90,4 @@ export function decodeSnapshot(path: string, bytes: Uint8Array): Snapshot {
   if (4 + metaLength > body.length) throw new MqraftError("CORRUPT", `${path} is damaged: metadata runs past the end`);
   const meta = decodeBody(path, body.subarray(4, 4 + metaLength), SnapshotMetaSchema);
   return { meta, data: body.slice(4 + metaLength) };
-}
-
-const MAGIC_INSTALL = 0x4d51494e; // "MQIN"
-
-const IntentSchema = v.strictObject({
-  meta: SnapshotMetaSchema,
-  prevTerm: Count,
-  entries: v.array(v.strictObject({ index: v.pipe(Count, v.minValue(1)), term: Count, kind: v.picklist([0, 1]), data: v.instance(Uint8Array) })),
-});
-
-/** The intent of an install with history: the snapshot it belongs to and the log entries to keep under it. */
-export function encodeInstallIntent(meta: SnapshotMeta, history: { prevTerm: number; entries: readonly Entry[] }): Uint8Array[] {
-  const m = meta.membership;
-  return sealParts(MAGIC_INSTALL, [
-    encode({
-      meta: { index: meta.index, term: meta.term, membership: { voters: [...m.voters], learners: [...m.learners], addresses: { ...m.addresses } } },
-      prevTerm: history.prevTerm,
-      entries: history.entries.map((e) => ({ index: e.index, term: e.term, kind: e.kind, data: e.data })),
-    }),
-  ]);
-}
-
-export function decodeInstallIntent(path: string, bytes: Uint8Array): { meta: SnapshotMeta; history: { prevTerm: number; entries: Entry[] } } {
-  const intent = decodeBody(path, unseal(path, MAGIC_INSTALL, bytes), IntentSchema);
-  return { meta: intent.meta, history: { prevTerm: intent.prevTerm, entries: intent.entries } };
 }

@@ -62,21 +62,35 @@ describe("crashes on the simulated fs", () => {
     expect(a.durableIndex).toBe(4);
   });
 
-  test("an installSnapshot interrupted before the old log was removed is finished by recovery", async () => {
-    const fs = new SimFs({ syncMode: "manual" });
-    const a = await openDriven(fs, { dir: DIR });
-    a.append(makeEntries(1, 5, 1));
-    await drive(fs, a.sync());
-    a.installSnapshot(snapshotAt(20, 4));
-    for (let i = 0; i < 2; i++) {
-      await fs.syncQueued();
-      fs.completeSyncs(1);
+  test("an install cut after its snapshot was in place is finished by recovery; one cut before is dropped", async () => {
+    // Syncs of an install without history: intent (file, folder), snapshot (file, folder), log folder, intent removal.
+    for (const [completed, finished] of [
+      [3, false],
+      [4, true],
+    ] as const) {
+      const fs = new SimFs({ syncMode: "manual" });
+      const a = await openDriven(fs, { dir: DIR });
+      a.append(makeEntries(1, 5, 1));
+      await drive(fs, a.sync());
+      void a.installSnapshot(snapshotAt(20, 4));
+      for (let i = 0; i < completed; i++) {
+        await fs.syncQueued();
+        fs.completeSyncs(1);
+      }
+      await quiesce();
+      fs.crash();
+      const b = await openDriven(fs, { dir: DIR });
+      const where = `crash after ${completed} syncs`;
+      if (finished) {
+        expect({ where, report: b.recovery.finishedInstall, droppedInstall: b.recovery.droppedInstall }).toEqual({ where, report: { index: 20, entries: 0 }, droppedInstall: undefined });
+        expect([b.firstIndex(), b.lastIndex(), b.term(20), b.snapshot()?.meta.index]).toEqual([21, 20, 4, 20]);
+      } else {
+        expect({ where, report: b.recovery.droppedInstall, finishedInstall: b.recovery.finishedInstall }).toEqual({ where, report: { index: 20, term: 4 }, finishedInstall: undefined });
+        expect({ where, log: logOf(b), snapshot: b.snapshot() }).toEqual({ where, log: describeEntries(makeEntries(1, 5, 1)), snapshot: undefined });
+      }
+      expect({ where, intent: readWholeFile(fs, `${DIR}/installing`) }).toEqual({ where, intent: undefined });
+      await drive(fs, b.close());
     }
-    await quiesce();
-    fs.crash();
-    const b = await openDriven(fs, { dir: DIR });
-    expect(b.recovery.discardedForSnapshot).toEqual({ firstIndex: 1, lastIndex: 5 });
-    expect([b.firstIndex(), b.lastIndex(), b.term(20), b.snapshot()?.meta.index]).toEqual([21, 20, 4, 20]);
   });
 
   test("an install with history cut by a power loss after any number of completed syncs leaves the old state or the complete new one", async () => {

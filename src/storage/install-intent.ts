@@ -1,0 +1,117 @@
+import * as v from "valibot";
+import type { Entry, Snapshot, SnapshotMeta } from "../raft/log-types.ts";
+import { encode } from "../util/cbor-x.ts";
+import { MqraftError } from "../util/errors.ts";
+import { runProblem } from "./entry-run.ts";
+import { decodeRecordAt, encodeRecords, recordSize, viewOf } from "./record-codec.ts";
+import { sealedChecksum, sealParts, unseal } from "./sealed-file.ts";
+import { Count, decodeBody } from "./state-files.ts";
+
+/**
+ * The log entries a leader sends along with its snapshot: those at or below the snapshot's index
+ * that still hold retained messages, and the term of the entry just before the first of them.
+ */
+export interface InstallHistory {
+  /** Term of the entry just before the first of `entries` (ignored when there are none). */
+  prevTerm: number;
+  /** Contiguous, terms never decreasing, ending at the snapshot's index and term. */
+  entries: readonly Entry[];
+}
+
+export const NO_HISTORY: InstallHistory = { prevTerm: 0, entries: [] };
+
+/**
+ * `<dir>/installing`: an installSnapshot in progress. Written (atomically) before anything else
+ * the install changes and removed once the log holds exactly `history`, it lets recovery finish an
+ * install whose snapshot file is already in place, or drop one whose snapshot never got there.
+ */
+export interface InstallIntent {
+  index: number;
+  term: number;
+  /** The sealed checksum of the new snapshot file: tells it apart from an older one at the same index. */
+  snapshotChecksum: number;
+  /** With an empty history, prevTerm is the snapshot's term (the log continues after it). */
+  history: InstallHistory;
+}
+
+const MAGIC_INSTALL = 0x4d51494e; // "MQIN"
+const MAX_SEALED_BODY = 2 ** 32 - 1;
+
+const IntentMetaSchema = v.strictObject({
+  index: Count,
+  term: Count,
+  snapshotChecksum: v.pipe(Count, v.maxValue(MAX_SEALED_BODY)),
+  prevTerm: Count,
+  entries: Count,
+});
+
+/**
+ * Why `history` cannot follow a snapshot at `meta`, or undefined when it can: contiguous entries
+ * whose terms never decrease (from prevTerm on), ending at the snapshot's index and term.
+ */
+export function historyProblem(meta: Pick<SnapshotMeta, "index" | "term">, history: InstallHistory): string | undefined {
+  const { entries, prevTerm } = history;
+  const first = entries[0];
+  const last = entries.at(-1);
+  if (first === undefined || last === undefined) return undefined;
+  if (!Number.isSafeInteger(prevTerm) || prevTerm < 0) return `previous term ${prevTerm} is not a term`;
+  if (!Number.isSafeInteger(first.index) || first.index < 1) return `first index ${first.index} is not an index`;
+  const broken = runProblem(entries, prevTerm);
+  if (broken !== undefined) return `history entries must be contiguous with non-decreasing terms (${broken})`;
+  if (last.index !== meta.index || last.term !== meta.term) {
+    return `history must end at the snapshot (index ${meta.index} term ${meta.term}), not at index ${last.index} term ${last.term}`;
+  }
+  return undefined;
+}
+
+/** The intent for installing `snapshot` (whose sealed file is `snapshotFile`) with `history`. */
+export function installIntent(snapshot: Snapshot, snapshotFile: readonly Uint8Array[], history: InstallHistory): InstallIntent {
+  const { index, term } = snapshot.meta;
+  return {
+    index,
+    term,
+    snapshotChecksum: sealedChecksum(snapshotFile[0] as Uint8Array),
+    history: history.entries.length === 0 ? { prevTerm: term, entries: [] } : history,
+  };
+}
+
+/** True when the snapshot file in place is the one the intent installs: recovery then finishes the install. */
+export function installReachedSnapshot(intent: InstallIntent, snapshot: Snapshot | undefined, snapshotChecksum: number | undefined): boolean {
+  return snapshot?.meta.index === intent.index && snapshot.meta.term === intent.term && snapshotChecksum === intent.snapshotChecksum;
+}
+
+/** Body: metadata length u32 | metadata (CBOR) | the history's entries as log records, back to back. */
+export function encodeInstallIntent(intent: InstallIntent): Uint8Array[] {
+  const { entries, prevTerm } = intent.history;
+  const meta = encode({ index: intent.index, term: intent.term, snapshotChecksum: intent.snapshotChecksum, prevTerm, entries: entries.length });
+  const recordBytes = entries.reduce((n, e) => n + recordSize(e.data.length), 0);
+  if (4 + meta.length + recordBytes > MAX_SEALED_BODY) {
+    throw new MqraftError("INTERNAL", `a snapshot history of ${recordBytes} bytes is too large to install (at most 4 GiB)`);
+  }
+  const records = encodeRecords(entries);
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, meta.length);
+  return sealParts(MAGIC_INSTALL, [len, meta, records]);
+}
+
+export function decodeInstallIntent(path: string, bytes: Uint8Array): InstallIntent {
+  const corrupt = (why: string): MqraftError => new MqraftError("CORRUPT", `${path} is damaged: ${why}`);
+  const body = unseal(path, MAGIC_INSTALL, bytes);
+  if (body.length < 4) throw corrupt("no metadata length");
+  const view = viewOf(body);
+  const metaLength = view.getUint32(0);
+  if (4 + metaLength > body.length) throw corrupt("metadata runs past the end");
+  const meta = decodeBody(path, body.subarray(4, 4 + metaLength), IntentMetaSchema);
+  const entries: Entry[] = [];
+  for (let at = 4 + metaLength; at < body.length; ) {
+    const d = decodeRecordAt(body, at, view);
+    if (!d.ok) throw corrupt(`history record at byte ${at}: ${d.problem}`);
+    entries.push(d.record);
+    at += d.size;
+  }
+  if (entries.length !== meta.entries) throw corrupt(`holds ${entries.length} history entries, its metadata says ${meta.entries}`);
+  const history = { prevTerm: meta.prevTerm, entries };
+  const problem = historyProblem(meta, history);
+  if (problem !== undefined) throw corrupt(`its history cannot follow the snapshot: ${problem}`);
+  return { index: meta.index, term: meta.term, snapshotChecksum: meta.snapshotChecksum, history };
+}
