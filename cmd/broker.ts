@@ -29,12 +29,13 @@ export const brokerArgs = {
   "retain-bytes": { type: "string", description: "Keep at most this many bytes per topic (e.g. 1GB)" },
   "retain-age": { type: "string", description: "Drop messages older than this (e.g. 7d)" },
   "max-frame": { type: "string", description: "Largest frame accepted", default: "16MiB" },
+  repair: { type: "boolean", description: "Start on a corrupt log: cut it at the first bad record, then catch up from the leader without voting" },
   "segment-bytes": { type: "string", description: "Size of one log segment file", default: "64MiB" },
   "snapshot-every": { type: "string", description: "Applied log entries between two snapshots", default: "10000" },
   ...logArgs,
 } as const;
 
-type BrokerArgs = { [K in keyof typeof brokerArgs]?: string };
+type BrokerArgs = { [K in Exclude<keyof typeof brokerArgs, "repair">]?: string } & { repair?: boolean };
 
 /** Turns the flags into a validated BrokerConfig, or a usage error naming the flag. */
 export function brokerConfigFromArgs(args: BrokerArgs): BrokerConfig {
@@ -59,6 +60,7 @@ export function brokerConfigFromArgs(args: BrokerArgs): BrokerConfig {
       maxAgeMs: parseOptionalFlag("retain-age", DurationSchema, args["retain-age"]),
     },
     maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"] ?? "16MiB"),
+    repair: args.repair === true,
     segmentBytes: parseFlag("segment-bytes", ByteSizeSchema, args["segment-bytes"] ?? "64MiB"),
     snapshotEvery: parseFlag("snapshot-every", PositiveCountSchema, args["snapshot-every"] ?? "10000"),
   };

@@ -1,4 +1,4 @@
-import { decodeConfChange, bootstrap, RaftNode, type Entry, type NodeId, type Snapshot } from "../raft/index.ts";
+import { decodeConfChange, bootstrap, RaftNode, type Entry, type Message, type NodeId, type Snapshot } from "../raft/index.ts";
 import { BrokerState } from "../broker/state-machine.ts";
 import type { Retention } from "../broker/commands.ts";
 import { LogStore } from "../storage/log-store.ts";
@@ -53,7 +53,13 @@ export class BrokerNode {
   }
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {
-    const store = await LogStore.open({ fs: new RealFs(), dir: config.dataDir, maxSegmentBytes: config.segmentBytes });
+    const store = await LogStore.open({ fs: new RealFs(), dir: config.dataDir, maxSegmentBytes: config.segmentBytes, repair: config.repair });
+    if (store.damage !== undefined) {
+      const d = store.damage;
+      createLogger(() => `Broker ${config.port} FOLLOWER`).warn(
+        `Log repaired: cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); this broker will not vote or lead until it holds index ${d.untilIndex} again`,
+      );
+    }
     const node = new BrokerNode(config, store);
     try {
       await node.boot();
@@ -77,6 +83,10 @@ export class BrokerNode {
       this.log.info(`Recovered ${config.dataDir}: log [${store.firstIndex()}, ${store.lastIndex()}], term ${store.hardState().term}`);
     }
     const snapshot = store.snapshot();
+    // A saved commit index beyond the recovered log (a cut torn tail, a repaired log) is not
+    // fatal: commit is volatile in Raft, and the leader tells this node again.
+    const saved = store.hardState();
+    const hardState = { ...saved, commit: Math.min(saved.commit, store.lastIndex()) };
     const seed = crypto.getRandomValues(new Uint32Array(1))[0] as number;
     const raft = new RaftNode(
       {
@@ -86,7 +96,7 @@ export class BrokerNode {
         heartbeatTicks: 1,
       },
       new TransferLogView(store),
-      store.hardState(),
+      hardState,
     );
     this.broker = new ReplicatedBroker(() => this.driver, (index) => this.readEntry(index), Date.now, defer, retentionOf(config), (e) => this.configApplied(e));
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
@@ -96,7 +106,7 @@ export class BrokerNode {
       store,
       {
         send: (messages) => {
-          this.peers.send(messages);
+          this.peers.send(this.store.damage === undefined ? messages : messages.filter(mayLeadOrVote));
           this.watcher.check();
         },
         apply: (entries) => {
@@ -109,7 +119,7 @@ export class BrokerNode {
           void this.stop(new MqraftError("INTERNAL", describeError(e)));
         },
       },
-      store.hardState(),
+      hardState,
       defer,
     );
     this.watcher = new RoleWatcher(raft, this.log, (id) => this.addressOf(id));
@@ -225,6 +235,17 @@ export class BrokerNode {
     await this.store.close().catch(() => {});
     this.settleStopped(reason);
   }
+}
+
+/**
+ * A repaired log may have lost entries this broker had acknowledged, so until it has caught up it
+ * must not help elect anyone (its vote could favour a log missing them) nor campaign: its vote
+ * requests and vote grants are not sent. Refusals and everything else still go out.
+ */
+function mayLeadOrVote(m: Message): boolean {
+  if (m.type === "vote" || m.type === "preVote") return false;
+  if (m.type === "voteResponse" || m.type === "preVoteResponse") return m.reject;
+  return true;
 }
 
 function retentionOf(config: BrokerConfig): Retention {

@@ -57,6 +57,15 @@ function handleAppend(r: RaftState, m: AppendMessage): void {
 }
 
 function handleHeartbeat(r: RaftState, m: HeartbeatMessage): void {
+  const last = r.log.lastIndex();
+  if (m.commit > last) {
+    // The leader believes this node holds more than it does: its log was cut by a repair after
+    // corruption. Say where it really ends, so the leader lowers its match and resends.
+    r.log.commitTo(last);
+    r.clusterMap = m.cluster;
+    r.send({ type: "appendResponse", from: r.id, to: m.from, term: r.term, index: m.commit, reject: true, hintIndex: last, hintTerm: 0 });
+    return;
+  }
   r.log.commitTo(m.commit);
   r.clusterMap = m.cluster;
   r.send({ type: "heartbeatResponse", from: r.id, to: m.from, term: r.term });

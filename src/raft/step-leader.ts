@@ -36,6 +36,15 @@ export function stepLeader(r: RaftState, m: Message): void {
 }
 
 function handleAppendResponse(r: RaftState, m: AppendResponse, pr: Progress): void {
+  if (m.reject && m.hintIndex < pr.match) {
+    // The follower holds less than it once acknowledged (a log repaired after corruption, or a stale
+    // reply): lowering match is safe (commit never moves back) and lets replication refill it.
+    pr.match = m.hintIndex;
+    pr.next = m.hintIndex + 1;
+    pr.becomeProbe();
+    sendAppends(r, m.from, pr, true);
+    return;
+  }
   if (m.reject) {
     const hint = m.hintTerm > 0 ? r.log.findConflictByTerm(m.hintIndex, m.hintTerm)[0] : m.hintIndex;
     if (pr.maybeDecrTo(m.index, hint)) {

@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runMqraft } from "../support/binary.ts";
+import { TestCluster } from "../support/cluster.ts";
+import { drainRaw, publishRaw } from "../support/raw-client.ts";
+import { waitFor } from "../support/wait.ts";
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+describe("a corrupt record in an older segment", () => {
+  test("stops the broker with an error naming file and offset; with --repair it catches up from the leader and serves everything", async () => {
+    cluster = await TestCluster.create({ nodes: 3, argsFor: () => ["--segment-bytes", "4KiB"] });
+    const leader = await cluster.waitForLeader();
+    const victim = cluster.brokers.find((b) => b.id !== leader)!;
+    const values: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const batch = Array.from({ length: 20 }, (_, i) => `r${round}-${i}-${"x".repeat(40)}`);
+      await publishRaw(cluster.broker(leader).address, "repair", batch);
+      values.push(...batch);
+    }
+    await waitFor("the victim to apply everything", async () => ((await drainRaw(victim.address, "repair")).length === values.length ? true : undefined));
+    await cluster.stop(victim.id, "SIGTERM");
+    const segments = readdirSync(join(victim.dataDir, "log")).filter((f) => f.endsWith(".seg")).sort();
+    expect(segments.length).toBeGreaterThan(2);
+    const oldest = join(victim.dataDir, "log", segments[0] as string);
+    const bytes = readFileSync(oldest);
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = (bytes[at] as number) ^ 0x10;
+    writeFileSync(oldest, bytes);
+
+    const inspect = await runMqraft(["inspect", victim.dataDir]);
+    expect(inspect.code).toBe(1);
+    expect(inspect.stdout).toContain(segments[0] as string);
+
+    cluster.start(victim.id);
+    const exited = await victim.proc!.exited;
+    expect(exited).toBe(1);
+    const log = cluster.log(victim.id);
+    expect(log).toContain("CORRUPT");
+    expect(log).toContain(segments[0] as string);
+
+    victim.extraArgs.push("--repair");
+    cluster.start(victim.id);
+    await waitFor("the repaired broker to warn that it will not vote", () => (cluster!.log(victim.id).includes("will not vote or lead") ? true : undefined));
+    const served = await waitFor("the repaired broker to serve every message again", async () => {
+      const got = await drainRaw(victim.address, "repair");
+      return got.length === values.length ? got : undefined;
+    }, { timeoutMs: 20_000 });
+    expect(served.map((m) => m.value)).toEqual(values);
+    expect((await runMqraft(["inspect", victim.dataDir])).stdout).not.toContain("BAD");
+  });
+});
