@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Snapshot } from "../../src/raft/log-types.ts";
 import { MqraftError } from "../../src/util/errors.ts";
 import { LogStore, type LogStoreOptions } from "../../src/storage/log-store.ts";
-import { readWholeFile } from "../../src/storage/fs.ts";
 import { recordSize, SEGMENT_HEADER_SIZE } from "../../src/storage/record-codec.ts";
 import { describeEntries, makeEntries, segmentPaths, type StorageEnv } from "./storage-env.ts";
 
@@ -196,33 +195,6 @@ export function logStoreCases(label: string, makeEnv: () => Promise<StorageEnv>)
       expect([b.firstIndex(), b.lastIndex(), b.term(20)]).toEqual([21, 22, 4]);
       expect(logOf(b)).toEqual(describeEntries(makeEntries(21, 22, 4)));
       expect(new TextDecoder().decode(b.snapshot()?.data)).toBe("leader state");
-    });
-
-    test("installSnapshot with history: the log becomes exactly that history, also after a restart", async () => {
-      const a = await open();
-      a.append(makeEntries(1, 5, 1));
-      await a.sync();
-      const history = [...makeEntries(15, 17, 3, 10, 1), ...makeEntries(18, 20, 4, 10, 1)];
-      await a.installSnapshot(snapshotAt(20, 4, "leader state"), { prevTerm: 2, entries: history });
-      expect([a.firstIndex(), a.lastIndex(), a.term(14), a.term(17), a.term(20), a.durableIndex]).toEqual([15, 20, 2, 3, 4, 20]);
-      expect(logOf(a)).toEqual(describeEntries(history));
-      a.append(makeEntries(21, 22, 4));
-      await a.sync();
-      await a.close();
-      const b = await open();
-      expect([b.firstIndex(), b.lastIndex(), b.term(14)]).toEqual([15, 22, 2]);
-      expect(logOf(b)).toEqual(describeEntries([...history, ...makeEntries(21, 22, 4)]));
-      expect(new TextDecoder().decode(b.snapshot()?.data)).toBe("leader state");
-      expect(readWholeFile(env().fs, `${env().dir}/installing`)).toBeUndefined();
-      // Compaction after such an install still stops at the snapshot and keeps the newest segment.
-      b.compactPrefix(100);
-      expect(b.lastIndex()).toBe(22);
-      expect(b.firstIndex()).toBeLessThanOrEqual(21);
-    });
-
-    test("installSnapshot refuses a history that does not end at the snapshot", async () => {
-      const a = await open();
-      await expect(a.installSnapshot(snapshotAt(20, 4), { prevTerm: 2, entries: makeEntries(15, 19, 4) })).rejects.toThrow("must end at the snapshot");
     });
 
     test("a snapshot installed before any append restarts as an empty log after it", async () => {

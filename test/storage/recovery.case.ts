@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { createPrng } from "../../src/util/prng.ts";
 import { MqraftError } from "../../src/util/errors.ts";
 import { inspectDataFolder } from "../../src/storage/inspect.ts";
+import { encodeInstallIntent, installIntent } from "../../src/storage/install-intent.ts";
+import { writeFileAtomic } from "../../src/storage/sealed-file.ts";
+import { encodeSnapshot } from "../../src/storage/state-files.ts";
 import { SEGMENT_HEADER_SIZE } from "../../src/storage/record-codec.ts";
 import { logOf, REC, rejection, snapshotAt, useStorageEnv } from "./log-store.case.ts";
 import { describeEntries, exists, fileBytes, flipBit, makeEntries, segmentPaths, setFileBytes, type StorageEnv } from "./storage-env.ts";
@@ -190,6 +193,62 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
         "  note: commit index 4 is beyond the log; the node catches up from the leader",
         "healthy: yes",
       ]);
+    });
+
+    test("an unfinished install is finished at the start when its snapshot is in place, and dropped when it is not", async () => {
+      const history = { prevTerm: 2, entries: makeEntries(15, 20, 4, 10, 3) };
+      const snapshot = snapshotAt(20, 4, "leader state");
+      const { fs, dir } = env();
+      for (const snapshotInPlace of [false, true]) {
+        await writeLog(12);
+        const snapshotFile = encodeSnapshot(snapshot);
+        await writeFileAtomic(fs, dir, join(dir, "installing"), encodeInstallIntent(installIntent(snapshot, snapshotFile, history)));
+        if (snapshotInPlace) await writeFileAtomic(fs, dir, join(dir, "snapshot"), snapshotFile);
+        const report = inspectDataFolder(dir, fs);
+        expect(report.healthy).toBe(true);
+        expect(report.lines).toContain(
+          snapshotInPlace
+            ? "install intent: unfinished install of a snapshot at index 20, term 4 with log entries 15..20; its snapshot is in place, so the next start replaces the log with its entries"
+            : "install intent: unfinished install of a snapshot at index 20, term 4 with log entries 15..20; its snapshot never got in place, so the next start drops it and keeps the log",
+        );
+        const s = await open();
+        if (snapshotInPlace) {
+          expect([s.recovery.finishedInstall, s.recovery.droppedInstall]).toEqual([{ index: 20, entries: 6 }, undefined]);
+          expect([logOf(s), s.term(14), s.snapshot()?.meta.index]).toEqual([describeEntries(history.entries), 2, 20]);
+        } else {
+          expect([s.recovery.droppedInstall, s.recovery.finishedInstall]).toEqual([{ index: 20, term: 4 }, undefined]);
+          expect([logOf(s), s.snapshot()]).toEqual([describeEntries(makeEntries(1, 12, 1)), undefined]);
+        }
+        expect(exists(fs, join(dir, "installing"))).toBe(false);
+        await s.close();
+        for (const p of segmentPaths(fs, dir)) fs.unlink(p);
+      }
+    });
+
+    test("a log that ends before the snapshot or holds another term at its index is corruption; repair drops it", async () => {
+      const { fs, dir } = env();
+      for (const [snapshot, why] of [
+        [snapshotAt(8, 1), "the log ends at index 5, before the snapshot's index 8"],
+        [snapshotAt(3, 7), "term 1 at the snapshot's index, the snapshot's term is 7"],
+      ] as const) {
+        await writeLog(5);
+        await writeFileAtomic(fs, dir, join(dir, "snapshot"), encodeSnapshot(snapshot));
+        const e = await rejection(open());
+        expect({ code: (e as MqraftError).code, message: (e as MqraftError).message }).toMatchObject({ code: "CORRUPT", message: expect.stringContaining(why) });
+        expect(inspectDataFolder(dir, fs).lines.join("\n")).toContain(`CORRUPT at`);
+        const s = await open({ repair: true });
+        expect([s.firstIndex(), s.lastIndex(), s.term(snapshot.meta.index), s.recovery.repaired?.untilIndex]).toEqual([
+          snapshot.meta.index + 1,
+          snapshot.meta.index,
+          snapshot.meta.term,
+          5,
+        ]);
+        // Damaged until durable past index 5, which a snapshot at 8 already is.
+        const damaged = snapshot.meta.index < 5;
+        expect([s.damage?.untilIndex, exists(fs, join(dir, "damaged")), segmentPaths(fs, dir)]).toEqual([damaged ? 5 : undefined, damaged, []]);
+        await s.close();
+        for (const name of ["snapshot", "damaged"]) if (exists(fs, join(dir, name))) fs.unlink(join(dir, name));
+      }
     });
   });
 }
