@@ -12,7 +12,9 @@ import { quiesce } from "./sim-drive.ts";
 import { describeEntries, makeEntries } from "./storage-env.ts";
 
 const DIR = "/data/n1";
+/** Torn variants of each crash point; the first of them also for the crash before a cut recovery. */
 const TORN_SEEDS = 4;
+const TORN_SEEDS_BEFORE_RECOVERY = 1;
 
 /** Before the install: entries 7..12 (1..6 compacted away) under a snapshot at 8, all durable. */
 const OLD_LOG = makeEntries(7, 12, 2);
@@ -116,6 +118,17 @@ async function crashInstall(sc: Scenario, k: number, options: CrashOptions): Pro
   return sim;
 }
 
+/** Everything a disk holds (names and bytes): two crashes that leave equal fingerprints recover alike. */
+function fingerprint(sim: SimFs): string {
+  const files = (dir: string): string[] =>
+    sim
+      .readdir(dir)
+      .filter((name) => name !== "log")
+      .sort()
+      .map((name) => `${name}:${Buffer.from(readWholeFile(sim, `${dir}/${name}`) ?? []).toString("base64")}`);
+  return [...files(DIR), ...files(`${DIR}/log`)].join("\n");
+}
+
 /** The inspector, run on the disk as the crash left it, calls it healthy and says what the next start does with an intent. */
 function checkInspection(sim: SimFs, expectNew: boolean, where: string): void {
   const report = inspectDataFolder(DIR, sim);
@@ -174,21 +187,27 @@ describe("installSnapshot cut by a power loss after each of its file-system oper
     test(`${sc.name}: a recovery cut after each of its own operations ends where the first crash decided`, async () => {
       const n = await countInstallOps(sc);
       let cutRecoveries = 0;
+      const seen = new Set<string>();
       for (let k = 1; k <= n; k++) {
-        const probe = await crashInstall(sc, k, {});
-        // Recovery has work to do only with an intent on disk.
-        if (readWholeFile(probe, `${DIR}/installing`) === undefined) continue;
-        const expectNew = snapshotOnDiskIsNew(probe, sc);
-        const counter = new CrashPointFs(probe);
-        await LogStore.open({ fs: counter, dir: DIR, maxSegmentBytes: SEG });
-        for (let j = 1; j <= counter.ops; j++) {
-          const sim = await crashInstall(sc, k, {});
-          const cp = new CrashPointFs(sim);
-          cp.crashAfter(j, j % 2 === 0 ? { prng: createPrng(j) } : {});
-          await Promise.race([LogStore.open({ fs: cp, dir: DIR, maxSegmentBytes: SEG }).catch(() => undefined), quiesce()]);
-          expect({ k, j, crashed: cp.crashed }).toEqual({ k, j, crashed: true });
-          await recoverAndCheck(sim, sc, expectNew, `crash after operation ${k} of the install, then after operation ${j} of recovery`);
-          cutRecoveries++;
+        for (let seed = 0; seed <= TORN_SEEDS_BEFORE_RECOVERY; seed++) {
+          const first = (): CrashOptions => (seed === 0 ? {} : { prng: createPrng(seed * 1000 + k) });
+          const probe = await crashInstall(sc, k, first());
+          // Recovery has work to do only with an intent on disk, and each distinct disk needs cutting once.
+          const disk = fingerprint(probe);
+          if (readWholeFile(probe, `${DIR}/installing`) === undefined || seen.has(disk)) continue;
+          seen.add(disk);
+          const expectNew = snapshotOnDiskIsNew(probe, sc);
+          const counter = new CrashPointFs(probe);
+          await LogStore.open({ fs: counter, dir: DIR, maxSegmentBytes: SEG });
+          for (let j = 1; j <= counter.ops; j++) {
+            const sim = await crashInstall(sc, k, first());
+            const cp = new CrashPointFs(sim);
+            cp.crashAfter(j, j % 2 === 0 ? { prng: createPrng(j) } : {});
+            await Promise.race([LogStore.open({ fs: cp, dir: DIR, maxSegmentBytes: SEG }).catch(() => undefined), quiesce()]);
+            expect({ k, seed, j, crashed: cp.crashed }).toEqual({ k, seed, j, crashed: true });
+            await recoverAndCheck(sim, sc, expectNew, `crash (seed ${seed}) after operation ${k} of the install, then after operation ${j} of recovery`);
+            cutRecoveries++;
+          }
         }
       }
       expect(cutRecoveries).toBeGreaterThan(0);
