@@ -1,8 +1,8 @@
 import type { Entry, HardState, LogReader, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
 import { acquireDataLock, type DataLock } from "./data-lock.ts";
-import { unlinkIfPresent, type Fs } from "./fs.ts";
 import { runProblem } from "./entry-run.ts";
+import { unlinkIfPresent, type Fs } from "./fs.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { IndexTable } from "./index-table.ts";
 import { encodeInstallIntent, historyProblem, installIntent, NO_HISTORY, type InstallHistory } from "./install-intent.ts";
