@@ -38,12 +38,13 @@ export const brokerArgs = {
 type BrokerArgs = { [K in Exclude<keyof typeof brokerArgs, "repair">]?: string } & { repair?: boolean };
 
 /** Turns the flags into a validated BrokerConfig, or a usage error naming the flag. */
-export function brokerConfigFromArgs(args: BrokerArgs): BrokerConfig {
+export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerConfig {
   const id = parseFlag("id", NodeIdSchema, args.id ?? "1");
   const host = parseFlag("host", HostSchema, args.host ?? "127.0.0.1");
   const port = parseFlag("port", PortSchema, args.port ?? "8000");
   const advertise = args.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  const peers = parseOptionalFlag("peers", PeersSchema, args.peers) ?? [{ id, address: advertise }];
+  // A joining broker starts with no configuration: it learns it from the leader once added.
+  const peers = joining ? [] : (parseOptionalFlag("peers", PeersSchema, args.peers) ?? [{ id, address: advertise }]);
   const raw = {
     id,
     host,
@@ -80,7 +81,8 @@ export default defineCommand({
     setUpLogging(args);
     const config = brokerConfigFromArgs(args);
     const node = await BrokerNode.start(config);
-    const stop = () => void node.stop();
+    // A planned stop hands leadership on first, so a rolling restart loses no availability.
+    const stop = () => void node.handOffLeadership().then(() => node.stop());
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     const reason = await node.stopped;

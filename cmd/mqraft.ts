@@ -18,6 +18,9 @@ export const root = defineCommand({
     sub: () => import("./sub.ts").then((m) => m.default),
     status: () => import("./status.ts").then((m) => m.default),
     inspect: () => import("./inspect.ts").then((m) => m.default),
+    join: () => import("./join.ts").then((m) => m.default),
+    leave: () => import("./leave.ts").then((m) => m.default),
+    leader: () => import("./leader.ts").then((m) => m.default),
   },
 });
 

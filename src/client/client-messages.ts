@@ -4,6 +4,9 @@ import {
   DeliverySchema,
   ErrorMessageSchema,
   type Hello,
+  type Join,
+  type Leave,
+  type Transfer,
   OkSchema,
   type Ok,
   type Publish,
@@ -35,7 +38,7 @@ export const ClientReceivesSchema = v.variant("type", [
 ]);
 export type ClientReceives = v.InferOutput<typeof ClientReceivesSchema>;
 
-export type ClientRequest = Publish | Subscribe | Ack | Unsubscribe | StatusRequest;
+export type ClientRequest = Publish | Subscribe | Ack | Unsubscribe | StatusRequest | Join | Leave | Transfer;
 export type ClientSends = Hello | ClientRequest;
 
 /** The answer each request expects when it succeeds. */
@@ -45,6 +48,9 @@ export interface AnswerTo {
   ack: Ok;
   unsubscribe: Ok;
   status: StatusReply;
+  join: Ok;
+  leave: Ok;
+  transfer: Ok;
 }
 
 export const ANSWER_TYPE = {
@@ -53,6 +59,9 @@ export const ANSWER_TYPE = {
   ack: "ok",
   unsubscribe: "ok",
   status: "status",
+  join: "ok",
+  leave: "ok",
+  transfer: "ok",
 } as const satisfies { [K in ClientRequest["type"]]: AnswerTo[K]["type"] };
 
 export type Answer = AnswerTo[keyof AnswerTo];

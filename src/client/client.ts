@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { AddressSchema, firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../util/names.ts";
-import { SubscribeFromSchema } from "../wire/index.ts";
+import { SubscribeFromSchema, type Join, type Leave, type Transfer } from "../wire/index.ts";
 import { now } from "./deadline.ts";
 import { DurableAcks } from "./durable-acks.ts";
 import { LeaderLink } from "./leader-link.ts";
@@ -44,6 +44,12 @@ export interface MqraftClient {
   subscribe(topics: string | readonly string[], options?: SubscribeOptions): Promise<Subscription>;
   /** The cluster as the leader (else any broker) sees it. */
   status(): Promise<ClusterStatus>;
+  /** Asks the leader to add broker `nodeId` (listening at `address`); resolves once it is a learner. */
+  join(nodeId: number, address: string): Promise<void>;
+  /** Asks the leader to remove broker `nodeId`; resolves once the removal is committed. */
+  leave(nodeId: number): Promise<void>;
+  /** Asks the leader to hand leadership to voter `to`; resolves once `to` leads. */
+  transferLeadership(to: number): Promise<void>;
   /** Fails unacknowledged publishes with CONNECTION_CLOSED, ends subscriptions, closes every connection. */
   close(): Promise<void>;
 }
@@ -102,6 +108,22 @@ class Client implements MqraftClient {
 
   status(): Promise<ClusterStatus> {
     return fetchStatus(this.pool, now() + this.settings.timeoutMs, this.link.channel?.address);
+  }
+
+  join(nodeId: number, address: string): Promise<void> {
+    return this.leaderRequest({ type: "join", nodeId, address });
+  }
+
+  leave(nodeId: number): Promise<void> {
+    return this.leaderRequest({ type: "leave", nodeId });
+  }
+
+  transferLeadership(to: number): Promise<void> {
+    return this.leaderRequest({ type: "transfer", to });
+  }
+
+  private async leaderRequest(message: Omit<Join, "id"> | Omit<Leave, "id"> | Omit<Transfer, "id">): Promise<void> {
+    await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask(message));
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,7 @@ import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
 import { statusView } from "./status-view.ts";
+import { MembershipService } from "./membership-service.ts";
 import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
 
 const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
@@ -42,6 +43,7 @@ export class BrokerNode {
   private watcher!: RoleWatcher;
   private peerAddresses = "";
   private stopping = false;
+  private membership!: MembershipService;
   private snapshotting = false;
 
   private constructor(
@@ -123,8 +125,11 @@ export class BrokerNode {
       defer,
     );
     this.watcher = new RoleWatcher(raft, this.log, (id) => this.addressOf(id));
+    this.membership = new MembershipService(() => this.driver, this.broker.pending, this.log, config.electionMs);
     const sessionHost: SessionHost = {
       broker: this.broker,
+      membership: this.membership,
+      isLeader: () => this.driver.raft.role === "leader",
       log: this.log,
       welcome: () => this.welcome(),
       leaderAddress: () => {
@@ -148,6 +153,7 @@ export class BrokerNode {
       this.driver.tick();
       this.watcher.check();
       this.syncPeers();
+      this.membership.promoteCaughtUpLearners();
     }, config.heartbeatMs);
     this.log.info(`Running on ${config.advertise}`);
   }
@@ -160,6 +166,12 @@ export class BrokerNode {
     const welcome: Welcome = { type: "welcome", version: PROTOCOL_VERSION, nodeId: this.config.id, maxFrameBytes: this.config.maxFrameBytes, members };
     if (leader !== 0) welcome.leader = leader;
     return welcome;
+  }
+
+  /** Whether this broker's applied configuration counts it as a voter or learner. */
+  get isMember(): boolean {
+    const { voters, learners } = this.driver.raft.membership;
+    return voters.includes(this.config.id) || learners.includes(this.config.id);
   }
 
   addressOf(id: NodeId): string {
@@ -213,6 +225,26 @@ export class BrokerNode {
     else if (cc.op === "addLearner") this.log.info(`New node joins the cluster: node ${cc.id} at ${cc.address} (learner)`);
     else if (cc.op === "promote") this.log.info(`Node ${cc.id} is now a voter`);
     else this.log.info(`Node ${cc.id} left the cluster`);
+    // A removal of this broker may be old history that a rejoin replays before its new addLearner:
+    // decide only once the entries that follow have been applied.
+    if (cc.op === "remove" && cc.id === this.config.id) {
+      setTimeout(() => {
+        if (this.isMember || this.stopping) return;
+        this.log.info('Removed from the cluster; stopping (use "mqraft join" to come back)');
+        void this.stop();
+      }, this.config.electionMs);
+    }
+  }
+
+  /** Moves leadership to the most up-to-date other voter before a planned stop, so that publishing pauses only briefly. */
+  async handOffLeadership(): Promise<void> {
+    const raft = this.driver?.raft;
+    if (raft === undefined || raft.role !== "leader") return;
+    const candidates = raft.status().peers.filter((p) => !p.learner && p.reachable).sort((a, b) => b.match - a.match);
+    const to = candidates[0];
+    if (to === undefined) return;
+    this.log.info(`Stopping: handing leadership to ${this.addressOf(to.id)}`);
+    await this.membership.transfer(to.id).catch((e) => this.log.warn(`Leadership transfer failed: ${describeError(e)}`));
   }
 
   /** Keeps the peer links in line with the applied configuration (a join adds an address). */

@@ -10,6 +10,7 @@ import {
   type Welcome,
 } from "../wire/index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
+import type { MembershipService } from "./membership-service.ts";
 import type { PublishOutcome } from "./publish-batcher.ts";
 import { isRaftMessage } from "./peer-messages.ts";
 import { Subscription } from "./subscription-feed.ts";
@@ -18,6 +19,8 @@ import type { StatusReply } from "../wire/index.ts";
 /** What a session needs of the broker process that accepted it. */
 export interface SessionHost {
   readonly broker: ReplicatedBroker;
+  readonly membership: MembershipService;
+  isLeader(): boolean;
   readonly log: Logger;
   welcome(): Welcome;
   /** "host:port" of the leader, if one is known. */
@@ -77,6 +80,12 @@ export class ClientSession {
         return void this.unsubscribe(m.id, m.subscription, m.remove ?? false).catch((e) => this.answerError(m.id, e));
       case "status":
         return void this.connection.send({ ...this.host.status(), id: m.id });
+      case "join":
+        return this.onLeader(m.id, () => this.host.membership.join(m.nodeId, m.address));
+      case "leave":
+        return this.onLeader(m.id, () => this.host.membership.leave(m.nodeId));
+      case "transfer":
+        return this.onLeader(m.id, () => this.host.membership.transfer(m.to));
       default: {
         const never: never = m;
         return this.refuse(new MqraftError("BAD_MESSAGE", `unexpected ${(never as { type: string }).type}`));
@@ -147,6 +156,19 @@ export class ClientSession {
       if (r.type === "error") return this.answerResult(id, r);
     }
     this.connection.send({ type: "ok", id });
+  }
+
+  /** Runs a request only the leader serves, answering `ok` when it resolves or an error with the request's id. */
+  private onLeader(id: number, work: () => Promise<void>): void {
+    void Promise.resolve()
+      .then(() => {
+        if (!this.host.isLeader()) throw new MqraftError("NOT_LEADER", "this broker is not the leader");
+        return work();
+      })
+      .then(
+        () => this.connection.send({ type: "ok", id }),
+        (e) => this.answerError(id, e),
+      );
   }
 
   private answerResult(id: number, r: ApplyResult): void {

@@ -52,8 +52,13 @@ function applyConfigEntry(r: RaftState, e: Entry): void {
     if (pr === undefined) r.progress.set(id, new Progress(r.log.lastIndex() + 1, r.cfg.maxInflight, m.learners.includes(id), r.ticks));
     else pr.learner = m.learners.includes(id);
   }
-  for (const id of r.progress.keys()) {
-    if (!isMember(m, id)) r.progress.delete(id);
+  for (const [id, pr] of r.progress) {
+    if (isMember(m, id)) continue;
+    // A farewell: the removed node hears no more from this leader, so tell it how far the log is
+    // committed; if it holds its removal it applies it and knows it is out.
+    const commit = Math.min(pr.match, r.log.committed);
+    if (id !== r.id) r.send({ type: "heartbeat", from: r.id, to: id, term: r.term, commit, cluster: r.leaderClusterMap() });
+    r.progress.delete(id);
   }
   if (!isMember(m, r.leadTransferee)) r.leadTransferee = 0;
   if (!isMember(m, r.id)) {

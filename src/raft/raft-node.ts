@@ -80,6 +80,11 @@ export class RaftNode {
     return { index: r.pendingConfIndex, term: r.term };
   }
 
+  /** Whether a configuration change is proposed and not yet applied (a new one would be refused). */
+  get confChangePending(): boolean {
+    return this.r.pendingConfIndex > this.r.log.applied;
+  }
+
   /**
    * Hands leadership to voter `to`: it is brought up to date, then told to campaign at once.
    * Proposals are refused until it takes over or an election timeout passes.
@@ -213,7 +218,8 @@ export class RaftNode {
   private mustLead(): void {
     if (this.r.role !== "leader") throw this.notLeader();
     if (this.r.leadTransferee !== 0) {
-      throw new MqraftError("REFUSED", `leadership is being transferred to node ${this.r.leadTransferee}`);
+      // Transient: the client retries, and finds the new leader in a moment.
+      throw new MqraftError("UNAVAILABLE", `leadership is being transferred to node ${this.r.leadTransferee}`);
     }
   }
 

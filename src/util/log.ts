@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { createConsola, type ConsolaInstance, type LogObject } from "consola/core";
 
 /** consola's numeric levels, named as the `--log-level` flag accepts them. */
@@ -31,8 +32,14 @@ export function configureLogging(next: LogSettings): void {
   settings = next;
 }
 
+// Synchronous, so that the lines just before an exit (a removed broker's "Removed from the cluster")
+// are never lost in a buffer.
 const writeStderr = (line: string): void => {
-  process.stderr.write(line + "\n");
+  try {
+    writeSync(2, line + "\n");
+  } catch {
+    // stderr closed: nowhere left to report to
+  }
 };
 
 function pad(n: number): string {

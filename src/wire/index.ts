@@ -26,3 +26,4 @@ export {
 } from "./messages/unions.ts";
 export { RaftMessageSchema, type WireRaftMessage } from "./messages/raft.ts";
 export * from "./messages/client.ts";
+export * from "./messages/membership.ts";

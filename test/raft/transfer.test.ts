@@ -53,7 +53,7 @@ describe("leadership transfer", () => {
     c.isolate(2);
     const leader = c.node(1);
     leader.raft.transferLeadership(2);
-    expect(errorOf(() => leader.raft.propose(bytes(1)))).toStartWith("REFUSED:");
+    expect(errorOf(() => leader.raft.propose(bytes(1)))).toStartWith("UNAVAILABLE: leadership is being transferred");
     for (let i = 0; i < E; i++) leader.raft.tick();
     expect(leader.raft.status().leadTransferee).toBe(0);
     expect(errorOf(() => leader.raft.propose(bytes(1)))).toBe("no error");

@@ -15,6 +15,8 @@ export interface BrokerProcess {
   logPath: string;
   proc: Subprocess | undefined;
   extraArgs: string[];
+  /** Set for a broker added later with `mqraft join`: the servers it asks. */
+  joinVia?: string[];
 }
 
 export interface ClusterOptions {
@@ -76,8 +78,9 @@ export class TestCluster {
   start(id: number): void {
     const b = this.broker(id);
     if (this.isRunning(b)) throw new Error(`broker ${id} is already running`);
+    const membership = b.joinVia ? ["join", "--server", b.joinVia.join(",")] : ["broker", "--peers", this.peers];
     const args = [
-      "broker", "--id", String(id), "--port", String(b.port), "--peers", this.peers, "--data", b.dataDir,
+      ...membership, "--id", String(id), "--port", String(b.port), "--data", b.dataDir,
       "--heartbeat-ms", String(this.options.heartbeatMs ?? 50), "--election-ms", String(this.options.electionMs ?? 500),
       "--log-level", "debug", ...b.extraArgs,
     ];
@@ -88,6 +91,24 @@ export class TestCluster {
     live.add(b.proc);
     const proc = b.proc;
     void proc.exited.then(() => live.delete(proc));
+  }
+
+  /** A new broker that joins through `mqraft join`, asking the brokers that exist now. */
+  async addJoiner(id: number): Promise<BrokerProcess> {
+    const [port] = await freePorts(1);
+    const b: BrokerProcess = {
+      id,
+      port: port as number,
+      address: `127.0.0.1:${port}`,
+      dataDir: join(this.dir, `data-${id}`),
+      logPath: join(this.dir, `broker-${id}.log`),
+      proc: undefined,
+      extraArgs: this.options.argsFor?.(id) ?? [],
+      joinVia: this.brokers.map((x) => x.address),
+    };
+    this.brokers.push(b);
+    this.start(id);
+    return b;
   }
 
   /** Sends `signal` and waits for the process to exit. */

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { ErrorMessageSchema } from "./error.ts";
 import { HelloSchema, WelcomeSchema } from "./handshake.ts";
 import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
+import { JoinSchema, LeaveSchema, TransferSchema } from "./membership.ts";
 import {
   AckSchema,
   DeliverySchema,
@@ -29,6 +30,9 @@ export const ServerInboundSchema = v.variant("type", [
   AckSchema,
   UnsubscribeSchema,
   StatusRequestSchema,
+  JoinSchema,
+  LeaveSchema,
+  TransferSchema,
   ...RAFT_MESSAGE_SCHEMAS,
 ]);
 export type ServerInbound = v.InferOutput<typeof ServerInboundSchema>;

@@ -1,0 +1,113 @@
+import type { ConfChange, Proposed } from "../raft/index.ts";
+import { MqraftError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import type { PendingProposals } from "./pending-proposals.ts";
+import type { RaftDriver } from "./raft-driver.ts";
+
+/** A learner within this many entries of the leader's log is promoted to voter. */
+const PROMOTE_WITHIN = 64;
+
+/**
+ * Join, leave and leadership transfer on the leader: each is one single-server configuration
+ * change through the Raft log (learner first, voter once caught up), answered once committed.
+ */
+export class MembershipService {
+  constructor(
+    private readonly driver: () => RaftDriver,
+    private readonly pending: PendingProposals,
+    private readonly log: Logger,
+    private readonly electionMs: number,
+  ) {}
+
+  join(nodeId: number, address: string): Promise<void> {
+    const raft = this.driver().raft;
+    const { voters, learners, addresses } = raft.membership;
+    const known = addresses[String(nodeId)];
+    if (voters.includes(nodeId) || learners.includes(nodeId)) {
+      if (known === address) return Promise.resolve();
+      throw new MqraftError(
+        "REFUSED",
+        `node ${nodeId} is already a member of this cluster (at ${known}); pick another id, or remove it first with "mqraft leave --id ${nodeId}"`,
+      );
+    }
+    if (Object.entries(addresses).some(([id, a]) => a === address && Number(id) !== nodeId)) {
+      throw new MqraftError("REFUSED", `${address} is already the address of another member`);
+    }
+    this.log.info(`Sync data with peer ${address}: node ${nodeId} joins as a learner`);
+    return this.change({ op: "addLearner", id: nodeId, address });
+  }
+
+  async leave(nodeId: number): Promise<void> {
+    const raft = this.driver().raft;
+    const { voters, learners } = raft.membership;
+    if (!voters.includes(nodeId) && !learners.includes(nodeId)) throw new MqraftError("NOT_FOUND", `node ${nodeId} is not a member of this cluster`);
+    if (voters.includes(nodeId)) {
+      const after = voters.filter((v) => v !== nodeId);
+      if (after.length === 0) throw new MqraftError("REFUSED", `node ${nodeId} is the last voter; a cluster cannot remove its last voter`);
+      const reachable = new Set([raft.id, ...raft.status().peers.filter((p) => p.reachable).map((p) => p.id)]);
+      const live = after.filter((v) => reachable.has(v)).length;
+      const majority = Math.floor(after.length / 2) + 1;
+      if (live < majority) {
+        throw new MqraftError(
+          "REFUSED",
+          `removing node ${nodeId} would leave ${after.length} voters of which only ${live} are reachable, and a majority needs ${majority}`,
+        );
+      }
+    }
+    await this.caughtUp(nodeId);
+    return this.change({ op: "remove", id: nodeId });
+  }
+
+  /**
+   * Waits (at most an election timeout) until `nodeId` holds the whole log, so that it also
+   * receives its own removal and can learn, from the leader's farewell heartbeat, that it is out.
+   */
+  private async caughtUp(nodeId: number): Promise<void> {
+    const deadline = performance.now() + this.electionMs;
+    for (;;) {
+      const status = this.driver().raft.status();
+      const peer = status.peers.find((p) => p.id === nodeId);
+      if (peer === undefined || !peer.reachable || peer.match >= status.lastIndex || performance.now() > deadline) return;
+      await Bun.sleep(10);
+    }
+  }
+
+  /** Resolves once `to` leads; TIMEOUT after two election timeouts. */
+  async transfer(to: number): Promise<void> {
+    const driver = this.driver();
+    if (driver.raft.leader === to && driver.raft.role !== "leader") return;
+    driver.withCore((raft) => raft.transferLeadership(to));
+    const deadline = performance.now() + 2 * this.electionMs;
+    while (performance.now() < deadline) {
+      if (driver.raft.leader === to && driver.raft.role !== "leader") return;
+      await Bun.sleep(10);
+    }
+    throw new MqraftError("TIMEOUT", `node ${to} did not take over leadership within ${2 * this.electionMs} ms`);
+  }
+
+  /** On the leader, every tick: promotes one learner that has caught up. */
+  promoteCaughtUpLearners(): void {
+    const raft = this.driver().raft;
+    if (raft.role !== "leader" || raft.membership.learners.length === 0 || raft.confChangePending) return;
+    const status = raft.status();
+    for (const peer of status.peers) {
+      if (!peer.learner || !peer.reachable || peer.match + PROMOTE_WITHIN < status.lastIndex) continue;
+      // A refusal (another change won the race) is retried at a later tick.
+      this.change({ op: "promote", id: peer.id }).then(
+        () => this.log.info(`New node joins the cluster: node ${peer.id} at ${status.membership.addresses[String(peer.id)]} is a voter`),
+        () => {},
+      );
+      return;
+    }
+  }
+
+  /** Changes go one at a time: a request that arrives while another is in flight waits its turn. */
+  private async change(cc: ConfChange): Promise<void> {
+    const deadline = performance.now() + 4 * this.electionMs;
+    while (this.driver().raft.confChangePending && performance.now() < deadline) await Bun.sleep(10);
+    const proposed: Proposed = this.driver().withCore((raft) => raft.proposeConfChange(cc));
+    return await new Promise((resolve, reject) => {
+      this.pending.add(proposed, (outcome) => (outcome instanceof MqraftError ? reject(outcome) : resolve()));
+    });
+  }
+}
