@@ -47,7 +47,10 @@ export interface Snapshot {
 
 /** Read-only view of what is persisted, as the core sees it. Must be synchronous. */
 export interface LogReader {
-  /** Index of the first entry still held (snapshot index + 1; 1 for an empty log). */
+  /**
+   * Index of the first entry still held (1 for an empty log). The broker keeps entries that hold
+   * retained messages after a snapshot, so this may be at or below the snapshot's index + 1.
+   */
   firstIndex(): number;
   /** Index of the last entry held (snapshot index when no entries follow it). */
   lastIndex(): number;
