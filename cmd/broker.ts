@@ -30,6 +30,7 @@ export const brokerArgs = {
   "retain-age": { type: "string", description: "Drop messages older than this (e.g. 7d)" },
   "max-frame": { type: "string", description: "Largest frame accepted", default: "16MiB" },
   repair: { type: "boolean", description: "Start on a corrupt log: cut it at the first bad record, then catch up from the leader without voting" },
+  "remove-dead-after": { type: "string", description: "Remove a member unreachable for this long, e.g. 60s (default: never)" },
   "segment-bytes": { type: "string", description: "Size of one log segment file", default: "64MiB" },
   "snapshot-every": { type: "string", description: "Applied log entries between two snapshots", default: "10000" },
   ...logArgs,
@@ -62,6 +63,7 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     },
     maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"] ?? "16MiB"),
     repair: args.repair === true,
+    removeDeadAfterMs: parseOptionalFlag("remove-dead-after", DurationSchema, args["remove-dead-after"]),
     segmentBytes: parseFlag("segment-bytes", ByteSizeSchema, args["segment-bytes"] ?? "64MiB"),
     snapshotEvery: parseFlag("snapshot-every", PositiveCountSchema, args["snapshot-every"] ?? "10000"),
   };

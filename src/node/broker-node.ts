@@ -154,6 +154,7 @@ export class BrokerNode {
       this.watcher.check();
       this.syncPeers();
       this.membership.promoteCaughtUpLearners();
+      this.membership.removeDeadMembers(config.removeDeadAfterMs, performance.now());
     }, config.heartbeatMs);
     this.log.info(`Running on ${config.advertise}`);
   }

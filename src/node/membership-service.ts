@@ -85,6 +85,34 @@ export class MembershipService {
     throw new MqraftError("TIMEOUT", `node ${to} did not take over leadership within ${2 * this.electionMs} ms`);
   }
 
+  private readonly unreachableSince = new Map<number, number>();
+
+  /**
+   * On the leader, every tick, when the operator asked for it (--remove-dead-after): removes a
+   * member unreachable for longer than `afterMs`, if the rest still has a reachable majority. Off
+   * by default: removing voters on a timeout can shrink a cluster below what its operator expects.
+   */
+  removeDeadMembers(afterMs: number | undefined, nowMs: number): void {
+    const raft = this.driver().raft;
+    if (afterMs === undefined || raft.role !== "leader") {
+      this.unreachableSince.clear();
+      return;
+    }
+    for (const peer of raft.status().peers) {
+      if (peer.reachable) {
+        this.unreachableSince.delete(peer.id);
+        continue;
+      }
+      const since = this.unreachableSince.get(peer.id) ?? nowMs;
+      this.unreachableSince.set(peer.id, since);
+      if (nowMs - since < afterMs || raft.confChangePending) continue;
+      this.unreachableSince.delete(peer.id);
+      this.log.info(`Node ${peer.id} unreachable for ${Math.round((nowMs - since) / 1000)} s: removing it (--remove-dead-after)`);
+      this.leave(peer.id).catch((e) => this.log.warn(`Could not remove node ${peer.id}: ${e instanceof Error ? e.message : String(e)}`));
+      return;
+    }
+  }
+
   /** On the leader, every tick: promotes one learner that has caught up. */
   promoteCaughtUpLearners(): void {
     const raft = this.driver().raft;

@@ -106,4 +106,23 @@ describe("dynamic membership: join, leave, rejoin", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("majority");
   });
+
+  test("a dead member stays a member, shown unreachable, unless --remove-dead-after asks for its removal", async () => {
+    cluster = await TestCluster.create({ nodes: 3, argsFor: () => ["--remove-dead-after", "1500ms"] });
+    const leader = await cluster.waitForLeader();
+    const dead = [1, 2, 3].find((id) => id !== leader) as number;
+    await cluster.stop(dead, "SIGKILL");
+    const seen = await waitFor(`node ${dead} shown unreachable`, async () => {
+      const s = await probeStatus(cluster!.broker(leader).address);
+      return s?.nodes.find((n) => n.id === dead && !n.reachable);
+    });
+    expect(seen.voter).toBe(true);
+    await waitFor(`node ${dead} removed after 1.5 s unreachable`, async () => {
+      const s = await probeStatus(cluster!.broker(leader).address);
+      return s !== undefined && !s.nodes.some((n) => n.id === dead) ? true : undefined;
+    });
+    expect(cluster.log(leader)).toContain(`Node leave the cluster: ${cluster.broker(dead).address}`);
+    const c = await client(cluster.running().map((b) => b.address));
+    expect((await c.publish("after-removal", "two voters left")).offset).toBe(0);
+  });
 });
