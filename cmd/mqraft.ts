@@ -13,6 +13,7 @@ export const root = defineCommand({
   },
   subCommands: {
     broker: () => import("./broker.ts").then((m) => m.default),
+    manager: () => import("./manager.ts").then((m) => m.default),
     up: () => import("./up.ts").then((m) => m.default),
     pub: () => import("./pub.ts").then((m) => m.default),
     sub: () => import("./sub.ts").then((m) => m.default),

@@ -19,6 +19,8 @@ export { createMessageParser, type MessageParser, parseMessage } from "./message
 export {
   type ClientInbound,
   ClientInboundSchema,
+  type ManagerInbound,
+  ManagerInboundSchema,
   type Message,
   MessageSchema,
   type ServerInbound,
@@ -27,3 +29,4 @@ export {
 export { RaftMessageSchema, type WireRaftMessage } from "./messages/raft.ts";
 export * from "./messages/client.ts";
 export * from "./messages/membership.ts";
+export * from "./messages/manager.ts";

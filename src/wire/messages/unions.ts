@@ -3,6 +3,7 @@ import { ErrorMessageSchema } from "./error.ts";
 import { HelloSchema, WelcomeSchema } from "./handshake.ts";
 import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
 import { JoinSchema, LeaveSchema, TransferSchema } from "./membership.ts";
+import { ReportSchema } from "./manager.ts";
 import {
   AckSchema,
   DeliverySchema,
@@ -21,7 +22,7 @@ import {
  * more schema in the list of every role that receives it.
  */
 
-/** Received by a listening port (broker or manager) from whoever connected. */
+/** Received by a broker's port from whoever connected (clients, peer brokers, managers). */
 export const ServerInboundSchema = v.variant("type", [
   HelloSchema,
   ErrorMessageSchema,
@@ -36,6 +37,22 @@ export const ServerInboundSchema = v.variant("type", [
   ...RAFT_MESSAGE_SCHEMAS,
 ]);
 export type ServerInbound = v.InferOutput<typeof ServerInboundSchema>;
+
+/** Received by a manager's port: the handshake, clients' requests and brokers' reports; never Raft traffic. */
+export const ManagerInboundSchema = v.variant("type", [
+  HelloSchema,
+  ErrorMessageSchema,
+  PublishSchema,
+  SubscribeSchema,
+  AckSchema,
+  UnsubscribeSchema,
+  StatusRequestSchema,
+  JoinSchema,
+  LeaveSchema,
+  TransferSchema,
+  ReportSchema,
+]);
+export type ManagerInbound = v.InferOutput<typeof ManagerInboundSchema>;
 
 /** Received by the side that connected (client, broker dialing a peer, manager dialing a broker). */
 export const ClientInboundSchema = v.variant("type", [
@@ -63,5 +80,6 @@ export const MessageSchema = v.variant("type", [
   SubscribedSchema,
   DeliverySchema,
   OkSchema,
+  ReportSchema,
 ]);
 export type Message = v.InferOutput<typeof MessageSchema>;

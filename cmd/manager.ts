@@ -1,0 +1,43 @@
+import { defineCommand } from "citty";
+import { ClusterManager, type ManagerConfigInput } from "../src/manager/index.ts";
+import { isMqraftError } from "../src/util/errors.ts";
+import { ByteSizeSchema, HostSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
+import { parseFlag, usageError } from "./cli-runner.ts";
+import { logArgs, setUpLogging } from "./common-args.ts";
+
+export default defineCommand({
+  meta: {
+    name: "manager",
+    description: "Run a manager: a stateless front door that learns the cluster from the brokers (started with --manager) and forwards one-shot requests to the leader",
+  },
+  args: {
+    host: { type: "string", description: "Address to listen on", default: "127.0.0.1" },
+    port: { type: "string", description: "Port for clients and brokers", default: "8888" },
+    "max-connections": { type: "string", description: "Connections open at once; more are refused", default: "10000" },
+    "max-frame": { type: "string", description: "Largest frame accepted", default: "16MiB" },
+    ...logArgs,
+  },
+  async run({ args }) {
+    setUpLogging(args);
+    const manager = startManager({
+      host: parseFlag("host", HostSchema, args.host),
+      port: parseFlag("port", PortSchema, args.port),
+      maxConnections: parseFlag("max-connections", PositiveCountSchema, args["max-connections"]),
+      maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"]),
+    });
+    const stop = () => manager.stop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    await manager.stopped;
+    manager.log.info("Stopped");
+  },
+});
+
+/** A configuration the flags let through but the manager refuses (a frame limit below 1 KiB) is still a usage error. */
+function startManager(config: ManagerConfigInput): ClusterManager {
+  try {
+    return ClusterManager.start(config);
+  } catch (e) {
+    throw isMqraftError(e, "BAD_CONFIG") ? usageError(e.message) : e;
+  }
+}

@@ -1,0 +1,136 @@
+import * as v from "valibot";
+import { MqraftError } from "../util/errors.ts";
+import { createLogger, type Logger } from "../util/log.ts";
+import {
+  createMessageParser,
+  listen,
+  ManagerInboundSchema,
+  PROTOCOL_VERSION,
+  type Connection,
+  type Listener,
+  type ManagerInbound,
+  type Welcome,
+} from "../wire/index.ts";
+import { ClusterMap } from "./cluster-map.ts";
+import { Forwarder } from "./forwarder.ts";
+import { type ManagerConfig, ManagerConfigSchema, type ManagerConfigInput } from "./manager-config.ts";
+import { type ManagerHost, type ManagerSends, ManagerSession } from "./manager-session.ts";
+
+/** How often a silent leader is looked for and idle connections to brokers are closed. */
+const SWEEP_MS = 250;
+const CONNECT_TIMEOUT_MS = 1_000;
+
+/**
+ * The manager process: a stateless front door. Brokers report the cluster to it; it tells clients where the
+ * brokers are and forwards their one-shot requests to the leader. Nothing it holds outlives it: a restarted manager
+ * knows the cluster again from the next reports.
+ */
+export class ClusterManager {
+  readonly log: Logger;
+  readonly config: ManagerConfig;
+  /** Settles once the manager has stopped. */
+  readonly stopped: Promise<void>;
+  private readonly map: ClusterMap;
+  private readonly forwarder: Forwarder;
+  private readonly listener: Listener;
+  private readonly open = new Set<Connection<ManagerInbound, ManagerSends>>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
+  private settleStopped!: () => void;
+  private stopping = false;
+
+  private constructor(config: ManagerConfig) {
+    this.config = config;
+    this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
+    let port = config.port;
+    this.log = createLogger(() => `ClusterManager ${port}`);
+    this.map = new ClusterMap(config.leaderStaleMs);
+    this.forwarder = new Forwarder(this.map, this.log, {
+      requestTimeoutMs: config.requestTimeoutMs,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      maxFrameBytes: config.maxFrameBytes,
+    });
+    const host: ManagerHost = {
+      log: this.log,
+      helloTimeoutMs: config.helloTimeoutMs,
+      maxInFlightPerClient: config.maxInFlightPerClient,
+      welcome: () => this.welcome(),
+      report: (report) => {
+        const leader = this.map.apply(report, performance.now());
+        if (leader !== undefined) this.log.info(`New leader ${leader}`);
+      },
+      forward: (request, reply, done) => this.forwarder.forward(request, reply, done),
+    };
+    this.listener = listen<ManagerInbound, ManagerSends>({
+      host: config.host,
+      port: config.port,
+      maxFrameBytes: config.maxFrameBytes,
+      parse: createMessageParser(ManagerInboundSchema),
+      onConnection: (connection) => this.accept(connection, host),
+    });
+    port = this.listener.port;
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.log.info(`Running on ${this.address}`);
+  }
+
+  /** Starts listening; throws BAD_CONFIG for an invalid configuration, UNAVAILABLE if the address cannot be bound. */
+  static start(input: ManagerConfigInput): ClusterManager {
+    const parsed = v.safeParse(ManagerConfigSchema, input);
+    if (!parsed.success) {
+      const issue = parsed.issues[0];
+      throw new MqraftError("BAD_CONFIG", `manager ${v.getDotPath(issue) ?? "configuration"}: ${issue.message}`);
+    }
+    return new ClusterManager(parsed.output);
+  }
+
+  /** Connections accepted and not closed yet (brokers' and clients'). */
+  get openConnections(): number {
+    return this.open.size;
+  }
+
+  /** Requests forwarded and not answered yet. */
+  get inFlight(): number {
+    return this.forwarder.inFlight;
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  get address(): string {
+    const host = this.config.host.includes(":") ? `[${this.config.host}]` : this.config.host;
+    return `${host}:${this.port}`;
+  }
+
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.sweeper);
+    this.forwarder.stop();
+    this.listener.stop();
+    this.settleStopped();
+  }
+
+  private accept(connection: Connection<ManagerInbound, ManagerSends>, host: ManagerHost): void {
+    if (this.open.size >= this.config.maxConnections) {
+      connection.close(new MqraftError("REFUSED", `the manager has ${this.config.maxConnections} connections open; try again later or another manager`));
+      return;
+    }
+    this.open.add(connection);
+    void connection.closed.then(() => this.open.delete(connection));
+    new ManagerSession(host, connection);
+  }
+
+  private welcome(): Welcome {
+    const members = this.map.knownMembers.map(({ id, address, voter }) => ({ id, address, voter }));
+    const welcome: Welcome = { type: "welcome", version: PROTOCOL_VERSION, maxFrameBytes: this.config.maxFrameBytes, members };
+    const leader = this.map.leaderAt(performance.now());
+    if (leader !== undefined) welcome.leader = leader.id;
+    return welcome;
+  }
+
+  private sweep(): void {
+    const silent = this.map.expire(performance.now());
+    if (silent !== undefined) this.log.warn(`Leader ${silent} stopped reporting; requests go to the brokers it listed until a leader reports`);
+    this.forwarder.sweep();
+  }
+}

@@ -1,0 +1,206 @@
+import * as v from "valibot";
+import { AddressSchema } from "../util/config-values.ts";
+import { describeError, type ErrorCode, MqraftError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import type { ClusterMap } from "./cluster-map.ts";
+import { type ForwardedRequest, type UpstreamAnswer, UpstreamLink } from "./upstream-link.ts";
+
+/** Where a forwarded request came from: its answer goes back there, with the client's own id. */
+export type Reply = (answer: UpstreamAnswer) => void;
+
+export interface ForwarderSettings {
+  requestTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxFrameBytes: number;
+}
+
+/** Answers that say only that this broker was the wrong one or not ready: another broker, or a later try, may serve. */
+const RETRY_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["NOT_LEADER", "NO_LEADER", "UNAVAILABLE"]);
+const FIRST_PAUSE_MS = 25;
+const MAX_PAUSE_MS = 500;
+
+interface Forward {
+  /** As the client sent it. */
+  readonly request: ForwardedRequest;
+  /** What goes to brokers (with a fresh id per attempt). */
+  readonly outgoing: ForwardedRequest;
+  /** The manager gave this publish its own producer and seq, so that a resend is stored once. */
+  readonly ownSeq: boolean;
+  readonly reply: Reply;
+  readonly done: () => void;
+  readonly deadlineTimer: ReturnType<typeof setTimeout>;
+  /** Brokers tried in this round; a round ends when every known broker has been tried, and the next waits a little. */
+  readonly tried: Set<string>;
+  rounds: number;
+  /** Where a NOT_LEADER answer said the leader is. */
+  hint: string | undefined;
+  /** The attempt in flight, if any: its id on the wire and the broker it went to. */
+  wireId: number;
+  sentTo: string | undefined;
+  pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  problem: string;
+  settled: boolean;
+}
+
+/**
+ * Sends one-shot requests to the leader on the manager's own connections, with ids of its own, and relays each
+ * answer with the client's id. A broker that is not the leader, or cannot be reached, sends the request on to the
+ * leader it names or the next broker the reports list, within the request timeout; then the client is answered
+ * NO_LEADER (or TIMEOUT when a leader took the request and did not answer). A publish without a producer and seq is
+ * given the manager's own, so that a resend after a lost connection is stored once.
+ */
+export class Forwarder {
+  private readonly links = new Map<string, UpstreamLink<Forward>>();
+  private readonly active = new Set<Forward>();
+  private readonly producer = `mqraft-manager-${randomHex(8)}`;
+  private nextSeq = 0;
+  private nextWireId = 0;
+
+  constructor(
+    private readonly map: ClusterMap,
+    private readonly log: Logger,
+    private readonly settings: ForwarderSettings,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Requests waiting for an answer. */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /** Forwards `request`; `reply` gets exactly one answer, then `done` runs. */
+  forward(request: ForwardedRequest, reply: Reply, done: () => void): void {
+    const ownSeq = request.type === "publish" && (request.producer === undefined || request.seq === undefined);
+    const outgoing: ForwardedRequest = ownSeq ? { ...request, producer: this.producer, seq: this.nextSeq++ } : request;
+    const f: Forward = {
+      request,
+      outgoing,
+      ownSeq,
+      reply,
+      done,
+      deadlineTimer: setTimeout(() => this.expire(f), this.settings.requestTimeoutMs),
+      tried: new Set(),
+      rounds: 0,
+      hint: undefined,
+      wireId: -1,
+      sentTo: undefined,
+      pauseTimer: undefined,
+      problem: "no broker has reported to this manager yet",
+      settled: false,
+    };
+    this.active.add(f);
+    this.attempt(f);
+  }
+
+  /** Closes connections to brokers that are not the leader once nothing waits on them. */
+  sweep(): void {
+    const leader = this.map.leaderAt(this.now())?.address;
+    for (const link of this.links.values()) if (link.address !== leader && link.pending === 0) link.close();
+  }
+
+  /** Answers every waiting request UNAVAILABLE and closes every connection. */
+  stop(): void {
+    for (const f of [...this.active]) this.settle(f, this.failure(f, "UNAVAILABLE", "the manager is stopping"));
+    for (const link of [...this.links.values()]) link.close();
+  }
+
+  private attempt(f: Forward): void {
+    if (f.settled) return;
+    const target = this.pick(f);
+    if (target === undefined) {
+      f.tried.clear();
+      const pause = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** Math.min(f.rounds++, 10));
+      f.pauseTimer = setTimeout(() => {
+        f.pauseTimer = undefined;
+        this.attempt(f);
+      }, pause);
+      return;
+    }
+    f.tried.add(target);
+    f.hint = undefined;
+    f.wireId = this.nextWireId++;
+    f.sentTo = target;
+    this.log.info(`Forward ${f.request.type.toUpperCase()} to ${target}`);
+    this.link(target).send({ ...f.outgoing, id: f.wireId }, f);
+  }
+
+  /** The leader a refusal named, else the next broker of the reports not tried in this round. */
+  private pick(f: Forward): string | undefined {
+    if (f.hint !== undefined && !f.tried.has(f.hint) && isAddress(f.hint)) return f.hint;
+    return this.map.candidates(this.now()).find((address) => !f.tried.has(address) && isAddress(address));
+  }
+
+  private link(address: string): UpstreamLink<Forward> {
+    const existing = this.links.get(address);
+    if (existing !== undefined && !existing.isClosed) return existing;
+    const link = new UpstreamLink<Forward>(
+      address,
+      { answer: (f, answer) => this.answered(f, answer), lost: (f, reason) => this.lost(f, reason) },
+      { connectTimeoutMs: this.settings.connectTimeoutMs, maxFrameBytes: this.settings.maxFrameBytes },
+      (closed) => {
+        if (this.links.get(address) === closed) this.links.delete(address);
+      },
+    );
+    this.links.set(address, link);
+    return link;
+  }
+
+  private answered(f: Forward, answer: UpstreamAnswer): void {
+    if (f.settled || answer.id !== f.wireId) return;
+    const from = f.sentTo;
+    f.sentTo = undefined;
+    if (answer.type === "error" && RETRY_ON.has(answer.code)) {
+      f.problem = `${from}: ${answer.code}: ${answer.message}`;
+      if (answer.code === "NOT_LEADER" && answer.leader !== undefined && answer.leader !== from) f.hint = answer.leader;
+      this.attempt(f);
+      return;
+    }
+    this.settle(f, this.relayed(f, answer));
+  }
+
+  private lost(f: Forward, reason: MqraftError): void {
+    if (f.settled) return;
+    f.problem = describeError(reason);
+    f.sentTo = undefined;
+    this.attempt(f);
+  }
+
+  private relayed(f: Forward, answer: UpstreamAnswer): UpstreamAnswer {
+    if (answer.type === "published" && f.ownSeq && answer.duplicate !== undefined) {
+      // the duplicate was the manager's own resend; the client sent this message once
+      const { duplicate: _, ...stored } = answer;
+      return { ...stored, id: f.request.id };
+    }
+    return { ...answer, id: f.request.id };
+  }
+
+  private expire(f: Forward): void {
+    if (f.settled) return;
+    const answer =
+      f.sentTo !== undefined
+        ? this.failure(f, "TIMEOUT", `the leader at ${f.sentTo} took the request and did not answer within ${this.settings.requestTimeoutMs} ms`)
+        : this.failure(f, "NO_LEADER", `no leader answered within ${this.settings.requestTimeoutMs} ms; last: ${f.problem}`);
+    this.settle(f, answer);
+  }
+
+  private failure(f: Forward, code: ErrorCode, message: string): UpstreamAnswer {
+    return { type: "error", id: f.request.id, code, message };
+  }
+
+  private settle(f: Forward, answer: UpstreamAnswer): void {
+    f.settled = true;
+    clearTimeout(f.deadlineTimer);
+    if (f.pauseTimer !== undefined) clearTimeout(f.pauseTimer);
+    this.active.delete(f);
+    f.reply(answer);
+    f.done();
+  }
+}
+
+function isAddress(address: string): boolean {
+  return v.is(AddressSchema, address);
+}
+
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,115 @@
+import { MqraftError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { helloError, PROTOCOL_VERSION, type Connection, type ErrorMessage, type Hello, type ManagerInbound, type Report, type Welcome } from "../wire/index.ts";
+import type { Reply } from "./forwarder.ts";
+import type { ForwardedRequest, UpstreamAnswer } from "./upstream-link.ts";
+
+/** What a session needs of the manager that accepted it. */
+export interface ManagerHost {
+  readonly log: Logger;
+  readonly helloTimeoutMs: number;
+  readonly maxInFlightPerClient: number;
+  welcome(): Welcome;
+  report(report: Report): void;
+  forward(request: ForwardedRequest, reply: Reply, done: () => void): void;
+}
+
+export type ManagerSends = Welcome | ErrorMessage | UpstreamAnswer;
+
+const REFUSALS = {
+  subscribe: "subscribe to a broker; the manager's welcome lists them",
+  ack: "ack on the broker that serves the subscription; the manager does not carry streams",
+  unsubscribe: "unsubscribe on the broker that serves the subscription; the manager does not carry streams",
+} as const;
+
+/**
+ * One accepted connection. The hello decides what it is: a broker (`role: "peer"`) that sends reports, or a client
+ * whose one-shot requests are forwarded to the leader and whose stream requests are refused, since streams go to
+ * brokers directly. Anything else is BAD_MESSAGE and a close.
+ */
+export class ManagerSession {
+  private mode: "new" | "client" | "peer" = "new";
+  private peerId = 0;
+  private inFlight = 0;
+  private readonly helloTimer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly host: ManagerHost,
+    private readonly connection: Connection<ManagerInbound, ManagerSends>,
+  ) {
+    this.helloTimer = setTimeout(
+      () => this.refuse(new MqraftError("TIMEOUT", `no hello within ${host.helloTimeoutMs} ms`)),
+      host.helloTimeoutMs,
+    );
+    connection.onMessage = (m) => this.receive(m);
+    connection.onClose = () => clearTimeout(this.helloTimer);
+  }
+
+  private receive(m: ManagerInbound): void {
+    if (m.type === "hello") return this.hello(m);
+    if (this.mode === "new") return this.refuse(new MqraftError("BAD_MESSAGE", `expected hello first, got ${m.type}`));
+    switch (m.type) {
+      case "error":
+        this.host.log.debug(`${this.connection.remoteAddress} reported ${m.code}: ${m.message}`);
+        return;
+      case "report":
+        if (this.mode !== "peer") return this.refuse(new MqraftError("BAD_MESSAGE", "report is sent by brokers, after a hello with role peer"));
+        if (m.nodeId !== this.peerId) {
+          return this.refuse(new MqraftError("BAD_MESSAGE", `report.nodeId ${m.nodeId} differs from the hello's id ${this.peerId}`));
+        }
+        return this.host.report(m);
+      case "publish":
+      case "status":
+      case "join":
+      case "leave":
+      case "transfer":
+        if (this.mode === "peer") return this.refuse(new MqraftError("BAD_MESSAGE", `a broker's connection sends reports, not ${m.type}`));
+        return this.forward(m);
+      case "subscribe":
+      case "ack":
+      case "unsubscribe":
+        if (this.mode === "peer") return this.refuse(new MqraftError("BAD_MESSAGE", `a broker's connection sends reports, not ${m.type}`));
+        this.connection.send({ type: "error", id: m.id, code: "REFUSED", message: REFUSALS[m.type] });
+        return;
+      default: {
+        const never: never = m;
+        return this.refuse(new MqraftError("BAD_MESSAGE", `unexpected ${(never as { type: string }).type}`));
+      }
+    }
+  }
+
+  private hello(m: Hello): void {
+    if (this.mode !== "new") return this.refuse(new MqraftError("BAD_MESSAGE", "hello sent twice"));
+    clearTimeout(this.helloTimer);
+    const refused = helloError(m);
+    if (refused) return this.refuse(refused);
+    if (m.role === "peer") {
+      if (m.id === undefined) return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
+      this.mode = "peer";
+      this.peerId = m.id;
+      this.host.log.debug(`Broker node ${m.id} reports from ${this.connection.remoteAddress}`);
+      this.connection.send({ type: "welcome", version: PROTOCOL_VERSION });
+      return;
+    }
+    this.mode = "client";
+    this.connection.send(this.host.welcome());
+  }
+
+  /** Past the in-flight limit the session stops reading, so a client pipelining faster than the leader commits waits in TCP. */
+  private forward(m: ForwardedRequest): void {
+    this.inFlight++;
+    if (this.inFlight >= this.host.maxInFlightPerClient) this.connection.pause();
+    this.host.forward(
+      m,
+      (answer) => void this.connection.send(answer),
+      () => {
+        this.inFlight--;
+        if (this.inFlight <= this.host.maxInFlightPerClient / 2) this.connection.resume();
+      },
+    );
+  }
+
+  private refuse(error: MqraftError): void {
+    this.connection.close(error);
+  }
+}

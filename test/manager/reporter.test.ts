@@ -1,0 +1,139 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { ClusterManager } from "../../src/manager/index.ts";
+import { leaderReport, ManagerReporter } from "../../src/node/manager-reporter.ts";
+import type { RaftStatus } from "../../src/raft/index.ts";
+import { createLogger } from "../../src/util/log.ts";
+import type { ManagerReport } from "../../src/wire/index.ts";
+import { freePorts } from "../support/ports.ts";
+import { waitFor } from "../support/wait.ts";
+import { captureLogs, startManager, welcomeFrom } from "./helpers.ts";
+
+const INTERVAL_MS = 20;
+let logs: ReturnType<typeof captureLogs>;
+const managers: ClusterManager[] = [];
+const reporters: ManagerReporter[] = [];
+
+beforeAll(() => {
+  logs = captureLogs("debug");
+});
+afterAll(() => logs.restore());
+afterEach(() => {
+  for (const r of reporters.splice(0)) r.stop();
+  for (const m of managers.splice(0)) m.stop();
+});
+
+const cluster: ManagerReport = {
+  term: 3,
+  leader: 2,
+  members: [
+    { id: 1, address: "127.0.0.1:8000", voter: true, reachable: true },
+    { id: 2, address: "127.0.0.1:8001", voter: true, reachable: true },
+    { id: 3, address: "127.0.0.1:8002", voter: true, reachable: false },
+  ],
+};
+
+function manager(port = 0): ClusterManager {
+  const m = startManager({ port });
+  managers.push(m);
+  return m;
+}
+
+function reporter(addresses: string[], report: () => ManagerReport | undefined, intervalMs = INTERVAL_MS): ManagerReporter {
+  const r = new ManagerReporter(addresses, 2, report, createLogger(() => "Broker 8001 LEADER"), intervalMs);
+  reporters.push(r);
+  r.start();
+  return r;
+}
+
+/** Resolves with how long it took until the manager's welcome named the reported leader and members. */
+async function learned(m: ClusterManager, timeoutMs = 5_000): Promise<number> {
+  const started = performance.now();
+  await waitFor(`manager ${m.address} to learn the cluster`, async () => {
+    const welcome = await welcomeFrom(m.address);
+    return welcome.leader === 2 && welcome.members?.length === 3 ? true : undefined;
+  }, { timeoutMs, intervalMs: 10 });
+  return performance.now() - started;
+}
+
+describe("a broker reporting to managers", () => {
+  test("a leader's report teaches the manager the cluster; a broker that does not lead reports nothing", async () => {
+    const m = manager();
+    let leading = false;
+    reporter([m.address], () => (leading ? cluster : undefined));
+    await waitFor("the broker's connection", () => (m.openConnections === 1 ? true : undefined));
+    // a negative: ten report intervals pass with nothing to report
+    await Bun.sleep(10 * INTERVAL_MS);
+    expect((await welcomeFrom(m.address)).members).toEqual([]);
+    leading = true;
+    await learned(m);
+    expect((await welcomeFrom(m.address)).members).toEqual(cluster.members.map(({ id, address, voter }) => ({ id, address, voter })));
+  });
+
+  test("every manager listed gets the reports", async () => {
+    const a = manager();
+    const b = manager();
+    reporter([a.address, b.address], () => cluster);
+    await Promise.all([learned(a), learned(b)]);
+  });
+
+  test("a manager started after the broker, and one restarted on the same port, learn the cluster within a few heartbeats", async () => {
+    const [port] = (await freePorts(1)) as [number];
+    reporter([`127.0.0.1:${port}`], () => cluster, 250);
+    // the broker has been dialing for a while, so its backoff has grown to the most it gets
+    await Bun.sleep(1_500);
+    const first = manager(port);
+    expect(await learned(first)).toBeLessThan(1_600);
+    first.stop();
+    await first.stopped;
+    const second = manager(port);
+    const took = await learned(second);
+    expect(took).toBeLessThan(1_600);
+  });
+
+  test("stop() closes the connections to the managers", async () => {
+    const m = manager();
+    const r = reporter([m.address], () => cluster);
+    await learned(m);
+    r.stop();
+    await waitFor("the manager to see the broker's connection close", () => (m.openConnections === 0 ? true : undefined));
+  });
+});
+
+describe("what a broker reports", () => {
+  const status = (role: RaftStatus["role"]): RaftStatus => ({
+    id: 1,
+    role,
+    term: 4,
+    vote: 1,
+    leader: role === "leader" ? 1 : 2,
+    commit: 10,
+    applied: 10,
+    firstIndex: 1,
+    lastIndex: 10,
+    membership: { voters: [1, 2, 3], learners: [4], addresses: { "1": "h:8000", "2": "h:8001", "3": "h:8002", "4": "h:8003" } },
+    cluster: undefined,
+    peers: [
+      { id: 2, learner: false, match: 10, next: 11, state: "replicate", reachable: true },
+      { id: 3, learner: false, match: 4, next: 5, state: "probe", reachable: false },
+      { id: 4, learner: true, match: 10, next: 11, state: "replicate", reachable: true },
+    ],
+    leadTransferee: 0,
+  });
+
+  test("a leader reports its term, itself as leader, and every member with its address, vote and reachability", () => {
+    expect(leaderReport(status("leader"))).toEqual({
+      term: 4,
+      leader: 1,
+      members: [
+        { id: 1, address: "h:8000", voter: true, reachable: true },
+        { id: 2, address: "h:8001", voter: true, reachable: true },
+        { id: 3, address: "h:8002", voter: true, reachable: false },
+        { id: 4, address: "h:8003", voter: false, reachable: true },
+      ],
+    });
+  });
+
+  test("a follower, candidate or pre-candidate reports nothing", () => {
+    for (const role of ["follower", "candidate", "preCandidate"] as const) expect(leaderReport(status(role))).toBeUndefined();
+  });
+});
