@@ -56,7 +56,9 @@ export class ClusterManager {
       welcome: () => this.welcome(),
       report: (report) => {
         const leader = this.map.apply(report, performance.now());
-        if (leader !== undefined) this.log.info(`New leader ${leader}`);
+        if (leader === undefined) return;
+        this.log.info(`New leader ${leader}`);
+        this.forwarder.leaderChanged();
       },
       forward: (request, reply, done) => this.forwarder.forward(request, reply, done),
     };

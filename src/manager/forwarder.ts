@@ -55,6 +55,11 @@ export class Forwarder {
   private readonly producer = `mqraft-manager-${randomHex(8)}`;
   private nextSeq = 0;
   private nextWireId = 0;
+  /**
+   * The broker that last served a request: between a leader's death and the new leader's first report, the map
+   * still names the dead one, and every request would try it first.
+   */
+  private lastServer: string | undefined;
 
   constructor(
     private readonly map: ClusterMap,
@@ -92,6 +97,11 @@ export class Forwarder {
     this.attempt(f);
   }
 
+  /** The reports name a new leader: it goes first again. */
+  leaderChanged(): void {
+    this.lastServer = undefined;
+  }
+
   /** Closes connections to brokers that are not the leader once nothing waits on them. */
   sweep(): void {
     const leader = this.map.leaderAt(this.now())?.address;
@@ -124,10 +134,10 @@ export class Forwarder {
     this.link(target).send({ ...f.outgoing, id: f.wireId }, f);
   }
 
-  /** The leader a refusal named, else the next broker of the reports not tried in this round. */
+  /** The leader a refusal named, else the broker that last served, else the next of the reports, not tried in this round. */
   private pick(f: Forward): string | undefined {
-    if (f.hint !== undefined && !f.tried.has(f.hint) && isAddress(f.hint)) return f.hint;
-    return this.map.candidates(this.now()).find((address) => !f.tried.has(address) && isAddress(address));
+    const order = [f.hint, this.lastServer, ...this.map.candidates(this.now())];
+    return order.find((address) => address !== undefined && !f.tried.has(address) && isAddress(address));
   }
 
   private link(address: string): UpstreamLink<Forward> {
@@ -150,16 +160,19 @@ export class Forwarder {
     const from = f.sentTo;
     f.sentTo = undefined;
     if (answer.type === "error" && RETRY_ON.has(answer.code)) {
+      if (this.lastServer === from) this.lastServer = undefined;
       f.problem = `${from}: ${answer.code}: ${answer.message}`;
       if (answer.code === "NOT_LEADER" && answer.leader !== undefined && answer.leader !== from) f.hint = answer.leader;
       this.attempt(f);
       return;
     }
+    this.lastServer = from;
     this.settle(f, this.relayed(f, answer));
   }
 
   private lost(f: Forward, reason: MqraftError): void {
     if (f.settled) return;
+    if (this.lastServer === f.sentTo) this.lastServer = undefined;
     f.problem = describeError(reason);
     f.sentTo = undefined;
     this.attempt(f);

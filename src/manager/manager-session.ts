@@ -104,7 +104,7 @@ export class ManagerSession {
       (answer) => void this.connection.send(answer),
       () => {
         this.inFlight--;
-        if (this.inFlight <= this.host.maxInFlightPerClient / 2) this.connection.resume();
+        if (this.inFlight <= this.host.maxInFlightPerClient / 2 && this.connection.isOpen) this.connection.resume();
       },
     );
   }

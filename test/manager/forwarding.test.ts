@@ -128,6 +128,19 @@ describe("forwarding one-shot requests to the leader", () => {
     expect(brokers.node(3).requests.filter((r) => r.type === "publish")).toHaveLength(1);
   });
 
+  test("once another broker has served, the next request goes to it first, though the reports still name the dead leader", async () => {
+    const { brokers, manager } = await setUp();
+    brokers.kill(1);
+    brokers.leader = 2;
+    const c = await client(manager.address);
+    c.connection.send({ type: "publish", id: 1, topic: "t", data: bytes("first") });
+    expect(await answerTo(c, 1)).toMatchObject({ type: "published", id: 1 });
+    logs.lines.length = 0;
+    c.connection.send({ type: "publish", id: 2, topic: "t", data: bytes("second") });
+    expect(await answerTo(c, 2)).toMatchObject({ type: "published", id: 2 });
+    expect(forwardLines().map((l) => l.replace(/^.*INFO: /, ""))).toEqual([`Forward PUBLISH to ${brokers.node(2).address}`]);
+  });
+
   test("the leader's connection lost after it stored a publish: the resend is stored once and the client sees one plain answer", async () => {
     const { brokers, manager } = await setUp();
     brokers.node(1).behaviour = "dropOnce";
