@@ -114,6 +114,7 @@ export class ClusterManager {
 
   private accept(connection: Connection<ManagerInbound, ManagerSends>, host: ManagerHost): void {
     if (this.open.size >= this.config.maxConnections) {
+      this.log.debug(`Refused a connection from ${connection.remoteAddress}: ${this.open.size} open`);
       connection.close(new MqraftError("REFUSED", `the manager has ${this.config.maxConnections} connections open; try again later or another manager`));
       return;
     }

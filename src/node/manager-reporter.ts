@@ -20,6 +20,8 @@ interface ManagerLink {
   dialing: boolean;
   backoffMs: number;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The manager refused the last connection: say so once, not at every redial. */
+  refused: boolean;
 }
 
 /**
@@ -45,6 +47,7 @@ export class ManagerReporter {
       dialing: false,
       backoffMs: BACKOFF_MIN_MS,
       retryTimer: undefined,
+      refused: false,
     }));
   }
 
@@ -110,10 +113,14 @@ export class ManagerReporter {
 
   private use(link: ManagerLink, connection: Connection<ClientInbound, Hello | Report>): void {
     link.connection = connection;
-    link.backoffMs = BACKOFF_MIN_MS;
     connection.onMessage = (m) => {
-      if (m.type === "error") {
-        this.log.warn(`Manager ${link.address} refused this broker's reports: ${m.code}: ${m.message}`);
+      if (m.type === "welcome") {
+        // only an accepted connection resets the backoff: a manager at its connection limit is not redialled in a spin
+        link.backoffMs = BACKOFF_MIN_MS;
+        link.refused = false;
+      } else if (m.type === "error") {
+        if (!link.refused) this.log.warn(`Manager ${link.address} refused this broker's reports: ${m.code}: ${m.message}`);
+        link.refused = true;
         connection.close();
       }
     };

@@ -30,7 +30,7 @@ export function answerTo(raw: RawConnection, id: number, timeoutMs = 5_000): Pro
 export async function welcomeFrom(address: string): Promise<Welcome> {
   const raw = await openRaw(address);
   try {
-    const welcome = await waitFor(`a welcome from ${address}`, () => raw.received.find((m) => m.type === "welcome"), { intervalMs: 5 });
+    const welcome = await waitFor(`a welcome from ${address}`, () => raw.received.find((m) => m.type === "welcome" || m.type === "error"), { intervalMs: 5 });
     if (welcome.type !== "welcome") throw new Error(`expected welcome, got ${JSON.stringify(welcome)}`);
     return welcome;
   } finally {

@@ -6,7 +6,7 @@ import { createLogger } from "../../src/util/log.ts";
 import type { ManagerReport } from "../../src/wire/index.ts";
 import { freePorts } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
-import { captureLogs, startManager, welcomeFrom } from "./helpers.ts";
+import { captureLogs, openRaw, startManager, welcomeFrom } from "./helpers.ts";
 
 const INTERVAL_MS = 20;
 let logs: ReturnType<typeof captureLogs>;
@@ -88,6 +88,27 @@ describe("a broker reporting to managers", () => {
     const second = manager(port);
     const took = await learned(second);
     expect(took).toBeLessThan(1_600);
+  });
+
+  test("a manager at its connection limit refuses the broker: one warning, redials spaced out by backoff, and reports once a slot frees", async () => {
+    const m = startManager({ maxConnections: 2 });
+    managers.push(m);
+    const occupants = [await openRaw(m.address), await openRaw(m.address)];
+    await waitFor("the occupants' welcomes", () => (occupants.every((o) => o.received.some((r) => r.type === "welcome")) ? true : undefined));
+    const refusals = () => logs.lines.filter((l) => l.includes("Refused a connection")).length;
+    reporter([m.address], () => cluster);
+    await waitFor("the first refusal", () => (refusals() >= 1 ? true : undefined));
+    // a rate: redialled at once, the broker would be refused about twenty times in a second; with backoff, five or fewer
+    await Bun.sleep(1_000);
+    expect(refusals()).toBeGreaterThanOrEqual(3);
+    expect(refusals()).toBeLessThanOrEqual(6);
+    expect(logs.lines.filter((l) => l.includes("refused this broker's reports"))).toEqual([
+      expect.stringContaining(`WARN: Manager ${m.address} refused this broker's reports: REFUSED: the manager has 2 connections open`),
+    ]);
+    occupants[0]!.connection.close();
+    await waitFor("the broker to take the freed slot", () => (m.openConnections === 2 && occupants[0]!.connection.isOpen === false ? true : undefined), { timeoutMs: 3_000 });
+    occupants[1]!.connection.close();
+    await learned(m, 3_000);
   });
 
   test("stop() closes the connections to the managers", async () => {
