@@ -102,10 +102,10 @@ export class Forwarder {
     this.lastServer = undefined;
   }
 
-  /** Closes connections to brokers that are not the leader once nothing waits on them. */
+  /** Closes connections to brokers that are neither the leader nor the last to serve, once nothing waits on them. */
   sweep(): void {
-    const leader = this.map.leaderAt(this.now())?.address;
-    for (const link of this.links.values()) if (link.address !== leader && link.pending === 0) link.close();
+    const keep = new Set([this.map.leaderAt(this.now())?.address, this.lastServer]);
+    for (const link of this.links.values()) if (!keep.has(link.address) && link.pending === 0) link.close();
   }
 
   /** Answers every waiting request UNAVAILABLE and closes every connection. */

@@ -147,6 +147,21 @@ describe("mqraft manager with real brokers", () => {
     expect(after.code).toBe(0);
   });
 
+  test("mqraft manager: a bad flag exits 2 naming it; a port already in use exits 1 naming the address", async () => {
+    const badPort = await runMqraft(["manager", "--port", "99999"]);
+    expect({ code: badPort.code, stderr: badPort.stderr.trim() }).toEqual({ code: 2, stderr: 'mqraft: --port "99999": expected a port number from 1 to 65535' });
+    const badCap = await runMqraft(["manager", "--max-connections", "0"]);
+    expect({ code: badCap.code, stderr: badCap.stderr.trim() }).toEqual({ code: 2, stderr: 'mqraft: --max-connections "0": expected a whole number of at least 1' });
+    const [port] = (await freePorts(1)) as [number];
+    const first = new ManagerProcess(port, "/dev/null");
+    managers.push(first);
+    first.start();
+    await waitFor("the first manager to answer", () => first.welcome());
+    const second = await runMqraft(["manager", "--port", String(port)]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`mqraft: UNAVAILABLE: cannot listen on 127.0.0.1:${port}`);
+  });
+
   test("bad input and a flood of connections on the manager's port: errors and closes, and the manager keeps serving", async () => {
     const { cluster, managers: [m] } = await setUp(1, 1, ["--max-connections", "20"]);
     const leader = await cluster.waitForLeader();
