@@ -13,6 +13,7 @@ export default defineCommand({
     data: { type: "string", description: "Folder for the brokers' data (one subfolder each)", default: "./mqraft-data" },
     "base-port": { type: "string", description: "Port of the first broker; the others follow", default: "8000" },
     host: { type: "string", description: "Address to listen on", default: "127.0.0.1" },
+    "manager-port": { type: "string", description: "Port of the cluster manager (clients' default server)", default: "8888" },
     ...logArgs,
   },
   async run({ args }) {
@@ -22,15 +23,26 @@ export default defineCommand({
     const basePort = parseFlag("base-port", PortSchema, args["base-port"]);
     if (basePort + nodes - 1 > 65535) throw usageError(`--base-port ${basePort}: ${nodes} brokers do not fit below port 65536`);
     const host = parseFlag("host", HostSchema, args.host);
+    const managerPort = parseFlag("manager-port", PortSchema, args["manager-port"]);
+    const manager = `${host}:${managerPort}`;
     const ids = Array.from({ length: nodes }, (_, i) => i + 1);
     const address = (id: number) => `${host}:${basePort + id - 1}`;
     const peers = ids.map((id) => `${id}=${address(id)}`).join(",");
     const children = new Map<number, Subprocess>();
     let stopping = false;
+    const logFlags = ["--log-level", args["log-level"], "--log-format", args["log-format"]];
+    const managerProcess = Bun.spawn([...selfCommand(), "manager", "--host", host, "--port", String(managerPort), ...logFlags], {
+      stdin: "ignore",
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    void managerProcess.exited.then((code) => {
+      if (!stopping) console.error(`mqraft up: the manager exited with ${code ?? managerProcess.signalCode}; the brokers keep running`);
+    });
     for (const id of ids) {
       const child = Bun.spawn(
         [...selfCommand(), "broker", "--id", String(id), "--host", host, "--port", String(basePort + id - 1), "--peers", peers,
-          "--data", join(args.data, String(id)), "--log-level", args["log-level"], "--log-format", args["log-format"]],
+          "--data", join(args.data, String(id)), "--manager", manager, ...logFlags],
         { stdin: "ignore", stdout: "inherit", stderr: "inherit" },
       );
       children.set(id, child);
@@ -38,14 +50,15 @@ export default defineCommand({
         if (!stopping) console.error(`mqraft up: broker ${id} exited with ${code ?? child.signalCode}; the others keep running`);
       });
     }
-    const servers = ids.map(address).join(",");
+    const hint = managerPort === 8888 && host === "127.0.0.1" ? "" : ` --server ${manager}`;
     console.log(
       [
-        `mqraft: ${nodes} brokers on ${ids.map(address).join(", ")}; data in ${args.data}`,
+        `mqraft: ${nodes} brokers on ${ids.map(address).join(", ")}, manager on ${manager}; data in ${args.data}`,
         "Try, in another terminal:",
-        `  mqraft sub topic1 --server ${servers}`,
-        `  mqraft pub topic1 "Hello" --server ${servers}`,
-        `  mqraft status --server ${servers}`,
+        `  mqraft sub topic1${hint}`,
+        `  mqraft pub topic1 "Hello"${hint}`,
+        `  mqraft status${hint}`,
+        `  mqraft join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))}`,
         "Ctrl-C stops the cluster.",
       ].join("\n"),
     );
@@ -53,8 +66,8 @@ export default defineCommand({
       const stop = () => {
         if (stopping) return;
         stopping = true;
-        for (const child of children.values()) child.kill("SIGTERM");
-        void Promise.all([...children.values()].map((c) => c.exited)).then(() => resolve());
+        for (const child of [...children.values(), managerProcess]) child.kill("SIGTERM");
+        void Promise.all([...children.values(), managerProcess].map((c) => c.exited)).then(() => resolve());
       };
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

@@ -24,6 +24,7 @@ import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
 import { statusView } from "./status-view.ts";
 import { MembershipService } from "./membership-service.ts";
+import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
 import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
 
 const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
@@ -44,6 +45,7 @@ export class BrokerNode {
   private peerAddresses = "";
   private stopping = false;
   private membership!: MembershipService;
+  private reporter: ManagerReporter | undefined;
   private snapshotting = false;
 
   private constructor(
@@ -149,6 +151,10 @@ export class BrokerNode {
       parse: createMessageParser(ServerInboundSchema),
       onConnection: (c: Connection<ServerInbound, unknown>) => new ClientSession(sessionHost, c),
     });
+    if (config.managers.length > 0) {
+      this.reporter = new ManagerReporter(config.managers, config.id, () => leaderReport(this.driver.raft.status()), this.log);
+      this.reporter.start();
+    }
     this.ticker = setInterval(() => {
       this.driver.tick();
       this.watcher.check();
@@ -262,6 +268,7 @@ export class BrokerNode {
     this.stopping = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.listener?.stop();
+    this.reporter?.stop();
     this.peers?.stop();
     this.driver?.stop();
     this.broker?.pending.failAll(new MqraftError("UNAVAILABLE", "the broker is stopping"));
