@@ -122,12 +122,12 @@ export class Workload {
   }
 }
 
-/** Runs a client call that the core may refuse (not leader, change pending...); undefined when refused. */
+/** Runs a client call that the core may refuse (not leader, change pending, transfer under way...); undefined when refused. */
 function tryAct<T>(node: SimNode, action: (raft: NonNullable<SimNode["raft"]>) => T): { value: T } | undefined {
   try {
     return node.act((raft) => ({ value: action(raft) }));
   } catch (e) {
-    if (isMqraftError(e, "REFUSED") || isMqraftError(e, "NOT_LEADER")) return undefined;
+    if (isMqraftError(e, "REFUSED") || isMqraftError(e, "NOT_LEADER") || isMqraftError(e, "UNAVAILABLE")) return undefined;
     throw e;
   }
 }
