@@ -20,14 +20,21 @@ export class Scheduler {
 
   /** Runs events in order until the next one is later than `until`; time then stands at `until`. */
   runUntil(until: number): void {
-    for (;;) {
-      const top = this.heap[0];
-      if (top === undefined || top.at > until) break;
-      this.pop();
-      this.now = top.at;
-      top.run();
-    }
+    while (this.step(until));
     this.now = until;
+  }
+
+  /**
+   * Runs the next event if it is due by `until` and says whether there was one. A driver whose
+   * events start promises (test/sim/driver) lets them settle between two steps.
+   */
+  step(until: number): boolean {
+    const top = this.heap[0];
+    if (top === undefined || top.at > until) return false;
+    this.pop();
+    this.now = top.at;
+    top.run();
+    return true;
   }
 
   private push(e: Event): void {

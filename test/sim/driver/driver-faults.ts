@@ -1,0 +1,92 @@
+/** Power losses with restarts, process pauses and partitions during the safety phase, at the seed's rates. */
+import type { Prng } from "../../../src/util/prng.ts";
+import { CALM } from "../network.ts";
+import { type DriverCluster, TICK } from "./driver-cluster.ts";
+
+export class DriverFaults {
+  private readonly outageAt: number;
+  private ticks = 0;
+
+  constructor(
+    private readonly cluster: DriverCluster,
+    private readonly prng: Prng,
+  ) {
+    cluster.network.faults = { ...cluster.profile.network };
+    this.outageAt = cluster.profile.outage ? prng.int(5, 40) : -1;
+  }
+
+  /** One tick's worth of chances. */
+  tick(): void {
+    const p = this.cluster.profile;
+    if (this.ticks++ === this.outageAt) this.crashOne(this.prng.int(60, 150));
+    if (this.prng.chance(p.crash)) this.crashOne(this.prng.chance(0.5) ? this.prng.int(1, 10) : this.prng.int(20, 100));
+    if (this.prng.chance(p.pause)) this.pauseOne();
+    if (this.prng.chance(p.partition)) this.partition();
+  }
+
+  /** Ends every fault: links heal, the network and the disks turn reliable, every machine runs. */
+  healAll(): void {
+    const c = this.cluster;
+    c.network.heal();
+    c.network.faults = { ...CALM };
+    c.slowSync = 0;
+    for (const node of c.nodes.values()) {
+      node.pausedUntil = 0;
+      if (node.state === "down") node.start();
+    }
+    c.trace(0, "heal all");
+  }
+
+  /** A machine loses power (possibly while it boots) and comes back `down` ticks later. */
+  private crashOne(down: number): void {
+    const running = [...this.cluster.nodes.values()].filter((n) => n.state !== "down");
+    if (running.length === 0) return;
+    const node = this.prng.pick(running);
+    node.crash();
+    this.cluster.stats.crashes++;
+    this.cluster.scheduler.after(down * TICK, () => {
+      if (node.state === "down") node.start();
+    });
+  }
+
+  private pauseOne(): void {
+    const running = [...this.cluster.nodes.values()].filter((n) => n.state === "up");
+    if (running.length === 0) return;
+    const node = this.prng.pick(running);
+    node.pausedUntil = this.cluster.now + this.prng.int(1, 30) * TICK;
+    this.cluster.stats.pauses++;
+    this.cluster.trace(node.id, "pause", { until: node.pausedUntil });
+  }
+
+  private partition(): void {
+    const c = this.cluster;
+    const ids = c.peers;
+    switch (this.prng.pick(["split", "oneWay", "isolateLeader"] as const)) {
+      case "split": {
+        const side = ids.filter(() => this.prng.chance(0.5));
+        c.network.partition([side, ids.filter((id) => !side.includes(id))]);
+        c.trace(0, "partition", { side });
+        break;
+      }
+      case "oneWay": {
+        const from = this.prng.pick(ids);
+        const to = this.prng.pick(ids.filter((id) => id !== from));
+        c.network.cut(from, to);
+        c.trace(0, "cut", { from, to });
+        break;
+      }
+      case "isolateLeader": {
+        const leader = c.leader();
+        if (leader === undefined) return;
+        c.network.isolate(leader.id, ids);
+        c.trace(0, "isolate", { node: leader.id });
+        break;
+      }
+    }
+    c.stats.partitions++;
+    c.scheduler.after(this.prng.int(5, 50) * TICK, () => {
+      c.network.heal();
+      c.trace(0, "heal links");
+    });
+  }
+}

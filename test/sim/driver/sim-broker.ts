@@ -1,0 +1,127 @@
+/**
+ * One simulated broker machine across its lifetime: a disk that outlives crashes, and the current
+ * process (a BrokerReplica) that boots from it, runs, and may crash, pause, or restart.
+ */
+import type { Message, Role } from "../../../src/raft/index.ts";
+import type { Prng } from "../../../src/util/prng.ts";
+import type { Scheduler } from "../scheduler.ts";
+import type { BrokerChecker } from "./broker-checker.ts";
+import { BrokerReplica } from "./broker-replica.ts";
+import type { DriverProfile } from "./driver-profile.ts";
+import { TimedSimFs } from "./timed-sim-fs.ts";
+
+/** What a machine needs from the cluster around it. */
+export interface MachineEnv {
+  readonly scheduler: Scheduler;
+  readonly checker: BrokerChecker;
+  readonly profile: DriverProfile;
+  readonly peers: readonly number[];
+  send(messages: Message[]): void;
+  fail(error: unknown): void;
+  trace(node: number, what: string, detail?: unknown): void;
+  syncDelay(): number;
+}
+
+/** Milliseconds since the epoch at simulated time 0: commands carry realistic times. */
+const EPOCH = 1_700_000_000_000;
+
+export class SimBroker {
+  readonly fs: TimedSimFs;
+  replica: BrokerReplica | undefined;
+  state: "down" | "booting" | "up" = "down";
+  /** Simulated time until which the process is frozen. */
+  pausedUntil = 0;
+  private incarnation = 0;
+  private seenRole: Role | "" = "";
+  private seenTerm = -1;
+
+  constructor(
+    readonly id: number,
+    private readonly env: MachineEnv,
+    private readonly prng: Prng,
+    /** This machine's clock offset in ms. */
+    private readonly skew: number,
+  ) {
+    this.fs = new TimedSimFs({ delay: () => env.syncDelay(), after: (delay, fn) => this.after(delay, fn) });
+  }
+
+  get generation(): number {
+    return this.incarnation;
+  }
+
+  /** Runs `fn` on the current process after `delay`: never if it crashes first, and not while it is paused. */
+  after(delay: number, fn: () => void): void {
+    const incarnation = this.incarnation;
+    const run = (): void => {
+      if (incarnation !== this.incarnation) return;
+      const wait = this.pausedUntil - this.env.scheduler.now;
+      if (wait > 0) this.env.scheduler.after(wait, run);
+      else fn();
+    };
+    this.env.scheduler.after(delay, run);
+  }
+
+  /** Starts a process on this machine's disk; it serves once its store is open. */
+  start(): void {
+    const incarnation = ++this.incarnation;
+    this.state = "booting";
+    this.seenRole = "";
+    const { env } = this;
+    env.trace(this.id, "start");
+    BrokerReplica.boot({
+      id: this.id,
+      fs: this.fs,
+      peers: env.peers,
+      profile: env.profile,
+      prng: this.prng.fork(),
+      checker: env.checker,
+      now: () => EPOCH + env.scheduler.now + this.skew,
+      defer: (fn) => this.after(0, fn),
+      send: (messages) => env.send(messages),
+      fatal: (e) => {
+        if (incarnation === this.incarnation) env.fail(e);
+      },
+      trace: (what, detail) => env.trace(this.id, what, detail),
+    }).then(
+      (replica) => {
+        if (incarnation !== this.incarnation) return;
+        this.replica = replica;
+        this.state = "up";
+      },
+      (e: unknown) => {
+        if (incarnation === this.incarnation) env.fail(e);
+      },
+    );
+  }
+
+  /** Power loss: the process is gone and the disk keeps what was synced, maybe a torn tail. */
+  crash(): void {
+    this.env.checker.crashed(this.replica?.raft);
+    this.incarnation++;
+    this.replica = undefined;
+    this.state = "down";
+    this.fs.crash({ prng: this.prng });
+    this.env.trace(this.id, "crash");
+  }
+
+  tick(): void {
+    if (this.replica === undefined || this.env.scheduler.now < this.pausedUntil) return;
+    this.replica.driver.tick();
+  }
+
+  receive(m: Message): void {
+    this.replica?.driver.step(m);
+  }
+
+  /** After every event: the checker looks at the core, and role changes go to the trace. */
+  observe(): void {
+    const raft = this.replica?.raft;
+    if (raft === undefined) return;
+    this.env.checker.observe(this.id, this.incarnation, raft);
+    if (raft.role !== this.seenRole || raft.term !== this.seenTerm) {
+      this.seenRole = raft.role;
+      this.seenTerm = raft.term;
+      this.env.trace(this.id, `becomes ${raft.role}`, { term: raft.term, last: raft.lastIndex(), commit: raft.commitIndex });
+    }
+  }
+}
