@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { connect } from "../src/client/index.ts";
+import { connect, type MqraftClient } from "../src/client/index.ts";
 import { BrokerNode } from "../src/node/broker-node.ts";
 import { AddressListSchema } from "../src/util/config-values.ts";
 import { describeError, isMqraftError, MqraftError } from "../src/util/errors.ts";
@@ -26,12 +26,29 @@ export default defineCommand({
     const stop = () => void node.handOffLeadership().then(() => node.stop());
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    await node.replayed();
     if (node.isMember) node.log.info("Already a member of the cluster (from the data folder); not asking to join");
     else await askToJoin(node, [...managers, ...brokers]);
     const reason = await node.stopped;
     if (reason !== null) throw reason;
   },
 });
+
+/**
+ * A data folder that remembers members sharing not one id and address with the cluster belongs to
+ * another cluster: joining with it would mix two logs whose entries agree on index and term only by chance.
+ */
+async function refuseForeignDataFolder(node: BrokerNode, client: MqraftClient): Promise<void> {
+  const remembered = node.knownMembers;
+  if (remembered.length === 0) return;
+  const { nodes } = await client.status();
+  const current = new Set(nodes.map((n) => `${n.id}=${n.address}`));
+  if (remembered.some((m) => current.has(m))) return;
+  throw new MqraftError(
+    "REFUSED",
+    `the data folder ${node.config.dataDir} belongs to another cluster (it knows ${remembered.join(",")}; this one is ${[...current].join(",")}); use a new --data folder`,
+  );
+}
 
 /** Asks until the leader adds this broker; a refusal (duplicate id, ...) stops the broker with exit 1. */
 async function askToJoin(node: BrokerNode, servers: string[]): Promise<void> {
@@ -41,6 +58,7 @@ async function askToJoin(node: BrokerNode, servers: string[]): Promise<void> {
     try {
       const client = await connect({ servers, timeoutMs: 10_000 });
       try {
+        await refuseForeignDataFolder(node, client);
         await client.join(id, advertise);
       } finally {
         await client.close();

@@ -46,6 +46,8 @@ export class BrokerNode {
   private stopping = false;
   private membership!: MembershipService;
   private reporter: ManagerReporter | undefined;
+  /** Commit index found on disk at start. */
+  private bootCommit = 0;
   private snapshotting = false;
 
   private constructor(
@@ -91,6 +93,7 @@ export class BrokerNode {
     // fatal: commit is volatile in Raft, and the leader tells this node again.
     const saved = store.hardState();
     const hardState = { ...saved, commit: Math.min(saved.commit, store.lastIndex()) };
+    this.bootCommit = hardState.commit;
     const seed = crypto.getRandomValues(new Uint32Array(1))[0] as number;
     const raft = new RaftNode(
       {
@@ -173,6 +176,18 @@ export class BrokerNode {
     const welcome: Welcome = { type: "welcome", version: PROTOCOL_VERSION, nodeId: this.config.id, maxFrameBytes: this.config.maxFrameBytes, members };
     if (leader !== 0) welcome.leader = leader;
     return welcome;
+  }
+
+  /** Resolves once the entries committed before this start are applied again (the configuration is then known). */
+  async replayed(timeoutMs = 5_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.driver.raft.appliedIndex < this.bootCommit && performance.now() < deadline) await Bun.sleep(5);
+  }
+
+  /** The members ("id=host:port") this broker's own log or snapshot knows of; empty for a new data folder. */
+  get knownMembers(): string[] {
+    const { voters, learners, addresses } = this.driver.raft.membership;
+    return [...voters, ...learners].map((id) => `${id}=${addresses[String(id)] ?? ""}`);
   }
 
   /** Whether this broker's applied configuration counts it as a voter or learner. */

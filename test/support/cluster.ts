@@ -94,7 +94,7 @@ export class TestCluster {
   }
 
   /** A new broker that joins through `mqraft join`, asking the brokers that exist now. */
-  async addJoiner(id: number): Promise<BrokerProcess> {
+  async addJoiner(id: number, via?: string[]): Promise<BrokerProcess> {
     const [port] = await freePorts(1);
     const b: BrokerProcess = {
       id,
@@ -104,7 +104,7 @@ export class TestCluster {
       logPath: join(this.dir, `broker-${id}.log`),
       proc: undefined,
       extraArgs: this.options.argsFor?.(id) ?? [],
-      joinVia: this.brokers.map((x) => x.address),
+      joinVia: via ?? this.brokers.map((x) => x.address),
     };
     this.brokers.push(b);
     this.start(id);
