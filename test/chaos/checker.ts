@@ -1,0 +1,212 @@
+import type { HistoryLine } from "./history.ts";
+
+export type ViolationKind =
+  | "lost"
+  | "phantom"
+  | "moved"
+  | "duplicate-offset"
+  | "duplicate-value"
+  | "subscriber-gap"
+  | "sequential-order"
+  | "realtime-order"
+  | "divergent-brokers"
+  | "no-drain"
+  | "unavailable-after-heal";
+
+export interface Violation {
+  kind: ViolationKind;
+  detail: string;
+}
+
+export interface CheckReport {
+  attempted: number;
+  acknowledged: number;
+  failed: number;
+  unknown: number;
+  /** Unknown publishes that the drains show were stored after all. */
+  unknownStored: number;
+  reads: number;
+  faults: number;
+  violations: Violation[];
+}
+
+export interface CheckOptions {
+  /** Longest time from the heal to the first publish acknowledged after it. */
+  recoveryBoundMs: number;
+}
+
+type Outcome = "ok" | "fail" | "info" | "pending";
+
+interface Publish {
+  process: string;
+  sequential: boolean;
+  topic: string;
+  value: string;
+  invokedAt: number;
+  outcome: Outcome;
+  endedAt: number;
+  ackedOffset?: number;
+  /** The largest offset acknowledged in this topic before this publish was invoked. */
+  floor: number;
+}
+
+const key = (topic: string, value: string): string => `${topic}\u0000${value}`;
+
+/** Checks a chaos run's history against what the broker promises: every violation found, and the counts for the summary. */
+export function checkHistory(history: readonly HistoryLine[], options: CheckOptions): CheckReport {
+  const violations: Violation[] = [];
+  const flag = (kind: ViolationKind, detail: string) => violations.push({ kind, detail });
+  const publishes = collectPublishes(history, flag);
+  const drains = history.filter((l): l is Extract<HistoryLine, { type: "drain" }> => l.type === "drain");
+  const final = checkDrains(drains, flag);
+  const offsetOf = (p: Publish) => p.ackedOffset ?? final.get(p.topic)?.get(p.value);
+
+  for (const p of publishes.values()) {
+    const stored = final.get(p.topic)?.get(p.value);
+    if (p.outcome === "ok" && stored === undefined) flag("lost", `${p.topic} ${JSON.stringify(p.value)} acknowledged at offset ${p.ackedOffset} by ${p.process}, absent from the drains`);
+    if (p.outcome === "ok" && stored !== undefined && stored !== p.ackedOffset) flag("moved", `${p.topic} ${JSON.stringify(p.value)} acknowledged at offset ${p.ackedOffset}, drained at ${stored}`);
+    if (p.outcome === "fail" && stored !== undefined) flag("phantom", `${p.topic} ${JSON.stringify(p.value)} failed definitely, yet drained at offset ${stored}`);
+    const offset = offsetOf(p);
+    if (offset !== undefined && offset <= p.floor) flag("realtime-order", `${p.topic} ${JSON.stringify(p.value)} at offset ${offset}, though offset ${p.floor} was acknowledged before it was published`);
+  }
+  for (const [topic, values] of final) {
+    for (const [value, offset] of values) {
+      if (!publishes.has(key(topic, value))) flag("phantom", `${topic} offset ${offset} holds ${JSON.stringify(value)}, which nobody published`);
+    }
+  }
+  checkSequential(publishes, offsetOf, flag);
+  checkObservations(history, publishes, flag);
+  checkRecovery(history, options, flag);
+
+  const all = [...publishes.values()];
+  const unknown = all.filter((p) => p.outcome === "info" || p.outcome === "pending");
+  return {
+    attempted: all.length,
+    acknowledged: all.filter((p) => p.outcome === "ok").length,
+    failed: all.filter((p) => p.outcome === "fail").length,
+    unknown: unknown.length,
+    unknownStored: unknown.filter((p) => final.get(p.topic)?.has(p.value)).length,
+    reads: history.filter((l) => l.type === "read").length,
+    faults: history.filter((l) => l.type === "fault").length,
+    violations,
+  };
+}
+
+function collectPublishes(history: readonly HistoryLine[], flag: (k: ViolationKind, d: string) => void): Map<string, Publish> {
+  const publishes = new Map<string, Publish>();
+  const acked = new Map<string, number>();
+  for (const line of history) {
+    if (line.type === "invoke") {
+      const k = key(line.topic, line.value);
+      if (publishes.has(k)) flag("duplicate-value", `${line.topic} ${JSON.stringify(line.value)} was published twice: values must be unique`);
+      publishes.set(k, {
+        process: line.process, sequential: line.sequential, topic: line.topic, value: line.value,
+        invokedAt: line.time, outcome: "pending", endedAt: Infinity, floor: acked.get(line.topic) ?? -1,
+      });
+    } else if (line.type === "ok" || line.type === "fail" || line.type === "info") {
+      const p = publishes.get(key(line.topic, line.value));
+      if (p === undefined) throw new Error(`history: ${line.type} of ${line.topic} ${JSON.stringify(line.value)} with no invoke before it`);
+      p.outcome = line.type;
+      p.endedAt = line.time;
+      if (line.type === "ok") {
+        p.ackedOffset = line.offset;
+        acked.set(line.topic, Math.max(acked.get(line.topic) ?? -1, line.offset));
+      }
+    }
+  }
+  return publishes;
+}
+
+/** Every broker must hold the same sequence, offsets from 0 with no hole; returns it per topic as value → offset. */
+function checkDrains(drains: readonly Extract<HistoryLine, { type: "drain" }>[], flag: (k: ViolationKind, d: string) => void): Map<string, Map<string, number>> {
+  const final = new Map<string, Map<string, number>>();
+  const byTopic = Map.groupBy(drains, (d) => d.topic);
+  for (const [topic, perBroker] of byTopic) {
+    const reference = perBroker[0];
+    if (reference === undefined) continue;
+    for (const d of perBroker) {
+      d.messages.forEach((m, i) => {
+        if (m.offset !== i) flag("divergent-brokers", `broker ${d.broker} ${topic}: offset ${m.offset} at position ${i}`);
+      });
+      const differs = d.messages.findIndex((m, i) => reference.messages[i]?.value !== m.value);
+      if (differs >= 0 || d.messages.length !== reference.messages.length) {
+        const at = differs >= 0 ? differs : Math.min(d.messages.length, reference.messages.length);
+        flag("divergent-brokers", `${topic}: broker ${d.broker} holds ${d.messages.length} messages, broker ${reference.broker} ${reference.messages.length}; first difference at offset ${at}`);
+      }
+    }
+    const values = new Map<string, number>();
+    for (const m of perBroker.flatMap((d) => d.messages)) {
+      const seen = values.get(m.value);
+      if (seen !== undefined && seen !== m.offset) flag("duplicate-offset", `${topic} ${JSON.stringify(m.value)} is stored at offsets ${seen} and ${m.offset}`);
+      if (seen === undefined) values.set(m.value, m.offset);
+    }
+    final.set(topic, values);
+  }
+  if (drains.length === 0) flag("no-drain", "the history holds no drain: nothing can be checked for loss");
+  return final;
+}
+
+function checkSequential(publishes: Map<string, Publish>, offsetOf: (p: Publish) => number | undefined, flag: (k: ViolationKind, d: string) => void): void {
+  const lanes = Map.groupBy([...publishes.values()].filter((p) => p.sequential), (p) => `${p.process} ${p.topic}`);
+  for (const [lane, list] of lanes) {
+    let last: { value: string; offset: number } | undefined;
+    for (const p of list.toSorted((a, b) => a.invokedAt - b.invokedAt)) {
+      const offset = offsetOf(p);
+      if (offset === undefined) continue;
+      if (last !== undefined && offset <= last.offset) flag("sequential-order", `${lane}: ${JSON.stringify(p.value)} at offset ${offset} after ${JSON.stringify(last.value)} at ${last.offset}`);
+      last = { value: p.value, offset };
+    }
+  }
+}
+
+/** One value per (topic, offset) across acknowledgements and reads; each subscriber sees contiguous offsets. */
+function checkObservations(history: readonly HistoryLine[], publishes: Map<string, Publish>, flag: (k: ViolationKind, d: string) => void): void {
+  const atOffset = new Map<string, string>();
+  const observe = (topic: string, offset: number, value: string, who: string) => {
+    const k = `${topic}\u0000${offset}`;
+    const seen = atOffset.get(k);
+    if (seen === undefined) atOffset.set(k, value);
+    else if (seen !== value) flag("duplicate-offset", `${topic} offset ${offset}: ${JSON.stringify(seen)} and ${JSON.stringify(value)} (${who})`);
+  };
+  for (const p of publishes.values()) if (p.ackedOffset !== undefined) observe(p.topic, p.ackedOffset, p.value, `acknowledged to ${p.process}`);
+  const next = new Map<string, number>();
+  for (const line of history) {
+    if (line.type === "subscribe") {
+      const lane = `${line.process} ${line.topic}`;
+      const expected = next.get(lane);
+      if (expected !== undefined && line.from !== expected) flag("subscriber-gap", `${lane}: resumed from ${line.from}, expected ${expected}`);
+      next.set(lane, line.from);
+    }
+    if (line.type === "drain") for (const m of line.messages) observe(line.topic, m.offset, m.value, `drained from broker ${line.broker}`);
+    if (line.type !== "read") continue;
+    observe(line.topic, line.offset, line.value, `read by ${line.process}`);
+    const lane = `${line.process} ${line.topic}`;
+    const expected = next.get(lane);
+    if (expected !== undefined && line.offset !== expected) flag("subscriber-gap", `${lane}: expected offset ${expected}, read ${line.offset}`);
+    next.set(lane, line.offset + 1);
+    const p = publishes.get(key(line.topic, line.value));
+    if (p === undefined) flag("phantom", `${lane} read ${JSON.stringify(line.value)} at ${line.offset}, which nobody published`);
+    else if (p.outcome === "fail") flag("phantom", `${lane} read ${JSON.stringify(line.value)}, whose publish failed definitely`);
+  }
+}
+
+function checkRecovery(history: readonly HistoryLine[], options: CheckOptions, flag: (k: ViolationKind, d: string) => void): void {
+  const heal = history.find((l) => l.type === "heal");
+  if (heal === undefined) return;
+  const invokedAfter = new Set(history.filter((l) => l.type === "invoke" && l.time >= heal.time).map((l) => l.type === "invoke" ? key(l.topic, l.value) : ""));
+  const firstOk = history.find((l) => l.type === "ok" && invokedAfter.has(key(l.topic, l.value)));
+  if (firstOk === undefined) flag("unavailable-after-heal", "no publish invoked after the heal was acknowledged");
+  else if (firstOk.time - heal.time > options.recoveryBoundMs) flag("unavailable-after-heal", `the first publish after the heal was acknowledged ${Math.round(firstOk.time - heal.time)} ms later, over the ${options.recoveryBoundMs} ms bound`);
+}
+
+/** The one line a run prints. */
+export function summarize(report: CheckReport): string {
+  const availability = report.attempted === 0 ? 0 : report.acknowledged / report.attempted;
+  const kinds = [...new Set(report.violations.map((v) => v.kind))].join(",");
+  return [
+    report.violations.length === 0 ? "PASS" : "FAIL",
+    `faults=${report.faults}`, `attempted=${report.attempted}`, `acknowledged=${report.acknowledged}`,
+    `failed=${report.failed}`, `unknown=${report.unknown}`, `unknown-stored=${report.unknownStored}`, `reads=${report.reads}`,
+    `availability=${availability.toFixed(3)}`, `violations=${report.violations.length}${kinds ? ` (${kinds})` : ""}`,
+  ].join(" ");
+}
