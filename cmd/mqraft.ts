@@ -22,6 +22,7 @@ export const root = defineCommand({
     join: () => import("./join.ts").then((m) => m.default),
     leave: () => import("./leave.ts").then((m) => m.default),
     leader: () => import("./leader.ts").then((m) => m.default),
+    bench: () => import("./bench.ts").then((m) => m.default),
   },
 });
 

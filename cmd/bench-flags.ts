@@ -1,0 +1,83 @@
+import * as v from "valibot";
+import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
+import { parseTopics, SecondsSchema, timeoutArg } from "./client-flags.ts";
+import { clientArgs, serversFrom } from "./common-args.ts";
+
+/** Flags of `mqraft bench pub|sub|e2e`, validated into BenchSettings. */
+
+const wholeIn = (min: number, max: number, what: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, `expected a whole number ${what}`),
+    v.transform(Number),
+    v.safeInteger("too large"),
+    v.minValue(min, `expected at least ${min}`),
+    v.maxValue(max, `expected at most ${max}`),
+  );
+
+/** The client's dedup window keeps 10,000 seqs; its in-flight limit is 5,000. */
+const MAX_WINDOW = 5_000;
+/** The timestamp a payload carries for publish→receive latency. */
+export const STAMP_BYTES = 8;
+
+export const BenchFlagSchemas = {
+  msgs: wholeIn(1, 100_000_000, "of messages"),
+  size: wholeIn(0, 8 * 1024 * 1024, "of bytes"),
+  clients: wholeIn(1, 1_000, "of clients"),
+  subs: wholeIn(1, 1_000, "of subscribers"),
+  window: wholeIn(1, MAX_WINDOW, "of publishes in flight"),
+  rate: wholeIn(1, 10_000_000, "of messages per second"),
+} as const;
+
+export const benchArgs = {
+  topic: { type: "positional", description: "Topic to use", required: true },
+  ...clientArgs,
+  msgs: { type: "string", description: "Messages in all (default 100000)", valueHint: "N" },
+  size: { type: "string", description: "Payload bytes per message (default 128)", valueHint: "B" },
+  clients: { type: "string", description: "Publishing (or, for sub, subscribing) clients, each with its own connection (default 1)", valueHint: "C" },
+  window: { type: "string", description: "Publishes in flight per client; 1 is synchronous (default 1000)", valueHint: "W" },
+  rate: { type: "string", description: "Pace publishing at R messages per second in all (default: as fast as acks allow)", valueHint: "R" },
+  subs: { type: "string", description: "e2e: subscribing clients (default 1)", valueHint: "S" },
+  from: { type: "string", description: "sub: earliest (default) or latest", valueHint: "earliest|latest" },
+  timeout: timeoutArg(10, "for each publish to be acknowledged"),
+} as const;
+
+export interface BenchSettings {
+  topic: string;
+  servers: string[];
+  json: boolean;
+  msgs: number;
+  size: number;
+  clients: number;
+  subs: number;
+  window: number;
+  rate: number | undefined;
+  from: "earliest" | "latest";
+  timeoutMs: number;
+}
+
+export type BenchRawArgs = { [K in keyof typeof benchArgs]?: K extends "json" ? boolean : string } & { _?: string[] };
+
+/** Validates bench's arguments; a bad one is a BAD_USAGE error naming it. `mode` decides which minimums apply. */
+export function parseBenchArgs(mode: "pub" | "sub" | "e2e", raw: BenchRawArgs): BenchSettings {
+  const [topic] = parseTopics(raw.topic === undefined ? [] : [raw.topic]);
+  const extra = (raw._ ?? []).slice(1);
+  if (extra.length > 0) throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const size = parseOptionalFlag("size", BenchFlagSchemas.size, raw.size) ?? 128;
+  if (mode === "e2e" && size < STAMP_BYTES) throw usageError(`--size ${size}: e2e needs at least ${STAMP_BYTES} bytes for the send time`);
+  const from = raw.from === undefined ? "earliest" : raw.from;
+  if (from !== "earliest" && from !== "latest") throw usageError(`--from ${JSON.stringify(from)}: expected earliest or latest`);
+  return {
+    topic: topic as string,
+    servers: serversFrom(raw),
+    json: raw.json === true,
+    msgs: parseOptionalFlag("msgs", BenchFlagSchemas.msgs, raw.msgs) ?? 100_000,
+    size,
+    clients: parseOptionalFlag("clients", BenchFlagSchemas.clients, raw.clients) ?? 1,
+    subs: parseOptionalFlag("subs", BenchFlagSchemas.subs, raw.subs) ?? 1,
+    window: parseOptionalFlag("window", BenchFlagSchemas.window, raw.window) ?? 1_000,
+    rate: raw.rate === undefined ? undefined : parseFlag("rate", BenchFlagSchemas.rate, raw.rate),
+    from,
+    timeoutMs: parseOptionalFlag("timeout", SecondsSchema, raw.timeout) ?? 10_000,
+  };
+}
