@@ -5,7 +5,7 @@ TSC := node_modules/.bin/tsc
 export CBOR_NATIVE_ACCELERATION_DISABLED := true
 SOURCES := $(shell find src cmd -name '*.ts' 2>/dev/null) package.json
 
-.PHONY: build run test typecheck unit sim bench clean
+.PHONY: build run test typecheck unit sim bench bench-compare clean
 
 build: dist/mqraft
 
@@ -39,6 +39,12 @@ sim: node_modules/.installed
 bench: build
 	$(BUN) bench/wire-bench.ts
 	$(BUN) bench/storage-bench.ts
+	./dist/mqraft up --nodes 1 --base-port 18700 --manager-port 18788 --data .tmp/bench-up >/dev/null 2>&1 & pid=$$!; \
+		./dist/mqraft bench pub bench --server 127.0.0.1:18700 --msgs 50000; rc=$$?; kill $$pid; wait $$pid; rm -rf .tmp/bench-up; exit $$rc
+
+# mqraft against a 3-node NATS JetStream cluster on this machine (installs nats-server and Go from Debian if missing).
+bench-compare: build
+	$(BUN) bench/compare-nats.ts
 
 clean:
 	rm -rf dist node_modules .tmp

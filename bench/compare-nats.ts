@@ -1,0 +1,117 @@
+/**
+ * mqraft against NATS JetStream on this machine, in one run: a 3-node JetStream cluster (file storage, R3 stream,
+ * driven by the Go client of bench/nats-bench) and a 3-broker mqraft cluster (driven by `mqraft bench`), the same
+ * workloads one after the other, one table with the ratio mqraft/JetStream per row. Stops every server it started.
+ *   make bench-compare            (or: bun bench/compare-nats.ts [scale], scale multiplies the message counts)
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import { BenchResultSchema, type BenchResult } from "../cmd/bench-stats.ts";
+import { buildNatsBench, ensureNatsTools, Servers } from "./compare-nats-servers.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const MQRAFT = join(ROOT, "dist", "mqraft");
+const scale = Number(process.argv[2] ?? 1);
+
+interface Workload {
+  name: string;
+  mode: "pub" | "e2e";
+  args: string[];
+  /** The figures the table shows for this workload, with which way is better. */
+  rows: { metric: keyof BenchResult; label: string; higherIsBetter: boolean }[];
+}
+
+const n = (count: number): string => String(Math.max(100, Math.round(count * scale)));
+const throughput = { metric: "msgsPerSec", label: "msgs/s", higherIsBetter: true } as const;
+const latencyRows = [
+  { metric: "p50ms", label: "p50 ms", higherIsBetter: false },
+  { metric: "p99ms", label: "p99 ms", higherIsBetter: false },
+] as const;
+
+const WORKLOADS: Workload[] = [
+  { name: "pipelined publish, 128 B, window 1000", mode: "pub", args: ["--msgs", n(200_000), "--size", "128", "--window", "1000"], rows: [throughput] },
+  {
+    name: "pipelined publish, 1 KiB, window 1000",
+    mode: "pub",
+    args: ["--msgs", n(100_000), "--size", "1024", "--window", "1000"],
+    rows: [{ metric: "MBps", label: "MB/s", higherIsBetter: true }],
+  },
+  { name: "synchronous publish, 128 B", mode: "pub", args: ["--msgs", n(5_000), "--size", "128", "--window", "1"], rows: [throughput, ...latencyRows] },
+  { name: "end-to-end at 1,000 msg/s, 128 B", mode: "e2e", args: ["--msgs", n(5_000), "--size", "128", "--rate", "1000"], rows: [...latencyRows] },
+  { name: "end-to-end saturated, 128 B", mode: "e2e", args: ["--msgs", n(100_000), "--size", "128", "--window", "1000"], rows: [throughput, ...latencyRows] },
+];
+
+/** Runs one bench command and returns its --json last line; the rest of its output goes to ours. */
+async function runBench(argv: string[]): Promise<BenchResult> {
+  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "inherit" });
+  const out = await new Response(proc.stdout).text();
+  const code = await proc.exited;
+  process.stdout.write(out);
+  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}`);
+  const lines = out.trim().split("\n");
+  return v.parse(BenchResultSchema, JSON.parse(lines[lines.length - 1] ?? ""));
+}
+
+/** A cluster that has just started may have no leader yet: the first run is retried for a while. */
+async function firstRun(argv: string[]): Promise<BenchResult> {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    try {
+      return await runBench(argv);
+    } catch (e) {
+      if (performance.now() > deadline) throw e;
+      await Bun.sleep(500);
+    }
+  }
+}
+
+async function runAll(label: string, command: (w: Workload, i: number) => string[]): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const [i, w] of WORKLOADS.entries()) {
+    console.log(`\n== ${label}: ${w.name}`);
+    results.push(await (i === 0 ? firstRun(command(w, i)) : runBench(command(w, i))));
+  }
+  return results;
+}
+
+function table(nats: BenchResult[], mqraft: BenchResult[]): string {
+  const lines = ["| workload | figure | JetStream R3 (Go client) | mqraft (3 brokers) | mqraft/JetStream |", "|---|---|---:|---:|---:|"];
+  WORKLOADS.forEach((w, i) => {
+    for (const row of w.rows) {
+      const a = nats[i]?.[row.metric] ?? 0;
+      const b = mqraft[i]?.[row.metric] ?? 0;
+      const ratio = a === 0 ? "n/a" : `${(b / a).toFixed(2)}×`;
+      lines.push(`| ${w.name} | ${row.label} (${row.higherIsBetter ? "higher" : "lower"} is better) | ${a} | ${b} | ${ratio} |`);
+    }
+  });
+  return lines.join("\n");
+}
+
+async function gitCommit(): Promise<string> {
+  const proc = Bun.spawn(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
+  return (await new Response(proc.stdout).text()).trim() || "unknown";
+}
+
+const dir = mkdtempSync(join(tmpdir(), "mqraft-compare-"));
+const servers = new Servers(dir);
+try {
+  await ensureNatsTools();
+  const natsBench = await buildNatsBench(ROOT, dir);
+
+  const natsUrls = await servers.startNats();
+  const nats = await runAll("JetStream", (w, i) => [natsBench, w.mode, `bench.w${i}`, ...w.args, "--server", natsUrls, "--json"]);
+  await servers.stop();
+
+  const mqraftServers = await servers.startMqraft(MQRAFT);
+  const mqraft = await runAll("mqraft", (w, i) => [MQRAFT, "bench", w.mode, `bench-w${i}`, ...w.args, "--server", mqraftServers, "--json"]);
+  await servers.stop();
+
+  const version = Bun.spawnSync(["nats-server", "--version"]).stdout.toString().trim();
+  console.log(`\nmeasured on commit ${await gitCommit()}, ${version}, scale ${scale}, ${navigator.hardwareConcurrency} cores\n`);
+  console.log(table(nats, mqraft));
+} finally {
+  await servers.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
