@@ -36,6 +36,13 @@ test: build typecheck
 sim: node_modules/.installed
 	$(BUN) run sim --seeds 20000 --start 1
 
+# Fault injection on a real cluster behind proxies, checked from its history: make chaos SEED=3 DURATION=120 NODES=5
+SEED ?= 1
+DURATION ?= 60
+NODES ?= 3
+chaos: build
+	$(BUN) test/chaos/run.ts --seed $(SEED) --duration $(DURATION) --nodes $(NODES)
+
 bench: build
 	$(BUN) bench/wire-bench.ts
 	$(BUN) bench/storage-bench.ts

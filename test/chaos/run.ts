@@ -1,0 +1,151 @@
+/**
+ * One chaos run: a real cluster behind proxies, a seeded nemesis, a recorded workload, then heal, restart, drain
+ * every topic on every broker, and check the history. Prints one summary line; exits 1 on a violation and keeps the
+ * run's folder (data, logs, history, seed).
+ *
+ *   bun test/chaos/run.ts --seed 7 --duration 120 --nodes 3 [--keep] [--drop-acked]
+ *
+ * --drop-acked removes one acknowledged value from the drains before checking: a scratch run that must be reported lost.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { connect } from "../../src/client/index.ts";
+import { createPrng } from "../../src/util/prng.ts";
+import { drainRaw } from "../support/raw-client.ts";
+import { waitFor } from "../support/wait.ts";
+import { ChaosCluster } from "./chaos-cluster.ts";
+import { checkHistory, summarize } from "./checker.ts";
+import type { HistoryLine } from "./history.ts";
+import { runNemesis } from "./nemesis.ts";
+import { Recorder } from "./recorder.ts";
+import { pipelinedWriter, sequentialWriter, subscriber, TOPICS } from "./workload.ts";
+
+const RECOVERY_BOUND_MS = 15_000;
+
+export interface RunOptions {
+  seed: number;
+  durationS: number;
+  nodes: number;
+  keep: boolean;
+  dropAcked: boolean;
+}
+
+export interface RunResult {
+  summary: string;
+  passed: boolean;
+  dir: string;
+}
+
+export async function runChaos(options: RunOptions): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), `mqraft-chaos-${options.seed}-`));
+  writeFileSync(join(dir, "seed"), `${JSON.stringify(options)}\n`);
+  const recorder = new Recorder(join(dir, "history.jsonl"));
+  const prng = createPrng(options.seed);
+  const cluster = await ChaosCluster.create(dir, options.nodes);
+  try {
+    await waitFor("a first leader", () => cluster.leader(), { timeoutMs: 15_000 });
+    let faulting = true;
+    let working = true;
+    const servers = cluster.clientAddresses;
+    const tasks = [
+      ...[1, 2, 3].map((i) => sequentialWriter(`w${i}`, servers, recorder, prng.fork(), () => working)),
+      pipelinedWriter("p1", servers, recorder, prng.fork(), () => working),
+      ...TOPICS.map((topic, i) => {
+        const preferred = cluster.clientAddresses[i % options.nodes] as string;
+        return subscriber(`s${i + 1}`, topic, [preferred, ...servers.filter((s) => s !== preferred)], recorder, prng.fork(), () => working);
+      }),
+    ];
+    const nemesis = runNemesis(cluster, recorder, prng.fork(), () => faulting);
+    await Bun.sleep(options.durationS * 1000);
+    faulting = false;
+    await nemesis;
+    working = false;
+    await Promise.all(tasks);
+
+    cluster.healNetwork();
+    for (const id of cluster.ids) {
+      cluster.resume(id);
+      await cluster.kill(id);
+      cluster.start(id);
+    }
+    recorder.record({ type: "heal", time: recorder.now() });
+    await probeAvailability(servers, recorder);
+    await drainEverywhere(cluster, recorder);
+
+    const history = options.dropAcked ? dropOneAcked(recorder.lines) : recorder.lines;
+    const report = checkHistory(history, { recoveryBoundMs: RECOVERY_BOUND_MS });
+    const passed = report.violations.length === 0;
+    if (!passed) writeFileSync(join(dir, "violations.json"), `${JSON.stringify(report.violations, null, 2)}\n`);
+    return { summary: `${summarize(report)} seed=${options.seed} nodes=${options.nodes} duration=${options.durationS}s`, passed, dir };
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+/** Publishes after the heal until one is acknowledged or the bound has passed; the checker judges the time. */
+async function probeAvailability(servers: string[], recorder: Recorder): Promise<void> {
+  const client = await connect({ servers, timeoutMs: 3_000 });
+  const deadline = performance.now() + RECOVERY_BOUND_MS;
+  try {
+    for (let n = 0; performance.now() < deadline; n++) {
+      const value = `probe-${n}`;
+      recorder.record({ type: "invoke", time: recorder.now(), process: "probe", sequential: true, topic: TOPICS[0], value });
+      try {
+        const { offset } = await client.publish(TOPICS[0], value);
+        recorder.record({ type: "ok", time: recorder.now(), process: "probe", topic: TOPICS[0], value, offset });
+        return;
+      } catch (e) {
+        recorder.record({ type: "info", time: recorder.now(), process: "probe", topic: TOPICS[0], value, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/** Reads every topic from offset 0 on every broker until all brokers hold the same sequence, then records the drains. */
+async function drainEverywhere(cluster: ChaosCluster, recorder: Recorder): Promise<void> {
+  for (const topic of TOPICS) {
+    let last: { broker: number; messages: { offset: number; value: string }[] }[] = [];
+    await waitFor(`every broker to hold the same ${topic}`, async () => {
+      last = await Promise.all(cluster.ids.map(async (broker) => ({ broker, messages: await drainRaw(cluster.realAddress(broker), topic, 10_000) })));
+      const lengths = new Set(last.map((d) => d.messages.length));
+      return lengths.size === 1 ? true : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
+    for (const d of last) recorder.record({ type: "drain", time: recorder.now(), broker: d.broker, topic, messages: d.messages });
+  }
+}
+
+/** The scratch run's sabotage: the last acknowledged value vanishes from every drain. */
+function dropOneAcked(lines: readonly HistoryLine[]): HistoryLine[] {
+  const victim = lines.findLast((l) => l.type === "ok");
+  if (victim === undefined || victim.type !== "ok") return [...lines];
+  return lines.map((l) => (l.type === "drain" && l.topic === victim.topic ? { ...l, messages: l.messages.filter((m) => m.value !== victim.value) } : l));
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      seed: { type: "string", default: "1" },
+      duration: { type: "string", default: "30" },
+      nodes: { type: "string", default: "3" },
+      keep: { type: "boolean", default: false },
+      "drop-acked": { type: "boolean", default: false },
+    },
+  });
+  const options: RunOptions = {
+    seed: Number(values.seed), durationS: Number(values.duration), nodes: Number(values.nodes), keep: values.keep, dropAcked: values["drop-acked"],
+  };
+  if (!Number.isSafeInteger(options.seed) || !(options.durationS > 0) || ![3, 5].includes(options.nodes)) {
+    console.error("usage: bun test/chaos/run.ts --seed <integer> --duration <seconds> --nodes 3|5 [--keep] [--drop-acked]");
+    process.exit(2);
+  }
+  const result = await runChaos(options);
+  console.log(result.summary);
+  if (!result.passed) console.log(`kept ${result.dir} (history.jsonl, violations.json, broker logs, data folders, seed)`);
+  else if (options.keep) console.log(`kept ${result.dir}`);
+  else rmSync(result.dir, { recursive: true, force: true });
+  process.exit(result.passed ? 0 : 1);
+}
