@@ -73,6 +73,8 @@ export class BrokerReplica {
   ) {
     const { profile } = env;
     const snapshot = store.snapshot();
+    const saved = store.hardState();
+    const hardState = { ...saved, commit: Math.min(saved.commit, store.lastIndex()) };
     const raft = new RaftNode(
       {
         id: env.id,
@@ -84,7 +86,7 @@ export class BrokerReplica {
         ...(profile.maxInflight === undefined ? {} : { maxInflight: profile.maxInflight }),
       },
       new TransferLogView(store),
-      store.hardState(),
+      hardState,
     );
     this.broker = new ReplicatedBroker(
       () => this.driver,
@@ -111,10 +113,10 @@ export class BrokerReplica {
         installSnapshot: (snap) => this.installSnapshot(snap),
         fatal: (e) => env.fatal(e),
       },
-      store.hardState(),
+      hardState,
       env.defer,
     );
-    env.trace("boot", { first: store.firstIndex(), last: store.lastIndex(), snapshot: snapshot?.meta.index ?? 0, ...store.hardState() });
+    env.trace("boot", { first: store.firstIndex(), last: store.lastIndex(), snapshot: snapshot?.meta.index ?? 0, ...saved });
     this.verifyRetained();
   }
 

@@ -6,6 +6,7 @@ import { type DriverCluster, TICK } from "./driver-cluster.ts";
 export class DriverFaults {
   private readonly outageAt: number;
   private ticks = 0;
+  private healed = false;
 
   constructor(
     private readonly cluster: DriverCluster,
@@ -26,6 +27,7 @@ export class DriverFaults {
 
   /** Ends every fault: links heal, the network and the disks turn reliable, every machine runs. */
   healAll(): void {
+    this.healed = true;
     const c = this.cluster;
     c.network.heal();
     c.network.faults = { ...CALM };
@@ -37,15 +39,22 @@ export class DriverFaults {
     c.trace(0, "heal all");
   }
 
-  /** A machine loses power (possibly while it boots) and comes back `down` ticks later. */
+  /**
+   * A machine loses power (possibly while it boots) at some moment within the coming tick, so
+   * between any write and its sync, and comes back `down` ticks later.
+   */
   private crashOne(down: number): void {
-    const running = [...this.cluster.nodes.values()].filter((n) => n.state !== "down");
-    if (running.length === 0) return;
-    const node = this.prng.pick(running);
-    node.crash();
-    this.cluster.stats.crashes++;
-    this.cluster.scheduler.after(down * TICK, () => {
-      if (node.state === "down") node.start();
+    const { scheduler } = this.cluster;
+    scheduler.after(this.prng.int(0, TICK - 1), () => {
+      if (this.healed) return;
+      const running = [...this.cluster.nodes.values()].filter((n) => n.state !== "down");
+      if (running.length === 0) return;
+      const node = this.prng.pick(running);
+      node.crash();
+      this.cluster.stats.crashes++;
+      scheduler.after(down * TICK, () => {
+        if (node.state === "down") node.start();
+      });
     });
   }
 

@@ -53,7 +53,7 @@ export function drawDriverProfile(prng: Prng, nodes: number | undefined): Driver
     snapshotEvery: prng.pick([4, 10, 30]),
     segmentBytes: prng.pick([256, 512, 1024, 4096]),
     maxMsgBytes: prng.pick([undefined, undefined, 200, 2000]),
-    maxSnapshotChunk: prng.pick([undefined, undefined, 1000, 4000]),
+    maxSnapshotChunk: prng.pick([undefined, undefined, 2000, 16_000]),
     maxInflight: prng.pick([undefined, undefined, 2]),
     clockSkew: prng.pick([0, 50, 2000]),
     clients: prng.int(1, 4),
