@@ -48,6 +48,7 @@ bench: build
 	$(BUN) bench/storage-bench.ts
 	./dist/mqraft up --nodes 1 --base-port 18700 --manager-port 18788 --data .tmp/bench-up >/dev/null 2>&1 & pid=$$!; \
 		./dist/mqraft bench pub bench --server 127.0.0.1:18700 --msgs 50000; rc=$$?; kill $$pid; wait $$pid; rm -rf .tmp/bench-up; exit $$rc
+	$(BUN) bench/resource-bench.ts
 
 # mqraft against a 3-node NATS JetStream cluster on this machine (installs nats-server and Go from Debian if missing).
 bench-compare: build

@@ -1,0 +1,82 @@
+/**
+ * Issue 8's other figures for one broker of the compiled binary: start-up time (spawn → first acknowledged publish,
+ * median of 5) and resident memory with 1 million retained 128-byte messages.
+ *   make build && bun bench/resource-bench.ts [messages]
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "../src/client/index.ts";
+import { freePorts } from "../test/support/ports.ts";
+
+const BIN = join(import.meta.dir, "..", "dist", "mqraft");
+const messages = Number(process.argv[2] ?? 1_000_000);
+const dir = mkdtempSync(join(tmpdir(), "mqraft-resource-"));
+
+function startBroker(port: number, data: string) {
+  return Bun.spawn([BIN, "broker", "--port", String(port), "--data", data, "--log-level", "warn"], { stdout: "ignore", stderr: "inherit" });
+}
+
+/** Retries a publish until the broker acknowledges one; returns when it first answered a connect, if asked. */
+async function firstAck(address: string): Promise<number | undefined> {
+  const deadline = performance.now() + 20_000;
+  let answered: number | undefined;
+  for (;;) {
+    try {
+      const client = await connect({ servers: [address], timeoutMs: 1_000, connectTimeoutMs: 100 });
+      answered ??= performance.now();
+      try {
+        await client.publish("ready", "x");
+        return answered;
+      } finally {
+        await client.close();
+      }
+    } catch (e) {
+      if (performance.now() > deadline) throw e;
+      await Bun.sleep(2);
+    }
+  }
+}
+
+const rssMiB = (pid: number): number => {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  return kb / 1024;
+};
+
+try {
+  const times: number[] = [];
+  const listening: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const [port] = await freePorts(1);
+    const t = performance.now();
+    const broker = startBroker(port as number, join(dir, `start-${i}`));
+    const answered = await firstAck(`127.0.0.1:${port}`);
+    times.push(performance.now() - t);
+    listening.push((answered ?? performance.now()) - t);
+    broker.kill("SIGTERM");
+    await broker.exited;
+  }
+  const median = (xs: number[]): string => `median ${xs.sort((a, b) => a - b)[2]?.toFixed(0)} ms of ${xs.map((x) => x.toFixed(0)).join(", ")}`;
+  console.log(`start-up, spawn → first answered connect: ${median(listening)}`);
+  // a one-node cluster still waits one election timeout (--election-ms, randomised) before it leads
+  console.log(`start-up, spawn → first acknowledged publish: ${median(times)}`);
+
+  const [port] = await freePorts(1);
+  const broker = startBroker(port as number, join(dir, "rss"));
+  const address = `127.0.0.1:${port}`;
+  await firstAck(address);
+  const before = rssMiB(broker.pid);
+  const load = Bun.spawn([BIN, "bench", "pub", "rss", "--server", address, "--msgs", String(messages), "--clients", "2", "--json"], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const out = await new Response(load.stdout).text();
+  if ((await load.exited) !== 0) throw new Error(`mqraft bench pub failed:\n${out}`);
+  const after = rssMiB(broker.pid);
+  console.log(`broker RSS: ${before.toFixed(0)} MiB idle, ${after.toFixed(0)} MiB with ${messages} retained 128-byte messages`);
+  console.log(`(publishing them: ${out.trim().split("\n").at(-1)})`);
+  broker.kill("SIGTERM");
+  await broker.exited;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
