@@ -39,6 +39,8 @@ interface Forward {
   sentTo: string | undefined;
   pauseTimer: ReturnType<typeof setTimeout> | undefined;
   problem: string;
+  /** Whether a broker has answered this request at least once (its answer is then the reason kept). */
+  answeredBefore?: boolean;
   settled: boolean;
 }
 
@@ -162,6 +164,7 @@ export class Forwarder {
     if (answer.type === "error" && RETRY_ON.has(answer.code)) {
       if (this.lastServer === from) this.lastServer = undefined;
       f.problem = `${from}: ${answer.code}: ${answer.message}`;
+      f.answeredBefore = true;
       if (answer.code === "NOT_LEADER" && answer.leader !== undefined && answer.leader !== from) f.hint = answer.leader;
       this.attempt(f);
       return;
@@ -173,7 +176,9 @@ export class Forwarder {
   private lost(f: Forward, reason: MqraftError): void {
     if (f.settled) return;
     if (this.lastServer === f.sentTo) this.lastServer = undefined;
-    f.problem = describeError(reason);
+    // A broker's own answer (NOT_LEADER, ...) says more than a lost connection, which may be this
+    // manager pruning its links: keep the answer as the reason given to the client.
+    if (!f.answeredBefore) f.problem = describeError(reason);
     f.sentTo = undefined;
     this.attempt(f);
   }
