@@ -1,6 +1,7 @@
 // nats-bench drives a JetStream cluster with the same workloads and the same --json line as `mqraft bench`,
 // so that bench/compare-nats.ts can put both side by side. Built with Debian's packages only:
-//   GO111MODULE=off GOPATH=/usr/share/gocode go build -o nats-bench ./bench/nats-bench
+//
+//	GO111MODULE=off GOPATH=/usr/share/gocode go build -o nats-bench ./bench/nats-bench
 package main
 
 import (
