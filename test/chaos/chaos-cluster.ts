@@ -26,7 +26,8 @@ process.on("exit", () => {
 /**
  * Real broker processes on loopback where every link the harness controls passes through a TcpProxy: broker i
  * reaches broker j only through the proxy `links[i→j]` (its --peers names that proxy for j), and clients reach
- * broker j only through `clientProxies[j]`.
+ * broker j through `clientProxies[j]`, or through a `links[i→j]` whose address broker i taught them; the proxies
+ * tell the two kinds of connection apart by their hello.
  */
 export class ChaosCluster {
   private constructor(
@@ -80,11 +81,12 @@ export class ChaosCluster {
 
   /**
    * Sets what happens to bytes sent from `from` to `to`. The one connection between a pair may have been dialled
-   * by either side, so both proxies of the pair are set: forward on from→to, backward on to→from.
+   * by either side, so both proxies of the pair are set: forward on from→to, backward on to→from. Only connections
+   * between brokers are touched: clients that learnt a broker-link address from a welcome are not brokers.
    */
   setOneWay(from: number, to: number, mode: LinkMode): void {
-    this.link(from, to).set(mode, "forward");
-    this.link(to, from).set(mode, "backward");
+    this.link(from, to).set(mode, "forward", "peer");
+    this.link(to, from).set(mode, "backward", "peer");
   }
 
   setBetween(a: number, b: number, mode: LinkMode): void {
@@ -92,8 +94,10 @@ export class ChaosCluster {
     this.setOneWay(b, a, mode);
   }
 
-  setClientLink(id: number, mode: LinkMode, direction?: Direction): void {
+  /** Sets the links from every client to broker `id`: its client proxy and the broker-link proxies clients learnt. */
+  setClientLinks(id: number, mode: LinkMode, direction?: Direction): void {
     this.clientProxy(id).set(mode, direction);
+    for (const from of this.ids) if (from !== id) this.link(from, id).set(mode, direction, "client");
   }
 
   healNetwork(): void {

@@ -91,7 +91,7 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, prng: Prng): Promi
       return { description: "ring of neighbours", undo: heal };
     }
     case "leader-from-clients":
-      cluster.setClientLink(leader, cut(prng));
+      cluster.setClientLinks(leader, cut(prng));
       return { description: `leader ${leader} cut from clients`, undo: heal };
     case "slow-links": {
       const ms = prng.int(20, 200);

@@ -1,7 +1,17 @@
 import { afterEach, expect, test } from "bun:test";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { waitFor } from "../support/wait.ts";
+import { encodeValue } from "../../src/wire/cbor.ts";
 import { TcpProxy } from "./proxy.ts";
+
+/** A whole mqraft frame holding a hello from `role`. */
+function helloFrame(role: "peer" | "client"): Buffer {
+  const body = encodeValue({ type: "hello", version: 1, role, ...(role === "peer" ? { id: 2 } : {}) });
+  const frame = Buffer.alloc(4 + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  frame.set(body, 4);
+  return frame;
+}
 
 interface End {
   socket: Socket;
@@ -96,4 +106,22 @@ test("delay holds each direction's bytes for the given time, in order", async ()
   expect(server.received()).toBe("");
   await waitFor("all three chunks", () => (server.received() === "abc" ? true : undefined));
   expect(performance.now() - sent).toBeGreaterThanOrEqual(290);
+});
+
+test("a mode set for broker connections leaves client connections alone, told apart by their hello", async () => {
+  const { proxy, dial } = await setup();
+  proxy.set({ kind: "blackhole" }, undefined, "peer");
+  const peer = await dial();
+  const client = await dial();
+  peer.client.socket.write(helloFrame("peer"));
+  client.client.socket.write(helloFrame("client"));
+  await waitFor("the client's hello at the target", () => (client.server.received().length > 0 ? true : undefined));
+  client.server.socket.write("welcome");
+  peer.server.socket.write("welcome");
+  await waitFor("the answer to the client", () => (client.client.received() === "welcome" ? true : undefined));
+  // The client's bytes went both ways through the same proxy, after the peer's hello was written.
+  client.client.socket.write("more");
+  await waitFor("more client bytes", () => (client.server.received().endsWith("more") ? true : undefined));
+  expect(peer.server.received()).toBe("");
+  expect(peer.client.received()).toBe("");
 });

@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { type ConnectionRole, roleOfFirstChunk } from "./hello-role.ts";
 
 /** What a link does to the bytes flowing one way through it. */
 export type LinkMode =
@@ -26,15 +27,23 @@ interface Flow {
 interface Pair {
   forward: Flow;
   backward: Flow;
+  /** Known from the first bytes the dialler sent. */
+  role: ConnectionRole | undefined;
 }
+
+const ROLES: readonly ConnectionRole[] = ["peer", "client"];
+const DIRECTIONS: readonly Direction[] = ["forward", "backward"];
 
 /**
  * A TCP proxy on loopback in front of one target, whose two directions can each be switched at run time. It lets a
  * test partition real processes without root: a blackhole keeps the socket and drops the bytes, like a cable cut
- * that TCP has not noticed yet.
+ * that TCP has not noticed yet. Modes may differ by who dialled (a broker or a client), read from the connection's hello.
  */
 export class TcpProxy {
-  private readonly modes: Record<Direction, LinkMode> = { forward: PASS, backward: PASS };
+  private readonly modes: Record<ConnectionRole, Record<Direction, LinkMode>> = {
+    peer: { forward: PASS, backward: PASS },
+    client: { forward: PASS, backward: PASS },
+  };
   private readonly pairs = new Set<Pair>();
 
   private constructor(
@@ -65,18 +74,21 @@ export class TcpProxy {
     return this.pairs.size;
   }
 
-  mode(direction: Direction): LinkMode {
-    return this.modes[direction];
+  mode(direction: Direction, role: ConnectionRole = "client"): LinkMode {
+    return this.modes[role][direction];
   }
 
-  /** Sets one direction's mode, or both when `direction` is omitted. */
-  set(mode: LinkMode, direction?: Direction): void {
-    for (const d of direction === undefined ? (["forward", "backward"] as const) : [direction]) this.modes[d] = mode;
+  /** Sets one direction's mode, or both when `direction` is omitted; for connections of one role, or of both. */
+  set(mode: LinkMode, direction?: Direction, role?: ConnectionRole): void {
+    for (const r of role === undefined ? ROLES : [role]) {
+      for (const d of direction === undefined ? DIRECTIONS : [direction]) this.modes[r][d] = mode;
+    }
     for (const pair of [...this.pairs]) {
+      const modes = this.modes[pair.role ?? "client"];
       // A stream that lost bytes would hand the receiver half a frame: once healed, it must start afresh, as TCP
       // would after its retransmissions gave up.
-      const broken = (["forward", "backward"] as const).some((d) => pair[d].dropped && this.modes[d].kind !== "blackhole");
-      if (broken || this.resetting()) this.destroy(pair);
+      const broken = DIRECTIONS.some((d) => pair[d].dropped && modes[d].kind !== "blackhole");
+      if (broken || this.resetting(pair.role)) this.destroy(pair);
     }
   }
 
@@ -85,12 +97,13 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private resetting(): boolean {
-    return this.modes.forward.kind === "reset" || this.modes.backward.kind === "reset";
+  /** For a connection whose role is not known yet, a reset for either role applies. */
+  private resetting(role: ConnectionRole | undefined): boolean {
+    return (role === undefined ? ROLES : [role]).some((r) => DIRECTIONS.some((d) => this.modes[r][d].kind === "reset"));
   }
 
   private accept(client: Socket): void {
-    if (this.resetting()) {
+    if (ROLES.every((r) => this.resetting(r))) {
       client.resetAndDestroy();
       return;
     }
@@ -98,20 +111,29 @@ export class TcpProxy {
     const pair: Pair = {
       forward: { from: client, to: upstream, dropped: false, releaseAt: 0 },
       backward: { from: upstream, to: client, dropped: false, releaseAt: 0 },
+      role: undefined,
     };
     this.pairs.add(pair);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     for (const direction of ["forward", "backward"] as const) {
       const flow = pair[direction];
-      flow.from.on("data", (chunk: Buffer) => this.carry(flow, direction, chunk));
+      flow.from.on("data", (chunk: Buffer) => this.carry(pair, direction, chunk));
       flow.from.on("error", () => this.destroy(pair));
       flow.from.on("close", () => this.destroy(pair));
     }
   }
 
-  private carry(flow: Flow, direction: Direction, chunk: Buffer): void {
-    const mode = this.modes[direction];
+  private carry(pair: Pair, direction: Direction, chunk: Buffer): void {
+    if (pair.role === undefined && direction === "forward") {
+      pair.role = roleOfFirstChunk(chunk);
+      if (this.resetting(pair.role)) {
+        this.destroy(pair);
+        return;
+      }
+    }
+    const flow = pair[direction];
+    const mode = this.modes[pair.role ?? "client"][direction];
     switch (mode.kind) {
       case "pass":
         if (flow.releaseAt > performance.now()) this.later(flow, chunk, 0);
@@ -140,7 +162,7 @@ export class TcpProxy {
 
   private destroy(pair: Pair): void {
     if (!this.pairs.delete(pair)) return;
-    const reset = this.resetting();
+    const reset = this.resetting(pair.role);
     for (const socket of [pair.forward.from, pair.backward.from]) {
       if (socket.destroyed) continue;
       if (reset) socket.resetAndDestroy();
