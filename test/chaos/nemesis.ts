@@ -7,7 +7,9 @@ type FaultKind =
   | "kill-leader"
   | "kill-follower"
   | "kill-minority"
+  | "kill-all"
   | "pause-leader"
+  | "pause-follower"
   | "isolate-one"
   | "halves"
   | "one-way"
@@ -16,7 +18,7 @@ type FaultKind =
   | "slow-links";
 
 const KINDS: readonly FaultKind[] = [
-  "kill-leader", "kill-follower", "kill-minority", "pause-leader", "isolate-one", "halves", "one-way", "ring", "leader-from-clients", "slow-links",
+  "kill-leader", "kill-follower", "kill-minority", "kill-all", "pause-leader", "pause-follower", "isolate-one", "halves", "one-way", "ring", "leader-from-clients", "slow-links",
 ];
 
 /** A partition's way of cutting: drop the bytes and keep the sockets, or reset the connections. */
@@ -55,9 +57,17 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, prng: Prng): Promi
     case "kill-minority":
       for (const id of minority) await cluster.kill(id);
       return { description: `kill -9 minority ${minority.join(",")}`, undo: restart(minority) };
+    case "kill-all":
+      for (const id of ids) await cluster.kill(id);
+      return { description: "kill -9 every broker", undo: restart(ids) };
     case "pause-leader":
       cluster.pause(leader);
       return { description: `SIGSTOP leader ${leader}`, undo: async () => cluster.resume(leader) };
+    case "pause-follower": {
+      const victim = prng.pick(followers);
+      cluster.pause(victim);
+      return { description: `SIGSTOP follower ${victim}`, undo: async () => cluster.resume(victim) };
+    }
     case "isolate-one": {
       const victim = prng.chance(0.5) ? leader : prng.pick(followers);
       const mode = cut(prng);
@@ -114,7 +124,7 @@ export async function runNemesis(cluster: ChaosCluster, recorder: Recorder, prng
     const kind = prng.pick(cluster.ids.length >= 5 ? KINDS : KINDS.filter((k) => k !== "ring"));
     const fault = await inject(kind, cluster, prng);
     recorder.record({ type: "fault", time: recorder.now(), description: fault.description });
-    const hold = kind === "pause-leader" ? prng.int(ELECTION_MS * 2, ELECTION_MS * 6) : prng.int(1_000, 4_000);
+    const hold = kind === "pause-leader" || kind === "pause-follower" ? prng.int(ELECTION_MS * 2, ELECTION_MS * 6) : prng.int(1_000, 4_000);
     await Bun.sleep(hold);
     await fault.undo();
     await Bun.sleep(prng.int(1_000, 3_000));
