@@ -22,7 +22,7 @@ import type { DriverProfile } from "./driver-profile.ts";
 
 /** Ticks per election timeout: production's 1000 ms election over 100 ms heartbeats. */
 export const ELECTION_TICKS = 10;
-export const DATA_DIR = "/data";
+const DATA_DIR = "/data";
 const utf8 = new TextDecoder();
 
 export interface ReplicaEnv {
@@ -151,12 +151,12 @@ export class BrokerReplica {
   }
 
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const { index, term } = snapshot.meta;
+    if (index <= this.applied) fail("applied monotonic", `node ${this.env.id} installs a snapshot at ${index} over applied ${this.applied}`);
     const transfer = unpackTransfer(snapshot.data);
     const state: Snapshot = { meta: snapshot.meta, data: transfer.state };
     await this.store.installSnapshot(state, { prevTerm: transfer.prevTerm, entries: transfer.entries });
     this.broker.restore(state);
-    const { index, term } = snapshot.meta;
-    if (index <= this.applied) fail("applied monotonic", `node ${this.env.id} installs a snapshot at ${index} over applied ${this.applied}`);
     this.env.checker.stateAt(this.env.id, index, term, transfer.state);
     this.applied = index;
     this.env.trace("install snapshot", { index, term, retained: transfer.entries.length });

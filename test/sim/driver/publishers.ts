@@ -58,7 +58,12 @@ export class Publisher {
       this.queue.push({ seq, topic: this.prng.pick(TOPICS), data: new TextEncoder().encode(text), text, attempt: 0 });
       this.cluster.stats.published++;
     }
-    while (this.inflight.size < profile.window && this.queue.length > 0) this.send(this.queue.shift() as Outgoing);
+    this.fill();
+  }
+
+  /** Sends queued messages while the window has room: publishes are pipelined, as the client library does. */
+  private fill(): void {
+    while (this.inflight.size < this.cluster.profile.window && this.queue.length > 0) this.send(this.queue.shift() as Outgoing);
   }
 
   private send(o: Outgoing): void {
@@ -124,5 +129,6 @@ export class Publisher {
     this.inflight.delete(o.seq);
     this.cluster.stats.acked++;
     this.cluster.trace(0, "acked", { producer: this.producer, seq: o.seq, topic: result.topic, offset: result.offset });
+    this.fill();
   }
 }

@@ -25,8 +25,14 @@ async function main(): Promise<number> {
   if (values.nodes !== undefined) options.nodes = positiveInt("--nodes", values.nodes);
   const mix = new DriverMix();
   let violations = 0;
+  let seed = start;
+  // Seeds run one at a time and settle every promise before the next, so a stray rejection belongs to this seed.
+  process.on("unhandledRejection", (e) => {
+    violations++;
+    console.log(`\nseed ${seed}: VIOLATION unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`);
+  });
   const began = performance.now();
-  for (let seed = start; seed < start + seeds; seed++) {
+  for (; seed < start + seeds; seed++) {
     const r = await runDriverSeed(seed, options);
     mix.add(r);
     if (r.violation !== undefined) {
