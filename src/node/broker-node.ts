@@ -227,10 +227,12 @@ export class BrokerNode {
     if (this.snapshotting || applied - current < this.config.snapshotEvery) return;
     this.snapshotting = true;
     const snapshot = raft.compact(applied, this.broker.state.snapshot());
+    // Taken with the snapshot: by the time it is saved the state has applied more, and retention may
+    // have dropped messages that this snapshot still retains (found by the driver simulation).
+    const lowest = this.broker.state.lowestNeededIndex() ?? applied + 1;
     this.store
       .saveSnapshot(snapshot)
       .then(() => {
-        const lowest = this.broker.state.lowestNeededIndex() ?? applied + 1;
         this.store.compactPrefix(Math.min(applied, lowest - 1));
         this.log.debug(`Snapshot at index ${applied}; the log now starts at ${this.store.firstIndex()}`);
       })
