@@ -8,7 +8,9 @@ import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } fro
 
 export function tickElection(r: RaftState): void {
   r.electionElapsed++;
-  if (r.promotable() && r.electionElapsed >= r.randomizedElectionTimeout) {
+  // The only voter has nobody to wait for: a one-broker cluster leads at its first tick, not after a timeout.
+  const alone = r.membership.voters.length === 1 && r.membership.voters[0] === r.id;
+  if (r.promotable() && (alone || r.electionElapsed >= r.randomizedElectionTimeout)) {
     r.electionElapsed = 0;
     hup(r, false);
   }

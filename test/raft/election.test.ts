@@ -199,4 +199,13 @@ describe("check-quorum", () => {
     expect(old.raft.role).toBe("follower");
     expect(old.raft.term).toBe(2);
   });
+
+  test("the only voter of a cluster leads at its first tick instead of waiting out an election timeout", () => {
+    const c = new TestCluster([1], { preVote: true });
+    const node = c.node(1);
+    node.raft.tick();
+    node.flush();
+    expect(node.raft.role).toBe("leader");
+    expect(node.raft.term).toBe(1);
+  });
 });
