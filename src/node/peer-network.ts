@@ -13,6 +13,11 @@ const BACKOFF_MAX_MS = 1000;
 const CONNECT_TIMEOUT_MS = 1000;
 /** Past this many unsent bytes to a peer, new messages to it are dropped: Raft resends what matters. */
 const DROP_ABOVE_BYTES = 32 << 20;
+/**
+ * How long the link to a node that left the configuration stays open: the leader's farewell (the
+ * commit of the removal) goes out in the same turn the removal is applied, and must still reach it.
+ */
+const DEPARTED_LINGER_MS = 3000;
 const parseDialed = createMessageParser(ClientInboundSchema);
 
 interface Link {
@@ -24,6 +29,8 @@ interface Link {
   dialing: boolean;
   backoffMs: number;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while a node that left the configuration keeps its link for a last word; never redialed. */
+  departing?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -45,14 +52,23 @@ export class PeerNetwork {
   /** The members and their addresses, as the applied configuration says; links to others are closed. */
   setPeers(addresses: ReadonlyMap<NodeId, string>): void {
     for (const [id, link] of this.links) {
-      if (!addresses.has(id)) {
-        this.drop(link);
-        this.links.delete(id);
+      if (!addresses.has(id) && link.departing === undefined) {
+        link.departing = setTimeout(() => {
+          if (this.links.get(id) !== link) return;
+          this.drop(link);
+          this.links.delete(id);
+        }, DEPARTED_LINGER_MS);
       }
     }
     for (const [id, address] of addresses) {
       if (id === this.selfId) continue;
       const link = this.links.get(id);
+      if (link?.departing !== undefined) {
+        // Back before its link was closed (a rejoin): redial what closed meanwhile.
+        clearTimeout(link.departing);
+        link.departing = undefined;
+        this.dial(link);
+      }
       if (link === undefined) {
         const fresh: Link = { id, address, connection: undefined, dialedBy: 0, dialing: false, backoffMs: BACKOFF_MIN_MS, retryTimer: undefined };
         this.links.set(id, fresh);
@@ -149,7 +165,7 @@ export class PeerNetwork {
   }
 
   private retryLater(link: Link): void {
-    if (this.stopped || link.retryTimer !== undefined || !this.links.has(link.id)) return;
+    if (this.stopped || link.retryTimer !== undefined || link.departing !== undefined || !this.links.has(link.id)) return;
     const delay = link.backoffMs;
     link.backoffMs = Math.min(BACKOFF_MAX_MS, link.backoffMs * 2);
     link.retryTimer = setTimeout(() => {
@@ -159,6 +175,8 @@ export class PeerNetwork {
   }
 
   private drop(link: Link): void {
+    if (link.departing !== undefined) clearTimeout(link.departing);
+    link.departing = undefined;
     if (link.retryTimer !== undefined) clearTimeout(link.retryTimer);
     link.retryTimer = undefined;
     link.connection?.close();

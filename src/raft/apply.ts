@@ -7,7 +7,7 @@ import { type Entry, EntryKind, type Membership, type Snapshot } from "./log-typ
 import { applyConfChange, isMember } from "./membership.ts";
 import { Progress } from "./progress.ts";
 import type { RaftState } from "./raft-state.ts";
-import { maybeCommit, sendTimeoutNow } from "./replication.ts";
+import { maybeCommit, sendFarewell, sendTimeoutNow } from "./replication.ts";
 import { becomeFollower } from "./roles.ts";
 
 export function applied(r: RaftState, entries: Entry[]): void {
@@ -54,10 +54,7 @@ function applyConfigEntry(r: RaftState, e: Entry): void {
   }
   for (const [id, pr] of r.progress) {
     if (isMember(m, id)) continue;
-    // A farewell: the removed node hears no more from this leader, so tell it how far the log is
-    // committed; if it holds its removal it applies it and knows it is out.
-    const commit = Math.min(pr.match, r.log.committed);
-    if (id !== r.id) r.send({ type: "heartbeat", from: r.id, to: id, term: r.term, commit, cluster: r.leaderClusterMap() });
+    sendFarewell(r, id, pr.match);
     r.progress.delete(id);
   }
   if (!isMember(m, r.leadTransferee)) r.leadTransferee = 0;

@@ -84,3 +84,26 @@ export function maybeCommit(r: RaftState): boolean {
 export function sendTimeoutNow(r: RaftState, to: NodeId): void {
   r.send({ type: "timeoutNow", from: r.id, to, term: r.term });
 }
+
+/**
+ * Tells a node that is no longer a member how far the log is committed, so that if it holds its
+ * removal it applies it and knows it is out. `matched` is an index up to which its log is known
+ * to match this leader's, so the commit it is given is one it can safely reach.
+ */
+export function sendFarewell(r: RaftState, to: number, matched: number): void {
+  if (to === r.id) return;
+  r.send({ type: "heartbeat", from: r.id, to, term: r.term, commit: Math.min(matched, r.log.committed), cluster: r.leaderClusterMap() });
+}
+
+/**
+ * A node that is no longer a member asks for a pre-vote: it missed its removal (the entry, or the
+ * commit of it). If its log matches this leader's at its last entry, send it the committed
+ * entries after that, and the commit, so that it applies its removal and stops.
+ */
+export function sendFarewellEntries(r: RaftState, to: NodeId, lastIndex: number, lastTerm: number): void {
+  if (to === r.id || r.log.term(lastIndex) !== lastTerm) return;
+  const committed = r.log.committed;
+  if (lastIndex < r.log.firstIndex() - 1) return;
+  const entries = lastIndex < committed ? r.log.entries(lastIndex + 1, committed + 1, r.cfg.maxMsgBytes) : [];
+  r.send({ type: "append", from: r.id, to, term: r.term, index: lastIndex, logTerm: lastTerm, entries, commit: committed });
+}

@@ -2,11 +2,16 @@
 import type { AppendResponse, Message } from "./messages.ts";
 import type { Progress } from "./progress.ts";
 import type { RaftState } from "./raft-state.ts";
-import { maybeCommit, sendAppends, sendSnapshotChunk, sendTimeoutNow } from "./replication.ts";
+import { maybeCommit, sendAppends, sendFarewell, sendSnapshotChunk, sendTimeoutNow } from "./replication.ts";
 
 export function stepLeader(r: RaftState, m: Message): void {
   const pr = r.progress.get(m.from);
-  if (pr === undefined) return;
+  if (pr === undefined) {
+    if (m.type === "appendResponse" && !m.reject) // A removed node acknowledged entries after the leader dropped it (its acknowledgement of its
+      // own removal came after the majority's): say farewell again, with the commit it can now reach.
+      sendFarewell(r, m.from, m.index);
+    return;
+  }
   switch (m.type) {
     case "appendResponse":
       pr.lastHeard = r.ticks;
@@ -86,3 +91,4 @@ function handleHeartbeatResponse(r: RaftState, from: number, pr: Progress): void
   }
   if (pr.match < r.log.lastIndex()) sendAppends(r, from, pr, true);
 }
+

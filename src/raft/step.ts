@@ -1,13 +1,20 @@
 /** Entry point for every received message: term rules common to all roles, then the role's step. */
 import { handleVoteRequest } from "./election.ts";
 import type { Message } from "./messages.ts";
+import { isMember } from "./membership.ts";
 import type { RaftState } from "./raft-state.ts";
+import { sendFarewellEntries } from "./replication.ts";
 import { becomeFollower } from "./roles.ts";
 import { stepCandidate } from "./step-candidate.ts";
 import { stepFollower } from "./step-follower.ts";
 import { stepLeader } from "./step-leader.ts";
 
 export function step(r: RaftState, m: Message): void {
+  if (m.type === "preVote" && r.role === "leader" && !isMember(r.membership, m.from) && m.term <= r.term + 1) {
+    // A pre-vote carries the term its sender would take, so the sender is at most at this term.
+    sendFarewellEntries(r, m.from, m.lastIndex, m.lastTerm);
+    return;
+  }
   if (m.term > r.term) {
     if (m.type === "vote" || m.type === "preVote") {
       // Check-quorum lease: while this node hears from a leader, a node that merely timed out

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { bootstrap, type ConfChange, decodeConfChange, encodeConfChange, EntryKind, MemoryLog, RaftNode } from "../../src/raft/index.ts";
 import { createPrng } from "../../src/util/prng.ts";
+import type { Message } from "../../src/raft/index.ts";
 import { bytes, E, errorOf, members, TestCluster, TestNode } from "./harness.ts";
 
 const noPreVote = { preVote: false };
@@ -106,6 +107,43 @@ describe("§6 membership changes", () => {
     expect(c.node(2).raft.membership.voters).toEqual([2, 3]);
     c.propose(2, bytes(1));
     expect(c.node(3).raft.commitIndex).toBe(c.node(2).raft.lastIndex());
+  });
+
+  test("a removed node whose acknowledgement of its removal arrives after the commit still learns it is out", () => {
+    const c = new TestCluster([1, 2, 3, 4], noPreVote);
+    c.elect(1);
+    // Node 4's acknowledgements are late: the other three commit the removal without it, and the
+    // leader's word of that commit does not reach it before the leader lets it go.
+    const late: Message[] = [];
+    c.drop.push((m) => m.from === 4 && m.type === "appendResponse" && (late.push(m), true));
+    c.drop.push((m) => m.to === 4 && (m.type === "append" || m.type === "heartbeat") && m.commit >= 2);
+    const index = change(c, { op: "remove", id: 4 });
+    expect(c.node(1).raft.membership.voters).toEqual([1, 2, 3]);
+    expect(c.node(4).raft.lastIndex()).toBe(index);
+    expect(c.node(4).raft.membership.voters).toEqual([1, 2, 3, 4]);
+    c.heal();
+    c.deliver(late);
+    expect(c.node(4).raft.commitIndex).toBe(index);
+    expect(c.node(4).raft.membership.voters).toEqual([1, 2, 3]);
+  });
+
+  test("a removed node that never received its removal gets it when it asks for a pre-vote, and stops campaigning", () => {
+    const c = new TestCluster([1, 2, 3, 4]);
+    c.elect(1);
+    c.tickAll(1);
+    c.drop.push((m) => m.to === 4);
+    const index = change(c, { op: "remove", id: 4 });
+    expect(c.node(1).raft.membership.voters).toEqual([1, 2, 3]);
+    expect(c.node(4).raft.lastIndex()).toBeLessThan(index);
+    c.heal();
+    const preVotes = c.node(4).tickUntilMessages(3 * E);
+    expect(preVotes.map((m) => m.type)).toEqual(["preVote", "preVote", "preVote"]);
+    c.deliver(preVotes);
+    expect(c.node(4).raft.commitIndex).toBe(index);
+    expect(c.node(4).raft.membership.voters).toEqual([1, 2, 3]);
+    expect(c.node(1).raft.role).toBe("leader");
+    for (let i = 0; i < 3 * E; i++) c.node(4).raft.tick();
+    expect(c.node(4).flush()).toEqual([]);
   });
 
   test("a node with a committed but unapplied change does not campaign until it applies it", () => {
