@@ -26,6 +26,7 @@ import { statusView } from "./status-view.ts";
 import { MembershipService } from "./membership-service.ts";
 import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
 import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
+import { reportSyncedLengths } from "./synced-lengths-report.ts";
 
 const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
 const defer = (fn: () => void): void => void setImmediate(fn);
@@ -66,6 +67,7 @@ export class BrokerNode {
         `Log repaired: cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); this broker will not vote or lead until it holds index ${d.untilIndex} again`,
       );
     }
+    reportSyncedLengths(store, config.dataDir);
     const node = new BrokerNode(config, store);
     try {
       await node.boot();

@@ -39,6 +39,7 @@ export class LogStore implements LogReader {
   private epoch = 0;
   private damaged: Damage | undefined;
   private failure: unknown;
+  private durableReport: ((lengths: { path: string; length: number }[]) => void) | undefined;
   private installing = false;
   private closed = false;
   /** What recovery found when the store was opened. */
@@ -136,6 +137,19 @@ export class LogStore implements LogReader {
   }
 
   /**
+   * Test support: called with durableFileLengths() whenever they grow or the files change, before
+   * the sync that made them durable resolves (so before anything it covers is acknowledged).
+   */
+  set onDurableLengths(report: ((lengths: { path: string; length: number }[]) => void) | undefined) {
+    this.durableReport = report;
+    this.reportDurable();
+  }
+
+  private reportDurable(): void {
+    this.durableReport?.(this.durableFileLengths());
+  }
+
+  /**
    * Appends contiguous entries. Appending at an index the log already holds first removes that
    * entry and everything after it (a conflicting suffix). Durable after the next sync().
    */
@@ -170,6 +184,7 @@ export class LogStore implements LogReader {
       this.durable = fromIndex - 1;
       this.epoch++;
     });
+    this.reportDurable();
   }
 
   /** Records the hard state; it is written (atomically) by the next sync(). */
@@ -251,6 +266,7 @@ export class LogStore implements LogReader {
       newest.durableSize = Math.max(newest.durableSize, size);
     }
     await this.files.syncDir();
+    this.reportDurable();
     unlinkIfPresent(this.fs, this.layout.installing);
     await this.fs.syncDir(this.layout.dir);
   }
@@ -316,6 +332,7 @@ export class LogStore implements LogReader {
   private seal(seg: Segment): void {
     this.files.syncNow(seg);
     this.durable = this.index.lastIndex;
+    this.reportDurable();
   }
 
   private async flush(): Promise<void> {
@@ -343,6 +360,7 @@ export class LogStore implements LogReader {
       if (seg !== undefined) seg.durableSize = Math.max(seg.durableSize, segSize);
       this.durable = Math.max(this.durable, target);
     }
+    this.reportDurable();
     this.hardDurableVersion = Math.max(this.hardDurableVersion, hardVersion);
     await this.clearDamageIfCaughtUp();
   }

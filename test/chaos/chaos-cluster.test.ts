@@ -13,14 +13,14 @@ afterEach(async () => {
 
 test("a leader cut off through the proxies alone loses its followers to a new leader, and rejoins once healed", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mqraft-chaos-cluster-"));
-  const cluster = await ChaosCluster.create(dir, 3);
+  const cluster = await ChaosCluster.create(dir, 3, 0);
   cleanups.push(async () => {
     await cluster.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
   const old = await waitFor("a first leader", () => cluster.leader(), { timeoutMs: 15_000 });
-  for (const other of cluster.ids) if (other !== old) cluster.setBetween(old, other, { kind: "blackhole" });
-  const others = cluster.ids.filter((id) => id !== old);
+  for (const other of cluster.founderIds) if (other !== old) cluster.setBetween(old, other, { kind: "blackhole" });
+  const others = cluster.founderIds.filter((id) => id !== old);
   const fresh = await waitFor(`the brokers other than ${old} to elect one of themselves`, async () => {
     const views = await Promise.all(others.map((id) => probeStatus(cluster.realAddress(id), 300)));
     const leaders = new Set(views.map((v) => v?.leader));
@@ -31,7 +31,7 @@ test("a leader cut off through the proxies alone loses its followers to a new le
   cluster.healNetwork();
   // Once healed, whoever leads, the cut-off broker must agree with the others on it.
   await waitFor(`broker ${old} to agree with the others on a leader`, async () => {
-    const views = await Promise.all(cluster.ids.map((id) => probeStatus(cluster.realAddress(id), 300)));
+    const views = await Promise.all(cluster.founderIds.map((id) => probeStatus(cluster.realAddress(id), 300)));
     const leaders = new Set(views.map((v) => v?.leader));
     return leaders.size === 1 && !leaders.has(undefined) && !leaders.has(0) ? true : undefined;
   }, { timeoutMs: 10_000 });

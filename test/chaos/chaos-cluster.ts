@@ -1,18 +1,24 @@
 import type { Subprocess } from "bun";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { SYNCED_LENGTHS_ENV } from "../../src/node/synced-lengths-report.ts";
 import { requireBinary } from "../support/binary.ts";
 import { freePorts } from "../support/ports.ts";
 import { probeStatus } from "../support/wire-probe.ts";
+import { corruptOneRecord, cutToSyncedLengths } from "./disk-faults.ts";
 import { type Direction, type LinkMode, TcpProxy } from "./proxy.ts";
 
 export interface ChaosBroker {
   id: number;
   port: number;
+  /** The proxy every other broker and every client reaches this broker through; its advertised address. */
+  front: TcpProxy;
   dataDir: string;
   logPath: string;
   proc: Subprocess | undefined;
   paused: boolean;
+  /** Started with `mqraft join` rather than as a founding member. */
+  joiner: boolean;
 }
 
 export const HEARTBEAT_MS = 50;
@@ -23,44 +29,61 @@ process.on("exit", () => {
   for (const p of live) p.kill("SIGKILL");
 });
 
+function spawnLogged(args: string[], logPath: string): Subprocess {
+  const fd = openSync(logPath, "a");
+  // The test-only report of fsynced lengths lets a power loss be simulated (disk-faults.ts).
+  const proc = Bun.spawn([requireBinary(), ...args], { stdout: fd, stderr: fd, stdin: "ignore", env: { ...process.env, [SYNCED_LENGTHS_ENV]: "1" } });
+  closeSync(fd);
+  live.add(proc);
+  void proc.exited.then(() => live.delete(proc));
+  return proc;
+}
+
 /**
- * Real broker processes on loopback where every link the harness controls passes through a TcpProxy: broker i
- * reaches broker j only through the proxy `links[i→j]` (its --peers names that proxy for j), and clients reach
- * broker j through `clientProxies[j]`, or through a `links[i→j]` whose address broker i taught them; the proxies
- * tell the two kinds of connection apart by their hello.
+ * Real broker processes and a manager on loopback, where every broker is reached only through its own TcpProxy (its
+ * `front`): all brokers are started with the same --peers naming the fronts, and each front tells who dialled from
+ * the connection's hello, so the link from broker i to broker j, each way, and the links from clients can be cut
+ * apart. Brokers beyond the founding ones are spares that the nemesis can join and remove.
  */
 export class ChaosCluster {
+  private managerProc: Subprocess | undefined;
+
   private constructor(
     readonly dir: string,
     readonly brokers: ChaosBroker[],
-    private readonly links: Map<string, TcpProxy>,
-    private readonly clientProxies: Map<number, TcpProxy>,
+    readonly founders: number,
+    readonly managerAddress: string,
   ) {}
 
-  static async create(dir: string, nodes: number): Promise<ChaosCluster> {
-    const ports = await freePorts(nodes);
-    const brokers = ports.map((port, i): ChaosBroker => ({
-      id: i + 1, port, dataDir: join(dir, `data-${i + 1}`), logPath: join(dir, `broker-${i + 1}.log`), proc: undefined, paused: false,
-    }));
-    const links = new Map<string, TcpProxy>();
-    const clientProxies = new Map<number, TcpProxy>();
-    for (const to of brokers) {
-      const target = { host: "127.0.0.1", port: to.port };
-      clientProxies.set(to.id, await TcpProxy.start(target));
-      for (const from of brokers) if (from.id !== to.id) links.set(`${from.id}>${to.id}`, await TcpProxy.start(target));
+  static async create(dir: string, founders: number, spares = 1): Promise<ChaosCluster> {
+    const ports = await freePorts(founders + spares + 1);
+    const managerPort = ports.pop() as number;
+    const brokers: ChaosBroker[] = [];
+    for (const [i, port] of ports.entries()) {
+      const id = i + 1;
+      const front = await TcpProxy.start({ host: "127.0.0.1", port });
+      brokers.push({
+        id, port, front, dataDir: join(dir, `data-${id}`), logPath: join(dir, `broker-${id}.log`), proc: undefined, paused: false, joiner: id > founders,
+      });
     }
-    const cluster = new ChaosCluster(dir, brokers, links, clientProxies);
-    for (const b of brokers) cluster.start(b.id);
+    const cluster = new ChaosCluster(dir, brokers, founders, `127.0.0.1:${managerPort}`);
+    cluster.startManager();
+    for (const b of brokers) if (!b.joiner) cluster.start(b.id);
     return cluster;
   }
 
-  get ids(): number[] {
+  /** Every broker the harness knows, running or not, members or spares. */
+  get allIds(): number[] {
     return this.brokers.map((b) => b.id);
   }
 
-  /** The addresses clients use: each broker's client proxy. */
+  get founderIds(): number[] {
+    return this.brokers.filter((b) => !b.joiner).map((b) => b.id);
+  }
+
+  /** The addresses clients use: each broker's front. */
   get clientAddresses(): string[] {
-    return this.brokers.map((b) => this.clientProxy(b.id).address);
+    return this.brokers.map((b) => b.front.address);
   }
 
   realAddress(id: number): string {
@@ -73,20 +96,13 @@ export class ChaosCluster {
     return b;
   }
 
-  clientProxy(id: number): TcpProxy {
-    const p = this.clientProxies.get(id);
-    if (p === undefined) throw new Error(`no client proxy for broker ${id}`);
-    return p;
-  }
-
   /**
-   * Sets what happens to bytes sent from `from` to `to`. The one connection between a pair may have been dialled
-   * by either side, so both proxies of the pair are set: forward on from→to, backward on to→from. Only connections
-   * between brokers are touched: clients that learnt a broker-link address from a welcome are not brokers.
+   * Sets what happens to bytes sent from broker `from` to broker `to`. The one connection between a pair may have
+   * been dialled by either side: through `to`'s front (forward from `from`) or through `from`'s (backward to `to`).
    */
   setOneWay(from: number, to: number, mode: LinkMode): void {
-    this.link(from, to).set(mode, "forward", "peer");
-    this.link(to, from).set(mode, "backward", "peer");
+    this.broker(to).front.set(mode, "forward", from);
+    this.broker(from).front.set(mode, "backward", to);
   }
 
   setBetween(a: number, b: number, mode: LinkMode): void {
@@ -94,36 +110,42 @@ export class ChaosCluster {
     this.setOneWay(b, a, mode);
   }
 
-  /** Sets the links from every client to broker `id`: its client proxy and the broker-link proxies clients learnt. */
+  /** Sets the links from every client to broker `id`. */
   setClientLinks(id: number, mode: LinkMode, direction?: Direction): void {
-    this.clientProxy(id).set(mode, direction);
-    for (const from of this.ids) if (from !== id) this.link(from, id).set(mode, direction, "client");
+    this.broker(id).front.set(mode, direction, "client");
   }
 
   healNetwork(): void {
-    for (const p of [...this.links.values(), ...this.clientProxies.values()]) p.set({ kind: "pass" });
+    for (const b of this.brokers) b.front.set({ kind: "pass" });
   }
 
-  start(id: number): void {
+  /** Starts broker `id` on its data: a founder as `mqraft broker`, a spare as `mqraft join` (which rejoins if it was removed). */
+  start(id: number, options: { repair?: boolean } = {}): void {
     const b = this.broker(id);
     if (this.isRunning(id)) throw new Error(`broker ${id} is already running`);
-    const peers = this.brokers.map((p) => `${p.id}=${p.id === id ? this.realAddress(id) : this.link(id, p.id).address}`).join(",");
+    const founders = this.brokers.filter((x) => !x.joiner);
+    const membership = b.joiner
+      ? ["join", "--server", founders.map((x) => x.front.address).join(",")]
+      : ["broker", "--peers", founders.map((x) => `${x.id}=${x.front.address}`).join(",")];
     const args = [
-      "broker", "--peers", peers, "--id", String(id), "--port", String(b.port), "--data", b.dataDir,
-      "--heartbeat-ms", String(HEARTBEAT_MS), "--election-ms", String(ELECTION_MS), "--log-level", "info",
+      ...membership, "--id", String(id), "--port", String(b.port), "--advertise", b.front.address, "--data", b.dataDir,
+      "--manager", this.managerAddress, "--heartbeat-ms", String(HEARTBEAT_MS), "--election-ms", String(ELECTION_MS),
+      "--log-level", "info", ...(options.repair ? ["--repair"] : []),
     ];
-    const fd = openSync(b.logPath, "a");
-    const proc = Bun.spawn([requireBinary(), ...args], { stdout: fd, stderr: fd, stdin: "ignore" });
-    closeSync(fd);
-    b.proc = proc;
+    b.proc = spawnLogged(args, b.logPath);
     b.paused = false;
-    live.add(proc);
-    void proc.exited.then(() => live.delete(proc));
   }
 
   isRunning(id: number): boolean {
     const p = this.broker(id).proc;
     return p !== undefined && p.exitCode === null && p.signalCode === null;
+  }
+
+  /** Waits (at most `ms`) for broker `id` to exit by itself; its exit code, or undefined if still running. */
+  async exited(id: number, ms: number): Promise<number | undefined> {
+    const proc = this.broker(id).proc;
+    if (proc === undefined) return undefined;
+    return Promise.race([proc.exited, Bun.sleep(ms).then(() => undefined)]);
   }
 
   async kill(id: number): Promise<void> {
@@ -133,6 +155,18 @@ export class ChaosCluster {
     proc.kill("SIGKILL");
     await proc.exited;
     b.paused = false;
+  }
+
+  /** kill -9, then every log file cut back to the length the broker last reported fsynced: what a power cut leaves. */
+  async powerLoss(id: number): Promise<string> {
+    await this.kill(id);
+    return cutToSyncedLengths(this.broker(id).dataDir);
+  }
+
+  /** Flips one byte inside a record of a stopped broker's log (not the last record: that would pass for a torn write). */
+  corrupt(id: number, seed: number): string {
+    if (this.isRunning(id)) throw new Error(`broker ${id} must be stopped before its log is corrupted`);
+    return corruptOneRecord(this.broker(id).dataDir, seed);
   }
 
   pause(id: number): void {
@@ -149,6 +183,19 @@ export class ChaosCluster {
     b.paused = false;
   }
 
+  startManager(): void {
+    if (this.managerProc !== undefined && this.managerProc.exitCode === null && this.managerProc.signalCode === null) return;
+    const port = this.managerAddress.split(":")[1] as string;
+    this.managerProc = spawnLogged(["manager", "--port", port, "--log-level", "info"], join(this.dir, "manager.log"));
+  }
+
+  async killManager(): Promise<void> {
+    const proc = this.managerProc;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill("SIGKILL");
+    await proc.exited;
+  }
+
   /** The leader most running, unpaused brokers name, asked directly (not through the proxies). */
   async leader(): Promise<number | undefined> {
     const views = await Promise.all(this.brokers.filter((b) => this.isRunning(b.id) && !b.paused).map((b) => probeStatus(this.realAddress(b.id), 300)));
@@ -157,17 +204,20 @@ export class ChaosCluster {
     return [...counts].toSorted((a, b) => b[1] - a[1])[0]?.[0];
   }
 
+  /** The members (voters and learners) in the view of the leader, asked directly; undefined without a leader. */
+  async members(): Promise<number[] | undefined> {
+    const leader = await this.leader();
+    if (leader === undefined) return undefined;
+    const view = await probeStatus(this.realAddress(leader), 1_000);
+    return view?.nodes.map((n) => n.id).toSorted((a, b) => a - b);
+  }
+
   async destroy(): Promise<void> {
     for (const b of this.brokers) {
       this.resume(b.id);
       await this.kill(b.id);
     }
-    await Promise.all([...this.links.values(), ...this.clientProxies.values()].map((p) => p.close()));
-  }
-
-  private link(from: number, to: number): TcpProxy {
-    const p = this.links.get(`${from}>${to}`);
-    if (p === undefined) throw new Error(`no link ${from}→${to}`);
-    return p;
+    await this.killManager();
+    await Promise.all(this.brokers.map((b) => b.front.close()));
   }
 }

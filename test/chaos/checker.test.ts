@@ -45,7 +45,7 @@ test("a healthy history passes and is counted", () => {
   const report = checkHistory(healthy(), OPTIONS);
   expect(report.violations).toEqual([]);
   expect(report).toMatchObject({ attempted: 5, acknowledged: 3, failed: 1, unknown: 1, unknownStored: 1, reads: 3, faults: 1 });
-  expect(summarize(report)).toBe("PASS faults=1 attempted=5 acknowledged=3 failed=1 unknown=1 unknown-stored=1 reads=3 availability=0.600 violations=0");
+  expect(summarize(report)).toBe("PASS faults=1 attempted=5 acknowledged=3 failed=1 unknown=1 unknown-stored=1 reads=3 durable-acks=0 availability=0.600 violations=0");
 });
 
 test("an acknowledged value dropped from every drain is reported lost", () => {
@@ -102,4 +102,21 @@ test("the JSON-lines form round-trips and a malformed line is refused with its n
   const text = healthy().map((l) => JSON.stringify(l)).join("\n");
   expect(parseHistory(text)).toEqual(healthy());
   expect(() => parseHistory(`${JSON.stringify(healthy()[0])}\n{"type":"ok","time":1}`)).toThrow(/history line 2 is malformed/);
+});
+
+test("a durable subscription that resumes before a confirmed ack, or past an unacked message, is caught", () => {
+  const acks = (resumeAt: number): HistoryLine[] => [
+    ...healthy(),
+    { type: "dresume", time: 13, process: "d", topic: "t", position: 0 },
+    { type: "dack-invoke", time: 14, process: "d", topic: "t", offset: 0 },
+    { type: "dack", time: 15, process: "d", topic: "t", offset: 0 },
+    { type: "dack-invoke", time: 16, process: "d", topic: "t", offset: 1 },
+    { type: "dresume", time: 17, process: "d", topic: "t", position: resumeAt },
+  ];
+  // The ack of 1 may or may not have been recorded: resuming at 1 or 2 is right.
+  expect(kinds(acks(1))).toEqual([]);
+  expect(kinds(acks(2))).toEqual([]);
+  expect(kinds(acks(0))).toEqual(["durable-position"]);
+  expect(kinds(acks(3))).toEqual(["durable-position"]);
+  expect(checkHistory(acks(1), OPTIONS).durableAcks).toBe(1);
 });

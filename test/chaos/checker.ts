@@ -11,7 +11,8 @@ export type ViolationKind =
   | "realtime-order"
   | "divergent-brokers"
   | "no-drain"
-  | "unavailable-after-heal";
+  | "unavailable-after-heal"
+  | "durable-position";
 
 export interface Violation {
   kind: ViolationKind;
@@ -26,6 +27,8 @@ export interface CheckReport {
   /** Unknown publishes that the drains show were stored after all. */
   unknownStored: number;
   reads: number;
+  /** Acks of durable subscriptions the cluster confirmed. */
+  durableAcks: number;
   faults: number;
   violations: Violation[];
 }
@@ -77,6 +80,7 @@ export function checkHistory(history: readonly HistoryLine[], options: CheckOpti
   checkSequential(publishes, offsetOf, flag);
   checkObservations(history, publishes, flag);
   checkRecovery(history, options, flag);
+  checkDurablePositions(history, flag);
 
   const all = [...publishes.values()];
   const unknown = all.filter((p) => p.outcome === "info" || p.outcome === "pending");
@@ -87,6 +91,7 @@ export function checkHistory(history: readonly HistoryLine[], options: CheckOpti
     unknown: unknown.length,
     unknownStored: unknown.filter((p) => final.get(p.topic)?.has(p.value)).length,
     reads: history.filter((l) => l.type === "read").length,
+    durableAcks: history.filter((l) => l.type === "dack").length,
     faults: history.filter((l) => l.type === "fault").length,
     violations,
   };
@@ -199,6 +204,27 @@ function checkRecovery(history: readonly HistoryLine[], options: CheckOptions, f
   else if (firstOk.time - heal.time > options.recoveryBoundMs) flag("unavailable-after-heal", `the first publish after the heal was acknowledged ${Math.round(firstOk.time - heal.time)} ms later, over the ${options.recoveryBoundMs} ms bound`);
 }
 
+/**
+ * A client that takes up a durable subscription must start after every ack the cluster confirmed before (the
+ * position never goes back) and at most one past the highest ack sent (it never skips a message nobody acked).
+ */
+function checkDurablePositions(history: readonly HistoryLine[], flag: (k: ViolationKind, d: string) => void): void {
+  const confirmed = new Map<string, number>();
+  const sent = new Map<string, number>();
+  for (const line of history) {
+    if (line.type !== "dack" && line.type !== "dack-invoke" && line.type !== "dresume") continue;
+    const lane = `${line.process} ${line.topic}`;
+    if (line.type === "dack") confirmed.set(lane, Math.max(confirmed.get(lane) ?? -1, line.offset));
+    else if (line.type === "dack-invoke") sent.set(lane, Math.max(sent.get(lane) ?? -1, line.offset));
+    else {
+      const low = (confirmed.get(lane) ?? -1) + 1;
+      const high = Math.max(sent.get(lane) ?? -1, low - 1) + 1;
+      if (line.position < low) flag("durable-position", `${lane}: resumed at ${line.position}, though the ack of offset ${low - 1} was confirmed before`);
+      if (line.position > high) flag("durable-position", `${lane}: resumed at ${line.position}, past ${high}: offsets nobody acked were skipped`);
+    }
+  }
+}
+
 /** The one line a run prints. */
 export function summarize(report: CheckReport): string {
   const availability = report.attempted === 0 ? 0 : report.acknowledged / report.attempted;
@@ -206,7 +232,7 @@ export function summarize(report: CheckReport): string {
   return [
     report.violations.length === 0 ? "PASS" : "FAIL",
     `faults=${report.faults}`, `attempted=${report.attempted}`, `acknowledged=${report.acknowledged}`,
-    `failed=${report.failed}`, `unknown=${report.unknown}`, `unknown-stored=${report.unknownStored}`, `reads=${report.reads}`,
+    `failed=${report.failed}`, `unknown=${report.unknown}`, `unknown-stored=${report.unknownStored}`, `reads=${report.reads}`, `durable-acks=${report.durableAcks}`,
     `availability=${availability.toFixed(3)}`, `violations=${report.violations.length}${kinds ? ` (${kinds})` : ""}`,
   ].join(" ");
 }

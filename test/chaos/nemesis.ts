@@ -2,12 +2,15 @@ import type { Prng } from "../../src/util/prng.ts";
 import { type ChaosCluster, ELECTION_MS } from "./chaos-cluster.ts";
 import type { LinkMode } from "./proxy.ts";
 import type { Recorder } from "./recorder.ts";
+import { runMqraft } from "../support/binary.ts";
 
 type FaultKind =
   | "kill-leader"
   | "kill-follower"
   | "kill-minority"
   | "kill-all"
+  | "power-loss"
+  | "corrupt-minority"
   | "pause-leader"
   | "pause-follower"
   | "isolate-one"
@@ -15,10 +18,13 @@ type FaultKind =
   | "one-way"
   | "ring"
   | "leader-from-clients"
-  | "slow-links";
+  | "slow-links"
+  | "kill-manager"
+  | "membership";
 
 const KINDS: readonly FaultKind[] = [
-  "kill-leader", "kill-follower", "kill-minority", "kill-all", "pause-leader", "pause-follower", "isolate-one", "halves", "one-way", "ring", "leader-from-clients", "slow-links",
+  "kill-leader", "kill-follower", "kill-minority", "kill-all", "power-loss", "corrupt-minority", "pause-leader", "pause-follower",
+  "isolate-one", "halves", "one-way", "ring", "leader-from-clients", "slow-links", "kill-manager", "membership",
 ];
 
 /** A partition's way of cutting: drop the bytes and keep the sockets, or reset the connections. */
@@ -35,14 +41,18 @@ function shuffle<T>(items: readonly T[], prng: Prng): T[] {
   return out;
 }
 
-/** Applies one fault and returns how to undo it. */
-async function inject(kind: FaultKind, cluster: ChaosCluster, prng: Prng): Promise<{ description: string; undo: () => Promise<void> }> {
-  const ids = cluster.ids;
+interface Fault {
+  description: string;
+  undo: () => Promise<void>;
+}
+
+/** Applies one fault to the current members `ids` and returns how to undo it. */
+async function inject(kind: FaultKind, cluster: ChaosCluster, ids: number[], prng: Prng): Promise<Fault> {
   const leader = (await cluster.leader()) ?? prng.pick(ids);
   const followers = ids.filter((id) => id !== leader);
   const minority = shuffle(ids, prng).slice(0, Math.floor((ids.length - 1) / 2));
-  const restart = (victims: number[]) => async () => {
-    for (const id of victims) if (!cluster.isRunning(id)) cluster.start(id);
+  const restart = (victims: number[], options: { repair?: boolean } = {}) => async () => {
+    for (const id of victims) if (!cluster.isRunning(id)) cluster.start(id, options);
   };
   const heal = async () => cluster.healNetwork();
   switch (kind) {
@@ -60,6 +70,22 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, prng: Prng): Promi
     case "kill-all":
       for (const id of ids) await cluster.kill(id);
       return { description: "kill -9 every broker", undo: restart(ids) };
+    case "power-loss": {
+      // The leader, a follower, or every broker at once: what each has fsynced must be enough.
+      const victims = prng.chance(0.25) ? ids : [prng.chance(0.5) ? leader : prng.pick(followers)];
+      const cuts = [];
+      for (const id of victims) cuts.push(`${id}: ${await cluster.powerLoss(id)}`);
+      return { description: `power loss of ${victims.join(",")} (${cuts.join("; ")})`, undo: restart(victims) };
+    }
+    case "corrupt-minority": {
+      const victims = minority.length > 0 ? minority : [prng.pick(followers)];
+      const flips = [];
+      for (const id of victims) {
+        await cluster.kill(id);
+        flips.push(`${id}: ${cluster.corrupt(id, prng.int(0, 1 << 30))}`);
+      }
+      return { description: `corrupt record in stopped ${victims.join(",")} (${flips.join("; ")}), restarted with --repair`, undo: restart(victims, { repair: true }) };
+    }
     case "pause-leader":
       cluster.pause(leader);
       return { description: `SIGSTOP leader ${leader}`, undo: async () => cluster.resume(leader) };
@@ -92,13 +118,13 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, prng: Prng): Promi
     }
     case "ring": {
       // Each node reaches only its neighbours: on 5 nodes every node has a majority, no two the same.
-      for (const a of ids) {
-        for (const b of ids) {
-          const distance = Math.min(Math.abs(a - b), ids.length - Math.abs(a - b));
-          if (a < b && distance > 1) cluster.setBetween(a, b, { kind: "blackhole" });
+      for (const [i, a] of ids.entries()) {
+        for (const [j, b] of ids.entries()) {
+          const distance = Math.min(Math.abs(i - j), ids.length - Math.abs(i - j));
+          if (i < j && distance > 1) cluster.setBetween(a, b, { kind: "blackhole" });
         }
       }
-      return { description: "ring of neighbours", undo: heal };
+      return { description: `ring of neighbours ${ids.join("-")}`, undo: heal };
     }
     case "leader-from-clients":
       cluster.setClientLinks(leader, cut(prng));
@@ -108,9 +134,34 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, prng: Prng): Promi
       for (const a of ids) for (const b of ids) if (a < b) cluster.setBetween(a, b, { kind: "delay", ms });
       return { description: `every broker link delayed ${ms} ms`, undo: heal };
     }
+    case "kill-manager":
+      await cluster.killManager();
+      return { description: "kill -9 the manager", undo: async () => cluster.startManager() };
+    case "membership":
+      return changeMembership(cluster, ids, prng);
     default:
       return kind satisfies never;
   }
+}
+
+/**
+ * Joins a spare broker, or removes one that is a member, while another fault runs: the change and its outcome are
+ * part of the fault's description.
+ */
+async function changeMembership(cluster: ChaosCluster, ids: number[], prng: Prng): Promise<Fault> {
+  const spare = cluster.allIds.find((id) => !cluster.founderIds.includes(id));
+  const other = await inject(prng.pick(KINDS.filter((k) => !["membership", "ring", "kill-all", "power-loss"].includes(k))), cluster, ids, prng);
+  if (spare === undefined) return other;
+  let change: string;
+  if (!ids.includes(spare)) {
+    if (!cluster.isRunning(spare)) cluster.start(spare);
+    change = `join of ${spare}`;
+  } else {
+    const servers = cluster.clientAddresses.filter((_, i) => cluster.allIds[i] !== spare).join(",");
+    const left = await runMqraft(["leave", "--id", String(spare), "--server", servers], { timeoutMs: 20_000 });
+    change = left.code === 0 ? `leave of ${spare}` : `leave of ${spare} refused (${left.stderr.trim().split("\n").at(-1) ?? left.code})`;
+  }
+  return { description: `${change}, during ${other.description}`, undo: other.undo };
 }
 
 /**
@@ -119,10 +170,12 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, prng: Prng): Promi
  */
 export async function runNemesis(cluster: ChaosCluster, recorder: Recorder, prng: Prng, running: () => boolean): Promise<void> {
   await Bun.sleep(1_000);
+  let ids = cluster.founderIds;
   while (running()) {
+    ids = (await cluster.members()) ?? ids;
     // A ring of majorities needs five nodes; on three it would cut nothing.
-    const kind = prng.pick(cluster.ids.length >= 5 ? KINDS : KINDS.filter((k) => k !== "ring"));
-    const fault = await inject(kind, cluster, prng);
+    const kind = prng.pick(ids.length >= 5 ? KINDS : KINDS.filter((k) => k !== "ring"));
+    const fault = await inject(kind, cluster, ids, prng);
     recorder.record({ type: "fault", time: recorder.now(), description: fault.description });
     const hold = kind === "pause-leader" || kind === "pause-follower" ? prng.int(ELECTION_MS * 2, ELECTION_MS * 6) : prng.int(1_000, 4_000);
     await Bun.sleep(hold);

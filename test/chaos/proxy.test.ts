@@ -4,9 +4,9 @@ import { waitFor } from "../support/wait.ts";
 import { encodeValue } from "../../src/wire/cbor.ts";
 import { TcpProxy } from "./proxy.ts";
 
-/** A whole mqraft frame holding a hello from `role`. */
-function helloFrame(role: "peer" | "client"): Buffer {
-  const body = encodeValue({ type: "hello", version: 1, role, ...(role === "peer" ? { id: 2 } : {}) });
+/** A whole mqraft frame holding a hello from broker `id`, or from a client. */
+function helloFrame(from: number | "client"): Buffer {
+  const body = encodeValue({ type: "hello", version: 1, ...(from === "client" ? { role: "client" } : { role: "peer", id: from }) });
   const frame = Buffer.alloc(4 + body.length);
   frame.writeUInt32BE(body.length, 0);
   frame.set(body, 4);
@@ -108,20 +108,27 @@ test("delay holds each direction's bytes for the given time, in order", async ()
   expect(performance.now() - sent).toBeGreaterThanOrEqual(290);
 });
 
-test("a mode set for broker connections leaves client connections alone, told apart by their hello", async () => {
+test("a mode set for one broker's connections leaves other brokers and clients alone, told apart by their hello", async () => {
   const { proxy, dial } = await setup();
-  proxy.set({ kind: "blackhole" }, undefined, "peer");
-  const peer = await dial();
+  proxy.set({ kind: "blackhole" }, undefined, 2);
+  const cut = await dial();
+  const other = await dial();
   const client = await dial();
-  peer.client.socket.write(helloFrame("peer"));
+  cut.client.socket.write(helloFrame(2));
+  other.client.socket.write(helloFrame(3));
   client.client.socket.write(helloFrame("client"));
+  await waitFor("broker 3's hello at the target", () => (other.server.received().length > 0 ? true : undefined));
   await waitFor("the client's hello at the target", () => (client.server.received().length > 0 ? true : undefined));
-  client.server.socket.write("welcome");
-  peer.server.socket.write("welcome");
+  for (const end of [cut, other, client]) end.server.socket.write("welcome");
+  await waitFor("the answer to broker 3", () => (other.client.received() === "welcome" ? true : undefined));
   await waitFor("the answer to the client", () => (client.client.received() === "welcome" ? true : undefined));
-  // The client's bytes went both ways through the same proxy, after the peer's hello was written.
+  // The others' bytes went both ways through the same proxy, after broker 2's hello was written.
   client.client.socket.write("more");
   await waitFor("more client bytes", () => (client.server.received().endsWith("more") ? true : undefined));
-  expect(peer.server.received()).toBe("");
-  expect(peer.client.received()).toBe("");
+  expect(cut.server.received()).toBe("");
+  expect(cut.client.received()).toBe("");
+  expect(proxy.mode("forward", 2)).toEqual({ kind: "blackhole" });
+  expect(proxy.mode("forward", 3)).toEqual({ kind: "pass" });
+  proxy.set({ kind: "pass" });
+  expect(proxy.mode("forward", 2)).toEqual({ kind: "pass" });
 });

@@ -1,5 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { type ConnectionRole, roleOfFirstChunk } from "./hello-role.ts";
+import { type ConnectionSource, sourceOfFirstChunk } from "./hello-role.ts";
 
 /** What a link does to the bytes flowing one way through it. */
 export type LinkMode =
@@ -28,22 +28,23 @@ interface Pair {
   forward: Flow;
   backward: Flow;
   /** Known from the first bytes the dialler sent. */
-  role: ConnectionRole | undefined;
+  source: ConnectionSource | undefined;
 }
 
-const ROLES: readonly ConnectionRole[] = ["peer", "client"];
 const DIRECTIONS: readonly Direction[] = ["forward", "backward"];
+type Modes = Record<Direction, LinkMode>;
 
 /**
- * A TCP proxy on loopback in front of one target, whose two directions can each be switched at run time. It lets a
- * test partition real processes without root: a blackhole keeps the socket and drops the bytes, like a cable cut
- * that TCP has not noticed yet. Modes may differ by who dialled (a broker or a client), read from the connection's hello.
+ * A TCP proxy on loopback in front of one broker, whose two directions can each be switched at run time, for each
+ * source apart: every other broker reaches this one through the same proxy (so all of them are started with the
+ * same --peers), and the proxy tells them and clients apart by the hello that opens each connection. It lets a test
+ * partition real processes without root: a blackhole keeps the socket and drops the bytes, like a cable cut that
+ * TCP has not noticed yet.
  */
 export class TcpProxy {
-  private readonly modes: Record<ConnectionRole, Record<Direction, LinkMode>> = {
-    peer: { forward: PASS, backward: PASS },
-    client: { forward: PASS, backward: PASS },
-  };
+  /** Modes of sources with none of their own; `set` without a source changes these and every source's. */
+  private readonly fallback: Modes = { forward: PASS, backward: PASS };
+  private readonly modes = new Map<ConnectionSource, Modes>();
   private readonly pairs = new Set<Pair>();
 
   private constructor(
@@ -74,21 +75,23 @@ export class TcpProxy {
     return this.pairs.size;
   }
 
-  mode(direction: Direction, role: ConnectionRole = "client"): LinkMode {
-    return this.modes[role][direction];
+  mode(direction: Direction, source?: ConnectionSource): LinkMode {
+    return this.modesOf(source)[direction];
   }
 
-  /** Sets one direction's mode, or both when `direction` is omitted; for connections of one role, or of both. */
-  set(mode: LinkMode, direction?: Direction, role?: ConnectionRole): void {
-    for (const r of role === undefined ? ROLES : [role]) {
-      for (const d of direction === undefined ? DIRECTIONS : [direction]) this.modes[r][d] = mode;
-    }
+  /**
+   * Sets one direction's mode ("forward": from `source` to the broker behind this proxy), or both when `direction`
+   * is omitted; for the connections of one source, or of every source when `source` is omitted.
+   */
+  set(mode: LinkMode, direction?: Direction, source?: ConnectionSource): void {
+    const targets = source === undefined ? [this.fallback, ...this.modes.values()] : [this.own(source)];
+    for (const modes of targets) for (const d of direction === undefined ? DIRECTIONS : [direction]) modes[d] = mode;
     for (const pair of [...this.pairs]) {
-      const modes = this.modes[pair.role ?? "client"];
+      const modes = this.modesOf(pair.source);
       // A stream that lost bytes would hand the receiver half a frame: once healed, it must start afresh, as TCP
       // would after its retransmissions gave up.
       const broken = DIRECTIONS.some((d) => pair[d].dropped && modes[d].kind !== "blackhole");
-      if (broken || this.resetting(pair.role)) this.destroy(pair);
+      if (broken || this.resetting(pair.source)) this.destroy(pair);
     }
   }
 
@@ -97,13 +100,28 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** For a connection whose role is not known yet, a reset for either role applies. */
-  private resetting(role: ConnectionRole | undefined): boolean {
-    return (role === undefined ? ROLES : [role]).some((r) => DIRECTIONS.some((d) => this.modes[r][d].kind === "reset"));
+  private own(source: ConnectionSource): Modes {
+    let modes = this.modes.get(source);
+    if (modes === undefined) {
+      modes = { ...this.fallback };
+      this.modes.set(source, modes);
+    }
+    return modes;
+  }
+
+  /** A connection whose source is not known yet follows the modes set for every source. */
+  private modesOf(source: ConnectionSource | undefined): Modes {
+    return (source === undefined ? undefined : this.modes.get(source)) ?? this.fallback;
+  }
+
+  private resetting(source: ConnectionSource | undefined): boolean {
+    const modes = this.modesOf(source);
+    return DIRECTIONS.some((d) => modes[d].kind === "reset");
   }
 
   private accept(client: Socket): void {
-    if (ROLES.every((r) => this.resetting(r))) {
+    // Who dials is known only from its first bytes; when every source is reset, refuse at once.
+    if ([this.fallback, ...this.modes.values()].every((m) => DIRECTIONS.some((d) => m[d].kind === "reset"))) {
       client.resetAndDestroy();
       return;
     }
@@ -111,7 +129,7 @@ export class TcpProxy {
     const pair: Pair = {
       forward: { from: client, to: upstream, dropped: false, releaseAt: 0 },
       backward: { from: upstream, to: client, dropped: false, releaseAt: 0 },
-      role: undefined,
+      source: undefined,
     };
     this.pairs.add(pair);
     client.setNoDelay(true);
@@ -125,15 +143,15 @@ export class TcpProxy {
   }
 
   private carry(pair: Pair, direction: Direction, chunk: Buffer): void {
-    if (pair.role === undefined && direction === "forward") {
-      pair.role = roleOfFirstChunk(chunk);
-      if (this.resetting(pair.role)) {
+    if (pair.source === undefined && direction === "forward") {
+      pair.source = sourceOfFirstChunk(chunk);
+      if (this.resetting(pair.source)) {
         this.destroy(pair);
         return;
       }
     }
     const flow = pair[direction];
-    const mode = this.modes[pair.role ?? "client"][direction];
+    const mode = this.modesOf(pair.source)[direction];
     switch (mode.kind) {
       case "pass":
         if (flow.releaseAt > performance.now()) this.later(flow, chunk, 0);
@@ -162,7 +180,7 @@ export class TcpProxy {
 
   private destroy(pair: Pair): void {
     if (!this.pairs.delete(pair)) return;
-    const reset = this.resetting(pair.role);
+    const reset = this.resetting(pair.source);
     for (const socket of [pair.forward.from, pair.backward.from]) {
       if (socket.destroyed) continue;
       if (reset) socket.resetAndDestroy();

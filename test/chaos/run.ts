@@ -20,7 +20,7 @@ import { checkHistory, summarize } from "./checker.ts";
 import type { HistoryLine } from "./history.ts";
 import { runNemesis } from "./nemesis.ts";
 import { Recorder } from "./recorder.ts";
-import { pipelinedWriter, sequentialWriter, subscriber, TOPICS } from "./workload.ts";
+import { durableConsumer, pipelinedWriter, sequentialWriter, subscriber, TOPICS } from "./workload.ts";
 
 const RECOVERY_BOUND_MS = 15_000;
 
@@ -51,11 +51,14 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     const servers = cluster.clientAddresses;
     const tasks = [
       ...[1, 2, 3].map((i) => sequentialWriter(`w${i}`, servers, recorder, prng.fork(), () => working)),
+      // A writer that knows only the manager, which forwards each publish to the leader.
+      sequentialWriter("m1", [cluster.managerAddress], recorder, prng.fork(), () => working),
       pipelinedWriter("p1", servers, recorder, prng.fork(), () => working),
       ...TOPICS.map((topic, i) => {
-        const preferred = cluster.clientAddresses[i % options.nodes] as string;
+        const preferred = servers[i % options.nodes] as string;
         return subscriber(`s${i + 1}`, topic, [preferred, ...servers.filter((s) => s !== preferred)], recorder, prng.fork(), () => working);
       }),
+      durableConsumer("d1", TOPICS[1], [...servers].reverse(), recorder, prng.fork(), () => working),
     ];
     const nemesis = runNemesis(cluster, recorder, prng.fork(), () => faulting);
     await Bun.sleep(options.durationS * 1000);
@@ -65,7 +68,10 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     await Promise.all(tasks);
 
     cluster.healNetwork();
-    for (const id of cluster.ids) {
+    cluster.startManager();
+    const members = (await cluster.members()) ?? cluster.allIds;
+    for (const id of cluster.allIds) {
+      if (!members.includes(id) && !cluster.isRunning(id)) continue;
       cluster.resume(id);
       await cluster.kill(id);
       cluster.start(id);
@@ -107,10 +113,11 @@ async function probeAvailability(servers: string[], recorder: Recorder): Promise
 
 /** Reads every topic from offset 0 on every broker until all brokers hold the same sequence, then records the drains. */
 async function drainEverywhere(cluster: ChaosCluster, recorder: Recorder): Promise<void> {
+  const members = await waitFor("a leader to name the members", () => cluster.members(), { timeoutMs: 20_000 });
   for (const topic of TOPICS) {
     let last: { broker: number; messages: { offset: number; value: string }[] }[] = [];
     await waitFor(`every broker to hold the same ${topic}`, async () => {
-      last = await Promise.all(cluster.ids.map(async (broker) => ({ broker, messages: await drainRaw(cluster.realAddress(broker), topic, 10_000) })));
+      last = await Promise.all(members.map(async (broker) => ({ broker, messages: await drainRaw(cluster.realAddress(broker), topic, 10_000) })));
       const lengths = new Set(last.map((d) => d.messages.length));
       return lengths.size === 1 ? true : undefined;
     }, { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);

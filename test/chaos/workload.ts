@@ -86,3 +86,43 @@ export async function subscriber(name: string, topic: string, servers: string[],
     }
   }
 }
+
+/**
+ * A durable consumer of one topic: each client takes up the durable subscription `name` where the cluster says it
+ * stands, reads for a while, acks most messages (awaiting the cluster's confirmation), and is then dropped without
+ * warning, usually with messages read but not acked. Its acked position must never go back, nor skip an unacked
+ * message; each client's reads are a lane of their own (`name#k`), contiguous from the position it was given.
+ */
+export async function durableConsumer(name: string, topic: string, servers: string[], recorder: Recorder, prng: Prng, running: () => boolean): Promise<void> {
+  for (let session = 1; running(); session++) {
+    let client: MqraftClient | undefined;
+    try {
+      client = await connect({ servers, timeoutMs: PUBLISH_TIMEOUT_MS, resumeTimeoutMs: 30_000 });
+      const subscription = await client.subscribe(topic, { from: 0, durable: name });
+      const position = subscription.positions[topic] ?? 0;
+      const lane = `${name}#${session}`;
+      recorder.record({ type: "dresume", time: recorder.now(), process: name, topic, position });
+      recorder.record({ type: "subscribe", time: recorder.now(), process: lane, topic, from: position });
+      const until = performance.now() + prng.int(1_000, 6_000);
+      const iterator = subscription[Symbol.asyncIterator]();
+      while (running() && performance.now() < until) {
+        const step = await Promise.race([iterator.next(), Bun.sleep(until - performance.now()).then(() => undefined)]);
+        if (step === undefined || step.done) break;
+        const m = step.value;
+        recorder.record({ type: "read", time: recorder.now(), process: lane, topic: m.topic, offset: m.offset, value: decoder.decode(m.data) });
+        if (!prng.chance(0.8)) continue;
+        recorder.record({ type: "dack-invoke", time: recorder.now(), process: name, topic, offset: m.offset });
+        try {
+          await subscription.ack(m);
+          recorder.record({ type: "dack", time: recorder.now(), process: name, topic, offset: m.offset });
+        } catch {
+          // unknown: the ack may still be recorded
+        }
+      }
+    } catch {
+      await Bun.sleep(prng.int(100, 500));
+    } finally {
+      await client?.close();
+    }
+  }
+}
