@@ -2,7 +2,6 @@ import { decodeConfChange, bootstrap, RaftNode, type Entry, type Message, type N
 import { BrokerState } from "../broker/state-machine.ts";
 import type { Retention } from "../broker/commands.ts";
 import { LogStore } from "../storage/log-store.ts";
-import { RealFs } from "../storage/real-fs.ts";
 import { describeError, MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { createPrng } from "../util/prng.ts";
@@ -26,7 +25,7 @@ import { statusView } from "./status-view.ts";
 import { MembershipService } from "./membership-service.ts";
 import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
 import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
-import { reportSyncedLengths } from "./synced-lengths-report.ts";
+import { brokerFs, reportSyncedLengths } from "./test-durability.ts";
 
 const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
 const defer = (fn: () => void): void => void setImmediate(fn);
@@ -60,7 +59,7 @@ export class BrokerNode {
   }
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {
-    const store = await LogStore.open({ fs: new RealFs(), dir: config.dataDir, maxSegmentBytes: config.segmentBytes, repair: config.repair });
+    const store = await LogStore.open({ fs: brokerFs(), dir: config.dataDir, maxSegmentBytes: config.segmentBytes, repair: config.repair });
     if (store.damage !== undefined) {
       const d = store.damage;
       createLogger(() => `Broker ${config.port} FOLLOWER`).warn(

@@ -1,7 +1,7 @@
 import type { Subprocess } from "bun";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { SYNCED_LENGTHS_ENV } from "../../src/node/synced-lengths-report.ts";
+import { NO_FSYNC_ENV, SYNCED_LENGTHS_ENV } from "../../src/node/test-durability.ts";
 import { requireBinary } from "../support/binary.ts";
 import { freePorts } from "../support/ports.ts";
 import { probeStatus } from "../support/wire-probe.ts";
@@ -29,10 +29,9 @@ process.on("exit", () => {
   for (const p of live) p.kill("SIGKILL");
 });
 
-function spawnLogged(args: string[], logPath: string): Subprocess {
+function spawnLogged(args: string[], logPath: string, env: Record<string, string> = {}): Subprocess {
   const fd = openSync(logPath, "a");
-  // The test-only report of fsynced lengths lets a power loss be simulated (disk-faults.ts).
-  const proc = Bun.spawn([requireBinary(), ...args], { stdout: fd, stderr: fd, stdin: "ignore", env: { ...process.env, [SYNCED_LENGTHS_ENV]: "1" } });
+  const proc = Bun.spawn([requireBinary(), ...args], { stdout: fd, stderr: fd, stdin: "ignore", env: { ...process.env, ...env } });
   closeSync(fd);
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
@@ -53,9 +52,14 @@ export class ChaosCluster {
     readonly brokers: ChaosBroker[],
     readonly founders: number,
     readonly managerAddress: string,
+    private readonly brokerEnv: Record<string, string>,
   ) {}
 
-  static async create(dir: string, founders: number, spares = 1): Promise<ChaosCluster> {
+  /**
+   * Starts `founders` brokers and the manager; `spares` more brokers are known but not started. With `noFsync` the
+   * brokers skip every fsync (a test-only mode): the scratch run that the checker must catch losing acknowledged data.
+   */
+  static async create(dir: string, founders: number, spares = 1, noFsync = false): Promise<ChaosCluster> {
     const ports = await freePorts(founders + spares + 1);
     const managerPort = ports.pop() as number;
     const brokers: ChaosBroker[] = [];
@@ -66,7 +70,9 @@ export class ChaosCluster {
         id, port, front, dataDir: join(dir, `data-${id}`), logPath: join(dir, `broker-${id}.log`), proc: undefined, paused: false, joiner: id > founders,
       });
     }
-    const cluster = new ChaosCluster(dir, brokers, founders, `127.0.0.1:${managerPort}`);
+    // The test-only report of fsynced lengths lets a power cut be simulated (disk-faults.ts).
+    const env = { [SYNCED_LENGTHS_ENV]: "1", ...(noFsync ? { [NO_FSYNC_ENV]: "1" } : {}) };
+    const cluster = new ChaosCluster(dir, brokers, founders, `127.0.0.1:${managerPort}`, env);
     cluster.startManager();
     for (const b of brokers) if (!b.joiner) cluster.start(b.id);
     return cluster;
@@ -132,7 +138,7 @@ export class ChaosCluster {
       "--manager", this.managerAddress, "--heartbeat-ms", String(HEARTBEAT_MS), "--election-ms", String(ELECTION_MS),
       "--log-level", "info", ...(options.repair ? ["--repair"] : []),
     ];
-    b.proc = spawnLogged(args, b.logPath);
+    b.proc = spawnLogged(args, b.logPath, this.brokerEnv);
     b.paused = false;
   }
 

@@ -2,7 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { reportSyncedLengths, SYNCED_LENGTHS_ENV } from "../../src/node/synced-lengths-report.ts";
+import { reportSyncedLengths, SYNCED_LENGTHS_ENV } from "../../src/node/test-durability.ts";
 import { LogStore } from "../../src/storage/log-store.ts";
 import { RealFs } from "../../src/storage/real-fs.ts";
 import { SEGMENT_HEADER_SIZE, recordSize } from "../../src/storage/record-codec.ts";

@@ -2,7 +2,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { syncedLengthsPath } from "../../src/node/synced-lengths-report.ts";
+import { syncedLengthsPath } from "../../src/node/test-durability.ts";
 import { dataLayout } from "../../src/storage/layout.ts";
 import { RealFs } from "../../src/storage/real-fs.ts";
 import { RECORD_PREFIX_SIZE } from "../../src/storage/record-codec.ts";

@@ -3,9 +3,11 @@
  * every topic on every broker, and check the history. Prints one summary line; exits 1 on a violation and keeps the
  * run's folder (data, logs, history, seed).
  *
- *   bun test/chaos/run.ts --seed 7 --duration 120 --nodes 3 [--keep] [--drop-acked]
+ *   bun test/chaos/run.ts --seed 7 --duration 120 --nodes 3 [--keep] [--drop-acked] [--no-fsync]
  *
  * --drop-acked removes one acknowledged value from the drains before checking: a scratch run that must be reported lost.
+ * --no-fsync runs brokers that never fsync (a test-only mode) and cuts the power of every broker at the end: a scratch
+ * run that must be reported lost too.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +32,8 @@ export interface RunOptions {
   nodes: number;
   keep: boolean;
   dropAcked: boolean;
+  /** Brokers that skip fsync, and a power cut of every broker at the end: a run the checker must fail. */
+  noFsync?: boolean;
 }
 
 export interface RunResult {
@@ -43,7 +47,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   writeFileSync(join(dir, "seed"), `${JSON.stringify(options)}\n`);
   const recorder = new Recorder(join(dir, "history.jsonl"));
   const prng = createPrng(options.seed);
-  const cluster = await ChaosCluster.create(dir, options.nodes);
+  const cluster = await ChaosCluster.create(dir, options.nodes, 1, options.noFsync === true);
   try {
     await waitFor("a first leader", () => cluster.leader(), { timeoutMs: 15_000 });
     let faulting = true;
@@ -73,7 +77,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     for (const id of cluster.allIds) {
       if (!members.includes(id) && !cluster.isRunning(id)) continue;
       cluster.resume(id);
-      await cluster.kill(id);
+      if (options.noFsync) recorder.record({ type: "fault", time: recorder.now(), description: `power loss of ${id} (${await cluster.powerLoss(id)})` });
+      else await cluster.kill(id);
       cluster.start(id);
     }
     recorder.record({ type: "heal", time: recorder.now() });
@@ -140,13 +145,14 @@ if (import.meta.main) {
       nodes: { type: "string", default: "3" },
       keep: { type: "boolean", default: false },
       "drop-acked": { type: "boolean", default: false },
+      "no-fsync": { type: "boolean", default: false },
     },
   });
   const options: RunOptions = {
-    seed: Number(values.seed), durationS: Number(values.duration), nodes: Number(values.nodes), keep: values.keep, dropAcked: values["drop-acked"],
+    seed: Number(values.seed), durationS: Number(values.duration), nodes: Number(values.nodes), keep: values.keep, dropAcked: values["drop-acked"], noFsync: values["no-fsync"],
   };
   if (!Number.isSafeInteger(options.seed) || !(options.durationS > 0) || ![3, 5].includes(options.nodes)) {
-    console.error("usage: bun test/chaos/run.ts --seed <integer> --duration <seconds> --nodes 3|5 [--keep] [--drop-acked]");
+    console.error("usage: bun test/chaos/run.ts --seed <integer> --duration <seconds> --nodes 3|5 [--keep] [--drop-acked] [--no-fsync]");
     process.exit(2);
   }
   const result = await runChaos(options);

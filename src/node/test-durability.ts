@@ -1,0 +1,46 @@
+/**
+ * Test-only durability switches, read from the environment, for the chaos tests' power cuts (test/chaos/disk-faults.ts).
+ * Never set in production.
+ *
+ * - MQRAFT_TEST_SYNCED_LENGTHS=1: keep a JSON list of each log file and the length known fsynced beside the data
+ *   folder, replaced before each sync resolves, so that a test can kill the broker and cut each file back to it.
+ * - MQRAFT_TEST_NO_FSYNC=1: skip every fsync (and report nothing as synced after start): a broken broker that the
+ *   chaos checker must catch losing acknowledged messages after a power cut.
+ */
+import { renameSync, writeFileSync } from "node:fs";
+import type { Fs } from "../storage/fs.ts";
+import type { LogStore } from "../storage/log-store.ts";
+import { RealFs } from "../storage/real-fs.ts";
+
+export const SYNCED_LENGTHS_ENV = "MQRAFT_TEST_SYNCED_LENGTHS";
+export const NO_FSYNC_ENV = "MQRAFT_TEST_NO_FSYNC";
+
+const noFsync = (): boolean => process.env[NO_FSYNC_ENV] === "1";
+
+/** Where the report of a broker whose data folder is `dataDir` is kept: beside the folder, not in it. */
+export function syncedLengthsPath(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, "")}.synced.json`;
+}
+
+/** The broker's file system: the real one, or with MQRAFT_TEST_NO_FSYNC one whose syncs do nothing. */
+export function brokerFs(): Fs {
+  const fs = new RealFs();
+  if (!noFsync()) return fs;
+  fs.datasync = async () => {};
+  fs.datasyncSync = () => {};
+  fs.syncDir = async () => {};
+  fs.syncDirSync = () => {};
+  return fs;
+}
+
+export function reportSyncedLengths(store: LogStore, dataDir: string): void {
+  if (process.env[SYNCED_LENGTHS_ENV] !== "1") return;
+  const path = syncedLengthsPath(dataDir);
+  let reports = 0;
+  store.onDurableLengths = (lengths) => {
+    // Without fsync only what was on disk at start is durable.
+    if (noFsync() && reports++ > 0) return;
+    writeFileSync(`${path}.tmp`, JSON.stringify(lengths));
+    renameSync(`${path}.tmp`, path);
+  };
+}
