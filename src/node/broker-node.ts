@@ -25,6 +25,7 @@ import { statusView } from "./status-view.ts";
 import { MembershipService } from "./membership-service.ts";
 import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
 import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
+import { loadFoundingPeers, saveFoundingPeers, type FoundingPeers } from "./founding-peers.ts";
 import { brokerFs, reportSyncedLengths } from "./test-durability.ts";
 
 const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
@@ -43,6 +44,8 @@ export class BrokerNode {
   private ticker: ReturnType<typeof setInterval> | undefined;
   private watcher!: RoleWatcher;
   private peerAddresses = "";
+  /** The founding configuration this broker wrote, if it is a founding member (founding-peers.ts). */
+  private founding: FoundingPeers;
   private stopping = false;
   private membership!: MembershipService;
   private reporter: ManagerReporter | undefined;
@@ -81,6 +84,7 @@ export class BrokerNode {
     const { config, store } = this;
     const fresh = store.lastIndex() === 0 && store.snapshot() === undefined;
     if (fresh && config.peers.length > 0) {
+      this.founding = await saveFoundingPeers(config.dataDir, config.peers);
       const addresses = Object.fromEntries(config.peers.map((p) => [String(p.id), p.address]));
       const first = bootstrap({ voters: config.peers.map((p) => p.id), learners: [], addresses });
       store.append(first.entries);
@@ -108,7 +112,8 @@ export class BrokerNode {
     );
     this.broker = new ReplicatedBroker(() => this.driver, (index) => this.readEntry(index), Date.now, defer, retentionOf(config), (e) => this.configApplied(e));
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
-    this.peers = new PeerNetwork(config.id, (m) => this.driver.step(m), this.log, config.maxFrameBytes);
+    this.founding ??= loadFoundingPeers(config.dataDir);
+    this.peers = new PeerNetwork(config.id, (m) => this.driver.step(m), this.log, config.maxFrameBytes, this.founding);
     this.driver = new RaftDriver(
       raft,
       store,
@@ -145,6 +150,7 @@ export class BrokerNode {
       status: () => statusView(this.driver.raft.status(), this.config.id),
       now: Date.now,
       adoptPeer: (id, connection) => this.peers.adopt(id, connection),
+      founding: this.founding,
       peerMessage: (m) => this.peers.receive(m),
     };
     this.syncPeers();

@@ -15,6 +15,7 @@ import type { PublishOutcome } from "./publish-batcher.ts";
 import { isRaftMessage } from "./peer-messages.ts";
 import { Subscription } from "./subscription-feed.ts";
 import type { StatusReply } from "../wire/index.ts";
+import type { FoundingPeers } from "./founding-peers.ts";
 
 /** What a session needs of the broker process that accepted it. */
 export interface SessionHost {
@@ -28,6 +29,8 @@ export interface SessionHost {
   status(): Omit<StatusReply, "id">;
   now(): number;
   adoptPeer(id: number, connection: Connection<ServerInbound, unknown>): void;
+  /** This broker's founding configuration, if it is a founding member. */
+  founding: FoundingPeers;
   peerMessage(message: ServerInbound): void;
 }
 
@@ -99,6 +102,12 @@ export class ClientSession {
     if (refused) return this.refuse(refused);
     if (m.role === "peer") {
       if (m.id === undefined) return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
+      const own = this.host.founding;
+      if (m.founding !== undefined && own !== undefined && m.founding !== own) {
+        return this.refuse(
+          new MqraftError("REFUSED", `node ${m.id} was founded with --peers ${m.founding}, this broker with --peers ${own}: every founding broker needs the same --peers`),
+        );
+      }
       this.mode = "peer";
       this.host.adoptPeer(m.id, this.connection);
       return;

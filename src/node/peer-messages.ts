@@ -26,6 +26,6 @@ export function isRaftMessage(m: { type: string }): m is WireRaftMessage {
 /** A validated wire message is a Raft core message: this fails to compile if the schemas drift from the core's types. */
 export const toRaftMessage = (m: WireRaftMessage): RaftMessage => m;
 
-export function peerHello(id: number): Hello {
-  return { type: "hello", version: 1, role: "peer", id };
+export function peerHello(id: number, founding?: string): Hello {
+  return founding === undefined ? { type: "hello", version: 1, role: "peer", id } : { type: "hello", version: 1, role: "peer", id, founding };
 }

@@ -3,6 +3,7 @@ import { splitAddress } from "../util/config-values.ts";
 import { describeError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { ClientInboundSchema, connect, createMessageParser, type Connection } from "../wire/index.ts";
+import type { FoundingPeers } from "./founding-peers.ts";
 import { isRaftMessage, peerHello, toRaftMessage, type DialedInbound } from "./peer-messages.ts";
 
 /** What flows to a peer: Raft messages, or the hello that opens a dialed connection. */
@@ -29,6 +30,8 @@ interface Link {
   dialing: boolean;
   backoffMs: number;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last refusal this peer answered a dial with, until it accepts one. */
+  refusal?: string;
   /** Set while a node that left the configuration keeps its link for a last word; never redialed. */
   departing?: ReturnType<typeof setTimeout>;
 }
@@ -47,6 +50,7 @@ export class PeerNetwork {
     private readonly onRaftMessage: (m: Message) => void,
     private readonly log: Logger,
     private readonly maxFrameBytes: number,
+    private readonly founding: FoundingPeers,
   ) {}
 
   /** The members and their addresses, as the applied configuration says; links to others are closed. */
@@ -148,11 +152,17 @@ export class PeerNetwork {
         }
         connection.onMessage = (m) => {
           if (m.type === "error") {
-            this.log.warn(`Node ${link.id} at ${link.address} refused this broker: ${m.message}`);
+            // Said once, and retried slowly: a refusal (another cluster, other founding --peers) lasts.
+            if (link.refusal !== m.message) this.log.warn(`Node ${link.id} at ${link.address} refused this broker: ${m.message}`);
+            link.refusal = m.message;
+            link.backoffMs = BACKOFF_MAX_MS;
             connection.close();
-          } else this.receive(m);
+          } else {
+            link.refusal = undefined;
+            this.receive(m);
+          }
         };
-        connection.send(peerHello(this.selfId));
+        connection.send(peerHello(this.selfId, this.founding));
         if (link.connection !== undefined) link.connection.close();
         this.use(link, connection, this.selfId);
       },

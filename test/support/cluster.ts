@@ -25,6 +25,8 @@ export interface ClusterOptions {
   electionMs?: number;
   /** Extra flags per broker id. */
   argsFor?: (id: number) => string[];
+  /** The --peers one broker is started with, when it is not the one every other broker gets. */
+  peersFor?: (id: number, peers: string) => string;
   /** Start the processes now (default true). */
   start?: boolean;
 }
@@ -78,7 +80,8 @@ export class TestCluster {
   start(id: number): void {
     const b = this.broker(id);
     if (this.isRunning(b)) throw new Error(`broker ${id} is already running`);
-    const membership = b.joinVia ? ["join", "--server", b.joinVia.join(",")] : ["broker", "--peers", this.peers];
+    const peers = this.options.peersFor?.(id, this.peers) ?? this.peers;
+    const membership = b.joinVia ? ["join", "--server", b.joinVia.join(",")] : ["broker", "--peers", peers];
     const args = [
       ...membership, "--id", String(id), "--port", String(b.port), "--data", b.dataDir,
       "--heartbeat-ms", String(this.options.heartbeatMs ?? 50), "--election-ms", String(this.options.electionMs ?? 500),

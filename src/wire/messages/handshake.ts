@@ -15,6 +15,8 @@ export const HelloSchema = v.object({
   role: v.optional(v.picklist(PEER_ROLES)),
   // the sender's node id when it is a broker (role "peer")
   id: v.optional(NodeIdSchema),
+  // a founding broker's founding configuration (`1=host:port,...`): brokers founded differently refuse each other
+  founding: v.optional(v.pipe(v.string(), v.maxLength(1 << 16))),
 });
 export type Hello = v.InferOutput<typeof HelloSchema>;
 
