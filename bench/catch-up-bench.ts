@@ -48,11 +48,15 @@ try {
   }, { timeoutMs: 300_000, intervalMs: 20 });
   const seconds = (performance.now() - started) / 1000;
   const transferred = folderBytes(joiner.dataDir);
+  console.log(`leader ${leader}`);
   console.log(
     `catch-up of a joining broker: ${messages} messages of ${bytes} B (log index ${target}), snapshot every ${snapshotEvery}: ` +
       `${(transferred / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(transferred / 1e6 / seconds).toFixed(1)} MB/s ` +
       `(${Math.round(target / seconds)} entries/s), from process start to the whole log applied`,
   );
 } finally {
+  // A graceful stop lets brokers run under `bun --cpu-prof` (MQRAFT_BIN pointing at a wrapper) write their profiles.
+  if (process.env.STOP_GRACEFULLY) for (const id of [4, 3, 2, 1]) await cluster.stop(id, "SIGTERM");
+  if (process.env.SHOW_LOG) for (const id of [1, 2, 3, 4]) console.log(cluster.log(id).split("\n").filter((l) => !l.includes("Founding")).slice(0, 40).join("\n"));
   await cluster.destroy();
 }

@@ -49,7 +49,7 @@ function applyConfigEntry(r: RaftState, e: Entry): void {
   const m = r.membership;
   for (const id of [...m.voters, ...m.learners]) {
     const pr = r.progress.get(id);
-    if (pr === undefined) r.progress.set(id, new Progress(r.log.lastIndex() + 1, r.cfg.maxInflight, m.learners.includes(id), r.ticks));
+    if (pr === undefined) r.progress.set(id, new Progress(r.log.lastIndex() + 1, r.cfg.maxInflight, m.learners.includes(id), r.ticks, r.cfg.maxInflightBytes));
     else pr.learner = m.learners.includes(id);
   }
   for (const [id, pr] of r.progress) {

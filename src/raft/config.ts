@@ -9,6 +9,11 @@ export interface RaftConfig {
   heartbeatTicks: number;
   /** Append messages in flight per follower before the leader waits for acknowledgements. */
   maxInflight: number;
+  /**
+   * Entry bytes in flight per follower before the leader waits: a follower catching up is sent no more than its
+   * link can queue (beyond that the node's peer link drops messages, and replication falls back to probing).
+   */
+  maxInflightBytes: number;
   /** Soft limit on entry bytes per append message and per batch of committed entries in a Ready. */
   maxMsgBytes: number;
   maxSnapshotChunk: number;
@@ -26,6 +31,7 @@ export const RAFT_DEFAULTS = {
   electionTicks: 10,
   heartbeatTicks: 1,
   maxInflight: 256,
+  maxInflightBytes: 8 << 20,
   maxMsgBytes: 1 << 20,
   maxSnapshotChunk: 1 << 20,
   preVote: true,
@@ -43,6 +49,7 @@ export function resolveConfig(options: RaftOptions): RaftConfig {
   positive("electionTicks", c.electionTicks);
   positive("heartbeatTicks", c.heartbeatTicks);
   positive("maxInflight", c.maxInflight);
+  positive("maxInflightBytes", c.maxInflightBytes);
   positive("maxMsgBytes", c.maxMsgBytes);
   positive("maxSnapshotChunk", c.maxSnapshotChunk);
   if (c.heartbeatTicks >= c.electionTicks) {

@@ -27,10 +27,11 @@ export class Progress {
     maxInflight: number,
     public learner: boolean,
     now: number,
+    maxInflightBytes = Number.POSITIVE_INFINITY,
   ) {
     this.next = next;
     this.lastHeard = now;
-    this.inflights = new Inflights(maxInflight);
+    this.inflights = new Inflights(maxInflight, maxInflightBytes);
   }
 
   becomeProbe(): void {
@@ -84,12 +85,12 @@ export class Progress {
     }
   }
 
-  /** An append ending at `lastIndex` went out (`lastIndex` < next when it carried no entries). */
-  sentAppend(lastIndex: number, carriedEntries: boolean): void {
+  /** An append ending at `lastIndex` went out (`lastIndex` < next when it carried no entries), with `bytes` of entry data. */
+  sentAppend(lastIndex: number, carriedEntries: boolean, bytes = 0): void {
     if (this.state === "replicate") {
       if (carriedEntries) {
         this.next = lastIndex + 1;
-        this.inflights.add(lastIndex);
+        this.inflights.add(lastIndex, bytes);
       }
     } else {
       this.probeSent = true;

@@ -1,5 +1,6 @@
 /** The leader's side of log replication: appends, heartbeats, snapshot chunks, commit. */
 import { MqraftError } from "../util/errors.ts";
+import { entryBytes } from "./entry-size.ts";
 import type { EntryKind, NodeId } from "./log-types.ts";
 import type { Progress } from "./progress.ts";
 import { quorumIndex } from "./quorum.ts";
@@ -35,7 +36,7 @@ function sendAppend(r: RaftState, to: NodeId, pr: Progress, sendIfEmpty: boolean
   if (entries.length === 0 && !sendIfEmpty) return false;
   const commit = r.log.committed;
   r.send({ type: "append", from: r.id, to, term: r.term, index, logTerm, entries, commit });
-  pr.sentAppend(index + entries.length, entries.length > 0);
+  pr.sentAppend(index + entries.length, entries.length > 0, entryBytes(entries));
   pr.sentCommit = Math.max(pr.sentCommit, commit);
   return true;
 }

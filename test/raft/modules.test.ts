@@ -37,6 +37,31 @@ describe("progress", () => {
     expect(w.size).toBe(0);
   });
 
+  test("the window is also full at its byte limit, and acknowledgements give the bytes back", () => {
+    const w = new Inflights(10, 100);
+    w.add(1, 60);
+    expect(w.full()).toBe(false);
+    w.add(2, 50);
+    expect(w.full()).toBe(true);
+    expect(w.bytes).toBe(110);
+    w.freeLE(1);
+    expect(w.full()).toBe(false);
+    expect(w.bytes).toBe(50);
+    w.reset();
+    expect(w.bytes).toBe(0);
+  });
+
+  test("a replicating follower is sent entries until the bytes in flight reach the limit", () => {
+    const pr = new Progress(1, 256, false, 0, 1000);
+    pr.becomeReplicate();
+    let sent = 0;
+    while (!pr.paused()) pr.sentAppend(++sent, true, 300);
+    expect(sent).toBe(4);
+    pr.maybeUpdate(2);
+    pr.inflights.freeLE(2);
+    expect(pr.paused()).toBe(false);
+  });
+
   test("a probe rejection backs off to the hint but never below the match; stale rejections are ignored", () => {
     const pr = new Progress(10, 4, false, 0);
     pr.match = 3;
