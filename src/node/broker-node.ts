@@ -68,6 +68,12 @@ export class BrokerNode {
       createLogger(() => `Broker ${config.port} FOLLOWER`).warn(
         `Log repaired: cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); this broker will not vote or lead until it holds index ${d.untilIndex} again`,
       );
+      const dropped = store.recovery.droppedSnapshot;
+      if (dropped !== undefined) {
+        createLogger(() => `Broker ${config.port} FOLLOWER`).warn(
+          `The snapshot at index ${dropped} was dropped with the entries the repair cut (they held its retained messages): the leader sends them again`,
+        );
+      }
     }
     reportSyncedLengths(store, config.dataDir);
     const node = new BrokerNode(config, store);
@@ -82,7 +88,8 @@ export class BrokerNode {
 
   private async boot(): Promise<void> {
     const { config, store } = this;
-    const fresh = store.lastIndex() === 0 && store.snapshot() === undefined;
+    // A repaired folder may hold no log and no snapshot, but it holds a term and a vote: it is not new.
+    const fresh = store.lastIndex() === 0 && store.snapshot() === undefined && store.hardState().term === 0;
     if (fresh && config.peers.length > 0) {
       this.founding = await saveFoundingPeers(config.dataDir, config.peers);
       const addresses = Object.fromEntries(config.peers.map((p) => [String(p.id), p.address]));

@@ -21,6 +21,8 @@ export interface RecoveryReport {
   droppedInstall?: { index: number; term: number };
   /** Set when this open repaired a corrupt log (also exposed as LogStore.damage). */
   repaired?: Damage;
+  /** The index of the snapshot a repair deleted because it cut entries at or below it. */
+  droppedSnapshot?: number;
   /** Files in the log folder that are not segments; left alone. */
   strays: string[];
   /** The hard state's commit index lies beyond the recovered log: the node catches up from the leader. */
@@ -129,7 +131,7 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   for (const name of fs.readdir(layout.dir)) if (name.endsWith(TEMP_SUFFIX)) unlinkIfPresent(fs, join(layout.dir, name));
   const hardState = loadState(fs, layout.hardState, decodeHardState) ?? { term: 0, vote: 0, commit: 0 };
   const snapshotFile = readWholeFile(fs, layout.snapshot);
-  const snapshot = snapshotFile === undefined ? undefined : decodeSnapshot(layout.snapshot, snapshotFile);
+  let snapshot = snapshotFile === undefined ? undefined : decodeSnapshot(layout.snapshot, snapshotFile);
   let damage = loadState(fs, layout.damage, decodeDamage);
   const intent = loadState(fs, layout.installing, decodeInstallIntent);
   const report: RecoveryReport = { strays: [], commitBeyondLog: false };
@@ -153,15 +155,18 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   }
 
   let scans = listed.segments.map((s) => scanSegment(fs, layout.logDir, s.name, s.firstIndex));
-  const highestSeen = Math.max(0, ...scans.map((s) => s.firstIndex + s.terms.length - 1));
+  const highestSeen = Math.max(0, ...scans.map((s) => Math.max(s.firstIndex + s.terms.length - 1, s.highestBeyond ?? 0)));
+  const snapIndex = snapshot?.meta.index ?? 0;
+  const snapTerm = snapshot?.meta.term ?? 0;
   let removedAny = false;
   const remove = (from: number): void => {
     for (let i = scans.length - 1; i >= from; i--) unlinkIfPresent(fs, (scans[i] as ScannedSegment).path);
     removedAny ||= from < scans.length;
     scans = scans.slice(0, from);
   };
-  const markDamaged = (file: string, p: SegmentProblem): void => {
-    const untilIndex = Math.max(highestSeen, hardState.commit, damage?.untilIndex ?? 0);
+  const markDamaged = (file: string, p: SegmentProblem, atLeast = 0): void => {
+    // Everything the node may have acknowledged: every index its files held, the commit, the snapshot.
+    const untilIndex = Math.max(highestSeen, hardState.commit, snapIndex, atLeast, damage?.untilIndex ?? 0);
     damage = { fromIndex: Math.min(p.index, damage?.fromIndex ?? p.index), untilIndex, file, offset: p.offset, reason: p.reason };
     report.repaired = damage;
   };
@@ -191,25 +196,37 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
     }
   }
 
-  const snapIndex = snapshot?.meta.index ?? 0;
-  const snapTerm = snapshot?.meta.term ?? 0;
   const mismatch = snapshotMismatch(scans, snapIndex, snapTerm, snapshot !== undefined);
   if (mismatch) {
     const seg = scans[mismatch.at] as ScannedSegment;
     if (!repair) throw new MqraftError("CORRUPT", corruptionMessage(seg.path, mismatch.problem));
     markDamaged(seg.path, mismatch.problem);
+  }
+  if (snapshot !== undefined && report.repaired !== undefined && report.repaired.fromIndex <= snapIndex) {
+    // The log is the message store: the snapshot's state reads retained messages from entries at or below its
+    // index, and the repair lost some of them. Keeping it would serve a topic with a hole; dropping it (and a log
+    // that then does not start at index 1) lets the leader send everything again.
+    unlinkIfPresent(fs, layout.snapshot);
+    fs.syncDirSync(layout.dir);
+    report.droppedSnapshot = snapIndex;
+    snapshot = undefined;
+    if ((scans[0]?.firstIndex ?? 1) !== 1) remove(0);
+    // Damaged until a leader has sent at least one entry past what is kept: it replaces any entry that disagrees.
+    const kept = scans.length === 0 ? 0 : (scans.at(-1) as ScannedSegment).firstIndex + (scans.at(-1) as ScannedSegment).terms.length - 1;
+    markDamaged(report.repaired.file, { kind: "corrupt", offset: report.repaired.offset, index: report.repaired.fromIndex, reason: report.repaired.reason }, kept + 1);
+  } else if (mismatch) {
     remove(0);
   }
   if (removedAny) fs.syncDirSync(layout.logDir);
   if (report.repaired) await writeFileAtomic(fs, layout.dir, layout.damage, encodeDamage(report.repaired));
 
-  const index = new IndexTable(scans[0]?.firstIndex ?? snapIndex + 1);
+  const index = new IndexTable(scans[0]?.firstIndex ?? (snapshot?.meta.index ?? 0) + 1);
   for (const s of scans) for (let i = 0; i < s.terms.length; i++) index.push(s.terms[i] as number, s.positions[i] as number);
   report.commitBeyondLog = hardState.commit > index.lastIndex;
   return {
     segments: scans.map((s) => ({ firstIndex: s.firstIndex, path: s.path })),
     index,
-    prevTerm: scans[0]?.prevTerm ?? snapTerm,
+    prevTerm: scans[0]?.prevTerm ?? snapshot?.meta.term ?? 0,
     hardState,
     snapshot,
     damage,

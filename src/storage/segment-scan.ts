@@ -43,6 +43,11 @@ export interface ScannedSegment {
   positions: number[];
   /** Where the sound part ends: after the last sound record (0 when the header is bad). */
   soundEnd: number;
+  /**
+   * For a bad record followed by sound ones: the highest index of the sound run after it. The node may have
+   * acknowledged entries that far, which a repair must not forget.
+   */
+  highestBeyond?: number;
   problem?: SegmentProblem;
 }
 
@@ -135,6 +140,7 @@ function scanRecords(win: FileWindow, out: ScannedSegment): void {
     const r = readRecord(win, pos);
     if (!r.ok) {
       const sound = r.next !== undefined && isSoundRecordAt(win, r.next, index + 1);
+      if (sound) out.highestBeyond = lastSoundIndexFrom(win, r.next as number, index + 1);
       out.problem = {
         kind: sound ? "corrupt" : "torn",
         offset: pos,
@@ -178,6 +184,18 @@ function readRecord(win: FileWindow, pos: number): ReadResult {
   const d = decodeRecordAt(win.at(pos, size), 0);
   if (!d.ok) return { ok: false, problem: d.problem, next: d.need === undefined ? pos + size : undefined };
   return { ok: true, record: d.record, size };
+}
+
+/** The index of the last record of the sound, contiguous run that starts at `pos` with `index`. */
+function lastSoundIndexFrom(win: FileWindow, pos: number, index: number): number {
+  let last = index - 1;
+  for (let at = pos; at < win.size; ) {
+    const r = readRecord(win, at);
+    if (!r.ok || r.record.index !== last + 1) break;
+    last++;
+    at += r.size;
+  }
+  return last;
 }
 
 function isSoundRecordAt(win: FileWindow, pos: number, index: number): boolean {

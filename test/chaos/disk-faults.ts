@@ -36,16 +36,17 @@ export function cutToSyncedLengths(dataDir: string): string {
 
 /**
  * Flips one byte in the payload of a record chosen by `seed`, never in the last record of the newest segment (a bad
- * last record passes for a torn write, which recovery rightly drops). Returns where, or why nothing was flipped.
+ * last record passes for a torn write, which recovery rightly drops), and at most at `maxIndex`. Returns where, or
+ * why nothing was flipped.
  */
-export function corruptOneRecord(dataDir: string, seed: number): string {
+export function corruptOneRecord(dataDir: string, seed: number, maxIndex = Number.POSITIVE_INFINITY): string {
   const fs = new RealFs();
   const { logDir } = dataLayout(dataDir);
   const segments = listSegments(fs, logDir).segments.map((s) => scanSegment(fs, logDir, s.name, s.firstIndex));
   const candidates = segments.flatMap((s, k) => {
     const last = k === segments.length - 1 ? s.positions.length - 1 : s.positions.length;
     return s.positions.slice(0, Math.max(0, last)).map((position, i) => ({ s, position, index: s.firstIndex + i }));
-  });
+  }).filter((c) => c.index <= maxIndex);
   if (candidates.length === 0) return "no record to corrupt";
   const prng = createPrng(seed);
   const { s, position, index } = prng.pick(candidates);

@@ -5,6 +5,7 @@ import { runMqraft } from "../support/binary.ts";
 import { TestCluster } from "../support/cluster.ts";
 import { drainRaw, publishRaw } from "../support/raw-client.ts";
 import { waitFor } from "../support/wait.ts";
+import { corruptOneRecord } from "../chaos/disk-faults.ts";
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -53,5 +54,33 @@ describe("a corrupt record in an older segment", () => {
     }, { timeoutMs: 20_000 });
     expect(served.map((m) => m.value)).toEqual(values);
     expect((await runMqraft(["inspect", victim.dataDir])).stdout).not.toContain("BAD");
+  });
+
+  test("below the broker's own snapshot: --repair drops the snapshot with the cut entries, and the broker gets every message back", async () => {
+    // One segment, snapshots every 10 entries: the snapshot's retained messages live in entries below its index.
+    cluster = await TestCluster.create({ nodes: 3, argsFor: () => ["--snapshot-every", "10"] });
+    const leader = await cluster.waitForLeader();
+    const victim = cluster.brokers.find((b) => b.id !== leader)!;
+    const values: string[] = [];
+    for (let round = 0; round < 40; round++) {
+      const batch = Array.from({ length: 10 }, (_, i) => `s${round}-${i}`);
+      await publishRaw(cluster.broker(leader).address, "below", batch);
+      values.push(...batch);
+    }
+    await waitFor("the victim to apply everything", async () => ((await drainRaw(victim.address, "below")).length === values.length ? true : undefined));
+    await cluster.stop(victim.id, "SIGTERM");
+    const snapshotIndex = Number(/snapshot: index (\d+)/.exec((await runMqraft(["inspect", victim.dataDir])).stdout)?.[1]);
+    expect(snapshotIndex).toBeGreaterThan(20);
+    expect(corruptOneRecord(victim.dataDir, 1, snapshotIndex - 10)).toStartWith("flipped byte");
+
+    victim.extraArgs.push("--repair");
+    cluster.start(victim.id);
+    await waitFor("the repaired broker to say it dropped its snapshot", () => (cluster!.log(victim.id).includes(`The snapshot at index ${snapshotIndex} was dropped`) ? true : undefined));
+    const served = await waitFor("the repaired broker to serve every message again", async () => {
+      const got = await drainRaw(victim.address, "below");
+      return got.length === values.length ? got : undefined;
+    }, { timeoutMs: 20_000 });
+    expect(served.map((m) => m.offset)).toEqual(values.map((_, i) => i));
+    expect(served.map((m) => m.value)).toEqual(values);
   });
 });

@@ -225,30 +225,39 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
       }
     });
 
-    test("a log that ends before the snapshot or holds another term at its index is corruption; repair drops it", async () => {
+    test("a log that ends before the snapshot or holds another term at its index is corruption; repair drops the snapshot, keeps the log", async () => {
       const { fs, dir } = env();
-      for (const [snapshot, why] of [
-        [snapshotAt(8, 1), "the log ends at index 5, before the snapshot's index 8"],
-        [snapshotAt(3, 7), "term 1 at the snapshot's index, the snapshot's term is 7"],
+      for (const [snapshot, why, untilIndex] of [
+        [snapshotAt(8, 1), "the log ends at index 5, before the snapshot's index 8", 8],
+        [snapshotAt(3, 7), "term 1 at the snapshot's index, the snapshot's term is 7", 6],
       ] as const) {
         await writeLog(5);
         await writeFileAtomic(fs, dir, join(dir, "snapshot"), encodeSnapshot(snapshot));
         const e = await rejection(open());
         expect({ code: (e as MqraftError).code, message: (e as MqraftError).message }).toMatchObject({ code: "CORRUPT", message: expect.stringContaining(why) });
         expect(inspectDataFolder(dir, fs).lines.join("\n")).toContain(`CORRUPT at`);
+        // The log is the message store: a snapshot whose entries are not all there cannot serve its retained
+        // messages, so it goes, and the node waits for the leader to send everything past the log it keeps.
         const s = await open({ repair: true });
-        expect([s.firstIndex(), s.lastIndex(), s.term(snapshot.meta.index), s.recovery.repaired?.untilIndex]).toEqual([
-          snapshot.meta.index + 1,
-          snapshot.meta.index,
-          snapshot.meta.term,
-          5,
-        ]);
-        // Damaged until durable past index 5, which a snapshot at 8 already is.
-        const damaged = snapshot.meta.index < 5;
-        expect([s.damage?.untilIndex, exists(fs, join(dir, "damaged")), segmentPaths(fs, dir)]).toEqual([damaged ? 5 : undefined, damaged, []]);
+        expect([s.snapshot(), exists(fs, join(dir, "snapshot")), s.recovery.droppedSnapshot]).toEqual([undefined, false, snapshot.meta.index]);
+        expect(logOf(s)).toEqual(describeEntries(makeEntries(1, 5, 1)));
+        expect([s.damage?.untilIndex, exists(fs, join(dir, "damaged"))]).toEqual([untilIndex, true]);
         await s.close();
-        for (const name of ["snapshot", "damaged"]) if (exists(fs, join(dir, name))) fs.unlink(join(dir, name));
+        for (const name of ["damaged", "hardstate"]) if (exists(fs, join(dir, name))) fs.unlink(join(dir, name));
+        for (const path of segmentPaths(fs, dir)) fs.unlink(path);
       }
+    });
+
+    test("a corrupt record below the snapshot's index: repair drops the snapshot, keeps the log before the record, and waits for everything the files held", async () => {
+      const { fs, dir } = env();
+      const { path } = await writeLog(12, 1 << 20);
+      await writeFileAtomic(fs, dir, join(dir, "snapshot"), encodeSnapshot(snapshotAt(9, 1)));
+      flipBit(fs, path, SEGMENT_HEADER_SIZE + 3 * REC + 30);
+      const s = await open({ repair: true });
+      expect(s.snapshot()).toBeUndefined();
+      expect(logOf(s)).toEqual(describeEntries(makeEntries(1, 3, 1)));
+      expect(s.damage).toMatchObject({ fromIndex: 4, untilIndex: 12 });
+      await s.close();
     });
   });
 }
