@@ -40,7 +40,11 @@ describe("dynamic membership: join, leave, rejoin", () => {
     const joiners = [await cluster.addJoiner(4), await cluster.addJoiner(5)];
     for (const j of joiners) await waitForVoter(cluster, j.id);
     for (const j of joiners) {
-      const got = await drainRaw(j.address, "history");
+      // A voter may still be applying what it holds: wait until it serves the whole topic, then check every value.
+      const got = await waitFor(`node ${j.id} to serve all ${values.length} messages`, async () => {
+        const drained = await drainRaw(j.address, "history");
+        return drained.length >= values.length ? drained : undefined;
+      }, { timeoutMs: 20_000 });
       expect(got.map((m) => m.value)).toEqual(values);
       expect(cluster.log(j.id)).toContain("Joined the cluster as node");
     }
