@@ -219,7 +219,7 @@ export class Connection<In, Out = unknown> {
           return;
         }
         if (value === NEED_MORE) return;
-        const message = this.parse(value);
+        const message = this.frames.hot && this.parse.hot !== undefined ? this.parse.hot(value as { type?: unknown }) : this.parse(value);
         if (message instanceof MqraftError) {
           this.close(message);
           return;

@@ -1,6 +1,7 @@
 import { MqraftError } from "../util/errors.ts";
 import { decodeValue } from "./cbor.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
+import { readHot } from "./hot-decoders.ts";
 
 const CONSUMED = new Uint8Array(0);
 
@@ -21,6 +22,8 @@ export class FrameDecoder {
   // body length of the frame whose header was consumed, or -1 while the next header is still unread
   private bodyLength = -1;
   private failure: MqraftError | undefined;
+  /** Whether the value `next()` returned last was read by hot-decoders.ts, and so is already valid for its type. */
+  hot = false;
 
   constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
 
@@ -55,6 +58,9 @@ export class FrameDecoder {
     if (this.buffered < this.bodyLength) return NEED_MORE;
     const body = this.take(this.bodyLength);
     this.bodyLength = -1;
+    const hot = readHot(body);
+    this.hot = hot !== undefined;
+    if (hot !== undefined) return hot;
     try {
       return decodeValue(body);
     } catch (e) {

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { MqraftError } from "../../util/errors.ts";
+import { HOT_SCHEMAS } from "../hot-decoders.ts";
 import { MessageSchema } from "./unions.ts";
 
 const MAX_REASON_LENGTH = 300;
@@ -7,8 +8,12 @@ const PARSE_CONFIG = { abortEarly: true } as const;
 
 type AnySchema = v.GenericSchema<unknown, unknown>;
 
-/** A function from a decoded value to a typed message, or to MqraftError BAD_MESSAGE naming the bad field. */
-export type MessageParser<T> = (value: unknown) => T | MqraftError;
+/**
+ * A function from a decoded value to a typed message, or to MqraftError BAD_MESSAGE naming the bad field. `hot`
+ * takes a message read by hot-decoders.ts, already checked against its type's schema: it is accepted as it is when
+ * this side receives that type with that same schema, and parsed like any other value otherwise.
+ */
+export type MessageParser<T> = ((value: unknown) => T | MqraftError) & { hot?: (message: { type?: unknown }) => T | MqraftError };
 
 /**
  * Validates with `schema`. A `v.variant` on `type` is not run as a whole: running it tries the options one by one,
@@ -18,12 +23,18 @@ export type MessageParser<T> = (value: unknown) => T | MqraftError;
  */
 export function createMessageParser<S extends AnySchema>(schema: S): MessageParser<v.InferOutput<S>> {
   const byType = optionsByType(schema);
-  return (value) => {
+  const parse: MessageParser<v.InferOutput<S>> = (value) => {
     const option = byType === undefined ? undefined : optionFor(byType, value);
     const result = v.safeParse(option ?? schema, value, PARSE_CONFIG);
     if (result.success) return result.output as v.InferOutput<S>;
     return new MqraftError("BAD_MESSAGE", describeIssue(value, result.issues[0]));
   };
+  parse.hot = (message) => {
+    const type = message.type;
+    const checked = typeof type === "string" && byType?.get(type) !== undefined && byType.get(type) === HOT_SCHEMAS[type];
+    return checked ? (message as v.InferOutput<S>) : parse(message);
+  };
+  return parse;
 }
 
 /** Any message of the protocol. */
