@@ -19,6 +19,20 @@ describe("hot encoders", () => {
     { type: "published", id: 7, topic: "t", offset: 300, duplicate: true },
     { type: "published", id: 7, offset: 300 },
     { type: "message", subscription: 1, topic: "t", offset: 2 ** 40, data: data(24) },
+    { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: [], commit: 0 },
+    {
+      type: "append",
+      from: 1,
+      to: 3,
+      term: 70_000,
+      index: 2 ** 33,
+      logTerm: 5,
+      entries: [
+        { index: 2 ** 33 + 1, term: 70_000, kind: 0, data: data(0) },
+        { index: 2 ** 33 + 2, term: 70_000, kind: 1, data: data(90_000) },
+      ],
+      commit: 2 ** 33,
+    },
   ])("%o: the bytes cbor-x gives", (value) => {
     expect(hot(value)).toEqual(new Uint8Array(encodeValue(value)));
     expect(decodeValue(hot(value) as Uint8Array)).toEqual(value);
@@ -35,6 +49,9 @@ describe("hot encoders", () => {
     { type: "publish", id: 1, topic: "t", data: data(1), producer: undefined },
     { type: "published", id: 1, topic: "t", offset: 1, duplicate: 1 },
     { type: "message", subscription: 1, topic: "t", offset: 2 },
+    { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: [{ index: 1, term: 3, kind: 0, data: data(1), extra: 1 }], commit: 0 },
+    { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: [{ index: 1, term: 3, kind: 0 }], commit: 0 },
+    { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: [], commit: -1 },
   ])("%o is left to cbor-x", (value) => {
     expect(hot(value)).toBeUndefined();
   });
