@@ -9,7 +9,7 @@ import { encodeInstallIntent, historyProblem, installIntent, NO_HISTORY, type In
 import { dataLayout, type DataLayout } from "./layout.ts";
 import { recoverLog, type RecoveredLog, type RecoveryReport } from "./log-recovery.ts";
 import { resolveLogStoreOptions, type LogStoreOptions } from "./log-store-options.ts";
-import { encodeRecords, recordSize } from "./record-codec.ts";
+import { recordSize } from "./record-codec.ts";
 import { SegmentFiles, type Segment } from "./segment-files.ts";
 import { readEntries } from "./segment-reader.ts";
 import { RecentEntries } from "./recent-entries.ts";
@@ -314,7 +314,7 @@ export class LogStore implements LogReader {
         this.index.push(e.term, at);
         at += recordSize(e.data.length);
       }
-      this.files.append(seg, encodeRecords(entries, k, end));
+      this.files.appendRecords(seg, entries, k, end);
       k = end;
     }
   }
