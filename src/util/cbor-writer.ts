@@ -27,8 +27,13 @@ export class CborWriter {
 
   /** Starts over in a new buffer of `capacity` bytes, leaving the old one to whoever holds a view of it. */
   replace(capacity: number): void {
-    this.buffer = new Uint8Array(capacity);
-    this.view = new DataView(this.buffer.buffer);
+    this.adopt(new Uint8Array(capacity));
+  }
+
+  /** Starts over in `buffer`, which nobody else uses any more. */
+  adopt(buffer: Uint8Array): void {
+    this.buffer = buffer;
+    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     this.at = 0;
   }
 

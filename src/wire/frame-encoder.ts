@@ -59,14 +59,18 @@ export class FrameBatch {
     return this.out.buffer.subarray(0, this.out.at);
   }
 
-  /** Forgets the frames and reuses the buffer, unless it grew large, so a burst does not pin its memory. */
-  clear(): void {
-    if (this.out.buffer.length > 16 * this.initialCapacity) this.out.replace(this.initialCapacity);
+  /**
+   * Forgets the frames and reuses the buffer, unless it grew large, so a burst does not pin its memory; with
+   * `keepLarge` (the caller sees large batches coming) it is reused whatever its size.
+   */
+  clear(keepLarge = false): void {
+    if (!keepLarge && this.out.buffer.length > 16 * this.initialCapacity) this.out.replace(this.initialCapacity);
     else this.out.at = 0;
   }
 
-  /** Forgets the frames and leaves the buffer to whoever holds a view of it. */
-  detach(): void {
-    this.out.replace(this.initialCapacity);
+  /** Forgets the frames and leaves the buffer to whoever holds a view of it; goes on in `next` if given (unused). */
+  detach(next?: Uint8Array): void {
+    if (next !== undefined) this.out.adopt(next);
+    else this.out.replace(this.initialCapacity);
   }
 }
