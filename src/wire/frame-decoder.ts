@@ -25,7 +25,11 @@ export class FrameDecoder {
   /** Whether the value `next()` returned last was read by hot-decoders.ts, and so is already valid for its type. */
   hot = false;
 
-  constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  constructor(
+    readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    /** A publish's payload read by hot-decoders.ts is a view into the received bytes (ConnectionOptions.publishViews). */
+    private readonly publishViews = false,
+  ) {}
 
   /** Bytes received and not yet returned as values. */
   get bufferedBytes(): number {
@@ -58,7 +62,7 @@ export class FrameDecoder {
     if (this.buffered < this.bodyLength) return NEED_MORE;
     const body = this.take(this.bodyLength);
     this.bodyLength = -1;
-    const hot = readHot(body);
+    const hot = readHot(body, this.publishViews);
     this.hot = hot !== undefined;
     if (hot !== undefined) return hot;
     try {

@@ -44,14 +44,24 @@ let src: Uint8Array = EMPTY;
 let at = 0;
 let end = 0;
 
-/** The message in `bytes` (one CBOR item) if it is a hot message in the plain form, valid; else undefined. */
-export function readHot(bytes: Uint8Array): Record<string, unknown> | undefined {
+/**
+ * The message in `bytes` (one CBOR item) if it is a hot message in the plain form, valid; else undefined. Its
+ * payload is a copy, so that it keeps neither the receive chunk alive nor a view into it; with `publishViews`, a
+ * publish's payload is a view into `bytes` instead (for a receiver that copies it into its log at once).
+ */
+export function readHot(bytes: Uint8Array, publishViews = false): Record<string, unknown> | undefined {
   src = bytes;
   at = 0;
   end = bytes.length;
   const message = readMessage();
   // the frame is not kept alive by this module
   src = EMPTY;
+  if (message !== undefined && message.data instanceof Uint8Array && !(publishViews && message.type === "publish")) {
+    // a plain Uint8Array, also when bytes is a Buffer (whose slice is a view)
+    const copy = new Uint8Array(message.data.length);
+    copy.set(message.data);
+    message.data = copy;
+  }
   return message;
 }
 
@@ -145,13 +155,11 @@ function whole(): number | undefined {
   return n < 0 ? undefined : n;
 }
 
-/** A copy, so that it keeps neither the receive chunk alive nor a view into it. */
+/** A view into the frame; readHot copies it unless the caller takes views. */
 function byteString(): Uint8Array | undefined {
   const length = head(2);
   if (length < 0 || length > end - at) return undefined;
-  // a plain Uint8Array, also when src is a Buffer (whose slice is a view)
-  const data = new Uint8Array(length);
-  data.set(src.subarray(at, at + length));
+  const data = src.subarray(at, at + length);
   at += length;
   return data;
 }

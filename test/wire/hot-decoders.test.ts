@@ -43,6 +43,17 @@ describe("hot decoders", () => {
     expect(hot.data.constructor).toBe(Uint8Array);
   });
 
+  test("with publishViews a publish's payload is a view into the frame; other payloads are still copies", () => {
+    const publish = encodeValue({ type: "publish", id: 1, topic: "t", data: data(10) });
+    const delivery = encodeValue({ type: "message", subscription: 1, topic: "t", offset: 0, data: data(10) });
+    const viewed = readHot(publish, true) as { data: Uint8Array };
+    const copied = readHot(delivery, true) as { data: Uint8Array };
+    publish.fill(0);
+    delivery.fill(0);
+    expect(viewed.data).toEqual(new Uint8Array(10));
+    expect(copied.data).toEqual(data(10));
+  });
+
   test("a hot message of a type this side does not receive is refused", () => {
     const hot = readHot(encodeValue({ type: "publish", id: 1, topic: "t", data: data(1) })) as { type: string };
     expect(isMqraftError(client.hot?.(hot), "BAD_MESSAGE")).toBe(true);
