@@ -12,8 +12,13 @@ export interface ReceiveLoad {
 /** The send time a bench publisher wrote into the payload, or undefined for a payload too short to hold one. */
 function sentAt(data: Uint8Array): number | undefined {
   if (data.length < STAMP_BYTES) return undefined;
-  return new DataView(data.buffer, data.byteOffset, STAMP_BYTES).getFloat64(0, true);
+  // through a scratch array, as bench-publish.ts writes it: a DataView or subarray would give each payload an ArrayBuffer
+  for (let i = 0; i < STAMP_BYTES; i++) stampBytes[i] = data[i] as number;
+  return stamp[0];
 }
+
+const stamp = new Float64Array(1);
+const stampBytes = new Uint8Array(stamp.buffer);
 
 /**
  * `count` subscribers of `settings.topic`, each reading `settings.msgs` messages from `from`; `received` gets each

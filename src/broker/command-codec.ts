@@ -12,6 +12,7 @@ import {
   UnsubscribeCommandSchema,
 } from "./commands.ts";
 import { ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
+import { encodePublishEntry, readPublishEntry } from "./publish-entry-codec.ts";
 
 /**
  * The bytes of a command. A CBOR map `{type, time, ...}` as in commands.ts, except that each
@@ -40,7 +41,8 @@ const WireCommandSchema = v.variant("type", [
 ]);
 export type WireCommand = v.InferOutput<typeof WireCommandSchema>;
 
-export type DecodedEntry = { ok: true; command: WireCommand } | { ok: false; message: string };
+/** `checked`: every message of a publish is already a valid WireMessage (read by publish-entry-codec.ts). */
+export type DecodedEntry = { ok: true; command: WireCommand; checked?: boolean } | { ok: false; message: string };
 
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
   const issue = issues[0];
@@ -51,6 +53,8 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string 
 
 /** CBOR and envelope check of a committed entry's data. Never throws: a bad entry must not stop a replica. */
 export function decodeWire(bytes: Uint8Array): DecodedEntry {
+  const publish = readPublishEntry(bytes);
+  if (publish !== undefined) return { ok: true, command: { type: "publish", time: publish.time, messages: publish.messages }, checked: true };
   let raw: unknown;
   try {
     raw = cbor.decode(bytes);
@@ -84,15 +88,10 @@ function fromWire(m: WireMessage): PublishMessage {
   return m.length === 2 ? { topic: m[0], data: m[1] } : { topic: m[0], data: m[1], producer: m[2], seq: m[3] };
 }
 
-/** Half a (producer, seq) pair still goes out as four items, so that the invalid message stays invalid rather than losing its producer. */
-function toWire(m: PublishMessage): WireMessage {
-  return m.producer === undefined && m.seq === undefined ? [m.topic, m.data] : ([m.topic, m.data, m.producer, m.seq] as WireMessage);
-}
-
 export function encodeCommand(command: Command): Uint8Array {
   switch (command.type) {
     case "publish":
-      return cbor.encode({ type: command.type, time: command.time, messages: command.messages.map(toWire) });
+      return encodePublishEntry(command.time, command.messages);
     case "subscribe":
       return cbor.encode({ type: command.type, time: command.time, name: command.name, topics: command.topics, from: command.from });
     case "unsubscribe":
@@ -129,8 +128,9 @@ export function decodeEntryMessages(data: Uint8Array): (PublishMessage | undefin
   const decoded = decodeWire(data);
   if (!decoded.ok) throw new MqraftError("BAD_MESSAGE", `not a publish entry: ${decoded.message}`);
   if (decoded.command.type !== "publish") throw new MqraftError("BAD_MESSAGE", `not a publish entry: a ${decoded.command.type} command`);
+  const checked = decoded.checked === true;
   return decoded.command.messages.map((raw) => {
-    const m = parseWireMessage(raw);
+    const m = checked ? (raw as WireMessage) : parseWireMessage(raw);
     return typeof m === "string" ? undefined : fromWire(m);
   });
 }

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { MqraftError } from "../util/errors.ts";
-import { decodeWire, describeIssues, parseEnvelope, parseWireMessage, type WireCommand } from "./command-codec.ts";
+import { decodeWire, describeIssues, parseEnvelope, parseWireMessage, type WireCommand, type WireMessage } from "./command-codec.ts";
 import { type Command, PublishMessageSchema, type Retention } from "./commands.ts";
 import { DedupWindow } from "./dedup-window.ts";
 import type { ProducerWindow } from "./producer-window.ts";
@@ -33,6 +33,8 @@ export interface DurableInfo {
   name: string;
   positions: TopicPosition[];
 }
+
+type MessageForm = "checked" | "wire" | "command";
 
 const NEVER_PUBLISHED: OffsetRange = { firstOffset: 0, nextOffset: 0 };
 
@@ -75,7 +77,7 @@ export class BrokerState {
     if (data.length === 0) return [];
     const decoded = decodeWire(data);
     if (!decoded.ok) return [refusal("BAD_MESSAGE", `invalid command: ${decoded.message}`)];
-    return this.dispatch(index, decoded.command, true);
+    return this.dispatch(index, decoded.command, decoded.checked === true ? "checked" : "wire");
   }
 
   /** apply() for a command already decoded; it is checked the same way. */
@@ -83,7 +85,7 @@ export class BrokerState {
     this.advanceTo(index);
     const parsed = parseEnvelope(command);
     if (!parsed.ok) return [refusal("BAD_MESSAGE", `invalid command: ${parsed.message}`)];
-    return this.dispatch(index, parsed.command, false);
+    return this.dispatch(index, parsed.command, "command");
   }
 
   topics(): string[] {
@@ -184,11 +186,12 @@ export class BrokerState {
     this.applied = index;
   }
 
-  private dispatch(index: number, command: WireCommand, wire: boolean): ApplyResult[] {
+  /** `form`: how publish messages look: valid WireMessages, unchecked WireMessages, or unchecked PublishMessages. */
+  private dispatch(index: number, command: WireCommand, form: MessageForm): ApplyResult[] {
     this.tick(command.time);
     switch (command.type) {
       case "publish":
-        return this.publishAll(index, command.messages, wire);
+        return this.publishAll(index, command.messages, form);
       case "subscribe":
         return [this.subscriptions.subscribe(command)];
       case "unsubscribe":
@@ -203,12 +206,12 @@ export class BrokerState {
     }
   }
 
-  private publishAll(index: number, messages: unknown[], wire: boolean): ApplyResult[] {
+  private publishAll(index: number, messages: unknown[], form: MessageForm): ApplyResult[] {
     const results: ApplyResult[] = [];
     for (let slot = 0; slot < messages.length; slot++) {
       const raw = messages[slot];
-      if (wire) {
-        const m = parseWireMessage(raw);
+      if (form !== "command") {
+        const m = form === "checked" ? (raw as WireMessage) : parseWireMessage(raw);
         if (typeof m === "string") results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${m}`));
         else if (m.length === 2) results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0));
         else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3]));

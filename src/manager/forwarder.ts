@@ -37,6 +37,8 @@ interface Forward {
   /** The attempt in flight, if any: its id on the wire and the broker it went to. */
   wireId: number;
   sentTo: string | undefined;
+  /** When the attempt in flight was sent (`now()`). */
+  sentAt: number;
   pauseTimer: ReturnType<typeof setTimeout> | undefined;
   problem: string;
   /** Whether a broker has answered this request at least once (its answer is then the reason kept). */
@@ -91,6 +93,7 @@ export class Forwarder {
       hint: undefined,
       wireId: -1,
       sentTo: undefined,
+      sentAt: 0,
       pauseTimer: undefined,
       problem: "no broker has reported to this manager yet",
       settled: false,
@@ -132,6 +135,7 @@ export class Forwarder {
     f.hint = undefined;
     f.wireId = this.nextWireId++;
     f.sentTo = target;
+    f.sentAt = this.now();
     this.log.info(`Forward ${f.request.type.toUpperCase()} to ${target}`);
     this.link(target).send({ ...f.outgoing, id: f.wireId }, f);
   }
@@ -192,11 +196,17 @@ export class Forwarder {
     return { ...answer, id: f.request.id };
   }
 
+  /**
+   * TIMEOUT when a broker has held the request for at least half the timeout without answering; an attempt sent
+   * just before the deadline (the retries of a leaderless cluster land there) says nothing about that broker, so the
+   * client then learns what the brokers answered instead.
+   */
   private expire(f: Forward): void {
     if (f.settled) return;
+    const held = this.now() - f.sentAt;
     const answer =
-      f.sentTo !== undefined
-        ? this.failure(f, "TIMEOUT", `the leader at ${f.sentTo} took the request and did not answer within ${this.settings.requestTimeoutMs} ms`)
+      f.sentTo !== undefined && held * 2 >= this.settings.requestTimeoutMs
+        ? this.failure(f, "TIMEOUT", `the leader at ${f.sentTo} took the request and did not answer within ${Math.round(held)} ms`)
         : this.failure(f, "NO_LEADER", `no leader answered within ${this.settings.requestTimeoutMs} ms; last: ${f.problem}`);
     this.settle(f, answer);
   }

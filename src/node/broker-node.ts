@@ -165,6 +165,8 @@ export class BrokerNode {
       host: config.host,
       port: config.port,
       maxFrameBytes: config.maxFrameBytes,
+      // publishes go into the log within the turn (PublishBatcher): their payloads need not be copied first
+      publishViews: true,
       parse: createMessageParser(ServerInboundSchema),
       onConnection: (c: Connection<ServerInbound, unknown>) => new ClientSession(sessionHost, c),
     });

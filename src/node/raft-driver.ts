@@ -24,7 +24,8 @@ const COMMIT_SAVE_EVERY = 1000;
 /**
  * The loop of DESIGN.md: tick → core; frame → step; Ready → persist → send → apply → advance.
  * One Ready is processed at a time; events arriving during its fsync are stepped into the core at
- * once and come out in the next Ready, which is what batches many publishes into one fsync.
+ * once and come out in the next Ready, which is what batches many publishes into one fsync. A
+ * leader's own fsync runs beside replication instead (handleAsLeader).
  */
 export class RaftDriver {
   private running = false;
@@ -32,6 +33,8 @@ export class RaftDriver {
   private stopped = false;
   private saved: HardState;
   private readiesSinceCommitSave = 0;
+  /** fsyncs a leader started and did not wait for; until they end, nothing else is sent before a sync. */
+  private leaderSyncs = 0;
 
   constructor(
     readonly raft: RaftNode,
@@ -106,13 +109,39 @@ export class RaftDriver {
       this.saved = rd.hardState;
       this.readiesSinceCommitSave = 0;
     }
-    // A leader's appends and heartbeats may go out while its own fsync runs (its own entries count
-    // toward commit only after advance()); everything else waits until what it vouches for is durable.
-    const early = !voteChanged && this.raft.role === "leader";
-    if (early) this.hooks.send(rd.messages);
-    if (rd.entries.length > 0 || voteChanged || saveCommit) await this.storage.sync();
-    if (!early) this.hooks.send(rd.messages);
+    if (!voteChanged && rd.snapshot === undefined && this.raft.role === "leader") return this.handleAsLeader(rd, saveCommit);
+    // Everything else waits until what it vouches for is durable, also what a leader this node was wrote before.
+    if (rd.entries.length > 0 || voteChanged || saveCommit || this.leaderSyncs > 0) await this.storage.sync();
+    this.hooks.send(rd.messages);
     if (rd.committed.length > 0) this.hooks.apply(rd.committed);
     this.raft.advance(rd);
+  }
+
+  /**
+   * A leader does not wait for its own fsync: its appends go out at once, the fsync runs in the background, and the
+   * core counts its entries toward commit only when the fsync is done (`persistedTo`). An entry is committed once a
+   * majority has it on disk, whichever nodes they are: two followers need not wait for a leader whose fsync is slow.
+   * What is committed was fsynced on a majority, so it is applied (and acknowledged) right away.
+   */
+  private handleAsLeader(rd: Ready, saveCommit: boolean): void {
+    this.hooks.send(rd.messages);
+    const last = rd.entries.at(-1);
+    if (last !== undefined || saveCommit) {
+      this.leaderSyncs++;
+      this.storage.sync().then(
+        () => {
+          this.leaderSyncs--;
+          if (this.stopped || last === undefined) return;
+          this.raft.persistedTo(last.index, last.term);
+          this.schedule();
+        },
+        (e: unknown) => {
+          this.stopped = true;
+          this.hooks.fatal(e);
+        },
+      );
+    }
+    if (rd.committed.length > 0) this.hooks.apply(rd.committed);
+    this.raft.advance(rd, false);
   }
 }

@@ -154,8 +154,12 @@ export class RaftNode {
     return rd;
   }
 
-  /** The driver persisted, sent and applied everything in `rd`. */
-  advance(rd: Ready): void {
+  /**
+   * The driver persisted, sent and applied everything in `rd`. A leader's driver may hand over its entries before
+   * they are on its disk (`durable` false: written, the fsync still running) and report them with `persistedTo()`
+   * once they are; until then they count toward commit only on the followers that acknowledged them.
+   */
+  advance(rd: Ready, durable = true): void {
     if (rd !== this.outstanding) throw new MqraftError("INTERNAL", "advance() of a Ready that is not the outstanding one");
     this.outstanding = undefined;
     const r = this.r;
@@ -164,7 +168,7 @@ export class RaftNode {
       snapshotApplied(r, rd.snapshot);
     }
     const last = rd.entries.at(-1);
-    if (last !== undefined && r.log.unstable.stableTo(last.index, last.term) && r.role === "leader") {
+    if (last !== undefined && r.log.unstable.stableTo(last.index, last.term) && r.role === "leader" && durable) {
       // The leader counts its own entries toward commit only once they are on its disk.
       r.progress.get(r.id)?.maybeUpdate(last.index);
       maybeCommit(r);
@@ -174,6 +178,17 @@ export class RaftNode {
       if (r.role === "candidate" && rd.hardState.term === r.term && rd.hardState.vote === r.id) recordVote(r, r.id, true);
     }
     applied(r, rd.committed);
+  }
+
+  /**
+   * The leader's entries up to `index`, of its term `term`, handed over by `advance(rd, false)`, are on its disk now:
+   * they count toward commit. Nothing happens if this node no longer leads in that term.
+   */
+  persistedTo(index: number, term: number): void {
+    const r = this.r;
+    if (r.role !== "leader" || r.term !== term || r.log.term(index) !== term) return;
+    r.progress.get(r.id)?.maybeUpdate(index);
+    maybeCommit(r);
   }
 
   status(): RaftStatus {

@@ -9,13 +9,17 @@ import { encodeInstallIntent, historyProblem, installIntent, NO_HISTORY, type In
 import { dataLayout, type DataLayout } from "./layout.ts";
 import { recoverLog, type RecoveredLog, type RecoveryReport } from "./log-recovery.ts";
 import { resolveLogStoreOptions, type LogStoreOptions } from "./log-store-options.ts";
-import { encodeRecords, recordSize } from "./record-codec.ts";
+import { recordSize } from "./record-codec.ts";
 import { SegmentFiles, type Segment } from "./segment-files.ts";
 import { readEntries } from "./segment-reader.ts";
+import { RecentEntries } from "./recent-entries.ts";
 import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
 import { encodeHardState, encodeSnapshot, type Damage } from "./state-files.ts";
 
 export type { InstallHistory } from "./install-intent.ts";
+
+/** At most this many entries are kept for reads of the tail (RecentEntries). */
+const RECENT_ENTRIES = 4096;
 export type { LogStoreOptions } from "./log-store-options.ts";
 
 /**
@@ -28,6 +32,8 @@ export class LogStore implements LogReader {
   private readonly files: SegmentFiles;
   private readonly commit = new GroupCommit(() => this.flush());
   private readonly index: IndexTable;
+  /** The tail of the log as appended, for reads that copy and check nothing; within the same budget as the mirror. */
+  private readonly recent: RecentEntries;
   /** Term of the entry just before the first one held. */
   private prevTerm: number;
   private snap: Snapshot | undefined;
@@ -54,6 +60,7 @@ export class LogStore implements LogReader {
     r: RecoveredLog,
   ) {
     this.files = new SegmentFiles(fs, layout.logDir, cacheBytes, (e) => (this.failure ??= e));
+    this.recent = new RecentEntries(cacheBytes === 0 ? 0 : RECENT_ENTRIES, cacheBytes);
     this.index = r.index;
     this.prevTerm = r.prevTerm;
     this.snap = r.snapshot;
@@ -106,7 +113,7 @@ export class LogStore implements LogReader {
     if (lo < this.index.firstIndex || hi > this.index.lastIndex + 1 || lo > hi) {
       throw new MqraftError("NOT_FOUND", `entries [${lo}, ${hi}) are outside the log [${this.index.firstIndex}, ${this.index.lastIndex}]`);
     }
-    return readEntries(this.files, this.index, lo, hi, maxBytes);
+    return this.recent.read(lo, hi, maxBytes) ?? readEntries(this.files, this.index, lo, hi, maxBytes);
   }
 
   snapshot(): Snapshot | undefined {
@@ -165,6 +172,7 @@ export class LogStore implements LogReader {
     const problem = runProblem(entries, prevTerm);
     if (problem !== undefined) throw new MqraftError("INTERNAL", `appended entries must be contiguous with non-decreasing terms (${problem})`);
     this.guard(() => this.writeEntries(entries));
+    this.recent.push(entries);
   }
 
   /** Removes `fromIndex` and every entry after it. Durable when it returns (it is rare: a leader change). */
@@ -181,6 +189,7 @@ export class LogStore implements LogReader {
       // records followed by stale old ones that a lost truncation would have left.
       this.files.truncateNow(this.files.list[k] as Segment, this.index.position(fromIndex));
       this.index.truncateFrom(fromIndex);
+      this.recent.truncateFrom(fromIndex);
       this.durable = fromIndex - 1;
       this.epoch++;
     });
@@ -252,6 +261,7 @@ export class LogStore implements LogReader {
    */
   private async replaceLog(snapIndex: number, history: InstallHistory): Promise<void> {
     while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
+    this.recent.clear();
     this.index.reset(history.entries[0]?.index ?? snapIndex + 1);
     this.prevTerm = history.prevTerm;
     this.epoch++;
@@ -320,7 +330,7 @@ export class LogStore implements LogReader {
         this.index.push(e.term, at);
         at += recordSize(e.data.length);
       }
-      this.files.append(seg, encodeRecords(entries, k, end));
+      this.files.appendRecords(seg, entries, k, end);
       k = end;
     }
   }

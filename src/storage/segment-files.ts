@@ -1,8 +1,11 @@
 import { join } from "node:path";
 import type { Fs } from "./fs.ts";
 import { segmentFileName } from "./layout.ts";
-import { encodeSegmentHeader, SEGMENT_HEADER_SIZE } from "./record-codec.ts";
+import { encodeRecordInto, encodeSegmentHeader, type RecordFields, recordSize, SEGMENT_HEADER_SIZE, viewOf } from "./record-codec.ts";
 import { TailMirror } from "./tail-mirror.ts";
+
+/** The largest write buffer kept from one write to the next. */
+const MAX_KEPT_BYTES = 8 << 20;
 
 export interface Segment {
   firstIndex: number;
@@ -29,8 +32,14 @@ export class SegmentFiles {
   private dirDurable = 0;
   /** Removed while a flush may still be syncing them; closed once it is over. */
   private retired: Segment[] = [];
-  /** Bytes appended to the newest segment at `at` and not yet written. */
-  private pending: { seg: Segment; at: number; chunks: Uint8Array[]; bytes: number } | undefined;
+  /** The newest segment's records appended at `at` and not yet written: `pendingLength` bytes of `pendingBytes`. */
+  private pending: { seg: Segment; at: number } | undefined;
+  /**
+   * Reused from write to write (the write is synchronous, the mirror keeps a copy): records were encoded into a new
+   * buffer for every append, and filling fresh memory cost several times the copy itself.
+   */
+  private pendingBytes = new Uint8Array(0);
+  private pendingLength = 0;
   private readonly mirror: TailMirror;
 
   constructor(
@@ -43,11 +52,12 @@ export class SegmentFiles {
     this.mirror = new TailMirror(mirrorBytes);
   }
 
-  /** Appends bytes at the segment's end (its size grows at once; the write may come later this turn). */
-  append(seg: Segment, bytes: Uint8Array): void {
+  /** Appends the records of entries[from, to) at the segment's end (its size grows at once; the write may come later this turn). */
+  appendRecords(seg: Segment, entries: readonly RecordFields[], from: number, to: number): void {
     if (this.pending !== undefined && this.pending.seg !== seg) this.writePending();
     if (this.pending === undefined) {
-      this.pending = { seg, at: seg.size, chunks: [], bytes: 0 };
+      this.pending = { seg, at: seg.size };
+      this.pendingLength = 0;
       queueMicrotask(() => {
         try {
           this.writePending();
@@ -56,10 +66,21 @@ export class SegmentFiles {
         }
       });
     }
-    this.pending.chunks.push(bytes);
-    this.pending.bytes += bytes.length;
-    this.mirror.append(seg, seg.size, bytes);
-    seg.size += bytes.length;
+    let bytes = 0;
+    for (let j = from; j < to; j++) bytes += recordSize((entries[j] as RecordFields).data.length);
+    const start = this.pendingLength;
+    if (start + bytes > this.pendingBytes.length) {
+      const grown = new Uint8Array(Math.max(start + bytes, 2 * this.pendingBytes.length, 64 * 1024));
+      grown.set(this.pendingBytes.subarray(0, start));
+      this.pendingBytes = grown;
+    }
+    const out = this.pendingBytes;
+    const view = viewOf(out);
+    let at = start;
+    for (let j = from; j < to; j++) at += encodeRecordInto(out, at, entries[j] as RecordFields, view);
+    this.pendingLength = at;
+    this.mirror.append(seg, seg.size, out.subarray(start, at));
+    seg.size += bytes;
   }
 
   /** Puts appended bytes into the file now. */
@@ -67,16 +88,11 @@ export class SegmentFiles {
     const p = this.pending;
     if (p === undefined) return;
     this.pending = undefined;
-    let bytes = p.chunks[0] as Uint8Array;
-    if (p.chunks.length > 1) {
-      bytes = new Uint8Array(p.bytes);
-      let at = 0;
-      for (const c of p.chunks) {
-        bytes.set(c, at);
-        at += c.length;
-      }
-    }
-    this.fs.write(p.seg.fd, bytes, p.at);
+    const length = this.pendingLength;
+    this.pendingLength = 0;
+    this.fs.write(p.seg.fd, this.pendingBytes.subarray(0, length), p.at);
+    // a burst does not pin a large buffer
+    if (this.pendingBytes.length > MAX_KEPT_BYTES) this.pendingBytes = new Uint8Array(0);
   }
 
   get newest(): Segment | undefined {
@@ -137,7 +153,10 @@ export class SegmentFiles {
   /** Removes the newest segment (when `newest`) or the oldest; bytes not yet written to it are dropped. */
   remove(which: "newest" | "oldest", flushRunning: boolean): Segment {
     const seg = (which === "newest" ? this.list.pop() : this.list.shift()) as Segment;
-    if (this.pending?.seg === seg) this.pending = undefined;
+    if (this.pending?.seg === seg) {
+      this.pending = undefined;
+      this.pendingLength = 0;
+    }
     this.mirror.forget(seg);
     this.fs.unlink(seg.path);
     this.dirChanges++;
@@ -172,6 +191,7 @@ export class SegmentFiles {
   /** Closes every file; bytes not yet written are dropped (the store failed) or were written by the caller. */
   closeAll(): void {
     this.pending = undefined;
+    this.pendingLength = 0;
     this.closeRetired();
     for (const s of this.list.splice(0)) this.fs.close(s.fd);
   }

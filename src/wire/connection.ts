@@ -21,6 +21,11 @@ export interface ConnectionOptions<In> {
   lowWaterBytes?: number;
   /** How long `close()` waits for queued frames to go out and the peer to close before cutting the connection. */
   closeTimeoutMs?: number;
+  /**
+   * A received publish's payload is a view into the received bytes instead of a copy, so it keeps them alive while
+   * it is held: for a broker, which copies it into a log entry at the end of the turn (the copy was 6 to 15 % of a leader's time).
+   */
+  publishViews?: boolean;
 }
 
 /** What a Bun socket carries in its `data` slot: the connection wrapping it, once it is open. */
@@ -74,7 +79,7 @@ export class Connection<In, Out = unknown> {
   ) {
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.parse = options.parse;
-    this.frames = new FrameDecoder(maxFrameBytes);
+    this.frames = new FrameDecoder(maxFrameBytes, options.publishViews ?? false);
     this.queue = new OutgoingQueue(socket, maxFrameBytes);
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.lowWaterBytes = options.lowWaterBytes ?? Math.min(DEFAULT_LOW_WATER_BYTES, this.maxQueuedBytes / 4);
@@ -219,7 +224,7 @@ export class Connection<In, Out = unknown> {
           return;
         }
         if (value === NEED_MORE) return;
-        const message = this.parse(value);
+        const message = this.frames.hot && this.parse.hot !== undefined ? this.parse.hot(value as { type?: unknown }) : this.parse(value);
         if (message instanceof MqraftError) {
           this.close(message);
           return;

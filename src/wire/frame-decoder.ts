@@ -1,6 +1,7 @@
 import { MqraftError } from "../util/errors.ts";
 import { decodeValue } from "./cbor.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
+import { readHot } from "./hot-decoders.ts";
 
 const CONSUMED = new Uint8Array(0);
 
@@ -21,8 +22,14 @@ export class FrameDecoder {
   // body length of the frame whose header was consumed, or -1 while the next header is still unread
   private bodyLength = -1;
   private failure: MqraftError | undefined;
+  /** Whether the value `next()` returned last was read by hot-decoders.ts, and so is already valid for its type. */
+  hot = false;
 
-  constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  constructor(
+    readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    /** A publish's payload read by hot-decoders.ts is a view into the received bytes (ConnectionOptions.publishViews). */
+    private readonly publishViews = false,
+  ) {}
 
   /** Bytes received and not yet returned as values. */
   get bufferedBytes(): number {
@@ -55,6 +62,9 @@ export class FrameDecoder {
     if (this.buffered < this.bodyLength) return NEED_MORE;
     const body = this.take(this.bodyLength);
     this.bodyLength = -1;
+    const hot = readHot(body, this.publishViews);
+    this.hot = hot !== undefined;
+    if (hot !== undefined) return hot;
     try {
       return decodeValue(body);
     } catch (e) {

@@ -6,14 +6,34 @@ export interface ByteSink {
 }
 
 /**
- * Frames waiting for a socket. Appends go into one batch buffer; `flush()` hands the whole batch to the socket in
- * one write. Bytes the socket did not take are kept (a socket does not queue them) and written first after the
- * socket reports `drain`; until then `flush()` does not touch the socket.
+ * A batch this large is set aside as a chunk and the next frames go into another buffer. A leader queues megabytes of
+ * appends for a follower in one turn: in one growing buffer, every batch regrew it (copying it each time) and
+ * allocated fresh memory, which was most of a leader's time with 1 KiB messages.
+ */
+const CHUNK_BYTES = 1 << 20;
+/** A chunk's buffer is used again for the next batch once the socket has taken it all, up to this size. */
+const MAX_RECYCLED_BYTES = 4 << 20;
+/** A buffer a large batch grew, and the spares, are given back only after this many small batches in a row. */
+const KEEP_AFTER_LARGE = 64;
+/** Buffers kept for reuse, at most: a leader's queue to a follower cycles through a few. */
+const MAX_SPARES = 4;
+
+/**
+ * Frames waiting for a socket. Appends go into a batch buffer; `flush()` hands it to the socket in one write (a batch
+ * over CHUNK_BYTES goes out as several chunks, in order). Bytes the socket did not take are kept (a socket does not
+ * queue them) and written first after the socket reports `drain`; until then `flush()` does not touch the socket.
  */
 export class OutgoingQueue {
   private readonly batch: FrameBatch;
   // the start of the stream: bytes handed to the socket that it has not taken yet
   private unwritten: Uint8Array | undefined;
+  /** Full chunks after `unwritten` and before the batch, in order. */
+  private chunks: Uint8Array[] = [];
+  private chunkBytes = 0;
+  /** Buffers of chunks the socket took whole, for the next batches: new memory cost more to fill than the copy itself. */
+  private spares: Uint8Array[] = [];
+  /** Counts down from KEEP_AFTER_LARGE with each small batch written after a large one. */
+  private largeBatchesLately = 0;
 
   constructor(
     private readonly sink: ByteSink,
@@ -24,7 +44,7 @@ export class OutgoingQueue {
 
   /** Bytes not yet taken by the socket. */
   get queuedBytes(): number {
-    return this.batch.length + (this.unwritten === undefined ? 0 : this.unwritten.length);
+    return this.batch.length + this.chunkBytes + (this.unwritten === undefined ? 0 : this.unwritten.length);
   }
 
   /** True while the socket holds back part of what it was given, so the stream may stop in the middle of a frame. */
@@ -34,16 +54,22 @@ export class OutgoingQueue {
 
   /** Encodes one frame at the end of the queue; returns its size. Throws FRAME_TOO_LARGE. */
   append(value: unknown): number {
-    return this.batch.append(value);
+    const size = this.batch.append(value);
+    if (this.batch.length >= CHUNK_BYTES) {
+      this.chunks.push(this.batch.bytes());
+      this.chunkBytes += this.batch.length;
+      this.batch.detach(this.takeSpare());
+    }
+    return size;
   }
 
   /** Writes as much as the socket takes now. Returns false if the socket is closed. */
   flush(): boolean {
     if (this.unwritten !== undefined) return true;
-    return this.writeBatch();
+    return this.writeQueued();
   }
 
-  /** The socket can take more: writes the held-back bytes, then the batch. Returns false if the socket is closed. */
+  /** The socket can take more: writes the held-back bytes, then the rest. Returns false if the socket is closed. */
   drain(): boolean {
     const rest = this.unwritten;
     if (rest !== undefined) {
@@ -54,27 +80,61 @@ export class OutgoingQueue {
         return true;
       }
       this.unwritten = undefined;
+      this.recycle(rest);
     }
-    return this.writeBatch();
+    return this.writeQueued();
   }
 
   /** Drops everything queued. */
   clear(): void {
     this.unwritten = undefined;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.spares = [];
     this.batch.detach();
   }
 
-  private writeBatch(): boolean {
+  private writeQueued(): boolean {
+    while (this.chunks.length > 0) {
+      const chunk = this.chunks.shift() as Uint8Array;
+      this.chunkBytes -= chunk.length;
+      const n = this.sink.write(chunk);
+      if (n < 0) return false;
+      if (n < chunk.length) {
+        this.unwritten = chunk.subarray(n);
+        return true;
+      }
+      this.recycle(chunk);
+    }
     if (this.batch.length === 0) return true;
     const bytes = this.batch.bytes();
     const n = this.sink.write(bytes);
     if (n < 0) return false;
     if (n === bytes.length) {
-      this.batch.clear();
+      // large batches come in runs, with small ones between them (a leader's commit-only appends): the buffer a
+      // large one grew is kept until a run of small ones, instead of being grown from scratch for the next
+      this.largeBatchesLately = bytes.length >= CHUNK_BYTES / 4 ? KEEP_AFTER_LARGE : Math.max(0, this.largeBatchesLately - 1);
+      if (this.largeBatchesLately === 0) this.spares = [];
+      this.batch.clear(this.largeBatchesLately > 0 && bytes.buffer.byteLength <= MAX_RECYCLED_BYTES);
     } else {
       this.unwritten = bytes.subarray(n);
-      this.batch.detach();
+      this.batch.detach(bytes.length >= CHUNK_BYTES ? this.takeSpare() : undefined);
     }
     return true;
+  }
+
+  /**
+   * A buffer for the next batch while batches are large: a chunk's buffer the socket has taken whole, else a new one
+   * already large enough (growing a small one to a chunk copied it over and over).
+   */
+  private takeSpare(): Uint8Array {
+    return this.spares.pop() ?? new Uint8Array(2 * CHUNK_BYTES);
+  }
+
+  /** A chunk the socket has taken whole: its buffer holds the next batch. */
+  private recycle(written: Uint8Array): void {
+    const buffer = written.buffer;
+    if (this.spares.length >= MAX_SPARES || buffer.byteLength < CHUNK_BYTES || buffer.byteLength > MAX_RECYCLED_BYTES) return;
+    this.spares.push(new Uint8Array(buffer));
   }
 }

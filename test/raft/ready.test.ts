@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryLog, RaftNode } from "../../src/raft/index.ts";
 import { createPrng } from "../../src/util/prng.ts";
-import { bytes, E, errorOf, members, TestCluster, TestNode } from "./harness.ts";
+import type { Message } from "../../src/raft/index.ts";
+import { bytes, E, errorOf, members, ofType, TestCluster, TestNode } from "./harness.ts";
 
 const entry = (index: number, term: number) => ({ index, term, kind: 0 as const, data: bytes(index) });
 
@@ -94,5 +95,58 @@ describe("cluster map", () => {
       [2, true],
       [3, false],
     ]);
+  });
+});
+
+describe("a leader that does not wait for its own fsync", () => {
+  /** The leader writes its Ready and hands it back as not yet durable; returns what it sent. */
+  function leaderCycle(n: TestNode): Message[] {
+    const rd = n.raft.ready();
+    n.log.append(rd.entries);
+    n.raft.advance(rd, false);
+    return rd.messages;
+  }
+
+  test("its entries commit on two followers' acknowledgements, or on one follower's once its own fsync is done", () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    const leader = c.node(1);
+    const start = leader.raft.commitIndex;
+    const index = leader.raft.propose(bytes(1)).index;
+    const appends = ofType(leaderCycle(leader), "append");
+    expect(appends.map((m) => m.to).sort()).toEqual([2, 3]);
+    // one follower has it: not a majority while the leader's own copy is not durable
+    const fromTwo = c.node(2).step(appends.find((m) => m.to === 2) as Message);
+    leader.raft.step(fromTwo.find((m) => m.type === "appendResponse") as Message);
+    expect(leader.raft.commitIndex).toBe(start);
+    // the leader's fsync ends: itself and node 2 are a majority
+    leader.raft.persistedTo(index, leader.raft.term);
+    expect(leader.raft.commitIndex).toBe(index);
+  });
+
+  test("two followers are a majority without the leader", () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    const leader = c.node(1);
+    const index = leader.raft.propose(bytes(1)).index;
+    const appends = ofType(leaderCycle(leader), "append");
+    for (const to of [2, 3]) {
+      const replies = c.node(to).step(appends.find((m) => m.to === to) as Message);
+      leader.raft.step(replies.find((m) => m.type === "appendResponse") as Message);
+    }
+    expect(leader.raft.commitIndex).toBe(index);
+  });
+
+  test("a report for a term it no longer leads in changes nothing", () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    const leader = c.node(1);
+    const index = leader.raft.propose(bytes(1)).index;
+    leaderCycle(leader);
+    const term = leader.raft.term;
+    leader.raft.step({ type: "heartbeat", from: 2, to: 1, term: term + 1, commit: 0, cluster: { membership: members([1, 2, 3]), reachable: [1, 2, 3] } });
+    leader.raft.persistedTo(index, term);
+    expect(leader.raft.role).toBe("follower");
+    expect(leader.raft.commitIndex).toBeLessThan(index);
   });
 });

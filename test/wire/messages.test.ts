@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import * as v from "valibot";
 import { ERROR_CODES, isMqraftError, MqraftError } from "../../src/util/errors.ts";
 import { decodeValue, encodeValue } from "../../src/wire/cbor.ts";
 import { helloError } from "../../src/wire/handshake.ts";
@@ -90,5 +91,42 @@ describe("messages", () => {
     const error = helloError({ type: "hello", version: PROTOCOL_VERSION + 1 });
     expect(isMqraftError(error, "UNSUPPORTED_VERSION")).toBe(true);
     expect(error?.message).toContain(`version ${PROTOCOL_VERSION + 1}`);
+  });
+});
+
+describe("parsing by type", () => {
+  // the parser looks the one schema up by `type` instead of running the whole variant: same answers, errors included
+  const samples: unknown[] = [
+    { type: "publish", id: 1, topic: "t", data: new Uint8Array(3), producer: "p", seq: 2 },
+    { type: "publish", id: 1, topic: "bad topic", data: new Uint8Array(3) },
+    { type: "publish", id: -1, topic: "t", data: new Uint8Array(3) },
+    { type: "publish", id: 1, topic: "t", data: "text" },
+    { type: "published", id: 1, topic: "t", offset: 0, duplicate: true },
+    { type: "published", id: 1, topic: "t", offset: 1.5 },
+    { type: "append", from: 1, to: 2, term: 3, index: 4, logTerm: 3, entries: [{ index: 5, term: 3, kind: 0, data: new Uint8Array(1) }], commit: 4 },
+    { type: "append", from: 1, to: 2, term: 3, index: 4, logTerm: 3, entries: [{ index: 5, term: 3, kind: 7, data: new Uint8Array(1) }], commit: 4 },
+    { type: "status", id: 3 },
+    { type: "hello", version: 1, extra: true },
+    { type: "launch" },
+    { type: 7 },
+    { nope: 1 },
+    [1, 2],
+    null,
+  ];
+  const lookup = (value: unknown, parse: (value: unknown) => unknown): unknown => {
+    const result = parse(decodeValue(encodeValue(value)));
+    return result instanceof MqraftError ? `${result.code}: ${result.message}` : result;
+  };
+  test.each([
+    ["ServerInbound", ServerInboundSchema],
+    ["ClientInbound", ClientInboundSchema],
+  ] as const)("%s gives what the whole variant gives", (_, schema) => {
+    const parse = createMessageParser(schema);
+    const whole = (value: unknown): unknown => {
+      const result = v.safeParse(schema, value, { abortEarly: true });
+      if (result.success) return result.output;
+      return createMessageParser(v.union([schema]))(value);
+    };
+    for (const value of samples) expect(lookup(value, parse)).toEqual(lookup(value, whole));
   });
 });

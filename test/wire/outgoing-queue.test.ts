@@ -82,6 +82,53 @@ describe("OutgoingQueue", () => {
     expect(sink.values()).toEqual(sent);
   });
 
+  test("megabytes queued in one turn go out in chunks, in order, with buffers used again (seeded)", () => {
+    const prng = createPrng(12);
+    // a sink that keeps what it takes in one growing buffer (PartialSink keeps numbers, too slow for megabytes)
+    let received = new Uint8Array(1 << 20);
+    let length = 0;
+    let budget = Infinity;
+    const sink = {
+      write(bytes: Uint8Array): number {
+        const n = Math.min(bytes.length, budget);
+        if (length + n > received.length) {
+          const grown = new Uint8Array(Math.max(length + n, received.length * 2));
+          grown.set(received.subarray(0, length));
+          received = grown;
+        }
+        received.set(bytes.subarray(0, n), length);
+        length += n;
+        return n;
+      },
+    };
+    const queue = new OutgoingQueue(sink, 8 << 20);
+    const sizes: number[] = [];
+    for (let round = 0; round < 60; round++) {
+      const count = 1 + Math.floor(prng.next() * 6);
+      for (let i = 0; i < count; i++) {
+        const size = Math.floor(prng.next() * 700_000);
+        queue.append({ seq: sizes.length, data: new Uint8Array(size).fill(sizes.length & 255) });
+        sizes.push(size);
+      }
+      budget = prng.next() < 0.3 ? Math.floor(prng.next() * 3_000_000) : Infinity;
+      if (prng.next() < 0.5) queue.flush();
+      else queue.drain();
+    }
+    budget = Infinity;
+    queue.drain();
+    expect(queue.queuedBytes).toBe(0);
+    const decoder = new FrameDecoder(8 << 20);
+    decoder.push(received.subarray(0, length));
+    let seq = 0;
+    for (let value = decoder.next(); value !== NEED_MORE; value = decoder.next(), seq++) {
+      const m = value as { seq: number; data: Uint8Array };
+      expect(m.seq).toBe(seq);
+      expect(m.data.length).toBe(sizes[seq] as number);
+      if (m.data.length > 0) expect([m.data[0], m.data.at(-1)]).toEqual([seq & 255, seq & 255]);
+    }
+    expect(seq).toBe(sizes.length);
+  });
+
   test("a closed socket is reported", () => {
     const sink = new PartialSink();
     const queue = new OutgoingQueue(sink, 1024);

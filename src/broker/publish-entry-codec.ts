@@ -1,0 +1,134 @@
+import { asciiText, CborWriter } from "../util/cbor-writer.ts";
+import { readName } from "../util/name-bytes.ts";
+import type { PublishMessage } from "./commands.ts";
+
+/**
+ * The publish entry, the hot path of every replica, written and read by hand: the same bytes cbor-x gives
+ * (command-codec.ts, docs/state-machine.md), without cbor-x's generic walk, a string built per topic and producer id,
+ * or a valibot run per message. Reading takes only the exact form written here; anything else is left to the
+ * generic decoder, which checks it the usual way and says what is wrong.
+ */
+
+/** `{"type": "publish", "time": ` as cbor-x writes it. */
+const PREFIX = concat([0xb9, 0x00, 0x03], asciiText("type"), asciiText("publish"), asciiText("time"));
+const MESSAGES_KEY = asciiText("messages");
+const UNDEFINED = new Uint8Array([0xf7]);
+
+/** A publish message read from an entry: checked, its payload a view into the entry. */
+export type EntryMessage = [topic: string, data: Uint8Array] | [topic: string, data: Uint8Array, producer: string, seq: number];
+
+export function encodePublishEntry(time: number, messages: readonly PublishMessage[]): Uint8Array {
+  let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5;
+  for (const m of messages) size += 32 + m.topic.length + m.data.length + (m.producer?.length ?? 0);
+  const w = new CborWriter(size);
+  w.raw(PREFIX);
+  w.whole(time);
+  w.raw(MESSAGES_KEY);
+  w.head(4, messages.length);
+  for (const m of messages) {
+    // half a (producer, seq) pair goes out as four items all the same, so that the invalid message stays invalid
+    const long = m.producer !== undefined || m.seq !== undefined;
+    w.head(4, long ? 4 : 2);
+    w.ascii(m.topic);
+    w.bytes(m.data);
+    if (!long) continue;
+    if (m.producer === undefined) w.raw(UNDEFINED);
+    else w.ascii(m.producer);
+    if (m.seq === undefined) w.raw(UNDEFINED);
+    else w.whole(m.seq);
+  }
+  return w.buffer.subarray(0, w.at);
+}
+
+/**
+ * The time and messages of a publish entry in the form encodePublishEntry writes, every message valid; undefined
+ * for anything else (another command, an invalid message, another encoder's choices), to be decoded generically.
+ */
+export function readPublishEntry(bytes: Uint8Array): { time: number; messages: EntryMessage[] } | undefined {
+  const end = bytes.length;
+  if (end < PREFIX.length + 1) return undefined;
+  for (let i = 0; i < PREFIX.length; i++) if (bytes[i] !== PREFIX[i]) return undefined;
+  const r = new Reader(bytes, PREFIX.length);
+  const time = r.whole();
+  if (time < 0) return undefined;
+  if (end - r.at < MESSAGES_KEY.length) return undefined;
+  for (let i = 0; i < MESSAGES_KEY.length; i++) if (bytes[r.at + i] !== MESSAGES_KEY[i]) return undefined;
+  r.at += MESSAGES_KEY.length;
+  const count = r.head(4);
+  if (count < 0) return undefined;
+  const messages: EntryMessage[] = [];
+  for (let k = 0; k < count; k++) {
+    const items = r.head(4);
+    if (items !== 2 && items !== 4) return undefined;
+    const topic = r.name();
+    if (topic === undefined) return undefined;
+    const length = r.head(2);
+    if (length < 0 || length > end - r.at) return undefined;
+    const data = bytes.subarray(r.at, r.at + length);
+    r.at += length;
+    if (items === 2) {
+      messages.push([topic, data]);
+      continue;
+    }
+    const producer = r.name();
+    if (producer === undefined) return undefined;
+    const seq = r.whole();
+    if (seq < 0) return undefined;
+    messages.push([topic, data, producer, seq]);
+  }
+  return r.at === end ? { time, messages } : undefined;
+}
+
+/** Reads definite-length items; -1 (or undefined for names) when the next item is not what was asked for. */
+class Reader {
+  constructor(
+    private readonly bytes: Uint8Array,
+    public at: number,
+  ) {}
+
+  /** The argument of an item of `major` type (up to 32 bits), or -1. */
+  head(major: number): number {
+    const b = this.bytes;
+    if (this.at >= b.length) return -1;
+    const initial = b[this.at]!;
+    if (initial >> 5 !== major) return -1;
+    const info = initial & 0x1f;
+    const size = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : -1;
+    if (size < 0 || this.at + 1 + size > b.length) return -1;
+    let n = info < 24 ? info : 0;
+    for (let i = 1; i <= size; i++) n = n * 256 + b[this.at + i]!;
+    this.at += 1 + size;
+    return n;
+  }
+
+  /** A whole number a double holds exactly, as an unsigned integer or a double; -1 if it is not one. */
+  whole(): number {
+    const b = this.bytes;
+    if (b[this.at] === 0xfb) {
+      if (this.at + 9 > b.length) return -1;
+      const n = new DataView(b.buffer, b.byteOffset + this.at + 1, 8).getFloat64(0);
+      if (!Number.isSafeInteger(n) || n < 0) return -1;
+      this.at += 9;
+      return n;
+    }
+    return this.head(0);
+  }
+
+  name(): string | undefined {
+    const start = this.at;
+    const length = this.head(3);
+    if (length < 0 || length > this.bytes.length - this.at) {
+      this.at = start;
+      return undefined;
+    }
+    const name = readName(this.bytes, this.at, this.at + length);
+    this.at += length;
+    return name;
+  }
+}
+
+function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
+  const out: number[] = [];
+  for (const p of parts) out.push(...p);
+  return new Uint8Array(out);
+}

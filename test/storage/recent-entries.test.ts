@@ -1,0 +1,50 @@
+import { describe, expect, test } from "bun:test";
+import type { Entry } from "../../src/raft/log-types.ts";
+import { RecentEntries } from "../../src/storage/recent-entries.ts";
+
+const entry = (index: number, size = 10): Entry => ({ index, term: 1, kind: 0, data: new Uint8Array(size) });
+const run = (lo: number, hi: number, size = 10): Entry[] => Array.from({ length: hi - lo + 1 }, (_, i) => entry(lo + i, size));
+const indexes = (entries: Entry[] | undefined): number[] | undefined => entries?.map((e) => e.index);
+
+describe("recent entries", () => {
+  test("the tail is read back as appended; what is not held is undefined", () => {
+    const r = new RecentEntries(4, 1 << 20);
+    r.push(run(1, 6));
+    expect(indexes(r.read(3, 7, Infinity))).toEqual([3, 4, 5, 6]);
+    expect(r.read(2, 4, Infinity)).toBeUndefined();
+    expect(r.read(5, 8, Infinity)).toBeUndefined();
+    expect(r.read(5, 5, Infinity)).toBeUndefined();
+  });
+
+  test("a byte budget keeps at least the last entry; reads stop before maxBytes but return one entry", () => {
+    const r = new RecentEntries(100, 25);
+    r.push(run(1, 5));
+    expect(indexes(r.read(4, 6, Infinity))).toEqual([4, 5]);
+    expect(r.read(3, 6, Infinity)).toBeUndefined();
+    expect(indexes(r.read(4, 6, 5))).toEqual([4]);
+    r.push([entry(6, 100)]);
+    expect(indexes(r.read(6, 7, Infinity))).toEqual([6]);
+    expect(r.read(5, 7, Infinity)).toBeUndefined();
+  });
+
+  test("truncation drops the cut entries; an append that is not contiguous starts over", () => {
+    const r = new RecentEntries(100, 1 << 20);
+    r.push(run(1, 5));
+    r.truncateFrom(4);
+    expect(r.read(3, 5, Infinity)).toBeUndefined();
+    r.push([{ ...entry(4), term: 2 }]);
+    expect(r.read(1, 5, Infinity)?.map((e) => e.term)).toEqual([1, 1, 1, 2]);
+    r.push(run(10, 11));
+    expect(r.read(4, 5, Infinity)).toBeUndefined();
+    expect(indexes(r.read(10, 12, Infinity))).toEqual([10, 11]);
+    r.clear();
+    expect(r.read(10, 11, Infinity)).toBeUndefined();
+  });
+
+  test("a long run keeps only the newest entries", () => {
+    const r = new RecentEntries(8, 1 << 20);
+    for (let i = 1; i <= 5000; i += 10) r.push(run(i, i + 9));
+    expect(indexes(r.read(4993, 5001, Infinity))).toEqual([4993, 4994, 4995, 4996, 4997, 4998, 4999, 5000]);
+    expect(r.read(4992, 5001, Infinity)).toBeUndefined();
+  });
+});

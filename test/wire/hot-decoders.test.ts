@@ -1,0 +1,96 @@
+import { describe, expect, test } from "bun:test";
+import { createPrng } from "../../src/util/prng.ts";
+import { encodeValue, decodeValue } from "../../src/wire/cbor.ts";
+import { readHot } from "../../src/wire/hot-decoders.ts";
+import { createMessageParser, type MessageParser } from "../../src/wire/messages/parse.ts";
+import { ClientInboundSchema, ServerInboundSchema } from "../../src/wire/messages/unions.ts";
+import { isMqraftError } from "../../src/util/errors.ts";
+
+type AnyParser = MessageParser<unknown>;
+const server = createMessageParser(ServerInboundSchema) as AnyParser;
+const client = createMessageParser(ClientInboundSchema) as AnyParser;
+const data = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i & 0xff);
+
+/** What the generic path (cbor-x, then the schema) makes of the same bytes. */
+function generic(bytes: Uint8Array, parse: AnyParser): unknown {
+  const result = parse(decodeValue(bytes));
+  return isMqraftError(result) ? "refused" : result;
+}
+
+describe("hot decoders", () => {
+  const valid = [
+    { type: "publish", id: 0, topic: "t", data: data(0) },
+    { type: "publish", id: 2 ** 53 - 1, topic: "a/b.c:d-e_f", data: data(300), producer: "p-0123456789abcdef", seq: 4_294_967_296 },
+    { type: "publish", id: 1, seq: 3, data: data(5), topic: "t" },
+    { type: "published", id: 7, topic: "t", offset: 0 },
+    { type: "published", id: 7, topic: "t", offset: 300, duplicate: false },
+    { type: "message", subscription: 1, topic: "t", offset: 2 ** 40, data: data(24) },
+  ];
+
+  test.each(valid)("%o reads as the generic path gives it", (value) => {
+    const bytes = encodeValue(value);
+    const hot = readHot(bytes);
+    expect(hot).toEqual(value);
+    const parse = value.type === "publish" ? server : client;
+    expect(parse.hot?.(hot as { type: string })).toEqual(generic(bytes, parse) as never);
+  });
+
+  test("a payload read is a copy", () => {
+    const bytes = encodeValue({ type: "publish", id: 1, topic: "t", data: data(10) });
+    const hot = readHot(bytes) as { data: Uint8Array };
+    bytes.fill(0);
+    expect(hot.data).toEqual(data(10));
+    expect(hot.data.constructor).toBe(Uint8Array);
+  });
+
+  test("with publishViews a publish's payload is a view into the frame; other payloads are still copies", () => {
+    const publish = encodeValue({ type: "publish", id: 1, topic: "t", data: data(10) });
+    const delivery = encodeValue({ type: "message", subscription: 1, topic: "t", offset: 0, data: data(10) });
+    const viewed = readHot(publish, true) as { data: Uint8Array };
+    const copied = readHot(delivery, true) as { data: Uint8Array };
+    publish.fill(0);
+    delivery.fill(0);
+    expect(viewed.data).toEqual(new Uint8Array(10));
+    expect(copied.data).toEqual(data(10));
+  });
+
+  test("a hot message of a type this side does not receive is refused", () => {
+    const hot = readHot(encodeValue({ type: "publish", id: 1, topic: "t", data: data(1) })) as { type: string };
+    expect(isMqraftError(client.hot?.(hot), "BAD_MESSAGE")).toBe(true);
+  });
+
+  test.each([
+    { type: "publish", id: 1, topic: "t", data: data(1), extra: 1 },
+    { type: "publish", id: -1, topic: "t", data: data(1) },
+    { type: "publish", id: 1.5, topic: "t", data: data(1) },
+    { type: "publish", id: 2 ** 53, topic: "t", data: data(1) },
+    { type: "publish", id: 1, topic: "é", data: data(1) },
+    { type: "publish", id: 1, topic: "", data: data(1) },
+    { type: "publish", id: 1, topic: "bad topic", data: data(1) },
+    { type: "publish", id: 1, topic: "t", data: "text" },
+    { type: "publish", id: 1, topic: "t" },
+    { type: "publish", id: 1, topic: "t", data: data(1), producer: null },
+    { type: "publish", id: 1, topic: "t", data: data(1), duplicate: true },
+    { type: "published", id: 1, topic: "t", offset: 1, duplicate: 1 },
+    { type: "message", subscription: 1, topic: "t", offset: 2 },
+    { type: "hello", version: 1 },
+    { type: "launch", id: 1 },
+  ])("%o is left to the generic path", (value) => {
+    expect(readHot(encodeValue(value))).toBeUndefined();
+  });
+
+  test("damaged frames are either read exactly as the generic path reads them, or left to it (seeded)", () => {
+    const prng = createPrng(7);
+    const base = valid.map((value) => encodeValue(value));
+    for (let round = 0; round < 20_000; round++) {
+      const bytes = (base[round % base.length] as Uint8Array).slice();
+      const flips = 1 + Math.floor(prng.next() * 3);
+      for (let f = 0; f < flips; f++) bytes[Math.floor(prng.next() * bytes.length)] = Math.floor(prng.next() * 256);
+      const cut = prng.next() < 0.2 ? bytes.subarray(0, Math.floor(prng.next() * bytes.length)) : bytes;
+      const hot = readHot(cut);
+      if (hot === undefined) continue;
+      const parse = hot.type === "publish" ? server : client;
+      expect(hot).toEqual(generic(cut, parse) as never);
+    }
+  });
+});
