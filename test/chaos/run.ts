@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { connect } from "../../src/client/index.ts";
+import { connect, type MqraftClient } from "../../src/client/index.ts";
 import { createPrng } from "../../src/util/prng.ts";
 import { drainRaw } from "../support/raw-client.ts";
 import { waitFor } from "../support/wait.ts";
@@ -95,30 +95,38 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   }
 }
 
-/** Publishes after the heal until one is acknowledged or the bound has passed; the checker judges the time. */
+/**
+ * Publishes after the heal until one is acknowledged or the bound has passed; the checker judges the time. Brokers
+ * that are still starting may not answer yet: a failed connect is an unknown outcome like any other, and it retries.
+ */
 async function probeAvailability(servers: string[], recorder: Recorder): Promise<void> {
-  const client = await connect({ servers, timeoutMs: 3_000 });
   const deadline = performance.now() + RECOVERY_BOUND_MS;
+  let client: MqraftClient | undefined;
   try {
     for (let n = 0; performance.now() < deadline; n++) {
       const value = `probe-${n}`;
       recorder.record({ type: "invoke", time: recorder.now(), process: "probe", sequential: true, topic: TOPICS[0], value });
       try {
+        client ??= await connect({ servers, timeoutMs: 3_000 });
         const { offset } = await client.publish(TOPICS[0], value);
         recorder.record({ type: "ok", time: recorder.now(), process: "probe", topic: TOPICS[0], value, offset });
         return;
       } catch (e) {
         recorder.record({ type: "info", time: recorder.now(), process: "probe", topic: TOPICS[0], value, error: e instanceof Error ? e.message : String(e) });
+        await Bun.sleep(100);
       }
     }
   } finally {
-    await client.close();
+    await client?.close();
   }
 }
 
 /** Reads every topic from offset 0 on every broker until all brokers hold the same sequence, then records the drains. */
 async function drainEverywhere(cluster: ChaosCluster, recorder: Recorder): Promise<void> {
-  const members = await waitFor("a leader to name the members", () => cluster.members(), { timeoutMs: 20_000 });
+  // Without a leader (the probe then fails the run), drain every running broker.
+  const members = await waitFor("a leader to name the members", () => cluster.members(), { timeoutMs: 20_000 }).catch(() =>
+    cluster.allIds.filter((id) => cluster.isRunning(id)),
+  );
   for (const topic of TOPICS) {
     let last: { broker: number; messages: { offset: number; value: string }[] }[] = [];
     await waitFor(`every broker to hold the same ${topic}`, async () => {
