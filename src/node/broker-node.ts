@@ -26,6 +26,7 @@ import { MembershipService } from "./membership-service.ts";
 import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
 import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
 import { loadFoundingPeers, saveFoundingPeers, type FoundingPeers } from "./founding-peers.ts";
+import { nextSnapshotIndex } from "./snapshot-schedule.ts";
 import { brokerFs, reportSyncedLengths } from "./test-durability.ts";
 
 const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
@@ -234,13 +235,14 @@ export class BrokerNode {
 
   /**
    * Saves a snapshot of the state machine every so many applied entries (so a restart replays
-   * little) and drops log segments that no longer hold a retained message.
+   * little), at indexes of this broker's own (snapshot-schedule.ts), and drops log segments that no
+   * longer hold a retained message.
    */
   private maybeSnapshot(): void {
     const raft = this.driver.raft;
     const applied = raft.appliedIndex;
     const current = this.store.snapshot()?.meta.index ?? 0;
-    if (this.snapshotting || applied - current < this.config.snapshotEvery) return;
+    if (this.snapshotting || applied < nextSnapshotIndex(current, this.config.snapshotEvery, this.config.id)) return;
     this.snapshotting = true;
     const snapshot = raft.compact(applied, this.broker.state.snapshot());
     // Taken with the snapshot: by the time it is saved the state has applied more, and retention may

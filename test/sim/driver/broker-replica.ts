@@ -19,6 +19,7 @@ import { describeError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { type BrokerChecker, fail } from "./broker-checker.ts";
 import type { DriverProfile } from "./driver-profile.ts";
+import { nextSnapshotIndex } from "../../../src/node/snapshot-schedule.ts";
 
 /** Ticks per election timeout: production's 1000 ms election over 100 ms heartbeats. */
 export const ELECTION_TICKS = 10;
@@ -165,7 +166,7 @@ export class BrokerReplica {
   }
 
   /**
-   * BrokerNode.maybeSnapshot: a snapshot every `snapshotEvery` applied entries, then compaction.
+   * BrokerNode.maybeSnapshot: a snapshot every `snapshotEvery` applied entries, at this node's own indexes, then compaction.
    * One difference: the oldest entry still needed is taken from the state the snapshot holds, not
    * from the state once the snapshot is saved. Entries applied meanwhile may let retention drop a
    * message the snapshot still retains, and a node restarting from that snapshot, or a follower
@@ -175,7 +176,7 @@ export class BrokerReplica {
     const raft = this.driver.raft;
     const applied = raft.appliedIndex;
     const current = this.store.snapshot()?.meta.index ?? 0;
-    if (this.snapshotting || applied - current < this.env.profile.snapshotEvery) return;
+    if (this.snapshotting || applied < nextSnapshotIndex(current, this.env.profile.snapshotEvery, this.env.id)) return;
     this.snapshotting = true;
     const data = this.broker.state.snapshot();
     const lowest = this.broker.state.lowestNeededIndex() ?? applied + 1;
