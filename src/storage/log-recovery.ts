@@ -158,9 +158,15 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   const highestSeen = Math.max(0, ...scans.map((s) => Math.max(s.firstIndex + s.terms.length - 1, s.highestBeyond ?? 0)));
   const snapIndex = snapshot?.meta.index ?? 0;
   const snapTerm = snapshot?.meta.term ?? 0;
+  // Files are cut and deleted only once the damage marker (if any) is durable: a crash in between must not lose
+  // what the marker says the node may have acknowledged. The decisions are made on `scans` at once.
+  const pending: (() => void)[] = [];
   let removedAny = false;
   const remove = (from: number): void => {
-    for (let i = scans.length - 1; i >= from; i--) unlinkIfPresent(fs, (scans[i] as ScannedSegment).path);
+    for (let i = scans.length - 1; i >= from; i--) {
+      const path = (scans[i] as ScannedSegment).path;
+      pending.push(() => unlinkIfPresent(fs, path));
+    }
     removedAny ||= from < scans.length;
     scans = scans.slice(0, from);
   };
@@ -186,13 +192,16 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
       remove(cut.at);
     } else {
       remove(cut.at + 1);
-      const fd = fs.open(seg.path, "r+");
-      try {
-        fs.truncate(fd, cut.problem.offset);
-        fs.datasyncSync(fd);
-      } finally {
-        fs.close(fd);
-      }
+      const offset = cut.problem.offset;
+      pending.push(() => {
+        const fd = fs.open(seg.path, "r+");
+        try {
+          fs.truncate(fd, offset);
+          fs.datasyncSync(fd);
+        } finally {
+          fs.close(fd);
+        }
+      });
     }
   }
 
@@ -206,8 +215,10 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
     // The log is the message store: the snapshot's state reads retained messages from entries at or below its
     // index, and the repair lost some of them. Keeping it would serve a topic with a hole; dropping it (and a log
     // that then does not start at index 1) lets the leader send everything again.
-    unlinkIfPresent(fs, layout.snapshot);
-    fs.syncDirSync(layout.dir);
+    pending.push(() => {
+      unlinkIfPresent(fs, layout.snapshot);
+      fs.syncDirSync(layout.dir);
+    });
     report.droppedSnapshot = snapIndex;
     snapshot = undefined;
     if ((scans[0]?.firstIndex ?? 1) !== 1) remove(0);
@@ -217,8 +228,9 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   } else if (mismatch) {
     remove(0);
   }
-  if (removedAny) fs.syncDirSync(layout.logDir);
   if (report.repaired) await writeFileAtomic(fs, layout.dir, layout.damage, encodeDamage(report.repaired));
+  for (const act of pending) act();
+  if (removedAny) fs.syncDirSync(layout.logDir);
 
   const index = new IndexTable(scans[0]?.firstIndex ?? (snapshot?.meta.index ?? 0) + 1);
   for (const s of scans) for (let i = 0; i < s.terms.length; i++) index.push(s.terms[i] as number, s.positions[i] as number);
