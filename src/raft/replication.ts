@@ -102,9 +102,9 @@ export function sendFarewell(r: RaftState, to: number, matched: number): void {
  * entries after that, and the commit, so that it applies its removal and stops.
  */
 export function sendFarewellEntries(r: RaftState, to: NodeId, lastIndex: number, lastTerm: number): void {
+  // term() is undefined below the first retained index: a node that far behind gets nothing.
   if (to === r.id || r.log.term(lastIndex) !== lastTerm) return;
   const committed = r.log.committed;
-  if (lastIndex < r.log.firstIndex() - 1) return;
   const entries = lastIndex < committed ? r.log.entries(lastIndex + 1, committed + 1, r.cfg.maxMsgBytes) : [];
   r.send({ type: "append", from: r.id, to, term: r.term, index: lastIndex, logTerm: lastTerm, entries, commit: committed });
 }

@@ -7,9 +7,9 @@ import { maybeCommit, sendAppends, sendFarewell, sendSnapshotChunk, sendTimeoutN
 export function stepLeader(r: RaftState, m: Message): void {
   const pr = r.progress.get(m.from);
   if (pr === undefined) {
-    if (m.type === "appendResponse" && !m.reject) // A removed node acknowledged entries after the leader dropped it (its acknowledgement of its
-      // own removal came after the majority's): say farewell again, with the commit it can now reach.
-      sendFarewell(r, m.from, m.index);
+    // A removed node acknowledged entries after the leader dropped it (its acknowledgement of its own
+    // removal came after the majority's): say farewell again, with the commit it can now reach.
+    if (m.type === "appendResponse" && !m.reject) sendFarewell(r, m.from, m.index);
     return;
   }
   switch (m.type) {
@@ -91,4 +91,3 @@ function handleHeartbeatResponse(r: RaftState, from: number, pr: Progress): void
   }
   if (pr.match < r.log.lastIndex()) sendAppends(r, from, pr, true);
 }
-
