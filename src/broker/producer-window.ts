@@ -1,4 +1,4 @@
-import { moveInto } from "./columns.ts";
+import { bytesOf, moveInto } from "./columns.ts";
 
 /**
  * The sequence numbers one producer used recently, with the (topic, offset) each was stored at,
@@ -18,6 +18,8 @@ export class ProducerWindow {
   seq: Float64Array;
   topicId: Uint32Array;
   offset: Float64Array;
+  /** The columns' memory is viewed by a snapshot: move to new memory before overwriting any of it. */
+  private shared = false;
 
   constructor(
     readonly id: string,
@@ -49,9 +51,11 @@ export class ProducerWindow {
   record(seq: number, topicId: number, offset: number): number {
     if (this.tail - this.head === SEQS_PER_PRODUCER && seq < (this.seq[this.head] as number)) return 0;
     if (this.tail === this.seq.length) this.makeRoom();
+    const inserted = this.tail > this.head && seq < (this.seq[this.tail - 1] as number);
+    if (inserted && this.shared) this.moveTo(this.seq.length);
     const tail = this.tail;
     let at = tail;
-    if (tail > this.head && seq < (this.seq[tail - 1] as number)) {
+    if (inserted) {
       at = this.lowerBound(seq);
       this.seq.copyWithin(at + 1, at, tail);
       this.topicId.copyWithin(at + 1, at, tail);
@@ -77,22 +81,36 @@ export class ProducerWindow {
     return lo;
   }
 
-  private makeRoom(): void {
+  /** The remembered range of each column as bytes, for a snapshot: views kept intact while held. */
+  snapshotColumns(): { seq: Uint8Array; topicId: Uint8Array; offset: Uint8Array } {
+    this.shared = true;
     const { head, tail } = this;
-    const count = tail - head;
+    return { seq: bytesOf(this.seq, head, tail), topicId: bytesOf(this.topicId, head, tail), offset: bytesOf(this.offset, head, tail) };
+  }
+
+  private makeRoom(): void {
+    const count = this.tail - this.head;
     const capacity = this.seq.length;
-    if (count * 2 > capacity && capacity < MAX_CAPACITY) {
-      const grown = Math.min(capacity * 2, MAX_CAPACITY);
-      this.seq = moveInto(new Float64Array(grown), this.seq, head, tail);
-      this.topicId = moveInto(new Uint32Array(grown), this.topicId, head, tail);
-      this.offset = moveInto(new Float64Array(grown), this.offset, head, tail);
-    } else {
-      this.seq.copyWithin(0, head, tail);
-      this.topicId.copyWithin(0, head, tail);
-      this.offset.copyWithin(0, head, tail);
+    if (count * 2 > capacity && capacity < MAX_CAPACITY) this.moveTo(Math.min(capacity * 2, MAX_CAPACITY));
+    else if (this.shared) this.moveTo(capacity);
+    else {
+      this.seq.copyWithin(0, this.head, this.tail);
+      this.topicId.copyWithin(0, this.head, this.tail);
+      this.offset.copyWithin(0, this.head, this.tail);
+      this.head = 0;
+      this.tail = count;
     }
+  }
+
+  /** Moves the columns to new memory of `capacity` elements, the range starting at 0. */
+  private moveTo(capacity: number): void {
+    const { head, tail } = this;
+    this.seq = moveInto(new Float64Array(capacity), this.seq, head, tail);
+    this.topicId = moveInto(new Uint32Array(capacity), this.topicId, head, tail);
+    this.offset = moveInto(new Float64Array(capacity), this.offset, head, tail);
+    this.shared = false;
     this.head = 0;
-    this.tail = count;
+    this.tail = tail - head;
   }
 }
 

@@ -9,36 +9,49 @@ import type { DurableRecord } from "./subscriptions.ts";
 import { type TopicIndex, topicFromColumns } from "./topic-index.ts";
 
 /**
- * The state machine's snapshot: one CBOR map (layout in docs/state-machine.md). Typed-array
- * columns travel as byte strings in little-endian order (the order of every platform Bun runs
- * on), so a million-message index encodes and decodes as a few memory copies.
+ * The state machine's snapshot (layout in docs/state-machine.md). Version 2, written now: a magic
+ * number, the length of a CBOR header (names, counts, retention, durable subscriptions), the
+ * header, then every typed-array column's bytes as they are in memory (little-endian on every
+ * platform Bun runs on). Encoding copies no column: the parts are views that topic-index.ts and
+ * producer-window.ts keep intact while they are held, so a snapshot of a million messages costs
+ * the broker no pause to serialise. Version 1, one CBOR map with the columns as byte strings, is
+ * still read.
  */
 
 export const SNAPSHOT_FORMAT = "mqraft-broker-state";
-export const SNAPSHOT_VERSION = 1;
+const MAGIC = 0x5342514d; // "MQBS" read as a little-endian u32
+const PREFIX_SIZE = 8; // magic u32 | header length u32
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
-const Bytes = v.instance(Uint8Array);
+const Bytes = v.instance(Uint8Array<ArrayBufferLike>);
+const DurableSchema = v.object({
+  name: SubscriptionNameSchema,
+  topics: v.pipe(v.array(TopicSchema), v.minLength(1), v.maxLength(MAX_SUBSCRIPTION_TOPICS)),
+  positions: v.array(WholeNumberSchema),
+});
+const common = { format: v.literal(SNAPSHOT_FORMAT), appliedIndex: WholeNumberSchema, time: WholeNumberSchema, retention: RetentionSchema };
 
-const SnapshotSchema = v.object({
-  format: v.literal(SNAPSHOT_FORMAT),
-  version: v.literal(SNAPSHOT_VERSION),
-  appliedIndex: WholeNumberSchema,
-  time: WholeNumberSchema,
-  retention: RetentionSchema,
+const SnapshotV1Schema = v.object({
+  ...common,
+  version: v.literal(1),
   topics: v.array(
     v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, logIndex: Bytes, slot: Bytes, size: Bytes, time: Bytes }),
   ),
   producers: v.array(v.object({ id: ProducerIdSchema, lastSeen: WholeNumberSchema, seq: Bytes, topicId: Bytes, offset: Bytes })),
-  durables: v.array(
-    v.object({
-      name: SubscriptionNameSchema,
-      topics: v.pipe(v.array(TopicSchema), v.minLength(1), v.maxLength(MAX_SUBSCRIPTION_TOPICS)),
-      positions: v.array(WholeNumberSchema),
-    }),
-  ),
+  durables: v.array(DurableSchema),
 });
+type Parsed = v.InferOutput<typeof SnapshotV1Schema>;
+
+/** Version 2's header: the columns follow it, each topic's then each producer's, in the order listed here. */
+const HeaderV2Schema = v.object({
+  ...common,
+  version: v.literal(2),
+  topics: v.array(v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, count: WholeNumberSchema })),
+  producers: v.array(v.object({ id: ProducerIdSchema, lastSeen: WholeNumberSchema, count: WholeNumberSchema })),
+  durables: v.array(DurableSchema),
+});
+export type SnapshotHeader = v.InferOutput<typeof HeaderV2Schema>;
 
 export interface SnapshotParts {
   appliedIndex: number;
@@ -61,35 +74,42 @@ export interface RestoredParts {
   durables: DurableRecord[];
 }
 
-function bytesOf(column: Float64Array | Uint32Array, head: number, tail: number): Uint8Array {
-  const width = column.BYTES_PER_ELEMENT;
-  return new Uint8Array(column.buffer, column.byteOffset + head * width, (tail - head) * width);
+/** The snapshot as the pieces to write one after the other: the prefix, the header, then views of the columns. */
+export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
+  const columns: Uint8Array[] = [];
+  const topics = Array.from(parts.topics, (t) => {
+    const c = t.snapshotColumns();
+    columns.push(c.logIndex, c.slot, c.size, c.time);
+    return { name: t.name, firstOffset: t.firstOffset, count: t.count };
+  });
+  const producers = Array.from(parts.producers, (p) => {
+    const c = p.snapshotColumns();
+    columns.push(c.seq, c.topicId, c.offset);
+    return { id: p.id, lastSeen: p.lastSeen, count: p.count };
+  });
+  const durables = Array.from(parts.durables, (d) => ({ name: d.name, topics: d.topics, positions: d.positions }));
+  return joinSnapshot({ format: SNAPSHOT_FORMAT, version: 2, appliedIndex: parts.appliedIndex, time: parts.time, retention: parts.retention, topics, producers, durables }, columns);
 }
 
-export function encodeSnapshot(parts: SnapshotParts): Uint8Array {
-  return cbor.encode({
-    format: SNAPSHOT_FORMAT,
-    version: SNAPSHOT_VERSION,
-    appliedIndex: parts.appliedIndex,
-    time: parts.time,
-    retention: parts.retention,
-    topics: Array.from(parts.topics, (t) => ({
-      name: t.name,
-      firstOffset: t.firstOffset,
-      logIndex: bytesOf(t.logIndex, t.head, t.tail),
-      slot: bytesOf(t.slot, t.head, t.tail),
-      size: bytesOf(t.size, t.head, t.tail),
-      time: bytesOf(t.time, t.head, t.tail),
-    })),
-    producers: Array.from(parts.producers, (p) => ({
-      id: p.id,
-      lastSeen: p.lastSeen,
-      seq: bytesOf(p.seq, p.head, p.tail),
-      topicId: bytesOf(p.topicId, p.head, p.tail),
-      offset: bytesOf(p.offset, p.head, p.tail),
-    })),
-    durables: Array.from(parts.durables, (d) => ({ name: d.name, topics: d.topics, positions: d.positions })),
-  });
+/** A version 2 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
+export function joinSnapshot(header: SnapshotHeader, columns: Uint8Array[]): Uint8Array[] {
+  // Copied: the encoder reuses its buffer, and a snapshot is held long after.
+  const head = Uint8Array.from(cbor.encode(header));
+  const prefix = new Uint8Array(PREFIX_SIZE);
+  const view = new DataView(prefix.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, head.byteLength, true);
+  return [prefix, head, ...columns];
+}
+
+/** The header and the column bytes of a version 2 snapshot, undefined when `bytes` is not one. */
+export function splitSnapshot(bytes: Uint8Array): { header: unknown; body: Uint8Array } | undefined {
+  if (bytes.byteLength < PREFIX_SIZE) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) return undefined;
+  const end = PREFIX_SIZE + view.getUint32(4, true);
+  if (end > bytes.byteLength) throw corrupt("its header runs past the end");
+  return { header: decodeCbor(bytes.subarray(PREFIX_SIZE, end)), body: bytes.subarray(end) };
 }
 
 function corrupt(message: string): MqraftError {
@@ -118,16 +138,52 @@ function checkAscending(values: Float64Array, strictly: boolean, min: number, ma
   }
 }
 
-export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
-  let raw: unknown;
+function decodeCbor(bytes: Uint8Array): unknown {
   try {
-    raw = cbor.decode(bytes);
+    return cbor.decode(bytes);
   } catch (e) {
     throw corrupt(`not CBOR: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const parsed = v.safeParse(SnapshotSchema, raw);
+}
+
+function validated<S extends v.GenericSchema>(schema: S, raw: unknown): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, raw);
   if (!parsed.success) throw corrupt(describeIssues(parsed.issues));
-  const s = parsed.output;
+  return parsed.output;
+}
+
+/** Version 2 in version 1's shape: the header with each column cut from the body by its count. */
+function readV2(header: unknown, body: Uint8Array): Parsed {
+  const h = validated(HeaderV2Schema, header);
+  let at = 0;
+  const take = (count: number, width: number, what: string): Uint8Array => {
+    const length = count * width;
+    if (at + length > body.byteLength) throw corrupt(`${what} runs past the end`);
+    at += length;
+    return body.subarray(at - length, at);
+  };
+  const topics = h.topics.map((t) => ({
+    name: t.name,
+    firstOffset: t.firstOffset,
+    logIndex: take(t.count, 8, `topic "${t.name}"`),
+    slot: take(t.count, 4, `topic "${t.name}"`),
+    size: take(t.count, 4, `topic "${t.name}"`),
+    time: take(t.count, 8, `topic "${t.name}"`),
+  }));
+  const producers = h.producers.map((p) => ({
+    id: p.id,
+    lastSeen: p.lastSeen,
+    seq: take(p.count, 8, `producer "${p.id}"`),
+    topicId: take(p.count, 4, `producer "${p.id}"`),
+    offset: take(p.count, 8, `producer "${p.id}"`),
+  }));
+  if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
+  return { ...h, version: 1, topics, producers };
+}
+
+export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
+  const v2 = splitSnapshot(bytes);
+  const s = v2 === undefined ? validated(SnapshotV1Schema, decodeCbor(bytes)) : readV2(v2.header, v2.body);
 
   const names = new Set<string>();
   const topics = s.topics.map((t, id) => {

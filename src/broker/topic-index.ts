@@ -1,4 +1,4 @@
-import { moveInto } from "./columns.ts";
+import { bytesOf, moveInto } from "./columns.ts";
 
 /**
  * The retained messages of one topic as an index from offset to where the message lives in the
@@ -9,6 +9,10 @@ import { moveInto } from "./columns.ts";
  * `firstOffset + k` is at position `head + k`. Dropping old messages moves `head`; appending at a
  * full capacity either slides the range down to 0 or reallocates, so appends are amortised O(1)
  * and allocate nothing per message.
+ *
+ * A snapshot holds views of the retained range instead of copies (snapshotColumns): from then on
+ * nothing written in place may land in that range, so the next slide or restart at 0 moves the
+ * columns to new memory instead (copy on write).
  */
 
 const INITIAL_CAPACITY = 16;
@@ -28,6 +32,8 @@ export class TopicIndex {
   time: Float64Array;
   /** Position in the age heap, -1 when not in it (see age-heap.ts). */
   heapPos = -1;
+  /** The columns' memory is viewed by a snapshot: move to new memory before overwriting any of it. */
+  private shared = false;
 
   constructor(
     readonly name: string,
@@ -76,11 +82,22 @@ export class TopicIndex {
     this.bytes -= this.size[this.head] as number;
     this.head++;
     this.firstOffset++;
-    if (this.head === this.tail) {
-      this.head = 0;
-      this.tail = 0;
-      if (this.logIndex.length > IDLE_CAPACITY) this.resize(INITIAL_CAPACITY);
-    }
+    if (this.head === this.tail) this.resize(this.logIndex.length > IDLE_CAPACITY ? INITIAL_CAPACITY : this.logIndex.length);
+  }
+
+  /**
+   * The retained range of each column as bytes, for a snapshot: views, not copies, that keep
+   * their content for as long as they are held (see the class comment).
+   */
+  snapshotColumns(): { logIndex: Uint8Array; slot: Uint8Array; size: Uint8Array; time: Uint8Array } {
+    this.shared = true;
+    const { head, tail } = this;
+    return {
+      logIndex: bytesOf(this.logIndex, head, tail),
+      slot: bytesOf(this.slot, head, tail),
+      size: bytesOf(this.size, head, tail),
+      time: bytesOf(this.time, head, tail),
+    };
   }
 
   /** Position of `offset` in the columns, or -1 when it is not retained. */
@@ -98,7 +115,7 @@ export class TopicIndex {
 
   private resize(capacity: number): void {
     const { head, tail } = this;
-    if (capacity === this.logIndex.length) {
+    if (capacity === this.logIndex.length && !this.shared) {
       this.logIndex.copyWithin(0, head, tail);
       this.slot.copyWithin(0, head, tail);
       this.size.copyWithin(0, head, tail);
@@ -108,6 +125,7 @@ export class TopicIndex {
       this.slot = moveInto(new Uint32Array(capacity), this.slot, head, tail);
       this.size = moveInto(new Uint32Array(capacity), this.size, head, tail);
       this.time = moveInto(new Float64Array(capacity), this.time, head, tail);
+      this.shared = false;
     }
     this.head = 0;
     this.tail = tail - head;

@@ -2,6 +2,7 @@ import { decodeConfChange, bootstrap, RaftNode, type Entry, type Message, type N
 import { BrokerState } from "../broker/state-machine.ts";
 import type { Retention } from "../broker/commands.ts";
 import { LogStore } from "../storage/log-store.ts";
+import { PartsSnapshot } from "../storage/parts-snapshot.ts";
 import { describeError, MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { createPrng } from "../util/prng.ts";
@@ -244,7 +245,7 @@ export class BrokerNode {
     const current = this.store.snapshot()?.meta.index ?? 0;
     if (this.snapshotting || applied < nextSnapshotIndex(current, this.config.snapshotEvery, this.config.id)) return;
     this.snapshotting = true;
-    const snapshot = raft.compact(applied, this.broker.state.snapshot());
+    const snapshot = new PartsSnapshot(raft.compact(applied), this.broker.state.snapshotParts());
     // Taken with the snapshot: by the time it is saved the state has applied more, and retention may
     // have dropped messages that this snapshot still retains (found by the driver simulation).
     const lowest = this.broker.state.lowestNeededIndex() ?? applied + 1;

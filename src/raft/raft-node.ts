@@ -8,7 +8,7 @@ import { applied, replayMembership, snapshotApplied } from "./apply.ts";
 import { type ConfChange, encodeConfChange } from "./conf-change.ts";
 import { type RaftOptions, resolveConfig } from "./config.ts";
 import { recordVote, tickElection, tickLeader } from "./election.ts";
-import { EntryKind, type HardState, type LogReader, type Membership, type NodeId, type Snapshot } from "./log-types.ts";
+import { EntryKind, type HardState, type LogReader, type Membership, type NodeId, type Snapshot, type SnapshotMeta } from "./log-types.ts";
 import { confChangeProblem, EMPTY_MEMBERSHIP } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import { RaftLog } from "./raft-log.ts";
@@ -102,10 +102,11 @@ export class RaftNode {
   }
 
   /**
-   * Describes a snapshot of the application's state at `index` (at most the applied index) for
-   * the driver to save; the driver may then drop log entries up to any index at or below it.
+   * The metadata of a snapshot of the application's state at `index` (at most the applied index),
+   * for the driver to save with the state's bytes; it may then drop log entries up to any index at
+   * or below it.
    */
-  compact(index: number, data: Uint8Array): Snapshot {
+  compact(index: number): SnapshotMeta {
     const r = this.r;
     const current = r.log.storage.snapshot()?.meta.index ?? 0;
     if (index > r.log.applied || index <= current) {
@@ -120,7 +121,7 @@ export class RaftNode {
     while (at + 1 < history.length && (history[at + 1]?.index ?? Infinity) <= index) at++;
     r.membershipHistory = history.slice(at);
     const membership = (history[at] as { membership: Membership }).membership;
-    return { meta: { index, term, membership }, data };
+    return { index, term, membership };
   }
 
   hasReady(): boolean {

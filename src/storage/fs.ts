@@ -3,7 +3,8 @@
  * node:fs, `SimFs` in memory for the deterministic simulator and the crash tests. Errors carry
  * node's errno names in `code` ("ENOENT", "EEXIST", ...) in both implementations.
  *
- * Reads, writes and metadata changes are synchronous (they only touch the page cache). Making
+ * Reads, writes and metadata changes are synchronous (they only touch the page cache), but for
+ * writeParts, which large state files use. Making
  * bytes durable is asynchronous, so that the event loop keeps serving while the disk works; the
  * synchronous forms exist for the rare moments that must not interleave with anything (sealing a
  * full segment, cutting a conflicting suffix).
@@ -25,6 +26,11 @@ export interface Fs {
   read(fd: number, buf: Uint8Array, position: number): number;
   /** Writes all of `data` at `position`. */
   write(fd: number, data: Uint8Array, position: number): void;
+  /**
+   * Writes the parts one after the other from `position`, off the event loop: for large files
+   * (a snapshot of millions of messages) that a synchronous write would stall the broker on.
+   */
+  writeParts(fd: number, parts: readonly Uint8Array[], position: number): Promise<void>;
   size(fd: number): number;
   truncate(fd: number, length: number): void;
   /** Resolves once the file's data (and its length) are on stable storage. */

@@ -47,6 +47,8 @@ export class LogStore implements LogReader {
   private failure: unknown;
   private durableReport: ((lengths: { path: string; length: number }[]) => void) | undefined;
   private installing = false;
+  /** The snapshot file is written by one operation at a time (a broker's own snapshot, the leader's), else both would write its temp file. */
+  private snapshotWrites: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** What recovery found when the store was opened. */
   readonly recovery: RecoveryReport;
@@ -215,15 +217,17 @@ export class LogStore implements LogReader {
    */
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
     this.assertWritable();
-    const { index, term } = snapshot.meta;
-    if (index < (this.snap?.meta.index ?? 0) || this.term(index) !== term) {
-      throw new MqraftError("INTERNAL", `snapshot at index ${index} term ${term} does not match the log or is older than the current one`);
-    }
-    // The snapshot must never be on disk ahead of the log it summarises.
-    if (index > this.durable) await this.sync();
-    if (index > this.durable) throw new MqraftError("INTERNAL", `snapshot at index ${index} is beyond the durable log (${this.durable})`);
-    await this.guardAsync(() => writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)));
-    this.snap = snapshot;
+    await this.oneSnapshotWriteAtATime(async () => {
+      const { index, term } = snapshot.meta;
+      if (index < (this.snap?.meta.index ?? 0) || this.term(index) !== term) {
+        throw new MqraftError("INTERNAL", `snapshot at index ${index} term ${term} does not match the log or is older than the current one`);
+      }
+      // The snapshot must never be on disk ahead of the log it summarises.
+      if (index > this.durable) await this.sync();
+      if (index > this.durable) throw new MqraftError("INTERNAL", `snapshot at index ${index} is beyond the durable log (${this.durable})`);
+      await this.guardAsync(() => writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)));
+      this.snap = snapshot;
+    });
   }
 
   /**
@@ -242,13 +246,15 @@ export class LogStore implements LogReader {
     const intentFile = encodeInstallIntent(intent);
     this.installing = true;
     try {
-      await this.guardAsync(async () => {
-        // The intent first: once the new snapshot file is in place, recovery rebuilds the log from the intent alone.
-        await writeFileAtomic(this.fs, this.layout.dir, this.layout.installing, intentFile);
-        await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, snapshotFile);
-        this.snap = snapshot;
-        await this.replaceLog(snapshot.meta.index, intent.history);
-      });
+      await this.oneSnapshotWriteAtATime(() =>
+        this.guardAsync(async () => {
+          // The intent first: once the new snapshot file is in place, recovery rebuilds the log from the intent alone.
+          await writeFileAtomic(this.fs, this.layout.dir, this.layout.installing, intentFile);
+          await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, snapshotFile);
+          this.snap = snapshot;
+          await this.replaceLog(snapshot.meta.index, intent.history);
+        }),
+      );
     } finally {
       this.installing = false;
     }
@@ -392,6 +398,12 @@ export class LogStore implements LogReader {
     } catch (e) {
       throw (this.failure = e);
     }
+  }
+
+  private oneSnapshotWriteAtATime(work: () => Promise<void>): Promise<void> {
+    const run = this.snapshotWrites.then(work);
+    this.snapshotWrites = run.catch(() => undefined);
+    return run;
   }
 
   private async guardAsync(work: () => Promise<void>): Promise<void> {

@@ -4,6 +4,18 @@ import { errnoCode, type Fs, type OpenMode } from "./fs.ts";
 /** Every mode that writes also reads: a new segment is read back while it is being written. */
 const NODE_FLAGS: Record<OpenMode, string> = { r: "r", "r+": "r+", wx: "wx+", w: "w+" };
 
+/** The most buffers one writev takes (Linux's IOV_MAX). */
+const IOV_MAX = 1024;
+
+/** What is left of `parts` once their first `n` bytes are written (a short write may stop inside a part). */
+function afterBytes(parts: Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  while (i < parts.length && n >= (parts[i] as Uint8Array).length) n -= (parts[i++] as Uint8Array).length;
+  const rest = parts.slice(i);
+  if (n > 0) rest[0] = (rest[0] as Uint8Array).subarray(n);
+  return rest;
+}
+
 /**
  * The Fs on node:fs. Durability uses the callback forms of fdatasync/fsync, which run on the
  * thread pool and keep the event loop serving; bench/storage-bench.ts measures both forms.
@@ -30,6 +42,17 @@ export class RealFs implements Fs {
   write(fd: number, data: Uint8Array, position: number): void {
     let done = 0;
     while (done < data.length) done += nodeFs.writeSync(fd, data, done, data.length - done, position + done);
+  }
+
+  async writeParts(fd: number, parts: readonly Uint8Array[], position: number): Promise<void> {
+    let rest = parts.filter((p) => p.length > 0);
+    let at = position;
+    while (rest.length > 0) {
+      const batch = rest.slice(0, IOV_MAX);
+      const written = await new Promise<number>((resolve, reject) => nodeFs.writev(fd, batch, at, (e, n) => (e ? reject(e) : resolve(n))));
+      at += written;
+      rest = afterBytes(rest, written);
+    }
   }
 
   size(fd: number): number {

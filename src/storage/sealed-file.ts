@@ -54,11 +54,7 @@ export function sealedChecksum(fileOrHeader: Uint8Array): number {
 export async function writeSyncedTemp(fs: Fs, path: string, parts: readonly Uint8Array[]): Promise<void> {
   const fd = fs.open(path + TEMP_SUFFIX, "w");
   try {
-    let at = 0;
-    for (const p of parts) {
-      fs.write(fd, p, at);
-      at += p.length;
-    }
+    await fs.writeParts(fd, parts, 0);
     await fs.datasync(fd);
   } finally {
     fs.close(fd);

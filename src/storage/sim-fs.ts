@@ -91,6 +91,14 @@ export class SimFs implements Fs {
     f.inode.record({ kind: "write", position, bytes: data.slice() });
   }
 
+  writeParts(fd: number, parts: readonly Uint8Array[], position: number): Promise<void> {
+    for (const p of parts) {
+      this.write(fd, p, position);
+      position += p.length;
+    }
+    return Promise.resolve();
+  }
+
   size(fd: number): number {
     return this.file(fd, "fstat").inode.live.length;
   }

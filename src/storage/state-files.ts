@@ -2,6 +2,7 @@ import { decode, encode } from "../util/cbor-x.ts";
 import * as v from "valibot";
 import type { HardState, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
+import { snapshotParts } from "./parts-snapshot.ts";
 import { sealParts, unseal } from "./sealed-file.ts";
 
 /** Codecs of the three small state files; each body is validated as it comes off the disk. (The install intent, install-intent.ts, is the fourth.) */
@@ -80,7 +81,7 @@ export function encodeSnapshot(s: Snapshot): Uint8Array[] {
   });
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, meta.length);
-  return sealParts(MAGIC_SNAPSHOT, [len, meta, s.data]);
+  return sealParts(MAGIC_SNAPSHOT, [len, meta, ...snapshotParts(s)]);
 }
 
 export function decodeSnapshot(path: string, bytes: Uint8Array): Snapshot {

@@ -12,7 +12,7 @@ function behindSnapshot(keepFrom: number, isolateAfter = 1): TestCluster {
   const cut = c.isolate(3);
   for (let i = isolateAfter + 1; i <= 4; i++) c.propose(1, bytes(i));
   const leader = c.node(1);
-  const snap = leader.raft.compact(4, bytes(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+  const snap = { meta: leader.raft.compact(4), data: bytes(0, 1, 2, 3, 4, 5, 6, 7, 8, 9) };
   leader.log.saveSnapshot(snap);
   leader.log.compact(keepFrom - 1);
   c.drop.splice(c.drop.indexOf(cut), 1);
@@ -26,13 +26,13 @@ describe("§7 snapshots", () => {
     const leader = c.node(1);
     leader.raft.proposeConfChange({ op: "addLearner", id: 4, address: "x:4" });
     c.deliver(leader.flush());
-    const before = leader.raft.compact(1, bytes(1));
+    const before = { meta: leader.raft.compact(1), data: bytes(1) };
     expect(before.meta).toEqual({ index: 1, term: 1, membership: members([1, 2, 3]) });
     leader.log.saveSnapshot(before);
-    const after = leader.raft.compact(2, bytes(2));
+    const after = { meta: leader.raft.compact(2), data: bytes(2) };
     expect(after.meta.membership.learners).toEqual([4]);
     leader.log.saveSnapshot(after);
-    const misuse = (index: number) => errorOf(() => leader.raft.compact(index, bytes()));
+    const misuse = (index: number) => errorOf(() => leader.raft.compact(index));
     expect(misuse(2)).toBe("BAD_USAGE: snapshot index 2 must be in (2, 2] (saved, applied]");
     expect(misuse(3)).toBe("BAD_USAGE: snapshot index 3 must be in (2, 2] (saved, applied]");
   });

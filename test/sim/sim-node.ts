@@ -111,7 +111,7 @@ export class SimNode {
   compact(keepFrom: (first: number, snapIndex: number) => number, padding: number): Snapshot | undefined {
     const raft = this.raft;
     if (raft === undefined || this.app.applied <= (this.log.snapshot()?.meta.index ?? 0)) return undefined;
-    const snap = raft.compact(this.app.applied, encodeAppState(this.app, padding));
+    const snap = { meta: raft.compact(this.app.applied), data: encodeAppState(this.app, padding) };
     this.log.saveSnapshot(snap);
     this.log.compact(keepFrom(this.log.firstIndex(), snap.meta.index) - 1);
     this.env.traceEvent(this.id, "compact", { snapshot: snap.meta.index, first: this.log.firstIndex() });

@@ -35,6 +35,9 @@ export class CrashPointFs implements Fs {
   write(fd: number, data: Uint8Array, position: number): void {
     this.op(() => this.sim.write(fd, data, position));
   }
+  writeParts(fd: number, parts: readonly Uint8Array[], position: number): Promise<void> {
+    return this.op(() => this.sim.writeParts(fd, parts, position));
+  }
   size(fd: number): number {
     return this.op(() => this.sim.size(fd));
   }

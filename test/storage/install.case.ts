@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Entry } from "../../src/raft/log-types.ts";
 import { readWholeFile } from "../../src/storage/fs.ts";
 import type { InstallHistory } from "../../src/storage/log-store.ts";
+import { PartsSnapshot } from "../../src/storage/parts-snapshot.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
 import { logOf, rejection, snapshotAt, useStorageEnv } from "./log-store.case.ts";
 import { describeEntries, makeEntries, segmentPaths, type StorageEnv } from "./storage-env.ts";
@@ -48,6 +49,22 @@ export function installCases(label: string, makeEnv: () => Promise<StorageEnv>):
       b.append(makeEntries(21, 21, 4));
       await b.sync();
       expect(logOf(b)).toEqual(describeEntries(makeEntries(21, 21, 4)));
+    });
+
+    test("its own snapshot still being written when the leader's arrives: they are written in turn and the leader's stays", async () => {
+      const a = await open();
+      a.append(makeEntries(1, 25, 1));
+      await a.sync();
+      // Many pieces (as a broker's own snapshot is), so that the write spans several turns of the event loop.
+      const own = new PartsSnapshot(snapshotAt(10, 1).meta, Array.from({ length: 3000 }, (_, i) => new Uint8Array(1000).fill(i & 0xff)));
+      const saving = a.saveSnapshot(own);
+      await a.installSnapshot(snapshotAt(20, 4, "leader state"), HISTORY);
+      await saving;
+      expect(a.snapshot()?.meta.index).toBe(20);
+      await a.close();
+      const b = await open();
+      expect([b.snapshot()?.meta.index, new TextDecoder().decode(b.snapshot()?.data)]).toEqual([20, "leader state"]);
+      expect(logOf(b)).toEqual(describeEntries(HISTORY.entries));
     });
 
     test("a history that cannot follow the snapshot is refused before anything changes", async () => {

@@ -15,6 +15,7 @@ import { TransferLogView, unpackTransfer } from "../../../src/node/snapshot-tran
 import { bootstrap, type Entry, type Message, RaftNode, type Snapshot } from "../../../src/raft/index.ts";
 import type { Fs } from "../../../src/storage/fs.ts";
 import { LogStore } from "../../../src/storage/log-store.ts";
+import { PartsSnapshot } from "../../../src/storage/parts-snapshot.ts";
 import { describeError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { type BrokerChecker, fail } from "./broker-checker.ts";
@@ -178,10 +179,9 @@ export class BrokerReplica {
     const current = this.store.snapshot()?.meta.index ?? 0;
     if (this.snapshotting || applied < nextSnapshotIndex(current, this.env.profile.snapshotEvery, this.env.id)) return;
     this.snapshotting = true;
-    const data = this.broker.state.snapshot();
+    const snapshot = new PartsSnapshot(raft.compact(applied), this.broker.state.snapshotParts());
     const lowest = this.broker.state.lowestNeededIndex() ?? applied + 1;
-    const snapshot = raft.compact(applied, data);
-    this.env.checker.stateAt(this.env.id, applied, snapshot.meta.term, data);
+    this.env.checker.stateAt(this.env.id, applied, snapshot.meta.term, Buffer.concat(snapshot.parts));
     this.store
       .saveSnapshot(snapshot)
       .then(() => {

@@ -32,6 +32,18 @@ export class TimedSimFs extends SimFs {
     return done;
   }
 
+  /** The bytes reach the page cache at once, but the call resolves later, as a write on the thread pool does. */
+  override writeParts(fd: number, parts: readonly Uint8Array[], position: number): Promise<void> {
+    const written = super.writeParts(fd, parts, position);
+    const generation = this.generation;
+    return new Promise((resolve, reject) => {
+      written.catch(reject);
+      this.timing.after(this.timing.delay(), () => {
+        if (generation === this.generation) resolve();
+      });
+    });
+  }
+
   override crash(options: CrashOptions = {}): void {
     this.generation++;
     super.crash(options);
