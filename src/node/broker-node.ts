@@ -131,10 +131,8 @@ export class BrokerNode {
           this.peers.send(this.store.damage === undefined ? messages : messages.filter(mayLeadOrVote));
           this.watcher.check();
         },
-        apply: (entries) => {
-          this.broker.apply(entries);
-          defer(() => this.maybeSnapshot());
-        },
+        apply: (entries) => this.broker.apply(entries),
+        advanced: () => this.maybeSnapshot(),
         installSnapshot: (snap) => this.installSnapshot(snap),
         fatal: (e) => {
           this.log.error(`Stopping: cannot persist the log: ${describeError(e)}`);

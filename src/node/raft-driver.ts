@@ -12,6 +12,11 @@ export interface DriverHooks {
   send(messages: Message[]): void;
   /** Applies committed entries to the state machine, in order. */
   apply(entries: Entry[]): void;
+  /**
+   * The core has taken in a Ready: its applied index now matches the state machine's (a follower applies before its
+   * fsync ends and the core learns of it after), so this is when a snapshot of the state may be described.
+   */
+  advanced(): void;
   /** Persists a snapshot received from the leader and replaces the state machine with it. */
   installSnapshot(snapshot: Snapshot): Promise<void>;
   /** A persistence failure: the node cannot go on safely and must stop. */
@@ -22,7 +27,8 @@ export interface DriverHooks {
 const COMMIT_SAVE_EVERY = 1000;
 
 /**
- * The loop of DESIGN.md: tick → core; frame → step; Ready → persist → send → apply → advance.
+ * The loop of DESIGN.md: tick → core; frame → step; Ready → persist → send → apply → advance (a follower applies
+ * what is committed before its fsync, see handle()).
  * One Ready is processed at a time; events arriving during its fsync are stepped into the core at
  * once and come out in the next Ready, which is what batches many publishes into one fsync. A
  * leader's own fsync runs beside replication instead (handleAsLeader).
@@ -110,11 +116,14 @@ export class RaftDriver {
       this.readiesSinceCommitSave = 0;
     }
     if (!voteChanged && rd.snapshot === undefined && this.raft.role === "leader") return this.handleAsLeader(rd, saveCommit);
+    // Committed entries are on disk on a majority already: they are applied (and delivered to this broker's
+    // subscribers) without waiting for the fsync of the entries that came with the news.
+    if (rd.committed.length > 0) this.hooks.apply(rd.committed);
     // Everything else waits until what it vouches for is durable, also what a leader this node was wrote before.
     if (rd.entries.length > 0 || voteChanged || saveCommit || this.leaderSyncs > 0) await this.storage.sync();
     this.hooks.send(rd.messages);
-    if (rd.committed.length > 0) this.hooks.apply(rd.committed);
     this.raft.advance(rd);
+    this.hooks.advanced();
   }
 
   /**
@@ -143,5 +152,6 @@ export class RaftDriver {
     }
     if (rd.committed.length > 0) this.hooks.apply(rd.committed);
     this.raft.advance(rd, false);
+    this.hooks.advanced();
   }
 }

@@ -108,10 +108,8 @@ export class BrokerReplica {
           for (const m of messages) if (m.type === "voteResponse" && !m.reject) env.checker.voted(env.id, m.term, m.to);
           env.send(messages);
         },
-        apply: (entries) => {
-          this.apply(entries);
-          env.defer(() => this.maybeSnapshot());
-        },
+        apply: (entries) => this.apply(entries),
+        advanced: () => this.maybeSnapshot(),
         installSnapshot: (snap) => this.installSnapshot(snap),
         fatal: (e) => env.fatal(e),
       },
