@@ -30,6 +30,13 @@ export default defineCommand({
     const peers = ids.map((id) => `${id}=${address(id)}`).join(",");
     const children = new Map<number, Subprocess>();
     let stopping = false;
+    let running = nodes + 1;
+    /** With no child left there is nothing to stop or wait for: say so and exit instead of waiting for Ctrl-C. */
+    const exited = (): void => {
+      if (--running > 0 || stopping) return;
+      console.error("mqraft up: every broker and the manager exited (see above); stopping");
+      process.exit(1);
+    };
     const logFlags = ["--log-level", args["log-level"], "--log-format", args["log-format"]];
     const managerProcess = Bun.spawn([...selfCommand(), "manager", "--host", host, "--port", String(managerPort), ...logFlags], {
       stdin: "ignore",
@@ -38,6 +45,7 @@ export default defineCommand({
     });
     void managerProcess.exited.then((code) => {
       if (!stopping) console.error(`mqraft up: the manager exited with ${code ?? managerProcess.signalCode}; the brokers keep running`);
+      exited();
     });
     for (const id of ids) {
       const child = Bun.spawn(
@@ -48,6 +56,7 @@ export default defineCommand({
       children.set(id, child);
       void child.exited.then((code) => {
         if (!stopping) console.error(`mqraft up: broker ${id} exited with ${code ?? child.signalCode}; the others keep running`);
+        exited();
       });
     }
     const hint = managerPort === 8888 && host === "127.0.0.1" ? "" : ` --server ${manager}`;
@@ -62,6 +71,9 @@ export default defineCommand({
         "Ctrl-C stops the cluster.",
       ].join("\n"),
     );
+    // Bun 1.4.5 busy-spins at 100 % CPU when signal listeners are all its event loop waits on (once the children are
+    // gone): a timer keeps it asleep in epoll.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     await new Promise<void>((resolve) => {
       const stop = () => {
         if (stopping) return;
@@ -72,5 +84,6 @@ export default defineCommand({
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
+    clearInterval(keepAlive);
   },
 });
