@@ -3,7 +3,7 @@ import { BrokerState } from "../broker/state-machine.ts";
 import type { Retention } from "../broker/commands.ts";
 import { LogStore } from "../storage/log-store.ts";
 import { PartsSnapshot } from "../storage/parts-snapshot.ts";
-import { describeError, MqraftError } from "../util/errors.ts";
+import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { createPrng } from "../util/prng.ts";
 import {
@@ -143,7 +143,7 @@ export class BrokerNode {
       defer,
     );
     this.watcher = new RoleWatcher(raft, this.log, (id) => this.addressOf(id));
-    this.membership = new MembershipService(() => this.driver, this.broker.pending, this.log, config.electionMs);
+    this.membership = new MembershipService(() => this.driver, this.broker.pending, this.log, config.electionMs, (id) => this.peers.isConnected(id));
     const sessionHost: SessionHost = {
       broker: this.broker,
       membership: this.membership,
@@ -285,7 +285,11 @@ export class BrokerNode {
     const to = candidates[0];
     if (to === undefined) return;
     this.log.info(`Stopping: handing leadership to ${this.addressOf(to.id)}`);
-    await this.membership.transfer(to.id).catch((e) => this.log.warn(`Leadership transfer failed: ${describeError(e)}`));
+    await this.membership.transfer(to.id).catch((e) => {
+      // the whole cluster stopping at once (mqraft up, Ctrl-C): the heir stops too, nothing went wrong
+      if (isMqraftError(e, "UNAVAILABLE")) this.log.info(`Leadership not handed over: ${describeError(e)}`);
+      else this.log.warn(`Leadership transfer failed: ${describeError(e)}`);
+    });
   }
 
   /** Keeps the peer links in line with the applied configuration (a join adds an address). */

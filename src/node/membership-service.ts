@@ -17,6 +17,8 @@ export class MembershipService {
     private readonly pending: PendingProposals,
     private readonly log: Logger,
     private readonly electionMs: number,
+    /** Whether this broker's link to a peer is up: a transfer to a peer that went away (it is stopping too) ends at once. */
+    private readonly isConnected: (id: number) => boolean,
   ) {}
 
   join(nodeId: number, address: string): Promise<void> {
@@ -80,6 +82,7 @@ export class MembershipService {
     const deadline = performance.now() + 2 * this.electionMs;
     while (performance.now() < deadline) {
       if (driver.raft.leader === to && driver.raft.role !== "leader") return;
+      if (!this.isConnected(to)) throw new MqraftError("UNAVAILABLE", `node ${to} went away before it took over leadership`);
       await Bun.sleep(10);
     }
     throw new MqraftError("TIMEOUT", `node ${to} did not take over leadership within ${2 * this.electionMs} ms`);
