@@ -39,6 +39,17 @@ try {
   await client.close();
   const target = (await probeStatus(cluster.broker(leader).address))?.nodes.find((n) => n.id === leader)?.lastApplied ?? 0;
 
+  // How long the leader keeps a client waiting meanwhile: it packs and sends the snapshot and the log.
+  let catchingUp = true;
+  let slowestAnswer = 0;
+  const watchLeader = (async () => {
+    while (catchingUp) {
+      const asked = performance.now();
+      await probeStatus(cluster.broker(leader).address, 5000);
+      slowestAnswer = Math.max(slowestAnswer, performance.now() - asked);
+      await Bun.sleep(20);
+    }
+  })();
   const started = performance.now();
   const joiner = await cluster.addJoiner(4);
   await waitFor("the joiner to apply the whole log", async () => {
@@ -47,6 +58,8 @@ try {
     return self !== undefined && self.lastApplied >= target ? true : undefined;
   }, { timeoutMs: 300_000, intervalMs: 20 });
   const seconds = (performance.now() - started) / 1000;
+  catchingUp = false;
+  await watchLeader;
   const transferred = folderBytes(joiner.dataDir);
   console.log(`leader ${leader}`);
   console.log(
@@ -54,6 +67,7 @@ try {
       `${(transferred / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(transferred / 1e6 / seconds).toFixed(1)} MB/s ` +
       `(${Math.round(target / seconds)} entries/s), from process start to the whole log applied`,
   );
+  console.log(`the leader's slowest answer to a status request meanwhile (one every 20 ms): ${slowestAnswer.toFixed(0)} ms`);
 } finally {
   // A graceful stop lets brokers run under `bun --cpu-prof` (MQRAFT_BIN pointing at a wrapper) write their profiles.
   if (process.env.STOP_GRACEFULLY) for (const id of [4, 3, 2, 1]) await cluster.stop(id, "SIGTERM");
