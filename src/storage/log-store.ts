@@ -15,6 +15,7 @@ import { readEntries } from "./segment-reader.ts";
 import { RecentEntries } from "./recent-entries.ts";
 import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
 import { encodeHardState, encodeSnapshot, type Damage } from "./state-files.ts";
+import { StoreHealth } from "./store-health.ts";
 
 export type { InstallHistory } from "./install-intent.ts";
 
@@ -44,12 +45,10 @@ export class LogStore implements LogReader {
   /** Bumped by every operation that removes entries, so a flush started before one does not claim them. */
   private epoch = 0;
   private damaged: Damage | undefined;
-  private failure: unknown;
   private durableReport: ((lengths: { path: string; length: number }[]) => void) | undefined;
-  private installing = false;
+  private readonly health: StoreHealth;
   /** The snapshot file is written by one operation at a time (a broker's own snapshot, the leader's), else both would write its temp file. */
   private snapshotWrites: Promise<unknown> = Promise.resolve();
-  private closed = false;
   /** What recovery found when the store was opened. */
   readonly recovery: RecoveryReport;
 
@@ -61,7 +60,8 @@ export class LogStore implements LogReader {
     cacheBytes: number,
     r: RecoveredLog,
   ) {
-    this.files = new SegmentFiles(fs, layout.logDir, cacheBytes, (e) => (this.failure ??= e));
+    this.health = new StoreHealth(layout.dir);
+    this.files = new SegmentFiles(fs, layout.logDir, cacheBytes, (e) => (this.health.failure ??= e));
     this.recent = new RecentEntries(cacheBytes === 0 ? 0 : RECENT_ENTRIES, cacheBytes);
     this.index = r.index;
     this.prevTerm = r.prevTerm;
@@ -111,7 +111,7 @@ export class LogStore implements LogReader {
   }
 
   entries(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
-    this.assertOpen();
+    this.health.assertOpen();
     if (lo < this.index.firstIndex || hi > this.index.lastIndex + 1 || lo > hi) {
       throw new MqraftError("NOT_FOUND", `entries [${lo}, ${hi}) are outside the log [${this.index.firstIndex}, ${this.index.lastIndex}]`);
     }
@@ -163,7 +163,7 @@ export class LogStore implements LogReader {
    * entry and everything after it (a conflicting suffix). Durable after the next sync().
    */
   append(entries: readonly Entry[]): void {
-    this.assertWritable();
+    this.health.assertWritable();
     const head = entries[0];
     if (head === undefined) return;
     if (head.index <= this.index.lastIndex) this.truncateSuffix(head.index);
@@ -173,18 +173,18 @@ export class LogStore implements LogReader {
     }
     const problem = runProblem(entries, prevTerm);
     if (problem !== undefined) throw new MqraftError("INTERNAL", `appended entries must be contiguous with non-decreasing terms (${problem})`);
-    this.guard(() => this.writeEntries(entries));
+    this.health.guard(() => this.writeEntries(entries));
     this.recent.push(entries);
   }
 
   /** Removes `fromIndex` and every entry after it. Durable when it returns (it is rare: a leader change). */
   truncateSuffix(fromIndex: number): void {
-    this.assertWritable();
+    this.health.assertWritable();
     if (fromIndex > this.index.lastIndex) return;
     if (fromIndex < this.index.firstIndex) {
       throw new MqraftError("INTERNAL", `cannot truncate from ${fromIndex}: the log starts at ${this.index.firstIndex}`);
     }
-    this.guard(() => {
+    this.health.guard(() => {
       const k = this.files.positionOf(fromIndex);
       while (this.files.list.length - 1 > k) this.files.remove("newest", this.commit.busy);
       // Durable before anything new is written over the cut, so a crash can never show new
@@ -200,14 +200,14 @@ export class LogStore implements LogReader {
 
   /** Records the hard state; it is written (atomically) by the next sync(). */
   saveHardState(hs: HardState): void {
-    this.assertWritable();
+    this.health.assertWritable();
     this.hard = { term: hs.term, vote: hs.vote, commit: hs.commit };
     this.hardVersion++;
   }
 
   /** Every append, truncation and hard state saved before this call is durable when it resolves. */
   sync(): Promise<void> {
-    this.assertWritable();
+    this.health.assertWritable();
     return this.commit.request();
   }
 
@@ -216,7 +216,7 @@ export class LogStore implements LogReader {
    * compactPrefix() removes them when the broker no longer needs them.
    */
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
-    this.assertWritable();
+    this.health.assertWritable();
     await this.oneSnapshotWriteAtATime(async () => {
       const { index, term } = snapshot.meta;
       if (index < (this.snap?.meta.index ?? 0) || this.term(index) !== term) {
@@ -225,7 +225,7 @@ export class LogStore implements LogReader {
       // The snapshot must never be on disk ahead of the log it summarises.
       if (index > this.durable) await this.sync();
       if (index > this.durable) throw new MqraftError("INTERNAL", `snapshot at index ${index} is beyond the durable log (${this.durable})`);
-      await this.guardAsync(() => writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)));
+      await this.health.guardAsync(() => writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)));
       this.snap = snapshot;
     });
   }
@@ -238,16 +238,16 @@ export class LogStore implements LogReader {
    * with the old log, or all of this (docs/storage.md, "Installing a snapshot").
    */
   async installSnapshot(snapshot: Snapshot, history: InstallHistory = NO_HISTORY): Promise<void> {
-    this.assertWritable();
+    this.health.assertWritable();
     const problem = historyProblem(snapshot.meta, history);
     if (problem !== undefined) throw new MqraftError("INTERNAL", `cannot install the snapshot at index ${snapshot.meta.index}: ${problem}`);
     const snapshotFile = encodeSnapshot(snapshot);
     const intent = installIntent(snapshot, snapshotFile, history);
     const intentFile = encodeInstallIntent(intent);
-    this.installing = true;
+    this.health.installing = true;
     try {
       await this.oneSnapshotWriteAtATime(() =>
-        this.guardAsync(async () => {
+        this.health.guardAsync(async () => {
           // The intent first: once the new snapshot file is in place, recovery rebuilds the log from the intent alone.
           await writeFileAtomic(this.fs, this.layout.dir, this.layout.installing, intentFile);
           await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, snapshotFile);
@@ -256,7 +256,7 @@ export class LogStore implements LogReader {
         }),
       );
     } finally {
-      this.installing = false;
+      this.health.installing = false;
     }
     await this.clearDamageIfCaughtUp();
   }
@@ -292,9 +292,9 @@ export class LogStore implements LogReader {
    * and never the newest segment. firstIndex() moves to the first entry still held.
    */
   compactPrefix(upToIndex: number): void {
-    this.assertWritable();
+    this.health.assertWritable();
     const limit = Math.min(upToIndex, this.snap?.meta.index ?? 0);
-    this.guard(() => {
+    this.health.guard(() => {
       for (let next = this.files.list[1]; next !== undefined && next.firstIndex - 1 <= limit; next = this.files.list[1]) {
         this.prevTerm = this.index.term(next.firstIndex - 1);
         this.index.dropBefore(next.firstIndex);
@@ -305,10 +305,10 @@ export class LogStore implements LogReader {
 
   /** Waits for a running sync, closes the files and releases the data folder. Does not sync. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.health.closed) return;
+    this.health.closed = true;
     await this.commit.idle();
-    if (this.failure === undefined) this.files.writePending();
+    if (this.health.failure === undefined) this.files.writePending();
     this.files.closeAll();
     this.lock.release();
   }
@@ -352,8 +352,8 @@ export class LogStore implements LogReader {
   }
 
   private async flush(): Promise<void> {
-    if (this.failure !== undefined) throw this.failedError();
-    this.guard(() => this.files.writePending());
+    if (this.health.failure !== undefined) throw this.health.failedError();
+    this.health.guard(() => this.files.writePending());
     const seg = this.files.newest;
     const segSize = seg?.size ?? 0;
     const target = this.index.lastIndex;
@@ -361,7 +361,7 @@ export class LogStore implements LogReader {
     const hardVersion = this.hardVersion;
     const hard = hardVersion !== this.hardDurableVersion ? encodeHardState(this.hard) : undefined;
     try {
-      await this.guardAsync(async () => {
+      await this.health.guardAsync(async () => {
         await Promise.all([
           seg !== undefined && segSize > seg.durableSize ? this.fs.datasync(seg.fd) : undefined,
           hard ? writeSyncedTemp(this.fs, this.layout.hardState, hard) : undefined,
@@ -388,41 +388,9 @@ export class LogStore implements LogReader {
     await this.fs.syncDir(this.layout.dir);
   }
 
-  /**
-   * A failed write or sync leaves the files in an unknown state (and a failed fdatasync cannot be
-   * retried safely), so the store refuses all further work; the node must restart and recover.
-   */
-  private guard(work: () => void): void {
-    try {
-      work();
-    } catch (e) {
-      throw (this.failure = e);
-    }
-  }
-
   private oneSnapshotWriteAtATime(work: () => Promise<void>): Promise<void> {
     const run = this.snapshotWrites.then(work);
     this.snapshotWrites = run.catch(() => undefined);
     return run;
-  }
-
-  private async guardAsync(work: () => Promise<void>): Promise<void> {
-    await work().catch((e: unknown) => {
-      throw (this.failure = e);
-    });
-  }
-
-  private failedError(): MqraftError {
-    return new MqraftError("INTERNAL", `storage in ${this.layout.dir} failed earlier and must be reopened`, { cause: this.failure });
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new MqraftError("INTERNAL", `storage in ${this.layout.dir} is closed`);
-  }
-
-  private assertWritable(): void {
-    this.assertOpen();
-    if (this.failure !== undefined) throw this.failedError();
-    if (this.installing) throw new MqraftError("INTERNAL", "the log is being replaced by a snapshot");
   }
 }
