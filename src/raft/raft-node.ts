@@ -8,7 +8,7 @@ import { applied, replayMembership, snapshotApplied } from "./apply.ts";
 import { type ConfChange, encodeConfChange } from "./conf-change.ts";
 import { type RaftOptions, resolveConfig } from "./config.ts";
 import { recordVote, tickElection, tickLeader } from "./election.ts";
-import { EntryKind, type HardState, type LogReader, type Membership, type NodeId, type Snapshot, type SnapshotMeta } from "./log-types.ts";
+import { EntryKind, type HardState, type LogReader, type Membership, type NodeId, type SnapshotMeta } from "./log-types.ts";
 import { confChangeProblem, EMPTY_MEMBERSHIP } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import { RaftLog } from "./raft-log.ts";
