@@ -31,7 +31,10 @@ export default defineCommand({
     const children = new Map<number, Subprocess>();
     let stopping = false;
     let running = nodes + 1;
-    /** With no child left there is nothing to stop or wait for: say so and exit instead of waiting for Ctrl-C. */
+    /**
+     * With no child left there is nothing to stop or wait for: say so and exit instead of waiting for Ctrl-C (Bun 1.4.5
+     * also busy-spins at 100 % CPU when signal listeners are all its event loop waits on).
+     */
     const exited = (): void => {
       if (--running > 0 || stopping) return;
       console.error("mqraft up: every broker and the manager exited (see above); stopping");
@@ -71,9 +74,6 @@ export default defineCommand({
         "Ctrl-C stops the cluster.",
       ].join("\n"),
     );
-    // Bun 1.4.5 busy-spins at 100 % CPU when signal listeners are all its event loop waits on (once the children are
-    // gone): a timer keeps it asleep in epoll.
-    const keepAlive = setInterval(() => {}, 1 << 30);
     await new Promise<void>((resolve) => {
       const stop = () => {
         if (stopping) return;
@@ -84,6 +84,5 @@ export default defineCommand({
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
-    clearInterval(keepAlive);
   },
 });

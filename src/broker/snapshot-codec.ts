@@ -41,7 +41,8 @@ const SnapshotV1Schema = v.object({
   producers: v.array(v.object({ id: ProducerIdSchema, lastSeen: WholeNumberSchema, seq: Bytes, topicId: Bytes, offset: Bytes })),
   durables: v.array(DurableSchema),
 });
-type Parsed = v.InferOutput<typeof SnapshotV1Schema>;
+/** Either version once read: the header's fields, with each topic's and producer's columns as bytes. */
+type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version">;
 
 /** Version 2's header: the columns follow it, each topic's then each producer's, in the order listed here. */
 const HeaderV2Schema = v.object({
@@ -152,7 +153,7 @@ function validated<S extends v.GenericSchema>(schema: S, raw: unknown): v.InferO
   return parsed.output;
 }
 
-/** Version 2 in version 1's shape: the header with each column cut from the body by its count. */
+/** Version 2 in the shape version 1 is read in: the header with each column cut from the body by its count. */
 function readV2(header: unknown, body: Uint8Array): Parsed {
   const h = validated(HeaderV2Schema, header);
   let at = 0;
@@ -178,7 +179,7 @@ function readV2(header: unknown, body: Uint8Array): Parsed {
     offset: take(p.count, 8, `producer "${p.id}"`),
   }));
   if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
-  return { ...h, version: 1, topics, producers };
+  return { format: h.format, appliedIndex: h.appliedIndex, time: h.time, retention: h.retention, durables: h.durables, topics, producers };
 }
 
 export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
