@@ -1,11 +1,12 @@
 # Every target works on a fresh clone with only Node and npm: Bun itself comes from the npm registry.
 BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
+BIOME := node_modules/.bin/biome
 # cbor-x's native addon crashes Bun (../shared/PLATFORM.md); the binary has it compiled out too.
 export CBOR_NATIVE_ACCELERATION_DISABLED := true
 SOURCES := $(shell find src cmd -name '*.ts' 2>/dev/null) package.json
 
-.PHONY: build run test typecheck unit sim bench bench-compare clean
+.PHONY: build run test typecheck lint format unit sim bench bench-compare clean
 
 build: dist/mqraft
 
@@ -29,8 +30,15 @@ run: build
 typecheck: node_modules/.installed
 	$(TSC) --noEmit -p .
 
-# The whole suite: type-check, then every test (unit, simulation, real clusters) against the fresh binary.
-test: build typecheck
+# Biome: formatting and lint rules (biome.json); `make format` rewrites the tree.
+lint: node_modules/.installed
+	$(BIOME) check .
+
+format: node_modules/.installed
+	$(BIOME) check --write .
+
+# The whole suite: type-check, lint, then every test (unit, simulation, real clusters) against the fresh binary.
+test: build typecheck lint
 	$(BUN) test --timeout 120000
 
 sim: node_modules/.installed

@@ -25,7 +25,10 @@ function folderBytes(dir: string): number {
   return total;
 }
 
-const cluster = await TestCluster.create({ nodes: 3, argsFor: () => ["--snapshot-every", String(snapshotEvery), "--log-level", "info"] });
+const cluster = await TestCluster.create({
+  nodes: 3,
+  argsFor: () => ["--snapshot-every", String(snapshotEvery), "--log-level", "info"],
+});
 try {
   const leader = await cluster.waitForLeader(20_000);
   const client = await connect({ servers: cluster.addresses, window: 1000 });
@@ -37,7 +40,8 @@ try {
   }
   await Promise.all(pending);
   await client.close();
-  const target = (await probeStatus(cluster.broker(leader).address))?.nodes.find((n) => n.id === leader)?.lastApplied ?? 0;
+  const target =
+    (await probeStatus(cluster.broker(leader).address))?.nodes.find((n) => n.id === leader)?.lastApplied ?? 0;
 
   // How long the leader keeps a client waiting meanwhile: it packs and sends the snapshot and the log.
   let catchingUp = true;
@@ -52,11 +56,15 @@ try {
   })();
   const started = performance.now();
   const joiner = await cluster.addJoiner(4);
-  await waitFor("the joiner to apply the whole log", async () => {
-    const view = await probeStatus(joiner.address, 500);
-    const self = view?.nodes.find((n) => n.id === 4);
-    return self !== undefined && self.lastApplied >= target ? true : undefined;
-  }, { timeoutMs: 300_000, intervalMs: 20 });
+  await waitFor(
+    "the joiner to apply the whole log",
+    async () => {
+      const view = await probeStatus(joiner.address, 500);
+      const self = view?.nodes.find((n) => n.id === 4);
+      return self !== undefined && self.lastApplied >= target ? true : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 20 },
+  );
   const seconds = (performance.now() - started) / 1000;
   catchingUp = false;
   await watchLeader;
@@ -67,10 +75,21 @@ try {
       `${(transferred / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${(transferred / 1e6 / seconds).toFixed(1)} MB/s ` +
       `(${Math.round(target / seconds)} entries/s), from process start to the whole log applied`,
   );
-  console.log(`the leader's slowest answer to a status request meanwhile (one every 20 ms): ${slowestAnswer.toFixed(0)} ms`);
+  console.log(
+    `the leader's slowest answer to a status request meanwhile (one every 20 ms): ${slowestAnswer.toFixed(0)} ms`,
+  );
 } finally {
   // A graceful stop lets brokers run under `bun --cpu-prof` (MQRAFT_BIN pointing at a wrapper) write their profiles.
   if (process.env.STOP_GRACEFULLY) for (const id of [4, 3, 2, 1]) await cluster.stop(id, "SIGTERM");
-  if (process.env.SHOW_LOG) for (const id of [1, 2, 3, 4]) console.log(cluster.log(id).split("\n").filter((l) => !l.includes("Founding")).slice(0, 40).join("\n"));
+  if (process.env.SHOW_LOG)
+    for (const id of [1, 2, 3, 4])
+      console.log(
+        cluster
+          .log(id)
+          .split("\n")
+          .filter((l) => !l.includes("Founding"))
+          .slice(0, 40)
+          .join("\n"),
+      );
   await cluster.destroy();
 }

@@ -10,7 +10,11 @@ import { TestCluster } from "../test/support/cluster.ts";
 const messages = Number(process.argv[2] ?? 20_000);
 const payload = new Uint8Array(128).fill(97);
 
-async function throughput(cluster: TestCluster, window: number, count: number): Promise<{ perSec: number; p50: number; p99: number }> {
+async function throughput(
+  cluster: TestCluster,
+  window: number,
+  count: number,
+): Promise<{ perSec: number; p50: number; p99: number }> {
   const client = await connect({ servers: cluster.addresses, window });
   const latencies: number[] = [];
   const start = performance.now();
@@ -49,13 +53,19 @@ const cluster = await TestCluster.create({ nodes: 3, heartbeatMs: 100, electionM
 try {
   await cluster.waitForLeader(20_000);
   const sync = await throughput(cluster, 1, Math.min(messages, 5_000));
-  console.log(`publish, 1 in flight:     ${sync.perSec.toFixed(0)} msgs/s, latency p50 ${sync.p50.toFixed(2)} ms, p99 ${sync.p99.toFixed(2)} ms`);
+  console.log(
+    `publish, 1 in flight:     ${sync.perSec.toFixed(0)} msgs/s, latency p50 ${sync.p50.toFixed(2)} ms, p99 ${sync.p99.toFixed(2)} ms`,
+  );
   const piped = await throughput(cluster, 1000, messages * 5);
-  console.log(`publish, 1,000 in flight: ${piped.perSec.toFixed(0)} msgs/s (${((piped.perSec * 128) / 1e6).toFixed(1)} MB/s of payload)`);
+  console.log(
+    `publish, 1,000 in flight: ${piped.perSec.toFixed(0)} msgs/s (${((piped.perSec * 128) / 1e6).toFixed(1)} MB/s of payload)`,
+  );
   const times: number[] = [];
   for (let i = 0; i < 5; i++) times.push(await failover(cluster));
   times.sort((a, b) => a - b);
-  console.log(`failover after kill -9 of the leader (--election-ms 1000): median ${times[2]?.toFixed(0)} ms of ${times.map((t) => t.toFixed(0)).join(", ")}`);
+  console.log(
+    `failover after kill -9 of the leader (--election-ms 1000): median ${times[2]?.toFixed(0)} ms of ${times.map((t) => t.toFixed(0)).join(", ")}`,
+  );
 } finally {
   await cluster.destroy();
 }

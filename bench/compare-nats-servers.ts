@@ -1,6 +1,6 @@
-import type { Subprocess } from "bun";
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { freePorts } from "../test/support/ports.ts";
 
 /** The two clusters of bench/compare-nats.ts: 3 JetStream servers and 3 mqraft brokers on loopback. */
@@ -74,7 +74,20 @@ export class Servers {
     ports.forEach((port, i) => {
       const id = String(i + 1);
       const data = join(this.dir, `mqraft-${id}`);
-      this.spawn(`mqraft-${id}`, [binary, "broker", "--id", id, "--port", String(port), "--peers", peers, "--data", data, "--log-level", "warn"]);
+      this.spawn(`mqraft-${id}`, [
+        binary,
+        "broker",
+        "--id",
+        id,
+        "--port",
+        String(port),
+        "--peers",
+        peers,
+        "--data",
+        data,
+        "--log-level",
+        "warn",
+      ]);
     });
     return ports.map((p) => `127.0.0.1:${p}`).join(",");
   }

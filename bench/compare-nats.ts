@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { BenchResultSchema, type BenchResult } from "../cmd/bench-stats.ts";
+import { type BenchResult, BenchResultSchema } from "../cmd/bench-stats.ts";
 import { buildNatsBench, ensureNatsTools, Servers } from "./compare-nats-servers.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -31,16 +31,36 @@ const latencyRows = [
 ] as const;
 
 const WORKLOADS: Workload[] = [
-  { name: "pipelined publish, 128 B, window 1000", mode: "pub", args: ["--msgs", n(200_000), "--size", "128", "--window", "1000"], rows: [throughput] },
+  {
+    name: "pipelined publish, 128 B, window 1000",
+    mode: "pub",
+    args: ["--msgs", n(200_000), "--size", "128", "--window", "1000"],
+    rows: [throughput],
+  },
   {
     name: "pipelined publish, 1 KiB, window 1000",
     mode: "pub",
     args: ["--msgs", n(100_000), "--size", "1024", "--window", "1000"],
     rows: [{ metric: "MBps", label: "MB/s", higherIsBetter: true }],
   },
-  { name: "synchronous publish, 128 B", mode: "pub", args: ["--msgs", n(5_000), "--size", "128", "--window", "1"], rows: [throughput, ...latencyRows] },
-  { name: "end-to-end at 1,000 msg/s, 128 B", mode: "e2e", args: ["--msgs", n(5_000), "--size", "128", "--rate", "1000"], rows: [...latencyRows] },
-  { name: "end-to-end saturated, 128 B", mode: "e2e", args: ["--msgs", n(100_000), "--size", "128", "--window", "1000"], rows: [throughput, ...latencyRows] },
+  {
+    name: "synchronous publish, 128 B",
+    mode: "pub",
+    args: ["--msgs", n(5_000), "--size", "128", "--window", "1"],
+    rows: [throughput, ...latencyRows],
+  },
+  {
+    name: "end-to-end at 1,000 msg/s, 128 B",
+    mode: "e2e",
+    args: ["--msgs", n(5_000), "--size", "128", "--rate", "1000"],
+    rows: [...latencyRows],
+  },
+  {
+    name: "end-to-end saturated, 128 B",
+    mode: "e2e",
+    args: ["--msgs", n(100_000), "--size", "128", "--window", "1000"],
+    rows: [throughput, ...latencyRows],
+  },
 ];
 
 /** Runs one bench command and returns its --json last line; the rest of its output goes to ours. */
@@ -77,13 +97,18 @@ async function runAll(label: string, command: (w: Workload, i: number) => string
 }
 
 function table(nats: BenchResult[], mqraft: BenchResult[]): string {
-  const lines = ["| workload | figure | JetStream R3 (Go client) | mqraft (3 brokers) | mqraft/JetStream |", "|---|---|---:|---:|---:|"];
+  const lines = [
+    "| workload | figure | JetStream R3 (Go client) | mqraft (3 brokers) | mqraft/JetStream |",
+    "|---|---|---:|---:|---:|",
+  ];
   WORKLOADS.forEach((w, i) => {
     for (const row of w.rows) {
       const a = nats[i]?.[row.metric] ?? 0;
       const b = mqraft[i]?.[row.metric] ?? 0;
       const ratio = a === 0 ? "n/a" : `${(b / a).toFixed(2)}×`;
-      lines.push(`| ${w.name} | ${row.label} (${row.higherIsBetter ? "higher" : "lower"} is better) | ${a} | ${b} | ${ratio} |`);
+      lines.push(
+        `| ${w.name} | ${row.label} (${row.higherIsBetter ? "higher" : "lower"} is better) | ${a} | ${b} | ${ratio} |`,
+      );
     }
   });
   return lines.join("\n");
@@ -101,15 +126,34 @@ try {
   const natsBench = await buildNatsBench(ROOT, dir);
 
   const natsUrls = await servers.startNats();
-  const nats = await runAll("JetStream", (w, i) => [natsBench, w.mode, `bench.w${i}`, ...w.args, "--server", natsUrls, "--json"]);
+  const nats = await runAll("JetStream", (w, i) => [
+    natsBench,
+    w.mode,
+    `bench.w${i}`,
+    ...w.args,
+    "--server",
+    natsUrls,
+    "--json",
+  ]);
   await servers.stop();
 
   const mqraftServers = await servers.startMqraft(MQRAFT);
-  const mqraft = await runAll("mqraft", (w, i) => [MQRAFT, "bench", w.mode, `bench-w${i}`, ...w.args, "--server", mqraftServers, "--json"]);
+  const mqraft = await runAll("mqraft", (w, i) => [
+    MQRAFT,
+    "bench",
+    w.mode,
+    `bench-w${i}`,
+    ...w.args,
+    "--server",
+    mqraftServers,
+    "--json",
+  ]);
   await servers.stop();
 
   const version = Bun.spawnSync(["nats-server", "--version"]).stdout.toString().trim();
-  console.log(`\nmeasured on commit ${await gitCommit()}, ${version}, scale ${scale}, ${navigator.hardwareConcurrency} cores\n`);
+  console.log(
+    `\nmeasured on commit ${await gitCommit()}, ${version}, scale ${scale}, ${navigator.hardwareConcurrency} cores\n`,
+  );
   console.log(table(nats, mqraft));
 } finally {
   await servers.stop();

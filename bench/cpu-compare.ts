@@ -29,7 +29,12 @@ function machineTicks(): MachineTicks {
   const stat = readFileSync("/proc/stat", "utf8");
   const f = (stat.split("\n")[0] ?? "").split(/\s+/).slice(1).map(Number);
   const at = (i: number) => f[i] ?? 0;
-  return { user: at(0) + at(1), system: at(2) + at(5) + at(6), idle: at(3) + at(4), switches: Number(/ctxt (\d+)/.exec(stat)?.[1] ?? 0) };
+  return {
+    user: at(0) + at(1),
+    system: at(2) + at(5) + at(6),
+    idle: at(3) + at(4),
+    switches: Number(/ctxt (\d+)/.exec(stat)?.[1] ?? 0),
+  };
 }
 
 /** CPU ticks (1/100 s) the processes matching `pattern` have used so far. */
@@ -48,7 +53,9 @@ function processTicks(pattern: string): number {
 }
 
 async function measured(label: string, serverPattern: string, argv: string[]): Promise<string> {
-  const probe = Bun.spawn([process.execPath, join(import.meta.dir, "late-ticks.ts"), String(seconds * 1000)], { stdout: "pipe" });
+  const probe = Bun.spawn([process.execPath, join(import.meta.dir, "late-ticks.ts"), String(seconds * 1000)], {
+    stdout: "pipe",
+  });
   const before = machineTicks();
   const serversBefore = processTicks(serverPattern);
   const started = performance.now();
@@ -59,7 +66,11 @@ async function measured(label: string, serverPattern: string, argv: string[]): P
   const serverTicks = processTicks(serverPattern) - serversBefore;
   const clientCpuMs = Number(bench.resourceUsage()?.cpuTime.total ?? 0) / 1000; // µs -> ms
   const s = (performance.now() - started) / 1000;
-  const late = JSON.parse(await new Response(probe.stdout).text()) as { over1_5ms: number; over3ms: number; maxms: number };
+  const late = JSON.parse(await new Response(probe.stdout).text()) as {
+    over1_5ms: number;
+    over3ms: number;
+    maxms: number;
+  };
   const r = v.parse(BenchResultSchema, JSON.parse(out.trim().split("\n").at(-1) ?? ""));
   const cores = (ticks: number) => (ticks / 100 / s).toFixed(2);
   const machine = `${cores(after.user + after.system - before.user - before.system)} (user ${cores(after.user - before.user)}, system ${cores(after.system - before.system)})`;
@@ -68,7 +79,8 @@ async function measured(label: string, serverPattern: string, argv: string[]): P
 
 async function firstAck(servers: string): Promise<void> {
   for (let i = 0; i < 60; i++) {
-    if (Bun.spawnSync([MQRAFT, "bench", "pub", "warm", "--msgs", "100", "--server", servers, "--json"]).exitCode === 0) return;
+    if (Bun.spawnSync([MQRAFT, "bench", "pub", "warm", "--msgs", "100", "--server", servers, "--json"]).exitCode === 0)
+      return;
     await Bun.sleep(500);
   }
   throw new Error("the mqraft cluster did not acknowledge a publish within 30 s");
@@ -84,20 +96,67 @@ try {
   // a warm-up of 20 s for both: Bun compiles hot code for about that long
   Bun.spawnSync([natsBench, "e2e", "cpu.warm", "--msgs", "40000", "--rate", "2000", "--server", urls, "--json"]);
   for (let i = 0; i < 2; i++) {
-    rows.push(await measured("JetStream R3", "nats-server", [natsBench, "e2e", `cpu.run${i}`, "--msgs", msgs, "--size", "128", "--rate", String(rate), "--server", urls, "--json"]));
+    rows.push(
+      await measured("JetStream R3", "nats-server", [
+        natsBench,
+        "e2e",
+        `cpu.run${i}`,
+        "--msgs",
+        msgs,
+        "--size",
+        "128",
+        "--rate",
+        String(rate),
+        "--server",
+        urls,
+        "--json",
+      ]),
+    );
   }
   await servers.stop();
   const mqraft = await servers.startMqraft(MQRAFT);
   await firstAck(mqraft);
-  Bun.spawnSync([MQRAFT, "bench", "e2e", "cpu-warm", "--msgs", "40000", "--rate", "2000", "--server", mqraft, "--json"]);
+  Bun.spawnSync([
+    MQRAFT,
+    "bench",
+    "e2e",
+    "cpu-warm",
+    "--msgs",
+    "40000",
+    "--rate",
+    "2000",
+    "--server",
+    mqraft,
+    "--json",
+  ]);
   for (let i = 0; i < 2; i++) {
-    rows.push(await measured("mqraft", `${MQRAFT} broker`, [MQRAFT, "bench", "e2e", `cpu-run${i}`, "--msgs", msgs, "--size", "128", "--rate", String(rate), "--server", mqraft, "--json"]));
+    rows.push(
+      await measured("mqraft", `${MQRAFT} broker`, [
+        MQRAFT,
+        "bench",
+        "e2e",
+        `cpu-run${i}`,
+        "--msgs",
+        msgs,
+        "--size",
+        "128",
+        "--rate",
+        String(rate),
+        "--server",
+        mqraft,
+        "--json",
+      ]),
+    );
   }
 } finally {
   await servers.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`\nend to end, 128 B paced at ${rate} msg/s for ${seconds} s, ${navigator.hardwareConcurrency} cores, each system twice\n`);
-console.log("| system | p50 ms | p99 ms | servers' cores | client's cores | machine's cores busy | context switches/s | idle process's timer late > 1.5 / > 3 ms |");
+console.log(
+  `\nend to end, 128 B paced at ${rate} msg/s for ${seconds} s, ${navigator.hardwareConcurrency} cores, each system twice\n`,
+);
+console.log(
+  "| system | p50 ms | p99 ms | servers' cores | client's cores | machine's cores busy | context switches/s | idle process's timer late > 1.5 / > 3 ms |",
+);
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const row of rows) console.log(row);

@@ -14,5 +14,11 @@ const timer = setInterval(() => {
 }, 5);
 setTimeout(() => {
   clearInterval(timer);
-  console.log(JSON.stringify({ over1_5ms: late.length, over3ms: late.filter((x) => x > 3).length, maxms: Number(Math.max(0, ...late).toFixed(1)) }));
+  console.log(
+    JSON.stringify({
+      over1_5ms: late.length,
+      over3ms: late.filter((x) => x > 3).length,
+      maxms: Number(Math.max(0, ...late).toFixed(1)),
+    }),
+  );
 }, durationMs);

@@ -14,7 +14,10 @@ const messages = Number(process.argv[2] ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), "mqraft-resource-"));
 
 function startBroker(port: number, data: string) {
-  return Bun.spawn([BIN, "broker", "--port", String(port), "--data", data, "--log-level", "warn"], { stdout: "ignore", stderr: "inherit" });
+  return Bun.spawn([BIN, "broker", "--port", String(port), "--data", data, "--log-level", "warn"], {
+    stdout: "ignore",
+    stderr: "inherit",
+  });
 }
 
 /** Retries a publish until the broker acknowledges one; returns when it first answered a connect, if asked. */
@@ -56,7 +59,8 @@ try {
     broker.kill("SIGTERM");
     await broker.exited;
   }
-  const median = (xs: number[]): string => `median ${xs.sort((a, b) => a - b)[2]?.toFixed(0)} ms of ${xs.map((x) => x.toFixed(0)).join(", ")}`;
+  const median = (xs: number[]): string =>
+    `median ${xs.sort((a, b) => a - b)[2]?.toFixed(0)} ms of ${xs.map((x) => x.toFixed(0)).join(", ")}`;
   console.log(`start-up, spawn → first answered connect: ${median(listening)}`);
   // a one-node cluster still waits one election timeout (--election-ms, randomised) before it leads
   console.log(`start-up, spawn → first acknowledged publish: ${median(times)}`);
@@ -66,14 +70,19 @@ try {
   const address = `127.0.0.1:${port}`;
   await firstAck(address);
   const before = rssMiB(broker.pid);
-  const load = Bun.spawn([BIN, "bench", "pub", "rss", "--server", address, "--msgs", String(messages), "--clients", "2", "--json"], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
+  const load = Bun.spawn(
+    [BIN, "bench", "pub", "rss", "--server", address, "--msgs", String(messages), "--clients", "2", "--json"],
+    {
+      stdout: "pipe",
+      stderr: "inherit",
+    },
+  );
   const out = await new Response(load.stdout).text();
   if ((await load.exited) !== 0) throw new Error(`mqraft bench pub failed:\n${out}`);
   const after = rssMiB(broker.pid);
-  console.log(`broker RSS: ${before.toFixed(0)} MiB idle, ${after.toFixed(0)} MiB with ${messages} retained 128-byte messages`);
+  console.log(
+    `broker RSS: ${before.toFixed(0)} MiB idle, ${after.toFixed(0)} MiB with ${messages} retained 128-byte messages`,
+  );
   console.log(`(publishing them: ${out.trim().split("\n").at(-1)})`);
   broker.kill("SIGTERM");
   await broker.exited;

@@ -24,7 +24,12 @@ function makeEntries(count: number, producers: number): Uint8Array[] {
   for (let e = 0; e < count; e++) {
     const messages: PublishMessage[] = [];
     for (let i = 0; i < BATCH; i++) {
-      messages.push({ topic: `topic-${i % TOPICS}`, data: PAYLOAD, producer: `producer-${seq % producers}`, seq: seq++ });
+      messages.push({
+        topic: `topic-${i % TOPICS}`,
+        data: PAYLOAD,
+        producer: `producer-${seq % producers}`,
+        seq: seq++,
+      });
     }
     // Copy: cbor-x returns views into one shared buffer, and the bench keeps thousands of entries.
     entries.push(Uint8Array.from(encodeCommand({ type: "publish", time: 1_700_000_000_000 + e, messages })));
@@ -59,10 +64,14 @@ const state = new BrokerState();
 for (let i = 0; i < entries.length; i++) state.apply(i + 1, entries[i] as Uint8Array);
 const retained = state.topics().reduce((n, t) => n + (state.topicInfo(t)?.messages ?? 0), 0);
 const after = heapBytes();
-console.log(`memory: ${((after - before) / 1e6).toFixed(1)} MB for ${retained.toLocaleString("en-US")} retained messages (${((after - before) / retained).toFixed(1)} bytes each)`);
+console.log(
+  `memory: ${((after - before) / 1e6).toFixed(1)} MB for ${retained.toLocaleString("en-US")} retained messages (${((after - before) / retained).toFixed(1)} bytes each)`,
+);
 
 const entrySize = (entries[0] as Uint8Array).byteLength;
-console.log(`entry: ${BATCH} messages of ${PAYLOAD.length} bytes, ${entrySize} bytes encoded (${(entrySize / BATCH).toFixed(1)} per message)`);
+console.log(
+  `entry: ${BATCH} messages of ${PAYLOAD.length} bytes, ${entrySize} bytes encoded (${(entrySize / BATCH).toFixed(1)} per message)`,
+);
 const total = (entries.length * BATCH).toLocaleString("en-US");
 const rate = (n: number) => Math.round(n).toLocaleString("en-US");
 console.log(`apply: ${rate(applyRate(entries, 5))} messages/s (best of 5 runs of ${total})`);

@@ -124,7 +124,10 @@ async function storeBatches(dir: string, dataSize: number): Promise<Rate> {
 
 function show(r: Rate): string {
   const rate = Math.round(r.perSecond).toLocaleString("en-US");
-  const notes = [r.perSync === undefined ? "" : `${r.perSync.toFixed(1)}/fdatasync`, r.stallMs === undefined ? "" : `stall ${r.stallMs.toFixed(1)} ms`];
+  const notes = [
+    r.perSync === undefined ? "" : `${r.perSync.toFixed(1)}/fdatasync`,
+    r.stallMs === undefined ? "" : `stall ${r.stallMs.toFixed(1)} ms`,
+  ];
   const shown = notes.filter((n) => n !== "").join(", ");
   return shown === "" ? rate : `${rate} (${shown})`;
 }
@@ -144,12 +147,21 @@ try {
     ["raw: write + fdatasyncSync per record", ...(await each((s) => rawPerRecord(root, s, "sync")))],
     ["raw: write + async fdatasync per record", ...(await each((s) => rawPerRecord(root, s, "async")))],
     ["store: 1 writer, sync() per append", ...(await each((s) => storeWriters(root, s, 1)))],
-    [`store: ${WRITERS} writers, group commit`, ...(await each((s) => withStallMeter(() => storeWriters(root, s, WRITERS))))],
-    [`  same, blocking fdatasyncSync`, ...(await each((s) => withStallMeter(() => storeWriters(root, s, WRITERS, new BlockingSyncFs()))))],
+    [
+      `store: ${WRITERS} writers, group commit`,
+      ...(await each((s) => withStallMeter(() => storeWriters(root, s, WRITERS)))),
+    ],
+    [
+      `  same, blocking fdatasyncSync`,
+      ...(await each((s) => withStallMeter(() => storeWriters(root, s, WRITERS, new BlockingSyncFs())))),
+    ],
     [`store: batches of ${BATCH}, one sync() each`, ...(await each((s) => storeBatches(root, s)))],
   ];
   const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[0] as number) : cell.padStart(widths[c] as number))).join("  "));
+  for (const r of rows)
+    console.log(
+      r.map((cell, c) => (c === 0 ? cell.padEnd(widths[0] as number) : cell.padStart(widths[c] as number))).join("  "),
+    );
 } finally {
   await rm(root, { recursive: true, force: true });
 }

@@ -6,8 +6,8 @@
  */
 import { join } from "node:path";
 import * as v from "valibot";
-import { FRAME_HEADER_BYTES } from "../src/wire/frame-format.ts";
 import { encodeValue } from "../src/wire/cbor.ts";
+import { FRAME_HEADER_BYTES } from "../src/wire/frame-format.ts";
 import { listen } from "../src/wire/listen.ts";
 import { createMessageParser } from "../src/wire/messages/parse.ts";
 
@@ -16,7 +16,8 @@ const payloadBytes = Number(process.argv[3] ?? 128);
 
 const DataSchema = v.object({ type: v.literal("data"), seq: v.number(), data: v.instance(Uint8Array) });
 const parseData = createMessageParser(DataSchema);
-const frameBytes = FRAME_HEADER_BYTES + encodeValue({ type: "data", seq: 1_000_000, data: new Uint8Array(payloadBytes) }).length;
+const frameBytes =
+  FRAME_HEADER_BYTES + encodeValue({ type: "data", seq: 1_000_000, data: new Uint8Array(payloadBytes) }).length;
 
 interface Result {
   frames: number;
@@ -55,7 +56,14 @@ async function run(mode: "batched" | "per-frame"): Promise<Result> {
     },
   });
   const peer = Bun.spawn(
-    [process.execPath, join(import.meta.dir, "wire-bench-peer.ts"), String(listener.port), mode, String(seconds), String(payloadBytes)],
+    [
+      process.execPath,
+      join(import.meta.dir, "wire-bench-peer.ts"),
+      String(listener.port),
+      mode,
+      String(seconds),
+      String(payloadBytes),
+    ],
     { env: { ...process.env, CBOR_NATIVE_ACCELERATION_DISABLED: "true" }, stdout: "pipe", stderr: "inherit" },
   );
   let senderCpu: number;

@@ -34,9 +34,21 @@ export const benchArgs = {
   ...clientArgs,
   msgs: { type: "string", description: "Messages in all (default 100000)", valueHint: "N" },
   size: { type: "string", description: "Payload bytes per message (default 128)", valueHint: "B" },
-  clients: { type: "string", description: "Publishing (or, for sub, subscribing) clients, each with its own connection (default 1)", valueHint: "C" },
-  window: { type: "string", description: "Publishes in flight per client; 1 is synchronous (default 1000)", valueHint: "W" },
-  rate: { type: "string", description: "Pace publishing at R messages per second in all (default: as fast as acks allow)", valueHint: "R" },
+  clients: {
+    type: "string",
+    description: "Publishing (or, for sub, subscribing) clients, each with its own connection (default 1)",
+    valueHint: "C",
+  },
+  window: {
+    type: "string",
+    description: "Publishes in flight per client; 1 is synchronous (default 1000)",
+    valueHint: "W",
+  },
+  rate: {
+    type: "string",
+    description: "Pace publishing at R messages per second in all (default: as fast as acks allow)",
+    valueHint: "R",
+  },
   subs: { type: "string", description: "e2e: subscribing clients (default 1)", valueHint: "S" },
   from: { type: "string", description: "sub: earliest (default) or latest", valueHint: "earliest|latest" },
   timeout: timeoutArg(10, "for each publish to be acknowledged"),
@@ -64,9 +76,11 @@ export function parseBenchArgs(mode: "pub" | "sub" | "e2e", raw: BenchRawArgs): 
   const extra = (raw._ ?? []).slice(1);
   if (extra.length > 0) throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const size = parseOptionalFlag("size", BenchFlagSchemas.size, raw.size) ?? 128;
-  if (mode === "e2e" && size < STAMP_BYTES) throw usageError(`--size ${size}: e2e needs at least ${STAMP_BYTES} bytes for the send time`);
+  if (mode === "e2e" && size < STAMP_BYTES)
+    throw usageError(`--size ${size}: e2e needs at least ${STAMP_BYTES} bytes for the send time`);
   const from = raw.from === undefined ? "earliest" : raw.from;
-  if (from !== "earliest" && from !== "latest") throw usageError(`--from ${JSON.stringify(from)}: expected earliest or latest`);
+  if (from !== "earliest" && from !== "latest")
+    throw usageError(`--from ${JSON.stringify(from)}: expected earliest or latest`);
   return {
     topic: topic as string,
     servers: serversFrom(raw),

@@ -27,6 +27,8 @@ export class Progress {
     const fraction = Math.min(1, this.done / this.total);
     const filled = Math.round(fraction * width);
     const bar = "#".repeat(filled) + " ".repeat(width - filled);
-    process.stderr.write(`\r${this.label} [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${this.done}/${this.total}`);
+    process.stderr.write(
+      `\r${this.label} [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${this.done}/${this.total}`,
+    );
   }
 }

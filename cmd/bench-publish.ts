@@ -67,7 +67,11 @@ export function publishLoad(settings: BenchSettings): PublishLoad {
   return {
     async ready() {
       for (let i = 0; i < settings.clients; i++) {
-        const client = await connect({ servers: settings.servers, window: settings.window, timeoutMs: settings.timeoutMs });
+        const client = await connect({
+          servers: settings.servers,
+          window: settings.window,
+          timeoutMs: settings.timeoutMs,
+        });
         clients.push(client);
         // the first publish finds the leader: a cost of connecting, not of publishing
         await client.publish(settings.topic, payload(template));

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import { benchArgs, parseBenchArgs, type BenchRawArgs, type BenchSettings } from "./bench-flags.ts";
+import { type BenchRawArgs, type BenchSettings, benchArgs, parseBenchArgs } from "./bench-flags.ts";
 import { Progress } from "./bench-progress.ts";
 import { publishLoad } from "./bench-publish.ts";
 import { receiveLoad } from "./bench-receive.ts";
-import { LatencyRecorder, resultLines, summarize, type BenchResult } from "./bench-stats.ts";
+import { type BenchResult, LatencyRecorder, resultLines, summarize } from "./bench-stats.ts";
 
 type Mode = "pub" | "sub" | "e2e";
 
@@ -85,7 +85,11 @@ async function benchE2e(s: BenchSettings): Promise<BenchResult> {
   }
 }
 
-const runners: Record<Mode, (s: BenchSettings) => Promise<BenchResult>> = { pub: benchPub, sub: benchSub, e2e: benchE2e };
+const runners: Record<Mode, (s: BenchSettings) => Promise<BenchResult>> = {
+  pub: benchPub,
+  sub: benchSub,
+  e2e: benchE2e,
+};
 
 const descriptions: Record<Mode, string> = {
   pub: "Publish N messages from C clients with W in flight each; report msgs/s, MB/s and publish→ack latency",

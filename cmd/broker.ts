@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import * as v from "valibot";
-import { BrokerConfigSchema, type BrokerConfig } from "../src/node/broker-config.ts";
+import { type BrokerConfig, BrokerConfigSchema } from "../src/node/broker-config.ts";
 import { BrokerNode } from "../src/node/broker-node.ts";
 import {
   AddressListSchema,
@@ -19,18 +19,31 @@ export const brokerArgs = {
   id: { type: "string", description: "This broker's node id (a whole number from 1)", default: "1" },
   host: { type: "string", description: "Address to listen on", default: "127.0.0.1" },
   port: { type: "string", description: "Port for clients and peers", default: "8000" },
-  peers: { type: "string", description: "Initial cluster, this broker included: 1=host:port,2=host:port,... (none: a one-node cluster)" },
+  peers: {
+    type: "string",
+    description: "Initial cluster, this broker included: 1=host:port,2=host:port,... (none: a one-node cluster)",
+  },
   data: { type: "string", description: "Data folder (default ./mqraft-data/<id>)" },
   advertise: { type: "string", description: "host:port others use to reach this broker (default host:port)" },
   manager: { type: "string", description: "Managers to report to, host:port[,host:port...]" },
   "heartbeat-ms": { type: "string", description: "Leader heartbeat interval in ms", default: "100" },
-  "election-ms": { type: "string", description: "Election timeout in ms (randomised up to twice this)", default: "1000" },
+  "election-ms": {
+    type: "string",
+    description: "Election timeout in ms (randomised up to twice this)",
+    default: "1000",
+  },
   "retain-messages": { type: "string", description: "Keep at most this many messages per topic" },
   "retain-bytes": { type: "string", description: "Keep at most this many bytes per topic (e.g. 1GB)" },
   "retain-age": { type: "string", description: "Drop messages older than this (e.g. 7d)" },
   "max-frame": { type: "string", description: "Largest frame accepted", default: "16MiB" },
-  repair: { type: "boolean", description: "Start on a corrupt log: cut it at the first bad record, then catch up from the leader without voting" },
-  "remove-dead-after": { type: "string", description: "Remove a member unreachable for this long, e.g. 60s (default: never)" },
+  repair: {
+    type: "boolean",
+    description: "Start on a corrupt log: cut it at the first bad record, then catch up from the leader without voting",
+  },
+  "remove-dead-after": {
+    type: "string",
+    description: "Remove a member unreachable for this long, e.g. 60s (default: never)",
+  },
   "segment-bytes": { type: "string", description: "Size of one log segment file", default: "64MiB" },
   "snapshot-every": { type: "string", description: "Applied log entries between two snapshots", default: "10000" },
   ...logArgs,

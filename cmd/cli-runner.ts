@@ -1,7 +1,7 @@
-import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import * as v from "valibot";
-import { describeError, isMqraftError, MqraftError } from "../src/util/errors.ts";
 import { firstIssue } from "../src/util/config-values.ts";
+import { describeError, isMqraftError, MqraftError } from "../src/util/errors.ts";
 
 /** Exit codes of DESIGN.md: 0 success, 1 runtime failure, 2 bad usage. */
 export const EXIT_OK = 0;
@@ -75,7 +75,9 @@ async function rejectUnknownFlags(cmd: AnyCommand, rest: string[], path: string[
     if (token === "--") break;
     const match = /^--?([A-Za-z][\w-]*)/.exec(token);
     if (match && !known.has(match[1] as string)) {
-      throw usageError(`unknown flag ${token.split("=")[0]} for "mqraft ${path.join(" ")}" (see mqraft ${path.join(" ")} --help)`);
+      throw usageError(
+        `unknown flag ${token.split("=")[0]} for "mqraft ${path.join(" ")}" (see mqraft ${path.join(" ")} --help)`,
+      );
     }
   }
 }
@@ -93,7 +95,8 @@ export async function runCli(root: AnyCommand, argv: string[]): Promise<number> 
       console.log(await renderUsage(cmd, parent));
       return EXIT_OK;
     }
-    if (!cmd.run) throw usageError(`"mqraft ${path.join(" ")}" needs a subcommand (see mqraft ${path.join(" ")} --help)`);
+    if (!cmd.run)
+      throw usageError(`"mqraft ${path.join(" ")}" needs a subcommand (see mqraft ${path.join(" ")} --help)`);
     await rejectUnknownFlags(cmd, rest, path);
     await runCommand(cmd, { rawArgs: rest });
     return EXIT_OK;
@@ -108,5 +111,6 @@ export async function runCli(root: AnyCommand, argv: string[]): Promise<number> 
 }
 
 function stripAnsi(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the colour codes this strips
   return s.replace(/\x1b\[[0-9;]*m/g, "");
 }

@@ -14,7 +14,9 @@ export function asText(data: Uint8Array): string | undefined {
 }
 
 export function publishedLine(result: PublishResult, json: boolean): string {
-  return json ? JSON.stringify({ topic: result.topic, offset: result.offset }) : `published ${result.topic} #${result.offset}`;
+  return json
+    ? JSON.stringify({ topic: result.topic, offset: result.offset })
+    : `published ${result.topic} #${result.offset}`;
 }
 
 export function messageLine(message: ReceivedMessage, json: boolean): string {
@@ -65,6 +67,11 @@ export function statusTable(status: ClusterStatus): string[] {
     ]);
   const table = [["", "ID", "ADDRESS", "ROLE", "VOTER", "REACHABLE", "TERM", "COMMIT", "APPLIED", "LAG"], ...rows];
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  const lines = table.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd());
+  const lines = table.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join("  ")
+      .trimEnd(),
+  );
   return [heading, ...lines];
 }

@@ -1,6 +1,6 @@
 import type { ArgsDef } from "citty";
+import { type Address, AddressListSchema } from "../src/util/config-values.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../src/util/log.ts";
-import { AddressListSchema, type Address } from "../src/util/config-values.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
 
 /** Flags every long-running process takes. */
@@ -21,8 +21,10 @@ export const clientArgs = {
 export function setUpLogging(args: { "log-level"?: string; "log-format"?: string }): void {
   const level = args["log-level"] ?? "info";
   const format = args["log-format"] ?? "text";
-  if (!(level in LOG_LEVELS)) throw usageError(`--log-level "${level}": expected one of ${Object.keys(LOG_LEVELS).join(", ")}`);
-  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw usageError(`--log-format "${format}": expected text or json`);
+  if (!(level in LOG_LEVELS))
+    throw usageError(`--log-level "${level}": expected one of ${Object.keys(LOG_LEVELS).join(", ")}`);
+  if (!(LOG_FORMATS as readonly string[]).includes(format))
+    throw usageError(`--log-format "${format}": expected text or json`);
   configureLogging({ level: level as LogLevelName, format: format as LogFormat });
 }
 

@@ -1,11 +1,14 @@
-import { defineCommand } from "citty";
 import { existsSync, statSync } from "node:fs";
+import { defineCommand } from "citty";
 import { inspectDataFolder } from "../src/storage/inspect.ts";
 import { MqraftError } from "../src/util/errors.ts";
 import { usageError } from "./cli-runner.ts";
 
 export default defineCommand({
-  meta: { name: "inspect", description: "Print a broker's data folder: segments and their index ranges, hard state, snapshot, bad records" },
+  meta: {
+    name: "inspect",
+    description: "Print a broker's data folder: segments and their index ranges, hard state, snapshot, bad records",
+  },
   args: {
     folder: { type: "positional", description: "The data folder (a broker's --data)", required: true },
   },

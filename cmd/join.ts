@@ -3,24 +3,31 @@ import { connect, type MqraftClient } from "../src/client/index.ts";
 import { BrokerNode } from "../src/node/broker-node.ts";
 import { AddressListSchema } from "../src/util/config-values.ts";
 import { describeError, isMqraftError, MqraftError } from "../src/util/errors.ts";
+import { brokerArgs, brokerConfigFromArgs } from "./broker.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { setUpLogging } from "./common-args.ts";
-import { brokerArgs, brokerConfigFromArgs } from "./broker.ts";
 
 const { peers: _peers, ...joinBrokerArgs } = brokerArgs;
 const JOIN_TIMEOUT_MS = 60_000;
 
 export default defineCommand({
-  meta: { name: "join", description: "Start a broker that joins an existing cluster (through a manager or any broker)" },
+  meta: {
+    name: "join",
+    description: "Start a broker that joins an existing cluster (through a manager or any broker)",
+  },
   args: {
     ...joinBrokerArgs,
-    server: { type: "string", description: "Brokers to ask instead of (or besides) --manager, host:port[,host:port...]" },
+    server: {
+      type: "string",
+      description: "Brokers to ask instead of (or besides) --manager, host:port[,host:port...]",
+    },
   },
   async run({ args }) {
     setUpLogging(args);
     const managers = parseOptionalFlag("manager", AddressListSchema, args.manager) ?? [];
     const brokers = parseOptionalFlag("server", AddressListSchema, args.server) ?? [];
-    if (managers.length + brokers.length === 0) throw usageError("join needs --manager host:port (or --server with a broker's address)");
+    if (managers.length + brokers.length === 0)
+      throw usageError("join needs --manager host:port (or --server with a broker's address)");
     const config = brokerConfigFromArgs(args, true);
     const node = await BrokerNode.start(config);
     const stop = () => void node.handOffLeadership().then(() => node.stop());
@@ -71,7 +78,9 @@ async function askToJoin(node: BrokerNode, servers: string[]): Promise<void> {
         return;
       }
       if (performance.now() > deadline) {
-        await node.stop(new MqraftError("TIMEOUT", `could not join within ${JOIN_TIMEOUT_MS / 1000} s: ${describeError(e)}`));
+        await node.stop(
+          new MqraftError("TIMEOUT", `could not join within ${JOIN_TIMEOUT_MS / 1000} s: ${describeError(e)}`),
+        );
         return;
       }
       node.log.debug(`Join attempt ${attempt} failed: ${describeError(e)}; retrying`);

@@ -5,7 +5,10 @@ import { parseFlag } from "./cli-runner.ts";
 import { clientArgs, serversFrom } from "./common-args.ts";
 
 export default defineCommand({
-  meta: { name: "leader", description: "Hand leadership to another voter (the current leader brings it up to date first)" },
+  meta: {
+    name: "leader",
+    description: "Hand leadership to another voter (the current leader brings it up to date first)",
+  },
   args: {
     "transfer-to": { type: "string", description: "Node id of the voter to lead", required: true },
     server: clientArgs.server,

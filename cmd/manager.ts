@@ -1,14 +1,15 @@
 import { defineCommand } from "citty";
 import { ClusterManager, type ManagerConfigInput } from "../src/manager/index.ts";
-import { isMqraftError } from "../src/util/errors.ts";
 import { ByteSizeSchema, HostSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
+import { isMqraftError } from "../src/util/errors.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
 
 export default defineCommand({
   meta: {
     name: "manager",
-    description: "Run a manager: a stateless front door that learns the cluster from the brokers (started with --manager) and forwards one-shot requests to the leader",
+    description:
+      "Run a manager: a stateless front door that learns the cluster from the brokers (started with --manager) and forwards one-shot requests to the leader",
   },
   args: {
     host: { type: "string", description: "Address to listen on", default: "127.0.0.1" },

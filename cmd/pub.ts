@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { connect } from "../src/client/index.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
-import { SecondsSchema, parseTopics, timeoutArg } from "./client-flags.ts";
+import { parseTopics, SecondsSchema, timeoutArg } from "./client-flags.ts";
 import { publishedLine } from "./client-output.ts";
 import { clientArgs, serversFrom } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
@@ -12,7 +12,11 @@ const DEFAULT_TIMEOUT_S = 10;
 
 const args = {
   topic: { type: "positional", description: "Topic to publish to", required: true },
-  message: { type: "positional", description: "The message; without it, each line of stdin is one message", required: false },
+  message: {
+    type: "positional",
+    description: "The message; without it, each line of stdin is one message",
+    required: false,
+  },
   ...clientArgs,
   timeout: timeoutArg(DEFAULT_TIMEOUT_S, "for each message to be acknowledged"),
 } as const;
@@ -27,10 +31,18 @@ export interface PubSettings {
 }
 
 /** Validates pub's arguments; a bad one is a BAD_USAGE error naming it. */
-export function parsePubArgs(raw: { topic?: string; message?: string; server?: string; json?: boolean; timeout?: string; _?: string[] }): PubSettings {
+export function parsePubArgs(raw: {
+  topic?: string;
+  message?: string;
+  server?: string;
+  json?: boolean;
+  timeout?: string;
+  _?: string[];
+}): PubSettings {
   const [topic] = parseTopics(raw.topic === undefined ? [] : [raw.topic]);
   const extra = (raw._ ?? []).slice(2);
-  if (extra.length > 0) throw usageError(`unexpected argument ${JSON.stringify(extra[0])} (quote a message that has spaces)`);
+  if (extra.length > 0)
+    throw usageError(`unexpected argument ${JSON.stringify(extra[0])} (quote a message that has spaces)`);
   return {
     topic: topic as string,
     message: raw.message,

@@ -16,10 +16,21 @@ const FLUSH_CHARS = 64 * 1024;
 const args = {
   topic: { type: "positional", description: "Topic to read; more topics may follow", required: true },
   ...clientArgs,
-  from: { type: "string", description: "Where to start: earliest, latest (default) or an offset", valueHint: "earliest|latest|N" },
-  durable: { type: "string", description: "Name of a durable subscription: printed messages are acked, and a later sub resumes after them", valueHint: "NAME" },
+  from: {
+    type: "string",
+    description: "Where to start: earliest, latest (default) or an offset",
+    valueHint: "earliest|latest|N",
+  },
+  durable: {
+    type: "string",
+    description: "Name of a durable subscription: printed messages are acked, and a later sub resumes after them",
+    valueHint: "NAME",
+  },
   count: { type: "string", description: "Exit after N messages", valueHint: "N" },
-  drain: { type: "boolean", description: "Exit once everything committed when the subscription began has been printed" },
+  drain: {
+    type: "boolean",
+    description: "Exit once everything committed when the subscription began has been printed",
+  },
   timeout: timeoutArg(DEFAULT_TIMEOUT_S, "for a broker to accept the subscription"),
 } as const;
 

@@ -1,19 +1,30 @@
-import { defineCommand } from "citty";
-import type { Subprocess } from "bun";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { defineCommand } from "citty";
 import { HostSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
 import { selfCommand } from "./self-command.ts";
 
 export default defineCommand({
-  meta: { name: "up", description: "Start a local cluster on this machine (brokers as child processes); Ctrl-C stops it" },
+  meta: {
+    name: "up",
+    description: "Start a local cluster on this machine (brokers as child processes); Ctrl-C stops it",
+  },
   args: {
     nodes: { type: "string", description: "Number of brokers", default: "3" },
-    data: { type: "string", description: "Folder for the brokers' data (one subfolder each)", default: "./mqraft-data" },
+    data: {
+      type: "string",
+      description: "Folder for the brokers' data (one subfolder each)",
+      default: "./mqraft-data",
+    },
     "base-port": { type: "string", description: "Port of the first broker; the others follow", default: "8000" },
     host: { type: "string", description: "Address to listen on", default: "127.0.0.1" },
-    "manager-port": { type: "string", description: "Port of the cluster manager (clients' default server)", default: "8888" },
+    "manager-port": {
+      type: "string",
+      description: "Port of the cluster manager (clients' default server)",
+      default: "8888",
+    },
     ...logArgs,
   },
   async run({ args }) {
@@ -21,7 +32,8 @@ export default defineCommand({
     const nodes = parseFlag("nodes", PositiveCountSchema, args.nodes);
     if (nodes > 9) throw usageError(`--nodes ${nodes}: a local cluster has at most 9 brokers`);
     const basePort = parseFlag("base-port", PortSchema, args["base-port"]);
-    if (basePort + nodes - 1 > 65535) throw usageError(`--base-port ${basePort}: ${nodes} brokers do not fit below port 65536`);
+    if (basePort + nodes - 1 > 65535)
+      throw usageError(`--base-port ${basePort}: ${nodes} brokers do not fit below port 65536`);
     const host = parseFlag("host", HostSchema, args.host);
     const managerPort = parseFlag("manager-port", PortSchema, args["manager-port"]);
     const manager = `${host}:${managerPort}`;
@@ -41,24 +53,46 @@ export default defineCommand({
       process.exit(1);
     };
     const logFlags = ["--log-level", args["log-level"], "--log-format", args["log-format"]];
-    const managerProcess = Bun.spawn([...selfCommand(), "manager", "--host", host, "--port", String(managerPort), ...logFlags], {
-      stdin: "ignore",
-      stdout: "inherit",
-      stderr: "inherit",
-    });
+    const managerProcess = Bun.spawn(
+      [...selfCommand(), "manager", "--host", host, "--port", String(managerPort), ...logFlags],
+      {
+        stdin: "ignore",
+        stdout: "inherit",
+        stderr: "inherit",
+      },
+    );
     void managerProcess.exited.then((code) => {
-      if (!stopping) console.error(`mqraft up: the manager exited with ${code ?? managerProcess.signalCode}; the brokers keep running`);
+      if (!stopping)
+        console.error(
+          `mqraft up: the manager exited with ${code ?? managerProcess.signalCode}; the brokers keep running`,
+        );
       exited();
     });
     for (const id of ids) {
       const child = Bun.spawn(
-        [...selfCommand(), "broker", "--id", String(id), "--host", host, "--port", String(basePort + id - 1), "--peers", peers,
-          "--data", join(args.data, String(id)), "--manager", manager, ...logFlags],
+        [
+          ...selfCommand(),
+          "broker",
+          "--id",
+          String(id),
+          "--host",
+          host,
+          "--port",
+          String(basePort + id - 1),
+          "--peers",
+          peers,
+          "--data",
+          join(args.data, String(id)),
+          "--manager",
+          manager,
+          ...logFlags,
+        ],
         { stdin: "ignore", stdout: "inherit", stderr: "inherit" },
       );
       children.set(id, child);
       void child.exited.then((code) => {
-        if (!stopping) console.error(`mqraft up: broker ${id} exited with ${code ?? child.signalCode}; the others keep running`);
+        if (!stopping)
+          console.error(`mqraft up: broker ${id} exited with ${code ?? child.signalCode}; the others keep running`);
         exited();
       });
     }

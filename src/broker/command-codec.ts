@@ -1,6 +1,7 @@
-import { Encoder } from "../util/cbor-x.ts";
 import * as v from "valibot";
+import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
+import { ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 import {
   AckCommandSchema,
   BytesSchema,
@@ -11,7 +12,6 @@ import {
   TimeSchema,
   UnsubscribeCommandSchema,
 } from "./commands.ts";
-import { ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 import { encodePublishEntry, readPublishEntry } from "./publish-entry-codec.ts";
 
 /**
@@ -54,7 +54,8 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string 
 /** CBOR and envelope check of a committed entry's data. Never throws: a bad entry must not stop a replica. */
 export function decodeWire(bytes: Uint8Array): DecodedEntry {
   const publish = readPublishEntry(bytes);
-  if (publish !== undefined) return { ok: true, command: { type: "publish", time: publish.time, messages: publish.messages }, checked: true };
+  if (publish !== undefined)
+    return { ok: true, command: { type: "publish", time: publish.time, messages: publish.messages }, checked: true };
   let raw: unknown;
   try {
     raw = cbor.decode(bytes);
@@ -75,7 +76,8 @@ export function parseEnvelope(raw: unknown): DecodedEntry {
 
 /** One publish message as it appears on the wire, checked; a string is the reason it is refused. */
 export function parseWireMessage(raw: unknown): WireMessage | string {
-  if (!Array.isArray(raw) || (raw.length !== 2 && raw.length !== 4)) return "expected [topic, data] or [topic, data, producer, seq]";
+  if (!Array.isArray(raw) || (raw.length !== 2 && raw.length !== 4))
+    return "expected [topic, data] or [topic, data, producer, seq]";
   const parsed = v.safeParse(raw.length === 2 ? ShortWireMessageSchema : LongWireMessageSchema, raw);
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
@@ -93,11 +95,23 @@ export function encodeCommand(command: Command): Uint8Array {
     case "publish":
       return encodePublishEntry(command.time, command.messages);
     case "subscribe":
-      return cbor.encode({ type: command.type, time: command.time, name: command.name, topics: command.topics, from: command.from });
+      return cbor.encode({
+        type: command.type,
+        time: command.time,
+        name: command.name,
+        topics: command.topics,
+        from: command.from,
+      });
     case "unsubscribe":
       return cbor.encode({ type: command.type, time: command.time, name: command.name });
     case "ack":
-      return cbor.encode({ type: command.type, time: command.time, name: command.name, topic: command.topic, offset: command.offset });
+      return cbor.encode({
+        type: command.type,
+        time: command.time,
+        name: command.name,
+        topic: command.topic,
+        offset: command.offset,
+      });
     case "config":
       return cbor.encode({ type: command.type, time: command.time, retention: command.retention });
     default:
@@ -127,7 +141,8 @@ export function decodeCommand(bytes: Uint8Array): Command {
 export function decodeEntryMessages(data: Uint8Array): (PublishMessage | undefined)[] {
   const decoded = decodeWire(data);
   if (!decoded.ok) throw new MqraftError("BAD_MESSAGE", `not a publish entry: ${decoded.message}`);
-  if (decoded.command.type !== "publish") throw new MqraftError("BAD_MESSAGE", `not a publish entry: a ${decoded.command.type} command`);
+  if (decoded.command.type !== "publish")
+    throw new MqraftError("BAD_MESSAGE", `not a publish entry: a ${decoded.command.type} command`);
   const checked = decoded.checked === true;
   return decoded.command.messages.map((raw) => {
     const m = checked ? (raw as WireMessage) : parseWireMessage(raw);

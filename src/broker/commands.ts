@@ -1,5 +1,11 @@
 import * as v from "valibot";
-import { PositiveNumberSchema, ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
+import {
+  PositiveNumberSchema,
+  ProducerIdSchema,
+  SubscriptionNameSchema,
+  TopicSchema,
+  WholeNumberSchema,
+} from "../util/names.ts";
 
 /**
  * The commands of the replicated state machine. One committed Normal Raft entry carries one

@@ -85,7 +85,11 @@ export class ProducerWindow {
   snapshotColumns(): { seq: Uint8Array; topicId: Uint8Array; offset: Uint8Array } {
     this.shared = true;
     const { head, tail } = this;
-    return { seq: bytesOf(this.seq, head, tail), topicId: bytesOf(this.topicId, head, tail), offset: bytesOf(this.offset, head, tail) };
+    return {
+      seq: bytesOf(this.seq, head, tail),
+      topicId: bytesOf(this.topicId, head, tail),
+      offset: bytesOf(this.offset, head, tail),
+    };
   }
 
   private makeRoom(): void {

@@ -15,7 +15,9 @@ const MESSAGES_KEY = asciiText("messages");
 const UNDEFINED = new Uint8Array([0xf7]);
 
 /** A publish message read from an entry: checked, its payload a view into the entry. */
-export type EntryMessage = [topic: string, data: Uint8Array] | [topic: string, data: Uint8Array, producer: string, seq: number];
+export type EntryMessage =
+  | [topic: string, data: Uint8Array]
+  | [topic: string, data: Uint8Array, producer: string, seq: number];
 
 export function encodePublishEntry(time: number, messages: readonly PublishMessage[]): Uint8Array {
   let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5;

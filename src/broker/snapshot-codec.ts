@@ -1,9 +1,9 @@
-import { Encoder } from "../util/cbor-x.ts";
 import * as v from "valibot";
+import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
-import { describeIssues } from "./command-codec.ts";
-import { MAX_SUBSCRIPTION_TOPICS, RetentionSchema, type Retention } from "./commands.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
+import { describeIssues } from "./command-codec.ts";
+import { MAX_SUBSCRIPTION_TOPICS, type Retention, RetentionSchema } from "./commands.ts";
 import { type ProducerWindow, producerFromColumns, SEQS_PER_PRODUCER } from "./producer-window.ts";
 import type { DurableRecord } from "./subscriptions.ts";
 import { type TopicIndex, topicFromColumns } from "./topic-index.ts";
@@ -30,15 +30,29 @@ const DurableSchema = v.object({
   topics: v.pipe(v.array(TopicSchema), v.minLength(1), v.maxLength(MAX_SUBSCRIPTION_TOPICS)),
   positions: v.array(WholeNumberSchema),
 });
-const common = { format: v.literal(SNAPSHOT_FORMAT), appliedIndex: WholeNumberSchema, time: WholeNumberSchema, retention: RetentionSchema };
+const common = {
+  format: v.literal(SNAPSHOT_FORMAT),
+  appliedIndex: WholeNumberSchema,
+  time: WholeNumberSchema,
+  retention: RetentionSchema,
+};
 
 const SnapshotV1Schema = v.object({
   ...common,
   version: v.literal(1),
   topics: v.array(
-    v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, logIndex: Bytes, slot: Bytes, size: Bytes, time: Bytes }),
+    v.object({
+      name: TopicSchema,
+      firstOffset: WholeNumberSchema,
+      logIndex: Bytes,
+      slot: Bytes,
+      size: Bytes,
+      time: Bytes,
+    }),
   ),
-  producers: v.array(v.object({ id: ProducerIdSchema, lastSeen: WholeNumberSchema, seq: Bytes, topicId: Bytes, offset: Bytes })),
+  producers: v.array(
+    v.object({ id: ProducerIdSchema, lastSeen: WholeNumberSchema, seq: Bytes, topicId: Bytes, offset: Bytes }),
+  ),
   durables: v.array(DurableSchema),
 });
 /** Either version once read: the header's fields, with each topic's and producer's columns as bytes. */
@@ -89,7 +103,19 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
     return { id: p.id, lastSeen: p.lastSeen, count: p.count };
   });
   const durables = Array.from(parts.durables, (d) => ({ name: d.name, topics: d.topics, positions: d.positions }));
-  return joinSnapshot({ format: SNAPSHOT_FORMAT, version: 2, appliedIndex: parts.appliedIndex, time: parts.time, retention: parts.retention, topics, producers, durables }, columns);
+  return joinSnapshot(
+    {
+      format: SNAPSHOT_FORMAT,
+      version: 2,
+      appliedIndex: parts.appliedIndex,
+      time: parts.time,
+      retention: parts.retention,
+      topics,
+      producers,
+      durables,
+    },
+    columns,
+  );
 }
 
 /** A version 2 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
@@ -118,9 +144,15 @@ function corrupt(message: string): MqraftError {
 }
 
 /** Copies a byte string into a new (aligned) column of `count` elements. */
-function column<T extends Float64Array | Uint32Array>(make: (n: number) => T, bytes: Uint8Array, count: number, what: string): T {
+function column<T extends Float64Array | Uint32Array>(
+  make: (n: number) => T,
+  bytes: Uint8Array,
+  count: number,
+  what: string,
+): T {
   const out = make(count);
-  if (bytes.byteLength !== count * out.BYTES_PER_ELEMENT) throw corrupt(`${what} has ${bytes.byteLength} bytes, expected ${count * out.BYTES_PER_ELEMENT}`);
+  if (bytes.byteLength !== count * out.BYTES_PER_ELEMENT)
+    throw corrupt(`${what} has ${bytes.byteLength} bytes, expected ${count * out.BYTES_PER_ELEMENT}`);
   new Uint8Array(out.buffer).set(bytes);
   return out;
 }
@@ -179,7 +211,15 @@ function readV2(header: unknown, body: Uint8Array): Parsed {
     offset: take(p.count, 8, `producer "${p.id}"`),
   }));
   if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
-  return { format: h.format, appliedIndex: h.appliedIndex, time: h.time, retention: h.retention, durables: h.durables, topics, producers };
+  return {
+    format: h.format,
+    appliedIndex: h.appliedIndex,
+    time: h.time,
+    retention: h.retention,
+    durables: h.durables,
+    topics,
+    producers,
+  };
 }
 
 export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
@@ -212,7 +252,8 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
     if (p.lastSeen < lastSeen || p.lastSeen > s.time) throw corrupt(`producer "${p.id}" is out of activity order`);
     lastSeen = p.lastSeen;
     const count = Math.floor(p.seq.byteLength / 8);
-    if (count > SEQS_PER_PRODUCER) throw corrupt(`producer "${p.id}" remembers ${count} seqs, more than ${SEQS_PER_PRODUCER}`);
+    if (count > SEQS_PER_PRODUCER)
+      throw corrupt(`producer "${p.id}" remembers ${count} seqs, more than ${SEQS_PER_PRODUCER}`);
     const where = `producer "${p.id}"`;
     const columns = {
       seq: column(f64, p.seq, count, `${where} seq`),
@@ -240,7 +281,8 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
     }
     d.topics.forEach((topic, i) => {
       const next = byName.get(topic)?.nextOffset ?? 0;
-      if ((d.positions[i] as number) > next) throw corrupt(`subscription "${d.name}" is past the end of topic "${topic}"`);
+      if ((d.positions[i] as number) > next)
+        throw corrupt(`subscription "${d.name}" is past the end of topic "${topic}"`);
     });
     return { name: d.name, topics: d.topics, positions: d.positions };
   });

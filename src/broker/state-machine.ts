@@ -1,6 +1,13 @@
 import * as v from "valibot";
 import { MqraftError } from "../util/errors.ts";
-import { decodeWire, describeIssues, parseEnvelope, parseWireMessage, type WireCommand, type WireMessage } from "./command-codec.ts";
+import {
+  decodeWire,
+  describeIssues,
+  parseEnvelope,
+  parseWireMessage,
+  type WireCommand,
+  type WireMessage,
+} from "./command-codec.ts";
 import { type Command, PublishMessageSchema, type Retention } from "./commands.ts";
 import { DedupWindow } from "./dedup-window.ts";
 import type { ProducerWindow } from "./producer-window.ts";
@@ -133,7 +140,10 @@ export class BrokerState {
 
   /** In creation order. */
   durables(): DurableInfo[] {
-    return Array.from(this.subscriptions.records(), (record) => ({ name: record.name, positions: this.subscriptions.positionsOf(record) }));
+    return Array.from(this.subscriptions.records(), (record) => ({
+      name: record.name,
+      positions: this.subscriptions.positionsOf(record),
+    }));
   }
 
   retention(): Retention {
@@ -190,7 +200,10 @@ export class BrokerState {
 
   private advanceTo(index: number): void {
     if (!Number.isSafeInteger(index) || index <= this.applied) {
-      throw new MqraftError("INTERNAL", `entry ${index} applied after entry ${this.applied}: entries are applied once each, in log order`);
+      throw new MqraftError(
+        "INTERNAL",
+        `entry ${index} applied after entry ${this.applied}: entries are applied once each, in log order`,
+      );
     }
     this.applied = index;
   }
@@ -226,7 +239,8 @@ export class BrokerState {
         else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3]));
       } else {
         const parsed = v.safeParse(PublishMessageSchema, raw);
-        if (!parsed.success) results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${describeIssues(parsed.issues)}`));
+        if (!parsed.success)
+          results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${describeIssues(parsed.issues)}`));
         else {
           const m = parsed.output;
           results.push(this.publishOne(index, slot, m.topic, m.data.length, m.producer, m.seq ?? 0));
@@ -236,7 +250,14 @@ export class BrokerState {
     return results;
   }
 
-  private publishOne(index: number, slot: number, topicName: string, size: number, producer: string | undefined, seq: number): PublishResult {
+  private publishOne(
+    index: number,
+    slot: number,
+    topicName: string,
+    size: number,
+    producer: string | undefined,
+    seq: number,
+  ): PublishResult {
     let window: ProducerWindow | undefined;
     if (producer !== undefined) {
       window = this.dedup.touch(producer, this.clock);
@@ -270,5 +291,6 @@ export class BrokerState {
 }
 
 function checkOffset(offset: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new MqraftError("BAD_MESSAGE", `offset must be a whole number of at least 0, not ${offset}`);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new MqraftError("BAD_MESSAGE", `offset must be a whole number of at least 0, not ${offset}`);
 }

@@ -56,7 +56,11 @@ export class Subscriptions {
       }
       return { type: "subscribe", name: command.name, created: false, positions: this.positionsOf(existing) };
     }
-    const record = { name: command.name, topics, positions: topics.map((topic) => startPosition(this.rangeOf(topic), command.from)) };
+    const record = {
+      name: command.name,
+      topics,
+      positions: topics.map((topic) => startPosition(this.rangeOf(topic), command.from)),
+    };
     this.byName.set(record.name, record);
     return { type: "subscribe", name: record.name, created: true, positions: this.positionsOf(record) };
   }
@@ -74,7 +78,10 @@ export class Subscriptions {
     if (at < 0) return refusal("NOT_FOUND", `subscription "${command.name}" does not include topic "${command.topic}"`);
     const { nextOffset } = this.rangeOf(command.topic);
     if (command.offset >= nextOffset) {
-      return refusal("REFUSED", `offset ${command.offset} of topic "${command.topic}" does not exist yet (next offset ${nextOffset})`);
+      return refusal(
+        "REFUSED",
+        `offset ${command.offset} of topic "${command.topic}" does not exist yet (next offset ${nextOffset})`,
+      );
     }
     const position = Math.max(this.effective(command.topic, record.positions[at] as number), command.offset + 1);
     record.positions[at] = position;

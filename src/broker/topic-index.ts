@@ -82,7 +82,8 @@ export class TopicIndex {
     this.bytes -= this.size[this.head] as number;
     this.head++;
     this.firstOffset++;
-    if (this.head === this.tail) this.resize(this.logIndex.length > IDLE_CAPACITY ? INITIAL_CAPACITY : this.logIndex.length);
+    if (this.head === this.tail)
+      this.resize(this.logIndex.length > IDLE_CAPACITY ? INITIAL_CAPACITY : this.logIndex.length);
   }
 
   /**

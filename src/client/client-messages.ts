@@ -6,9 +6,8 @@ import {
   type Hello,
   type Join,
   type Leave,
-  type Transfer,
-  OkSchema,
   type Ok,
+  OkSchema,
   type Publish,
   type Published,
   PublishedSchema,
@@ -18,6 +17,7 @@ import {
   type Subscribe,
   type Subscribed,
   SubscribedSchema,
+  type Transfer,
   type Unsubscribe,
   WelcomeSchema,
 } from "../wire/index.ts";

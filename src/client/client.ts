@@ -2,11 +2,11 @@ import * as v from "valibot";
 import { AddressSchema, firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../util/names.ts";
-import { SubscribeFromSchema, type Join, type Leave, type Transfer } from "../wire/index.ts";
+import { type Join, type Leave, SubscribeFromSchema, type Transfer } from "../wire/index.ts";
 import { now } from "./deadline.ts";
 import { DurableAcks } from "./durable-acks.ts";
 import { LeaderLink } from "./leader-link.ts";
-import { type PublishResult, Publisher } from "./publisher.ts";
+import { Publisher, type PublishResult } from "./publisher.ts";
 import { ServerPool } from "./server-pool.ts";
 import { type ClusterStatus, fetchStatus } from "./status.ts";
 import { type SubscribeOptions, Subscription } from "./subscription.ts";
@@ -86,7 +86,11 @@ class Client implements MqraftClient {
   ) {
     this.producer = settings.producer;
     this.link = new LeaderLink(pool);
-    this.publisher = new Publisher(this.link, { producer: settings.producer, window: settings.window, timeoutMs: settings.timeoutMs });
+    this.publisher = new Publisher(this.link, {
+      producer: settings.producer,
+      window: settings.window,
+      timeoutMs: settings.timeoutMs,
+    });
   }
 
   publish(topic: string, data: Uint8Array | string): Promise<PublishResult> {
@@ -100,7 +104,13 @@ class Client implements MqraftClient {
     const { timeoutMs, resumeTimeoutMs } = this.settings;
     const acks = options.durable === undefined ? undefined : new DurableAcks(this.link, options.durable, timeoutMs);
     const ended = (subscription: Subscription): void => void this.subscriptions.delete(subscription);
-    const subscription = await Subscription.start(list, options, { pool: this.pool, acks, timeoutMs, resumeTimeoutMs, ended });
+    const subscription = await Subscription.start(list, options, {
+      pool: this.pool,
+      acks,
+      timeoutMs,
+      resumeTimeoutMs,
+      ended,
+    });
     // a drain with nothing to read has ended before it is returned
     if (subscription.live) this.subscriptions.add(subscription);
     return subscription;

@@ -1,4 +1,4 @@
-import { MqraftError } from "../util/errors.ts";
+import type { MqraftError } from "../util/errors.ts";
 
 /** Deadlines are `performance.now()` values: monotonic, unlike the wall clock. */
 export function now(): number {

@@ -84,7 +84,11 @@ export class LeaderLink {
     for (;;) {
       const channel = await this.get(deadline);
       try {
-        const result = await withDeadline(send(channel), deadline, () => new MqraftError("TIMEOUT", `${channel.address} did not answer in time`));
+        const result = await withDeadline(
+          send(channel),
+          deadline,
+          () => new MqraftError("TIMEOUT", `${channel.address} did not answer in time`),
+        );
         this.confirm();
         return result;
       } catch (e) {

@@ -2,7 +2,7 @@ import { splitAddress } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
 import { connect, createMessageParser, PROTOCOL_VERSION, type Welcome } from "../wire/index.ts";
 import { RefusedError } from "./client-errors.ts";
-import { ClientReceivesSchema, type ClientReceives, type ClientSends } from "./client-messages.ts";
+import { type ClientReceives, ClientReceivesSchema, type ClientSends } from "./client-messages.ts";
 import { withDeadline } from "./deadline.ts";
 import { type ClientConnection, RequestChannel } from "./request-channel.ts";
 
@@ -21,7 +21,10 @@ export async function openChannel(address: string, deadline: number): Promise<Re
   try {
     connection = await withDeadline(connecting, deadline, timeout("accept the connection"));
   } catch (e) {
-    connecting.then((late) => late.close(), () => {});
+    connecting.then(
+      (late) => late.close(),
+      () => {},
+    );
     throw e;
   }
   try {

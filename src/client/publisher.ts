@@ -39,7 +39,9 @@ const PUBLISH_OVERHEAD_BYTES = 128;
 
 function tooLarge(entry: Entry, channel: RequestChannel, producer: string): boolean {
   const limit = channel.welcome.maxFrameBytes;
-  return limit !== undefined && entry.data.length + entry.topic.length + producer.length + PUBLISH_OVERHEAD_BYTES > limit;
+  return (
+    limit !== undefined && entry.data.length + entry.topic.length + producer.length + PUBLISH_OVERHEAD_BYTES > limit
+  );
 }
 
 /**
@@ -74,10 +76,19 @@ export class Publisher {
     // isName is the schema's rule without valibot's cost per publish; valibot words the refusal
     const checked = isName(topic) ? undefined : v.safeParse(TopicSchema, topic);
     if (checked !== undefined && !checked.success) {
-      return Promise.reject(new MqraftError("BAD_USAGE", `topic ${JSON.stringify(topic)}: ${firstIssue(checked.issues)}`));
+      return Promise.reject(
+        new MqraftError("BAD_USAGE", `topic ${JSON.stringify(topic)}: ${firstIssue(checked.issues)}`),
+      );
     }
     const { promise, resolve, reject } = Promise.withResolvers<PublishResult>();
-    const entry: Entry = { seq: this.nextSeq++, topic, data, deadline: now() + this.options.timeoutMs, resolve, reject };
+    const entry: Entry = {
+      seq: this.nextSeq++,
+      topic,
+      data,
+      deadline: now() + this.options.timeoutMs,
+      resolve,
+      reject,
+    };
     this.entries.set(entry.seq, entry);
     this.unsent.push(entry);
     this.armTimer();
@@ -146,20 +157,36 @@ export class Publisher {
   private sendSome(channel: RequestChannel): void {
     const connection = channel.connection;
     const { producer, window } = this.options;
-    while (this.unsentHead < this.unsent.length && this.inflight < window && connection.queuedBytes <= connection.lowWaterBytes) {
+    while (
+      this.unsentHead < this.unsent.length &&
+      this.inflight < window &&
+      connection.queuedBytes <= connection.lowWaterBytes
+    ) {
       const entry = this.unsent[this.unsentHead] as Entry;
       this.unsentHead++;
       if (this.entries.get(entry.seq) !== entry) continue;
       if (tooLarge(entry, channel, producer)) {
         // a broker closes the connection on a frame over its limit, failing every publish in flight with it
-        this.finish(entry, new MqraftError("FRAME_TOO_LARGE", `a ${entry.data.length}-byte message is over ${channel.address}'s frame limit`));
+        this.finish(
+          entry,
+          new MqraftError(
+            "FRAME_TOO_LARGE",
+            `a ${entry.data.length}-byte message is over ${channel.address}'s frame limit`,
+          ),
+        );
         continue;
       }
       let sent: boolean;
       try {
         sent = channel.request(
           // the schema's type names the ArrayBuffer-backed arrays it decodes; the encoder takes any Uint8Array
-          { type: "publish", topic: entry.topic, data: entry.data as Uint8Array<ArrayBuffer>, producer, seq: entry.seq },
+          {
+            type: "publish",
+            topic: entry.topic,
+            data: entry.data as Uint8Array<ArrayBuffer>,
+            producer,
+            seq: entry.seq,
+          },
           (result) => this.settled(entry, channel, result),
         );
       } catch (e) {
@@ -243,7 +270,9 @@ export class Publisher {
     }
     const problem = this.link.problem;
     const why = problem instanceof Error ? `: ${problem.message}` : "";
-    return new MqraftError("NO_LEADER", `no leader acknowledged the publish within ${within}${why}`, { cause: problem });
+    return new MqraftError("NO_LEADER", `no leader acknowledged the publish within ${within}${why}`, {
+      cause: problem,
+    });
   }
 
   private sleep(): Promise<void> {

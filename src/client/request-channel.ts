@@ -2,8 +2,8 @@ import { MqraftError } from "../util/errors.ts";
 import type { Connection, Delivery, Welcome } from "../wire/index.ts";
 import { RefusedError } from "./client-errors.ts";
 import {
-  type Answer,
   ANSWER_TYPE,
+  type Answer,
   type AnswerTo,
   type ClientReceives,
   type ClientRequest,
@@ -98,7 +98,12 @@ export class RequestChannel {
       case "error":
         if (message.id === undefined) {
           // the server is closing the connection: what was waiting did not fail by itself and may be retried
-          this.fail(new MqraftError("CONNECTION_CLOSED", `${this.address} closed the connection: ${message.code}: ${message.message}`));
+          this.fail(
+            new MqraftError(
+              "CONNECTION_CLOSED",
+              `${this.address} closed the connection: ${message.code}: ${message.message}`,
+            ),
+          );
           return;
         }
         this.answer(message.id, RefusedError.from(message, this.address), "error");
@@ -124,7 +129,12 @@ export class RequestChannel {
     // an id with nothing waiting answers nothing this side asked: a confused server, but no harm to the others
     if (pending === undefined) return;
     if (type !== "error" && type !== pending.expect) {
-      this.fail(new MqraftError("BAD_MESSAGE", `${this.address} answered request ${id} with ${type}, expected ${pending.expect}`));
+      this.fail(
+        new MqraftError(
+          "BAD_MESSAGE",
+          `${this.address} answered request ${id} with ${type}, expected ${pending.expect}`,
+        ),
+      );
       return;
     }
     this.pending.delete(id);

@@ -40,7 +40,12 @@ export class ServerPool {
     const rank = (kind: Kind): number => (kind === "directory" ? 1 : 0);
     const ordered = [...this.servers.entries()]
       .map(([address, server], position) => ({ address, server, position }))
-      .sort((a, b) => rank(a.server.kind) - rank(b.server.kind) || a.server.demotedAt - b.server.demotedAt || a.position - b.position)
+      .sort(
+        (a, b) =>
+          rank(a.server.kind) - rank(b.server.kind) ||
+          a.server.demotedAt - b.server.demotedAt ||
+          a.position - b.position,
+      )
       .map((entry) => entry.address);
     return first === undefined ? ordered : [first, ...ordered.filter((address) => address !== first)];
   }
@@ -132,7 +137,8 @@ export class ServerPool {
     const server = this.servers.get(address) ?? { kind: "unknown", demotedAt: Number.NEGATIVE_INFINITY };
     this.servers.set(address, server);
     server.kind = welcome.nodeId === undefined ? "directory" : "broker";
-    if (welcome.nodeId !== undefined && !this.addressById.has(welcome.nodeId)) this.addressById.set(welcome.nodeId, address);
+    if (welcome.nodeId !== undefined && !this.addressById.has(welcome.nodeId))
+      this.addressById.set(welcome.nodeId, address);
     if (welcome.members !== undefined) this.learnMembers(welcome.members);
   }
 }

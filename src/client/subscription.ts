@@ -1,5 +1,5 @@
 import { MqraftError } from "../util/errors.ts";
-import type { Delivery, SubscribeFrom, Subscribed } from "../wire/index.ts";
+import type { Delivery, Subscribed, SubscribeFrom } from "../wire/index.ts";
 import { isRetryable, leaderHint } from "./client-errors.ts";
 import { backoffMs, now, remaining, seconds, sleep, withDeadline } from "./deadline.ts";
 import type { DurableAcks } from "./durable-acks.ts";
@@ -71,7 +71,11 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   }
 
   /** Subscribes on some broker; rejects if none accepts within `timeoutMs`. */
-  static async start(topics: readonly string[], options: SubscribeOptions, context: SubscriptionContext): Promise<Subscription> {
+  static async start(
+    topics: readonly string[],
+    options: SubscribeOptions,
+    context: SubscriptionContext,
+  ): Promise<Subscription> {
     const subscription = new Subscription(topics, options, context);
     await subscription.connect(now() + context.timeoutMs);
     return subscription;
@@ -129,7 +133,9 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   /** Records in the cluster that this durable subscription has processed `message`. */
   ack(message: ReceivedMessage): Promise<void> {
     if (this.context.acks === undefined) {
-      return Promise.reject(new MqraftError("BAD_USAGE", "ack needs a durable subscription (subscribe with { durable: name })"));
+      return Promise.reject(
+        new MqraftError("BAD_USAGE", "ack needs a durable subscription (subscribe with { durable: name })"),
+      );
     }
     return this.context.acks.ack(message.topic, message.offset);
   }
@@ -177,13 +183,20 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     const positions = this.expected.size > 0 ? { positions: Object.fromEntries(this.expected) } : {};
     const durable = this.options.durable !== undefined ? { durable: this.options.durable } : {};
     // attached in the answer's callback, not after an await: pushes may follow the answer in the same read
-    const sent = channel.request({ type: "subscribe", topics: [...this.topics], from: this.from, ...positions, ...durable }, (answer) => {
-      if (answer instanceof MqraftError) return reject(answer);
-      if (this.state !== "closed") this.attach(channel, answer);
-      resolve();
-    });
+    const sent = channel.request(
+      { type: "subscribe", topics: [...this.topics], from: this.from, ...positions, ...durable },
+      (answer) => {
+        if (answer instanceof MqraftError) return reject(answer);
+        if (this.state !== "closed") this.attach(channel, answer);
+        resolve();
+      },
+    );
     if (!sent) reject(new MqraftError("CONNECTION_CLOSED", `connection to ${channel.address} closed`));
-    return withDeadline(promise, deadline, () => new MqraftError("TIMEOUT", `${channel.address} did not answer subscribe in time`));
+    return withDeadline(
+      promise,
+      deadline,
+      () => new MqraftError("TIMEOUT", `${channel.address} did not answer subscribe in time`),
+    );
   }
 
   private attach(channel: RequestChannel, answer: Subscribed): void {

@@ -2,18 +2,18 @@ import * as v from "valibot";
 import { MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import {
+  type Connection,
   createMessageParser,
+  type Listener,
   listen,
+  type ManagerInbound,
   ManagerInboundSchema,
   PROTOCOL_VERSION,
-  type Connection,
-  type Listener,
-  type ManagerInbound,
   type Welcome,
 } from "../wire/index.ts";
 import { ClusterMap } from "./cluster-map.ts";
 import { Forwarder } from "./forwarder.ts";
-import { type ManagerConfig, ManagerConfigSchema, type ManagerConfigInput } from "./manager-config.ts";
+import { type ManagerConfig, type ManagerConfigInput, ManagerConfigSchema } from "./manager-config.ts";
 import { type ManagerHost, type ManagerSends, ManagerSession } from "./manager-session.ts";
 
 /** How often a silent leader is looked for and idle connections to brokers are closed. */
@@ -115,7 +115,12 @@ export class ClusterManager {
   private accept(connection: Connection<ManagerInbound, ManagerSends>, host: ManagerHost): void {
     if (this.open.size >= this.config.maxConnections) {
       this.log.debug(`Refused a connection from ${connection.remoteAddress}: ${this.open.size} open`);
-      connection.close(new MqraftError("REFUSED", `the manager has ${this.config.maxConnections} connections open; try again later or another manager`));
+      connection.close(
+        new MqraftError(
+          "REFUSED",
+          `the manager has ${this.config.maxConnections} connections open; try again later or another manager`,
+        ),
+      );
       return;
     }
     this.open.add(connection);
@@ -125,7 +130,12 @@ export class ClusterManager {
 
   private welcome(): Welcome {
     const members = this.map.knownMembers.map(({ id, address, voter }) => ({ id, address, voter }));
-    const welcome: Welcome = { type: "welcome", version: PROTOCOL_VERSION, maxFrameBytes: this.config.maxFrameBytes, members };
+    const welcome: Welcome = {
+      type: "welcome",
+      version: PROTOCOL_VERSION,
+      maxFrameBytes: this.config.maxFrameBytes,
+      members,
+    };
     const leader = this.map.leaderAt(performance.now());
     if (leader !== undefined) welcome.leader = leader.id;
     return welcome;
@@ -133,7 +143,8 @@ export class ClusterManager {
 
   private sweep(): void {
     const silent = this.map.expire(performance.now());
-    if (silent !== undefined) this.log.warn(`Leader ${silent} stopped reporting; requests go to the brokers it listed until a leader reports`);
+    if (silent !== undefined)
+      this.log.warn(`Leader ${silent} stopped reporting; requests go to the brokers it listed until a leader reports`);
     this.forwarder.sweep();
   }
 }

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { AddressSchema } from "../util/config-values.ts";
-import { describeError, type ErrorCode, MqraftError } from "../util/errors.ts";
+import { describeError, type ErrorCode, type MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { ClusterMap } from "./cluster-map.ts";
 import { type ForwardedRequest, type UpstreamAnswer, UpstreamLink } from "./upstream-link.ts";
@@ -206,8 +206,16 @@ export class Forwarder {
     const held = this.now() - f.sentAt;
     const answer =
       f.sentTo !== undefined && held * 2 >= this.settings.requestTimeoutMs
-        ? this.failure(f, "TIMEOUT", `the leader at ${f.sentTo} took the request and did not answer within ${Math.round(held)} ms`)
-        : this.failure(f, "NO_LEADER", `no leader answered within ${this.settings.requestTimeoutMs} ms; last: ${f.problem}`);
+        ? this.failure(
+            f,
+            "TIMEOUT",
+            `the leader at ${f.sentTo} took the request and did not answer within ${Math.round(held)} ms`,
+          )
+        : this.failure(
+            f,
+            "NO_LEADER",
+            `no leader answered within ${this.settings.requestTimeoutMs} ms; last: ${f.problem}`,
+          );
     this.settle(f, answer);
   }
 

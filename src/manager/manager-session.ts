@@ -1,6 +1,15 @@
 import { MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { helloError, PROTOCOL_VERSION, type Connection, type ErrorMessage, type Hello, type ManagerInbound, type Report, type Welcome } from "../wire/index.ts";
+import {
+  type Connection,
+  type ErrorMessage,
+  type Hello,
+  helloError,
+  type ManagerInbound,
+  PROTOCOL_VERSION,
+  type Report,
+  type Welcome,
+} from "../wire/index.ts";
 import type { Reply } from "./forwarder.ts";
 import type { ForwardedRequest, UpstreamAnswer } from "./upstream-link.ts";
 
@@ -53,9 +62,12 @@ export class ManagerSession {
         this.host.log.debug(`${this.connection.remoteAddress} reported ${m.code}: ${m.message}`);
         return;
       case "report":
-        if (this.mode !== "peer") return this.refuse(new MqraftError("BAD_MESSAGE", "report is sent by brokers, after a hello with role peer"));
+        if (this.mode !== "peer")
+          return this.refuse(new MqraftError("BAD_MESSAGE", "report is sent by brokers, after a hello with role peer"));
         if (m.nodeId !== this.peerId) {
-          return this.refuse(new MqraftError("BAD_MESSAGE", `report.nodeId ${m.nodeId} differs from the hello's id ${this.peerId}`));
+          return this.refuse(
+            new MqraftError("BAD_MESSAGE", `report.nodeId ${m.nodeId} differs from the hello's id ${this.peerId}`),
+          );
         }
         return this.host.report(m);
       case "publish":
@@ -63,12 +75,14 @@ export class ManagerSession {
       case "join":
       case "leave":
       case "transfer":
-        if (this.mode === "peer") return this.refuse(new MqraftError("BAD_MESSAGE", `a broker's connection sends reports, not ${m.type}`));
+        if (this.mode === "peer")
+          return this.refuse(new MqraftError("BAD_MESSAGE", `a broker's connection sends reports, not ${m.type}`));
         return this.forward(m);
       case "subscribe":
       case "ack":
       case "unsubscribe":
-        if (this.mode === "peer") return this.refuse(new MqraftError("BAD_MESSAGE", `a broker's connection sends reports, not ${m.type}`));
+        if (this.mode === "peer")
+          return this.refuse(new MqraftError("BAD_MESSAGE", `a broker's connection sends reports, not ${m.type}`));
         this.connection.send({ type: "error", id: m.id, code: "REFUSED", message: REFUSALS[m.type] });
         return;
       default: {
@@ -84,7 +98,8 @@ export class ManagerSession {
     const refused = helloError(m);
     if (refused) return this.refuse(refused);
     if (m.role === "peer") {
-      if (m.id === undefined) return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
+      if (m.id === undefined)
+        return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
       this.mode = "peer";
       this.peerId = m.id;
       this.host.log.debug(`Broker node ${m.id} reports from ${this.connection.remoteAddress}`);

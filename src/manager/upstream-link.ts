@@ -1,15 +1,15 @@
 import { splitAddress } from "../util/config-values.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import {
+  type ClientInbound,
   ClientInboundSchema,
+  type Connection,
   connect,
   createMessageParser,
   encodeValue,
-  PROTOCOL_VERSION,
-  type ClientInbound,
-  type Connection,
   type Hello,
   type ManagerInbound,
+  PROTOCOL_VERSION,
 } from "../wire/index.ts";
 
 /** The one-shot requests a manager forwards to the leader. */
@@ -61,7 +61,9 @@ export class UpstreamLink<T> {
   /** Sends `message` (its `id` must be unique on this link); the answer or the loss comes later, never inside this call. */
   send(message: ForwardedRequest, token: T): void {
     if (this.state === "closed") {
-      queueMicrotask(() => this.handlers.lost(token, new MqraftError("CONNECTION_CLOSED", `the connection to ${this.address} is closed`)));
+      queueMicrotask(() =>
+        this.handlers.lost(token, new MqraftError("CONNECTION_CLOSED", `the connection to ${this.address} is closed`)),
+      );
     } else if (this.state === "connecting") {
       this.queued.push({ message, token });
     } else this.sendNow(message, token);
@@ -78,13 +80,22 @@ export class UpstreamLink<T> {
     const attempt = connect<ClientInbound, Hello | ForwardedRequest>({ host, port, parse, maxFrameBytes });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new MqraftError("TIMEOUT", `${this.address} did not accept a connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new MqraftError("TIMEOUT", `${this.address} did not accept a connection within ${connectTimeoutMs} ms`),
+          ),
+        connectTimeoutMs,
+      );
     });
     let connection: Connection<ClientInbound, Hello | ForwardedRequest>;
     try {
       connection = await Promise.race([attempt, timeout]);
     } catch (e) {
-      void attempt.then((late) => late.close(), () => {});
+      void attempt.then(
+        (late) => late.close(),
+        () => {},
+      );
       this.closed(isMqraftError(e) ? e : new MqraftError("UNAVAILABLE", describeError(e)));
       return;
     } finally {
@@ -96,7 +107,10 @@ export class UpstreamLink<T> {
     }
     this.connection = connection;
     const welcomeTimer = setTimeout(
-      () => connection.close(new MqraftError("TIMEOUT", `${this.address} did not answer hello within ${connectTimeoutMs} ms`)),
+      () =>
+        connection.close(
+          new MqraftError("TIMEOUT", `${this.address} did not answer hello within ${connectTimeoutMs} ms`),
+        ),
       connectTimeoutMs,
     );
     connection.onMessage = (m) => this.receive(m, welcomeTimer);
@@ -118,7 +132,9 @@ export class UpstreamLink<T> {
     if (m.type === "error" && m.id === undefined) {
       // the broker refuses the connection itself and is closing it: whatever waits is lost, not refused
       this.connection?.close();
-      this.closed(new MqraftError("CONNECTION_CLOSED", `${this.address} closed the connection: ${m.code}: ${m.message}`));
+      this.closed(
+        new MqraftError("CONNECTION_CLOSED", `${this.address} closed the connection: ${m.code}: ${m.message}`),
+      );
       return;
     }
     if (m.type === "published" || m.type === "ok" || m.type === "status" || m.type === "error") {
@@ -135,7 +151,9 @@ export class UpstreamLink<T> {
   private sendNow(message: ForwardedRequest, token: T): void {
     const tooLarge = this.oversized(message);
     if (tooLarge !== undefined) {
-      queueMicrotask(() => this.handlers.answer(token, { type: "error", id: message.id, code: "FRAME_TOO_LARGE", message: tooLarge }));
+      queueMicrotask(() =>
+        this.handlers.answer(token, { type: "error", id: message.id, code: "FRAME_TOO_LARGE", message: tooLarge }),
+      );
       return;
     }
     this.waiting.set(message.id, token);
@@ -145,7 +163,12 @@ export class UpstreamLink<T> {
     } catch (e) {
       this.waiting.delete(message.id);
       queueMicrotask(() =>
-        this.handlers.answer(token, { type: "error", id: message.id, code: "FRAME_TOO_LARGE", message: describeError(e) }),
+        this.handlers.answer(token, {
+          type: "error",
+          id: message.id,
+          code: "FRAME_TOO_LARGE",
+          message: describeError(e),
+        }),
       );
     }
   }
@@ -153,9 +176,12 @@ export class UpstreamLink<T> {
   /** Why the broker would refuse this frame for its size (and close the connection, taking every request with it). */
   private oversized(message: ForwardedRequest): string | undefined {
     const limit = this.brokerMaxFrameBytes;
-    if (limit === undefined || message.type !== "publish" || message.data.byteLength + FRAME_SLACK_BYTES < limit) return undefined;
+    if (limit === undefined || message.type !== "publish" || message.data.byteLength + FRAME_SLACK_BYTES < limit)
+      return undefined;
     const size = encodeValue(message).byteLength;
-    return size > limit ? `the publish is ${size} bytes encoded; the leader at ${this.address} takes frames of at most ${limit}` : undefined;
+    return size > limit
+      ? `the publish is ${size} bytes encoded; the leader at ${this.address} takes frames of at most ${limit}`
+      : undefined;
   }
 
   private closed(reason: MqraftError): void {

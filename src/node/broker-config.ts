@@ -23,7 +23,9 @@ export const BrokerConfigSchema = v.pipe(
     /** A log segment file is closed and a new one started past this size; compaction removes whole segments. */
     segmentBytes: v.pipe(v.number(), v.integer(), v.minValue(4096, "segments must be at least 4 KiB")),
     /** Remove a member the leader has not reached for this long (off when absent). */
-    removeDeadAfterMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000, "--remove-dead-after must be at least 1s"))),
+    removeDeadAfterMs: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(1000, "--remove-dead-after must be at least 1s")),
+    ),
     /** Start on a corrupt log by cutting it at the first bad record (see docs/storage.md), then catch up from the leader. */
     repair: v.boolean(),
     /** Applied entries between two snapshots of the state machine. */

@@ -1,36 +1,49 @@
-import { decodeConfChange, bootstrap, RaftNode, type Entry, type Message, type NodeId, type Snapshot } from "../raft/index.ts";
-import { BrokerState } from "../broker/state-machine.ts";
 import type { Retention } from "../broker/commands.ts";
+import { BrokerState } from "../broker/state-machine.ts";
+import {
+  bootstrap,
+  decodeConfChange,
+  type Entry,
+  type Message,
+  type NodeId,
+  RaftNode,
+  type Snapshot,
+} from "../raft/index.ts";
 import { LogStore } from "../storage/log-store.ts";
 import { PartsSnapshot } from "../storage/parts-snapshot.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { createPrng } from "../util/prng.ts";
 import {
+  type Connection,
   createMessageParser,
+  type Listener,
   listen,
   PROTOCOL_VERSION,
-  ServerInboundSchema,
-  type Connection,
-  type Listener,
   type ServerInbound,
+  ServerInboundSchema,
   type Welcome,
 } from "../wire/index.ts";
 import type { BrokerConfig } from "./broker-config.ts";
 import { ClientSession, type SessionHost } from "./client-session.ts";
+import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
+import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
+import { MembershipService } from "./membership-service.ts";
 import { PeerNetwork } from "./peer-network.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
-import { statusView } from "./status-view.ts";
-import { MembershipService } from "./membership-service.ts";
-import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
-import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
-import { loadFoundingPeers, saveFoundingPeers, type FoundingPeers } from "./founding-peers.ts";
 import { nextSnapshotIndex } from "./snapshot-schedule.ts";
+import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
+import { statusView } from "./status-view.ts";
 import { brokerFs, reportSyncedLengths } from "./test-durability.ts";
 
-const ROLE_NAMES = { follower: "FOLLOWER", preCandidate: "FOLLOWER", candidate: "CANDIDATE", leader: "LEADER" } as const;
+const ROLE_NAMES = {
+  follower: "FOLLOWER",
+  preCandidate: "FOLLOWER",
+  candidate: "CANDIDATE",
+  leader: "LEADER",
+} as const;
 const defer = (fn: () => void): void => void setImmediate(fn);
 
 /** One broker process: storage, the Raft driver, peer links, the client port and the timers, started and stopped together. */
@@ -60,11 +73,18 @@ export class BrokerNode {
     private readonly store: LogStore,
   ) {
     this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
-    this.log = createLogger(() => `Broker ${config.port} ${this.driver ? ROLE_NAMES[this.driver.raft.role] : "FOLLOWER"}`);
+    this.log = createLogger(
+      () => `Broker ${config.port} ${this.driver ? ROLE_NAMES[this.driver.raft.role] : "FOLLOWER"}`,
+    );
   }
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {
-    const store = await LogStore.open({ fs: brokerFs(), dir: config.dataDir, maxSegmentBytes: config.segmentBytes, repair: config.repair });
+    const store = await LogStore.open({
+      fs: brokerFs(),
+      dir: config.dataDir,
+      maxSegmentBytes: config.segmentBytes,
+      repair: config.repair,
+    });
     if (store.damage !== undefined) {
       const d = store.damage;
       createLogger(() => `Broker ${config.port} FOLLOWER`).warn(
@@ -100,7 +120,9 @@ export class BrokerNode {
       store.saveHardState(first.hardState);
       await store.sync();
     } else if (!fresh) {
-      this.log.info(`Recovered ${config.dataDir}: log [${store.firstIndex()}, ${store.lastIndex()}], term ${store.hardState().term}`);
+      this.log.info(
+        `Recovered ${config.dataDir}: log [${store.firstIndex()}, ${store.lastIndex()}], term ${store.hardState().term}`,
+      );
     }
     const snapshot = store.snapshot();
     // A saved commit index beyond the recovered log (a cut torn tail, a repaired log) is not
@@ -119,7 +141,14 @@ export class BrokerNode {
       new TransferLogView(store),
       hardState,
     );
-    this.broker = new ReplicatedBroker(() => this.driver, (index) => this.readEntry(index), Date.now, defer, retentionOf(config), (e) => this.configApplied(e));
+    this.broker = new ReplicatedBroker(
+      () => this.driver,
+      (index) => this.readEntry(index),
+      Date.now,
+      defer,
+      retentionOf(config),
+      (e) => this.configApplied(e),
+    );
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
     this.founding ??= loadFoundingPeers(config.dataDir);
     this.peers = new PeerNetwork(config.id, (m) => this.driver.step(m), this.log, config.maxFrameBytes, this.founding);
@@ -143,7 +172,13 @@ export class BrokerNode {
       defer,
     );
     this.watcher = new RoleWatcher(raft, this.log, (id) => this.addressOf(id));
-    this.membership = new MembershipService(() => this.driver, this.broker.pending, this.log, config.electionMs, (id) => this.peers.isConnected(id));
+    this.membership = new MembershipService(
+      () => this.driver,
+      this.broker.pending,
+      this.log,
+      config.electionMs,
+      (id) => this.peers.isConnected(id),
+    );
     const sessionHost: SessionHost = {
       broker: this.broker,
       membership: this.membership,
@@ -171,7 +206,12 @@ export class BrokerNode {
       onConnection: (c: Connection<ServerInbound, unknown>) => new ClientSession(sessionHost, c),
     });
     if (config.managers.length > 0) {
-      this.reporter = new ManagerReporter(config.managers, config.id, () => leaderReport(this.driver.raft.status()), this.log);
+      this.reporter = new ManagerReporter(
+        config.managers,
+        config.id,
+        () => leaderReport(this.driver.raft.status()),
+        this.log,
+      );
       this.reporter.start();
     }
     this.ticker = setInterval(() => {
@@ -186,10 +226,17 @@ export class BrokerNode {
 
   private welcome(): Welcome {
     const { membership, leader } = this.driver.raft;
-    const members = [...membership.voters.map((id) => ({ id, voter: true })), ...membership.learners.map((id) => ({ id, voter: false }))].map(
-      (m) => ({ ...m, address: membership.addresses[String(m.id)] ?? "" }),
-    );
-    const welcome: Welcome = { type: "welcome", version: PROTOCOL_VERSION, nodeId: this.config.id, maxFrameBytes: this.config.maxFrameBytes, members };
+    const members = [
+      ...membership.voters.map((id) => ({ id, voter: true })),
+      ...membership.learners.map((id) => ({ id, voter: false })),
+    ].map((m) => ({ ...m, address: membership.addresses[String(m.id)] ?? "" }));
+    const welcome: Welcome = {
+      type: "welcome",
+      version: PROTOCOL_VERSION,
+      nodeId: this.config.id,
+      maxFrameBytes: this.config.maxFrameBytes,
+      members,
+    };
     if (leader !== 0) welcome.leader = leader;
     return welcome;
   }
@@ -263,7 +310,8 @@ export class BrokerNode {
     const cc = decodeConfChange(entry.data);
     // Term 1 holds the founding configuration every new cluster writes; it is not news.
     if (entry.term === 1) this.log.debug(`Founding member: ${JSON.stringify(cc)}`);
-    else if (cc.op === "addLearner") this.log.info(`New node joins the cluster: node ${cc.id} at ${cc.address} (learner)`);
+    else if (cc.op === "addLearner")
+      this.log.info(`New node joins the cluster: node ${cc.id} at ${cc.address} (learner)`);
     else if (cc.op === "promote") this.log.info(`Node ${cc.id} is now a voter`);
     else this.log.info(`Node ${cc.id} left the cluster`);
     // A removal of this broker may be old history that a rejoin replays before its new addLearner:
@@ -281,7 +329,10 @@ export class BrokerNode {
   async handOffLeadership(): Promise<void> {
     const raft = this.driver?.raft;
     if (raft === undefined || raft.role !== "leader") return;
-    const candidates = raft.status().peers.filter((p) => !p.learner && p.reachable).sort((a, b) => b.match - a.match);
+    const candidates = raft
+      .status()
+      .peers.filter((p) => !p.learner && p.reachable)
+      .sort((a, b) => b.match - a.match);
     const to = candidates[0];
     if (to === undefined) return;
     this.log.info(`Stopping: handing leadership to ${this.addressOf(to.id)}`);

@@ -1,21 +1,21 @@
 import type { ApplyResult } from "../broker/results.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import type { StatusReply } from "../wire/index.ts";
 import {
-  helloError,
   type Connection,
-  type Message as WireMessage,
+  helloError,
   type ServerInbound,
   type Subscribe,
   type Welcome,
+  type Message as WireMessage,
 } from "../wire/index.ts";
-import type { ReplicatedBroker } from "./replicated-broker.ts";
-import type { MembershipService } from "./membership-service.ts";
-import type { PublishOutcome } from "./publish-batcher.ts";
-import { isRaftMessage } from "./peer-messages.ts";
-import { Subscription } from "./subscription-feed.ts";
-import type { StatusReply } from "../wire/index.ts";
 import type { FoundingPeers } from "./founding-peers.ts";
+import type { MembershipService } from "./membership-service.ts";
+import { isRaftMessage } from "./peer-messages.ts";
+import type { PublishOutcome } from "./publish-batcher.ts";
+import type { ReplicatedBroker } from "./replicated-broker.ts";
+import { Subscription } from "./subscription-feed.ts";
 
 /** What a session needs of the broker process that accepted it. */
 export interface SessionHost {
@@ -61,7 +61,13 @@ export class ClientSession {
     if (this.mode === "peer") return this.host.peerMessage(m);
     if (m.type === "hello") return this.hello(m);
     if (this.mode === "new") return this.refuse(new MqraftError("BAD_MESSAGE", `expected hello first, got ${m.type}`));
-    if (isRaftMessage(m)) return this.refuse(new MqraftError("BAD_MESSAGE", `${(m as { type: string }).type} is a broker-to-broker message; a client sent it`));
+    if (isRaftMessage(m))
+      return this.refuse(
+        new MqraftError(
+          "BAD_MESSAGE",
+          `${(m as { type: string }).type} is a broker-to-broker message; a client sent it`,
+        ),
+      );
     switch (m.type) {
       case "error":
         this.host.log.debug(`Client ${this.connection.remoteAddress} reported ${m.code}: ${m.message}`);
@@ -78,7 +84,10 @@ export class ClientSession {
       case "ack":
         return void this.host.broker
           .propose({ type: "ack", time: this.host.now(), name: m.durable, topic: m.topic, offset: m.offset })
-          .then((r) => this.answerResult(m.id, r), (e) => this.answerError(m.id, e));
+          .then(
+            (r) => this.answerResult(m.id, r),
+            (e) => this.answerError(m.id, e),
+          );
       case "unsubscribe":
         return void this.unsubscribe(m.id, m.subscription, m.remove ?? false).catch((e) => this.answerError(m.id, e));
       case "status":
@@ -101,11 +110,15 @@ export class ClientSession {
     const refused = helloError(m);
     if (refused) return this.refuse(refused);
     if (m.role === "peer") {
-      if (m.id === undefined) return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
+      if (m.id === undefined)
+        return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
       const own = this.host.founding;
       if (m.founding !== undefined && own !== undefined && m.founding !== own) {
         return this.refuse(
-          new MqraftError("REFUSED", `node ${m.id} was founded with --peers ${m.founding}, this broker with --peers ${own}: every founding broker needs the same --peers`),
+          new MqraftError(
+            "REFUSED",
+            `node ${m.id} was founded with --peers ${m.founding}, this broker with --peers ${own}: every founding broker needs the same --peers`,
+          ),
         );
       }
       this.mode = "peer";
@@ -132,7 +145,13 @@ export class ClientSession {
     const positions = new Map<string, number>();
     let durablePositions: Map<string, number> | undefined;
     if (m.durable !== undefined) {
-      const r = await this.host.broker.propose({ type: "subscribe", time: this.host.now(), name: m.durable, topics: m.topics, from: m.from });
+      const r = await this.host.broker.propose({
+        type: "subscribe",
+        time: this.host.now(),
+        name: m.durable,
+        topics: m.topics,
+        from: m.from,
+      });
       if (r.type !== "subscribe") return this.answerResult(m.id, r);
       durablePositions = new Map(r.positions.map((p) => [p.topic, p.position]));
     }
@@ -151,17 +170,28 @@ export class ClientSession {
     const id = this.nextSubscription++;
     const subscription = new Subscription(id, positions, this.connection, m.durable);
     this.subscriptions.set(id, subscription);
-    this.connection.send({ type: "subscribed", id: m.id, subscription: id, positions: Object.fromEntries(positions), ends });
+    this.connection.send({
+      type: "subscribed",
+      id: m.id,
+      subscription: id,
+      positions: Object.fromEntries(positions),
+      ends,
+    });
     this.host.broker.feed.add(subscription);
   }
 
   private async unsubscribe(id: number, subscriptionId: number, remove: boolean): Promise<void> {
     const subscription = this.subscriptions.get(subscriptionId);
-    if (subscription === undefined) throw new MqraftError("NOT_FOUND", `no subscription ${subscriptionId} on this connection`);
+    if (subscription === undefined)
+      throw new MqraftError("NOT_FOUND", `no subscription ${subscriptionId} on this connection`);
     this.subscriptions.delete(subscriptionId);
     this.host.broker.feed.remove(subscription);
     if (remove && subscription.durable !== undefined) {
-      const r = await this.host.broker.propose({ type: "unsubscribe", time: this.host.now(), name: subscription.durable });
+      const r = await this.host.broker.propose({
+        type: "unsubscribe",
+        time: this.host.now(),
+        name: subscription.durable,
+      });
       if (r.type === "error") return this.answerResult(id, r);
     }
     this.connection.send({ type: "ok", id });

@@ -14,7 +14,10 @@ export type FoundingPeers = string | undefined;
 const FILE = "founding-peers";
 
 export function canonicalPeers(peers: BrokerConfig["peers"]): string {
-  return peers.toSorted((a, b) => a.id - b.id).map((p) => `${p.id}=${p.address}`).join(",");
+  return peers
+    .toSorted((a, b) => a.id - b.id)
+    .map((p) => `${p.id}=${p.address}`)
+    .join(",");
 }
 
 /** Saved (durably) before a fresh broker writes its founding entries; read back on every later start. */

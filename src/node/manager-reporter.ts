@@ -2,7 +2,16 @@ import type { RaftStatus } from "../raft/index.ts";
 import { splitAddress } from "../util/config-values.ts";
 import { describeError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { ClientInboundSchema, connect, createMessageParser, type ClientInbound, type Connection, type Hello, type ManagerReport, type Report } from "../wire/index.ts";
+import {
+  type ClientInbound,
+  ClientInboundSchema,
+  type Connection,
+  connect,
+  createMessageParser,
+  type Hello,
+  type ManagerReport,
+  type Report,
+} from "../wire/index.ts";
 import { peerHello } from "./peer-messages.ts";
 import { statusView } from "./status-view.ts";
 
@@ -92,7 +101,10 @@ export class ManagerReporter {
     const attempt = connect<ClientInbound, Hello | Report>({ host, port, parse });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`connect timed out after ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`connect timed out after ${CONNECT_TIMEOUT_MS} ms`)),
+        CONNECT_TIMEOUT_MS,
+      );
     });
     Promise.race([attempt, timeout]).then(
       (connection) => {
@@ -104,7 +116,10 @@ export class ManagerReporter {
       (e) => {
         clearTimeout(timer);
         link.dialing = false;
-        void attempt.then((late) => late.close(), () => {});
+        void attempt.then(
+          (late) => late.close(),
+          () => {},
+        );
         this.log.trace(`Manager ${link.address} not reachable: ${describeError(e)}`);
         this.retryLater(link);
       },
@@ -119,7 +134,8 @@ export class ManagerReporter {
         link.backoffMs = BACKOFF_MIN_MS;
         link.refused = false;
       } else if (m.type === "error") {
-        if (!link.refused) this.log.warn(`Manager ${link.address} refused this broker's reports: ${m.code}: ${m.message}`);
+        if (!link.refused)
+          this.log.warn(`Manager ${link.address} refused this broker's reports: ${m.code}: ${m.message}`);
         link.refused = true;
         connection.close();
       }
@@ -158,6 +174,8 @@ export function leaderReport(status: RaftStatus): ManagerReport | undefined {
   return {
     term: status.term,
     leader: status.id,
-    members: nodes.filter((n) => n.address !== "").map(({ id, address, voter, reachable }) => ({ id, address, voter, reachable })),
+    members: nodes
+      .filter((n) => n.address !== "")
+      .map(({ id, address, voter, reachable }) => ({ id, address, voter, reachable })),
   };
 }

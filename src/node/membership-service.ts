@@ -42,11 +42,19 @@ export class MembershipService {
   async leave(nodeId: number): Promise<void> {
     const raft = this.driver().raft;
     const { voters, learners } = raft.membership;
-    if (!voters.includes(nodeId) && !learners.includes(nodeId)) throw new MqraftError("NOT_FOUND", `node ${nodeId} is not a member of this cluster`);
+    if (!voters.includes(nodeId) && !learners.includes(nodeId))
+      throw new MqraftError("NOT_FOUND", `node ${nodeId} is not a member of this cluster`);
     if (voters.includes(nodeId)) {
       const after = voters.filter((v) => v !== nodeId);
-      if (after.length === 0) throw new MqraftError("REFUSED", `node ${nodeId} is the last voter; a cluster cannot remove its last voter`);
-      const reachable = new Set([raft.id, ...raft.status().peers.filter((p) => p.reachable).map((p) => p.id)]);
+      if (after.length === 0)
+        throw new MqraftError("REFUSED", `node ${nodeId} is the last voter; a cluster cannot remove its last voter`);
+      const reachable = new Set([
+        raft.id,
+        ...raft
+          .status()
+          .peers.filter((p) => p.reachable)
+          .map((p) => p.id),
+      ]);
       const live = after.filter((v) => reachable.has(v)).length;
       const majority = Math.floor(after.length / 2) + 1;
       if (live < majority) {
@@ -69,7 +77,8 @@ export class MembershipService {
     for (;;) {
       const status = this.driver().raft.status();
       const peer = status.peers.find((p) => p.id === nodeId);
-      if (peer === undefined || !peer.reachable || peer.match >= status.lastIndex || performance.now() > deadline) return;
+      if (peer === undefined || !peer.reachable || peer.match >= status.lastIndex || performance.now() > deadline)
+        return;
       await Bun.sleep(10);
     }
   }
@@ -82,7 +91,8 @@ export class MembershipService {
     const deadline = performance.now() + 2 * this.electionMs;
     while (performance.now() < deadline) {
       if (driver.raft.leader === to && driver.raft.role !== "leader") return;
-      if (!this.isConnected(to)) throw new MqraftError("UNAVAILABLE", `node ${to} went away before it took over leadership`);
+      if (!this.isConnected(to))
+        throw new MqraftError("UNAVAILABLE", `node ${to} went away before it took over leadership`);
       await Bun.sleep(10);
     }
     throw new MqraftError("TIMEOUT", `node ${to} did not take over leadership within ${2 * this.electionMs} ms`);
@@ -110,8 +120,12 @@ export class MembershipService {
       this.unreachableSince.set(peer.id, since);
       if (nowMs - since < afterMs || raft.confChangePending) continue;
       this.unreachableSince.delete(peer.id);
-      this.log.info(`Node ${peer.id} unreachable for ${Math.round((nowMs - since) / 1000)} s: removing it (--remove-dead-after)`);
-      this.leave(peer.id).catch((e) => this.log.warn(`Could not remove node ${peer.id}: ${e instanceof Error ? e.message : String(e)}`));
+      this.log.info(
+        `Node ${peer.id} unreachable for ${Math.round((nowMs - since) / 1000)} s: removing it (--remove-dead-after)`,
+      );
+      this.leave(peer.id).catch((e) =>
+        this.log.warn(`Could not remove node ${peer.id}: ${e instanceof Error ? e.message : String(e)}`),
+      );
       return;
     }
   }
@@ -125,7 +139,10 @@ export class MembershipService {
       if (!peer.learner || !peer.reachable || peer.match + PROMOTE_WITHIN < status.lastIndex) continue;
       // A refusal (another change won the race) is retried at a later tick.
       this.change({ op: "promote", id: peer.id }).then(
-        () => this.log.info(`New node joins the cluster: node ${peer.id} at ${status.membership.addresses[String(peer.id)]} is a voter`),
+        () =>
+          this.log.info(
+            `New node joins the cluster: node ${peer.id} at ${status.membership.addresses[String(peer.id)]} is a voter`,
+          ),
         () => {},
       );
       return;

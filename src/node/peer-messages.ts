@@ -27,5 +27,7 @@ export function isRaftMessage(m: { type: string }): m is WireRaftMessage {
 export const toRaftMessage = (m: WireRaftMessage): RaftMessage => m;
 
 export function peerHello(id: number, founding?: string): Hello {
-  return founding === undefined ? { type: "hello", version: 1, role: "peer", id } : { type: "hello", version: 1, role: "peer", id, founding };
+  return founding === undefined
+    ? { type: "hello", version: 1, role: "peer", id }
+    : { type: "hello", version: 1, role: "peer", id, founding };
 }

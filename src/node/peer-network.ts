@@ -2,9 +2,9 @@ import type { Message, NodeId } from "../raft/index.ts";
 import { splitAddress } from "../util/config-values.ts";
 import { describeError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { ClientInboundSchema, connect, createMessageParser, type Connection } from "../wire/index.ts";
+import { ClientInboundSchema, type Connection, connect, createMessageParser } from "../wire/index.ts";
 import type { FoundingPeers } from "./founding-peers.ts";
-import { isRaftMessage, peerHello, toRaftMessage, type DialedInbound } from "./peer-messages.ts";
+import { type DialedInbound, isRaftMessage, peerHello, toRaftMessage } from "./peer-messages.ts";
 
 /** What flows to a peer: Raft messages, or the hello that opens a dialed connection. */
 type PeerConnection = Pick<Connection<never, unknown>, "send" | "close" | "closed" | "isOpen" | "queuedBytes">;
@@ -74,7 +74,15 @@ export class PeerNetwork {
         this.dial(link);
       }
       if (link === undefined) {
-        const fresh: Link = { id, address, connection: undefined, dialedBy: 0, dialing: false, backoffMs: BACKOFF_MIN_MS, retryTimer: undefined };
+        const fresh: Link = {
+          id,
+          address,
+          connection: undefined,
+          dialedBy: 0,
+          dialing: false,
+          backoffMs: BACKOFF_MIN_MS,
+          retryTimer: undefined,
+        };
         this.links.set(id, fresh);
         this.dial(fresh);
       } else if (link.address !== address) {
@@ -103,7 +111,15 @@ export class PeerNetwork {
     const link = this.links.get(id);
     if (link === undefined || this.stopped) {
       // Not a member we know (yet): a joining node learns its peers from the log, so accept it anyway.
-      this.links.set(id, { id, address: "", connection: undefined, dialedBy: 0, dialing: false, backoffMs: BACKOFF_MIN_MS, retryTimer: undefined });
+      this.links.set(id, {
+        id,
+        address: "",
+        connection: undefined,
+        dialedBy: 0,
+        dialing: false,
+        backoffMs: BACKOFF_MIN_MS,
+        retryTimer: undefined,
+      });
       return this.adopt(id, connection);
     }
     if (link.connection?.isOpen && link.dialedBy < id) {
@@ -141,8 +157,16 @@ export class PeerNetwork {
     if (this.stopped || link.dialing || link.connection?.isOpen || link.address === "") return;
     link.dialing = true;
     const { host, port } = splitAddress(link.address);
-    const attempt = connect<DialedInbound, unknown>({ host, port, parse: parseDialed, maxFrameBytes: this.maxFrameBytes, maxQueuedBytes: 4 * DROP_ABOVE_BYTES });
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("connect timed out")), CONNECT_TIMEOUT_MS));
+    const attempt = connect<DialedInbound, unknown>({
+      host,
+      port,
+      parse: parseDialed,
+      maxFrameBytes: this.maxFrameBytes,
+      maxQueuedBytes: 4 * DROP_ABOVE_BYTES,
+    });
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("connect timed out")), CONNECT_TIMEOUT_MS),
+    );
     Promise.race([attempt, timeout]).then(
       (connection) => {
         link.dialing = false;
@@ -153,7 +177,8 @@ export class PeerNetwork {
         connection.onMessage = (m) => {
           if (m.type === "error") {
             // Said once, and retried slowly: a refusal (another cluster, other founding --peers) lasts.
-            if (link.refusal !== m.message) this.log.warn(`Node ${link.id} at ${link.address} refused this broker: ${m.message}`);
+            if (link.refusal !== m.message)
+              this.log.warn(`Node ${link.id} at ${link.address} refused this broker: ${m.message}`);
             link.refusal = m.message;
             link.backoffMs = BACKOFF_MAX_MS;
             connection.close();
@@ -168,14 +193,18 @@ export class PeerNetwork {
       },
       () => {
         link.dialing = false;
-        void attempt.then((c) => c.close(), () => {});
+        void attempt.then(
+          (c) => c.close(),
+          () => {},
+        );
         this.retryLater(link);
       },
     );
   }
 
   private retryLater(link: Link): void {
-    if (this.stopped || link.retryTimer !== undefined || link.departing !== undefined || !this.links.has(link.id)) return;
+    if (this.stopped || link.retryTimer !== undefined || link.departing !== undefined || !this.links.has(link.id))
+      return;
     const delay = link.backoffMs;
     link.backoffMs = Math.min(BACKOFF_MAX_MS, link.backoffMs * 2);
     link.retryTimer = setTimeout(() => {

@@ -61,7 +61,9 @@ export class PublishBatcher {
         for (const cb of callbacks) cb(outcome);
         return;
       }
-      callbacks.forEach((cb, slot) => cb(outcome[slot] ?? new MqraftError("INTERNAL", `no result for slot ${slot}`)));
+      for (const [slot, cb] of callbacks.entries()) {
+        cb(outcome[slot] ?? new MqraftError("INTERNAL", `no result for slot ${slot}`));
+      }
     });
   }
 }

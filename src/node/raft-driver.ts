@@ -108,14 +108,16 @@ export class RaftDriver {
   private async handle(rd: Ready): Promise<void> {
     if (rd.snapshot !== undefined) await this.hooks.installSnapshot(rd.snapshot);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
-    const voteChanged = rd.hardState !== undefined && (rd.hardState.term !== this.saved.term || rd.hardState.vote !== this.saved.vote);
+    const voteChanged =
+      rd.hardState !== undefined && (rd.hardState.term !== this.saved.term || rd.hardState.vote !== this.saved.vote);
     const saveCommit = rd.hardState !== undefined && ++this.readiesSinceCommitSave >= COMMIT_SAVE_EVERY;
     if (rd.hardState !== undefined && (voteChanged || saveCommit)) {
       this.storage.saveHardState(rd.hardState);
       this.saved = rd.hardState;
       this.readiesSinceCommitSave = 0;
     }
-    if (!voteChanged && rd.snapshot === undefined && this.raft.role === "leader") return this.handleAsLeader(rd, saveCommit);
+    if (!voteChanged && rd.snapshot === undefined && this.raft.role === "leader")
+      return this.handleAsLeader(rd, saveCommit);
     // Committed entries are on disk on a majority already: they are applied (and delivered to this broker's
     // subscribers) without waiting for the fsync of the entries that came with the news.
     if (rd.committed.length > 0) this.hooks.apply(rd.committed);

@@ -2,12 +2,12 @@ import { encodeCommand } from "../broker/command-codec.ts";
 import type { Command, PublishMessage, Retention } from "../broker/commands.ts";
 import type { ApplyResult } from "../broker/results.ts";
 import { BrokerState } from "../broker/state-machine.ts";
-import { EntryKind, type Entry, type Snapshot } from "../raft/index.ts";
+import { type Entry, EntryKind, type Snapshot } from "../raft/index.ts";
 import { MqraftError } from "../util/errors.ts";
 import { PendingProposals } from "./pending-proposals.ts";
 import { PublishBatcher, type PublishOutcome } from "./publish-batcher.ts";
 import type { RaftDriver } from "./raft-driver.ts";
-import { SubscriptionFeed, type EntryReader } from "./subscription-feed.ts";
+import { type EntryReader, SubscriptionFeed } from "./subscription-feed.ts";
 
 /**
  * The broker's replicated side on one node: proposes commands (as leader), applies committed
@@ -74,7 +74,12 @@ export class ReplicatedBroker {
     this.retentionProposedInTerm = raft.term;
     const current = this.state.retention();
     const wanted = this.wantedRetention;
-    if (current.maxMessages === wanted.maxMessages && current.maxBytes === wanted.maxBytes && current.maxAgeMs === wanted.maxAgeMs) return;
+    if (
+      current.maxMessages === wanted.maxMessages &&
+      current.maxBytes === wanted.maxBytes &&
+      current.maxAgeMs === wanted.maxAgeMs
+    )
+      return;
     this.propose({ type: "config", time: this.now(), retention: wanted }).catch(() => {
       this.retentionProposedInTerm = -1;
     });

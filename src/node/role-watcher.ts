@@ -21,7 +21,8 @@ export class RoleWatcher {
     const { role, term, leader } = this.raft;
     if (role !== this.role || term !== this.term) {
       if (role === "candidate") this.log.info(`Timeout, sending REQUEST_TO_VOTE, term: ${term}`);
-      if (role === "preCandidate" && this.role !== "preCandidate") this.log.debug(`Timeout, asking peers for a pre-vote, term: ${term + 1}`);
+      if (role === "preCandidate" && this.role !== "preCandidate")
+        this.log.debug(`Timeout, asking peers for a pre-vote, term: ${term + 1}`);
     }
     if (leader !== this.leader && leader !== 0) this.log.info(`New leader ${this.addressOf(leader)}, term: ${term}`);
     this.role = role;

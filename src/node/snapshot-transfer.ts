@@ -1,6 +1,6 @@
 import * as v from "valibot";
-import { decode, encode } from "../util/cbor-x.ts";
 import type { Entry, LogReader, Snapshot } from "../raft/index.ts";
+import { decode, encode } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
 
 /**
@@ -39,7 +39,8 @@ export function unpackTransfer(bytes: Uint8Array): SnapshotTransfer {
     throw new MqraftError("CORRUPT", "snapshot from the leader is not CBOR", { cause: e });
   }
   const parsed = v.safeParse(TransferSchema, raw);
-  if (!parsed.success) throw new MqraftError("CORRUPT", `snapshot from the leader is malformed: ${parsed.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new MqraftError("CORRUPT", `snapshot from the leader is malformed: ${parsed.issues[0]?.message}`);
   return parsed.output;
 }
 

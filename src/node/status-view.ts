@@ -16,8 +16,24 @@ export function statusView(s: RaftStatus, id: number): Omit<StatusReply, "id"> {
     const voter = membership.voters.includes(n);
     const address = membership.addresses[String(n)] ?? "";
     if (n === id) {
-      const role = s.role === "leader" ? "leader" : s.role === "candidate" || s.role === "preCandidate" ? "candidate" : voter ? "follower" : "learner";
-      return { id: n, address, role, voter, reachable: true, term: s.term, commitIndex: s.commit, lastApplied: s.applied };
+      const role =
+        s.role === "leader"
+          ? "leader"
+          : s.role === "candidate" || s.role === "preCandidate"
+            ? "candidate"
+            : voter
+              ? "follower"
+              : "learner";
+      return {
+        id: n,
+        address,
+        role,
+        voter,
+        reachable: true,
+        term: s.term,
+        commitIndex: s.commit,
+        lastApplied: s.applied,
+      };
     }
     const match = progress.get(n)?.match;
     return {

@@ -30,7 +30,8 @@ export function replayMembership(r: RaftState, from: number, to: number): void {
   while (lo <= to) {
     const batch = r.log.entries(lo, to + 1, r.cfg.maxMsgBytes);
     for (const e of batch) {
-      if (e.kind === EntryKind.Config) setMembership(r, e.index, applyConfChange(r.membership, decodeConfChange(e.data)));
+      if (e.kind === EntryKind.Config)
+        setMembership(r, e.index, applyConfChange(r.membership, decodeConfChange(e.data)));
     }
     lo += batch.length;
   }
@@ -49,7 +50,17 @@ function applyConfigEntry(r: RaftState, e: Entry): void {
   const m = r.membership;
   for (const id of [...m.voters, ...m.learners]) {
     const pr = r.progress.get(id);
-    if (pr === undefined) r.progress.set(id, new Progress(r.log.lastIndex() + 1, r.cfg.maxInflight, m.learners.includes(id), r.ticks, r.cfg.maxInflightBytes));
+    if (pr === undefined)
+      r.progress.set(
+        id,
+        new Progress(
+          r.log.lastIndex() + 1,
+          r.cfg.maxInflight,
+          m.learners.includes(id),
+          r.ticks,
+          r.cfg.maxInflightBytes,
+        ),
+      );
     else pr.learner = m.learners.includes(id);
   }
   for (const [id, pr] of r.progress) {

@@ -19,6 +19,11 @@ export function bootstrap(initial: Membership): Bootstrap {
     changes.push({ op: "promote", id });
   }
   for (const id of [...initial.learners].sort((a, b) => a - b)) addLearner(id);
-  const entries = changes.map((cc, i) => ({ index: i + 1, term: 1, kind: EntryKind.Config, data: encodeConfChange(cc) }));
+  const entries = changes.map((cc, i) => ({
+    index: i + 1,
+    term: 1,
+    kind: EntryKind.Config,
+    data: encodeConfChange(cc),
+  }));
   return { entries, hardState: { term: 1, vote: 0, commit: entries.length } };
 }

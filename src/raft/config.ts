@@ -1,5 +1,5 @@
-import type { Prng } from "../util/prng.ts";
 import { MqraftError } from "../util/errors.ts";
+import type { Prng } from "../util/prng.ts";
 import type { NodeId } from "./log-types.ts";
 
 export interface RaftConfig {

@@ -97,8 +97,7 @@ export function recordVote(r: RaftState, from: NodeId, granted: boolean): boolea
 
 export function handleVoteRequest(r: RaftState, m: VoteRequest): void {
   const type = m.type === "vote" ? "voteResponse" : "preVoteResponse";
-  const canVote =
-    r.vote === m.from || (r.vote === 0 && r.leader === 0) || (m.type === "preVote" && m.term > r.term);
+  const canVote = r.vote === m.from || (r.vote === 0 && r.leader === 0) || (m.type === "preVote" && m.term > r.term);
   if (canVote && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {
     r.send({ type, from: r.id, to: m.from, term: m.term, reject: false });
     if (m.type === "vote") {

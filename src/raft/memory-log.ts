@@ -48,7 +48,8 @@ export class MemoryLog implements LogReader {
 
   /** Drops entries at and after `index`. */
   truncate(index: number): void {
-    if (index < this.offset) throw new MqraftError("BAD_USAGE", `truncate at ${index} below first index ${this.offset}`);
+    if (index < this.offset)
+      throw new MqraftError("BAD_USAGE", `truncate at ${index} below first index ${this.offset}`);
     if (index <= this.lastIndex()) this.held.length = index - this.offset;
   }
 
@@ -57,7 +58,10 @@ export class MemoryLog implements LogReader {
     if (index < this.offset) return;
     const covered = this.snap?.meta.index ?? 0;
     if (index > covered || index > this.lastIndex()) {
-      throw new MqraftError("BAD_USAGE", `compact to ${index} beyond snapshot ${covered} or last index ${this.lastIndex()}`);
+      throw new MqraftError(
+        "BAD_USAGE",
+        `compact to ${index} beyond snapshot ${covered} or last index ${this.lastIndex()}`,
+      );
     }
     this.baseTerm = this.term(index) ?? this.baseTerm;
     this.held = this.held.slice(index + 1 - this.offset);
@@ -68,7 +72,10 @@ export class MemoryLog implements LogReader {
   saveSnapshot(snapshot: Snapshot): void {
     const current = this.snap?.meta.index ?? 0;
     if (snapshot.meta.index < current) {
-      throw new MqraftError("BAD_USAGE", `snapshot at ${snapshot.meta.index} is older than the saved one at ${current}`);
+      throw new MqraftError(
+        "BAD_USAGE",
+        `snapshot at ${snapshot.meta.index} is older than the saved one at ${current}`,
+      );
     }
     this.snap = snapshot;
   }

@@ -20,7 +20,8 @@ export class RaftLog {
     this.unstable = new UnstableLog(storage.lastIndex() + 1);
     // What the state machine applied was committed, even if the driver saved the commit index less often.
     this.committed = Math.max(committed, applied);
-    if (this.committed > this.lastIndex()) throw corrupt(`commit index ${this.committed} is beyond last index ${this.lastIndex()}`);
+    if (this.committed > this.lastIndex())
+      throw corrupt(`commit index ${this.committed} is beyond last index ${this.lastIndex()}`);
     this.applied = applied;
   }
 

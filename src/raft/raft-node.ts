@@ -8,7 +8,14 @@ import { applied, replayMembership, snapshotApplied } from "./apply.ts";
 import { type ConfChange, encodeConfChange } from "./conf-change.ts";
 import { type RaftOptions, resolveConfig } from "./config.ts";
 import { recordVote, tickElection, tickLeader } from "./election.ts";
-import { EntryKind, type HardState, type LogReader, type Membership, type NodeId, type SnapshotMeta } from "./log-types.ts";
+import {
+  EntryKind,
+  type HardState,
+  type LogReader,
+  type Membership,
+  type NodeId,
+  type SnapshotMeta,
+} from "./log-types.ts";
 import { confChangeProblem, EMPTY_MEMBERSHIP } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import { RaftLog } from "./raft-log.ts";
@@ -62,7 +69,8 @@ export class RaftNode {
 
   /** Appends `data` as a new entry; it is committed once it shows up in a Ready's `committed`. */
   propose(data: Uint8Array): Proposed {
-    if (data.length === 0) throw new MqraftError("BAD_USAGE", "a proposal must carry data (empty entries are the leader's no-ops)");
+    if (data.length === 0)
+      throw new MqraftError("BAD_USAGE", "a proposal must carry data (empty entries are the leader's no-ops)");
     this.mustLead();
     return { index: appendLocal(this.r, EntryKind.Normal, data), term: this.r.term };
   }
@@ -110,7 +118,10 @@ export class RaftNode {
     const r = this.r;
     const current = r.log.storage.snapshot()?.meta.index ?? 0;
     if (index > r.log.applied || index <= current) {
-      throw new MqraftError("BAD_USAGE", `snapshot index ${index} must be in (${current}, ${r.log.applied}] (saved, applied]`);
+      throw new MqraftError(
+        "BAD_USAGE",
+        `snapshot index ${index} must be in (${current}, ${r.log.applied}] (saved, applied]`,
+      );
     }
     // Applied entries are persisted, so storage has the term even while a snapshot received from
     // the leader (not yet written) hides the older log from r.log.
@@ -139,7 +150,8 @@ export class RaftNode {
   }
 
   ready(): Ready {
-    if (this.outstanding !== undefined) throw new MqraftError("INTERNAL", "ready() called before advance() of the previous Ready");
+    if (this.outstanding !== undefined)
+      throw new MqraftError("INTERNAL", "ready() called before advance() of the previous Ready");
     const r = this.r;
     if (r.needBroadcast && r.role === "leader") broadcastAppend(r);
     r.needBroadcast = false;
@@ -161,7 +173,8 @@ export class RaftNode {
    * once they are; until then they count toward commit only on the followers that acknowledged them.
    */
   advance(rd: Ready, durable = true): void {
-    if (rd !== this.outstanding) throw new MqraftError("INTERNAL", "advance() of a Ready that is not the outstanding one");
+    if (rd !== this.outstanding)
+      throw new MqraftError("INTERNAL", "advance() of a Ready that is not the outstanding one");
     this.outstanding = undefined;
     const r = this.r;
     if (rd.snapshot !== undefined) {
@@ -176,7 +189,8 @@ export class RaftNode {
     }
     if (rd.hardState !== undefined) {
       this.persisted = rd.hardState;
-      if (r.role === "candidate" && rd.hardState.term === r.term && rd.hardState.vote === r.id) recordVote(r, r.id, true);
+      if (r.role === "candidate" && rd.hardState.term === r.term && rd.hardState.vote === r.id)
+        recordVote(r, r.id, true);
     }
     applied(r, rd.committed);
   }

@@ -70,7 +70,16 @@ export function sendSnapshotChunk(r: RaftState, to: NodeId, pr: Progress): void 
   const offset = Math.min(pr.snapshotOffset, snap.data.length);
   const end = Math.min(offset + r.cfg.maxSnapshotChunk, snap.data.length);
   const data = snap.data.subarray(offset, end);
-  r.send({ type: "snapshot", from: r.id, to, term: r.term, meta: snap.meta, offset, data, done: end === snap.data.length });
+  r.send({
+    type: "snapshot",
+    from: r.id,
+    to,
+    term: r.term,
+    meta: snap.meta,
+    offset,
+    data,
+    done: end === snap.data.length,
+  });
 }
 
 /** Advances the commit index to what a majority of voters persisted, if that entry is of this term (§5.4.2). */
@@ -93,7 +102,14 @@ export function sendTimeoutNow(r: RaftState, to: NodeId): void {
  */
 export function sendFarewell(r: RaftState, to: number, matched: number): void {
   if (to === r.id) return;
-  r.send({ type: "heartbeat", from: r.id, to, term: r.term, commit: Math.min(matched, r.log.committed), cluster: r.leaderClusterMap() });
+  r.send({
+    type: "heartbeat",
+    from: r.id,
+    to,
+    term: r.term,
+    commit: Math.min(matched, r.log.committed),
+    cluster: r.leaderClusterMap(),
+  });
 }
 
 /**
@@ -106,5 +122,14 @@ export function sendFarewellEntries(r: RaftState, to: NodeId, lastIndex: number,
   if (to === r.id || r.log.term(lastIndex) !== lastTerm) return;
   const committed = r.log.committed;
   const entries = lastIndex < committed ? r.log.entries(lastIndex + 1, committed + 1, r.cfg.maxMsgBytes) : [];
-  r.send({ type: "append", from: r.id, to, term: r.term, index: lastIndex, logTerm: lastTerm, entries, commit: committed });
+  r.send({
+    type: "append",
+    from: r.id,
+    to,
+    term: r.term,
+    index: lastIndex,
+    logTerm: lastTerm,
+    entries,
+    commit: committed,
+  });
 }

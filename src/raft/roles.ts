@@ -45,7 +45,10 @@ export function becomeLeader(r: RaftState): void {
   r.leader = r.id;
   const next = r.log.lastIndex() + 1;
   for (const id of [...r.membership.voters, ...r.membership.learners]) {
-    r.progress.set(id, new Progress(next, r.cfg.maxInflight, r.membership.learners.includes(id), r.ticks, r.cfg.maxInflightBytes));
+    r.progress.set(
+      id,
+      new Progress(next, r.cfg.maxInflight, r.membership.learners.includes(id), r.ticks, r.cfg.maxInflightBytes),
+    );
   }
   const self = r.progress.get(r.id);
   if (self !== undefined) self.match = r.log.persistedLastIndex();

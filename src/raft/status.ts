@@ -39,7 +39,14 @@ export function statusOf(r: RaftState): RaftStatus {
   if (leading) {
     for (const [id, pr] of r.progress) {
       if (id === r.id) continue;
-      peers.push({ id, learner: pr.learner, match: pr.match, next: pr.next, state: pr.state, reachable: r.reachable(id) });
+      peers.push({
+        id,
+        learner: pr.learner,
+        match: pr.match,
+        next: pr.next,
+        state: pr.state,
+        reachable: r.reachable(id),
+      });
     }
   }
   const cluster = leading ? r.leaderClusterMap() : r.clusterMap;

@@ -53,7 +53,16 @@ function handleAppend(r: RaftState, m: AppendMessage): void {
     return;
   }
   const [hintIndex, hintTerm] = r.log.findConflictByTerm(Math.min(m.index, r.log.lastIndex()), m.logTerm);
-  r.send({ type: "appendResponse", from: r.id, to: m.from, term: r.term, index: m.index, reject: true, hintIndex, hintTerm });
+  r.send({
+    type: "appendResponse",
+    from: r.id,
+    to: m.from,
+    term: r.term,
+    index: m.index,
+    reject: true,
+    hintIndex,
+    hintTerm,
+  });
 }
 
 function handleHeartbeat(r: RaftState, m: HeartbeatMessage): void {
@@ -63,7 +72,16 @@ function handleHeartbeat(r: RaftState, m: HeartbeatMessage): void {
     // corruption. Say where it really ends, so the leader lowers its match and resends.
     r.log.commitTo(last);
     r.clusterMap = m.cluster;
-    r.send({ type: "appendResponse", from: r.id, to: m.from, term: r.term, index: m.commit, reject: true, hintIndex: last, hintTerm: 0 });
+    r.send({
+      type: "appendResponse",
+      from: r.id,
+      to: m.from,
+      term: r.term,
+      index: m.commit,
+      reject: true,
+      hintIndex: last,
+      hintTerm: 0,
+    });
     return;
   }
   r.log.commitTo(m.commit);

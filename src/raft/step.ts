@@ -1,7 +1,7 @@
 /** Entry point for every received message: term rules common to all roles, then the role's step. */
 import { handleVoteRequest } from "./election.ts";
-import type { Message } from "./messages.ts";
 import { isMember } from "./membership.ts";
+import type { Message } from "./messages.ts";
 import type { RaftState } from "./raft-state.ts";
 import { sendFarewellEntries } from "./replication.ts";
 import { becomeFollower } from "./roles.ts";
@@ -33,7 +33,16 @@ export function step(r: RaftState, m: Message): void {
     if ((r.cfg.checkQuorum || r.cfg.preVote) && (m.type === "append" || m.type === "heartbeat")) {
       // A leader cut off by a partition may never see a higher term otherwise (pre-vote keeps
       // terms from rising); this answer tells it to step down.
-      r.send({ type: "appendResponse", from: r.id, to: m.from, term: r.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0 });
+      r.send({
+        type: "appendResponse",
+        from: r.id,
+        to: m.from,
+        term: r.term,
+        index: 0,
+        reject: false,
+        hintIndex: 0,
+        hintTerm: 0,
+      });
     } else if (m.type === "preVote") {
       r.send({ type: "preVoteResponse", from: r.id, to: m.from, term: r.term, reject: true });
     }

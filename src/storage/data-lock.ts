@@ -1,5 +1,5 @@
 import { MqraftError } from "../util/errors.ts";
-import { errnoCode, readWholeFile, unlinkIfPresent, type Fs } from "./fs.ts";
+import { errnoCode, type Fs, readWholeFile, unlinkIfPresent } from "./fs.ts";
 
 /**
  * One broker per data folder. The lock is a file created exclusively and holding the owner's pid.

@@ -1,11 +1,11 @@
 import { describeError } from "../util/errors.ts";
-import { readWholeFile, type Fs } from "./fs.ts";
+import { type Fs, readWholeFile } from "./fs.ts";
+import { decodeInstallIntent, type InstallIntent, installReachedSnapshot } from "./install-intent.ts";
 import { dataLayout } from "./layout.ts";
-import { decodeInstallIntent, installReachedSnapshot, type InstallIntent } from "./install-intent.ts";
 import { findCut, snapshotMismatch } from "./log-recovery.ts";
 import { RealFs } from "./real-fs.ts";
-import { listSegments, scanSegment, type ScannedSegment } from "./segment-scan.ts";
 import { sealedChecksum } from "./sealed-file.ts";
+import { listSegments, type ScannedSegment, scanSegment } from "./segment-scan.ts";
 import { decodeDamage, decodeHardState, decodeSnapshot } from "./state-files.ts";
 
 export interface InspectionReport {
@@ -23,7 +23,12 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
   const layout = dataLayout(dir);
   const lines = [`data folder ${dir}`];
   let healthy = true;
-  const stateFile = <T>(label: string, path: string, decode: (p: string, b: Uint8Array) => T, show: (v: T) => string): T | undefined => {
+  const stateFile = <T>(
+    label: string,
+    path: string,
+    decode: (p: string, b: Uint8Array) => T,
+    show: (v: T) => string,
+  ): T | undefined => {
     try {
       const bytes = readWholeFile(fs, path);
       const value = bytes === undefined ? undefined : decode(path, bytes);
@@ -41,11 +46,21 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
   lines.push(
     `lock: ${holder === undefined ? "free" : fs.isProcessAlive(holder) ? `held by running process ${holder}` : `stale (process ${holder} is gone)`}`,
   );
-  const hard = stateFile("hard state", layout.hardState, decodeHardState, (h) => `term ${h.term}, vote ${h.vote || "none"}, commit ${h.commit}`);
-  const snapFile = stateFile("snapshot", layout.snapshot, (p, b) => ({ s: decodeSnapshot(p, b), checksum: sealedChecksum(b) }), ({ s }) => {
-    const m = s.meta.membership;
-    return `index ${s.meta.index}, term ${s.meta.term}, voters [${m.voters.join(",")}], learners [${m.learners.join(",")}], ${s.data.length} bytes of state`;
-  });
+  const hard = stateFile(
+    "hard state",
+    layout.hardState,
+    decodeHardState,
+    (h) => `term ${h.term}, vote ${h.vote || "none"}, commit ${h.commit}`,
+  );
+  const snapFile = stateFile(
+    "snapshot",
+    layout.snapshot,
+    (p, b) => ({ s: decodeSnapshot(p, b), checksum: sealedChecksum(b) }),
+    ({ s }) => {
+      const m = s.meta.membership;
+      return `index ${s.meta.index}, term ${s.meta.term}, voters [${m.voters.join(",")}], learners [${m.learners.join(",")}], ${s.data.length} bytes of state`;
+    },
+  );
   stateFile("damage marker", layout.damage, decodeDamage, (d) => {
     return `repaired log cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); must not vote or lead until durable past ${d.untilIndex}`;
   });
@@ -77,9 +92,14 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
   }
   const held = scans.reduce((n, s) => n + s.terms.length, 0);
   const first = scans[0]?.firstIndex;
-  lines.push(first === undefined ? "log: no segments" : `log: ${scans.length} segment(s), entries ${first}..${first + held - 1}`);
+  lines.push(
+    first === undefined ? "log: no segments" : `log: ${scans.length} segment(s), entries ${first}..${first + held - 1}`,
+  );
   for (const s of scans) {
-    const range = s.terms.length === 0 ? "no entries" : `entries ${s.firstIndex}..${s.firstIndex + s.terms.length - 1}, terms ${s.terms[0]}..${s.terms.at(-1)}`;
+    const range =
+      s.terms.length === 0
+        ? "no entries"
+        : `entries ${s.firstIndex}..${s.firstIndex + s.terms.length - 1}, terms ${s.terms[0]}..${s.terms.at(-1)}`;
     lines.push(`  ${s.name}  ${range}, ${s.size} bytes`);
   }
   for (const name of strays) lines.push(`  stray file ${name} (not a segment; ignored)`);
@@ -98,17 +118,27 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
 }
 
 /** Adds what recovery would do about a torn tail or corruption; false when the broker would refuse to start. */
-function judgeLog(lines: string[], scans: ScannedSegment[], snapIndex: number, snapTerm: number, hasSnapshot: boolean): boolean {
+function judgeLog(
+  lines: string[],
+  scans: ScannedSegment[],
+  snapIndex: number,
+  snapTerm: number,
+  hasSnapshot: boolean,
+): boolean {
   let healthy = true;
   for (const cut of [findCut(scans), snapshotMismatch(scans, snapIndex, snapTerm, hasSnapshot)]) {
     if (cut === undefined) continue;
     const s = scans[cut.at] as ScannedSegment;
     const where = `${s.name} byte ${cut.problem.offset} (index ${cut.problem.index}): ${cut.problem.reason}`;
     if (cut.problem.kind === "torn") {
-      lines.push(`  torn tail at ${where} — never acknowledged; recovery cuts it (${s.size - cut.problem.offset} bytes)`);
+      lines.push(
+        `  torn tail at ${where} — never acknowledged; recovery cuts it (${s.size - cut.problem.offset} bytes)`,
+      );
     } else {
       healthy = false;
-      lines.push(`  CORRUPT at ${where} — the broker refuses to start; start it with repair to cut the log there and catch up from the leader`);
+      lines.push(
+        `  CORRUPT at ${where} — the broker refuses to start; start it with repair to cut the log there and catch up from the leader`,
+      );
     }
   }
   return healthy;

@@ -49,7 +49,10 @@ const IntentMetaSchema = v.strictObject({
  * Why `history` cannot follow a snapshot at `meta`, or undefined when it can: contiguous entries
  * whose terms never decrease (from prevTerm on), ending at the snapshot's index and term.
  */
-export function historyProblem(meta: Pick<SnapshotMeta, "index" | "term">, history: InstallHistory): string | undefined {
+export function historyProblem(
+  meta: Pick<SnapshotMeta, "index" | "term">,
+  history: InstallHistory,
+): string | undefined {
   const { entries, prevTerm } = history;
   const first = entries[0];
   const last = entries.at(-1);
@@ -65,7 +68,11 @@ export function historyProblem(meta: Pick<SnapshotMeta, "index" | "term">, histo
 }
 
 /** The intent for installing `snapshot` (whose sealed file is `snapshotFile`) with `history`. */
-export function installIntent(snapshot: Snapshot, snapshotFile: readonly Uint8Array[], history: InstallHistory): InstallIntent {
+export function installIntent(
+  snapshot: Snapshot,
+  snapshotFile: readonly Uint8Array[],
+  history: InstallHistory,
+): InstallIntent {
   const { index, term } = snapshot.meta;
   return {
     index,
@@ -76,17 +83,34 @@ export function installIntent(snapshot: Snapshot, snapshotFile: readonly Uint8Ar
 }
 
 /** True when the snapshot file in place is the one the intent installs: recovery then finishes the install. */
-export function installReachedSnapshot(intent: InstallIntent, snapshot: Snapshot | undefined, snapshotChecksum: number | undefined): boolean {
-  return snapshot?.meta.index === intent.index && snapshot.meta.term === intent.term && snapshotChecksum === intent.snapshotChecksum;
+export function installReachedSnapshot(
+  intent: InstallIntent,
+  snapshot: Snapshot | undefined,
+  snapshotChecksum: number | undefined,
+): boolean {
+  return (
+    snapshot?.meta.index === intent.index &&
+    snapshot.meta.term === intent.term &&
+    snapshotChecksum === intent.snapshotChecksum
+  );
 }
 
 /** Body: metadata length u32 | metadata (CBOR) | the history's entries as log records, back to back. */
 export function encodeInstallIntent(intent: InstallIntent): Uint8Array[] {
   const { entries, prevTerm } = intent.history;
-  const meta = encode({ index: intent.index, term: intent.term, snapshotChecksum: intent.snapshotChecksum, prevTerm, entries: entries.length });
+  const meta = encode({
+    index: intent.index,
+    term: intent.term,
+    snapshotChecksum: intent.snapshotChecksum,
+    prevTerm,
+    entries: entries.length,
+  });
   const recordBytes = entries.reduce((n, e) => n + recordSize(e.data.length), 0);
   if (4 + meta.length + recordBytes > MAX_SEALED_BODY) {
-    throw new MqraftError("INTERNAL", `a snapshot history of ${recordBytes} bytes is too large to install (at most 4 GiB)`);
+    throw new MqraftError(
+      "INTERNAL",
+      `a snapshot history of ${recordBytes} bytes is too large to install (at most 4 GiB)`,
+    );
   }
   const records = encodeRecords(entries);
   const len = new Uint8Array(4);
@@ -109,7 +133,8 @@ export function decodeInstallIntent(path: string, bytes: Uint8Array): InstallInt
     entries.push(d.record);
     at += d.size;
   }
-  if (entries.length !== meta.entries) throw corrupt(`holds ${entries.length} history entries, its metadata says ${meta.entries}`);
+  if (entries.length !== meta.entries)
+    throw corrupt(`holds ${entries.length} history entries, its metadata says ${meta.entries}`);
   const history = { prevTerm: meta.prevTerm, entries };
   const problem = historyProblem(meta, history);
   if (problem !== undefined) throw corrupt(`its history cannot follow the snapshot: ${problem}`);

@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import type { HardState, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
-import { readWholeFile, unlinkIfPresent, type Fs } from "./fs.ts";
+import { type Fs, readWholeFile, unlinkIfPresent } from "./fs.ts";
 import { IndexTable } from "./index-table.ts";
-import { decodeInstallIntent, installReachedSnapshot, type InstallHistory } from "./install-intent.ts";
-import { TEMP_SUFFIX, type DataLayout } from "./layout.ts";
+import { decodeInstallIntent, type InstallHistory, installReachedSnapshot } from "./install-intent.ts";
+import { type DataLayout, TEMP_SUFFIX } from "./layout.ts";
 import { sealedChecksum, writeFileAtomic } from "./sealed-file.ts";
-import { listSegments, scanSegment, type ScannedSegment, type SegmentProblem } from "./segment-scan.ts";
-import { decodeDamage, decodeHardState, decodeSnapshot, encodeDamage, type Damage } from "./state-files.ts";
+import { listSegments, type ScannedSegment, type SegmentProblem, scanSegment } from "./segment-scan.ts";
+import { type Damage, decodeDamage, decodeHardState, decodeSnapshot, encodeDamage } from "./state-files.ts";
 
 /** What recovery found and did, for the broker to log. */
 export interface RecoveryReport {
@@ -67,10 +67,21 @@ export function findCut(scans: ScannedSegment[]): Cut | undefined {
       const expected = prev.firstIndex + prev.terms.length;
       const prevTerm = prev.terms.at(-1) ?? prev.prevTerm;
       if (s.firstIndex !== expected) {
-        return { at, problem: { kind: "corrupt", offset: 0, index: expected, reason: `segment should start at index ${expected}` } };
+        return {
+          at,
+          problem: { kind: "corrupt", offset: 0, index: expected, reason: `segment should start at index ${expected}` },
+        };
       }
       if (!s.problem && s.prevTerm !== prevTerm) {
-        return { at, problem: { kind: "corrupt", offset: 0, index: expected, reason: `header says previous term ${s.prevTerm}, log has ${prevTerm}` } };
+        return {
+          at,
+          problem: {
+            kind: "corrupt",
+            offset: 0,
+            index: expected,
+            reason: `header says previous term ${s.prevTerm}, log has ${prevTerm}`,
+          },
+        };
       }
     }
     if (s.problem) {
@@ -93,29 +104,60 @@ function corruptionMessage(path: string, p: SegmentProblem): string {
  * index, ends before the snapshot's index, or holds another term there. Never left by a crash
  * (saveSnapshot waits for the log, installSnapshot goes through its intent), so it is corruption.
  */
-export function snapshotMismatch(scans: readonly ScannedSegment[], snapIndex: number, snapTerm: number, hasSnapshot: boolean): Cut | undefined {
+export function snapshotMismatch(
+  scans: readonly ScannedSegment[],
+  snapIndex: number,
+  snapTerm: number,
+  hasSnapshot: boolean,
+): Cut | undefined {
   const head = scans[0];
   const tail = scans.at(-1);
   if (head === undefined || tail === undefined) return undefined;
   const first = head.firstIndex;
   const last = tail.firstIndex + tail.terms.length - 1;
-  const problem = (offset: number, index: number, reason: string): SegmentProblem => ({ kind: "corrupt", offset, index, reason });
+  const problem = (offset: number, index: number, reason: string): SegmentProblem => ({
+    kind: "corrupt",
+    offset,
+    index,
+    reason,
+  });
   if (first > snapIndex + 1) {
-    const reason = hasSnapshot ? `the log starts at index ${first}, after the snapshot's last index ${snapIndex}` : `the log starts at index ${first} and there is no snapshot`;
+    const reason = hasSnapshot
+      ? `the log starts at index ${first}, after the snapshot's last index ${snapIndex}`
+      : `the log starts at index ${first} and there is no snapshot`;
     return { at: 0, problem: problem(0, snapIndex + 1, reason) };
   }
   if (last < snapIndex) {
-    return { at: scans.length - 1, problem: problem(tail.soundEnd, last + 1, `the log ends at index ${last}, before the snapshot's index ${snapIndex}`) };
+    return {
+      at: scans.length - 1,
+      problem: problem(
+        tail.soundEnd,
+        last + 1,
+        `the log ends at index ${last}, before the snapshot's index ${snapIndex}`,
+      ),
+    };
   }
   if (snapIndex < first) {
-    return head.prevTerm === snapTerm ? undefined : { at: 0, problem: problem(0, first, `the log's previous term is ${head.prevTerm}, the snapshot's term is ${snapTerm}`) };
+    return head.prevTerm === snapTerm
+      ? undefined
+      : {
+          at: 0,
+          problem: problem(0, first, `the log's previous term is ${head.prevTerm}, the snapshot's term is ${snapTerm}`),
+        };
   }
   for (let at = 0; at < scans.length; at++) {
     const s = scans[at] as ScannedSegment;
     const k = snapIndex - s.firstIndex;
     if (k < 0 || k >= s.terms.length) continue;
     if (s.terms[k] === snapTerm) return undefined;
-    return { at, problem: problem(s.positions[k] as number, snapIndex, `term ${s.terms[k]} at the snapshot's index, the snapshot's term is ${snapTerm}`) };
+    return {
+      at,
+      problem: problem(
+        s.positions[k] as number,
+        snapIndex,
+        `term ${s.terms[k]} at the snapshot's index, the snapshot's term is ${snapTerm}`,
+      ),
+    };
   }
   return undefined;
 }
@@ -128,7 +170,8 @@ export function snapshotMismatch(scans: readonly ScannedSegment[], snapIndex: nu
  */
 export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): Promise<RecoveredLog> {
   fs.mkdir(layout.logDir);
-  for (const name of fs.readdir(layout.dir)) if (name.endsWith(TEMP_SUFFIX)) unlinkIfPresent(fs, join(layout.dir, name));
+  for (const name of fs.readdir(layout.dir))
+    if (name.endsWith(TEMP_SUFFIX)) unlinkIfPresent(fs, join(layout.dir, name));
   const hardState = loadState(fs, layout.hardState, decodeHardState) ?? { term: 0, vote: 0, commit: 0 };
   const snapshotFile = readWholeFile(fs, layout.snapshot);
   let snapshot = snapshotFile === undefined ? undefined : decodeSnapshot(layout.snapshot, snapshotFile);
@@ -146,7 +189,16 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
       report.finishedInstall = { index: intent.index, entries: intent.history.entries.length };
       report.commitBeyondLog = hardState.commit > intent.index;
       const index = new IndexTable(intent.index + 1);
-      return { segments: [], index, prevTerm: intent.term, hardState, snapshot, damage, report, unfinishedInstall: intent.history };
+      return {
+        segments: [],
+        index,
+        prevTerm: intent.term,
+        hardState,
+        snapshot,
+        damage,
+        report,
+        unfinishedInstall: intent.history,
+      };
     }
     // The old snapshot is in place, so the install never touched the log: forget it.
     unlinkIfPresent(fs, layout.installing);
@@ -155,7 +207,10 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   }
 
   let scans = listed.segments.map((s) => scanSegment(fs, layout.logDir, s.name, s.firstIndex));
-  const highestSeen = Math.max(0, ...scans.map((s) => Math.max(s.firstIndex + s.terms.length - 1, s.highestBeyond ?? 0)));
+  const highestSeen = Math.max(
+    0,
+    ...scans.map((s) => Math.max(s.firstIndex + s.terms.length - 1, s.highestBeyond ?? 0)),
+  );
   const snapIndex = snapshot?.meta.index ?? 0;
   const snapTerm = snapshot?.meta.term ?? 0;
   // Files are cut and deleted only once the damage marker (if any) is durable: a crash in between must not lose
@@ -173,7 +228,13 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   const markDamaged = (file: string, p: SegmentProblem, atLeast = 0): void => {
     // Everything the node may have acknowledged: every index its files held, the commit, the snapshot.
     const untilIndex = Math.max(highestSeen, hardState.commit, snapIndex, atLeast, damage?.untilIndex ?? 0);
-    damage = { fromIndex: Math.min(p.index, damage?.fromIndex ?? p.index), untilIndex, file, offset: p.offset, reason: p.reason };
+    damage = {
+      fromIndex: Math.min(p.index, damage?.fromIndex ?? p.index),
+      untilIndex,
+      file,
+      offset: p.offset,
+      reason: p.reason,
+    };
     report.repaired = damage;
   };
 
@@ -186,7 +247,12 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
     } else if (cut.problem.offset === 0) {
       report.removedSegment = seg.path;
     } else {
-      report.tornTail = { file: seg.path, offset: cut.problem.offset, bytes: seg.size - cut.problem.offset, reason: cut.problem.reason };
+      report.tornTail = {
+        file: seg.path,
+        offset: cut.problem.offset,
+        bytes: seg.size - cut.problem.offset,
+        reason: cut.problem.reason,
+      };
     }
     if (cut.problem.offset === 0) {
       remove(cut.at);
@@ -223,8 +289,20 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
     snapshot = undefined;
     if ((scans[0]?.firstIndex ?? 1) !== 1) remove(0);
     // Damaged until a leader has sent at least one entry past what is kept: it replaces any entry that disagrees.
-    const kept = scans.length === 0 ? 0 : (scans.at(-1) as ScannedSegment).firstIndex + (scans.at(-1) as ScannedSegment).terms.length - 1;
-    markDamaged(report.repaired.file, { kind: "corrupt", offset: report.repaired.offset, index: report.repaired.fromIndex, reason: report.repaired.reason }, kept + 1);
+    const kept =
+      scans.length === 0
+        ? 0
+        : (scans.at(-1) as ScannedSegment).firstIndex + (scans.at(-1) as ScannedSegment).terms.length - 1;
+    markDamaged(
+      report.repaired.file,
+      {
+        kind: "corrupt",
+        offset: report.repaired.offset,
+        index: report.repaired.fromIndex,
+        reason: report.repaired.reason,
+      },
+      kept + 1,
+    );
   } else if (mismatch) {
     remove(0);
   }
@@ -233,7 +311,8 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   if (removedAny) fs.syncDirSync(layout.logDir);
 
   const index = new IndexTable(scans[0]?.firstIndex ?? (snapshot?.meta.index ?? 0) + 1);
-  for (const s of scans) for (let i = 0; i < s.terms.length; i++) index.push(s.terms[i] as number, s.positions[i] as number);
+  for (const s of scans)
+    for (let i = 0; i < s.terms.length; i++) index.push(s.terms[i] as number, s.positions[i] as number);
   report.commitBeyondLog = hardState.commit > index.lastIndex;
   return {
     segments: scans.map((s) => ({ firstIndex: s.firstIndex, path: s.path })),

@@ -25,7 +25,15 @@ const MAX_SEGMENT_BYTES = 2 ** 31;
 export function resolveLogStoreOptions(options: LogStoreOptions): Required<LogStoreOptions> {
   const maxSegmentBytes = options.maxSegmentBytes ?? DEFAULT_SEGMENT_BYTES;
   if (!(maxSegmentBytes > SEGMENT_HEADER_SIZE && maxSegmentBytes <= MAX_SEGMENT_BYTES)) {
-    throw new MqraftError("BAD_CONFIG", `maxSegmentBytes must be between ${SEGMENT_HEADER_SIZE + 1} and ${MAX_SEGMENT_BYTES}`);
+    throw new MqraftError(
+      "BAD_CONFIG",
+      `maxSegmentBytes must be between ${SEGMENT_HEADER_SIZE + 1} and ${MAX_SEGMENT_BYTES}`,
+    );
   }
-  return { ...options, maxSegmentBytes, cacheBytes: options.cacheBytes ?? DEFAULT_CACHE_BYTES, repair: options.repair ?? false };
+  return {
+    ...options,
+    maxSegmentBytes,
+    cacheBytes: options.cacheBytes ?? DEFAULT_CACHE_BYTES,
+    repair: options.repair ?? false,
+  };
 }

@@ -2,25 +2,32 @@ import type { Entry, HardState, LogReader, Snapshot } from "../raft/log-types.ts
 import { MqraftError } from "../util/errors.ts";
 import { acquireDataLock, type DataLock } from "./data-lock.ts";
 import { runProblem } from "./entry-run.ts";
-import { unlinkIfPresent, type Fs } from "./fs.ts";
+import { type Fs, unlinkIfPresent } from "./fs.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { IndexTable } from "./index-table.ts";
-import { encodeInstallIntent, historyProblem, installIntent, NO_HISTORY, type InstallHistory } from "./install-intent.ts";
-import { dataLayout, type DataLayout } from "./layout.ts";
-import { recoverLog, type RecoveredLog, type RecoveryReport } from "./log-recovery.ts";
-import { resolveLogStoreOptions, type LogStoreOptions } from "./log-store-options.ts";
-import { recordSize } from "./record-codec.ts";
-import { SegmentFiles, type Segment } from "./segment-files.ts";
-import { readEntries } from "./segment-reader.ts";
+import type { IndexTable } from "./index-table.ts";
+import {
+  encodeInstallIntent,
+  historyProblem,
+  type InstallHistory,
+  installIntent,
+  NO_HISTORY,
+} from "./install-intent.ts";
+import { type DataLayout, dataLayout } from "./layout.ts";
+import { type RecoveredLog, type RecoveryReport, recoverLog } from "./log-recovery.ts";
+import { type LogStoreOptions, resolveLogStoreOptions } from "./log-store-options.ts";
 import { RecentEntries } from "./recent-entries.ts";
+import { recordSize } from "./record-codec.ts";
 import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
-import { encodeHardState, encodeSnapshot, type Damage } from "./state-files.ts";
+import { type Segment, SegmentFiles } from "./segment-files.ts";
+import { readEntries } from "./segment-reader.ts";
+import { type Damage, encodeHardState, encodeSnapshot } from "./state-files.ts";
 import { StoreHealth } from "./store-health.ts";
 
 export type { InstallHistory } from "./install-intent.ts";
 
 /** At most this many entries are kept for reads of the tail (RecentEntries). */
 const RECENT_ENTRIES = 4096;
+
 export type { LogStoreOptions } from "./log-store-options.ts";
 
 /**
@@ -113,7 +120,10 @@ export class LogStore implements LogReader {
   entries(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
     this.health.assertOpen();
     if (lo < this.index.firstIndex || hi > this.index.lastIndex + 1 || lo > hi) {
-      throw new MqraftError("NOT_FOUND", `entries [${lo}, ${hi}) are outside the log [${this.index.firstIndex}, ${this.index.lastIndex}]`);
+      throw new MqraftError(
+        "NOT_FOUND",
+        `entries [${lo}, ${hi}) are outside the log [${this.index.firstIndex}, ${this.index.lastIndex}]`,
+      );
     }
     return this.recent.read(lo, hi, maxBytes) ?? readEntries(this.files, this.index, lo, hi, maxBytes);
   }
@@ -169,10 +179,14 @@ export class LogStore implements LogReader {
     if (head.index <= this.index.lastIndex) this.truncateSuffix(head.index);
     const prevTerm = this.term(head.index - 1);
     if (head.index !== this.index.lastIndex + 1 || prevTerm === undefined) {
-      throw new MqraftError("INTERNAL", `cannot append index ${head.index} to a log holding [${this.index.firstIndex}, ${this.index.lastIndex}]`);
+      throw new MqraftError(
+        "INTERNAL",
+        `cannot append index ${head.index} to a log holding [${this.index.firstIndex}, ${this.index.lastIndex}]`,
+      );
     }
     const problem = runProblem(entries, prevTerm);
-    if (problem !== undefined) throw new MqraftError("INTERNAL", `appended entries must be contiguous with non-decreasing terms (${problem})`);
+    if (problem !== undefined)
+      throw new MqraftError("INTERNAL", `appended entries must be contiguous with non-decreasing terms (${problem})`);
     this.health.guard(() => this.writeEntries(entries));
     this.recent.push(entries);
   }
@@ -182,7 +196,10 @@ export class LogStore implements LogReader {
     this.health.assertWritable();
     if (fromIndex > this.index.lastIndex) return;
     if (fromIndex < this.index.firstIndex) {
-      throw new MqraftError("INTERNAL", `cannot truncate from ${fromIndex}: the log starts at ${this.index.firstIndex}`);
+      throw new MqraftError(
+        "INTERNAL",
+        `cannot truncate from ${fromIndex}: the log starts at ${this.index.firstIndex}`,
+      );
     }
     this.health.guard(() => {
       const k = this.files.positionOf(fromIndex);
@@ -220,12 +237,18 @@ export class LogStore implements LogReader {
     await this.oneSnapshotWriteAtATime(async () => {
       const { index, term } = snapshot.meta;
       if (index < (this.snap?.meta.index ?? 0) || this.term(index) !== term) {
-        throw new MqraftError("INTERNAL", `snapshot at index ${index} term ${term} does not match the log or is older than the current one`);
+        throw new MqraftError(
+          "INTERNAL",
+          `snapshot at index ${index} term ${term} does not match the log or is older than the current one`,
+        );
       }
       // The snapshot must never be on disk ahead of the log it summarises.
       if (index > this.durable) await this.sync();
-      if (index > this.durable) throw new MqraftError("INTERNAL", `snapshot at index ${index} is beyond the durable log (${this.durable})`);
-      await this.health.guardAsync(() => writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)));
+      if (index > this.durable)
+        throw new MqraftError("INTERNAL", `snapshot at index ${index} is beyond the durable log (${this.durable})`);
+      await this.health.guardAsync(() =>
+        writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)),
+      );
       this.snap = snapshot;
     });
   }
@@ -240,7 +263,8 @@ export class LogStore implements LogReader {
   async installSnapshot(snapshot: Snapshot, history: InstallHistory = NO_HISTORY): Promise<void> {
     this.health.assertWritable();
     const problem = historyProblem(snapshot.meta, history);
-    if (problem !== undefined) throw new MqraftError("INTERNAL", `cannot install the snapshot at index ${snapshot.meta.index}: ${problem}`);
+    if (problem !== undefined)
+      throw new MqraftError("INTERNAL", `cannot install the snapshot at index ${snapshot.meta.index}: ${problem}`);
     const snapshotFile = encodeSnapshot(snapshot);
     const intent = installIntent(snapshot, snapshotFile, history);
     const intentFile = encodeInstallIntent(intent);
@@ -295,7 +319,11 @@ export class LogStore implements LogReader {
     this.health.assertWritable();
     const limit = Math.min(upToIndex, this.snap?.meta.index ?? 0);
     this.health.guard(() => {
-      for (let next = this.files.list[1]; next !== undefined && next.firstIndex - 1 <= limit; next = this.files.list[1]) {
+      for (
+        let next = this.files.list[1];
+        next !== undefined && next.firstIndex - 1 <= limit;
+        next = this.files.list[1]
+      ) {
         this.prevTerm = this.index.term(next.firstIndex - 1);
         this.index.dropBefore(next.firstIndex);
         this.files.remove("oldest", this.commit.busy);

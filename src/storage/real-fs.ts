@@ -49,7 +49,9 @@ export class RealFs implements Fs {
     let at = position;
     while (rest.length > 0) {
       const batch = rest.slice(0, IOV_MAX);
-      const written = await new Promise<number>((resolve, reject) => nodeFs.writev(fd, batch, at, (e, n) => (e ? reject(e) : resolve(n))));
+      const written = await new Promise<number>((resolve, reject) =>
+        nodeFs.writev(fd, batch, at, (e, n) => (e ? reject(e) : resolve(n))),
+      );
       // a regular file takes at least a byte or fails; nothing written would loop forever
       if (written <= 0) throw Object.assign(new Error(`writev wrote nothing at ${at}`), { code: "EIO" });
       at += written;

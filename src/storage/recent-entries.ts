@@ -29,7 +29,10 @@ export class RecentEntries {
       this.list.push(e);
       this.bytes += e.data.length;
     }
-    while (this.list.length - this.head > this.maxEntries || (this.bytes > this.maxBytes && this.list.length - this.head > 1)) {
+    while (
+      this.list.length - this.head > this.maxEntries ||
+      (this.bytes > this.maxBytes && this.list.length - this.head > 1)
+    ) {
       this.bytes -= (this.list[this.head] as Entry).data.length;
       this.head++;
       this.first++;

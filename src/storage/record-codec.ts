@@ -54,11 +54,14 @@ export function encodeSegmentHeader(firstIndex: number, prevTerm: number): Uint8
 export type HeaderDecode = { ok: true; firstIndex: number; prevTerm: number } | { ok: false; problem: string };
 
 export function decodeSegmentHeader(bytes: Uint8Array): HeaderDecode {
-  if (bytes.length < SEGMENT_HEADER_SIZE) return { ok: false, problem: `header cut short (${bytes.length} of ${SEGMENT_HEADER_SIZE} bytes)` };
+  if (bytes.length < SEGMENT_HEADER_SIZE)
+    return { ok: false, problem: `header cut short (${bytes.length} of ${SEGMENT_HEADER_SIZE} bytes)` };
   const view = viewOf(bytes);
-  if (view.getUint32(24) !== crc32Update(0, bytes.subarray(0, 24))) return { ok: false, problem: "header checksum mismatch" };
+  if (view.getUint32(24) !== crc32Update(0, bytes.subarray(0, 24)))
+    return { ok: false, problem: "header checksum mismatch" };
   if (view.getUint32(0) !== SEGMENT_MAGIC) return { ok: false, problem: "not a segment file (bad magic)" };
-  if (view.getUint32(4) !== FORMAT_VERSION) return { ok: false, problem: `unsupported segment format version ${view.getUint32(4)}` };
+  if (view.getUint32(4) !== FORMAT_VERSION)
+    return { ok: false, problem: `unsupported segment format version ${view.getUint32(4)}` };
   const firstIndex = getU64(view, 8);
   const prevTerm = getU64(view, 16);
   if (firstIndex < 1 || prevTerm < 0) return { ok: false, problem: "header fields out of range" };
@@ -112,9 +115,11 @@ export type RecordDecode =
 /** Decodes the record at `offset` of `bytes`; `data` is a view into `bytes`. `view` must be viewOf(bytes). */
 export function decodeRecordAt(bytes: Uint8Array, offset: number, view = viewOf(bytes)): RecordDecode {
   const avail = bytes.length - offset;
-  if (avail < RECORD_PREFIX_SIZE) return { ok: false, problem: `record prefix cut short (${avail} of ${RECORD_PREFIX_SIZE} bytes)` };
+  if (avail < RECORD_PREFIX_SIZE)
+    return { ok: false, problem: `record prefix cut short (${avail} of ${RECORD_PREFIX_SIZE} bytes)` };
   const length = view.getUint32(offset);
-  if (length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE) return { ok: false, problem: `impossible record length ${length}` };
+  if (length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE)
+    return { ok: false, problem: `impossible record length ${length}` };
   const size = RECORD_PREFIX_SIZE + length;
   if (avail < size) return { ok: false, problem: `record cut short (${avail} of ${size} bytes)`, need: size };
   let crc = crc32Update(0, bytes.subarray(offset, offset + 4));
@@ -125,5 +130,9 @@ export function decodeRecordAt(bytes: Uint8Array, offset: number, view = viewOf(
   const kind = view.getUint8(offset + 24);
   if (index < 1 || term < 0) return { ok: false, problem: "record index or term out of range" };
   if (kind !== 0 && kind !== 1) return { ok: false, problem: `unknown entry kind ${kind}` };
-  return { ok: true, record: { index, term, kind, data: bytes.subarray(offset + RECORD_OVERHEAD, offset + size) }, size };
+  return {
+    ok: true,
+    record: { index, term, kind, data: bytes.subarray(offset + RECORD_OVERHEAD, offset + size) },
+    size,
+  };
 }

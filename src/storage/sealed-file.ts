@@ -18,7 +18,10 @@ export function sealParts(magic: number, body: readonly Uint8Array[]): Uint8Arra
   const view = new DataView(header.buffer);
   view.setUint32(0, magic);
   view.setUint32(4, SEALED_VERSION);
-  view.setUint32(8, body.reduce((n, p) => n + p.length, 0));
+  view.setUint32(
+    8,
+    body.reduce((n, p) => n + p.length, 0),
+  );
   let crc = crc32Update(0, header.subarray(0, 12));
   for (const p of body) crc = crc32Update(crc, p);
   view.setUint32(12, crc);

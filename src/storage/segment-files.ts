@@ -1,7 +1,14 @@
 import { join } from "node:path";
 import type { Fs } from "./fs.ts";
 import { segmentFileName } from "./layout.ts";
-import { encodeRecordInto, encodeSegmentHeader, type RecordFields, recordSize, SEGMENT_HEADER_SIZE, viewOf } from "./record-codec.ts";
+import {
+  encodeRecordInto,
+  encodeSegmentHeader,
+  type RecordFields,
+  recordSize,
+  SEGMENT_HEADER_SIZE,
+  viewOf,
+} from "./record-codec.ts";
 import { TailMirror } from "./tail-mirror.ts";
 
 /** The largest write buffer kept from one write to the next. */

@@ -58,7 +58,9 @@ function readRecords(
     const at = index.position(i) - start;
     const d = decodeRecordAt(bytes.subarray(0, end(i) - start), at, view);
     if (!d.ok || d.record.index !== i || d.record.term !== index.term(i)) {
-      const why = d.ok ? `holds index ${d.record.index} term ${d.record.term}, expected index ${i} term ${index.term(i)}` : d.problem;
+      const why = d.ok
+        ? `holds index ${d.record.index} term ${d.record.term}, expected index ${i} term ${index.term(i)}`
+        : d.problem;
       throw new MqraftError("CORRUPT", `log segment ${seg.path} is corrupt at byte ${start + at} (index ${i}): ${why}`);
     }
     out.push(d.record);

@@ -4,11 +4,11 @@ import { parseSegmentFileName } from "./layout.ts";
 import {
   decodeRecordAt,
   decodeSegmentHeader,
+  type HeaderDecode,
   MAX_PAYLOAD_SIZE,
   PAYLOAD_HEADER_SIZE,
   RECORD_PREFIX_SIZE,
   SEGMENT_HEADER_SIZE,
-  type HeaderDecode,
 } from "./record-codec.ts";
 
 /**
@@ -52,7 +52,10 @@ export interface ScannedSegment {
 }
 
 /** Segment files in a log folder, ordered by first index, and any other names found there. */
-export function listSegments(fs: Fs, logDir: string): { segments: { name: string; firstIndex: number }[]; strays: string[] } {
+export function listSegments(
+  fs: Fs,
+  logDir: string,
+): { segments: { name: string; firstIndex: number }[]; strays: string[] } {
   const segments: { name: string; firstIndex: number }[] = [];
   const strays: string[] = [];
   for (const name of fs.readdir(logDir)) {
@@ -101,7 +104,16 @@ export function scanSegment(fs: Fs, logDir: string, name: string, firstIndex: nu
   const fd = fs.open(path, "r");
   try {
     const win = new FileWindow(fs, fd, fs.size(fd));
-    const result: ScannedSegment = { name, path, firstIndex, size: win.size, prevTerm: 0, terms: [], positions: [], soundEnd: 0 };
+    const result: ScannedSegment = {
+      name,
+      path,
+      firstIndex,
+      size: win.size,
+      prevTerm: 0,
+      terms: [],
+      positions: [],
+      soundEnd: 0,
+    };
     const header = checkHeader(win, firstIndex);
     if (!header.ok) {
       result.problem = { ...header.problem, index: firstIndex };
@@ -126,7 +138,14 @@ function checkHeader(
   const h: HeaderDecode = decodeSegmentHeader(bytes);
   if (!h.ok) return { ok: false, problem: { kind: "corrupt", offset: 0, reason: h.problem } };
   if (h.firstIndex !== firstIndex) {
-    return { ok: false, problem: { kind: "corrupt", offset: 0, reason: `header says first index ${h.firstIndex}, file name says ${firstIndex}` } };
+    return {
+      ok: false,
+      problem: {
+        kind: "corrupt",
+        offset: 0,
+        reason: `header says first index ${h.firstIndex}, file name says ${firstIndex}`,
+      },
+    };
   }
   return { ok: true, prevTerm: h.prevTerm };
 }
@@ -178,7 +197,10 @@ function readRecord(win: FileWindow, pos: number): ReadResult {
   if (prefix.length < RECORD_PREFIX_SIZE) return { ok: false, problem: `record prefix cut short at end of file` };
   const length = new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0);
   if (length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE) {
-    return { ok: false, problem: win.allZeroFrom(pos) ? "zeros to the end of file" : `impossible record length ${length}` };
+    return {
+      ok: false,
+      problem: win.allZeroFrom(pos) ? "zeros to the end of file" : `impossible record length ${length}`,
+    };
   }
   const size = RECORD_PREFIX_SIZE + length;
   const d = decodeRecordAt(win.at(pos, size), 0);

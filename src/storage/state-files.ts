@@ -1,6 +1,6 @@
-import { decode, encode } from "../util/cbor-x.ts";
 import * as v from "valibot";
 import type { HardState, Snapshot } from "../raft/log-types.ts";
+import { decode, encode } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
 import { snapshotParts } from "./parts-snapshot.ts";
 import { sealParts, unseal } from "./sealed-file.ts";

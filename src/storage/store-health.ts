@@ -19,18 +19,22 @@ export class StoreHealth {
     try {
       work();
     } catch (e) {
-      throw (this.failure = e);
+      this.failure = e;
+      throw e;
     }
   }
 
   async guardAsync(work: () => Promise<void>): Promise<void> {
     await work().catch((e: unknown) => {
-      throw (this.failure = e);
+      this.failure = e;
+      throw e;
     });
   }
 
   failedError(): MqraftError {
-    return new MqraftError("INTERNAL", `storage in ${this.dir} failed earlier and must be reopened`, { cause: this.failure });
+    return new MqraftError("INTERNAL", `storage in ${this.dir} failed earlier and must be reopened`, {
+      cause: this.failure,
+    });
   }
 
   assertOpen(): void {

@@ -34,7 +34,9 @@ export class TailMirror {
       this.length -= drop;
     }
     if (this.length + bytes.length > this.buf.length) {
-      const grown = new Uint8Array(Math.min(this.maxBytes, Math.max(this.length + bytes.length, this.buf.length * 2, 4096)));
+      const grown = new Uint8Array(
+        Math.min(this.maxBytes, Math.max(this.length + bytes.length, this.buf.length * 2, 4096)),
+      );
       grown.set(this.buf.subarray(0, this.length));
       this.buf = grown;
     }

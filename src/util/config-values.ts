@@ -61,7 +61,12 @@ export function splitAddress(address: string): { host: string; port: number } {
 /** "h:p,h:p" — clients' list of brokers or managers to try. */
 export const AddressListSchema = v.pipe(
   v.string(),
-  v.transform((s) => s.split(",").map((part) => part.trim()).filter((part) => part.length > 0)),
+  v.transform((s) =>
+    s
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0),
+  ),
   v.minLength(1, 'expected one or more host:port, separated by commas, like "127.0.0.1:8888"'),
   v.array(AddressSchema),
 );
@@ -69,7 +74,12 @@ export const AddressListSchema = v.pipe(
 /** "1=h:p,2=h:p" — the initial members of a cluster. Ids and addresses must be unique. */
 export const PeersSchema = v.pipe(
   v.string(),
-  v.transform((s) => s.split(",").map((part) => part.trim()).filter((part) => part.length > 0)),
+  v.transform((s) =>
+    s
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0),
+  ),
   v.minLength(1, 'expected id=host:port pairs, like "1=127.0.0.1:8000,2=127.0.0.1:8001"'),
   v.array(
     v.pipe(
@@ -100,7 +110,19 @@ export const DurationSchema = v.pipe(
   v.safeInteger("duration too large"),
 );
 
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** "512", "64KiB", "10MB", "1g" (binary units). Result in bytes. */
 export const ByteSizeSchema = v.pipe(

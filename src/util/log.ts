@@ -1,5 +1,5 @@
 import { writeSync } from "node:fs";
-import { createConsola, type ConsolaInstance, type LogObject } from "consola/core";
+import { type ConsolaInstance, createConsola, type LogObject } from "consola/core";
 
 /** consola's numeric levels, named as the `--log-level` flag accepts them. */
 export const LOG_LEVELS = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 } as const;
@@ -36,7 +36,7 @@ export function configureLogging(next: LogSettings): void {
 // are never lost in a buffer.
 const writeStderr = (line: string): void => {
   try {
-    writeSync(2, line + "\n");
+    writeSync(2, `${line}\n`);
   } catch {
     // stderr closed: nowhere left to report to
   }
@@ -85,15 +85,16 @@ export function createLogger(tag: () => string): Logger {
               }),
             );
           } else {
-            const extra = fields ? " " + JSON.stringify(fields) : "";
+            const extra = fields ? ` ${JSON.stringify(fields)}` : "";
             write(`${localTimestamp(obj.date)} [${tag()}] ${levelName(obj.level)}: ${message}${extra}`);
           }
         },
       },
     ],
   });
-  const at = (name: "error" | "warn" | "info" | "debug" | "trace") => (message: string, fields?: Record<string, unknown>) =>
-    fields === undefined ? consola[name](message) : consola[name](message, fields);
+  const at =
+    (name: "error" | "warn" | "info" | "debug" | "trace") => (message: string, fields?: Record<string, unknown>) =>
+      fields === undefined ? consola[name](message) : consola[name](message, fields);
   return {
     error: at("error"),
     warn: at("warn"),

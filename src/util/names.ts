@@ -10,7 +10,12 @@ export const MAX_NAME_LENGTH = 255;
 
 function nameSchema(what: string) {
   const message = `expected a ${what}: 1 to ${MAX_NAME_LENGTH} characters of A-Z a-z 0-9 . _ - / :`;
-  return v.pipe(v.string(message), v.minLength(1, message), v.maxLength(MAX_NAME_LENGTH, message), v.regex(NAME_PATTERN, message));
+  return v.pipe(
+    v.string(message),
+    v.minLength(1, message),
+    v.maxLength(MAX_NAME_LENGTH, message),
+    v.regex(NAME_PATTERN, message),
+  );
 }
 
 export const TopicSchema = nameSchema("topic name");
@@ -18,5 +23,13 @@ export const SubscriptionNameSchema = nameSchema("subscription name");
 export const ProducerIdSchema = nameSchema("producer id");
 
 /** Offsets, sequence numbers, times and log indexes: whole numbers a double holds exactly. */
-export const WholeNumberSchema = v.pipe(v.number(), v.safeInteger("expected a whole number"), v.minValue(0, "expected a number of at least 0"));
-export const PositiveNumberSchema = v.pipe(v.number(), v.safeInteger("expected a whole number"), v.minValue(1, "expected a number of at least 1"));
+export const WholeNumberSchema = v.pipe(
+  v.number(),
+  v.safeInteger("expected a whole number"),
+  v.minValue(0, "expected a number of at least 0"),
+);
+export const PositiveNumberSchema = v.pipe(
+  v.number(),
+  v.safeInteger("expected a whole number"),
+  v.minValue(1, "expected a number of at least 1"),
+);

@@ -1,6 +1,6 @@
 import type { Socket } from "bun";
 import { describeError, MqraftError } from "../util/errors.ts";
-import { NEED_MORE, FrameDecoder } from "./frame-decoder.ts";
+import { FrameDecoder, NEED_MORE } from "./frame-decoder.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-format.ts";
 import { errorMessage } from "./messages/error.ts";
 import type { MessageParser } from "./messages/parse.ts";
@@ -224,7 +224,10 @@ export class Connection<In, Out = unknown> {
           return;
         }
         if (value === NEED_MORE) return;
-        const message = this.frames.hot && this.parse.hot !== undefined ? this.parse.hot(value as { type?: unknown }) : this.parse(value);
+        const message =
+          this.frames.hot && this.parse.hot !== undefined
+            ? this.parse.hot(value as { type?: unknown })
+            : this.parse(value);
         if (message instanceof MqraftError) {
           this.close(message);
           return;

@@ -54,7 +54,10 @@ export class FrameDecoder {
       const length = this.readHeader();
       if (length > this.maxFrameBytes) {
         return this.fail(
-          new MqraftError("FRAME_TOO_LARGE", `frame of ${length} bytes is over the limit of ${this.maxFrameBytes} bytes`),
+          new MqraftError(
+            "FRAME_TOO_LARGE",
+            `frame of ${length} bytes is over the limit of ${this.maxFrameBytes} bytes`,
+          ),
         );
       }
       this.bodyLength = length;

@@ -1,6 +1,6 @@
+import { CborWriter } from "../util/cbor-writer.ts";
 import { MqraftError } from "../util/errors.ts";
 import { encodeValue } from "./cbor.ts";
-import { CborWriter } from "../util/cbor-writer.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
 import { encodeHot } from "./hot-encoders.ts";
 
@@ -48,7 +48,10 @@ export class FrameBatch {
     const length = out.at - start - FRAME_HEADER_BYTES;
     if (length > this.maxFrameBytes) {
       out.at = start;
-      throw new MqraftError("FRAME_TOO_LARGE", `message of ${length} bytes is over the frame limit of ${this.maxFrameBytes} bytes`);
+      throw new MqraftError(
+        "FRAME_TOO_LARGE",
+        `message of ${length} bytes is over the frame limit of ${this.maxFrameBytes} bytes`,
+      );
     }
     out.setUint32(start, length);
     return FRAME_HEADER_BYTES + length;

@@ -10,7 +10,11 @@ import { DeliverySchema, PublishedSchema, PublishSchema } from "./messages/clien
  */
 
 /** The schema each hot reader implements: a parser takes the reader's output as valid only for that same schema. */
-export const HOT_SCHEMAS: Readonly<Record<string, unknown>> = { publish: PublishSchema, published: PublishedSchema, message: DeliverySchema };
+export const HOT_SCHEMAS: Readonly<Record<string, unknown>> = {
+  publish: PublishSchema,
+  published: PublishedSchema,
+  message: DeliverySchema,
+};
 
 type Field = "type" | "id" | "topic" | "data" | "producer" | "seq" | "offset" | "duplicate" | "subscription";
 type Kind = "whole" | "name" | "bytes" | "boolean";

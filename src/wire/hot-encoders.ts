@@ -28,7 +28,12 @@ const KEY = {
   commit: asciiText("commit"),
   kind: asciiText("kind"),
 };
-const TYPE = { publish: asciiText("publish"), published: asciiText("published"), message: asciiText("message"), append: asciiText("append") };
+const TYPE = {
+  publish: asciiText("publish"),
+  published: asciiText("published"),
+  message: asciiText("message"),
+  append: asciiText("append"),
+};
 
 type Fields = Record<string, unknown>;
 
@@ -120,7 +125,14 @@ function published(w: CborWriter, m: Fields): boolean {
 
 function message(w: CborWriter, m: Fields): boolean {
   const { subscription, topic, offset, data } = m;
-  if (!isWhole(subscription) || typeof topic !== "string" || !isName(topic) || !isWhole(offset) || !(data instanceof Uint8Array)) return false;
+  if (
+    !isWhole(subscription) ||
+    typeof topic !== "string" ||
+    !isName(topic) ||
+    !isWhole(offset) ||
+    !(data instanceof Uint8Array)
+  )
+    return false;
   if (!hasOnly(m, 5, MESSAGE_KEYS)) return false;
   w.mapHeader(5);
   w.raw(KEY.type);
@@ -138,12 +150,20 @@ function message(w: CborWriter, m: Fields): boolean {
 
 function append(w: CborWriter, m: Fields): boolean {
   const { from, to, term, index, logTerm, entries, commit } = m;
-  if (!isWhole(from) || !isWhole(to) || !isWhole(term) || !isWhole(index) || !isWhole(logTerm) || !isWhole(commit)) return false;
+  if (!isWhole(from) || !isWhole(to) || !isWhole(term) || !isWhole(index) || !isWhole(logTerm) || !isWhole(commit))
+    return false;
   if (!Array.isArray(entries) || !hasOnly(m, 8, APPEND_KEYS)) return false;
   for (const e of entries as unknown[]) {
     if (typeof e !== "object" || e === null) return false;
     const f = e as Fields;
-    if (!isWhole(f.index) || !isWhole(f.term) || !isWhole(f.kind) || !(f.data instanceof Uint8Array) || !hasOnly(f, 4, ENTRY_KEYS)) return false;
+    if (
+      !isWhole(f.index) ||
+      !isWhole(f.term) ||
+      !isWhole(f.kind) ||
+      !(f.data instanceof Uint8Array) ||
+      !hasOnly(f, 4, ENTRY_KEYS)
+    )
+      return false;
   }
   w.mapHeader(8);
   w.raw(KEY.type);

@@ -1,6 +1,6 @@
 /** The wire layer: frames, messages and connections. Other layers import from here. */
 export { decodeValue, encodeValue, isCborNativeAccelerationEnabled, MAX_NESTING_DEPTH } from "./cbor.ts";
-export { connect, type ConnectOptions } from "./connect.ts";
+export { type ConnectOptions, connect } from "./connect.ts";
 export {
   Connection,
   type ConnectionOptions,
@@ -12,10 +12,21 @@ export { FrameDecoder, NEED_MORE } from "./frame-decoder.ts";
 export { encodeFrame, encodeFrames, FrameBatch } from "./frame-encoder.ts";
 export { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
 export { helloError } from "./handshake.ts";
-export { listen, type Listener, type ListenOptions } from "./listen.ts";
+export { type Listener, type ListenOptions, listen } from "./listen.ts";
+export * from "./messages/client.ts";
 export { type ErrorMessage, ErrorMessageSchema, errorFromMessage, errorMessage } from "./messages/error.ts";
-export { type Hello, HelloSchema, PEER_ROLES, PROTOCOL_VERSION, type Welcome, WelcomeSchema } from "./messages/handshake.ts";
+export {
+  type Hello,
+  HelloSchema,
+  PEER_ROLES,
+  PROTOCOL_VERSION,
+  type Welcome,
+  WelcomeSchema,
+} from "./messages/handshake.ts";
+export * from "./messages/manager.ts";
+export * from "./messages/membership.ts";
 export { createMessageParser, type MessageParser, parseMessage } from "./messages/parse.ts";
+export { RaftMessageSchema, type WireRaftMessage } from "./messages/raft.ts";
 export {
   type ClientInbound,
   ClientInboundSchema,
@@ -26,7 +37,3 @@ export {
   type ServerInbound,
   ServerInboundSchema,
 } from "./messages/unions.ts";
-export { RaftMessageSchema, type WireRaftMessage } from "./messages/raft.ts";
-export * from "./messages/client.ts";
-export * from "./messages/membership.ts";
-export * from "./messages/manager.ts";

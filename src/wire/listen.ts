@@ -25,7 +25,7 @@ export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): List
     void connection.closed.then(() => open.delete(connection));
     options.onConnection(connection);
   });
-  let server;
+  let server: import("bun").TCPSocketListener<SocketSlot>;
   try {
     server = Bun.listen<SocketSlot>({
       hostname: options.host,

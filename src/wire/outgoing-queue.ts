@@ -113,7 +113,8 @@ export class OutgoingQueue {
     if (n === bytes.length) {
       // large batches come in runs, with small ones between them (a leader's commit-only appends): the buffer a
       // large one grew is kept until a run of small ones, instead of being grown from scratch for the next
-      this.largeBatchesLately = bytes.length >= CHUNK_BYTES / 4 ? KEEP_AFTER_LARGE : Math.max(0, this.largeBatchesLately - 1);
+      this.largeBatchesLately =
+        bytes.length >= CHUNK_BYTES / 4 ? KEEP_AFTER_LARGE : Math.max(0, this.largeBatchesLately - 1);
       if (this.largeBatchesLately === 0) this.spares = [];
       this.batch.clear(this.largeBatchesLately > 0 && bytes.buffer.byteLength <= MAX_RECYCLED_BYTES);
     } else {
@@ -134,7 +135,8 @@ export class OutgoingQueue {
   /** A chunk the socket has taken whole: its buffer holds the next batch. */
   private recycle(written: Uint8Array): void {
     const buffer = written.buffer;
-    if (this.spares.length >= MAX_SPARES || buffer.byteLength < CHUNK_BYTES || buffer.byteLength > MAX_RECYCLED_BYTES) return;
+    if (this.spares.length >= MAX_SPARES || buffer.byteLength < CHUNK_BYTES || buffer.byteLength > MAX_RECYCLED_BYTES)
+      return;
     this.spares.push(new Uint8Array(buffer));
   }
 }

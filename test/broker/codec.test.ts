@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { Encoder } from "../../src/util/cbor-x.ts";
 import { decodeCommand, decodeEntryMessages, encodeCommand } from "../../src/broker/command-codec.ts";
 import type { Command } from "../../src/broker/commands.ts";
+import { Encoder } from "../../src/util/cbor-x.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
 import { msg, T0 } from "./helpers.ts";
 
@@ -45,7 +45,10 @@ describe("command codec", () => {
   });
 
   test("decodeCommand refuses what is not a valid command", () => {
-    for (const bytes of [new Uint8Array([0xff]), plain.encode({ type: "publish", time: T0, messages: [["", new Uint8Array(1)]] })]) {
+    for (const bytes of [
+      new Uint8Array([0xff]),
+      plain.encode({ type: "publish", time: T0, messages: [["", new Uint8Array(1)]] }),
+    ]) {
       const thrown = thrownBy(() => decodeCommand(bytes));
       expect(isMqraftError(thrown, "BAD_MESSAGE")).toBe(true);
     }
@@ -55,7 +58,11 @@ describe("command codec", () => {
     const entry = plain.encode({
       type: "publish",
       time: T0,
-      messages: [["a", new TextEncoder().encode("zero")], ["bad topic", new Uint8Array(1)], ["b", new Uint8Array([7]), "p", 5]],
+      messages: [
+        ["a", new TextEncoder().encode("zero")],
+        ["bad topic", new Uint8Array(1)],
+        ["b", new Uint8Array([7]), "p", 5],
+      ],
     });
     const messages = decodeEntryMessages(entry);
     expect(messages).toHaveLength(3);

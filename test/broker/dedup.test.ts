@@ -44,21 +44,29 @@ describe("dedup window", () => {
   test("a retry naming another topic still gets the original's topic and offset", () => {
     const state = new BrokerState();
     publish(state, T0, msg("t", "a", "p1", 1));
-    expect(publish(state, T0, msg("other", "a", "p1", 1))).toEqual([{ type: "publish", topic: "t", offset: 0, duplicate: true }]);
+    expect(publish(state, T0, msg("other", "a", "p1", 1))).toEqual([
+      { type: "publish", topic: "t", offset: 0, duplicate: true },
+    ]);
     expect(state.topicInfo("other")).toBeUndefined();
   });
 
   test("seqs out of order are remembered too", () => {
     const state = new BrokerState();
     publish(state, T0, msg("t", "5", "p", 5), msg("t", "3", "p", 3), msg("t", "9", "p", 9), msg("t", "4", "p", 4));
-    const retry = published(publish(state, T0 + 1, msg("t", "", "p", 3), msg("t", "", "p", 4), msg("t", "", "p", 5), msg("t", "", "p", 9)));
+    const retry = published(
+      publish(state, T0 + 1, msg("t", "", "p", 3), msg("t", "", "p", 4), msg("t", "", "p", 5), msg("t", "", "p", 9)),
+    );
     expect(retry.map((r) => [r.offset, r.duplicate])).toEqual([
       [1, true],
       [3, true],
       [0, true],
       [2, true],
     ]);
-    expect(published(publish(state, T0 + 2, msg("t", "", "p", 6)))[0]).toEqual({ type: "publish", topic: "t", offset: 4 });
+    expect(published(publish(state, T0 + 2, msg("t", "", "p", 6)))[0]).toEqual({
+      type: "publish",
+      topic: "t",
+      offset: 4,
+    });
   });
 
   test("a producer idle for longer than the window is forgotten: its retry is stored again", () => {
@@ -82,20 +90,27 @@ describe("dedup window", () => {
     const state = new BrokerState();
     publish(state, T0, msg("t", "a", "p1", 1));
     publish(state, T0 + PRODUCER_IDLE_MS + 1, msg("u", "other"));
-    expect(publish(state, T0 + PRODUCER_IDLE_MS + 1, msg("t", "a", "p1", 1))).toEqual([{ type: "publish", topic: "t", offset: 1 }]);
+    expect(publish(state, T0 + PRODUCER_IDLE_MS + 1, msg("t", "a", "p1", 1))).toEqual([
+      { type: "publish", topic: "t", offset: 1 },
+    ]);
   });
 
   test(`each producer remembers its last ${SEQS_PER_PRODUCER} seqs`, () => {
     const state = new BrokerState();
     for (let start = 0; start <= SEQS_PER_PRODUCER; start += 500) {
       const messages = [];
-      for (let seq = start; seq < Math.min(start + 500, SEQS_PER_PRODUCER + 1); seq++) messages.push(msg("t", "", "p", seq));
+      for (let seq = start; seq < Math.min(start + 500, SEQS_PER_PRODUCER + 1); seq++)
+        messages.push(msg("t", "", "p", seq));
       publish(state, T0, ...messages);
     }
     expect(state.topicInfo("t")?.nextOffset).toBe(SEQS_PER_PRODUCER + 1);
     // seq 0 fell out of the window: stored again. seq 1 is still there.
-    expect(publish(state, T0, msg("t", "", "p", 1))).toEqual([{ type: "publish", topic: "t", offset: 1, duplicate: true }]);
-    expect(publish(state, T0, msg("t", "", "p", 0))).toEqual([{ type: "publish", topic: "t", offset: SEQS_PER_PRODUCER + 1 }]);
+    expect(publish(state, T0, msg("t", "", "p", 1))).toEqual([
+      { type: "publish", topic: "t", offset: 1, duplicate: true },
+    ]);
+    expect(publish(state, T0, msg("t", "", "p", 0))).toEqual([
+      { type: "publish", topic: "t", offset: SEQS_PER_PRODUCER + 1 },
+    ]);
     expect(publish(state, T0, msg("t", "", "p", SEQS_PER_PRODUCER))).toEqual([
       { type: "publish", topic: "t", offset: SEQS_PER_PRODUCER, duplicate: true },
     ]);
@@ -110,8 +125,12 @@ describe("dedup window", () => {
     }
     publish(state, T0 + MAX_PRODUCERS, msg("t", "", "newcomer", 0));
     const next = MAX_PRODUCERS + 1;
-    expect(publish(state, T0 + MAX_PRODUCERS, msg("t", "", "p0", 0))).toEqual([{ type: "publish", topic: "t", offset: next }]);
-    expect(publish(state, T0 + MAX_PRODUCERS, msg("t", "", "p2", 0))).toEqual([{ type: "publish", topic: "t", offset: 2, duplicate: true }]);
+    expect(publish(state, T0 + MAX_PRODUCERS, msg("t", "", "p0", 0))).toEqual([
+      { type: "publish", topic: "t", offset: next },
+    ]);
+    expect(publish(state, T0 + MAX_PRODUCERS, msg("t", "", "p2", 0))).toEqual([
+      { type: "publish", topic: "t", offset: 2, duplicate: true },
+    ]);
   });
 
   test("a duplicate is answered even after retention dropped the original", () => {
@@ -119,13 +138,27 @@ describe("dedup window", () => {
     publish(state, T0, msg("t", "a", "p", 1), msg("t", "b", "p", 2));
     state.applyCommand(state.appliedIndex + 1, { type: "config", time: T0, retention: { maxMessages: 1 } });
     expect(state.topicInfo("t")?.firstOffset).toBe(1);
-    expect(publish(state, T0, msg("t", "a", "p", 1))).toEqual([{ type: "publish", topic: "t", offset: 0, duplicate: true }]);
+    expect(publish(state, T0, msg("t", "a", "p", 1))).toEqual([
+      { type: "publish", topic: "t", offset: 0, duplicate: true },
+    ]);
   });
 
   test("producer and seq go together", () => {
     const state = new BrokerState();
-    expectError(state.applyCommand(1, { type: "publish", time: T0, messages: [{ topic: "t", data: new Uint8Array(1), producer: "p" }] }), "BAD_MESSAGE", "producer and seq");
-    expectError(state.applyCommand(2, { type: "publish", time: T0, messages: [{ topic: "t", data: new Uint8Array(1), seq: 3 }] }), "BAD_MESSAGE", "producer and seq");
+    expectError(
+      state.applyCommand(1, {
+        type: "publish",
+        time: T0,
+        messages: [{ topic: "t", data: new Uint8Array(1), producer: "p" }],
+      }),
+      "BAD_MESSAGE",
+      "producer and seq",
+    );
+    expectError(
+      state.applyCommand(2, { type: "publish", time: T0, messages: [{ topic: "t", data: new Uint8Array(1), seq: 3 }] }),
+      "BAD_MESSAGE",
+      "producer and seq",
+    );
     expect(state.topicInfo("t")).toBeUndefined();
   });
 });

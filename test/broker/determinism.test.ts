@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { Encoder } from "../../src/util/cbor-x.ts";
 import { encodeCommand } from "../../src/broker/command-codec.ts";
 import type { Command, PublishMessage, Retention } from "../../src/broker/commands.ts";
 import type { ApplyResult } from "../../src/broker/results.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
+import { Encoder } from "../../src/util/cbor-x.ts";
 import { createPrng, type Prng } from "../../src/util/prng.ts";
 import { T0 } from "./helpers.ts";
 
@@ -58,7 +58,10 @@ function entryStream(prng: Prng, count: number): Uint8Array[] {
     }
     if (command !== undefined) entries.push(encodeCommand(command));
     else if (roll < 0.97) entries.push(new Uint8Array(0));
-    else entries.push(prng.chance(0.5) ? new Uint8Array([0xff, prng.int(0, 255)]) : cbor.encode({ type: "ack", time, name: "" }));
+    else
+      entries.push(
+        prng.chance(0.5) ? new Uint8Array([0xff, prng.int(0, 255)]) : cbor.encode({ type: "ack", time, name: "" }),
+      );
   }
   return entries;
 }
@@ -84,36 +87,39 @@ function checkResults(results: ApplyResult[][], entries: Uint8Array[]): void {
 }
 
 describe("determinism", () => {
-  test.each([1, 2, 3, 5, 8, 13, 21, 34])("two replicas fed the same entries (seed %i) agree, also one restored halfway", (seed) => {
-    const entries = entryStream(createPrng(seed), 600);
-    const a = new BrokerState();
-    const b = new BrokerState();
-    const half = entries.length / 2;
-    let c: BrokerState | undefined;
-    const resultsA: ApplyResult[][] = [];
-    entries.forEach((entry, i) => {
-      // Indexes with gaps, as when config-change entries are not passed to the state machine.
-      const index = 2 * i + 1;
-      const ra = a.apply(index, entry);
-      expect(b.apply(index, entry)).toEqual(ra);
-      if (i === half) c = BrokerState.restore(a.snapshot());
-      else if (c !== undefined) expect(c.apply(index, entry)).toEqual(ra);
-      resultsA.push(ra);
-    });
-    const snapshot = Buffer.from(a.snapshot());
-    expect(snapshot.equals(Buffer.from(b.snapshot()))).toBe(true);
-    expect(snapshot.equals(Buffer.from((c as BrokerState).snapshot()))).toBe(true);
-    checkResults(resultsA, entries);
-    for (const topic of a.topics()) {
-      const info = a.topicInfo(topic);
-      expect(a.scan(topic, 0, 1_000_000).map((m) => m.offset)).toEqual(
-        Array.from({ length: info?.messages ?? 0 }, (_, k) => (info?.firstOffset ?? 0) + k),
-      );
-    }
-    // The stream is varied enough to mean something: messages were stored, retried and dropped.
-    const flat = resultsA.flat();
-    expect(flat.filter((r) => r.type === "publish" && r.duplicate).length).toBeGreaterThan(0);
-    expect(flat.filter((r) => r.type === "error").length).toBeGreaterThan(0);
-    expect(a.topics().some((t) => (a.topicInfo(t)?.firstOffset ?? 0) > 0)).toBe(true);
-  });
+  test.each([1, 2, 3, 5, 8, 13, 21, 34])(
+    "two replicas fed the same entries (seed %i) agree, also one restored halfway",
+    (seed) => {
+      const entries = entryStream(createPrng(seed), 600);
+      const a = new BrokerState();
+      const b = new BrokerState();
+      const half = entries.length / 2;
+      let c: BrokerState | undefined;
+      const resultsA: ApplyResult[][] = [];
+      entries.forEach((entry, i) => {
+        // Indexes with gaps, as when config-change entries are not passed to the state machine.
+        const index = 2 * i + 1;
+        const ra = a.apply(index, entry);
+        expect(b.apply(index, entry)).toEqual(ra);
+        if (i === half) c = BrokerState.restore(a.snapshot());
+        else if (c !== undefined) expect(c.apply(index, entry)).toEqual(ra);
+        resultsA.push(ra);
+      });
+      const snapshot = Buffer.from(a.snapshot());
+      expect(snapshot.equals(Buffer.from(b.snapshot()))).toBe(true);
+      expect(snapshot.equals(Buffer.from((c as BrokerState).snapshot()))).toBe(true);
+      checkResults(resultsA, entries);
+      for (const topic of a.topics()) {
+        const info = a.topicInfo(topic);
+        expect(a.scan(topic, 0, 1_000_000).map((m) => m.offset)).toEqual(
+          Array.from({ length: info?.messages ?? 0 }, (_, k) => (info?.firstOffset ?? 0) + k),
+        );
+      }
+      // The stream is varied enough to mean something: messages were stored, retried and dropped.
+      const flat = resultsA.flat();
+      expect(flat.filter((r) => r.type === "publish" && r.duplicate).length).toBeGreaterThan(0);
+      expect(flat.filter((r) => r.type === "error").length).toBeGreaterThan(0);
+      expect(a.topics().some((t) => (a.topicInfo(t)?.firstOffset ?? 0) > 0)).toBe(true);
+    },
+  );
 });

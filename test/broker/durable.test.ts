@@ -103,7 +103,9 @@ describe("durable subscriptions", () => {
     const state = withMessages({ a: 4 });
     applyNext(state, subscribe("s", ["a"], "earliest"));
     applyNext(state, ack("s", "a", 1));
-    expect(applyNext(state, { type: "unsubscribe", time: T0, name: "s" })).toEqual([{ type: "unsubscribe", name: "s" }]);
+    expect(applyNext(state, { type: "unsubscribe", time: T0, name: "s" })).toEqual([
+      { type: "unsubscribe", name: "s" },
+    ]);
     expect(state.durable("s")).toBeUndefined();
     expectError(applyNext(state, { type: "unsubscribe", time: T0, name: "s" }), "NOT_FOUND");
     expectError(applyNext(state, ack("s", "a", 2)), "NOT_FOUND");

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { Encoder } from "../../src/util/cbor-x.ts";
 import { encodeCommand } from "../../src/broker/command-codec.ts";
 import type { Command } from "../../src/broker/commands.ts";
 import type { ApplyResult } from "../../src/broker/results.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
+import { Encoder } from "../../src/util/cbor-x.ts";
 import { expectError, msg, publish, T0 } from "./helpers.ts";
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
@@ -75,7 +75,11 @@ describe("invalid commands", () => {
     ["topic with a control character", ["a\u0007", new Uint8Array(1)], "messages[1]: topic: expected a topic name"],
     ["topic of 256 characters", [longName, new Uint8Array(1)], "messages[1]: topic: expected a topic name"],
     ["data as text", ["t", "text"], "messages[1]: data: expected a byte string"],
-    ["three items", ["t", new Uint8Array(1), "p"], "messages[1]: expected [topic, data] or [topic, data, producer, seq]"],
+    [
+      "three items",
+      ["t", new Uint8Array(1), "p"],
+      "messages[1]: expected [topic, data] or [topic, data, producer, seq]",
+    ],
     ["negative seq", ["t", new Uint8Array(1), "p", -4], "messages[1]: seq: expected a number of at least 0"],
     ["producer with a space", ["t", new Uint8Array(1), "p q", 4], "messages[1]: producer: expected a producer id"],
     ["a map instead of a tuple", { topic: "t", data: new Uint8Array(1) }, "messages[1]: expected [topic, data]"],
@@ -83,7 +87,11 @@ describe("invalid commands", () => {
 
   test.each(badMessages)("a batch refuses only its invalid message (%s)", (_, bad, reason) => {
     const state = new BrokerState();
-    const entry = cbor.encode({ type: "publish", time: T0, messages: [["t", new Uint8Array(1)], bad, ["t", new Uint8Array(2)]] });
+    const entry = cbor.encode({
+      type: "publish",
+      time: T0,
+      messages: [["t", new Uint8Array(1)], bad, ["t", new Uint8Array(2)]],
+    });
     const results = state.apply(1, entry);
     expect(results[0]).toEqual({ type: "publish", topic: "t", offset: 0 });
     expect(results[1]).toMatchObject({ type: "error", code: "BAD_MESSAGE" });

@@ -27,26 +27,31 @@ class PlainWindow {
 }
 
 describe("producer window", () => {
-  test.each([3, 11])("agrees with a plain sorted list over seqs mostly in order, some late, some very late (seed %i)", (seed) => {
-    const prng = createPrng(seed);
-    const window = new ProducerWindow("p", 0);
-    const plain = new PlainWindow();
-    let high = 0;
-    const mismatches: string[] = [];
-    for (let step = 0; step < 40_000; step++) {
-      const roll = prng.next();
-      const seq = roll < 0.8 ? ++high : roll < 0.95 ? Math.max(0, high - prng.int(0, 50)) : prng.int(0, high);
-      const at = window.find(seq);
-      if ((at >= 0) !== plain.has(seq)) mismatches.push(`step ${step}: seq ${seq} found=${at >= 0}, expected ${plain.has(seq)}`);
-      else if (at >= 0 && window.offset[at] !== plain.offsets.get(seq)) mismatches.push(`step ${step}: seq ${seq} at offset ${window.offset[at]}`);
-      else if (at < 0) {
-        window.record(seq, 0, step);
-        plain.record(seq, step);
+  test.each([3, 11])(
+    "agrees with a plain sorted list over seqs mostly in order, some late, some very late (seed %i)",
+    (seed) => {
+      const prng = createPrng(seed);
+      const window = new ProducerWindow("p", 0);
+      const plain = new PlainWindow();
+      let high = 0;
+      const mismatches: string[] = [];
+      for (let step = 0; step < 40_000; step++) {
+        const roll = prng.next();
+        const seq = roll < 0.8 ? ++high : roll < 0.95 ? Math.max(0, high - prng.int(0, 50)) : prng.int(0, high);
+        const at = window.find(seq);
+        if (at >= 0 !== plain.has(seq))
+          mismatches.push(`step ${step}: seq ${seq} found=${at >= 0}, expected ${plain.has(seq)}`);
+        else if (at >= 0 && window.offset[at] !== plain.offsets.get(seq))
+          mismatches.push(`step ${step}: seq ${seq} at offset ${window.offset[at]}`);
+        else if (at < 0) {
+          window.record(seq, 0, step);
+          plain.record(seq, step);
+        }
       }
-    }
-    expect(mismatches.slice(0, 5)).toEqual([]);
-    expect(window.count).toBe(plain.seqs.length);
-    expect(Array.from(window.seq.subarray(window.head, window.tail))).toEqual(plain.seqs);
-    expect(window.count).toBe(SEQS_PER_PRODUCER);
-  });
+      expect(mismatches.slice(0, 5)).toEqual([]);
+      expect(window.count).toBe(plain.seqs.length);
+      expect(Array.from(window.seq.subarray(window.head, window.tail))).toEqual(plain.seqs);
+      expect(window.count).toBe(SEQS_PER_PRODUCER);
+    },
+  );
 });

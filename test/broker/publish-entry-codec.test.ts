@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { Encoder } from "../../src/util/cbor-x.ts";
-import { encodePublishEntry, readPublishEntry } from "../../src/broker/publish-entry-codec.ts";
 import type { PublishMessage } from "../../src/broker/commands.ts";
+import { encodePublishEntry, readPublishEntry } from "../../src/broker/publish-entry-codec.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
+import { Encoder } from "../../src/util/cbor-x.ts";
 
 // what command-codec.ts wrote with cbor-x before the publish entry was written by hand
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
@@ -10,7 +10,9 @@ const byCborX = (time: number, messages: PublishMessage[]): Uint8Array =>
   cbor.encode({
     type: "publish",
     time,
-    messages: messages.map((m) => (m.producer === undefined && m.seq === undefined ? [m.topic, m.data] : [m.topic, m.data, m.producer, m.seq])),
+    messages: messages.map((m) =>
+      m.producer === undefined && m.seq === undefined ? [m.topic, m.data] : [m.topic, m.data, m.producer, m.seq],
+    ),
   });
 
 const bytes = (n: number): Uint8Array<ArrayBuffer> => Uint8Array.from({ length: n }, (_, i) => i & 0xff);
@@ -20,13 +22,17 @@ describe("publish entry codec", () => {
     ["no message", 0, []],
     ["small time and sizes", 23, [{ topic: "a", data: bytes(0) }]],
     ["a time past 2^32 (a double)", 1_760_000_000_123, [{ topic: "t.1/x:y-z_", data: bytes(23) }]],
-    ["producer and seq of every width", 1_760_000_000_123, [
-      { topic: "t", data: bytes(24), producer: "p", seq: 0 },
-      { topic: "t", data: bytes(255), producer: "p-0123456789abcdef", seq: 255 },
-      { topic: "u", data: bytes(256), producer: "p", seq: 65_535 },
-      { topic: "u", data: bytes(70_000), producer: "p", seq: 4_294_967_295 },
-      { topic: "u", data: bytes(5), producer: "p", seq: 4_294_967_296 },
-    ]],
+    [
+      "producer and seq of every width",
+      1_760_000_000_123,
+      [
+        { topic: "t", data: bytes(24), producer: "p", seq: 0 },
+        { topic: "t", data: bytes(255), producer: "p-0123456789abcdef", seq: 255 },
+        { topic: "u", data: bytes(256), producer: "p", seq: 65_535 },
+        { topic: "u", data: bytes(70_000), producer: "p", seq: 4_294_967_295 },
+        { topic: "u", data: bytes(5), producer: "p", seq: 4_294_967_296 },
+      ],
+    ],
     ["a 255-character topic", 5, [{ topic: "x".repeat(255), data: bytes(3) }]],
     ["many messages", 5, Array.from({ length: 70_000 }, (_, i) => ({ topic: `t${i % 7}`, data: bytes(i % 40) }))],
   ];
@@ -36,12 +42,19 @@ describe("publish entry codec", () => {
     expect(encoded).toEqual(byCborX(time, messages));
     const read = readPublishEntry(encoded);
     expect(read?.time).toBe(time);
-    expect(read?.messages).toEqual(messages.map((m) => (m.producer === undefined ? [m.topic, m.data] : [m.topic, m.data, m.producer, m.seq])) as never);
+    expect(read?.messages).toEqual(
+      messages.map((m) =>
+        m.producer === undefined ? [m.topic, m.data] : [m.topic, m.data, m.producer, m.seq],
+      ) as never,
+    );
   });
 
   test("anything else is left to the generic decoder, which applies it the same way", () => {
     const odd: Uint8Array[] = [
-      byCborX(5, [{ topic: "bad topic", data: bytes(1) }, { topic: "ok", data: bytes(1) }]),
+      byCborX(5, [
+        { topic: "bad topic", data: bytes(1) },
+        { topic: "ok", data: bytes(1) },
+      ]),
       byCborX(5, [{ topic: "ok", data: bytes(1), producer: "p" } as PublishMessage]),
       byCborX(5, [{ topic: "", data: bytes(1) }]),
       byCborX(5, [{ topic: "é", data: bytes(1) }]),
@@ -63,7 +76,10 @@ describe("publish entry codec", () => {
 
   test("names decoded from the cache are the right ones", () => {
     const topics = Array.from({ length: 20_000 }, (_, i) => `topic-${i}`);
-    const entry = encodePublishEntry(1, topics.map((topic) => ({ topic, data: bytes(1) })));
+    const entry = encodePublishEntry(
+      1,
+      topics.map((topic) => ({ topic, data: bytes(1) })),
+    );
     for (let round = 0; round < 2; round++) expect(readPublishEntry(entry)?.messages.map((m) => m[0])).toEqual(topics);
   });
 });
@@ -73,7 +89,20 @@ describe("isName", () => {
     const v = await import("valibot");
     const { TopicSchema } = await import("../../src/util/names.ts");
     const { isName } = await import("../../src/util/name-bytes.ts");
-    const samples = ["a", "A-z_0.9/:", "", " ", "a b", "é", "x".repeat(255), "x".repeat(256), "a\n", "a\u0100", "\u0061\u030a", "t\0"];
+    const samples = [
+      "a",
+      "A-z_0.9/:",
+      "",
+      " ",
+      "a b",
+      "é",
+      "x".repeat(255),
+      "x".repeat(256),
+      "a\n",
+      "a\u0100",
+      "\u0061\u030a",
+      "t\0",
+    ];
     for (let c = 0; c < 300; c++) samples.push(`t${String.fromCharCode(c)}`);
     for (const s of samples) expect(isName(s)).toBe(v.is(TopicSchema, s));
   });

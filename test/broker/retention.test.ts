@@ -30,7 +30,10 @@ class PlainModel {
 
   private dropOversize(t: { first: number; kept: { time: number; size: number }[] }): void {
     const bytes = () => t.kept.reduce((n, m) => n + m.size, 0);
-    while (t.kept.length > (this.policy.maxMessages ?? Infinity) || (t.kept.length > 1 && bytes() > (this.policy.maxBytes ?? Infinity))) {
+    while (
+      t.kept.length > (this.policy.maxMessages ?? Infinity) ||
+      (t.kept.length > 1 && bytes() > (this.policy.maxBytes ?? Infinity))
+    ) {
       t.kept.shift();
       t.first++;
     }
@@ -56,7 +59,9 @@ describe("retention", () => {
   test("by count: old messages go, offsets are never reused", () => {
     const state = new BrokerState();
     configure(state, { maxMessages: 3 });
-    expect(offsets(publish(state, T0, ...Array.from({ length: 10 }, () => msg("t"))))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(offsets(publish(state, T0, ...Array.from({ length: 10 }, () => msg("t"))))).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
     expect(state.topicInfo("t")).toEqual({ firstOffset: 7, nextOffset: 10, bytes: 3, messages: 3 });
     expect(state.locate("t", 6)).toBe("dropped");
     expect(state.locate("t", 7)).toEqual({ index: 2, slot: 7 });
@@ -170,7 +175,9 @@ describe("retention", () => {
         model.tick(time);
         model.configure(retention);
       } else {
-        const messages = Array.from({ length: prng.int(1, 12) }, () => msg(`t${prng.int(0, 7)}`, "x".repeat(prng.int(0, 40))));
+        const messages = Array.from({ length: prng.int(1, 12) }, () =>
+          msg(`t${prng.int(0, 7)}`, "x".repeat(prng.int(0, 40))),
+        );
         publish(state, time, ...messages);
         model.tick(time);
         for (const m of messages) model.publish(m.topic, m.data.length);

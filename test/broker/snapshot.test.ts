@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { Encoder } from "../../src/util/cbor-x.ts";
 import { encodeCommand } from "../../src/broker/command-codec.ts";
 import type { Command } from "../../src/broker/commands.ts";
+import { joinSnapshot, type SnapshotHeader, splitSnapshot } from "../../src/broker/snapshot-codec.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
+import { Encoder } from "../../src/util/cbor-x.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
-import { joinSnapshot, splitSnapshot, type SnapshotHeader } from "../../src/broker/snapshot-codec.ts";
 import { createPrng } from "../../src/util/prng.ts";
 import { applyNext, msg, T0 } from "./helpers.ts";
 
@@ -12,12 +12,19 @@ const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array
 
 /** A version 2 snapshot's column bytes, cut by the header's counts (topics' four, then producers' three). */
 function columnsOf(header: SnapshotHeader, body: Uint8Array): Uint8Array[] {
-  const widths = [...header.topics.flatMap((t) => [8, 4, 4, 8].map((w) => w * t.count)), ...header.producers.flatMap((p) => [8, 4, 8].map((w) => w * p.count))];
+  const widths = [
+    ...header.topics.flatMap((t) => [8, 4, 4, 8].map((w) => w * t.count)),
+    ...header.producers.flatMap((p) => [8, 4, 8].map((w) => w * p.count)),
+  ];
   let at = 0;
-  return widths.map((length) => body.subarray(at, (at += length)));
+  return widths.map((length) => {
+    at += length;
+    return body.subarray(at - length, at);
+  });
 }
 
-const joined = (header: SnapshotHeader, columns: Uint8Array[]): Uint8Array => Buffer.concat(joinSnapshot(header, columns));
+const joined = (header: SnapshotHeader, columns: Uint8Array[]): Uint8Array =>
+  Buffer.concat(joinSnapshot(header, columns));
 
 /** Every query's answer, to compare two states by what they say. */
 function observe(state: BrokerState) {
@@ -41,11 +48,13 @@ function busyState(): { state: BrokerState; later: Command[] } {
     commands.push({
       type: "publish",
       time: T0 + i * 1000,
-      messages: Array.from({ length: 5 }, (_, j) => msg(["a", "b", "c"][(i + j) % 3] as string, `${i}.${j}`, `p${j % 2}`, i * 5 + j)),
+      messages: Array.from({ length: 5 }, (_, j) =>
+        msg(["a", "b", "c"][(i + j) % 3] as string, `${i}.${j}`, `p${j % 2}`, i * 5 + j),
+      ),
     });
     if (i % 7 === 0) commands.push({ type: "ack", time: T0 + i * 1000, name: "s1", topic: "a", offset: i });
   }
-  commands.forEach((c, i) => state.apply(i + 1, encodeCommand(c)));
+  for (const [i, c] of commands.entries()) state.apply(i + 1, encodeCommand(c));
   const later: Command[] = [
     { type: "publish", time: T0 + 41_000, messages: [msg("a", "retry", "p0", 3), msg("d", "new", "p9", 0)] },
     { type: "publish", time: T0 + 90_000, messages: [msg("b", "aging")] },
@@ -97,7 +106,10 @@ describe("snapshot and restore", () => {
     const cases: [string, Uint8Array][] = [
       ["version", joined({ ...header, version: 3 as 2 }, columns)],
       ["missing field", joined({ ...header, durables: undefined as never }, columns)],
-      ["column length", joined({ ...header, topics: [{ ...first, count: first.count + 1 }, ...header.topics.slice(1)] }, columns)],
+      [
+        "column length",
+        joined({ ...header, topics: [{ ...first, count: first.count + 1 }, ...header.topics.slice(1)] }, columns),
+      ],
       ["bytes after the columns", Buffer.concat([...joinSnapshot(header, columns), new Uint8Array(1)])],
       ["log index order", joined(header, [new Uint8Array(reversed.buffer), ...columns.slice(1)])],
       ["duplicate topic", joined({ ...header, topics: [first, first, ...header.topics.slice(2)] }, columns)],
@@ -125,8 +137,21 @@ describe("snapshot and restore", () => {
     const v1 = {
       ...header,
       version: 1,
-      topics: header.topics.map((t) => ({ name: t.name, firstOffset: t.firstOffset, logIndex: columns[at++], slot: columns[at++], size: columns[at++], time: columns[at++] })),
-      producers: header.producers.map((p) => ({ id: p.id, lastSeen: p.lastSeen, seq: columns[at++], topicId: columns[at++], offset: columns[at++] })),
+      topics: header.topics.map((t) => ({
+        name: t.name,
+        firstOffset: t.firstOffset,
+        logIndex: columns[at++],
+        slot: columns[at++],
+        size: columns[at++],
+        time: columns[at++],
+      })),
+      producers: header.producers.map((p) => ({
+        id: p.id,
+        lastSeen: p.lastSeen,
+        seq: columns[at++],
+        topicId: columns[at++],
+        offset: columns[at++],
+      })),
     };
     const restored = BrokerState.restore(cbor.encode(v1));
     expect(observe(restored)).toEqual(observe(state));
@@ -142,9 +167,19 @@ describe("snapshot and restore", () => {
       const taken: { parts: Uint8Array[]; bytes: Buffer }[] = [];
       for (let i = 1; i <= 600; i++) {
         const time = T0 + i * 100;
-        if (prng.chance(0.02)) applyNext(state, { type: "config", time, retention: prng.chance(0.5) ? { maxMessages: prng.int(1, 60) } : { maxAgeMs: prng.int(100, 3000) } });
+        if (prng.chance(0.02))
+          applyNext(state, {
+            type: "config",
+            time,
+            retention: prng.chance(0.5) ? { maxMessages: prng.int(1, 60) } : { maxAgeMs: prng.int(100, 3000) },
+          });
         const messages = Array.from({ length: prng.int(1, 8) }, () =>
-          msg(prng.pick(["a", "b", "c"]), "m", `p${prng.int(0, 2)}`, prng.chance(0.2) ? prng.int(0, i * 8) : i * 8 + prng.int(0, 7)),
+          msg(
+            prng.pick(["a", "b", "c"]),
+            "m",
+            `p${prng.int(0, 2)}`,
+            prng.chance(0.2) ? prng.int(0, i * 8) : i * 8 + prng.int(0, 7),
+          ),
         );
         applyNext(state, { type: "publish", time, messages });
         if (prng.chance(0.1)) {

@@ -2,8 +2,8 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { probeStatus } from "../support/wire-probe.ts";
 import { waitFor } from "../support/wait.ts";
+import { probeStatus } from "../support/wire-probe.ts";
 import { ChaosCluster } from "./chaos-cluster.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -21,18 +21,26 @@ test("a leader cut off through the proxies alone loses its followers to a new le
   const old = await waitFor("a first leader", () => cluster.leader(), { timeoutMs: 15_000 });
   for (const other of cluster.founderIds) if (other !== old) cluster.setBetween(old, other, { kind: "blackhole" });
   const others = cluster.founderIds.filter((id) => id !== old);
-  const fresh = await waitFor(`the brokers other than ${old} to elect one of themselves`, async () => {
-    const views = await Promise.all(others.map((id) => probeStatus(cluster.realAddress(id), 300)));
-    const leaders = new Set(views.map((v) => v?.leader));
-    const [leader] = leaders;
-    return leaders.size === 1 && leader !== undefined && leader !== 0 && leader !== old ? leader : undefined;
-  }, { timeoutMs: 10_000 });
+  const fresh = await waitFor(
+    `the brokers other than ${old} to elect one of themselves`,
+    async () => {
+      const views = await Promise.all(others.map((id) => probeStatus(cluster.realAddress(id), 300)));
+      const leaders = new Set(views.map((v) => v?.leader));
+      const [leader] = leaders;
+      return leaders.size === 1 && leader !== undefined && leader !== 0 && leader !== old ? leader : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
   expect(others).toContain(fresh);
   cluster.healNetwork();
   // Once healed, whoever leads, the cut-off broker must agree with the others on it.
-  await waitFor(`broker ${old} to agree with the others on a leader`, async () => {
-    const views = await Promise.all(cluster.founderIds.map((id) => probeStatus(cluster.realAddress(id), 300)));
-    const leaders = new Set(views.map((v) => v?.leader));
-    return leaders.size === 1 && !leaders.has(undefined) && !leaders.has(0) ? true : undefined;
-  }, { timeoutMs: 10_000 });
+  await waitFor(
+    `broker ${old} to agree with the others on a leader`,
+    async () => {
+      const views = await Promise.all(cluster.founderIds.map((id) => probeStatus(cluster.realAddress(id), 300)));
+      const leaders = new Set(views.map((v) => v?.leader));
+      return leaders.size === 1 && !leaders.has(undefined) && !leaders.has(0) ? true : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
 });

@@ -1,6 +1,6 @@
-import type { Subprocess } from "bun";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { NO_FSYNC_ENV, SYNCED_LENGTHS_ENV } from "../../src/node/test-durability.ts";
 import { requireBinary } from "../support/binary.ts";
 import { freePorts } from "../support/ports.ts";
@@ -31,7 +31,12 @@ process.on("exit", () => {
 
 function spawnLogged(args: string[], logPath: string, env: Record<string, string> = {}): Subprocess {
   const fd = openSync(logPath, "a");
-  const proc = Bun.spawn([requireBinary(), ...args], { stdout: fd, stderr: fd, stdin: "ignore", env: { ...process.env, ...env } });
+  const proc = Bun.spawn([requireBinary(), ...args], {
+    stdout: fd,
+    stderr: fd,
+    stdin: "ignore",
+    env: { ...process.env, ...env },
+  });
   closeSync(fd);
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
@@ -67,7 +72,14 @@ export class ChaosCluster {
       const id = i + 1;
       const front = await TcpProxy.start({ host: "127.0.0.1", port });
       brokers.push({
-        id, port, front, dataDir: join(dir, `data-${id}`), logPath: join(dir, `broker-${id}.log`), proc: undefined, paused: false, joiner: id > founders,
+        id,
+        port,
+        front,
+        dataDir: join(dir, `data-${id}`),
+        logPath: join(dir, `broker-${id}.log`),
+        proc: undefined,
+        paused: false,
+        joiner: id > founders,
       });
     }
     // The test-only report of fsynced lengths lets a power cut be simulated (disk-faults.ts).
@@ -134,9 +146,24 @@ export class ChaosCluster {
       ? ["join", "--server", founders.map((x) => x.front.address).join(",")]
       : ["broker", "--peers", founders.map((x) => `${x.id}=${x.front.address}`).join(",")];
     const args = [
-      ...membership, "--id", String(id), "--port", String(b.port), "--advertise", b.front.address, "--data", b.dataDir,
-      "--manager", this.managerAddress, "--heartbeat-ms", String(HEARTBEAT_MS), "--election-ms", String(ELECTION_MS),
-      "--log-level", "info", ...(options.repair ? ["--repair"] : []),
+      ...membership,
+      "--id",
+      String(id),
+      "--port",
+      String(b.port),
+      "--advertise",
+      b.front.address,
+      "--data",
+      b.dataDir,
+      "--manager",
+      this.managerAddress,
+      "--heartbeat-ms",
+      String(HEARTBEAT_MS),
+      "--election-ms",
+      String(ELECTION_MS),
+      "--log-level",
+      "info",
+      ...(options.repair ? ["--repair"] : []),
     ];
     b.proc = spawnLogged(args, b.logPath, this.brokerEnv);
     b.paused = false;
@@ -190,7 +217,8 @@ export class ChaosCluster {
   }
 
   startManager(): void {
-    if (this.managerProc !== undefined && this.managerProc.exitCode === null && this.managerProc.signalCode === null) return;
+    if (this.managerProc !== undefined && this.managerProc.exitCode === null && this.managerProc.signalCode === null)
+      return;
     const port = this.managerAddress.split(":")[1] as string;
     this.managerProc = spawnLogged(["manager", "--port", port, "--log-level", "info"], join(this.dir, "manager.log"));
   }
@@ -204,7 +232,11 @@ export class ChaosCluster {
 
   /** The leader most running, unpaused brokers name, asked directly (not through the proxies). */
   async leader(): Promise<number | undefined> {
-    const views = await Promise.all(this.brokers.filter((b) => this.isRunning(b.id) && !b.paused).map((b) => probeStatus(this.realAddress(b.id), 300)));
+    const views = await Promise.all(
+      this.brokers
+        .filter((b) => this.isRunning(b.id) && !b.paused)
+        .map((b) => probeStatus(this.realAddress(b.id), 300)),
+    );
     const counts = new Map<number, number>();
     for (const v of views) if (v !== undefined && v.leader !== 0) counts.set(v.leader, (counts.get(v.leader) ?? 0) + 1);
     return [...counts].toSorted((a, b) => b[1] - a[1])[0]?.[0];

@@ -1,5 +1,5 @@
-import { rmSync } from "node:fs";
 import { expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { runChaos } from "./run.ts";
 
 test("a 20 s chaos run on 3 brokers loses nothing and agrees everywhere", async () => {

@@ -24,10 +24,15 @@ function healthy(): HistoryLine[] {
     { type: "heal", time: 10 },
     { type: "invoke", time: 11, process: "w1", sequential: true, topic: "t", value: "e" },
     { type: "ok", time: 12, process: "w1", topic: "t", value: "e", offset: 3 },
-    ...[1, 2].map((broker): HistoryLine => ({
-      type: "drain", time: 20, broker, topic: "t",
-      messages: ["a", "b", "c", "e"].map((value, offset) => ({ offset, value })),
-    })),
+    ...[1, 2].map(
+      (broker): HistoryLine => ({
+        type: "drain",
+        time: 20,
+        broker,
+        topic: "t",
+        messages: ["a", "b", "c", "e"].map((value, offset) => ({ offset, value })),
+      }),
+    ),
   ];
 }
 
@@ -37,21 +42,39 @@ function kinds(history: HistoryLine[]): ViolationKind[] {
 }
 
 /** The healthy history with the drain of `broker` edited by `edit`. */
-function withDrain(broker: number, edit: (m: { offset: number; value: string }[]) => { offset: number; value: string }[]): HistoryLine[] {
+function withDrain(
+  broker: number,
+  edit: (m: { offset: number; value: string }[]) => { offset: number; value: string }[],
+): HistoryLine[] {
   return healthy().map((l) => (l.type === "drain" && l.broker === broker ? { ...l, messages: edit(l.messages) } : l));
 }
 
 test("a healthy history passes and is counted", () => {
   const report = checkHistory(healthy(), OPTIONS);
   expect(report.violations).toEqual([]);
-  expect(report).toMatchObject({ attempted: 5, acknowledged: 3, failed: 1, unknown: 1, unknownStored: 1, reads: 3, faults: 1 });
-  expect(summarize(report)).toBe("PASS faults=1 attempted=5 acknowledged=3 failed=1 unknown=1 unknown-stored=1 reads=3 durable-acks=0 availability=0.600 violations=0");
+  expect(report).toMatchObject({
+    attempted: 5,
+    acknowledged: 3,
+    failed: 1,
+    unknown: 1,
+    unknownStored: 1,
+    reads: 3,
+    faults: 1,
+  });
+  expect(summarize(report)).toBe(
+    "PASS faults=1 attempted=5 acknowledged=3 failed=1 unknown=1 unknown-stored=1 reads=3 durable-acks=0 availability=0.600 violations=0",
+  );
 });
 
 test("an acknowledged value dropped from every drain is reported lost", () => {
-  const history = healthy().map((l) => (l.type === "drain" ? { ...l, messages: l.messages.filter((m) => m.value !== "e") } : l));
+  const history = healthy().map((l) =>
+    l.type === "drain" ? { ...l, messages: l.messages.filter((m) => m.value !== "e") } : l,
+  );
   const report = checkHistory(history, OPTIONS);
-  expect(report.violations).toContainEqual({ kind: "lost", detail: `t "e" acknowledged at offset 3 by w1, absent from the drains` });
+  expect(report.violations).toContainEqual({
+    kind: "lost",
+    detail: `t "e" acknowledged at offset 3 by w1, absent from the drains`,
+  });
   expect(summarize(report)).toStartWith("FAIL");
 });
 
@@ -60,8 +83,16 @@ test("an acknowledged value dropped from one broker's drain is reported as diver
 });
 
 test("a value nobody published, or whose publish failed, is a phantom", () => {
-  expect(kinds(healthy().map((l) => (l.type === "drain" ? { ...l, messages: [...l.messages, { offset: 4, value: "zz" }] } : l)))).toEqual(["phantom"]);
-  expect(kinds(healthy().map((l) => (l.type === "drain" ? { ...l, messages: [...l.messages, { offset: 4, value: "d" }] } : l)))).toEqual(["phantom", "sequential-order"]);
+  expect(
+    kinds(
+      healthy().map((l) => (l.type === "drain" ? { ...l, messages: [...l.messages, { offset: 4, value: "zz" }] } : l)),
+    ),
+  ).toEqual(["phantom"]);
+  expect(
+    kinds(
+      healthy().map((l) => (l.type === "drain" ? { ...l, messages: [...l.messages, { offset: 4, value: "d" }] } : l)),
+    ),
+  ).toEqual(["phantom", "sequential-order"]);
 });
 
 test("an acknowledgement at another offset than the drained one is reported moved and as two values at one offset", () => {
@@ -72,7 +103,10 @@ test("an acknowledgement at another offset than the drained one is reported move
 test("a subscriber that skips or rewinds is caught", () => {
   const skip = healthy().filter((l) => !(l.type === "read" && l.offset === 1));
   expect(kinds(skip)).toEqual(["subscriber-gap"]);
-  const rewind = [...healthy(), { type: "read", time: 9, process: "s1", topic: "t", offset: 2, value: "c" } satisfies HistoryLine];
+  const rewind = [
+    ...healthy(),
+    { type: "read", time: 9, process: "s1", topic: "t", offset: 2, value: "c" } satisfies HistoryLine,
+  ];
   expect(kinds(rewind)).toEqual(["subscriber-gap"]);
 });
 
@@ -82,7 +116,16 @@ test("a sequential writer's later value at a lower offset breaks sequential and 
     { type: "ok", time: 2, process: "w1", topic: "t", value: "a", offset: 1 },
     { type: "invoke", time: 3, process: "w1", sequential: true, topic: "t", value: "b" },
     { type: "info", time: 4, process: "w1", topic: "t", value: "b", error: "TIMEOUT" },
-    { type: "drain", time: 9, broker: 1, topic: "t", messages: [{ offset: 0, value: "b" }, { offset: 1, value: "a" }] },
+    {
+      type: "drain",
+      time: 9,
+      broker: 1,
+      topic: "t",
+      messages: [
+        { offset: 0, value: "b" },
+        { offset: 1, value: "a" },
+      ],
+    },
   ];
   expect(kinds(history)).toEqual(["realtime-order", "sequential-order"]);
 });
@@ -90,7 +133,9 @@ test("a sequential writer's later value at a lower offset breaks sequential and 
 test("publishing that does not come back within the bound after the heal is reported", () => {
   const slow = healthy().map((l) => (l.type === "ok" && l.value === "e" ? { ...l, time: 10 + 6000 } : l));
   expect(kinds(slow)).toEqual(["unavailable-after-heal"]);
-  const never = healthy().map((l) => (l.type === "ok" && l.value === "e" ? ({ ...l, type: "info", error: "TIMEOUT" } as HistoryLine) : l));
+  const never = healthy().map((l) =>
+    l.type === "ok" && l.value === "e" ? ({ ...l, type: "info", error: "TIMEOUT" } as HistoryLine) : l,
+  );
   expect(kinds(never)).toEqual(["unavailable-after-heal"]);
 });
 
@@ -99,9 +144,13 @@ test("a history without drains checks nothing and says so", () => {
 });
 
 test("the JSON-lines form round-trips and a malformed line is refused with its number", () => {
-  const text = healthy().map((l) => JSON.stringify(l)).join("\n");
+  const text = healthy()
+    .map((l) => JSON.stringify(l))
+    .join("\n");
   expect(parseHistory(text)).toEqual(healthy());
-  expect(() => parseHistory(`${JSON.stringify(healthy()[0])}\n{"type":"ok","time":1}`)).toThrow(/history line 2 is malformed/);
+  expect(() => parseHistory(`${JSON.stringify(healthy()[0])}\n{"type":"ok","time":1}`)).toThrow(
+    /history line 2 is malformed/,
+  );
 });
 
 test("a durable subscription that resumes before a confirmed ack, or past an unacked message, is caught", () => {

@@ -66,15 +66,29 @@ export function checkHistory(history: readonly HistoryLine[], options: CheckOpti
 
   for (const p of publishes.values()) {
     const stored = final.get(p.topic)?.get(p.value);
-    if (p.outcome === "ok" && stored === undefined) flag("lost", `${p.topic} ${JSON.stringify(p.value)} acknowledged at offset ${p.ackedOffset} by ${p.process}, absent from the drains`);
-    if (p.outcome === "ok" && stored !== undefined && stored !== p.ackedOffset) flag("moved", `${p.topic} ${JSON.stringify(p.value)} acknowledged at offset ${p.ackedOffset}, drained at ${stored}`);
-    if (p.outcome === "fail" && stored !== undefined) flag("phantom", `${p.topic} ${JSON.stringify(p.value)} failed definitely, yet drained at offset ${stored}`);
+    if (p.outcome === "ok" && stored === undefined)
+      flag(
+        "lost",
+        `${p.topic} ${JSON.stringify(p.value)} acknowledged at offset ${p.ackedOffset} by ${p.process}, absent from the drains`,
+      );
+    if (p.outcome === "ok" && stored !== undefined && stored !== p.ackedOffset)
+      flag(
+        "moved",
+        `${p.topic} ${JSON.stringify(p.value)} acknowledged at offset ${p.ackedOffset}, drained at ${stored}`,
+      );
+    if (p.outcome === "fail" && stored !== undefined)
+      flag("phantom", `${p.topic} ${JSON.stringify(p.value)} failed definitely, yet drained at offset ${stored}`);
     const offset = offsetOf(p);
-    if (offset !== undefined && offset <= p.floor) flag("realtime-order", `${p.topic} ${JSON.stringify(p.value)} at offset ${offset}, though offset ${p.floor} was acknowledged before it was published`);
+    if (offset !== undefined && offset <= p.floor)
+      flag(
+        "realtime-order",
+        `${p.topic} ${JSON.stringify(p.value)} at offset ${offset}, though offset ${p.floor} was acknowledged before it was published`,
+      );
   }
   for (const [topic, values] of final) {
     for (const [value, offset] of values) {
-      if (!publishes.has(key(topic, value))) flag("phantom", `${topic} offset ${offset} holds ${JSON.stringify(value)}, which nobody published`);
+      if (!publishes.has(key(topic, value)))
+        flag("phantom", `${topic} offset ${offset} holds ${JSON.stringify(value)}, which nobody published`);
     }
   }
   checkSequential(publishes, offsetOf, flag);
@@ -97,20 +111,36 @@ export function checkHistory(history: readonly HistoryLine[], options: CheckOpti
   };
 }
 
-function collectPublishes(history: readonly HistoryLine[], flag: (k: ViolationKind, d: string) => void): Map<string, Publish> {
+function collectPublishes(
+  history: readonly HistoryLine[],
+  flag: (k: ViolationKind, d: string) => void,
+): Map<string, Publish> {
   const publishes = new Map<string, Publish>();
   const acked = new Map<string, number>();
   for (const line of history) {
     if (line.type === "invoke") {
       const k = key(line.topic, line.value);
-      if (publishes.has(k)) flag("duplicate-value", `${line.topic} ${JSON.stringify(line.value)} was published twice: values must be unique`);
+      if (publishes.has(k))
+        flag(
+          "duplicate-value",
+          `${line.topic} ${JSON.stringify(line.value)} was published twice: values must be unique`,
+        );
       publishes.set(k, {
-        process: line.process, sequential: line.sequential, topic: line.topic, value: line.value,
-        invokedAt: line.time, outcome: "pending", endedAt: Infinity, floor: acked.get(line.topic) ?? -1,
+        process: line.process,
+        sequential: line.sequential,
+        topic: line.topic,
+        value: line.value,
+        invokedAt: line.time,
+        outcome: "pending",
+        endedAt: Infinity,
+        floor: acked.get(line.topic) ?? -1,
       });
     } else if (line.type === "ok" || line.type === "fail" || line.type === "info") {
       const p = publishes.get(key(line.topic, line.value));
-      if (p === undefined) throw new Error(`history: ${line.type} of ${line.topic} ${JSON.stringify(line.value)} with no invoke before it`);
+      if (p === undefined)
+        throw new Error(
+          `history: ${line.type} of ${line.topic} ${JSON.stringify(line.value)} with no invoke before it`,
+        );
       p.outcome = line.type;
       p.endedAt = line.time;
       if (line.type === "ok") {
@@ -123,7 +153,10 @@ function collectPublishes(history: readonly HistoryLine[], flag: (k: ViolationKi
 }
 
 /** Every broker must hold the same sequence, offsets from 0 with no hole; returns it per topic as value → offset. */
-function checkDrains(drains: readonly Extract<HistoryLine, { type: "drain" }>[], flag: (k: ViolationKind, d: string) => void): Map<string, Map<string, number>> {
+function checkDrains(
+  drains: readonly Extract<HistoryLine, { type: "drain" }>[],
+  flag: (k: ViolationKind, d: string) => void,
+): Map<string, Map<string, number>> {
   const final = new Map<string, Map<string, number>>();
   const byTopic = Map.groupBy(drains, (d) => d.topic);
   for (const [topic, perBroker] of byTopic) {
@@ -131,18 +164,23 @@ function checkDrains(drains: readonly Extract<HistoryLine, { type: "drain" }>[],
     if (reference === undefined) continue;
     for (const d of perBroker) {
       d.messages.forEach((m, i) => {
-        if (m.offset !== i) flag("divergent-brokers", `broker ${d.broker} ${topic}: offset ${m.offset} at position ${i}`);
+        if (m.offset !== i)
+          flag("divergent-brokers", `broker ${d.broker} ${topic}: offset ${m.offset} at position ${i}`);
       });
       const differs = d.messages.findIndex((m, i) => reference.messages[i]?.value !== m.value);
       if (differs >= 0 || d.messages.length !== reference.messages.length) {
         const at = differs >= 0 ? differs : Math.min(d.messages.length, reference.messages.length);
-        flag("divergent-brokers", `${topic}: broker ${d.broker} holds ${d.messages.length} messages, broker ${reference.broker} ${reference.messages.length}; first difference at offset ${at}`);
+        flag(
+          "divergent-brokers",
+          `${topic}: broker ${d.broker} holds ${d.messages.length} messages, broker ${reference.broker} ${reference.messages.length}; first difference at offset ${at}`,
+        );
       }
     }
     const values = new Map<string, number>();
     for (const m of perBroker.flatMap((d) => d.messages)) {
       const seen = values.get(m.value);
-      if (seen !== undefined && seen !== m.offset) flag("duplicate-offset", `${topic} ${JSON.stringify(m.value)} is stored at offsets ${seen} and ${m.offset}`);
+      if (seen !== undefined && seen !== m.offset)
+        flag("duplicate-offset", `${topic} ${JSON.stringify(m.value)} is stored at offsets ${seen} and ${m.offset}`);
       if (seen === undefined) values.set(m.value, m.offset);
     }
     final.set(topic, values);
@@ -151,57 +189,94 @@ function checkDrains(drains: readonly Extract<HistoryLine, { type: "drain" }>[],
   return final;
 }
 
-function checkSequential(publishes: Map<string, Publish>, offsetOf: (p: Publish) => number | undefined, flag: (k: ViolationKind, d: string) => void): void {
-  const lanes = Map.groupBy([...publishes.values()].filter((p) => p.sequential), (p) => `${p.process} ${p.topic}`);
+function checkSequential(
+  publishes: Map<string, Publish>,
+  offsetOf: (p: Publish) => number | undefined,
+  flag: (k: ViolationKind, d: string) => void,
+): void {
+  const lanes = Map.groupBy(
+    [...publishes.values()].filter((p) => p.sequential),
+    (p) => `${p.process} ${p.topic}`,
+  );
   for (const [lane, list] of lanes) {
     let last: { value: string; offset: number } | undefined;
     for (const p of list.toSorted((a, b) => a.invokedAt - b.invokedAt)) {
       const offset = offsetOf(p);
       if (offset === undefined) continue;
-      if (last !== undefined && offset <= last.offset) flag("sequential-order", `${lane}: ${JSON.stringify(p.value)} at offset ${offset} after ${JSON.stringify(last.value)} at ${last.offset}`);
+      if (last !== undefined && offset <= last.offset)
+        flag(
+          "sequential-order",
+          `${lane}: ${JSON.stringify(p.value)} at offset ${offset} after ${JSON.stringify(last.value)} at ${last.offset}`,
+        );
       last = { value: p.value, offset };
     }
   }
 }
 
 /** One value per (topic, offset) across acknowledgements and reads; each subscriber sees contiguous offsets. */
-function checkObservations(history: readonly HistoryLine[], publishes: Map<string, Publish>, flag: (k: ViolationKind, d: string) => void): void {
+function checkObservations(
+  history: readonly HistoryLine[],
+  publishes: Map<string, Publish>,
+  flag: (k: ViolationKind, d: string) => void,
+): void {
   const atOffset = new Map<string, string>();
   const observe = (topic: string, offset: number, value: string, who: string) => {
     const k = `${topic}\u0000${offset}`;
     const seen = atOffset.get(k);
     if (seen === undefined) atOffset.set(k, value);
-    else if (seen !== value) flag("duplicate-offset", `${topic} offset ${offset}: ${JSON.stringify(seen)} and ${JSON.stringify(value)} (${who})`);
+    else if (seen !== value)
+      flag(
+        "duplicate-offset",
+        `${topic} offset ${offset}: ${JSON.stringify(seen)} and ${JSON.stringify(value)} (${who})`,
+      );
   };
-  for (const p of publishes.values()) if (p.ackedOffset !== undefined) observe(p.topic, p.ackedOffset, p.value, `acknowledged to ${p.process}`);
+  for (const p of publishes.values())
+    if (p.ackedOffset !== undefined) observe(p.topic, p.ackedOffset, p.value, `acknowledged to ${p.process}`);
   const next = new Map<string, number>();
   for (const line of history) {
     if (line.type === "subscribe") {
       const lane = `${line.process} ${line.topic}`;
       const expected = next.get(lane);
-      if (expected !== undefined && line.from !== expected) flag("subscriber-gap", `${lane}: resumed from ${line.from}, expected ${expected}`);
+      if (expected !== undefined && line.from !== expected)
+        flag("subscriber-gap", `${lane}: resumed from ${line.from}, expected ${expected}`);
       next.set(lane, line.from);
     }
-    if (line.type === "drain") for (const m of line.messages) observe(line.topic, m.offset, m.value, `drained from broker ${line.broker}`);
+    if (line.type === "drain")
+      for (const m of line.messages) observe(line.topic, m.offset, m.value, `drained from broker ${line.broker}`);
     if (line.type !== "read") continue;
     observe(line.topic, line.offset, line.value, `read by ${line.process}`);
     const lane = `${line.process} ${line.topic}`;
     const expected = next.get(lane);
-    if (expected !== undefined && line.offset !== expected) flag("subscriber-gap", `${lane}: expected offset ${expected}, read ${line.offset}`);
+    if (expected !== undefined && line.offset !== expected)
+      flag("subscriber-gap", `${lane}: expected offset ${expected}, read ${line.offset}`);
     next.set(lane, line.offset + 1);
     const p = publishes.get(key(line.topic, line.value));
-    if (p === undefined) flag("phantom", `${lane} read ${JSON.stringify(line.value)} at ${line.offset}, which nobody published`);
-    else if (p.outcome === "fail") flag("phantom", `${lane} read ${JSON.stringify(line.value)}, whose publish failed definitely`);
+    if (p === undefined)
+      flag("phantom", `${lane} read ${JSON.stringify(line.value)} at ${line.offset}, which nobody published`);
+    else if (p.outcome === "fail")
+      flag("phantom", `${lane} read ${JSON.stringify(line.value)}, whose publish failed definitely`);
   }
 }
 
-function checkRecovery(history: readonly HistoryLine[], options: CheckOptions, flag: (k: ViolationKind, d: string) => void): void {
+function checkRecovery(
+  history: readonly HistoryLine[],
+  options: CheckOptions,
+  flag: (k: ViolationKind, d: string) => void,
+): void {
   const heal = history.find((l) => l.type === "heal");
   if (heal === undefined) return;
-  const invokedAfter = new Set(history.filter((l) => l.type === "invoke" && l.time >= heal.time).map((l) => l.type === "invoke" ? key(l.topic, l.value) : ""));
+  const invokedAfter = new Set(
+    history
+      .filter((l) => l.type === "invoke" && l.time >= heal.time)
+      .map((l) => (l.type === "invoke" ? key(l.topic, l.value) : "")),
+  );
   const firstOk = history.find((l) => l.type === "ok" && invokedAfter.has(key(l.topic, l.value)));
   if (firstOk === undefined) flag("unavailable-after-heal", "no publish invoked after the heal was acknowledged");
-  else if (firstOk.time - heal.time > options.recoveryBoundMs) flag("unavailable-after-heal", `the first publish after the heal was acknowledged ${Math.round(firstOk.time - heal.time)} ms later, over the ${options.recoveryBoundMs} ms bound`);
+  else if (firstOk.time - heal.time > options.recoveryBoundMs)
+    flag(
+      "unavailable-after-heal",
+      `the first publish after the heal was acknowledged ${Math.round(firstOk.time - heal.time)} ms later, over the ${options.recoveryBoundMs} ms bound`,
+    );
 }
 
 /**
@@ -219,8 +294,16 @@ function checkDurablePositions(history: readonly HistoryLine[], flag: (k: Violat
     else {
       const low = (confirmed.get(lane) ?? -1) + 1;
       const high = Math.max(sent.get(lane) ?? -1, low - 1) + 1;
-      if (line.position < low) flag("durable-position", `${lane}: resumed at ${line.position}, though the ack of offset ${low - 1} was confirmed before`);
-      if (line.position > high) flag("durable-position", `${lane}: resumed at ${line.position}, past ${high}: offsets nobody acked were skipped`);
+      if (line.position < low)
+        flag(
+          "durable-position",
+          `${lane}: resumed at ${line.position}, though the ack of offset ${low - 1} was confirmed before`,
+        );
+      if (line.position > high)
+        flag(
+          "durable-position",
+          `${lane}: resumed at ${line.position}, past ${high}: offsets nobody acked were skipped`,
+        );
     }
   }
 }
@@ -231,8 +314,15 @@ export function summarize(report: CheckReport): string {
   const kinds = [...new Set(report.violations.map((v) => v.kind))].join(",");
   return [
     report.violations.length === 0 ? "PASS" : "FAIL",
-    `faults=${report.faults}`, `attempted=${report.attempted}`, `acknowledged=${report.acknowledged}`,
-    `failed=${report.failed}`, `unknown=${report.unknown}`, `unknown-stored=${report.unknownStored}`, `reads=${report.reads}`, `durable-acks=${report.durableAcks}`,
-    `availability=${availability.toFixed(3)}`, `violations=${report.violations.length}${kinds ? ` (${kinds})` : ""}`,
+    `faults=${report.faults}`,
+    `attempted=${report.attempted}`,
+    `acknowledged=${report.acknowledged}`,
+    `failed=${report.failed}`,
+    `unknown=${report.unknown}`,
+    `unknown-stored=${report.unknownStored}`,
+    `reads=${report.reads}`,
+    `durable-acks=${report.durableAcks}`,
+    `availability=${availability.toFixed(3)}`,
+    `violations=${report.violations.length}${kinds ? ` (${kinds})` : ""}`,
   ].join(" ");
 }

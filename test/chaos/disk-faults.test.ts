@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { reportSyncedLengths, SYNCED_LENGTHS_ENV } from "../../src/node/test-durability.ts";
 import { LogStore } from "../../src/storage/log-store.ts";
 import { RealFs } from "../../src/storage/real-fs.ts";
-import { SEGMENT_HEADER_SIZE, recordSize } from "../../src/storage/record-codec.ts";
+import { recordSize, SEGMENT_HEADER_SIZE } from "../../src/storage/record-codec.ts";
 import { makeEntries } from "../storage/storage-env.ts";
 import { corruptOneRecord, cutToSyncedLengths } from "./disk-faults.ts";
 

@@ -19,7 +19,9 @@ const SyncedLengthsSchema = v.array(v.object({ path: v.string(), length: v.numbe
 export function cutToSyncedLengths(dataDir: string): string {
   const reportPath = syncedLengthsPath(dataDir);
   if (!existsSync(reportPath)) return "no fsync report: nothing cut";
-  const synced = new Map(v.parse(SyncedLengthsSchema, JSON.parse(readFileSync(reportPath, "utf8"))).map((f) => [f.path, f.length]));
+  const synced = new Map(
+    v.parse(SyncedLengthsSchema, JSON.parse(readFileSync(reportPath, "utf8"))).map((f) => [f.path, f.length]),
+  );
   const { logDir } = dataLayout(dataDir);
   const cuts: string[] = [];
   for (const { name } of listSegments(new RealFs(), logDir).segments) {
@@ -43,10 +45,12 @@ export function corruptOneRecord(dataDir: string, seed: number, maxIndex = Numbe
   const fs = new RealFs();
   const { logDir } = dataLayout(dataDir);
   const segments = listSegments(fs, logDir).segments.map((s) => scanSegment(fs, logDir, s.name, s.firstIndex));
-  const candidates = segments.flatMap((s, k) => {
-    const last = k === segments.length - 1 ? s.positions.length - 1 : s.positions.length;
-    return s.positions.slice(0, Math.max(0, last)).map((position, i) => ({ s, position, index: s.firstIndex + i }));
-  }).filter((c) => c.index <= maxIndex);
+  const candidates = segments
+    .flatMap((s, k) => {
+      const last = k === segments.length - 1 ? s.positions.length - 1 : s.positions.length;
+      return s.positions.slice(0, Math.max(0, last)).map((position, i) => ({ s, position, index: s.firstIndex + i }));
+    })
+    .filter((c) => c.index <= maxIndex);
   if (candidates.length === 0) return "no record to corrupt";
   const prng = createPrng(seed);
   const { s, position, index } = prng.pick(candidates);

@@ -1,8 +1,8 @@
 import type { Prng } from "../../src/util/prng.ts";
+import { runMqraft } from "../support/binary.ts";
 import { type ChaosCluster, ELECTION_MS } from "./chaos-cluster.ts";
 import type { LinkMode } from "./proxy.ts";
 import type { Recorder } from "./recorder.ts";
-import { runMqraft } from "../support/binary.ts";
 
 type FaultKind =
   | "kill-leader"
@@ -23,8 +23,22 @@ type FaultKind =
   | "membership";
 
 const KINDS: readonly FaultKind[] = [
-  "kill-leader", "kill-follower", "kill-minority", "kill-all", "power-loss", "corrupt-minority", "pause-leader", "pause-follower",
-  "isolate-one", "halves", "one-way", "ring", "leader-from-clients", "slow-links", "kill-manager", "membership",
+  "kill-leader",
+  "kill-follower",
+  "kill-minority",
+  "kill-all",
+  "power-loss",
+  "corrupt-minority",
+  "pause-leader",
+  "pause-follower",
+  "isolate-one",
+  "halves",
+  "one-way",
+  "ring",
+  "leader-from-clients",
+  "slow-links",
+  "kill-manager",
+  "membership",
 ];
 
 /** A partition's way of cutting: drop the bytes and keep the sockets, or reset the connections. */
@@ -51,9 +65,11 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, ids: number[], prn
   const leader = (await cluster.leader()) ?? prng.pick(ids);
   const followers = ids.filter((id) => id !== leader);
   const minority = shuffle(ids, prng).slice(0, Math.floor((ids.length - 1) / 2));
-  const restart = (victims: number[], options: { repair?: boolean } = {}) => async () => {
-    for (const id of victims) if (!cluster.isRunning(id)) cluster.start(id, options);
-  };
+  const restart =
+    (victims: number[], options: { repair?: boolean } = {}) =>
+    async () => {
+      for (const id of victims) if (!cluster.isRunning(id)) cluster.start(id, options);
+    };
   const heal = async () => cluster.healNetwork();
   switch (kind) {
     case "kill-leader":
@@ -84,7 +100,10 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, ids: number[], prn
         await cluster.kill(id);
         flips.push(`${id}: ${cluster.corrupt(id, prng.int(0, 1 << 30))}`);
       }
-      return { description: `corrupt record in stopped ${victims.join(",")} (${flips.join("; ")}), restarted with --repair`, undo: restart(victims, { repair: true }) };
+      return {
+        description: `corrupt record in stopped ${victims.join(",")} (${flips.join("; ")}), restarted with --repair`,
+        undo: restart(victims, { repair: true }),
+      };
     }
     case "pause-leader":
       cluster.pause(leader);
@@ -150,7 +169,12 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, ids: number[], prn
  */
 async function changeMembership(cluster: ChaosCluster, ids: number[], prng: Prng): Promise<Fault> {
   const spare = cluster.allIds.find((id) => !cluster.founderIds.includes(id));
-  const other = await inject(prng.pick(KINDS.filter((k) => !["membership", "ring", "kill-all", "power-loss"].includes(k))), cluster, ids, prng);
+  const other = await inject(
+    prng.pick(KINDS.filter((k) => !["membership", "ring", "kill-all", "power-loss"].includes(k))),
+    cluster,
+    ids,
+    prng,
+  );
   if (spare === undefined) return other;
   let change: string;
   if (!ids.includes(spare)) {
@@ -159,7 +183,10 @@ async function changeMembership(cluster: ChaosCluster, ids: number[], prng: Prng
   } else {
     const servers = cluster.clientAddresses.filter((_, i) => cluster.allIds[i] !== spare).join(",");
     const left = await runMqraft(["leave", "--id", String(spare), "--server", servers], { timeoutMs: 20_000 });
-    change = left.code === 0 ? `leave of ${spare}` : `leave of ${spare} refused (${left.stderr.trim().split("\n").at(-1) ?? left.code})`;
+    change =
+      left.code === 0
+        ? `leave of ${spare}`
+        : `leave of ${spare} refused (${left.stderr.trim().split("\n").at(-1) ?? left.code})`;
   }
   return { description: `${change}, during ${other.description}`, undo: other.undo };
 }
@@ -168,7 +195,12 @@ async function changeMembership(cluster: ChaosCluster, ids: number[], prng: Prng
  * Faults a few seconds apart with quiet periods between them, chosen by `prng`, until `running()` turns false.
  * A pause lasts past the election timeout, so the others elect without the paused leader.
  */
-export async function runNemesis(cluster: ChaosCluster, recorder: Recorder, prng: Prng, running: () => boolean): Promise<void> {
+export async function runNemesis(
+  cluster: ChaosCluster,
+  recorder: Recorder,
+  prng: Prng,
+  running: () => boolean,
+): Promise<void> {
   await Bun.sleep(1_000);
   let ids = cluster.founderIds;
   while (running()) {
@@ -177,7 +209,10 @@ export async function runNemesis(cluster: ChaosCluster, recorder: Recorder, prng
     const kind = prng.pick(ids.length >= 5 ? KINDS : KINDS.filter((k) => k !== "ring"));
     const fault = await inject(kind, cluster, ids, prng);
     recorder.record({ type: "fault", time: recorder.now(), description: fault.description });
-    const hold = kind === "pause-leader" || kind === "pause-follower" ? prng.int(ELECTION_MS * 2, ELECTION_MS * 6) : prng.int(1_000, 4_000);
+    const hold =
+      kind === "pause-leader" || kind === "pause-follower"
+        ? prng.int(ELECTION_MS * 2, ELECTION_MS * 6)
+        : prng.int(1_000, 4_000);
     await Bun.sleep(hold);
     await fault.undo();
     await Bun.sleep(prng.int(1_000, 3_000));

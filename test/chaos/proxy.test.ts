@@ -1,12 +1,16 @@
 import { afterEach, expect, test } from "bun:test";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { waitFor } from "../support/wait.ts";
 import { encodeValue } from "../../src/wire/cbor.ts";
+import { waitFor } from "../support/wait.ts";
 import { TcpProxy } from "./proxy.ts";
 
 /** A whole mqraft frame holding a hello from broker `id`, or from a client. */
 function helloFrame(from: number | "client"): Buffer {
-  const body = encodeValue({ type: "hello", version: 1, ...(from === "client" ? { role: "client" } : { role: "peer", id: from }) });
+  const body = encodeValue({
+    type: "hello",
+    version: 1,
+    ...(from === "client" ? { role: "client" } : { role: "peer", id: from }),
+  });
   const frame = Buffer.alloc(4 + body.length);
   frame.writeUInt32BE(body.length, 0);
   frame.set(body, 4);

@@ -60,7 +60,14 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       pipelinedWriter("p1", servers, recorder, prng.fork(), () => working),
       ...TOPICS.map((topic, i) => {
         const preferred = servers[i % options.nodes] as string;
-        return subscriber(`s${i + 1}`, topic, [preferred, ...servers.filter((s) => s !== preferred)], recorder, prng.fork(), () => working);
+        return subscriber(
+          `s${i + 1}`,
+          topic,
+          [preferred, ...servers.filter((s) => s !== preferred)],
+          recorder,
+          prng.fork(),
+          () => working,
+        );
       }),
       durableConsumer("d1", TOPICS[1], [...servers].reverse(), recorder, prng.fork(), () => working),
     ];
@@ -77,7 +84,12 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     for (const id of cluster.allIds) {
       if (!members.includes(id) && !cluster.isRunning(id)) continue;
       cluster.resume(id);
-      if (options.noFsync) recorder.record({ type: "fault", time: recorder.now(), description: `power loss of ${id} (${await cluster.powerLoss(id)})` });
+      if (options.noFsync)
+        recorder.record({
+          type: "fault",
+          time: recorder.now(),
+          description: `power loss of ${id} (${await cluster.powerLoss(id)})`,
+        });
       else await cluster.kill(id);
       cluster.start(id);
     }
@@ -89,7 +101,11 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     const report = checkHistory(history, { recoveryBoundMs: RECOVERY_BOUND_MS });
     const passed = report.violations.length === 0;
     if (!passed) writeFileSync(join(dir, "violations.json"), `${JSON.stringify(report.violations, null, 2)}\n`);
-    return { summary: `${summarize(report)} seed=${options.seed} nodes=${options.nodes} duration=${options.durationS}s`, passed, dir };
+    return {
+      summary: `${summarize(report)} seed=${options.seed} nodes=${options.nodes} duration=${options.durationS}s`,
+      passed,
+      dir,
+    };
   } finally {
     await cluster.destroy();
   }
@@ -105,14 +121,28 @@ async function probeAvailability(servers: string[], recorder: Recorder): Promise
   try {
     for (let n = 0; performance.now() < deadline; n++) {
       const value = `probe-${n}`;
-      recorder.record({ type: "invoke", time: recorder.now(), process: "probe", sequential: true, topic: TOPICS[0], value });
+      recorder.record({
+        type: "invoke",
+        time: recorder.now(),
+        process: "probe",
+        sequential: true,
+        topic: TOPICS[0],
+        value,
+      });
       try {
         client ??= await connect({ servers, timeoutMs: 3_000 });
         const { offset } = await client.publish(TOPICS[0], value);
         recorder.record({ type: "ok", time: recorder.now(), process: "probe", topic: TOPICS[0], value, offset });
         return;
       } catch (e) {
-        recorder.record({ type: "info", time: recorder.now(), process: "probe", topic: TOPICS[0], value, error: e instanceof Error ? e.message : String(e) });
+        recorder.record({
+          type: "info",
+          time: recorder.now(),
+          process: "probe",
+          topic: TOPICS[0],
+          value,
+          error: e instanceof Error ? e.message : String(e),
+        });
         await Bun.sleep(100);
       }
     }
@@ -124,17 +154,27 @@ async function probeAvailability(servers: string[], recorder: Recorder): Promise
 /** Reads every topic from offset 0 on every broker until all brokers hold the same sequence, then records the drains. */
 async function drainEverywhere(cluster: ChaosCluster, recorder: Recorder): Promise<void> {
   // Without a leader (the probe then fails the run), drain every running broker.
-  const members = await waitFor("a leader to name the members", () => cluster.members(), { timeoutMs: 20_000 }).catch(() =>
-    cluster.allIds.filter((id) => cluster.isRunning(id)),
+  const members = await waitFor("a leader to name the members", () => cluster.members(), { timeoutMs: 20_000 }).catch(
+    () => cluster.allIds.filter((id) => cluster.isRunning(id)),
   );
   for (const topic of TOPICS) {
     let last: { broker: number; messages: { offset: number; value: string }[] }[] = [];
-    await waitFor(`every broker to hold the same ${topic}`, async () => {
-      last = await Promise.all(members.map(async (broker) => ({ broker, messages: await drainRaw(cluster.realAddress(broker), topic, 10_000) })));
-      const lengths = new Set(last.map((d) => d.messages.length));
-      return lengths.size === 1 ? true : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
-    for (const d of last) recorder.record({ type: "drain", time: recorder.now(), broker: d.broker, topic, messages: d.messages });
+    await waitFor(
+      `every broker to hold the same ${topic}`,
+      async () => {
+        last = await Promise.all(
+          members.map(async (broker) => ({
+            broker,
+            messages: await drainRaw(cluster.realAddress(broker), topic, 10_000),
+          })),
+        );
+        const lengths = new Set(last.map((d) => d.messages.length));
+        return lengths.size === 1 ? true : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    ).catch(() => undefined);
+    for (const d of last)
+      recorder.record({ type: "drain", time: recorder.now(), broker: d.broker, topic, messages: d.messages });
   }
 }
 
@@ -142,7 +182,11 @@ async function drainEverywhere(cluster: ChaosCluster, recorder: Recorder): Promi
 function dropOneAcked(lines: readonly HistoryLine[]): HistoryLine[] {
   const victim = lines.findLast((l) => l.type === "ok");
   if (victim === undefined || victim.type !== "ok") return [...lines];
-  return lines.map((l) => (l.type === "drain" && l.topic === victim.topic ? { ...l, messages: l.messages.filter((m) => m.value !== victim.value) } : l));
+  return lines.map((l) =>
+    l.type === "drain" && l.topic === victim.topic
+      ? { ...l, messages: l.messages.filter((m) => m.value !== victim.value) }
+      : l,
+  );
 }
 
 if (import.meta.main) {
@@ -157,15 +201,23 @@ if (import.meta.main) {
     },
   });
   const options: RunOptions = {
-    seed: Number(values.seed), durationS: Number(values.duration), nodes: Number(values.nodes), keep: values.keep, dropAcked: values["drop-acked"], noFsync: values["no-fsync"],
+    seed: Number(values.seed),
+    durationS: Number(values.duration),
+    nodes: Number(values.nodes),
+    keep: values.keep,
+    dropAcked: values["drop-acked"],
+    noFsync: values["no-fsync"],
   };
   if (!Number.isSafeInteger(options.seed) || !(options.durationS > 0) || ![3, 5].includes(options.nodes)) {
-    console.error("usage: bun test/chaos/run.ts --seed <integer> --duration <seconds> --nodes 3|5 [--keep] [--drop-acked] [--no-fsync]");
+    console.error(
+      "usage: bun test/chaos/run.ts --seed <integer> --duration <seconds> --nodes 3|5 [--keep] [--drop-acked] [--no-fsync]",
+    );
     process.exit(2);
   }
   const result = await runChaos(options);
   console.log(result.summary);
-  if (!result.passed) console.log(`kept ${result.dir} (history.jsonl, violations.json, broker logs, data folders, seed)`);
+  if (!result.passed)
+    console.log(`kept ${result.dir} (history.jsonl, violations.json, broker logs, data folders, seed)`);
   else if (options.keep) console.log(`kept ${result.dir}`);
   else rmSync(result.dir, { recursive: true, force: true });
   process.exit(result.passed ? 0 : 1);

@@ -13,7 +13,14 @@ const decoder = new TextDecoder();
  * Publishes one value and records its invocation and outcome. Only a refusal made before anything was sent is a
  * definite failure; every other error leaves the value possibly stored.
  */
-async function publishRecorded(client: MqraftClient, recorder: Recorder, process: string, sequential: boolean, topic: string, value: string): Promise<void> {
+async function publishRecorded(
+  client: MqraftClient,
+  recorder: Recorder,
+  process: string,
+  sequential: boolean,
+  topic: string,
+  value: string,
+): Promise<void> {
   recorder.record({ type: "invoke", time: recorder.now(), process, sequential, topic, value });
   try {
     const { offset } = await client.publish(topic, value);
@@ -26,7 +33,13 @@ async function publishRecorded(client: MqraftClient, recorder: Recorder, process
 }
 
 /** A writer that awaits each acknowledgement before the next publish, pacing itself by `pauseMs`. */
-export async function sequentialWriter(name: string, servers: string[], recorder: Recorder, prng: Prng, running: () => boolean): Promise<void> {
+export async function sequentialWriter(
+  name: string,
+  servers: string[],
+  recorder: Recorder,
+  prng: Prng,
+  running: () => boolean,
+): Promise<void> {
   const client = await connect({ servers, timeoutMs: PUBLISH_TIMEOUT_MS });
   let n = 0;
   try {
@@ -40,13 +53,21 @@ export async function sequentialWriter(name: string, servers: string[], recorder
 }
 
 /** A writer with up to PIPELINE_DEPTH publishes in flight at once. */
-export async function pipelinedWriter(name: string, servers: string[], recorder: Recorder, prng: Prng, running: () => boolean): Promise<void> {
+export async function pipelinedWriter(
+  name: string,
+  servers: string[],
+  recorder: Recorder,
+  prng: Prng,
+  running: () => boolean,
+): Promise<void> {
   const client = await connect({ servers, timeoutMs: PUBLISH_TIMEOUT_MS });
   const inFlight = new Set<Promise<void>>();
   let n = 0;
   try {
     while (running()) {
-      const p = publishRecorded(client, recorder, name, false, prng.pick(TOPICS), `${name}-${n++}`).finally(() => inFlight.delete(p));
+      const p = publishRecorded(client, recorder, name, false, prng.pick(TOPICS), `${name}-${n++}`).finally(() =>
+        inFlight.delete(p),
+      );
       inFlight.add(p);
       if (inFlight.size >= PIPELINE_DEPTH) await Promise.race(inFlight);
       if (prng.chance(0.1)) await Bun.sleep(prng.int(1, 10));
@@ -61,7 +82,14 @@ export async function pipelinedWriter(name: string, servers: string[], recorder:
  * A subscriber to one topic that prefers one broker, drops its client at random moments and subscribes again from
  * the offset after the last it read: its reads must be contiguous across every reconnect.
  */
-export async function subscriber(name: string, topic: string, servers: string[], recorder: Recorder, prng: Prng, running: () => boolean): Promise<void> {
+export async function subscriber(
+  name: string,
+  topic: string,
+  servers: string[],
+  recorder: Recorder,
+  prng: Prng,
+  running: () => boolean,
+): Promise<void> {
   let next = 0;
   while (running()) {
     let client: MqraftClient | undefined;
@@ -76,7 +104,14 @@ export async function subscriber(name: string, topic: string, servers: string[],
         if (step === undefined) break;
         if (step.done) break;
         const m = step.value;
-        recorder.record({ type: "read", time: recorder.now(), process: name, topic: m.topic, offset: m.offset, value: decoder.decode(m.data) });
+        recorder.record({
+          type: "read",
+          time: recorder.now(),
+          process: name,
+          topic: m.topic,
+          offset: m.offset,
+          value: decoder.decode(m.data),
+        });
         next = m.offset + 1;
       }
     } catch {
@@ -93,7 +128,14 @@ export async function subscriber(name: string, topic: string, servers: string[],
  * warning, usually with messages read but not acked. Its acked position must never go back, nor skip an unacked
  * message; each client's reads are a lane of their own (`name#k`), contiguous from the position it was given.
  */
-export async function durableConsumer(name: string, topic: string, servers: string[], recorder: Recorder, prng: Prng, running: () => boolean): Promise<void> {
+export async function durableConsumer(
+  name: string,
+  topic: string,
+  servers: string[],
+  recorder: Recorder,
+  prng: Prng,
+  running: () => boolean,
+): Promise<void> {
   for (let session = 1; running(); session++) {
     let client: MqraftClient | undefined;
     try {
@@ -109,7 +151,14 @@ export async function durableConsumer(name: string, topic: string, servers: stri
         const step = await Promise.race([iterator.next(), Bun.sleep(until - performance.now()).then(() => undefined)]);
         if (step === undefined || step.done) break;
         const m = step.value;
-        recorder.record({ type: "read", time: recorder.now(), process: lane, topic: m.topic, offset: m.offset, value: decoder.decode(m.data) });
+        recorder.record({
+          type: "read",
+          time: recorder.now(),
+          process: lane,
+          topic: m.topic,
+          offset: m.offset,
+          value: decoder.decode(m.data),
+        });
         if (!prng.chance(0.8)) continue;
         recorder.record({ type: "dack-invoke", time: recorder.now(), process: name, topic, offset: m.offset });
         try {

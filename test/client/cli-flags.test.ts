@@ -37,7 +37,9 @@ describe("pub flags", () => {
   });
 
   test("message, --json, --server list and fractional --timeout", () => {
-    expect(parsePubArgs({ topic: "a/b", message: "hi", _: ["a/b", "hi"], json: true, server: "h:1, h:2", timeout: "0.25" })).toEqual({
+    expect(
+      parsePubArgs({ topic: "a/b", message: "hi", _: ["a/b", "hi"], json: true, server: "h:1, h:2", timeout: "0.25" }),
+    ).toEqual({
       topic: "a/b",
       message: "hi",
       servers: ["h:1", "h:2"],
@@ -84,8 +86,21 @@ describe("sub flags", () => {
   });
 
   test("several topics, --from as earliest and as an offset, --count, --durable, --drain", () => {
-    const settings = parseSubArgs({ topic: "a", _: ["a", "b", "c"], from: "earliest", count: "5", durable: "w-1", drain: true });
-    expect(settings).toMatchObject({ topics: ["a", "b", "c"], from: "earliest", count: 5, durable: "w-1", drain: true });
+    const settings = parseSubArgs({
+      topic: "a",
+      _: ["a", "b", "c"],
+      from: "earliest",
+      count: "5",
+      durable: "w-1",
+      drain: true,
+    });
+    expect(settings).toMatchObject({
+      topics: ["a", "b", "c"],
+      from: "earliest",
+      count: 5,
+      durable: "w-1",
+      drain: true,
+    });
     expect(parseSubArgs({ topic: "a", from: "42" }).from).toBe(42);
     expect(parseSubArgs({ topic: "a", from: "latest" }).from).toBe("latest");
   });

@@ -1,5 +1,5 @@
-import type { Subprocess } from "bun";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 
 const RUNNER = join(import.meta.dir, "run-command.ts");
 const BUN = process.execPath;
@@ -26,7 +26,10 @@ export class CommandProcess {
       env: { ...process.env, CBOR_NATIVE_ACCELERATION_DISABLED: "true", ...env },
     });
     this.timer = setTimeout(() => this.proc.kill("SIGKILL"), timeoutMs);
-    this.reading = Promise.all([this.collect(this.proc.stdout, "stdout"), this.collect(this.proc.stderr, "stderr")]).then(() => {});
+    this.reading = Promise.all([
+      this.collect(this.proc.stdout, "stdout"),
+      this.collect(this.proc.stderr, "stderr"),
+    ]).then(() => {});
   }
 
   write(text: string | Uint8Array): void {
@@ -60,7 +63,12 @@ export class CommandProcess {
 }
 
 /** Runs a command to its end; `stdin`, if given, is written and closed. */
-export async function runCommand(name: string, args: string[], stdin?: string | Uint8Array, env?: Record<string, string>): Promise<Finished> {
+export async function runCommand(
+  name: string,
+  args: string[],
+  stdin?: string | Uint8Array,
+  env?: Record<string, string>,
+): Promise<Finished> {
   const proc = new CommandProcess(name, args, env);
   if (stdin !== undefined) proc.write(stdin);
   proc.endInput();

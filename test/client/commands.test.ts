@@ -89,7 +89,15 @@ describe("mqraft sub", () => {
   test("--count: prints N messages in plain form and exits 0", async () => {
     cluster = await FakeCluster.start(1);
     for (const text of ["Hello", "there", "more"]) cluster.store("topic1", new TextEncoder().encode(text));
-    const r = await runCommand("sub", ["topic1", "--from", "earliest", "--count", "2", "--server", cluster.addresses[0]!]);
+    const r = await runCommand("sub", [
+      "topic1",
+      "--from",
+      "earliest",
+      "--count",
+      "2",
+      "--server",
+      cluster.addresses[0]!,
+    ]);
     expect(r).toEqual({ code: 0, stdout: "topic1 #0  Hello\ntopic1 #1  there\n", stderr: "" });
   });
 
@@ -98,7 +106,16 @@ describe("mqraft sub", () => {
     cluster.store("a", new TextEncoder().encode("text"));
     cluster.store("b", new Uint8Array([0xff, 0x00]));
     cluster.store("a", new TextEncoder().encode("more"));
-    const r = await runCommand("sub", ["a", "b", "--from", "earliest", "--drain", "--json", "--server", cluster.addresses[0]!]);
+    const r = await runCommand("sub", [
+      "a",
+      "b",
+      "--from",
+      "earliest",
+      "--drain",
+      "--json",
+      "--server",
+      cluster.addresses[0]!,
+    ]);
     expect(r.code).toBe(0);
     const got = lines(r.stdout).map((l) => JSON.parse(l));
     expect(got.filter((m) => m.topic === "a")).toEqual([
@@ -112,7 +129,9 @@ describe("mqraft sub", () => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       cluster = await FakeCluster.start(1);
       const proc = start("sub", ["t", "--server", cluster.addresses[0]!]);
-      await waitFor("the subscription to reach the broker", () => (cluster!.count("subscribe") === 1 ? true : undefined));
+      await waitFor("the subscription to reach the broker", () =>
+        cluster!.count("subscribe") === 1 ? true : undefined,
+      );
       cluster.store("t", new TextEncoder().encode("live"));
       await waitFor("the live message on stdout", () => (proc.stdout.includes("t #0  live") ? true : undefined));
       proc.signal(signal);
@@ -126,7 +145,16 @@ describe("mqraft sub", () => {
     cluster = await FakeCluster.start(1);
     for (let i = 0; i < 5; i++) cluster.store("jobs", new TextEncoder().encode(`job${i}`));
     const server = ["--server", cluster.addresses[0]!];
-    const first = await runCommand("sub", ["jobs", "--durable", "worker", "--from", "earliest", "--count", "3", ...server]);
+    const first = await runCommand("sub", [
+      "jobs",
+      "--durable",
+      "worker",
+      "--from",
+      "earliest",
+      "--count",
+      "3",
+      ...server,
+    ]);
     expect(lines(first.stdout)).toEqual(["jobs #0  job0", "jobs #1  job1", "jobs #2  job2"]);
     expect(cluster.durables.get("worker")?.positions.get("jobs")).toBe(3);
     const second = await runCommand("sub", ["jobs", "--durable", "worker", "--drain", ...server]);
@@ -156,7 +184,16 @@ describe("mqraft status", () => {
       [2, "leader"],
       [3, "follower"],
     ]);
-    expect(Object.keys(status.nodes[0])).toEqual(["id", "address", "role", "voter", "reachable", "term", "commitIndex", "lastApplied"]);
+    expect(Object.keys(status.nodes[0])).toEqual([
+      "id",
+      "address",
+      "role",
+      "voter",
+      "reachable",
+      "term",
+      "commitIndex",
+      "lastApplied",
+    ]);
     // a follower answered first; the leader was then asked too
     expect(cluster.count("status")).toBe(2);
   });

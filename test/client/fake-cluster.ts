@@ -1,8 +1,8 @@
 import {
   type Connection,
   createMessageParser,
-  listen,
   type Listener,
+  listen,
   type NodeStatus,
   PROTOCOL_VERSION,
   type ServerInbound,
@@ -124,7 +124,12 @@ export class FakeCluster {
   }
 
   /** Stores one message unless its (producer, seq) is known; fans it out to every live subscription. */
-  store(topic: string, data: Uint8Array, producer?: string, seq?: number): { topic: string; offset: number; duplicate: boolean } {
+  store(
+    topic: string,
+    data: Uint8Array,
+    producer?: string,
+    seq?: number,
+  ): { topic: string; offset: number; duplicate: boolean } {
     const key = producer === undefined || seq === undefined ? undefined : `${producer}/${seq}`;
     const known = key === undefined ? undefined : this.dedup.get(key);
     if (known !== undefined) {
@@ -179,7 +184,8 @@ export function fakeManager(cluster: FakeCluster): Listener {
     parse,
     onConnection: (connection) => {
       connection.onMessage = (message) => {
-        if (message.type === "hello") connection.send({ type: "welcome", version: PROTOCOL_VERSION, members: cluster.members() });
+        if (message.type === "hello")
+          connection.send({ type: "welcome", version: PROTOCOL_VERSION, members: cluster.members() });
         else connection.close();
       };
     },

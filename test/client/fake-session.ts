@@ -66,7 +66,13 @@ export class FakeSession {
           const messages = this.cluster.log.get(topic) ?? [];
           let offset = next;
           for (; offset < messages.length && sent < PUSH_CHUNK; offset++, sent++) {
-            this.connection.send({ type: "message", subscription: id, topic, offset, data: messages[offset] as Uint8Array<ArrayBuffer> });
+            this.connection.send({
+              type: "message",
+              subscription: id,
+              topic,
+              offset,
+              data: messages[offset] as Uint8Array<ArrayBuffer>,
+            });
           }
           subscription.next.set(topic, offset);
         }
@@ -88,7 +94,14 @@ export class FakeSession {
       const known = this.cluster.leaderOf(this.nodeId);
       const leader = known === 0 ? {} : { leader: known };
       const limit = this.cluster.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.cluster.maxFrameBytes };
-      this.connection.send({ type: "welcome", version: PROTOCOL_VERSION, nodeId: this.nodeId, members: this.cluster.members(), ...leader, ...limit });
+      this.connection.send({
+        type: "welcome",
+        version: PROTOCOL_VERSION,
+        nodeId: this.nodeId,
+        members: this.cluster.members(),
+        ...leader,
+        ...limit,
+      });
       return;
     }
     if (!this.greeted) return this.connection.close(new MqraftError("BAD_MESSAGE", "expected hello first"));
@@ -102,14 +115,16 @@ export class FakeSession {
       case "ack": {
         if (!this.isLeader) return this.notLeader(message.id);
         const durable = this.cluster.durables.get(message.durable);
-        if (durable === undefined) return this.refuse(message.id, "NOT_FOUND", `no durable subscription ${message.durable}`);
+        if (durable === undefined)
+          return this.refuse(message.id, "NOT_FOUND", `no durable subscription ${message.durable}`);
         const position = durable.positions.get(message.topic) ?? 0;
         durable.positions.set(message.topic, Math.max(position, message.offset + 1));
         return void this.connection.send({ type: "ok", id: message.id });
       }
       case "unsubscribe": {
         const subscription = this.subscriptions.get(message.subscription);
-        if (subscription === undefined) return this.refuse(message.id, "NOT_FOUND", `no subscription ${message.subscription}`);
+        if (subscription === undefined)
+          return this.refuse(message.id, "NOT_FOUND", `no subscription ${message.subscription}`);
         if (message.remove === true && subscription.durable !== undefined) {
           if (!this.isLeader) return this.notLeader(message.id);
           this.cluster.durables.delete(subscription.durable);
@@ -138,7 +153,13 @@ export class FakeSession {
     node.answered++;
     const answer = (): void => {
       this.outstanding--;
-      this.connection.send({ type: "published", id, topic: stored.topic, offset: stored.offset, ...(stored.duplicate ? { duplicate: true } : {}) });
+      this.connection.send({
+        type: "published",
+        id,
+        topic: stored.topic,
+        offset: stored.offset,
+        ...(stored.duplicate ? { duplicate: true } : {}),
+      });
     };
     if (this.cluster.commitDelayMs > 0) setTimeout(answer, this.cluster.commitDelayMs);
     else answer();
@@ -158,7 +179,13 @@ export class FakeSession {
       positions.set(topic, message.positions?.[topic] ?? durable?.positions.get(topic) ?? this.start(topic, message));
     }
     const id = this.nextSubscription++;
-    this.connection.send({ type: "subscribed", id: message.id, subscription: id, positions: Object.fromEntries(positions), ends });
+    this.connection.send({
+      type: "subscribed",
+      id: message.id,
+      subscription: id,
+      positions: Object.fromEntries(positions),
+      ends,
+    });
     this.subscriptions.set(id, { next: new Map(positions), durable: message.durable });
     this.stored();
   }

@@ -18,7 +18,13 @@ const text = (s: string): number[] => [...new TextEncoder().encode(s)];
 
 describe("byteLines", () => {
   test("lines split across and inside chunks, a last line without newline, empty lines kept", async () => {
-    expect(await collect(byteLines(chunks("ab", "c\nd", "\n\nef\ng", "h")))).toEqual([text("abc"), text("d"), [], text("ef"), text("gh")]);
+    expect(await collect(byteLines(chunks("ab", "c\nd", "\n\nef\ng", "h")))).toEqual([
+      text("abc"),
+      text("d"),
+      [],
+      text("ef"),
+      text("gh"),
+    ]);
   });
 
   test("bytes that are not UTF-8 pass unchanged; an empty stream has no lines", async () => {
@@ -78,7 +84,11 @@ describe("publishLines", () => {
     const input = new TypedInput();
     const printed: number[] = [];
     let next = 0;
-    const done = publishLines(input, async () => ({ topic: "t", offset: next++ }), (r) => void printed.push(r.offset));
+    const done = publishLines(
+      input,
+      async () => ({ topic: "t", offset: next++ }),
+      (r) => void printed.push(r.offset),
+    );
     input.type("first");
     while (printed.length < 1) await Bun.sleep(1);
     input.type("second");
@@ -89,7 +99,11 @@ describe("publishLines", () => {
 
   test("the first failure rejects at once, while the input is still open", async () => {
     const input = new TypedInput();
-    const done = publishLines(input, () => Promise.reject(new MqraftError("NO_LEADER", "no leader")), () => {});
+    const done = publishLines(
+      input,
+      () => Promise.reject(new MqraftError("NO_LEADER", "no leader")),
+      () => {},
+    );
     input.type("x");
     expect(await done.catch((e: unknown) => e)).toMatchObject({ code: "NO_LEADER" });
   });

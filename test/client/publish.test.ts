@@ -2,8 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { connect, type MqraftClient } from "../../src/client/index.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
 import { freePorts } from "../support/ports.ts";
-import { FakeCluster, fakeManager } from "./fake-cluster.ts";
 import { waitFor } from "../support/wait.ts";
+import { FakeCluster, fakeManager } from "./fake-cluster.ts";
 
 let cluster: FakeCluster | undefined;
 let client: MqraftClient | undefined;

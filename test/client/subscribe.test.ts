@@ -31,11 +31,15 @@ async function take(
 ): Promise<ReceivedMessage[]> {
   const got: ReceivedMessage[] = [];
   const deadline = performance.now() + timeoutMs;
-  const came = (): string => `${got.length} of ${count} messages came (last ${got.at(-1)?.topic} #${got.at(-1)?.offset})`;
+  const came = (): string =>
+    `${got.length} of ${count} messages came (last ${got.at(-1)?.topic} #${got.at(-1)?.offset})`;
   while (got.length < count) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`stream stalled: ${came()}`)), Math.max(0, deadline - performance.now()));
+      timer = setTimeout(
+        () => reject(new Error(`stream stalled: ${came()}`)),
+        Math.max(0, deadline - performance.now()),
+      );
     });
     const next = await Promise.race([subscription.next(), stalled]).finally(() => clearTimeout(timer));
     if (next.done) throw new Error(`stream ended: ${came()}`);
@@ -79,7 +83,10 @@ describe("subscribe", () => {
     fill(cluster, "b", 700);
     client = await connect({ servers: cluster.addresses });
     const subscription = await client.subscribe(["a", "b"], { from: "earliest", bufferMessages: 100 });
-    const seen = new Map<string, number[]>([["a", []], ["b", []]]);
+    const seen = new Map<string, number[]>([
+      ["a", []],
+      ["b", []],
+    ]);
     const record = (m: ReceivedMessage): void => {
       seen.get(m.topic)!.push(m.offset);
       expect(text(m)).toBe(`${m.topic}-${m.offset}`);
@@ -119,7 +126,7 @@ describe("subscribe", () => {
     const subscription = await client.subscribe("t", { from: "earliest", bufferMessages: 50 });
     const offsets = (
       await take(subscription, 3000, (_, i) => {
-        if (i % 700 === 350) cluster!.dropConnections(1 + ((i / 700) | 0) % 2);
+        if (i % 700 === 350) cluster!.dropConnections(1 + (((i / 700) | 0) % 2));
       })
     ).map((m) => m.offset);
     expect(offsets).toEqual(range(3000));
@@ -153,7 +160,9 @@ describe("subscribe", () => {
     for await (const m of subscription) got.push(m);
     expect(got.filter((m) => m.topic === "a").map((m) => m.offset)).toEqual(range(100));
     expect(got.filter((m) => m.topic === "b").map((m) => m.offset)).toEqual(range(50));
-    await waitFor("the drained stream to be unsubscribed", () => (cluster!.count("unsubscribe") === 1 ? true : undefined));
+    await waitFor("the drained stream to be unsubscribed", () =>
+      cluster!.count("unsubscribe") === 1 ? true : undefined,
+    );
   });
 
   test("drain with nothing to read ends at once", async () => {

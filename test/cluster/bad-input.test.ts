@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect as netConnect } from "node:net";
 import { encodeValue } from "../../src/wire/index.ts";
 import { TestCluster } from "../support/cluster.ts";
-import { openClient, probeStatus } from "../support/wire-probe.ts";
 import { waitFor } from "../support/wait.ts";
+import { openClient, probeStatus } from "../support/wire-probe.ts";
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -39,7 +39,8 @@ function frame(body: Uint8Array): Uint8Array {
 
 function errorCodeIn(answer: Buffer): string | undefined {
   const text = answer.toString("latin1");
-  for (const code of ["FRAME_TOO_LARGE", "BAD_FRAME", "BAD_MESSAGE", "UNSUPPORTED_VERSION"]) if (text.includes(code)) return code;
+  for (const code of ["FRAME_TOO_LARGE", "BAD_FRAME", "BAD_MESSAGE", "UNSUPPORTED_VERSION"])
+    if (text.includes(code)) return code;
   return undefined;
 }
 
@@ -51,9 +52,25 @@ describe("bad input on a broker port", () => {
     ["a CBOR nesting bomb", () => frame(new Uint8Array(100_000).fill(0x81)), "BAD_FRAME"],
     ["an unknown message type", () => frame(encodeValue({ type: "launch", id: 1 })), "BAD_MESSAGE"],
     ["a hello of the wrong shape", () => frame(encodeValue({ type: "hello", version: "one" })), "BAD_MESSAGE"],
-    ["a hello with an unsupported version", () => frame(encodeValue({ type: "hello", version: 99 })), "UNSUPPORTED_VERSION"],
-    ["a publish before hello", () => frame(encodeValue({ type: "publish", id: 1, topic: "t", data: new Uint8Array(1) })), "BAD_MESSAGE"],
-    ["a raft message from a client", () => new Uint8Array([...frame(encodeValue({ type: "hello", version: 1 })), ...frame(encodeValue({ type: "timeoutNow", from: 1, to: 2, term: 99 }))]), "BAD_MESSAGE"],
+    [
+      "a hello with an unsupported version",
+      () => frame(encodeValue({ type: "hello", version: 99 })),
+      "UNSUPPORTED_VERSION",
+    ],
+    [
+      "a publish before hello",
+      () => frame(encodeValue({ type: "publish", id: 1, topic: "t", data: new Uint8Array(1) })),
+      "BAD_MESSAGE",
+    ],
+    [
+      "a raft message from a client",
+      () =>
+        new Uint8Array([
+          ...frame(encodeValue({ type: "hello", version: 1 })),
+          ...frame(encodeValue({ type: "timeoutNow", from: 1, to: 2, term: 99 })),
+        ]),
+      "BAD_MESSAGE",
+    ],
   ];
 
   for (const [name, bytes, code] of cases) {
@@ -81,7 +98,9 @@ describe("bad input on a broker port", () => {
     const leader = await cluster.waitForLeader();
     const { connection, received } = await openClient(cluster.broker(leader).address);
     connection.send({ type: "publish", id: 7, topic: "after-bad-input", data: new TextEncoder().encode("still here") });
-    const ack = await waitFor("the publish to be acknowledged", () => received.find((m) => m.type === "published" || m.type === "error"));
+    const ack = await waitFor("the publish to be acknowledged", () =>
+      received.find((m) => m.type === "published" || m.type === "error"),
+    );
     expect(ack).toMatchObject({ type: "published", id: 7, topic: "after-bad-input", offset: 0 });
     connection.close();
   });

@@ -12,7 +12,9 @@ afterEach(async () => {
 
 function newestSegment(dataDir: string): string {
   const logDir = join(dataDir, "log");
-  const segments = readdirSync(logDir).filter((f) => f.endsWith(".seg")).sort();
+  const segments = readdirSync(logDir)
+    .filter((f) => f.endsWith(".seg"))
+    .sort();
   const newest = segments.at(-1);
   if (!newest) throw new Error(`no segment in ${logDir}`);
   return join(logDir, newest);
@@ -28,7 +30,10 @@ describe("crash recovery of a real broker", () => {
     expect(acked.size).toBe(values.length);
 
     await cluster.stop(1, "SIGKILL");
-    appendFileSync(newestSegment(broker.dataDir), new Uint8Array(777).map((_, i) => (i * 131) & 0xff));
+    appendFileSync(
+      newestSegment(broker.dataDir),
+      new Uint8Array(777).map((_, i) => (i * 131) & 0xff),
+    );
     cluster.start(1);
     await cluster.waitForLeader();
 

@@ -18,11 +18,17 @@ afterEach(async () => {
 });
 
 /** A cluster of `nodes` brokers that report to `count` managers, all started. */
-async function setUp(nodes: number, count: number, managerArgs: string[] = []): Promise<{ cluster: TestCluster; managers: ManagerProcess[] }> {
+async function setUp(
+  nodes: number,
+  count: number,
+  managerArgs: string[] = [],
+): Promise<{ cluster: TestCluster; managers: ManagerProcess[] }> {
   const ports = await freePorts(count);
   const list = ports.map((p) => `127.0.0.1:${p}`).join(",");
   cluster = await TestCluster.create({ nodes, argsFor: () => ["--manager", list] });
-  const started = ports.map((port, i) => new ManagerProcess(port, join(cluster!.dir, `manager-${i + 1}.log`), managerArgs));
+  const started = ports.map(
+    (port, i) => new ManagerProcess(port, join(cluster!.dir, `manager-${i + 1}.log`), managerArgs),
+  );
   for (const m of started) {
     managers.push(m);
     m.start();
@@ -30,24 +36,38 @@ async function setUp(nodes: number, count: number, managerArgs: string[] = []): 
   return { cluster, managers: started };
 }
 
-const lines = (text: string) => text.trim().split("\n").filter((l) => l !== "");
+const lines = (text: string) =>
+  text
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "");
 /** The manager's log lines that contain `text` (the whole log can be thousands of lines: never print it whole). */
 const logLines = (m: ManagerProcess, text: string) => lines(m.log()).filter((l) => l.includes(text));
 const withoutTime = (line: string) => line.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, "");
 
 describe("mqraft manager with real brokers", () => {
   test("the manager learns the cluster from the leader's reports, forwards one-shot requests, and pub, sub and status work through it", async () => {
-    const { cluster, managers: [m] } = await setUp(3, 1);
+    const {
+      cluster,
+      managers: [m],
+    } = await setUp(3, 1);
     const leader = await cluster.waitForLeader();
     const leaderAddress = cluster.broker(leader).address;
     await m!.learned(leader, 3);
-    expect(logLines(m!, "Running on").map(withoutTime)).toEqual([`[ClusterManager ${m!.port}] INFO: Running on 127.0.0.1:${m!.port}`]);
-    expect(logLines(m!, "New leader").map(withoutTime)).toEqual([`[ClusterManager ${m!.port}] INFO: New leader ${leaderAddress}`]);
+    expect(logLines(m!, "Running on").map(withoutTime)).toEqual([
+      `[ClusterManager ${m!.port}] INFO: Running on 127.0.0.1:${m!.port}`,
+    ]);
+    expect(logLines(m!, "New leader").map(withoutTime)).toEqual([
+      `[ClusterManager ${m!.port}] INFO: New leader ${leaderAddress}`,
+    ]);
 
-    const sub = Bun.spawn([requireBinary(), "sub", "topic1", "--from", "earliest", "--count", "2", "--json", "--server", m!.address], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const sub = Bun.spawn(
+      [requireBinary(), "sub", "topic1", "--from", "earliest", "--count", "2", "--json", "--server", m!.address],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     const subOut = new Response(sub.stdout).text();
     const pub = await runMqraft(["pub", "topic1", "Hello, world!", "--json", "--server", m!.address]);
     expect({ code: pub.code, stderr: pub.stderr }).toEqual({ code: 0, stderr: "" });
@@ -56,10 +76,14 @@ describe("mqraft manager with real brokers", () => {
     // a client of the raw protocol sends its publish to the manager itself, which forwards it like the demo
     const { connection, received } = await openClient(m!.address);
     connection.send({ type: "publish", id: 5, topic: "topic1", data: new TextEncoder().encode("through the manager") });
-    const answer = await waitFor("the forwarded publish's answer", () => received.find((r) => r.type === "published" || r.type === "error"));
+    const answer = await waitFor("the forwarded publish's answer", () =>
+      received.find((r) => r.type === "published" || r.type === "error"),
+    );
     connection.close();
     expect(answer).toEqual({ type: "published", id: 5, topic: "topic1", offset: 1 });
-    expect(logLines(m!, "Forward").map(withoutTime)).toEqual([`[ClusterManager ${m!.port}] INFO: Forward PUBLISH to ${leaderAddress}`]);
+    expect(logLines(m!, "Forward").map(withoutTime)).toEqual([
+      `[ClusterManager ${m!.port}] INFO: Forward PUBLISH to ${leaderAddress}`,
+    ]);
 
     const timer = setTimeout(() => sub.kill(), 10_000);
     expect(await sub.exited).toBe(0);
@@ -74,7 +98,10 @@ describe("mqraft manager with real brokers", () => {
   });
 
   test("the leader killed while publishes go through the manager: it follows the new leader, and every publish is stored exactly once", async () => {
-    const { cluster, managers: [m] } = await setUp(3, 1);
+    const {
+      cluster,
+      managers: [m],
+    } = await setUp(3, 1);
     const leader = await cluster.waitForLeader();
     await m!.learned(leader, 3);
     const { connection, received } = await openClient(m!.address);
@@ -83,7 +110,12 @@ describe("mqraft manager with real brokers", () => {
     let sent = 0;
     const sender = setInterval(() => {
       for (const end = Math.min(total, sent + 10); sent < end; sent++) {
-        connection.send({ type: "publish", id: sent, topic: "through-failover", data: new TextEncoder().encode(`v${sent}`) });
+        connection.send({
+          type: "publish",
+          id: sent,
+          topic: "through-failover",
+          data: new TextEncoder().encode(`v${sent}`),
+        });
       }
       if (sent === total) clearInterval(sender);
     }, 5);
@@ -91,15 +123,21 @@ describe("mqraft manager with real brokers", () => {
       await waitFor("100 publishes answered before the kill", () => (answered().length >= 100 ? true : undefined));
       await cluster.stop(leader, "SIGKILL");
       const next = await cluster.waitForLeader(10_000, leader);
-      await waitFor(`all ${total} publishes answered`, () => (answered().length === total ? true : undefined), { timeoutMs: 20_000 });
+      await waitFor(`all ${total} publishes answered`, () => (answered().length === total ? true : undefined), {
+        timeoutMs: 20_000,
+      });
       expect(received.filter((r) => r.type === "error")).toEqual([]);
-      const acked = new Map<string, number>(received.flatMap((r) => (r.type === "published" ? [[`v${r.id}`, r.offset] as const] : [])));
+      const acked = new Map<string, number>(
+        received.flatMap((r) => (r.type === "published" ? [[`v${r.id}`, r.offset] as const] : [])),
+      );
       const stored = await drainRaw(cluster.broker(next).address, "through-failover");
       expect(stored.length).toBe(total);
       expect(new Set(stored.map((s) => s.value)).size).toBe(total);
       for (const s of stored) expect(acked.get(s.value)).toBe(s.offset);
       const nextAddress = cluster.broker(next).address;
-      expect(logLines(m!, "Forward PUBLISH to ").some((l) => l.endsWith(`INFO: Forward PUBLISH to ${nextAddress}`))).toBe(true);
+      expect(
+        logLines(m!, "Forward PUBLISH to ").some((l) => l.endsWith(`INFO: Forward PUBLISH to ${nextAddress}`)),
+      ).toBe(true);
       await waitFor(`the manager to log the new leader ${nextAddress}`, () =>
         logLines(m!, "New leader").some((l) => l.endsWith(`INFO: New leader ${nextAddress}`)) ? true : undefined,
       );
@@ -110,11 +148,18 @@ describe("mqraft manager with real brokers", () => {
   });
 
   test("a manager killed during a stream of publishes: the client given two managers carries on; a manager restarted on that port knows the cluster within a few heartbeats", async () => {
-    const { cluster, managers: [m1, m2] } = await setUp(3, 2);
+    const {
+      cluster,
+      managers: [m1, m2],
+    } = await setUp(3, 2);
     const leader = await cluster.waitForLeader();
     await Promise.all([m1!.learned(leader, 3), m2!.learned(leader, 3)]);
     const servers = `${m1!.address},${m2!.address}`;
-    const pub = Bun.spawn([requireBinary(), "pub", "stream", "--json", "--server", servers], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const pub = Bun.spawn([requireBinary(), "pub", "stream", "--json", "--server", servers], {
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const out = new Response(pub.stdout).text();
     const err = new Response(pub.stderr).text();
     const total = 600;
@@ -137,7 +182,10 @@ describe("mqraft manager with real brokers", () => {
 
     // a new client given both managers while the first is down finds the cluster through the second
     const late = await runMqraft(["pub", "late", "x", "--json", "--server", servers]);
-    expect({ code: late.code, out: late.stdout.trim() }).toEqual({ code: 0, out: JSON.stringify({ topic: "late", offset: 0 }) });
+    expect({ code: late.code, out: late.stdout.trim() }).toEqual({
+      code: 0,
+      out: JSON.stringify({ topic: "late", offset: 0 }),
+    });
 
     m1!.start();
     const took = await m1!.learned(leader, 3, 5_000);
@@ -149,9 +197,15 @@ describe("mqraft manager with real brokers", () => {
 
   test("mqraft manager: a bad flag exits 2 naming it; a port already in use exits 1 naming the address", async () => {
     const badPort = await runMqraft(["manager", "--port", "99999"]);
-    expect({ code: badPort.code, stderr: badPort.stderr.trim() }).toEqual({ code: 2, stderr: 'mqraft: --port "99999": expected a port number from 1 to 65535' });
+    expect({ code: badPort.code, stderr: badPort.stderr.trim() }).toEqual({
+      code: 2,
+      stderr: 'mqraft: --port "99999": expected a port number from 1 to 65535',
+    });
     const badCap = await runMqraft(["manager", "--max-connections", "0"]);
-    expect({ code: badCap.code, stderr: badCap.stderr.trim() }).toEqual({ code: 2, stderr: 'mqraft: --max-connections "0": expected a whole number of at least 1' });
+    expect({ code: badCap.code, stderr: badCap.stderr.trim() }).toEqual({
+      code: 2,
+      stderr: 'mqraft: --max-connections "0": expected a whole number of at least 1',
+    });
     const [port] = (await freePorts(1)) as [number];
     const first = new ManagerProcess(port, "/dev/null");
     managers.push(first);
@@ -163,7 +217,10 @@ describe("mqraft manager with real brokers", () => {
   });
 
   test("bad input and a flood of connections on the manager's port: errors and closes, and the manager keeps serving", async () => {
-    const { cluster, managers: [m] } = await setUp(1, 1, ["--max-connections", "20"]);
+    const {
+      cluster,
+      managers: [m],
+    } = await setUp(1, 1, ["--max-connections", "20"]);
     const leader = await cluster.waitForLeader();
     await m!.learned(leader, 1);
     const cases: [Uint8Array, string][] = [
@@ -172,8 +229,17 @@ describe("mqraft manager with real brokers", () => {
       [frame(new Uint8Array([0xff, 0xfe, 0xfd])), "BAD_FRAME"],
       [frame(new Uint8Array(100_000).fill(0x81)), "BAD_FRAME"],
       [frames({ type: "hello", version: "one" }), "BAD_MESSAGE"],
-      [frames({ type: "hello", version: 1 }, { type: "report", nodeId: 1, term: 99, leader: 1, members: [] }), "BAD_MESSAGE"],
-      [frames({ type: "hello", version: 1 }, { type: "append", from: 1, to: 2, term: 9, index: 0, logTerm: 0, entries: [], commit: 0 }), "BAD_MESSAGE"],
+      [
+        frames({ type: "hello", version: 1 }, { type: "report", nodeId: 1, term: 99, leader: 1, members: [] }),
+        "BAD_MESSAGE",
+      ],
+      [
+        frames(
+          { type: "hello", version: 1 },
+          { type: "append", from: 1, to: 2, term: 9, index: 0, logTerm: 0, entries: [], commit: 0 },
+        ),
+        "BAD_MESSAGE",
+      ],
     ];
     for (const [bytes, code] of cases) {
       const { answers, closed } = await sendRaw(m!.port, bytes);
@@ -194,8 +260,15 @@ describe("mqraft manager with real brokers", () => {
     }
     await m!.learned(leader, 1);
     const { connection, received } = await openClient(m!.address);
-    connection.send({ type: "publish", id: 1, topic: "after-bad-input", data: new TextEncoder().encode("still serving") });
-    expect(await waitFor("the publish's answer", () => received.find((r) => r.type === "published" || r.type === "error"))).toMatchObject({
+    connection.send({
+      type: "publish",
+      id: 1,
+      topic: "after-bad-input",
+      data: new TextEncoder().encode("still serving"),
+    });
+    expect(
+      await waitFor("the publish's answer", () => received.find((r) => r.type === "published" || r.type === "error")),
+    ).toMatchObject({
       type: "published",
       id: 1,
       offset: 0,

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { connect, type MqraftClient } from "../../src/client/index.ts";
 import { runMqraft } from "../support/binary.ts";
 import { TestCluster } from "../support/cluster.ts";
-import { drainRaw, publishRaw } from "../support/raw-client.ts";
-import { probeStatus } from "../support/wire-probe.ts";
-import { waitFor } from "../support/wait.ts";
 import { freePorts } from "../support/ports.ts";
-import { join } from "node:path";
+import { drainRaw, publishRaw } from "../support/raw-client.ts";
+import { waitFor } from "../support/wait.ts";
+import { probeStatus } from "../support/wire-probe.ts";
 
 let cluster: TestCluster | undefined;
 const clients: MqraftClient[] = [];
@@ -24,11 +24,15 @@ async function client(servers: string[]): Promise<MqraftClient> {
 
 /** Waits until the leader's status lists `id` as a reachable voter. */
 async function waitForVoter(c: TestCluster, id: number): Promise<void> {
-  await waitFor(`node ${id} to be a reachable voter`, async () => {
-    const leader = await c.waitForLeader();
-    const s = await probeStatus(c.broker(leader).address);
-    return s?.nodes.some((n) => n.id === id && n.voter && n.reachable) ? true : undefined;
-  }, { timeoutMs: 20_000 });
+  await waitFor(
+    `node ${id} to be a reachable voter`,
+    async () => {
+      const leader = await c.waitForLeader();
+      const s = await probeStatus(c.broker(leader).address);
+      return s?.nodes.some((n) => n.id === id && n.voter && n.reachable) ? true : undefined;
+    },
+    { timeoutMs: 20_000 },
+  );
 }
 
 describe("dynamic membership: join, leave, rejoin", () => {
@@ -41,10 +45,14 @@ describe("dynamic membership: join, leave, rejoin", () => {
     for (const j of joiners) await waitForVoter(cluster, j.id);
     for (const j of joiners) {
       // A voter may still be applying what it holds: wait until it serves the whole topic, then check every value.
-      const got = await waitFor(`node ${j.id} to serve all ${values.length} messages`, async () => {
-        const drained = await drainRaw(j.address, "history");
-        return drained.length >= values.length ? drained : undefined;
-      }, { timeoutMs: 20_000 });
+      const got = await waitFor(
+        `node ${j.id} to serve all ${values.length} messages`,
+        async () => {
+          const drained = await drainRaw(j.address, "history");
+          return drained.length >= values.length ? drained : undefined;
+        },
+        { timeoutMs: 20_000 },
+      );
       expect(got.map((m) => m.value)).toEqual(values);
       expect(cluster.log(j.id)).toContain("Joined the cluster as node");
     }
@@ -61,7 +69,17 @@ describe("dynamic membership: join, leave, rejoin", () => {
     await cluster.waitForLeader();
     const [port] = await freePorts(1);
     const dup = await runMqraft(
-      ["join", "--id", "2", "--port", String(port), "--data", join(cluster.dir, "dup"), "--server", cluster.addresses.join(",")],
+      [
+        "join",
+        "--id",
+        "2",
+        "--port",
+        String(port),
+        "--data",
+        join(cluster.dir, "dup"),
+        "--server",
+        cluster.addresses.join(","),
+      ],
       { timeoutMs: 20_000 },
     );
     expect(dup.code).toBe(1);
@@ -72,7 +90,10 @@ describe("dynamic membership: join, leave, rejoin", () => {
     cluster = await TestCluster.create({ nodes: 3 });
     const joiner = await cluster.addJoiner(4);
     await waitForVoter(cluster, 4);
-    const servers = cluster.brokers.filter((b) => b.id !== 4).map((b) => b.address).join(",");
+    const servers = cluster.brokers
+      .filter((b) => b.id !== 4)
+      .map((b) => b.address)
+      .join(",");
     const left = await runMqraft(["leave", "--id", "4", "--server", servers]);
     expect(left.code).toBe(0);
     expect(await joiner.proc!.exited).toBe(0);

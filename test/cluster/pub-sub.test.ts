@@ -35,10 +35,13 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
     cluster = await TestCluster.create({ nodes: 1 });
     await cluster.waitForLeader();
     const server = cluster.broker(1).address;
-    const sub = Bun.spawn([requireBinary(), "sub", "topic1", "--from", "earliest", "--count", "1", "--json", "--server", server], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const sub = Bun.spawn(
+      [requireBinary(), "sub", "topic1", "--from", "earliest", "--count", "1", "--json", "--server", server],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     const subOut = new Response(sub.stdout).text();
     const pub = await runMqraft(["pub", "topic1", "Hello, world!", "--json", "--server", server]);
     expect(pub.code).toBe(0);
@@ -59,12 +62,18 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
     const gotB = collect(subB);
     const publisher = await client([c]);
     await publisher.publish("topic1", "first");
-    await waitFor("both subscribers to get the first message", () => (gotA.length === 1 && gotB.length === 1 ? true : undefined));
+    await waitFor("both subscribers to get the first message", () =>
+      gotA.length === 1 && gotB.length === 1 ? true : undefined,
+    );
     await subA.close();
     await publisher.publish("topic1", "second");
     await publisher.publish("topic1", "third");
     await waitFor("subscriber B to get all three", () => (gotB.length === 3 ? true : undefined));
-    expect(gotB.map((m) => [m.offset, text(m)])).toEqual([[0, "first"], [1, "second"], [2, "third"]]);
+    expect(gotB.map((m) => [m.offset, text(m)])).toEqual([
+      [0, "first"],
+      [1, "second"],
+      [2, "third"],
+    ]);
     expect(gotA.map(text)).toEqual(["first"]);
   });
 
@@ -73,14 +82,38 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
     await cluster.waitForLeader();
     const publisher = await client(cluster.addresses);
     for (let i = 0; i < 5; i++) await publisher.publish("missed", `before-${i}`);
-    const first = await runMqraft(["sub", "missed", "--from", "earliest", "--count", "5", "--json", "--server", cluster.addresses[1] as string]);
+    const first = await runMqraft([
+      "sub",
+      "missed",
+      "--from",
+      "earliest",
+      "--count",
+      "5",
+      "--json",
+      "--server",
+      cluster.addresses[1] as string,
+    ]);
     expect(first.code).toBe(0);
     const last = JSON.parse(first.stdout.trim().split("\n").at(-1) as string).offset as number;
     for (let i = 0; i < 7; i++) await publisher.publish("missed", `while-away-${i}`);
-    const resumed = await runMqraft(["sub", "missed", "--from", String(last + 1), "--drain", "--json", "--server", cluster.addresses[2] as string]);
+    const resumed = await runMqraft([
+      "sub",
+      "missed",
+      "--from",
+      String(last + 1),
+      "--drain",
+      "--json",
+      "--server",
+      cluster.addresses[2] as string,
+    ]);
     expect(resumed.code).toBe(0);
-    const lines = resumed.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines.map((l) => [l.offset, l.data])).toEqual(Array.from({ length: 7 }, (_, i) => [5 + i, `while-away-${i}`]));
+    const lines = resumed.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.offset, l.data])).toEqual(
+      Array.from({ length: 7 }, (_, i) => [5 + i, `while-away-${i}`]),
+    );
   });
 
   test("a client given only a follower's address publishes and subscribes", async () => {
@@ -116,10 +149,14 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
     cluster.start(leader);
     await cluster.waitForLeader();
     // Wait until every broker has applied all that the leader committed, then read each one alone.
-    const stored = await waitFor("every broker to hold the same sequence", async () => {
-      const all = await Promise.all(cluster!.addresses.map((a) => drainRaw(a, "failover")));
-      return all.every((s) => s.length === all[0]!.length) ? all : undefined;
-    }, { timeoutMs: 20_000 });
+    const stored = await waitFor(
+      "every broker to hold the same sequence",
+      async () => {
+        const all = await Promise.all(cluster!.addresses.map((a) => drainRaw(a, "failover")));
+        return all.every((s) => s.length === all[0]!.length) ? all : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     const reference = stored[0]!;
     for (const s of stored) expect(s).toEqual(reference);
     const seen = new Set<string>();
@@ -138,11 +175,33 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
     const publisher = await client(cluster.addresses);
     for (let i = 0; i < 6; i++) await publisher.publish("orders", `order-${i}`);
     const [a, , c] = cluster.addresses as [string, string, string];
-    const first = await runMqraft(["sub", "orders", "--durable", "billing", "--from", "earliest", "--count", "4", "--json", "--server", a]);
+    const first = await runMqraft([
+      "sub",
+      "orders",
+      "--durable",
+      "billing",
+      "--from",
+      "earliest",
+      "--count",
+      "4",
+      "--json",
+      "--server",
+      a,
+    ]);
     expect(first.code).toBe(0);
-    expect(first.stdout.trim().split("\n").map((l) => JSON.parse(l).offset)).toEqual([0, 1, 2, 3]);
+    expect(
+      first.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).offset),
+    ).toEqual([0, 1, 2, 3]);
     const second = await runMqraft(["sub", "orders", "--durable", "billing", "--count", "2", "--json", "--server", c]);
     expect(second.code).toBe(0);
-    expect(second.stdout.trim().split("\n").map((l) => JSON.parse(l).data)).toEqual(["order-4", "order-5"]);
+    expect(
+      second.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).data),
+    ).toEqual(["order-4", "order-5"]);
   });
 });

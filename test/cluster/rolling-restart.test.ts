@@ -42,7 +42,8 @@ describe("rolling restart", () => {
     running = false;
     await writer;
     let stall = 0;
-    for (let i = 1; i < ackTimes.length; i++) stall = Math.max(stall, (ackTimes[i] as number) - (ackTimes[i - 1] as number));
+    for (let i = 1; i < ackTimes.length; i++)
+      stall = Math.max(stall, (ackTimes[i] as number) - (ackTimes[i - 1] as number));
     console.log(`rolling restart: ${acked.size} publishes acknowledged, longest stall ${stall.toFixed(0)} ms`);
     for (const b of cluster.brokers) {
       const stored = await waitFor(`broker ${b.id} to hold every acknowledged message`, async () => {

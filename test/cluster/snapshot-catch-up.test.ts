@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { TestCluster } from "../support/cluster.ts";
 import { publishRaw, readRaw } from "../support/raw-client.ts";
-import { probeStatus } from "../support/wire-probe.ts";
 import { waitFor } from "../support/wait.ts";
+import { probeStatus } from "../support/wire-probe.ts";
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -13,7 +13,10 @@ afterEach(async () => {
 describe("log compaction and snapshot catch-up", () => {
   test("a follower that missed compacted entries gets a snapshot plus the retained messages, and serves them like the leader", async () => {
     // Small batches and frequent snapshots, so the leader compacts its log while broker 3 is away.
-    cluster = await TestCluster.create({ nodes: 3, argsFor: () => ["--snapshot-every", "5", "--retain-messages", "300", "--segment-bytes", "4KiB"] });
+    cluster = await TestCluster.create({
+      nodes: 3,
+      argsFor: () => ["--snapshot-every", "5", "--retain-messages", "300", "--segment-bytes", "4KiB"],
+    });
     const leader = await cluster.waitForLeader();
     const lagging = cluster.brokers.map((b) => b.id).find((id) => id !== leader) as number;
     await cluster.stop(lagging, "SIGKILL");
@@ -31,7 +34,9 @@ describe("log compaction and snapshot catch-up", () => {
     expect(leaderView.leader).toBe(leader);
 
     cluster.start(lagging);
-    await waitFor(`broker ${lagging} to install a snapshot`, () => (cluster!.log(lagging).includes("installed the leader's snapshot") ? true : undefined));
+    await waitFor(`broker ${lagging} to install a snapshot`, () =>
+      cluster!.log(lagging).includes("installed the leader's snapshot") ? true : undefined,
+    );
     const retained = values.slice(-300);
     const fromLeader = await readRaw(address, "compacted", retained.length);
     const fromFollower = await readRaw(cluster.broker(lagging).address, "compacted", retained.length);

@@ -41,15 +41,31 @@ describe("mqraft up", () => {
     const { base, servers } = await holdConsecutivePorts(4);
     await release(servers);
     const data = mkdtempSync(join(tmpdir(), "mqraft-up-"));
-    const up = Bun.spawn([requireBinary(), "up", "--nodes", "3", "--base-port", String(base), "--manager-port", String(base + 3), "--data", data], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const up = Bun.spawn(
+      [
+        requireBinary(),
+        "up",
+        "--nodes",
+        "3",
+        "--base-port",
+        String(base),
+        "--manager-port",
+        String(base + 3),
+        "--data",
+        data,
+      ],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     try {
       const published = await waitFor(
         "a publish through the manager of mqraft up to be acknowledged",
         async () => {
-          const r = await runMqraft(["pub", "up-topic", "hello", "--server", `127.0.0.1:${base + 3}`, "--json"], { timeoutMs: 10_000 });
+          const r = await runMqraft(["pub", "up-topic", "hello", "--server", `127.0.0.1:${base + 3}`, "--json"], {
+            timeoutMs: 10_000,
+          });
           if (r.code !== 0) throw new Error(`pub exited ${r.code}: ${r.stderr.trim()}`);
           return r.stdout;
         },
@@ -59,7 +75,9 @@ describe("mqraft up", () => {
       up.kill("SIGINT");
       const code = await Promise.race([up.exited, Bun.sleep(15_000).then(() => "still running after 15 s")]);
       expect(code).toBe(0);
-      const left = Bun.spawnSync(["pgrep", "-f", `--data ${data}`]).stdout.toString().trim();
+      const left = Bun.spawnSync(["pgrep", "-f", `--data ${data}`])
+        .stdout.toString()
+        .trim();
       expect(left).toBe("");
     } finally {
       up.kill("SIGKILL");
@@ -72,10 +90,24 @@ describe("mqraft up", () => {
     const { base, servers } = await holdConsecutivePorts(4);
     const data = mkdtempSync(join(tmpdir(), "mqraft-up-"));
     try {
-      const up = Bun.spawn([requireBinary(), "up", "--nodes", "3", "--base-port", String(base), "--manager-port", String(base + 3), "--data", data], {
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      const up = Bun.spawn(
+        [
+          requireBinary(),
+          "up",
+          "--nodes",
+          "3",
+          "--base-port",
+          String(base),
+          "--manager-port",
+          String(base + 3),
+          "--data",
+          data,
+        ],
+        {
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      );
       const code = await Promise.race([up.exited, Bun.sleep(20_000).then(() => undefined)]);
       const cpu = code === undefined ? cpuSeconds(up.pid) : 0;
       up.kill("SIGKILL");

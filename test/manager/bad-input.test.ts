@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ClusterManager } from "../../src/manager/index.ts";
 import { waitFor } from "../support/wait.ts";
 import { FakeBrokers } from "./fake-brokers.ts";
-import { answerTo, captureLogs, openRaw, type RawConnection, reportAndWait, startManager, welcomeFrom } from "./helpers.ts";
+import {
+  answerTo,
+  captureLogs,
+  openRaw,
+  type RawConnection,
+  reportAndWait,
+  startManager,
+  welcomeFrom,
+} from "./helpers.ts";
 import { frame, frames, sendRaw } from "./raw-bytes.ts";
 
 const MAX_CONNECTIONS = 100;
@@ -38,14 +46,48 @@ describe("bad input on the manager port gets an error frame and a close", () => 
     ["a hello of the wrong shape", () => frames({ type: "hello", version: "one" }), "BAD_MESSAGE", "hello.version"],
     ["a hello with an unsupported version", () => frames({ type: "hello", version: 99 }), "UNSUPPORTED_VERSION"],
     ["a hello sent twice", () => frames(hello, hello), "BAD_MESSAGE", "hello sent twice"],
-    ["a publish before hello", () => frames({ type: "publish", id: 1, topic: "t", data: new Uint8Array(1) }), "BAD_MESSAGE", "expected hello first"],
-    ["a publish with a bad topic name", () => frames(hello, { type: "publish", id: 1, topic: "bad topic!", data: new Uint8Array(1) }), "BAD_MESSAGE", "publish.topic"],
-    ["a Raft message (the manager takes none)", () => frames(hello, { type: "timeoutNow", from: 1, to: 2, term: 99 }), "BAD_MESSAGE"],
+    [
+      "a publish before hello",
+      () => frames({ type: "publish", id: 1, topic: "t", data: new Uint8Array(1) }),
+      "BAD_MESSAGE",
+      "expected hello first",
+    ],
+    [
+      "a publish with a bad topic name",
+      () => frames(hello, { type: "publish", id: 1, topic: "bad topic!", data: new Uint8Array(1) }),
+      "BAD_MESSAGE",
+      "publish.topic",
+    ],
+    [
+      "a Raft message (the manager takes none)",
+      () => frames(hello, { type: "timeoutNow", from: 1, to: 2, term: 99 }),
+      "BAD_MESSAGE",
+    ],
     ["a report from a client", () => frames(hello, report), "BAD_MESSAGE", "report is sent by brokers"],
-    ["a peer hello without the broker's id", () => frames({ type: "hello", version: 1, role: "peer" }), "BAD_MESSAGE", "must carry the broker's id"],
-    ["a report under another broker's id", () => frames(peerHello, { ...report, nodeId: 2 }), "BAD_MESSAGE", "differs from the hello's id"],
-    ["a report of the wrong shape", () => frames(peerHello, { ...report, members: [{ id: 0, address: 5 }] }), "BAD_MESSAGE", "report.members"],
-    ["a request on a broker's connection", () => frames(peerHello, { type: "status", id: 1 }), "BAD_MESSAGE", "sends reports, not status"],
+    [
+      "a peer hello without the broker's id",
+      () => frames({ type: "hello", version: 1, role: "peer" }),
+      "BAD_MESSAGE",
+      "must carry the broker's id",
+    ],
+    [
+      "a report under another broker's id",
+      () => frames(peerHello, { ...report, nodeId: 2 }),
+      "BAD_MESSAGE",
+      "differs from the hello's id",
+    ],
+    [
+      "a report of the wrong shape",
+      () => frames(peerHello, { ...report, members: [{ id: 0, address: 5 }] }),
+      "BAD_MESSAGE",
+      "report.members",
+    ],
+    [
+      "a request on a broker's connection",
+      () => frames(peerHello, { type: "status", id: 1 }),
+      "BAD_MESSAGE",
+      "sends reports, not status",
+    ],
   ];
 
   for (const [name, bytes, code, text] of cases) {
@@ -71,7 +113,9 @@ describe("bad input on the manager port gets an error frame and a close", () => 
       c.connection.send({ type: "status", id: 4 });
       const subscribe = await answerTo(c, 1);
       expect(subscribe).toMatchObject({ type: "error", id: 1, code: "REFUSED" });
-      expect((subscribe as { message: string }).message).toBe("subscribe to a broker; the manager's welcome lists them");
+      expect((subscribe as { message: string }).message).toBe(
+        "subscribe to a broker; the manager's welcome lists them",
+      );
       expect(await answerTo(c, 2)).toMatchObject({ type: "error", id: 2, code: "REFUSED" });
       expect(await answerTo(c, 3)).toMatchObject({ type: "error", id: 3, code: "REFUSED" });
       expect(await answerTo(c, 4)).toMatchObject({ type: "status", id: 4, leader: 1 });
@@ -82,7 +126,9 @@ describe("bad input on the manager port gets an error frame and a close", () => 
   });
 
   test(`a flood of 3 × ${MAX_CONNECTIONS} connections against a cap of ${MAX_CONNECTIONS}: those within the cap are served, the rest refused with REFUSED and closed; afterwards new ones are served`, async () => {
-    await waitFor("only the reporter's connection to be open", () => (manager.openConnections === 1 ? true : undefined));
+    await waitFor("only the reporter's connection to be open", () =>
+      manager.openConnections === 1 ? true : undefined,
+    );
     const flood = await Promise.all(Array.from({ length: 3 * MAX_CONNECTIONS }, () => openRaw(manager.address)));
     try {
       const outcome = () => {
@@ -96,17 +142,26 @@ describe("bad input on the manager port gets an error frame and a close", () => 
       });
       // the reporter's connection counts too
       expect(outcome()).toEqual({ served: MAX_CONNECTIONS - 1, refused: 2 * MAX_CONNECTIONS + 1 });
-      await waitFor("the refused connections to be closed", () => (flood.filter((c) => !c.connection.isOpen).length === 2 * MAX_CONNECTIONS + 1 ? true : undefined));
+      await waitFor("the refused connections to be closed", () =>
+        flood.filter((c) => !c.connection.isOpen).length === 2 * MAX_CONNECTIONS + 1 ? true : undefined,
+      );
     } finally {
       for (const c of flood) c.connection.close();
     }
-    await waitFor("a new connection to be served once the flood is gone", async () => ((await welcomeFrom(manager.address)).leader === 1 ? true : undefined));
+    await waitFor("a new connection to be served once the flood is gone", async () =>
+      (await welcomeFrom(manager.address)).leader === 1 ? true : undefined,
+    );
   });
 
   test("after all of that the manager still forwards", async () => {
     const c = await openRaw(manager.address);
     try {
-      c.connection.send({ type: "publish", id: 7, topic: "after-bad-input", data: new TextEncoder().encode("still here") });
+      c.connection.send({
+        type: "publish",
+        id: 7,
+        topic: "after-bad-input",
+        data: new TextEncoder().encode("still here"),
+      });
       expect(await answerTo(c, 7)).toEqual({ type: "published", id: 7, topic: "after-bad-input", offset: 0 });
     } finally {
       c.connection.close();

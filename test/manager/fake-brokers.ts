@@ -1,8 +1,8 @@
 import {
   type Connection,
   createMessageParser,
-  listen,
   type Listener,
+  listen,
   PROTOCOL_VERSION,
   type Report,
   type ServerInbound,
@@ -48,7 +48,16 @@ export class FakeBrokers {
   static start(count: number): FakeBrokers {
     const brokers = new FakeBrokers();
     for (let id = 1; id <= count; id++) {
-      const node: FakeBroker = { id, address: "", listener: undefined, connections: new Set(), requests: [], roles: [], behaviour: "serve", held: [] };
+      const node: FakeBroker = {
+        id,
+        address: "",
+        listener: undefined,
+        connections: new Set(),
+        requests: [],
+        roles: [],
+        behaviour: "serve",
+        held: [],
+      };
       brokers.nodes.push(node);
       brokers.listenAs(node, 0);
     }
@@ -68,7 +77,12 @@ export class FakeBrokers {
       nodeId: this.leader,
       term: this.term,
       leader: this.leader,
-      members: this.nodes.map((n) => ({ id: n.id, address: n.address, voter: true, reachable: n.listener !== undefined })),
+      members: this.nodes.map((n) => ({
+        id: n.id,
+        address: n.address,
+        voter: true,
+        reachable: n.listener !== undefined,
+      })),
       ...overrides,
     };
   }
@@ -112,7 +126,13 @@ export class FakeBrokers {
   private receive(node: FakeBroker, connection: Connection<ServerInbound, unknown>, m: ServerInbound): void {
     if (m.type === "hello") {
       node.roles.push(m.role);
-      connection.send({ type: "welcome", version: PROTOCOL_VERSION, nodeId: node.id, maxFrameBytes: 64 * 1024, ...(this.leader === 0 ? {} : { leader: this.leader }) });
+      connection.send({
+        type: "welcome",
+        version: PROTOCOL_VERSION,
+        nodeId: node.id,
+        maxFrameBytes: 64 * 1024,
+        ...(this.leader === 0 ? {} : { leader: this.leader }),
+      });
       return;
     }
     node.requests.push(m);

@@ -2,7 +2,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import type { ClusterManager } from "../../src/manager/index.ts";
 import { waitFor } from "../support/wait.ts";
 import { FakeBrokers } from "./fake-brokers.ts";
-import { answerTo, captureLogs, openRaw, type RawConnection, reportAndWait, startManager, welcomeFrom } from "./helpers.ts";
+import {
+  answerTo,
+  captureLogs,
+  openRaw,
+  type RawConnection,
+  reportAndWait,
+  startManager,
+  welcomeFrom,
+} from "./helpers.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 let logs: ReturnType<typeof captureLogs>;
@@ -24,7 +32,9 @@ afterEach(() => {
 });
 
 /** Three fake brokers, node 1 leading, and a manager that has heard node 1's report. */
-async function setUp(config: Parameters<typeof startManager>[0] = {}): Promise<{ brokers: FakeBrokers; manager: ClusterManager }> {
+async function setUp(
+  config: Parameters<typeof startManager>[0] = {},
+): Promise<{ brokers: FakeBrokers; manager: ClusterManager }> {
   brokers = FakeBrokers.start(3);
   manager = startManager(config);
   raws.push(await reportAndWait(manager, brokers.report()));
@@ -47,8 +57,16 @@ describe("forwarding one-shot requests to the leader", () => {
     expect(welcome.nodeId).toBeUndefined();
     expect(welcome.leader).toBe(1);
     expect(welcome.members).toEqual(brokers.nodes.map((n) => ({ id: n.id, address: n.address, voter: true })));
-    expect(logs.lines.some((l) => new RegExp(`\\[ClusterManager ${manager.port}\\] INFO: Running on 127\\.0\\.0\\.1:${manager.port}$`).test(l))).toBe(true);
-    expect(logs.lines.some((l) => l.endsWith(`[ClusterManager ${manager.port}] INFO: New leader ${brokers.node(1).address}`))).toBe(true);
+    expect(
+      logs.lines.some((l) =>
+        new RegExp(`\\[ClusterManager ${manager.port}\\] INFO: Running on 127\\.0\\.0\\.1:${manager.port}$`).test(l),
+      ),
+    ).toBe(true);
+    expect(
+      logs.lines.some((l) =>
+        l.endsWith(`[ClusterManager ${manager.port}] INFO: New leader ${brokers.node(1).address}`),
+      ),
+    ).toBe(true);
   });
 
   test("a publish goes to the leader under the manager's own id, producer and seq, and comes back with the client's id; the manager logs it like the demo", async () => {
@@ -60,7 +78,11 @@ describe("forwarding one-shot requests to the leader", () => {
     expect(sent).toMatchObject({ type: "publish", topic: "topic1", seq: 0 });
     expect((sent as { producer?: string }).producer).toMatch(/^mqraft-manager-[0-9a-f]{16}$/);
     expect(brokers.node(1).roles).toEqual(["manager"]);
-    expect(forwardLines()).toEqual([expect.stringMatching(new RegExp(`\\[ClusterManager ${manager.port}\\] INFO: Forward PUBLISH to ${brokers.node(1).address}$`))]);
+    expect(forwardLines()).toEqual([
+      expect.stringMatching(
+        new RegExp(`\\[ClusterManager ${manager.port}\\] INFO: Forward PUBLISH to ${brokers.node(1).address}$`),
+      ),
+    ]);
   });
 
   test("two clients pipelining publishes with the same request ids each get their own answers", async () => {
@@ -72,9 +94,14 @@ describe("forwarding one-shot requests to the leader", () => {
       b.connection.send({ type: "publish", id, topic: "b", data: bytes(`b${id}`) });
     }
     await waitFor("100 answers", () => (a.received.length + b.received.length === 102 ? true : undefined));
-    for (const [raw, topic] of [[a, "a"], [b, "b"]] as const) {
+    for (const [raw, topic] of [
+      [a, "a"],
+      [b, "b"],
+    ] as const) {
       const answers = raw.received.filter((m) => m.type === "published");
-      expect(answers.map((m) => [m.id, m.topic, m.offset])).toEqual(Array.from({ length: 50 }, (_, i) => [i, topic, i]));
+      expect(answers.map((m) => [m.id, m.topic, m.offset])).toEqual(
+        Array.from({ length: 50 }, (_, i) => [i, topic, i]),
+      );
     }
     expect(brokers.topics.get("a")).toEqual(Array.from({ length: 50 }, (_, i) => `a${i}`));
   });
@@ -138,7 +165,9 @@ describe("forwarding one-shot requests to the leader", () => {
     logs.lines.length = 0;
     c.connection.send({ type: "publish", id: 2, topic: "t", data: bytes("second") });
     expect(await answerTo(c, 2)).toMatchObject({ type: "published", id: 2 });
-    expect(forwardLines().map((l) => l.replace(/^.*INFO: /, ""))).toEqual([`Forward PUBLISH to ${brokers.node(2).address}`]);
+    expect(forwardLines().map((l) => l.replace(/^.*INFO: /, ""))).toEqual([
+      `Forward PUBLISH to ${brokers.node(2).address}`,
+    ]);
   });
 
   test("the leader's connection lost after it stored a publish: the resend is stored once and the client sees one plain answer", async () => {
@@ -214,7 +243,9 @@ describe("forwarding one-shot requests to the leader", () => {
     await Bun.sleep(200);
     expect(brokers.count("publish")).toBe(10);
     brokers.release(1);
-    await waitFor("all 50 answered", () => (c.received.filter((m) => m.type === "published").length === 50 ? true : undefined));
+    await waitFor("all 50 answered", () =>
+      c.received.filter((m) => m.type === "published").length === 50 ? true : undefined,
+    );
     expect(brokers.topics.get("flow")).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
   });
 });
@@ -230,10 +261,15 @@ describe("the cluster map from reports", () => {
       `New leader ${brokers.node(2).address}`,
     ]);
     await waitFor("the silent leader to be forgotten", () =>
-      logs.lines.some((l) => l.includes(`WARN: Leader ${brokers.node(2).address} stopped reporting`)) ? true : undefined,
+      logs.lines.some((l) => l.includes(`WARN: Leader ${brokers.node(2).address} stopped reporting`))
+        ? true
+        : undefined,
     );
     const welcome = await welcomeFrom(manager.address);
-    expect({ leader: welcome.leader, members: welcome.members?.map((m) => m.id) }).toEqual({ leader: undefined, members: [1, 2, 3] });
+    expect({ leader: welcome.leader, members: welcome.members?.map((m) => m.id) }).toEqual({
+      leader: undefined,
+      members: [1, 2, 3],
+    });
   });
 
   test("a stale report of an older term does not displace the current leader", async () => {

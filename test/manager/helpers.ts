@@ -1,7 +1,15 @@
 import { ClusterManager, type ManagerConfigInput } from "../../src/manager/index.ts";
 import { splitAddress } from "../../src/util/config-values.ts";
 import { configureLogging } from "../../src/util/log.ts";
-import { type ClientInbound, ClientInboundSchema, connect, type Connection, createMessageParser, type Report, type Welcome } from "../../src/wire/index.ts";
+import {
+  type ClientInbound,
+  ClientInboundSchema,
+  type Connection,
+  connect,
+  createMessageParser,
+  type Report,
+  type Welcome,
+} from "../../src/wire/index.ts";
 import { waitFor } from "../support/wait.ts";
 
 const parse = createMessageParser(ClientInboundSchema);
@@ -17,20 +25,31 @@ export async function openRaw(address: string, peerId?: number): Promise<RawConn
   const connection = await connect<ClientInbound, unknown>({ host, port, parse });
   const received: ClientInbound[] = [];
   connection.onMessage = (m) => received.push(m);
-  connection.send(peerId === undefined ? { type: "hello", version: 1, role: "client" } : { type: "hello", version: 1, role: "peer", id: peerId });
+  connection.send(
+    peerId === undefined
+      ? { type: "hello", version: 1, role: "client" }
+      : { type: "hello", version: 1, role: "peer", id: peerId },
+  );
   return { connection, received };
 }
 
 /** The answer carrying `id`, once it has come. */
 export function answerTo(raw: RawConnection, id: number, timeoutMs = 5_000): Promise<ClientInbound> {
-  return waitFor(`the answer to request ${id}`, () => raw.received.find((m) => "id" in m && m.id === id), { timeoutMs, intervalMs: 5 });
+  return waitFor(`the answer to request ${id}`, () => raw.received.find((m) => "id" in m && m.id === id), {
+    timeoutMs,
+    intervalMs: 5,
+  });
 }
 
 /** What a client's hello to `address` is answered with now. */
 export async function welcomeFrom(address: string): Promise<Welcome> {
   const raw = await openRaw(address);
   try {
-    const welcome = await waitFor(`a welcome from ${address}`, () => raw.received.find((m) => m.type === "welcome" || m.type === "error"), { intervalMs: 5 });
+    const welcome = await waitFor(
+      `a welcome from ${address}`,
+      () => raw.received.find((m) => m.type === "welcome" || m.type === "error"),
+      { intervalMs: 5 },
+    );
     if (welcome.type !== "welcome") throw new Error(`expected welcome, got ${JSON.stringify(welcome)}`);
     return welcome;
   } finally {
@@ -42,9 +61,13 @@ export async function welcomeFrom(address: string): Promise<Welcome> {
 export async function reportAndWait(manager: ClusterManager, report: Report): Promise<RawConnection> {
   const peer = await openRaw(manager.address, report.nodeId);
   peer.connection.send(report);
-  await waitFor(`the manager to name node ${report.leader} as leader`, async () => ((await welcomeFrom(manager.address)).leader === report.leader ? true : undefined), {
-    intervalMs: 10,
-  });
+  await waitFor(
+    `the manager to name node ${report.leader} as leader`,
+    async () => ((await welcomeFrom(manager.address)).leader === report.leader ? true : undefined),
+    {
+      intervalMs: 10,
+    },
+  );
   return peer;
 }
 

@@ -1,6 +1,6 @@
-import type { Subprocess } from "bun";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import { type ClientInbound, type Welcome } from "../../src/wire/index.ts";
+import type { Subprocess } from "bun";
+import type { ClientInbound, Welcome } from "../../src/wire/index.ts";
 import { requireBinary } from "../support/binary.ts";
 import { waitFor } from "../support/wait.ts";
 import { openClient } from "../support/wire-probe.ts";
@@ -26,13 +26,17 @@ export class ManagerProcess {
   }
 
   start(): void {
-    if (this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null) throw new Error(`manager ${this.port} is already running`);
+    if (this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null)
+      throw new Error(`manager ${this.port} is already running`);
     const fd = openSync(this.logPath, "a");
-    const proc = Bun.spawn([requireBinary(), "manager", "--port", String(this.port), "--log-level", "debug", ...this.extraArgs], {
-      stdout: fd,
-      stderr: fd,
-      stdin: "ignore",
-    });
+    const proc = Bun.spawn(
+      [requireBinary(), "manager", "--port", String(this.port), "--log-level", "debug", ...this.extraArgs],
+      {
+        stdout: fd,
+        stderr: fd,
+        stdin: "ignore",
+      },
+    );
     closeSync(fd);
     this.proc = proc;
     live.add(proc);
@@ -56,12 +60,16 @@ export class ManagerProcess {
     try {
       client = await openClient(this.address);
       const c = client;
-      return await waitFor("a welcome", () => {
-        const welcome = c.received.find((m) => m.type === "welcome");
-        if (welcome?.type === "welcome") return welcome;
-        if (!c.connection.isOpen) throw new Error("closed without a welcome");
-        return undefined;
-      }, { timeoutMs: 1_000, intervalMs: 5 });
+      return await waitFor(
+        "a welcome",
+        () => {
+          const welcome = c.received.find((m) => m.type === "welcome");
+          if (welcome?.type === "welcome") return welcome;
+          if (!c.connection.isOpen) throw new Error("closed without a welcome");
+          return undefined;
+        },
+        { timeoutMs: 1_000, intervalMs: 5 },
+      );
     } catch {
       return undefined;
     } finally {
@@ -72,10 +80,14 @@ export class ManagerProcess {
   /** Resolves with the time it took until the manager's welcome named `leader` among `members` brokers. */
   async learned(leader: number, members: number, timeoutMs = 10_000): Promise<number> {
     const started = performance.now();
-    await waitFor(`manager ${this.address} to name node ${leader} as leader of ${members} brokers`, async () => {
-      const welcome = await this.welcome();
-      return welcome?.leader === leader && welcome.members?.length === members ? true : undefined;
-    }, { timeoutMs, intervalMs: 20 });
+    await waitFor(
+      `manager ${this.address} to name node ${leader} as leader of ${members} brokers`,
+      async () => {
+        const welcome = await this.welcome();
+        return welcome?.leader === leader && welcome.members?.length === members ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 20 },
+    );
     return performance.now() - started;
   }
 }

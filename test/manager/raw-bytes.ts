@@ -15,7 +15,11 @@ export function frames(...messages: unknown[]): Uint8Array {
 }
 
 /** Writes raw bytes to a port and returns the frames it answered (decoded) and whether it closed within `timeoutMs`. */
-export function sendRaw(port: number, bytes: Uint8Array, timeoutMs = 3000): Promise<{ answers: Record<string, unknown>[]; closed: boolean }> {
+export function sendRaw(
+  port: number,
+  bytes: Uint8Array,
+  timeoutMs = 3000,
+): Promise<{ answers: Record<string, unknown>[]; closed: boolean }> {
   return new Promise((resolve) => {
     const decoder = new FrameDecoder(1 << 20);
     const answers: Record<string, unknown>[] = [];
@@ -28,7 +32,8 @@ export function sendRaw(port: number, bytes: Uint8Array, timeoutMs = 3000): Prom
     const timer = setTimeout(() => finish(false), timeoutMs);
     socket.on("data", (chunk: Buffer) => {
       decoder.push(new Uint8Array(chunk));
-      for (let value = decoder.next(); value !== NEED_MORE; value = decoder.next()) answers.push(value as Record<string, unknown>);
+      for (let value = decoder.next(); value !== NEED_MORE; value = decoder.next())
+        answers.push(value as Record<string, unknown>);
     });
     socket.on("error", () => {});
     socket.on("close", () => finish(true));

@@ -38,8 +38,18 @@ function manager(port = 0): ClusterManager {
   return m;
 }
 
-function reporter(addresses: string[], report: () => ManagerReport | undefined, intervalMs = INTERVAL_MS): ManagerReporter {
-  const r = new ManagerReporter(addresses, 2, report, createLogger(() => "Broker 8001 LEADER"), intervalMs);
+function reporter(
+  addresses: string[],
+  report: () => ManagerReport | undefined,
+  intervalMs = INTERVAL_MS,
+): ManagerReporter {
+  const r = new ManagerReporter(
+    addresses,
+    2,
+    report,
+    createLogger(() => "Broker 8001 LEADER"),
+    intervalMs,
+  );
   reporters.push(r);
   r.start();
   return r;
@@ -48,10 +58,14 @@ function reporter(addresses: string[], report: () => ManagerReport | undefined, 
 /** Resolves with how long it took until the manager's welcome named the reported leader and members. */
 async function learned(m: ClusterManager, timeoutMs = 5_000): Promise<number> {
   const started = performance.now();
-  await waitFor(`manager ${m.address} to learn the cluster`, async () => {
-    const welcome = await welcomeFrom(m.address);
-    return welcome.leader === 2 && welcome.members?.length === 3 ? true : undefined;
-  }, { timeoutMs, intervalMs: 10 });
+  await waitFor(
+    `manager ${m.address} to learn the cluster`,
+    async () => {
+      const welcome = await welcomeFrom(m.address);
+      return welcome.leader === 2 && welcome.members?.length === 3 ? true : undefined;
+    },
+    { timeoutMs, intervalMs: 10 },
+  );
   return performance.now() - started;
 }
 
@@ -66,7 +80,9 @@ describe("a broker reporting to managers", () => {
     expect((await welcomeFrom(m.address)).members).toEqual([]);
     leading = true;
     await learned(m);
-    expect((await welcomeFrom(m.address)).members).toEqual(cluster.members.map(({ id, address, voter }) => ({ id, address, voter })));
+    expect((await welcomeFrom(m.address)).members).toEqual(
+      cluster.members.map(({ id, address, voter }) => ({ id, address, voter })),
+    );
   });
 
   test("every manager listed gets the reports", async () => {
@@ -94,7 +110,9 @@ describe("a broker reporting to managers", () => {
     const m = startManager({ maxConnections: 2 });
     managers.push(m);
     const occupants = [await openRaw(m.address), await openRaw(m.address)];
-    await waitFor("the occupants' welcomes", () => (occupants.every((o) => o.received.some((r) => r.type === "welcome")) ? true : undefined));
+    await waitFor("the occupants' welcomes", () =>
+      occupants.every((o) => o.received.some((r) => r.type === "welcome")) ? true : undefined,
+    );
     const refusals = () => logs.lines.filter((l) => l.includes("Refused a connection")).length;
     reporter([m.address], () => cluster);
     await waitFor("the first refusal", () => (refusals() >= 1 ? true : undefined));
@@ -103,10 +121,16 @@ describe("a broker reporting to managers", () => {
     expect(refusals()).toBeGreaterThanOrEqual(3);
     expect(refusals()).toBeLessThanOrEqual(6);
     expect(logs.lines.filter((l) => l.includes("refused this broker's reports"))).toEqual([
-      expect.stringContaining(`WARN: Manager ${m.address} refused this broker's reports: REFUSED: the manager has 2 connections open`),
+      expect.stringContaining(
+        `WARN: Manager ${m.address} refused this broker's reports: REFUSED: the manager has 2 connections open`,
+      ),
     ]);
     occupants[0]!.connection.close();
-    await waitFor("the broker to take the freed slot", () => (m.openConnections === 2 && occupants[0]!.connection.isOpen === false ? true : undefined), { timeoutMs: 3_000 });
+    await waitFor(
+      "the broker to take the freed slot",
+      () => (m.openConnections === 2 && occupants[0]!.connection.isOpen === false ? true : undefined),
+      { timeoutMs: 3_000 },
+    );
     occupants[1]!.connection.close();
     await learned(m, 3_000);
   });
@@ -116,7 +140,9 @@ describe("a broker reporting to managers", () => {
     const r = reporter([m.address], () => cluster);
     await learned(m);
     r.stop();
-    await waitFor("the manager to see the broker's connection close", () => (m.openConnections === 0 ? true : undefined));
+    await waitFor("the manager to see the broker's connection close", () =>
+      m.openConnections === 0 ? true : undefined,
+    );
   });
 });
 
@@ -131,7 +157,11 @@ describe("what a broker reports", () => {
     applied: 10,
     firstIndex: 1,
     lastIndex: 10,
-    membership: { voters: [1, 2, 3], learners: [4], addresses: { "1": "h:8000", "2": "h:8001", "3": "h:8002", "4": "h:8003" } },
+    membership: {
+      voters: [1, 2, 3],
+      learners: [4],
+      addresses: { "1": "h:8000", "2": "h:8001", "3": "h:8002", "4": "h:8003" },
+    },
     cluster: undefined,
     peers: [
       { id: 2, learner: false, match: 10, next: 11, state: "replicate", reachable: true },
@@ -155,6 +185,7 @@ describe("what a broker reports", () => {
   });
 
   test("a follower, candidate or pre-candidate reports nothing", () => {
-    for (const role of ["follower", "candidate", "preCandidate"] as const) expect(leaderReport(status(role))).toBeUndefined();
+    for (const role of ["follower", "candidate", "preCandidate"] as const)
+      expect(leaderReport(status(role))).toBeUndefined();
   });
 });

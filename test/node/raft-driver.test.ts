@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { RaftDriver } from "../../src/node/raft-driver.ts";
-import { bootstrap, EntryKind, RaftNode, type Entry, type Message } from "../../src/raft/index.ts";
+import { bootstrap, type Entry, EntryKind, type Message, RaftNode } from "../../src/raft/index.ts";
 import { MemoryLog } from "../../src/raft/memory-log.ts";
 import { createPrng } from "../../src/util/prng.ts";
 import { bytes, members } from "../raft/harness.ts";
@@ -36,7 +36,7 @@ function follower() {
   /** Runs deferred work and whatever it awaits, until nothing is left but fsyncs in progress. */
   const settle = async () => {
     for (let i = 0; i < 20; i++) {
-      deferred.splice(0).forEach((fn) => fn());
+      for (const fn of deferred.splice(0)) fn();
       await Bun.sleep(0);
     }
   };

@@ -68,7 +68,8 @@ describe("§5.2 leader election", () => {
 
   test("a node votes at most once per term, and remembers its vote across a restart", () => {
     const n = new TestNode(2, members([1, 2, 3]), noPreVote);
-    const ask = (from: number) => ({ type: "vote", from, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false }) as const;
+    const ask = (from: number) =>
+      ({ type: "vote", from, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false }) as const;
     expect(n.step(ask(1))).toEqual([{ type: "voteResponse", from: 2, to: 1, term: 1, reject: false }]);
     expect(n.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
     expect(n.step(ask(3))).toEqual([{ type: "voteResponse", from: 2, to: 3, term: 1, reject: true }]);
@@ -80,7 +81,14 @@ describe("§5.2 leader election", () => {
   test("a candidate that hears from the leader of its term becomes its follower", () => {
     const n = new TestNode(1, members([1, 2, 3]), noPreVote);
     n.tickUntilMessages();
-    const msgs = n.step({ type: "heartbeat", from: 2, to: 1, term: 1, commit: 0, cluster: { membership: members([1, 2, 3]), reachable: [1, 2, 3] } });
+    const msgs = n.step({
+      type: "heartbeat",
+      from: 2,
+      to: 1,
+      term: 1,
+      commit: 0,
+      cluster: { membership: members([1, 2, 3]), reachable: [1, 2, 3] },
+    });
     expect(n.raft.role).toBe("follower");
     expect(n.raft.leader).toBe(2);
     expect(msgs).toEqual([{ type: "heartbeatResponse", from: 1, to: 2, term: 1 }]);
@@ -194,7 +202,9 @@ describe("check-quorum", () => {
     const hb = old.flush().find((m) => m.to === 3);
     expect(hb?.type).toBe("heartbeat");
     const answer = c.node(3).step(hb as NonNullable<typeof hb>);
-    expect(answer).toEqual([{ type: "appendResponse", from: 3, to: 1, term: 2, index: 0, reject: false, hintIndex: 0, hintTerm: 0 }]);
+    expect(answer).toEqual([
+      { type: "appendResponse", from: 3, to: 1, term: 2, index: 0, reject: false, hintIndex: 0, hintTerm: 0 },
+    ]);
     old.step(answer[0] as NonNullable<(typeof answer)[0]>);
     expect(old.raft.role).toBe("follower");
     expect(old.raft.term).toBe(2);

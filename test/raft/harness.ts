@@ -57,7 +57,9 @@ export class TestNode {
 
   /** Replaces this node's disk with a log whose entry i+1 has term terms[i], then restarts it. */
   seedLog(terms: number[], hardState: HardState): void {
-    this.log.append(terms.map((term, i) => ({ index: i + 1, term, kind: EntryKind.Normal, data: new Uint8Array([i + 1]) })));
+    this.log.append(
+      terms.map((term, i) => ({ index: i + 1, term, kind: EntryKind.Normal, data: new Uint8Array([i + 1]) })),
+    );
     this.hardState = hardState;
     this.restart();
   }
@@ -110,7 +112,14 @@ export class TestNode {
   }
 
   private boot(applied: number): RaftNode {
-    const options: RaftOptions = { id: this.id, prng: createPrng(this.id), electionTicks: E, heartbeatTicks: 1, applied, ...this.options };
+    const options: RaftOptions = {
+      id: this.id,
+      prng: createPrng(this.id),
+      electionTicks: E,
+      heartbeatTicks: 1,
+      applied,
+      ...this.options,
+    };
     return new RaftNode(options, this.log, this.hardState);
   }
 }

@@ -1,8 +1,16 @@
 /** §6 Cluster membership changes: learners and one-server-at-a-time changes that take effect when applied. */
 import { describe, expect, test } from "bun:test";
-import { bootstrap, type ConfChange, decodeConfChange, encodeConfChange, EntryKind, MemoryLog, RaftNode } from "../../src/raft/index.ts";
-import { createPrng } from "../../src/util/prng.ts";
 import type { Message } from "../../src/raft/index.ts";
+import {
+  bootstrap,
+  type ConfChange,
+  decodeConfChange,
+  EntryKind,
+  encodeConfChange,
+  MemoryLog,
+  RaftNode,
+} from "../../src/raft/index.ts";
+import { createPrng } from "../../src/util/prng.ts";
 import { bytes, E, errorOf, members, TestCluster, TestNode } from "./harness.ts";
 
 const noPreVote = { preVote: false };
@@ -32,7 +40,11 @@ describe("§6 membership changes", () => {
     leader.log.append(rd.entries);
     leader.raft.advance(rd);
     c.deliver([...rd.messages, ...leader.flush()]);
-    expect(leader.raft.membership).toEqual({ voters: [1, 2, 3], learners: [4], addresses: { ...members([1, 2, 3]).addresses, 4: "127.0.0.1:8004" } });
+    expect(leader.raft.membership).toEqual({
+      voters: [1, 2, 3],
+      learners: [4],
+      addresses: { ...members([1, 2, 3]).addresses, 4: "127.0.0.1:8004" },
+    });
     c.tickAll(2);
     const learner = c.node(4);
     expect(learner.applied.map((e) => e.index)).toEqual([1, 2]);
@@ -46,7 +58,12 @@ describe("§6 membership changes", () => {
     c.isolate(2);
     const index = c.propose(1, bytes(1));
     expect(c.node(3).raft.lastIndex()).toBe(index);
-    expect(c.node(1).raft.status().peers.find((p) => p.id === 3)).toMatchObject({ learner: true, match: index });
+    expect(
+      c
+        .node(1)
+        .raft.status()
+        .peers.find((p) => p.id === 3),
+    ).toMatchObject({ learner: true, match: index });
     expect(c.node(1).raft.commitIndex).toBe(index - 1);
   });
 
@@ -72,7 +89,9 @@ describe("§6 membership changes", () => {
     c.isolate(3);
     c.node(1).raft.proposeConfChange({ op: "addLearner", id: 4, address: "x:4" });
     c.deliver(c.node(1).flush());
-    expect(errorOf(() => c.node(1).raft.proposeConfChange({ op: "addLearner", id: 5, address: "x:5" }))).toMatch(/^REFUSED: .*is not applied yet$/);
+    expect(errorOf(() => c.node(1).raft.proposeConfChange({ op: "addLearner", id: 5, address: "x:5" }))).toMatch(
+      /^REFUSED: .*is not applied yet$/,
+    );
     c.heal();
     c.tickAll(1);
     expect(c.node(1).raft.proposeConfChange({ op: "addLearner", id: 5, address: "x:5" }).index).toBe(3);
@@ -83,18 +102,28 @@ describe("§6 membership changes", () => {
     n.tickUntilMessages();
     n.raft.step({ type: "voteResponse", from: 2, to: 1, term: 1, reject: false });
     expect(n.raft.role).toBe("leader");
-    expect(errorOf(() => n.raft.proposeConfChange({ op: "addLearner", id: 4, address: "x:4" }))).toBe("REFUSED: a configuration change (index 1) is not applied yet");
+    expect(errorOf(() => n.raft.proposeConfChange({ op: "addLearner", id: 4, address: "x:4" }))).toBe(
+      "REFUSED: a configuration change (index 1) is not applied yet",
+    );
   });
 
   test("changes that cannot apply are refused with the reason", () => {
     const c = leaderOfThree();
     const raft = c.node(1).raft;
-    expect(errorOf(() => raft.proposeConfChange({ op: "promote", id: 2 }))).toBe("REFUSED: cannot promote: node 2 is not a learner");
-    expect(errorOf(() => raft.proposeConfChange({ op: "remove", id: 9 }))).toBe("REFUSED: cannot remove: node 9 is not a member");
-    expect(errorOf(() => raft.proposeConfChange({ op: "addLearner", id: 3, address: "x" }))).toBe("REFUSED: cannot addLearner: node 3 is already a member");
+    expect(errorOf(() => raft.proposeConfChange({ op: "promote", id: 2 }))).toBe(
+      "REFUSED: cannot promote: node 2 is not a learner",
+    );
+    expect(errorOf(() => raft.proposeConfChange({ op: "remove", id: 9 }))).toBe(
+      "REFUSED: cannot remove: node 9 is not a member",
+    );
+    expect(errorOf(() => raft.proposeConfChange({ op: "addLearner", id: 3, address: "x" }))).toBe(
+      "REFUSED: cannot addLearner: node 3 is already a member",
+    );
     const solo = new TestCluster([1], noPreVote);
     solo.elect(1);
-    expect(errorOf(() => solo.node(1).raft.proposeConfChange({ op: "remove", id: 1 }))).toBe("REFUSED: cannot remove: node 1 is the last voter");
+    expect(errorOf(() => solo.node(1).raft.proposeConfChange({ op: "remove", id: 1 }))).toBe(
+      "REFUSED: cannot remove: node 1 is the last voter",
+    );
   });
 
   test("a leader that applies its own removal steps down and hands over with TimeoutNow", () => {
@@ -115,7 +144,11 @@ describe("§6 membership changes", () => {
     // Node 4's acknowledgements are late: the other three commit the removal without it, and the
     // leader's word of that commit does not reach it before the leader lets it go.
     const late: Message[] = [];
-    c.drop.push((m) => m.from === 4 && m.type === "appendResponse" && (late.push(m), true));
+    c.drop.push((m) => {
+      if (m.from !== 4 || m.type !== "appendResponse") return false;
+      late.push(m);
+      return true;
+    });
     c.drop.push((m) => m.to === 4 && (m.type === "append" || m.type === "heartbeat") && m.commit >= 2);
     const index = change(c, { op: "remove", id: 4 });
     expect(c.node(1).raft.membership.voters).toEqual([1, 2, 3]);
@@ -148,7 +181,14 @@ describe("§6 membership changes", () => {
 
   test("a node with a committed but unapplied change does not campaign until it applies it", () => {
     const n = new TestNode(1, members([1, 2, 3]), noPreVote);
-    n.log.append([{ index: 1, term: 1, kind: EntryKind.Config, data: encodeConfChange({ op: "addLearner", id: 4, address: "x:4" }) }]);
+    n.log.append([
+      {
+        index: 1,
+        term: 1,
+        kind: EntryKind.Config,
+        data: encodeConfChange({ op: "addLearner", id: 4, address: "x:4" }),
+      },
+    ]);
     n.hardState = { term: 1, vote: 0, commit: 1 };
     n.restart();
     for (let i = 0; i < 3 * E; i++) n.raft.tick();

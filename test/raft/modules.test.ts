@@ -9,7 +9,13 @@ import { members } from "./harness.ts";
 
 describe("quorum", () => {
   test("the committed index is the highest one a majority holds", () => {
-    const match = new Map([[1, 5], [2, 3], [3, 9], [4, 1], [5, 7]]);
+    const match = new Map([
+      [1, 5],
+      [2, 3],
+      [3, 9],
+      [4, 1],
+      [5, 7],
+    ]);
     expect(quorumIndex([1, 2, 3, 4, 5], (id) => match.get(id) ?? 0)).toBe(5);
     expect(quorumIndex([1, 2, 3, 4], (id) => match.get(id) ?? 0)).toBe(3);
     expect(quorumIndex([], () => 9)).toBe(0);
@@ -120,7 +126,12 @@ describe("conf change", () => {
   });
 
   test("undecodable bytes are reported as corruption", () => {
-    for (const bad of [new Uint8Array([1, 0, 0]), new Uint8Array([9, 0, 0, 0, 1]), new Uint8Array([2, 0, 0, 0, 0]), new Uint8Array([3, 0, 0, 0, 1, 7])]) {
+    for (const bad of [
+      new Uint8Array([1, 0, 0]),
+      new Uint8Array([9, 0, 0, 0, 1]),
+      new Uint8Array([2, 0, 0, 0, 0]),
+      new Uint8Array([3, 0, 0, 0, 1, 7]),
+    ]) {
       let error: unknown;
       try {
         decodeConfChange(bad);
@@ -134,6 +145,10 @@ describe("conf change", () => {
   test("applying a change that does not fit leaves the membership as it was", () => {
     const m = members([1, 2, 3]);
     expect(applyConfChange(m, { op: "promote", id: 2 })).toBe(m);
-    expect(applyConfChange(m, { op: "remove", id: 2 })).toEqual({ voters: [1, 3], learners: [], addresses: { 1: "127.0.0.1:8001", 3: "127.0.0.1:8003" } });
+    expect(applyConfChange(m, { op: "remove", id: 2 })).toEqual({
+      voters: [1, 3],
+      learners: [],
+      addresses: { 1: "127.0.0.1:8001", 3: "127.0.0.1:8003" },
+    });
   });
 });

@@ -1,8 +1,8 @@
 /** The Ready contract between the core and its driver, including calls made while a Ready is outstanding. */
 import { describe, expect, test } from "bun:test";
+import type { Message } from "../../src/raft/index.ts";
 import { MemoryLog, RaftNode } from "../../src/raft/index.ts";
 import { createPrng } from "../../src/util/prng.ts";
-import type { Message } from "../../src/raft/index.ts";
 import { bytes, E, errorOf, members, ofType, TestCluster, TestNode } from "./harness.ts";
 
 const entry = (index: number, term: number) => ({ index, term, kind: 0 as const, data: bytes(index) });
@@ -20,7 +20,9 @@ describe("Ready", () => {
     n.raft.step({ type: "append", from: 1, to: 2, term: 1, index: 1, logTerm: 1, entries: [entry(2, 1)], commit: 0 });
     expect(n.raft.hasReady()).toBe(false);
     expect(errorOf(() => n.raft.ready())).toBe("INTERNAL: ready() called before advance() of the previous Ready");
-    expect(errorOf(() => n.raft.advance({ ...rd }))).toBe("INTERNAL: advance() of a Ready that is not the outstanding one");
+    expect(errorOf(() => n.raft.advance({ ...rd }))).toBe(
+      "INTERNAL: advance() of a Ready that is not the outstanding one",
+    );
   });
 
   test("entries and messages that arrive while a Ready is being written go out in the next one", () => {
@@ -35,12 +37,23 @@ describe("Ready", () => {
     expect(second.entries).toEqual([entry(2, 1)]);
     expect(second.hardState).toEqual({ term: 1, vote: 0, commit: 1 });
     expect(second.committed).toEqual([entry(1, 1)]);
-    expect(second.messages).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 1, index: 2, reject: false, hintIndex: 0, hintTerm: 0 }]);
+    expect(second.messages).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 1, index: 2, reject: false, hintIndex: 0, hintTerm: 0 },
+    ]);
   });
 
   test("entries replaced by a new leader while being written are written again", () => {
     const n = new TestNode(2, members([1, 2, 3]));
-    n.raft.step({ type: "append", from: 1, to: 2, term: 1, index: 0, logTerm: 0, entries: [entry(1, 1), entry(2, 1)], commit: 1 });
+    n.raft.step({
+      type: "append",
+      from: 1,
+      to: 2,
+      term: 1,
+      index: 0,
+      logTerm: 0,
+      entries: [entry(1, 1), entry(2, 1)],
+      commit: 1,
+    });
     const first = n.raft.ready();
     n.raft.step({ type: "append", from: 3, to: 2, term: 2, index: 1, logTerm: 1, entries: [entry(2, 2)], commit: 1 });
     n.log.append(first.entries);
@@ -53,7 +66,14 @@ describe("Ready", () => {
     const c = new TestCluster([1, 2, 3]);
     c.elect(1);
     const f = c.node(2);
-    f.step({ type: "heartbeat", from: 1, to: 2, term: 1, commit: 1, cluster: { membership: members([1, 2, 3]), reachable: [1, 2, 3] } });
+    f.step({
+      type: "heartbeat",
+      from: 1,
+      to: 2,
+      term: 1,
+      commit: 1,
+      cluster: { membership: members([1, 2, 3]), reachable: [1, 2, 3] },
+    });
     expect(f.readies.at(-1)?.hardState).toBeUndefined();
     expect(f.readies.at(-1)?.messages.map((m) => m.type)).toEqual(["heartbeatResponse"]);
   });
@@ -62,21 +82,30 @@ describe("Ready", () => {
     const c = new TestCluster([1, 2, 3]);
     c.elect(1);
     expect(errorOf(() => c.node(2).raft.propose(bytes(1)))).toBe("NOT_LEADER: node 1 is the leader");
-    expect(errorOf(() => new TestNode(4, members([1, 2, 3])).raft.propose(bytes(1)))).toBe("NOT_LEADER: no leader is known");
-    expect(errorOf(() => c.node(1).raft.propose(bytes()))).toBe("BAD_USAGE: a proposal must carry data (empty entries are the leader's no-ops)");
+    expect(errorOf(() => new TestNode(4, members([1, 2, 3])).raft.propose(bytes(1)))).toBe(
+      "NOT_LEADER: no leader is known",
+    );
+    expect(errorOf(() => c.node(1).raft.propose(bytes()))).toBe(
+      "BAD_USAGE: a proposal must carry data (empty entries are the leader's no-ops)",
+    );
   });
 
   test("a restart whose hard state commits entries the log lacks is refused as corruption", () => {
     const log = new MemoryLog();
     log.append([entry(1, 1)]);
-    const start = () => new RaftNode({ id: 1, prng: createPrng(1), electionTicks: E }, log, { term: 1, vote: 0, commit: 3 });
+    const start = () =>
+      new RaftNode({ id: 1, prng: createPrng(1), electionTicks: E }, log, { term: 1, vote: 0, commit: 3 });
     expect(errorOf(start)).toBe("CORRUPT: raft log: commit index 3 is beyond last index 1");
   });
 
   test("a restart whose saved commit index lags the applied index resumes from the applied index", () => {
     const log = new MemoryLog();
     log.append([entry(1, 1), entry(2, 1), entry(3, 1)]);
-    const raft = new RaftNode({ id: 1, prng: createPrng(1), electionTicks: E, applied: 2 }, log, { term: 1, vote: 0, commit: 1 });
+    const raft = new RaftNode({ id: 1, prng: createPrng(1), electionTicks: E, applied: 2 }, log, {
+      term: 1,
+      vote: 0,
+      commit: 1,
+    });
     expect([raft.commitIndex, raft.appliedIndex, raft.hasReady()]).toEqual([2, 2, true]);
     expect(raft.ready()).toMatchObject({ hardState: { term: 1, vote: 0, commit: 2 }, committed: [] });
   });
@@ -91,7 +120,12 @@ describe("cluster map", () => {
     const status = c.node(2).raft.status();
     expect(status.leader).toBe(1);
     expect(status.cluster).toEqual({ membership: members([1, 2, 3]), reachable: [1, 2] });
-    expect(c.node(1).raft.status().peers.map((p) => [p.id, p.reachable])).toEqual([
+    expect(
+      c
+        .node(1)
+        .raft.status()
+        .peers.map((p) => [p.id, p.reachable]),
+    ).toEqual([
       [2, true],
       [3, false],
     ]);
@@ -144,7 +178,14 @@ describe("a leader that does not wait for its own fsync", () => {
     const index = leader.raft.propose(bytes(1)).index;
     leaderCycle(leader);
     const term = leader.raft.term;
-    leader.raft.step({ type: "heartbeat", from: 2, to: 1, term: term + 1, commit: 0, cluster: { membership: members([1, 2, 3]), reachable: [1, 2, 3] } });
+    leader.raft.step({
+      type: "heartbeat",
+      from: 2,
+      to: 1,
+      term: term + 1,
+      commit: 0,
+      cluster: { membership: members([1, 2, 3]), reachable: [1, 2, 3] },
+    });
     leader.raft.persistedTo(index, term);
     expect(leader.raft.role).toBe("follower");
     expect(leader.raft.commitIndex).toBeLessThan(index);

@@ -32,7 +32,9 @@ describe("repaired follower (storage cut its log below what it acknowledged)", (
     const heartbeat = ofType(leader.flush(), "heartbeat").find((m) => m.to === 2)!;
     expect(heartbeat.commit).toBe(6);
     const answer = follower.step(heartbeat);
-    expect(answer).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 1, index: 6, reject: true, hintIndex: 2, hintTerm: 0 }]);
+    expect(answer).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 1, index: 6, reject: true, hintIndex: 2, hintTerm: 0 },
+    ]);
 
     c.deliver(answer);
     expect(follower.raft.lastIndex()).toBe(6);

@@ -28,10 +28,21 @@ describe("§5.3 log replication", () => {
   test("a follower persists what it accepts before acknowledging it", () => {
     const c = leaderOfThree();
     const f = c.node(2);
-    f.raft.step({ type: "append", from: 1, to: 2, term: 1, index: 1, logTerm: 1, entries: [entry(2, 1, bytes(9))], commit: 1 });
+    f.raft.step({
+      type: "append",
+      from: 1,
+      to: 2,
+      term: 1,
+      index: 1,
+      logTerm: 1,
+      entries: [entry(2, 1, bytes(9))],
+      commit: 1,
+    });
     const rd = f.raft.ready();
     expect(rd.entries).toEqual([entry(2, 1, bytes(9))]);
-    expect(rd.messages).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 1, index: 2, reject: false, hintIndex: 0, hintTerm: 0 }]);
+    expect(rd.messages).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 1, index: 2, reject: false, hintIndex: 0, hintTerm: 0 },
+    ]);
   });
 
   test("an entry commits once a majority persisted it, the leader's own copy counting only after advance()", () => {
@@ -40,7 +51,16 @@ describe("§5.3 log replication", () => {
     leader.raft.propose(bytes(9));
     const rd = leader.raft.ready();
     leader.log.append(rd.entries);
-    leader.raft.step({ type: "appendResponse", from: 2, to: 1, term: 1, index: 2, reject: false, hintIndex: 0, hintTerm: 0 });
+    leader.raft.step({
+      type: "appendResponse",
+      from: 2,
+      to: 1,
+      term: 1,
+      index: 2,
+      reject: false,
+      hintIndex: 0,
+      hintTerm: 0,
+    });
     expect(leader.raft.commitIndex).toBe(1);
     leader.raft.advance(rd);
     expect(leader.raft.commitIndex).toBe(2);
@@ -63,7 +83,9 @@ describe("§5.3 log replication", () => {
   test("a follower rejects an append whose predecessor it lacks and hints where its log ends", () => {
     const f = new TestNode(2, members([1, 2, 3]));
     const msgs = f.step({ type: "append", from: 1, to: 2, term: 2, index: 5, logTerm: 2, entries: [], commit: 0 });
-    expect(msgs).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 2, index: 5, reject: true, hintIndex: 0, hintTerm: 0 }]);
+    expect(msgs).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 2, index: 5, reject: true, hintIndex: 0, hintTerm: 0 },
+    ]);
   });
 
   test("fast backtracking: one round trip per conflicting term, then the conflicting tail is replaced", () => {
@@ -72,17 +94,34 @@ describe("§5.3 log replication", () => {
     const follower = new TestNode(2, members([1, 2, 3]), { preVote: false });
     follower.seedLog([1, 1, 1, 2, 2, 3, 3], { term: 3, vote: 0, commit: 2 });
     leader.tickUntilMessages();
-    const probe = leader.step({ type: "voteResponse", from: 3, to: 1, term: 5, reject: false }).filter((m) => m.to === 2);
+    const probe = leader
+      .step({ type: "voteResponse", from: 3, to: 1, term: 5, reject: false })
+      .filter((m) => m.to === 2);
     expect(probe).toEqual([
-      { type: "append", from: 1, to: 2, term: 5, index: 7, logTerm: 4, entries: [entry(8, 5, new Uint8Array(0))], commit: 3 },
+      {
+        type: "append",
+        from: 1,
+        to: 2,
+        term: 5,
+        index: 7,
+        logTerm: 4,
+        entries: [entry(8, 5, new Uint8Array(0))],
+        commit: 3,
+      },
     ]);
     const reject = follower.step(probe[0] as Message);
-    expect(reject).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 5, index: 7, reject: true, hintIndex: 7, hintTerm: 3 }]);
+    expect(reject).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 5, index: 7, reject: true, hintIndex: 7, hintTerm: 3 },
+    ]);
     // The leader has no entry of term 3: it skips back past all of its term-4 entries at once.
     const retry = leader.step(reject[0] as Message);
-    expect(retry.map((m) => m.type === "append" && [m.index, m.logTerm, m.entries.map((e) => e.index)])).toEqual([[3, 1, [4, 5, 6, 7, 8]]]);
+    expect(retry.map((m) => m.type === "append" && [m.index, m.logTerm, m.entries.map((e) => e.index)])).toEqual([
+      [3, 1, [4, 5, 6, 7, 8]],
+    ]);
     const ack = follower.step(retry[0] as Message);
-    expect(ack).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 5, index: 8, reject: false, hintIndex: 0, hintTerm: 0 }]);
+    expect(ack).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 5, index: 8, reject: false, hintIndex: 0, hintTerm: 0 },
+    ]);
     expect(follower.persistedTerms()).toEqual([1, 1, 1, 4, 4, 4, 4, 5]);
   });
 
@@ -91,8 +130,19 @@ describe("§5.3 log replication", () => {
     c.propose(1, bytes(1));
     c.propose(1, bytes(2));
     const f = c.node(2);
-    const stale: Message = { type: "append", from: 1, to: 2, term: 1, index: 1, logTerm: 1, entries: [entry(2, 1, bytes(1))], commit: 1 };
-    expect(f.step(stale)).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 1, index: 3, reject: false, hintIndex: 0, hintTerm: 0 }]);
+    const stale: Message = {
+      type: "append",
+      from: 1,
+      to: 2,
+      term: 1,
+      index: 1,
+      logTerm: 1,
+      entries: [entry(2, 1, bytes(1))],
+      commit: 1,
+    };
+    expect(f.step(stale)).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 1, index: 3, reject: false, hintIndex: 0, hintTerm: 0 },
+    ]);
     expect(f.persistedTerms()).toEqual([1, 1, 1]);
   });
 
@@ -105,8 +155,19 @@ describe("§5.3 log replication", () => {
       sentTo2.push(...leader.flush().filter((m) => m.to === 2 && m.type === "append"));
     }
     expect(sentTo2.map((m) => m.type === "append" && m.entries.map((e) => e.index))).toEqual([[2], [3]]);
-    const more = leader.step({ type: "appendResponse", from: 2, to: 1, term: 1, index: 2, reject: false, hintIndex: 0, hintTerm: 0 });
-    expect(more.filter((m) => m.to === 2).map((m) => m.type === "append" && m.entries.map((e) => e.index))).toEqual([[4, 5]]);
+    const more = leader.step({
+      type: "appendResponse",
+      from: 2,
+      to: 1,
+      term: 1,
+      index: 2,
+      reject: false,
+      hintIndex: 0,
+      hintTerm: 0,
+    });
+    expect(more.filter((m) => m.to === 2).map((m) => m.type === "append" && m.entries.map((e) => e.index))).toEqual([
+      [4, 5],
+    ]);
   });
 
   test("batching: proposals made between two Readys go out together, split at maxMsgBytes", () => {
@@ -127,9 +188,13 @@ describe("§5.3 log replication", () => {
     const toTwo = leader.flush().find((m) => m.to === 2) as Message;
     c.heal();
     const reject = c.node(2).step(toTwo);
-    expect(reject).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 1, index: 2, reject: true, hintIndex: 1, hintTerm: 1 }]);
+    expect(reject).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 1, index: 2, reject: true, hintIndex: 1, hintTerm: 1 },
+    ]);
     const probe = leader.step(reject[0] as Message);
-    expect(probe.map((m) => m.type === "append" && [m.to, m.index, m.entries.map((e) => e.index)])).toEqual([[2, 1, [2, 3]]]);
+    expect(probe.map((m) => m.type === "append" && [m.to, m.index, m.entries.map((e) => e.index)])).toEqual([
+      [2, 1, [2, 3]],
+    ]);
     leader.raft.propose(bytes(3));
     expect(leader.flush().filter((m) => m.to === 2)).toEqual([]);
     expect(leader.raft.status().peers.find((p) => p.id === 2)?.state).toBe("probe");

@@ -15,7 +15,15 @@ describe("§5.4.1 election restriction", () => {
     test(`a voter whose log ends at (3, term 2) ${c.grant ? "grants" : "refuses"} a candidate with ${c.name}`, () => {
       const voter = new TestNode(2, members([1, 2, 3]), noPreVote);
       voter.seedLog([1, 2, 2], { term: 2, vote: 0, commit: 1 });
-      const msgs = voter.step({ type: "vote", from: 1, to: 2, term: 3, lastIndex: c.lastIndex, lastTerm: c.lastTerm, transfer: false });
+      const msgs = voter.step({
+        type: "vote",
+        from: 1,
+        to: 2,
+        term: 3,
+        lastIndex: c.lastIndex,
+        lastTerm: c.lastTerm,
+        transfer: false,
+      });
       expect(msgs).toEqual([{ type: "voteResponse", from: 2, to: 1, term: 3, reject: !c.grant }]);
     });
   }
@@ -30,9 +38,27 @@ describe("§5.4.2 committing entries from previous terms", () => {
     expect(leader.raft.role).toBe("leader");
     expect(leader.persistedTerms()).toEqual([1, 2, 4]);
     // Node 2 now holds entry 2 (term 2) too: a majority, yet not committable (Figure 8).
-    leader.step({ type: "appendResponse", from: 2, to: 1, term: 4, index: 2, reject: false, hintIndex: 0, hintTerm: 0 });
+    leader.step({
+      type: "appendResponse",
+      from: 2,
+      to: 1,
+      term: 4,
+      index: 2,
+      reject: false,
+      hintIndex: 0,
+      hintTerm: 0,
+    });
     expect(leader.raft.commitIndex).toBe(1);
-    leader.step({ type: "appendResponse", from: 2, to: 1, term: 4, index: 3, reject: false, hintIndex: 0, hintTerm: 0 });
+    leader.step({
+      type: "appendResponse",
+      from: 2,
+      to: 1,
+      term: 4,
+      index: 3,
+      reject: false,
+      hintIndex: 0,
+      hintTerm: 0,
+    });
     expect(leader.raft.commitIndex).toBe(3);
     expect(leader.applied.map((e) => [e.index, e.term])).toEqual([
       [1, 1],
@@ -46,7 +72,9 @@ describe("§5.4.2 committing entries from previous terms", () => {
     f.seedLog([1, 1], { term: 1, vote: 0, commit: 2 });
     const stale = { index: 2, term: 2, kind: 0, data: new Uint8Array([1]) } as const;
     const msgs = f.step({ type: "append", from: 3, to: 2, term: 2, index: 1, logTerm: 1, entries: [stale], commit: 2 });
-    expect(msgs).toEqual([{ type: "appendResponse", from: 2, to: 3, term: 2, index: 2, reject: false, hintIndex: 0, hintTerm: 0 }]);
+    expect(msgs).toEqual([
+      { type: "appendResponse", from: 2, to: 3, term: 2, index: 2, reject: false, hintIndex: 0, hintTerm: 0 },
+    ]);
     expect(f.persistedTerms()).toEqual([1, 1]);
   });
 });

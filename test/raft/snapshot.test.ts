@@ -49,10 +49,17 @@ describe("§7 snapshots", () => {
     ]);
     expect(ofType(c.delivered, "snapshotResponse").map((m) => m.offset)).toEqual([4, 8]);
     const follower = c.node(3);
-    expect(follower.installed.map((s) => [s.meta.index, s.meta.term, [...s.data]])).toEqual([[4, 1, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]]);
+    expect(follower.installed.map((s) => [s.meta.index, s.meta.term, [...s.data]])).toEqual([
+      [4, 1, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]],
+    ]);
     expect(follower.raft.appliedIndex).toBe(4);
     expect(follower.raft.membership).toEqual(members([1, 2, 3]));
-    expect(c.node(1).raft.status().peers.find((p) => p.id === 3)).toMatchObject({ state: "replicate", match: 4 });
+    expect(
+      c
+        .node(1)
+        .raft.status()
+        .peers.find((p) => p.id === 3),
+    ).toMatchObject({ state: "replicate", match: 4 });
     const index = c.propose(1, bytes(5));
     expect(follower.applied.at(-1)?.index).toBe(index);
   });
@@ -79,14 +86,17 @@ describe("§7 snapshots", () => {
   test("chunks out of order are answered with the offset the follower needs", () => {
     const f = new TestNode(2, members([1, 2, 3]), options);
     const meta = { index: 9, term: 1, membership: members([1, 2, 3]) };
-    const chunk = (offset: number, done = false) => ({ type: "snapshot", from: 1, to: 2, term: 1, meta, offset, data: bytes(1, 2, 3, 4), done }) as const;
+    const chunk = (offset: number, done = false) =>
+      ({ type: "snapshot", from: 1, to: 2, term: 1, meta, offset, data: bytes(1, 2, 3, 4), done }) as const;
     const offsets = (msgs: ReturnType<TestNode["step"]>) => ofType(msgs, "snapshotResponse").map((m) => m.offset);
     expect(offsets(f.step(chunk(4)))).toEqual([0]);
     expect(offsets(f.step(chunk(0)))).toEqual([4]);
     expect(offsets(f.step(chunk(0)))).toEqual([4]);
     expect(offsets(f.step(chunk(8)))).toEqual([4]);
     expect(offsets(f.step(chunk(4)))).toEqual([8]);
-    expect(f.step(chunk(8, true))).toEqual([{ type: "appendResponse", from: 2, to: 1, term: 1, index: 9, reject: false, hintIndex: 0, hintTerm: 0 }]);
+    expect(f.step(chunk(8, true))).toEqual([
+      { type: "appendResponse", from: 2, to: 1, term: 1, index: 9, reject: false, hintIndex: 0, hintTerm: 0 },
+    ]);
     expect(f.installed.map((s) => s.data.length)).toEqual([12]);
   });
 });

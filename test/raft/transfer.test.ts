@@ -42,7 +42,9 @@ describe("leadership transfer", () => {
     c.deliver(msgs);
     const after = c.delivered.slice(before);
     const timeoutAt = after.findIndex((m) => m.type === "timeoutNow");
-    const lastAck = ofType(after.slice(0, timeoutAt), "appendResponse").filter((m) => m.from === 3).at(-1);
+    const lastAck = ofType(after.slice(0, timeoutAt), "appendResponse")
+      .filter((m) => m.from === 3)
+      .at(-1);
     expect(after[timeoutAt]).toEqual({ type: "timeoutNow", from: 1, to: 3, term: 1 });
     expect(lastAck).toMatchObject({ reject: false, index: 3 });
     expect(c.node(3).raft.role).toBe("leader");

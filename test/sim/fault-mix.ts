@@ -11,7 +11,8 @@ export class FaultMix {
     this.runs++;
     this.sizes.set(r.profile.nodes, (this.sizes.get(r.profile.nodes) ?? 0) + 1);
     for (const [key, value] of Object.entries(r.stats)) {
-      if (typeof value === "number" && key !== "convergedAfter") this.totals.set(key, (this.totals.get(key) ?? 0) + value);
+      if (typeof value === "number" && key !== "convergedAfter")
+        this.totals.set(key, (this.totals.get(key) ?? 0) + value);
     }
     if (r.stats.convergedAfter !== undefined) this.converge.push(r.stats.convergedAfter);
   }

@@ -49,7 +49,10 @@ export class Checker {
   restarted(id: number, raft: RaftNode): void {
     const m = this.mark(id);
     if (raft.commitIndex < m.persistedCommit) {
-      fail("commit monotonic", `node ${id} restarted with commit ${raft.commitIndex} below persisted ${m.persistedCommit}`);
+      fail(
+        "commit monotonic",
+        `node ${id} restarted with commit ${raft.commitIndex} below persisted ${m.persistedCommit}`,
+      );
     }
     m.commit = raft.commitIndex;
     this.observe(id, raft);
@@ -90,7 +93,8 @@ export class Checker {
       if (t === undefined) continue;
       const known = this.committedTerm[i];
       if (known === undefined) this.committedTerm[i] = t;
-      else if (known !== t) fail("state machine safety", `node ${id} committed index ${i} at term ${t}, another node at term ${known}`);
+      else if (known !== t)
+        fail("state machine safety", `node ${id} committed index ${i} at term ${t}, another node at term ${known}`);
     }
     if (to > this.maxCommit) {
       this.maxCommit = to;
@@ -106,7 +110,10 @@ export class Checker {
     const held = raft.termAt(index);
     if (held === term) return;
     if (held === undefined && index < raft.status().firstIndex) return;
-    fail("leader completeness", `leader ${id} of term ${raft.term} holds term ${held} at committed index ${index} (term ${term})`);
+    fail(
+      "leader completeness",
+      `leader ${id} of term ${raft.term} holds term ${held} at committed index ${index} (term ${term})`,
+    );
   }
 
   /** The driver persisted a Ready: hard state and entries are now on node `id`'s disk. */
@@ -117,7 +124,8 @@ export class Checker {
       if (hs.term === m.term && m.vote !== 0 && hs.vote !== m.vote) {
         fail("one vote per term", `node ${id} persisted vote ${hs.vote} in term ${hs.term} after voting ${m.vote}`);
       }
-      if (hs.commit < m.persistedCommit) fail("commit monotonic", `node ${id} persisted commit ${hs.commit} after ${m.persistedCommit}`);
+      if (hs.commit < m.persistedCommit)
+        fail("commit monotonic", `node ${id} persisted commit ${hs.commit} after ${m.persistedCommit}`);
       m.term = hs.term;
       m.vote = hs.vote;
       m.persistedCommit = hs.commit;
@@ -131,9 +139,13 @@ export class Checker {
         this.entries.set(key, { prevTerm, data });
         continue;
       }
-      if (seen.data !== data) fail("log matching", `node ${id} holds a different entry at index ${e.index} term ${e.term}`);
+      if (seen.data !== data)
+        fail("log matching", `node ${id} holds a different entry at index ${e.index} term ${e.term}`);
       if (seen.prevTerm !== undefined && prevTerm !== undefined && seen.prevTerm !== prevTerm) {
-        fail("log matching", `node ${id} holds (${e.index}, ${e.term}) after term ${prevTerm}, another node after ${seen.prevTerm}`);
+        fail(
+          "log matching",
+          `node ${id} holds (${e.index}, ${e.term}) after term ${prevTerm}, another node after ${seen.prevTerm}`,
+        );
       }
     }
   }
@@ -143,14 +155,16 @@ export class Checker {
     const key = id * 1048576 + term;
     const before = this.votes.get(key);
     if (before === undefined) this.votes.set(key, candidate);
-    else if (before !== candidate) fail("one vote per term", `node ${id} voted for ${before} and ${candidate} in term ${term}`);
+    else if (before !== candidate)
+      fail("one vote per term", `node ${id} voted for ${before} and ${candidate} in term ${term}`);
   }
 
   /** Node `id`'s state machine reached `index` with state `hash` (by applying an entry or a snapshot). */
   stateAt(id: number, index: number, hash: number): void {
     const known = this.stateHash[index];
     if (known === undefined) this.stateHash[index] = hash;
-    else if (known !== hash) fail("state machine safety", `node ${id} state at index ${index} differs from another node's`);
+    else if (known !== hash)
+      fail("state machine safety", `node ${id} state at index ${index} differs from another node's`);
   }
 }
 

@@ -68,12 +68,18 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
       if (converged(cluster, workload)) convergedAfter = t;
     }
     if (convergedAfter === undefined) {
-      throw new Violation("liveness", `no convergence within ${bound} ticks after healing: ${summary(cluster, workload)}`);
+      throw new Violation(
+        "liveness",
+        `no convergence within ${bound} ticks after healing: ${summary(cluster, workload)}`,
+      );
     }
     // Applying is the state machine's pace, not Raft's; it only has to finish, with a looser bound.
     for (let t = 1; !converged(cluster, workload, "appliedIndex"); t++) {
       if (t > APPLY_DRAIN_TICKS) {
-        throw new Violation("liveness", `committed entries not applied within ${APPLY_DRAIN_TICKS} more ticks: ${summary(cluster, workload)}`);
+        throw new Violation(
+          "liveness",
+          `committed entries not applied within ${APPLY_DRAIN_TICKS} more ticks: ${summary(cluster, workload)}`,
+        );
       }
       runTick();
     }
@@ -91,7 +97,11 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
  * A leader leads, no proposal is outstanding, the leader's whole log is committed, and every live
  * member's `index` (its commit index, or its applied index) has reached it.
  */
-function converged(cluster: SimCluster, workload: Workload, index: "commitIndex" | "appliedIndex" = "commitIndex"): boolean {
+function converged(
+  cluster: SimCluster,
+  workload: Workload,
+  index: "commitIndex" | "appliedIndex" = "commitIndex",
+): boolean {
   const raft = cluster.leader()?.raft;
   if (raft === undefined || workload.outstanding.size > 0 || raft.commitIndex !== raft.lastIndex()) return false;
   for (const id of [...raft.membership.voters, ...raft.membership.learners]) {

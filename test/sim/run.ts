@@ -11,7 +11,11 @@ const TRACE_LINES = 40;
 
 function main(): number {
   const { values } = parseArgs({
-    options: { seeds: { type: "string", default: "100" }, start: { type: "string", default: "1" }, nodes: { type: "string" } },
+    options: {
+      seeds: { type: "string", default: "100" },
+      start: { type: "string", default: "1" },
+      nodes: { type: "string" },
+    },
   });
   const seeds = positiveInt("--seeds", values.seeds);
   const start = positiveInt("--start", values.start);
@@ -40,7 +44,9 @@ function report(r: SeedResult, nodes: number | undefined): void {
   console.log(`\nseed ${r.seed}: VIOLATION ${v.message}`);
   console.log(`  profile: ${JSON.stringify(r.profile)}`);
   for (const line of v.trace.slice(-TRACE_LINES)) console.log(`  ${line}`);
-  console.log(`  reproduce: bun run sim --seeds 1 --start ${r.seed}${nodes === undefined ? "" : ` --nodes ${nodes}`}\n`);
+  console.log(
+    `  reproduce: bun run sim --seeds 1 --start ${r.seed}${nodes === undefined ? "" : ` --nodes ${nodes}`}\n`,
+  );
 }
 
 function positiveInt(flag: string, value: string): number {

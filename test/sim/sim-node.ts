@@ -8,12 +8,12 @@ import {
   type Bootstrap,
   type Entry,
   type HardState,
-  type Message,
   MemoryLog,
+  type Message,
   RaftNode,
   type RaftOptions,
-  type Role,
   type Ready,
+  type Role,
   type Snapshot,
 } from "../../src/raft/index.ts";
 import { type Checker, hashEntry, Violation } from "./invariants.ts";
@@ -73,7 +73,11 @@ export class SimNode {
     const raft = new RaftNode(this.env.raftOptions(this.id, this.app.applied), this.log, this.hardState);
     this.raft = raft;
     this.seenRole = "";
-    this.env.traceEvent(this.id, "start", { term: this.hardState.term, commit: this.hardState.commit, applied: this.app.applied });
+    this.env.traceEvent(this.id, "start", {
+      term: this.hardState.term,
+      commit: this.hardState.commit,
+      applied: this.app.applied,
+    });
     this.env.checker.restarted(this.id, raft);
     this.pump();
   }
@@ -123,7 +127,11 @@ export class SimNode {
     if (raft.role !== this.seenRole || raft.term !== this.seenTerm) {
       this.seenRole = raft.role;
       this.seenTerm = raft.term;
-      this.env.traceEvent(this.id, `becomes ${raft.role}`, { term: raft.term, last: raft.lastIndex(), commit: raft.commitIndex });
+      this.env.traceEvent(this.id, `becomes ${raft.role}`, {
+        term: raft.term,
+        last: raft.lastIndex(),
+        commit: raft.commitIndex,
+      });
     }
     this.pump();
   }
@@ -166,10 +174,16 @@ export class SimNode {
     this.log.applySnapshot(snap);
     const state = decodeAppState(snap.data);
     if (state.applied !== snap.meta.index) {
-      throw new Violation("snapshot", `node ${this.id} got a snapshot of state ${state.applied} labelled ${snap.meta.index}`);
+      throw new Violation(
+        "snapshot",
+        `node ${this.id} got a snapshot of state ${state.applied} labelled ${snap.meta.index}`,
+      );
     }
     if (state.applied <= this.app.applied) {
-      throw new Violation("applied monotonic", `node ${this.id} installs snapshot ${state.applied} over applied ${this.app.applied}`);
+      throw new Violation(
+        "applied monotonic",
+        `node ${this.id} installs snapshot ${state.applied} over applied ${this.app.applied}`,
+      );
     }
     this.app = state;
     this.env.checker.stateAt(this.id, state.applied, state.hash);

@@ -17,7 +17,9 @@ describe("simulated clusters", () => {
         const r = runSeed(seed, { nodes });
         committed += r.stats.committed;
         if (r.violation !== undefined) {
-          failures.push(`seed ${seed}: ${r.violation.message}\n${r.violation.trace.slice(-30).join("\n")}\nreproduce: bun run sim --seeds 1 --start ${seed} --nodes ${nodes}`);
+          failures.push(
+            `seed ${seed}: ${r.violation.message}\n${r.violation.trace.slice(-30).join("\n")}\nreproduce: bun run sim --seeds 1 --start ${seed} --nodes ${nodes}`,
+          );
         }
       }
       expect(failures.slice(0, 1)).toEqual([]);
@@ -70,7 +72,9 @@ describe("checker", () => {
     const c = new Checker();
     const log = { term: () => 1 } as never;
     c.persisted(1, undefined, [{ index: 4, term: 2, kind: 0, data: new Uint8Array([1]) }], log);
-    expect(fails(() => c.persisted(2, undefined, [{ index: 4, term: 2, kind: 0, data: new Uint8Array([2]) }], log))).toBe("log matching");
+    expect(
+      fails(() => c.persisted(2, undefined, [{ index: 4, term: 2, kind: 0, data: new Uint8Array([2]) }], log)),
+    ).toBe("log matching");
   });
 });
 
@@ -78,7 +82,9 @@ describe("network", () => {
   test("a partition drops messages already in flight, and healing lets new ones through", () => {
     const scheduler = new Scheduler();
     const got: string[] = [];
-    const net = new SimNetwork<string>(scheduler, createPrng(1), [10, 10], (from, to, m) => got.push(`${from}->${to}:${m}`));
+    const net = new SimNetwork<string>(scheduler, createPrng(1), [10, 10], (from, to, m) =>
+      got.push(`${from}->${to}:${m}`),
+    );
     net.send(1, 2, "a");
     net.partition([[1], [2, 3]]);
     net.send(1, 3, "b");
@@ -93,7 +99,9 @@ describe("network", () => {
   test("a one-way cut blocks only its direction", () => {
     const scheduler = new Scheduler();
     const got: string[] = [];
-    const net = new SimNetwork<string>(scheduler, createPrng(1), [1, 5], (from, to, m) => got.push(`${from}->${to}:${m}`));
+    const net = new SimNetwork<string>(scheduler, createPrng(1), [1, 5], (from, to, m) =>
+      got.push(`${from}->${to}:${m}`),
+    );
     net.cut(1, 2);
     net.send(1, 2, "x");
     net.send(2, 1, "y");

@@ -92,7 +92,10 @@ export class Workload {
     if (live.length === 0) return;
     const node = this.prng.pick(live);
     const keepAll = this.prng.chance(0.5);
-    const snap = node.compact((first, snapIndex) => (keepAll ? snapIndex + 1 : this.prng.int(first, snapIndex + 1)), this.prng.int(0, 200));
+    const snap = node.compact(
+      (first, snapIndex) => (keepAll ? snapIndex + 1 : this.prng.int(first, snapIndex + 1)),
+      this.prng.int(0, 200),
+    );
     if (snap !== undefined) this.cluster.stats.snapshotsTaken++;
   }
 
@@ -127,7 +130,8 @@ function tryAct<T>(node: SimNode, action: (raft: NonNullable<SimNode["raft"]>) =
   try {
     return node.act((raft) => ({ value: action(raft) }));
   } catch (e) {
-    if (isMqraftError(e, "REFUSED") || isMqraftError(e, "NOT_LEADER") || isMqraftError(e, "UNAVAILABLE")) return undefined;
+    if (isMqraftError(e, "REFUSED") || isMqraftError(e, "NOT_LEADER") || isMqraftError(e, "UNAVAILABLE"))
+      return undefined;
     throw e;
   }
 }

@@ -46,7 +46,9 @@ function applyInstall(m: Model, { snapshot, history }: Install): void {
 function leaderInstall(prng: Prng, index: number, term: number): Install {
   const first = prng.int(Math.max(1, index - 10), index + 1);
   const split = prng.int(first, index);
-  const entries = Array.from({ length: index - first + 1 }, (_, k) => makeEntry(first + k, first + k < split ? term - 1 : term, prng.int(0, 60), prng.int(0, 99)));
+  const entries = Array.from({ length: index - first + 1 }, (_, k) =>
+    makeEntry(first + k, first + k < split ? term - 1 : term, prng.int(0, 60), prng.int(0, 99)),
+  );
   return { snapshot: snapshotAt(index, term), history: { prevTerm: prng.int(0, term - 1), entries } };
 }
 
@@ -56,7 +58,9 @@ async function step(prng: Prng, fs: SimFs, store: LogStore, m: Model, errors: un
   const last = store.lastIndex();
   if (r < 0.4) {
     if (prng.chance(0.1)) m.term++;
-    const es = Array.from({ length: prng.int(1, 4) }, (_, k) => makeEntry(last + 1 + k, m.term, prng.int(0, 60), prng.int(0, 99)));
+    const es = Array.from({ length: prng.int(1, 4) }, (_, k) =>
+      makeEntry(last + 1 + k, m.term, prng.int(0, 60), prng.int(0, 99)),
+    );
     store.append(es);
     for (const e of es) m.entries.set(e.index, e);
   } else if (r < 0.47) {
@@ -64,7 +68,9 @@ async function step(prng: Prng, fs: SimFs, store: LogStore, m: Model, errors: un
     if (lo > last) return;
     const from = prng.int(lo, last);
     m.term++;
-    const es = Array.from({ length: prng.int(1, 3) }, (_, k) => makeEntry(from + k, m.term, prng.int(0, 60), prng.int(0, 99)));
+    const es = Array.from({ length: prng.int(1, 3) }, (_, k) =>
+      makeEntry(from + k, m.term, prng.int(0, 60), prng.int(0, 99)),
+    );
     store.append(es);
     for (const i of [...m.entries.keys()]) if (i >= from) m.entries.delete(i);
     for (const e of es) m.entries.set(e.index, e);
@@ -109,14 +115,22 @@ async function step(prng: Prng, fs: SimFs, store: LogStore, m: Model, errors: un
 }
 
 /** Power loss, restart, and the checks that recovery kept what was durable and nothing that never was. */
-async function crashAndCheck(seed: number, prng: Prng, fs: SimFs, store: LogStore, m: Model, cut?: Install): Promise<LogStore> {
+async function crashAndCheck(
+  seed: number,
+  prng: Prng,
+  fs: SimFs,
+  store: LogStore,
+  m: Model,
+  cut?: Install,
+): Promise<LogStore> {
   const durable = store.durableIndex;
   await quiesce();
   fs.crash(prng.chance(0.25) ? {} : { prng: prng.fork() });
   const next = await openDriven(fs, { dir: DIR, maxSegmentBytes: 200 });
   // An install cut by the crash counts only when its snapshot is the one recovered; the checks below then want all of it.
   const recovered = next.snapshot()?.meta;
-  const installed = cut !== undefined && recovered?.index === cut.snapshot.meta.index && recovered.term === cut.snapshot.meta.term;
+  const installed =
+    cut !== undefined && recovered?.index === cut.snapshot.meta.index && recovered.term === cut.snapshot.meta.term;
   if (cut !== undefined && installed) applyInstall(m, cut);
   const modelLast = Math.max(m.snapIndex, ...m.entries.keys());
   const where = `seed ${seed}: durable ${durable}, recovered [${next.firstIndex()}, ${next.lastIndex()}]${cut ? `, install at ${cut.snapshot.meta.index} cut (${installed ? "finished" : "dropped"})` : ""}`;
@@ -127,7 +141,10 @@ async function crashAndCheck(seed: number, prng: Prng, fs: SimFs, store: LogStor
   });
   const got = describeEntries(next.entries(next.firstIndex(), next.lastIndex() + 1));
   const want = describeEntries(
-    Array.from({ length: next.lastIndex() - next.firstIndex() + 1 }, (_, k) => m.entries.get(next.firstIndex() + k) as Entry),
+    Array.from(
+      { length: next.lastIndex() - next.firstIndex() + 1 },
+      (_, k) => m.entries.get(next.firstIndex() + k) as Entry,
+    ),
   );
   expect({ where, got }).toEqual({ where, got: want });
   const before = next.firstIndex() - 1;
@@ -135,7 +152,10 @@ async function crashAndCheck(seed: number, prng: Prng, fs: SimFs, store: LogStor
   expect({ where, prevTerm: next.term(before) }).toEqual({ where, prevTerm });
   expect({ where, snapshot: next.snapshot()?.meta.index ?? 0 }).toEqual({ where, snapshot: m.snapIndex });
   const allowed = m.hards.slice(m.durableHard);
-  expect({ where, hardStateAllowed: allowed.some((h) => JSON.stringify(h) === JSON.stringify(next.hardState())) }).toEqual({
+  expect({
+    where,
+    hardStateAllowed: allowed.some((h) => JSON.stringify(h) === JSON.stringify(next.hardState())),
+  }).toEqual({
     where,
     hardStateAllowed: true,
   });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { readWholeFile } from "../../src/storage/fs.ts";
 import { SimFs } from "../../src/storage/sim-fs.ts";
 import { createPrng } from "../../src/util/prng.ts";
-import { readWholeFile } from "../../src/storage/fs.ts";
 import { logOf, snapshotAt } from "./log-store.case.ts";
 import { drive, openDriven, quiesce } from "./sim-drive.ts";
 import { describeEntries, makeEntries } from "./storage-env.ts";
@@ -82,11 +82,23 @@ describe("crashes on the simulated fs", () => {
       const b = await openDriven(fs, { dir: DIR });
       const where = `crash after ${completed} syncs`;
       if (finished) {
-        expect({ where, report: b.recovery.finishedInstall, droppedInstall: b.recovery.droppedInstall }).toEqual({ where, report: { index: 20, entries: 0 }, droppedInstall: undefined });
+        expect({ where, report: b.recovery.finishedInstall, droppedInstall: b.recovery.droppedInstall }).toEqual({
+          where,
+          report: { index: 20, entries: 0 },
+          droppedInstall: undefined,
+        });
         expect([b.firstIndex(), b.lastIndex(), b.term(20), b.snapshot()?.meta.index]).toEqual([21, 20, 4, 20]);
       } else {
-        expect({ where, report: b.recovery.droppedInstall, finishedInstall: b.recovery.finishedInstall }).toEqual({ where, report: { index: 20, term: 4 }, finishedInstall: undefined });
-        expect({ where, log: logOf(b), snapshot: b.snapshot() }).toEqual({ where, log: describeEntries(makeEntries(1, 5, 1)), snapshot: undefined });
+        expect({ where, report: b.recovery.droppedInstall, finishedInstall: b.recovery.finishedInstall }).toEqual({
+          where,
+          report: { index: 20, term: 4 },
+          finishedInstall: undefined,
+        });
+        expect({ where, log: logOf(b), snapshot: b.snapshot() }).toEqual({
+          where,
+          log: describeEntries(makeEntries(1, 5, 1)),
+          snapshot: undefined,
+        });
       }
       expect({ where, intent: readWholeFile(fs, `${DIR}/installing`) }).toEqual({ where, intent: undefined });
       await drive(fs, b.close());
@@ -104,7 +116,10 @@ describe("crashes on the simulated fs", () => {
         const a = await openDriven(fs, { dir: DIR, maxSegmentBytes: 200 });
         a.append(makeEntries(1, 12, 1));
         await drive(fs, a.sync());
-        const installed = a.installSnapshot(snapshotAt(30, 3, "new state"), { prevTerm: 2, entries: history }).then(() => true, () => false);
+        const installed = a.installSnapshot(snapshotAt(30, 3, "new state"), { prevTerm: 2, entries: history }).then(
+          () => true,
+          () => false,
+        );
         for (let i = 0; i < k; i++) {
           await Promise.race([fs.syncQueued(), installed]);
           fs.completeSyncs(1);
@@ -116,7 +131,11 @@ describe("crashes on the simulated fs", () => {
         const where = `seed ${seed}, crash after ${k} syncs`;
         if (b.snapshot()?.meta.index === 30) {
           sawNew++;
-          expect({ where, log: logOf(b), before: b.term(24) }).toEqual({ where, log: describeEntries(history), before: 2 });
+          expect({ where, log: logOf(b), before: b.term(24) }).toEqual({
+            where,
+            log: describeEntries(history),
+            before: 2,
+          });
         } else {
           sawOld++;
           expect({ where, snapshot: b.snapshot(), log: logOf(b) }).toEqual({ where, snapshot: undefined, log: oldLog });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { inspectDataFolder } from "../../src/storage/inspect.ts";
 import { LogStore } from "../../src/storage/log-store.ts";
 import { RealFs } from "../../src/storage/real-fs.ts";
@@ -26,7 +26,10 @@ async function folder(): Promise<string> {
 }
 
 /** Starts a holder process and returns it with its first line of output. */
-async function startHolder(dir: string, count: number): Promise<{ child: Subprocess<"ignore", "pipe", "inherit">; line: string }> {
+async function startHolder(
+  dir: string,
+  count: number,
+): Promise<{ child: Subprocess<"ignore", "pipe", "inherit">; line: string }> {
   const child = Bun.spawn([process.execPath, HOLDER, dir, String(count)], {
     stdin: "ignore",
     stdout: "pipe",

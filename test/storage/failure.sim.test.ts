@@ -31,7 +31,9 @@ describe("storage after an I/O error", () => {
     } catch (e) {
       refused = e;
     }
-    expect(isMqraftError(refused, "INTERNAL") && refused.message).toBe("storage in /data/n1 failed earlier and must be reopened");
+    expect(isMqraftError(refused, "INTERNAL") && refused.message).toBe(
+      "storage in /data/n1 failed earlier and must be reopened",
+    );
     expect(() => store.saveHardState({ term: 1, vote: 0, commit: 0 })).toThrow("failed earlier");
     await store.close();
     const again = await LogStore.open({ fs, dir: "/data/n1" });

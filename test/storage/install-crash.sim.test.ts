@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import type { Entry, HardState, Snapshot } from "../../src/raft/log-types.ts";
-import { readWholeFile, type Fs } from "../../src/storage/fs.ts";
+import { type Fs, readWholeFile } from "../../src/storage/fs.ts";
 import { inspectDataFolder } from "../../src/storage/inspect.ts";
-import { LogStore, type InstallHistory } from "../../src/storage/log-store.ts";
-import { SimFs, type CrashOptions } from "../../src/storage/sim-fs.ts";
+import { type InstallHistory, LogStore } from "../../src/storage/log-store.ts";
+import { type CrashOptions, SimFs } from "../../src/storage/sim-fs.ts";
 import { decodeSnapshot } from "../../src/storage/state-files.ts";
 import { createPrng } from "../../src/util/prng.ts";
 import { CrashPointFs } from "./crash-point-fs.ts";
@@ -48,7 +48,8 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-const text = (s: Snapshot | undefined): string | undefined => (s === undefined ? undefined : new TextDecoder().decode(s.data));
+const text = (s: Snapshot | undefined): string | undefined =>
+  s === undefined ? undefined : new TextDecoder().decode(s.data);
 
 async function prepare(fs: Fs): Promise<LogStore> {
   const s = await LogStore.open({ fs, dir: DIR, maxSegmentBytes: SEG });
@@ -81,7 +82,14 @@ function stateOf(s: LogStore): object {
 }
 
 function oldState(): object {
-  return { snapshot: OLD_SNAPSHOT.meta, state: "old state", log: describeEntries(OLD_LOG), prevTerm: 1, durableIndex: 12, hardState: HARD };
+  return {
+    snapshot: OLD_SNAPSHOT.meta,
+    state: "old state",
+    log: describeEntries(OLD_LOG),
+    prevTerm: 1,
+    durableIndex: 12,
+    hardState: HARD,
+  };
 }
 
 function newState(sc: Scenario, after: readonly Entry[] = []): object {
@@ -134,7 +142,11 @@ function checkInspection(sim: SimFs, expectNew: boolean, where: string): void {
   const report = inspectDataFolder(DIR, sim);
   const intentLine = report.lines.find((l) => l.startsWith("install intent: "));
   const hasIntent = readWholeFile(sim, `${DIR}/installing`) !== undefined;
-  const expected = !hasIntent ? undefined : expectNew ? "replaces the log with its entries" : "drops it and keeps the log";
+  const expected = !hasIntent
+    ? undefined
+    : expectNew
+      ? "replaces the log with its entries"
+      : "drops it and keeps the log";
   expect({ where, healthy: report.healthy, intent: expected && intentLine?.includes(expected) }).toEqual({
     where,
     healthy: true,
@@ -146,7 +158,10 @@ function checkInspection(sim: SimFs, expectNew: boolean, where: string): void {
 async function recoverAndCheck(sim: SimFs, sc: Scenario, expectNew: boolean, where: string): Promise<void> {
   const s = await LogStore.open({ fs: sim, dir: DIR, maxSegmentBytes: SEG });
   expect({ where, state: stateOf(s) }).toEqual({ where, state: expectNew ? newState(sc) : oldState() });
-  expect({ where, intentLeft: readWholeFile(sim, `${DIR}/installing`) !== undefined }).toEqual({ where, intentLeft: false });
+  expect({ where, intentLeft: readWholeFile(sim, `${DIR}/installing`) !== undefined }).toEqual({
+    where,
+    intentLeft: false,
+  });
   if (expectNew) {
     const next = makeEntries(sc.snapshot.meta.index + 1, sc.snapshot.meta.index + 2, sc.snapshot.meta.term, 10, 4);
     s.append(next);
@@ -181,7 +196,11 @@ describe("installSnapshot cut by a power loss after each of its file-system oper
       }
       // Losing everything unsynced, the outcome switches once, from old to new, and both occur.
       const firstNew = outcomes.indexOf(true);
-      expect({ n, firstNew: firstNew > 0, staysNew: outcomes.slice(firstNew).every(Boolean) }).toEqual({ n, firstNew: true, staysNew: true });
+      expect({ n, firstNew: firstNew > 0, staysNew: outcomes.slice(firstNew).every(Boolean) }).toEqual({
+        n,
+        firstNew: true,
+        staysNew: true,
+      });
     });
 
     test(`${sc.name}: a recovery cut after each of its own operations ends where the first crash decided`, async () => {
@@ -203,9 +222,17 @@ describe("installSnapshot cut by a power loss after each of its file-system oper
             const sim = await crashInstall(sc, k, first());
             const cp = new CrashPointFs(sim);
             cp.crashAfter(j, j % 2 === 0 ? { prng: createPrng(j) } : {});
-            await Promise.race([LogStore.open({ fs: cp, dir: DIR, maxSegmentBytes: SEG }).catch(() => undefined), quiesce()]);
+            await Promise.race([
+              LogStore.open({ fs: cp, dir: DIR, maxSegmentBytes: SEG }).catch(() => undefined),
+              quiesce(),
+            ]);
             expect({ k, seed, j, crashed: cp.crashed }).toEqual({ k, seed, j, crashed: true });
-            await recoverAndCheck(sim, sc, expectNew, `crash (seed ${seed}) after operation ${k} of the install, then after operation ${j} of recovery`);
+            await recoverAndCheck(
+              sim,
+              sc,
+              expectNew,
+              `crash (seed ${seed}) after operation ${k} of the install, then after operation ${j} of recovery`,
+            );
             cutRecoveries++;
           }
         }

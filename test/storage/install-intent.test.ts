@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { decodeInstallIntent, encodeInstallIntent, installIntent, installReachedSnapshot } from "../../src/storage/install-intent.ts";
+import {
+  decodeInstallIntent,
+  encodeInstallIntent,
+  installIntent,
+  installReachedSnapshot,
+} from "../../src/storage/install-intent.ts";
 import { sealParts } from "../../src/storage/sealed-file.ts";
 import { decodeSnapshot, encodeSnapshot } from "../../src/storage/state-files.ts";
 import { encode } from "../../src/util/cbor-x.ts";
@@ -15,13 +20,19 @@ describe("install intent", () => {
     const file = encodeSnapshot(snapshot);
     const history = { prevTerm: 2, entries: [...makeEntries(15, 17, 3, 40, 1), ...makeEntries(18, 20, 4, 0, 1)] };
     const back = decodeInstallIntent(PATH, join(encodeInstallIntent(installIntent(snapshot, file, history))));
-    expect({ ...back, history: { prevTerm: back.history.prevTerm, entries: describeEntries(back.history.entries) } }).toEqual({
+    expect({
+      ...back,
+      history: { prevTerm: back.history.prevTerm, entries: describeEntries(back.history.entries) },
+    }).toEqual({
       index: 20,
       term: 4,
       snapshotChecksum: new DataView(join(file).buffer).getUint32(12),
       history: { prevTerm: 2, entries: describeEntries(history.entries) },
     });
-    const empty = decodeInstallIntent(PATH, join(encodeInstallIntent(installIntent(snapshot, file, { prevTerm: 9, entries: [] }))));
+    const empty = decodeInstallIntent(
+      PATH,
+      join(encodeInstallIntent(installIntent(snapshot, file, { prevTerm: 9, entries: [] }))),
+    );
     expect(empty.history).toEqual({ prevTerm: 4, entries: [] });
   });
 
@@ -40,7 +51,11 @@ describe("install intent", () => {
 
   test("a damaged intent, or one whose history cannot follow its snapshot, is corruption naming the file", () => {
     const snapshot = snapshotAt(20, 4);
-    const good = join(encodeInstallIntent(installIntent(snapshot, encodeSnapshot(snapshot), { prevTerm: 2, entries: makeEntries(18, 20, 4) })));
+    const good = join(
+      encodeInstallIntent(
+        installIntent(snapshot, encodeSnapshot(snapshot), { prevTerm: 2, entries: makeEntries(18, 20, 4) }),
+      ),
+    );
     const flipped = good.slice();
     flipped[good.length - 5] = (flipped[good.length - 5] as number) ^ 1;
     expect(() => decodeInstallIntent(PATH, flipped)).toThrow(`${PATH} is damaged: checksum mismatch`);
@@ -52,10 +67,14 @@ describe("install intent", () => {
       return join([len, m]);
     };
     const records = good.subarray(16 + 4 + new DataView(good.buffer).getUint32(16));
-    expect(() => decodeInstallIntent(PATH, join(sealParts(magic, [meta(4), records])))).toThrow(`${PATH} is damaged: holds 3 history entries, its metadata says 4`);
+    expect(() => decodeInstallIntent(PATH, join(sealParts(magic, [meta(4), records])))).toThrow(
+      `${PATH} is damaged: holds 3 history entries, its metadata says 4`,
+    );
     expect(() => decodeInstallIntent(PATH, join(sealParts(magic, [meta(3, 21), records])))).toThrow(
       `${PATH} is damaged: its history cannot follow the snapshot: history must end at the snapshot (index 21 term 4), not at index 20 term 4`,
     );
-    expect(() => decodeInstallIntent(PATH, join(sealParts(magic, [meta(3), records.subarray(0, records.length - 1)])))).toThrow(`${PATH} is damaged: history record at byte`);
+    expect(() =>
+      decodeInstallIntent(PATH, join(sealParts(magic, [meta(3), records.subarray(0, records.length - 1)]))),
+    ).toThrow(`${PATH} is damaged: history record at byte`);
   });
 });

@@ -5,10 +5,13 @@ import type { InstallHistory } from "../../src/storage/log-store.ts";
 import { PartsSnapshot } from "../../src/storage/parts-snapshot.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
 import { logOf, rejection, snapshotAt, useStorageEnv } from "./log-store.case.ts";
-import { describeEntries, makeEntries, segmentPaths, type StorageEnv } from "./storage-env.ts";
+import { describeEntries, makeEntries, type StorageEnv, segmentPaths } from "./storage-env.ts";
 
 /** A leader's history below its snapshot at 20 (term 4): entries 12..20, in segments 12-14, 15-17, 18-20. */
-const HISTORY: InstallHistory = { prevTerm: 2, entries: [...makeEntries(12, 17, 3, 10, 1), ...makeEntries(18, 20, 4, 10, 1)] };
+const HISTORY: InstallHistory = {
+  prevTerm: 2,
+  entries: [...makeEntries(12, 17, 3, 10, 1), ...makeEntries(18, 20, 4, 10, 1)],
+};
 
 /** installSnapshot with and without the leader's history, against any Fs. */
 export function installCases(label: string, makeEnv: () => Promise<StorageEnv>): void {
@@ -21,7 +24,15 @@ export function installCases(label: string, makeEnv: () => Promise<StorageEnv>):
       a.append(makeEntries(1, 25, 1));
       await a.sync();
       await a.installSnapshot(snapshotAt(20, 4, "leader state"), HISTORY);
-      expect([a.firstIndex(), a.lastIndex(), a.term(11), a.term(17), a.term(20), a.term(21), a.durableIndex]).toEqual([12, 20, 2, 3, 4, undefined, 20]);
+      expect([a.firstIndex(), a.lastIndex(), a.term(11), a.term(17), a.term(20), a.term(21), a.durableIndex]).toEqual([
+        12,
+        20,
+        2,
+        3,
+        4,
+        undefined,
+        20,
+      ]);
       expect(logOf(a)).toEqual(describeEntries(HISTORY.entries));
       expect(intentLeft()).toBe(false);
       a.append(makeEntries(21, 22, 4));
@@ -41,7 +52,13 @@ export function installCases(label: string, makeEnv: () => Promise<StorageEnv>):
       a.append(makeEntries(1, 5, 1));
       await a.sync();
       await a.installSnapshot(snapshotAt(20, 4), { prevTerm: 9, entries: [] });
-      expect([a.firstIndex(), a.lastIndex(), a.term(20), a.term(19), a.durableIndex]).toEqual([21, 20, 4, undefined, 20]);
+      expect([a.firstIndex(), a.lastIndex(), a.term(20), a.term(19), a.durableIndex]).toEqual([
+        21,
+        20,
+        4,
+        undefined,
+        20,
+      ]);
       expect(segmentPaths(env().fs, env().dir)).toEqual([]);
       await a.close();
       const b = await open();
@@ -56,7 +73,10 @@ export function installCases(label: string, makeEnv: () => Promise<StorageEnv>):
       a.append(makeEntries(1, 25, 1));
       await a.sync();
       // Many pieces (as a broker's own snapshot is), so that the write spans several turns of the event loop.
-      const own = new PartsSnapshot(snapshotAt(10, 1).meta, Array.from({ length: 3000 }, (_, i) => new Uint8Array(1000).fill(i & 0xff)));
+      const own = new PartsSnapshot(
+        snapshotAt(10, 1).meta,
+        Array.from({ length: 3000 }, (_, i) => new Uint8Array(1000).fill(i & 0xff)),
+      );
       const saving = a.saveSnapshot(own);
       await a.installSnapshot(snapshotAt(20, 4, "leader state"), HISTORY);
       await saving;
@@ -82,7 +102,11 @@ export function installCases(label: string, makeEnv: () => Promise<StorageEnv>):
       const refusals = [];
       for (const [what, history] of bad) {
         const e = await rejection(a.installSnapshot(snapshotAt(20, 4), history));
-        refusals.push({ what, internal: isMqraftError(e, "INTERNAL"), message: String(e).includes("cannot install the snapshot at index 20") });
+        refusals.push({
+          what,
+          internal: isMqraftError(e, "INTERNAL"),
+          message: String(e).includes("cannot install the snapshot at index 20"),
+        });
       }
       expect(refusals).toEqual(bad.map(([what]) => ({ what, internal: true, message: true })));
       expect(String(await rejection(a.installSnapshot(snapshotAt(20, 4), bad[3]?.[1] as InstallHistory)))).toContain(

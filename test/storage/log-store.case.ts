@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Snapshot } from "../../src/raft/log-types.ts";
-import { MqraftError } from "../../src/util/errors.ts";
 import { LogStore, type LogStoreOptions } from "../../src/storage/log-store.ts";
 import { recordSize, SEGMENT_HEADER_SIZE } from "../../src/storage/record-codec.ts";
-import { describeEntries, makeEntries, segmentPaths, type StorageEnv } from "./storage-env.ts";
+import { MqraftError } from "../../src/util/errors.ts";
+import { describeEntries, makeEntries, type StorageEnv, segmentPaths } from "./storage-env.ts";
 
 /** Ten data bytes per entry and three records per segment in these tests. */
 export const DATA = 10;
@@ -12,7 +12,11 @@ export const SEG = SEGMENT_HEADER_SIZE + 3 * REC;
 
 export function snapshotAt(index: number, term: number, data = "state"): Snapshot {
   return {
-    meta: { index, term, membership: { voters: [1, 2, 3], learners: [4], addresses: { "1": "127.0.0.1:8000", "4": "127.0.0.1:8003" } } },
+    meta: {
+      index,
+      term,
+      membership: { voters: [1, 2, 3], learners: [4], addresses: { "1": "127.0.0.1:8000", "4": "127.0.0.1:8003" } },
+    },
     data: new TextEncoder().encode(data),
   };
 }

@@ -3,7 +3,8 @@ import type { Entry } from "../../src/raft/log-types.ts";
 import { RecentEntries } from "../../src/storage/recent-entries.ts";
 
 const entry = (index: number, size = 10): Entry => ({ index, term: 1, kind: 0, data: new Uint8Array(size) });
-const run = (lo: number, hi: number, size = 10): Entry[] => Array.from({ length: hi - lo + 1 }, (_, i) => entry(lo + i, size));
+const run = (lo: number, hi: number, size = 10): Entry[] =>
+  Array.from({ length: hi - lo + 1 }, (_, i) => entry(lo + i, size));
 const indexes = (entries: Entry[] | undefined): number[] | undefined => entries?.map((e) => e.index);
 
 describe("recent entries", () => {

@@ -18,7 +18,12 @@ describe("record codec", () => {
   test("a record round-trips, including indexes and terms above 2^32", () => {
     const data = new TextEncoder().encode("payload");
     const d = decodeRecordAt(encode(2 ** 40 + 3, 2 ** 33, 1, data), 0);
-    expect(d.ok && { ...d.record, data: [...d.record.data] }).toEqual({ index: 2 ** 40 + 3, term: 2 ** 33, kind: 1, data: [...data] });
+    expect(d.ok && { ...d.record, data: [...d.record.data] }).toEqual({
+      index: 2 ** 40 + 3,
+      term: 2 ** 33,
+      kind: 1,
+      data: [...data],
+    });
   });
 
   test("every single-bit flip in a record is detected", () => {
@@ -36,8 +41,15 @@ describe("record codec", () => {
 
   test("a record cut short says how many bytes it needs", () => {
     const bytes = encode(1, 1, 0, new Uint8Array(20));
-    expect(decodeRecordAt(bytes.subarray(0, 30), 0)).toEqual({ ok: false, problem: "record cut short (30 of 45 bytes)", need: 45 });
-    expect(decodeRecordAt(bytes.subarray(0, 5), 0)).toEqual({ ok: false, problem: "record prefix cut short (5 of 8 bytes)" });
+    expect(decodeRecordAt(bytes.subarray(0, 30), 0)).toEqual({
+      ok: false,
+      problem: "record cut short (30 of 45 bytes)",
+      need: 45,
+    });
+    expect(decodeRecordAt(bytes.subarray(0, 5), 0)).toEqual({
+      ok: false,
+      problem: "record prefix cut short (5 of 8 bytes)",
+    });
   });
 
   test("an unknown entry kind with a valid checksum is refused", () => {

@@ -1,14 +1,23 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createPrng } from "../../src/util/prng.ts";
-import { MqraftError } from "../../src/util/errors.ts";
 import { inspectDataFolder } from "../../src/storage/inspect.ts";
 import { encodeInstallIntent, installIntent } from "../../src/storage/install-intent.ts";
+import { SEGMENT_HEADER_SIZE } from "../../src/storage/record-codec.ts";
 import { writeFileAtomic } from "../../src/storage/sealed-file.ts";
 import { encodeSnapshot } from "../../src/storage/state-files.ts";
-import { SEGMENT_HEADER_SIZE } from "../../src/storage/record-codec.ts";
+import { MqraftError } from "../../src/util/errors.ts";
+import { createPrng } from "../../src/util/prng.ts";
 import { logOf, REC, rejection, snapshotAt, useStorageEnv } from "./log-store.case.ts";
-import { describeEntries, exists, fileBytes, flipBit, makeEntries, segmentPaths, setFileBytes, type StorageEnv } from "./storage-env.ts";
+import {
+  describeEntries,
+  exists,
+  fileBytes,
+  flipBit,
+  makeEntries,
+  type StorageEnv,
+  segmentPaths,
+  setFileBytes,
+} from "./storage-env.ts";
 
 /** Recovery from damage done to the files while the broker was down, against any Fs. */
 export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>): void {
@@ -37,7 +46,10 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
         await s.sync();
         await s.close();
         const again = await open();
-        expect({ cut, log: logOf(again) }).toEqual({ cut, log: describeEntries([...makeEntries(1, 4, 1), ...makeEntries(5, 5, 2)]) });
+        expect({ cut, log: logOf(again) }).toEqual({
+          cut,
+          log: describeEntries([...makeEntries(1, 4, 1), ...makeEntries(5, 5, 2)]),
+        });
         await again.close();
       }
     });
@@ -121,13 +133,19 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
     test("a damaged record followed by sound ones in the newest segment is corruption, not a torn tail", async () => {
       const { path } = await writeLog(5, 1 << 20);
       flipBit(env().fs, path, SEGMENT_HEADER_SIZE + REC + 30);
-      await expect(open()).rejects.toThrow(`log segment ${path} is corrupt at byte ${SEGMENT_HEADER_SIZE + REC} (index 2)`);
+      await expect(open()).rejects.toThrow(
+        `log segment ${path} is corrupt at byte ${SEGMENT_HEADER_SIZE + REC} (index 2)`,
+      );
     });
 
     test("a newest segment created but not written, or with a torn header, is removed", async () => {
       await writeLog(3);
       const next = join(env().dir, "log", "00000000000000000004.seg");
-      for (const content of [new Uint8Array(0), new Uint8Array(SEGMENT_HEADER_SIZE - 3).fill(9), new Uint8Array(SEGMENT_HEADER_SIZE + 40)]) {
+      for (const content of [
+        new Uint8Array(0),
+        new Uint8Array(SEGMENT_HEADER_SIZE - 3).fill(9),
+        new Uint8Array(SEGMENT_HEADER_SIZE + 40),
+      ]) {
         const fd = env().fs.open(next, "wx");
         env().fs.write(fd, content, 0);
         env().fs.close(fd);
@@ -147,7 +165,9 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
       await writeLog(9);
       const [, middle, last] = segmentPaths(env().fs, env().dir) as [string, string, string];
       env().fs.unlink(middle);
-      await expect(open()).rejects.toThrow(`log segment ${last} is corrupt at byte 0 (index 4): segment should start at index 4`);
+      await expect(open()).rejects.toThrow(
+        `log segment ${last} is corrupt at byte 0 (index 4): segment should start at index 4`,
+      );
     });
 
     test("damaged hard-state and snapshot files are errors naming the file", async () => {
@@ -202,7 +222,12 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
       for (const snapshotInPlace of [false, true]) {
         await writeLog(12);
         const snapshotFile = encodeSnapshot(snapshot);
-        await writeFileAtomic(fs, dir, join(dir, "installing"), encodeInstallIntent(installIntent(snapshot, snapshotFile, history)));
+        await writeFileAtomic(
+          fs,
+          dir,
+          join(dir, "installing"),
+          encodeInstallIntent(installIntent(snapshot, snapshotFile, history)),
+        );
         if (snapshotInPlace) await writeFileAtomic(fs, dir, join(dir, "snapshot"), snapshotFile);
         const report = inspectDataFolder(dir, fs);
         expect(report.healthy).toBe(true);
@@ -213,7 +238,10 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
         );
         const s = await open();
         if (snapshotInPlace) {
-          expect([s.recovery.finishedInstall, s.recovery.droppedInstall]).toEqual([{ index: 20, entries: 6 }, undefined]);
+          expect([s.recovery.finishedInstall, s.recovery.droppedInstall]).toEqual([
+            { index: 20, entries: 6 },
+            undefined,
+          ]);
           expect([logOf(s), s.term(14), s.snapshot()?.meta.index]).toEqual([describeEntries(history.entries), 2, 20]);
         } else {
           expect([s.recovery.droppedInstall, s.recovery.finishedInstall]).toEqual([{ index: 20, term: 4 }, undefined]);
@@ -234,12 +262,19 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
         await writeLog(5);
         await writeFileAtomic(fs, dir, join(dir, "snapshot"), encodeSnapshot(snapshot));
         const e = await rejection(open());
-        expect({ code: (e as MqraftError).code, message: (e as MqraftError).message }).toMatchObject({ code: "CORRUPT", message: expect.stringContaining(why) });
+        expect({ code: (e as MqraftError).code, message: (e as MqraftError).message }).toMatchObject({
+          code: "CORRUPT",
+          message: expect.stringContaining(why),
+        });
         expect(inspectDataFolder(dir, fs).lines.join("\n")).toContain(`CORRUPT at`);
         // The log is the message store: a snapshot whose entries are not all there cannot serve its retained
         // messages, so it goes, and the node waits for the leader to send everything past the log it keeps.
         const s = await open({ repair: true });
-        expect([s.snapshot(), exists(fs, join(dir, "snapshot")), s.recovery.droppedSnapshot]).toEqual([undefined, false, snapshot.meta.index]);
+        expect([s.snapshot(), exists(fs, join(dir, "snapshot")), s.recovery.droppedSnapshot]).toEqual([
+          undefined,
+          false,
+          snapshot.meta.index,
+        ]);
         expect(logOf(s)).toEqual(describeEntries(makeEntries(1, 5, 1)));
         expect([s.damage?.untilIndex, exists(fs, join(dir, "damaged"))]).toEqual([untilIndex, true]);
         await s.close();

@@ -35,8 +35,16 @@ test("a repair cut by a power loss after any of its operations still marks the n
       () => undefined,
     );
     const after = await LogStore.open({ fs: sim, dir: DIR, repair: true, maxSegmentBytes: 1 << 20 });
-    expect({ k, untilIndex: after.damage?.untilIndex, snapshot: after.snapshot()?.meta.index, last: after.lastIndex() }).toEqual({
-      k, untilIndex: 12, snapshot: undefined, last: 3,
+    expect({
+      k,
+      untilIndex: after.damage?.untilIndex,
+      snapshot: after.snapshot()?.meta.index,
+      last: after.lastIndex(),
+    }).toEqual({
+      k,
+      untilIndex: 12,
+      snapshot: undefined,
+      last: 3,
     });
     await after.close();
   }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { createPrng } from "../../src/util/prng.ts";
 import { errnoCode } from "../../src/storage/fs.ts";
 import { SimFs } from "../../src/storage/sim-fs.ts";
+import { createPrng } from "../../src/util/prng.ts";
 
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
 

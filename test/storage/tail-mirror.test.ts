@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { TailMirror } from "../../src/storage/tail-mirror.ts";
 
-const bytes = (from: number, to: number): Uint8Array => Uint8Array.from({ length: to - from }, (_, i) => (from + i) & 0xff);
+const bytes = (from: number, to: number): Uint8Array =>
+  Uint8Array.from({ length: to - from }, (_, i) => (from + i) & 0xff);
 const seg1 = {};
 const seg2 = {};
 

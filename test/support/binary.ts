@@ -17,7 +17,10 @@ export interface RunResult {
 }
 
 /** Runs the binary to completion with a deadline; a hung command fails the test instead of the suite. */
-export async function runMqraft(args: string[], opts: { timeoutMs?: number; stdin?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+export async function runMqraft(
+  args: string[],
+  opts: { timeoutMs?: number; stdin?: string; env?: Record<string, string> } = {},
+): Promise<RunResult> {
   const proc = Bun.spawn([requireBinary(), ...args], {
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
     stdout: "pipe",

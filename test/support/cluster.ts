@@ -1,11 +1,11 @@
-import type { Subprocess } from "bun";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { requireBinary } from "./binary.ts";
 import { freePorts } from "./ports.ts";
-import { probeStatus } from "./wire-probe.ts";
 import { waitFor } from "./wait.ts";
+import { probeStatus } from "./wire-probe.ts";
 
 export interface BrokerProcess {
   id: number;
@@ -43,7 +43,11 @@ export class TestCluster {
   readonly brokers: BrokerProcess[];
   private readonly peers: string;
 
-  private constructor(dir: string, brokers: BrokerProcess[], private readonly options: ClusterOptions) {
+  private constructor(
+    dir: string,
+    brokers: BrokerProcess[],
+    private readonly options: ClusterOptions,
+  ) {
     this.dir = dir;
     this.brokers = brokers;
     this.peers = brokers.map((b) => `${b.id}=${b.address}`).join(",");
@@ -83,9 +87,20 @@ export class TestCluster {
     const peers = this.options.peersFor?.(id, this.peers) ?? this.peers;
     const membership = b.joinVia ? ["join", "--server", b.joinVia.join(",")] : ["broker", "--peers", peers];
     const args = [
-      ...membership, "--id", String(id), "--port", String(b.port), "--data", b.dataDir,
-      "--heartbeat-ms", String(this.options.heartbeatMs ?? 50), "--election-ms", String(this.options.electionMs ?? 500),
-      "--log-level", "debug", ...b.extraArgs,
+      ...membership,
+      "--id",
+      String(id),
+      "--port",
+      String(b.port),
+      "--data",
+      b.dataDir,
+      "--heartbeat-ms",
+      String(this.options.heartbeatMs ?? 50),
+      "--election-ms",
+      String(this.options.electionMs ?? 500),
+      "--log-level",
+      "debug",
+      ...b.extraArgs,
     ];
     // Appending through a file descriptor keeps every run of this broker in one log, even across kill -9.
     const fd = openSync(b.logPath, "a");
@@ -141,15 +156,21 @@ export class TestCluster {
 
   /** The leader that a majority of the running brokers agree on, once there is one. */
   async waitForLeader(timeoutMs = 10_000, except?: number): Promise<number> {
-    return waitFor(`a leader${except ? ` other than ${except}` : ""}`, async () => {
-      const views = await Promise.all(this.running().map((b) => probeStatus(b.address, 500)));
-      const leaders = views.map((v) => v?.leader ?? 0).filter((l) => l !== 0 && l !== except);
-      const leader = leaders[0];
-      if (leader === undefined) return undefined;
-      const agree = leaders.filter((l) => l === leader).length;
-      const selfView = views.find((v) => v?.nodes.some((n) => n.id === leader && n.role === "leader" && n.reachable && n.term > 0));
-      return agree > this.brokers.length / 2 && selfView ? leader : undefined;
-    }, { timeoutMs, intervalMs: 50 });
+    return waitFor(
+      `a leader${except ? ` other than ${except}` : ""}`,
+      async () => {
+        const views = await Promise.all(this.running().map((b) => probeStatus(b.address, 500)));
+        const leaders = views.map((v) => v?.leader ?? 0).filter((l) => l !== 0 && l !== except);
+        const leader = leaders[0];
+        if (leader === undefined) return undefined;
+        const agree = leaders.filter((l) => l === leader).length;
+        const selfView = views.find((v) =>
+          v?.nodes.some((n) => n.id === leader && n.role === "leader" && n.reachable && n.term > 0),
+        );
+        return agree > this.brokers.length / 2 && selfView ? leader : undefined;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
   }
 
   log(id: number): string {
@@ -164,6 +185,8 @@ export class TestCluster {
 
   /** The last lines of every broker's log, for failure messages. */
   tails(lines = 20): string {
-    return this.brokers.map((b) => `--- broker ${b.id} ---\n${this.log(b.id).trimEnd().split("\n").slice(-lines).join("\n")}`).join("\n");
+    return this.brokers
+      .map((b) => `--- broker ${b.id} ---\n${this.log(b.id).trimEnd().split("\n").slice(-lines).join("\n")}`)
+      .join("\n");
   }
 }

@@ -1,6 +1,6 @@
 import type { ClientInbound } from "../../src/wire/index.ts";
-import { openClient } from "./wire-probe.ts";
 import { waitFor } from "./wait.ts";
+import { openClient } from "./wire-probe.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -9,14 +9,27 @@ const decoder = new TextDecoder();
  * Publishes `values` to `topic` over one raw connection, pipelined, and returns the offsets the
  * broker acknowledged (by value). Used where a test must see exactly what the broker answered.
  */
-export async function publishRaw(address: string, topic: string, values: string[], timeoutMs = 20_000): Promise<Map<string, number>> {
+export async function publishRaw(
+  address: string,
+  topic: string,
+  values: string[],
+  timeoutMs = 20_000,
+): Promise<Map<string, number>> {
   const { connection, received } = await openClient(address);
-  values.forEach((value, id) => connection.send({ type: "publish", id, topic, data: encoder.encode(value) }));
-  await waitFor(`${values.length} answers from ${address}`, () => {
-    const answered = received.filter((m) => m.type === "published" || (m.type === "error" && m.id !== undefined)).length;
-    if (!connection.isOpen && answered < values.length) throw new Error(`connection closed after ${answered} answers`);
-    return answered >= values.length ? true : undefined;
-  }, { timeoutMs });
+  for (const [id, value] of values.entries())
+    connection.send({ type: "publish", id, topic, data: encoder.encode(value) });
+  await waitFor(
+    `${values.length} answers from ${address}`,
+    () => {
+      const answered = received.filter(
+        (m) => m.type === "published" || (m.type === "error" && m.id !== undefined),
+      ).length;
+      if (!connection.isOpen && answered < values.length)
+        throw new Error(`connection closed after ${answered} answers`);
+      return answered >= values.length ? true : undefined;
+    },
+    { timeoutMs },
+  );
   connection.close();
   const acked = new Map<string, number>();
   for (const m of received) if (m.type === "published") acked.set(values[m.id] as string, m.offset);
@@ -26,12 +39,21 @@ export async function publishRaw(address: string, topic: string, values: string[
 }
 
 /** Reads a topic from `address` from offset 0 until `count` messages arrived; returns them in order. */
-export async function readRaw(address: string, topic: string, count: number, timeoutMs = 20_000): Promise<{ offset: number; value: string }[]> {
+export async function readRaw(
+  address: string,
+  topic: string,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<{ offset: number; value: string }[]> {
   const { connection, received } = await openClient(address);
   connection.send({ type: "subscribe", id: 1, topics: [topic], from: "earliest" });
   const messages = () => received.filter((m): m is Extract<ClientInbound, { type: "message" }> => m.type === "message");
   try {
-    await waitFor(`${count} messages of ${topic} from ${address}`, () => (messages().length >= count ? true : undefined), { timeoutMs });
+    await waitFor(
+      `${count} messages of ${topic} from ${address}`,
+      () => (messages().length >= count ? true : undefined),
+      { timeoutMs },
+    );
   } finally {
     connection.close();
   }
@@ -39,16 +61,28 @@ export async function readRaw(address: string, topic: string, count: number, tim
 }
 
 /** Everything committed in `topic` on the broker at `address` when this is called, in order, read from that broker alone. */
-export async function drainRaw(address: string, topic: string, timeoutMs = 20_000): Promise<{ offset: number; value: string }[]> {
+export async function drainRaw(
+  address: string,
+  topic: string,
+  timeoutMs = 20_000,
+): Promise<{ offset: number; value: string }[]> {
   const { connection, received } = await openClient(address);
   connection.send({ type: "subscribe", id: 1, topics: [topic], from: "earliest" });
   const messages = () => received.filter((m): m is Extract<ClientInbound, { type: "message" }> => m.type === "message");
   try {
-    const end = await waitFor(`the subscription to ${topic} on ${address}`, () => {
-      const s = received.find((m) => m.type === "subscribed");
-      return s?.type === "subscribed" ? (s.ends[topic] ?? 0) : undefined;
-    }, { timeoutMs });
-    await waitFor(`${topic} up to offset ${end} from ${address}`, () => ((messages().at(-1)?.offset ?? -1) + 1 >= end ? true : undefined), { timeoutMs });
+    const end = await waitFor(
+      `the subscription to ${topic} on ${address}`,
+      () => {
+        const s = received.find((m) => m.type === "subscribed");
+        return s?.type === "subscribed" ? (s.ends[topic] ?? 0) : undefined;
+      },
+      { timeoutMs },
+    );
+    await waitFor(
+      `${topic} up to offset ${end} from ${address}`,
+      () => ((messages().at(-1)?.offset ?? -1) + 1 >= end ? true : undefined),
+      { timeoutMs },
+    );
   } finally {
     connection.close();
   }

@@ -14,7 +14,9 @@ export async function waitFor<T>(
       last = e instanceof Error ? e.message : e;
     }
     if (performance.now() > deadline) {
-      throw new Error(`timed out after ${opts.timeoutMs ?? 10_000} ms waiting for ${what}; last error: ${String(last)}`);
+      throw new Error(
+        `timed out after ${opts.timeoutMs ?? 10_000} ms waiting for ${what}; last error: ${String(last)}`,
+      );
     }
     await Bun.sleep(opts.intervalMs ?? 50);
   }

@@ -1,10 +1,19 @@
-import { ClientInboundSchema, connect, createMessageParser, type ClientInbound, type Connection, type StatusReply } from "../../src/wire/index.ts";
 import { splitAddress } from "../../src/util/config-values.ts";
+import {
+  type ClientInbound,
+  ClientInboundSchema,
+  type Connection,
+  connect,
+  createMessageParser,
+  type StatusReply,
+} from "../../src/wire/index.ts";
 
 const parse = createMessageParser(ClientInboundSchema);
 
 /** A raw protocol connection for tests that need to see or send exactly what is on the wire. */
-export async function openClient(address: string): Promise<{ connection: Connection<ClientInbound, unknown>; received: ClientInbound[] }> {
+export async function openClient(
+  address: string,
+): Promise<{ connection: Connection<ClientInbound, unknown>; received: ClientInbound[] }> {
   const { host, port } = splitAddress(address);
   const connection = await connect<ClientInbound, unknown>({ host, port, parse });
   const received: ClientInbound[] = [];
@@ -15,7 +24,7 @@ export async function openClient(address: string): Promise<{ connection: Connect
 
 /** One broker's own view of the cluster, or undefined if it does not answer within `timeoutMs`. */
 export async function probeStatus(address: string, timeoutMs = 1000): Promise<StatusReply | undefined> {
-  let client;
+  let client: Awaited<ReturnType<typeof openClient>> | undefined;
   try {
     client = await Promise.race([openClient(address), Bun.sleep(timeoutMs).then(() => undefined)]);
   } catch {

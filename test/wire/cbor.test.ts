@@ -20,7 +20,18 @@ function decodeError(bytes: Uint8Array): unknown {
 describe("cbor", () => {
   test("plain data round-trips, byte strings as plain Uint8Array copies", () => {
     const payload = new Uint8Array([0, 1, 2, 250, 255]);
-    const value = { type: "x", n: 42, neg: -7, big: 2 ** 40, f: 1.5, s: "héllo ✓", b: true, z: null, list: [1, "a", [2]], payload };
+    const value = {
+      type: "x",
+      n: 42,
+      neg: -7,
+      big: 2 ** 40,
+      f: 1.5,
+      s: "héllo ✓",
+      b: true,
+      z: null,
+      list: [1, "a", [2]],
+      payload,
+    };
     const bytes = encodeValue(value);
     const decoded = decodeValue(new Uint8Array(bytes)) as typeof value;
     expect(decoded).toEqual(value);

@@ -49,7 +49,10 @@ async function pair(options: { maxQueuedBytes: number; lowWaterBytes?: number })
   cleanups.push(() => listener.stop());
   const writer = await connect<Chunk, Chunk>({ host: "127.0.0.1", port: listener.port, parse: parseChunk, ...options });
   cleanups.push(() => writer.close());
-  await waitFor(() => accepted.length === 1, () => "the listener to accept");
+  await waitFor(
+    () => accepted.length === 1,
+    () => "the listener to accept",
+  );
   return { reader: accepted[0]!, writer, listener, accepted };
 }
 
@@ -66,13 +69,17 @@ describe("Connection backpressure", () => {
     let writerWaiting = false;
     let pausesDone = 0;
     reader.onMessage = (chunk) => {
-      if (chunk.seq !== expected || !intact(chunk)) failure ??= `chunk ${expected}: got seq ${chunk.seq}, intact ${intact(chunk)}`;
+      if (chunk.seq !== expected || !intact(chunk))
+        failure ??= `chunk ${expected}: got seq ${chunk.seq}, intact ${intact(chunk)}`;
       expected++;
       // pause a few times along the way, until the writer is seen blocked on the full queue
       if (pausesDone < pauses && expected === Math.floor(((pausesDone + 1) * total) / (pauses + 1))) {
         pausesDone++;
         reader.pause();
-        void waitFor(() => writerWaiting, () => "the writer to block while the reader is paused").then(
+        void waitFor(
+          () => writerWaiting,
+          () => "the writer to block while the reader is paused",
+        ).then(
           () => reader.resume(),
           (e: Error) => (failure ??= e.message),
         );
@@ -92,7 +99,11 @@ describe("Connection backpressure", () => {
       if (!writer.send({ type: "chunk", seq, data: fill(seq) })) throw new Error(`send ${seq} refused`);
       maxSeen = Math.max(maxSeen, writer.queuedBytes);
     }
-    await waitFor(() => expected === total || failure !== undefined, () => `${total} chunks, got ${expected}`, 30_000);
+    await waitFor(
+      () => expected === total || failure !== undefined,
+      () => `${total} chunks, got ${expected}`,
+      30_000,
+    );
 
     expect(failure).toBeUndefined();
     expect(expected).toBe(total);
@@ -131,11 +142,17 @@ describe("Connection backpressure", () => {
     // the listener still serves a new connection
     const fresh = await connect<Chunk, Chunk>({ host: "127.0.0.1", port: listener.port, parse: parseChunk });
     cleanups.push(() => fresh.close());
-    await waitFor(() => accepted.length === 2, () => "the listener to accept again");
+    await waitFor(
+      () => accepted.length === 2,
+      () => "the listener to accept again",
+    );
     const got: Chunk[] = [];
     accepted[1]!.onMessage = (chunk) => got.push(chunk);
     fresh.send({ type: "chunk", seq: 7, data: fill(7) });
-    await waitFor(() => got.length === 1, () => "a chunk over the new connection");
+    await waitFor(
+      () => got.length === 1,
+      () => "a chunk over the new connection",
+    );
     expect(intact(got[0]!)).toBe(true);
   });
 });

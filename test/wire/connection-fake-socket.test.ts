@@ -1,9 +1,9 @@
-import type { Socket } from "bun";
 import { afterEach, describe, expect, test } from "bun:test";
+import type { Socket } from "bun";
 import { isMqraftError, MqraftError } from "../../src/util/errors.ts";
 import { Connection, type SocketSlot } from "../../src/wire/connection.ts";
-import { encodeFrame } from "../../src/wire/frame-encoder.ts";
 import { FrameDecoder, NEED_MORE } from "../../src/wire/frame-decoder.ts";
+import { encodeFrame } from "../../src/wire/frame-encoder.ts";
 import { parseMessage } from "../../src/wire/messages/parse.ts";
 import type { Message } from "../../src/wire/messages/unions.ts";
 import { within } from "./helpers.ts";
@@ -144,9 +144,12 @@ describe("Connection write path", () => {
 
   test("going over maxQueuedBytes on a clean stream sends SLOW_CONSUMER as an error frame", async () => {
     const { socket, connection } = fakeConnection({ maxQueuedBytes: 5_000 });
-    for (let i = 0; i < 4; i++) expect(connection.send({ type: "error", code: "TIMEOUT", message: "w".repeat(1_000) })).toBe(true);
+    for (let i = 0; i < 4; i++)
+      expect(connection.send({ type: "error", code: "TIMEOUT", message: "w".repeat(1_000) })).toBe(true);
     expect(connection.send({ type: "error", code: "TIMEOUT", message: "w".repeat(1_000) })).toBe(false);
-    expect(socket.values()).toEqual([{ type: "error", code: "SLOW_CONSUMER", message: expect.stringContaining("10.0.0.1:9") }]);
+    expect(socket.values()).toEqual([
+      { type: "error", code: "SLOW_CONSUMER", message: expect.stringContaining("10.0.0.1:9") },
+    ]);
     expect(socket.shutDown).toBe(true);
   });
 

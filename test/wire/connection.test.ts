@@ -7,7 +7,12 @@ import { helloError } from "../../src/wire/handshake.ts";
 import { type Listener, listen } from "../../src/wire/listen.ts";
 import { type Hello, PROTOCOL_VERSION, type Welcome } from "../../src/wire/messages/handshake.ts";
 import { createMessageParser } from "../../src/wire/messages/parse.ts";
-import { type ClientInbound, ClientInboundSchema, ServerInboundSchema, type ServerInbound } from "../../src/wire/messages/unions.ts";
+import {
+  type ClientInbound,
+  ClientInboundSchema,
+  type ServerInbound,
+  ServerInboundSchema,
+} from "../../src/wire/messages/unions.ts";
 import { concat, expectErrorCode, header, rawConnect, waitFor, within } from "./helpers.ts";
 
 const parseServerInbound = createMessageParser(ServerInboundSchema);
@@ -49,7 +54,9 @@ function startServer(overrides: { onMessage?: (c: ServerSide, m: ServerInbound) 
   return server;
 }
 
-async function client(port: number): Promise<{ connection: Connection<ClientInbound, Hello>; received: ClientInbound[] }> {
+async function client(
+  port: number,
+): Promise<{ connection: Connection<ClientInbound, Hello>; received: ClientInbound[] }> {
   const connection = await connect<ClientInbound, Hello>({ host: "127.0.0.1", port, parse: parseClientInbound });
   cleanups.push(() => connection.close());
   const received: ClientInbound[] = [];
@@ -60,7 +67,10 @@ async function client(port: number): Promise<{ connection: Connection<ClientInbo
 async function roundTrip(port: number): Promise<void> {
   const { connection, received } = await client(port);
   connection.send({ type: "hello", version: PROTOCOL_VERSION, role: "client" });
-  await waitFor(() => received.length > 0, () => "a welcome");
+  await waitFor(
+    () => received.length > 0,
+    () => "a welcome",
+  );
   expect(received[0]).toEqual({ type: "welcome", version: PROTOCOL_VERSION, nodeId: 1 });
   connection.close();
   await within(connection.closed, "the client's close");
@@ -80,7 +90,10 @@ describe("Connection over loopback", () => {
     expect(received).toHaveLength(1);
     expectErrorCode(received[0], "UNSUPPORTED_VERSION");
     expect(isMqraftError(reason, "CONNECTION_CLOSED")).toBe(true);
-    await waitFor(() => server.closeReasons.length === 1, () => "the server side to close");
+    await waitFor(
+      () => server.closeReasons.length === 1,
+      () => "the server side to close",
+    );
     expect(isMqraftError(server.closeReasons[0], "UNSUPPORTED_VERSION")).toBe(true);
   });
 
@@ -108,11 +121,17 @@ describe("Connection over loopback", () => {
     expect(peer.values).toHaveLength(2);
     expect(peer.values[0]).toMatchObject({ type: "welcome" });
     expectErrorCode(peer.values[1], code);
-    await waitFor(() => server.closeReasons.length === 1, () => "the server side to close");
+    await waitFor(
+      () => server.closeReasons.length === 1,
+      () => "the server side to close",
+    );
     expect(server.closeReasons[0]?.code).toBe(code as MqraftError["code"]);
 
     bystander.connection.send({ type: "hello", version: PROTOCOL_VERSION });
-    await waitFor(() => bystander.received.length === 1, () => "the bystander's welcome");
+    await waitFor(
+      () => bystander.received.length === 1,
+      () => "the bystander's welcome",
+    );
     await roundTrip(server.listener.port);
   });
 
@@ -153,7 +172,10 @@ describe("Connection over loopback", () => {
     expect(isMqraftError(reason, "CONNECTION_CLOSED")).toBe(true);
     expect(received.length).toBe(count);
     expect(received.every((m, i) => m.type === "welcome" && m.nodeId === i + 1)).toBe(true);
-    await waitFor(() => server.closeReasons.length === 1, () => "the server side to close");
+    await waitFor(
+      () => server.closeReasons.length === 1,
+      () => "the server side to close",
+    );
     expect(server.closeReasons[0]).toBeNull();
   });
 
@@ -198,7 +220,10 @@ describe("Connection over loopback", () => {
   test("stopping a listener closes its connections", async () => {
     const server = startServer();
     const { connection } = await client(server.listener.port);
-    await waitFor(() => server.connections.length === 1, () => "the server to accept");
+    await waitFor(
+      () => server.connections.length === 1,
+      () => "the server to accept",
+    );
     server.listener.stop();
     const reason = await within(connection.closed, "the close");
     expect(isMqraftError(reason, "CONNECTION_CLOSED")).toBe(true);

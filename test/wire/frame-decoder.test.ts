@@ -72,7 +72,11 @@ describe("FrameDecoder", () => {
 
   test("decodes 100,000 frames in one chunk, payloads not sharing the chunk", () => {
     const count = 100_000;
-    const values = Array.from({ length: count }, (_, seq) => ({ type: "data", seq, payload: new Uint8Array([seq & 255]) }));
+    const values = Array.from({ length: count }, (_, seq) => ({
+      type: "data",
+      seq,
+      payload: new Uint8Array([seq & 255]),
+    }));
     const chunk = encodeFrames(values);
     const decoded = decodeAll([chunk]) as typeof values;
     expect(decoded.length).toBe(count);
@@ -97,7 +101,12 @@ describe("FrameDecoder", () => {
   test("the default limit is 16 MiB and a frame exactly at the limit is accepted", () => {
     const decoder = new FrameDecoder();
     decoder.push(header(16 * 1024 * 1024 + 1));
-    expect(isMqraftError(failure(() => decoder.next()), "FRAME_TOO_LARGE")).toBe(true);
+    expect(
+      isMqraftError(
+        failure(() => decoder.next()),
+        "FRAME_TOO_LARGE",
+      ),
+    ).toBe(true);
 
     const limit = 64;
     // a byte string with a one-byte length that fills the frame
@@ -113,21 +122,39 @@ describe("FrameDecoder", () => {
     const decoder = new FrameDecoder();
     decoder.push(concat(encodeFrame({ ok: 1 }), header(3), new Uint8Array([0xff, 0xfe, 0xfd])));
     expect(decoder.next()).toEqual({ ok: 1 });
-    expect(isMqraftError(failure(() => decoder.next()), "BAD_FRAME")).toBe(true);
+    expect(
+      isMqraftError(
+        failure(() => decoder.next()),
+        "BAD_FRAME",
+      ),
+    ).toBe(true);
   });
 
   test("a frame holding two CBOR values, or a truncated one, is BAD_FRAME", () => {
-    for (const body of [[0x01, 0x02], [0x63, 0x61]]) {
+    for (const body of [
+      [0x01, 0x02],
+      [0x63, 0x61],
+    ]) {
       const decoder = new FrameDecoder();
       decoder.push(concat(header(body.length), new Uint8Array(body)));
-      expect(isMqraftError(failure(() => decoder.next()), "BAD_FRAME")).toBe(true);
+      expect(
+        isMqraftError(
+          failure(() => decoder.next()),
+          "BAD_FRAME",
+        ),
+      ).toBe(true);
     }
   });
 
   test("an empty frame is BAD_FRAME", () => {
     const decoder = new FrameDecoder();
     decoder.push(header(0));
-    expect(isMqraftError(failure(() => decoder.next()), "BAD_FRAME")).toBe(true);
+    expect(
+      isMqraftError(
+        failure(() => decoder.next()),
+        "BAD_FRAME",
+      ),
+    ).toBe(true);
   });
 
   test("a nesting bomb frame is BAD_FRAME", () => {

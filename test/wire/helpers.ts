@@ -1,5 +1,5 @@
-import type { Socket } from "bun";
 import { expect } from "bun:test";
+import type { Socket } from "bun";
 import { FrameDecoder, NEED_MORE } from "../../src/wire/frame-decoder.ts";
 
 /** Waits until `condition()` holds, polling each event-loop turn; fails with `describe()` after `timeoutMs`. */

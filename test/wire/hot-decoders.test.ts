@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { isMqraftError } from "../../src/util/errors.ts";
 import { createPrng } from "../../src/util/prng.ts";
-import { encodeValue, decodeValue } from "../../src/wire/cbor.ts";
+import { decodeValue, encodeValue } from "../../src/wire/cbor.ts";
 import { readHot } from "../../src/wire/hot-decoders.ts";
 import { createMessageParser, type MessageParser } from "../../src/wire/messages/parse.ts";
 import { ClientInboundSchema, ServerInboundSchema } from "../../src/wire/messages/unions.ts";
-import { isMqraftError } from "../../src/util/errors.ts";
 
 type AnyParser = MessageParser<unknown>;
 const server = createMessageParser(ServerInboundSchema) as AnyParser;
@@ -20,7 +20,14 @@ function generic(bytes: Uint8Array, parse: AnyParser): unknown {
 describe("hot decoders", () => {
   const valid = [
     { type: "publish", id: 0, topic: "t", data: data(0) },
-    { type: "publish", id: 2 ** 53 - 1, topic: "a/b.c:d-e_f", data: data(300), producer: "p-0123456789abcdef", seq: 4_294_967_296 },
+    {
+      type: "publish",
+      id: 2 ** 53 - 1,
+      topic: "a/b.c:d-e_f",
+      data: data(300),
+      producer: "p-0123456789abcdef",
+      seq: 4_294_967_296,
+    },
     { type: "publish", id: 1, seq: 3, data: data(5), topic: "t" },
     { type: "published", id: 7, topic: "t", offset: 0 },
     { type: "published", id: 7, topic: "t", offset: 300, duplicate: false },

@@ -13,7 +13,14 @@ function hot(value: unknown): Uint8Array | undefined {
 describe("hot encoders", () => {
   test.each([
     { type: "publish", id: 0, topic: "t", data: data(0) },
-    { type: "publish", id: 70_000, topic: "a/b.c:d-e_f", data: data(128), producer: "p-0123456789abcdef", seq: 4_294_967_296 },
+    {
+      type: "publish",
+      id: 70_000,
+      topic: "a/b.c:d-e_f",
+      data: data(128),
+      producer: "p-0123456789abcdef",
+      seq: 4_294_967_296,
+    },
     { type: "publish", id: 1, topic: "t", data: data(70_000), seq: 3 },
     { type: "published", id: 7, topic: "t", offset: 0 },
     { type: "published", id: 7, topic: "t", offset: 300, duplicate: true },
@@ -49,8 +56,26 @@ describe("hot encoders", () => {
     { type: "publish", id: 1, topic: "t", data: data(1), producer: undefined },
     { type: "published", id: 1, topic: "t", offset: 1, duplicate: 1 },
     { type: "message", subscription: 1, topic: "t", offset: 2 },
-    { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: [{ index: 1, term: 3, kind: 0, data: data(1), extra: 1 }], commit: 0 },
-    { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: [{ index: 1, term: 3, kind: 0 }], commit: 0 },
+    {
+      type: "append",
+      from: 1,
+      to: 2,
+      term: 3,
+      index: 0,
+      logTerm: 0,
+      entries: [{ index: 1, term: 3, kind: 0, data: data(1), extra: 1 }],
+      commit: 0,
+    },
+    {
+      type: "append",
+      from: 1,
+      to: 2,
+      term: 3,
+      index: 0,
+      logTerm: 0,
+      entries: [{ index: 1, term: 3, kind: 0 }],
+      commit: 0,
+    },
     { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: [], commit: -1 },
   ])("%o is left to cbor-x", (value) => {
     expect(hot(value)).toBeUndefined();

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { SubscriptionNameSchema, TopicSchema, ProducerIdSchema } from "../../util/names.ts";
+import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
 import { NodeIdSchema } from "./fields.ts";
 
 /** Client requests on a broker port and the broker's answers and pushes. `id` pairs a request with its answer. */
@@ -7,7 +7,11 @@ import { NodeIdSchema } from "./fields.ts";
 const RequestIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const OffsetSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const BytesSchema = v.instance(Uint8Array);
-const TopicListSchema = v.pipe(v.array(TopicSchema), v.minLength(1, "at least one topic"), v.maxLength(1000, "at most 1000 topics"));
+const TopicListSchema = v.pipe(
+  v.array(TopicSchema),
+  v.minLength(1, "at least one topic"),
+  v.maxLength(1000, "at most 1000 topics"),
+);
 
 export const PublishSchema = v.object({
   type: v.literal("publish"),

@@ -7,10 +7,18 @@ import { NodeIdSchema } from "./fields.ts";
  * committed, or with `error` carrying the request's id.
  */
 const RequestIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
-const AddressSchema = v.pipe(v.string(), v.regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, "expected host:port"));
+const AddressSchema = v.pipe(
+  v.string(),
+  v.regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, "expected host:port"),
+);
 
 /** Add broker `nodeId`, listening at `address`, as a learner; the leader promotes it to voter once it has caught up. */
-export const JoinSchema = v.object({ type: v.literal("join"), id: RequestIdSchema, nodeId: NodeIdSchema, address: AddressSchema });
+export const JoinSchema = v.object({
+  type: v.literal("join"),
+  id: RequestIdSchema,
+  nodeId: NodeIdSchema,
+  address: AddressSchema,
+});
 
 /** Remove broker `nodeId` from the cluster; it stops serving and exits. */
 export const LeaveSchema = v.object({ type: v.literal("leave"), id: RequestIdSchema, nodeId: NodeIdSchema });

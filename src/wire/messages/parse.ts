@@ -13,7 +13,9 @@ type AnySchema = v.GenericSchema<unknown, unknown>;
  * takes a message read by hot-decoders.ts, already checked against its type's schema: it is accepted as it is when
  * this side receives that type with that same schema, and parsed like any other value otherwise.
  */
-export type MessageParser<T> = ((value: unknown) => T | MqraftError) & { hot?: (message: { type?: unknown }) => T | MqraftError };
+export type MessageParser<T> = ((value: unknown) => T | MqraftError) & {
+  hot?: (message: { type?: unknown }) => T | MqraftError;
+};
 
 /**
  * Validates with `schema`. A `v.variant` on `type` is not run as a whole: running it tries the options one by one,
@@ -31,7 +33,8 @@ export function createMessageParser<S extends AnySchema>(schema: S): MessagePars
   };
   parse.hot = (message) => {
     const type = message.type;
-    const checked = typeof type === "string" && byType?.get(type) !== undefined && byType.get(type) === HOT_SCHEMAS[type];
+    const checked =
+      typeof type === "string" && byType?.get(type) !== undefined && byType.get(type) === HOT_SCHEMAS[type];
     return checked ? (message as v.InferOutput<S>) : parse(message);
   };
   return parse;
@@ -52,8 +55,14 @@ function optionsByType(schema: AnySchema): Map<string, AnySchema> | undefined {
   if (variant.type !== "variant" || variant.key !== "type" || variant.options === undefined) return undefined;
   const byType = new Map<string, AnySchema>();
   for (const option of variant.options) {
-    const entry = (option as { type?: string; entries?: { type?: { type?: string; literal?: unknown } } }).entries?.type;
-    if ((option as { type?: string }).type !== "object" || entry?.type !== "literal" || typeof entry.literal !== "string") return undefined;
+    const entry = (option as { type?: string; entries?: { type?: { type?: string; literal?: unknown } } }).entries
+      ?.type;
+    if (
+      (option as { type?: string }).type !== "object" ||
+      entry?.type !== "literal" ||
+      typeof entry.literal !== "string"
+    )
+      return undefined;
     // a variant keeps the first option of a type that validates; two options of one type are left to the variant
     if (byType.has(entry.literal)) return undefined;
     byType.set(entry.literal, option as AnySchema);

@@ -70,7 +70,12 @@ export const RaftSnapshotSchema = v.object({
   done: v.boolean(),
 });
 
-export const RaftSnapshotResponseSchema = v.object({ type: v.literal("snapshotResponse"), ...header, index: Whole, offset: Whole });
+export const RaftSnapshotResponseSchema = v.object({
+  type: v.literal("snapshotResponse"),
+  ...header,
+  index: Whole,
+  offset: Whole,
+});
 
 export const RaftTimeoutNowSchema = v.object({ type: v.literal("timeoutNow"), ...header });
 

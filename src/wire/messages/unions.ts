@@ -1,9 +1,4 @@
 import * as v from "valibot";
-import { ErrorMessageSchema } from "./error.ts";
-import { HelloSchema, WelcomeSchema } from "./handshake.ts";
-import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
-import { JoinSchema, LeaveSchema, TransferSchema } from "./membership.ts";
-import { ReportSchema } from "./manager.ts";
 import {
   AckSchema,
   DeliverySchema,
@@ -16,6 +11,11 @@ import {
   SubscribeSchema,
   UnsubscribeSchema,
 } from "./client.ts";
+import { ErrorMessageSchema } from "./error.ts";
+import { HelloSchema, WelcomeSchema } from "./handshake.ts";
+import { ReportSchema } from "./manager.ts";
+import { JoinSchema, LeaveSchema, TransferSchema } from "./membership.ts";
+import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
 
 /**
  * What each side of a connection may receive, as one discriminated union on `type` per role. A new message is one

@@ -80,7 +80,8 @@ export class BrokerChecker {
       if (t === undefined) continue;
       const known = this.committedTerm[i];
       if (known === undefined) this.committedTerm[i] = t;
-      else if (known !== t) fail("state machine safety", `node ${id} committed index ${i} at term ${t}, another node at term ${known}`);
+      else if (known !== t)
+        fail("state machine safety", `node ${id} committed index ${i} at term ${t}, another node at term ${known}`);
     }
     m.commit = commit;
     if (commit > this.maxCommit) {
@@ -100,7 +101,10 @@ export class BrokerChecker {
     if (term === undefined || raft.term < term) return;
     const held = raft.termAt(index);
     if (held === term || (held === undefined && index < raft.status().firstIndex)) return;
-    fail("leader completeness", `leader ${id} of term ${raft.term} holds term ${held} at committed index ${index} (term ${term})`);
+    fail(
+      "leader completeness",
+      `leader ${id} of term ${raft.term} holds term ${held} at committed index ${index} (term ${term})`,
+    );
   }
 
   /** A vote granted on the wire. */
@@ -108,7 +112,8 @@ export class BrokerChecker {
     const key = id * 1048576 + term;
     const before = this.votes.get(key);
     if (before === undefined) this.votes.set(key, candidate);
-    else if (before !== candidate) fail("one vote per term", `node ${id} voted for ${before} and ${candidate} in term ${term}`);
+    else if (before !== candidate)
+      fail("one vote per term", `node ${id} voted for ${before} and ${candidate} in term ${term}`);
     const m = this.mark(id);
     if (term > m.votedTerm) {
       m.votedTerm = term;
@@ -120,7 +125,10 @@ export class BrokerChecker {
   recovered(id: number, hs: HardState): void {
     const m = this.mark(id);
     if (hs.term < m.votedTerm || (hs.term === m.votedTerm && hs.vote !== m.votedFor)) {
-      fail("vote durability", `node ${id} voted for ${m.votedFor} in term ${m.votedTerm} but recovered term ${hs.term} vote ${hs.vote}`);
+      fail(
+        "vote durability",
+        `node ${id} voted for ${m.votedFor} in term ${m.votedTerm} but recovered term ${hs.term} vote ${hs.vote}`,
+      );
     }
   }
 
@@ -134,7 +142,10 @@ export class BrokerChecker {
       const known = this.history[e.index];
       if (known === undefined) this.history[e.index] = { term: e.term, hash };
       else if (known.term !== e.term || known.hash !== hash) {
-        fail("state machine safety", `node ${id} applies (${e.index}, t${e.term}), another node applied (${e.index}, t${known.term}) with other data`);
+        fail(
+          "state machine safety",
+          `node ${id} applies (${e.index}, t${e.term}), another node applied (${e.index}, t${known.term}) with other data`,
+        );
       }
     }
   }
@@ -142,11 +153,13 @@ export class BrokerChecker {
   /** A node's state machine at `index` (a snapshot it took or installed, or its final state). */
   stateAt(id: number, index: number, term: number, bytes: Uint8Array): void {
     const known = this.history[index];
-    if (known !== undefined && known.term !== term) fail("snapshot", `node ${id} has a snapshot at (${index}, t${term}), the history has t${known.term}`);
+    if (known !== undefined && known.term !== term)
+      fail("snapshot", `node ${id} has a snapshot at (${index}, t${term}), the history has t${known.term}`);
     const hash = hashEntry(0, { index, term, kind: 0, data: bytes });
     const before = this.states.get(index);
     if (before === undefined) this.states.set(index, hash);
-    else if (before !== hash) fail("state machine safety", `node ${id}'s state at index ${index} differs from another node's`);
+    else if (before !== hash)
+      fail("state machine safety", `node ${id}'s state at index ${index} differs from another node's`);
   }
 
   /** Node `id` holds `text` at (topic, offset), read back from its log. */
@@ -158,21 +171,32 @@ export class BrokerChecker {
     }
     const known = byOffset.get(offset);
     if (known !== undefined) {
-      if (known !== text) fail("message agreement", `node ${id} holds ${brief(text)} at ${topic}/${offset}, another node ${brief(known)}`);
+      if (known !== text)
+        fail(
+          "message agreement",
+          `node ${id} holds ${brief(text)} at ${topic}/${offset}, another node ${brief(known)}`,
+        );
       return;
     }
     byOffset.set(offset, text);
     const promised = this.ackedAt.get(`${topic}/${offset}`);
     if (promised !== undefined && promised !== text) {
-      fail("acknowledged publish", `${identityOf(promised)} was acknowledged at ${topic}/${offset}, node ${id} holds ${brief(text)} there`);
+      fail(
+        "acknowledged publish",
+        `${identityOf(promised)} was acknowledged at ${topic}/${offset}, node ${id} holds ${brief(text)} there`,
+      );
     }
     const identity = identityOf(text);
     const ack = this.acked.get(identity);
     if (ack !== undefined && (ack.topic !== topic || ack.offset !== offset)) {
-      fail("acknowledged publish", `${identity} was acknowledged at ${ack.topic}/${ack.offset}, node ${id} stores it at ${topic}/${offset}`);
+      fail(
+        "acknowledged publish",
+        `${identity} was acknowledged at ${ack.topic}/${ack.offset}, node ${id} stores it at ${topic}/${offset}`,
+      );
     }
     const first = this.stored.get(identity);
-    if (first !== undefined) fail("stored once", `${identity} is stored at ${first.topic}/${first.offset} and at ${topic}/${offset}`);
+    if (first !== undefined)
+      fail("stored once", `${identity} is stored at ${first.topic}/${first.offset} and at ${topic}/${offset}`);
     this.stored.set(identity, { topic, offset });
   }
 
@@ -182,15 +206,22 @@ export class BrokerChecker {
     const before = this.acked.get(identity);
     if (before !== undefined) {
       if (before.topic !== topic || before.offset !== offset) {
-        fail("stored once", `${identity} was acknowledged at ${before.topic}/${before.offset}, then at ${topic}/${offset}`);
+        fail(
+          "stored once",
+          `${identity} was acknowledged at ${before.topic}/${before.offset}, then at ${topic}/${offset}`,
+        );
       }
       return;
     }
     const held = this.messages.get(topic)?.get(offset);
-    if (held !== undefined && held !== text) fail("acknowledged publish", `${identity} was acknowledged at ${topic}/${offset}, which holds ${brief(held)}`);
+    if (held !== undefined && held !== text)
+      fail("acknowledged publish", `${identity} was acknowledged at ${topic}/${offset}, which holds ${brief(held)}`);
     const stored = this.stored.get(identity);
     if (stored !== undefined && (stored.topic !== topic || stored.offset !== offset)) {
-      fail("acknowledged publish", `${identity} was acknowledged at ${topic}/${offset}, it is stored at ${stored.topic}/${stored.offset}`);
+      fail(
+        "acknowledged publish",
+        `${identity} was acknowledged at ${topic}/${offset}, it is stored at ${stored.topic}/${stored.offset}`,
+      );
     }
     this.acked.set(identity, { topic, offset, text });
     this.ackedAt.set(`${topic}/${offset}`, text);
@@ -198,7 +229,8 @@ export class BrokerChecker {
 
   /** A node's topic starts past offset 0: only retention may drop messages. */
   topicStart(id: number, topic: string, firstOffset: number): void {
-    if (firstOffset > 0 && !this.retention) fail("retention", `node ${id}'s topic ${topic} starts at ${firstOffset} without retention`);
+    if (firstOffset > 0 && !this.retention)
+      fail("retention", `node ${id}'s topic ${topic} starts at ${firstOffset} without retention`);
   }
 }
 

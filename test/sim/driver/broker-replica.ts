@@ -11,6 +11,7 @@ import { BrokerState } from "../../../src/broker/state-machine.ts";
 import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import { RaftDriver } from "../../../src/node/raft-driver.ts";
 import { ReplicatedBroker } from "../../../src/node/replicated-broker.ts";
+import { nextSnapshotIndex } from "../../../src/node/snapshot-schedule.ts";
 import { TransferLogView, unpackTransfer } from "../../../src/node/snapshot-transfer.ts";
 import { bootstrap, type Entry, type Message, RaftNode, type Snapshot } from "../../../src/raft/index.ts";
 import type { Fs } from "../../../src/storage/fs.ts";
@@ -20,7 +21,6 @@ import { describeError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { type BrokerChecker, fail } from "./broker-checker.ts";
 import type { DriverProfile } from "./driver-profile.ts";
-import { nextSnapshotIndex } from "../../../src/node/snapshot-schedule.ts";
 
 /** Ticks per election timeout: production's 1000 ms election over 100 ms heartbeats. */
 export const ELECTION_TICKS = 10;
@@ -116,7 +116,12 @@ export class BrokerReplica {
       hardState,
       env.defer,
     );
-    env.trace("boot", { first: store.firstIndex(), last: store.lastIndex(), snapshot: snapshot?.meta.index ?? 0, ...saved });
+    env.trace("boot", {
+      first: store.firstIndex(),
+      last: store.lastIndex(),
+      snapshot: snapshot?.meta.index ?? 0,
+      ...saved,
+    });
     this.verifyRetained();
   }
 
@@ -134,7 +139,11 @@ export class BrokerReplica {
     if (typeof at === "string") return at;
     const data = this.readEntry(at.index);
     const m = data === undefined ? undefined : decodeEntryMessages(data)[at.slot];
-    if (m === undefined) fail("retained message in the log", `node ${this.env.id} cannot read ${topic}/${offset} at index ${at.index} slot ${at.slot}`);
+    if (m === undefined)
+      fail(
+        "retained message in the log",
+        `node ${this.env.id} cannot read ${topic}/${offset} at index ${at.index} slot ${at.slot}`,
+      );
     return { text: utf8.decode(m.data) };
   }
 
@@ -152,7 +161,8 @@ export class BrokerReplica {
 
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     const { index, term } = snapshot.meta;
-    if (index <= this.applied) fail("applied monotonic", `node ${this.env.id} installs a snapshot at ${index} over applied ${this.applied}`);
+    if (index <= this.applied)
+      fail("applied monotonic", `node ${this.env.id} installs a snapshot at ${index} over applied ${this.applied}`);
     const transfer = unpackTransfer(snapshot.data);
     const state: Snapshot = { meta: snapshot.meta, data: transfer.state };
     await this.store.installSnapshot(state, { prevTerm: transfer.prevTerm, entries: transfer.entries });
@@ -209,12 +219,20 @@ export class BrokerReplica {
       for (const at of state.scan(topic, from, info.nextOffset - from)) {
         if (at.index !== lastIndex) {
           const data = this.readEntry(at.index);
-          if (data === undefined) fail("retained message in the log", `node ${this.env.id} retains ${topic}/${at.offset} at index ${at.index}, outside its log [${this.store.firstIndex()}, ${this.store.lastIndex()}]`);
+          if (data === undefined)
+            fail(
+              "retained message in the log",
+              `node ${this.env.id} retains ${topic}/${at.offset} at index ${at.index}, outside its log [${this.store.firstIndex()}, ${this.store.lastIndex()}]`,
+            );
           messages = decodeEntryMessages(data);
           lastIndex = at.index;
         }
         const m = messages[at.slot];
-        if (m === undefined || m.topic !== topic) fail("retained message in the log", `node ${this.env.id}: index ${at.index} slot ${at.slot} does not hold ${topic}/${at.offset}`);
+        if (m === undefined || m.topic !== topic)
+          fail(
+            "retained message in the log",
+            `node ${this.env.id}: index ${at.index} slot ${at.slot} does not hold ${topic}/${at.offset}`,
+          );
         this.env.checker.holds(this.env.id, topic, at.offset, utf8.decode(m.data));
       }
       this.checked.set(topic, info.nextOffset);

@@ -79,7 +79,9 @@ describe("broker checker", () => {
   test("an applied entry that differs from the history, and a topic trimmed without retention, are caught", () => {
     const c = new BrokerChecker(false);
     c.applying(1, 0, [{ index: 1, term: 1, kind: 0, data: new Uint8Array([1]) }]);
-    expect(fails(() => c.applying(2, 0, [{ index: 1, term: 1, kind: 0, data: new Uint8Array([2]) }]))).toBe("state machine safety");
+    expect(fails(() => c.applying(2, 0, [{ index: 1, term: 1, kind: 0, data: new Uint8Array([2]) }]))).toBe(
+      "state machine safety",
+    );
     expect(fails(() => c.applying(2, 0, [{ index: 2, term: 1, kind: 0, data: new Uint8Array() }]))).toBe("apply order");
     expect(fails(() => c.topicStart(1, "t", 3))).toBe("retention");
     expect(fails(() => new BrokerChecker(true).topicStart(1, "t", 3))).toBe("no violation");

@@ -9,7 +9,14 @@ import { isRaftMessage, toRaftMessage } from "../../../src/node/peer-messages.ts
 import type { Message } from "../../../src/raft/index.ts";
 import { describeError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
-import { ClientInboundSchema, createMessageParser, encodeFrame, FrameDecoder, NEED_MORE, ServerInboundSchema } from "../../../src/wire/index.ts";
+import {
+  ClientInboundSchema,
+  createMessageParser,
+  encodeFrame,
+  FrameDecoder,
+  NEED_MORE,
+  ServerInboundSchema,
+} from "../../../src/wire/index.ts";
 import { Violation } from "../invariants.ts";
 
 const parseAccepted = createMessageParser(ServerInboundSchema);
@@ -32,13 +39,17 @@ export function decodePeerMessage(sent: Message, frame: Uint8Array, prng: Prng):
   } catch (e) {
     throw new Violation("wire", `a frame from node ${from} to ${to} does not decode: ${describeError(e)}`);
   }
-  if (value === NEED_MORE) throw new Violation("wire", `a frame of ${frame.length} bytes from node ${from} to ${to} decodes as incomplete`);
+  if (value === NEED_MORE)
+    throw new Violation("wire", `a frame of ${frame.length} bytes from node ${from} to ${to} decodes as incomplete`);
   const parsed = (from < to ? parseAccepted : parseDialed)(value);
-  if (parsed instanceof Error) throw new Violation("wire", `a message from node ${from} to ${to} fails its schema: ${parsed.message}`);
-  if (!isRaftMessage(parsed)) throw new Violation("wire", `a Raft message from node ${from} to ${to} arrives as ${parsed.type}`);
+  if (parsed instanceof Error)
+    throw new Violation("wire", `a message from node ${from} to ${to} fails its schema: ${parsed.message}`);
+  if (!isRaftMessage(parsed))
+    throw new Violation("wire", `a Raft message from node ${from} to ${to} arrives as ${parsed.type}`);
   const received = toRaftMessage(parsed);
   const difference = differs(sent, received, sent.type);
-  if (difference !== undefined) throw new Violation("wire", `a ${sent.type} from node ${from} to ${to} changes on the wire at ${difference}`);
+  if (difference !== undefined)
+    throw new Violation("wire", `a ${sent.type} from node ${from} to ${to} changes on the wire at ${difference}`);
   return received;
 }
 

@@ -63,7 +63,8 @@ export class Publisher {
 
   /** Sends queued messages while the window has room: publishes are pipelined, as the client library does. */
   private fill(): void {
-    while (this.inflight.size < this.cluster.profile.window && this.queue.length > 0) this.send(this.queue.shift() as Outgoing);
+    while (this.inflight.size < this.cluster.profile.window && this.queue.length > 0)
+      this.send(this.queue.shift() as Outgoing);
   }
 
   private send(o: Outgoing): void {
@@ -99,7 +100,8 @@ export class Publisher {
     cluster.scheduler.after(prng.int(1, 20), () => {
       const node = cluster.nodes.get(target);
       const replica = node?.replica;
-      if (node === undefined || replica === undefined) return reply(new MqraftError("UNAVAILABLE", `broker ${target} is not serving`), 0);
+      if (node === undefined || replica === undefined)
+        return reply(new MqraftError("UNAVAILABLE", `broker ${target} is not serving`), 0);
       node.after(0, () => {
         const message = { topic: o.topic, data: o.data, producer: this.producer, seq: o.seq };
         replica.publish(message, (outcome) => reply(outcome, replica.raft.leader));
@@ -109,7 +111,8 @@ export class Publisher {
 
   private settle(o: Outgoing, attempt: number, outcome: PublishOutcome, leader: number): void {
     if (outcome instanceof MqraftError) {
-      if (!RETRYABLE.has(outcome.code)) fail("publish", `${this.producer}/${o.seq} failed with ${outcome.code}: ${outcome.message}`);
+      if (!RETRYABLE.has(outcome.code))
+        fail("publish", `${this.producer}/${o.seq} failed with ${outcome.code}: ${outcome.message}`);
       if (!this.current(o, attempt)) return;
       this.target = outcome.code === "NOT_LEADER" && leader !== 0 ? leader : this.prng.pick(this.cluster.peers);
       this.cluster.scheduler.after(RETRY_PAUSE, () => {
@@ -122,7 +125,8 @@ export class Publisher {
 
   private acknowledged(o: Outgoing, result: ApplyResult): void {
     if (result.type !== "publish") return fail("publish", `${this.producer}/${o.seq} got ${JSON.stringify(result)}`);
-    if (result.topic !== o.topic) fail("publish", `${this.producer}/${o.seq} to ${o.topic} was acknowledged in topic ${result.topic}`);
+    if (result.topic !== o.topic)
+      fail("publish", `${this.producer}/${o.seq} to ${o.topic} was acknowledged in topic ${result.topic}`);
     this.cluster.checker.acknowledged(o.text, result.topic, result.offset);
     if (result.duplicate) this.cluster.stats.duplicateAcks++;
     if (this.inflight.get(o.seq) !== o) return;

@@ -44,7 +44,10 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
   const profile = options.fifoLinks ? { ...drawn, network: { ...drawn.network, duplicate: 0, jitter: 0 } } : drawn;
   const cluster = new DriverCluster(prng.fork(), profile);
   const clientPrng = prng.fork();
-  const publishers = Array.from({ length: profile.clients }, (_, k) => new Publisher(`p${k + 1}`, cluster, clientPrng.fork()));
+  const publishers = Array.from(
+    { length: profile.clients },
+    (_, k) => new Publisher(`p${k + 1}`, cluster, clientPrng.fork()),
+  );
   const faults = new DriverFaults(cluster, prng.fork());
   let tick = 0;
   const runTick = () => cluster.runUntil(++tick * TICK);
@@ -63,11 +66,13 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
       await runTick();
       if (converged(cluster, publishers)) convergedAfter = t;
     }
-    if (convergedAfter === undefined) fail("liveness", `no convergence within ${bound} ticks after healing: ${summary(cluster, publishers)}`);
+    if (convergedAfter === undefined)
+      fail("liveness", `no convergence within ${bound} ticks after healing: ${summary(cluster, publishers)}`);
     checkFinal(cluster);
   } catch (e) {
     const invariant = typeof e === "object" && e !== null && "invariant" in e ? String(e.invariant) : "exception";
-    const message = invariant === "exception" ? `${describeError(e)}\n${e instanceof Error ? e.stack : ""}` : describeError(e);
+    const message =
+      invariant === "exception" ? `${describeError(e)}\n${e instanceof Error ? e.stack : ""}` : describeError(e);
     violation = { invariant, message, trace: cluster.traceLines(120) };
   }
   const stats = { ...cluster.stats, ...cluster.network.stats, convergedAfter };
@@ -85,7 +90,12 @@ function converged(cluster: DriverCluster, publishers: readonly Publisher[]): bo
   if (leader === undefined || leader.raft.commitIndex !== leader.raft.lastIndex()) return false;
   const retention = leader.broker.state.retention();
   const wanted = cluster.profile.retention;
-  if (retention.maxMessages !== wanted.maxMessages || retention.maxBytes !== wanted.maxBytes || retention.maxAgeMs !== wanted.maxAgeMs) return false;
+  if (
+    retention.maxMessages !== wanted.maxMessages ||
+    retention.maxBytes !== wanted.maxBytes ||
+    retention.maxAgeMs !== wanted.maxAgeMs
+  )
+    return false;
   for (const node of cluster.nodes.values()) {
     if (node.replica === undefined || node.replica.raft.appliedIndex !== leader.raft.commitIndex) return false;
   }
@@ -99,15 +109,21 @@ function checkFinal(cluster: DriverCluster): void {
     if (replica === undefined) continue;
     const applied = replica.raft.appliedIndex;
     const term = replica.raft.termAt(applied);
-    if (term === undefined) fail("final state", `node ${node.id} does not know the term of its applied index ${applied}`);
+    if (term === undefined)
+      fail("final state", `node ${node.id} does not know the term of its applied index ${applied}`);
     cluster.checker.stateAt(node.id, applied, term, replica.broker.state.snapshot());
     for (const [identity, ack] of cluster.checker.acked) {
       const found = replica.messageAt(ack.topic, ack.offset);
-      if (found === "future") fail("acknowledged publish", `node ${node.id} lacks ${identity}, acknowledged at ${ack.topic}/${ack.offset}`);
+      if (found === "future")
+        fail("acknowledged publish", `node ${node.id} lacks ${identity}, acknowledged at ${ack.topic}/${ack.offset}`);
       if (found === "dropped") {
-        if (!cluster.checker.retention) fail("acknowledged publish", `node ${node.id} dropped ${identity} without retention`);
+        if (!cluster.checker.retention)
+          fail("acknowledged publish", `node ${node.id} dropped ${identity} without retention`);
       } else if (found.text !== ack.text) {
-        fail("acknowledged publish", `node ${node.id} holds another message at ${ack.topic}/${ack.offset}, where ${identity} was acknowledged`);
+        fail(
+          "acknowledged publish",
+          `node ${node.id} holds another message at ${ack.topic}/${ack.offset}, where ${identity} was acknowledged`,
+        );
       }
     }
   }

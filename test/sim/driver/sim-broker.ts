@@ -121,7 +121,11 @@ export class SimBroker {
     if (raft.role !== this.seenRole || raft.term !== this.seenTerm) {
       this.seenRole = raft.role;
       this.seenTerm = raft.term;
-      this.env.trace(this.id, `becomes ${raft.role}`, { term: raft.term, last: raft.lastIndex(), commit: raft.commitIndex });
+      this.env.trace(this.id, `becomes ${raft.role}`, {
+        term: raft.term,
+        last: raft.lastIndex(),
+        commit: raft.commitIndex,
+      });
     }
   }
 }
