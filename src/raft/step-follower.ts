@@ -100,15 +100,20 @@ function handleSnapshot(r: RaftState, m: SnapshotMessage): void {
     r.send({ type: "snapshotResponse", from: r.id, to: m.from, term: r.term, index: m.meta.index, offset: got });
     return;
   }
-  restore(r, got);
-  accept(r, m.from, r.log.lastIndex());
+  accept(r, m.from, restore(r, got));
 }
 
-/** Adopts a complete snapshot, unless the log already holds its last entry (then only commit moves). */
-function restore(r: RaftState, snap: Snapshot): void {
+/**
+ * Adopts a complete snapshot, unless the log already holds its last entry (then only commit moves).
+ * Returns the index known to match the leader's log: the snapshot's last index after a restore, the
+ * commit index after a fast-forward (as etcd does). The entries after it were never compared with the
+ * leader's, so acknowledging the whole log would let the leader count entries that may differ.
+ */
+function restore(r: RaftState, snap: Snapshot): number {
   if (r.log.matchTerm(snap.meta.index, snap.meta.term)) {
     r.log.commitTo(snap.meta.index);
-    return;
+    return r.log.committed;
   }
   r.log.restore(snap);
+  return r.log.lastIndex();
 }
