@@ -1,4 +1,14 @@
-import type { Entry, HardState, LogReader, Message, Proposed, RaftNode, Ready, Snapshot } from "../raft/index.ts";
+import {
+  type Entry,
+  EntryKind,
+  type HardState,
+  type LogReader,
+  type Message,
+  type Proposed,
+  type RaftNode,
+  type Ready,
+  type Snapshot,
+} from "../raft/index.ts";
 
 /** What the driver needs of storage: LogStore implements it over the real or the simulated Fs. */
 export interface DriverStorage extends LogReader {
@@ -23,7 +33,11 @@ export interface DriverHooks {
   fatal(error: unknown): void;
 }
 
-/** How long a commit index may stay unsaved: it is not needed for safety, only to re-apply less after a restart. */
+/**
+ * How long a commit index may stay unsaved when no configuration entry is committed: then it is not needed for
+ * safety, only to re-apply less after a restart. A Ready that commits a configuration entry always saves it and
+ * waits for it (see handle()).
+ */
 const COMMIT_SAVE_EVERY = 1000;
 
 /**
@@ -110,13 +124,20 @@ export class RaftDriver {
     if (rd.entries.length > 0) this.storage.append(rd.entries);
     const voteChanged =
       rd.hardState !== undefined && (rd.hardState.term !== this.saved.term || rd.hardState.vote !== this.saved.vote);
-    const saveCommit = rd.hardState !== undefined && ++this.readiesSinceCommitSave >= COMMIT_SAVE_EVERY;
-    if (rd.hardState !== undefined && (voteChanged || saveCommit)) {
-      this.storage.saveHardState(rd.hardState);
-      this.saved = rd.hardState;
+    // The core takes a configuration into force when it applies it (advance). A restart rebuilds the configuration
+    // only up to the saved commit index, so that index must be durable past the entry first: else a restarted node
+    // would count votes with the voters of an older configuration (docs/storage.md, "The commit index").
+    const lastConfig = lastConfigIndex(rd.committed);
+    const saveCommit =
+      lastConfig > this.saved.commit ||
+      (rd.hardState !== undefined && ++this.readiesSinceCommitSave >= COMMIT_SAVE_EVERY);
+    if (voteChanged || saveCommit) {
+      const hs = rd.hardState ?? { term: this.saved.term, vote: this.saved.vote, commit: lastConfig };
+      this.storage.saveHardState(hs);
+      this.saved = hs;
       this.readiesSinceCommitSave = 0;
     }
-    if (!voteChanged && rd.snapshot === undefined && this.raft.role === "leader")
+    if (!voteChanged && lastConfig === 0 && rd.snapshot === undefined && this.raft.role === "leader")
       return this.handleAsLeader(rd, saveCommit);
     // Committed entries are on disk on a majority already: they are applied (and delivered to this broker's
     // subscribers) without waiting for the fsync of the entries that came with the news.
@@ -156,4 +177,13 @@ export class RaftDriver {
     this.raft.advance(rd, false);
     this.hooks.advanced();
   }
+}
+
+/** The index of the last configuration entry among `entries`, 0 when there is none. */
+function lastConfigIndex(entries: readonly Entry[]): number {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i] as Entry;
+    if (e.kind === EntryKind.Config) return e.index;
+  }
+  return 0;
 }
