@@ -8,7 +8,8 @@ import type { Entry } from "../raft/log-types.ts";
  * mirror holds bytes for the same reason).
  */
 export class RecentEntries {
-  private list: Entry[] = [];
+  /** Slots before `head` are emptied as entries are dropped: a dropped entry must not stay reachable (its data may be megabytes). */
+  private list: (Entry | undefined)[] = [];
   /** Position in `list` of the oldest entry held. */
   private head = 0;
   /** Index of list[head]. */
@@ -34,6 +35,7 @@ export class RecentEntries {
       (this.bytes > this.maxBytes && this.list.length - this.head > 1)
     ) {
       this.bytes -= (this.list[this.head] as Entry).data.length;
+      this.list[this.head] = undefined;
       this.head++;
       this.first++;
     }

@@ -49,3 +49,22 @@ describe("recent entries", () => {
     expect(r.read(4992, 5001, Infinity)).toBeUndefined();
   });
 });
+
+describe("recent entries release what they drop", () => {
+  test("an entry dropped by the budget is no longer reachable from the cache", () => {
+    // Before the fix, dropped entries stayed in the list until 1,024 had been dropped: with entries of a
+    // batch of publishes (up to a megabyte each) that was hundreds of megabytes the budget did not count.
+    const r = new RecentEntries(4096, 8 * 1024);
+    const refs: WeakRef<Uint8Array>[] = [];
+    for (let i = 1; i <= 1000; i++) {
+      const e = entry(i, 1024);
+      refs.push(new WeakRef(e.data));
+      r.push([e]);
+    }
+    Bun.gc(true);
+    const alive = refs.filter((ref) => ref.deref() !== undefined).length;
+    // the budget holds 8 entries; a few more may be kept by the collector's conservative scan of the stack
+    if (alive > 50) throw new Error(`expected at most 50 of 1,000 entries reachable after a full GC, found ${alive}`);
+    expect(indexes(r.read(993, 1001, Infinity))).toEqual([993, 994, 995, 996, 997, 998, 999, 1000]);
+  });
+});
