@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
 BIOME := node_modules/.bin/biome
-# cbor-x's native addon crashes Bun (../shared/PLATFORM.md); the binary has it compiled out too.
+# cbor-x's native addon crashes Bun (docs/platform.md); the binary has it compiled out too.
 export CBOR_NATIVE_ACCELERATION_DISABLED := true
 SOURCES := $(shell find src cmd -name '*.ts' 2>/dev/null) package.json
 

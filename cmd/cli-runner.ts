@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { firstIssue } from "../src/util/config-values.ts";
 import { describeError, isMqraftError, MqraftError } from "../src/util/errors.ts";
 
-/** Exit codes of DESIGN.md: 0 success, 1 runtime failure, 2 bad usage. */
+/** Exit codes of docs/design.md: 0 success, 1 runtime failure, 2 bad usage. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;

@@ -1,6 +1,6 @@
 import type { ClusterStatus, PublishResult, ReceivedMessage } from "../src/client/index.ts";
 
-/** What `pub`, `sub` and `status` print: the `--json` shapes of DESIGN.md, or lines a person reads easily. */
+/** What `pub`, `sub` and `status` print: the `--json` shapes of docs/design.md, or lines a person reads easily. */
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

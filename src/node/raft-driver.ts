@@ -41,7 +41,7 @@ export interface DriverHooks {
 const COMMIT_SAVE_EVERY = 1000;
 
 /**
- * The loop of DESIGN.md: tick → core; frame → step; Ready → persist → send → apply → advance (a follower applies
+ * The loop of docs/design.md: tick → core; frame → step; Ready → persist → send → apply → advance (a follower applies
  * what is committed before its fsync, see handle()).
  * One Ready is processed at a time; events arriving during its fsync are stepped into the core at
  * once and come out in the next Ready, which is what batches many publishes into one fsync. A

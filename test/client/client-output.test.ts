@@ -5,7 +5,7 @@ import type { ClusterStatus } from "../../src/client/index.ts";
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
 
 describe("pub output", () => {
-  test("--json is DESIGN.md's shape; plain names topic and offset", () => {
+  test("--json is docs/design.md's shape; plain names topic and offset", () => {
     expect(publishedLine({ topic: "t", offset: 0 }, true)).toBe('{"topic":"t","offset":0}');
     expect(publishedLine({ topic: "t", offset: 7 }, false)).toBe("published t #7");
   });
@@ -67,7 +67,7 @@ const status: ClusterStatus = {
 };
 
 describe("status output", () => {
-  test("--json is exactly DESIGN.md's shape", () => {
+  test("--json is exactly docs/design.md's shape", () => {
     const single: ClusterStatus = { leader: 1, term: 3, nodes: [status.nodes[1]!] };
     expect(statusJson(single)).toBe(
       '{"leader":1,"term":3,"nodes":[{"id":1,"address":"127.0.0.1:8000","role":"leader","voter":true,"reachable":true,"term":3,"commitIndex":10,"lastApplied":10}]}',

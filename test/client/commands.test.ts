@@ -170,7 +170,7 @@ describe("mqraft sub", () => {
 });
 
 describe("mqraft status", () => {
-  test("--json: the leader's view in DESIGN.md's shape", async () => {
+  test("--json: the leader's view in docs/design.md's shape", async () => {
     cluster = await FakeCluster.start(3);
     cluster.setLeader(2);
     cluster.store("t", new Uint8Array([1]));

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { isCborNativeAccelerationEnabled } from "../../src/wire/cbor.ts";
 
-// cbor-x's native addon crashes Bun (PLATFORM.md): these fail if its native path is ever active.
+// cbor-x's native addon crashes Bun (docs/platform.md): these fail if its native path is ever active.
 
 const repo = join(import.meta.dir, "..", "..");
 
