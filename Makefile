@@ -6,7 +6,7 @@ BIOME := node_modules/.bin/biome
 export CBOR_NATIVE_ACCELERATION_DISABLED := true
 SOURCES := $(shell find src cmd -name '*.ts' 2>/dev/null) package.json
 
-.PHONY: build run test typecheck lint format unit sim bench bench-compare clean
+.PHONY: build install run test typecheck lint format unit sim bench bench-compare clean
 
 build: dist/mqraft
 
@@ -26,6 +26,12 @@ dist/mqraft: node_modules/.installed $(SOURCES)
 
 run: build
 	./dist/mqraft up
+
+# Puts the binary on the PATH as `mqraft`: make install [PREFIX=/usr/local] [DESTDIR=staging folder]
+PREFIX ?= /usr/local
+install: build
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 755 dist/mqraft "$(DESTDIR)$(PREFIX)/bin/mqraft"
 
 typecheck: node_modules/.installed
 	$(TSC) --noEmit -p .

@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import { HostSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
-import { selfCommand } from "./self-command.ts";
+import { invocation, selfCommand } from "./self-command.ts";
 
 export default defineCommand({
   meta: {
@@ -97,14 +97,15 @@ export default defineCommand({
       });
     }
     const hint = managerPort === 8888 && host === "127.0.0.1" ? "" : ` --server ${manager}`;
+    const mqraft = invocation();
     console.log(
       [
         `mqraft: ${nodes} brokers on ${ids.map(address).join(", ")}, manager on ${manager}; data in ${args.data}`,
         "Try, in another terminal:",
-        `  mqraft sub topic1${hint}`,
-        `  mqraft pub topic1 "Hello"${hint}`,
-        `  mqraft status${hint}`,
-        `  mqraft join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))}`,
+        `  ${mqraft} sub topic1${hint}`,
+        `  ${mqraft} pub topic1 "Hello"${hint}`,
+        `  ${mqraft} status${hint}`,
+        `  ${mqraft} join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))}`,
         "Ctrl-C stops the cluster.",
       ].join("\n"),
     );

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { requireBinary, runMqraft } from "../support/binary.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -75,6 +75,11 @@ describe("mqraft up", () => {
       up.kill("SIGINT");
       const code = await Promise.race([up.exited, Bun.sleep(15_000).then(() => "still running after 15 s")]);
       expect(code).toBe(0);
+      // the commands it suggests run the binary as it was started, which is not on the PATH here
+      const shown = relative(process.cwd(), requireBinary());
+      expect(await new Response(up.stdout).text()).toContain(
+        `  ${shown.startsWith("..") ? requireBinary() : `./${shown}`} pub topic1 "Hello" --server 127.0.0.1:${base + 3}\n`,
+      );
       const left = Bun.spawnSync(["pgrep", "-f", `--data ${data}`])
         .stdout.toString()
         .trim();
