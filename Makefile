@@ -16,13 +16,21 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
 	@touch $@
 
+COMPILE := $(BUN) build --compile --minify --sourcemap --bytecode --format=esm \
+	--define 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"'
+
+# The release binary: MQRAFT_TEST_HOOKS "off" compiles out the test-only switches (src/node/test-durability.ts).
 dist/mqraft: node_modules/.installed $(SOURCES)
 	@mkdir -p dist
-	$(BUN) build --compile --minify --sourcemap --bytecode --format=esm \
-		--define 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"' \
-		cmd/mqraft.ts --outfile dist/mqraft
+	$(COMPILE) --define 'process.env.MQRAFT_TEST_HOOKS="off"' cmd/mqraft.ts --outfile dist/mqraft
 	@# a failed bytecode build still exits 0 and writes a binary that dies at start
 	@./dist/mqraft --version >/dev/null || { echo "dist/mqraft does not start"; rm -f dist/mqraft; exit 1; }
+
+# The same program with the test-only switches, for the tests that simulate power cuts (test/chaos); never shipped.
+dist/mqraft-test: node_modules/.installed $(SOURCES)
+	@mkdir -p dist
+	$(COMPILE) cmd/mqraft.ts --outfile dist/mqraft-test
+	@./dist/mqraft-test --version >/dev/null || { echo "dist/mqraft-test does not start"; rm -f dist/mqraft-test; exit 1; }
 
 run: build
 	./dist/mqraft up
@@ -44,7 +52,7 @@ format: node_modules/.installed
 	$(BIOME) check --write .
 
 # The whole suite: type-check, lint, then every test (unit, simulation, real clusters) against the fresh binary.
-test: build typecheck lint
+test: build dist/mqraft-test typecheck lint
 	$(BUN) test --timeout 120000
 
 sim: node_modules/.installed
@@ -54,7 +62,7 @@ sim: node_modules/.installed
 SEED ?= 1
 DURATION ?= 60
 NODES ?= 3
-chaos: build
+chaos: dist/mqraft-test
 	$(BUN) test/chaos/run.ts --seed $(SEED) --duration $(DURATION) --nodes $(NODES)
 
 bench: build

@@ -52,7 +52,6 @@ export class LogStore implements LogReader {
   /** Bumped by every operation that removes entries, so a flush started before one does not claim them. */
   private epoch = 0;
   private damaged: Damage | undefined;
-  private durableReport: ((lengths: { path: string; length: number }[]) => void) | undefined;
   private readonly health: StoreHealth;
   /** The snapshot file is written by one operation at a time (a broker's own snapshot, the leader's), else both would write its temp file. */
   private snapshotWrites: Promise<unknown> = Promise.resolve();
@@ -156,16 +155,16 @@ export class LogStore implements LogReader {
   }
 
   /**
-   * Test support: called with durableFileLengths() whenever they grow or the files change, before
-   * the sync that made them durable resolves (so before anything it covers is acknowledged).
+   * Test support (src/node/test-durability.ts): called with durableFileLengths() whenever they grow or the files
+   * change, before the sync that made them durable resolves (so before anything it covers is acknowledged).
+   * Declared only, so that the release binary holds no field of that name.
    */
-  set onDurableLengths(report: ((lengths: { path: string; length: number }[]) => void) | undefined) {
-    this.durableReport = report;
-    this.reportDurable();
-  }
+  declare onDurableLengths?: (lengths: { path: string; length: number }[]) => void;
 
-  private reportDurable(): void {
-    this.durableReport?.(this.durableFileLengths());
+  /** Sends the report now; does nothing in the release binary (`make build` defines MQRAFT_TEST_HOOKS as "off"). */
+  reportDurable(): void {
+    if (process.env.MQRAFT_TEST_HOOKS === "off") return;
+    this.onDurableLengths?.(this.durableFileLengths());
   }
 
   /**

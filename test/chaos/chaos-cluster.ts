@@ -2,7 +2,7 @@ import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NO_FSYNC_ENV, SYNCED_LENGTHS_ENV } from "../../src/node/test-durability.ts";
-import { requireBinary } from "../support/binary.ts";
+import { requireTestBinary } from "../support/binary.ts";
 import { freePorts } from "../support/ports.ts";
 import { probeStatus } from "../support/wire-probe.ts";
 import { corruptOneRecord, cutToSyncedLengths } from "./disk-faults.ts";
@@ -31,7 +31,8 @@ process.on("exit", () => {
 
 function spawnLogged(args: string[], logPath: string, env: Record<string, string> = {}): Subprocess {
   const fd = openSync(logPath, "a");
-  const proc = Bun.spawn([requireBinary(), ...args], {
+  // the test build: the brokers report their fsynced lengths (and may skip fsync), which the release binary cannot
+  const proc = Bun.spawn([requireTestBinary(), ...args], {
     stdout: fd,
     stderr: fd,
     stdin: "ignore",

@@ -5,9 +5,20 @@ import { join } from "node:path";
 export const ROOT = join(import.meta.dir, "..", "..");
 export const MQRAFT_BIN = process.env.MQRAFT_BIN ?? join(ROOT, "dist", "mqraft");
 
+/** The same program built with the test-only switches of src/node/test-durability.ts; the release binary has none. */
+export const MQRAFT_TEST_BIN = process.env.MQRAFT_TEST_BIN ?? join(ROOT, "dist", "mqraft-test");
+
 export function requireBinary(): string {
   if (!existsSync(MQRAFT_BIN)) throw new Error(`${MQRAFT_BIN} is missing: run "make build" (make test does it first)`);
   return MQRAFT_BIN;
+}
+
+/** For tests that use the test-only switches (power cuts): dist/mqraft-test. */
+export function requireTestBinary(): string {
+  if (!existsSync(MQRAFT_TEST_BIN)) {
+    throw new Error(`${MQRAFT_TEST_BIN} is missing: run "make dist/mqraft-test" (make test does it first)`);
+  }
+  return MQRAFT_TEST_BIN;
 }
 
 export interface RunResult {
