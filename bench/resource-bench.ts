@@ -1,15 +1,16 @@
 /**
  * Issue 8's other figures for one broker of the compiled binary: start-up time (spawn → first acknowledged publish,
  * median of 5) and resident memory with 1 million retained 128-byte messages.
- *   make build && bun bench/resource-bench.ts [messages]
+ *   make build && bun bench/resource-bench.ts [messages]   (MQRAFT_BIN=path runs another binary)
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../src/client/index.ts";
+import { MQRAFT_BIN as BIN } from "../test/support/binary.ts";
 import { freePorts } from "../test/support/ports.ts";
+import { mib, processMemory } from "../test/support/process-memory.ts";
 
-const BIN = join(import.meta.dir, "..", "dist", "mqraft");
 const messages = Number(process.argv[2] ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), "mqraft-resource-"));
 
@@ -41,11 +42,6 @@ async function firstAck(address: string): Promise<number | undefined> {
   }
 }
 
-const rssMiB = (pid: number): number => {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-  return kb / 1024;
-};
-
 try {
   const times: number[] = [];
   const listening: number[] = [];
@@ -69,7 +65,7 @@ try {
   const broker = startBroker(port as number, join(dir, "rss"));
   const address = `127.0.0.1:${port}`;
   await firstAck(address);
-  const before = rssMiB(broker.pid);
+  const before = processMemory(broker.pid);
   const load = Bun.spawn(
     [BIN, "bench", "pub", "rss", "--server", address, "--msgs", String(messages), "--clients", "2", "--json"],
     {
@@ -79,11 +75,17 @@ try {
   );
   const out = await new Response(load.stdout).text();
   if ((await load.exited) !== 0) throw new Error(`mqraft bench pub failed:\n${out}`);
-  const after = rssMiB(broker.pid);
+  const after = processMemory(broker.pid);
   console.log(
-    `broker RSS: ${before.toFixed(0)} MiB idle, ${after.toFixed(0)} MiB with ${messages} retained 128-byte messages`,
+    `broker RSS: ${mib(before.rss)} idle, ${mib(after.rss)} with ${messages} retained 128-byte messages ` +
+      `(anonymous ${mib(before.anonymous)} -> ${mib(after.anonymous)})`,
   );
   console.log(`(publishing them: ${out.trim().split("\n").at(-1)})`);
+  // Right after the load the process still holds garbage not yet collected and freed pages not yet returned to the
+  // system; what the broker keeps shows once it has been idle for a while.
+  await Bun.sleep(10_000);
+  const idle = processMemory(broker.pid);
+  console.log(`broker RSS after 10 s idle: ${mib(idle.rss)} (anonymous ${mib(idle.anonymous)})`);
   broker.kill("SIGTERM");
   await broker.exited;
 } finally {
