@@ -49,6 +49,9 @@ export class ManagerReporter {
     private readonly report: () => ManagerReport | undefined,
     private readonly log: Logger,
     private readonly intervalMs = REPORT_INTERVAL_MS,
+    /** Schedules a redial after a backoff; tests pass one that also records each delay. */
+    private readonly redialAfter: (dial: () => void, ms: number) => ReturnType<typeof setTimeout> = (dial, ms) =>
+      setTimeout(dial, ms),
   ) {
     this.links = [...new Set(managers)].map((address) => ({
       address,
@@ -157,7 +160,7 @@ export class ManagerReporter {
     if (this.stopped || link.retryTimer !== undefined) return;
     const delay = link.backoffMs;
     link.backoffMs = Math.min(BACKOFF_MAX_MS, link.backoffMs * 2);
-    link.retryTimer = setTimeout(() => {
+    link.retryTimer = this.redialAfter(() => {
       link.retryTimer = undefined;
       this.dial(link);
     }, delay);

@@ -3,6 +3,15 @@ import { publishLines } from "../../cmd/publish-lines.ts";
 import { byteLines } from "../../cmd/stdin-lines.ts";
 import type { PublishResult } from "../../src/client/index.ts";
 import { MqraftError } from "../../src/util/errors.ts";
+import { waitFor } from "../support/wait.ts";
+
+/** A known number of event-loop turns: every promise reaction queued before them has run. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+const until = (what: string, done: () => boolean) =>
+  waitFor(what, () => (done() ? true : undefined), { intervalMs: 1, timeoutMs: 5_000 });
 
 async function* chunks(...parts: (string | number[])[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield typeof part === "string" ? new TextEncoder().encode(part) : new Uint8Array(part);
@@ -70,10 +79,11 @@ describe("publishLines", () => {
       () => new Promise<PublishResult>((resolve) => settles.push(resolve)),
       (r) => void printed.push(r.offset),
     );
-    while (settles.length < 3) await Bun.sleep(0);
+    await until("three publishes", () => settles.length === 3);
     settles[2]!({ topic: "t", offset: 2 });
     settles[1]!({ topic: "t", offset: 1 });
-    await Bun.sleep(1);
+    // a negative over known turns: the later acks have settled and still nothing prints before the first
+    await turns(3);
     expect(printed).toEqual([]);
     settles[0]!({ topic: "t", offset: 0 });
     expect(await done).toBe(3);
@@ -90,9 +100,9 @@ describe("publishLines", () => {
       (r) => void printed.push(r.offset),
     );
     input.type("first");
-    while (printed.length < 1) await Bun.sleep(1);
+    await until("the first ack printed", () => printed.length === 1);
     input.type("second");
-    while (printed.length < 2) await Bun.sleep(1);
+    await until("the second ack printed", () => printed.length === 2);
     input.type(null);
     expect(await done).toBe(2);
   });
@@ -128,7 +138,7 @@ describe("publishLines", () => {
       10,
     );
     for (let i = 0; i < 50; i++) {
-      while (settles.length === 0) await Bun.sleep(0);
+      await until(`publish ${i + 1}`, () => settles.length > 0);
       settles.shift()!();
     }
     expect(await done).toBe(50);

@@ -27,7 +27,6 @@ describe("publish", () => {
     cluster.commitDelayMs = 2;
     client = await connect({ servers: cluster.addresses, window: 1000 });
     const settledOrder: number[] = [];
-    const started = performance.now();
     const results = await Promise.all(
       range(10_000).map((i) =>
         client!.publish("t", `message ${i}`).then((r) => {
@@ -36,14 +35,12 @@ describe("publish", () => {
         }),
       ),
     );
-    const ms = performance.now() - started;
     expect(offsetsInOrder(results)).toEqual(range(10_000));
     expect(settledOrder).toEqual(range(10_000));
     expect(cluster.maxOutstanding).toBeLessThanOrEqual(1000);
     // pipelining actually happened: with 2 ms per commit, one at a time would take 20 s
     expect(cluster.maxOutstanding).toBeGreaterThan(500);
     expect(new TextDecoder().decode(cluster.log.get("t")?.[9999])).toBe("message 9999");
-    console.log(`10,000 pipelined publishes with a 2 ms commit delay: ${ms.toFixed(0)} ms`);
   });
 
   test("a client given only a follower finds the leader, and follows NOT_LEADER when leadership moves", async () => {
@@ -114,16 +111,14 @@ describe("publish", () => {
     cluster = await FakeCluster.start(3);
     cluster.setLeader(0);
     client = await connect({ servers: cluster.addresses, timeoutMs: 300 });
-    const started = performance.now();
     const error = await client.publish("t", "x").then(
       () => undefined,
       (e: unknown) => e,
     );
-    const waited = performance.now() - started;
     expect(isMqraftError(error, "NO_LEADER")).toBe(true);
     expect((error as Error).message).toContain("not the leader");
-    expect(waited).toBeGreaterThanOrEqual(290);
-    expect(waited).toBeLessThan(2000);
+    // it kept asking until the timeout instead of giving up at the first refusal
+    expect(cluster.count("publish")).toBeGreaterThanOrEqual(3);
     expect(cluster.nextOffset("t")).toBe(0);
   });
 
@@ -196,11 +191,9 @@ describe("publish", () => {
 describe("connect", () => {
   test("nobody listening at any address: UNAVAILABLE naming the addresses", async () => {
     const [port] = await freePorts(1);
-    const started = performance.now();
     const error = await connect({ servers: [`127.0.0.1:${port}`], timeoutMs: 300 }).catch((e: unknown) => e);
     expect(isMqraftError(error, "UNAVAILABLE")).toBe(true);
     expect((error as Error).message).toContain(`127.0.0.1:${port}`);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   test("a bad option is BAD_USAGE naming it", async () => {

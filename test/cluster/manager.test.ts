@@ -188,9 +188,9 @@ describe("mqraft manager with real brokers", () => {
     });
 
     m1!.start();
-    const took = await m1!.learned(leader, 3, 5_000);
-    // brokers redial a lost manager at most a second apart and report every 250 ms
-    expect(took).toBeLessThan(2_500);
+    // brokers redial a lost manager at most a second apart (test/manager/reporter.test.ts checks the backoff) and
+    // report every 250 ms: the deadline only keeps a broken redial from hanging the test
+    await m1!.learned(leader, 3, 10_000);
     const after = await runMqraft(["pub", "after-restart", "x", "--json", "--server", m1!.address]);
     expect(after.code).toBe(0);
   });

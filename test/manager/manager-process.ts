@@ -77,9 +77,8 @@ export class ManagerProcess {
     }
   }
 
-  /** Resolves with the time it took until the manager's welcome named `leader` among `members` brokers. */
-  async learned(leader: number, members: number, timeoutMs = 10_000): Promise<number> {
-    const started = performance.now();
+  /** Resolves once the manager's welcome names `leader` among `members` brokers. */
+  async learned(leader: number, members: number, timeoutMs = 10_000): Promise<void> {
     await waitFor(
       `manager ${this.address} to name node ${leader} as leader of ${members} brokers`,
       async () => {
@@ -88,6 +87,5 @@ export class ManagerProcess {
       },
       { timeoutMs, intervalMs: 20 },
     );
-    return performance.now() - started;
   }
 }

@@ -42,6 +42,7 @@ function reporter(
   addresses: string[],
   report: () => ManagerReport | undefined,
   intervalMs = INTERVAL_MS,
+  redialDelays: number[] = [],
 ): ManagerReporter {
   const r = new ManagerReporter(
     addresses,
@@ -49,15 +50,21 @@ function reporter(
     report,
     createLogger(() => "Broker 8001 LEADER"),
     intervalMs,
+    (dial, ms) => {
+      redialDelays.push(ms);
+      return setTimeout(dial, ms);
+    },
   );
   reporters.push(r);
   r.start();
   return r;
 }
 
-/** Resolves with how long it took until the manager's welcome named the reported leader and members. */
-async function learned(m: ClusterManager, timeoutMs = 5_000): Promise<number> {
-  const started = performance.now();
+/** The backoff a reporter must follow from its first failed dial: doubling from 50 ms up to 1 s, never more. */
+const BACKOFF = [50, 100, 200, 400, 800, 1000];
+
+/** Resolves once the manager's welcome names the reported leader and members. */
+async function learned(m: ClusterManager, timeoutMs = 5_000): Promise<void> {
   await waitFor(
     `manager ${m.address} to learn the cluster`,
     async () => {
@@ -66,17 +73,21 @@ async function learned(m: ClusterManager, timeoutMs = 5_000): Promise<number> {
     },
     { timeoutMs, intervalMs: 10 },
   );
-  return performance.now() - started;
 }
 
 describe("a broker reporting to managers", () => {
   test("a leader's report teaches the manager the cluster; a broker that does not lead reports nothing", async () => {
     const m = manager();
     let leading = false;
-    reporter([m.address], () => (leading ? cluster : undefined));
+    let asked = 0;
+    reporter([m.address], () => {
+      asked++;
+      return leading ? cluster : undefined;
+    });
     await waitFor("the broker's connection", () => (m.openConnections === 1 ? true : undefined));
-    // a negative: ten report intervals pass with nothing to report
-    await Bun.sleep(10 * INTERVAL_MS);
+    // a negative over a known number of heartbeats: the broker is asked ten times more and has nothing to report
+    const from = asked;
+    await waitFor("ten more heartbeats", () => (asked >= from + 10 ? true : undefined));
     expect((await welcomeFrom(m.address)).members).toEqual([]);
     leading = true;
     await learned(m);
@@ -94,16 +105,23 @@ describe("a broker reporting to managers", () => {
 
   test("a manager started after the broker, and one restarted on the same port, learn the cluster within a few heartbeats", async () => {
     const [port] = (await freePorts(1)) as [number];
-    reporter([`127.0.0.1:${port}`], () => cluster, 250);
+    const delays: number[] = [];
+    reporter([`127.0.0.1:${port}`], () => cluster, 250, delays);
     // the broker has been dialing for a while, so its backoff has grown to the most it gets
-    await Bun.sleep(1_500);
+    await waitFor("the backoff to reach its cap", () => (delays.length >= BACKOFF.length ? true : undefined));
     const first = manager(port);
-    expect(await learned(first)).toBeLessThan(1_600);
+    await learned(first);
+    // redials at most a second apart: a restarted manager is dialled again within a second of coming up
+    expect(delays.slice(0, BACKOFF.length)).toEqual(BACKOFF);
+    expect(delays.filter((ms) => ms > 1000)).toEqual([]);
+    const before = delays.length;
     first.stop();
     await first.stopped;
     const second = manager(port);
-    const took = await learned(second);
-    expect(took).toBeLessThan(1_600);
+    await learned(second);
+    // an accepted connection reset the backoff: the lost manager is redialled from the shortest delay again
+    expect(delays.slice(before, before + 1)).toEqual([50]);
+    expect(delays.filter((ms) => ms > 1000)).toEqual([]);
   });
 
   test("a manager at its connection limit refuses the broker: one warning, redials spaced out by backoff, and reports once a slot frees", async () => {
@@ -114,12 +132,13 @@ describe("a broker reporting to managers", () => {
       occupants.every((o) => o.received.some((r) => r.type === "welcome")) ? true : undefined,
     );
     const refusals = () => logs.lines.filter((l) => l.includes("Refused a connection")).length;
-    reporter([m.address], () => cluster);
-    await waitFor("the first refusal", () => (refusals() >= 1 ? true : undefined));
-    // a rate: redialled at once, the broker would be refused about twenty times in a second; with backoff, five or fewer
-    await Bun.sleep(1_000);
-    expect(refusals()).toBeGreaterThanOrEqual(3);
-    expect(refusals()).toBeLessThanOrEqual(6);
+    const delays: number[] = [];
+    reporter([m.address], () => cluster, INTERVAL_MS, delays);
+    await waitFor("four refusals, each followed by a redial", () =>
+      refusals() >= 4 && delays.length >= 4 ? true : undefined,
+    );
+    // a refusal does not reset the backoff: each redial waits twice as long as the one before
+    expect(delays.slice(0, 4)).toEqual(BACKOFF.slice(0, 4));
     expect(logs.lines.filter((l) => l.includes("refused this broker's reports"))).toEqual([
       expect.stringContaining(
         `WARN: Manager ${m.address} refused this broker's reports: REFUSED: the manager has 2 connections open`,
