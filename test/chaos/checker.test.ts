@@ -97,7 +97,8 @@ test("a value nobody published, or whose publish failed, is a phantom", () => {
 
 test("an acknowledgement at another offset than the drained one is reported moved and as two values at one offset", () => {
   const history = healthy().map((l) => (l.type === "ok" && l.value === "c" ? { ...l, offset: 1 } : l));
-  expect(kinds(history)).toEqual(["duplicate-offset", "moved"]);
+  // and b, sent before c on the same client, then stands at c's offset
+  expect(kinds(history)).toEqual(["duplicate-offset", "moved", "producer-order"]);
 });
 
 test("a subscriber that skips or rewinds is caught", () => {
@@ -168,4 +169,55 @@ test("a durable subscription that resumes before a confirmed ack, or past an una
   expect(kinds(acks(0))).toEqual(["durable-position"]);
   expect(kinds(acks(3))).toEqual(["durable-position"]);
   expect(checkHistory(acks(1), OPTIONS).durableAcks).toBe(1);
+});
+
+// One defect each, and exactly the violation it must raise: the checks a planted bug in the checker would silence.
+
+test("one publish stored twice (at two offsets on every broker) is a duplicate", () => {
+  const history = healthy().map((l) =>
+    l.type === "drain" ? { ...l, messages: [...l.messages, { offset: 4, value: "b" }] } : l,
+  );
+  expect(checkHistory(history, OPTIONS).violations).toEqual([
+    { kind: "duplicate-offset", detail: `t "b" is stored at offsets 1 and 4` },
+  ]);
+});
+
+test("a hole in the offsets every broker holds is reported as a hole", () => {
+  const history = [
+    ...healthy().filter((l) => l.type !== "drain"),
+    { type: "invoke", time: 13, process: "w2", sequential: false, topic: "t", value: "f" },
+    { type: "info", time: 14, process: "w2", topic: "t", value: "f", error: "TIMEOUT" },
+    ...[1, 2].map(
+      (broker): HistoryLine => ({
+        type: "drain",
+        time: 20,
+        broker,
+        topic: "t",
+        messages: [...["a", "b", "c", "e"].map((value, offset) => ({ offset, value })), { offset: 5, value: "f" }],
+      }),
+    ),
+  ] satisfies HistoryLine[];
+  expect(checkHistory(history, OPTIONS).violations.map((v) => v.kind)).toEqual(["offset-hole", "offset-hole"]);
+});
+
+test("a pipelined writer's later publish stored before an earlier one is a producer-order inversion", () => {
+  // w2 invoked b then c; the drains hold c before b, and neither was acknowledged at another offset
+  const history = healthy().map((l): HistoryLine => {
+    if (l.type === "ok" && l.value === "c") return { ...l, type: "info", error: "TIMEOUT" } as HistoryLine;
+    if (l.type === "read") return { ...l, value: l.value === "b" ? "c" : l.value === "c" ? "b" : l.value };
+    if (l.type !== "drain") return l;
+    return { ...l, messages: ["a", "c", "b", "e"].map((value, offset) => ({ offset, value })) };
+  });
+  expect(checkHistory(history, OPTIONS).violations).toEqual([
+    { kind: "producer-order", detail: `w2 t: "c" at offset 1 after "b" at 2` },
+  ]);
+});
+
+test("an acknowledged publish missing from the drains is exactly one loss", () => {
+  const history = healthy().map((l) =>
+    l.type === "drain" ? { ...l, messages: l.messages.filter((m) => m.value !== "e") } : l,
+  );
+  expect(checkHistory(history, OPTIONS).violations).toEqual([
+    { kind: "lost", detail: `t "e" acknowledged at offset 3 by w1, absent from the drains` },
+  ]);
 });

@@ -8,6 +8,8 @@ export type ViolationKind =
   | "duplicate-value"
   | "subscriber-gap"
   | "sequential-order"
+  | "producer-order"
+  | "offset-hole"
   | "realtime-order"
   | "divergent-brokers"
   | "no-drain"
@@ -45,7 +47,6 @@ interface Publish {
   sequential: boolean;
   topic: string;
   value: string;
-  invokedAt: number;
   outcome: Outcome;
   endedAt: number;
   ackedOffset?: number;
@@ -130,7 +131,6 @@ function collectPublishes(
         sequential: line.sequential,
         topic: line.topic,
         value: line.value,
-        invokedAt: line.time,
         outcome: "pending",
         endedAt: Infinity,
         floor: acked.get(line.topic) ?? -1,
@@ -163,10 +163,9 @@ function checkDrains(
     const reference = perBroker[0];
     if (reference === undefined) continue;
     for (const d of perBroker) {
-      d.messages.forEach((m, i) => {
-        if (m.offset !== i)
-          flag("divergent-brokers", `broker ${d.broker} ${topic}: offset ${m.offset} at position ${i}`);
-      });
+      const hole = d.messages.findIndex((m, i) => m.offset !== i);
+      if (hole >= 0)
+        flag("offset-hole", `broker ${d.broker} ${topic}: offset ${d.messages[hole]?.offset} at position ${hole}`);
       const differs = d.messages.findIndex((m, i) => reference.messages[i]?.value !== m.value);
       if (differs >= 0 || d.messages.length !== reference.messages.length) {
         const at = differs >= 0 ? differs : Math.min(d.messages.length, reference.messages.length);
@@ -177,10 +176,13 @@ function checkDrains(
       }
     }
     const values = new Map<string, number>();
+    const reported = new Set<string>();
     for (const m of perBroker.flatMap((d) => d.messages)) {
       const seen = values.get(m.value);
-      if (seen !== undefined && seen !== m.offset)
+      if (seen !== undefined && seen !== m.offset && !reported.has(`${m.value}\u0000${m.offset}`)) {
+        reported.add(`${m.value}\u0000${m.offset}`);
         flag("duplicate-offset", `${topic} ${JSON.stringify(m.value)} is stored at offsets ${seen} and ${m.offset}`);
+      }
       if (seen === undefined) values.set(m.value, m.offset);
     }
     final.set(topic, values);
@@ -189,23 +191,25 @@ function checkDrains(
   return final;
 }
 
+/**
+ * A sequential writer's values, and a pipelined writer's (one client: each connection keeps the order it sent in, and
+ * a reconnect resends the unacknowledged in order), are stored at offsets that grow in the order they were invoked.
+ */
 function checkSequential(
   publishes: Map<string, Publish>,
   offsetOf: (p: Publish) => number | undefined,
   flag: (k: ViolationKind, d: string) => void,
 ): void {
-  const lanes = Map.groupBy(
-    [...publishes.values()].filter((p) => p.sequential),
-    (p) => `${p.process} ${p.topic}`,
-  );
+  // the map holds the publishes in invocation order
+  const lanes = Map.groupBy(publishes.values(), (p) => `${p.process} ${p.topic}`);
   for (const [lane, list] of lanes) {
     let last: { value: string; offset: number } | undefined;
-    for (const p of list.toSorted((a, b) => a.invokedAt - b.invokedAt)) {
+    for (const p of list) {
       const offset = offsetOf(p);
       if (offset === undefined) continue;
       if (last !== undefined && offset <= last.offset)
         flag(
-          "sequential-order",
+          p.sequential ? "sequential-order" : "producer-order",
           `${lane}: ${JSON.stringify(p.value)} at offset ${offset} after ${JSON.stringify(last.value)} at ${last.offset}`,
         );
       last = { value: p.value, offset };
