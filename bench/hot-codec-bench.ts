@@ -60,6 +60,6 @@ for (const [type, message] of Object.entries(cases)) {
       : rate(() => {
           if (readHot(bytes) === undefined) throw new Error(`${type} was not hot-decoded`);
         });
-  const fmt = (n: number) => (Number.isNaN(n) ? "-" : Math.round(n).toLocaleString("en-US"));
+  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   console.log(`${type.padEnd(10)} encode ${fmt(encodes).padStart(11)}/s   decode ${fmt(decodes).padStart(11)}/s`);
 }

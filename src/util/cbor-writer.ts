@@ -101,6 +101,12 @@ export class CborWriter {
     this.at += encoded.length;
   }
 
+  /** `undefined`, as cbor-x writes a property whose value is undefined. */
+  undefinedValue(): void {
+    this.reserve(1);
+    this.buffer[this.at++] = 0xf7;
+  }
+
   simple(value: boolean): void {
     this.reserve(1);
     this.buffer[this.at++] = value ? 0xf5 : 0xf4;

@@ -1,14 +1,14 @@
-import { MAX_NAME_LENGTH } from "./names.ts";
+import { MAX_NAME_LENGTH, NAME_ALPHABET } from "./names.ts";
 
 /**
  * Names (topics, producer ids, subscription names) to and from their UTF-8 bytes on the hot paths, without
  * `String.fromCharCode` for each one: every publish carries a topic and a producer id, and decoding them was one of
- * the largest costs of a broker. The alphabet of names.ts is ASCII, so a name's bytes are its char codes.
+ * the largest costs of a broker. The alphabet of names.ts (NAME_ALPHABET) is ASCII, so a name's bytes are its char codes.
  */
 
-/** 1 for each byte of NAME_PATTERN's alphabet `A-Z a-z 0-9 . _ - / :`. */
+/** 1 for each byte of the names' alphabet. */
 const NAME_BYTE = new Uint8Array(256);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/:") NAME_BYTE[c.charCodeAt(0)] = 1;
+for (const c of NAME_ALPHABET) NAME_BYTE[c.charCodeAt(0)] = 1;
 
 const SLOTS = 4096;
 /** A direct-mapped cache of names decoded lately, by a hash of their bytes: a name repeats message after message. */

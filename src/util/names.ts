@@ -5,7 +5,8 @@ import * as v from "valibot";
  * and `. _ - / :`, 1 to 255 characters. No whitespace or control characters, so a name prints
  * unambiguously in logs and `--json` output; nothing beyond that is reserved.
  */
-export const NAME_PATTERN = /^[A-Za-z0-9._\-/:]+$/;
+export const NAME_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/:";
+export const NAME_PATTERN = new RegExp(`^[${NAME_ALPHABET.replace(/[-\\\]^]/g, "\\$&")}]+$`);
 export const MAX_NAME_LENGTH = 255;
 
 function nameSchema(what: string) {

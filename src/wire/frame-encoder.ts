@@ -44,7 +44,12 @@ export class FrameBatch {
     const start = out.at;
     out.reserve(FRAME_HEADER_BYTES);
     out.at += FRAME_HEADER_BYTES;
-    if (!encodeHot(out, value)) out.raw(encodeValue(value));
+    try {
+      if (!encodeHot(out, value)) out.raw(encodeValue(value));
+    } catch (e) {
+      out.at = start;
+      throw e;
+    }
     const length = out.at - start - FRAME_HEADER_BYTES;
     if (length > this.maxFrameBytes) {
       out.at = start;

@@ -1,101 +1,182 @@
 import { readName } from "../util/name-bytes.ts";
-import { DeliverySchema, PublishedSchema, PublishSchema } from "./messages/client.ts";
+import { type FieldKind, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.ts";
 
 /**
- * Hand-written reading of the messages received once per published message — `publish`, `published` and
- * `message` — checked field by field against the rules of their schemas while they are read, names through the
- * name cache instead of a new string each. Only the plain form is taken: a definite-length map with text keys, each
- * field known to the schema, present once and valid. Anything else (an unknown field, a bad value, another message)
- * gives undefined and is decoded and validated the generic way, which also words the error.
+ * Hand-written reading of the hot messages (hot-fields.ts), checked field by field against their schemas' tables
+ * while they are read, names through the name cache instead of a new string each. Only the plain form is taken: a
+ * definite-length map whose first key is `type`, every other key a field of that type's schema, present once and
+ * valid. Anything else (an unknown field, a bad value, `type` later in the map, another message) gives undefined
+ * and is decoded and validated the generic way, which also words the error.
  */
 
-/** The schema each hot reader implements: a parser takes the reader's output as valid only for that same schema. */
-export const HOT_SCHEMAS: Readonly<Record<string, unknown>> = {
-  publish: PublishSchema,
-  published: PublishedSchema,
-  message: DeliverySchema,
-};
+const WHOLE = 0;
+const NAME = 1;
+const BYTES = 2;
+const BOOLEAN = 3;
+const CHOICE = 4;
+const LIST = 5;
 
-type Field = "type" | "id" | "topic" | "data" | "producer" | "seq" | "offset" | "duplicate" | "subscription";
-type Kind = "whole" | "name" | "bytes" | "boolean";
-
-const FIELDS: Record<string, { required: readonly Field[]; optional: readonly Field[] }> = {
-  publish: { required: ["id", "topic", "data"], optional: ["producer", "seq"] },
-  published: { required: ["id", "topic", "offset"], optional: ["duplicate"] },
-  message: { required: ["subscription", "topic", "offset", "data"], optional: [] },
-};
-const KIND: Record<Field, Kind | "type"> = {
-  type: "type",
-  id: "whole",
-  topic: "name",
-  data: "bytes",
-  producer: "name",
-  seq: "whole",
-  offset: "whole",
-  duplicate: "boolean",
-  subscription: "whole",
-};
-/** Keys and message types by their bytes, so that reading one builds no string. */
-const KEYS = Object.keys(KIND).map((k) => ({ text: k, bytes: ascii(k) }));
-const TYPE_NAMES = Object.keys(FIELDS).map((k) => ({ text: k, bytes: ascii(k) }));
-
-function ascii(s: string): Uint8Array {
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+/** A table laid out for reading: one array per property of the fields, kinds as small numbers. */
+interface Reader {
+  readonly type: string | undefined;
+  readonly typeBytes: Uint8Array | undefined;
+  readonly keys: readonly string[];
+  readonly keyBytes: readonly Uint8Array[];
+  readonly required: readonly boolean[];
+  readonly kinds: readonly number[];
+  /** For a choice, its options; for a list, the reader of its items. */
+  readonly extra: readonly (readonly number[] | Reader | undefined)[];
+  readonly requiredCount: number;
 }
+
+function readerOf(t: Table): Reader {
+  const code = (kind: FieldKind): number => {
+    switch (kind.is) {
+      case "whole":
+        return WHOLE;
+      case "name":
+        return NAME;
+      case "bytes":
+        return BYTES;
+      case "boolean":
+        return BOOLEAN;
+      case "choice":
+        return CHOICE;
+      case "list":
+        return LIST;
+      default: {
+        const unknownKind: never = kind;
+        throw new Error(`hot decoder: field kind ${JSON.stringify(unknownKind)}`);
+      }
+    }
+  };
+  return {
+    type: t.type,
+    typeBytes: t.typeBytes,
+    keys: t.fields.map((f) => f.key),
+    keyBytes: t.fields.map((f) => f.keyBytes),
+    required: t.fields.map((f) => f.required),
+    kinds: t.fields.map((f) => code(f.kind)),
+    extra: t.fields.map((f) =>
+      f.kind.is === "choice" ? f.kind.options : f.kind.is === "list" ? readerOf(f.kind.item) : undefined,
+    ),
+    requiredCount: t.required,
+  };
+}
+
+const READERS = [...HOT_TABLES.values()].map(readerOf);
 
 const EMPTY = new Uint8Array(0);
 let src: Uint8Array = EMPTY;
 let at = 0;
 let end = 0;
+/** Whether byte strings read are copies (else views into `src`). */
+let copying = true;
 
 /**
  * The message in `bytes` (one CBOR item) if it is a hot message in the plain form, valid; else undefined. Its
- * payload is a copy, so that it keeps neither the receive chunk alive nor a view into it; with `publishViews`, a
+ * payloads are copies, so that they keep neither the receive chunk alive nor a view into it; with `publishViews`, a
  * publish's payload is a view into `bytes` instead (for a receiver that copies it into its log at once).
  */
 export function readHot(bytes: Uint8Array, publishViews = false): Record<string, unknown> | undefined {
   src = bytes;
   at = 0;
   end = bytes.length;
-  const message = readMessage();
+  const message = readMessage(publishViews);
   // the frame is not kept alive by this module
   src = EMPTY;
-  if (message !== undefined && message.data instanceof Uint8Array && !(publishViews && message.type === "publish")) {
-    // a plain Uint8Array, also when bytes is a Buffer (whose slice is a view)
-    const copy = new Uint8Array(message.data.length);
-    copy.set(message.data);
-    message.data = copy;
-  }
-  return message;
+  return at === end ? message : undefined;
 }
 
-function readMessage(): Record<string, unknown> | undefined {
-  const count = mapCount();
-  if (count < 2 || count > 6) return undefined;
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < count; i++) {
-    const key = oneOf(KEYS);
-    if (key === undefined || key in out) return undefined;
-    const kind = KIND[key as Field];
-    let value: unknown;
-    if (kind === "type") value = oneOf(TYPE_NAMES);
-    else if (kind === "whole") value = whole();
-    else if (kind === "name") value = name();
-    else if (kind === "bytes") value = byteString();
-    else value = boolean();
-    if (value === undefined) return undefined;
-    out[key] = value;
+function readMessage(publishViews: boolean): Record<string, unknown> | undefined {
+  const count = head(5);
+  if (count < 1 || !matches(TYPE_KEY)) return undefined;
+  at += TYPE_KEY.length;
+  let reader: Reader | undefined;
+  for (const r of READERS) {
+    if (matches(r.typeBytes!)) {
+      reader = r;
+      break;
+    }
   }
-  if (at !== end) return undefined;
-  const fields = FIELDS[out.type as string];
-  if (fields === undefined) return undefined;
-  let known = 1;
-  for (const f of fields.required) {
-    if (!(f in out)) return undefined;
-    known++;
+  if (reader === undefined) return undefined;
+  at += reader.typeBytes!.length;
+  copying = !(publishViews && reader.type === "publish");
+  const out: Record<string, unknown> = { type: reader.type };
+  return readFields(reader, count - 1, out) ? out : undefined;
+}
+
+/** Reads `count` fields of `r` into `out`; false if they are not exactly a valid set of them. */
+function readFields(r: Reader, count: number, out: Record<string, unknown>): boolean {
+  const keyBytes = r.keyBytes;
+  const n = keyBytes.length;
+  if (count < r.requiredCount || count > n) return false;
+  let seen = 0;
+  let required = 0;
+  // senders write the fields in the schema's order: the search for each key starts after the one before
+  let next = 0;
+  for (let read = 0; read < count; read++) {
+    let i = next;
+    let tries = 0;
+    while (tries < n && !matches(keyBytes[i]!)) {
+      i = i + 1 === n ? 0 : i + 1;
+      tries++;
+    }
+    if (tries === n || (seen & (1 << i)) !== 0) return false;
+    seen |= 1 << i;
+    next = i + 1 === n ? 0 : i + 1;
+    at += keyBytes[i]!.length;
+    if (r.required[i]) required++;
+    else if (src[at] === 0xf7) {
+      // an optional field sent as undefined: the generic path keeps it so
+      at++;
+      out[r.keys[i]!] = undefined;
+      continue;
+    }
+    const value = readValue(r.kinds[i]!, r.extra[i]);
+    if (value === undefined) return false;
+    out[r.keys[i]!] = value;
   }
-  for (const f of fields.optional) if (f in out) known++;
-  return known === count ? out : undefined;
+  return required === r.requiredCount;
+}
+
+function readValue(kind: number, extra: readonly number[] | Reader | undefined): unknown {
+  switch (kind) {
+    case WHOLE:
+      return whole();
+    case NAME:
+      return name();
+    case BYTES:
+      return byteString();
+    case BOOLEAN:
+      return boolean();
+    case CHOICE: {
+      const n = whole();
+      return n !== undefined && (extra as readonly number[]).includes(n) ? n : undefined;
+    }
+    case LIST: {
+      const length = head(4);
+      // every item takes at least one byte
+      if (length < 0 || length > end - at) return undefined;
+      const items: Record<string, unknown>[] = new Array(length);
+      for (let i = 0; i < length; i++) {
+        const item: Record<string, unknown> = {};
+        if (!readFields(extra as Reader, head(5), item)) return undefined;
+        items[i] = item;
+      }
+      return items;
+    }
+    default:
+      throw new Error(`hot decoder: field kind ${kind}`);
+  }
+}
+
+/** Whether the bytes at `at` begin with `expected`. */
+function matches(expected: Uint8Array): boolean {
+  const length = expected.length;
+  if (length > end - at) return false;
+  for (let i = 0; i < length; i++) if (src[at + i] !== expected[i]) return false;
+  return true;
 }
 
 /** The argument of an item of `major` type, up to 2^53; -1 if the next item is not one. */
@@ -111,31 +192,6 @@ function head(major: number): number {
   if (n > Number.MAX_SAFE_INTEGER) return -1;
   at += 1 + size;
   return n;
-}
-
-function mapCount(): number {
-  return head(5);
-}
-
-/** The text string next, if it is one of `known`; undefined otherwise. */
-function oneOf(known: readonly { text: string; bytes: Uint8Array }[]): string | undefined {
-  const length = head(3);
-  if (length < 0 || length > end - at) return undefined;
-  for (const k of known) {
-    if (k.bytes.length !== length) continue;
-    let same = true;
-    for (let i = 0; i < length; i++) {
-      if (k.bytes[i] !== src[at + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) {
-      at += length;
-      return k.text;
-    }
-  }
-  return undefined;
 }
 
 function name(): string | undefined {
@@ -159,13 +215,16 @@ function whole(): number | undefined {
   return n < 0 ? undefined : n;
 }
 
-/** A view into the frame; readHot copies it unless the caller takes views. */
+/** A copy (a plain Uint8Array, also when `src` is a Buffer), or a view into the frame when not `copying`. */
 function byteString(): Uint8Array | undefined {
   const length = head(2);
   if (length < 0 || length > end - at) return undefined;
-  const data = src.subarray(at, at + length);
+  const view = src.subarray(at, at + length);
   at += length;
-  return data;
+  if (!copying) return view;
+  const copy = new Uint8Array(length);
+  copy.set(view);
+  return copy;
 }
 
 function boolean(): boolean | undefined {

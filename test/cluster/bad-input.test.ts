@@ -83,13 +83,14 @@ describe("bad input on a broker port", () => {
 
   test("a publish with a bad topic name gets BAD_MESSAGE naming the field, then a close", async () => {
     const leader = await cluster.waitForLeader();
-    const { connection, received } = await openClient(cluster.broker(leader).address);
-    connection.send({ type: "publish", id: 1, topic: "bad topic!", data: new Uint8Array([1]) });
-    const error = await waitFor("a refusal", () => received.find((m) => m.type === "error"));
-    expect(error).toMatchObject({ type: "error", code: "BAD_MESSAGE" });
-    expect((error as { message: string }).message).toContain("publish.topic");
-    await connection.closed;
-    connection.close();
+    // written with cbor-x: mqraft's own encoder refuses to send a publish its schema refuses
+    const bytes = new Uint8Array([
+      ...frame(encodeValue({ type: "hello", version: 1, role: "client" })),
+      ...frame(encodeValue({ type: "publish", id: 1, topic: "bad topic!", data: new Uint8Array([1]) })),
+    ]);
+    const { answer, closed } = await sendRaw(cluster.broker(leader).port, bytes);
+    expect({ code: errorCodeIn(answer), closed }).toEqual({ code: "BAD_MESSAGE", closed: true });
+    expect(answer.toString("latin1")).toContain("publish.topic");
   });
 
   test("after all of that every broker still serves, and the cluster still commits", async () => {

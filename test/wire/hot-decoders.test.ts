@@ -5,11 +5,11 @@ import { decodeValue, encodeValue } from "../../src/wire/cbor.ts";
 import { readHot } from "../../src/wire/hot-decoders.ts";
 import { createMessageParser, type MessageParser } from "../../src/wire/messages/parse.ts";
 import { ClientInboundSchema, ServerInboundSchema } from "../../src/wire/messages/unions.ts";
+import { appends, data, hotMessage } from "./hot-messages.ts";
 
 type AnyParser = MessageParser<unknown>;
 const server = createMessageParser(ServerInboundSchema) as AnyParser;
 const client = createMessageParser(ClientInboundSchema) as AnyParser;
-const data = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i & 0xff);
 
 /** What the generic path (cbor-x, then the schema) makes of the same bytes. */
 function generic(bytes: Uint8Array, parse: AnyParser): unknown {
@@ -32,13 +32,15 @@ describe("hot decoders", () => {
     { type: "published", id: 7, topic: "t", offset: 0 },
     { type: "published", id: 7, topic: "t", offset: 300, duplicate: false },
     { type: "message", subscription: 1, topic: "t", offset: 2 ** 40, data: data(24) },
+    ...appends(9_000),
   ];
+  const parserFor = (type: unknown): AnyParser => (type === "publish" || type === "append" ? server : client);
 
   test.each(valid)("%o reads as the generic path gives it", (value) => {
     const bytes = encodeValue(value);
     const hot = readHot(bytes);
     expect(hot).toEqual(value);
-    const parse = value.type === "publish" ? server : client;
+    const parse = parserFor(value.type);
     expect(parse.hot?.(hot as { type: string })).toEqual(generic(bytes, parse) as never);
   });
 
@@ -82,8 +84,52 @@ describe("hot decoders", () => {
     { type: "message", subscription: 1, topic: "t", offset: 2 },
     { type: "hello", version: 1 },
     { type: "launch", id: 1 },
+    { id: 1, type: "publish", topic: "t", data: data(1) },
+    {
+      type: "append",
+      from: 1,
+      to: 2,
+      term: 3,
+      index: 0,
+      logTerm: 0,
+      entries: [{ index: 1, term: 3, kind: 2, data: data(1) }],
+      commit: 0,
+    },
+    {
+      type: "append",
+      from: 1,
+      to: 2,
+      term: 3,
+      index: 0,
+      logTerm: 0,
+      entries: [{ index: 1, term: 3, data: data(1) }],
+      commit: 0,
+    },
+    { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: {}, commit: 0 },
   ])("%o is left to the generic path", (value) => {
     expect(readHot(encodeValue(value))).toBeUndefined();
+  });
+
+  test("entries of an append read are copies", () => {
+    const bytes = encodeValue(valid[valid.length - 1]);
+    const hot = readHot(bytes, true) as { entries: { data: Uint8Array }[] };
+    bytes.fill(0);
+    expect(hot.entries[1]!.data).toEqual(data(9_000));
+  });
+
+  test("seeded: any hot message as cbor-x writes it, valid or not, is either read exactly as the generic path reads it, or left to it", () => {
+    const prng = createPrng(23);
+    let read = 0;
+    for (let round = 0; round < 20_000; round++) {
+      const value = hotMessage(prng);
+      const bytes = encodeValue(value);
+      const hot = readHot(bytes);
+      if (hot === undefined) continue;
+      read++;
+      const parse = parserFor(value.type);
+      expect(parse.hot?.(hot as { type: string })).toEqual(generic(bytes, parse) as never);
+    }
+    expect(read).toBeGreaterThan(5_000);
   });
 
   test("damaged frames are either read exactly as the generic path reads them, or left to it (seeded)", () => {
@@ -96,8 +142,7 @@ describe("hot decoders", () => {
       const cut = prng.next() < 0.2 ? bytes.subarray(0, Math.floor(prng.next() * bytes.length)) : bytes;
       const hot = readHot(cut);
       if (hot === undefined) continue;
-      const parse = hot.type === "publish" ? server : client;
-      expect(hot).toEqual(generic(cut, parse) as never);
+      expect(hot).toEqual(generic(cut, parserFor(hot.type)) as never);
     }
   });
 });

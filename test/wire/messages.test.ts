@@ -6,7 +6,12 @@ import { helloError } from "../../src/wire/handshake.ts";
 import { errorFromMessage, errorMessage } from "../../src/wire/messages/error.ts";
 import { PROTOCOL_VERSION } from "../../src/wire/messages/handshake.ts";
 import { createMessageParser, parseMessage } from "../../src/wire/messages/parse.ts";
-import { ClientInboundSchema, ServerInboundSchema } from "../../src/wire/messages/unions.ts";
+import {
+  ClientInboundSchema,
+  ManagerInboundSchema,
+  MessageSchema,
+  ServerInboundSchema,
+} from "../../src/wire/messages/unions.ts";
 
 /** The parse result, after a trip through CBOR as it would arrive. */
 function parseWire(value: unknown): unknown {
@@ -146,5 +151,24 @@ describe("parsing by type", () => {
       return createMessageParser(v.union([schema]))(value);
     };
     for (const value of samples) expect(lookup(value, parse)).toEqual(lookup(value, whole));
+  });
+
+  test("MessageSchema holds every message any side receives, and parseMessage reads a status reply as a reply", () => {
+    const all = new Set<unknown>(MessageSchema.options);
+    const unions: readonly { options: readonly { entries: { type: { literal: string } } }[] }[] = [
+      ServerInboundSchema,
+      ManagerInboundSchema,
+      ClientInboundSchema,
+    ];
+    const missing = unions
+      .flatMap((union) => union.options)
+      .filter((option) => !all.has(option))
+      .map((option) => option.entries.type.literal);
+    expect(missing).toEqual([]);
+    const reply = { type: "status", id: 1, leader: 0, term: 2, nodes: [] };
+    expect(parseWire(reply)).toEqual(reply);
+    expect(parseWire({ type: "status", id: 1 })).toEqual({ type: "status", id: 1 });
+    const append = { type: "append", from: 1, to: 2, term: 3, index: 0, logTerm: 0, entries: [], commit: 0 };
+    expect(parseWire(append)).toEqual(append);
   });
 });

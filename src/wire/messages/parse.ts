@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { MqraftError } from "../../util/errors.ts";
-import { HOT_SCHEMAS } from "../hot-decoders.ts";
+import { HOT_SCHEMAS } from "../hot-fields.ts";
 import { MessageSchema } from "./unions.ts";
 
 const MAX_REASON_LENGTH = 300;
@@ -54,6 +54,7 @@ function optionsByType(schema: AnySchema): Map<string, AnySchema> | undefined {
   const variant = schema as unknown as { type: string; key?: unknown; options?: readonly unknown[] };
   if (variant.type !== "variant" || variant.key !== "type" || variant.options === undefined) return undefined;
   const byType = new Map<string, AnySchema>();
+  const shared = new Set<string>();
   for (const option of variant.options) {
     const entry = (option as { type?: string; entries?: { type?: { type?: string; literal?: unknown } } }).entries
       ?.type;
@@ -63,10 +64,11 @@ function optionsByType(schema: AnySchema): Map<string, AnySchema> | undefined {
       typeof entry.literal !== "string"
     )
       return undefined;
-    // a variant keeps the first option of a type that validates; two options of one type are left to the variant
-    if (byType.has(entry.literal)) return undefined;
-    byType.set(entry.literal, option as AnySchema);
+    // a variant keeps the first option of a type that validates; a type with two options is left to the variant
+    if (byType.has(entry.literal)) shared.add(entry.literal);
+    else byType.set(entry.literal, option as AnySchema);
   }
+  for (const type of shared) byType.delete(type);
   return byType;
 }
 
@@ -76,9 +78,15 @@ function describeIssue(value: unknown, issue: v.BaseIssue<unknown>): string {
       ? (value as { type: string }).type
       : undefined;
   const path = v.getDotPath(issue);
+  // valibot lists every type it expected before what it got, which a long union pushes past the length limit
+  if (path === "type" && issue.kind === "schema")
+    return `type: ${clip(issue.received)} is not a message type this side receives`;
   const where = path === null ? (type === undefined ? "message" : `${type} message`) : path;
   const subject = type === undefined || path === "type" || path === null ? where : `${type}.${where}`;
-  const text = `${subject}: ${issue.message}`;
-  // the issue quotes the received value, which a peer controls: keep the error frame small
+  return clip(`${subject}: ${issue.message}`);
+}
+
+/** The issue quotes the received value, which a peer controls: keep the error frame small. */
+function clip(text: string): string {
   return text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH)}…`;
 }

@@ -67,7 +67,11 @@ export const ClientInboundSchema = v.variant("type", [
 ]);
 export type ClientInbound = v.InferOutput<typeof ClientInboundSchema>;
 
-/** Every message of the protocol. */
+/**
+ * Every message of the protocol, whoever receives it. `status` names both a request and its reply: the reply comes
+ * first, so that a reply is not taken for a request with its other fields dropped (a variant keeps the first option
+ * that validates); test/wire/messages.test.ts checks that every role's messages are here.
+ */
 export const MessageSchema = v.variant("type", [
   HelloSchema,
   WelcomeSchema,
@@ -76,10 +80,16 @@ export const MessageSchema = v.variant("type", [
   SubscribeSchema,
   AckSchema,
   UnsubscribeSchema,
+  StatusReplySchema,
+  StatusRequestSchema,
+  JoinSchema,
+  LeaveSchema,
+  TransferSchema,
   PublishedSchema,
   SubscribedSchema,
   DeliverySchema,
   OkSchema,
   ReportSchema,
+  ...RAFT_MESSAGE_SCHEMAS,
 ]);
 export type Message = v.InferOutput<typeof MessageSchema>;
