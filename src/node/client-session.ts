@@ -37,6 +37,14 @@ export interface SessionHost {
 type Outgoing = WireMessage | StatusReply;
 
 /**
+ * Publishes of one connection waiting for their outcome, by count and payload bytes (docs/memory.md). Past either the
+ * session stops reading, so a client that pipelines more than the cluster commits waits in TCP instead of in the
+ * broker's memory; it reads again once half are answered.
+ */
+export const MAX_PUBLISHES_IN_FLIGHT = 10_000;
+export const MAX_PUBLISH_BYTES_IN_FLIGHT = 64 << 20;
+
+/**
  * One accepted connection: the hello decides whether it is a peer broker (Raft traffic) or a
  * client (publish, subscribe, ack, unsubscribe, status). A refused request is answered with an
  * error carrying its id; the connection stays open.
@@ -45,6 +53,9 @@ export class ClientSession {
   private mode: "new" | "client" | "peer" = "new";
   private readonly subscriptions = new Map<number, Subscription>();
   private nextSubscription = 1;
+  private publishesInFlight = 0;
+  private publishBytesInFlight = 0;
+  private pausedForPublishes = false;
 
   constructor(
     private readonly host: SessionHost,
@@ -73,12 +84,7 @@ export class ClientSession {
         this.host.log.debug(`Client ${this.connection.remoteAddress} reported ${m.code}: ${m.message}`);
         return;
       case "publish":
-        return this.host.broker.publish(
-          m.producer !== undefined && m.seq !== undefined
-            ? { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq }
-            : { topic: m.topic, data: m.data },
-          (outcome) => this.published(m.id, outcome),
-        );
+        return this.publish(m);
       case "subscribe":
         return void this.subscribe(m).catch((e) => this.answerError(m.id, e));
       case "ack":
@@ -127,6 +133,40 @@ export class ClientSession {
     }
     this.mode = "client";
     this.connection.send(this.host.welcome());
+  }
+
+  private publish(m: Extract<ServerInbound, { type: "publish" }>): void {
+    // the callback keeps only these numbers: `m.data` is a view into the received bytes, and holding it until the
+    // outcome would keep the whole receive buffer alive
+    const { id } = m;
+    const bytes = m.data.length;
+    this.publishesInFlight++;
+    this.publishBytesInFlight += bytes;
+    this.host.broker.publish(
+      m.producer !== undefined && m.seq !== undefined
+        ? { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq }
+        : { topic: m.topic, data: m.data },
+      (outcome) => {
+        this.publishesInFlight--;
+        this.publishBytesInFlight -= bytes;
+        if (
+          this.pausedForPublishes &&
+          this.publishesInFlight <= MAX_PUBLISHES_IN_FLIGHT / 2 &&
+          this.publishBytesInFlight <= MAX_PUBLISH_BYTES_IN_FLIGHT / 2
+        ) {
+          this.pausedForPublishes = false;
+          this.connection.resume();
+        }
+        this.published(id, outcome);
+      },
+    );
+    if (
+      !this.pausedForPublishes &&
+      (this.publishesInFlight >= MAX_PUBLISHES_IN_FLIGHT || this.publishBytesInFlight >= MAX_PUBLISH_BYTES_IN_FLIGHT)
+    ) {
+      this.pausedForPublishes = true;
+      this.connection.pause();
+    }
   }
 
   private published(id: number, outcome: PublishOutcome): void {
