@@ -76,5 +76,10 @@ bench: build
 bench-compare: build
 	$(BUN) bench/compare-nats.ts
 
+# A 3-broker cluster takes GB gigabytes of publishes; each broker's memory every 10 s, the growth over the second half last.
+GB ?= 1
+soak: build
+	$(BUN) bench/soak.ts $(GB)
+
 clean:
 	rm -rf dist node_modules .tmp

@@ -39,7 +39,7 @@ function session() {
   const publish = (size: number) =>
     connection.onMessage({ type: "publish", id: ++id, topic: "t", data: new Uint8Array(size) });
   const settle = (n: number) => {
-    for (const done of waiting.splice(0, n)) done({ type: "publish", topic: "t", offset: 0, duplicate: false });
+    for (const done of waiting.splice(0, n)) done({ type: "publish", topic: "t", offset: 0 });
   };
   return { connection, sent, publish, settle, waiting };
 }

@@ -1,0 +1,149 @@
+/**
+ * Memory under sustained load (issue 19): a 3-broker cluster of the compiled binary takes N GB of publishes, mixed
+ * 10 KB and 128 B messages (`mqraft bench pub`, pipelined), while one subscriber reads every topic along and one
+ * durable subscriber acks what it reads. Each broker's RSS and anonymous memory (/proc/<pid>/smaps_rollup) is printed
+ * every 10 s and at the end. Anonymous memory swings by tens of MB between collections under load, so the growth is
+ * judged on settled figures: at half the volume and at the end the publishers pause until both subscribers have read
+ * everything and the brokers have been idle for a few seconds. Each topic retains the messages of half the run, so
+ * the retained state is the same over the second half. The last line is the largest broker's growth over the
+ * second half of the run.
+ *   make build && bun bench/soak.ts [GB]        (make soak GB=N)
+ */
+import { connect, type MqraftClient, type Subscription } from "../src/client/index.ts";
+import { requireBinary } from "../test/support/binary.ts";
+import { TestCluster } from "../test/support/cluster.ts";
+import { mib, type ProcessMemory, processMemory } from "../test/support/process-memory.ts";
+import { waitFor } from "../test/support/wait.ts";
+
+const gigabytes = Number(process.argv[2] ?? 1);
+if (!(gigabytes > 0)) throw new Error(`expected a positive number of GB, got ${process.argv[2]}`);
+const TOTAL_BYTES = gigabytes * 1e9;
+/**
+ * One round: as many 10 KB as 128 B messages, published at the same time. With no retention limit every message
+ * stays in the index (24 bytes each, docs/memory.md): that part of the growth is state, not a leak, and is kept
+ * small beside the volume by not making most messages tiny.
+ */
+const ROUND = { big: { msgs: 5_000, size: 10_000 }, small: { msgs: 5_000, size: 128 } };
+const ROUND_BYTES = ROUND.big.msgs * ROUND.big.size + ROUND.small.msgs * ROUND.small.size;
+const ROUNDS = Math.max(2, Math.round(TOTAL_BYTES / ROUND_BYTES));
+const TOPICS = ["soak.big", "soak.small"];
+const SAMPLE_MS = 10_000;
+const SETTLE_MS = 5_000;
+
+const started = performance.now();
+const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s`;
+
+/** Reads a subscription in the background, counting what arrives; a durable one acks every message. */
+function reader(subscription: Subscription, acking: boolean): { count: number; failure: unknown } {
+  const state = { count: 0, failure: undefined as unknown };
+  void (async () => {
+    for await (const m of subscription) {
+      state.count++;
+      if (acking) subscription.ack(m).catch((e) => (state.failure ??= e));
+    }
+  })().catch((e) => (state.failure = e));
+  return state;
+}
+
+async function publishRound(servers: string): Promise<void> {
+  const run = async (topic: string, msgs: number, size: number) => {
+    const args = ["bench", "pub", topic, "--msgs", String(msgs), "--size", String(size), "--window", "200"];
+    const proc = Bun.spawn([requireBinary(), ...args, "--server", servers], { stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    if (code !== 0) throw new Error(`mqraft ${args.join(" ")} exited ${code}:\n${out}${err}`);
+  };
+  await Promise.all([
+    run("soak.big", ROUND.big.msgs, ROUND.big.size),
+    run("soak.small", ROUND.small.msgs, ROUND.small.size),
+  ]);
+}
+
+function sample(cluster: TestCluster, label: string): ProcessMemory[] {
+  const figures = cluster.brokers.map((b) => processMemory(b.proc?.pid ?? -1));
+  const cells = figures.map((m, i) => `broker ${i + 1} rss ${mib(m.rss)} anon ${mib(m.anonymous)}`);
+  console.log(`${elapsed()} ${label.padEnd(26)} ${cells.join(" | ")}`);
+  return figures;
+}
+
+/**
+ * Each topic keeps the messages of half the run: the retained state (24 bytes a message in the index) fills up over
+ * the first half and stays the same over the second, where growth is then what the broker keeps and should not.
+ */
+const RETAIN = Math.floor(ROUNDS / 2) * ROUND.big.msgs;
+const cluster = await TestCluster.create({
+  nodes: 3,
+  heartbeatMs: 100,
+  electionMs: 1000,
+  argsFor: () => ["--retain-messages", String(RETAIN)],
+});
+const clients: MqraftClient[] = [];
+let timer: Timer | undefined;
+try {
+  await cluster.waitForLeader(20_000);
+  const servers = cluster.addresses.join(",");
+  console.log(
+    `soak: ${ROUNDS} rounds of ${(ROUND_BYTES / 1e6).toFixed(1)} MB (${ROUND.big.msgs} x ${ROUND.big.size} B + ` +
+      `${ROUND.small.msgs} x ${ROUND.small.size} B), ${((ROUNDS * ROUND_BYTES) / 1e9).toFixed(2)} GB in all, 3 brokers, ` +
+      `--retain-messages ${RETAIN} (the messages of half the run per topic)`,
+  );
+  const readerClient = await connect({ servers: cluster.addresses, timeoutMs: 30_000 });
+  const durableClient = await connect({ servers: cluster.addresses, timeoutMs: 30_000 });
+  clients.push(readerClient, durableClient);
+  const along = reader(await readerClient.subscribe(TOPICS, { from: "earliest" }), false);
+  const durable = reader(await durableClient.subscribe(TOPICS, { from: "earliest", durable: "soak" }), true);
+  const start = sample(cluster, "start");
+  let published = 0;
+  let peak = start.map((m) => m.anonymous);
+  timer = setInterval(() => {
+    const now = sample(cluster, `${(published / 1e6).toFixed(0)} MB published`);
+    peak = peak.map((p, i) => Math.max(p, now[i]?.anonymous ?? 0));
+  }, SAMPLE_MS);
+
+  /** Publishing paused: waits until both subscribers have read everything, lets the brokers idle, then samples. */
+  const settle = async (label: string): Promise<ProcessMemory[]> => {
+    const expected = (published / ROUND_BYTES) * (ROUND.big.msgs + ROUND.small.msgs);
+    await waitFor(
+      "both subscribers to read everything published",
+      () => {
+        for (const r of [along, durable]) if (r.failure !== undefined) throw r.failure;
+        if (along.count >= expected && durable.count >= expected) return true;
+        throw new Error(`read ${along.count} and ${durable.count} of ${expected}`);
+      },
+      { timeoutMs: 300_000, intervalMs: 200 },
+    );
+    await Bun.sleep(SETTLE_MS);
+    return sample(cluster, label);
+  };
+
+  let half: ProcessMemory[] = [];
+  const halfPeak: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    await publishRound(servers);
+    published += ROUND_BYTES;
+    if (round === Math.floor(ROUNDS / 2)) {
+      half = await settle(`half (${(published / 1e6).toFixed(0)} MB), settled`);
+      halfPeak.push(...peak);
+      peak = half.map((m) => m.anonymous);
+    }
+  }
+  clearInterval(timer);
+  const end = await settle(`end (${(published / 1e6).toFixed(0)} MB), settled`);
+  console.log(
+    `peak anonymous memory, first half: ${halfPeak.map(mib).join(", ")}; second half: ${peak.map(mib).join(", ")}`,
+  );
+  const growth = end.map((m, i) => (m.anonymous - (half[i]?.anonymous ?? 0)) / (half[i]?.anonymous ?? 1));
+  const worst = growth.indexOf(Math.max(...growth));
+  const largest = end.reduce((a, m) => Math.max(a, m.anonymous), 0);
+  console.log(
+    `largest broker growth over the second half: broker ${worst + 1} anonymous ${mib(half[worst]?.anonymous ?? 0)} -> ` +
+      `${mib(end[worst]?.anonymous ?? 0)} (${((growth[worst] ?? 0) * 100).toFixed(1)} %); largest broker at the end ${mib(largest)}`,
+  );
+} finally {
+  clearInterval(timer);
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  await cluster.destroy();
+}
