@@ -1,12 +1,15 @@
 import { defineCommand } from "citty";
 import * as v from "valibot";
+import { configArgs } from "../src/config/settings.ts";
 import { type BrokerConfig, BrokerConfigSchema } from "../src/node/broker-config.ts";
 import { BrokerNode } from "../src/node/broker-node.ts";
 import {
   AddressListSchema,
   ByteSizeSchema,
+  CountSchema,
   DurationSchema,
   HostSchema,
+  HttpPortSchema,
   NodeIdSchema,
   PeersSchema,
   PortSchema,
@@ -46,7 +49,14 @@ export const brokerArgs = {
   },
   "segment-bytes": { type: "string", description: "Size of one log segment file", default: "64MiB" },
   "snapshot-every": { type: "string", description: "Applied log entries between two snapshots", default: "10000" },
+  "http-port": { type: "string", description: "Port for /metrics, /healthz, /readyz, /status (0: off)", default: "0" },
+  "ready-lag": {
+    type: "string",
+    description: "/readyz fails while applied is more than this many entries behind commit",
+    default: "1000",
+  },
   ...logArgs,
+  ...configArgs,
 } as const;
 
 type BrokerArgs = { [K in Exclude<keyof typeof brokerArgs, "repair">]?: string } & { repair?: boolean };
@@ -79,6 +89,8 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     removeDeadAfterMs: parseOptionalFlag("remove-dead-after", DurationSchema, args["remove-dead-after"]),
     segmentBytes: parseFlag("segment-bytes", ByteSizeSchema, args["segment-bytes"] ?? "64MiB"),
     snapshotEvery: parseFlag("snapshot-every", PositiveCountSchema, args["snapshot-every"] ?? "10000"),
+    httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"] ?? "0"),
+    readyLag: parseFlag("ready-lag", CountSchema, args["ready-lag"] ?? "1000"),
   };
   const result = v.safeParse(BrokerConfigSchema, raw);
   if (!result.success) {

@@ -1,5 +1,6 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import * as v from "valibot";
+import { explainSource, resolveSettings, type Source } from "../src/config/settings.ts";
 import { firstIssue } from "../src/util/config-values.ts";
 import { describeError, isMqraftError, MqraftError } from "../src/util/errors.ts";
 
@@ -84,6 +85,7 @@ async function rejectUnknownFlags(cmd: AnyCommand, rest: string[], path: string[
 
 /** Runs the CLI and returns the exit code; never throws. */
 export async function runCli(root: AnyCommand, argv: string[]): Promise<number> {
+  let sources: Map<string, Source> | undefined;
   try {
     if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
       const meta = await resolve(root.meta);
@@ -98,11 +100,19 @@ export async function runCli(root: AnyCommand, argv: string[]): Promise<number> 
     if (!cmd.run)
       throw usageError(`"mqraft ${path.join(" ")}" needs a subcommand (see mqraft ${path.join(" ")} --help)`);
     await rejectUnknownFlags(cmd, rest, path);
-    await runCommand(cmd, { rawArgs: rest });
+    // Commands that take --config also read MQRAFT_<FLAG> and the file (src/config/settings.ts).
+    const defs = cmd.args ? await resolve(cmd.args) : {};
+    const resolved = "config" in defs ? resolveSettings(path.join(" "), defs, rest, process.env) : undefined;
+    sources = resolved?.sources;
+    await runCommand(cmd, { rawArgs: resolved?.rawArgs ?? rest });
     return EXIT_OK;
   } catch (e) {
-    if (isMqraftError(e, "BAD_USAGE") || (e instanceof Error && e.name === "CLIError")) {
-      console.error(`mqraft: ${stripAnsi(e.message)}`);
+    if (
+      isMqraftError(e, "BAD_USAGE") ||
+      isMqraftError(e, "BAD_CONFIG") ||
+      (e instanceof Error && e.name === "CLIError")
+    ) {
+      console.error(`mqraft: ${explainSource(stripAnsi(e.message), sources)}`);
       return EXIT_USAGE;
     }
     console.error(`mqraft: ${isMqraftError(e) ? describeError(e) : `internal error: ${describeError(e)}`}`);

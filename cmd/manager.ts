@@ -1,6 +1,13 @@
 import { defineCommand } from "citty";
+import { configArgs } from "../src/config/settings.ts";
 import { ClusterManager, type ManagerConfigInput } from "../src/manager/index.ts";
-import { ByteSizeSchema, HostSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
+import {
+  ByteSizeSchema,
+  HostSchema,
+  HttpPortSchema,
+  PortSchema,
+  PositiveCountSchema,
+} from "../src/util/config-values.ts";
 import { isMqraftError } from "../src/util/errors.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
@@ -16,7 +23,13 @@ export default defineCommand({
     port: { type: "string", description: "Port for clients and brokers", default: "8888" },
     "max-connections": { type: "string", description: "Connections open at once; more are refused", default: "10000" },
     "max-frame": { type: "string", description: "Largest frame accepted", default: "16MiB" },
+    "http-port": {
+      type: "string",
+      description: "Port for /metrics, /healthz, /readyz, /status (0: off)",
+      default: "0",
+    },
     ...logArgs,
+    ...configArgs,
   },
   async run({ args }) {
     setUpLogging(args);
@@ -25,6 +38,7 @@ export default defineCommand({
       port: parseFlag("port", PortSchema, args.port),
       maxConnections: parseFlag("max-connections", PositiveCountSchema, args["max-connections"]),
       maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"]),
+      httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"]),
     });
     const stop = () => manager.stop();
     process.once("SIGINT", stop);

@@ -23,6 +23,7 @@ export const root = defineCommand({
     leave: () => import("./leave.ts").then((m) => m.default),
     leader: () => import("./leader.ts").then((m) => m.default),
     bench: () => import("./bench.ts").then((m) => m.default),
+    config: () => import("./config.ts").then((m) => m.default),
   },
 });
 

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { defineCommand } from "citty";
-import { HostSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
+import { configArgs } from "../src/config/settings.ts";
+import { HostSchema, HttpPortSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
 import { invocation, selfCommand } from "./self-command.ts";
@@ -25,7 +26,14 @@ export default defineCommand({
       description: "Port of the cluster manager (clients' default server)",
       default: "8888",
     },
+    "http-port": { type: "string", description: "Manager's HTTP port (/metrics, dashboard; 0: off)", default: "8080" },
+    "http-base-port": {
+      type: "string",
+      description: "Broker i serves /metrics on this port + i (0: off)",
+      default: "9000",
+    },
     ...logArgs,
+    ...configArgs,
   },
   async run({ args }) {
     setUpLogging(args);
@@ -36,6 +44,11 @@ export default defineCommand({
       throw usageError(`--base-port ${basePort}: ${nodes} brokers do not fit below port 65536`);
     const host = parseFlag("host", HostSchema, args.host);
     const managerPort = parseFlag("manager-port", PortSchema, args["manager-port"]);
+    const http = upHttpPorts(
+      parseFlag("http-port", HttpPortSchema, args["http-port"]),
+      parseFlag("http-base-port", HttpPortSchema, args["http-base-port"]),
+      nodes,
+    );
     const manager = `${host}:${managerPort}`;
     const ids = Array.from({ length: nodes }, (_, i) => i + 1);
     const address = (id: number) => `${host}:${basePort + id - 1}`;
@@ -52,9 +65,13 @@ export default defineCommand({
       console.error("mqraft up: every broker and the manager exited (see above); stopping");
       process.exit(1);
     };
-    const logFlags = ["--log-level", args["log-level"], "--log-format", args["log-format"]];
+    // the children read the same file: its [broker] and [manager] tables (their flags from up still win)
+    const logFlags = [
+      ...["--log-level", args["log-level"], "--log-format", args["log-format"]],
+      ...(args.config === undefined ? [] : ["--config", args.config]),
+    ];
     const managerProcess = Bun.spawn(
-      [...selfCommand(), "manager", "--host", host, "--port", String(managerPort), ...logFlags],
+      [...selfCommand(), "manager", "--host", host, "--port", String(managerPort), ...http.managerFlags, ...logFlags],
       {
         stdin: "ignore",
         stdout: "inherit",
@@ -85,6 +102,7 @@ export default defineCommand({
           join(args.data, String(id)),
           "--manager",
           manager,
+          ...http.brokerFlags(id),
           ...logFlags,
         ],
         { stdin: "ignore", stdout: "inherit", stderr: "inherit" },
@@ -105,6 +123,7 @@ export default defineCommand({
         `  ${mqraft} sub topic1${hint}`,
         `  ${mqraft} pub topic1 "Hello"${hint}`,
         `  ${mqraft} status${hint}`,
+        ...http.urls(host),
         `  ${mqraft} join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))}`,
         "Ctrl-C stops the cluster.",
       ].join("\n"),
@@ -121,3 +140,22 @@ export default defineCommand({
     });
   },
 });
+
+/** The HTTP ports of mqraft up: the manager's, and broker i's at base + i; 0 turns either off. */
+function upHttpPorts(managerPort: number, basePort: number, nodes: number) {
+  if (basePort !== 0 && basePort + nodes > 65535)
+    throw usageError(`--http-base-port ${basePort}: ${nodes} brokers do not fit below port 65536`);
+  const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
+  return {
+    managerFlags: managerPort === 0 ? [] : ["--http-port", String(managerPort)],
+    brokerFlags: (id: number) => (basePort === 0 ? [] : ["--http-port", String(basePort + id)]),
+    urls: (host: string) => [
+      ...(managerPort === 0 ? [] : [`Dashboard and manager metrics: http://${urlHost(host)}:${managerPort}/`]),
+      ...(basePort === 0
+        ? []
+        : [
+            `Broker metrics: ${Array.from({ length: nodes }, (_, i) => `http://${urlHost(host)}:${basePort + i + 1}/metrics`).join(" ")}`,
+          ]),
+    ],
+  };
+}

@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import type { HttpServer } from "../http/http-server.ts";
+import { serveManagerHttp } from "../http/manager-http.ts";
 import { MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import {
@@ -37,6 +39,8 @@ export class ClusterManager {
   private readonly sweeper: ReturnType<typeof setInterval>;
   private settleStopped!: () => void;
   private stopping = false;
+  /** Observability port (httpPort), off when undefined. */
+  private http: HttpServer | undefined;
 
   private constructor(config: ManagerConfig) {
     this.config = config;
@@ -72,6 +76,7 @@ export class ClusterManager {
     port = this.listener.port;
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.log.info(`Running on ${this.address}`);
+    if (config.httpPort !== 0) this.serveHttp();
   }
 
   /** Starts listening; throws BAD_CONFIG for an invalid configuration, UNAVAILABLE if the address cannot be bound. */
@@ -98,6 +103,29 @@ export class ClusterManager {
     return this.listener.port;
   }
 
+  /** The HTTP port actually bound (0 when off). */
+  get httpPort(): number {
+    return this.http?.port ?? 0;
+  }
+
+  /** The cluster as the leader's reports describe it. */
+  cluster() {
+    return { leader: this.map.leaderAt(performance.now()), members: this.map.knownMembers };
+  }
+
+  private serveHttp(): void {
+    this.http = serveManagerHttp({
+      host: this.config.host,
+      port: this.config.httpPort,
+      source: {
+        cluster: () => this.cluster(),
+        connections: () => this.openConnections,
+        inFlight: () => this.inFlight,
+      },
+    });
+    this.log.info(`HTTP on ${this.http.url} (/metrics, /healthz, /readyz, /status)`);
+  }
+
   get address(): string {
     const host = this.config.host.includes(":") ? `[${this.config.host}]` : this.config.host;
     return `${host}:${this.port}`;
@@ -109,6 +137,7 @@ export class ClusterManager {
     clearInterval(this.sweeper);
     this.forwarder.stop();
     this.listener.stop();
+    this.http?.stop();
     this.settleStopped();
   }
 

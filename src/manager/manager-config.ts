@@ -19,6 +19,8 @@ export const ManagerConfigSchema = v.object({
   helloTimeoutMs: v.optional(whole(1), 10_000),
   /** Forwarded requests one client may have waiting; past it the manager stops reading from that client. */
   maxInFlightPerClient: v.optional(whole(1), 1_000),
+  /** Port of /metrics, /healthz, /readyz, /status (and the dashboard) on `host`; 0 serves none. */
+  httpPort: v.optional(v.pipe(whole(0), v.maxValue(65535)), 0),
 });
 export type ManagerConfigInput = v.InferInput<typeof ManagerConfigSchema>;
 export type ManagerConfig = v.InferOutput<typeof ManagerConfigSchema>;

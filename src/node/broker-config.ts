@@ -30,6 +30,10 @@ export const BrokerConfigSchema = v.pipe(
     repair: v.boolean(),
     /** Applied entries between two snapshots of the state machine. */
     snapshotEvery: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    /** Port of /metrics, /healthz, /readyz and /status on `host`; 0 serves none. */
+    httpPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 0),
+    /** /readyz answers 503 while the applied index is more than this many entries behind the commit index. */
+    readyLag: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 1000),
   }),
   v.check((c) => c.electionMs >= 3 * c.heartbeatMs, "election timeout must be at least 3 heartbeats"),
   v.check(

@@ -1,5 +1,7 @@
 import type { Retention } from "../broker/commands.ts";
 import { BrokerState } from "../broker/state-machine.ts";
+import { serveBrokerHttp } from "../http/broker-http.ts";
+import type { HttpServer } from "../http/http-server.ts";
 import {
   bootstrap,
   decodeConfChange,
@@ -25,6 +27,7 @@ import {
   type Welcome,
 } from "../wire/index.ts";
 import type { BrokerConfig } from "./broker-config.ts";
+import { brokerHttpSource } from "./broker-http-source.ts";
 import { ClientSession, type SessionHost } from "./client-session.ts";
 import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
 import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
@@ -67,6 +70,8 @@ export class BrokerNode {
   /** Commit index found on disk at start. */
   private bootCommit = 0;
   private snapshotting = false;
+  /** Observability port (--http-port), off when undefined. */
+  private http: HttpServer | undefined;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -205,6 +210,7 @@ export class BrokerNode {
       parse: createMessageParser(ServerInboundSchema),
       onConnection: (c: Connection<ServerInbound, unknown>) => new ClientSession(sessionHost, c),
     });
+    if (config.httpPort !== 0) this.serveHttp();
     if (config.managers.length > 0) {
       this.reporter = new ManagerReporter(
         config.managers,
@@ -222,6 +228,21 @@ export class BrokerNode {
       this.membership.removeDeadMembers(config.removeDeadAfterMs, performance.now());
     }, config.heartbeatMs);
     this.log.info(`Running on ${config.advertise}`);
+  }
+
+  /** /metrics, /healthz, /readyz and /status: they read this node's state when asked. */
+  private serveHttp(): void {
+    const { config } = this;
+    const source = brokerHttpSource({
+      id: config.id,
+      raft: () => this.driver.raft,
+      broker: () => this.broker,
+      watcher: () => this.watcher,
+      listener: () => this.listener,
+      store: this.store,
+    });
+    this.http = serveBrokerHttp({ host: config.host, port: config.httpPort, readyLag: config.readyLag, source });
+    this.log.info(`HTTP on ${this.http.url} (/metrics, /healthz, /readyz, /status)`);
   }
 
   private welcome(): Welcome {
@@ -357,6 +378,7 @@ export class BrokerNode {
     this.stopping = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.listener?.stop();
+    this.http?.stop();
     this.reporter?.stop();
     this.peers?.stop();
     this.driver?.stop();

@@ -1,6 +1,7 @@
 import { encodeCommand } from "../broker/command-codec.ts";
 import type { PublishMessage } from "../broker/commands.ts";
 import type { ApplyResult } from "../broker/results.ts";
+import { PublishMetrics } from "../metrics/publish-metrics.ts";
 import type { Proposed } from "../raft/index.ts";
 import { isMqraftError, MqraftError } from "../util/errors.ts";
 import type { PendingProposals } from "./pending-proposals.ts";
@@ -19,6 +20,10 @@ export class PublishBatcher {
   private callbacks: ((outcome: PublishOutcome) => void)[] = [];
   private bytes = 0;
   private scheduled = false;
+  /** When the batch's first message arrived (performance.now()); the batch is acknowledged together. */
+  private startedAt = 0;
+  /** Observability: results and ack latency, read by /metrics. */
+  readonly metrics = new PublishMetrics();
 
   constructor(
     private readonly propose: (data: Uint8Array) => Proposed,
@@ -28,6 +33,7 @@ export class PublishBatcher {
   ) {}
 
   add(message: PublishMessage, done: (outcome: PublishOutcome) => void): void {
+    if (this.messages.length === 0) this.startedAt = performance.now();
     this.messages.push(message);
     this.callbacks.push(done);
     this.bytes += message.data.length + message.topic.length;
@@ -48,15 +54,18 @@ export class PublishBatcher {
     this.messages = [];
     this.callbacks = [];
     this.bytes = 0;
+    const startedAt = this.startedAt;
     let proposed: Proposed;
     try {
       proposed = this.propose(encodeCommand({ type: "publish", time: this.now(), messages }));
     } catch (e) {
       const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", String(e));
+      this.metrics.settled(error, callbacks.length, startedAt);
       for (const cb of callbacks) cb(error);
       return;
     }
     this.pending.add(proposed, (outcome) => {
+      this.metrics.settled(outcome, callbacks.length, startedAt);
       if (outcome instanceof MqraftError) {
         for (const cb of callbacks) cb(outcome);
         return;

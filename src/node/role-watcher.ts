@@ -10,6 +10,8 @@ export class RoleWatcher {
   private term = -1;
   private leader = -1;
   private unreachable = new Set<number>();
+  /** New leaders seen (read by /metrics). */
+  leaderChanges = 0;
 
   constructor(
     private readonly raft: RaftNode,
@@ -24,7 +26,10 @@ export class RoleWatcher {
       if (role === "preCandidate" && this.role !== "preCandidate")
         this.log.debug(`Timeout, asking peers for a pre-vote, term: ${term + 1}`);
     }
-    if (leader !== this.leader && leader !== 0) this.log.info(`New leader ${this.addressOf(leader)}, term: ${term}`);
+    if (leader !== this.leader && leader !== 0) {
+      this.leaderChanges++;
+      this.log.info(`New leader ${this.addressOf(leader)}, term: ${term}`);
+    }
     this.role = role;
     this.term = term;
     this.leader = leader;

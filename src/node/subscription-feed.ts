@@ -26,6 +26,8 @@ export class Subscription {
   private waiting = false;
   private lastIndex = -1;
   private lastMessages: (PublishMessage | undefined)[] = [];
+  /** Messages sent to the client (read by /metrics). */
+  delivered = 0;
 
   constructor(
     readonly id: number,
@@ -45,6 +47,7 @@ export class Subscription {
           const message = this.messageAt(at.index, at.slot, read);
           if (message !== undefined) {
             this.sink.send({ type: "message", subscription: this.id, topic, offset: at.offset, data: message.data });
+            this.delivered++;
           }
           this.positions.set(topic, at.offset + 1);
           progressed = true;
@@ -78,6 +81,8 @@ export class Subscription {
 export class SubscriptionFeed {
   private readonly subscriptions = new Set<Subscription>();
   private scheduled = false;
+  /** Messages delivered by subscriptions already removed (see delivered). */
+  private retiredDelivered = 0;
 
   constructor(
     private readonly state: () => BrokerState,
@@ -91,7 +96,14 @@ export class SubscriptionFeed {
   }
 
   remove(subscription: Subscription): void {
-    this.subscriptions.delete(subscription);
+    if (this.subscriptions.delete(subscription)) this.retiredDelivered += subscription.delivered;
+  }
+
+  /** Messages pushed to subscribers since start (read at scrape time by /metrics). */
+  get delivered(): number {
+    let n = this.retiredDelivered;
+    for (const s of this.subscriptions) n += s.delivered;
+    return n;
   }
 
   get size(): number {

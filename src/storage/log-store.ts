@@ -1,3 +1,4 @@
+import { StoreMetrics } from "../metrics/store-metrics.ts";
 import type { Entry, HardState, LogReader, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
 import { acquireDataLock, type DataLock } from "./data-lock.ts";
@@ -57,6 +58,8 @@ export class LogStore implements LogReader {
   private snapshotWrites: Promise<unknown> = Promise.resolve();
   /** What recovery found when the store was opened. */
   readonly recovery: RecoveryReport;
+  /** Observability: fsync, append and snapshot timings, read by /metrics (src/metrics). */
+  readonly metrics = new StoreMetrics();
 
   private constructor(
     private readonly fs: Fs,
@@ -188,6 +191,7 @@ export class LogStore implements LogReader {
       throw new MqraftError("INTERNAL", `appended entries must be contiguous with non-decreasing terms (${problem})`);
     this.health.guard(() => this.writeEntries(entries));
     this.recent.push(entries);
+    this.metrics.appendBatchEntries.observe(entries.length);
   }
 
   /** Removes `fromIndex` and every entry after it. Durable when it returns (it is rare: a leader change). */
@@ -221,6 +225,11 @@ export class LogStore implements LogReader {
     this.hardVersion++;
   }
 
+  /** Bytes of the segment files (as written, durable or not). */
+  get logBytes(): number {
+    return this.files.list.reduce((bytes, seg) => bytes + seg.size, 0);
+  }
+
   /** Every append, truncation and hard state saved before this call is durable when it resolves. */
   sync(): Promise<void> {
     this.health.assertWritable();
@@ -245,9 +254,11 @@ export class LogStore implements LogReader {
       if (index > this.durable) await this.sync();
       if (index > this.durable)
         throw new MqraftError("INTERNAL", `snapshot at index ${index} is beyond the durable log (${this.durable})`);
+      const started = performance.now();
       await this.health.guardAsync(() =>
         writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, encodeSnapshot(snapshot)),
       );
+      this.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
       this.snap = snapshot;
     });
   }
@@ -387,6 +398,7 @@ export class LogStore implements LogReader {
     const epoch = this.epoch;
     const hardVersion = this.hardVersion;
     const hard = hardVersion !== this.hardDurableVersion ? encodeHardState(this.hard) : undefined;
+    const started = performance.now();
     try {
       await this.health.guardAsync(async () => {
         await Promise.all([
@@ -399,6 +411,7 @@ export class LogStore implements LogReader {
     } finally {
       this.files.closeRetired();
     }
+    this.metrics.fsyncSeconds.observe((performance.now() - started) / 1000);
     if (epoch === this.epoch) {
       if (seg !== undefined) seg.durableSize = Math.max(seg.durableSize, segSize);
       this.durable = Math.max(this.durable, target);

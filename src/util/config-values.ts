@@ -16,6 +16,14 @@ export const PortSchema = v.pipe(
   v.maxValue(65535, "expected a port number from 1 to 65535"),
 );
 
+/** A port for an optional listener: 0 turns it off. */
+export const HttpPortSchema = v.pipe(
+  v.string(),
+  v.regex(INT, "expected a port number from 0 (off) to 65535"),
+  v.transform(Number),
+  v.maxValue(65535, "expected a port number from 0 (off) to 65535"),
+);
+
 /** Node ids are small positive integers (0 means "none" inside Raft). */
 export const NodeIdSchema = v.pipe(
   v.string(),

@@ -13,6 +13,8 @@ export interface ListenOptions<In, Out> extends ConnectionOptions<In> {
 export interface Listener {
   readonly host: string;
   readonly port: number;
+  /** Connections open now. */
+  readonly connections: number;
   /** Stops accepting and closes every open connection (each sends what it has queued first). */
   stop(): void;
 }
@@ -43,6 +45,9 @@ export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): List
   return {
     host: options.host,
     port: server.port,
+    get connections() {
+      return open.size;
+    },
     stop() {
       server.stop(false);
       for (const connection of open) connection.close();

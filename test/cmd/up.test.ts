@@ -38,7 +38,8 @@ function cpuSeconds(pid: number): number {
 
 describe("mqraft up", () => {
   test("starts a manager and three brokers that acknowledge a publish through the manager; Ctrl-C stops them all", async () => {
-    const { base, servers } = await holdConsecutivePorts(4);
+    // the brokers, the manager, then the manager's HTTP port and the brokers' (base + 4 + id)
+    const { base, servers } = await holdConsecutivePorts(8);
     await release(servers);
     const data = mkdtempSync(join(tmpdir(), "mqraft-up-"));
     const up = Bun.spawn(
@@ -51,6 +52,10 @@ describe("mqraft up", () => {
         String(base),
         "--manager-port",
         String(base + 3),
+        "--http-port",
+        String(base + 4),
+        "--http-base-port",
+        String(base + 4),
         "--data",
         data,
       ],
@@ -72,6 +77,10 @@ describe("mqraft up", () => {
         { timeoutMs: 30_000, intervalMs: 300 },
       );
       expect(JSON.parse(published.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ topic: "up-topic", offset: 0 });
+      for (const port of [base + 4, base + 5, base + 6, base + 7]) {
+        const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+        expect({ port, status: health.status }).toEqual({ port, status: 200 });
+      }
       up.kill("SIGINT");
       const code = await Promise.race([up.exited, Bun.sleep(15_000).then(() => "still running after 15 s")]);
       expect(code).toBe(0);
@@ -105,6 +114,10 @@ describe("mqraft up", () => {
           String(base),
           "--manager-port",
           String(base + 3),
+          "--http-port",
+          "0",
+          "--http-base-port",
+          "0",
           "--data",
           data,
         ],

@@ -4,14 +4,29 @@ import { readRepoFile, repoFiles } from "./repo-files.ts";
 
 /** docs/design.md's layers: what each may import of mqraft's own code (imports point down only). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  cmd: ["src/client", "src/manager", "src/node", "src/broker", "src/raft", "src/storage", "src/wire", "src/util"],
+  cmd: [
+    "src/client",
+    "src/manager",
+    "src/node",
+    "src/http",
+    "src/config",
+    "src/broker",
+    "src/raft",
+    "src/storage",
+    "src/wire",
+    "src/metrics",
+    "src/util",
+  ],
   "src/client": ["src/wire", "src/util"],
-  "src/manager": ["src/wire", "src/util"],
-  "src/node": ["src/broker", "src/raft", "src/storage", "src/wire", "src/util"],
+  "src/manager": ["src/http", "src/wire", "src/metrics", "src/util"],
+  "src/node": ["src/http", "src/broker", "src/raft", "src/storage", "src/wire", "src/metrics", "src/util"],
+  "src/http": ["src/metrics", "src/util"],
   "src/broker": ["src/util"],
   "src/raft": ["src/util"],
-  "src/storage": ["src/raft", "src/util"],
+  "src/storage": ["src/raft", "src/metrics", "src/util"],
   "src/wire": ["src/util"],
+  "src/metrics": ["src/util"],
+  "src/config": ["src/util"],
   "src/util": [],
 };
 

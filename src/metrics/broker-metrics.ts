@@ -1,0 +1,127 @@
+import { Exposition, type Labels } from "./exposition.ts";
+import type { EventLoopLag } from "./process-metrics.ts";
+import type { PublishMetrics } from "./publish-metrics.ts";
+import type { StoreMetrics } from "./store-metrics.ts";
+
+/** Topics reported by name; the rest are summed into one series labelled OTHER_TOPICS (label sets stay bounded). */
+export const TOPIC_SERIES_LIMIT = 100;
+export const OTHER_TOPICS = "_other";
+
+export interface RaftView {
+  role: string;
+  term: number;
+  /** 0 when none is known. */
+  leader: number;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  /** Leader only: how far each other member has matched this log. */
+  peers: readonly { id: number; match: number }[];
+}
+
+/**
+ * What /metrics reads from a broker at scrape time. Everything but the three *Metrics objects is
+ * state the broker keeps anyway, so scraping adds no work to the publish path.
+ */
+export interface BrokerMetricsSource {
+  raft(): RaftView;
+  leaderChanges(): number;
+  logBytes(): number;
+  topics(): Iterable<{ name: string; messages: number; bytes: number }>;
+  /** Durable subscriptions and, per durable, the messages committed past its positions. */
+  durables(): Iterable<{ name: string; lag: number }>;
+  /** Open push streams on this broker. */
+  subscriptions(): number;
+  connections(): number;
+  delivered(): number;
+  publish: PublishMetrics;
+  store: StoreMetrics;
+}
+
+const ROLES = ["follower", "preCandidate", "candidate", "leader"] as const;
+
+export function brokerMetricsText(s: BrokerMetricsSource, lag: EventLoopLag): string {
+  const raft = s.raft();
+  const out = new Exposition()
+    .gauge("mqraft_raft_term", "Current Raft term of this broker.", raft.term)
+    .family(
+      "mqraft_raft_role",
+      "gauge",
+      "1 for this broker's current Raft role, 0 for the others.",
+      ROLES.map((role): [Labels, number] => [{ role }, raft.role === role ? 1 : 0]),
+    )
+    .gauge("mqraft_raft_leader", "Node id of the leader this broker knows of, 0 when none.", raft.leader)
+    .gauge("mqraft_raft_commit_index", "Highest log index known to be committed.", raft.commit)
+    .gauge("mqraft_raft_applied_index", "Highest log index applied to the state machine.", raft.applied)
+    .gauge("mqraft_raft_last_index", "Last index in this broker's log.", raft.lastIndex)
+    .counter("mqraft_raft_leader_changes_total", "Times this broker saw a new leader.", s.leaderChanges())
+    .family(
+      "mqraft_follower_lag_entries",
+      "gauge",
+      "Leader only: entries each follower lacks of the leader's log.",
+      raft.peers.map((p): [Labels, number] => [{ peer: String(p.id) }, raft.lastIndex - p.match]),
+    )
+    .family(
+      "mqraft_publish_total",
+      "counter",
+      "Messages clients published to this broker, by result (ok, duplicate, or the error code).",
+      [...withOk(s.publish.results)].map(([result, n]): [Labels, number] => [{ result }, n]),
+    )
+    .counter("mqraft_delivered_total", "Messages this broker pushed to subscribers.", s.delivered())
+    .histogram("mqraft_publish_ack_seconds", "From a publish's arrival to its acknowledgement.", s.publish.ackSeconds)
+    .histogram("mqraft_fsync_seconds", "One group-commit flush of the log.", s.store.fsyncSeconds)
+    .histogram("mqraft_append_batch_entries", "Entries written to the log per append.", s.store.appendBatchEntries)
+    .histogram("mqraft_snapshot_seconds", "Writing one snapshot of the state machine.", s.store.snapshotSeconds)
+    .gauge("mqraft_log_bytes", "Bytes of log segment files on disk.", s.logBytes());
+  writeTopics(out, [...s.topics()]);
+  const durables = [...s.durables()];
+  out
+    .gauge("mqraft_subscriptions", "Open push streams on this broker.", s.subscriptions())
+    .gauge("mqraft_durable_subscriptions", "Durable subscriptions in the cluster.", durables.length)
+    .family(
+      "mqraft_durable_lag_messages",
+      "gauge",
+      `Messages committed that a durable subscription has not acknowledged (the ${TOPIC_SERIES_LIMIT} largest).`,
+      largest(durables, (d) => d.lag).map((d): [Labels, number] => [{ durable: d.name }, d.lag]),
+    )
+    .gauge("mqraft_client_connections", "Open connections on the broker port (clients and peers).", s.connections());
+  lag.write(out);
+  return out.text();
+}
+
+function writeTopics(out: Exposition, topics: { name: string; messages: number; bytes: number }[]): void {
+  const top = largest(topics, (t) => t.messages);
+  const shown = new Set(top);
+  const rest = { messages: 0, bytes: 0 };
+  for (const t of topics) {
+    if (shown.has(t)) continue;
+    rest.messages += t.messages;
+    rest.bytes += t.bytes;
+  }
+  const series = top.map((t) => ({ name: t.name, messages: t.messages, bytes: t.bytes }));
+  if (topics.length > top.length) series.push({ name: OTHER_TOPICS, ...rest });
+  out
+    .gauge("mqraft_topics", "Topics in the cluster.", topics.length)
+    .family(
+      "mqraft_topic_messages",
+      "gauge",
+      `Retained messages per topic (the ${TOPIC_SERIES_LIMIT} largest; "${OTHER_TOPICS}" sums the rest).`,
+      series.map((t): [Labels, number] => [{ topic: t.name }, t.messages]),
+    )
+    .family(
+      "mqraft_topic_bytes",
+      "gauge",
+      `Retained payload bytes per topic (same topics as mqraft_topic_messages).`,
+      series.map((t): [Labels, number] => [{ topic: t.name }, t.bytes]),
+    );
+}
+
+function largest<T>(items: T[], size: (item: T) => number): T[] {
+  if (items.length <= TOPIC_SERIES_LIMIT) return items;
+  return [...items].sort((a, b) => size(b) - size(a)).slice(0, TOPIC_SERIES_LIMIT);
+}
+
+/** The "ok" series exists from the start, so rate() has a first sample before the first publish. */
+function withOk(results: ReadonlyMap<string, number>): Map<string, number> {
+  return new Map([["ok", 0], ...results]);
+}

@@ -1,0 +1,55 @@
+import type { BrokerHttpSource } from "../http/broker-http.ts";
+import type { RaftNode } from "../raft/index.ts";
+import type { LogStore } from "../storage/log-store.ts";
+import type { Listener } from "../wire/index.ts";
+import type { ReplicatedBroker } from "./replicated-broker.ts";
+import type { RoleWatcher } from "./role-watcher.ts";
+import { statusView } from "./status-view.ts";
+
+/** The parts of a running broker that /metrics, /readyz and /status read, each at request time. */
+export interface BrokerParts {
+  id: number;
+  raft(): RaftNode;
+  broker(): ReplicatedBroker;
+  watcher(): RoleWatcher;
+  listener(): Listener | undefined;
+  store: LogStore;
+}
+
+/** Adapts a broker's own state to what the HTTP port reports; nothing here runs on the publish path. */
+export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
+  return {
+    raft: () => {
+      const s = parts.raft().status();
+      return { ...s, peers: s.peers.map((p) => ({ id: p.id, match: p.match })) };
+    },
+    leaderChanges: () => parts.watcher().leaderChanges,
+    logBytes: () => parts.store.logBytes,
+    *topics() {
+      const state = parts.broker().state;
+      for (const name of state.topics()) {
+        const info = state.topicInfo(name);
+        if (info !== undefined) yield { name, messages: info.messages, bytes: info.bytes };
+      }
+    },
+    *durables() {
+      const state = parts.broker().state;
+      for (const d of state.durables()) {
+        let lag = 0;
+        for (const p of d.positions) lag += (state.topicInfo(p.topic)?.nextOffset ?? 0) - p.position;
+        yield { name: d.name, lag };
+      }
+    },
+    subscriptions: () => parts.broker().feed.size,
+    connections: () => parts.listener()?.connections ?? 0,
+    delivered: () => parts.broker().feed.delivered,
+    get publish() {
+      return parts.broker().batcher.metrics;
+    },
+    store: parts.store.metrics,
+    status: () => {
+      const { type: _, ...view } = statusView(parts.raft().status(), parts.id);
+      return view;
+    },
+  };
+}
