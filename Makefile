@@ -6,7 +6,7 @@ BIOME := node_modules/.bin/biome
 export CBOR_NATIVE_ACCELERATION_DISABLED := true
 SOURCES := $(shell find src cmd -name '*.ts' 2>/dev/null) package.json
 
-.PHONY: build install run test typecheck lint format unit sim bench bench-compare clean
+.PHONY: build install lib run test typecheck lint format unit sim bench bench-compare clean
 
 build: dist/mqraft
 
@@ -35,6 +35,21 @@ dist/mqraft-test: node_modules/.installed $(SOURCES)
 run: build
 	./dist/mqraft up
 
+# The package (docs/client.md): the client library as JavaScript for Node >= 20 and Bun with .d.ts beside it, and
+# the CLI as a Bun script for package.json's bin. `npm pack` then makes the tarball.
+lib: dist/lib/index.js
+
+dist/lib/index.js: node_modules/.installed $(SOURCES) tsconfig.lib.json
+	rm -rf dist/lib
+	$(BUN) build --target=node --format=esm --packages=external src/client/index.ts --outfile dist/lib/index.js
+	$(BUN) build --target=bun --format=esm --packages=external --minify \
+		--define 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"' --define 'process.env.MQRAFT_TEST_HOOKS="off"' \
+		cmd/mqraft.ts --outfile dist/lib/mqraft.js
+	chmod +x dist/lib/mqraft.js
+	$(TSC) -p tsconfig.lib.json
+	@# the declarations keep the sources' .ts specifiers; the files beside them are .d.ts, which `.js` reaches
+	$(BUN) -e 'for (const f of new Bun.Glob("dist/lib/**/*.d.ts").scanSync()) await Bun.write(f, (await Bun.file(f).text()).replace(/((?:from|import\()\s*"\.{1,2}\/[^"]*)\.ts"/g, "$$1.js\""))'
+
 # Puts the binary on the PATH as `mqraft`: make install [PREFIX=/usr/local] [DESTDIR=staging folder]
 PREFIX ?= /usr/local
 install: build
@@ -52,7 +67,7 @@ format: node_modules/.installed
 	$(BIOME) check --write .
 
 # The whole suite: type-check, lint, then every test (unit, simulation, real clusters) against the fresh binary.
-test: build dist/mqraft-test typecheck lint
+test: build dist/mqraft-test lib typecheck lint
 	$(BUN) test --timeout 120000
 
 sim: node_modules/.installed

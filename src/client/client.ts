@@ -6,6 +6,7 @@ import { type Join, type Leave, SubscribeFromSchema, type Transfer } from "../wi
 import { now } from "./deadline.ts";
 import { DurableAcks } from "./durable-acks.ts";
 import { LeaderLink } from "./leader-link.ts";
+import type { ReceivedMessage } from "./message-buffer.ts";
 import { Publisher, type PublishResult } from "./publisher.ts";
 import { ServerPool } from "./server-pool.ts";
 import { type ClusterStatus, fetchStatus } from "./status.ts";
@@ -41,7 +42,7 @@ export interface MqraftClient {
   /** Stores one message; resolves with its offset once committed. Many may be in flight; they commit in call order. */
   publish(topic: string, data: Uint8Array | string): Promise<PublishResult>;
   /** Starts a stream of committed messages of `topics`; see Subscription. */
-  subscribe(topics: string | readonly string[], options?: SubscribeOptions): Promise<Subscription>;
+  subscribe(topics: string | readonly string[], options?: SubscribeOptions & SubscribeCallbacks): Promise<Subscription>;
   /** The cluster as the leader (else any broker) sees it. */
   status(): Promise<ClusterStatus>;
   /** Asks the leader to add broker `nodeId` (listening at `address`); resolves once it is a learner. */
@@ -52,6 +53,21 @@ export interface MqraftClient {
   transferLeadership(to: number): Promise<void>;
   /** Fails unacknowledged publishes with CONNECTION_CLOSED, ends subscriptions, closes every connection. */
   close(): Promise<void>;
+  /** Stops taking publishes, waits until every publish already made is acknowledged or has failed, then closes. */
+  drain(): Promise<void>;
+  /** Settles once the client is closed, with why: null after `close()` or `drain()`. */
+  readonly closed: Promise<MqraftError | null>;
+}
+
+/** A subscription read by the client, which hands each message to a callback instead of an iterator. */
+export interface SubscribeCallbacks {
+  /** Each message, in order; the next one waits until a promise this returns settles. */
+  onMessage?: (message: ReceivedMessage) => unknown;
+  /**
+   * Once, if the stream fails or `onMessage` throws; the subscription is closed by then. Without it the error is
+   * thrown where nobody catches it (an unhandled rejection), never dropped.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -78,13 +94,25 @@ class Client implements MqraftClient {
   private readonly link: LeaderLink;
   private readonly publisher: Publisher;
   private readonly subscriptions = new Set<Subscription>();
-  private closed = false;
+  private isClosed = false;
+  private draining = false;
+  /** Publishes made and not yet settled, and who waits for there to be none. */
+  private unsettled = 0;
+  private allSettled: PromiseWithResolvers<void> | undefined;
+  private readonly settlePublish = (): void => {
+    if (--this.unsettled === 0) this.allSettled?.resolve();
+  };
+  readonly closed: Promise<MqraftError | null>;
+  private readonly settleClosed: (reason: MqraftError | null) => void;
 
   constructor(
     private readonly pool: ServerPool,
     private readonly settings: Settings,
   ) {
     this.producer = settings.producer;
+    const { promise, resolve } = Promise.withResolvers<MqraftError | null>();
+    this.closed = promise;
+    this.settleClosed = resolve;
     this.link = new LeaderLink(pool);
     this.publisher = new Publisher(this.link, {
       producer: settings.producer,
@@ -94,11 +122,18 @@ class Client implements MqraftClient {
   }
 
   publish(topic: string, data: Uint8Array | string): Promise<PublishResult> {
-    return this.publisher.publish(topic, typeof data === "string" ? new TextEncoder().encode(data) : data);
+    if (this.draining) return Promise.reject(new MqraftError("CONNECTION_CLOSED", "the client is draining"));
+    const published = this.publisher.publish(topic, typeof data === "string" ? new TextEncoder().encode(data) : data);
+    this.unsettled++;
+    published.then(this.settlePublish, this.settlePublish);
+    return published;
   }
 
-  async subscribe(topics: string | readonly string[], options: SubscribeOptions = {}): Promise<Subscription> {
-    if (this.closed) throw new MqraftError("CONNECTION_CLOSED", "the client was closed");
+  async subscribe(
+    topics: string | readonly string[],
+    { onMessage, onError, ...options }: SubscribeOptions & SubscribeCallbacks = {},
+  ): Promise<Subscription> {
+    if (this.isClosed) throw new MqraftError("CONNECTION_CLOSED", "the client was closed");
     const list = typeof topics === "string" ? [topics] : [...new Set(topics)];
     checkSubscribe(list, options);
     const { timeoutMs, resumeTimeoutMs } = this.settings;
@@ -113,6 +148,7 @@ class Client implements MqraftClient {
     });
     // a drain with nothing to read has ended before it is returned
     if (subscription.live) this.subscriptions.add(subscription);
+    if (onMessage !== undefined) void consume(subscription, onMessage, onError);
     return subscription;
   }
 
@@ -137,13 +173,42 @@ class Client implements MqraftClient {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.draining = true;
     this.publisher.close();
     const closing = [...this.subscriptions].map((s) => s.close());
     await Promise.allSettled(closing);
     this.link.close();
     this.pool.close();
+    this.settleClosed(null);
+  }
+
+  async drain(): Promise<void> {
+    if (!this.draining) {
+      this.draining = true;
+      if (this.unsettled > 0) {
+        this.allSettled = Promise.withResolvers<void>();
+        await this.allSettled.promise;
+      }
+      await this.close();
+    }
+    await this.closed;
+  }
+}
+
+/** Hands each message of `subscription` to `onMessage`, in order, until it ends; a failure goes to `onError`. */
+async function consume(
+  subscription: Subscription,
+  onMessage: (message: ReceivedMessage) => unknown,
+  onError: ((error: unknown) => void) | undefined,
+): Promise<void> {
+  try {
+    for await (const message of subscription) await onMessage(message);
+  } catch (e) {
+    await subscription.close().catch(() => {});
+    if (onError === undefined) throw e;
+    onError(e);
   }
 }
 

@@ -1,5 +1,16 @@
-/** The client library: connect, publish, subscribe, status. Commands and other layers import from here. */
-export { type ClientOptions, ClientOptionsSchema, connect, type MqraftClient } from "./client.ts";
+/**
+ * The client library: connect, publish, subscribe, status. This is the package's export (`import { connect } from
+ * "mqraft"`, docs/client.md); commands and other layers import from here too.
+ */
+export { ERROR_CODES, type ErrorCode, isMqraftError, MqraftError } from "../util/errors.ts";
+export type { NodeStatus } from "../wire/messages/client.ts";
+export {
+  type ClientOptions,
+  ClientOptionsSchema,
+  connect,
+  type MqraftClient,
+  type SubscribeCallbacks,
+} from "./client.ts";
 export type { ReceivedMessage } from "./message-buffer.ts";
 export type { PublishResult } from "./publisher.ts";
 export type { ClusterStatus } from "./status.ts";

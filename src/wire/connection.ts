@@ -1,10 +1,10 @@
-import type { Socket } from "bun";
 import { describeError, MqraftError } from "../util/errors.ts";
 import { FrameDecoder, NEED_MORE } from "./frame-decoder.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-format.ts";
 import { errorMessage } from "./messages/error.ts";
 import type { MessageParser } from "./messages/parse.ts";
 import { OutgoingQueue } from "./outgoing-queue.ts";
+import type { SocketLike } from "./transport.ts";
 
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_LOW_WATER_BYTES = 1024 * 1024;
@@ -38,7 +38,7 @@ type State = "open" | "closing" | "closed";
 const ignore = (): void => {};
 
 /**
- * Frames and messages over one Bun TCP socket, accepted or connected. Incoming bytes are decoded and parsed before
+ * Frames and messages over one TCP socket (a Bun socket, or node:net's through node-socket.ts), accepted or connected. Incoming bytes are decoded and parsed before
  * `onMessage` sees them; bad input is answered with an error frame and a close, never an exception into Bun.
  * Outgoing messages are encoded at `send()` and written together at the end of the current turn.
  */
@@ -74,7 +74,7 @@ export class Connection<In, Out = unknown> {
   private writableWaiter: PromiseWithResolvers<void> | undefined;
 
   constructor(
-    private readonly socket: Socket<SocketSlot>,
+    private readonly socket: SocketLike,
     options: ConnectionOptions<In>,
   ) {
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
