@@ -1,40 +1,75 @@
 import { MqraftError } from "../util/errors.ts";
-import { errnoCode, type Fs, readWholeFile, unlinkIfPresent } from "./fs.ts";
+import { errnoCode, type Fs, readWholeFile } from "./fs.ts";
 
 /**
- * One broker per data folder. The lock is a file created exclusively and holding the owner's pid.
- * A lock whose pid is no longer alive was left by a crash and is taken over. Without flock there is
- * a narrow race when two processes take over the same stale lock at the same instant; starting two
- * brokers on one folder within microseconds of each other after a crash is not a case we defend.
+ * One broker per data folder: an advisory lock (flock) on a file in the folder, held through a
+ * descriptor kept open for the broker's lifetime. The kernel releases it when the process dies,
+ * however it dies, so no check of "is that pid still alive" is needed (that check was wrong
+ * whenever the pid was reused: a broker that ran as PID 1 in a container could never restart).
+ * The file also holds the holder's pid, only to name it in the error the next one gets.
  */
 export interface DataLock {
   release(): void;
 }
 
 export function acquireDataLock(fs: Fs, dir: string, lockPath: string): DataLock {
-  const me = fs.pid();
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = fs.open(lockPath, "wx");
-    } catch (e) {
-      if (errnoCode(e) !== "EEXIST") throw e;
+  const fd = openLockFile(fs, lockPath);
+  try {
+    if (!fs.tryLock(fd)) {
       const holder = readHolder(fs, lockPath);
-      if (holder !== undefined && fs.isProcessAlive(holder)) {
-        throw new MqraftError("LOCKED", `data folder ${dir} is in use by process ${holder}`);
-      }
-      // Dead holder, or a lock file emptied by a crash right after its creation: stale.
-      unlinkIfPresent(fs, lockPath);
-      continue;
+      throw new MqraftError(
+        "LOCKED",
+        `data folder ${dir} is in use by ${holder === undefined ? "another process" : `process ${holder}`}`,
+      );
     }
-    try {
-      fs.write(fd, new TextEncoder().encode(`${me}\n`), 0);
-    } finally {
-      fs.close(fd);
-    }
-    return { release: () => releaseIfOurs(fs, lockPath, me) };
+    fs.truncate(fd, 0);
+    fs.write(fd, new TextEncoder().encode(`${fs.pid()}\n`), 0);
+  } catch (e) {
+    fs.close(fd);
+    throw e;
   }
-  throw new MqraftError("LOCKED", `data folder ${dir} is being taken over by another process`);
+  // The file stays when released: unlinking it would let a process that opened it just before take
+  // a lock on the orphaned file while a third creates and locks a new one.
+  let held = true;
+  return {
+    release: () => {
+      if (!held) return;
+      held = false;
+      fs.close(fd);
+    },
+  };
+}
+
+/** Who holds the folder's lock: "free", or the pid written by the live holder ("another process" if unknown). */
+export function lockHolder(fs: Fs, lockPath: string): { held: false } | { held: true; pid: number | undefined } {
+  let fd: number;
+  try {
+    fd = fs.open(lockPath, "r");
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return { held: false };
+    throw e;
+  }
+  try {
+    return fs.tryLock(fd) ? { held: false } : { held: true, pid: readHolder(fs, lockPath) };
+  } finally {
+    fs.close(fd);
+  }
+}
+
+/** Opens the lock file, creating it if needed, without emptying it (the holder's pid must survive for the message). */
+function openLockFile(fs: Fs, lockPath: string): number {
+  try {
+    return fs.open(lockPath, "r+");
+  } catch (e) {
+    if (errnoCode(e) !== "ENOENT") throw e;
+  }
+  try {
+    return fs.open(lockPath, "wx");
+  } catch (e) {
+    // another process created it in between
+    if (errnoCode(e) !== "EEXIST") throw e;
+    return fs.open(lockPath, "r+");
+  }
 }
 
 function readHolder(fs: Fs, lockPath: string): number | undefined {
@@ -42,8 +77,4 @@ function readHolder(fs: Fs, lockPath: string): number | undefined {
   if (bytes === undefined) return undefined;
   const pid = Number(new TextDecoder().decode(bytes).trim());
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function releaseIfOurs(fs: Fs, lockPath: string, me: number): void {
-  if (readHolder(fs, lockPath) === me) unlinkIfPresent(fs, lockPath);
 }

@@ -46,6 +46,11 @@ export interface Fs {
   readdir(dir: string): string[];
   /** Creates the folder and its parents; no error when it exists. */
   mkdir(dir: string): void;
+  /**
+   * Takes an exclusive advisory lock on the open file without waiting; false if another open file
+   * holds it. The lock lives as long as `fd`: closing it, or the death of the process, releases it.
+   */
+  tryLock(fd: number): boolean;
   /** The id of this process, written into the data-folder lock. */
   pid(): number;
   isProcessAlive(pid: number): boolean;

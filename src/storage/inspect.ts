@@ -1,4 +1,5 @@
 import { describeError } from "../util/errors.ts";
+import { lockHolder } from "./data-lock.ts";
 import { type Fs, readWholeFile } from "./fs.ts";
 import { decodeInstallIntent, type InstallIntent, installReachedSnapshot } from "./install-intent.ts";
 import { dataLayout } from "./layout.ts";
@@ -41,11 +42,8 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
     }
   };
 
-  const lock = readWholeFile(fs, layout.lock);
-  const holder = lock === undefined ? undefined : Number(new TextDecoder().decode(lock).trim());
-  lines.push(
-    `lock: ${holder === undefined ? "free" : fs.isProcessAlive(holder) ? `held by running process ${holder}` : `stale (process ${holder} is gone)`}`,
-  );
+  const lock = lockHolder(fs, layout.lock);
+  lines.push(`lock: ${lock.held ? `held by running process ${lock.pid ?? "(unknown)"}` : "free"}`);
   const hard = stateFile(
     "hard state",
     layout.hardState,

@@ -1,4 +1,5 @@
 import * as nodeFs from "node:fs";
+import { tryFlock } from "./flock.ts";
 import { errnoCode, type Fs, type OpenMode } from "./fs.ts";
 
 /** Every mode that writes also reads: a new segment is read back while it is being written. */
@@ -107,6 +108,10 @@ export class RealFs implements Fs {
 
   mkdir(dir: string): void {
     nodeFs.mkdirSync(dir, { recursive: true });
+  }
+
+  tryLock(fd: number): boolean {
+    return tryFlock(fd);
   }
 
   pid(): number {

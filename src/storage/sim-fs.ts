@@ -45,6 +45,8 @@ function fsError(code: string, syscall: string, path: string): Error {
 export class SimFs implements Fs {
   private readonly dirs = new Map<string, SimDirectory>([["/", new SimDirectory()]]);
   private readonly fds = new Map<number, OpenFile>();
+  /** The descriptor holding each locked file; a lock whose descriptor is closed (or lost in a crash) is free. */
+  private readonly locks = new Map<SimInode, number>();
   private nextFd = 3;
   private currentPid = 1000;
   private readonly syncMode: "immediate" | "manual";
@@ -167,6 +169,14 @@ export class SimFs implements Fs {
     if (full === "/" || this.dirs.has(full)) return;
     this.mkdir(posix.dirname(full));
     this.dirs.set(full, new SimDirectory());
+  }
+
+  tryLock(fd: number): boolean {
+    const inode = this.file(fd, "flock").inode;
+    const holder = this.locks.get(inode);
+    if (holder !== undefined && holder !== fd && this.fds.has(holder)) return false;
+    this.locks.set(inode, fd);
+    return true;
   }
 
   pid(): number {

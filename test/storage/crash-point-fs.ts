@@ -68,6 +68,9 @@ export class CrashPointFs implements Fs {
   mkdir(dir: string): void {
     this.op(() => this.sim.mkdir(dir));
   }
+  tryLock(fd: number): boolean {
+    return this.op(() => this.sim.tryLock(fd));
+  }
   pid(): number {
     return this.sim.pid();
   }
