@@ -61,7 +61,7 @@ try {
     async () => {
       const view = await probeStatus(joiner.address, 500);
       const self = view?.nodes.find((n) => n.id === 4);
-      return self !== undefined && self.lastApplied >= target ? true : undefined;
+      return self !== undefined && (self.lastApplied ?? 0) >= target ? true : undefined;
     },
     { timeoutMs: 300_000, intervalMs: 20 },
   );

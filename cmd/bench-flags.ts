@@ -1,6 +1,7 @@
 import * as v from "valibot";
+import { ByteSizeSchema } from "../src/util/config-values.ts";
 import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
-import { parseTopics, SecondsSchema, timeoutArg } from "./client-flags.ts";
+import { parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { clientArgs, serversFrom } from "./common-args.ts";
 
 /** Flags of `mqraft bench pub|sub|e2e`, validated into BenchSettings. */
@@ -22,7 +23,7 @@ export const STAMP_BYTES = 8;
 
 export const BenchFlagSchemas = {
   msgs: wholeIn(1, 100_000_000, "of messages"),
-  size: wholeIn(0, 8 * 1024 * 1024, "of bytes"),
+  size: v.pipe(ByteSizeSchema, v.maxValue(8 * 1024 * 1024, "expected at most 8MiB")),
   clients: wholeIn(1, 1_000, "of clients"),
   subs: wholeIn(1, 1_000, "of subscribers"),
   window: wholeIn(1, MAX_WINDOW, "of publishes in flight"),
@@ -33,7 +34,11 @@ export const benchArgs = {
   topic: { type: "positional", description: "Topic to use", required: true },
   ...clientArgs,
   msgs: { type: "string", description: "Messages in all (default 100000)", valueHint: "N" },
-  size: { type: "string", description: "Payload bytes per message (default 128)", valueHint: "B" },
+  size: {
+    type: "string",
+    description: "Payload size per message, e.g. 128, 1KiB, 1MB (default 128)",
+    valueHint: "SIZE",
+  },
   clients: {
     type: "string",
     description: "Publishing (or, for sub, subscribing) clients, each with its own connection (default 1)",
@@ -92,6 +97,6 @@ export function parseBenchArgs(mode: "pub" | "sub" | "e2e", raw: BenchRawArgs): 
     window: parseOptionalFlag("window", BenchFlagSchemas.window, raw.window) ?? 1_000,
     rate: raw.rate === undefined ? undefined : parseFlag("rate", BenchFlagSchemas.rate, raw.rate),
     from,
-    timeoutMs: parseOptionalFlag("timeout", SecondsSchema, raw.timeout) ?? 10_000,
+    timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? 10_000,
   };
 }

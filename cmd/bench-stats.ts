@@ -1,6 +1,6 @@
 import * as v from "valibot";
 
-/** The `--json` line of `mqraft bench`: one object, the last line of its output. */
+/** The `--json` line of `mqraft bench`: one object, its only line on stdout. */
 export const BenchResultSchema = v.object({
   msgs: v.number(),
   seconds: v.number(),
@@ -65,7 +65,7 @@ export function resultLines(result: BenchResult, json: boolean): string[] {
     `${result.msgs} msgs in ${result.seconds} s: ${result.msgsPerSec} msgs/s, ${result.MBps} MB/s`,
     `latency ms: p50 ${result.p50ms}, p90 ${result.p90ms}, p99 ${result.p99ms}, max ${result.maxms}`,
   ];
-  return json ? [...text, JSON.stringify(result)] : text;
+  return json ? [JSON.stringify(result)] : text;
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable between processes on one machine. */

@@ -97,13 +97,26 @@ const descriptions: Record<Mode, string> = {
   e2e: "Publish and subscribe at once, optionally paced with --rate; report msgs/s, MB/s and publish→receive latency",
 };
 
+/** The flags a mode reads, and no other: --help of each mode lists only what changes its run. */
+const MODE_FLAGS: Record<Mode, readonly (keyof typeof benchArgs)[]> = {
+  pub: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "timeout"],
+  sub: ["topic", "server", "json", "msgs", "size", "clients", "from", "timeout"],
+  e2e: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "subs", "timeout"],
+};
+
+function argsOf(mode: Mode): Partial<typeof benchArgs> {
+  return Object.fromEntries(MODE_FLAGS[mode].map((name) => [name, benchArgs[name]]));
+}
+
 const modeCommand = (mode: Mode) =>
   defineCommand({
     meta: { name: mode, description: descriptions[mode] },
-    args: benchArgs,
+    args: argsOf(mode),
     async run({ args }) {
       const settings = parseBenchArgs(mode, args as BenchRawArgs);
-      console.log(banner(mode, settings));
+      // with --json stdout carries the JSON object only
+      if (settings.json) console.error(banner(mode, settings));
+      else console.log(banner(mode, settings));
       const result = await runners[mode](settings);
       console.log(resultLines(result, settings.json).join("\n"));
     },

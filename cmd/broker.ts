@@ -66,6 +66,10 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
   const id = parseFlag("id", NodeIdSchema, args.id ?? "1");
   const host = parseFlag("host", HostSchema, args.host ?? "127.0.0.1");
   const port = parseFlag("port", PortSchema, args.port ?? "8000");
+  if (args.advertise === undefined && (host === "0.0.0.0" || host === "::"))
+    throw usageError(
+      `--host ${host} listens on every address, which no peer or client can dial: add --advertise host:port, the address others reach this broker at`,
+    );
   const advertise = args.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${port}`;
   // A joining broker starts with no configuration: it learns it from the leader once added.
   const peers = joining ? [] : (parseOptionalFlag("peers", PeersSchema, args.peers) ?? [{ id, address: advertise }]);

@@ -8,15 +8,22 @@ import { usageError } from "./cli-runner.ts";
 
 /** Timers treat anything above 2^31 - 1 ms (about 24 days) as 1 ms. */
 const MAX_SECONDS = 2_000_000;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "5", "0.5": seconds, more than 0; the result is in milliseconds. */
-export const SecondsSchema = v.pipe(
+/**
+ * A duration in the one syntax every duration flag takes ("500ms", "5s", "10m", "2h", "7d"), more than 0; a bare
+ * number counts as seconds here, as --timeout always did. The result is in milliseconds.
+ */
+export const TimeoutSchema = v.pipe(
   v.string(),
-  v.regex(/^\d+(\.\d+)?$/, "expected a number of seconds, like 5 or 0.5"),
-  v.transform(Number),
-  v.check((s) => s > 0, "expected more than 0 seconds"),
-  v.maxValue(MAX_SECONDS, `expected at most ${MAX_SECONDS} seconds`),
-  v.transform((s) => Math.max(1, Math.round(s * 1000))),
+  v.regex(/^\d+(\.\d+)?(ms|s|m|h|d)?$/, 'expected a duration like "500ms", "5s" or "10m" (a bare number is seconds)'),
+  v.transform((s) => {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s) as RegExpExecArray;
+    return Number(match[1]) * (UNIT_MS[match[2] ?? "s"] as number);
+  }),
+  v.check((ms) => ms > 0, "expected more than 0"),
+  v.maxValue(MAX_SECONDS * 1000, `expected at most ${MAX_SECONDS} seconds`),
+  v.transform((ms) => Math.max(1, Math.round(ms))),
 );
 
 /** "earliest", "latest" or an offset. */
@@ -30,8 +37,8 @@ export const FromSchema = v.pipe(
 export const timeoutArg = (defaultSeconds: number, what: string) =>
   ({
     type: "string",
-    description: `Seconds to wait ${what} (default ${defaultSeconds})`,
-    valueHint: "S",
+    description: `How long to wait ${what}, e.g. 500ms, 5s, 1m (default ${defaultSeconds}s)`,
+    valueHint: "DURATION",
   }) as const;
 
 /** Topic names given as positional arguments; the message names the bad one. */

@@ -29,6 +29,7 @@ export function messageLine(message: ReceivedMessage, json: boolean): string {
   return `${message.topic} #${message.offset}  ${shown}`;
 }
 
+/** status --json: the ClusterStatus as it is, unknowns as null (the shape is in docs/cli.md). */
 export function statusJson(status: ClusterStatus): string {
   const nodes = status.nodes.map((n) => ({
     id: n.id,
@@ -39,39 +40,80 @@ export function statusJson(status: ClusterStatus): string {
     term: n.term,
     commitIndex: n.commitIndex,
     lastApplied: n.lastApplied,
+    lag: lagOf(status, n),
+    version: n.version,
+    uptimeMs: n.uptimeMs,
+    diskBytes: n.diskBytes,
   }));
   return JSON.stringify({ leader: status.leader, term: status.term, nodes });
 }
 
-/** A heading, then one row per node; `*` marks the leader, lag is the leader's commit index minus the node's applied index. */
+/** The leader's commit index minus the member's applied index, when both are known. */
+function lagOf(status: ClusterStatus, n: ClusterStatus["nodes"][number]): number | null {
+  const leader = status.nodes.find((m) => m.id === status.leader);
+  if (leader?.commitIndex == null || n.lastApplied === null) return null;
+  return Math.max(0, leader.commitIndex - n.lastApplied);
+}
+
+/** A heading, then one row per node; `*` marks the leader and `-` what is not known. */
 export function statusTable(status: ClusterStatus): string[] {
   const leader = status.nodes.find((n) => n.id === status.leader);
   const heading =
-    status.leader === 0
-      ? `no leader (term ${status.term})`
-      : `leader: node ${status.leader}${leader === undefined ? "" : ` at ${leader.address}`}, term ${status.term}`;
-  const yes = (b: boolean): string => (b ? "yes" : "no");
+    status.leader === null
+      ? `no leader${status.term === null ? "" : ` (highest term seen ${status.term})`}`
+      : `leader: node ${status.leader}${leader === undefined ? "" : ` at ${leader.address}`}, term ${status.term ?? "-"}`;
   const rows = [...status.nodes]
     .sort((a, b) => a.id - b.id)
     .map((n) => [
       n.id === status.leader ? "*" : "",
       String(n.id),
       n.address,
-      n.role,
-      yes(n.voter),
-      yes(n.reachable),
-      String(n.term),
-      String(n.commitIndex),
-      String(n.lastApplied),
-      leader === undefined || !n.reachable ? "-" : String(Math.max(0, leader.commitIndex - n.lastApplied)),
+      n.role === "unknown" ? "-" : n.role,
+      n.voter ? "yes" : "no",
+      n.reachable ? "yes" : "no",
+      known(n.term),
+      known(n.commitIndex),
+      known(n.lastApplied),
+      known(lagOf(status, n)),
+      n.version ?? "-",
+      n.uptimeMs === null ? "-" : duration(n.uptimeMs),
+      n.diskBytes === null ? "-" : bytes(n.diskBytes),
     ]);
-  const table = [["", "ID", "ADDRESS", "ROLE", "VOTER", "REACHABLE", "TERM", "COMMIT", "APPLIED", "LAG"], ...rows];
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  const lines = table.map((row) =>
+  const head = ["", "ID", "ADDRESS", "ROLE", "VOTER", "REACHABLE", "TERM", "COMMIT", "APPLIED", "LAG", "VERSION"];
+  return [heading, ...table([[...head, "UPTIME", "DISK"], ...rows])];
+}
+
+const known = (n: number | null): string => (n === null ? "-" : String(n));
+
+/** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
+export function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)));
+  return rows.map((row) =>
     row
       .map((cell, column) => cell.padEnd(widths[column]!))
       .join("  ")
       .trimEnd(),
   );
-  return [heading, ...lines];
+}
+
+/** "3d4h", "2h5m", "4m10s", "12s": the two largest units. */
+export function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
+  if (d > 0) return `${d}d${h}h`;
+  if (h > 0) return `${h}h${m}m`;
+  if (m > 0) return `${m}m${s % 60}s`;
+  return `${s}s`;
+}
+
+/** "512 B", "1.5 KiB", "12.0 MiB". */
+export function bytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -7,7 +7,12 @@ import { brokerArgs, brokerConfigFromArgs } from "./broker.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { setUpLogging } from "./common-args.ts";
 
-const { peers: _peers, ...joinBrokerArgs } = brokerArgs;
+const { peers: _peers, id: _id, port: _port, ...rest } = brokerArgs;
+const joinBrokerArgs = {
+  id: { type: "string", description: "This broker's node id (required: one no other member has)", required: true },
+  port: { type: "string", description: "Port for clients and peers (required)", required: true },
+  ...rest,
+} as const;
 const JOIN_TIMEOUT_MS = 60_000;
 
 export default defineCommand({
@@ -28,14 +33,23 @@ export default defineCommand({
     const brokers = parseOptionalFlag("server", AddressListSchema, args.server) ?? [];
     if (managers.length + brokers.length === 0)
       throw usageError("join needs --manager host:port (or --server with a broker's address)");
+    // a default id or port would join as node 1 on 8000, clashing with the first broker of a local cluster
+    if (args.id === undefined) throw usageError("join needs --id N, a node id no other member has");
+    if (args.port === undefined) throw usageError("join needs --port P, the port this broker listens on");
     const config = brokerConfigFromArgs(args, true);
     const node = await BrokerNode.start(config);
+    node.rejoining = true;
     const stop = () => void node.handOffLeadership().then(() => node.stop());
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     await node.replayed();
-    if (node.isMember) node.log.info("Already a member of the cluster (from the data folder); not asking to join");
-    else await askToJoin(node, [...managers, ...brokers]);
+    // The folder's configuration may be stale (this broker left, or was removed while away): the cluster decides.
+    // Asking is harmless for a member: the leader answers at once for the same id at the same address.
+    const member = node.isMember;
+    if (member) node.log.info("A member of the cluster as of the data folder; checking with the cluster");
+    await askToJoin(node, [...managers, ...brokers], !member);
+    await untilMember(node);
+    node.rejoining = false;
     const reason = await node.stopped;
     if (reason !== null) throw reason;
   },
@@ -57,8 +71,21 @@ async function refuseForeignDataFolder(node: BrokerNode, client: MqraftClient): 
   );
 }
 
-/** Asks until the leader adds this broker; a refusal (duplicate id, ...) stops the broker with exit 1. */
-async function askToJoin(node: BrokerNode, servers: string[]): Promise<void> {
+/** Waits (a minute at most) until this broker has applied a configuration that counts it, or it stopped. */
+async function untilMember(node: BrokerNode): Promise<void> {
+  const deadline = performance.now() + JOIN_TIMEOUT_MS;
+  let stopped = false;
+  void node.stopped.then(() => {
+    stopped = true;
+  });
+  while (!node.isMember && !stopped && performance.now() < deadline) await Bun.sleep(20);
+}
+
+/**
+ * Asks until the leader adds this broker; a refusal (duplicate id, ...) stops the broker with exit 1. A broker that
+ * is a member by its own folder keeps running if it cannot ask (its cluster may be without a leader just now).
+ */
+async function askToJoin(node: BrokerNode, servers: string[], stopOnFailure = true): Promise<void> {
   const { id, advertise } = node.config;
   const deadline = performance.now() + JOIN_TIMEOUT_MS;
   for (let attempt = 1; ; attempt++) {
@@ -78,6 +105,10 @@ async function askToJoin(node: BrokerNode, servers: string[]): Promise<void> {
         return;
       }
       if (performance.now() > deadline) {
+        if (!stopOnFailure) {
+          node.log.warn(`Could not confirm membership with the cluster: ${describeError(e)}`);
+          return;
+        }
         await node.stop(
           new MqraftError("TIMEOUT", `could not join within ${JOIN_TIMEOUT_MS / 1000} s: ${describeError(e)}`),
         );

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { connect } from "../src/client/index.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
-import { parseTopics, SecondsSchema, timeoutArg } from "./client-flags.ts";
-import { publishedLine } from "./client-output.ts";
+import { parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
+import { asText, publishedLine } from "./client-output.ts";
 import { clientArgs, serversFrom } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 import { publishLines } from "./publish-lines.ts";
@@ -18,13 +18,17 @@ const args = {
     required: false,
   },
   ...clientArgs,
+  file: { type: "string", description: "Publish this file's bytes as one message", valueHint: "FILE" },
+  raw: { type: "boolean", description: "Publish all of stdin as one message, bytes unchanged" },
   timeout: timeoutArg(DEFAULT_TIMEOUT_S, "for each message to be acknowledged"),
 } as const;
 
 export interface PubSettings {
   topic: string;
-  /** Undefined: read messages from stdin, one per line. */
+  /** Undefined: read messages from stdin, one per line (or all of it with `raw`). */
   message: string | undefined;
+  file: string | undefined;
+  raw: boolean;
   servers: string[];
   json: boolean;
   timeoutMs: number;
@@ -37,18 +41,25 @@ export function parsePubArgs(raw: {
   server?: string;
   json?: boolean;
   timeout?: string;
+  file?: string;
+  raw?: boolean;
   _?: string[];
 }): PubSettings {
   const [topic] = parseTopics(raw.topic === undefined ? [] : [raw.topic]);
   const extra = (raw._ ?? []).slice(2);
   if (extra.length > 0)
     throw usageError(`unexpected argument ${JSON.stringify(extra[0])} (quote a message that has spaces)`);
+  const sources = [raw.message !== undefined, raw.file !== undefined, raw.raw === true].filter(Boolean).length;
+  if (sources > 1) throw usageError("give one of: a message, --file FILE, --raw (stdin as one message)");
+  if (raw.file === "") throw usageError("--file needs a file name");
   return {
     topic: topic as string,
     message: raw.message,
+    file: raw.file,
+    raw: raw.raw === true,
     servers: serversFrom(raw),
     json: raw.json === true,
-    timeoutMs: parseOptionalFlag("timeout", SecondsSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
+    timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
   };
 }
 
@@ -63,12 +74,13 @@ export default defineCommand({
     const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs });
     const out = new LineOutput();
     try {
-      if (settings.message !== undefined) {
-        out.line(publishedLine(await client.publish(settings.topic, settings.message), settings.json));
+      const whole = await wholeMessage(settings);
+      if (whole !== undefined) {
+        out.line(publishedLine(await client.publish(settings.topic, whole), settings.json));
         return;
       }
       await publishLines(
-        byteLines(Bun.stdin.stream()),
+        textLines(Bun.stdin.stream()),
         (data) => client.publish(settings.topic, data),
         async (result) => {
           out.line(publishedLine(result, settings.json));
@@ -82,3 +94,35 @@ export default defineCommand({
     }
   },
 });
+
+/** The one message to publish, if it is not stdin's lines: the argument, a file, or all of stdin (--raw). */
+async function wholeMessage(settings: PubSettings): Promise<Uint8Array | string | undefined> {
+  if (settings.message !== undefined) return settings.message;
+  if (settings.file !== undefined) {
+    const file = Bun.file(settings.file);
+    if (!(await file.exists())) throw usageError(`--file ${settings.file}: no such file`);
+    return new Uint8Array(await file.arrayBuffer());
+  }
+  if (settings.raw) return new Uint8Array(await Bun.stdin.arrayBuffer());
+  return undefined;
+}
+
+/**
+ * Stdin's lines as messages, a line's "\r\n" ending counting as "\n" (input from Windows tools). Input that is not
+ * text is still split at each newline byte, but said once on stderr: --raw or --file publish it whole.
+ */
+async function* textLines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let warned = false;
+  let n = 0;
+  for await (let line of byteLines(stream)) {
+    n++;
+    if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
+    if (!warned && (line.includes(0) || asText(line) === undefined)) {
+      warned = true;
+      console.error(
+        `mqraft: stdin line ${n} is not text; each line is published as its own message (--raw or --file publish the input whole)`,
+      );
+    }
+    yield line;
+  }
+}

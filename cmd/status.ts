@@ -1,12 +1,16 @@
 import { defineCommand } from "citty";
-import { connect } from "../src/client/index.ts";
-import { parseOptionalFlag } from "./cli-runner.ts";
-import { SecondsSchema, timeoutArg } from "./client-flags.ts";
+import { type ClusterStatus, connect } from "../src/client/index.ts";
+import { ExitError, parseOptionalFlag } from "./cli-runner.ts";
+import { TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { statusJson, statusTable } from "./client-output.ts";
 import { clientArgs, serversFrom } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 
 const DEFAULT_TIMEOUT_S = 5;
+
+/** status's exit codes besides 0: a script can tell "no leader" from "degraded" without parsing the table. */
+export const STATUS_NO_LEADER = 1;
+export const STATUS_VOTER_UNREACHABLE = 3;
 
 const args = {
   ...clientArgs,
@@ -24,26 +28,37 @@ export function parseStatusArgs(raw: { server?: string; json?: boolean; timeout?
   return {
     servers: serversFrom(raw),
     json: raw.json === true,
-    timeoutMs: parseOptionalFlag("timeout", SecondsSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
+    timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
   };
+}
+
+/** 0 when a leader is in contact with every voter, 3 when some voter is unreachable, 1 when there is no leader. */
+export function statusExitCode(status: ClusterStatus): number {
+  if (status.leader === null) return STATUS_NO_LEADER;
+  if (status.nodes.some((n) => n.voter && !n.reachable)) return STATUS_VOTER_UNREACHABLE;
+  return 0;
 }
 
 export default defineCommand({
   meta: {
     name: "status",
-    description: "Show the cluster's nodes, their roles and how far each has applied the log",
+    description:
+      "Show the cluster's nodes: role, term, how far each has applied the log, version, uptime, disk; exit 1 without a leader, 3 with a voter unreachable",
   },
   args,
   async run({ args: parsed }) {
     const settings = parseStatusArgs(parsed);
     const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs });
     const out = new LineOutput();
+    let code = 0;
     try {
       const status = await client.status();
       for (const line of settings.json ? [statusJson(status)] : statusTable(status)) out.line(line);
+      code = statusExitCode(status);
     } finally {
       await out.flush();
       await client.close();
     }
+    if (code !== 0) throw new ExitError(code);
   },
 });

@@ -1,25 +1,32 @@
 import { defineCommand } from "citty";
 import { connect, type ReceivedMessage, type Subscription } from "../src/client/index.ts";
+import type { ReconnectEvent } from "../src/client/subscription.ts";
 import { PositiveCountSchema } from "../src/util/config-values.ts";
 import { SubscriptionNameSchema } from "../src/util/names.ts";
 import type { SubscribeFrom } from "../src/wire/index.ts";
-import { parseOptionalFlag } from "./cli-runner.ts";
-import { FromSchema, parseTopics, SecondsSchema, timeoutArg } from "./client-flags.ts";
+import { parseOptionalFlag, usageError } from "./cli-runner.ts";
+import { FromSchema, parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { messageLine } from "./client-output.ts";
 import { clientArgs, serversFrom } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
+import { onStdoutClosed } from "./stdout-watch.ts";
 
 const DEFAULT_TIMEOUT_S = 10;
+const DEFAULT_RECONNECT_S = 60;
 /** Printed output collected before it is written, at most; also how often a durable subscriber acks. */
 const FLUSH_CHARS = 64 * 1024;
 
 const args = {
-  topic: { type: "positional", description: "Topic to read; more topics may follow", required: true },
+  topic: { type: "positional", description: "Topics to read (one or more)", required: true, valueHint: "TOPIC..." },
   ...clientArgs,
   from: {
     type: "string",
     description: "Where to start: earliest, latest (default) or an offset",
     valueHint: "earliest|latest|N",
+  },
+  wait: {
+    type: "boolean",
+    description: "With --from N beyond the last offset: wait for offset N instead of exiting 2",
   },
   durable: {
     type: "string",
@@ -32,17 +39,24 @@ const args = {
     description: "Exit once everything committed when the subscription began has been printed",
   },
   timeout: timeoutArg(DEFAULT_TIMEOUT_S, "for a broker to accept the subscription"),
+  "reconnect-timeout": {
+    type: "string",
+    description: `How long to look for another broker after losing one before exiting 1 (default ${DEFAULT_RECONNECT_S}s)`,
+    valueHint: "DURATION",
+  },
 } as const;
 
 export interface SubSettings {
   topics: string[];
   from: SubscribeFrom;
+  wait: boolean;
   durable: string | undefined;
   count: number | undefined;
   drain: boolean;
   servers: string[];
   json: boolean;
   timeoutMs: number;
+  reconnectTimeoutMs: number;
 }
 
 /** Validates sub's arguments; a bad one is a BAD_USAGE error naming it. */
@@ -52,20 +66,25 @@ export function parseSubArgs(raw: {
   server?: string;
   json?: boolean;
   from?: string;
+  wait?: boolean;
   durable?: string;
   count?: string;
   drain?: boolean;
   timeout?: string;
+  "reconnect-timeout"?: string;
 }): SubSettings {
   return {
     topics: parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic])),
     from: parseOptionalFlag("from", FromSchema, raw.from) ?? "latest",
+    wait: raw.wait === true,
     durable: parseOptionalFlag("durable", SubscriptionNameSchema, raw.durable),
     count: parseOptionalFlag("count", PositiveCountSchema, raw.count),
     drain: raw.drain === true,
     servers: serversFrom(raw),
     json: raw.json === true,
-    timeoutMs: parseOptionalFlag("timeout", SecondsSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
+    timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
+    reconnectTimeoutMs:
+      parseOptionalFlag("reconnect-timeout", TimeoutSchema, raw["reconnect-timeout"]) ?? DEFAULT_RECONNECT_S * 1000,
   };
 }
 
@@ -77,21 +96,32 @@ export default defineCommand({
   args,
   async run({ args: parsed }) {
     const settings = parseSubArgs(parsed);
-    const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs });
+    const client = await connect({
+      servers: settings.servers,
+      timeoutMs: settings.timeoutMs,
+      resumeTimeoutMs: settings.reconnectTimeoutMs,
+    });
     const out = new LineOutput();
     try {
       const subscription = await client.subscribe(settings.topics, {
         from: settings.from,
         drain: settings.drain,
+        onReconnect: reportReconnect,
         ...(settings.durable === undefined ? {} : { durable: settings.durable }),
       });
-      // an interrupted subscriber has done nothing wrong: it ends the stream and exits 0
+      // an interrupted subscriber, or one whose reader left (`| head -1`), has done nothing wrong: it exits 0
       const stop = (): void => void subscription.close();
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
+      const unwatch = onStdoutClosed(() => {
+        out.drop();
+        stop();
+      });
       try {
+        await checkFrom(subscription, settings);
         await printMessages(subscription, out, settings);
       } finally {
+        unwatch();
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
       }
@@ -102,22 +132,55 @@ export default defineCommand({
   },
 });
 
+function reportReconnect(event: ReconnectEvent): void {
+  if (event.type === "lost")
+    console.error(
+      `mqraft: lost ${event.address}; looking for another broker for up to ${event.timeoutMs / 1000} s (--reconnect-timeout)`,
+    );
+  else console.error(`mqraft: resumed on ${event.address}`);
+}
+
 /**
- * Prints until the stream ends (drained, or closed by a signal) or `count` messages are out. Output is written
- * whenever the stream has nothing more at hand; a durable subscription acks only what has been written.
+ * An offset outside what is stored is said on stderr: below the first stored offset (retention removed it) the
+ * stream starts later; beyond the end it would wait in silence for messages nobody may ever publish, so that is a
+ * usage error unless --wait asks for exactly that.
+ */
+async function checkFrom(subscription: Subscription, settings: SubSettings): Promise<void> {
+  const from = settings.from;
+  if (typeof from !== "number") return;
+  for (const topic of subscription.topics) {
+    const start = subscription.positions[topic] ?? from;
+    const end = subscription.ends[topic] ?? 0;
+    if (start > from) console.error(`mqraft: --from ${from}: the first stored offset of ${topic} is ${start}`);
+    if (from > end && !settings.wait) {
+      await subscription.close();
+      throw usageError(
+        `--from ${from}: ${topic} ends at offset ${end} (the next message gets ${end}); add --wait to wait for offset ${from}`,
+      );
+    }
+  }
+}
+
+/**
+ * Prints until the stream ends (drained, closed by a signal or by the reader leaving) or `count` messages are out.
+ * Output is written whenever the stream has nothing more at hand; a durable subscription acks exactly what was
+ * written, so a reader that left does not cost the messages it never got.
  */
 async function printMessages(subscription: Subscription, out: LineOutput, settings: SubSettings): Promise<void> {
   const unacked = new Map<string, ReceivedMessage>();
   // the latest ack per topic covers the earlier ones: an ack moves the position forward only
   const acks = new Map<string, Promise<void>>();
-  const write = async (): Promise<void> => {
-    await out.flush();
-    for (const [topic, message] of unacked) {
-      const ack = subscription.ack(message);
-      ack.catch(() => {});
-      acks.set(topic, ack);
+  const write = async (): Promise<boolean> => {
+    const written = await out.flush();
+    if (written) {
+      for (const [topic, message] of unacked) {
+        const ack = subscription.ack(message);
+        ack.catch(() => {});
+        acks.set(topic, ack);
+      }
     }
     unacked.clear();
+    return written;
   };
   let printed = 0;
   for await (const message of subscription) {
@@ -125,7 +188,9 @@ async function printMessages(subscription: Subscription, out: LineOutput, settin
     printed++;
     if (settings.durable !== undefined) unacked.set(message.topic, message);
     const enough = settings.count !== undefined && printed >= settings.count;
-    if (enough || subscription.buffered === 0 || out.pending > FLUSH_CHARS) await write();
+    if (enough || subscription.buffered === 0 || out.pending > FLUSH_CHARS) {
+      if (!(await write())) break;
+    }
     if (enough) break;
   }
   await write();

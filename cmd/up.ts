@@ -1,6 +1,8 @@
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { defineCommand } from "citty";
+import { connect } from "../src/client/index.ts";
 import { configArgs } from "../src/config/settings.ts";
 import { HostSchema, HttpPortSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
@@ -49,9 +51,12 @@ export default defineCommand({
       parseFlag("http-base-port", HttpPortSchema, args["http-base-port"]),
       nodes,
     );
-    const manager = `${host}:${managerPort}`;
+    refuseFewerNodesThanFolders(args.data, nodes);
+    // listening on every address is fine, but peers and clients need one they can dial
+    const reach = isWildcard(host) ? "127.0.0.1" : host;
+    const manager = `${reach}:${managerPort}`;
     const ids = Array.from({ length: nodes }, (_, i) => i + 1);
-    const address = (id: number) => `${host}:${basePort + id - 1}`;
+    const address = (id: number) => `${reach}:${basePort + id - 1}`;
     const peers = ids.map((id) => `${id}=${address(id)}`).join(",");
     const children = new Map<number, Subprocess>();
     let stopping = false;
@@ -96,6 +101,8 @@ export default defineCommand({
           host,
           "--port",
           String(basePort + id - 1),
+          "--advertise",
+          address(id),
           "--peers",
           peers,
           "--data",
@@ -114,20 +121,26 @@ export default defineCommand({
         exited();
       });
     }
-    const hint = managerPort === 8888 && host === "127.0.0.1" ? "" : ` --server ${manager}`;
+    const hint = managerPort === 8888 && reach === "127.0.0.1" ? "" : ` --server ${manager}`;
     const mqraft = invocation();
     console.log(
-      [
-        `mqraft: ${nodes} brokers on ${ids.map(address).join(", ")}, manager on ${manager}; data in ${args.data}`,
-        "Try, in another terminal:",
-        `  ${mqraft} sub topic1${hint}`,
-        `  ${mqraft} pub topic1 "Hello"${hint}`,
-        `  ${mqraft} status${hint}`,
-        ...http.urls(host),
-        `  ${mqraft} join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))}`,
-        "Ctrl-C stops the cluster.",
-      ].join("\n"),
+      `mqraft: ${nodes} broker${nodes === 1 ? "" : "s"} on ${ids.map(address).join(", ")}, manager on ${manager}; data in ${args.data}`,
     );
+    // the hints only once the cluster answers with a leader: after a failed start they would only mislead
+    void untilLeader([manager, ...ids.map(address)], () => running === nodes + 1 && !stopping).then((leader) => {
+      if (leader === undefined) return;
+      console.log(
+        [
+          `Leader: node ${leader}. Try, in another terminal:`,
+          `  ${mqraft} sub topic1${hint}`,
+          `  ${mqraft} pub topic1 "Hello"${hint}`,
+          `  ${mqraft} status${hint}`,
+          ...http.urls(reach),
+          `  ${mqraft} join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))}`,
+          "Ctrl-C stops the cluster.",
+        ].join("\n"),
+      );
+    });
     await new Promise<void>((resolve) => {
       const stop = () => {
         if (stopping) return;
@@ -158,4 +171,46 @@ function upHttpPorts(managerPort: number, basePort: number, nodes: number) {
           ]),
     ],
   };
+}
+
+const isWildcard = (host: string): boolean => host === "0.0.0.0" || host === "::" || host === "[::]";
+
+/** How long `up` waits for a leader before it stops offering hints. */
+const LEADER_WAIT_MS = 30_000;
+
+/** The leader's id once the cluster has one, or undefined if `healthy()` turns false (a child exited) or time runs out. */
+async function untilLeader(servers: string[], healthy: () => boolean): Promise<number | undefined> {
+  const deadline = performance.now() + LEADER_WAIT_MS;
+  while (healthy() && performance.now() < deadline) {
+    try {
+      const client = await connect({ servers, timeoutMs: 1000 });
+      try {
+        const { leader } = await client.status();
+        if (leader !== null && healthy()) return leader;
+      } finally {
+        await client.close();
+      }
+    } catch {
+      // not up yet
+    }
+    await Bun.sleep(200);
+  }
+  return undefined;
+}
+
+/**
+ * Brokers 1..N of a folder that once held more would never elect: the log's configuration counts the missing ones
+ * as voters, so a majority is out of reach. Said at once instead of a cluster that waits forever.
+ */
+function refuseFewerNodesThanFolders(data: string, nodes: number): void {
+  if (!existsSync(data)) return;
+  const used = readdirSync(data)
+    .filter((name) => /^\d+$/.test(name) && existsSync(join(data, name, "hardstate")))
+    .map(Number)
+    .sort((a, b) => a - b);
+  const beyond = used.filter((id) => id > nodes);
+  if (beyond.length > 0)
+    throw usageError(
+      `--nodes ${nodes}: ${data} holds the data of brokers ${used.join(", ")}; a cluster started with fewer cannot reach a majority of its voters: use --nodes ${Math.max(...used)} or another --data folder`,
+    );
 }

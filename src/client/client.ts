@@ -15,6 +15,12 @@ import { type SubscribeOptions, Subscription } from "./subscription.ts";
 /** The dedup window keeps a producer's last 10,000 seqs: a window well inside it keeps every retry deduplicated. */
 const MAX_WINDOW = 5_000;
 
+/**
+ * A first contact where every server refuses the connection or has a name that does not resolve fails after this
+ * long (retrying meanwhile, for a broker that is just starting) instead of after the whole timeout.
+ */
+const GIVE_UP_ON_REFUSAL_MS = 500;
+
 /** Timers treat anything above 2^31 - 1 ms as 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -82,7 +88,7 @@ export async function connect(options: ClientOptions): Promise<MqraftClient> {
   }
   const settings = parsed.output;
   const pool = new ServerPool(settings.servers, settings.connectTimeoutMs);
-  const first = await pool.openBroker(now() + settings.timeoutMs);
+  const first = await pool.openBroker(now() + settings.timeoutMs, undefined, GIVE_UP_ON_REFUSAL_MS);
   pool.keepSpare(first);
   return new Client(pool, { ...settings, producer: settings.producer ?? randomProducerId() });
 }

@@ -100,20 +100,30 @@ export class ServerPool {
    * growing pause, until `deadline`. Directories are asked for the members and then left. Rejects with UNAVAILABLE
    * naming the last failure.
    */
-  async openBroker(deadline: number, first?: string): Promise<RequestChannel> {
+  async openBroker(deadline: number, first?: string, giveUpAfterMs?: number): Promise<RequestChannel> {
     let lastError: unknown;
+    const start = now();
     for (let round = 0; ; round++) {
       const known = this.servers.size;
+      let allDefinite = true;
       for (const address of this.candidates(round === 0 ? first : undefined)) {
         if (remaining(deadline) === 0) break;
         try {
           const channel = await this.open(address, deadline);
           if (channel.welcome.nodeId !== undefined) return channel;
+          allDefinite = false;
           channel.close();
         } catch (e) {
           if (this.closed) throw e;
           lastError = e;
+          if (!isDefiniteFailure(e)) allDefinite = false;
         }
+      }
+      // every server refused or has a name that does not resolve: waiting longer is unlikely to change that
+      if (giveUpAfterMs !== undefined && allDefinite && lastError !== undefined && now() - start >= giveUpAfterMs) {
+        throw new MqraftError("UNAVAILABLE", `no broker reachable: ${(lastError as Error).message}`, {
+          cause: lastError,
+        });
       }
       if (remaining(deadline) === 0) {
         if (lastError === undefined) throw new MqraftError("TIMEOUT", "no time left to reach a broker");
@@ -145,4 +155,10 @@ export class ServerPool {
 
 export function clientClosed(): MqraftError {
   return new MqraftError("CONNECTION_CLOSED", "the client was closed");
+}
+
+/** Nobody listens there, or the name does not resolve: known at once, unlike a host that drops packets. */
+function isDefiniteFailure(e: unknown): boolean {
+  const cause = (e as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return cause === "ECONNREFUSED" || cause === "ENOTFOUND" || cause === "EAI_AGAIN" || cause === "EAI_NONAME";
 }

@@ -1,52 +1,121 @@
 import { MqraftError } from "../util/errors.ts";
-import type { StatusReply } from "../wire/index.ts";
+import type { NodeStatus, StatusReply } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
-import { withDeadline } from "./deadline.ts";
+import { now, withDeadline } from "./deadline.ts";
 import type { RequestChannel } from "./request-channel.ts";
 import type { ServerPool } from "./server-pool.ts";
 
-/** The cluster as one broker sees it: `leader` is 0 when it knows of none. */
-export type ClusterStatus = Omit<StatusReply, "type" | "id">;
+/** How long each member is given to answer for itself: a dead one must not hold status up for the whole timeout. */
+const MEMBER_ANSWER_MS = 1_000;
+
+/** One member, each field as its own answer gave it, or null where nothing that knows it answered. */
+export interface MemberStatus {
+  id: number;
+  address: string;
+  role: NodeStatus["role"];
+  voter: boolean;
+  /** It answered just now and, when there is a leader, the leader heard from it within an election timeout. */
+  reachable: boolean;
+  term: number | null;
+  commitIndex: number | null;
+  lastApplied: number | null;
+  version: string | null;
+  uptimeMs: number | null;
+  diskBytes: number | null;
+}
+
+/** The cluster as its members say it is: `leader` is null when no member says it leads. */
+export interface ClusterStatus {
+  leader: number | null;
+  /** The leader's term, else the highest term any member answered with; null if none answered. */
+  term: number | null;
+  nodes: MemberStatus[];
+}
+
+type View = Omit<StatusReply, "type" | "id">;
 
 /**
- * Asks any broker (`first` if given) for the cluster's status; if it names a leader other than itself, asks the
- * leader as well and prefers its answer, since only the leader knows how far each follower has come. Rejects with
- * UNAVAILABLE if no broker answers before the deadline.
+ * Asks any broker for the members, then every member for itself, and merges: each row comes from the member's own
+ * answer, a member that does not answer is shown as unknown, and a leader is one that says so itself (the highest
+ * term wins if two do). The leader's view decides the membership and whether each member is in contact with it.
+ * Rejects with UNAVAILABLE if no broker answers before the deadline.
  */
 export async function fetchStatus(pool: ServerPool, deadline: number, first?: string): Promise<ClusterStatus> {
+  const seed = await firstView(pool, deadline, first);
+  const memberDeadline = Math.min(deadline, now() + MEMBER_ANSWER_MS);
+  const addresses = new Map(seed.nodes.filter((n) => n.address !== "").map((n) => [n.id, n.address]));
+  const answers = new Map<number, View>();
+  await Promise.all(
+    [...addresses].map(async ([id, address]) => {
+      const view = await askAddress(pool, address, memberDeadline).catch(() => undefined);
+      if (view?.nodes.some((n) => n.id === id)) answers.set(id, view);
+    }),
+  );
+  const own = (id: number): NodeStatus | undefined => answers.get(id)?.nodes.find((n) => n.id === id);
+  const leaders = [...answers.keys()]
+    .filter((id) => own(id)?.role === "leader")
+    .sort((a, b) => (own(b)?.term ?? 0) - (own(a)?.term ?? 0));
+  const leader = leaders[0];
+  const authority = leader === undefined ? highestTerm([...answers.values(), seed]) : (answers.get(leader) as View);
+  pool.learnMembers(authority.nodes.filter((n) => n.address !== ""));
+  const nodes = authority.nodes.map((row): MemberStatus => {
+    const self = own(row.id);
+    const heardByLeader = leader === undefined || row.id === leader || row.reachable === true;
+    return {
+      id: row.id,
+      address: row.address,
+      role: self?.role ?? "unknown",
+      voter: row.voter,
+      reachable: self !== undefined && heardByLeader,
+      term: self?.term ?? null,
+      commitIndex: self?.commitIndex ?? null,
+      lastApplied: self?.lastApplied ?? null,
+      version: self?.version ?? null,
+      uptimeMs: self?.uptimeMs ?? null,
+      diskBytes: self?.diskBytes ?? null,
+    };
+  });
+  const terms = nodes.map((n) => n.term).filter((t): t is number => t !== null);
+  return {
+    leader: leader ?? null,
+    term: leader === undefined ? (terms.length === 0 ? null : Math.max(...terms)) : (own(leader)?.term ?? null),
+    nodes,
+  };
+}
+
+function highestTerm(views: View[]): View {
+  return views.reduce((best, view) => (view.term > best.term ? view : best));
+}
+
+/** Some broker's view, for the list of members; retried on other brokers until the deadline. */
+async function firstView(pool: ServerPool, deadline: number, first?: string): Promise<View> {
   let hint = first;
   for (;;) {
     const channel = await pool.openBroker(deadline, hint);
     hint = undefined;
-    let reply: ClusterStatus;
     try {
-      reply = await ask(channel, deadline);
+      const view = await ask(channel, deadline);
+      pool.learnMembers(view.nodes.filter((n) => n.address !== ""));
+      return view;
     } catch (e) {
       if (!isRetryable(e)) throw e;
       pool.demote(channel.address);
-      continue;
     } finally {
       channel.close();
-    }
-    pool.learnMembers(reply.nodes);
-    if (reply.leader === 0 || reply.leader === channel.welcome.nodeId) return reply;
-    const leaderAddress = reply.nodes.find((node) => node.id === reply.leader)?.address;
-    if (leaderAddress === undefined) return reply;
-    try {
-      const leaderChannel = await pool.open(leaderAddress, deadline);
-      try {
-        return await ask(leaderChannel, deadline);
-      } finally {
-        leaderChannel.close();
-      }
-    } catch {
-      // the leader's view is the better one, but this broker's answer is still a true answer
-      return reply;
     }
   }
 }
 
-async function ask(channel: RequestChannel, deadline: number): Promise<ClusterStatus> {
+async function askAddress(pool: ServerPool, address: string, deadline: number): Promise<View> {
+  const channel = await pool.open(address, deadline);
+  try {
+    return await ask(channel, deadline);
+  } finally {
+    channel.close();
+  }
+}
+
+async function ask(channel: RequestChannel, deadline: number): Promise<View> {
   const { leader, term, nodes } = await withDeadline(
     channel.ask({ type: "status" }),
     deadline,

@@ -19,7 +19,14 @@ export interface SubscribeOptions {
   bufferMessages?: number;
   /** Bytes of such messages, at most (default 16 MiB). */
   bufferBytes?: number;
+  /** Told when the stream loses its broker and when it resumes on one, so that a user can be told. */
+  onReconnect?: (event: ReconnectEvent) => void;
 }
+
+/** The stream lost `address` (and looks for a broker for up to `timeoutMs`), or resumed on `address`. */
+export type ReconnectEvent =
+  | { type: "lost"; address: string; timeoutMs: number }
+  | { type: "resumed"; address: string };
 
 export interface SubscriptionContext {
   pool: ServerPool;
@@ -255,12 +262,14 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     if (this.state !== "open") return;
     this.context.pool.demote(channel.address);
     this.state = "resuming";
+    this.options.onReconnect?.({ type: "lost", address: channel.address, timeoutMs: this.context.resumeTimeoutMs });
     void this.resume();
   }
 
   private async resume(): Promise<void> {
     try {
       await this.connect(now() + this.context.resumeTimeoutMs);
+      if (this.channel !== undefined) this.options.onReconnect?.({ type: "resumed", address: this.channel.address });
     } catch (e) {
       if (this.state !== "resuming") return;
       this.state = "failed";

@@ -32,6 +32,7 @@ import { ClientSession, type SessionHost } from "./client-session.ts";
 import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
 import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
 import { MembershipService } from "./membership-service.ts";
+import { nodeFacts } from "./node-facts.ts";
 import { PeerNetwork } from "./peer-network.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
@@ -194,7 +195,7 @@ export class BrokerNode {
         const leader = this.driver.raft.leader;
         return leader === 0 ? undefined : this.addressOf(leader);
       },
-      status: () => statusView(this.driver.raft.status(), this.config.id),
+      status: () => statusView(this.driver.raft.status(), this.config.id, nodeFacts(this.config.dataDir)),
       now: Date.now,
       adoptPeer: (id, connection) => this.peers.adopt(id, connection),
       founding: this.founding,
@@ -274,6 +275,9 @@ export class BrokerNode {
     return [...voters, ...learners].map((id) => `${id}=${addresses[String(id)] ?? ""}`);
   }
 
+  /** Set by `mqraft join` while it asks to be added again: an old removal in the replayed log is then not the end. */
+  rejoining = false;
+
   /** Whether this broker's applied configuration counts it as a voter or learner. */
   get isMember(): boolean {
     const { voters, learners } = this.driver.raft.membership;
@@ -337,13 +341,21 @@ export class BrokerNode {
     else this.log.info(`Node ${cc.id} left the cluster`);
     // A removal of this broker may be old history that a rejoin replays before its new addLearner:
     // decide only once the entries that follow have been applied.
-    if (cc.op === "remove" && cc.id === this.config.id) {
-      setTimeout(() => {
-        if (this.isMember || this.stopping) return;
-        this.log.info('Removed from the cluster; stopping (use "mqraft join" to come back)');
-        void this.stop();
-      }, this.config.electionMs);
-    }
+    if (cc.op === "remove" && cc.id === this.config.id) this.stopIfStillRemoved();
+  }
+
+  /**
+   * Stops once the removal of this broker is the last word: it is not a member and has applied everything it was told
+   * is committed. A rejoin that replays a long log still has its new addLearner to come, however long that takes.
+   */
+  private stopIfStillRemoved(): void {
+    setTimeout(() => {
+      const raft = this.driver.raft;
+      if (this.isMember || this.stopping) return;
+      if (this.rejoining || raft.appliedIndex < raft.commitIndex) return this.stopIfStillRemoved();
+      this.log.info('Removed from the cluster; stopping (use "mqraft join" to come back)');
+      void this.stop();
+    }, this.config.electionMs);
   }
 
   /** Moves leadership to the most up-to-date other voter before a planned stop, so that publishing pauses only briefly. */

@@ -179,6 +179,6 @@ export function leaderReport(status: RaftStatus): ManagerReport | undefined {
     leader: status.id,
     members: nodes
       .filter((n) => n.address !== "")
-      .map(({ id, address, voter, reachable }) => ({ id, address, voter, reachable })),
+      .map(({ id, address, voter, reachable }) => ({ id, address, voter, reachable: reachable === true })),
   };
 }

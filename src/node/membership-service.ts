@@ -48,13 +48,7 @@ export class MembershipService {
       const after = voters.filter((v) => v !== nodeId);
       if (after.length === 0)
         throw new MqraftError("REFUSED", `node ${nodeId} is the last voter; a cluster cannot remove its last voter`);
-      const reachable = new Set([
-        raft.id,
-        ...raft
-          .status()
-          .peers.filter((p) => p.reachable)
-          .map((p) => p.id),
-      ]);
+      const reachable = await this.answeringPeers();
       const live = after.filter((v) => reachable.has(v)).length;
       const majority = Math.floor(after.length / 2) + 1;
       if (live < majority) {
@@ -64,8 +58,46 @@ export class MembershipService {
         );
       }
     }
+    if (nodeId === raft.id && raft.role === "leader") await this.handOverBeforeLeaving(nodeId);
     await this.caughtUp(nodeId);
     return this.change({ op: "remove", id: nodeId });
+  }
+
+  /**
+   * This broker and the peers that answer its appends. A leader counts every peer as heard from when it takes office,
+   * so "reachable" alone says nothing for an election timeout after a failover or a hand-over, when a dead voter
+   * would pass for live and its removal could leave a cluster without a majority. A peer that answered an append is
+   * in the replicate state; one still probing is waited for (an election timeout at most) and then counts as dead.
+   */
+  private async answeringPeers(): Promise<Set<number>> {
+    const deadline = performance.now() + this.electionMs;
+    for (;;) {
+      const raft = this.driver().raft;
+      const peers = raft.status().peers;
+      const undecided = peers.some((p) => p.reachable && p.state === "probe");
+      if (!undecided || performance.now() > deadline)
+        return new Set([raft.id, ...peers.filter((p) => p.reachable && p.state !== "probe").map((p) => p.id)]);
+      await Bun.sleep(10);
+    }
+  }
+
+  /**
+   * The leader is asked to remove itself: removing it first would leave the cluster without a leader until an
+   * election (about two timeouts), so it hands leadership to the most caught-up reachable voter, as SIGTERM does,
+   * and answers NOT_LEADER naming the heir, where the client's retry of the same request then removes it.
+   */
+  private async handOverBeforeLeaving(nodeId: number): Promise<never> {
+    const status = this.driver().raft.status();
+    const heirs = status.peers
+      .filter((p) => !p.learner && p.reachable && p.state === "replicate")
+      .sort((a, b) => b.match - a.match)
+      .map((p) => p.id);
+    const heir = heirs[0];
+    if (heir === undefined)
+      throw new MqraftError("REFUSED", `node ${nodeId} leads and no other voter is reachable to take over`);
+    this.log.info(`Asked to leave while leading: handing leadership to node ${heir} first`);
+    await this.transfer(heir);
+    throw new MqraftError("NOT_LEADER", `node ${nodeId} handed leadership to node ${heir} before leaving`);
   }
 
   /**
@@ -86,6 +118,8 @@ export class MembershipService {
   /** Resolves once `to` leads; TIMEOUT after two election timeouts. */
   async transfer(to: number): Promise<void> {
     const driver = this.driver();
+    // Asked of the leader itself: it already leads, which is what was asked.
+    if (driver.raft.role === "leader" && driver.raft.id === to) return;
     if (driver.raft.leader === to && driver.raft.role !== "leader") return;
     driver.withCore((raft) => raft.transferLeadership(to));
     const deadline = performance.now() + 2 * this.electionMs;

@@ -42,15 +42,6 @@ const writeStderr = (line: string): void => {
   }
 };
 
-function pad(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-function localTimestamp(d: Date): string {
-  const date = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  return `${date} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
-
 function levelName(level: number): string {
   if (level <= 0) return "ERROR";
   if (level === 1) return "WARN";
@@ -86,7 +77,7 @@ export function createLogger(tag: () => string): Logger {
             );
           } else {
             const extra = fields ? ` ${JSON.stringify(fields)}` : "";
-            write(`${localTimestamp(obj.date)} [${tag()}] ${levelName(obj.level)}: ${message}${extra}`);
+            write(`${obj.date.toISOString()} [${tag()}] ${levelName(obj.level)}: ${message}${extra}`);
           }
         },
       },

@@ -21,7 +21,14 @@ export async function connect<In, Out = unknown>(options: ConnectOptions<In>): P
   } catch (e) {
     if (e instanceof MqraftError) throw e;
     const code = (e as { code?: unknown }).code;
-    const why = code === "ECONNREFUSED" ? "connection refused" : e instanceof Error ? e.message : String(e);
+    const why =
+      code === "ECONNREFUSED"
+        ? "connection refused (nothing listens there)"
+        : code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME"
+          ? `the name ${options.host} does not resolve`
+          : e instanceof Error
+            ? e.message
+            : String(e);
     throw new MqraftError("UNAVAILABLE", `cannot connect to ${options.host}:${options.port}: ${why}`, { cause: e });
   }
 }

@@ -36,11 +36,19 @@ export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): List
       socket: handler,
     });
   } catch (e) {
-    throw new MqraftError(
-      "UNAVAILABLE",
-      `cannot listen on ${options.host}:${options.port}: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
-    );
+    const code = (e as { code?: unknown }).code;
+    // Bun says "Failed to listen" for every cause; the errno names the one a person can act on
+    const why =
+      code === "EADDRINUSE"
+        ? "address already in use (another process listens there)"
+        : code === "EADDRNOTAVAIL"
+          ? "address not available on this machine"
+          : code === "EACCES"
+            ? "permission denied (ports below 1024 need privileges)"
+            : e instanceof Error
+              ? `${e.message}${typeof code === "string" ? ` (${code})` : ""}`
+              : String(e);
+    throw new MqraftError("UNAVAILABLE", `cannot listen on ${options.host}:${options.port}: ${why}`, { cause: e });
   }
   return {
     host: options.host,

@@ -15,12 +15,13 @@ afterAll(async () => {
   await cluster.destroy();
 });
 
-/** Runs `mqraft bench ...` and returns its parsed last line, after checking the exit code and the banner. */
+/** Runs `mqraft bench ...` and returns its parsed JSON line, after checking the exit code and the banner on stderr. */
 async function bench(args: string[]): Promise<v.InferOutput<typeof BenchResultSchema>> {
   const r = await runMqraft(["bench", ...args, "--server", server, "--json"], { timeoutMs: 30_000 });
   expect(r.code, `exit code of mqraft bench ${args.join(" ")}; stderr: ${r.stderr}`).toBe(0);
   const lines = r.stdout.trim().split("\n");
-  expect(lines[0]).toStartWith(`mqraft bench ${args[0]}:`);
+  expect(lines, "with --json, stdout is the JSON object only").toHaveLength(1);
+  expect(r.stderr).toStartWith(`mqraft bench ${args[0]}:`);
   const last = v.safeParse(BenchResultSchema, JSON.parse(lines[lines.length - 1] ?? ""));
   if (!last.success) throw new Error(`last line is not a bench result: ${lines[lines.length - 1]}`);
   expect(Object.keys(last.output).sort(), "the last line has exactly the documented fields").toEqual(

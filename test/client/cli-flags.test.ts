@@ -30,6 +30,8 @@ describe("pub flags", () => {
     expect(parsePubArgs({ topic: "t", _: ["t"] })).toEqual({
       topic: "t",
       message: undefined,
+      file: undefined,
+      raw: false,
       servers: ["127.0.0.1:8888"],
       json: false,
       timeoutMs: 10_000,
@@ -42,10 +44,19 @@ describe("pub flags", () => {
     ).toEqual({
       topic: "a/b",
       message: "hi",
+      file: undefined,
+      raw: false,
       servers: ["h:1", "h:2"],
       json: true,
       timeoutMs: 250,
     });
+  });
+
+  test("--timeout takes the duration syntax of every flag; a bare number is seconds", () => {
+    const ms = (timeout: string) => parsePubArgs({ topic: "t", timeout }).timeoutMs;
+    expect([ms("500ms"), ms("5s"), ms("2m"), ms("1h"), ms("7d"), ms("3")]).toEqual([
+      500, 5000, 120_000, 3_600_000, 604_800_000, 3000,
+    ]);
   });
 
   test("MQRAFT_SERVER is used when --server is absent", () => {
@@ -55,8 +66,9 @@ describe("pub flags", () => {
 
   test.each([
     [{ topic: "bad topic" }, 'topic "bad topic"'],
-    [{ topic: "t", timeout: "0" }, '--timeout "0": expected more than 0 seconds'],
-    [{ topic: "t", timeout: "abc" }, '--timeout "abc": expected a number of seconds'],
+    [{ topic: "t", timeout: "0" }, '--timeout "0": expected more than 0'],
+    [{ topic: "t", timeout: "abc" }, '--timeout "abc": expected a duration like'],
+    [{ topic: "t", message: "a", raw: true }, "give one of: a message, --file FILE, --raw"],
     [{ topic: "t", timeout: "-1" }, '--timeout "-1"'],
     [{ topic: "t", timeout: "99999999" }, "at most 2000000 seconds"],
     [{ topic: "t", server: "nohost" }, '--server "nohost": expected host:port'],
@@ -76,12 +88,14 @@ describe("sub flags", () => {
     expect(parseSubArgs({ topic: "t", _: ["t"] })).toEqual({
       topics: ["t"],
       from: "latest",
+      wait: false,
       durable: undefined,
       count: undefined,
       drain: false,
       servers: ["127.0.0.1:8888"],
       json: false,
       timeoutMs: 10_000,
+      reconnectTimeoutMs: 60_000,
     });
   });
 

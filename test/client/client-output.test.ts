@@ -42,6 +42,9 @@ const status: ClusterStatus = {
       term: 3,
       commitIndex: 10,
       lastApplied: 7,
+      version: "0.1.0",
+      uptimeMs: 65_000,
+      diskBytes: 2048,
     },
     {
       id: 1,
@@ -52,6 +55,9 @@ const status: ClusterStatus = {
       term: 3,
       commitIndex: 10,
       lastApplied: 10,
+      version: "0.1.0",
+      uptimeMs: 3_700_000,
+      diskBytes: 500,
     },
     {
       id: 3,
@@ -59,34 +65,38 @@ const status: ClusterStatus = {
       role: "unknown",
       voter: false,
       reachable: false,
-      term: 2,
-      commitIndex: 4,
-      lastApplied: 4,
+      term: null,
+      commitIndex: null,
+      lastApplied: null,
+      version: null,
+      uptimeMs: null,
+      diskBytes: null,
     },
   ],
 };
 
 describe("status output", () => {
-  test("--json is exactly docs/design.md's shape", () => {
-    const single: ClusterStatus = { leader: 1, term: 3, nodes: [status.nodes[1]!] };
-    expect(statusJson(single)).toBe(
-      '{"leader":1,"term":3,"nodes":[{"id":1,"address":"127.0.0.1:8000","role":"leader","voter":true,"reachable":true,"term":3,"commitIndex":10,"lastApplied":10}]}',
+  test("--json is the documented shape, unknowns as null", () => {
+    const two: ClusterStatus = { leader: 1, term: 3, nodes: [status.nodes[1]!, status.nodes[2]!] };
+    expect(statusJson(two)).toBe(
+      '{"leader":1,"term":3,"nodes":[{"id":1,"address":"127.0.0.1:8000","role":"leader","voter":true,"reachable":true,"term":3,"commitIndex":10,"lastApplied":10,"lag":0,"version":"0.1.0","uptimeMs":3700000,"diskBytes":500},{"id":3,"address":"127.0.0.1:8002","role":"unknown","voter":false,"reachable":false,"term":null,"commitIndex":null,"lastApplied":null,"lag":null,"version":null,"uptimeMs":null,"diskBytes":null}]}',
     );
   });
 
-  test("the table marks the leader, sorts by id and shows lag against the leader's commit index", () => {
+  test("the table marks the leader, sorts by id, shows lag against the leader's commit index and - for unknowns", () => {
     expect(statusTable(status)).toEqual([
       "leader: node 1 at 127.0.0.1:8000, term 3",
-      "   ID  ADDRESS         ROLE      VOTER  REACHABLE  TERM  COMMIT  APPLIED  LAG",
-      "*  1   127.0.0.1:8000  leader    yes    yes        3     10      10       0",
-      "   2   127.0.0.1:8001  follower  yes    yes        3     10      7        3",
-      "   3   127.0.0.1:8002  unknown   no     no         2     4       4        -",
+      "   ID  ADDRESS         ROLE      VOTER  REACHABLE  TERM  COMMIT  APPLIED  LAG  VERSION  UPTIME  DISK",
+      "*  1   127.0.0.1:8000  leader    yes    yes        3     10      10       0    0.1.0    1h1m    500 B",
+      "   2   127.0.0.1:8001  follower  yes    yes        3     10      7        3    0.1.0    1m5s    2.0 KiB",
+      "   3   127.0.0.1:8002  -         no     no         -     -       -        -    -        -       -",
     ]);
   });
 
   test("without a leader: said so, and no lag", () => {
-    const lines = statusTable({ ...status, leader: 0 });
-    expect(lines[0]).toBe("no leader (term 3)");
-    expect(lines.slice(2).every((line) => line.startsWith(" ") && line.endsWith("-"))).toBe(true);
+    const lines = statusTable({ ...status, leader: null });
+    expect(lines[0]).toBe("no leader (highest term seen 3)");
+    // the lag column (the 10th) is "-" in every row
+    expect(lines.slice(2).map((line) => line.trim().split(/\s+/)[8])).toEqual(["-", "-", "-"]);
   });
 });

@@ -81,7 +81,9 @@ describe("mqraft pub", () => {
   test("a bad flag: exit 2 with one line naming it", async () => {
     const r = await runCommand("pub", ["t", "x", "--timeout", "never", "--server", "127.0.0.1:1"]);
     expect(r.code).toBe(2);
-    expect(lines(r.stderr)).toEqual(['mqraft: --timeout "never": expected a number of seconds, like 5 or 0.5']);
+    expect(lines(r.stderr)).toEqual([
+      'mqraft: --timeout "never": expected a duration like "500ms", "5s" or "10m" (a bare number is seconds)',
+    ]);
   });
 });
 
@@ -170,7 +172,7 @@ describe("mqraft sub", () => {
 });
 
 describe("mqraft status", () => {
-  test("--json: the leader's view in docs/design.md's shape", async () => {
+  test("--json: each member's own answer, in the shape of docs/cli.md", async () => {
     cluster = await FakeCluster.start(3);
     cluster.setLeader(2);
     cluster.store("t", new Uint8Array([1]));
@@ -193,9 +195,13 @@ describe("mqraft status", () => {
       "term",
       "commitIndex",
       "lastApplied",
+      "lag",
+      "version",
+      "uptimeMs",
+      "diskBytes",
     ]);
-    // a follower answered first; the leader was then asked too
-    expect(cluster.count("status")).toBe(2);
+    // a follower answered first; then every member was asked for itself
+    expect(cluster.count("status")).toBe(4);
   });
 
   test("plain: a heading and a table with the leader marked", async () => {
@@ -204,8 +210,10 @@ describe("mqraft status", () => {
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
     expect(out[0]).toBe(`leader: node 1 at ${cluster.node(1).address}, term 1`);
-    expect(out[1]).toMatch(/^ +ID +ADDRESS +ROLE +VOTER +REACHABLE +TERM +COMMIT +APPLIED +LAG$/);
-    expect(out[2]).toMatch(/^\* +1 +127\.0\.0\.1:\d+ +leader +yes +yes +1 +0 +0 +0$/);
+    expect(out[1]).toMatch(
+      /^ +ID +ADDRESS +ROLE +VOTER +REACHABLE +TERM +COMMIT +APPLIED +LAG +VERSION +UPTIME +DISK$/,
+    );
+    expect(out[2]).toMatch(/^\* +1 +127\.0\.0\.1:\d+ +leader +yes +yes +1 +0 +0 +0 +- +- +-$/);
     expect(out[3]).toMatch(/^ +2 +127\.0\.0\.1:\d+ +follower/);
   });
 });

@@ -43,7 +43,7 @@ const lines = (text: string) =>
     .filter((l) => l !== "");
 /** The manager's log lines that contain `text` (the whole log can be thousands of lines: never print it whole). */
 const logLines = (m: ManagerProcess, text: string) => lines(m.log()).filter((l) => l.includes(text));
-const withoutTime = (line: string) => line.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, "");
+const withoutTime = (line: string) => line.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /, "");
 
 describe("mqraft manager with real brokers", () => {
   test("the manager learns the cluster from the leader's reports, forwards one-shot requests, and pub, sub and status work through it", async () => {

@@ -13,7 +13,8 @@ async function holdConsecutivePorts(count: number): Promise<{ base: number; serv
     const servers: Server[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const server = createServer();
+        // a connection accepted meanwhile (mqraft up probes its manager's port) would hold close() up forever
+        const server = createServer((socket) => socket.destroy());
         await new Promise<void>((resolve, reject) => {
           server.once("error", reject);
           server.listen(base + i, "127.0.0.1", resolve);

@@ -165,7 +165,7 @@ export class TestCluster {
         if (leader === undefined) return undefined;
         const agree = leaders.filter((l) => l === leader).length;
         const selfView = views.find((v) =>
-          v?.nodes.some((n) => n.id === leader && n.role === "leader" && n.reachable && n.term > 0),
+          v?.nodes.some((n) => n.id === leader && n.role === "leader" && n.reachable && (n.term ?? 0) > 0),
         );
         return agree > this.brokers.length / 2 && selfView ? leader : undefined;
       },

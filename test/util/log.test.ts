@@ -15,7 +15,7 @@ describe("logging", () => {
     log.debug("not shown at info");
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
-      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[Broker 8000 FOLLOWER\] INFO: Running on 127\.0\.0\.1:8000$/,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[Broker 8000 FOLLOWER\] INFO: Running on 127\.0\.0\.1:8000$/,
     );
     expect(lines[1]).toMatch(/\[Broker 8000 LEADER\] INFO: New leader 127\.0\.0\.1:8000$/);
   });

@@ -81,15 +81,26 @@ export const DeliverySchema = v.object({
 
 export const OkSchema = v.object({ type: v.literal("ok"), id: RequestIdSchema });
 
+const CountSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+
+/**
+ * One member as the answering broker knows it. Its own row is exact and carries its version, uptime and bytes on
+ * disk; in other rows what the broker does not know is null (`matchIndex` is the leader's knowledge of a follower).
+ */
 export const NodeStatusSchema = v.object({
   id: NodeIdSchema,
   address: v.string(),
   role: v.picklist(["leader", "follower", "candidate", "learner", "unknown"]),
   voter: v.boolean(),
-  reachable: v.boolean(),
-  term: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
-  commitIndex: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
-  lastApplied: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  /** Heard from within the last election timeout (by the leader; by the answering broker for its own row). */
+  reachable: v.nullable(v.boolean()),
+  term: v.nullable(CountSchema),
+  commitIndex: v.nullable(CountSchema),
+  lastApplied: v.nullable(CountSchema),
+  matchIndex: v.optional(v.nullable(CountSchema)),
+  version: v.optional(v.string()),
+  uptimeMs: v.optional(CountSchema),
+  diskBytes: v.optional(CountSchema),
 });
 
 export const StatusReplySchema = v.object({
