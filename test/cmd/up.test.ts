@@ -65,6 +65,10 @@ describe("mqraft up", () => {
         stderr: "pipe",
       },
     );
+    let stdout = "";
+    const reading = (async () => {
+      for await (const chunk of up.stdout) stdout += new TextDecoder().decode(chunk);
+    })();
     try {
       const published = await waitFor(
         "a publish through the manager of mqraft up to be acknowledged",
@@ -82,14 +86,14 @@ describe("mqraft up", () => {
         const health = await fetch(`http://127.0.0.1:${port}/healthz`);
         expect({ port, status: health.status }).toEqual({ port, status: 200 });
       }
+      // the commands it suggests (once a leader answers) run the binary as it was started, not on the PATH here
+      const shown = relative(process.cwd(), requireBinary());
+      const hint = `  ${shown.startsWith("..") ? requireBinary() : `./${shown}`} pub topic1 "Hello" --server 127.0.0.1:${base + 3}\n`;
+      await waitFor(`the hint ${JSON.stringify(hint)} on stdout`, () => (stdout.includes(hint) ? true : undefined));
       up.kill("SIGINT");
       const code = await Promise.race([up.exited, Bun.sleep(15_000).then(() => "still running after 15 s")]);
       expect(code).toBe(0);
-      // the commands it suggests run the binary as it was started, which is not on the PATH here
-      const shown = relative(process.cwd(), requireBinary());
-      expect(await new Response(up.stdout).text()).toContain(
-        `  ${shown.startsWith("..") ? requireBinary() : `./${shown}`} pub topic1 "Hello" --server 127.0.0.1:${base + 3}\n`,
-      );
+      await reading;
       const left = Bun.spawnSync(["pgrep", "-f", `--data ${data}`])
         .stdout.toString()
         .trim();
