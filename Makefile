@@ -6,7 +6,7 @@ BIOME := node_modules/.bin/biome
 export CBOR_NATIVE_ACCELERATION_DISABLED := true
 SOURCES := $(shell find src cmd -name '*.ts' 2>/dev/null) package.json
 
-.PHONY: build install lib run test typecheck lint format unit sim bench bench-compare clean
+.PHONY: build install lib run test typecheck lint format unit sim mutants bench bench-compare clean
 
 build: dist/mqraft
 
@@ -72,6 +72,11 @@ test: build dist/mqraft-test lib typecheck lint
 
 sim: node_modules/.installed
 	$(BUN) run sim --seeds 20000 --start 1
+
+# Planted bugs (test/mutants/mutants.ts), each in a scratch copy of the tree: the test named for each must fail.
+# About 3 minutes, so not part of make test; see docs/testing.md.
+mutants: node_modules/.installed
+	$(BUN) test/mutants/run.ts
 
 # Fault injection on a real cluster behind proxies, checked from its history: make chaos SEED=3 DURATION=120 NODES=5
 SEED ?= 1

@@ -179,8 +179,9 @@ function checkDrains(
     const reported = new Set<string>();
     for (const m of perBroker.flatMap((d) => d.messages)) {
       const seen = values.get(m.value);
-      if (seen !== undefined && seen !== m.offset && !reported.has(`${m.value}\u0000${m.offset}`)) {
-        reported.add(`${m.value}\u0000${m.offset}`);
+      const pair = `${m.value}\u0000${m.offset}`;
+      if (seen !== undefined && seen !== m.offset && !reported.has(pair)) {
+        reported.add(pair);
         flag("duplicate-offset", `${topic} ${JSON.stringify(m.value)} is stored at offsets ${seen} and ${m.offset}`);
       }
       if (seen === undefined) values.set(m.value, m.offset);

@@ -74,6 +74,29 @@ describe("driver simulation's broker checker, one defect each", () => {
     expect(broken(() => fresh.holds(1, "t", 0, "p2/0/y"))).toBe("acknowledged publish");
   });
 
+  test("an acknowledged publish stored at another offset", () => {
+    const c = committedTwo();
+    expect(broken(() => c.holds(2, "t", 1, "p1/0/x"))).toBe("acknowledged publish");
+  });
+
+  test("an acknowledgement naming an offset that holds another message, or another offset than the stored one", () => {
+    const c = committedTwo();
+    expect(broken(() => c.acknowledged("p2/0/y", "t", 0))).toBe("acknowledged publish");
+    c.holds(1, "t", 1, "p3/0/z");
+    expect(broken(() => c.acknowledged("p3/0/z", "t", 2))).toBe("acknowledged publish");
+  });
+
+  test("one publish acknowledged at two offsets", () => {
+    const c = committedTwo();
+    expect(broken(() => c.acknowledged("p1/0/x", "t", 1))).toBe("stored once");
+  });
+
+  test("two votes in one term", () => {
+    const c = new BrokerChecker(false);
+    c.voted(1, 3, 2);
+    expect(broken(() => c.voted(1, 3, 3))).toBe("one vote per term");
+  });
+
   test("one publish stored twice (a duplicate)", () => {
     const c = committedTwo();
     c.holds(1, "t", 1, "p3/0/z");

@@ -1,0 +1,236 @@
+/**
+ * Each check of each checker turned off, one at a time: a checker is code too, and its unit tests (which feed it one
+ * defect each) must fail when one of its checks is gone.
+ */
+import type { Mutant } from "./mutants.ts";
+
+const bunTest = (file: string, name?: string): string[] =>
+  name === undefined ? ["test", file, "--timeout", "120000"] : ["test", file, "-t", name, "--timeout", "120000"];
+
+/** Turns off the check guarded by `condition` (an `if (` or `else if (` text that must occur once in `file`). */
+function off(name: string, breaks: string, file: string, condition: string, test: string[]): Mutant {
+  const parts = condition.match(/^(\s*(?:\} )?(?:else )?if \()(.*)\)( \{)?$/s);
+  if (parts === null) throw new Error(`mutant ${name}: "${condition}" is not "if (...)" or "else if (...)"`);
+  const [, head, test_, brace] = parts;
+  return {
+    name,
+    breaks: `checker: ${breaks}`,
+    file,
+    find: condition,
+    replace: `${head}false && (${test_}))${brace ?? ""}`,
+    test,
+  };
+}
+
+const CHAOS = "test/chaos/checker.ts";
+const chaosTest = bunTest("test/chaos/checker.test.ts");
+const SIM = "test/sim/invariants.ts";
+const simTest = bunTest("test/sim/checker.test.ts");
+const simCheckerTest = bunTest("test/sim/sim.test.ts", "checker");
+const DRIVER = "test/sim/driver/broker-checker.ts";
+const driverTest = bunTest("test/sim/driver/broker-checker.test.ts");
+
+export const CHECKER_MUTANTS: readonly Mutant[] = [
+  // the chaos checker (a real cluster's history)
+  off(
+    "chaos-lost",
+    "an acknowledged value absent from the drains",
+    CHAOS,
+    'if (p.outcome === "ok" && stored === undefined)',
+    chaosTest,
+  ),
+  off(
+    "chaos-moved",
+    "an acknowledged value drained at another offset",
+    CHAOS,
+    'if (p.outcome === "ok" && stored !== undefined && stored !== p.ackedOffset)',
+    chaosTest,
+  ),
+  off(
+    "chaos-phantom-failed",
+    "a value whose publish failed, drained",
+    CHAOS,
+    'if (p.outcome === "fail" && stored !== undefined)',
+    chaosTest,
+  ),
+  off(
+    "chaos-phantom-unpublished",
+    "a drained value nobody published",
+    CHAOS,
+    "if (!publishes.has(key(topic, value)))",
+    chaosTest,
+  ),
+  off(
+    "chaos-realtime-order",
+    "a value stored below an offset acknowledged before it was invoked",
+    CHAOS,
+    "if (offset !== undefined && offset <= p.floor)",
+    chaosTest,
+  ),
+  off("chaos-offset-hole", "a hole in a broker's offsets", CHAOS, "if (hole >= 0)", chaosTest),
+  off(
+    "chaos-divergent",
+    "brokers holding different sequences",
+    CHAOS,
+    "if (differs >= 0 || d.messages.length !== reference.messages.length) {",
+    chaosTest,
+  ),
+  off(
+    "chaos-duplicate-in-drains",
+    "one value stored at two offsets",
+    CHAOS,
+    "if (seen !== undefined && seen !== m.offset && !reported.has(pair)) {",
+    chaosTest,
+  ),
+  off("chaos-no-drain", "a history with nothing to check for loss", CHAOS, "if (drains.length === 0)", chaosTest),
+  {
+    name: "chaos-sequential-order",
+    breaks: "checker: a sequential writer's values out of order",
+    file: CHAOS,
+    find: "if (last !== undefined && offset <= last.offset)",
+    replace: "if (last !== undefined && offset <= last.offset && !p.sequential)",
+    test: chaosTest,
+  },
+  {
+    name: "chaos-producer-order",
+    breaks: "checker: a pipelined writer's values out of order",
+    file: CHAOS,
+    find: "if (last !== undefined && offset <= last.offset)",
+    replace: "if (last !== undefined && offset <= last.offset && p.sequential)",
+    test: chaosTest,
+  },
+  off("chaos-two-values-at-offset", "two values seen at one offset", CHAOS, "else if (seen !== value)", chaosTest),
+  off(
+    "chaos-subscriber-resume-gap",
+    "a subscriber resuming past what it read",
+    CHAOS,
+    "if (expected !== undefined && line.from !== expected)",
+    chaosTest,
+  ),
+  off(
+    "chaos-subscriber-read-gap",
+    "a subscriber reading out of sequence",
+    CHAOS,
+    "if (expected !== undefined && line.offset !== expected)",
+    chaosTest,
+  ),
+  off(
+    "chaos-never-available",
+    "no publish acknowledged after the heal",
+    CHAOS,
+    "if (firstOk === undefined)",
+    chaosTest,
+  ),
+  off(
+    "chaos-slow-recovery",
+    "the first publish after the heal past the bound",
+    CHAOS,
+    "else if (firstOk.time - heal.time > options.recoveryBoundMs)",
+    chaosTest,
+  ),
+  off(
+    "chaos-durable-rewind",
+    "a durable subscription resumed before a confirmed ack",
+    CHAOS,
+    "if (line.position < low)",
+    chaosTest,
+  ),
+  off(
+    "chaos-durable-skip",
+    "a durable subscription resumed past an unacked message",
+    CHAOS,
+    "if (line.position > high)",
+    chaosTest,
+  ),
+
+  // the core simulator's checker
+  off("sim-election-safety", "two leaders in one term", SIM, "} else if (holder !== id) {", simTest),
+  off("sim-commit-monotonic", "a commit index going back", SIM, "if (commit < m.commit)", simTest),
+  off("sim-applied-monotonic", "an applied index going back", SIM, "if (applied < m.applied)", simTest),
+  off("sim-committed-term", "one index committed at two terms", SIM, "else if (known !== t)", simTest),
+  {
+    name: "sim-leader-completeness",
+    breaks: "checker: a leader without a committed entry",
+    file: SIM,
+    find: "    if (held === term) return;",
+    replace: "    return;",
+    test: simTest,
+  },
+  off(
+    "sim-restart-below-commit",
+    "a restart below the persisted commit index",
+    SIM,
+    "if (raft.commitIndex < m.persistedCommit) {",
+    simTest,
+  ),
+  off("sim-one-vote-sent", "two votes sent in one term", SIM, "else if (before !== candidate)", simCheckerTest),
+  off(
+    "sim-one-vote-persisted",
+    "a vote changed on disk within a term",
+    SIM,
+    "if (hs.term === m.term && m.vote !== 0 && hs.vote !== m.vote) {",
+    simCheckerTest,
+  ),
+  off("sim-term-monotonic", "a term going back on disk", SIM, "if (hs.term < m.term)", simCheckerTest),
+  off("sim-log-matching", "two entries at one (index, term)", SIM, "if (seen.data !== data)", simCheckerTest),
+  off("sim-state-agreement", "two states at one index", SIM, "else if (known !== hash)", simCheckerTest),
+
+  // the driver simulation's broker checker
+  off("driver-election-safety", "two leaders in one term", DRIVER, "} else if (holder !== id) {", driverTest),
+  off("driver-commit-monotonic", "a commit index going back", DRIVER, "if (commit < m.commit)", driverTest),
+  off("driver-committed-term", "one index committed at two terms", DRIVER, "else if (known !== t)", driverTest),
+  {
+    name: "driver-leader-completeness",
+    breaks: "checker: a leader without a committed entry",
+    file: DRIVER,
+    find: "    if (held === term || (held === undefined && index < raft.status().firstIndex)) return;",
+    replace: "    return;",
+    test: driverTest,
+  },
+  off("driver-one-vote", "two votes sent in one term", DRIVER, "else if (before !== candidate)", driverTest),
+  off(
+    "driver-vote-durability",
+    "a vote sent and lost in a crash",
+    DRIVER,
+    "if (hs.term < m.votedTerm || (hs.term === m.votedTerm && hs.vote !== m.votedFor)) {",
+    driverTest,
+  ),
+  off("driver-apply-order", "entries applied out of order", DRIVER, "if (e.index !== last + 1)", driverTest),
+  off("driver-message-agreement", "two messages at one offset", DRIVER, "      if (known !== text)", driverTest),
+  off(
+    "driver-ack-overwritten",
+    "an acknowledged offset holding another message",
+    DRIVER,
+    "if (promised !== undefined && promised !== text) {",
+    driverTest,
+  ),
+  off(
+    "driver-ack-moved",
+    "an acknowledged publish stored at another offset",
+    DRIVER,
+    "if (ack !== undefined && (ack.topic !== topic || ack.offset !== offset)) {",
+    driverTest,
+  ),
+  off("driver-stored-once", "one publish stored twice", DRIVER, "if (first !== undefined)", driverTest),
+  off(
+    "driver-acked-twice",
+    "one publish acknowledged at two offsets",
+    DRIVER,
+    "if (before.topic !== topic || before.offset !== offset) {",
+    driverTest,
+  ),
+  off(
+    "driver-ack-of-other-message",
+    "an acknowledgement at an offset holding another message",
+    DRIVER,
+    "if (held !== undefined && held !== text)",
+    driverTest,
+  ),
+  off(
+    "driver-ack-where-not-stored",
+    "an acknowledgement elsewhere than where the publish is stored",
+    DRIVER,
+    "if (stored !== undefined && (stored.topic !== topic || stored.offset !== offset)) {",
+    driverTest,
+  ),
+];

@@ -1,0 +1,138 @@
+/**
+ * Planted bugs: each breaks one guarantee the docs make, by replacing one piece of text (`find`, which must occur
+ * exactly once in `file`) with `replace`, and names the fastest test that must fail because of it. `make mutants`
+ * (run.ts) plants them one at a time in a scratch copy of the tree. Keep `find` short and on lines that are unlikely
+ * to move: when the code changes, the runner reports a patch that no longer applies as an error.
+ */
+import { CHECKER_MUTANTS } from "./checker-mutants.ts";
+
+export interface Mutant {
+  /** kebab-case, unique. */
+  name: string;
+  /** The guarantee the bug breaks, in a few words. */
+  breaks: string;
+  file: string;
+  find: string;
+  replace: string;
+  /** Arguments to bun that run the catching test, from the repository's root. */
+  test: string[];
+  /** The test runs dist/mqraft: the scratch copy builds it from the mutated sources first. */
+  binary?: boolean;
+}
+
+const bunTest = (file: string, name?: string): string[] =>
+  name === undefined ? ["test", file, "--timeout", "120000"] : ["test", file, "-t", name, "--timeout", "120000"];
+
+export const SYSTEM_MUTANTS: readonly Mutant[] = [
+  // --- the Raft core ---
+  {
+    name: "election-without-up-to-date-check",
+    breaks: "election restriction (§5.4.1): a voter grants a candidate whose log is behind its own",
+    file: "src/raft/election.ts",
+    find: "if (canVote && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {",
+    replace: "if (canVote) {",
+    test: bunTest("test/raft/safety.test.ts"),
+  },
+  {
+    name: "commit-old-term-by-counting",
+    breaks: "current-term commit rule (§5.4.2): an earlier term's entry is committed by counting replicas",
+    file: "src/raft/replication.ts",
+    find: "if (index <= r.log.committed || r.log.term(index) !== r.term) return false;",
+    replace: "if (index <= r.log.committed) return false;",
+    test: bunTest("test/raft/safety.test.ts"),
+  },
+  {
+    name: "vote-won-one-short",
+    breaks: "majority: an election is won one vote short of a majority",
+    file: "src/raft/quorum.ts",
+    find: 'if (granted >= need) return "won";',
+    replace: 'if (granted >= need - 1) return "won";',
+    test: bunTest("test/raft/modules.test.ts"),
+  },
+  {
+    name: "commit-one-short-of-majority",
+    breaks: "majority: an index counts as committed when one voter fewer than a majority holds it",
+    file: "src/raft/quorum.ts",
+    find: "return matches[majority(voters.length) - 1] ?? 0;",
+    replace: "return matches[majority(voters.length) - 2] ?? 0;",
+    test: bunTest("test/raft/modules.test.ts"),
+  },
+  {
+    name: "leader-counts-own-entries-on-append",
+    breaks: "acknowledged only once fsynced on a majority: the leader counts its own entry before its fsync",
+    file: "src/raft/replication.ts",
+    find: "  r.log.append([{ index, term: r.term, kind, data }]);\n  r.needBroadcast = true;",
+    replace:
+      "  r.log.append([{ index, term: r.term, kind, data }]);\n  r.progress.get(r.id)?.maybeUpdate(index);\n  r.needBroadcast = true;",
+    test: bunTest("test/raft/ready.test.ts"),
+  },
+  {
+    name: "leader-counts-unsynced-ready",
+    breaks: "acknowledged only once fsynced on a majority: a Ready handed back before its fsync counts the leader",
+    file: "src/raft/raft-node.ts",
+    find: '&& r.role === "leader" && durable)',
+    replace: '&& r.role === "leader")',
+    test: bunTest("test/raft/ready.test.ts"),
+  },
+  {
+    name: "snapshot-over-longer-log",
+    breaks: "log matching: a snapshot whose last entry the follower holds replaces the longer log",
+    file: "src/raft/step-follower.ts",
+    find: "if (r.log.matchTerm(snap.meta.index, snap.meta.term)) {",
+    replace: "if (r.log.matchTerm(snap.meta.index, snap.meta.term) && false) {",
+    test: bunTest("test/raft/snapshot-fast-forward.test.ts"),
+  },
+  // --- the driver: persist, then send, then apply ---
+  {
+    name: "vote-not-persisted",
+    breaks: "one vote per term across restarts: a changed vote is sent without being saved",
+    file: "src/node/raft-driver.ts",
+    find: "if (voteChanged || saveCommit) {",
+    replace: "if (saveCommit) {",
+    test: bunTest("test/sim/driver/driver-sim.test.ts"),
+  },
+  {
+    name: "follower-sends-before-fsync",
+    breaks: "acknowledged only once fsynced on a majority: a follower acknowledges entries before its fsync",
+    file: "src/node/raft-driver.ts",
+    find: "await this.storage.sync();\n    this.hooks.send(rd.messages);",
+    replace: "this.hooks.send(rd.messages);\n    await this.storage.sync();",
+    test: bunTest("test/sim/driver/driver-sim.test.ts"),
+  },
+  {
+    name: "apply-out-of-order",
+    breaks: "every broker applies the log in index order",
+    file: "src/node/replicated-broker.ts",
+    find: "    for (const e of entries) {\n      let results",
+    replace: "    for (const e of entries.toReversed()) {\n      let results",
+    test: bunTest("test/sim/driver/driver-sim.test.ts"),
+  },
+  // --- the broker ---
+  {
+    name: "dedup-off",
+    breaks: "a retried publish (same producer and seq) is stored once",
+    file: "src/broker/state-machine.ts",
+    find: "      const at = window.find(seq);\n      if (at >= 0) {",
+    replace: "      const at = window.find(seq);\n      if (at < -1) {",
+    test: bunTest("test/broker/dedup.test.ts"),
+  },
+  {
+    name: "publish-batch-reversed",
+    breaks: "pipelined publishes on one connection are stored in the order they were sent",
+    file: "src/node/publish-batcher.ts",
+    find: "    const messages = this.messages;\n    const callbacks = this.callbacks;",
+    replace: "    const messages = this.messages.toReversed();\n    const callbacks = this.callbacks.toReversed();",
+    test: bunTest("test/cluster/pub-sub.test.ts"),
+    binary: true,
+  },
+  {
+    name: "durable-ack-past-unprinted",
+    breaks: "a durable subscription never moves past a message that was not printed",
+    file: "src/client/durable-acks.ts",
+    find: 'channel.ask({ type: "ack", durable: this.durable, topic, offset })',
+    replace: 'channel.ask({ type: "ack", durable: this.durable, topic, offset: offset + 1 })',
+    test: bunTest("test/client/commands.test.ts", "--durable"),
+  },
+];
+
+export const MUTANTS: readonly Mutant[] = [...SYSTEM_MUTANTS, ...CHECKER_MUTANTS];
