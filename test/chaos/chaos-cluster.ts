@@ -1,7 +1,7 @@
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { NO_FSYNC_ENV, SYNCED_LENGTHS_ENV } from "../../src/node/test-durability.ts";
+import { NO_FSYNC_ENV, SYNCED_LENGTHS_ENV, syncedLengthsPath } from "../../src/node/test-durability.ts";
 import { requireTestBinary } from "../support/binary.ts";
 import { freePorts } from "../support/ports.ts";
 import { probeStatus } from "../support/wire-probe.ts";
@@ -191,10 +191,17 @@ export class ChaosCluster {
     b.paused = false;
   }
 
-  /** kill -9, then every log file cut back to the length the broker last reported fsynced: what a power cut leaves. */
+  /**
+   * kill -9, then every log file cut back to the length the broker last reported fsynced: what a power cut leaves. A
+   * broker that never fsyncs (noFsync) made nothing durable: its whole data folder is lost.
+   */
   async powerLoss(id: number): Promise<string> {
     await this.kill(id);
-    return cutToSyncedLengths(this.broker(id).dataDir);
+    const { dataDir } = this.broker(id);
+    if (this.brokerEnv[NO_FSYNC_ENV] !== "1") return cutToSyncedLengths(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(syncedLengthsPath(dataDir), { force: true });
+    return "never fsynced: its data folder is lost";
   }
 
   /** Flips one byte inside a record of a stopped broker's log (not the last record: that would pass for a torn write). */

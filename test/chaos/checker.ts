@@ -13,6 +13,7 @@ export type ViolationKind =
   | "realtime-order"
   | "divergent-brokers"
   | "no-drain"
+  | "drain-timeout"
   | "unavailable-after-heal"
   | "durable-position";
 
@@ -32,6 +33,8 @@ export interface CheckReport {
   /** Acks of durable subscriptions the cluster confirmed. */
   durableAcks: number;
   faults: number;
+  /** Faults by the nemesis's kind. */
+  faultKinds: Record<string, number>;
   violations: Violation[];
 }
 
@@ -108,6 +111,7 @@ export function checkHistory(history: readonly HistoryLine[], options: CheckOpti
     reads: history.filter((l) => l.type === "read").length,
     durableAcks: history.filter((l) => l.type === "dack").length,
     faults: history.filter((l) => l.type === "fault").length,
+    faultKinds: countKinds(history),
     violations,
   };
 }
@@ -311,6 +315,13 @@ function checkDurablePositions(history: readonly HistoryLine[], flag: (k: Violat
         );
     }
   }
+}
+
+function countKinds(history: readonly HistoryLine[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of history)
+    if (line.type === "fault" && line.kind !== undefined) counts[line.kind] = (counts[line.kind] ?? 0) + 1;
+  return counts;
 }
 
 /** The one line a run prints. */

@@ -73,3 +73,15 @@ test("a flipped byte in a record is corruption: refused on open, cut with repair
   expect(repaired.lastIndex()).toBeLessThan(7);
   await repaired.close();
 });
+
+test("a power cut of a log whose broker reported nothing fsynced fails instead of passing for a kill -9", async () => {
+  const dataDir = tempDataDir();
+  // no MQRAFT_TEST_SYNCED_LENGTHS: the store writes no report
+  const store = await openStore(dataDir);
+  store.append(makeEntries(1, 3, 1));
+  await store.sync();
+  await store.close();
+  expect(() => cutToSyncedLengths(dataDir)).toThrow(/reported no fsynced lengths/);
+  // a broker killed before it wrote any log has nothing to cut
+  expect(cutToSyncedLengths(tempDataDir())).toBe("no log written yet");
+});

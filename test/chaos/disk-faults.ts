@@ -2,7 +2,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { syncedLengthsPath } from "../../src/node/test-durability.ts";
+import { SYNCED_LENGTHS_ENV, syncedLengthsPath } from "../../src/node/test-durability.ts";
 import { dataLayout } from "../../src/storage/layout.ts";
 import { RealFs } from "../../src/storage/real-fs.ts";
 import { RECORD_PREFIX_SIZE } from "../../src/storage/record-codec.ts";
@@ -18,11 +18,17 @@ const SyncedLengthsSchema = v.array(v.object({ path: v.string(), length: v.numbe
  */
 export function cutToSyncedLengths(dataDir: string): string {
   const reportPath = syncedLengthsPath(dataDir);
-  if (!existsSync(reportPath)) return "no fsync report: nothing cut";
+  const { logDir } = dataLayout(dataDir);
+  if (!existsSync(reportPath)) {
+    // a broker reports as soon as it opens its log: without a report it wrote none, or the cut cannot be simulated
+    if (!existsSync(logDir) || listSegments(new RealFs(), logDir).segments.length === 0) return "no log written yet";
+    throw new Error(
+      `power cut of ${dataDir}: its log has segments but the broker reported no fsynced lengths (${reportPath}); was it started without ${SYNCED_LENGTHS_ENV}=1?`,
+    );
+  }
   const synced = new Map(
     v.parse(SyncedLengthsSchema, JSON.parse(readFileSync(reportPath, "utf8"))).map((f) => [f.path, f.length]),
   );
-  const { logDir } = dataLayout(dataDir);
   const cuts: string[] = [];
   for (const { name } of listSegments(new RealFs(), logDir).segments) {
     const path = join(logDir, name);

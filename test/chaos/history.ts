@@ -72,7 +72,8 @@ export const HistoryLineSchema = v.variant("type", [
     topic: v.string(),
     position: v.number(),
   }),
-  v.object({ type: v.literal("fault"), time: v.number(), description: v.string() }),
+  /** `kind` names the nemesis's fault kind (nemesis.ts); a fault the run itself causes has none. */
+  v.object({ type: v.literal("fault"), time: v.number(), kind: v.optional(v.string()), description: v.string() }),
   v.object({ type: v.literal("heal"), time: v.number() }),
   v.object({
     type: v.literal("drain"),

@@ -4,7 +4,7 @@ import { type ChaosCluster, ELECTION_MS } from "./chaos-cluster.ts";
 import type { LinkMode } from "./proxy.ts";
 import type { Recorder } from "./recorder.ts";
 
-type FaultKind =
+export type FaultKind =
   | "kill-leader"
   | "kill-follower"
   | "kill-minority"
@@ -22,7 +22,7 @@ type FaultKind =
   | "kill-manager"
   | "membership";
 
-const KINDS: readonly FaultKind[] = [
+export const KINDS: readonly FaultKind[] = [
   "kill-leader",
   "kill-follower",
   "kill-minority",
@@ -61,7 +61,13 @@ interface Fault {
 }
 
 /** Applies one fault to the current members `ids` and returns how to undo it. */
-async function inject(kind: FaultKind, cluster: ChaosCluster, ids: number[], prng: Prng): Promise<Fault> {
+async function inject(
+  kind: FaultKind,
+  cluster: ChaosCluster,
+  ids: number[],
+  prng: Prng,
+  brisk = false,
+): Promise<Fault> {
   const leader = (await cluster.leader()) ?? prng.pick(ids);
   const followers = ids.filter((id) => id !== leader);
   const minority = shuffle(ids, prng).slice(0, Math.floor((ids.length - 1) / 2));
@@ -157,24 +163,27 @@ async function inject(kind: FaultKind, cluster: ChaosCluster, ids: number[], prn
       await cluster.killManager();
       return { description: "kill -9 the manager", undo: async () => cluster.startManager() };
     case "membership":
-      return changeMembership(cluster, ids, prng);
+      // briskly, a join or leave alone: a leave beside a partition is often refused after a long wait
+      return changeMembership(cluster, ids, prng, brisk);
     default:
       return kind satisfies never;
   }
 }
 
 /**
- * Joins a spare broker, or removes one that is a member, while another fault runs: the change and its outcome are
- * part of the fault's description.
+ * Joins a spare broker, or removes one that is a member, while another fault runs (unless `alone`): the change and
+ * its outcome are part of the fault's description.
  */
-async function changeMembership(cluster: ChaosCluster, ids: number[], prng: Prng): Promise<Fault> {
+async function changeMembership(cluster: ChaosCluster, ids: number[], prng: Prng, alone: boolean): Promise<Fault> {
   const spare = cluster.allIds.find((id) => !cluster.founderIds.includes(id));
-  const other = await inject(
-    prng.pick(KINDS.filter((k) => !["membership", "ring", "kill-all", "power-loss"].includes(k))),
-    cluster,
-    ids,
-    prng,
-  );
+  const other = alone
+    ? { description: "no other fault", undo: async () => {} }
+    : await inject(
+        prng.pick(KINDS.filter((k) => !["membership", "ring", "kill-all", "power-loss"].includes(k))),
+        cluster,
+        ids,
+        prng,
+      );
   if (spare === undefined) return other;
   let change: string;
   if (!ids.includes(spare)) {
@@ -192,29 +201,46 @@ async function changeMembership(cluster: ChaosCluster, ids: number[], prng: Prng
 }
 
 /**
- * Faults a few seconds apart with quiet periods between them, chosen by `prng`, until `running()` turns false.
- * A pause lasts past the election timeout, so the others elect without the paused leader.
+ * How the nemesis picks its faults: `random` draws kinds a few seconds apart until told to stop; `each-kind` runs
+ * every kind once in a seeded order (membership twice: a join, then a leave), briskly, then stops, so that a short
+ * run in the suite exercises every fault there is.
+ */
+export type Schedule = "random" | "each-kind";
+
+/** The kinds `each-kind` runs on a cluster of `nodes`, in an order chosen by `prng`. */
+export function everyKind(nodes: number, prng: Prng): FaultKind[] {
+  // A ring of majorities needs five nodes; on three it would cut nothing.
+  return shuffle([...KINDS.filter((k) => nodes >= 5 || k !== "ring"), "membership"], prng);
+}
+
+/**
+ * Faults with quiet periods between them, chosen by `prng`, until `running()` turns false (`random`) or every kind
+ * has run (`each-kind`). A pause lasts past the election timeout, so the others elect without the paused leader.
  */
 export async function runNemesis(
   cluster: ChaosCluster,
   recorder: Recorder,
   prng: Prng,
   running: () => boolean,
+  schedule: Schedule = "random",
 ): Promise<void> {
   await Bun.sleep(1_000);
   let ids = cluster.founderIds;
-  while (running()) {
+  const planned = schedule === "each-kind" ? everyKind(ids.length, prng) : undefined;
+  const brisk = planned !== undefined;
+  while (planned === undefined ? running() : planned.length > 0) {
     ids = (await cluster.members()) ?? ids;
-    // A ring of majorities needs five nodes; on three it would cut nothing.
-    const kind = prng.pick(ids.length >= 5 ? KINDS : KINDS.filter((k) => k !== "ring"));
-    const fault = await inject(kind, cluster, ids, prng);
-    recorder.record({ type: "fault", time: recorder.now(), description: fault.description });
-    const hold =
-      kind === "pause-leader" || kind === "pause-follower"
-        ? prng.int(ELECTION_MS * 2, ELECTION_MS * 6)
+    const kind = planned?.shift() ?? prng.pick(ids.length >= 5 ? KINDS : KINDS.filter((k) => k !== "ring"));
+    const fault = await inject(kind, cluster, ids, prng, brisk);
+    recorder.record({ type: "fault", time: recorder.now(), kind, description: fault.description });
+    const pause = kind === "pause-leader" || kind === "pause-follower";
+    const hold = pause
+      ? prng.int(ELECTION_MS * 2, ELECTION_MS * (brisk ? 3 : 6))
+      : brisk
+        ? prng.int(400, 1_000)
         : prng.int(1_000, 4_000);
     await Bun.sleep(hold);
     await fault.undo();
-    await Bun.sleep(prng.int(1_000, 3_000));
+    await Bun.sleep(brisk ? prng.int(300, 800) : prng.int(1_000, 3_000));
   }
 }

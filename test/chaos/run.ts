@@ -3,11 +3,13 @@
  * every topic on every broker, and check the history. Prints one summary line; exits 1 on a violation and keeps the
  * run's folder (data, logs, history, seed).
  *
- *   bun test/chaos/run.ts --seed 7 --duration 120 --nodes 3 [--keep] [--drop-acked] [--no-fsync]
+ *   bun test/chaos/run.ts --seed 7 --duration 120 --nodes 3 [--keep] [--drop-acked] [--no-fsync] [--each-kind]
  *
  * --drop-acked removes one acknowledged value from the drains before checking: a scratch run that must be reported lost.
  * --no-fsync runs brokers that never fsync (a test-only mode) and cuts the power of every broker at the end: a scratch
  * run that must be reported lost too.
+ * --each-kind runs every fault kind once (membership twice), briskly, instead of random faults for --duration seconds.
+ * A drain that times out, or a power cut that cannot cut, fails the run.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,9 +20,9 @@ import { createPrng } from "../../src/util/prng.ts";
 import { drainRaw } from "../support/raw-client.ts";
 import { waitFor } from "../support/wait.ts";
 import { ChaosCluster } from "./chaos-cluster.ts";
-import { checkHistory, summarize } from "./checker.ts";
+import { type CheckReport, checkHistory, summarize } from "./checker.ts";
 import type { HistoryLine } from "./history.ts";
-import { runNemesis } from "./nemesis.ts";
+import { runNemesis, type Schedule } from "./nemesis.ts";
 import { Recorder } from "./recorder.ts";
 import { durableConsumer, pipelinedWriter, sequentialWriter, subscriber, TOPICS } from "./workload.ts";
 
@@ -34,12 +36,17 @@ export interface RunOptions {
   dropAcked: boolean;
   /** Brokers that skip fsync, and a power cut of every broker at the end: a run the checker must fail. */
   noFsync?: boolean;
+  /** Random faults for the run's duration (the default), every kind once (then the run ends), or none. */
+  faults?: Schedule | "none";
 }
 
 export interface RunResult {
   summary: string;
   passed: boolean;
   dir: string;
+  report: CheckReport;
+  /** The recorded history, before any sabotage. */
+  history: readonly HistoryLine[];
 }
 
 export async function runChaos(options: RunOptions): Promise<RunResult> {
@@ -71,8 +78,11 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       }),
       durableConsumer("d1", TOPICS[1], [...servers].reverse(), recorder, prng.fork(), () => working),
     ];
-    const nemesis = runNemesis(cluster, recorder, prng.fork(), () => faulting);
-    await Bun.sleep(options.durationS * 1000);
+    const faults = options.faults ?? "random";
+    const nemesis =
+      faults === "none" ? Promise.resolve() : runNemesis(cluster, recorder, prng.fork(), () => faulting, faults);
+    if (faults === "each-kind") await nemesis;
+    else await Bun.sleep(options.durationS * 1000);
     faulting = false;
     await nemesis;
     working = false;
@@ -95,16 +105,23 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     }
     recorder.record({ type: "heal", time: recorder.now() });
     await probeAvailability(servers, recorder);
-    await drainEverywhere(cluster, recorder);
+    const unsettled = await drainEverywhere(cluster, recorder);
 
     const history = options.dropAcked ? dropOneAcked(recorder.lines) : recorder.lines;
     const report = checkHistory(history, { recoveryBoundMs: RECOVERY_BOUND_MS });
+    // a drain that never settled checked nothing for certain: the run fails, saying so
+    report.violations.push(...unsettled.map((detail) => ({ kind: "drain-timeout" as const, detail })));
     const passed = report.violations.length === 0;
     if (!passed) writeFileSync(join(dir, "violations.json"), `${JSON.stringify(report.violations, null, 2)}\n`);
+    const kinds = Object.entries(report.faultKinds)
+      .map(([kind, n]) => `${kind}:${n}`)
+      .join(",");
     return {
-      summary: `${summarize(report)} seed=${options.seed} nodes=${options.nodes} duration=${options.durationS}s`,
+      summary: `${summarize(report)} seed=${options.seed} nodes=${options.nodes} ${faults === "each-kind" ? "each-kind" : `duration=${options.durationS}s`}${kinds === "" ? "" : ` fault-kinds=${kinds}`}`,
       passed,
       dir,
+      report,
+      history: recorder.lines,
     };
   } finally {
     await cluster.destroy();
@@ -151,11 +168,18 @@ async function probeAvailability(servers: string[], recorder: Recorder): Promise
   }
 }
 
-/** Reads every topic from offset 0 on every broker until all brokers hold the same sequence, then records the drains. */
-async function drainEverywhere(cluster: ChaosCluster, recorder: Recorder): Promise<void> {
+/**
+ * Reads every topic from offset 0 on every broker until all brokers hold the same sequence, then records the drains.
+ * Returns what did not settle in time: the leader that never named the members, the topics brokers never agreed on.
+ */
+async function drainEverywhere(cluster: ChaosCluster, recorder: Recorder): Promise<string[]> {
+  const unsettled: string[] = [];
   // Without a leader (the probe then fails the run), drain every running broker.
   const members = await waitFor("a leader to name the members", () => cluster.members(), { timeoutMs: 20_000 }).catch(
-    () => cluster.allIds.filter((id) => cluster.isRunning(id)),
+    (e: unknown) => {
+      unsettled.push(`no leader named the members: ${e instanceof Error ? e.message : String(e)}`);
+      return cluster.allIds.filter((id) => cluster.isRunning(id));
+    },
   );
   for (const topic of TOPICS) {
     let last: { broker: number; messages: { offset: number; value: string }[] }[] = [];
@@ -172,14 +196,17 @@ async function drainEverywhere(cluster: ChaosCluster, recorder: Recorder): Promi
         return lengths.size === 1 ? true : undefined;
       },
       { timeoutMs: 20_000, intervalMs: 200 },
-    ).catch(() => undefined);
+    ).catch((e: unknown) => {
+      unsettled.push(`${topic}: ${e instanceof Error ? e.message : String(e)}`);
+    });
     for (const d of last)
       recorder.record({ type: "drain", time: recorder.now(), broker: d.broker, topic, messages: d.messages });
   }
+  return unsettled;
 }
 
 /** The scratch run's sabotage: the last acknowledged value vanishes from every drain. */
-function dropOneAcked(lines: readonly HistoryLine[]): HistoryLine[] {
+export function dropOneAcked(lines: readonly HistoryLine[]): HistoryLine[] {
   const victim = lines.findLast((l) => l.type === "ok");
   if (victim === undefined || victim.type !== "ok") return [...lines];
   return lines.map((l) =>
@@ -198,6 +225,7 @@ if (import.meta.main) {
       keep: { type: "boolean", default: false },
       "drop-acked": { type: "boolean", default: false },
       "no-fsync": { type: "boolean", default: false },
+      "each-kind": { type: "boolean", default: false },
     },
   });
   const options: RunOptions = {
@@ -207,10 +235,11 @@ if (import.meta.main) {
     keep: values.keep,
     dropAcked: values["drop-acked"],
     noFsync: values["no-fsync"],
+    faults: values["each-kind"] ? "each-kind" : "random",
   };
   if (!Number.isSafeInteger(options.seed) || !(options.durationS > 0) || ![3, 5].includes(options.nodes)) {
     console.error(
-      "usage: bun test/chaos/run.ts --seed <integer> --duration <seconds> --nodes 3|5 [--keep] [--drop-acked] [--no-fsync]",
+      "usage: bun test/chaos/run.ts --seed <integer> --duration <seconds> --nodes 3|5 [--keep] [--drop-acked] [--no-fsync] [--each-kind]",
     );
     process.exit(2);
   }
