@@ -4,9 +4,9 @@ TSC := node_modules/.bin/tsc
 BIOME := node_modules/.bin/biome
 # cbor-x's native addon crashes Bun (docs/platform.md); the binary has it compiled out too.
 export CBOR_NATIVE_ACCELERATION_DISABLED := true
-SOURCES := $(shell find src cmd -name '*.ts' 2>/dev/null) package.json
+SOURCES := $(shell find src cmd -name '*.ts' -o -name '*.html' 2>/dev/null) package.json
 
-.PHONY: build install lib run test typecheck lint format unit sim mutants bench bench-compare clean
+.PHONY: build install lib run test typecheck lint format unit sim mutants bench bench-compare clean browser
 
 build: dist/mqraft
 
@@ -67,8 +67,19 @@ format: node_modules/.installed
 	$(BIOME) check --write .
 
 # The whole suite: type-check, lint, then every test (unit, simulation, real clusters) against the fresh binary.
-test: build dist/mqraft-test lib typecheck lint
+test: build dist/mqraft-test lib typecheck lint browser
 	$(BUN) test --timeout 120000
+
+# Debian's chromium for the dashboard's browser test (test/http/dashboard-browser.test.ts), installed when missing
+# and this is root with apt-get; otherwise that test is skipped and prints why. Never fails the build.
+browser:
+	@[ -x /usr/bin/chromium ] || { \
+		mkdir -p .tmp; \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium for the dashboard's browser test (apt-get)"; \
+			{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } >.tmp/apt-chromium.log 2>&1 \
+				|| echo "chromium could not be installed (.tmp/apt-chromium.log): the browser test will be skipped"; \
+		else echo "no /usr/bin/chromium and no root apt-get: the dashboard's browser test will be skipped"; fi; }
 
 sim: node_modules/.installed
 	$(BUN) run sim --seeds 20000 --start 1

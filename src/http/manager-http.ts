@@ -19,6 +19,7 @@ export interface ManagerHttpOptions {
   source: ManagerHttpSource;
   /** More routes (the dashboard). */
   extra?: Readonly<Record<string, Route>>;
+  onStop?: () => void;
 }
 
 export function managerMetricsText(s: ManagerHttpSource, lag: EventLoopLag): string {
@@ -43,12 +44,15 @@ export function managerMetricsText(s: ManagerHttpSource, lag: EventLoopLag): str
 }
 
 /** A manager's /metrics, /healthz, /readyz (a leader reports) and /status (the cluster as reported). */
-export function serveManagerHttp({ host, port, source, extra }: ManagerHttpOptions): HttpServer {
+export function serveManagerHttp({ host, port, source, extra, onStop }: ManagerHttpOptions): HttpServer {
   const lag = new EventLoopLag().start();
   return serveHttp({
     host,
     port,
-    onStop: () => lag.stop(),
+    onStop: () => {
+      lag.stop();
+      onStop?.();
+    },
     routes: {
       ...extra,
       "/metrics": () => text(200, managerMetricsText(source, lag), CONTENT_TYPE),

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { dashboardRoutes } from "../http/dashboard-routes.ts";
 import type { HttpServer } from "../http/http-server.ts";
 import { serveManagerHttp } from "../http/manager-http.ts";
 import { MqraftError } from "../util/errors.ts";
@@ -13,7 +14,9 @@ import {
   PROTOCOL_VERSION,
   type Welcome,
 } from "../wire/index.ts";
+import { ClusterCollector } from "./cluster-collector.ts";
 import { ClusterMap } from "./cluster-map.ts";
+import { DashboardLoop } from "./dashboard-loop.ts";
 import { Forwarder } from "./forwarder.ts";
 import { type ManagerConfig, type ManagerConfigInput, ManagerConfigSchema } from "./manager-config.ts";
 import { type ManagerHost, type ManagerSends, ManagerSession } from "./manager-session.ts";
@@ -113,7 +116,10 @@ export class ClusterManager {
     return { leader: this.map.leaderAt(performance.now()), members: this.map.knownMembers };
   }
 
+  /** The HTTP port with the live dashboard at / (fed by asking the reported brokers once a second). */
   private serveHttp(): void {
+    const collector = new ClusterCollector({ seeds: () => this.map.knownMembers.map((m) => m.address) });
+    const dashboard = new DashboardLoop(collector).start();
     this.http = serveManagerHttp({
       host: this.config.host,
       port: this.config.httpPort,
@@ -122,6 +128,8 @@ export class ClusterManager {
         connections: () => this.openConnections,
         inFlight: () => this.inFlight,
       },
+      extra: dashboardRoutes(dashboard),
+      onStop: () => dashboard.stop(),
     });
     this.log.info(`HTTP on ${this.http.url} (/metrics, /healthz, /readyz, /status)`);
   }

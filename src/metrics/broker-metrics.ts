@@ -27,7 +27,7 @@ export interface BrokerMetricsSource {
   raft(): RaftView;
   leaderChanges(): number;
   logBytes(): number;
-  topics(): Iterable<{ name: string; messages: number; bytes: number }>;
+  topics(): Iterable<TopicSize>;
   /** Durable subscriptions and, per durable, the messages committed past its positions. */
   durables(): Iterable<{ name: string; lag: number }>;
   /** Open push streams on this broker. */
@@ -36,6 +36,14 @@ export interface BrokerMetricsSource {
   delivered(): number;
   publish: PublishMetrics;
   store: StoreMetrics;
+}
+
+export interface TopicSize {
+  name: string;
+  messages: number;
+  bytes: number;
+  /** Messages ever published to it (its next offset). */
+  published: number;
 }
 
 const ROLES = ["follower", "preCandidate", "candidate", "leader"] as const;
@@ -89,16 +97,17 @@ export function brokerMetricsText(s: BrokerMetricsSource, lag: EventLoopLag): st
   return out.text();
 }
 
-function writeTopics(out: Exposition, topics: { name: string; messages: number; bytes: number }[]): void {
+function writeTopics(out: Exposition, topics: TopicSize[]): void {
   const top = largest(topics, (t) => t.messages);
   const shown = new Set(top);
-  const rest = { messages: 0, bytes: 0 };
+  const rest = { messages: 0, bytes: 0, published: 0 };
   for (const t of topics) {
     if (shown.has(t)) continue;
     rest.messages += t.messages;
     rest.bytes += t.bytes;
+    rest.published += t.published;
   }
-  const series = top.map((t) => ({ name: t.name, messages: t.messages, bytes: t.bytes }));
+  const series = [...top];
   if (topics.length > top.length) series.push({ name: OTHER_TOPICS, ...rest });
   out
     .gauge("mqraft_topics", "Topics in the cluster.", topics.length)
@@ -113,6 +122,12 @@ function writeTopics(out: Exposition, topics: { name: string; messages: number; 
       "gauge",
       `Retained payload bytes per topic (same topics as mqraft_topic_messages).`,
       series.map((t): [Labels, number] => [{ topic: t.name }, t.bytes]),
+    )
+    .family(
+      "mqraft_topic_published_total",
+      "counter",
+      "Messages ever published per topic, its next offset (same topics as mqraft_topic_messages).",
+      series.map((t): [Labels, number] => [{ topic: t.name }, t.published]),
     );
 }
 

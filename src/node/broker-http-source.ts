@@ -29,7 +29,7 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
       const state = parts.broker().state;
       for (const name of state.topics()) {
         const info = state.topicInfo(name);
-        if (info !== undefined) yield { name, messages: info.messages, bytes: info.bytes };
+        if (info !== undefined) yield { name, messages: info.messages, bytes: info.bytes, published: info.nextOffset };
       }
     },
     *durables() {

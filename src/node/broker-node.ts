@@ -195,7 +195,10 @@ export class BrokerNode {
         const leader = this.driver.raft.leader;
         return leader === 0 ? undefined : this.addressOf(leader);
       },
-      status: () => statusView(this.driver.raft.status(), this.config.id, nodeFacts(this.config.dataDir)),
+      status: () => ({
+        ...statusView(this.driver.raft.status(), this.config.id, nodeFacts(this.config.dataDir)),
+        ...this.observability(),
+      }),
       now: Date.now,
       adoptPeer: (id, connection) => this.peers.adopt(id, connection),
       founding: this.founding,
@@ -229,6 +232,11 @@ export class BrokerNode {
       this.membership.removeDeadMembers(config.removeDeadAfterMs, performance.now());
     }, config.heartbeatMs);
     this.log.info(`Running on ${config.advertise}`);
+  }
+
+  /** What a status reply adds for dashboards (cluster-collector.ts): where this broker's /metrics is. */
+  private observability(): { httpPort?: number } {
+    return this.http === undefined ? {} : { httpPort: this.http.port };
   }
 
   /** /metrics, /healthz, /readyz and /status: they read this node's state when asked. */

@@ -105,6 +105,21 @@ describe("a broker's HTTP port", () => {
     expect(scrapes[leaderIndex]!.families.get("mqraft_follower_lag_entries")?.metrics.length).toBe(2);
   }, 120_000);
 
+  test("mqraft top --once prints the nodes with the leader marked, the topic and the publish rate, with no colour into a pipe", async () => {
+    const leader = await cluster.waitForLeader();
+    const top = await runMqraft(["top", "--once", "--server", cluster.addresses.join(",")], { timeoutMs: 30_000 });
+    expect({ code: top.code, stderr: top.stderr }).toEqual({ code: 0, stderr: "" });
+    const lines = top.stdout.split("\n");
+    expect(lines[0]).toStartWith(`mqraft  leader node ${leader}  term `);
+    const rows = cluster.brokers.map((b) => lines.find((l) => l.startsWith(`${b.id}`.padEnd(4) + b.address)));
+    expect(rows.map((r) => r?.slice(26, 37).trim())).toEqual(
+      cluster.brokers.map((b) => (b.id === leader ? "leader" : "follower")),
+    );
+    expect(lines.some((l) => l.startsWith(TOPIC) && l.includes(String(PUBLISHES)))).toBe(true);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts a colour code
+    expect(top.stdout).not.toMatch(/\x1b\[/);
+  }, 60_000);
+
   test("/healthz, /status and a refused method; /readyz goes 503 on a broker cut off from the leader and 200 once it rejoins", async () => {
     const leader = await cluster.waitForLeader();
     const target = cluster.brokers.find((b) => b.id !== leader)!;

@@ -5,7 +5,7 @@ import { PublishMetrics } from "../../src/metrics/publish-metrics.ts";
 import { StoreMetrics } from "../../src/metrics/store-metrics.ts";
 import { Scrape } from "../support/prometheus.ts";
 
-function source(topics: { name: string; messages: number; bytes: number }[]) {
+function source(topics: { name: string; messages: number; bytes: number; published: number }[]) {
   const publish = new PublishMetrics();
   publish.settled(
     [{ type: "publish" }, { type: "publish", duplicate: true }, { type: "error", code: "REFUSED" }],
@@ -36,7 +36,12 @@ function source(topics: { name: string; messages: number; bytes: number }[]) {
 }
 
 test("topics past the 100 largest are summed into one series, and label values with quotes, newlines and backslashes survive", () => {
-  const topics = Array.from({ length: 150 }, (_, i) => ({ name: `t${i}`, messages: i, bytes: 2 * i }));
+  const topics = Array.from({ length: 150 }, (_, i) => ({
+    name: `t${i}`,
+    messages: i,
+    bytes: 2 * i,
+    published: 3 * i,
+  }));
   const s = new Scrape(brokerMetricsText(source(topics), new EventLoopLag()));
   const series = s.families.get("mqraft_topic_messages")!.metrics;
   const restMessages = topics.slice(0, 50).reduce((n, t) => n + t.messages, 0);

@@ -110,6 +110,8 @@ export const StatusReplySchema = v.object({
   leader: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   term: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   nodes: v.array(NodeStatusSchema),
+  /** The answering broker's observability port (--http-port), when it serves one: dashboards find /metrics by it. */
+  httpPort: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(65535))),
 });
 
 export type Publish = v.InferOutput<typeof PublishSchema>;
