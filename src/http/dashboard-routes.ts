@@ -20,8 +20,8 @@ export function dashboardRoutes(feed: DashboardFeed): Record<string, Route> {
   const encoder = new TextEncoder();
   return {
     "/": () => text(200, DASHBOARD_PAGE, "text/html; charset=utf-8"),
-    "/api/state": () => json(200, feed.current() ?? null),
-    "/api/stream": (request) => {
+    "/state.json": () => json(200, feed.current() ?? null),
+    "/stream": (request) => {
       if (streams >= MAX_STREAMS) return text(503, `${MAX_STREAMS} dashboards are following already\n`);
       streams++;
       let stop = (): void => {};
