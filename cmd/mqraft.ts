@@ -22,6 +22,8 @@ export const root = defineCommand({
     join: () => import("./join.ts").then((m) => m.default),
     leave: () => import("./leave.ts").then((m) => m.default),
     leader: () => import("./leader.ts").then((m) => m.default),
+    topic: () => import("./topic.ts").then((m) => m.default),
+    durable: () => import("./durable.ts").then((m) => m.default),
     bench: () => import("./bench.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),
     top: () => import("./top.ts").then((m) => m.default),

@@ -2,21 +2,29 @@ import * as v from "valibot";
 import {
   type Ack,
   DeliverySchema,
+  type DurableList,
+  DurableListSchema,
   ErrorMessageSchema,
   type Hello,
   type Join,
   type Leave,
+  type ListDurables,
+  type ListTopics,
   type Ok,
   OkSchema,
   type Publish,
   type Published,
   PublishedSchema,
+  type RemoveDurable,
+  type SeekDurable,
   type StatusReply,
   StatusReplySchema,
   type StatusRequest,
   type Subscribe,
   type Subscribed,
   SubscribedSchema,
+  type TopicList,
+  TopicListSchema,
   type Transfer,
   type Unsubscribe,
   WelcomeSchema,
@@ -35,10 +43,24 @@ export const ClientReceivesSchema = v.variant("type", [
   DeliverySchema,
   OkSchema,
   StatusReplySchema,
+  TopicListSchema,
+  DurableListSchema,
 ]);
 export type ClientReceives = v.InferOutput<typeof ClientReceivesSchema>;
 
-export type ClientRequest = Publish | Subscribe | Ack | Unsubscribe | StatusRequest | Join | Leave | Transfer;
+export type ClientRequest =
+  | Publish
+  | Subscribe
+  | Ack
+  | Unsubscribe
+  | StatusRequest
+  | Join
+  | Leave
+  | Transfer
+  | ListTopics
+  | ListDurables
+  | RemoveDurable
+  | SeekDurable;
 export type ClientSends = Hello | ClientRequest;
 
 /** The answer each request expects when it succeeds. */
@@ -51,6 +73,10 @@ export interface AnswerTo {
   join: Ok;
   leave: Ok;
   transfer: Ok;
+  "list-topics": TopicList;
+  "list-durables": DurableList;
+  "remove-durable": Ok;
+  "seek-durable": DurableList;
 }
 
 export const ANSWER_TYPE = {
@@ -62,6 +88,10 @@ export const ANSWER_TYPE = {
   join: "ok",
   leave: "ok",
   transfer: "ok",
+  "list-topics": "topic-list",
+  "list-durables": "durable-list",
+  "remove-durable": "ok",
+  "seek-durable": "durable-list",
 } as const satisfies { [K in ClientRequest["type"]]: AnswerTo[K]["type"] };
 
 export type Answer = AnswerTo[keyof AnswerTo];

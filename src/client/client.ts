@@ -2,7 +2,15 @@ import * as v from "valibot";
 import { AddressSchema, firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../util/names.ts";
-import { type Join, type Leave, SubscribeFromSchema, type Transfer } from "../wire/index.ts";
+import {
+  type DurableSummary,
+  type Join,
+  type Leave,
+  type SubscribeFrom,
+  SubscribeFromSchema,
+  type TopicList,
+  type Transfer,
+} from "../wire/index.ts";
 import { now } from "./deadline.ts";
 import { DurableAcks } from "./durable-acks.ts";
 import { LeaderLink } from "./leader-link.ts";
@@ -57,6 +65,14 @@ export interface MqraftClient {
   leave(nodeId: number): Promise<void>;
   /** Asks the leader to hand leadership to voter `to`; resolves once `to` leads. */
   transferLeadership(to: number): Promise<void>;
+  /** The topics (or the one named; NOT_FOUND if never published to) and the retention in force, as the leader has them. */
+  topics(topic?: string): Promise<Omit<TopicList, "type" | "id">>;
+  /** The durable subscriptions: all, those reading `topic`, or the one `name`d (NOT_FOUND if none). */
+  durables(filter?: { topic?: string; name?: string }): Promise<DurableSummary[]>;
+  /** Deletes durable subscription `name` through the log; NOT_FOUND if there is none. */
+  removeDurable(name: string): Promise<void>;
+  /** Moves durable subscription `name` to `to` in every topic it reads; resolves with where it now stands. */
+  seekDurable(name: string, to: SubscribeFrom): Promise<DurableSummary>;
   /** Fails unacknowledged publishes with CONNECTION_CLOSED, ends subscriptions, closes every connection. */
   close(): Promise<void>;
   /** Stops taking publishes, waits until every publish already made is acknowledged or has failed, then closes. */
@@ -172,6 +188,34 @@ class Client implements MqraftClient {
 
   transferLeadership(to: number): Promise<void> {
     return this.leaderRequest({ type: "transfer", to });
+  }
+
+  async topics(topic?: string): Promise<Omit<TopicList, "type" | "id">> {
+    const { retention, topics } = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask(topic === undefined ? { type: "list-topics" } : { type: "list-topics", topic }),
+    );
+    return { retention, topics };
+  }
+
+  async durables(filter: { topic?: string; name?: string } = {}): Promise<DurableSummary[]> {
+    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask({ type: "list-durables", ...filter }),
+    );
+    return reply.durables;
+  }
+
+  async removeDurable(name: string): Promise<void> {
+    await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask({ type: "remove-durable", name }));
+  }
+
+  async seekDurable(name: string, to: SubscribeFrom): Promise<DurableSummary> {
+    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask({ type: "seek-durable", name, to }),
+    );
+    const [durable] = reply.durables;
+    if (durable === undefined)
+      throw new MqraftError("BAD_MESSAGE", "the leader answered a seek without the subscription");
+    return durable;
   }
 
   private async leaderRequest(message: Omit<Join, "id"> | Omit<Leave, "id"> | Omit<Transfer, "id">): Promise<void> {

@@ -112,6 +112,8 @@ export class RequestChannel {
       case "subscribed":
       case "ok":
       case "status":
+      case "topic-list":
+      case "durable-list":
         this.answer(message.id, message, message.type);
         return;
       case "welcome":

@@ -10,6 +10,7 @@ import {
   type Welcome,
   type Message as WireMessage,
 } from "../wire/index.ts";
+import { type AdminRequest, answerAdmin } from "./admin-service.ts";
 import type { FoundingPeers } from "./founding-peers.ts";
 import type { MembershipService } from "./membership-service.ts";
 import { isRaftMessage } from "./peer-messages.ts";
@@ -104,6 +105,11 @@ export class ClientSession {
         return this.onLeader(m.id, () => this.host.membership.leave(m.nodeId));
       case "transfer":
         return this.onLeader(m.id, () => this.host.membership.transfer(m.to));
+      case "list-topics":
+      case "list-durables":
+      case "remove-durable":
+      case "seek-durable":
+        return this.admin(m);
       default: {
         const never: never = m;
         return this.refuse(new MqraftError("BAD_MESSAGE", `unexpected ${(never as { type: string }).type}`));
@@ -247,6 +253,22 @@ export class ClientSession {
       .then(
         () => this.connection.send({ type: "ok", id }),
         (e) => this.answerError(id, e),
+      );
+  }
+
+  /** Admin requests (admin-service.ts), answered by the leader only, so that they see and change the current state. */
+  private admin(m: AdminRequest): void {
+    void Promise.resolve()
+      .then(() => {
+        if (!this.host.isLeader()) throw new MqraftError("NOT_LEADER", "this broker is not the leader");
+        return answerAdmin(
+          { state: () => this.host.broker.state, propose: (c) => this.host.broker.propose(c), now: this.host.now },
+          m,
+        );
+      })
+      .then(
+        (reply) => this.connection.send(reply),
+        (e) => this.answerError(m.id, e),
       );
   }
 

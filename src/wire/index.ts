@@ -13,6 +13,7 @@ export { encodeFrame, encodeFrames, FrameBatch } from "./frame-encoder.ts";
 export { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
 export { helloError } from "./handshake.ts";
 export { type Listener, type ListenOptions, listen } from "./listen.ts";
+export * from "./messages/admin.ts";
 export * from "./messages/client.ts";
 export { type ErrorMessage, ErrorMessageSchema, errorFromMessage, errorMessage } from "./messages/error.ts";
 export {

@@ -1,5 +1,13 @@
 import * as v from "valibot";
 import {
+  DurableListSchema,
+  ListDurablesSchema,
+  ListTopicsSchema,
+  RemoveDurableSchema,
+  SeekDurableSchema,
+  TopicListSchema,
+} from "./admin.ts";
+import {
   AckSchema,
   DeliverySchema,
   OkSchema,
@@ -22,6 +30,10 @@ import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
  * more schema in the list of every role that receives it.
  */
 
+/** Admin requests go to brokers only (the leader serves them), not through a manager. */
+const ADMIN_REQUEST_SCHEMAS = [ListTopicsSchema, ListDurablesSchema, RemoveDurableSchema, SeekDurableSchema] as const;
+const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema] as const;
+
 /** Received by a broker's port from whoever connected (clients, peer brokers, managers). */
 export const ServerInboundSchema = v.variant("type", [
   HelloSchema,
@@ -34,6 +46,7 @@ export const ServerInboundSchema = v.variant("type", [
   JoinSchema,
   LeaveSchema,
   TransferSchema,
+  ...ADMIN_REQUEST_SCHEMAS,
   ...RAFT_MESSAGE_SCHEMAS,
 ]);
 export type ServerInbound = v.InferOutput<typeof ServerInboundSchema>;
@@ -64,6 +77,7 @@ export const ClientInboundSchema = v.variant("type", [
   DeliverySchema,
   OkSchema,
   StatusReplySchema,
+  ...ADMIN_REPLY_SCHEMAS,
 ]);
 export type ClientInbound = v.InferOutput<typeof ClientInboundSchema>;
 
@@ -90,6 +104,8 @@ export const MessageSchema = v.variant("type", [
   DeliverySchema,
   OkSchema,
   ReportSchema,
+  ...ADMIN_REQUEST_SCHEMAS,
+  ...ADMIN_REPLY_SCHEMAS,
   ...RAFT_MESSAGE_SCHEMAS,
 ]);
 export type Message = v.InferOutput<typeof MessageSchema>;

@@ -1,0 +1,49 @@
+import type { DurableSummary, TopicList, TopicSummary } from "../src/wire/index.ts";
+import { bytes, duration, table } from "./client-output.ts";
+
+/** What `mqraft topic ...` and `mqraft durable ...` print: tables for people, the documented JSON for scripts. */
+
+type Retention = TopicList["retention"];
+
+export function retentionText(r: Retention): string {
+  const parts = [
+    r.maxMessages === undefined ? undefined : `${r.maxMessages} messages`,
+    r.maxBytes === undefined ? undefined : bytes(r.maxBytes),
+    r.maxAgeMs === undefined ? undefined : duration(r.maxAgeMs),
+  ].filter((p) => p !== undefined);
+  return parts.length === 0 ? "none (every message is kept)" : `at most ${parts.join(", ")} per topic`;
+}
+
+export function topicTable(topics: TopicSummary[]): string[] {
+  const rows = topics.map((t) => [
+    t.name,
+    String(t.firstOffset),
+    String(t.nextOffset),
+    String(t.messages),
+    bytes(t.bytes),
+    String(t.durables),
+  ]);
+  return table([["TOPIC", "FIRST", "NEXT", "MESSAGES", "BYTES", "DURABLES"], ...rows]);
+}
+
+export function topicInfoLines(topic: TopicSummary, retention: Retention): string[] {
+  return [
+    `topic:            ${topic.name}`,
+    `first offset:     ${topic.firstOffset}${topic.messages === 0 ? " (nothing stored)" : ""}`,
+    `next offset:      ${topic.nextOffset}`,
+    `messages:         ${topic.messages}`,
+    `bytes:            ${bytes(topic.bytes)}`,
+    `retention:        ${retentionText(retention)}`,
+    `durables reading: ${topic.durables}`,
+  ];
+}
+
+/** `topic info --json`: the topic's fields and the retention in force. */
+export function topicJson(topic: TopicSummary, retention: Retention): string {
+  return JSON.stringify({ ...topic, retention });
+}
+
+export function durableTable(durables: DurableSummary[]): string[] {
+  const rows = durables.flatMap((d) => d.topics.map((t) => [d.name, t.topic, String(t.position), String(t.lag)]));
+  return table([["DURABLE", "TOPIC", "POSITION", "LAG"], ...rows]);
+}

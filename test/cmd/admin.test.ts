@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { runMqraft } from "../support/binary.ts";
+import { TestCluster } from "../support/cluster.ts";
+
+/** mqraft topic ... and mqraft durable ...: served by the leader, asked through a follower. */
+
+let cluster: TestCluster;
+let follower: string;
+beforeAll(async () => {
+  cluster = await TestCluster.create({ nodes: 3, argsFor: () => ["--retain-messages", "4"] });
+  const leader = await cluster.waitForLeader();
+  follower = cluster.brokers.find((b) => b.id !== leader)!.address;
+});
+afterAll(async () => {
+  await cluster.destroy();
+});
+
+const mqraft = (args: string[], stdin?: string) =>
+  runMqraft([...args, "--server", follower], stdin === undefined ? {} : { stdin });
+const jsonLines = (out: string) =>
+  out
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l));
+
+describe("topic ls and topic info", () => {
+  test("list every topic with offsets, sizes and durable readers; one topic with the retention in force", async () => {
+    expect((await mqraft(["pub", "adm-orders"], "a\nbb\nccc\ndddd\neeeee\nffffff\n")).code).toBe(0);
+    expect((await mqraft(["pub", "adm-news", "hello"])).code).toBe(0);
+    expect(
+      (await mqraft(["sub", "adm-orders", "--durable", "adm-billing", "--from", "earliest", "--count", "1"])).code,
+    ).toBe(0);
+
+    const ls = await mqraft(["topic", "ls", "--json"]);
+    expect(ls.code, ls.stderr).toBe(0);
+    const topics = jsonLines(ls.stdout);
+    // 6 published, 4 kept by --retain-messages: offsets 2..5, 3 + 4 + 5 + 6 bytes
+    expect(topics.find((t) => t.name === "adm-orders")).toEqual({
+      name: "adm-orders",
+      firstOffset: 2,
+      nextOffset: 6,
+      messages: 4,
+      bytes: 18,
+      durables: 1,
+    });
+    expect(topics.find((t) => t.name === "adm-news")).toMatchObject({ messages: 1, bytes: 5, durables: 0 });
+
+    const table = await mqraft(["topic", "ls"]);
+    expect(table.stdout).toMatch(/^TOPIC +FIRST +NEXT +MESSAGES +BYTES +DURABLES$/m);
+    expect(table.stdout).toMatch(/^adm-orders +2 +6 +4 +18 B +1$/m);
+    expect(table.stdout).toContain("retention: at most 4 messages per topic");
+
+    const info = await mqraft(["topic", "info", "adm-orders", "--json"]);
+    expect(JSON.parse(info.stdout)).toEqual({
+      name: "adm-orders",
+      firstOffset: 2,
+      nextOffset: 6,
+      messages: 4,
+      bytes: 18,
+      durables: 1,
+      retention: { maxMessages: 4 },
+    });
+    const plain = await mqraft(["topic", "info", "adm-orders"]);
+    expect(plain.stdout).toContain("retention:        at most 4 messages per topic");
+  });
+
+  test("a topic never published to: exit 1 with NOT_FOUND", async () => {
+    const r = await mqraft(["topic", "info", "adm-nothing"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("NOT_FOUND");
+  });
+});
+
+describe("durable ls, info, seek, rm", () => {
+  test("positions and lag; seek moves back and forward; rm deletes it through the log", async () => {
+    expect((await mqraft(["pub", "adm-jobs"], "1\n2\n3\n")).code).toBe(0);
+    expect((await mqraft(["sub", "adm-jobs", "--durable", "adm-w", "--from", "earliest", "--count", "2"])).code).toBe(
+      0,
+    );
+    expect((await mqraft(["sub", "adm-news", "--durable", "adm-other", "--from", "latest", "--drain"])).code).toBe(0);
+
+    const ls = jsonLines((await mqraft(["durable", "ls", "--topic", "adm-jobs", "--json"])).stdout);
+    expect(ls).toEqual([{ name: "adm-w", topics: [{ topic: "adm-jobs", position: 2, lag: 1 }] }]);
+    const all = jsonLines((await mqraft(["durable", "ls", "--json"])).stdout).map((d) => d.name);
+    expect(all).toEqual(expect.arrayContaining(["adm-w", "adm-other", "adm-billing"]));
+
+    const info = await mqraft(["durable", "info", "adm-w"]);
+    expect(info.stdout).toMatch(/^adm-w +adm-jobs +2 +1$/m);
+
+    const back = await mqraft(["durable", "seek", "adm-w", "--to", "earliest", "--json"]);
+    expect(JSON.parse(back.stdout)).toEqual({ name: "adm-w", topics: [{ topic: "adm-jobs", position: 0, lag: 3 }] });
+    const again = await mqraft(["sub", "adm-jobs", "--durable", "adm-w", "--count", "1"]);
+    expect(again.stdout).toBe("adm-jobs #0  1\n");
+    const end = await mqraft(["durable", "seek", "adm-w", "--to", "latest", "--json"]);
+    expect(JSON.parse(end.stdout).topics).toEqual([{ topic: "adm-jobs", position: 3, lag: 0 }]);
+
+    const rm = await mqraft(["durable", "rm", "adm-w", "--json"]);
+    expect({ code: rm.code, out: rm.stdout }).toEqual({ code: 0, out: '{"removed":"adm-w"}\n' });
+    const gone = await mqraft(["durable", "info", "adm-w"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain("NOT_FOUND");
+    expect((await mqraft(["durable", "rm", "adm-w"])).code).toBe(1);
+  });
+});
