@@ -107,6 +107,31 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     replace: "    for (const e of entries.toReversed()) {\n      let results",
     test: bunTest("test/sim/driver/driver-sim.test.ts"),
   },
+  {
+    name: "membership-from-stale-commit",
+    breaks: "a restart keeps the membership it applied: a configuration is applied before its commit index is saved",
+    file: "src/node/raft-driver.ts",
+    find: "lastConfig > this.saved.commit ||",
+    replace: "false ||",
+    test: bunTest("test/node/restart-membership.test.ts"),
+  },
+  // --- storage: torn tail against corruption, repair ---
+  {
+    name: "old-segment-damage-as-torn-tail",
+    breaks: "damage to what was fsynced is corruption: a bad record in an older segment is cut as a torn tail",
+    file: "src/storage/log-recovery.ts",
+    find: 'problem: newest ? s.problem : { ...s.problem, kind: "corrupt" }',
+    replace: "problem: s.problem",
+    test: bunTest("test/storage/log-store.sim.test.ts"),
+  },
+  {
+    name: "damage-before-sound-records-as-torn-tail",
+    breaks: "a bad record followed by sound ones is corruption, not a torn write",
+    file: "src/storage/segment-scan.ts",
+    find: 'kind: sound ? "corrupt" : "torn",',
+    replace: 'kind: "torn",',
+    test: bunTest("test/storage/log-store.sim.test.ts"),
+  },
   // --- the broker ---
   {
     name: "dedup-off",

@@ -106,6 +106,19 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
       expect(report.lines.join("\n")).toContain(`CORRUPT at 00000000000000000001.seg byte ${offset} (index 2)`);
     });
 
+    test("a bit flipped in the last record of an older segment is corruption too, not a torn tail", async () => {
+      // nothing sound follows the bad record inside its segment: only its place (not the newest) says it was fsynced
+      await writeLog(9, SEGMENT_HEADER_SIZE + 3 * REC);
+      const [first] = segmentPaths(env().fs, env().dir) as [string];
+      const offset = SEGMENT_HEADER_SIZE + 2 * REC;
+      flipBit(env().fs, first, offset + 30);
+      const e = await rejection(open());
+      expect({ code: (e as MqraftError).code, message: (e as MqraftError).message }).toMatchObject({
+        code: "CORRUPT",
+        message: expect.stringContaining(`log segment ${first} is corrupt at byte ${offset} (index 3)`),
+      });
+    });
+
     test("repair cuts a corrupt log, marks the node damaged until it has caught up, and survives restarts", async () => {
       await writeLog(9);
       const [first] = segmentPaths(env().fs, env().dir) as [string];
