@@ -7,6 +7,7 @@ import {
   type HeaderDecode,
   MAX_PAYLOAD_SIZE,
   PAYLOAD_HEADER_SIZE,
+  RECORD_OVERHEAD,
   RECORD_PREFIX_SIZE,
   SEGMENT_HEADER_SIZE,
 } from "./record-codec.ts";
@@ -16,10 +17,14 @@ import {
  * the inspector prints it.
  *
  * A problem is "torn" when it looks like a write that never finished: the file ends inside a
- * record, the rest of the file is zeros or junk with no valid record after it, or a header that
- * was cut short or never written. It is "corrupt" when bytes that were once whole are wrong: a
- * damaged record followed by a sound one, a header that does not check out, a sound record out of
- * sequence. Only the newest segment may be torn; anywhere else both mean corruption.
+ * record, the rest of the file is zeros or junk with no valid record anywhere after it, or a header
+ * that was cut short or never written with nothing sound after it. It is "corrupt" when bytes that
+ * were once whole are wrong: a damaged record (its length field included) with a sound record of a
+ * later index somewhere after it, a header that does not check out or is all zeros before sound
+ * records, a sound record out of sequence. A torn write only cuts the end of what was written, so a
+ * sound record beyond the damage was written before it, and the damage hit bytes written earlier,
+ * which may have been fsynced and acknowledged. Only the newest segment may be torn; anywhere else
+ * both mean corruption.
  */
 export interface SegmentProblem {
   kind: "torn" | "corrupt";
@@ -44,7 +49,8 @@ export interface ScannedSegment {
   /** Where the sound part ends: after the last sound record (0 when the header is bad). */
   soundEnd: number;
   /**
-   * For a bad record followed by sound ones: the highest index of the sound run after it. The node may have
+   * For corruption: the highest index the file may have held beyond its sound part, from the sound records found
+   * after the damage, or from the file's size when a bad header leaves the rest unaccounted for. The node may have
    * acknowledged entries that far, which a repair must not forget.
    */
   highestBeyond?: number;
@@ -91,6 +97,14 @@ class FileWindow {
     return this.buf.subarray(position - this.start, position - this.start + n);
   }
 
+  /** The big-endian u32 at `position`, or undefined past the end of the file. */
+  u32(position: number): number | undefined {
+    const b = this.at(position, 4);
+    return b.length < 4
+      ? undefined
+      : (b[0] as number) * 2 ** 24 + ((b[1] as number) << 16) + ((b[2] as number) << 8) + (b[3] as number);
+  }
+
   allZeroFrom(position: number): boolean {
     for (let p = position; p < this.size; p += WINDOW) {
       if (this.at(p, WINDOW).some((b) => b !== 0)) return false;
@@ -116,7 +130,19 @@ export function scanSegment(fs: Fs, logDir: string, name: string, firstIndex: nu
     };
     const header = checkHeader(win, firstIndex);
     if (!header.ok) {
-      result.problem = { ...header.problem, index: firstIndex };
+      const beyond = highestSoundFrom(win, SEGMENT_HEADER_SIZE, firstIndex);
+      const problem = { ...header.problem, index: firstIndex };
+      if (problem.kind === "torn" && beyond.highest !== undefined) {
+        problem.kind = "corrupt";
+        problem.reason = `segment header is all zeros, followed by sound records up to index ${beyond.highest}`;
+      }
+      if (problem.kind === "corrupt") {
+        // Without a header nothing says where the records were meant to end: when they are not all sound, the
+        // file may have held as many as its size allows.
+        const bySize = firstIndex - 1 + Math.floor((win.size - SEGMENT_HEADER_SIZE) / RECORD_OVERHEAD);
+        result.highestBeyond = beyond.clean ? beyond.highest : Math.max(beyond.highest ?? 0, bySize);
+      }
+      result.problem = problem;
       return result;
     }
     result.prevTerm = header.prevTerm;
@@ -158,13 +184,14 @@ function scanRecords(win: FileWindow, out: ScannedSegment): void {
   while (pos < win.size) {
     const r = readRecord(win, pos);
     if (!r.ok) {
-      const sound = r.next !== undefined && isSoundRecordAt(win, r.next, index + 1);
-      if (sound) out.highestBeyond = lastSoundIndexFrom(win, r.next as number, index + 1);
+      const beyond = highestSoundFrom(win, pos + 1, index + 1);
+      if (beyond.highest !== undefined) out.highestBeyond = beyond.highest;
+      const sound = beyond.highest !== undefined;
       out.problem = {
         kind: sound ? "corrupt" : "torn",
         offset: pos,
         index,
-        reason: sound ? `${r.problem}, followed by a sound record` : r.problem,
+        reason: sound ? `${r.problem}, followed by sound records up to index ${beyond.highest}` : r.problem,
       };
       return;
     }
@@ -208,20 +235,39 @@ function readRecord(win: FileWindow, pos: number): ReadResult {
   return { ok: true, record: d.record, size };
 }
 
-/** The index of the last record of the sound, contiguous run that starts at `pos` with `index`. */
-function lastSoundIndexFrom(win: FileWindow, pos: number, index: number): number {
-  let last = index - 1;
-  for (let at = pos; at < win.size; ) {
-    const r = readRecord(win, at);
-    if (!r.ok || r.record.index !== last + 1) break;
-    last++;
-    at += r.size;
+/**
+ * Looks at every byte position from `from` on for sound records of index `minIndex` or later (a record is sound when
+ * its CRC, which covers its length, checks out): `highest` is the highest index found, `clean` whether the sound runs
+ * found cover the rest of the file with nothing between them but a zero tail. Only run once damage is found.
+ */
+function highestSoundFrom(win: FileWindow, from: number, minIndex: number): { highest?: number; clean: boolean } {
+  let highest: number | undefined;
+  let clean = true;
+  let pos = from;
+  while (pos + RECORD_OVERHEAD <= win.size) {
+    const r = soundRecordAt(win, pos, highest === undefined ? minIndex : highest + 1);
+    if (r === undefined) {
+      if (win.allZeroFrom(pos)) break;
+      clean = false;
+      pos++;
+      continue;
+    }
+    highest = r.index;
+    pos += r.size;
   }
-  return last;
+  return highest === undefined ? { clean: false } : { highest, clean };
 }
 
-function isSoundRecordAt(win: FileWindow, pos: number, index: number): boolean {
-  if (pos >= win.size) return false;
+/** The sound record at `pos` if its index is at least `minIndex`; cheap checks first, the CRC last. */
+function soundRecordAt(win: FileWindow, pos: number, minIndex: number): { index: number; size: number } | undefined {
+  const length = win.u32(pos);
+  if (length === undefined || length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE) return undefined;
+  const size = RECORD_PREFIX_SIZE + length;
+  if (pos + size > win.size) return undefined;
+  // index u64 at pos + 8: its high word is below 2^21 (indexes are below 2^53), its value at least minIndex
+  const high = win.u32(pos + RECORD_PREFIX_SIZE) as number;
+  const low = win.u32(pos + RECORD_PREFIX_SIZE + 4) as number;
+  if (high >= 1 << 21 || high * 2 ** 32 + low < minIndex) return undefined;
   const r = readRecord(win, pos);
-  return r.ok && r.record.index === index;
+  return r.ok ? { index: r.record.index, size: r.size } : undefined;
 }
