@@ -9,8 +9,8 @@ import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import { MqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { fail } from "./broker-checker.ts";
-import { ELECTION_TICKS } from "./broker-replica.ts";
 import { type DriverCluster, TICK } from "./driver-cluster.ts";
+import { ELECTION_TICKS } from "./sim-replica.ts";
 
 const TOPICS = ["orders", "audit", "metrics"];
 const REQUEST_TIMEOUT = 2 * ELECTION_TICKS * TICK;

@@ -1,13 +1,14 @@
 /**
  * One simulated broker machine across its lifetime: a disk that outlives crashes, and the current
- * process (a BrokerReplica) that boots from it, runs, and may crash, pause, or restart.
+ * process (a SimReplica, production's BrokerAssembly) that boots from it, runs, and may crash, pause, or restart.
  */
+import type { Clock } from "../../../src/node/clock.ts";
 import type { Message, Role } from "../../../src/raft/index.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import type { Scheduler } from "../scheduler.ts";
 import type { BrokerChecker } from "./broker-checker.ts";
-import { BrokerReplica } from "./broker-replica.ts";
 import type { DriverProfile } from "./driver-profile.ts";
+import { SimReplica } from "./sim-replica.ts";
 import { TimedSimFs } from "./timed-sim-fs.ts";
 
 /** What a machine needs from the cluster around it. */
@@ -27,7 +28,7 @@ const EPOCH = 1_700_000_000_000;
 
 export class SimBroker {
   readonly fs: TimedSimFs;
-  replica: BrokerReplica | undefined;
+  replica: SimReplica | undefined;
   state: "down" | "booting" | "up" = "down";
   /** Simulated time until which the process is frozen. */
   pausedUntil = 0;
@@ -68,15 +69,14 @@ export class SimBroker {
     this.seenRole = "";
     const { env } = this;
     env.trace(this.id, "start");
-    BrokerReplica.boot({
+    SimReplica.boot({
       id: this.id,
       fs: this.fs,
       peers: env.peers,
       profile: env.profile,
       prng: this.prng.fork(),
       checker: env.checker,
-      now: () => EPOCH + env.scheduler.now + this.skew,
-      defer: (fn) => this.after(0, fn),
+      clock: this.clock(),
       send: (messages) => env.send(messages),
       fatal: (e) => {
         if (incarnation === this.incarnation) env.fail(e);
@@ -94,6 +94,36 @@ export class SimBroker {
     );
   }
 
+  /** The current process's clock: its skewed wall time, and timers that die with it and wait out its pauses. */
+  private clock(): Clock {
+    const incarnation = this.incarnation;
+    const alive = () => incarnation === this.incarnation;
+    return {
+      now: () => EPOCH + this.env.scheduler.now + this.skew,
+      after: (ms, fn) => {
+        let cancelled = false;
+        this.after(ms, () => {
+          if (!cancelled && alive()) fn();
+        });
+        return () => {
+          cancelled = true;
+        };
+      },
+      every: (ms, fn) => {
+        let cancelled = false;
+        const again = (): void => {
+          if (cancelled || !alive()) return;
+          fn();
+          this.after(ms, again);
+        };
+        this.after(ms, again);
+        return () => {
+          cancelled = true;
+        };
+      },
+    };
+  }
+
   /** Power loss: the process is gone and the disk keeps what was synced, maybe a torn tail. */
   crash(): void {
     this.env.checker.crashed(this.replica?.raft);
@@ -106,11 +136,11 @@ export class SimBroker {
 
   tick(): void {
     if (this.replica === undefined || this.env.scheduler.now < this.pausedUntil) return;
-    this.replica.driver.tick();
+    this.replica.assembly.tick();
   }
 
   receive(m: Message): void {
-    this.replica?.driver.step(m);
+    this.replica?.assembly.receive(m);
   }
 
   /** After every event: the checker looks at the core, and role changes go to the trace. */

@@ -1,0 +1,311 @@
+/**
+ * One broker's replicated core, whole: the data folder's store, the Raft core, the driver loop, the
+ * replicated state machine, reading entries back, the snapshot schedule and snapshot installs. It is
+ * given a Clock, a Transport and an Fs, so production (BrokerNode, which adds sockets, listeners and
+ * signals) and the simulator run exactly this code. Nothing in it is process-wide: one process may
+ * host several, one per Raft group, each in a data folder of its own.
+ */
+import type { Retention } from "../broker/commands.ts";
+import { BrokerState } from "../broker/state-machine.ts";
+import {
+  bootstrap,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  RaftNode,
+  type RaftOptions,
+  type Snapshot,
+} from "../raft/index.ts";
+import type { Fs } from "../storage/fs.ts";
+import { LogStore } from "../storage/log-store.ts";
+import { PartsSnapshot } from "../storage/parts-snapshot.ts";
+import { describeError, MqraftError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import type { Prng } from "../util/prng.ts";
+import type { Clock } from "./clock.ts";
+import { RaftDriver } from "./raft-driver.ts";
+import { ReplicatedBroker } from "./replicated-broker.ts";
+import { RoleWatcher } from "./role-watcher.ts";
+import { nextSnapshotIndex } from "./snapshot-schedule.ts";
+import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
+
+/** How Raft messages leave this assembly; what arrives is handed to receive(). Delivery is best effort. */
+export interface Transport {
+  send(messages: Message[]): void;
+}
+
+/** What the simulator's checker (or a metrics exporter) watches; every method is optional. */
+export interface AssemblyObserver {
+  recovered?(hardState: HardState): void;
+  /** Before the state machine applies `entries`; `applied` is the last index it had reached. */
+  applying?(applied: number, entries: readonly Entry[]): void;
+  /** The state machine's bytes at `index`, as this node saved (taken) or installed (from the leader) them. */
+  stateAt?(index: number, term: number, state: Uint8Array, how: "taken" | "installed"): void;
+  /** After the state machine applied entries or installed a snapshot. */
+  applied?(): void;
+  sent?(messages: readonly Message[]): void;
+  trace?(what: string, detail?: unknown): void;
+}
+
+export interface AssemblyOptions {
+  id: NodeId;
+  fs: Fs;
+  /** This assembly's own data folder. */
+  dataDir: string;
+  clock: Clock;
+  transport: Transport;
+  /** Seeds the core's election timeouts. */
+  prng: Prng;
+  log: Logger;
+  /** Founding members (id and address) written into a new data folder's log; empty for a node that joins. */
+  founders: readonly { id: NodeId; address: string }[];
+  /** Runs (and is awaited) before a new data folder receives its founding entries. */
+  beforeFounding?: () => Promise<void>;
+  heartbeatMs: number;
+  /** Raft tuning beyond id and randomness (electionTicks, maxMsgBytes, ...). */
+  raft: Omit<RaftOptions, "id" | "prng" | "applied">;
+  segmentBytes?: number;
+  repair?: boolean;
+  snapshotEvery: number;
+  retention: Retention;
+  /** A configuration entry was applied (after the core's own handling). */
+  configApplied?: (entry: Entry) => void;
+  /** The assembly cannot go on (a persistence failure); it has stopped its driver. */
+  fatal: (error: MqraftError) => void;
+  /** Runs at every tick, after the core's. */
+  onTick?: () => void;
+  observer?: AssemblyObserver;
+}
+
+export class BrokerAssembly {
+  readonly driver: RaftDriver;
+  readonly broker: ReplicatedBroker;
+  readonly watcher: RoleWatcher;
+  /** The commit index found on disk at start (capped at the recovered log). */
+  readonly bootCommit: number;
+  private snapshotting = false;
+  /** The last index the state machine reached (ahead of the core's applied index until the driver advances). */
+  private appliedTo: number;
+  private stopTicker: (() => void) | undefined;
+  private stopped = false;
+
+  /** Opens (and recovers) the data folder, founds a new cluster's log if it is empty, and builds the node. */
+  static async open(options: AssemblyOptions): Promise<BrokerAssembly> {
+    const store = await LogStore.open({
+      fs: options.fs,
+      dir: options.dataDir,
+      ...(options.segmentBytes === undefined ? {} : { maxSegmentBytes: options.segmentBytes }),
+      repair: options.repair ?? false,
+    });
+    try {
+      await found(store, options);
+      return new BrokerAssembly(options, store);
+    } catch (e) {
+      await store.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private constructor(
+    private readonly options: AssemblyOptions,
+    readonly store: LogStore,
+  ) {
+    const { log, observer, clock } = options;
+    reportRecovery(store, log);
+    const saved = store.hardState();
+    observer?.recovered?.(saved);
+    // A saved commit index beyond the recovered log (a cut torn tail, a repaired log) is not fatal: commit is
+    // volatile in Raft, and the leader tells this node again (reported above as recovery.commitBeyondLog).
+    const hardState = { ...saved, commit: Math.min(saved.commit, store.lastIndex()) };
+    this.bootCommit = hardState.commit;
+    const raft = new RaftNode(
+      { ...options.raft, id: options.id, prng: options.prng },
+      new TransferLogView(store),
+      hardState,
+    );
+    const defer = (fn: () => void): void => void clock.after(0, fn);
+    this.broker = new ReplicatedBroker(
+      () => this.driver,
+      (index) => this.readEntry(index),
+      () => clock.now(),
+      defer,
+      options.retention,
+      (e) => options.configApplied?.(e),
+    );
+    const snapshot = store.snapshot();
+    if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
+    this.appliedTo = raft.appliedIndex;
+    this.watcher = new RoleWatcher(raft, log, (id) => this.addressOf(id));
+    this.driver = new RaftDriver(
+      raft,
+      store,
+      {
+        send: (messages) => {
+          const out = store.damage === undefined ? messages : messages.filter(mayLeadOrVote);
+          observer?.sent?.(out);
+          options.transport.send(out);
+          this.watcher.check();
+        },
+        apply: (entries) => {
+          observer?.applying?.(this.appliedTo, entries);
+          this.appliedTo = entries.at(-1)?.index ?? this.appliedTo;
+          this.broker.apply(entries);
+          observer?.applied?.();
+        },
+        advanced: () => this.maybeSnapshot(),
+        installSnapshot: (snap) => this.installSnapshot(snap),
+        fatal: (e) => {
+          log.error(`Stopping: cannot persist the log: ${describeError(e)}`);
+          options.fatal(new MqraftError("INTERNAL", describeError(e)));
+        },
+      },
+      hardState,
+      defer,
+    );
+    observer?.trace?.("boot", {
+      first: store.firstIndex(),
+      last: store.lastIndex(),
+      snapshot: snapshot?.meta.index ?? 0,
+      ...saved,
+    });
+  }
+
+  /** Starts the ticker: the core's logical clock, one tick per heartbeat. */
+  start(): void {
+    this.stopTicker ??= this.options.clock.every(this.options.heartbeatMs, () => this.tick());
+  }
+
+  tick(): void {
+    if (this.stopped) return;
+    this.driver.tick();
+    this.watcher.check();
+    this.options.onTick?.();
+  }
+
+  /** A Raft message from a peer. */
+  receive(m: Message): void {
+    this.driver.step(m);
+  }
+
+  get raft(): RaftNode {
+    return this.driver.raft;
+  }
+
+  addressOf(id: NodeId): string {
+    return this.driver.raft.membership.addresses[String(id)] ?? `node ${id}`;
+  }
+
+  /** The data of the entry at `index`, if this node's log still holds it. */
+  readEntry(index: number): Uint8Array | undefined {
+    if (index < this.store.firstIndex() || index > this.store.lastIndex()) return undefined;
+    return this.store.entries(index, index + 1)[0]?.data;
+  }
+
+  /** Stops the ticker and the driver, fails what is pending, and closes the store. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopTicker?.();
+    this.driver.stop();
+    this.broker.pending.failAll(new MqraftError("UNAVAILABLE", "the broker is stopping"));
+    await this.store.close().catch(() => undefined);
+  }
+
+  /** A snapshot from the leader: the state machine's bytes plus the log entries that still hold retained messages. */
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const transfer = unpackTransfer(snapshot.data);
+    const state: Snapshot = { meta: snapshot.meta, data: transfer.state };
+    await this.store.installSnapshot(state, { prevTerm: transfer.prevTerm, entries: transfer.entries });
+    this.broker.restore(state);
+    this.appliedTo = snapshot.meta.index;
+    this.options.observer?.stateAt?.(snapshot.meta.index, snapshot.meta.term, transfer.state, "installed");
+    this.options.observer?.applied?.();
+    this.options.observer?.trace?.("install snapshot", {
+      index: snapshot.meta.index,
+      retained: transfer.entries.length,
+    });
+    this.options.log.info(
+      `Sync data with peer: installed the leader's snapshot at index ${snapshot.meta.index} with ${transfer.entries.length} retained log entries`,
+    );
+  }
+
+  /**
+   * Saves a snapshot of the state machine every so many applied entries (so a restart replays
+   * little), at indexes of this broker's own (snapshot-schedule.ts), and drops log segments that no
+   * longer hold a retained message.
+   */
+  private maybeSnapshot(): void {
+    const raft = this.driver.raft;
+    const applied = raft.appliedIndex;
+    const current = this.store.snapshot()?.meta.index ?? 0;
+    if (this.snapshotting || applied < nextSnapshotIndex(current, this.options.snapshotEvery, this.options.id)) return;
+    this.snapshotting = true;
+    const snapshot = new PartsSnapshot(raft.compact(applied), this.broker.state.snapshotParts());
+    // Taken with the snapshot: by the time it is saved the state has applied more, and retention may
+    // have dropped messages that this snapshot still retains (found by the driver simulation).
+    const lowest = this.broker.state.lowestNeededIndex() ?? applied + 1;
+    const { observer, log } = this.options;
+    if (observer?.stateAt !== undefined)
+      observer.stateAt(applied, snapshot.meta.term, Buffer.concat(snapshot.parts), "taken");
+    this.store
+      .saveSnapshot(snapshot)
+      .then(() => {
+        this.store.compactPrefix(Math.min(applied, lowest - 1));
+        observer?.trace?.("snapshot", { index: applied, first: this.store.firstIndex() });
+        log.debug(`Snapshot at index ${applied}; the log now starts at ${this.store.firstIndex()}`);
+      })
+      .catch((e) => log.warn(`Snapshot at index ${applied} failed: ${describeError(e)}`))
+      .finally(() => {
+        this.snapshotting = false;
+      });
+  }
+}
+
+/** A new data folder of a founding member receives the founding configuration as its first entries. */
+async function found(store: LogStore, options: AssemblyOptions): Promise<void> {
+  // A repaired folder may hold no log and no snapshot, but it holds a term and a vote: it is not new.
+  const fresh = store.lastIndex() === 0 && store.snapshot() === undefined && store.hardState().term === 0;
+  if (!fresh) {
+    options.log.info(
+      `Recovered ${options.dataDir}: log [${store.firstIndex()}, ${store.lastIndex()}], term ${store.hardState().term}`,
+    );
+    return;
+  }
+  if (options.founders.length === 0) return;
+  await options.beforeFounding?.();
+  const addresses = Object.fromEntries(options.founders.map((p) => [String(p.id), p.address]));
+  const first = bootstrap({ voters: options.founders.map((p) => p.id), learners: [], addresses });
+  store.append(first.entries);
+  store.saveHardState(first.hardState);
+  await store.sync();
+}
+
+function reportRecovery(store: LogStore, log: Logger): void {
+  const d = store.damage;
+  if (d !== undefined) {
+    log.warn(
+      `Log repaired: cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); this broker will not vote or lead until it holds index ${d.untilIndex} again`,
+    );
+    const dropped = store.recovery.droppedSnapshot;
+    if (dropped !== undefined)
+      log.warn(
+        `The snapshot at index ${dropped} was dropped with the entries the repair cut (they held its retained messages): the leader sends them again`,
+      );
+  }
+  if (store.recovery.commitBeyondLog)
+    log.info(
+      `The saved commit index ${store.hardState().commit} is beyond the recovered log (last index ${store.lastIndex()}): the leader sends the rest`,
+    );
+}
+
+/**
+ * A repaired log may have lost entries this broker had acknowledged, so until it has caught up it
+ * must not help elect anyone (its vote could favour a log missing them) nor campaign: its vote
+ * requests and vote grants (pre-votes included) are not sent. Refusals and everything else still go out.
+ */
+export function mayLeadOrVote(m: Message): boolean {
+  if (m.type === "vote" || m.type === "preVote") return false;
+  if (m.type === "voteResponse" || m.type === "preVoteResponse") return m.reject;
+  return true;
+}
