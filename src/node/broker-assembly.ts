@@ -20,6 +20,7 @@ import {
 import type { Fs } from "../storage/fs.ts";
 import { LogStore } from "../storage/log-store.ts";
 import { PartsSnapshot } from "../storage/parts-snapshot.ts";
+import { assert } from "../util/assert.ts";
 import { describeError, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Prng } from "../util/prng.ts";
@@ -149,6 +150,12 @@ export class BrokerAssembly {
         },
         apply: (entries) => {
           observer?.applying?.(this.appliedTo, entries);
+          assert(
+            entries.every((e, i) => e.index === this.appliedTo + 1 + i),
+            () => {
+              return `the state machine at ${this.appliedTo} is given entries ${entries[0]?.index}..${entries.at(-1)?.index}`;
+            },
+          );
           this.appliedTo = entries.at(-1)?.index ?? this.appliedTo;
           this.broker.apply(entries);
           observer?.applied?.();
@@ -214,6 +221,9 @@ export class BrokerAssembly {
 
   /** A snapshot from the leader: the state machine's bytes plus the log entries that still hold retained messages. */
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    assert(snapshot.meta.index > this.appliedTo, () => {
+      return `a snapshot at ${snapshot.meta.index} would replace a state machine at ${this.appliedTo}`;
+    });
     const transfer = unpackTransfer(snapshot.data);
     const state: Snapshot = { meta: snapshot.meta, data: transfer.state };
     await this.store.installSnapshot(state, { prevTerm: transfer.prevTerm, entries: transfer.entries });

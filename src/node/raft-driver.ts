@@ -9,6 +9,7 @@ import {
   type Ready,
   type Snapshot,
 } from "../raft/index.ts";
+import { assert } from "../util/assert.ts";
 
 /** What the driver needs of storage: LogStore implements it over the real or the simulated Fs. */
 export interface DriverStorage extends LogReader {
@@ -133,6 +134,10 @@ export class RaftDriver {
       (rd.hardState !== undefined && ++this.readiesSinceCommitSave >= COMMIT_SAVE_EVERY);
     if (voteChanged || saveCommit) {
       const hs = rd.hardState ?? { term: this.saved.term, vote: this.saved.vote, commit: lastConfig };
+      assert(
+        hs.commit >= this.saved.commit,
+        () => `saved commit index falls from ${this.saved.commit} to ${hs.commit}`,
+      );
       this.storage.saveHardState(hs);
       this.saved = hs;
       this.readiesSinceCommitSave = 0;

@@ -2,6 +2,8 @@
  * What the core does once the application has applied committed entries: configuration changes
  * take effect (Raft dissertation §4, applied rather than appended, as in etcd).
  */
+
+import { assert } from "../util/assert.ts";
 import { decodeConfChange } from "./conf-change.ts";
 import { type Entry, EntryKind, type Membership, type Snapshot } from "./log-types.ts";
 import { applyConfChange, isMember } from "./membership.ts";
@@ -12,14 +14,18 @@ import { becomeFollower } from "./roles.ts";
 
 export function applied(r: RaftState, entries: Entry[]): void {
   for (const e of entries) {
+    // Applied rises one entry at a time, never past the commit index: a gap or a repeat is a bug.
+    assert(e.index === r.log.applied + 1 && e.index <= r.log.committed, () => {
+      return `applied entry ${e.index} after ${r.log.applied} (commit ${r.log.committed})`;
+    });
     if (e.kind === EntryKind.Config) applyConfigEntry(r, e);
+    r.log.applied = e.index;
   }
-  const last = entries.at(-1);
-  if (last !== undefined) r.log.applied = Math.max(r.log.applied, last.index);
 }
 
 export function snapshotApplied(r: RaftState, snap: Snapshot): void {
-  r.log.applied = Math.max(r.log.applied, snap.meta.index);
+  assert(snap.meta.index > r.log.applied, () => `snapshot at ${snap.meta.index} over applied ${r.log.applied}`);
+  r.log.applied = snap.meta.index;
   r.membership = snap.meta.membership;
   r.membershipHistory = [{ index: snap.meta.index, membership: snap.meta.membership }];
 }

@@ -2,6 +2,7 @@
  * The log as the core sees it: persisted entries through the LogReader, then the unstable tail.
  * Also tracks the commit and applied indexes.
  */
+import { assert } from "../util/assert.ts";
 import { MqraftError } from "../util/errors.ts";
 import { limitBytes } from "./entry-size.ts";
 import type { Entry, LogReader, Snapshot } from "./log-types.ts";
@@ -18,8 +19,9 @@ export class RaftLog {
     applied: number,
   ) {
     this.unstable = new UnstableLog(storage.lastIndex() + 1);
-    // What the state machine applied was committed, even if the driver saved the commit index less often.
-    this.committed = Math.max(committed, applied);
+    // The state machine applied what a snapshot holds, which was committed: the driver saves the commit index
+    // less often than snapshots are taken (docs/storage.md, "The commit index"), so it may be below.
+    this.committed = applied > committed ? applied : committed;
     if (this.committed > this.lastIndex())
       throw corrupt(`commit index ${this.committed} is beyond last index ${this.lastIndex()}`);
     this.applied = applied;
@@ -136,6 +138,11 @@ export class RaftLog {
   }
 
   restore(snapshot: Snapshot): void {
+    // Commit never falls: a snapshot is adopted only past the commit index (step-follower.ts).
+    assert(
+      snapshot.meta.index > this.committed,
+      () => `snapshot at ${snapshot.meta.index} under commit ${this.committed}`,
+    );
     this.committed = snapshot.meta.index;
     this.unstable.restore(snapshot);
   }
