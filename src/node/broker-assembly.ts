@@ -137,15 +137,15 @@ export class BrokerAssembly {
     const snapshot = store.snapshot();
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
     this.appliedTo = raft.appliedIndex;
+    raft.withholdVotes = store.damage !== undefined;
     this.watcher = new RoleWatcher(raft, log, (id) => this.addressOf(id));
     this.driver = new RaftDriver(
       raft,
       store,
       {
         send: (messages) => {
-          const out = store.damage === undefined ? messages : messages.filter(mayLeadOrVote);
-          observer?.sent?.(out);
-          options.transport.send(out);
+          observer?.sent?.(messages);
+          options.transport.send(messages);
           this.watcher.check();
         },
         apply: (entries) => {
@@ -160,7 +160,14 @@ export class BrokerAssembly {
           this.broker.apply(entries);
           observer?.applied?.();
         },
-        advanced: () => this.maybeSnapshot(),
+        advanced: () => {
+          // The store drops its damage marker once the log is durable past everything it may have held.
+          if (raft.withholdVotes && store.damage === undefined) {
+            raft.withholdVotes = false;
+            log.info("The repaired log has caught up: this broker votes again");
+          }
+          this.maybeSnapshot();
+        },
         installSnapshot: (snap) => this.installSnapshot(snap),
         fatal: (e) => {
           log.error(`Stopping: cannot persist the log: ${describeError(e)}`);
@@ -307,15 +314,4 @@ function reportRecovery(store: LogStore, log: Logger): void {
     log.info(
       `The saved commit index ${store.hardState().commit} is beyond the recovered log (last index ${store.lastIndex()}): the leader sends the rest`,
     );
-}
-
-/**
- * A repaired log may have lost entries this broker had acknowledged, so until it has caught up it
- * must not help elect anyone (its vote could favour a log missing them) nor campaign: its vote
- * requests and vote grants (pre-votes included) are not sent. Refusals and everything else still go out.
- */
-export function mayLeadOrVote(m: Message): boolean {
-  if (m.type === "vote" || m.type === "preVote") return false;
-  if (m.type === "voteResponse" || m.type === "preVoteResponse") return m.reject;
-  return true;
 }

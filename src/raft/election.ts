@@ -41,7 +41,7 @@ function quorumReachable(r: RaftState): boolean {
 
 /** Starts an election if this node may: `transfer` skips the pre-vote and overrides voters' leases. */
 export function hup(r: RaftState, transfer: boolean): void {
-  if (r.role === "leader" || !r.promotable() || r.log.unstable.snapshot !== undefined) return;
+  if (r.role === "leader" || !r.promotable() || r.log.unstable.snapshot !== undefined || r.withholdVotes) return;
   // Votes are counted with the configuration in force; one that is committed but not yet applied
   // could be more than one change behind the cluster's, and its majorities would not overlap.
   if (hasUnappliedConfChange(r)) return;
@@ -98,7 +98,7 @@ export function recordVote(r: RaftState, from: NodeId, granted: boolean): boolea
 export function handleVoteRequest(r: RaftState, m: VoteRequest): void {
   const type = m.type === "vote" ? "voteResponse" : "preVoteResponse";
   const canVote = r.vote === m.from || (r.vote === 0 && r.leader === 0) || (m.type === "preVote" && m.term > r.term);
-  if (canVote && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+  if (canVote && !r.withholdVotes && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {
     r.send({ type, from: r.id, to: m.from, term: m.term, reject: false });
     if (m.type === "vote") {
       r.electionElapsed = 0;

@@ -231,6 +231,17 @@ export class RaftNode {
   get membership(): Membership {
     return this.r.membership;
   }
+  /** Whether this node refuses to campaign and to grant votes (its log may lack entries it acknowledged). */
+  get withholdVotes(): boolean {
+    return this.r.withholdVotes;
+  }
+  set withholdVotes(withhold: boolean) {
+    this.r.withholdVotes = withhold;
+  }
+  /** The index of the configuration entry (or snapshot) that produced the configuration in force. */
+  get membershipIndex(): number {
+    return this.r.membershipHistory.at(-1)?.index ?? 0;
+  }
   lastIndex(): number {
     return this.r.log.lastIndex();
   }

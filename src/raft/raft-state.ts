@@ -37,6 +37,11 @@ export class RaftState {
   /** Ticks since start; the clock of Progress.lastHeard. */
   ticks = 0;
   leadTransferee: NodeId = 0;
+  /**
+   * Set while this node's log may lack entries it acknowledged (a repaired log that has not caught up): it neither
+   * campaigns nor grants votes or pre-votes, so no election can count on entries it lost.
+   */
+  withholdVotes = false;
   /** A config change may be proposed only once everything up to here is applied (one change at a time). */
   pendingConfIndex = 0;
   /** The leader owes followers appends (new entries or commit index); sent when the next Ready is built. */

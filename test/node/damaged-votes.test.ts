@@ -17,8 +17,8 @@ import { fileBytes, flipBit, segmentPaths } from "../storage/storage-env.ts";
 const DIR = "/data/1";
 const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, enabled: () => false };
 
-/** Node 1 of founders {1,2,3} whose log holds 20 entries of term 1, record 10 damaged when `damage`. */
-async function node(damage: boolean) {
+/** Node 1 of founders {1,2,3} whose log holds 20 entries of term 1, record `record` damaged when `damage`. */
+async function node(damage: boolean, record = 10) {
   const fs = new SimFs();
   const later: (() => void)[] = [];
   const sent: Message[] = [];
@@ -58,7 +58,7 @@ async function node(damage: boolean) {
     const path = segmentPaths(fs, DIR)[0] as string;
     const view = new DataView(fileBytes(fs, path).buffer);
     let pos = SEGMENT_HEADER_SIZE;
-    for (let i = 1; i < 10; i++) pos += 8 + view.getUint32(pos);
+    for (let i = 1; i < record; i++) pos += 8 + view.getUint32(pos);
     flipBit(fs, path, pos + 20);
   }
   const assembly = await BrokerAssembly.open({ ...options, repair: damage });
@@ -102,6 +102,23 @@ describe("a repaired broker withholds its votes", () => {
   });
 
   test("a repaired broker grants neither pre-votes nor votes, and never campaigns, until it has caught up", async () => {
-    expect(await electionTraffic(true)).toEqual([]);
+    expect(await electionTraffic(true)).toEqual(["preVoteResponse to 2 rejected", "voteResponse to 2 rejected"]);
+  });
+
+  test("a repaired broker whose kept log names it the only voter does not elect itself (found by the simulator)", async () => {
+    // Records 1 and 2 make node 1 a voter; the founders' other promotions (records 3 to 6) are cut by the repair.
+    const n = await node(true, 3);
+    expect(n.assembly.raft.membership.voters).toEqual([]);
+    for (let i = 0; i < 40; i++) {
+      n.assembly.tick();
+      await n.settle();
+    }
+    const state = {
+      voters: n.assembly.raft.membership.voters,
+      role: n.assembly.raft.role,
+      last: n.assembly.raft.lastIndex(),
+    };
+    await n.assembly.stop();
+    expect(state).toEqual({ voters: [1], role: "follower", last: 2 });
   });
 });

@@ -1,6 +1,7 @@
 /** A simulated Raft cluster: nodes, network, clock and the invariant checker, all driven by one seed. */
 import { bootstrap, type Entry, type Membership, type Message, type RaftOptions } from "../../src/raft/index.ts";
 import type { Prng } from "../../src/util/prng.ts";
+import { checkAcknowledgement } from "./acknowledgements.ts";
 import { describeDetail } from "./describe.ts";
 import { Checker } from "./invariants.ts";
 import { SimNetwork } from "./network.ts";
@@ -135,6 +136,7 @@ export class SimCluster implements NodeEnv {
   }
 
   send(m: Message): void {
+    checkAcknowledgement(m, this.nodes.get(m.from)?.raft, this.nodes.get(m.to)?.raft);
     this.network.send(m.from, m.to, m);
   }
 

@@ -10,6 +10,13 @@ import { hashEntry, Violation } from "../invariants.ts";
 
 interface NodeMarks {
   incarnation: number;
+  /** The last entry this node acknowledged to a leader: it was durable before the acknowledgement left. */
+  ackIndex: number;
+  ackTerm: number;
+  /** The index of the configuration the core had in force when it crashed, to be in force again after its replay. */
+  configAtCrash: number;
+  /** The commit index the current incarnation booted with (its replay ends there). */
+  bootCommit: number;
   commit: number;
   /** The highest term in which this node granted a vote, and to whom. */
   votedTerm: number;
@@ -48,7 +55,16 @@ export class BrokerChecker {
   private mark(id: number): NodeMarks {
     let m = this.marks.get(id);
     if (m === undefined) {
-      m = { incarnation: -1, commit: 0, votedTerm: 0, votedFor: 0 };
+      m = {
+        incarnation: -1,
+        commit: 0,
+        votedTerm: 0,
+        votedFor: 0,
+        ackIndex: 0,
+        ackTerm: 0,
+        configAtCrash: 0,
+        bootCommit: 0,
+      };
       this.marks.set(id, m);
     }
     return m;
@@ -60,6 +76,18 @@ export class BrokerChecker {
     if (m.incarnation !== incarnation) {
       m.incarnation = incarnation;
       m.commit = raft.commitIndex;
+    }
+    // The node's own log moved away from what it acknowledged (a newer leader overwrote it, a snapshot replaced it):
+    // that acknowledgement was for entries never committed, or they are in the snapshot.
+    if (m.ackIndex > 0 && raft.termAt(m.ackIndex) !== m.ackTerm) m.ackIndex = 0;
+    if (m.configAtCrash > 0 && raft.appliedIndex >= m.bootCommit) {
+      // The replay of what was committed before the crash is done: the configuration must be the one in force then.
+      if (raft.membershipIndex < m.configAtCrash)
+        fail(
+          "configuration kept",
+          `node ${id} had the configuration of index ${m.configAtCrash} in force before its crash, after its restart that of index ${raft.membershipIndex} (boot commit ${m.bootCommit})`,
+        );
+      m.configAtCrash = 0;
     }
     if (raft.role === "leader") {
       const holder = this.leaders.get(raft.term);
@@ -91,8 +119,38 @@ export class BrokerChecker {
   }
 
   /** A crashed node's core is gone. */
-  crashed(raft: RaftNode | undefined): void {
-    if (raft !== undefined) this.leading.delete(raft);
+  crashed(id: number, raft: RaftNode | undefined): void {
+    if (raft === undefined) return;
+    this.leading.delete(raft);
+    this.mark(id).configAtCrash = raft.membershipIndex;
+  }
+
+  /** Node `id` acknowledged its log up to `index` (term `term` there) to a leader: durable before it left. */
+  logAcknowledged(id: number, index: number, term: number): void {
+    const m = this.mark(id);
+    m.ackIndex = index;
+    m.ackTerm = term;
+  }
+
+  /**
+   * A node opened its data folder: it holds the last entry it acknowledged, or it is marked damaged up to at least
+   * that index (so it withholds its votes until it holds it again).
+   */
+  booted(
+    id: number,
+    log: { term(i: number): number | undefined; snapshotIndex: number; damagedUntil: number; bootCommit: number },
+  ): void {
+    const m = this.mark(id);
+    m.bootCommit = log.bootCommit;
+    // A repaired node lost part of its log, its configuration entries maybe: it neither votes nor campaigns until it
+    // holds them again (the acknowledgement check below covers it).
+    if (log.damagedUntil > 0) m.configAtCrash = 0;
+    if (m.ackIndex === 0 || m.ackIndex <= log.snapshotIndex || log.term(m.ackIndex) === m.ackTerm) return;
+    if (log.damagedUntil >= m.ackIndex) return;
+    fail(
+      "acknowledged entry kept",
+      `node ${id} acknowledged (${m.ackIndex}, t${m.ackTerm}) and restarted with t${log.term(m.ackIndex)} there, damaged until ${log.damagedUntil || "never"}`,
+    );
   }
 
   private checkLeaderHasCommitted(id: number, raft: RaftNode): void {

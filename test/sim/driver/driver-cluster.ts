@@ -4,13 +4,15 @@
  * (storage syncs, the driver's Ready loop) settle before the next one runs, as they would before
  * the next turn of a real event loop; so one seed replays the same interleaving every time.
  */
-import type { Message } from "../../../src/raft/index.ts";
+import type { Entry, Message } from "../../../src/raft/index.ts";
 import type { Prng } from "../../../src/util/prng.ts";
+import { checkAcknowledgement } from "../acknowledgements.ts";
 import { describeDetail } from "../describe.ts";
 import { SimNetwork } from "../network.ts";
 import { Scheduler } from "../scheduler.ts";
 import { Trace } from "../trace.ts";
 import { BrokerChecker, fail } from "./broker-checker.ts";
+import { SPARES } from "./driver-membership.ts";
 import type { DriverProfile } from "./driver-profile.ts";
 import { decodePeerMessage, encodePeerMessage } from "./peer-wire.ts";
 import { type MachineEnv, SimBroker } from "./sim-broker.ts";
@@ -20,6 +22,11 @@ export const TICK = 100;
 
 export interface DriverStats {
   crashes: number;
+  confChanges: number;
+  transfers: number;
+  retired: number;
+  damages: number;
+  repairs: number;
   pauses: number;
   partitions: number;
   slowSyncs: number;
@@ -53,6 +60,11 @@ export class DriverCluster implements MachineEnv {
   readonly peers: number[];
   readonly stats: DriverStats = {
     crashes: 0,
+    confChanges: 0,
+    transfers: 0,
+    retired: 0,
+    damages: 0,
+    repairs: 0,
     pauses: 0,
     partitions: 0,
     slowSyncs: 0,
@@ -79,10 +91,11 @@ export class DriverCluster implements MachineEnv {
     this.wirePrng = prng.fork();
     this.diskPrng = prng.fork();
     this.peers = Array.from({ length: profile.nodes }, (_, i) => i + 1);
-    for (const id of this.peers) {
+    // Founders start at once; the spares wait for the operator to add them (driver-membership.ts).
+    for (let id = 1; id <= profile.nodes + SPARES; id++) {
       const node = new SimBroker(id, this, prng.fork(), prng.int(-profile.clockSkew, profile.clockSkew));
       this.nodes.set(id, node);
-      node.start();
+      if (node.joined) node.start();
       this.scheduler.after(prng.int(0, TICK - 1), () => this.tickLoop(node));
     }
   }
@@ -103,6 +116,13 @@ export class DriverCluster implements MachineEnv {
     this.scheduler.runUntil(until);
   }
 
+  /** Set by the run: what happens when a broker applies a configuration entry (a removed one stops). */
+  onConfigApplied: (entry: Entry) => void = () => {};
+
+  configApplied(entry: Entry): void {
+    this.onConfigApplied(entry);
+  }
+
   /** Records the first failure found inside production code (which may catch what the checks throw). */
   fail(error: unknown): void {
     this.failure ??= error;
@@ -120,7 +140,16 @@ export class DriverCluster implements MachineEnv {
   }
 
   send(messages: Message[]): void {
-    for (const m of messages) this.network.send(m.from, m.to, { sent: m, frame: encodePeerMessage(m) });
+    for (const m of messages) {
+      if (m.type === "appendResponse" && !m.reject) this.checkAcknowledgement(m);
+      this.network.send(m.from, m.to, { sent: m, frame: encodePeerMessage(m) });
+    }
+  }
+
+  /** An acknowledgement vouches for the sender's log up to its index: it must match the leader's there. */
+  private checkAcknowledgement(m: Message & { type: "appendResponse" }): void {
+    const own = checkAcknowledgement(m, this.nodes.get(m.from)?.replica?.raft, this.nodes.get(m.to)?.replica?.raft);
+    if (own !== undefined) this.checker.logAcknowledged(m.from, m.index, own);
   }
 
   syncDelay(): number {
@@ -134,6 +163,8 @@ export class DriverCluster implements MachineEnv {
   trace(node: number, what: string, detail?: unknown): void {
     this.events.add(this.now, node, what, detail);
     if (what === "snapshot") this.stats.snapshots++;
+    else if (what === "retired") this.stats.retired++;
+    else if (what === "repaired") this.stats.repairs++;
     else if (what === "install snapshot") this.stats.installs++;
   }
 

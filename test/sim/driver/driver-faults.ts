@@ -1,6 +1,7 @@
 /** Power losses with restarts, process pauses and partitions during the safety phase, at the seed's rates. */
 import type { Prng } from "../../../src/util/prng.ts";
 import { CALM } from "../network.ts";
+import { damageSegment } from "./disk-damage.ts";
 import { type DriverCluster, TICK } from "./driver-cluster.ts";
 
 export class DriverFaults {
@@ -23,6 +24,7 @@ export class DriverFaults {
     if (this.prng.chance(p.crash)) this.crashOne(this.prng.chance(0.5) ? this.prng.int(1, 10) : this.prng.int(20, 100));
     if (this.prng.chance(p.pause)) this.pauseOne();
     if (this.prng.chance(p.partition)) this.partition();
+    if (this.prng.chance(p.damage)) this.damageOne();
   }
 
   /** Ends every fault: links heal, the network and the disks turn reliable, every machine runs. */
@@ -34,7 +36,7 @@ export class DriverFaults {
     c.slowSync = 0;
     for (const node of c.nodes.values()) {
       node.pausedUntil = 0;
-      if (node.state === "down") node.start();
+      if (node.state === "down" && node.joined) node.start();
     }
     c.trace(0, "heal all");
   }
@@ -47,7 +49,7 @@ export class DriverFaults {
     const { scheduler } = this.cluster;
     scheduler.after(this.prng.int(0, TICK - 1), () => {
       if (this.healed) return;
-      const running = [...this.cluster.nodes.values()].filter((n) => n.state !== "down");
+      const running = [...this.cluster.nodes.values()].filter((n) => n.state !== "down" && !n.retired);
       if (running.length === 0) return;
       const node = this.prng.pick(running);
       node.crash();
@@ -56,6 +58,25 @@ export class DriverFaults {
         if (node.state === "down") node.start();
       });
     });
+  }
+
+  /**
+   * Bit rot on a machine that is down: one byte of a log segment it fsynced is damaged (a header, a length field, a
+   * record's contents), so its next start must refuse, and its repair must keep it from voting until it holds again
+   * everything it held. At most one machine at a time, so a majority always holds every acknowledged entry. The last
+   * record of the newest segment is spared: damage there cannot be told from a torn write (docs/storage.md).
+   */
+  private damageOne(): void {
+    const nodes = [...this.cluster.nodes.values()];
+    if (nodes.some((n) => n.damaged || n.repairing)) return;
+    const down = nodes.filter((n) => n.state === "down" && n.joined && !n.retired);
+    if (down.length === 0) return;
+    const node = this.prng.pick(down);
+    const hit = damageSegment(node.fs, this.prng);
+    if (hit === undefined) return;
+    node.damaged = true;
+    this.cluster.stats.damages++;
+    this.cluster.trace(node.id, "damage", hit);
   }
 
   private pauseOne(): void {
@@ -69,7 +90,7 @@ export class DriverFaults {
 
   private partition(): void {
     const c = this.cluster;
-    const ids = c.peers;
+    const ids = [...c.nodes.keys()];
     switch (this.prng.pick(["split", "oneWay", "isolateLeader"] as const)) {
       case "split": {
         const side = ids.filter(() => this.prng.chance(0.5));

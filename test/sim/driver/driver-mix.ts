@@ -36,6 +36,8 @@ export class DriverMix {
         `${per("sent")} messages sent, ${per("lost")} lost, ${per("duplicated")} duplicated, ${per("cut")} cut by partitions`,
       `per run: ${per("published")} publishes, ${per("attempts")} attempts, ${per("acked")} acknowledged (${per("duplicateAcks")} as duplicates of a stored one), ` +
         `${per("snapshots")} snapshots taken, ${per("installs")} installed from a leader (in ${share(this.withInstalls)} of runs)`,
+      `per run: ${per("confChanges")} membership changes, ${per("retired")} brokers removed, ${per("transfers")} leadership transfers, ` +
+        `${per("damages")} damaged segments (${per("repairs")} repaired starts)`,
       `ticks to converge after healing: p50 ${at(0.5)}, p99 ${at(0.99)}, max ${sorted.at(-1) ?? 0}`,
     ];
   }

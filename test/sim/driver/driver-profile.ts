@@ -11,6 +11,12 @@ export interface DriverProfile {
   /** One machine down for a long stretch, so the others compact past it and it must install a snapshot. */
   outage: boolean;
   partition: number;
+  /** Per-tick chance that the operator takes one step of membership changes (join a spare, promote, remove). */
+  membership: number;
+  /** Per-tick chance of a leadership transfer. */
+  transfer: number;
+  /** Per-tick chance that a machine that is down has a byte of a log segment damaged (at most one at a time). */
+  damage: number;
   /** A node's process freezes (no ticks, no messages, no I/O completions handled) for a while. */
   pause: number;
   /** Time units an fdatasync or folder sync takes: [min, max], and the chance of a much slower one. */
@@ -42,6 +48,9 @@ export function drawDriverProfile(prng: Prng, nodes: number | undefined): Driver
     crash: prng.pick([0, 0.01, 0.02, 0.04]),
     outage: prng.chance(0.5),
     partition: prng.pick([0, 0.01, 0.03]),
+    membership: prng.pick([0, 0.03, 0.08]),
+    transfer: prng.pick([0, 0, 0.01, 0.03]),
+    damage: prng.pick([0, 0, 0.02, 0.05]),
     pause: prng.pick([0, 0, 0.01]),
     syncDelay: prng.pick([
       [0, 2],

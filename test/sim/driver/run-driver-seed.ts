@@ -9,6 +9,7 @@ import type { NetworkStats } from "../network.ts";
 import { fail } from "./broker-checker.ts";
 import { DriverCluster, type DriverStats, TICK } from "./driver-cluster.ts";
 import { DriverFaults } from "./driver-faults.ts";
+import { DriverMembership } from "./driver-membership.ts";
 import { type DriverProfile, drawDriverProfile } from "./driver-profile.ts";
 import { Publisher } from "./publishers.ts";
 
@@ -49,6 +50,8 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
     (_, k) => new Publisher(`p${k + 1}`, cluster, clientPrng.fork()),
   );
   const faults = new DriverFaults(cluster, prng.fork());
+  const membership = new DriverMembership(cluster, prng.fork());
+  cluster.onConfigApplied = (entry) => membership.configApplied(entry);
   let tick = 0;
   const runTick = () => cluster.runUntil(++tick * TICK);
   let convergedAfter: number | undefined;
@@ -56,6 +59,7 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
   try {
     for (let t = 0; t < (options.safetyTicks ?? DEFAULT_SAFETY_TICKS); t++) {
       faults.tick();
+      membership.tick();
       for (const p of publishers) p.tick(true);
       await runTick();
     }
@@ -97,6 +101,7 @@ function converged(cluster: DriverCluster, publishers: readonly Publisher[]): bo
   )
     return false;
   for (const node of cluster.nodes.values()) {
+    if (!node.joined || node.retired) continue;
     if (node.replica === undefined || node.replica.raft.appliedIndex !== leader.raft.commitIndex) return false;
   }
   return true;

@@ -3,7 +3,8 @@
  * process (a SimReplica, production's BrokerAssembly) that boots from it, runs, and may crash, pause, or restart.
  */
 import type { Clock } from "../../../src/node/clock.ts";
-import type { Message, Role } from "../../../src/raft/index.ts";
+import type { Entry, Message, Role } from "../../../src/raft/index.ts";
+import { isMqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import type { Scheduler } from "../scheduler.ts";
 import type { BrokerChecker } from "./broker-checker.ts";
@@ -21,6 +22,8 @@ export interface MachineEnv {
   fail(error: unknown): void;
   trace(node: number, what: string, detail?: unknown): void;
   syncDelay(): number;
+  /** A configuration entry applied on this machine's broker. */
+  configApplied(entry: Entry): void;
 }
 
 /** Milliseconds since the epoch at simulated time 0: commands carry realistic times. */
@@ -30,6 +33,13 @@ export class SimBroker {
   readonly fs: TimedSimFs;
   replica: SimReplica | undefined;
   state: "down" | "booting" | "up" = "down";
+  /** A member (founders are; a spare once the operator adds it), and one removed for good. */
+  joined: boolean;
+  retired = false;
+  /** A byte of its log was damaged while it was down: it must refuse to start, and be repaired. */
+  damaged = false;
+  /** Started with a repaired log that has not caught up yet (it holds a damage marker, on disk while down). */
+  repairing = false;
   /** Simulated time until which the process is frozen. */
   pausedUntil = 0;
   private incarnation = 0;
@@ -44,6 +54,7 @@ export class SimBroker {
     private readonly skew: number,
   ) {
     this.fs = new TimedSimFs({ delay: () => env.syncDelay(), after: (delay, fn) => this.after(delay, fn) });
+    this.joined = env.peers.includes(id);
   }
 
   get generation(): number {
@@ -62,8 +73,12 @@ export class SimBroker {
     this.env.scheduler.after(delay, run);
   }
 
-  /** Starts a process on this machine's disk; it serves once its store is open. */
-  start(): void {
+  /**
+   * Starts a process on this machine's disk; it serves once its store is open. A start refused because the log is
+   * corrupt is retried with repair, as an operator would.
+   */
+  start(repair = false): void {
+    if (this.retired) return;
     const incarnation = ++this.incarnation;
     this.state = "booting";
     this.seenRole = "";
@@ -72,7 +87,8 @@ export class SimBroker {
     SimReplica.boot({
       id: this.id,
       fs: this.fs,
-      peers: env.peers,
+      peers: this.env.peers.includes(this.id) ? env.peers : [],
+      repair,
       profile: env.profile,
       prng: this.prng.fork(),
       checker: env.checker,
@@ -82,14 +98,27 @@ export class SimBroker {
         if (incarnation === this.incarnation) env.fail(e);
       },
       trace: (what, detail) => env.trace(this.id, what, detail),
+      configApplied: (entry) => env.configApplied(entry),
     }).then(
       (replica) => {
         if (incarnation !== this.incarnation) return;
         this.replica = replica;
         this.state = "up";
+        if (repair) env.trace(this.id, "repaired", replica.store.damage);
+        this.damaged = false;
+        this.repairing = replica.store.damage !== undefined;
       },
       (e: unknown) => {
-        if (incarnation === this.incarnation) env.fail(e);
+        if (incarnation !== this.incarnation) return;
+        if (!isMqraftError(e, "CORRUPT") || repair || !this.damaged) {
+          env.fail(e);
+          return;
+        }
+        this.state = "down";
+        env.trace(this.id, "refused to start", e.message);
+        env.scheduler.after(100, () => {
+          if (this.state === "down" && incarnation === this.incarnation) this.start(true);
+        });
       },
     );
   }
@@ -124,9 +153,20 @@ export class SimBroker {
     };
   }
 
+  /** Removed from the cluster: the process stops for good (production's exits once it applied its removal). */
+  retire(): void {
+    this.retired = true;
+    if (this.state === "down") return;
+    this.env.checker.crashed(this.id, this.replica?.raft);
+    this.incarnation++;
+    this.replica = undefined;
+    this.state = "down";
+    this.env.trace(this.id, "retired");
+  }
+
   /** Power loss: the process is gone and the disk keeps what was synced, maybe a torn tail. */
   crash(): void {
-    this.env.checker.crashed(this.replica?.raft);
+    this.env.checker.crashed(this.id, this.replica?.raft);
     this.incarnation++;
     this.replica = undefined;
     this.state = "down";
@@ -147,6 +187,7 @@ export class SimBroker {
   observe(): void {
     const raft = this.replica?.raft;
     if (raft === undefined) return;
+    if (this.repairing && this.replica?.store.damage === undefined) this.repairing = false;
     this.env.checker.observe(this.id, this.incarnation, raft);
     if (raft.role !== this.seenRole || raft.term !== this.seenTerm) {
       this.seenRole = raft.role;

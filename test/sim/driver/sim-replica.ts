@@ -11,7 +11,7 @@ import type { Clock } from "../../../src/node/clock.ts";
 import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import type { RaftDriver } from "../../../src/node/raft-driver.ts";
 import type { ReplicatedBroker } from "../../../src/node/replicated-broker.ts";
-import type { Message, RaftNode } from "../../../src/raft/index.ts";
+import type { Entry, Message, RaftNode } from "../../../src/raft/index.ts";
 import type { Fs } from "../../../src/storage/fs.ts";
 import type { LogStore } from "../../../src/storage/log-store.ts";
 import type { Logger } from "../../../src/util/log.ts";
@@ -40,6 +40,9 @@ export interface ReplicaEnv {
   /** The driver stopped on an error, or the simulator's checks failed inside it. */
   fatal(error: unknown): void;
   trace(what: string, detail?: unknown): void;
+  /** Open a corrupt log by cutting it (--repair). */
+  repair: boolean;
+  configApplied(entry: Entry): void;
 }
 
 /** Logs nothing: the simulator keeps its own trace. */
@@ -80,7 +83,11 @@ export class SimReplica {
       segmentBytes: profile.segmentBytes,
       snapshotEvery: profile.snapshotEvery,
       retention: profile.retention,
-      configApplied: (e) => env.trace("config applied", { index: e.index }),
+      repair: env.repair,
+      configApplied: (e) => {
+        env.trace("config applied", { index: e.index });
+        env.configApplied(e);
+      },
       fatal: (e) => env.fatal(e),
       observer: {
         recovered: (hs) => env.checker.recovered(env.id, hs),
@@ -95,6 +102,13 @@ export class SimReplica {
         applied: () => replica?.verifyRetained(),
         trace: (what, detail) => env.trace(what, detail),
       },
+    });
+    const store = assembly.store;
+    env.checker.booted(env.id, {
+      term: (i) => store.term(i),
+      snapshotIndex: store.snapshot()?.meta.index ?? 0,
+      damagedUntil: store.damage?.untilIndex ?? 0,
+      bootCommit: assembly.bootCommit,
     });
     replica = new SimReplica(env, assembly);
     return replica;
