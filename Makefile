@@ -81,8 +81,11 @@ browser:
 				|| echo "chromium could not be installed (.tmp/apt-chromium.log): the browser test will be skipped"; \
 		else echo "no /usr/bin/chromium and no root apt-get: the dashboard's browser test will be skipped"; fi; }
 
+# Both levels of the simulation: the Raft core alone, then production's broker assembly on simulated disks.
+SIM_SEEDS ?= 20000
 sim: node_modules/.installed
-	$(BUN) run sim --seeds 20000 --start 1
+	$(BUN) run sim --level core --seeds $(SIM_SEEDS) --start 1
+	$(BUN) run sim --level broker --seeds $(SIM_SEEDS) --start 1
 
 # Planted bugs (test/mutants/mutants.ts), each in a scratch copy of the tree: the test named for each must fail.
 # About 3 minutes, so not part of make test; see docs/testing.md.
