@@ -79,7 +79,16 @@ export class ClusterManager {
     port = this.listener.port;
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.log.info(`Running on ${this.address}`);
-    if (config.httpPort !== 0) this.serveHttp();
+    if (config.httpPort !== 0) {
+      try {
+        this.serveHttp();
+      } catch (e) {
+        // nothing of a manager that failed to start may stay behind (tests start managers in-process)
+        clearInterval(this.sweeper);
+        this.listener.stop();
+        throw e;
+      }
+    }
   }
 
   /** Starts listening; throws BAD_CONFIG for an invalid configuration, UNAVAILABLE if the address cannot be bound. */
