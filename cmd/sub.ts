@@ -107,6 +107,11 @@ export default defineCommand({
         from: settings.from,
         drain: settings.drain,
         onReconnect: reportReconnect,
+        // a gap (messages retention removed before they were read) is reported, and the stream goes on
+        onGap: (g) =>
+          process.stderr.write(
+            `mqraft sub: offsets ${g.from} to ${g.to - 1} of ${g.topic} skipped: ${g.reason === "retention" ? "removed by retention before they were read" : "unreadable on the broker"}\n`,
+          ),
         ...(settings.durable === undefined ? {} : { durable: settings.durable }),
       });
       // an interrupted subscriber, or one whose reader left (`| head -1`), has done nothing wrong: it exits 0

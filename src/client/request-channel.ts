@@ -1,5 +1,5 @@
 import { MqraftError } from "../util/errors.ts";
-import type { Connection, Delivery, Welcome } from "../wire/index.ts";
+import type { Connection, Push, Welcome } from "../wire/index.ts";
 import { RefusedError } from "./client-errors.ts";
 import {
   ANSWER_TYPE,
@@ -29,7 +29,7 @@ const ignore = (): void => {};
  * settled with the reason, so a caller never waits on a dead connection.
  */
 export class RequestChannel {
-  onDelivery: (delivery: Delivery) => void = ignore;
+  onDelivery: (push: Push) => void = ignore;
   /** Once, when the channel ends for any reason (also after `close()`). */
   onClose: (reason: MqraftError) => void = ignore;
 
@@ -93,6 +93,8 @@ export class RequestChannel {
   private receive(message: ClientReceives): void {
     switch (message.type) {
       case "message":
+      case "gap":
+      case "ended":
         this.onDelivery(message);
         return;
       case "error":

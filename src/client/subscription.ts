@@ -1,5 +1,5 @@
 import { MqraftError } from "../util/errors.ts";
-import type { Delivery, Subscribed, SubscribeFrom } from "../wire/index.ts";
+import type { Gap, Push, Subscribed, SubscribeFrom, TopicOffsets } from "../wire/index.ts";
 import { isRetryable, leaderHint } from "./client-errors.ts";
 import { backoffMs, now, remaining, seconds, sleep, withDeadline } from "./deadline.ts";
 import type { DurableAcks } from "./durable-acks.ts";
@@ -21,6 +21,19 @@ export interface SubscribeOptions {
   bufferBytes?: number;
   /** Told when the stream loses its broker and when it resumes on one, so that a user can be told. */
   onReconnect?: (event: ReconnectEvent) => void;
+  /**
+   * Told of offsets the stream will never deliver (retention removed them before they were read, or a
+   * broker could not read them); the stream goes on after them. Without it, a gap fails the stream.
+   */
+  onGap?: (gap: SubscriptionGap) => void;
+}
+
+/** Messages [from, to) of `topic` that a subscription skipped, and why. */
+export interface SubscriptionGap {
+  topic: string;
+  from: number;
+  to: number;
+  reason: Gap["reason"];
 }
 
 /** The stream lost `address` (and looks for a broker for up to `timeoutMs`), or resumed on `address`. */
@@ -50,15 +63,17 @@ type State = "open" | "resuming" | "drained" | "failed" | "closed";
  * from the socket pauses while the consumer is behind.
  */
 export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
-  /** Per topic, the first offset the stream delivers, from the first broker's answer. */
-  positions: Readonly<Record<string, number>> = {};
-  /** Per topic, the next offset not yet committed when the stream started. */
-  ends: Readonly<Record<string, number>> = {};
+  /** Per topic, the first offset the stream delivers, from the first broker's answer (an object without prototype). */
+  positions: Readonly<Record<string, number>> = Object.create(null);
+  /** Per topic, the next offset not yet committed when the stream started (an object without prototype). */
+  ends: Readonly<Record<string, number>> = Object.create(null);
 
   private readonly from: SubscribeFrom;
   private readonly buffer: MessageBuffer;
   /** Next offset expected, per topic: the resume point. */
   private readonly expected = new Map<string, number>();
+  /** `ends` as a Map: a topic may be named like a property of Object.prototype. */
+  private readonly endOf = new Map<string, number>();
   private channel: RequestChannel | undefined;
   private subscriptionId = -1;
   private paused = false;
@@ -187,7 +202,7 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   private subscribeOn(channel: RequestChannel, deadline: number): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     channel.onDelivery = (delivery) => this.receive(channel, delivery);
-    const positions = this.expected.size > 0 ? { positions: Object.fromEntries(this.expected) } : {};
+    const positions = this.expected.size > 0 ? { positions: [...this.expected] } : {};
     const durable = this.options.durable !== undefined ? { durable: this.options.durable } : {};
     // attached in the answer's callback, not after an await: pushes may follow the answer in the same read
     const sent = channel.request(
@@ -211,12 +226,15 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     this.subscriptionId = answer.subscription;
     if (!this.started) {
       this.started = true;
-      this.positions = answer.positions;
-      this.ends = answer.ends;
+      this.positions = recordOf(answer.positions);
+      this.ends = recordOf(answer.ends);
+      for (const [topic, end] of answer.ends) this.endOf.set(topic, end);
     }
+    const starts = new Map(answer.positions);
     for (const topic of this.topics) {
-      // a broker starts a topic later than asked only where retention removed the messages in between
-      const start = answer.positions[topic] ?? 0;
+      // a broker starts a topic later than asked only where retention removed the messages in between: it says so
+      // with a gap push that follows this answer
+      const start = starts.get(topic) ?? 0;
       this.expected.set(topic, Math.max(this.expected.get(topic) ?? 0, start));
     }
     channel.onClose = () => this.lost(channel);
@@ -227,16 +245,46 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     this.notify();
   }
 
-  private receive(channel: RequestChannel, delivery: Delivery): void {
+  private receive(channel: RequestChannel, delivery: Push): void {
     if (channel !== this.channel || delivery.subscription !== this.subscriptionId || this.state !== "open") return;
+    if (delivery.type === "ended") {
+      this.fail(new MqraftError(delivery.code, `${channel.address} ended the subscription: ${delivery.message}`));
+      return;
+    }
     const expected = this.expected.get(delivery.topic);
     // below `expected`: delivered before a reconnect; a topic not asked for: a confused broker
-    if (expected === undefined || delivery.offset < expected) return;
-    if (this.options.drain === true && delivery.offset >= (this.ends[delivery.topic] ?? 0)) return;
+    if (expected === undefined) return;
+    if (delivery.type === "gap") return this.gap(delivery, expected);
+    if (delivery.offset < expected) return;
+    if (this.options.drain === true && delivery.offset >= (this.endOf.get(delivery.topic) ?? 0)) return;
     this.expected.set(delivery.topic, delivery.offset + 1);
     this.buffer.push({ topic: delivery.topic, offset: delivery.offset, data: delivery.data });
     if (this.buffer.full) this.pause();
     this.checkDrained();
+    this.notify();
+  }
+
+  /** Offsets the broker will never send: the consumer is told (onGap), or the stream fails. */
+  private gap(gap: Gap, expected: number): void {
+    const { topic, from, to, reason } = gap;
+    if (to > expected) this.expected.set(topic, to);
+    const onGap = this.options.onGap;
+    if (onGap === undefined) {
+      const why = reason === "retention" ? "were removed by retention before they were delivered" : "could not be read";
+      this.fail(new MqraftError("NOT_FOUND", `messages ${from} to ${to - 1} of topic ${JSON.stringify(topic)} ${why}`));
+      return;
+    }
+    onGap({ topic, from, to, reason });
+    this.checkDrained();
+    this.notify();
+  }
+
+  /** Ends the stream with `error`, thrown by `next()` once the messages received before it are taken. */
+  private fail(error: MqraftError): void {
+    this.state = "failed";
+    this.failure = error;
+    this.context.ended(this);
+    this.releasing = this.release(false);
     this.notify();
   }
 
@@ -249,7 +297,7 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   private checkDrained(): void {
     if (this.options.drain !== true || this.state !== "open") return;
     for (const topic of this.topics) {
-      if ((this.expected.get(topic) ?? 0) < (this.ends[topic] ?? 0)) return;
+      if ((this.expected.get(topic) ?? 0) < (this.endOf.get(topic) ?? 0)) return;
     }
     this.state = "drained";
     this.context.ended(this);
@@ -305,4 +353,10 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     this.waiter = undefined;
     waiter?.resolve();
   }
+}
+
+function recordOf(pairs: TopicOffsets): Record<string, number> {
+  const record: Record<string, number> = Object.create(null);
+  for (const [topic, offset] of pairs) record[topic] = offset;
+  return record;
 }

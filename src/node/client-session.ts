@@ -187,8 +187,6 @@ export class ClientSession {
   }
 
   private async subscribe(m: Subscribe): Promise<void> {
-    const state = this.host.broker.state;
-    const positions = new Map<string, number>();
     let durablePositions: Map<string, number> | undefined;
     if (m.durable !== undefined) {
       const r = await this.host.broker.propose({
@@ -201,29 +199,36 @@ export class ClientSession {
       if (r.type !== "subscribe") return this.answerResult(m.id, r);
       durablePositions = new Map(r.positions.map((p) => [p.topic, p.position]));
     }
-    const ends: Record<string, number> = {};
-    for (const topic of m.topics) {
-      const info = this.host.broker.state.topicInfo(topic) ?? state.topicInfo(topic);
+    // Maps, never plain objects: a topic may be named `constructor` or `__proto__`
+    const asked = new Map(m.positions ?? []);
+    const state = this.host.broker.state;
+    const positions = new Map<string, number>();
+    const starts: [string, number][] = [];
+    const ends: [string, number][] = [];
+    for (const topic of new Set(m.topics)) {
+      const info = state.topicInfo(topic);
       const first = info?.firstOffset ?? 0;
       const next = info?.nextOffset ?? 0;
-      ends[topic] = next;
       const start =
-        m.positions?.[topic] ??
+        asked.get(topic) ??
         durablePositions?.get(topic) ??
         (m.from === "earliest" ? first : m.from === "latest" ? next : m.from);
-      positions.set(topic, Math.max(start, first));
+      // a start below the retained messages is announced to the client as a gap before the first message
+      positions.set(topic, start);
+      starts.push([topic, Math.max(start, first)]);
+      ends.push([topic, next]);
     }
     const id = this.nextSubscription++;
-    const subscription = new Subscription(id, positions, this.connection, m.durable);
+    const subscription = new Subscription(id, positions, this.connection, m.durable, (s) => this.ended(s));
     this.subscriptions.set(id, subscription);
-    this.connection.send({
-      type: "subscribed",
-      id: m.id,
-      subscription: id,
-      positions: Object.fromEntries(positions),
-      ends,
-    });
+    this.connection.send({ type: "subscribed", id: m.id, subscription: id, positions: starts, ends });
     this.host.broker.feed.add(subscription);
+  }
+
+  /** The broker ended a stream by itself (it could not go on serving it); the client was told with `ended`. */
+  private ended(subscription: Subscription): void {
+    this.subscriptions.delete(subscription.id);
+    this.host.log.warn(`Subscription ${subscription.id} of ${this.connection.remoteAddress} ended by the broker`);
   }
 
   private async unsubscribe(id: number, subscriptionId: number, remove: boolean): Promise<void> {

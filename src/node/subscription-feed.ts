@@ -1,14 +1,15 @@
 import { decodeEntryMessages } from "../broker/command-codec.ts";
 import type { PublishMessage } from "../broker/commands.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
-import type { Delivery } from "../wire/index.ts";
+import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
+import type { Gap, Push } from "../wire/index.ts";
 
 /** Reads the data of one committed log entry (from the page cache or the disk). */
 export type EntryReader = (index: number) => Uint8Array | undefined;
 
 /** What a subscription writes to: a client connection. */
 export interface DeliverySink {
-  send(message: Delivery): boolean;
+  send(message: Push): boolean;
   readonly queuedBytes: number;
   readonly isOpen: boolean;
   writable(): Promise<void>;
@@ -21,6 +22,8 @@ const SCAN_BATCH = 256;
 /**
  * One push stream: per topic, the next offset to send. Messages are read back from the Raft log
  * (the message store), so a subscriber that falls behind costs disk reads, never broker memory.
+ * Nothing is skipped in silence: offsets it will never send (removed by retention before they were
+ * sent, or unreadable) are announced with a `gap` push, and the stream goes on after them.
  */
 export class Subscription {
   private waiting = false;
@@ -31,25 +34,42 @@ export class Subscription {
 
   constructor(
     readonly id: number,
+    /** The next offset to send per topic; may lie below the topic's first retained offset (a gap is sent first). */
     readonly positions: Map<string, number>,
     private readonly sink: DeliverySink,
     readonly durable: string | undefined,
-  ) {}
+    /** Called once if the broker ends this stream by itself (the session that owns it forgets it). */
+    private readonly onEnded: (s: Subscription) => void = () => {},
+  ) {
+    for (const [topic, next] of positions) checkPosition(topic, next);
+  }
 
-  /** Sends what is committed and not yet sent, until the client's buffer is full. */
-  pump(state: BrokerState, read: EntryReader): void {
+  /**
+   * Sends what is committed and not yet sent, until the client's buffer is full. Throws when it
+   * cannot go on (the feed then ends this subscription alone).
+   */
+  pump(state: BrokerState, read: EntryReader, failed: (s: Subscription, e: unknown) => void): void {
     if (this.waiting || !this.sink.isOpen) return;
     for (let progressed = true; progressed; ) {
       progressed = false;
-      for (const [topic, next] of this.positions) {
+      for (const [topic, position] of this.positions) {
+        let next = position;
+        const first = state.topicInfo(topic)?.firstOffset ?? 0;
+        if (next < first) {
+          this.gap(topic, next, first, "retention");
+          next = first;
+          this.positions.set(topic, next);
+        }
         const found = state.scan(topic, next, SCAN_BATCH);
         for (const at of found) {
+          if (at.offset !== next) throw new MqraftError("INTERNAL", `scan of ${topic} from ${next} gave ${at.offset}`);
           const message = this.messageAt(at.index, at.slot, read);
           if (message !== undefined) {
             this.sink.send({ type: "message", subscription: this.id, topic, offset: at.offset, data: message.data });
             this.delivered++;
-          }
-          this.positions.set(topic, at.offset + 1);
+          } else this.gap(topic, at.offset, at.offset + 1, "unreadable");
+          next = at.offset + 1;
+          this.positions.set(topic, next);
           progressed = true;
         }
         if (this.sink.queuedBytes > HIGH_WATER_BYTES) {
@@ -57,7 +77,11 @@ export class Subscription {
           this.sink.writable().then(
             () => {
               this.waiting = false;
-              this.pump(state, read);
+              try {
+                this.pump(state, read, failed);
+              } catch (e) {
+                failed(this, e);
+              }
             },
             () => {},
           );
@@ -65,6 +89,18 @@ export class Subscription {
         }
       }
     }
+  }
+
+  /** Tells the client this stream is over: it ends with `error`, and nothing more is sent on it. */
+  end(error: MqraftError): void {
+    if (this.sink.isOpen) {
+      this.sink.send({ type: "ended", subscription: this.id, code: error.code, message: error.message });
+    }
+    this.onEnded(this);
+  }
+
+  private gap(topic: string, from: number, to: number, reason: Gap["reason"]): void {
+    this.sink.send({ type: "gap", subscription: this.id, topic, from, to, reason });
   }
 
   private messageAt(index: number, slot: number, read: EntryReader): PublishMessage | undefined {
@@ -77,12 +113,22 @@ export class Subscription {
   }
 }
 
-/** Every open push stream of this broker; pumped once per turn after entries are applied. */
+function checkPosition(topic: string, position: number): void {
+  if (!Number.isSafeInteger(position) || position < 0)
+    throw new MqraftError("INTERNAL", `subscription position ${position} for topic ${JSON.stringify(topic)}`);
+}
+
+/**
+ * Every open push stream of this broker; pumped once per turn after entries are applied. Each
+ * stream is pumped on its own: one that fails is ended with an error (`ended`) and removed, and
+ * the others carry on.
+ */
 export class SubscriptionFeed {
   private readonly subscriptions = new Set<Subscription>();
   private scheduled = false;
   /** Messages delivered by subscriptions already removed (see delivered). */
   private retiredDelivered = 0;
+  private readonly failed = (s: Subscription, e: unknown): void => this.fail(s, e);
 
   constructor(
     private readonly state: () => BrokerState,
@@ -92,7 +138,7 @@ export class SubscriptionFeed {
 
   add(subscription: Subscription): void {
     this.subscriptions.add(subscription);
-    subscription.pump(this.state(), this.read);
+    this.pumpOne(subscription, this.state());
   }
 
   remove(subscription: Subscription): void {
@@ -117,7 +163,22 @@ export class SubscriptionFeed {
     this.defer(() => {
       this.scheduled = false;
       const state = this.state();
-      for (const s of this.subscriptions) s.pump(state, this.read);
+      for (const s of this.subscriptions) this.pumpOne(s, state);
     });
+  }
+
+  private pumpOne(subscription: Subscription, state: BrokerState): void {
+    try {
+      subscription.pump(state, this.read, this.failed);
+    } catch (e) {
+      this.fail(subscription, e);
+    }
+  }
+
+  private fail(subscription: Subscription, e: unknown): void {
+    if (!this.subscriptions.delete(subscription)) return;
+    this.retiredDelivered += subscription.delivered;
+    const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", describeError(e));
+    subscription.end(error);
   }
 }

@@ -173,17 +173,18 @@ export class FakeSession {
       this.cluster.durables.set(message.durable, durable);
     }
     const positions = new Map<string, number>();
-    const ends: Record<string, number> = {};
+    const ends: [string, number][] = [];
+    const asked = new Map(message.positions ?? []);
     for (const topic of message.topics) {
-      ends[topic] = this.cluster.nextOffset(topic);
-      positions.set(topic, message.positions?.[topic] ?? durable?.positions.get(topic) ?? this.start(topic, message));
+      ends.push([topic, this.cluster.nextOffset(topic)]);
+      positions.set(topic, asked.get(topic) ?? durable?.positions.get(topic) ?? this.start(topic, message));
     }
     const id = this.nextSubscription++;
     this.connection.send({
       type: "subscribed",
       id: message.id,
       subscription: id,
-      positions: Object.fromEntries(positions),
+      positions: [...positions],
       ends,
     });
     this.subscriptions.set(id, { next: new Map(positions), durable: message.durable });

@@ -74,7 +74,7 @@ export async function drainRaw(
       `the subscription to ${topic} on ${address}`,
       () => {
         const s = received.find((m) => m.type === "subscribed");
-        return s?.type === "subscribed" ? (s.ends[topic] ?? 0) : undefined;
+        return s?.type === "subscribed" ? (new Map(s.ends).get(topic) ?? 0) : undefined;
       },
       { timeoutMs },
     );

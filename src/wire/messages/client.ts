@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { ERROR_CODES } from "../../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
 import { NodeIdSchema } from "./fields.ts";
 
@@ -10,6 +11,17 @@ const BytesSchema = v.instance(Uint8Array);
 const TopicListSchema = v.pipe(
   v.array(TopicSchema),
   v.minLength(1, "at least one topic"),
+  v.maxLength(1000, "at most 1000 topics"),
+);
+
+/**
+ * An offset per topic, as [topic, offset] pairs rather than a map keyed by topic: a CBOR map decodes
+ * to a plain object, where cbor-x renames a `__proto__` key and valibot's v.record drops
+ * `__proto__`, `prototype` and `constructor`, all of them valid topic names. A topic listed twice
+ * counts once, with its last offset.
+ */
+export const TopicOffsetsSchema = v.pipe(
+  v.array(v.tuple([TopicSchema, OffsetSchema])),
   v.maxLength(1000, "at most 1000 topics"),
 );
 
@@ -31,7 +43,7 @@ export const SubscribeSchema = v.object({
   topics: TopicListSchema,
   from: SubscribeFromSchema,
   /** Next offset per topic, to resume after a reconnect; overrides `from` for the topics it names. */
-  positions: v.optional(v.record(TopicSchema, OffsetSchema)),
+  positions: v.optional(TopicOffsetsSchema),
   durable: v.optional(SubscriptionNameSchema),
 });
 
@@ -66,9 +78,9 @@ export const SubscribedSchema = v.object({
   id: RequestIdSchema,
   subscription: OffsetSchema,
   /** Next offset this subscription will deliver, per topic. */
-  positions: v.record(TopicSchema, OffsetSchema),
+  positions: TopicOffsetsSchema,
   /** Next offset not yet committed when the subscription started, per topic (for `sub --drain`). */
-  ends: v.record(TopicSchema, OffsetSchema),
+  ends: TopicOffsetsSchema,
 });
 
 export const DeliverySchema = v.object({
@@ -77,6 +89,27 @@ export const DeliverySchema = v.object({
   topic: TopicSchema,
   offset: OffsetSchema,
   data: BytesSchema,
+});
+
+/**
+ * Pushed when a topic's messages [from, to) will never be delivered on a subscription: retention
+ * removed them before they were sent, or the broker could not read them. The stream goes on at `to`.
+ */
+export const GapSchema = v.object({
+  type: v.literal("gap"),
+  subscription: OffsetSchema,
+  topic: TopicSchema,
+  from: OffsetSchema,
+  to: OffsetSchema,
+  reason: v.picklist(["retention", "unreadable"]),
+});
+
+/** Pushed when the broker ends a subscription by itself: nothing more comes on it. */
+export const SubscriptionEndedSchema = v.object({
+  type: v.literal("ended"),
+  subscription: OffsetSchema,
+  code: v.picklist(ERROR_CODES),
+  message: v.string(),
 });
 
 export const OkSchema = v.object({ type: v.literal("ok"), id: RequestIdSchema });
@@ -114,6 +147,7 @@ export const StatusReplySchema = v.object({
   httpPort: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(65535))),
 });
 
+export type TopicOffsets = v.InferOutput<typeof TopicOffsetsSchema>;
 export type Publish = v.InferOutput<typeof PublishSchema>;
 export type Subscribe = v.InferOutput<typeof SubscribeSchema>;
 export type SubscribeFrom = v.InferOutput<typeof SubscribeFromSchema>;
@@ -123,6 +157,10 @@ export type StatusRequest = v.InferOutput<typeof StatusRequestSchema>;
 export type Published = v.InferOutput<typeof PublishedSchema>;
 export type Subscribed = v.InferOutput<typeof SubscribedSchema>;
 export type Delivery = v.InferOutput<typeof DeliverySchema>;
+export type Gap = v.InferOutput<typeof GapSchema>;
+export type SubscriptionEnded = v.InferOutput<typeof SubscriptionEndedSchema>;
+/** What a broker pushes on a subscription. */
+export type Push = Delivery | Gap | SubscriptionEnded;
 export type Ok = v.InferOutput<typeof OkSchema>;
 export type NodeStatus = v.InferOutput<typeof NodeStatusSchema>;
 export type StatusReply = v.InferOutput<typeof StatusReplySchema>;

@@ -10,6 +10,7 @@ import {
 import {
   AckSchema,
   DeliverySchema,
+  GapSchema,
   OkSchema,
   PublishedSchema,
   PublishSchema,
@@ -17,6 +18,7 @@ import {
   StatusRequestSchema,
   SubscribedSchema,
   SubscribeSchema,
+  SubscriptionEndedSchema,
   UnsubscribeSchema,
 } from "./client.ts";
 import { ErrorMessageSchema } from "./error.ts";
@@ -75,6 +77,8 @@ export const ClientInboundSchema = v.variant("type", [
   PublishedSchema,
   SubscribedSchema,
   DeliverySchema,
+  GapSchema,
+  SubscriptionEndedSchema,
   OkSchema,
   StatusReplySchema,
   ...ADMIN_REPLY_SCHEMAS,
@@ -102,6 +106,8 @@ export const MessageSchema = v.variant("type", [
   PublishedSchema,
   SubscribedSchema,
   DeliverySchema,
+  GapSchema,
+  SubscriptionEndedSchema,
   OkSchema,
   ReportSchema,
   ...ADMIN_REQUEST_SCHEMAS,

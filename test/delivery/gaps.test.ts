@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { connect, type MqraftClient, type Subscription } from "../../src/client/index.ts";
+import type { SubscriptionGap } from "../../src/client/subscription.ts";
+import { LocalBroker } from "./local-broker.ts";
+
+let broker: LocalBroker | undefined;
+const clients: MqraftClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+  await broker?.destroy();
+  broker = undefined;
+});
+
+async function client(address: string): Promise<MqraftClient> {
+  const c = await connect({ servers: [address], timeoutMs: 10_000 });
+  clients.push(c);
+  return c;
+}
+
+async function offsets(subscription: Subscription): Promise<number[] | string> {
+  const got: number[] = [];
+  try {
+    for await (const m of subscription) got.push(m.offset);
+  } catch (e) {
+    return `${got.join(",")} then ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return got;
+}
+
+describe("a subscriber is told of messages it will never receive", () => {
+  test("asking for offsets retention removed: told through onGap, or the stream fails naming them", async () => {
+    broker = await LocalBroker.start({ retention: { maxMessages: 3 } });
+    const c = await client(broker.address);
+    for (let i = 0; i < 6; i++) await c.publish("t", `m${i}`);
+    const gaps: SubscriptionGap[] = [];
+    const told = await c.subscribe("t", { from: 1, drain: true, onGap: (g) => gaps.push(g) });
+    expect(await offsets(told)).toEqual([3, 4, 5]);
+    expect(gaps).toEqual([{ topic: "t", from: 1, to: 3, reason: "retention" }]);
+    const strict = await c.subscribe("t", { from: 0, drain: true });
+    expect(await offsets(strict)).toBe(
+      ' then messages 0 to 2 of topic "t" were removed by retention before they were delivered',
+    );
+  });
+});
