@@ -1,13 +1,14 @@
 import * as v from "valibot";
 import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
-import { ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
+import { PositiveNumberSchema, ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 import {
   AckCommandSchema,
   BytesSchema,
   type Command,
   ConfigCommandSchema,
   type PublishMessage,
+  RegisterCommandSchema,
   SubscribeCommandSchema,
   TimeSchema,
   UnsubscribeCommandSchema,
@@ -26,8 +27,18 @@ const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array
 
 const ShortWireMessageSchema = v.strictTuple([TopicSchema, BytesSchema]);
 const LongWireMessageSchema = v.strictTuple([TopicSchema, BytesSchema, ProducerIdSchema, WholeNumberSchema]);
-const WIRE_MESSAGE_FIELDS = ["topic", "data", "producer", "seq"];
-export type WireMessage = v.InferOutput<typeof ShortWireMessageSchema> | v.InferOutput<typeof LongWireMessageSchema>;
+const FencedWireMessageSchema = v.strictTuple([
+  TopicSchema,
+  BytesSchema,
+  ProducerIdSchema,
+  WholeNumberSchema,
+  PositiveNumberSchema,
+]);
+const WIRE_MESSAGE_FIELDS = ["topic", "data", "producer", "seq", "epoch"];
+export type WireMessage =
+  | v.InferOutput<typeof ShortWireMessageSchema>
+  | v.InferOutput<typeof LongWireMessageSchema>
+  | v.InferOutput<typeof FencedWireMessageSchema>;
 
 /** The envelope of a publish; its messages are checked one by one so that one bad message refuses only itself. */
 const WirePublishSchema = v.object({ type: v.literal("publish"), time: TimeSchema, messages: v.array(v.unknown()) });
@@ -38,6 +49,7 @@ const WireCommandSchema = v.variant("type", [
   UnsubscribeCommandSchema,
   AckCommandSchema,
   ConfigCommandSchema,
+  RegisterCommandSchema,
 ]);
 export type WireCommand = v.InferOutput<typeof WireCommandSchema>;
 
@@ -76,9 +88,11 @@ export function parseEnvelope(raw: unknown): DecodedEntry {
 
 /** One publish message as it appears on the wire, checked; a string is the reason it is refused. */
 export function parseWireMessage(raw: unknown): WireMessage | string {
-  if (!Array.isArray(raw) || (raw.length !== 2 && raw.length !== 4))
-    return "expected [topic, data] or [topic, data, producer, seq]";
-  const parsed = v.safeParse(raw.length === 2 ? ShortWireMessageSchema : LongWireMessageSchema, raw);
+  if (!Array.isArray(raw) || raw.length < 2 || raw.length > 5 || raw.length === 3)
+    return "expected [topic, data], [topic, data, producer, seq] or [topic, data, producer, seq, epoch]";
+  const schema =
+    raw.length === 2 ? ShortWireMessageSchema : raw.length === 4 ? LongWireMessageSchema : FencedWireMessageSchema;
+  const parsed = v.safeParse(schema, raw);
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
   const item = issue?.path?.[0]?.key;
@@ -87,7 +101,9 @@ export function parseWireMessage(raw: unknown): WireMessage | string {
 }
 
 function fromWire(m: WireMessage): PublishMessage {
-  return m.length === 2 ? { topic: m[0], data: m[1] } : { topic: m[0], data: m[1], producer: m[2], seq: m[3] };
+  if (m.length === 2) return { topic: m[0], data: m[1] };
+  if (m.length === 4) return { topic: m[0], data: m[1], producer: m[2], seq: m[3] };
+  return { topic: m[0], data: m[1], producer: m[2], seq: m[3], epoch: m[4] };
 }
 
 export function encodeCommand(command: Command): Uint8Array {
@@ -114,6 +130,8 @@ export function encodeCommand(command: Command): Uint8Array {
       });
     case "config":
       return cbor.encode({ type: command.type, time: command.time, retention: command.retention });
+    case "register":
+      return cbor.encode({ type: command.type, time: command.time, producer: command.producer });
     default:
       return command satisfies never;
   }

@@ -26,8 +26,14 @@ export const PublishMessageSchema = v.pipe(
     /** With seq: the identity of a retried publish, so that it is stored once. */
     producer: v.optional(ProducerIdSchema),
     seq: v.optional(WholeNumberSchema),
+    /**
+     * The producer's incarnation, from a `register` command (its log index). With it, seqs must be
+     * stored in order (each the last stored + 1) and an older epoch is fenced off.
+     */
+    epoch: v.optional(PositiveNumberSchema),
   }),
   v.check((m) => (m.producer === undefined) === (m.seq === undefined), "producer and seq must be given together"),
+  v.check((m) => m.epoch === undefined || m.producer !== undefined, "epoch needs producer and seq"),
 );
 export type PublishMessage = v.InferOutput<typeof PublishMessageSchema>;
 
@@ -69,6 +75,16 @@ export const AckCommandSchema = v.object({
   offset: WholeNumberSchema,
 });
 
+/**
+ * Starts a new incarnation of a producer id: its epoch is this command's log index, its seqs start
+ * again at 0, and publishes under any older epoch are refused (FENCED).
+ */
+export const RegisterCommandSchema = v.object({
+  type: v.literal("register"),
+  time: TimeSchema,
+  producer: ProducerIdSchema,
+});
+
 /** Absent limits are unlimited. */
 export const RetentionSchema = v.object({
   maxMessages: v.optional(PositiveNumberSchema),
@@ -89,10 +105,12 @@ export const CommandSchema = v.variant("type", [
   UnsubscribeCommandSchema,
   AckCommandSchema,
   ConfigCommandSchema,
+  RegisterCommandSchema,
 ]);
 export type Command = v.InferOutput<typeof CommandSchema>;
 export type PublishCommand = v.InferOutput<typeof PublishCommandSchema>;
 export type SubscribeCommand = v.InferOutput<typeof SubscribeCommandSchema>;
 export type UnsubscribeCommand = v.InferOutput<typeof UnsubscribeCommandSchema>;
 export type AckCommand = v.InferOutput<typeof AckCommandSchema>;
+export type RegisterCommand = v.InferOutput<typeof RegisterCommandSchema>;
 export type ConfigCommand = v.InferOutput<typeof ConfigCommandSchema>;

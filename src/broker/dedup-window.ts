@@ -4,8 +4,10 @@ import { ProducerWindow } from "./producer-window.ts";
  * The dedup window: recent (producer, seq) pairs and where each was stored. Bounded three ways,
  * all in command time and counts so that every replica forgets the same things at the same entry:
  * a producer idle for longer than PRODUCER_IDLE_MS is forgotten, each producer keeps its last
- * SEQS_PER_PRODUCER seqs (producer-window.ts), and past MAX_PRODUCERS producers or MAX_SEQS seqs
- * in all, the least recently active producers are forgotten first.
+ * SEQS_PER_PRODUCER seqs (producer-window.ts), past MAX_SEQS seqs in all the least recently active
+ * producers' seqs are forgotten first (a registered producer keeps its epoch and next seq, so a
+ * retry is still known as stored), and past MAX_PRODUCERS producers the least recently active
+ * producers are forgotten entirely.
  */
 
 export const PRODUCER_IDLE_MS = 120_000;
@@ -46,6 +48,12 @@ export class DedupWindow {
     if (this.seqs > MAX_SEQS || this.producers.size > MAX_PRODUCERS) this.evictLeastActive(window);
   }
 
+  /** A new incarnation of `window`'s producer: epoch `epoch`, expecting `nextSeq`, no seq remembered. */
+  restart(window: ProducerWindow, epoch: number, nextSeq: number): void {
+    this.seqs -= window.restart(epoch, nextSeq);
+    if (this.producers.size > MAX_PRODUCERS) this.evictLeastActive(window);
+  }
+
   /** Forgets producers idle for longer than PRODUCER_IDLE_MS at `now`. */
   expire(now: number): void {
     for (const window of this.producers.values()) {
@@ -68,7 +76,10 @@ export class DedupWindow {
   private evictLeastActive(keep: ProducerWindow): void {
     for (const window of this.producers.values()) {
       if (this.seqs <= MAX_SEQS && this.producers.size <= MAX_PRODUCERS) return;
-      if (window !== keep) this.forget(window);
+      if (window === keep) continue;
+      // a registered producer's seqs go first; the producer itself only when there are too many producers
+      if (window.epoch > 0 && this.producers.size <= MAX_PRODUCERS) this.seqs -= window.forgetSeqs();
+      else this.forget(window);
     }
   }
 

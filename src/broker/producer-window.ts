@@ -18,6 +18,13 @@ export class ProducerWindow {
   seq: Float64Array;
   topicId: Uint32Array;
   offset: Float64Array;
+  /**
+   * The incarnation this window belongs to: 0 for a producer that never registered (its seqs are
+   * only deduplicated), else the log index of its `register`, and its seqs are then stored in order.
+   */
+  epoch = 0;
+  /** With an epoch: the seq the next new publish must carry (the last stored + 1). */
+  nextSeq = 0;
   /** The columns' memory is viewed by a snapshot: move to new memory before overwriting any of it. */
   private shared = false;
 
@@ -68,6 +75,23 @@ export class ProducerWindow {
     if (this.tail - this.head <= SEQS_PER_PRODUCER) return 1;
     this.head++;
     return 0;
+  }
+
+  /**
+   * Forgets every remembered seq (for space) and returns how many. epoch and nextSeq stay: a retry
+   * of a forgotten seq is still known to be stored, only its offset is lost.
+   */
+  forgetSeqs(): number {
+    const count = this.tail - this.head;
+    this.head = this.tail;
+    return count;
+  }
+
+  /** Starts incarnation `epoch` with no seq stored. Returns how many seqs were forgotten. */
+  restart(epoch: number, nextSeq: number): number {
+    this.epoch = epoch;
+    this.nextSeq = nextSeq;
+    return this.forgetSeqs();
   }
 
   private lowerBound(seq: number): number {
@@ -123,6 +147,8 @@ export function producerFromColumns(
   id: string,
   lastSeen: number,
   columns: { seq: Float64Array; topicId: Uint32Array; offset: Float64Array },
+  epoch = 0,
+  nextSeq = 0,
 ): ProducerWindow {
   const count = columns.seq.length;
   const window = new ProducerWindow(id, lastSeen, Math.max(INITIAL_CAPACITY, count));
@@ -130,5 +156,7 @@ export function producerFromColumns(
   window.topicId.set(columns.topicId);
   window.offset.set(columns.offset);
   window.tail = count;
+  window.epoch = epoch;
+  window.nextSeq = nextSeq;
   return window;
 }

@@ -17,7 +17,8 @@ const UNDEFINED = new Uint8Array([0xf7]);
 /** A publish message read from an entry: checked, its payload a view into the entry. */
 export type EntryMessage =
   | [topic: string, data: Uint8Array]
-  | [topic: string, data: Uint8Array, producer: string, seq: number];
+  | [topic: string, data: Uint8Array, producer: string, seq: number]
+  | [topic: string, data: Uint8Array, producer: string, seq: number, epoch: number];
 
 export function encodePublishEntry(time: number, messages: readonly PublishMessage[]): Uint8Array {
   let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5;
@@ -29,8 +30,8 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
   w.head(4, messages.length);
   for (const m of messages) {
     // half a (producer, seq) pair goes out as four items all the same, so that the invalid message stays invalid
-    const long = m.producer !== undefined || m.seq !== undefined;
-    w.head(4, long ? 4 : 2);
+    const long = m.producer !== undefined || m.seq !== undefined || m.epoch !== undefined;
+    w.head(4, m.epoch !== undefined ? 5 : long ? 4 : 2);
     w.ascii(m.topic);
     w.bytes(m.data);
     if (!long) continue;
@@ -38,6 +39,7 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
     else w.ascii(m.producer);
     if (m.seq === undefined) w.raw(UNDEFINED);
     else w.whole(m.seq);
+    if (m.epoch !== undefined) w.whole(m.epoch);
   }
   return w.buffer.subarray(0, w.at);
 }
@@ -61,7 +63,7 @@ export function readPublishEntry(bytes: Uint8Array): { time: number; messages: E
   const messages: EntryMessage[] = [];
   for (let k = 0; k < count; k++) {
     const items = r.head(4);
-    if (items !== 2 && items !== 4) return undefined;
+    if (items !== 2 && items !== 4 && items !== 5) return undefined;
     const topic = r.name();
     if (topic === undefined) return undefined;
     const length = r.head(2);
@@ -76,7 +78,13 @@ export function readPublishEntry(bytes: Uint8Array): { time: number; messages: E
     if (producer === undefined) return undefined;
     const seq = r.whole();
     if (seq < 0) return undefined;
-    messages.push([topic, data, producer, seq]);
+    if (items === 4) {
+      messages.push([topic, data, producer, seq]);
+      continue;
+    }
+    const epoch = r.whole();
+    if (epoch < 1) return undefined;
+    messages.push([topic, data, producer, seq, epoch]);
   }
   return r.at === end ? { time, messages } : undefined;
 }

@@ -13,7 +13,7 @@ export interface TopicPosition {
   position: number;
 }
 
-export type BrokerErrorCode = Extract<ErrorCode, "BAD_MESSAGE" | "NOT_FOUND" | "REFUSED">;
+export type BrokerErrorCode = Extract<ErrorCode, "BAD_MESSAGE" | "NOT_FOUND" | "REFUSED" | "OUT_OF_ORDER" | "FENCED">;
 
 export interface PublishResult {
   type: "publish";
@@ -35,6 +35,7 @@ export type ApplyResult =
   | { type: "unsubscribe"; name: string }
   | { type: "ack"; name: string; topic: string; position: number }
   | { type: "config"; retention: Retention }
+  | { type: "register"; producer: string; epoch: number }
   | ErrorResult;
 
 export function refusal(code: BrokerErrorCode, message: string): ErrorResult {

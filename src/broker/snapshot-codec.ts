@@ -9,13 +9,14 @@ import type { DurableRecord } from "./subscriptions.ts";
 import { type TopicIndex, topicFromColumns } from "./topic-index.ts";
 
 /**
- * The state machine's snapshot (layout in docs/state-machine.md). Version 2, written now: a magic
+ * The state machine's snapshot (layout in docs/state-machine.md). Version 3, written now: a magic
  * number, the length of a CBOR header (names, counts, retention, durable subscriptions), the
  * header, then every typed-array column's bytes as they are in memory (little-endian on every
  * platform Bun runs on). Encoding copies no column: the parts are views that topic-index.ts and
  * producer-window.ts keep intact while they are held, so a snapshot of a million messages costs
- * the broker no pause to serialise. Version 1, one CBOR map with the columns as byte strings, is
- * still read.
+ * the broker no pause to serialise. Version 3 adds each producer's epoch and next seq to version 2,
+ * which is still read (its producers never registered), as is version 1, one CBOR map with the
+ * columns as byte strings.
  */
 
 export const SNAPSHOT_FORMAT = "mqraft-broker-state";
@@ -55,18 +56,31 @@ const SnapshotV1Schema = v.object({
   ),
   durables: v.array(DurableSchema),
 });
-/** Either version once read: the header's fields, with each topic's and producer's columns as bytes. */
-type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version">;
+/** Any version once read: the header's fields, with each topic's and producer's columns as bytes. */
+type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producers"> & {
+  producers: (v.InferOutput<typeof SnapshotV1Schema>["producers"][number] & { epoch?: number; nextSeq?: number })[];
+};
 
-/** Version 2's header: the columns follow it, each topic's then each producer's, in the order listed here. */
-const HeaderV2Schema = v.object({
-  ...common,
-  version: v.literal(2),
-  topics: v.array(v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, count: WholeNumberSchema })),
-  producers: v.array(v.object({ id: ProducerIdSchema, lastSeen: WholeNumberSchema, count: WholeNumberSchema })),
-  durables: v.array(DurableSchema),
-});
-export type SnapshotHeader = v.InferOutput<typeof HeaderV2Schema>;
+const headerProducer = { id: ProducerIdSchema, lastSeen: WholeNumberSchema, count: WholeNumberSchema };
+/** Versions 2 and 3's header: the columns follow it, each topic's then each producer's, in the order listed here. */
+const HeaderSchema = v.variant("version", [
+  v.object({
+    ...common,
+    version: v.literal(2),
+    topics: v.array(v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, count: WholeNumberSchema })),
+    producers: v.array(v.object(headerProducer)),
+    durables: v.array(DurableSchema),
+  }),
+  v.object({
+    ...common,
+    version: v.literal(3),
+    topics: v.array(v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, count: WholeNumberSchema })),
+    /** epoch 0: never registered (nextSeq unused). */
+    producers: v.array(v.object({ ...headerProducer, epoch: WholeNumberSchema, nextSeq: WholeNumberSchema })),
+    durables: v.array(DurableSchema),
+  }),
+]);
+export type SnapshotHeader = v.InferOutput<typeof HeaderSchema>;
 
 export interface SnapshotParts {
   appliedIndex: number;
@@ -100,13 +114,13 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   const producers = Array.from(parts.producers, (p) => {
     const c = p.snapshotColumns();
     columns.push(c.seq, c.topicId, c.offset);
-    return { id: p.id, lastSeen: p.lastSeen, count: p.count };
+    return { id: p.id, lastSeen: p.lastSeen, count: p.count, epoch: p.epoch, nextSeq: p.nextSeq };
   });
   const durables = Array.from(parts.durables, (d) => ({ name: d.name, topics: d.topics, positions: d.positions }));
   return joinSnapshot(
     {
       format: SNAPSHOT_FORMAT,
-      version: 2,
+      version: 3,
       appliedIndex: parts.appliedIndex,
       time: parts.time,
       retention: parts.retention,
@@ -118,7 +132,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   );
 }
 
-/** A version 2 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
+/** A version 2 or 3 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
 export function joinSnapshot(header: SnapshotHeader, columns: Uint8Array[]): Uint8Array[] {
   // Copied: the encoder reuses its buffer, and a snapshot is held long after.
   const head = Uint8Array.from(cbor.encode(header));
@@ -129,7 +143,7 @@ export function joinSnapshot(header: SnapshotHeader, columns: Uint8Array[]): Uin
   return [prefix, head, ...columns];
 }
 
-/** The header and the column bytes of a version 2 snapshot, undefined when `bytes` is not one. */
+/** The header and the column bytes of a version 2 or 3 snapshot, undefined when `bytes` is not one. */
 export function splitSnapshot(bytes: Uint8Array): { header: unknown; body: Uint8Array } | undefined {
   if (bytes.byteLength < PREFIX_SIZE) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -185,9 +199,9 @@ function validated<S extends v.GenericSchema>(schema: S, raw: unknown): v.InferO
   return parsed.output;
 }
 
-/** Version 2 in the shape version 1 is read in: the header with each column cut from the body by its count. */
-function readV2(header: unknown, body: Uint8Array): Parsed {
-  const h = validated(HeaderV2Schema, header);
+/** Versions 2 and 3 in the shape version 1 is read in: the header with each column cut from the body by its count. */
+function readColumns(header: unknown, body: Uint8Array): Parsed {
+  const h = validated(HeaderSchema, header);
   let at = 0;
   const take = (count: number, width: number, what: string): Uint8Array => {
     const length = count * width;
@@ -209,6 +223,7 @@ function readV2(header: unknown, body: Uint8Array): Parsed {
     seq: take(p.count, 8, `producer "${p.id}"`),
     topicId: take(p.count, 4, `producer "${p.id}"`),
     offset: take(p.count, 8, `producer "${p.id}"`),
+    ...("epoch" in p ? { epoch: p.epoch, nextSeq: p.nextSeq } : {}),
   }));
   if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
   return {
@@ -224,7 +239,7 @@ function readV2(header: unknown, body: Uint8Array): Parsed {
 
 export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
   const v2 = splitSnapshot(bytes);
-  const s = v2 === undefined ? validated(SnapshotV1Schema, decodeCbor(bytes)) : readV2(v2.header, v2.body);
+  const s: Parsed = v2 === undefined ? validated(SnapshotV1Schema, decodeCbor(bytes)) : readColumns(v2.header, v2.body);
 
   const names = new Set<string>();
   const topics = s.topics.map((t, id) => {
@@ -260,7 +275,10 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
       topicId: column(u32, p.topicId, count, `${where} topicId`),
       offset: column(f64, p.offset, count, `${where} offset`),
     };
-    checkAscending(columns.seq, true, 0, Number.MAX_SAFE_INTEGER, `${where} seq`);
+    const epoch = p.epoch ?? 0;
+    const nextSeq = p.nextSeq ?? 0;
+    checkAscending(columns.seq, true, 0, epoch > 0 ? nextSeq - 1 : Number.MAX_SAFE_INTEGER, `${where} seq`);
+    if (epoch > s.appliedIndex) throw corrupt(`${where} has epoch ${epoch}, after the snapshot's index`);
     for (let i = 0; i < count; i++) {
       const topic = topics[columns.topicId[i] as number];
       const offset = columns.offset[i] as number;
@@ -268,7 +286,7 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
         throw corrupt(`${where} refers to a message that was never stored`);
       }
     }
-    return producerFromColumns(p.id, p.lastSeen, columns);
+    return producerFromColumns(p.id, p.lastSeen, columns, epoch, nextSeq);
   });
 
   const byName = new Map(topics.map((t) => [t.name, t]));

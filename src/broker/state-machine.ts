@@ -10,8 +10,8 @@ import {
 } from "./command-codec.ts";
 import { type Command, PublishMessageSchema, type Retention } from "./commands.ts";
 import { DedupWindow } from "./dedup-window.ts";
-import type { ProducerWindow } from "./producer-window.ts";
-import { type ApplyResult, type PublishResult, refusal, type TopicPosition } from "./results.ts";
+import { type ProducerWindow, SEQS_PER_PRODUCER } from "./producer-window.ts";
+import { type ApplyResult, type ErrorResult, type PublishResult, refusal, type TopicPosition } from "./results.ts";
 import { RetentionEnforcer } from "./retention.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.ts";
 import { type OffsetRange, Subscriptions } from "./subscriptions.ts";
@@ -223,6 +223,8 @@ export class BrokerState {
       case "config":
         this.retainer.set(command.retention, this.topicList, this.clock);
         return [{ type: "config", retention: this.retention() }];
+      case "register":
+        return [this.register(index, command.producer)];
       default:
         return command satisfies never;
     }
@@ -235,15 +237,15 @@ export class BrokerState {
       if (form !== "command") {
         const m = form === "checked" ? (raw as WireMessage) : parseWireMessage(raw);
         if (typeof m === "string") results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${m}`));
-        else if (m.length === 2) results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0));
-        else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3]));
+        else if (m.length === 2) results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0, undefined));
+        else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4]));
       } else {
         const parsed = v.safeParse(PublishMessageSchema, raw);
         if (!parsed.success)
           results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${describeIssues(parsed.issues)}`));
         else {
           const m = parsed.output;
-          results.push(this.publishOne(index, slot, m.topic, m.data.length, m.producer, m.seq ?? 0));
+          results.push(this.publishOne(index, slot, m.topic, m.data.length, m.producer, m.seq ?? 0, m.epoch));
         }
       }
     }
@@ -257,21 +259,69 @@ export class BrokerState {
     size: number,
     producer: string | undefined,
     seq: number,
-  ): PublishResult {
+    epoch: number | undefined,
+  ): PublishResult | ErrorResult {
     let window: ProducerWindow | undefined;
     if (producer !== undefined) {
       window = this.dedup.touch(producer, this.clock);
+      const refused = epoch === undefined ? this.unregistered(window) : this.inOrder(window, epoch, seq);
+      if (refused !== undefined) return refused;
       const at = window.find(seq);
       if (at >= 0) {
         const original = this.topicList[window.topicId[at] as number] as TopicIndex;
         return { type: "publish", topic: original.name, offset: window.offset[at] as number, duplicate: true };
       }
+      if (seq < window.nextSeq) {
+        return refusal(
+          "REFUSED",
+          `producer ${producer} seq ${seq} was stored already; its offset is no longer remembered (the dedup window keeps ${SEQS_PER_PRODUCER} seqs per producer)`,
+        );
+      }
     }
     const topic = this.topicsByName.get(topicName) ?? this.createTopic(topicName);
     const offset = topic.append(index, slot, size, this.clock);
     this.retainer.added(topic);
-    if (window !== undefined) this.dedup.record(window, seq, topic.id, offset);
+    if (window !== undefined) {
+      this.dedup.record(window, seq, topic.id, offset);
+      if (window.epoch > 0) window.nextSeq = seq + 1;
+    }
     return { type: "publish", topic: topic.name, offset };
+  }
+
+  /** A publish without an epoch under a producer id that has registered is an older incarnation. */
+  private unregistered(window: ProducerWindow): ErrorResult | undefined {
+    if (window.epoch === 0) return undefined;
+    return refusal("FENCED", `producer ${window.id} has registered (epoch ${window.epoch}); publish with its epoch`);
+  }
+
+  /**
+   * A registered producer's seqs are stored in order, each the last stored + 1, so that a publish
+   * refused on its way (a leadership transfer, a lost connection) cannot be overtaken by a later
+   * one: the later ones are refused too, and the client resends them in order. An epoch newer than
+   * the one remembered (the producer re-registered, or was forgotten meanwhile) starts afresh.
+   * Returns the refusal, or undefined when the publish may go on (as a new message or a duplicate).
+   */
+  private inOrder(window: ProducerWindow, epoch: number, seq: number): ErrorResult | undefined {
+    if (epoch < window.epoch) {
+      return refusal(
+        "FENCED",
+        `producer ${window.id} epoch ${epoch} was replaced by epoch ${window.epoch}: another client registered this producer id`,
+      );
+    }
+    if (epoch > window.epoch) this.dedup.restart(window, epoch, seq);
+    if (seq > window.nextSeq) {
+      return refusal(
+        "OUT_OF_ORDER",
+        `producer ${window.id} epoch ${epoch}: seq ${seq} is ahead of the next one, ${window.nextSeq}; resend from there`,
+      );
+    }
+    return undefined;
+  }
+
+  private register(index: number, producer: string): ApplyResult {
+    const window = this.dedup.touch(producer, this.clock);
+    this.dedup.restart(window, index, 0);
+    return { type: "register", producer, epoch: index };
   }
 
   private createTopic(name: string): TopicIndex {

@@ -16,6 +16,9 @@ import {
   type Publish,
   type Published,
   PublishedSchema,
+  type Register,
+  type Registered,
+  RegisteredSchema,
   type RemoveDurable,
   type SeekDurable,
   type StatusReply,
@@ -41,6 +44,7 @@ export const ClientReceivesSchema = v.variant("type", [
   WelcomeSchema,
   ErrorMessageSchema,
   PublishedSchema,
+  RegisteredSchema,
   SubscribedSchema,
   DeliverySchema,
   GapSchema,
@@ -54,6 +58,7 @@ export type ClientReceives = v.InferOutput<typeof ClientReceivesSchema>;
 
 export type ClientRequest =
   | Publish
+  | Register
   | Subscribe
   | Ack
   | Unsubscribe
@@ -70,6 +75,7 @@ export type ClientSends = Hello | ClientRequest;
 /** The answer each request expects when it succeeds. */
 export interface AnswerTo {
   publish: Published;
+  register: Registered;
   subscribe: Subscribed;
   ack: Ok;
   unsubscribe: Ok;
@@ -85,6 +91,7 @@ export interface AnswerTo {
 
 export const ANSWER_TYPE = {
   publish: "published",
+  register: "registered",
   subscribe: "subscribed",
   ack: "ok",
   unsubscribe: "ok",

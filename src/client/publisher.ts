@@ -5,7 +5,7 @@ import { isName } from "../util/name-bytes.ts";
 import { TopicSchema } from "../util/names.ts";
 import type { Published } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
-import { now, remaining, seconds } from "./deadline.ts";
+import { now, remaining, seconds, withDeadline } from "./deadline.ts";
 import type { LeaderLink } from "./leader-link.ts";
 import type { RequestChannel } from "./request-channel.ts";
 import { clientClosed } from "./server-pool.ts";
@@ -25,7 +25,10 @@ export interface PublisherOptions {
 }
 
 interface Entry {
-  readonly seq: number;
+  /** Renumbered (from 0, in the same order) when the producer registers again. */
+  seq: number;
+  /** Times sent, over all channels. */
+  sends: number;
   readonly topic: string;
   readonly data: Uint8Array;
   readonly deadline: number;
@@ -45,11 +48,17 @@ function tooLarge(entry: Entry, channel: RequestChannel, producer: string): bool
 }
 
 /**
- * Pipelined, idempotent publishing through the leader link. Every publish gets the next `seq` of this client's
- * producer id; until it is acknowledged it stays in `entries`, in seq order. When the channel to the leader is lost
- * or refuses with NOT_LEADER, everything unacknowledged is sent again, in order, with the same (producer, seq), on
- * the next leader's channel: the broker's dedup window answers the ones it already stored with their original
- * offsets. At most `window` publishes are on the wire, and sending also waits while the connection's queue is full.
+ * Pipelined, idempotent, ordered publishing through the leader link. Before its first publish the client registers
+ * its producer id with the leader and gets an epoch: publishes under an older epoch (a previous run of this program,
+ * or another client given the same id) are refused from then on (FENCED), so two incarnations never mistake each
+ * other's seqs for their own. Every publish gets the next `seq`; until it is acknowledged it stays in `entries`, in
+ * seq order. The broker stores a registered producer's seqs strictly in order: a publish refused on its way (a
+ * leadership transfer, a lost connection) makes the ones after it be refused too (OUT_OF_ORDER), and the client then
+ * sends everything unacknowledged again, in order, with the same (producer, epoch, seq), on the leader's channel; the
+ * broker answers the ones it already stored with their original offsets. A seq the client gave up on (timed out,
+ * too large) leaves a hole no later seq can pass: the client registers again and numbers what is left from 0 under
+ * the new epoch (none of it was stored, as nothing is stored past a hole). At most `window` publishes are on the
+ * wire, and sending also waits while the connection's queue is full.
  */
 export class Publisher {
   /** Unacknowledged publishes, by seq; a Map keeps insertion (seq) order, and deadlines grow with seq. */
@@ -61,6 +70,8 @@ export class Publisher {
   private inflight = 0;
   private channel: RequestChannel | undefined;
   private nextSeq = 0;
+  /** From the leader's answer to `register`; undefined until then, and after a hole or a fence. */
+  private epoch: number | undefined;
   private running = false;
   private wakeup: PromiseWithResolvers<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -83,6 +94,7 @@ export class Publisher {
     const { promise, resolve, reject } = Promise.withResolvers<PublishResult>();
     const entry: Entry = {
       seq: this.nextSeq++,
+      sends: 0,
       topic,
       data,
       deadline: now() + this.options.timeoutMs,
@@ -135,7 +147,7 @@ export class Publisher {
     }
   }
 
-  /** Waits for the leader's channel; everything unacknowledged goes out again on it, in seq order. */
+  /** Waits for the leader's channel (registering first if need be); everything unacknowledged goes out again on it, in seq order. */
   private async attach(): Promise<void> {
     this.channel = undefined;
     const oldest = this.entries.values().next().value;
@@ -148,15 +160,58 @@ export class Publisher {
       return;
     }
     if (this.closed) return;
+    if (this.epoch === undefined && !(await this.register(channel, oldest.deadline))) return;
+    if (this.closed) return;
     this.channel = channel;
     this.inflight = 0;
     this.unsent = [...this.entries.values()];
     this.unsentHead = 0;
   }
 
+  /** Asks the leader for a new epoch; false when it failed (the channel was reported, or everything failed). */
+  private async register(channel: RequestChannel, deadline: number): Promise<boolean> {
+    try {
+      const answer = await withDeadline(
+        channel.ask({ type: "register", producer: this.options.producer }),
+        deadline,
+        () => new MqraftError("TIMEOUT", `${channel.address} did not answer register in time`),
+      );
+      this.epoch = answer.epoch;
+      return true;
+    } catch (e) {
+      if (isRetryable(e)) this.link.report(channel, e);
+      else this.failAll(e instanceof Error ? e : new MqraftError("INTERNAL", String(e)));
+      this.expire();
+      return false;
+    }
+  }
+
+  /** A new epoch is needed: what is unacknowledged is numbered again from 0 (none of it was stored). */
+  private renumber(): void {
+    this.epoch = undefined;
+    const left = [...this.entries.values()];
+    this.entries.clear();
+    for (const [seq, entry] of left.entries()) {
+      entry.seq = seq;
+      this.entries.set(seq, entry);
+    }
+    this.nextSeq = left.length;
+  }
+
+  private failAll(error: Error): void {
+    const left = [...this.entries.values()];
+    this.entries.clear();
+    this.unsent = [];
+    this.unsentHead = 0;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const entry of left) entry.reject(error);
+  }
+
   private sendSome(channel: RequestChannel): void {
     const connection = channel.connection;
     const { producer, window } = this.options;
+    const epoch = this.epoch;
     while (
       this.unsentHead < this.unsent.length &&
       this.inflight < window &&
@@ -186,6 +241,7 @@ export class Publisher {
             data: entry.data as Uint8Array<ArrayBuffer>,
             producer,
             seq: entry.seq,
+            ...(epoch === undefined ? {} : { epoch }),
           },
           (result) => this.settled(entry, channel, result),
         );
@@ -198,6 +254,7 @@ export class Publisher {
         this.unsentHead--;
         return;
       }
+      entry.sends++;
       this.inflight++;
     }
     if (this.unsentHead > COMPACT_AFTER && this.unsentHead * 2 > this.unsent.length) {
@@ -215,9 +272,30 @@ export class Publisher {
       this.wake();
       return;
     }
+    if (result instanceof MqraftError && (result.code === "OUT_OF_ORDER" || result.code === "FENCED")) {
+      // every answer still due on this channel is about the same hole or fence: leave it
+      this.channel = undefined;
+      channel.close();
+      if (result.code === "OUT_OF_ORDER") this.renumber();
+      else {
+        this.epoch = undefined;
+        this.failAll(result);
+      }
+      this.wake();
+      return;
+    }
     this.inflight--;
     if (result instanceof MqraftError) this.finish(entry, result);
-    else {
+    else if (result.duplicate === true && entry.sends === 1) {
+      // stored before this client first sent it: another client under this producer id and epoch
+      this.finish(
+        entry,
+        new MqraftError(
+          "FENCED",
+          `${channel.address} already held producer ${this.options.producer} seq ${entry.seq}: another client uses this producer id`,
+        ),
+      );
+    } else {
       this.link.confirm();
       this.finish(entry, { topic: result.topic, offset: result.offset });
     }

@@ -111,6 +111,7 @@ export class RequestChannel {
         this.answer(message.id, RefusedError.from(message, this.address), "error");
         return;
       case "published":
+      case "registered":
       case "subscribed":
       case "ok":
       case "status":

@@ -20,12 +20,8 @@ const FIRST_PAUSE_MS = 25;
 const MAX_PAUSE_MS = 500;
 
 interface Forward {
-  /** As the client sent it. */
+  /** As the client sent it; it goes to brokers unchanged but for a fresh id per attempt. */
   readonly request: ForwardedRequest;
-  /** What goes to brokers (with a fresh id per attempt). */
-  readonly outgoing: ForwardedRequest;
-  /** The manager gave this publish its own producer and seq, so that a resend is stored once. */
-  readonly ownSeq: boolean;
   readonly reply: Reply;
   readonly done: () => void;
   readonly deadlineTimer: ReturnType<typeof setTimeout>;
@@ -50,14 +46,13 @@ interface Forward {
  * Sends one-shot requests to the leader on the manager's own connections, with ids of its own, and relays each
  * answer with the client's id. A broker that is not the leader, or cannot be reached, sends the request on to the
  * leader it names or the next broker the reports list, within the request timeout; then the client is answered
- * NO_LEADER (or TIMEOUT when a leader took the request and did not answer). A publish without a producer and seq is
- * given the manager's own, so that a resend after a lost connection is stored once.
+ * NO_LEADER (or TIMEOUT when a leader took the request and did not answer). A publish goes with the client's own
+ * producer, seq and epoch, or none: an identity the manager made up would be shared by all its clients (a resend
+ * behind its dedup window stored twice) and change when the client retries, so it would protect nothing.
  */
 export class Forwarder {
   private readonly links = new Map<string, UpstreamLink<Forward>>();
   private readonly active = new Set<Forward>();
-  private readonly producer = `mqraft-manager-${randomHex(8)}`;
-  private nextSeq = 0;
   private nextWireId = 0;
   /**
    * The broker that last served a request: between a leader's death and the new leader's first report, the map
@@ -79,12 +74,8 @@ export class Forwarder {
 
   /** Forwards `request`; `reply` gets exactly one answer, then `done` runs. */
   forward(request: ForwardedRequest, reply: Reply, done: () => void): void {
-    const ownSeq = request.type === "publish" && (request.producer === undefined || request.seq === undefined);
-    const outgoing: ForwardedRequest = ownSeq ? { ...request, producer: this.producer, seq: this.nextSeq++ } : request;
     const f: Forward = {
       request,
-      outgoing,
-      ownSeq,
       reply,
       done,
       deadlineTimer: setTimeout(() => this.expire(f), this.settings.requestTimeoutMs),
@@ -137,7 +128,7 @@ export class Forwarder {
     f.sentTo = target;
     f.sentAt = this.now();
     this.log.info(`Forward ${f.request.type.toUpperCase()} to ${target}`);
-    this.link(target).send({ ...f.outgoing, id: f.wireId }, f);
+    this.link(target).send({ ...f.request, id: f.wireId }, f);
   }
 
   /** The leader a refusal named, else the broker that last served, else the next of the reports, not tried in this round. */
@@ -188,11 +179,6 @@ export class Forwarder {
   }
 
   private relayed(f: Forward, answer: UpstreamAnswer): UpstreamAnswer {
-    if (answer.type === "published" && f.ownSeq && answer.duplicate !== undefined) {
-      // the duplicate was the manager's own resend; the client sent this message once
-      const { duplicate: _, ...stored } = answer;
-      return { ...stored, id: f.request.id };
-    }
     return { ...answer, id: f.request.id };
   }
 
@@ -235,8 +221,4 @@ export class Forwarder {
 
 function isAddress(address: string): boolean {
   return v.is(AddressSchema, address);
-}
-
-function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 }

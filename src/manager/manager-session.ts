@@ -71,6 +71,7 @@ export class ManagerSession {
         }
         return this.host.report(m);
       case "publish":
+      case "register":
       case "status":
       case "join":
       case "leave":

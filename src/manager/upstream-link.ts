@@ -13,9 +13,12 @@ import {
 } from "../wire/index.ts";
 
 /** The one-shot requests a manager forwards to the leader. */
-export type ForwardedRequest = Extract<ManagerInbound, { type: "publish" | "status" | "join" | "leave" | "transfer" }>;
+export type ForwardedRequest = Extract<
+  ManagerInbound,
+  { type: "publish" | "register" | "status" | "join" | "leave" | "transfer" }
+>;
 /** What a broker answers them with. */
-export type UpstreamAnswer = Extract<ClientInbound, { type: "published" | "ok" | "status" | "error" }>;
+export type UpstreamAnswer = Extract<ClientInbound, { type: "published" | "registered" | "ok" | "status" | "error" }>;
 
 export interface UpstreamHandlers<T> {
   /** The broker's answer to the request sent with `token` (its `id` is the one the link sent). */
@@ -137,7 +140,13 @@ export class UpstreamLink<T> {
       );
       return;
     }
-    if (m.type === "published" || m.type === "ok" || m.type === "status" || m.type === "error") {
+    if (
+      m.type === "published" ||
+      m.type === "registered" ||
+      m.type === "ok" ||
+      m.type === "status" ||
+      m.type === "error"
+    ) {
       const id = m.id;
       const token = id === undefined ? undefined : this.waiting.get(id);
       if (id === undefined || token === undefined) return;

@@ -86,6 +86,14 @@ export class ClientSession {
         return;
       case "publish":
         return this.publish(m);
+      case "register":
+        return void this.host.broker.propose({ type: "register", time: this.host.now(), producer: m.producer }).then(
+          (r) =>
+            r.type === "register"
+              ? this.connection.send({ type: "registered", id: m.id, producer: r.producer, epoch: r.epoch })
+              : this.answerResult(m.id, r),
+          (e) => this.answerError(m.id, e),
+        );
       case "subscribe":
         return void this.subscribe(m).catch((e) => this.answerError(m.id, e));
       case "ack":
@@ -145,13 +153,21 @@ export class ClientSession {
     // the callback keeps only these numbers: `m.data` is a view into the received bytes, and holding it until the
     // outcome would keep the whole receive buffer alive
     const { id } = m;
+    if (m.epoch !== undefined && (m.producer === undefined || m.seq === undefined || m.epoch < 1)) {
+      return this.answerError(
+        id,
+        new MqraftError("BAD_MESSAGE", "publish.epoch needs producer and seq, and is at least 1 (from registered)"),
+      );
+    }
     const bytes = m.data.length;
     this.publishesInFlight++;
     this.publishBytesInFlight += bytes;
     this.host.broker.publish(
-      m.producer !== undefined && m.seq !== undefined
-        ? { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq }
-        : { topic: m.topic, data: m.data },
+      m.producer === undefined || m.seq === undefined
+        ? { topic: m.topic, data: m.data }
+        : m.epoch === undefined
+          ? { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq }
+          : { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq, epoch: m.epoch },
       (outcome) => {
         this.publishesInFlight--;
         this.publishBytesInFlight -= bytes;

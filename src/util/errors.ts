@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   "CORRUPT",
   "LOCKED",
   "INTERNAL",
+  "OUT_OF_ORDER",
+  "FENCED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -104,7 +104,7 @@ describe("snapshot and restore", () => {
     const first = header.topics[0] as SnapshotHeader["topics"][number];
     const reversed = new Float64Array(new Uint8Array(columns[0] as Uint8Array).buffer).reverse();
     const cases: [string, Uint8Array][] = [
-      ["version", joined({ ...header, version: 3 as 2 }, columns)],
+      ["version", joined({ ...header, version: 4 } as unknown as SnapshotHeader, columns)],
       ["missing field", joined({ ...header, durables: undefined as never }, columns)],
       [
         "column length",

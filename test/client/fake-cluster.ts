@@ -51,6 +51,7 @@ export class FakeCluster {
   maxFrameBytes: number | undefined;
   /** Requests received, by type, over all nodes. */
   readonly received = new Map<string, number>();
+  private epochs = 0;
 
   private constructor(private readonly host: string) {}
 
@@ -124,13 +125,19 @@ export class FakeCluster {
   }
 
   /** Stores one message unless its (producer, seq) is known; fans it out to every live subscription. */
+  /** A new epoch for a producer, as the leader hands out with `register`. */
+  register(): number {
+    return ++this.epochs;
+  }
+
   store(
     topic: string,
     data: Uint8Array,
     producer?: string,
     seq?: number,
+    epoch?: number,
   ): { topic: string; offset: number; duplicate: boolean } {
-    const key = producer === undefined || seq === undefined ? undefined : `${producer}/${seq}`;
+    const key = producer === undefined || seq === undefined ? undefined : `${producer}/${epoch ?? 0}/${seq}`;
     const known = key === undefined ? undefined : this.dedup.get(key);
     if (known !== undefined) {
       this.duplicates++;

@@ -6,6 +6,7 @@ import {
   type Ok,
   PROTOCOL_VERSION,
   type Published,
+  type Registered,
   type ServerInbound,
   type StatusReply,
   type Subscribe,
@@ -16,7 +17,7 @@ import type { FakeCluster } from "./fake-cluster.ts";
 
 const PUSH_CHUNK = 200;
 
-export type Outgoing = Welcome | ErrorMessage | Published | Subscribed | Delivery | Ok | StatusReply;
+export type Outgoing = Welcome | ErrorMessage | Published | Registered | Subscribed | Delivery | Ok | StatusReply;
 
 interface LiveSubscription {
   /** Next offset to push, per topic. */
@@ -109,7 +110,15 @@ export class FakeSession {
       case "error":
         return;
       case "publish":
-        return this.publish(message.id, message.topic, message.data, message.producer, message.seq);
+        return this.publish(message.id, message.topic, message.data, message.producer, message.seq, message.epoch);
+      case "register":
+        if (!this.isLeader) return this.notLeader(message.id);
+        return void this.connection.send({
+          type: "registered",
+          id: message.id,
+          producer: message.producer,
+          epoch: this.cluster.register(),
+        });
       case "subscribe":
         return this.subscribe(message);
       case "ack": {
@@ -143,10 +152,10 @@ export class FakeSession {
     }
   }
 
-  private publish(id: number, topic: string, data: Uint8Array, producer?: string, seq?: number): void {
+  private publish(id: number, topic: string, data: Uint8Array, producer?: string, seq?: number, epoch?: number): void {
     if (!this.isLeader) return this.notLeader(id);
     const node = this.cluster.node(this.nodeId);
-    const stored = this.cluster.store(topic, data, producer, seq);
+    const stored = this.cluster.store(topic, data, producer, seq, epoch);
     this.outstanding++;
     this.cluster.maxOutstanding = Math.max(this.cluster.maxOutstanding, this.outstanding);
     if (node.answered >= node.answerLimit) return;

@@ -115,6 +115,9 @@ describe("mqraft manager with real brokers", () => {
           id: sent,
           topic: "through-failover",
           data: new TextEncoder().encode(`v${sent}`),
+          // the manager forwards the client's own identity: with it, its resends are stored once
+          producer: "through-failover-client",
+          seq: sent,
         });
       }
       if (sent === total) clearInterval(sender);

@@ -29,6 +29,7 @@ describe("hot decoders", () => {
       seq: 4_294_967_296,
     },
     { type: "publish", id: 1, seq: 3, data: data(5), topic: "t" },
+    { type: "publish", id: 2, topic: "t", data: data(5), producer: "p", seq: 0, epoch: 7 },
     { type: "published", id: 7, topic: "t", offset: 0 },
     { type: "published", id: 7, topic: "t", offset: 300, duplicate: false },
     { type: "message", subscription: 1, topic: "t", offset: 2 ** 40, data: data(24) },

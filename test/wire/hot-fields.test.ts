@@ -14,6 +14,7 @@ describe("hot codec tables", () => {
       ["data", true, "bytes"],
       ["producer", false, "name"],
       ["seq", false, "whole"],
+      ["epoch", false, "whole"],
     ]);
     expect(publish.fields.map((f) => f.key)).toEqual(Object.keys(PublishSchema.entries).slice(1));
     const entries = HOT_TABLES.get("append")!.fields.find((f) => f.key === "entries")!;

@@ -8,6 +8,8 @@ import { NodeIdSchema } from "./fields.ts";
 const RequestIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const OffsetSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const BytesSchema = v.instance(Uint8Array);
+/** Epochs start at 1; the wire takes any whole number (the hot codecs' kind) and the broker refuses 0. */
+const EpochSchema = OffsetSchema;
 const TopicListSchema = v.pipe(
   v.array(TopicSchema),
   v.minLength(1, "at least one topic"),
@@ -33,6 +35,26 @@ export const PublishSchema = v.object({
   /** With `seq`: a retry of the same (producer, seq) is stored once and answered with the original offset. */
   producer: v.optional(ProducerIdSchema),
   seq: v.optional(OffsetSchema),
+  /**
+   * The producer's epoch from `registered`: the broker then stores this producer's seqs strictly in
+   * order (OUT_OF_ORDER for a gap) and refuses an older epoch (FENCED).
+   */
+  epoch: v.optional(EpochSchema),
+});
+
+/** Asks the leader for a new epoch of `producer`: publishes under any earlier epoch are refused from then on. */
+export const RegisterSchema = v.object({
+  type: v.literal("register"),
+  id: RequestIdSchema,
+  producer: ProducerIdSchema,
+});
+
+/** The answer to `register`: the epoch to publish with; the producer's seqs start at 0 again. */
+export const RegisteredSchema = v.object({
+  type: v.literal("registered"),
+  id: RequestIdSchema,
+  producer: ProducerIdSchema,
+  epoch: EpochSchema,
 });
 
 export const SubscribeFromSchema = v.union([v.picklist(["earliest", "latest"]), OffsetSchema]);
@@ -148,6 +170,8 @@ export const StatusReplySchema = v.object({
 });
 
 export type TopicOffsets = v.InferOutput<typeof TopicOffsetsSchema>;
+export type Register = v.InferOutput<typeof RegisterSchema>;
+export type Registered = v.InferOutput<typeof RegisteredSchema>;
 export type Publish = v.InferOutput<typeof PublishSchema>;
 export type Subscribe = v.InferOutput<typeof SubscribeSchema>;
 export type SubscribeFrom = v.InferOutput<typeof SubscribeFromSchema>;

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { connect, type MqraftClient } from "../../src/client/index.ts";
+import type { PublishBatcher } from "../../src/node/publish-batcher.ts";
+import type { Proposed } from "../../src/raft/index.ts";
+import { MqraftError } from "../../src/util/errors.ts";
+import { LocalBroker } from "./local-broker.ts";
+
+let broker: LocalBroker | undefined;
+const clients: MqraftClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+  await broker?.destroy();
+  broker = undefined;
+});
+
+async function client(address: string, producer?: string): Promise<MqraftClient> {
+  const c = await connect({ servers: [address], timeoutMs: 20_000, ...(producer === undefined ? {} : { producer }) });
+  clients.push(c);
+  return c;
+}
+
+/** Everything stored in `topic`, in offset order. */
+async function stored(c: MqraftClient, topic: string): Promise<string[]> {
+  const values: string[] = [];
+  for await (const m of await c.subscribe(topic, { from: "earliest", drain: true })) {
+    values.push(new TextDecoder().decode(m.data));
+  }
+  return values;
+}
+
+/**
+ * Makes the leader refuse its `nth` publish batch as a leader in a leadership transfer does
+ * (UNAVAILABLE), and accept the ones after it again in the same term.
+ */
+function refuseBatch(b: LocalBroker, nth: number): () => number {
+  const batcher = (b.node as unknown as { broker: { batcher: PublishBatcher } }).broker.batcher;
+  const seam = batcher as unknown as { propose: (data: Uint8Array) => Proposed };
+  const inner = seam.propose;
+  let batches = 0;
+  seam.propose = (data) => {
+    batches++;
+    if (batches === nth) throw new MqraftError("UNAVAILABLE", "leadership transfer in progress");
+    return inner(data);
+  };
+  return () => batches;
+}
+
+const values = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+describe("a producer's publishes are stored once each, in call order", () => {
+  test("a batch refused in the middle of a pipeline (an aborted leadership transfer) does not let later publishes overtake it", async () => {
+    broker = await LocalBroker.start();
+    const c = await client(broker.address);
+    await c.publish("t", "warm-up");
+    // 4 KiB messages: a turn's worth of the pipeline is several batches (one per MiB), so publishes sent after
+    // the refused ones are already in the batches that follow it
+    const batches = refuseBatch(broker, 3);
+    const pad = "x".repeat(4096);
+    const sent = values("m", 3000);
+    const results = await Promise.all(sent.map((v) => c.publish("t", `${v} ${pad}`)));
+    expect(batches()).toBeGreaterThan(3);
+    expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    expect((await stored(c, "t")).map((v) => v.split(" ")[0])).toEqual(["warm-up", ...sent]);
+  });
+
+  test("a second client under the same producer id (a restart within the dedup window) loses nothing, and the first is fenced off loudly", async () => {
+    broker = await LocalBroker.start();
+    const first = await client(broker.address, "shared");
+    for (const v of values("a", 5)) await first.publish("t", v);
+    const second = await client(broker.address, "shared");
+    const offsets = [];
+    for (const v of values("b", 5)) offsets.push((await second.publish("t", v)).offset);
+    expect(offsets).toEqual([5, 6, 7, 8, 9]);
+    expect(await stored(second, "t")).toEqual([...values("a", 5), ...values("b", 5)]);
+    const late = await first.publish("t", "a5").then(
+      (r) => `stored at ${r.offset}`,
+      (e: unknown) => (e instanceof MqraftError ? e.code : String(e)),
+    );
+    expect(late).toBe("FENCED");
+  });
+});
