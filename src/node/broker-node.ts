@@ -26,6 +26,7 @@ import { MembershipService } from "./membership-service.ts";
 import { nodeFacts } from "./node-facts.ts";
 import { PeerNetwork } from "./peer-network.ts";
 import type { RaftDriver } from "./raft-driver.ts";
+import { ReadIndex } from "./read-index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 import { statusView } from "./status-view.ts";
 import { brokerFs, reportSyncedLengths } from "./test-durability.ts";
@@ -58,9 +59,19 @@ export class BrokerNode {
   private reporter: ManagerReporter | undefined;
   /** Observability port (--http-port), off when undefined. */
   private http: HttpServer | undefined;
+  /** The leader's commit index for subscriptions that must see everything committed (read-index.ts). */
+  private readonly readIndex: ReadIndex;
 
   private constructor(readonly config: BrokerConfig) {
     this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
+    this.readIndex = new ReadIndex(
+      () => this.driver.raft,
+      () => {
+        const leader = this.driver.raft.leader;
+        return leader === 0 || leader === config.id ? undefined : this.addressOf(leader);
+      },
+      config.electionMs * 2,
+    );
     this.log = createLogger(
       () => `Broker ${config.port} ${this.assembly ? ROLE_NAMES[this.assembly.raft.role] : "FOLLOWER"}`,
     );
@@ -143,6 +154,7 @@ export class BrokerNode {
       adoptPeer: (id, connection) => this.peers.adopt(id, connection),
       founding: this.founding,
       peerMessage: (m) => this.peers.receive(m),
+      readIndex: this.readIndex,
     };
     this.syncPeers();
     this.listener = listen({
@@ -296,6 +308,7 @@ export class BrokerNode {
     this.listener?.stop();
     this.http?.stop();
     this.reporter?.stop();
+    this.readIndex.stop();
     this.peers?.stop();
     await this.assembly?.stop();
     this.settleStopped(reason);

@@ -1,7 +1,7 @@
 import type { ApplyResult } from "../broker/results.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import type { StatusReply } from "../wire/index.ts";
+import type { ReadIndexReply, StatusReply } from "../wire/index.ts";
 import {
   type Connection,
   helloError,
@@ -15,6 +15,7 @@ import type { FoundingPeers } from "./founding-peers.ts";
 import type { MembershipService } from "./membership-service.ts";
 import { isRaftMessage } from "./peer-messages.ts";
 import type { PublishOutcome } from "./publish-batcher.ts";
+import type { ReadIndex } from "./read-index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 import { Subscription } from "./subscription-feed.ts";
 
@@ -33,9 +34,14 @@ export interface SessionHost {
   /** This broker's founding configuration, if it is a founding member. */
   founding: FoundingPeers;
   peerMessage(message: ServerInbound): void;
+  /** The cluster's commit index, from the leader. */
+  readonly readIndex: ReadIndex;
 }
 
-type Outgoing = WireMessage | StatusReply;
+/** How long a subscribe waits for this broker to apply what the leader has committed. */
+const CATCH_UP_TIMEOUT_MS = 5_000;
+
+type Outgoing = WireMessage | StatusReply | ReadIndexReply;
 
 /**
  * Publishes of one connection waiting for their outcome, by count and payload bytes (docs/memory.md). Past either the
@@ -107,6 +113,12 @@ export class ClientSession {
         return void this.unsubscribe(m.id, m.subscription, m.remove ?? false).catch((e) => this.answerError(m.id, e));
       case "status":
         return void this.connection.send({ ...this.host.status(), id: m.id });
+      case "readIndex":
+        try {
+          return void this.connection.send({ type: "readIndex", id: m.id, index: this.host.readIndex.answer() });
+        } catch (e) {
+          return this.answerError(m.id, e);
+        }
       case "join":
         return this.onLeader(m.id, () => this.host.membership.join(m.nodeId, m.address));
       case "leave":
@@ -215,6 +227,11 @@ export class ClientSession {
       if (r.type !== "subscribe") return this.answerResult(m.id, r);
       durablePositions = new Map(r.positions.map((p) => [p.topic, p.position]));
     }
+    // "Everything committed when it subscribed" is the leader's commit index, not what this broker has
+    // applied: a follower that was paused or cut off may be far behind (a read index)
+    const { readIndex } = this.host;
+    const committed = await readIndex.commitIndex();
+    await this.host.broker.feed.whenApplied(committed, () => readIndex.appliedIndex, CATCH_UP_TIMEOUT_MS);
     // Maps, never plain objects: a topic may be named `constructor` or `__proto__`
     const asked = new Map(m.positions ?? []);
     const state = this.host.broker.state;

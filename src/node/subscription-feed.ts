@@ -125,6 +125,8 @@ function checkPosition(topic: string, position: number): void {
  */
 export class SubscriptionFeed {
   private readonly subscriptions = new Set<Subscription>();
+  /** Requests waiting until this broker has applied an index (a read index). */
+  private readonly appliedWaiters = new Set<{ index: number; applied: () => number; done: () => void }>();
   private scheduled = false;
   /** Messages delivered by subscriptions already removed (see delivered). */
   private retiredDelivered = 0;
@@ -156,12 +158,43 @@ export class SubscriptionFeed {
     return this.subscriptions.size;
   }
 
+  /**
+   * Resolves once `applied()` reaches `index` (checked now and whenever entries are applied), or
+   * rejects with UNAVAILABLE after `timeoutMs`: a broker that cannot catch up sends the client elsewhere.
+   */
+  whenApplied(index: number, applied: () => number, timeoutMs: number): Promise<void> {
+    if (applied() >= index) return Promise.resolve();
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const waiter = {
+      index,
+      applied,
+      done: () => {
+        clearTimeout(timer);
+        this.appliedWaiters.delete(waiter);
+        resolve();
+      },
+    };
+    const timer = setTimeout(() => {
+      this.appliedWaiters.delete(waiter);
+      reject(
+        new MqraftError(
+          "UNAVAILABLE",
+          `this broker has applied up to ${applied()}, behind the cluster's commit ${index}; try another broker`,
+        ),
+      );
+    }, timeoutMs);
+    this.appliedWaiters.add(waiter);
+    return promise;
+  }
+
   /** New entries were applied. */
   notify(): void {
-    if (this.scheduled || this.subscriptions.size === 0) return;
+    if (this.scheduled || (this.subscriptions.size === 0 && this.appliedWaiters.size === 0)) return;
     this.scheduled = true;
+    // deferred: the core counts entries as applied once the driver has advanced past them
     this.defer(() => {
       this.scheduled = false;
+      for (const w of this.appliedWaiters) if (w.applied() >= w.index) w.done();
       const state = this.state();
       for (const s of this.subscriptions) this.pumpOne(s, state);
     });

@@ -134,6 +134,19 @@ export const SubscriptionEndedSchema = v.object({
   message: v.string(),
 });
 
+/**
+ * Broker to leader: what is your commit index? A follower asks before it serves "everything
+ * committed" (a drain's `ends`, `from: "latest"`), then waits until it has applied that much.
+ */
+export const ReadIndexRequestSchema = v.object({ type: v.literal("readIndex"), id: RequestIdSchema });
+
+/** The leader's commit index, once it has committed an entry of its own term. */
+export const ReadIndexReplySchema = v.object({
+  type: v.literal("readIndex"),
+  id: RequestIdSchema,
+  index: OffsetSchema,
+});
+
 export const OkSchema = v.object({ type: v.literal("ok"), id: RequestIdSchema });
 
 const CountSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
@@ -185,6 +198,8 @@ export type Gap = v.InferOutput<typeof GapSchema>;
 export type SubscriptionEnded = v.InferOutput<typeof SubscriptionEndedSchema>;
 /** What a broker pushes on a subscription. */
 export type Push = Delivery | Gap | SubscriptionEnded;
+export type ReadIndexRequest = v.InferOutput<typeof ReadIndexRequestSchema>;
+export type ReadIndexReply = v.InferOutput<typeof ReadIndexReplySchema>;
 export type Ok = v.InferOutput<typeof OkSchema>;
 export type NodeStatus = v.InferOutput<typeof NodeStatusSchema>;
 export type StatusReply = v.InferOutput<typeof StatusReplySchema>;

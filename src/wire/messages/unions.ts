@@ -14,6 +14,8 @@ import {
   OkSchema,
   PublishedSchema,
   PublishSchema,
+  ReadIndexReplySchema,
+  ReadIndexRequestSchema,
   RegisteredSchema,
   RegisterSchema,
   StatusReplySchema,
@@ -48,6 +50,7 @@ export const ServerInboundSchema = v.variant("type", [
   AckSchema,
   UnsubscribeSchema,
   StatusRequestSchema,
+  ReadIndexRequestSchema,
   JoinSchema,
   LeaveSchema,
   TransferSchema,
@@ -87,6 +90,7 @@ export const ClientInboundSchema = v.variant("type", [
   OkSchema,
   StatusReplySchema,
   ...ADMIN_REPLY_SCHEMAS,
+  ReadIndexReplySchema,
 ]);
 export type ClientInbound = v.InferOutput<typeof ClientInboundSchema>;
 
@@ -106,6 +110,8 @@ export const MessageSchema = v.variant("type", [
   UnsubscribeSchema,
   StatusReplySchema,
   StatusRequestSchema,
+  ReadIndexReplySchema,
+  ReadIndexRequestSchema,
   JoinSchema,
   LeaveSchema,
   TransferSchema,
