@@ -25,6 +25,7 @@ import { describeError, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Prng } from "../util/prng.ts";
 import type { Clock } from "./clock.ts";
+import { CommandClock } from "./command-clock.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
@@ -85,6 +86,8 @@ export class BrokerAssembly {
   readonly watcher: RoleWatcher;
   /** The commit index found on disk at start (capped at the recovered log). */
   readonly bootCommit: number;
+  /** The time stamped on the commands this node proposes as leader (command-clock.ts). */
+  readonly commandTime: () => number;
   private snapshotting = false;
   /** The last index the state machine reached (ahead of the core's applied index until the driver advances). */
   private appliedTo: number;
@@ -126,10 +129,18 @@ export class BrokerAssembly {
       hardState,
     );
     const defer = (fn: () => void): void => void clock.after(0, fn);
+    // one leader's wrong wall clock must not move the state machine's time (retention, dedup expiry)
+    this.commandTime = new CommandClock({
+      wall: () => clock.now(),
+      monotonic: () => clock.monotonic?.() ?? clock.now(),
+      term: () => this.driver.raft.term,
+      stateTime: () => this.broker.state.time,
+      warn: (message) => log.warn(message),
+    }).now;
     this.broker = new ReplicatedBroker(
       () => this.driver,
       (index) => this.readEntry(index),
-      () => clock.now(),
+      this.commandTime,
       defer,
       options.retention,
       (e) => options.configApplied?.(e),

@@ -150,7 +150,7 @@ export class BrokerNode {
         ...statusView(this.driver.raft.status(), this.config.id, nodeFacts(this.config.dataDir)),
         ...this.observability(),
       }),
-      now: Date.now,
+      now: () => this.assembly.commandTime(),
       adoptPeer: (id, connection) => this.peers.adopt(id, connection),
       founding: this.founding,
       peerMessage: (m) => this.peers.receive(m),
