@@ -58,6 +58,7 @@ const SnapshotV1Schema = v.object({
 });
 /** Any version once read: the header's fields, with each topic's and producer's columns as bytes. */
 type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producers"> & {
+  retentionSet?: boolean;
   producers: (v.InferOutput<typeof SnapshotV1Schema>["producers"][number] & { epoch?: number; nextSeq?: number })[];
 };
 
@@ -74,6 +75,8 @@ const HeaderSchema = v.variant("version", [
   v.object({
     ...common,
     version: v.literal(3),
+    /** Whether a config command set the retention (absent: as for version 2). */
+    retentionSet: v.optional(v.boolean()),
     topics: v.array(v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, count: WholeNumberSchema })),
     /** epoch 0: never registered (nextSeq unused). */
     producers: v.array(v.object({ ...headerProducer, epoch: WholeNumberSchema, nextSeq: WholeNumberSchema })),
@@ -86,6 +89,7 @@ export interface SnapshotParts {
   appliedIndex: number;
   time: number;
   retention: Retention;
+  retentionSet: boolean;
   /** In id order. */
   topics: Iterable<TopicIndex>;
   /** From least to most recently active. */
@@ -98,6 +102,7 @@ export interface RestoredParts {
   appliedIndex: number;
   time: number;
   retention: Retention;
+  retentionSet: boolean;
   topics: TopicIndex[];
   producers: ProducerWindow[];
   durables: DurableRecord[];
@@ -124,6 +129,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
       appliedIndex: parts.appliedIndex,
       time: parts.time,
       retention: parts.retention,
+      retentionSet: parts.retentionSet,
       topics,
       producers,
       durables,
@@ -231,6 +237,7 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
     appliedIndex: h.appliedIndex,
     time: h.time,
     retention: h.retention,
+    ...("retentionSet" in h && h.retentionSet !== undefined ? { retentionSet: h.retentionSet } : {}),
     durables: h.durables,
     topics,
     producers,
@@ -305,5 +312,15 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
     return { name: d.name, topics: d.topics, positions: d.positions };
   });
 
-  return { appliedIndex: s.appliedIndex, time: s.time, retention: s.retention, topics, producers, durables };
+  // before version 3 only a leader's flags ever set retention: a policy with a limit was set, an empty one never
+  const retentionSet = s.retentionSet ?? Object.values(s.retention).some((limit) => limit !== undefined);
+  return {
+    appliedIndex: s.appliedIndex,
+    time: s.time,
+    retention: s.retention,
+    retentionSet,
+    topics,
+    producers,
+    durables,
+  };
 }

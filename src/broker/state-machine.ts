@@ -63,6 +63,8 @@ export class BrokerState {
   private readonly retainer = new RetentionEnforcer();
   private applied = 0;
   private clock = 0;
+  /** Whether a config command has set the retention policy (leaders propose their flags only until then). */
+  private retentionWasSet = false;
 
   /** Log index of the last entry applied (0 before any). */
   get appliedIndex(): number {
@@ -150,6 +152,11 @@ export class BrokerState {
     return this.retainer.current();
   }
 
+  /** Whether the retention policy was ever set by a config command (else it is the initial, unlimited one). */
+  get retentionSet(): boolean {
+    return this.retentionWasSet;
+  }
+
   /**
    * The smallest log index that still holds a retained message; undefined when no message is
    * retained. Everything else the state machine needs is in its snapshot, so a snapshot at
@@ -176,6 +183,7 @@ export class BrokerState {
       appliedIndex: this.applied,
       time: this.clock,
       retention: this.retainer.current(),
+      retentionSet: this.retentionWasSet,
       topics: this.topicList,
       producers: this.dedup.windows(),
       durables: this.subscriptions.records(),
@@ -188,6 +196,7 @@ export class BrokerState {
     const state = new BrokerState();
     state.applied = parts.appliedIndex;
     state.clock = parts.time;
+    state.retentionWasSet = parts.retentionSet;
     for (const topic of parts.topics) {
       state.topicList.push(topic);
       state.topicsByName.set(topic.name, topic);
@@ -221,6 +230,7 @@ export class BrokerState {
       case "ack":
         return [this.subscriptions.ack(command)];
       case "config":
+        this.retentionWasSet = true;
         this.retainer.set(command.retention, this.topicList, this.clock);
         return [{ type: "config", retention: this.retention() }];
       case "register":

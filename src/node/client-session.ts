@@ -119,6 +119,11 @@ export class ClientSession {
         } catch (e) {
           return this.answerError(m.id, e);
         }
+      case "retention":
+        return this.onLeader(m.id, async () => {
+          const r = await this.host.broker.propose({ type: "config", time: this.host.now(), retention: m.retention });
+          if (r.type === "error") throw new MqraftError(r.code, r.message);
+        });
       case "join":
         return this.onLeader(m.id, () => this.host.membership.join(m.nodeId, m.address));
       case "leave":

@@ -66,20 +66,19 @@ export class ReplicatedBroker {
     this.feed.notify();
   }
 
-  /** Retention is replicated so that every replica drops the same messages: the leader proposes its flags. */
+  /**
+   * Retention is replicated so that every replica drops the same messages. It is set once: the first
+   * leader with --retain-* flags proposes them while the cluster has none; after that a leader's flags
+   * are ignored (brokers started with different flags would flip the policy at every leader change),
+   * and the policy changes only by a `retention` request.
+   */
   private proposeRetentionIfNeeded(): void {
     const raft = this.driver().raft;
     if (raft.role !== "leader" || this.retentionProposedInTerm === raft.term) return;
     if (raft.appliedIndex < raft.commitIndex) return;
     this.retentionProposedInTerm = raft.term;
-    const current = this.state.retention();
     const wanted = this.wantedRetention;
-    if (
-      current.maxMessages === wanted.maxMessages &&
-      current.maxBytes === wanted.maxBytes &&
-      current.maxAgeMs === wanted.maxAgeMs
-    )
-      return;
+    if (this.state.retentionSet || Object.values(wanted).every((limit) => limit === undefined)) return;
     this.propose({ type: "config", time: this.now(), retention: wanted }).catch(() => {
       this.retentionProposedInTerm = -1;
     });

@@ -147,6 +147,18 @@ export const ReadIndexReplySchema = v.object({
   index: OffsetSchema,
 });
 
+const LimitSchema = v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1)));
+
+/**
+ * Client to leader: replaces the cluster's retention policy (absent limits are unlimited); answered
+ * `ok` once committed. Brokers' --retain-* flags only set it while the cluster has none.
+ */
+export const RetentionRequestSchema = v.object({
+  type: v.literal("retention"),
+  id: RequestIdSchema,
+  retention: v.object({ maxMessages: LimitSchema, maxBytes: LimitSchema, maxAgeMs: LimitSchema }),
+});
+
 export const OkSchema = v.object({ type: v.literal("ok"), id: RequestIdSchema });
 
 const CountSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
@@ -200,6 +212,7 @@ export type SubscriptionEnded = v.InferOutput<typeof SubscriptionEndedSchema>;
 export type Push = Delivery | Gap | SubscriptionEnded;
 export type ReadIndexRequest = v.InferOutput<typeof ReadIndexRequestSchema>;
 export type ReadIndexReply = v.InferOutput<typeof ReadIndexReplySchema>;
+export type RetentionRequest = v.InferOutput<typeof RetentionRequestSchema>;
 export type Ok = v.InferOutput<typeof OkSchema>;
 export type NodeStatus = v.InferOutput<typeof NodeStatusSchema>;
 export type StatusReply = v.InferOutput<typeof StatusReplySchema>;
