@@ -68,7 +68,7 @@ export class BrokerNode {
       () => this.driver.raft,
       () => {
         const leader = this.driver.raft.leader;
-        return leader === 0 || leader === config.id ? undefined : this.addressOf(leader);
+        return leader === 0 || leader === config.id ? undefined : this.driver.raft.membership.addresses[String(leader)];
       },
       config.electionMs * 2,
     );

@@ -1,5 +1,5 @@
 import { splitAddress } from "../util/config-values.ts";
-import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
+import { describeError, type ErrorCode, isMqraftError, MqraftError } from "../util/errors.ts";
 import {
   type ClientInbound,
   ClientInboundSchema,
@@ -21,6 +21,18 @@ export interface RaftView {
 }
 
 const parse = createMessageParser(ClientInboundSchema);
+/** Failures an election explains: ask again (the leader may have changed). */
+const RETRY_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "NO_LEADER",
+  "NOT_LEADER",
+  "UNAVAILABLE",
+  "CONNECTION_CLOSED",
+  "TIMEOUT",
+]);
+/** How long a subscribe may wait to learn the commit index through an election. */
+const COMMIT_INDEX_DEADLINE_MS = 5_000;
+const RETRY_FIRST_MS = 20;
+const RETRY_MAX_MS = 200;
 
 /**
  * The leader's answer to a read-index request: its commit index, once it has committed an entry of
@@ -65,8 +77,27 @@ export class ReadIndex {
     return this.raft().appliedIndex;
   }
 
-  /** Resolves with the leader's commit index, or rejects (NO_LEADER, NOT_LEADER, TIMEOUT, UNAVAILABLE). */
+  /**
+   * Resolves with the leader's commit index. Through an election (no leader known, a dead leader's
+   * address, a broker that is no longer the leader) it asks again for up to 5 s, then
+   * rejects with UNAVAILABLE naming the last failure.
+   */
   async commitIndex(): Promise<number> {
+    const deadline = performance.now() + COMMIT_INDEX_DEADLINE_MS;
+    for (let pause = RETRY_FIRST_MS; ; pause = Math.min(pause * 2, RETRY_MAX_MS)) {
+      try {
+        return await this.askOnce();
+      } catch (e) {
+        if (this.stopped || !isMqraftError(e) || !RETRY_ON.has(e.code) || performance.now() + pause > deadline) {
+          throw new MqraftError("UNAVAILABLE", `cannot learn the cluster's commit index: ${describeError(e)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  /** One attempt: this broker's own index as leader, or the leader's answer. */
+  private async askOnce(): Promise<number> {
     const raft = this.raft();
     if (raft.role === "leader") return leaderReadIndex(raft);
     const address = this.leaderAddress();

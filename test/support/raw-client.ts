@@ -70,14 +70,14 @@ export async function drainRaw(
   connection.send({ type: "subscribe", id: 1, topics: [topic], from: "earliest" });
   const messages = () => received.filter((m): m is Extract<ClientInbound, { type: "message" }> => m.type === "message");
   try {
-    const end = await waitFor(
+    const answer = await waitFor(
       `the subscription to ${topic} on ${address}`,
-      () => {
-        const s = received.find((m) => m.type === "subscribed");
-        return s?.type === "subscribed" ? (new Map(s.ends).get(topic) ?? 0) : undefined;
-      },
+      () => received.find((m) => m.type === "subscribed" || (m.type === "error" && m.id === 1)),
       { timeoutMs },
     );
+    // a broker still catching up with the leader's commit refuses for now: say so at once, the caller may ask again
+    if (answer.type !== "subscribed") throw new Error(`subscribe refused: ${JSON.stringify(answer)}`);
+    const end = new Map(answer.ends).get(topic) ?? 0;
     await waitFor(
       `${topic} up to offset ${end} from ${address}`,
       () => ((messages().at(-1)?.offset ?? -1) + 1 >= end ? true : undefined),
