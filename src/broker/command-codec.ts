@@ -117,6 +117,7 @@ export function encodeCommand(command: Command): Uint8Array {
         name: command.name,
         topics: command.topics,
         from: command.from,
+        ...(command.holder === undefined ? {} : { holder: command.holder }),
       });
     case "unsubscribe":
       return cbor.encode({ type: command.type, time: command.time, name: command.name });
@@ -127,6 +128,7 @@ export function encodeCommand(command: Command): Uint8Array {
         name: command.name,
         topic: command.topic,
         offset: command.offset,
+        ...(command.holder === undefined ? {} : { holder: command.holder }),
       });
     case "config":
       return cbor.encode({ type: command.type, time: command.time, retention: command.retention });

@@ -58,6 +58,12 @@ export const SubscribeCommandSchema = v.object({
     v.maxLength(MAX_SUBSCRIPTION_TOPICS, `expected at most ${MAX_SUBSCRIPTION_TOPICS} topics`),
   ),
   from: StartSchema,
+  /**
+   * Who attaches to the subscription (a token the subscriber chose). A durable subscription has one
+   * holder at a time: a subscribe with another holder takes it over, and the previous holder's
+   * streams are ended and its acks refused (FENCED).
+   */
+  holder: v.optional(SubscriptionNameSchema),
 });
 
 export const UnsubscribeCommandSchema = v.object({
@@ -73,6 +79,8 @@ export const AckCommandSchema = v.object({
   topic: TopicSchema,
   /** The offset of the last message the subscriber has processed. */
   offset: WholeNumberSchema,
+  /** The subscriber acking; refused (FENCED) when another holder has taken the subscription over. */
+  holder: v.optional(SubscriptionNameSchema),
 });
 
 /**

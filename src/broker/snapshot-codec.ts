@@ -30,6 +30,7 @@ const DurableSchema = v.object({
   name: SubscriptionNameSchema,
   topics: v.pipe(v.array(TopicSchema), v.minLength(1), v.maxLength(MAX_SUBSCRIPTION_TOPICS)),
   positions: v.array(WholeNumberSchema),
+  holder: v.optional(SubscriptionNameSchema),
 });
 const common = {
   format: v.literal(SNAPSHOT_FORMAT),
@@ -121,7 +122,12 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
     columns.push(c.seq, c.topicId, c.offset);
     return { id: p.id, lastSeen: p.lastSeen, count: p.count, epoch: p.epoch, nextSeq: p.nextSeq };
   });
-  const durables = Array.from(parts.durables, (d) => ({ name: d.name, topics: d.topics, positions: d.positions }));
+  const durables = Array.from(parts.durables, (d) => ({
+    name: d.name,
+    topics: d.topics,
+    positions: d.positions,
+    ...(d.holder === undefined ? {} : { holder: d.holder }),
+  }));
   return joinSnapshot(
     {
       format: SNAPSHOT_FORMAT,
@@ -309,7 +315,12 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
       if ((d.positions[i] as number) > next)
         throw corrupt(`subscription "${d.name}" is past the end of topic "${topic}"`);
     });
-    return { name: d.name, topics: d.topics, positions: d.positions };
+    return {
+      name: d.name,
+      topics: d.topics,
+      positions: d.positions,
+      ...(d.holder === undefined ? {} : { holder: d.holder }),
+    };
   });
 
   // before version 3 only a leader's flags ever set retention: a policy with a limit was set, an empty one never

@@ -140,6 +140,11 @@ export class BrokerState {
     return record === undefined ? undefined : { name, positions: this.subscriptions.positionsOf(record) };
   }
 
+  /** The subscriber a durable subscription belongs to now (undefined for none, or no such subscription). */
+  durableHolder(name: string): string | undefined {
+    return this.subscriptions.get(name)?.holder;
+  }
+
   /** In creation order. */
   durables(): DurableInfo[] {
     return Array.from(this.subscriptions.records(), (record) => ({

@@ -13,6 +13,8 @@ export interface DurableRecord {
   name: string;
   topics: string[];
   positions: number[];
+  /** The subscriber attached last (undefined: one that named none). */
+  holder?: string;
 }
 
 /**
@@ -54,13 +56,15 @@ export class Subscriptions {
           `subscription "${command.name}" exists with topics ${existing.topics.join(", ")}; unsubscribe first to change them`,
         );
       }
+      if (command.holder !== undefined) existing.holder = command.holder;
       return { type: "subscribe", name: command.name, created: false, positions: this.positionsOf(existing) };
     }
-    const record = {
+    const record: DurableRecord = {
       name: command.name,
       topics,
       positions: topics.map((topic) => startPosition(this.rangeOf(topic), command.from)),
     };
+    if (command.holder !== undefined) record.holder = command.holder;
     this.byName.set(record.name, record);
     return { type: "subscribe", name: record.name, created: true, positions: this.positionsOf(record) };
   }
@@ -74,6 +78,9 @@ export class Subscriptions {
   ack(command: AckCommand): ApplyResult {
     const record = this.byName.get(command.name);
     if (record === undefined) return refusal("NOT_FOUND", `no subscription named "${command.name}"`);
+    if (command.holder !== undefined && record.holder !== undefined && command.holder !== record.holder) {
+      return refusal("FENCED", `subscription "${command.name}" was taken over by another subscriber`);
+    }
     const at = record.topics.indexOf(command.topic);
     if (at < 0) return refusal("NOT_FOUND", `subscription "${command.name}" does not include topic "${command.topic}"`);
     const { nextOffset } = this.rangeOf(command.topic);

@@ -26,6 +26,9 @@ interface TopicAcks {
  */
 export class DurableAcks {
   private readonly topics = new Map<string, TopicAcks>();
+  /** Who this client is to the durable subscription (sent with its subscribes): an ack after a takeover is FENCED. */
+  readonly holder =
+    `h-${Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 
   constructor(
     private readonly link: LeaderLink,
@@ -64,7 +67,9 @@ export class DurableAcks {
       if (acks.waiters.length > 0) this.send(topic, acks);
     };
     this.link
-      .call(deadline, (channel) => channel.ask({ type: "ack", durable: this.durable, topic, offset }))
+      .call(deadline, (channel) =>
+        channel.ask({ type: "ack", durable: this.durable, topic, offset, holder: this.holder }),
+      )
       .then(
         () => settle(undefined),
         (e: MqraftError) => settle(e),

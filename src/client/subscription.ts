@@ -203,7 +203,13 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     channel.onDelivery = (delivery) => this.receive(channel, delivery);
     const positions = this.expected.size > 0 ? { positions: [...this.expected] } : {};
-    const durable = this.options.durable !== undefined ? { durable: this.options.durable } : {};
+    const holder = this.context.acks?.holder;
+    const durable =
+      this.options.durable === undefined
+        ? {}
+        : holder === undefined
+          ? { durable: this.options.durable }
+          : { durable: this.options.durable, holder };
     // attached in the answer's callback, not after an await: pushes may follow the answer in the same read
     const sent = channel.request(
       { type: "subscribe", topics: [...this.topics], from: this.from, ...positions, ...durable },

@@ -104,7 +104,14 @@ export class ClientSession {
         return void this.subscribe(m).catch((e) => this.answerError(m.id, e));
       case "ack":
         return void this.host.broker
-          .propose({ type: "ack", time: this.host.now(), name: m.durable, topic: m.topic, offset: m.offset })
+          .propose({
+            type: "ack",
+            time: this.host.now(),
+            name: m.durable,
+            topic: m.topic,
+            offset: m.offset,
+            ...(m.holder === undefined ? {} : { holder: m.holder }),
+          })
           .then(
             (r) => this.answerResult(m.id, r),
             (e) => this.answerError(m.id, e),
@@ -221,6 +228,8 @@ export class ClientSession {
 
   private async subscribe(m: Subscribe): Promise<void> {
     let durablePositions: Map<string, number> | undefined;
+    // one holder per durable subscription: a client that names none (an older one) gets one per request
+    const holder = m.durable === undefined ? undefined : (m.holder ?? `anonymous-${randomHex(8)}`);
     if (m.durable !== undefined) {
       const r = await this.host.broker.propose({
         type: "subscribe",
@@ -228,6 +237,7 @@ export class ClientSession {
         name: m.durable,
         topics: m.topics,
         from: m.from,
+        ...(holder === undefined ? {} : { holder }),
       });
       if (r.type !== "subscribe") return this.answerResult(m.id, r);
       durablePositions = new Map(r.positions.map((p) => [p.topic, p.position]));
@@ -257,7 +267,7 @@ export class ClientSession {
       ends.push([topic, next]);
     }
     const id = this.nextSubscription++;
-    const subscription = new Subscription(id, positions, this.connection, m.durable, (s) => this.ended(s));
+    const subscription = new Subscription(id, positions, this.connection, m.durable, (s) => this.ended(s), holder);
     this.subscriptions.set(id, subscription);
     this.connection.send({ type: "subscribed", id: m.id, subscription: id, positions: starts, ends });
     this.host.broker.feed.add(subscription);
@@ -333,4 +343,8 @@ export class ClientSession {
   private refuse(error: MqraftError): void {
     this.connection.close(error);
   }
+}
+
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 }

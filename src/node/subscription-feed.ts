@@ -40,6 +40,8 @@ export class Subscription {
     readonly durable: string | undefined,
     /** Called once if the broker ends this stream by itself (the session that owns it forgets it). */
     private readonly onEnded: (s: Subscription) => void = () => {},
+    /** With `durable`: the subscriber this stream serves; another holder's subscribe ends it (FENCED). */
+    readonly holder?: string,
   ) {
     for (const [topic, next] of positions) checkPosition(topic, next);
   }
@@ -50,6 +52,12 @@ export class Subscription {
    */
   pump(state: BrokerState, read: EntryReader, failed: (s: Subscription, e: unknown) => void): void {
     if (this.waiting || !this.sink.isOpen) return;
+    if (this.durable !== undefined && this.holder !== undefined) {
+      const holder = state.durableHolder(this.durable);
+      if (holder !== undefined && holder !== this.holder) {
+        throw new MqraftError("FENCED", `durable subscription "${this.durable}" was taken over by another subscriber`);
+      }
+    }
     for (let progressed = true; progressed; ) {
       progressed = false;
       for (const [topic, position] of this.positions) {

@@ -67,6 +67,12 @@ export const SubscribeSchema = v.object({
   /** Next offset per topic, to resume after a reconnect; overrides `from` for the topics it names. */
   positions: v.optional(TopicOffsetsSchema),
   durable: v.optional(SubscriptionNameSchema),
+  /**
+   * With `durable`: who is attaching (a token the subscriber chose, kept across its reconnects). A
+   * durable subscription has one holder: this one takes it over, and the previous holder's streams
+   * end with `ended` FENCED and its acks are refused (FENCED).
+   */
+  holder: v.optional(SubscriptionNameSchema),
 });
 
 export const AckSchema = v.object({
@@ -75,6 +81,8 @@ export const AckSchema = v.object({
   durable: SubscriptionNameSchema,
   topic: TopicSchema,
   offset: OffsetSchema,
+  /** The holder that subscribed (see subscribe); refused with FENCED once another has taken over. */
+  holder: v.optional(SubscriptionNameSchema),
 });
 
 export const UnsubscribeSchema = v.object({
