@@ -212,6 +212,8 @@ export class Publisher {
     const connection = channel.connection;
     const { producer, window } = this.options;
     const epoch = this.epoch;
+    // attach() registers before it hands out a channel, and whatever drops the epoch drops the channel too
+    if (epoch === undefined) throw new MqraftError("INTERNAL", "publishing without a registered epoch");
     while (
       this.unsentHead < this.unsent.length &&
       this.inflight < window &&
@@ -241,7 +243,7 @@ export class Publisher {
             data: entry.data as Uint8Array<ArrayBuffer>,
             producer,
             seq: entry.seq,
-            ...(epoch === undefined ? {} : { epoch }),
+            epoch,
           },
           (result) => this.settled(entry, channel, result),
         );
