@@ -18,6 +18,8 @@ export interface DeliverySink {
 /** Pushing stops above this many unsent bytes and resumes once the client has read them. */
 const HIGH_WATER_BYTES = 4 << 20;
 const SCAN_BATCH = 256;
+/** How often a subscribe waiting for this broker to catch up looks again, besides each apply. */
+const CATCH_UP_CHECK_MS = 20;
 
 /**
  * One push stream: per topic, the next offset to send. Messages are read back from the Raft log
@@ -167,22 +169,28 @@ export class SubscriptionFeed {
   }
 
   /**
-   * Resolves once `applied()` reaches `index` (checked now and whenever entries are applied), or
-   * rejects with UNAVAILABLE after `timeoutMs`: a broker that cannot catch up sends the client elsewhere.
+   * Resolves once `applied()` reaches `index` (checked now, whenever entries are applied, and every
+   * CATCH_UP_CHECK_MS, as the core may count entries applied after the last notify, e.g. a snapshot
+   * installed while nothing else arrives), or rejects with UNAVAILABLE after `timeoutMs`: a broker
+   * that cannot catch up sends the client elsewhere.
    */
   whenApplied(index: number, applied: () => number, timeoutMs: number): Promise<void> {
     if (applied() >= index) return Promise.resolve();
     const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const started = performance.now();
     const waiter = {
       index,
       applied,
       done: () => {
-        clearTimeout(timer);
+        clearInterval(timer);
         this.appliedWaiters.delete(waiter);
         resolve();
       },
     };
-    const timer = setTimeout(() => {
+    const timer = setInterval(() => {
+      if (applied() >= index) return waiter.done();
+      if (performance.now() - started < timeoutMs) return;
+      clearInterval(timer);
       this.appliedWaiters.delete(waiter);
       reject(
         new MqraftError(
@@ -190,7 +198,7 @@ export class SubscriptionFeed {
           `this broker has applied up to ${applied()}, behind the cluster's commit ${index}; try another broker`,
         ),
       );
-    }, timeoutMs);
+    }, CATCH_UP_CHECK_MS);
     this.appliedWaiters.add(waiter);
     return promise;
   }
