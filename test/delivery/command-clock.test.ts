@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import type { BrokerState } from "../../src/broker/state-machine.ts";
 import { CommandClock, MAX_CORRECTION_MS } from "../../src/node/command-clock.ts";
 import type { ClientInbound } from "../../src/wire/index.ts";
 import { waitFor } from "../support/wait.ts";
@@ -100,6 +101,7 @@ describe("a leader whose clock is off does not move the cluster's time with it",
     Date.now = () => realNow() + 120 * MINUTE;
     await broker.restart();
     await publishRaw(broker.address, "other");
-    expect(broker.node?.["broker"].state.topicInfo("kept")?.messages).toBe(3);
+    const state = (broker.node as unknown as { broker: { state: BrokerState } }).broker.state;
+    expect(state.topicInfo("kept")?.messages).toBe(3);
   });
 });

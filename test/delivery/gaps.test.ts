@@ -1,21 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { connect, type MqraftClient, type Subscription } from "../../src/client/index.ts";
+import { describe, expect, test } from "bun:test";
+import type { Subscription } from "../../src/client/index.ts";
 import type { SubscriptionGap } from "../../src/client/subscription.ts";
-import { LocalBroker } from "./local-broker.ts";
+import { localBrokerPerTest } from "./local-broker.ts";
 
-let broker: LocalBroker | undefined;
-const clients: MqraftClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  await broker?.destroy();
-  broker = undefined;
-});
-
-async function client(address: string): Promise<MqraftClient> {
-  const c = await connect({ servers: [address], timeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
+const local = localBrokerPerTest();
 
 async function offsets(subscription: Subscription): Promise<number[] | string> {
   const got: number[] = [];
@@ -29,8 +17,8 @@ async function offsets(subscription: Subscription): Promise<number[] | string> {
 
 describe("a subscriber is told of messages it will never receive", () => {
   test("asking for offsets retention removed: told through onGap, or the stream fails naming them", async () => {
-    broker = await LocalBroker.start({ retention: { maxMessages: 3 } });
-    const c = await client(broker.address);
+    await local.start({ retention: { maxMessages: 3 } });
+    const c = await local.client();
     for (let i = 0; i < 6; i++) await c.publish("t", `m${i}`);
     const gaps: SubscriptionGap[] = [];
     const told = await c.subscribe("t", { from: 1, drain: true, onGap: (g) => gaps.push(g) });

@@ -1,7 +1,9 @@
+import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
+import { type ClientOptions, connect, type MqraftClient } from "../../src/client/index.ts";
 import { type BrokerConfig, BrokerConfigSchema } from "../../src/node/broker-config.ts";
 import { BrokerNode } from "../../src/node/broker-node.ts";
 import { freePorts } from "../support/ports.ts";
@@ -70,4 +72,38 @@ export class LocalBroker {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A LocalBroker and client library clients for each test of a file: call once at the top level; what
+ * `start` and `client` made is closed and removed after each test, also when it fails.
+ */
+export function localBrokerPerTest(): {
+  start(overrides?: Partial<BrokerConfig>): Promise<LocalBroker>;
+  client(options?: Partial<ClientOptions>): Promise<MqraftClient>;
+  readonly broker: LocalBroker;
+} {
+  let broker: LocalBroker | undefined;
+  const clients: MqraftClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+    await broker?.destroy();
+    broker = undefined;
+  });
+  return {
+    async start(overrides = {}) {
+      broker = await LocalBroker.start(overrides);
+      return broker;
+    },
+    async client(options = {}) {
+      if (broker === undefined) throw new Error("start the broker first");
+      const c = await connect({ servers: [broker.address], timeoutMs: 20_000, resumeTimeoutMs: 20_000, ...options });
+      clients.push(c);
+      return c;
+    },
+    get broker() {
+      if (broker === undefined) throw new Error("start the broker first");
+      return broker;
+    },
+  };
 }

@@ -1,23 +1,11 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { connect, type MqraftClient } from "../../src/client/index.ts";
+import { describe, expect, test } from "bun:test";
+import type { MqraftClient } from "../../src/client/index.ts";
 import type { PublishBatcher } from "../../src/node/publish-batcher.ts";
 import type { Proposed } from "../../src/raft/index.ts";
 import { MqraftError } from "../../src/util/errors.ts";
-import { LocalBroker } from "./local-broker.ts";
+import { type LocalBroker, localBrokerPerTest } from "./local-broker.ts";
 
-let broker: LocalBroker | undefined;
-const clients: MqraftClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  await broker?.destroy();
-  broker = undefined;
-});
-
-async function client(address: string, producer?: string): Promise<MqraftClient> {
-  const c = await connect({ servers: [address], timeoutMs: 20_000, ...(producer === undefined ? {} : { producer }) });
-  clients.push(c);
-  return c;
-}
+const local = localBrokerPerTest();
 
 /** Everything stored in `topic`, in offset order. */
 async function stored(c: MqraftClient, topic: string): Promise<string[]> {
@@ -49,8 +37,8 @@ const values = (prefix: string, n: number) => Array.from({ length: n }, (_, i) =
 
 describe("a producer's publishes are stored once each, in call order", () => {
   test("a batch refused in the middle of a pipeline (an aborted leadership transfer) does not let later publishes overtake it", async () => {
-    broker = await LocalBroker.start();
-    const c = await client(broker.address);
+    const broker = await local.start();
+    const c = await local.client();
     await c.publish("t", "warm-up");
     // 4 KiB messages: a turn's worth of the pipeline is several batches (one per MiB), so publishes sent after
     // the refused ones are already in the batches that follow it
@@ -64,10 +52,10 @@ describe("a producer's publishes are stored once each, in call order", () => {
   });
 
   test("a second client under the same producer id (a restart within the dedup window) loses nothing, and the first is fenced off loudly", async () => {
-    broker = await LocalBroker.start();
-    const first = await client(broker.address, "shared");
+    await local.start();
+    const first = await local.client({ producer: "shared" });
     for (const v of values("a", 5)) await first.publish("t", v);
-    const second = await client(broker.address, "shared");
+    const second = await local.client({ producer: "shared" });
     const offsets = [];
     for (const v of values("b", 5)) offsets.push((await second.publish("t", v)).offset);
     expect(offsets).toEqual([5, 6, 7, 8, 9]);

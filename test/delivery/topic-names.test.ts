@@ -1,21 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { connect, type MqraftClient, type ReceivedMessage, type Subscription } from "../../src/client/index.ts";
+import { describe, expect, test } from "bun:test";
+import type { ReceivedMessage, Subscription } from "../../src/client/index.ts";
 import { waitFor } from "../support/wait.ts";
-import { LocalBroker } from "./local-broker.ts";
+import { localBrokerPerTest } from "./local-broker.ts";
 
-let broker: LocalBroker | undefined;
-const clients: MqraftClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  await broker?.destroy();
-  broker = undefined;
-});
-
-async function client(address: string): Promise<MqraftClient> {
-  const c = await connect({ servers: [address], timeoutMs: 10_000, resumeTimeoutMs: 20_000 });
-  clients.push(c);
-  return c;
-}
+const local = localBrokerPerTest();
 
 async function drain(subscription: Subscription): Promise<string[]> {
   const got: string[] = [];
@@ -36,8 +24,8 @@ const NAMES = ["constructor", "__proto__", "prototype", "toString", "hasOwnPrope
 
 describe("topic names that are also names of Object.prototype's properties", () => {
   test("a drain of each such topic delivers what it holds", async () => {
-    broker = await LocalBroker.start();
-    const c = await client(broker.address);
+    await local.start();
+    const c = await local.client();
     for (const name of NAMES) await c.publish(name, `in ${name}`);
     for (const name of NAMES) {
       const subscription = await c.subscribe(name, { from: "earliest", drain: true });
@@ -52,10 +40,10 @@ describe("topic names that are also names of Object.prototype's properties", () 
   });
 
   test("resuming a `constructor` subscription after a restart neither fails nor stops delivery to other subscribers", async () => {
-    broker = await LocalBroker.start();
-    const publisher = await client(broker.address);
+    const broker = await local.start();
+    const publisher = await local.client();
     await publisher.publish("constructor", "c0");
-    const weird = collect(await (await client(broker.address)).subscribe("constructor", { from: "earliest" }));
+    const weird = collect(await (await local.client()).subscribe("constructor", { from: "earliest" }));
     await waitFor("c0 on the constructor subscription", () => (weird.length === 1 ? true : undefined));
     await broker.stop();
     await broker.restart();
@@ -64,7 +52,7 @@ describe("topic names that are also names of Object.prototype's properties", () 
     await waitFor("c1 on the resumed constructor subscription", () => (weird.length === 2 ? true : undefined), {
       timeoutMs: 20_000,
     });
-    const orders = collect(await (await client(broker.address)).subscribe("orders", { from: "earliest" }));
+    const orders = collect(await (await local.client()).subscribe("orders", { from: "earliest" }));
     for (let i = 0; i < 5; i++) await publisher.publish("orders", `o${i}`);
     await waitFor(`5 orders (got ${orders.length})`, () => (orders.length === 5 ? true : undefined));
     expect(weird.map((m) => m.offset)).toEqual([0, 1]);
