@@ -72,6 +72,8 @@ export class Publisher {
   private nextSeq = 0;
   /** From the leader's answer to `register`; undefined until then, and after a hole or a fence. */
   private epoch: number | undefined;
+  /** Moves on whenever what is on the wire stops counting (a hole, a fence): later answers to it are ignored. */
+  private generation = 0;
   private running = false;
   private wakeup: PromiseWithResolvers<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -212,6 +214,7 @@ export class Publisher {
     const connection = channel.connection;
     const { producer, window } = this.options;
     const epoch = this.epoch;
+    const generation = this.generation;
     // attach() registers before it hands out a channel, and whatever drops the epoch drops the channel too
     if (epoch === undefined) throw new MqraftError("INTERNAL", "publishing without a registered epoch");
     while (
@@ -245,7 +248,7 @@ export class Publisher {
             seq: entry.seq,
             epoch,
           },
-          (result) => this.settled(entry, channel, result),
+          (result) => this.settled(entry, channel, generation, result),
         );
       } catch (e) {
         // too large for a frame: this publish can never succeed, the others are unaffected
@@ -265,9 +268,9 @@ export class Publisher {
     }
   }
 
-  private settled(entry: Entry, channel: RequestChannel, result: Published | MqraftError): void {
+  private settled(entry: Entry, channel: RequestChannel, generation: number, result: Published | MqraftError): void {
     // answers from a channel already given up are stale: their entries were queued again for the next one
-    if (channel !== this.channel) return;
+    if (channel !== this.channel || generation !== this.generation) return;
     if (result instanceof MqraftError && isRetryable(result)) {
       this.channel = undefined;
       this.link.report(channel, result);
@@ -275,9 +278,10 @@ export class Publisher {
       return;
     }
     if (result instanceof MqraftError && (result.code === "OUT_OF_ORDER" || result.code === "FENCED")) {
-      // every answer still due on this channel is about the same hole or fence: leave it
+      // every answer still due is about the same hole or fence: a new generation ignores them, and the channel
+      // (the leader link's, which acks share) stays open for the register that follows
+      this.generation++;
       this.channel = undefined;
-      channel.close();
       if (result.code === "OUT_OF_ORDER") this.renumber();
       else {
         this.epoch = undefined;

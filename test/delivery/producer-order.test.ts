@@ -20,14 +20,18 @@ async function stored(c: MqraftClient, topic: string): Promise<string[]> {
  * Makes the leader refuse its `nth` publish batch as a leader in a leadership transfer does
  * (UNAVAILABLE), and accept the ones after it again in the same term.
  */
-function refuseBatch(b: LocalBroker, nth: number): () => number {
+function refuseBatch(
+  b: LocalBroker,
+  nth: number,
+  error = new MqraftError("UNAVAILABLE", "leadership transfer in progress"),
+): () => number {
   const batcher = (b.node as unknown as { broker: { batcher: PublishBatcher } }).broker.batcher;
   const seam = batcher as unknown as { propose: (data: Uint8Array) => Proposed };
   const inner = seam.propose;
   let batches = 0;
   seam.propose = (data) => {
     batches++;
-    if (batches === nth) throw new MqraftError("UNAVAILABLE", "leadership transfer in progress");
+    if (batches === nth) throw error;
     return inner(data);
   };
   return () => batches;
@@ -49,6 +53,29 @@ describe("a producer's publishes are stored once each, in call order", () => {
     expect(batches()).toBeGreaterThan(3);
     expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
     expect((await stored(c, "t")).map((v) => v.split(" ")[0])).toEqual(["warm-up", ...sent]);
+  });
+
+  test("publishes the client gave up on leave a hole: it registers again and what follows is stored, in order", async () => {
+    const broker = await local.start();
+    const c = await local.client();
+    await c.publish("t", "warm-up");
+    // a refusal the client does not retry: those publishes fail, and their seqs are never stored
+    refuseBatch(broker, 3, new MqraftError("REFUSED", "refused for this test"));
+    const pad = "x".repeat(4096);
+    const sent = values("m", 3000);
+    const outcomes = await Promise.all(
+      sent.map((v) =>
+        c.publish("t", `${v} ${pad}`).then(
+          () => "ok",
+          (e: unknown) => (e instanceof MqraftError ? e.code : String(e)),
+        ),
+      ),
+    );
+    const refused = sent.filter((_, i) => outcomes[i] === "REFUSED");
+    expect(refused.length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o !== "ok" && o !== "REFUSED")).toEqual([]);
+    const kept = sent.filter((_, i) => outcomes[i] === "ok");
+    expect((await stored(c, "t")).map((v) => v.split(" ")[0])).toEqual(["warm-up", ...kept]);
   });
 
   test("a second client under the same producer id (a restart within the dedup window) loses nothing, and the first is fenced off loudly", async () => {
