@@ -107,11 +107,14 @@ export default defineCommand({
         from: settings.from,
         drain: settings.drain,
         onReconnect: reportReconnect,
-        // a gap (messages retention removed before they were read) is reported, and the stream goes on
-        onGap: (g) =>
-          process.stderr.write(
-            `mqraft sub: offsets ${g.from} to ${g.to - 1} of ${g.topic} skipped: ${g.reason === "retention" ? "removed by retention before they were read" : "unreadable on the broker"}\n`,
-          ),
+        // a gap (messages retention removed before they were read) is reported, and the stream goes on; the one
+        // at a numeric --from is checkFrom's to report
+        onGap: (g) => {
+          if (g.from === settings.from) return;
+          console.error(
+            `mqraft: offsets ${g.from} to ${g.to - 1} of ${g.topic} skipped: ${g.reason === "retention" ? "removed by retention before they were read" : "unreadable on the broker"}`,
+          );
+        },
         ...(settings.durable === undefined ? {} : { durable: settings.durable }),
       });
       // an interrupted subscriber, or one whose reader left (`| head -1`), has done nothing wrong: it exits 0
