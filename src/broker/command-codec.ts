@@ -34,11 +34,23 @@ const FencedWireMessageSchema = v.strictTuple([
   WholeNumberSchema,
   PositiveNumberSchema,
 ]);
-const WIRE_MESSAGE_FIELDS = ["topic", "data", "producer", "seq", "epoch"];
+const LowWireMessageSchema = v.pipe(
+  v.strictTuple([
+    TopicSchema,
+    BytesSchema,
+    ProducerIdSchema,
+    WholeNumberSchema,
+    PositiveNumberSchema,
+    WholeNumberSchema,
+  ]),
+  v.check((m) => m[5] <= m[3], "low: must be at most seq"),
+);
+const WIRE_MESSAGE_FIELDS = ["topic", "data", "producer", "seq", "epoch", "low"];
 export type WireMessage =
   | v.InferOutput<typeof ShortWireMessageSchema>
   | v.InferOutput<typeof LongWireMessageSchema>
-  | v.InferOutput<typeof FencedWireMessageSchema>;
+  | v.InferOutput<typeof FencedWireMessageSchema>
+  | v.InferOutput<typeof LowWireMessageSchema>;
 
 /** The envelope of a publish; its messages are checked one by one so that one bad message refuses only itself. */
 const WirePublishSchema = v.object({ type: v.literal("publish"), time: TimeSchema, messages: v.array(v.unknown()) });
@@ -88,10 +100,16 @@ export function parseEnvelope(raw: unknown): DecodedEntry {
 
 /** One publish message as it appears on the wire, checked; a string is the reason it is refused. */
 export function parseWireMessage(raw: unknown): WireMessage | string {
-  if (!Array.isArray(raw) || raw.length < 2 || raw.length > 5 || raw.length === 3)
-    return "expected [topic, data], [topic, data, producer, seq] or [topic, data, producer, seq, epoch]";
+  if (!Array.isArray(raw) || raw.length < 2 || raw.length > 6 || raw.length === 3)
+    return "expected [topic, data], [topic, data, producer, seq] or [topic, data, producer, seq, epoch, low?]";
   const schema =
-    raw.length === 2 ? ShortWireMessageSchema : raw.length === 4 ? LongWireMessageSchema : FencedWireMessageSchema;
+    raw.length === 2
+      ? ShortWireMessageSchema
+      : raw.length === 4
+        ? LongWireMessageSchema
+        : raw.length === 5
+          ? FencedWireMessageSchema
+          : LowWireMessageSchema;
   const parsed = v.safeParse(schema, raw);
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
@@ -103,7 +121,8 @@ export function parseWireMessage(raw: unknown): WireMessage | string {
 function fromWire(m: WireMessage): PublishMessage {
   if (m.length === 2) return { topic: m[0], data: m[1] };
   if (m.length === 4) return { topic: m[0], data: m[1], producer: m[2], seq: m[3] };
-  return { topic: m[0], data: m[1], producer: m[2], seq: m[3], epoch: m[4] };
+  if (m.length === 5) return { topic: m[0], data: m[1], producer: m[2], seq: m[3], epoch: m[4] };
+  return { topic: m[0], data: m[1], producer: m[2], seq: m[3], epoch: m[4], low: m[5] };
 }
 
 export function encodeCommand(command: Command): Uint8Array {

@@ -31,9 +31,19 @@ export const PublishMessageSchema = v.pipe(
      * stored in order (each the last stored + 1) and an older epoch is fenced off.
      */
     epoch: v.optional(PositiveNumberSchema),
+    /**
+     * With epoch: the lowest seq the producer still waits for (at most `seq`). Every seq below it was
+     * acknowledged or given up, so the next seq moves up to it: a seq the client gave up on leaves no
+     * hole, and a late copy of it is refused instead of stored.
+     */
+    low: v.optional(WholeNumberSchema),
   }),
   v.check((m) => (m.producer === undefined) === (m.seq === undefined), "producer and seq must be given together"),
   v.check((m) => m.epoch === undefined || m.producer !== undefined, "epoch needs producer and seq"),
+  v.check(
+    (m) => m.low === undefined || (m.epoch !== undefined && m.low <= (m.seq ?? 0)),
+    "low needs epoch and is at most seq",
+  ),
 );
 export type PublishMessage = v.InferOutput<typeof PublishMessageSchema>;
 

@@ -18,7 +18,8 @@ const UNDEFINED = new Uint8Array([0xf7]);
 export type EntryMessage =
   | [topic: string, data: Uint8Array]
   | [topic: string, data: Uint8Array, producer: string, seq: number]
-  | [topic: string, data: Uint8Array, producer: string, seq: number, epoch: number];
+  | [topic: string, data: Uint8Array, producer: string, seq: number, epoch: number]
+  | [topic: string, data: Uint8Array, producer: string, seq: number, epoch: number, low: number];
 
 export function encodePublishEntry(time: number, messages: readonly PublishMessage[]): Uint8Array {
   let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5;
@@ -31,7 +32,7 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
   for (const m of messages) {
     // half a (producer, seq) pair goes out as four items all the same, so that the invalid message stays invalid
     const long = m.producer !== undefined || m.seq !== undefined || m.epoch !== undefined;
-    w.head(4, m.epoch !== undefined ? 5 : long ? 4 : 2);
+    w.head(4, m.epoch !== undefined ? (m.low !== undefined ? 6 : 5) : long ? 4 : 2);
     w.ascii(m.topic);
     w.bytes(m.data);
     if (!long) continue;
@@ -40,6 +41,7 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
     if (m.seq === undefined) w.raw(UNDEFINED);
     else w.whole(m.seq);
     if (m.epoch !== undefined) w.whole(m.epoch);
+    if (m.epoch !== undefined && m.low !== undefined) w.whole(m.low);
   }
   return w.buffer.subarray(0, w.at);
 }
@@ -63,7 +65,7 @@ export function readPublishEntry(bytes: Uint8Array): { time: number; messages: E
   const messages: EntryMessage[] = [];
   for (let k = 0; k < count; k++) {
     const items = r.head(4);
-    if (items !== 2 && items !== 4 && items !== 5) return undefined;
+    if (items < 2 || items > 6 || items === 3) return undefined;
     const topic = r.name();
     if (topic === undefined) return undefined;
     const length = r.head(2);
@@ -84,7 +86,13 @@ export function readPublishEntry(bytes: Uint8Array): { time: number; messages: E
     }
     const epoch = r.whole();
     if (epoch < 1) return undefined;
-    messages.push([topic, data, producer, seq, epoch]);
+    if (items === 5) {
+      messages.push([topic, data, producer, seq, epoch]);
+      continue;
+    }
+    const low = r.whole();
+    if (low < 0 || low > seq) return undefined;
+    messages.push([topic, data, producer, seq, epoch, low]);
   }
   return r.at === end ? { time, messages } : undefined;
 }

@@ -253,14 +253,14 @@ export class BrokerState {
         const m = form === "checked" ? (raw as WireMessage) : parseWireMessage(raw);
         if (typeof m === "string") results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${m}`));
         else if (m.length === 2) results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0, undefined));
-        else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4]));
+        else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4], m[5]));
       } else {
         const parsed = v.safeParse(PublishMessageSchema, raw);
         if (!parsed.success)
           results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${describeIssues(parsed.issues)}`));
         else {
           const m = parsed.output;
-          results.push(this.publishOne(index, slot, m.topic, m.data.length, m.producer, m.seq ?? 0, m.epoch));
+          results.push(this.publishOne(index, slot, m.topic, m.data.length, m.producer, m.seq ?? 0, m.epoch, m.low));
         }
       }
     }
@@ -275,11 +275,12 @@ export class BrokerState {
     producer: string | undefined,
     seq: number,
     epoch: number | undefined,
+    low?: number,
   ): PublishResult | ErrorResult {
     let window: ProducerWindow | undefined;
     if (producer !== undefined) {
       window = this.dedup.touch(producer, this.clock);
-      const refused = epoch === undefined ? this.unregistered(window) : this.inOrder(window, epoch, seq);
+      const refused = epoch === undefined ? this.unregistered(window) : this.inOrder(window, epoch, seq, low ?? 0);
       if (refused !== undefined) return refused;
       const at = window.find(seq);
       if (at >= 0) {
@@ -289,7 +290,7 @@ export class BrokerState {
       if (seq < window.nextSeq) {
         return refusal(
           "REFUSED",
-          `producer ${producer} seq ${seq} was stored already; its offset is no longer remembered (the dedup window keeps ${SEQS_PER_PRODUCER} seqs per producer)`,
+          `producer ${producer} seq ${seq} is below its next seq ${window.nextSeq}: stored already (its offset no longer remembered; the dedup window keeps ${SEQS_PER_PRODUCER} seqs per producer), or given up by the client`,
         );
       }
     }
@@ -316,7 +317,7 @@ export class BrokerState {
    * the one remembered (the producer re-registered, or was forgotten meanwhile) starts afresh.
    * Returns the refusal, or undefined when the publish may go on (as a new message or a duplicate).
    */
-  private inOrder(window: ProducerWindow, epoch: number, seq: number): ErrorResult | undefined {
+  private inOrder(window: ProducerWindow, epoch: number, seq: number, low: number): ErrorResult | undefined {
     if (epoch < window.epoch) {
       return refusal(
         "FENCED",
@@ -324,6 +325,8 @@ export class BrokerState {
       );
     }
     if (epoch > window.epoch) this.dedup.restart(window, epoch, seq);
+    // the client acknowledged or gave up every seq below `low`: none of them is awaited any more
+    if (low > window.nextSeq) window.nextSeq = low;
     if (seq > window.nextSeq) {
       return refusal(
         "OUT_OF_ORDER",

@@ -25,8 +25,7 @@ export interface PublisherOptions {
 }
 
 interface Entry {
-  /** Renumbered (from 0, in the same order) when the producer registers again. */
-  seq: number;
+  readonly seq: number;
   /** Times sent, over all channels. */
   sends: number;
   readonly topic: string;
@@ -55,10 +54,11 @@ function tooLarge(entry: Entry, channel: RequestChannel, producer: string): bool
  * seq order. The broker stores a registered producer's seqs strictly in order: a publish refused on its way (a
  * leadership transfer, a lost connection) makes the ones after it be refused too (OUT_OF_ORDER), and the client then
  * sends everything unacknowledged again, in order, with the same (producer, epoch, seq), on the leader's channel; the
- * broker answers the ones it already stored with their original offsets. A seq the client gave up on (timed out,
- * too large) leaves a hole no later seq can pass: the client registers again and numbers what is left from 0 under
- * the new epoch (none of it was stored, as nothing is stored past a hole). At most `window` publishes are on the
- * wire, and sending also waits while the connection's queue is full.
+ * broker answers the ones it already stored with their original offsets. Each publish also carries `low`, the
+ * oldest seq still waiting: the broker no longer waits for the seqs below it (acknowledged, or given up after a
+ * timeout), so a given-up seq leaves no hole, and a late copy of it (still in flight on an old connection) is refused
+ * instead of stored. At most `window` publishes are on the wire, and sending also waits while the connection's queue
+ * is full.
  */
 export class Publisher {
   /** Unacknowledged publishes, by seq; a Map keeps insertion (seq) order, and deadlines grow with seq. */
@@ -188,18 +188,6 @@ export class Publisher {
     }
   }
 
-  /** A new epoch is needed: what is unacknowledged is numbered again from 0 (none of it was stored). */
-  private renumber(): void {
-    this.epoch = undefined;
-    const left = [...this.entries.values()];
-    this.entries.clear();
-    for (const [seq, entry] of left.entries()) {
-      entry.seq = seq;
-      this.entries.set(seq, entry);
-    }
-    this.nextSeq = left.length;
-  }
-
   private failAll(error: Error): void {
     const left = [...this.entries.values()];
     this.entries.clear();
@@ -215,6 +203,8 @@ export class Publisher {
     const { producer, window } = this.options;
     const epoch = this.epoch;
     const generation = this.generation;
+    // the oldest seq still waiting; it only grows, so taking it once for this round is safe
+    const low = (this.entries.values().next().value as Entry | undefined)?.seq ?? this.nextSeq;
     // attach() registers before it hands out a channel, and whatever drops the epoch drops the channel too
     if (epoch === undefined) throw new MqraftError("INTERNAL", "publishing without a registered epoch");
     while (
@@ -247,6 +237,7 @@ export class Publisher {
             producer,
             seq: entry.seq,
             epoch,
+            low,
           },
           (result) => this.settled(entry, channel, generation, result),
         );
@@ -278,12 +269,13 @@ export class Publisher {
       return;
     }
     if (result instanceof MqraftError && (result.code === "OUT_OF_ORDER" || result.code === "FENCED")) {
-      // every answer still due is about the same hole or fence: a new generation ignores them, and the channel
-      // (the leader link's, which acks share) stays open for the register that follows
+      // OUT_OF_ORDER: an older seq still waiting was overtaken (it is on its way on another connection, or was
+      // refused on this one): everything unacknowledged goes again, in order. Every answer still due on this channel
+      // is about the same overtaking or fence: a new generation ignores them, and the channel (the leader link's,
+      // which acks share) stays open
       this.generation++;
       this.channel = undefined;
-      if (result.code === "OUT_OF_ORDER") this.renumber();
-      else {
+      if (result.code === "FENCED") {
         this.epoch = undefined;
         this.failAll(result);
       }

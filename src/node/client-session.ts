@@ -177,10 +177,16 @@ export class ClientSession {
     // the callback keeps only these numbers: `m.data` is a view into the received bytes, and holding it until the
     // outcome would keep the whole receive buffer alive
     const { id } = m;
-    if (m.epoch !== undefined && (m.producer === undefined || m.seq === undefined || m.epoch < 1)) {
+    if (
+      (m.epoch !== undefined && (m.producer === undefined || m.seq === undefined || m.epoch < 1)) ||
+      (m.low !== undefined && (m.epoch === undefined || m.low > (m.seq ?? 0)))
+    ) {
       return this.answerError(
         id,
-        new MqraftError("BAD_MESSAGE", "publish.epoch needs producer and seq, and is at least 1 (from registered)"),
+        new MqraftError(
+          "BAD_MESSAGE",
+          "publish.epoch needs producer and seq and is at least 1 (from registered); publish.low needs epoch and is at most seq",
+        ),
       );
     }
     const bytes = m.data.length;
@@ -191,7 +197,9 @@ export class ClientSession {
         ? { topic: m.topic, data: m.data }
         : m.epoch === undefined
           ? { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq }
-          : { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq, epoch: m.epoch },
+          : m.low === undefined
+            ? { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq, epoch: m.epoch }
+            : { topic: m.topic, data: m.data, producer: m.producer, seq: m.seq, epoch: m.epoch, low: m.low },
       (outcome) => {
         this.publishesInFlight--;
         this.publishBytesInFlight -= bytes;

@@ -78,7 +78,7 @@ describe("invalid commands", () => {
     [
       "three items",
       ["t", new Uint8Array(1), "p"],
-      "messages[1]: expected [topic, data], [topic, data, producer, seq] or [topic, data, producer, seq, epoch]",
+      "messages[1]: expected [topic, data], [topic, data, producer, seq] or [topic, data, producer, seq, epoch, low?]",
     ],
     ["negative seq", ["t", new Uint8Array(1), "p", -4], "messages[1]: seq: expected a number of at least 0"],
     ["producer with a space", ["t", new Uint8Array(1), "p q", 4], "messages[1]: producer: expected a producer id"],

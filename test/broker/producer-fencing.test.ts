@@ -7,8 +7,17 @@ import { applyNext, publish, T0 } from "./helpers.ts";
 const utf8 = new TextEncoder();
 
 /** A message of a registered producer. */
-function fenced(topic: string, body: string, producer: string, epoch: number, seq: number): PublishMessage {
-  return { topic, data: utf8.encode(body), producer, seq, epoch };
+function fenced(
+  topic: string,
+  body: string,
+  producer: string,
+  epoch: number,
+  seq: number,
+  low?: number,
+): PublishMessage {
+  return low === undefined
+    ? { topic, data: utf8.encode(body), producer, seq, epoch }
+    : { topic, data: utf8.encode(body), producer, seq, epoch, low };
 }
 
 function register(state: BrokerState, producer: string, time = T0): number {
@@ -39,6 +48,22 @@ describe("registered producers: fenced by epoch, stored in order", () => {
         publish(state, T0, fenced("t", "1", "p", e, 1), fenced("t", "2", "p", e, 2), fenced("t", "0", "p", e, 0)),
       ),
     ).toEqual(["@1", "@2", "dup@0"]);
+  });
+
+  test("seqs the client gave up on (below its low mark) are no longer awaited, and a late copy of one is refused, not stored", () => {
+    const state = new BrokerState();
+    const e = register(state, "p");
+    publish(state, T0, fenced("t", "0", "p", e, 0, 0));
+    // seq 1 timed out at the client (it may still be on its way on an old connection): seq 2 says it waits from 2 on
+    expect(outcomes(publish(state, T0, fenced("t", "2", "p", e, 2, 2), fenced("t", "3", "p", e, 3, 2)))).toEqual([
+      "@1",
+      "@2",
+    ]);
+    // the late copy of seq 1 arrives: it is not stored (the client was told its fate is unknown)
+    expect(outcomes(publish(state, T0, fenced("t", "1", "p", e, 1, 0)))).toEqual(["REFUSED"]);
+    expect(state.topicInfo("t")?.nextOffset).toBe(3);
+    // a low above seq is not a valid message
+    expect(outcomes(publish(state, T0, fenced("t", "5", "p", e, 4, 5)))).toEqual(["BAD_MESSAGE"]);
   });
 
   test("a new epoch fences the old one: its publishes are refused, the new one starts at seq 0 and is not taken for a duplicate", () => {

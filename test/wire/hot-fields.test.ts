@@ -15,6 +15,7 @@ describe("hot codec tables", () => {
       ["producer", false, "name"],
       ["seq", false, "whole"],
       ["epoch", false, "whole"],
+      ["low", false, "whole"],
     ]);
     expect(publish.fields.map((f) => f.key)).toEqual(Object.keys(PublishSchema.entries).slice(1));
     const entries = HOT_TABLES.get("append")!.fields.find((f) => f.key === "entries")!;

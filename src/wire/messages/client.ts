@@ -40,6 +40,11 @@ export const PublishSchema = v.object({
    * order (OUT_OF_ORDER for a gap) and refuses an older epoch (FENCED).
    */
   epoch: v.optional(EpochSchema),
+  /**
+   * With `epoch`: the lowest seq this producer still waits for (at most `seq`). Every seq below it was
+   * acknowledged or given up, so the broker no longer waits for them: a given-up seq leaves no hole.
+   */
+  low: v.optional(OffsetSchema),
 });
 
 /** Asks the leader for a new epoch of `producer`: publishes under any earlier epoch are refused from then on. */
