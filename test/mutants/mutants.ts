@@ -29,8 +29,8 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     name: "election-without-up-to-date-check",
     breaks: "election restriction (§5.4.1): a voter grants a candidate whose log is behind its own",
     file: "src/raft/election.ts",
-    find: "if (canVote && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {",
-    replace: "if (canVote) {",
+    find: "r.log.isUpToDate(m.lastIndex, m.lastTerm)",
+    replace: "true",
     test: bunTest("test/raft/safety.test.ts"),
   },
   {
@@ -131,6 +131,22 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     find: 'kind: sound ? "corrupt" : "torn",',
     replace: 'kind: "torn",',
     test: bunTest("test/storage/log-store.sim.test.ts"),
+  },
+  {
+    name: "repaired-node-votes-early",
+    breaks: "a repaired broker neither votes nor campaigns until it holds again everything it held",
+    file: "src/node/broker-assembly.ts",
+    find: "raft.withholdVotes = store.damage !== undefined;",
+    replace: "raft.withholdVotes = false;",
+    test: bunTest("test/node/damaged-votes.test.ts"),
+  },
+  {
+    name: "withheld-vote-granted",
+    breaks: "a node that withholds its votes (repaired, not caught up) still grants one",
+    file: "src/raft/election.ts",
+    find: "canVote && !r.withholdVotes &&",
+    replace: "canVote &&",
+    test: bunTest("test/node/damaged-votes.test.ts"),
   },
   // --- the broker ---
   {
