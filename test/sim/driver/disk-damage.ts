@@ -16,7 +16,7 @@ export interface Damage {
 
 /**
  * Damages one segment (the newest more often): a bit of its header, its whole header zeroed, a bit of a record's
- * length field, or any bit of a record; never the newest segment's last record. Undefined when there is nothing
+ * length field, or any bit of a record; never the newest segment's last whole record (a torn one may follow it). Undefined when there is nothing
  * to damage.
  */
 export function damageSegment(fs: SimFs, prng: Prng): Damage | undefined {
@@ -48,14 +48,16 @@ export function damageSegment(fs: SimFs, prng: Prng): Damage | undefined {
   return { file, offset, how };
 }
 
-/** Byte offsets of the records of a sound segment. */
+/** Byte offsets of the whole records of a segment (a torn record at its end, cut short, is not one). */
 function recordStarts(fs: SimFs, path: string): number[] {
   const bytes = read(fs, path);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: number[] = [];
   for (let pos = SEGMENT_HEADER_SIZE; pos + RECORD_PREFIX_SIZE <= bytes.length; ) {
+    const end = pos + RECORD_PREFIX_SIZE + view.getUint32(pos);
+    if (end > bytes.length) break;
     out.push(pos);
-    pos += RECORD_PREFIX_SIZE + view.getUint32(pos);
+    pos = end;
   }
   return out;
 }

@@ -100,8 +100,10 @@ function converged(cluster: DriverCluster, publishers: readonly Publisher[]): bo
     retention.maxAgeMs !== wanted.maxAgeMs
   )
     return false;
+  const { voters, learners } = leader.raft.membership;
   for (const node of cluster.nodes.values()) {
-    if (!node.joined || node.retired) continue;
+    // A spare whose addition never committed, or a member removed, is no part of the cluster.
+    if (node.retired || !(voters.includes(node.id) || learners.includes(node.id))) continue;
     if (node.replica === undefined || node.replica.raft.appliedIndex !== leader.raft.commitIndex) return false;
   }
   return true;
@@ -109,9 +111,12 @@ function converged(cluster: DriverCluster, publishers: readonly Publisher[]): bo
 
 /** Every broker holds the same state, and every acknowledged message at its offset unless retention dropped it. */
 function checkFinal(cluster: DriverCluster): void {
+  const members = cluster.leader()?.replica?.raft.membership;
   for (const node of cluster.nodes.values()) {
     const replica = node.replica;
     if (replica === undefined) continue;
+    // A spare whose addition never committed holds nothing and serves nothing.
+    if (members !== undefined && !members.voters.includes(node.id) && !members.learners.includes(node.id)) continue;
     const applied = replica.raft.appliedIndex;
     const term = replica.raft.termAt(applied);
     if (term === undefined)
