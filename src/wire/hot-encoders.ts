@@ -20,6 +20,8 @@ interface Compiled {
   check(m: Fields): boolean;
   /** Writes a checked `m`. */
   write(w: CborWriter, m: Fields): void;
+  /** Writes `m` if it is valid and returns true; false, nothing written, if not: `check` and `write` in one pass. */
+  encode(w: CborWriter, m: Fields): boolean;
 }
 
 /**
@@ -54,16 +56,19 @@ function compile(t: Table): Compiled {
     } else {
       checks.push(`if (${x} !== undefined && !(${ok})) return false;`);
       // an optional field present as undefined stays in the parsed message, and cbor-x writes it
-      writes.push(`if (${x} !== undefined) { ${write} } else if (${key} in m) { w.raw(K[${k}]); w.undefinedValue(); }`);
-      counted.push(`(${x} !== undefined || ${key} in m ? 1 : 0)`);
+      const present = `p${i}`;
+      reads.push(`const ${present} = ${x} !== undefined ? 1 : ${key} in m ? 2 : 0;`);
+      writes.push(
+        `if (${present} === 1) { ${write} } else if (${present} === 2) { w.raw(K[${k}]); w.undefinedValue(); }`,
+      );
+      counted.push(`(${present} === 0 ? 0 : 1)`);
     }
   });
-  const check = `return function check(m) { ${reads.join(" ")} ${checks.join(" ")} return true; };`;
+  const check = `return function check(m) { ${reads.filter((r) => r.startsWith("const x")).join(" ")} ${checks.join(" ")} return true; };`;
   const write = `return function write(w, m) { ${reads.join(" ")} w.mapHeader(${[fixed, ...counted].join(" + ")}); ${writes.join(" ")} };`;
-  return {
-    check: new Function("isName", "everyItem", "S", check)(isName, everyItem, subs),
-    write: new Function("K", "S", write)(keys, subs),
-  };
+  const encode = `return function encode(w, m) { ${reads.join(" ")} ${checks.join(" ")} w.mapHeader(${[fixed, ...counted].join(" + ")}); ${writes.join(" ")} return true; };`;
+  const make = (body: string) => new Function("isName", "everyItem", "K", "S", body)(isName, everyItem, keys, subs);
+  return { check: make(check), write: make(write), encode: make(encode) };
 }
 
 /** Whether every item of `a` is an object `check` accepts; a hole is an undefined item, as valibot reads it. */
@@ -133,8 +138,7 @@ export function encodeHot(w: CborWriter, value: unknown): boolean {
   if (typeof type !== "string") return false;
   const compiled = COMPILED.get(type);
   if (compiled === undefined) return false;
-  if (!compiled.check(value as Fields)) throw refusal(type, value);
-  compiled.write(w, value as Fields);
+  if (!compiled.encode(w, value as Fields)) throw refusal(type, value);
   return true;
 }
 
