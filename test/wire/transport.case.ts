@@ -102,7 +102,7 @@ async function backpressure(): Promise<string | undefined> {
   const size = 64 * 1024;
   const count = total / size;
   const maxQueuedBytes = 4 * 1024 * 1024;
-  let receivedIds: number[] = [];
+  const receivedIds: number[] = [];
   let done!: () => void;
   const finished = new Promise<void>((resolve) => {
     done = resolve;
@@ -146,7 +146,6 @@ async function backpressure(): Promise<string | undefined> {
       if (receivedIds.length !== count) return `${receivedIds.length} of ${count} publishes arrived`;
       const outOfOrder = receivedIds.findIndex((id, i) => id !== i);
       if (outOfOrder >= 0) return `publish ${receivedIds[outOfOrder]} arrived at position ${outOfOrder}`;
-      receivedIds = [];
       if (highest > maxQueuedBytes) return `the queue reached ${highest} bytes, over its bound of ${maxQueuedBytes}`;
       return undefined;
     },
