@@ -4,7 +4,14 @@ import { firstIssue } from "../src/util/config-values.ts";
 import { TopicSchema } from "../src/util/names.ts";
 import { adminArgs, print, withClient } from "./admin-client.ts";
 import { retentionText, topicInfoLines, topicJson, topicTable } from "./admin-output.ts";
-import { usageError } from "./cli-runner.ts";
+import { parseOptionalFlag, usageError } from "./cli-runner.ts";
+
+const WholeNumberFlag = v.pipe(
+  v.string(),
+  v.regex(/^\d+$/, "expected a whole number"),
+  v.transform(Number),
+  v.safeInteger("too large"),
+);
 
 function parseTopic(raw: string | undefined): string {
   if (raw === undefined) throw usageError("a topic is needed");
@@ -42,7 +49,29 @@ const info = defineCommand({
   },
 });
 
+const purge = defineCommand({
+  meta: {
+    name: "purge",
+    description: "Drop a topic's oldest messages, all or all but the last N, through the log (offsets are not reused)",
+  },
+  args: {
+    topic: { type: "positional", description: "The topic", required: true },
+    keep: { type: "string", description: "Keep the newest N messages (default 0)", valueHint: "N" },
+    ...adminArgs,
+  },
+  async run({ args }) {
+    const topic = parseTopic(args.topic);
+    const keep = parseOptionalFlag("keep", WholeNumberFlag, args.keep) ?? 0;
+    const after = await withClient(args, (client) => client.purgeTopic(topic, keep));
+    print([
+      args.json
+        ? JSON.stringify(after)
+        : `${topic}: ${after.messages} message${after.messages === 1 ? "" : "s"} kept, from offset ${after.firstOffset}`,
+    ]);
+  },
+});
+
 export default defineCommand({
-  meta: { name: "topic", description: "Inspect topics: topic ls, topic info <topic>" },
-  subCommands: { ls, info },
+  meta: { name: "topic", description: "Topics: topic ls, topic info <topic>, topic purge <topic>" },
+  subCommands: { ls, info, purge },
 });

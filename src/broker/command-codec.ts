@@ -8,6 +8,7 @@ import {
   type Command,
   ConfigCommandSchema,
   type PublishMessage,
+  PurgeCommandSchema,
   RegisterCommandSchema,
   SubscribeCommandSchema,
   TimeSchema,
@@ -62,6 +63,7 @@ const WireCommandSchema = v.variant("type", [
   AckCommandSchema,
   ConfigCommandSchema,
   RegisterCommandSchema,
+  PurgeCommandSchema,
 ]);
 export type WireCommand = v.InferOutput<typeof WireCommandSchema>;
 
@@ -153,6 +155,8 @@ export function encodeCommand(command: Command): Uint8Array {
       return cbor.encode({ type: command.type, time: command.time, retention: command.retention });
     case "register":
       return cbor.encode({ type: command.type, time: command.time, producer: command.producer });
+    case "purge":
+      return cbor.encode({ type: command.type, time: command.time, topic: command.topic, keep: command.keep });
     default:
       return command satisfies never;
   }

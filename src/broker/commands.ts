@@ -117,6 +117,14 @@ export const ConfigCommandSchema = v.object({
   retention: RetentionSchema,
 });
 
+/** Drops a topic's oldest messages until at most `keep` are stored (`mqraft topic purge`); offsets are never reused. */
+export const PurgeCommandSchema = v.object({
+  type: v.literal("purge"),
+  time: TimeSchema,
+  topic: TopicSchema,
+  keep: WholeNumberSchema,
+});
+
 export const CommandSchema = v.variant("type", [
   PublishCommandSchema,
   SubscribeCommandSchema,
@@ -124,6 +132,7 @@ export const CommandSchema = v.variant("type", [
   AckCommandSchema,
   ConfigCommandSchema,
   RegisterCommandSchema,
+  PurgeCommandSchema,
 ]);
 export type Command = v.InferOutput<typeof CommandSchema>;
 export type PublishCommand = v.InferOutput<typeof PublishCommandSchema>;
@@ -132,3 +141,4 @@ export type UnsubscribeCommand = v.InferOutput<typeof UnsubscribeCommandSchema>;
 export type AckCommand = v.InferOutput<typeof AckCommandSchema>;
 export type RegisterCommand = v.InferOutput<typeof RegisterCommandSchema>;
 export type ConfigCommand = v.InferOutput<typeof ConfigCommandSchema>;
+export type PurgeCommand = v.InferOutput<typeof PurgeCommandSchema>;

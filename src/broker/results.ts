@@ -36,6 +36,7 @@ export type ApplyResult =
   | { type: "ack"; name: string; topic: string; position: number }
   | { type: "config"; retention: Retention }
   | { type: "register"; producer: string; epoch: number }
+  | { type: "purge"; topic: string; dropped: number }
   | ErrorResult;
 
 export function refusal(code: BrokerErrorCode, message: string): ErrorResult {

@@ -57,6 +57,11 @@ export class RetentionEnforcer {
     }
   }
 
+  /** Call after messages were dropped from the head of `topic` by other means (a purge). */
+  headsDropped(topic: TopicIndex): void {
+    this.ageHeap?.headDropped(topic);
+  }
+
   /** The newest message is never dropped for bytes, so a topic keeps its latest message however large. */
   private enforceSize(topic: TopicIndex): void {
     const { maxMessages, maxBytes } = this;

@@ -240,9 +240,24 @@ export class BrokerState {
         return [{ type: "config", retention: this.retention() }];
       case "register":
         return [this.register(index, command.producer)];
+      case "purge":
+        return [this.purge(command.topic, command.keep)];
       default:
         return command satisfies never;
     }
+  }
+
+  /** Drops the oldest messages of `topic` until at most `keep` remain, as retention does. */
+  private purge(name: string, keep: number): ApplyResult {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) return refusal("NOT_FOUND", `no topic ${name}: nothing was ever published to it`);
+    let dropped = 0;
+    while (topic.count > keep) {
+      topic.dropHead();
+      dropped++;
+    }
+    if (dropped > 0) this.retainer.headsDropped(topic);
+    return { type: "purge", topic: name, dropped };
   }
 
   private publishAll(index: number, messages: unknown[], form: MessageForm): ApplyResult[] {

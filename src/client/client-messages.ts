@@ -16,6 +16,7 @@ import {
   type Publish,
   type Published,
   PublishedSchema,
+  type PurgeTopic,
   type Register,
   type Registered,
   RegisteredSchema,
@@ -67,6 +68,7 @@ export type ClientRequest =
   | Leave
   | Transfer
   | ListTopics
+  | PurgeTopic
   | ListDurables
   | RemoveDurable
   | SeekDurable;
@@ -84,6 +86,7 @@ export interface AnswerTo {
   leave: Ok;
   transfer: Ok;
   "list-topics": TopicList;
+  "purge-topic": TopicList;
   "list-durables": DurableList;
   "remove-durable": Ok;
   "seek-durable": DurableList;
@@ -100,6 +103,7 @@ export const ANSWER_TYPE = {
   leave: "ok",
   transfer: "ok",
   "list-topics": "topic-list",
+  "purge-topic": "topic-list",
   "list-durables": "durable-list",
   "remove-durable": "ok",
   "seek-durable": "durable-list",

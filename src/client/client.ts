@@ -9,6 +9,7 @@ import {
   type SubscribeFrom,
   SubscribeFromSchema,
   type TopicList,
+  type TopicSummary,
   type Transfer,
 } from "../wire/index.ts";
 import { now } from "./deadline.ts";
@@ -67,6 +68,8 @@ export interface MqraftClient {
   transferLeadership(to: number): Promise<void>;
   /** The topics (or the one named; NOT_FOUND if never published to) and the retention in force, as the leader has them. */
   topics(topic?: string): Promise<Omit<TopicList, "type" | "id">>;
+  /** Drops the oldest messages of `topic` until at most `keep` are stored (through the log); resolves with the topic after. */
+  purgeTopic(topic: string, keep?: number): Promise<TopicSummary>;
   /** The durable subscriptions: all, those reading `topic`, or the one `name`d (NOT_FOUND if none). */
   durables(filter?: { topic?: string; name?: string }): Promise<DurableSummary[]>;
   /** Deletes durable subscription `name` through the log; NOT_FOUND if there is none. */
@@ -195,6 +198,15 @@ class Client implements MqraftClient {
       channel.ask(topic === undefined ? { type: "list-topics" } : { type: "list-topics", topic }),
     );
     return { retention, topics };
+  }
+
+  async purgeTopic(topic: string, keep = 0): Promise<TopicSummary> {
+    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask({ type: "purge-topic", topic, keep }),
+    );
+    const [summary] = reply.topics;
+    if (summary === undefined) throw new MqraftError("BAD_MESSAGE", "the leader answered a purge without the topic");
+    return summary;
   }
 
   async durables(filter: { topic?: string; name?: string } = {}): Promise<DurableSummary[]> {

@@ -8,12 +8,13 @@ import type {
   ListDurables,
   ListTopics,
   Ok,
+  PurgeTopic,
   RemoveDurable,
   SeekDurable,
   TopicList,
 } from "../wire/index.ts";
 
-export type AdminRequest = ListTopics | ListDurables | RemoveDurable | SeekDurable;
+export type AdminRequest = ListTopics | PurgeTopic | ListDurables | RemoveDurable | SeekDurable;
 export type AdminReply = TopicList | DurableList | Ok;
 
 /** What the admin requests need of the broker: its applied state and a way through the log. */
@@ -31,6 +32,11 @@ export async function answerAdmin(host: AdminHost, m: AdminRequest): Promise<Adm
   switch (m.type) {
     case "list-topics":
       return listTopics(host.state(), m);
+    case "purge-topic": {
+      const result = await host.propose({ type: "purge", time: host.now(), topic: m.topic, keep: m.keep ?? 0 });
+      if (result.type === "error") throw new MqraftError(result.code, result.message);
+      return listTopics(host.state(), { type: "list-topics", id: m.id, topic: m.topic });
+    }
     case "list-durables":
       return { type: "durable-list", id: m.id, durables: listDurables(host.state(), m) };
     case "remove-durable":

@@ -138,6 +138,7 @@ export class ClientSession {
       case "transfer":
         return this.onLeader(m.id, () => this.host.membership.transfer(m.to));
       case "list-topics":
+      case "purge-topic":
       case "list-durables":
       case "remove-durable":
       case "seek-durable":

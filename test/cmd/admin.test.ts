@@ -72,6 +72,23 @@ describe("topic ls and topic info", () => {
   });
 });
 
+describe("topic purge", () => {
+  test("drops all but --keep N through the log: every broker serves from the new first offset", async () => {
+    expect((await mqraft(["pub", "adm-purge"], "1\n2\n3\n")).code).toBe(0);
+    const r = await mqraft(["topic", "purge", "adm-purge", "--keep", "1", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: "adm-purge", firstOffset: 2, nextOffset: 3, messages: 1 });
+    // replicated: each broker, asked directly, starts the topic at offset 2
+    for (const b of cluster.brokers) {
+      const read = await runMqraft(["sub", "adm-purge", "--from", "earliest", "--count", "1", "--server", b.address]);
+      expect({ broker: b.id, out: read.stdout }).toEqual({ broker: b.id, out: "adm-purge #2  3\n" });
+    }
+    const all = await mqraft(["topic", "purge", "adm-purge"]);
+    expect(all.stdout).toBe("adm-purge: 0 messages kept, from offset 3\n");
+    expect((await mqraft(["topic", "purge", "adm-never"])).code).toBe(1);
+  });
+});
+
 describe("durable ls, info, seek, rm", () => {
   test("positions and lag; seek moves back and forward; rm deletes it through the log", async () => {
     expect((await mqraft(["pub", "adm-jobs"], "1\n2\n3\n")).code).toBe(0);

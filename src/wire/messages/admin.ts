@@ -43,6 +43,14 @@ export const TopicListSchema = v.object({
   topics: v.array(TopicSummarySchema),
 });
 
+/** Drops a topic's oldest messages until at most `keep` (default 0) are stored, through the log; answered with its `topic-list`. */
+export const PurgeTopicSchema = v.object({
+  type: v.literal("purge-topic"),
+  id: RequestIdSchema,
+  topic: TopicSchema,
+  keep: v.optional(ByteCountSchema),
+});
+
 /** The durable subscriptions, those reading `topic`, or the one named. */
 export const ListDurablesSchema = v.object({
   type: v.literal("list-durables"),
@@ -88,6 +96,7 @@ export const SeekDurableSchema = v.object({
 export type ListTopics = v.InferOutput<typeof ListTopicsSchema>;
 export type TopicSummary = v.InferOutput<typeof TopicSummarySchema>;
 export type TopicList = v.InferOutput<typeof TopicListSchema>;
+export type PurgeTopic = v.InferOutput<typeof PurgeTopicSchema>;
 export type ListDurables = v.InferOutput<typeof ListDurablesSchema>;
 export type DurableSummary = v.InferOutput<typeof DurableSummarySchema>;
 export type DurableList = v.InferOutput<typeof DurableListSchema>;

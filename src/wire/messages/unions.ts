@@ -3,6 +3,7 @@ import {
   DurableListSchema,
   ListDurablesSchema,
   ListTopicsSchema,
+  PurgeTopicSchema,
   RemoveDurableSchema,
   SeekDurableSchema,
   TopicListSchema,
@@ -38,7 +39,13 @@ import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
  */
 
 /** Admin requests go to brokers only (the leader serves them), not through a manager. */
-const ADMIN_REQUEST_SCHEMAS = [ListTopicsSchema, ListDurablesSchema, RemoveDurableSchema, SeekDurableSchema] as const;
+const ADMIN_REQUEST_SCHEMAS = [
+  ListTopicsSchema,
+  PurgeTopicSchema,
+  ListDurablesSchema,
+  RemoveDurableSchema,
+  SeekDurableSchema,
+] as const;
 const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema] as const;
 
 /** Received by a broker's port from whoever connected (clients, peer brokers, managers). */
