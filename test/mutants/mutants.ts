@@ -170,8 +170,8 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     name: "durable-ack-past-unprinted",
     breaks: "a durable subscription never moves past a message that was not printed",
     file: "src/client/durable-acks.ts",
-    find: 'channel.ask({ type: "ack", durable: this.durable, topic, offset })',
-    replace: 'channel.ask({ type: "ack", durable: this.durable, topic, offset: offset + 1 })',
+    find: "const offset = acks.wanted;",
+    replace: "const offset = acks.wanted + 1;",
     test: bunTest("test/client/commands.test.ts", "--durable"),
   },
 ];
