@@ -117,10 +117,10 @@ export class DriverCluster implements MachineEnv {
   }
 
   /** Set by the run: what happens when a broker applies a configuration entry (a removed one stops). */
-  onConfigApplied: (entry: Entry) => void = () => {};
+  onConfigApplied: (node: number, entry: Entry) => void = () => {};
 
-  configApplied(entry: Entry): void {
-    this.onConfigApplied(entry);
+  configApplied(node: number, entry: Entry): void {
+    this.onConfigApplied(node, entry);
   }
 
   /** Records the first failure found inside production code (which may catch what the checks throw). */

@@ -51,7 +51,7 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
   );
   const faults = new DriverFaults(cluster, prng.fork());
   const membership = new DriverMembership(cluster, prng.fork());
-  cluster.onConfigApplied = (entry) => membership.configApplied(entry);
+  cluster.onConfigApplied = (node, entry) => membership.configApplied(node, entry);
   let tick = 0;
   const runTick = () => cluster.runUntil(++tick * TICK);
   let convergedAfter: number | undefined;

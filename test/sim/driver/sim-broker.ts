@@ -23,7 +23,7 @@ export interface MachineEnv {
   trace(node: number, what: string, detail?: unknown): void;
   syncDelay(): number;
   /** A configuration entry applied on this machine's broker. */
-  configApplied(entry: Entry): void;
+  configApplied(node: number, entry: Entry): void;
 }
 
 /** Milliseconds since the epoch at simulated time 0: commands carry realistic times. */
@@ -98,7 +98,7 @@ export class SimBroker {
         if (incarnation === this.incarnation) env.fail(e);
       },
       trace: (what, detail) => env.trace(this.id, what, detail),
-      configApplied: (entry) => env.configApplied(entry),
+      configApplied: (entry) => env.configApplied(this.id, entry),
     }).then(
       (replica) => {
         if (incarnation !== this.incarnation) return;
