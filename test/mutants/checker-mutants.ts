@@ -29,6 +29,7 @@ const simTest = bunTest("test/sim/checker.test.ts");
 const simCheckerTest = bunTest("test/sim/sim.test.ts", "checker");
 const DRIVER = "test/sim/driver/broker-checker.ts";
 const driverTest = bunTest("test/sim/driver/broker-checker.test.ts");
+const restartTest = bunTest("test/sim/driver/driver-sim.test.ts", "restart and acknowledgement checks");
 
 export const CHECKER_MUTANTS: readonly Mutant[] = [
   // the chaos checker (a real cluster's history)
@@ -232,5 +233,27 @@ export const CHECKER_MUTANTS: readonly Mutant[] = [
     DRIVER,
     "if (stored !== undefined && (stored.topic !== topic || stored.offset !== offset)) {",
     driverTest,
+  ),
+  off(
+    "driver-configuration-kept",
+    "a restarted node in force with an older configuration than before its crash",
+    DRIVER,
+    "if (raft.membershipIndex < m.configAtCrash)",
+    restartTest,
+  ),
+  {
+    name: "driver-acknowledged-entry-kept",
+    breaks: "checker: a restart without the last entry it acknowledged, and no damage marker",
+    file: DRIVER,
+    find: "    if (log.damagedUntil >= m.ackIndex) return;",
+    replace: "    return;",
+    test: restartTest,
+  },
+  off(
+    "sim-acknowledgement-agreement",
+    "an acknowledgement of an entry the leader holds at another term",
+    "test/sim/acknowledgements.ts",
+    "if (own !== undefined && leaderTerm !== undefined && own !== leaderTerm)",
+    restartTest,
   ),
 ];
