@@ -53,7 +53,6 @@ export interface Fs {
   tryLock(fd: number): boolean;
   /** The id of this process, written into the data-folder lock. */
   pid(): number;
-  isProcessAlive(pid: number): boolean;
 }
 
 /** The errno name of a file-system error ("ENOENT", ...), if it has one. */

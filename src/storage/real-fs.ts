@@ -1,6 +1,6 @@
 import * as nodeFs from "node:fs";
 import { tryFlock } from "./flock.ts";
-import { errnoCode, type Fs, type OpenMode } from "./fs.ts";
+import type { Fs, OpenMode } from "./fs.ts";
 
 /** Every mode that writes also reads: a new segment is read back while it is being written. */
 const NODE_FLAGS: Record<OpenMode, string> = { r: "r", "r+": "r+", wx: "wx+", w: "w+" };
@@ -116,15 +116,5 @@ export class RealFs implements Fs {
 
   pid(): number {
     return process.pid;
-  }
-
-  isProcessAlive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (e) {
-      // EPERM: the process exists but belongs to someone else.
-      return errnoCode(e) === "EPERM";
-    }
   }
 }

@@ -183,10 +183,6 @@ export class SimFs implements Fs {
     return this.currentPid;
   }
 
-  isProcessAlive(pid: number): boolean {
-    return pid === this.currentPid;
-  }
-
   /** How many datasync/syncDir calls wait for completeSyncs() (manual mode). */
   pendingSyncs(): number {
     return this.queued.length;

@@ -74,9 +74,6 @@ export class CrashPointFs implements Fs {
   pid(): number {
     return this.sim.pid();
   }
-  isProcessAlive(pid: number): boolean {
-    return this.sim.isProcessAlive(pid);
-  }
 
   private op<T>(work: () => T): T {
     if (this.crashed) throw Object.assign(new Error("EIO: the process lost power"), { code: "EIO" });

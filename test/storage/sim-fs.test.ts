@@ -88,10 +88,12 @@ describe("simulated fs", () => {
     expect([...fs.liveBytes("/d/f")]).toEqual([1]);
   });
 
-  test("after a crash old descriptors are invalid and the old pid is no longer alive", () => {
+  test("after a crash old descriptors are invalid, their locks are free and the process has a new pid", () => {
     const fs = new SimFs();
     const fd = durableFile(fs, "/d/f");
     const pid = fs.pid();
+    expect(fs.tryLock(fd)).toBe(true);
+    expect(fs.tryLock(fs.open("/d/f", "r"))).toBe(false);
     fs.crash();
     let code: string | undefined;
     try {
@@ -100,8 +102,8 @@ describe("simulated fs", () => {
       code = errnoCode(e);
     }
     expect(code).toBe("EBADF");
-    expect(fs.isProcessAlive(pid)).toBe(false);
-    expect(fs.isProcessAlive(fs.pid())).toBe(true);
+    expect(fs.pid()).not.toBe(pid);
+    expect(fs.tryLock(fs.open("/d/f", "r"))).toBe(true);
   });
 
   test("flipBit damages the bytes on disk and in the cache", () => {
