@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { runMqraft } from "../support/binary.ts";
+import { requireBinary, runMqraft } from "../support/binary.ts";
 import { TestCluster } from "../support/cluster.ts";
 import { freePorts } from "../support/ports.ts";
 import { Scrape } from "../support/prometheus.ts";
@@ -119,6 +119,37 @@ describe("a broker's HTTP port", () => {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts a colour code
     expect(top.stdout).not.toMatch(/\x1b\[/);
   }, 60_000);
+
+  test.skipIf(Bun.which("script") === null)(
+    "mqraft top on a terminal (a pty from script(1)) refreshes with colour until q quits it",
+    async () => {
+      const command = `${requireBinary()} top --server ${cluster.addresses.join(",")}`;
+      const proc = Bun.spawn(["script", "-qfec", command, "/dev/null"], {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      try {
+        let seen = "";
+        const reader = proc.stdout.getReader();
+        const frames = await waitFor("two frames of top", async () => {
+          const { value } = await reader.read();
+          seen += new TextDecoder().decode(value ?? new Uint8Array());
+          return seen.split("mqraft  leader").length > 2 ? seen : undefined;
+        });
+        expect(frames).toContain("\x1b[2J");
+        expect(frames).toContain("\x1b[32m");
+        proc.stdin.write("q");
+        await proc.stdin.flush();
+        const code = await waitFor("top to exit after q", () => proc.exitCode ?? undefined, { timeoutMs: 10_000 });
+        reader.releaseLock();
+        expect(code).toBe(0);
+      } finally {
+        proc.kill("SIGKILL");
+      }
+    },
+    60_000,
+  );
 
   test("/healthz, /status and a refused method; /readyz goes 503 on a broker cut off from the leader and 200 once it rejoins", async () => {
     const leader = await cluster.waitForLeader();
