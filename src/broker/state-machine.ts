@@ -268,6 +268,9 @@ export class BrokerState {
         const m = form === "checked" ? (raw as WireMessage) : parseWireMessage(raw);
         if (typeof m === "string") results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${m}`));
         else if (m.length === 2) results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0, undefined));
+        // by length: reading past a tuple's end takes the engine's slow path
+        else if (m.length === 4) results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], undefined));
+        else if (m.length === 5) results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4]));
         else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4], m[5]));
       } else {
         const parsed = v.safeParse(PublishMessageSchema, raw);
