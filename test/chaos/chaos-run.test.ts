@@ -6,10 +6,13 @@ import { everyKind } from "./nemesis.ts";
 import { dropOneAcked, type RunResult, runChaos } from "./run.ts";
 
 const dirs: RunResult[] = [];
-// As with the cluster tests, a failed run's folder stays only when MQRAFT_KEEP asks for it.
+/** Set by a test once every expectation held. */
+let passed = false;
+// As with the cluster tests, a folder stays only when the test failed and MQRAFT_KEEP asks for it.
 afterEach(() => {
-  for (const r of dirs.splice(0))
-    if (process.env.MQRAFT_KEEP === undefined) rmSync(r.dir, { recursive: true, force: true });
+  const keep = !passed && process.env.MQRAFT_KEEP !== undefined;
+  for (const r of dirs.splice(0)) if (!keep) rmSync(r.dir, { recursive: true, force: true });
+  passed = false;
 });
 
 test("every fault kind once on 3 brokers loses nothing and agrees everywhere; the same history without one acknowledged value fails as lost", async () => {
@@ -36,6 +39,7 @@ test("every fault kind once on 3 brokers loses nothing and agrees everywhere; th
   // --drop-acked on the same history: the checker must find the loss, and nothing else
   const sabotaged = checkHistory(dropOneAcked(result.history), { recoveryBoundMs: 15_000 });
   expect([...new Set(sabotaged.violations.map((v) => v.kind))]).toEqual(["lost"]);
+  passed = true;
 }, 120_000);
 
 test("brokers that never fsync, all losing power at the end: the run fails on acknowledged messages lost, having drained", async () => {
@@ -58,4 +62,5 @@ test("brokers that never fsync, all losing power at the end: the run fails on ac
       drainTimeout: false,
     },
   );
+  passed = true;
 }, 90_000);
