@@ -17,10 +17,14 @@ export * from "./messages/admin.ts";
 export * from "./messages/client.ts";
 export { type ErrorMessage, ErrorMessageSchema, errorFromMessage, errorMessage } from "./messages/error.ts";
 export {
+  type Challenge,
+  ChallengeSchema,
   type Hello,
   HelloSchema,
   PEER_ROLES,
   PROTOCOL_VERSION,
+  type Proof,
+  ProofSchema,
   type Welcome,
   WelcomeSchema,
 } from "./messages/handshake.ts";

@@ -6,6 +6,9 @@ export const PROTOCOL_VERSION = 1;
 
 export const PEER_ROLES = ["client", "peer", "manager"] as const;
 
+/** 32 random bytes as hex: a handshake nonce, or an HMAC-SHA256 proof. */
+const NonceSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits"));
+
 /** First message on every connection, from the side that connected. */
 export const HelloSchema = v.object({
   type: v.literal("hello"),
@@ -17,8 +20,27 @@ export const HelloSchema = v.object({
   id: v.optional(NodeIdSchema),
   // a founding broker's founding configuration (`1=host:port,...`): brokers founded differently refuse each other
   founding: v.optional(v.pipe(v.string(), v.maxLength(1 << 16))),
+  // the dialer's nonce for the cluster-secret challenge (docs/security.md), on peer and manager links
+  nonce: v.optional(NonceSchema),
 });
 export type Hello = v.InferOutput<typeof HelloSchema>;
+
+/** The accepting side's answer to a hello with a nonce: its own nonce and its proof of the cluster secret. */
+export const ChallengeSchema = v.object({
+  type: v.literal("challenge"),
+  nonce: NonceSchema,
+  // who answers: "node:N" for a broker, "manager" for a manager; signed by the proof
+  identity: v.pipe(v.string(), v.regex(/^(node:[1-9][0-9]{0,15}|manager)$/, "expected node:N or manager")),
+  proof: NonceSchema,
+});
+export type Challenge = v.InferOutput<typeof ChallengeSchema>;
+
+/** The dialer's proof of the cluster secret, after it verified the challenge; nothing else is accepted before it. */
+export const ProofSchema = v.object({
+  type: v.literal("proof"),
+  proof: NonceSchema,
+});
+export type Proof = v.InferOutput<typeof ProofSchema>;
 
 /** The answer to an accepted hello. */
 export const WelcomeSchema = v.object({

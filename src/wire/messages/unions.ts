@@ -28,7 +28,7 @@ import {
   UnsubscribeSchema,
 } from "./client.ts";
 import { ErrorMessageSchema } from "./error.ts";
-import { HelloSchema, WelcomeSchema } from "./handshake.ts";
+import { ChallengeSchema, HelloSchema, ProofSchema, WelcomeSchema } from "./handshake.ts";
 import { ReportSchema } from "./manager.ts";
 import { JoinSchema, LeaveSchema, TransferSchema } from "./membership.ts";
 import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
@@ -51,6 +51,7 @@ const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema] as const;
 /** Received by a broker's port from whoever connected (clients, peer brokers, managers). */
 export const ServerInboundSchema = v.variant("type", [
   HelloSchema,
+  ProofSchema,
   ErrorMessageSchema,
   PublishSchema,
   RegisterSchema,
@@ -71,6 +72,7 @@ export type ServerInbound = v.InferOutput<typeof ServerInboundSchema>;
 /** Received by a manager's port: the handshake, clients' requests and brokers' reports; never Raft traffic. */
 export const ManagerInboundSchema = v.variant("type", [
   HelloSchema,
+  ProofSchema,
   ErrorMessageSchema,
   PublishSchema,
   RegisterSchema,
@@ -89,6 +91,7 @@ export type ManagerInbound = v.InferOutput<typeof ManagerInboundSchema>;
 export const ClientInboundSchema = v.variant("type", [
   ...RAFT_MESSAGE_SCHEMAS,
   WelcomeSchema,
+  ChallengeSchema,
   ErrorMessageSchema,
   PublishedSchema,
   RegisteredSchema,
@@ -111,6 +114,8 @@ export type ClientInbound = v.InferOutput<typeof ClientInboundSchema>;
 export const MessageSchema = v.variant("type", [
   HelloSchema,
   WelcomeSchema,
+  ChallengeSchema,
+  ProofSchema,
   ErrorMessageSchema,
   PublishSchema,
   RegisterSchema,
