@@ -55,6 +55,10 @@ export const brokerArgs = {
     description: "/readyz fails while applied is more than this many entries behind commit",
     default: "1000",
   },
+  "cluster-secret-file": {
+    type: "string",
+    description: "File holding the secret every node of the cluster shares (mode 0600); links between nodes prove it",
+  },
   ...logArgs,
   ...configArgs,
 } as const;
@@ -95,6 +99,7 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     snapshotEvery: parseFlag("snapshot-every", PositiveCountSchema, args["snapshot-every"] ?? "10000"),
     httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"] ?? "0"),
     readyLag: parseFlag("ready-lag", CountSchema, args["ready-lag"] ?? "1000"),
+    ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),
   };
   const result = v.safeParse(BrokerConfigSchema, raw);
   if (!result.success) {

@@ -104,6 +104,11 @@ async function askToJoin(node: BrokerNode, servers: string[], stopOnFailure = tr
         await node.stop(new MqraftError("REFUSED", `the cluster refused to add node ${id}: ${e.message}`));
         return;
       }
+      // a wrong or missing --cluster-secret-file does not fix itself by asking again
+      if (isMqraftError(e, "UNAUTHENTICATED")) {
+        await node.stop(new MqraftError("UNAUTHENTICATED", `the cluster refused to add node ${id}: ${e.message}`));
+        return;
+      }
       if (performance.now() > deadline) {
         if (!stopOnFailure) {
           node.log.warn(`Could not confirm membership with the cluster: ${describeError(e)}`);

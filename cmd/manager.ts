@@ -28,6 +28,10 @@ export default defineCommand({
       description: "Port for /metrics, /healthz, /readyz, /status (0: off)",
       default: "0",
     },
+    "cluster-secret-file": {
+      type: "string",
+      description: "File holding the secret every node of the cluster shares (mode 0600); links to brokers prove it",
+    },
     ...logArgs,
     ...configArgs,
   },
@@ -39,6 +43,7 @@ export default defineCommand({
       maxConnections: parseFlag("max-connections", PositiveCountSchema, args["max-connections"]),
       maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"]),
       httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"]),
+      ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),
     });
     const stop = () => manager.stop();
     process.once("SIGINT", stop);

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { defineCommand } from "citty";
+import { writeNewSecretFile } from "../src/auth/secret-file.ts";
 import { connect } from "../src/client/index.ts";
 import { configArgs } from "../src/config/settings.ts";
 import { HostSchema, HttpPortSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
@@ -34,6 +35,10 @@ export default defineCommand({
       description: "Broker i serves /metrics on this port + i (0: off)",
       default: "9000",
     },
+    "cluster-secret-file": {
+      type: "string",
+      description: "The cluster secret every node proves (default: <data>/cluster-secret, made with 32 random bytes)",
+    },
     ...logArgs,
     ...configArgs,
   },
@@ -52,6 +57,7 @@ export default defineCommand({
       nodes,
     );
     refuseFewerNodesThanFolders(args.data, nodes);
+    const secretFile = args["cluster-secret-file"] ?? ensureSecretFile(args.data);
     // listening on every address is fine, but peers and clients need one they can dial
     const reach = isWildcard(host) ? "127.0.0.1" : host;
     const manager = `${reach}:${managerPort}`;
@@ -71,12 +77,13 @@ export default defineCommand({
       process.exit(1);
     };
     // the children read the same file: its [broker] and [manager] tables (their flags from up still win)
-    const logFlags = [
+    const childFlags = [
+      ...["--cluster-secret-file", secretFile],
       ...["--log-level", args["log-level"], "--log-format", args["log-format"]],
       ...(args.config === undefined ? [] : ["--config", args.config]),
     ];
     const managerProcess = Bun.spawn(
-      [...selfCommand(), "manager", "--host", host, "--port", String(managerPort), ...http.managerFlags, ...logFlags],
+      [...selfCommand(), "manager", "--host", host, "--port", String(managerPort), ...http.managerFlags, ...childFlags],
       {
         stdin: "ignore",
         stdout: "inherit",
@@ -110,7 +117,7 @@ export default defineCommand({
           "--manager",
           manager,
           ...http.brokerFlags(id),
-          ...logFlags,
+          ...childFlags,
         ],
         { stdin: "ignore", stdout: "inherit", stderr: "inherit" },
       );
@@ -136,7 +143,7 @@ export default defineCommand({
           `  ${mqraft} pub topic1 "Hello"${hint}`,
           `  ${mqraft} status${hint}`,
           ...http.urls(reach),
-          `  ${mqraft} join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))}`,
+          `  ${mqraft} join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))} --cluster-secret-file ${secretFile}`,
           "Ctrl-C stops the cluster.",
         ].join("\n"),
       );
@@ -153,6 +160,15 @@ export default defineCommand({
     });
   },
 });
+
+/** `<data>/cluster-secret`, made (mode 0600, 32 random bytes) if the folder has none yet, so links between the local nodes are authenticated. */
+function ensureSecretFile(data: string): string {
+  const path = join(data, "cluster-secret");
+  if (existsSync(path)) return path;
+  mkdirSync(data, { recursive: true });
+  writeNewSecretFile(path);
+  return path;
+}
 
 /** The HTTP ports of mqraft up: the manager's, and broker i's at base + i; 0 turns either off. */
 function upHttpPorts(managerPort: number, basePort: number, nodes: number) {

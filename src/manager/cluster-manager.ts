@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { loadClusterAuth } from "../auth/cluster-auth.ts";
 import { dashboardRoutes } from "../http/dashboard-routes.ts";
 import type { HttpServer } from "../http/http-server.ts";
 import { serveManagerHttp } from "../http/manager-http.ts";
@@ -50,11 +51,13 @@ export class ClusterManager {
     this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
     let port = config.port;
     this.log = createLogger(() => `ClusterManager ${port}`);
+    const auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log);
     this.map = new ClusterMap(config.leaderStaleMs);
     this.forwarder = new Forwarder(this.map, this.log, {
       requestTimeoutMs: config.requestTimeoutMs,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       maxFrameBytes: config.maxFrameBytes,
+      ...(auth === undefined ? {} : { auth }),
     });
     const host: ManagerHost = {
       log: this.log,
@@ -68,6 +71,7 @@ export class ClusterManager {
         this.forwarder.leaderChanged();
       },
       forward: (request, reply, done) => this.forwarder.forward(request, reply, done),
+      ...(auth === undefined ? {} : { clusterAuth: auth }),
     };
     this.listener = listen<ManagerInbound, ManagerSends>({
       host: config.host,

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import { AddressSchema } from "../util/config-values.ts";
 import { describeError, type ErrorCode, type MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
@@ -12,6 +13,8 @@ export interface ForwarderSettings {
   requestTimeoutMs: number;
   connectTimeoutMs: number;
   maxFrameBytes: number;
+  /** The cluster secret the links to brokers prove (auth/peer-handshake.ts), when the manager has one. */
+  auth?: ClusterAuth;
 }
 
 /** Answers that say only that this broker was the wrong one or not ready: another broker, or a later try, may serve. */
@@ -143,7 +146,11 @@ export class Forwarder {
     const link = new UpstreamLink<Forward>(
       address,
       { answer: (f, answer) => this.answered(f, answer), lost: (f, reason) => this.lost(f, reason) },
-      { connectTimeoutMs: this.settings.connectTimeoutMs, maxFrameBytes: this.settings.maxFrameBytes },
+      {
+        connectTimeoutMs: this.settings.connectTimeoutMs,
+        maxFrameBytes: this.settings.maxFrameBytes,
+        ...(this.settings.auth === undefined ? {} : { auth: this.settings.auth }),
+      },
       (closed) => {
         if (this.links.get(address) === closed) this.links.delete(address);
       },

@@ -21,6 +21,8 @@ export const ManagerConfigSchema = v.object({
   maxInFlightPerClient: v.optional(whole(1), 1_000),
   /** Port of /metrics, /healthz, /readyz, /status (and the dashboard) on `host`; 0 serves none. */
   httpPort: v.optional(v.pipe(whole(0), v.maxValue(65535)), 0),
+  /** With it, links to and from brokers open with the cluster-secret challenge (docs/security.md). */
+  clusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
 });
 export type ManagerConfigInput = v.InferInput<typeof ManagerConfigSchema>;
 export type ManagerConfig = v.InferOutput<typeof ManagerConfigSchema>;

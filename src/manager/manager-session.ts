@@ -1,6 +1,10 @@
+import { AccepterHandshake, type ClusterAuth } from "../auth/peer-handshake.ts";
+import { MANAGER_IDENTITY, nodeIdentity } from "../auth/peer-proof.ts";
+import { assert } from "../util/assert.ts";
 import { MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import {
+  type Challenge,
   type Connection,
   type ErrorMessage,
   type Hello,
@@ -21,9 +25,11 @@ export interface ManagerHost {
   welcome(): Welcome;
   report(report: Report): void;
   forward(request: ForwardedRequest, reply: Reply, done: () => void): void;
+  /** Set with --cluster-secret-file: a broker must prove the secret before it may report. */
+  readonly clusterAuth?: ClusterAuth;
 }
 
-export type ManagerSends = Welcome | ErrorMessage | UpstreamAnswer;
+export type ManagerSends = Welcome | ErrorMessage | UpstreamAnswer | Challenge;
 
 const REFUSALS = {
   subscribe: "subscribe to a broker; the manager's welcome lists them",
@@ -37,7 +43,9 @@ const REFUSALS = {
  * brokers directly. Anything else is BAD_MESSAGE and a close.
  */
 export class ManagerSession {
-  private mode: "new" | "client" | "peer" = "new";
+  private mode: "new" | "proving" | "client" | "peer" = "new";
+  /** While proving: the broker's handshake and its id, until its proof of the cluster secret arrives. */
+  private proving: { handshake: AccepterHandshake; id: number } | undefined;
   private peerId = 0;
   private inFlight = 0;
   private readonly helloTimer: ReturnType<typeof setTimeout>;
@@ -55,6 +63,7 @@ export class ManagerSession {
   }
 
   private receive(m: ManagerInbound): void {
+    if (this.mode === "proving") return this.proved(m);
     if (m.type === "hello") return this.hello(m);
     if (this.mode === "new") return this.refuse(new MqraftError("BAD_MESSAGE", `expected hello first, got ${m.type}`));
     switch (m.type) {
@@ -70,6 +79,8 @@ export class ManagerSession {
           );
         }
         return this.host.report(m);
+      case "proof":
+        return this.refuse(new MqraftError("BAD_MESSAGE", "proof sent without a cluster-secret challenge"));
       case "publish":
       case "register":
       case "status":
@@ -101,14 +112,40 @@ export class ManagerSession {
     if (m.role === "peer") {
       if (m.id === undefined)
         return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
-      this.mode = "peer";
-      this.peerId = m.id;
-      this.host.log.debug(`Broker node ${m.id} reports from ${this.connection.remoteAddress}`);
-      this.connection.send({ type: "welcome", version: PROTOCOL_VERSION });
+      const auth = this.host.clusterAuth;
+      if (auth === undefined) return this.admitBroker(m.id);
+      const handshake = AccepterHandshake.start(auth.secret, m.nonce, nodeIdentity(m.id), MANAGER_IDENTITY);
+      if (handshake instanceof MqraftError) return this.unauthenticated(auth, handshake);
+      this.mode = "proving";
+      this.proving = { handshake, id: m.id };
+      this.connection.send(handshake.challenge());
       return;
     }
     this.mode = "client";
     this.connection.send(this.host.welcome());
+  }
+
+  /** The message after the challenge: only the broker's valid proof lets it report. */
+  private proved(m: ManagerInbound): void {
+    const auth = this.host.clusterAuth;
+    const proving = this.proving;
+    assert(auth !== undefined && proving !== undefined, "a session proving the cluster secret has a handshake");
+    const error = proving.handshake.verify(m);
+    if (error !== undefined) return this.unauthenticated(auth, error);
+    this.proving = undefined;
+    this.admitBroker(proving.id);
+  }
+
+  private unauthenticated(auth: ClusterAuth, error: MqraftError): void {
+    auth.refusals.refused(this.connection.remoteAddress, `Refused a broker's reports: ${error.message}`);
+    this.refuse(error);
+  }
+
+  private admitBroker(id: number): void {
+    this.mode = "peer";
+    this.peerId = id;
+    this.host.log.debug(`Broker node ${id} reports from ${this.connection.remoteAddress}`);
+    this.connection.send({ type: "welcome", version: PROTOCOL_VERSION });
   }
 
   /** Past the in-flight limit the session stops reading, so a client pipelining faster than the leader commits waits in TCP. */

@@ -1,3 +1,6 @@
+import { openNodeLink } from "../auth/dial-handshake.ts";
+import type { ClusterAuth } from "../auth/peer-handshake.ts";
+import { MANAGER_IDENTITY } from "../auth/peer-proof.ts";
 import { splitAddress } from "../util/config-values.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import {
@@ -10,6 +13,7 @@ import {
   type Hello,
   type ManagerInbound,
   PROTOCOL_VERSION,
+  type Proof,
 } from "../wire/index.ts";
 
 /** The one-shot requests a manager forwards to the leader. */
@@ -37,18 +41,21 @@ const FRAME_SLACK_BYTES = 64 * 1024;
  * matched to its request by id. When the connection ends, every request without an answer is reported lost.
  */
 export class UpstreamLink<T> {
-  private connection: Connection<ClientInbound, Hello | ForwardedRequest> | undefined;
+  private connection: Connection<ClientInbound, Hello | Proof | ForwardedRequest> | undefined;
   private state: "connecting" | "ready" | "closed" = "connecting";
   private readonly queued: { message: ForwardedRequest; token: T }[] = [];
   private readonly waiting = new Map<number, T>();
   private brokerMaxFrameBytes: number | undefined;
+  /** With a cluster secret, the link proves it before the broker takes a request (auth/peer-handshake.ts). */
+  private readonly auth: ClusterAuth | undefined;
 
   constructor(
     readonly address: string,
     private readonly handlers: UpstreamHandlers<T>,
-    options: { connectTimeoutMs: number; maxFrameBytes: number },
+    options: { connectTimeoutMs: number; maxFrameBytes: number; auth?: ClusterAuth },
     private readonly onClosed: (link: UpstreamLink<T>) => void,
   ) {
+    this.auth = options.auth;
     void this.open(options.connectTimeoutMs, options.maxFrameBytes);
   }
 
@@ -80,7 +87,7 @@ export class UpstreamLink<T> {
 
   private async open(connectTimeoutMs: number, maxFrameBytes: number): Promise<void> {
     const { host, port } = splitAddress(this.address);
-    const attempt = connect<ClientInbound, Hello | ForwardedRequest>({ host, port, parse, maxFrameBytes });
+    const attempt = connect<ClientInbound, Hello | Proof | ForwardedRequest>({ host, port, parse, maxFrameBytes });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -91,7 +98,7 @@ export class UpstreamLink<T> {
         connectTimeoutMs,
       );
     });
-    let connection: Connection<ClientInbound, Hello | ForwardedRequest>;
+    let connection: Connection<ClientInbound, Hello | Proof | ForwardedRequest>;
     try {
       connection = await Promise.race([attempt, timeout]);
     } catch (e) {
@@ -116,12 +123,27 @@ export class UpstreamLink<T> {
         ),
       connectTimeoutMs,
     );
-    connection.onMessage = (m) => this.receive(m, welcomeTimer);
     connection.onClose = (reason) => {
       clearTimeout(welcomeTimer);
       this.closed(reason ?? new MqraftError("CONNECTION_CLOSED", `the connection to ${this.address} was closed`));
     };
-    connection.send({ type: "hello", version: PROTOCOL_VERSION, role: "manager" });
+    openNodeLink(
+      connection,
+      { type: "hello", version: PROTOCOL_VERSION, role: "manager" },
+      {
+        auth: this.auth,
+        selfIdentity: MANAGER_IDENTITY,
+        timeoutMs: connectTimeoutMs,
+        ready: () => {
+          connection.onMessage = (m) => this.receive(m, welcomeTimer);
+        },
+        // whatever waits is lost, not refused, as for any connection the broker refuses
+        refused: (error) =>
+          this.closed(
+            new MqraftError("CONNECTION_CLOSED", `${this.address} refused the link: ${error.code}: ${error.message}`),
+          ),
+      },
+    );
   }
 
   private receive(m: ClientInbound, welcomeTimer: ReturnType<typeof setTimeout>): void {

@@ -32,6 +32,8 @@ export const BrokerConfigSchema = v.pipe(
     snapshotEvery: v.pipe(v.number(), v.integer(), v.minValue(1)),
     /** Port of /metrics, /healthz, /readyz and /status on `host`; 0 serves none. */
     httpPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 0),
+    /** With it, links between nodes open with the cluster-secret challenge (docs/security.md). */
+    clusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** /readyz answers 503 while the applied index is more than this many entries behind the commit index. */
     readyLag: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 1000),
   }),

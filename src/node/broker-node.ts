@@ -1,3 +1,6 @@
+import { loadClusterAuth } from "../auth/cluster-auth.ts";
+import type { ClusterAuth } from "../auth/peer-handshake.ts";
+import { verifyNodeAt } from "../auth/verify-node.ts";
 import type { Retention } from "../broker/commands.ts";
 import { serveBrokerHttp } from "../http/broker-http.ts";
 import type { HttpServer } from "../http/http-server.ts";
@@ -61,6 +64,8 @@ export class BrokerNode {
   private http: HttpServer | undefined;
   /** The leader's commit index for subscriptions that must see everything committed (read-index.ts). */
   private readonly readIndex: ReadIndex;
+  /** The cluster secret's handshake, with --cluster-secret-file (docs/security.md). */
+  private readonly auth: ClusterAuth | undefined;
 
   private constructor(readonly config: BrokerConfig) {
     this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
@@ -75,6 +80,7 @@ export class BrokerNode {
     this.log = createLogger(
       () => `Broker ${config.port} ${this.assembly ? ROLE_NAMES[this.assembly.raft.role] : "FOLLOWER"}`,
     );
+    this.auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log);
   }
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {
@@ -128,6 +134,7 @@ export class BrokerNode {
       this.log,
       config.maxFrameBytes,
       this.founding,
+      this.auth,
     );
     this.membership = new MembershipService(
       () => this.driver,
@@ -136,6 +143,7 @@ export class BrokerNode {
       config.electionMs,
       (id) => this.peers.isConnected(id),
     );
+    const { auth } = this;
     const sessionHost: SessionHost = {
       broker: this.broker,
       membership: this.membership,
@@ -155,6 +163,13 @@ export class BrokerNode {
       founding: this.founding,
       peerMessage: (m) => this.peers.receive(m),
       readIndex: this.readIndex,
+      nodeId: config.id,
+      ...(auth === undefined
+        ? {}
+        : {
+            clusterAuth: auth,
+            verifyJoiner: (id: number, address: string) => verifyNodeAt(auth, config.id, id, address),
+          }),
     };
     this.syncPeers();
     this.listener = listen({
@@ -174,6 +189,7 @@ export class BrokerNode {
         () => leaderReport(this.driver.raft.status()),
         this.log,
       );
+      this.reporter.clusterAuth = auth;
       this.reporter.start();
     }
     this.assembly.start();

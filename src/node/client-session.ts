@@ -1,4 +1,8 @@
+import type { ClusterAuth } from "../auth/peer-handshake.ts";
+import { AccepterHandshake } from "../auth/peer-handshake.ts";
+import { MANAGER_IDENTITY, nodeIdentity } from "../auth/peer-proof.ts";
 import type { ApplyResult } from "../broker/results.ts";
+import { assert } from "../util/assert.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { ReadIndexReply, StatusReply } from "../wire/index.ts";
@@ -36,7 +40,15 @@ export interface SessionHost {
   peerMessage(message: ServerInbound): void;
   /** The cluster's commit index, from the leader. */
   readonly readIndex: ReadIndex;
+  /** This broker's id, which its cluster-secret proofs are bound to. */
+  readonly nodeId: number;
+  /** Set with --cluster-secret-file: peers and managers must prove the secret before anything else. */
+  readonly clusterAuth?: ClusterAuth;
+  /** With a cluster secret: proves that the broker joining at `address` as `nodeId` holds it (the leader dials it). */
+  verifyJoiner?(nodeId: number, address: string): Promise<void>;
 }
+
+type HelloMessage = Extract<ServerInbound, { type: "hello" }>;
 
 /** How long a subscribe waits for this broker to apply what the leader has committed. */
 const CATCH_UP_TIMEOUT_MS = 5_000;
@@ -57,7 +69,9 @@ export const MAX_PUBLISH_BYTES_IN_FLIGHT = 64 << 20;
  * error carrying its id; the connection stays open.
  */
 export class ClientSession {
-  private mode: "new" | "client" | "peer" = "new";
+  private mode: "new" | "proving" | "client" | "peer" = "new";
+  /** While mode is "proving": the hello waiting for the dialer's proof of the cluster secret. */
+  private proving: { handshake: AccepterHandshake; hello: HelloMessage } | undefined;
   private readonly subscriptions = new Map<number, Subscription>();
   private nextSubscription = 1;
   private publishesInFlight = 0;
@@ -77,6 +91,7 @@ export class ClientSession {
 
   private receive(m: ServerInbound): void {
     if (this.mode === "peer") return this.host.peerMessage(m);
+    if (this.mode === "proving") return this.proved(m);
     if (m.type === "hello") return this.hello(m);
     if (this.mode === "new") return this.refuse(new MqraftError("BAD_MESSAGE", `expected hello first, got ${m.type}`));
     if (isRaftMessage(m))
@@ -131,8 +146,13 @@ export class ClientSession {
           const r = await this.host.broker.propose({ type: "config", time: this.host.now(), retention: m.retention });
           if (r.type === "error") throw new MqraftError(r.code, r.message);
         });
+      case "proof":
+        return this.refuse(new MqraftError("BAD_MESSAGE", "proof sent without a cluster-secret challenge"));
       case "join":
-        return this.onLeader(m.id, () => this.host.membership.join(m.nodeId, m.address));
+        return this.onLeader(m.id, async () => {
+          await this.host.verifyJoiner?.(m.nodeId, m.address);
+          return this.host.membership.join(m.nodeId, m.address);
+        });
       case "leave":
         return this.onLeader(m.id, () => this.host.membership.leave(m.nodeId));
       case "transfer":
@@ -150,10 +170,49 @@ export class ClientSession {
     }
   }
 
-  private hello(m: Extract<ServerInbound, { type: "hello" }>): void {
+  private hello(m: HelloMessage): void {
     if (this.mode !== "new") return this.refuse(new MqraftError("BAD_MESSAGE", "hello sent twice"));
     const refused = helloError(m);
     if (refused) return this.refuse(refused);
+    const auth = this.host.clusterAuth;
+    if (auth !== undefined && (m.role === "peer" || m.role === "manager")) {
+      if (m.role === "peer" && m.id === undefined)
+        return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
+      const dialer = m.role === "peer" ? nodeIdentity(m.id as number) : MANAGER_IDENTITY;
+      const handshake = AccepterHandshake.start(auth.secret, m.nonce, dialer, nodeIdentity(this.host.nodeId));
+      if (handshake instanceof MqraftError) return this.unauthenticated(auth, handshake);
+      this.mode = "proving";
+      this.proving = { handshake, hello: m };
+      this.connection.send(handshake.challenge());
+      return;
+    }
+    this.admit(m);
+  }
+
+  /** The message after the challenge: only the dialer's valid proof lets the hello through. */
+  private proved(m: ServerInbound): void {
+    const { clusterAuth } = this.host;
+    const proving = this.proving;
+    assert(proving !== undefined && clusterAuth !== undefined, "a session proving the cluster secret has a handshake");
+    if (m.type === "error") {
+      // the dialer found this node's proof wrong: say what it said, as nobody else will
+      clusterAuth.refusals.refused(this.connection.remoteAddress, `A node refused this one's proof: ${m.message}`);
+      return this.connection.close();
+    }
+    const error = proving.handshake.verify(m);
+    if (error !== undefined) return this.unauthenticated(clusterAuth, error);
+    this.proving = undefined;
+    this.mode = "new";
+    this.admit(proving.hello);
+  }
+
+  private unauthenticated(auth: ClusterAuth, error: MqraftError): void {
+    auth.refusals.refused(this.connection.remoteAddress, `Refused a node: ${error.message}`);
+    this.refuse(error);
+  }
+
+  /** A hello that may go on (authenticated when the cluster has a secret): a peer link, or a client. */
+  private admit(m: HelloMessage): void {
     if (m.role === "peer") {
       if (m.id === undefined)
         return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));

@@ -1,6 +1,9 @@
+import { openNodeLink } from "../auth/dial-handshake.ts";
+import type { ClusterAuth } from "../auth/peer-handshake.ts";
+import { MANAGER_IDENTITY, nodeIdentity } from "../auth/peer-proof.ts";
 import type { RaftStatus } from "../raft/index.ts";
 import { splitAddress } from "../util/config-values.ts";
-import { describeError } from "../util/errors.ts";
+import { describeError, type MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import {
   type ClientInbound,
@@ -8,8 +11,10 @@ import {
   type Connection,
   connect,
   createMessageParser,
+  errorFromMessage,
   type Hello,
   type ManagerReport,
+  type Proof,
   type Report,
 } from "../wire/index.ts";
 import { peerHello } from "./peer-messages.ts";
@@ -25,7 +30,7 @@ const parse = createMessageParser(ClientInboundSchema);
 
 interface ManagerLink {
   address: string;
-  connection: Connection<ClientInbound, Hello | Report> | undefined;
+  connection: Connection<ClientInbound, Hello | Proof | Report> | undefined;
   dialing: boolean;
   backoffMs: number;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -42,6 +47,8 @@ export class ManagerReporter {
   private readonly links: ManagerLink[];
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
+  /** Set before start() when the broker has a cluster secret: the manager link proves it first. */
+  clusterAuth: ClusterAuth | undefined;
 
   constructor(
     managers: readonly string[],
@@ -101,7 +108,7 @@ export class ManagerReporter {
     if (this.stopped || link.dialing || link.connection?.isOpen) return;
     link.dialing = true;
     const { host, port } = splitAddress(link.address);
-    const attempt = connect<ClientInbound, Hello | Report>({ host, port, parse });
+    const attempt = connect<ClientInbound, Hello | Proof | Report>({ host, port, parse });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -129,19 +136,13 @@ export class ManagerReporter {
     );
   }
 
-  private use(link: ManagerLink, connection: Connection<ClientInbound, Hello | Report>): void {
-    link.connection = connection;
-    connection.onMessage = (m) => {
-      if (m.type === "welcome") {
-        // only an accepted connection resets the backoff: a manager at its connection limit is not redialled in a spin
-        link.backoffMs = BACKOFF_MIN_MS;
-        link.refused = false;
-      } else if (m.type === "error") {
-        if (!link.refused)
-          this.log.warn(`Manager ${link.address} refused this broker's reports: ${m.code}: ${m.message}`);
-        link.refused = true;
-        connection.close();
-      }
+  /** Opens the link; it carries reports once `ready` (with a cluster secret, once both sides proved it). */
+  private use(link: ManagerLink, connection: Connection<ClientInbound, Hello | Proof | Report>): void {
+    const refused = (error: MqraftError): void => {
+      if (!link.refused)
+        this.log.warn(`Manager ${link.address} refused this broker's reports: ${error.code}: ${error.message}`);
+      link.refused = true;
+      connection.close();
     };
     connection.onClose = (reason) => {
       if (link.connection !== connection) return;
@@ -149,11 +150,31 @@ export class ManagerReporter {
       if (reason !== null) this.log.debug(`Lost connection to manager ${link.address}: ${describeError(reason)}`);
       this.retryLater(link);
     };
-    connection.send(peerHello(this.nodeId));
-    this.log.debug(`Reporting to manager ${link.address}`);
-    // a manager that just (re)started learns the cluster now rather than a heartbeat later
-    const message = this.message();
-    if (message !== undefined) this.sendTo(link, message);
+    openNodeLink(connection, peerHello(this.nodeId), {
+      auth: this.clusterAuth,
+      selfIdentity: nodeIdentity(this.nodeId),
+      expectedIdentity: MANAGER_IDENTITY,
+      timeoutMs: CONNECT_TIMEOUT_MS,
+      refused: (error) => {
+        if (error.code !== "CONNECTION_CLOSED") refused(error);
+        this.retryLater(link);
+      },
+      ready: () => {
+        if (this.stopped) return connection.close();
+        link.connection = connection;
+        connection.onMessage = (m) => {
+          if (m.type === "welcome") {
+            // only an accepted connection resets the backoff: a manager at its connection limit is not redialled in a spin
+            link.backoffMs = BACKOFF_MIN_MS;
+            link.refused = false;
+          } else if (m.type === "error") refused(errorFromMessage(m));
+        };
+        this.log.debug(`Reporting to manager ${link.address}`);
+        // a manager that just (re)started learns the cluster now rather than a heartbeat later
+        const message = this.message();
+        if (message !== undefined) this.sendTo(link, message);
+      },
+    });
   }
 
   private retryLater(link: ManagerLink): void {

@@ -1,3 +1,6 @@
+import { openNodeLink } from "../auth/dial-handshake.ts";
+import type { ClusterAuth } from "../auth/peer-handshake.ts";
+import { nodeIdentity } from "../auth/peer-proof.ts";
 import type { Message, NodeId } from "../raft/index.ts";
 import { splitAddress } from "../util/config-values.ts";
 import { describeError } from "../util/errors.ts";
@@ -51,6 +54,8 @@ export class PeerNetwork {
     private readonly log: Logger,
     private readonly maxFrameBytes: number,
     private readonly founding: FoundingPeers,
+    /** With a cluster secret, every link opens with the challenge (auth/peer-handshake.ts). */
+    private readonly auth?: ClusterAuth,
   ) {}
 
   /** The members and their addresses, as the applied configuration says; links to others are closed. */
@@ -169,27 +174,46 @@ export class PeerNetwork {
     );
     Promise.race([attempt, timeout]).then(
       (connection) => {
-        link.dialing = false;
-        if (this.stopped || !this.links.has(link.id) || (link.connection?.isOpen && link.dialedBy < this.selfId)) {
+        // an adopted connection may have come while this one was connecting or proving the secret
+        const unwanted = (): boolean =>
+          this.stopped ||
+          !this.links.has(link.id) ||
+          (link.connection !== undefined && link.connection.isOpen && link.dialedBy < this.selfId);
+        if (unwanted()) {
+          link.dialing = false;
           connection.close();
           return;
         }
-        connection.onMessage = (m) => {
-          if (m.type === "error") {
-            // Said once, and retried slowly: a refusal (another cluster, other founding --peers) lasts.
-            if (link.refusal !== m.message)
-              this.log.warn(`Node ${link.id} at ${link.address} refused this broker: ${m.message}`);
-            link.refusal = m.message;
-            link.backoffMs = BACKOFF_MAX_MS;
-            connection.close();
-          } else {
-            link.refusal = undefined;
-            this.receive(m);
-          }
+        const refused = (message: string): void => {
+          // Said once, and retried slowly: a refusal (another cluster, other founding --peers, no secret) lasts.
+          if (link.refusal !== message)
+            this.log.warn(`Node ${link.id} at ${link.address} refused this broker: ${message}`);
+          link.refusal = message;
+          link.backoffMs = BACKOFF_MAX_MS;
+          connection.close();
         };
-        connection.send(peerHello(this.selfId, this.founding));
-        if (link.connection !== undefined) link.connection.close();
-        this.use(link, connection, this.selfId);
+        openNodeLink(connection, peerHello(this.selfId, this.founding), {
+          auth: this.auth,
+          selfIdentity: nodeIdentity(this.selfId),
+          expectedIdentity: nodeIdentity(link.id),
+          timeoutMs: CONNECT_TIMEOUT_MS,
+          ready: () => {
+            link.dialing = false;
+            if (unwanted()) return connection.close();
+            connection.onMessage = (m) => {
+              if (m.type === "error") return refused(m.message);
+              link.refusal = undefined;
+              this.receive(m);
+            };
+            if (link.connection !== undefined) link.connection.close();
+            this.use(link, connection, this.selfId);
+          },
+          refused: (error) => {
+            link.dialing = false;
+            if (error.code !== "CONNECTION_CLOSED") refused(error.message);
+            this.retryLater(link);
+          },
+        });
       },
       () => {
         link.dialing = false;
