@@ -1,7 +1,6 @@
-import { peerHello } from "../node/peer-messages.ts";
 import { splitAddress } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
-import { ClientInboundSchema, connect, createMessageParser } from "../wire/index.ts";
+import { ClientInboundSchema, connect, createMessageParser, PROTOCOL_VERSION } from "../wire/index.ts";
 import { openNodeLink } from "./dial-handshake.ts";
 import type { ClusterAuth } from "./peer-handshake.ts";
 import { nodeIdentity } from "./peer-proof.ts";
@@ -18,22 +17,26 @@ export async function verifyNodeAt(auth: ClusterAuth, selfId: number, id: number
   const { host, port } = splitAddress(address);
   const connection = await connect({ host, port, parse });
   await new Promise<void>((resolve, reject) => {
-    openNodeLink(connection, peerHello(selfId), {
-      auth,
-      selfIdentity: nodeIdentity(selfId),
-      expectedIdentity: nodeIdentity(id),
-      timeoutMs: VERIFY_TIMEOUT_MS,
-      ready: () => {
-        connection.close();
-        resolve();
-      },
-      refused: (error) =>
-        reject(
-          new MqraftError(
-            "UNAUTHENTICATED",
-            `node ${id} at ${address} did not prove the cluster secret (${error.code}: ${error.message}); it is not added`,
+    openNodeLink(
+      connection,
+      { type: "hello", version: PROTOCOL_VERSION, role: "peer", id: selfId },
+      {
+        auth,
+        selfIdentity: nodeIdentity(selfId),
+        expectedIdentity: nodeIdentity(id),
+        timeoutMs: VERIFY_TIMEOUT_MS,
+        ready: () => {
+          connection.close();
+          resolve();
+        },
+        refused: (error) =>
+          reject(
+            new MqraftError(
+              "UNAUTHENTICATED",
+              `node ${id} at ${address} did not prove the cluster secret (${error.code}: ${error.message}); it is not added`,
+            ),
           ),
-        ),
-    });
+      },
+    );
   });
 }

@@ -6,6 +6,7 @@ import { readRepoFile, repoFiles } from "./repo-files.ts";
 const MAY_IMPORT: Record<string, readonly string[]> = {
   cmd: [
     "src/client",
+    "src/auth",
     "src/manager",
     "src/node",
     "src/http",
@@ -18,12 +19,13 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "src/util",
   ],
   "src/client": ["src/wire", "src/util"],
-  "src/manager": ["src/http", "src/wire", "src/metrics", "src/util"],
-  "src/node": ["src/http", "src/broker", "src/raft", "src/storage", "src/wire", "src/metrics", "src/util"],
+  "src/manager": ["src/auth", "src/http", "src/wire", "src/metrics", "src/util"],
+  "src/node": ["src/auth", "src/http", "src/broker", "src/raft", "src/storage", "src/wire", "src/metrics", "src/util"],
   "src/http": ["src/metrics", "src/util"],
   "src/broker": ["src/util"],
   "src/raft": ["src/util"],
   "src/storage": ["src/raft", "src/metrics", "src/util"],
+  "src/auth": ["src/wire", "src/util"],
   "src/wire": ["src/util"],
   "src/metrics": ["src/util"],
   "src/config": ["src/util"],
