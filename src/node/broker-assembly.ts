@@ -5,6 +5,7 @@
  * signals) and the simulator run exactly this code. Nothing in it is process-wide: one process may
  * host several, one per Raft group, each in a data folder of its own.
  */
+import { join } from "node:path";
 import type { Retention } from "../broker/commands.ts";
 import { BrokerState } from "../broker/state-machine.ts";
 import {
@@ -94,6 +95,19 @@ export class BrokerAssembly {
   private stopTicker: (() => void) | undefined;
   private stopped = false;
 
+  private soleVoterWarned = false;
+
+  /** A repaired broker whose configuration names it the only voter can never be brought back by another one. */
+  private warnIfSoleVoter(): void {
+    const voters = this.raft.membership.voters;
+    const damage = this.store.damage;
+    if (damage === undefined || voters.length !== 1 || voters[0] !== this.options.id) return;
+    this.soleVoterWarned = true;
+    this.options.log.warn(
+      `This broker's log names it the only voter: no other broker can bring back what the repair cut (from index ${damage.fromIndex}), so it will not lead. If other brokers exist, start them and it catches up. If it really is the only broker, those entries are lost for good: to accept that, stop it and remove ${join(this.options.dataDir, "damaged")}; it then leads with what it kept (docs/storage.md, "Recovery at start")`,
+    );
+  }
+
   /** Opens (and recovers) the data folder, founds a new cluster's log if it is empty, and builds the node. */
   static async open(options: AssemblyOptions): Promise<BrokerAssembly> {
     const store = await LogStore.open({
@@ -177,6 +191,7 @@ export class BrokerAssembly {
             raft.withholdVotes = false;
             log.info("The repaired log has caught up: this broker votes again");
           }
+          if (raft.withholdVotes && !this.soleVoterWarned) this.warnIfSoleVoter();
           this.maybeSnapshot();
         },
         installSnapshot: (snap) => this.installSnapshot(snap),

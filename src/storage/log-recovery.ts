@@ -211,6 +211,7 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
     0,
     ...scans.map((s) => Math.max(s.firstIndex + s.terms.length - 1, s.highestBeyond ?? 0)),
   );
+  const highestTermSeen = Math.max(0, ...scans.map((s) => s.terms.at(-1) ?? s.prevTerm));
   const snapIndex = snapshot?.meta.index ?? 0;
   const snapTerm = snapshot?.meta.term ?? 0;
   // Files are cut and deleted only once the damage marker (if any) is durable: a crash in between must not lose
@@ -228,12 +229,15 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   const markDamaged = (file: string, p: SegmentProblem, atLeast = 0): void => {
     // Everything the node may have acknowledged: every index its files held, the commit, the snapshot.
     const untilIndex = Math.max(highestSeen, hardState.commit, snapIndex, atLeast, damage?.untilIndex ?? 0);
+    // Every acknowledgement this node sent was in a term no later than the one it saved before sending it.
+    const aboveTerm = Math.max(hardState.term, highestTermSeen, snapshot?.meta.term ?? 0, damage?.aboveTerm ?? 0);
     damage = {
       fromIndex: Math.min(p.index, damage?.fromIndex ?? p.index),
       untilIndex,
       file,
       offset: p.offset,
       reason: p.reason,
+      aboveTerm,
     };
     report.repaired = damage;
   };

@@ -422,7 +422,12 @@ export class LogStore implements LogReader {
   }
 
   private async clearDamageIfCaughtUp(): Promise<void> {
-    if (this.damaged === undefined || this.durable < this.damaged.untilIndex) return;
+    if (this.damaged === undefined) return;
+    const { untilIndex, aboveTerm } = this.damaged;
+    // A leader of a later term was elected without this node's vote, so it holds every entry committed with this
+    // node's old acknowledgements; an entry of its term here means the log before it agrees with that leader's.
+    const newerTerm = aboveTerm !== undefined && (this.term(this.durable) ?? 0) > aboveTerm;
+    if (this.durable < untilIndex && !newerTerm) return;
     this.damaged = undefined;
     unlinkIfPresent(this.fs, this.layout.damage);
     await this.fs.syncDir(this.layout.dir);

@@ -130,17 +130,19 @@ export function scanSegment(fs: Fs, logDir: string, name: string, firstIndex: nu
     };
     const header = checkHeader(win, firstIndex);
     if (!header.ok) {
-      const beyond = highestSoundFrom(win, SEGMENT_HEADER_SIZE, firstIndex);
+      // Records start right after the header, so those that are sound follow one another from there.
+      const run = soundRun(win, SEGMENT_HEADER_SIZE, firstIndex);
+      const found = run.highest >= firstIndex ? run.highest : undefined;
       const problem = { ...header.problem, index: firstIndex };
-      if (problem.kind === "torn" && beyond.highest !== undefined) {
+      if (problem.kind === "torn" && found !== undefined) {
         problem.kind = "corrupt";
-        problem.reason = `segment header is all zeros, followed by sound records up to index ${beyond.highest}`;
+        problem.reason = `segment header is all zeros, followed by sound records up to index ${found}`;
       }
       if (problem.kind === "corrupt") {
         // Without a header nothing says where the records were meant to end: when they are not all sound, the
         // file may have held as many as its size allows.
-        const bySize = firstIndex - 1 + Math.floor((win.size - SEGMENT_HEADER_SIZE) / RECORD_OVERHEAD);
-        result.highestBeyond = beyond.clean ? beyond.highest : Math.max(beyond.highest ?? 0, bySize);
+        const clean = run.end >= win.size || win.allZeroFrom(run.end);
+        result.highestBeyond = clean ? found : highestHeld(win, run.end, run.highest);
       }
       result.problem = problem;
       return result;
@@ -184,15 +186,9 @@ function scanRecords(win: FileWindow, out: ScannedSegment): void {
   while (pos < win.size) {
     const r = readRecord(win, pos);
     if (!r.ok) {
-      const beyond = highestSoundFrom(win, pos + 1, index + 1);
-      if (beyond.highest !== undefined) out.highestBeyond = beyond.highest;
-      const sound = beyond.highest !== undefined;
-      out.problem = {
-        kind: sound ? "corrupt" : "torn",
-        offset: pos,
-        index,
-        reason: sound ? `${r.problem}, followed by sound records up to index ${beyond.highest}` : r.problem,
-      };
+      const verdict = judgeBadRecord(win, pos, index, lastTerm, r.problem);
+      out.problem = { kind: verdict.kind, offset: pos, index, reason: verdict.reason };
+      if (verdict.kind === "corrupt") out.highestBeyond = highestHeld(win, verdict.next, index);
       return;
     }
     const { record } = r;
@@ -214,10 +210,145 @@ function scanRecords(win: FileWindow, out: ScannedSegment): void {
   }
 }
 
-type ReadResult =
-  | { ok: true; record: { index: number; term: number }; size: number }
-  /** `next`: where the following record would start, when the length field is plausible. */
-  | { ok: false; problem: string; next?: number };
+/** Disks write in sectors of at least this size; a sector a power loss kept from being written reads as zeros. */
+export const SECTOR_SIZE = 512;
+
+/**
+ * Whether the bad record at `pos` (expected to hold `index`) is a write that never finished or damage to bytes that
+ * were whole (docs/storage.md, "Torn write or corruption"). A write that was not fsynced when the power went can leave
+ * the file ending inside it, zeros (or leftover bytes) past its last whole record, or sectors of it never written,
+ * which read as zeros; it cannot leave a whole record whose checksum fails with every sector of it written, nor a
+ * record whose checksum holds once its length field is read differently. `next` is where the following record starts
+ * when the damaged record's extent is known.
+ */
+function judgeBadRecord(
+  win: FileWindow,
+  pos: number,
+  index: number,
+  lastTerm: number,
+  problem: string,
+): { kind: "torn"; reason: string } | { kind: "corrupt"; reason: string; next: number } {
+  const rest = win.size - pos;
+  if (rest < RECORD_PREFIX_SIZE || win.allZeroFrom(pos)) return { kind: "torn", reason: problem };
+  const length = win.u32(pos) as number;
+  const real = damagedLength(win, pos, index, lastTerm);
+  if (real !== undefined) {
+    return {
+      kind: "corrupt",
+      reason: `record length ${length} damaged (the record's checksum holds with length ${real})`,
+      next: pos + RECORD_PREFIX_SIZE + real,
+    };
+  }
+  if (length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE) return { kind: "torn", reason: problem };
+  const size = RECORD_PREFIX_SIZE + length;
+  if (size > rest) return { kind: "torn", reason: problem };
+  if (problem !== "record checksum mismatch") {
+    // The checksum holds but the fields do not: written wrong, not torn.
+    return { kind: "corrupt", reason: problem, next: pos + size };
+  }
+  const unwritten = unwrittenSector(win, pos, size);
+  if (unwritten !== undefined)
+    return { kind: "torn", reason: `${problem}, zeros from byte ${unwritten} (a sector never written)` };
+  return {
+    kind: "corrupt",
+    reason: `${problem} in a whole record with every sector written (damage, not a torn write)`,
+    next: pos + size,
+  };
+}
+
+/**
+ * The first byte of a sector-aligned run of zeros inside the record at [pos, pos + size) that a sector never written
+ * would leave: from the record's part of a sector to the end of that sector (or of the file) every byte is zero. Bytes
+ * of the sector before the record may have been fsynced earlier, so they are not asked to be zero (etcd's WAL decoder,
+ * isTornEntry, asks the same of a record's part of each sector).
+ */
+function unwrittenSector(win: FileWindow, pos: number, size: number): number | undefined {
+  const end = pos + size;
+  for (let s = pos - (pos % SECTOR_SIZE); s < end; s += SECTOR_SIZE) {
+    const from = Math.max(s, pos);
+    const to = Math.min(s + SECTOR_SIZE, win.size);
+    if (win.at(from, to - from).every((b) => b === 0)) return from;
+  }
+  return undefined;
+}
+
+/**
+ * The true payload length of the record at `pos` when its length field is what was damaged: a length for which the
+ * record's checksum holds (the checksum covers the length field) and the record is the one expected there. Candidates:
+ * the field with any one bit flipped back, the rest of the file, the start of a zero tail, and the start of every
+ * sound record of index `index + 1` further on (cheap checks first: an exact index match is rare, so the checksum runs
+ * a few times at most, not at every byte). A record written torn never passes: its checksum was computed over the
+ * length it was written with and over bytes the file does not hold.
+ */
+function damagedLength(win: FileWindow, pos: number, index: number, lastTerm: number): number | undefined {
+  const stored = win.u32(pos) as number;
+  const rest = win.size - pos;
+  const candidates = new Set<number>();
+  for (let b = 0; b < 32; b++) candidates.add((stored ^ (2 ** b)) >>> 0);
+  candidates.add(rest - RECORD_PREFIX_SIZE);
+  const zeros = zeroTailStart(win, pos);
+  if (zeros !== undefined) candidates.add(zeros - pos - RECORD_PREFIX_SIZE);
+  for (let q = pos + RECORD_OVERHEAD; q + RECORD_OVERHEAD <= win.size; q++) {
+    if (indexAt(win, q) === index + 1) candidates.add(q - pos - RECORD_PREFIX_SIZE);
+  }
+  for (const length of candidates) {
+    if (length === stored || length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE) continue;
+    if (RECORD_PREFIX_SIZE + length > rest) continue;
+    if (checksumHoldsWith(win, pos, length, index, lastTerm)) return length;
+  }
+  return undefined;
+}
+
+/** The index field of a record starting at `q`, when its length field is plausible; cheap, no checksum. */
+function indexAt(win: FileWindow, q: number): number | undefined {
+  const length = win.u32(q);
+  if (length === undefined || length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE) return undefined;
+  const high = win.u32(q + RECORD_PREFIX_SIZE);
+  const low = win.u32(q + RECORD_PREFIX_SIZE + 4);
+  if (high === undefined || low === undefined || high >= 1 << 21) return undefined;
+  return high * 2 ** 32 + low;
+}
+
+/** Where the zeros that end the file start, when they start after `pos` and are at least a record long. */
+function zeroTailStart(win: FileWindow, pos: number): number | undefined {
+  let start = win.size;
+  while (start > pos && win.at(start - 1, 1)[0] === 0) start--;
+  return win.size - start >= RECORD_OVERHEAD && start > pos ? start : undefined;
+}
+
+function checksumHoldsWith(win: FileWindow, pos: number, length: number, index: number, lastTerm: number): boolean {
+  const bytes = win.at(pos, RECORD_PREFIX_SIZE + length).slice();
+  new DataView(bytes.buffer).setUint32(0, length);
+  const d = decodeRecordAt(bytes, 0);
+  return d.ok && d.record.index === index && d.record.term >= lastTerm;
+}
+
+/**
+ * The highest index a corrupt segment may have held, given that the damaged record held `index`: the sound records
+ * that follow it in sequence from `next`, and when the file holds more than those (or the damaged record's extent is
+ * unknown), as many records as the rest of the file could hold. The node may have acknowledged entries that far.
+ */
+function highestHeld(win: FileWindow, next: number, index: number): number {
+  const run = soundRun(win, next, index + 1);
+  return run.end >= win.size || win.allZeroFrom(run.end)
+    ? run.highest
+    : run.highest + Math.floor((win.size - run.end) / RECORD_OVERHEAD);
+}
+
+/** The sound records in sequence from `pos` (the first holding `index`): the last index found and where they end. */
+function soundRun(win: FileWindow, pos: number, index: number): { highest: number; end: number } {
+  let at = pos;
+  let next = index;
+  while (at < win.size) {
+    const r = readRecord(win, at);
+    if (!r.ok || r.record.index !== next) break;
+    next++;
+    at += r.size;
+  }
+  return { highest: next - 1, end: at };
+}
+
+type ReadResult = { ok: true; record: { index: number; term: number }; size: number } | { ok: false; problem: string };
 
 function readRecord(win: FileWindow, pos: number): ReadResult {
   const prefix = win.at(pos, RECORD_PREFIX_SIZE);
@@ -231,43 +362,6 @@ function readRecord(win: FileWindow, pos: number): ReadResult {
   }
   const size = RECORD_PREFIX_SIZE + length;
   const d = decodeRecordAt(win.at(pos, size), 0);
-  if (!d.ok) return { ok: false, problem: d.problem, next: d.need === undefined ? pos + size : undefined };
+  if (!d.ok) return { ok: false, problem: d.problem };
   return { ok: true, record: d.record, size };
-}
-
-/**
- * Looks at every byte position from `from` on for sound records of index `minIndex` or later (a record is sound when
- * its CRC, which covers its length, checks out): `highest` is the highest index found, `clean` whether the sound runs
- * found cover the rest of the file with nothing between them but a zero tail. Only run once damage is found.
- */
-function highestSoundFrom(win: FileWindow, from: number, minIndex: number): { highest?: number; clean: boolean } {
-  let highest: number | undefined;
-  let clean = true;
-  let pos = from;
-  while (pos + RECORD_OVERHEAD <= win.size) {
-    const r = soundRecordAt(win, pos, highest === undefined ? minIndex : highest + 1);
-    if (r === undefined) {
-      if (win.allZeroFrom(pos)) break;
-      clean = false;
-      pos++;
-      continue;
-    }
-    highest = r.index;
-    pos += r.size;
-  }
-  return highest === undefined ? { clean: false } : { highest, clean };
-}
-
-/** The sound record at `pos` if its index is at least `minIndex`; cheap checks first, the CRC last. */
-function soundRecordAt(win: FileWindow, pos: number, minIndex: number): { index: number; size: number } | undefined {
-  const length = win.u32(pos);
-  if (length === undefined || length < PAYLOAD_HEADER_SIZE || length > MAX_PAYLOAD_SIZE) return undefined;
-  const size = RECORD_PREFIX_SIZE + length;
-  if (pos + size > win.size) return undefined;
-  // index u64 at pos + 8: its high word is below 2^21 (indexes are below 2^53), its value at least minIndex
-  const high = win.u32(pos + RECORD_PREFIX_SIZE) as number;
-  const low = win.u32(pos + RECORD_PREFIX_SIZE + 4) as number;
-  if (high >= 1 << 21 || high * 2 ** 32 + low < minIndex) return undefined;
-  const r = readRecord(win, pos);
-  return r.ok ? { index: r.record.index, size: r.size } : undefined;
 }

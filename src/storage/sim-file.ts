@@ -61,6 +61,9 @@ export function applyOp(target: GrowableBytes, op: PendingOp): void {
  * `pending` are the operations between the two, oldest first; `appliedSeq` counts the operations
  * ever made durable, so that a sync requested earlier makes durable only what preceded it.
  */
+/** The sector size of the simulated disk. */
+export const SIM_SECTOR_SIZE = 512;
+
 export class SimInode {
   live = new GrowableBytes();
   durable = new GrowableBytes();
@@ -86,14 +89,31 @@ export class SimInode {
   }
 
   /**
-   * Power loss: the disk keeps its durable bytes plus the first `keepOps` pending operations, and
-   * of the next one, when it is a write, only its first `tornBytes` bytes.
+   * A disk writes whole sectors, in no set order: of a write not yet synced, a sector may never have reached the
+   * disk while the file's size already covers it. Such a sector keeps what the disk held there (zeros past the end).
    */
-  crash(keepOps: number, tornBytes: number): void {
+  private loseSectors(position: number, bytes: Uint8Array, lost: (sector: number) => boolean): void {
+    const old = this.durable.view();
+    const end = position + bytes.length;
+    for (let s = position - (position % SIM_SECTOR_SIZE); s < end; s += SIM_SECTOR_SIZE) {
+      if (!lost(s / SIM_SECTOR_SIZE)) continue;
+      for (let p = Math.max(s, position); p < Math.min(s + SIM_SECTOR_SIZE, end); p++) {
+        bytes[p - position] = p < old.length ? (old[p] as number) : 0;
+      }
+    }
+  }
+
+  /**
+   * Power loss: the disk keeps its durable bytes plus the first `keepOps` pending operations, and
+   * of the next one, when it is a write, only its first `tornBytes` bytes, less the sectors `lostSector` names.
+   */
+  crash(keepOps: number, tornBytes: number, lostSector?: (sector: number) => boolean): void {
     this.syncTo(this.appliedSeq + keepOps);
     const next = this.pending[0];
     if (next?.kind === "write" && tornBytes > 0) {
-      applyOp(this.durable, { kind: "write", position: next.position, bytes: next.bytes.subarray(0, tornBytes) });
+      const bytes = next.bytes.slice(0, tornBytes);
+      if (lostSector) this.loseSectors(next.position, bytes, lostSector);
+      applyOp(this.durable, { kind: "write", position: next.position, bytes });
     }
     this.pending = [];
     this.live = new GrowableBytes(this.durable.view());

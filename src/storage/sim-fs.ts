@@ -20,6 +20,11 @@ export interface CrashOptions {
    * a random prefix of its unsynced changes (a journal keeps them in order).
    */
   prng?: Prng;
+  /**
+   * With a PRNG: the chance that each 512-byte sector of the torn write never reached the disk (it reads as zeros, or
+   * as what the disk held there), as a real disk may leave it; the default 0 keeps a clean prefix.
+   */
+  lostSectors?: number;
 }
 
 interface OpenFile {
@@ -222,7 +227,8 @@ export class SimFs implements Fs {
       const keep = prng ? prng.int(0, inode.pending.length) : 0;
       const next = inode.pending[keep];
       const torn = prng && next?.kind === "write" ? prng.int(0, next.bytes.length) : 0;
-      inode.crash(keep, torn);
+      const lost = options.lostSectors;
+      inode.crash(keep, torn, prng && lost ? () => prng.chance(lost) : undefined);
     }
   }
 

@@ -29,7 +29,8 @@ const SnapshotMetaSchema = v.strictObject({
 /**
  * Left by a repair: the log was cut at `fromIndex` (in `file` at byte `offset`, for `reason`) and
  * may have lost entries up to `untilIndex` that this node had acknowledged. Until its log is durable
- * past `untilIndex` again (refilled from the leader) the node must not vote or lead.
+ * past `untilIndex` again, or holds an entry of a term above `aboveTerm` (refilled from the leader), the node must not
+ * vote or lead.
  */
 export const DamageSchema = v.strictObject({
   fromIndex: v.pipe(Count, v.minValue(1)),
@@ -37,6 +38,11 @@ export const DamageSchema = v.strictObject({
   file: v.string(),
   offset: Count,
   reason: v.string(),
+  /**
+   * The node's term when it was repaired (its hard state's, or its log's if higher): once its log holds an entry of a
+   * later term durably it may vote again, even below `untilIndex` (docs/storage.md). Absent in markers of old versions.
+   */
+  aboveTerm: v.optional(Count),
 });
 export type Damage = v.InferOutput<typeof DamageSchema>;
 

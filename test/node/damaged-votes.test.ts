@@ -17,8 +17,15 @@ import { fileBytes, flipBit, segmentPaths } from "../storage/storage-env.ts";
 const DIR = "/data/1";
 const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, enabled: () => false };
 
-/** Node 1 of founders {1,2,3} whose log holds 20 entries of term 1, record `record` damaged when `damage`. */
-async function node(damage: boolean, record = 10) {
+/**
+ * Node 1 of founders {1,2,3} whose log holds 20 entries of term 1, record `record` damaged when `damage` (a bit of
+ * its index field, or with `atEnd` a bit of its data); opened with repair when `repair`.
+ */
+async function node(
+  damage: boolean,
+  record = 10,
+  { atEnd = false, repair = damage, founders = [1, 2, 3], log = quiet } = {},
+) {
   const fs = new SimFs();
   const later: (() => void)[] = [];
   const sent: Message[] = [];
@@ -37,8 +44,8 @@ async function node(damage: boolean, record = 10) {
     clock,
     transport: { send: (messages: Message[]) => sent.push(...messages) },
     prng: createPrng(1),
-    log: quiet,
-    founders: [1, 2, 3].map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
+    log,
+    founders: founders.map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
     heartbeatMs: 100,
     raft: { electionTicks: 10, heartbeatTicks: 1 },
     snapshotEvery: 1000,
@@ -49,8 +56,14 @@ async function node(damage: boolean, record = 10) {
   };
   await (await BrokerAssembly.open(options)).stop();
   const store = await LogStore.open({ fs, dir: DIR });
+  const from = store.lastIndex() + 1;
   store.append(
-    Array.from({ length: 14 }, (_, i) => ({ index: 7 + i, term: 1, kind: EntryKind.Normal, data: new Uint8Array(8) })),
+    Array.from({ length: 21 - from }, (_, i) => ({
+      index: from + i,
+      term: 1,
+      kind: EntryKind.Normal,
+      data: new Uint8Array(8),
+    })),
   );
   await store.sync();
   await store.close();
@@ -59,9 +72,9 @@ async function node(damage: boolean, record = 10) {
     const view = new DataView(fileBytes(fs, path).buffer);
     let pos = SEGMENT_HEADER_SIZE;
     for (let i = 1; i < record; i++) pos += 8 + view.getUint32(pos);
-    flipBit(fs, path, pos + 20);
+    flipBit(fs, path, atEnd ? pos + 8 + view.getUint32(pos) - 3 : pos + 20);
   }
-  const assembly = await BrokerAssembly.open({ ...options, repair: damage });
+  const assembly = await BrokerAssembly.open({ ...options, repair });
   const settle = async () => {
     for (let i = 0; i < 50 && later.length > 0; i++) {
       for (const fn of later.splice(0)) fn();
@@ -120,5 +133,83 @@ describe("a repaired broker withholds its votes", () => {
     };
     await n.assembly.stop();
     expect(state).toEqual({ voters: [1], role: "follower", last: 2 });
+  });
+
+  test("bit rot in the newest segment's last record refuses the start; repaired, the broker withholds its vote", async () => {
+    // Entry 20 was fsynced and may be committed by {leader, node 1}: a candidate ending at 19 must not get this vote.
+    const refused = await node(true, 20, { atEnd: true, repair: false }).then(
+      () => "started",
+      (e: Error) => e.message,
+    );
+    expect(refused).toContain("is corrupt at byte");
+    expect(refused).toContain("(index 20)");
+    const n = await node(true, 20, { atEnd: true });
+    n.assembly.receive({ type: "vote", from: 2, to: 1, term: 2, lastIndex: 19, lastTerm: 1, transfer: false });
+    await n.settle();
+    const state = { last: n.assembly.raft.lastIndex(), until: n.assembly.store.damage?.untilIndex };
+    await n.assembly.stop();
+    const votes = n.sent
+      .filter((m) => m.type === "voteResponse")
+      .map((m) => ("reject" in m && m.reject ? "rejected" : "granted"));
+    expect({ ...state, votes }).toEqual({ last: 19, until: 20, votes: ["rejected"] });
+  });
+
+  test("a repaired broker votes again once it holds an entry of a term above the one it was repaired in", async () => {
+    // Damaged until index 20 (what its files held), repaired in term 1: a leader of term 2 was elected without it,
+    // so it holds every entry node 1 may have acknowledged; its first entry here ends the damage, below index 20.
+    const n = await node(true, 10);
+    expect({ last: n.assembly.raft.lastIndex(), damage: n.assembly.store.damage }).toMatchObject({
+      last: 9,
+      damage: { untilIndex: 20, aboveTerm: 1 },
+    });
+    const append = { from: 2, to: 1, term: 2, index: 9, logTerm: 1, commit: 0 } as const;
+    n.assembly.receive({
+      type: "append",
+      ...append,
+      entries: [{ index: 10, term: 1, kind: EntryKind.Normal, data: new Uint8Array(8) }],
+    });
+    await n.settle();
+    const afterOldTerm = n.assembly.store.damage?.untilIndex;
+    n.assembly.receive({
+      ...append,
+      type: "append",
+      index: 10,
+      entries: [{ index: 11, term: 2, kind: EntryKind.Normal, data: new Uint8Array(0) }],
+    });
+    await n.settle();
+    const state = {
+      last: n.assembly.raft.lastIndex(),
+      damage: n.assembly.store.damage,
+      withhold: n.assembly.raft.withholdVotes,
+    };
+    // a transfer: a follower that heard from its leader this recently ignores other candidates
+    n.assembly.receive({ type: "vote", from: 3, to: 1, term: 3, lastIndex: 11, lastTerm: 2, transfer: true });
+    await n.settle();
+    await n.assembly.stop();
+    const votes = n.sent
+      .filter((m) => m.type === "voteResponse")
+      .map((m) => ("reject" in m && m.reject ? "rejected" : "granted"));
+    expect({ afterOldTerm, ...state, votes }).toEqual({
+      afterOldTerm: 20,
+      last: 11,
+      damage: undefined,
+      withhold: false,
+      votes: ["granted"],
+    });
+  });
+
+  test("a repaired broker that is its cluster's only voter says what the operator must do", async () => {
+    // No other broker can elect a leader of a later term or send back what was cut: it never leads again alone.
+    const warnings: string[] = [];
+    const log: Logger = { ...quiet, warn: (m: string) => warnings.push(m) };
+    const n = await node(true, 10, { founders: [1], log });
+    for (let i = 0; i < 40; i++) {
+      n.assembly.tick();
+      await n.settle();
+    }
+    const state = { voters: n.assembly.raft.membership.voters, role: n.assembly.raft.role };
+    await n.assembly.stop();
+    expect(state).toEqual({ voters: [1], role: "follower" });
+    expect(warnings.find((w) => w.includes("only voter"))).toContain(`remove ${DIR}/damaged`);
   });
 });

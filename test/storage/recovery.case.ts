@@ -80,14 +80,48 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
       setFileBytes(env().fs, path, bytes);
     }
 
-    test("a bit flipped anywhere in the last record cuts that record only", async () => {
+    test("a bit flipped anywhere in the last record is corruption: the start is refused, a repair waits for it", async () => {
+      // The last record was fsynced (and may have been acknowledged): a write torn by a power loss ends the file
+      // inside the record or leaves a sector of it unwritten (zeros), never a whole record with one bit wrong.
       const { path, bytes } = await writeLog(5, 1 << 20);
       const start = bytes.length - REC;
       for (let offset = start; offset < bytes.length; offset++) {
         setFileBytes(env().fs, path, bytes);
         flipBit(env().fs, path, offset, offset % 8);
+        const e = await rejection(open());
+        expect({ offset, message: (e as Error).message }).toEqual({
+          offset,
+          message: expect.stringContaining(`log segment ${path} is corrupt at byte ${start} (index 5)`),
+        });
+        const s = await open({ repair: true });
+        expect({ offset, log: logOf(s), until: s.damage?.untilIndex }).toEqual({
+          offset,
+          log: describeEntries(makeEntries(1, 4, 1)),
+          until: 5,
+        });
+        await s.close();
+        env().fs.unlink(join(env().dir, "damaged"));
+      }
+    });
+
+    test("the last record with a sector never written (zeros) is a torn write, cut without repair", async () => {
+      const { path, bytes } = await writeLog(5, 1 << 20);
+      const start = bytes.length - REC;
+      // every sector-aligned run of zeros a lost sector could leave in the record: from a 512-byte boundary (or the
+      // record's start) to the end of the file
+      const boundaries = [start];
+      for (let b = start - (start % 512) + 512; b < bytes.length; b += 512) boundaries.push(b);
+      for (const from of boundaries) {
+        const torn = bytes.slice();
+        torn.fill(0, from);
+        setFileBytes(env().fs, path, torn);
         const s = await open();
-        expect({ offset, log: logOf(s) }).toEqual({ offset, log: describeEntries(makeEntries(1, 4, 1)) });
+        expect({ from, log: logOf(s), damage: s.damage }).toEqual({
+          from,
+          log: describeEntries(makeEntries(1, 4, 1)),
+          damage: undefined,
+        });
+        expect(s.recovery.tornTail?.offset).toBe(start);
         await s.close();
       }
     });
@@ -132,15 +166,26 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
 
       const b = await open();
       expect(b.damage?.untilIndex).toBe(9);
-      b.append(makeEntries(2, 8, 2));
+      // entries of the term it was repaired in (1) end the damage only at index 9; one of a later term ends it at once
+      b.append(makeEntries(2, 8, 1));
       await b.sync();
-      expect(b.damage?.untilIndex).toBe(9);
-      b.append(makeEntries(9, 9, 2));
+      expect(b.damage).toMatchObject({ untilIndex: 9, aboveTerm: 1 });
+      b.append(makeEntries(9, 9, 1));
       await b.sync();
       expect(b.damage).toBeUndefined();
       expect(exists(env().fs, join(env().dir, "damaged"))).toBe(false);
       await b.close();
-      expect((await open()).damage).toBeUndefined();
+      const healthy = await open();
+      expect(healthy.damage).toBeUndefined();
+      await healthy.close();
+
+      flipBit(env().fs, first, SEGMENT_HEADER_SIZE + REC + 30);
+      const c = await open({ repair: true });
+      expect(c.damage).toMatchObject({ fromIndex: 2, untilIndex: 9, aboveTerm: 1 });
+      c.append(makeEntries(2, 2, 2));
+      await c.sync();
+      expect(c.damage).toBeUndefined();
+      await c.close();
     });
 
     test("a damaged record followed by sound ones in the newest segment is corruption, not a torn tail", async () => {

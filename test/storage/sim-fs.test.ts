@@ -44,6 +44,32 @@ describe("simulated fs", () => {
     expect([...seen].sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8]);
   });
 
+  test("with lostSectors a torn write may lose any of its 512-byte sectors, which keep the old bytes or read zeros", () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 200; seed++) {
+      const fs = new SimFs();
+      const fd = durableFile(fs, "/d/f");
+      fs.write(fd, new Uint8Array(600).fill(1), 0);
+      fs.datasyncSync(fd);
+      // unsynced: bytes 600..1999 (sectors 1 to 3, sector 1 shared with the synced bytes 512..599)
+      fs.write(fd, new Uint8Array(1400).fill(2), 600);
+      fs.crash({ prng: createPrng(seed), lostSectors: 0.5 });
+      const after = fs.liveBytes("/d/f");
+      expect([...after.subarray(0, 600)]).toEqual(new Array(600).fill(1));
+      const sectors: string[] = [];
+      for (let s = 512; s < after.length; s += 512) {
+        const part = [...after.subarray(Math.max(s, 600), Math.min(s + 512, after.length))];
+        const kind = part.every((b) => b === 2) ? "written" : part.every((b) => b === 0) ? "lost" : "mixed";
+        expect({ seed, s, kind }).not.toMatchObject({ kind: "mixed" });
+        sectors.push(kind);
+      }
+      seen.add(sectors.join(","));
+    }
+    // lost sectors anywhere in the torn write, before written ones too
+    expect(seen.has("lost,written,written")).toBe(true);
+    expect(seen.has("written,lost,written")).toBe(true);
+  });
+
   test("a new file, a rename or an unlink survives a crash only once its folder was synced", () => {
     const fs = new SimFs();
     fs.mkdir("/d");

@@ -16,8 +16,8 @@ export interface Damage {
 
 /**
  * Damages one segment (the newest more often): a bit of its header, its whole header zeroed, a bit of a record's
- * length field, or any bit of a record; never the newest segment's last whole record (a torn one may follow it). Undefined when there is nothing
- * to damage.
+ * length field, or any bit of a record, the newest segment's last record included: it may have been fsynced and
+ * acknowledged, and recovery must not take its damage for a torn write. Undefined when there is nothing to damage.
  */
 export function damageSegment(fs: SimFs, prng: Prng): Damage | undefined {
   let segments: { name: string }[];
@@ -31,7 +31,6 @@ export function damageSegment(fs: SimFs, prng: Prng): Damage | undefined {
   const k = prng.chance(0.6) ? newest : prng.int(0, newest);
   const file = join(LOG_DIR, (segments[k] as { name: string }).name);
   const starts = recordStarts(fs, file);
-  if (k === newest) starts.pop();
   const how = prng.pick(["header bit", "zeroed header", "length bit", "record bit"] as const);
   if (how === "header bit" || how === "zeroed header") {
     // A header is only judged when the file holds a record after it; else it is a segment never written to.

@@ -170,7 +170,8 @@ export class SimBroker {
     this.incarnation++;
     this.replica = undefined;
     this.state = "down";
-    this.fs.crash({ prng: this.prng });
+    // A torn write may lose any of its sectors, not only its end (docs/storage.md, "Torn write or corruption").
+    this.fs.crash({ prng: this.prng, lostSectors: 0.3 });
     this.env.trace(this.id, "crash");
   }
 
