@@ -1,4 +1,5 @@
 import type { Entry } from "../raft/log-types.ts";
+import { assert } from "../util/assert.ts";
 import { MqraftError } from "../util/errors.ts";
 import type { IndexTable } from "./index-table.ts";
 import { decodeRecordAt, RECORD_OVERHEAD, viewOf } from "./record-codec.ts";
@@ -57,12 +58,19 @@ function readRecords(
   for (let i = lo; i < hi; i++) {
     const at = index.position(i) - start;
     const d = decodeRecordAt(bytes.subarray(0, end(i) - start), at, view);
-    if (!d.ok || d.record.index !== i || d.record.term !== index.term(i)) {
-      const why = d.ok
-        ? `holds index ${d.record.index} term ${d.record.term}, expected index ${i} term ${index.term(i)}`
-        : d.problem;
-      throw new MqraftError("CORRUPT", `log segment ${seg.path} is corrupt at byte ${start + at} (index ${i}): ${why}`);
+    if (!d.ok) {
+      throw new MqraftError(
+        "CORRUPT",
+        `log segment ${seg.path} is corrupt at byte ${start + at} (index ${i}): ${d.problem}`,
+      );
     }
+    // A sound record (its checksum holds) is what was written there: another index or term than the one the store
+    // put at that place means its own bookkeeping broke, not the disk.
+    assert(
+      d.record.index === i && d.record.term === index.term(i),
+      () =>
+        `the record read back at ${seg.path} byte ${start + at} holds index ${d.record.index} term ${d.record.term}, written as index ${i} term ${index.term(i)}`,
+    );
     out.push(d.record);
   }
   return out;

@@ -1,3 +1,4 @@
+import { AssertionError } from "../util/assert.ts";
 import { describeError, MqraftError } from "../util/errors.ts";
 import { FrameDecoder, NEED_MORE } from "./frame-decoder.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-format.ts";
@@ -236,6 +237,12 @@ export class Connection<In, Out = unknown> {
           this.onMessage(message);
         } catch (e) {
           this.close(new MqraftError("INTERNAL", `message handler failed: ${describeError(e)}`, { cause: e }));
+          // A broken invariant is a bug in mqraft, and going on may lose or fork committed data (src/util/assert.ts):
+          // thrown again outside the socket's callback, which would catch it, it stops the process as uncaught.
+          if (e instanceof AssertionError)
+            queueMicrotask(() => {
+              throw e;
+            });
           return;
         }
       }

@@ -1,0 +1,49 @@
+/**
+ * A broken invariant in a message handler (a Raft message stepping the core, say) stops the process, as
+ * src/util/assert.ts says it must: the Connection used to catch it with every other handler error, close that one
+ * connection with "message handler failed" and let the broker run on with a state that cannot be.
+ */
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "../..");
+
+/** Runs a process whose connection handler throws `error`; returns its exit code and output. */
+async function handlerThrows(error: string): Promise<{ code: number; out: string }> {
+  const script = `
+    import { Connection } from "${root}/src/wire/connection.ts";
+    import { encodeFrame } from "${root}/src/wire/frame-encoder.ts";
+    import { AssertionError } from "${root}/src/util/assert.ts";
+    import { MqraftError } from "${root}/src/util/errors.ts";
+    const socket = { write: (b) => b.length, shutdown() {}, terminate() {}, pause() {}, resume() {},
+      remoteAddress: "10.0.0.1", remotePort: 9 };
+    const connection = new Connection(socket, { parse: (v) => v });
+    connection.onMessage = () => { throw ${error}; };
+    connection.handleData(encodeFrame({ type: "ping" }));
+    console.log("open after the handler threw:", connection.isOpen);
+    setTimeout(() => console.log("still running"), 300);
+  `;
+  const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+  try {
+    const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    return { code: await child.exited, out: out + err };
+  } finally {
+    child.kill();
+  }
+}
+
+test("an AssertionError thrown by a message handler stops the process", async () => {
+  const got = await handlerThrows('new AssertionError("invariant broken: commit fell")');
+  expect({ code: got.code, broken: got.out.includes("invariant broken: commit fell") }).toEqual({
+    code: 1,
+    broken: true,
+  });
+  expect(got.out).not.toContain("still running");
+});
+
+test("any other handler error closes that connection only, and the process goes on", async () => {
+  const got = await handlerThrows('new MqraftError("BAD_MESSAGE", "no such topic")');
+  expect(got.code).toBe(0);
+  expect(got.out).toContain("open after the handler threw: false");
+  expect(got.out).toContain("still running");
+});
