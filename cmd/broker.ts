@@ -48,6 +48,11 @@ export const brokerArgs = {
     description: "Remove a member unreachable for this long, e.g. 60s (default: never)",
   },
   "segment-bytes": { type: "string", description: "Size of one log segment file", default: "64MiB" },
+  "min-free-space": {
+    type: "string",
+    description:
+      "Refuse publishes (DISK_FULL) while the data folder's disk has less free space (default: 1GiB or 5% of the disk)",
+  },
   "snapshot-every": { type: "string", description: "Applied log entries between two snapshots", default: "10000" },
   "http-port": { type: "string", description: "Port for /metrics, /healthz, /readyz, /status (0: off)", default: "0" },
   "ready-lag": {
@@ -96,6 +101,7 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     repair: args.repair === true,
     removeDeadAfterMs: parseOptionalFlag("remove-dead-after", DurationSchema, args["remove-dead-after"]),
     segmentBytes: parseFlag("segment-bytes", ByteSizeSchema, args["segment-bytes"] ?? "64MiB"),
+    minFreeBytes: parseOptionalFlag("min-free-space", ByteSizeSchema, args["min-free-space"]),
     snapshotEvery: parseFlag("snapshot-every", PositiveCountSchema, args["snapshot-every"] ?? "10000"),
     httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"] ?? "0"),
     readyLag: parseFlag("ready-lag", CountSchema, args["ready-lag"] ?? "1000"),

@@ -44,6 +44,8 @@ export function statusJson(status: ClusterStatus): string {
     version: n.version,
     uptimeMs: n.uptimeMs,
     diskBytes: n.diskBytes,
+    diskFreeBytes: n.diskFreeBytes,
+    diskAlarm: n.diskAlarm,
   }));
   return JSON.stringify({ leader: status.leader, term: status.term, nodes });
 }
@@ -77,10 +79,17 @@ export function statusTable(status: ClusterStatus): string[] {
       known(lagOf(status, n)),
       n.version ?? "-",
       n.uptimeMs === null ? "-" : duration(n.uptimeMs),
-      n.diskBytes === null ? "-" : bytes(n.diskBytes),
+      diskCell(n),
     ]);
   const head = ["", "ID", "ADDRESS", "ROLE", "VOTER", "REACHABLE", "TERM", "COMMIT", "APPLIED", "LAG", "VERSION"];
   return [heading, ...table([[...head, "UPTIME", "DISK"], ...rows])];
+}
+
+/** Bytes of the data folder, and the disk alarm when it is raised. */
+function diskCell(n: ClusterStatus["nodes"][number]): string {
+  const used = n.diskBytes === null ? "-" : bytes(n.diskBytes);
+  if (n.diskAlarm !== true) return used;
+  return `${used} DISK FULL${n.diskFreeBytes === null ? "" : ` (${bytes(n.diskFreeBytes)} free)`}`;
 }
 
 const known = (n: number | null): string => (n === null ? "-" : String(n));

@@ -19,6 +19,9 @@ export interface MemberStatus {
   version: string | null;
   uptimeMs: number | null;
   diskBytes: number | null;
+  diskFreeBytes: number | null;
+  /** Its disk alarm is raised (null when it did not say). */
+  diskAlarm: boolean | null;
 }
 
 /** The cluster as its members say it is: `leader` is null when no member says it leads. */
@@ -70,6 +73,8 @@ export async function fetchStatus(pool: ServerPool, deadline: number, first?: st
       version: self?.version ?? null,
       uptimeMs: self?.uptimeMs ?? null,
       diskBytes: self?.diskBytes ?? null,
+      diskFreeBytes: self?.diskFreeBytes ?? null,
+      diskAlarm: self?.diskAlarm ?? null,
     };
   });
   const terms = nodes.map((n) => n.term).filter((t): t is number => t !== null);

@@ -18,7 +18,7 @@ import {
   type RaftOptions,
   type Snapshot,
 } from "../raft/index.ts";
-import type { Fs } from "../storage/fs.ts";
+import { errnoCode, type Fs } from "../storage/fs.ts";
 import { LogStore } from "../storage/log-store.ts";
 import { PartsSnapshot } from "../storage/parts-snapshot.ts";
 import { assert } from "../util/assert.ts";
@@ -27,6 +27,8 @@ import type { Logger } from "../util/log.ts";
 import type { Prng } from "../util/prng.ts";
 import type { Clock } from "./clock.ts";
 import { CommandClock } from "./command-clock.ts";
+import { DiskAlarm } from "./disk-alarm.ts";
+import type { FreeSpaceProbe } from "./free-space.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
@@ -79,6 +81,10 @@ export interface AssemblyOptions {
   /** Runs at every tick, after the core's. */
   onTick?: () => void;
   observer?: AssemblyObserver;
+  /** Reads the data folder's free space for the disk alarm (docs/disk-full.md); no alarm without it. */
+  freeSpace?: FreeSpaceProbe;
+  /** --min-free-space in bytes; undefined: 1 GiB or 5 % of the file system, whichever is smaller. */
+  minFreeBytes?: number;
 }
 
 export class BrokerAssembly {
@@ -93,6 +99,8 @@ export class BrokerAssembly {
   /** The last index the state machine reached (ahead of the core's applied index until the driver advances). */
   private appliedTo: number;
   private stopTicker: (() => void) | undefined;
+  /** Raised below --min-free-space: the leader then refuses publishes (undefined without a free-space probe). */
+  readonly diskAlarm: DiskAlarm | undefined;
   private stopped = false;
 
   private soleVoterWarned = false;
@@ -159,6 +167,19 @@ export class BrokerAssembly {
       options.retention,
       (e) => options.configApplied?.(e),
     );
+    if (options.freeSpace !== undefined) {
+      const alarm = new DiskAlarm(
+        options.freeSpace,
+        options.minFreeBytes,
+        () => `broker ${options.id} (${this.addressOf(options.id)})`,
+        options.dataDir,
+        log,
+      );
+      this.diskAlarm = alarm;
+      // Only the leader grows the log; a follower answers NOT_LEADER as ever, and under alarm keeps appending what
+      // the leader sends while it physically can (docs/disk-full.md).
+      this.broker.writeGate = () => (this.driver.raft.role === "leader" ? alarm.refusal() : undefined);
+    }
     const snapshot = store.snapshot();
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
     this.appliedTo = raft.appliedIndex;
@@ -196,8 +217,9 @@ export class BrokerAssembly {
         },
         installSnapshot: (snap) => this.installSnapshot(snap),
         fatal: (e) => {
-          log.error(`Stopping: cannot persist the log: ${describeError(e)}`);
-          options.fatal(new MqraftError("INTERNAL", describeError(e)));
+          const error = persistenceFailure(e, options.dataDir);
+          log.error(`Stopping: cannot persist the log: ${error.message}`);
+          options.fatal(error);
         },
       },
       hardState,
@@ -213,12 +235,15 @@ export class BrokerAssembly {
 
   /** Starts the ticker: the core's logical clock, one tick per heartbeat. */
   start(): void {
+    this.diskAlarm?.check();
     this.stopTicker ??= this.options.clock.every(this.options.heartbeatMs, () => this.tick());
   }
 
   tick(): void {
     if (this.stopped) return;
     this.driver.tick();
+    // statfs takes microseconds: read at every tick, the alarm rises before a fast publisher eats the reserve
+    this.diskAlarm?.check();
     this.watcher.check();
     this.options.onTick?.();
   }
@@ -322,6 +347,22 @@ async function found(store: LogStore, options: AssemblyOptions): Promise<void> {
   store.append(first.entries);
   store.saveHardState(first.hardState);
   await store.sync();
+}
+
+/**
+ * Why the store could not persist, for the operator: a full disk is DISK_FULL with what to do (the failed write was
+ * never acknowledged, and recovery drops its torn bytes), anything else INTERNAL.
+ */
+function persistenceFailure(e: unknown, dataDir: string): MqraftError {
+  let cause: unknown = e;
+  while (cause instanceof Error && errnoCode(cause) === undefined && cause.cause !== undefined) cause = cause.cause;
+  if (errnoCode(cause) === "ENOSPC")
+    return new MqraftError(
+      "DISK_FULL",
+      `the disk of ${dataDir} is full (ENOSPC): free space there (or give the broker a larger disk) and start it again; nothing acknowledged is lost, and the broker catches up from the others`,
+      { cause: e },
+    );
+  return new MqraftError("INTERNAL", describeError(e), { cause: e });
 }
 
 function reportRecovery(store: LogStore, log: Logger): void {

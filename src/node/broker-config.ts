@@ -30,6 +30,8 @@ export const BrokerConfigSchema = v.pipe(
     repair: v.boolean(),
     /** Applied entries between two snapshots of the state machine. */
     snapshotEvery: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    /** The disk alarm is raised below this many free bytes (docs/disk-full.md); absent: 1 GiB or 5 % of the disk. */
+    minFreeBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
     /** Port of /metrics, /healthz, /readyz and /status on `host`; 0 serves none. */
     httpPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 0),
     /** With it, links between nodes open with the cluster-secret challenge (docs/security.md). */

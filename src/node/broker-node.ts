@@ -24,6 +24,7 @@ import { brokerHttpSource } from "./broker-http-source.ts";
 import { ClientSession, type SessionHost } from "./client-session.ts";
 import { realClock } from "./clock.ts";
 import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
+import { statfsProbe } from "./free-space.ts";
 import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
 import { MembershipService } from "./membership-service.ts";
 import { nodeFacts } from "./node-facts.ts";
@@ -106,6 +107,8 @@ export class BrokerNode {
       configApplied: (e) => node.configApplied(e),
       fatal: (e) => void node.stop(e),
       onTick: () => node.onTick(),
+      freeSpace: statfsProbe(config.dataDir),
+      ...(config.minFreeBytes === undefined ? {} : { minFreeBytes: config.minFreeBytes }),
     });
     reportSyncedLengths(node.assembly.store, config.dataDir);
     try {
@@ -155,7 +158,10 @@ export class BrokerNode {
         return leader === 0 ? undefined : this.addressOf(leader);
       },
       status: () => ({
-        ...statusView(this.driver.raft.status(), this.config.id, nodeFacts(this.config.dataDir)),
+        ...statusView(this.driver.raft.status(), this.config.id, {
+          ...nodeFacts(this.config.dataDir),
+          ...this.diskFacts(),
+        }),
         ...this.observability(),
       }),
       now: () => this.assembly.commandTime(),
@@ -194,6 +200,15 @@ export class BrokerNode {
     }
     this.assembly.start();
     this.log.info(`Running on ${config.advertise}`);
+  }
+
+  /** The disk alarm's state for this broker's own status row. */
+  private diskFacts(): { diskFreeBytes?: number; diskAlarm?: boolean } {
+    const alarm = this.assembly.diskAlarm;
+    if (alarm === undefined) return {};
+    return alarm.space === undefined
+      ? { diskAlarm: alarm.raised }
+      : { diskAlarm: alarm.raised, diskFreeBytes: alarm.space.freeBytes };
   }
 
   /** What a status reply adds for dashboards (cluster-collector.ts): where this broker's /metrics is. */

@@ -20,6 +20,8 @@ export class ReplicatedBroker {
   readonly batcher: PublishBatcher;
   readonly feed: SubscriptionFeed;
   private retentionProposedInTerm = -1;
+  /** Refuses publishes when it returns an error (the disk alarm, disk-alarm.ts); other commands go on. */
+  writeGate: () => MqraftError | undefined = () => undefined;
 
   constructor(
     private readonly driver: () => RaftDriver,
@@ -34,6 +36,8 @@ export class ReplicatedBroker {
   }
 
   publish(message: PublishMessage, done: (outcome: PublishOutcome) => void): void {
+    const refused = this.writeGate();
+    if (refused !== undefined) return done(refused);
     this.batcher.add(message, done);
   }
 

@@ -97,7 +97,12 @@ export class SegmentFiles {
     this.pending = undefined;
     const length = this.pendingLength;
     this.pendingLength = 0;
-    this.fs.write(p.seg.fd, this.pendingBytes.subarray(0, length), p.at);
+    try {
+      this.fs.write(p.seg.fd, this.pendingBytes.subarray(0, length), p.at);
+    } catch (e) {
+      this.cutBack(p.seg.fd, p.at);
+      throw e;
+    }
     // a burst does not pin a large buffer
     if (this.pendingBytes.length > MAX_KEPT_BYTES) this.pendingBytes = new Uint8Array(0);
   }
@@ -128,7 +133,14 @@ export class SegmentFiles {
   create(firstIndex: number, prevTerm: number): Segment {
     const path = join(this.logDir, segmentFileName(firstIndex));
     const fd = this.fs.open(path, "wx");
-    this.fs.write(fd, encodeSegmentHeader(firstIndex, prevTerm), 0);
+    try {
+      this.fs.write(fd, encodeSegmentHeader(firstIndex, prevTerm), 0);
+    } catch (e) {
+      // a full disk: no file with half a header is left for recovery to judge
+      this.fs.close(fd);
+      this.fs.unlink(path);
+      throw e;
+    }
     const seg: Segment = { firstIndex, path, fd, size: SEGMENT_HEADER_SIZE, durableSize: 0 };
     this.list.push(seg);
     this.dirChanges++;
@@ -189,6 +201,19 @@ export class SegmentFiles {
     this.syncDirNowIfDirty();
     seg.size = seg.durableSize = length;
     this.mirror.truncate(seg, length);
+  }
+
+  /**
+   * After a failed write (a full disk can take part of it): the file goes back to its length before the write, so
+   * that it holds whole records only. The store is failed by then and stops; this is best effort, and recovery cuts a
+   * torn tail anyway.
+   */
+  private cutBack(fd: number, length: number): void {
+    try {
+      this.fs.truncate(fd, length);
+    } catch {
+      // the error that matters is the write's, which the caller rethrows
+    }
   }
 
   closeRetired(): void {

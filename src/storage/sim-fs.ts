@@ -59,6 +59,12 @@ export class SimFs implements Fs {
   private queueWaiters: (() => void)[] = [];
   /** How many datasync and syncDir calls (of either form) were made, for group-commit tests. */
   stats = { datasyncs: 0, dirSyncs: 0 };
+  /**
+   * A full disk: a write that would make the files (those named in a folder or still open) hold more than this many
+   * bytes writes what fits and fails with ENOSPC, as a real file system does. Undefined: no limit. Change it at any
+   * time (an operator freeing space).
+   */
+  capacityBytes: number | undefined;
 
   constructor(options: SimFsOptions = {}) {
     this.syncMode = options.syncMode ?? "immediate";
@@ -95,7 +101,30 @@ export class SimFs implements Fs {
   write(fd: number, data: Uint8Array, position: number): void {
     const f = this.file(fd, "write");
     if (!f.writable) throw fsError("EBADF", "write", `fd ${fd}`);
+    const room = this.roomFor(f.inode, position, data.length);
+    if (room < data.length) {
+      if (room > 0) f.inode.record({ kind: "write", position, bytes: data.slice(0, room) });
+      throw fsError("ENOSPC", "write", `fd ${fd}`);
+    }
     f.inode.record({ kind: "write", position, bytes: data.slice() });
+  }
+
+  /** Bytes held by every file named in a folder or still open. */
+  usedBytes(): number {
+    const inodes = new Set<SimInode>();
+    for (const d of this.dirs.values()) for (const inode of d.live.values()) inodes.add(inode);
+    for (const f of this.fds.values()) inodes.add(f.inode);
+    let used = 0;
+    for (const inode of inodes) used += inode.live.length;
+    return used;
+  }
+
+  /** How many of `length` bytes written at `position` fit under capacityBytes. */
+  private roomFor(inode: SimInode, position: number, length: number): number {
+    if (this.capacityBytes === undefined) return length;
+    const free = Math.max(0, this.capacityBytes - this.usedBytes());
+    // bytes that overwrite the file's present content take no new space
+    return Math.min(length, Math.max(0, inode.live.length + free - position));
   }
 
   writeParts(fd: number, parts: readonly Uint8Array[], position: number): Promise<void> {

@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   "REFUSED",
   "CORRUPT",
   "LOCKED",
+  /** The broker's disk is below its --min-free-space (or full): it refuses writes until space returns. */
+  "DISK_FULL",
   "INTERNAL",
   "OUT_OF_ORDER",
   "FENCED",

@@ -45,6 +45,8 @@ const status: ClusterStatus = {
       version: "0.1.0",
       uptimeMs: 65_000,
       diskBytes: 2048,
+      diskFreeBytes: 5_000_000,
+      diskAlarm: false,
     },
     {
       id: 1,
@@ -58,6 +60,8 @@ const status: ClusterStatus = {
       version: "0.1.0",
       uptimeMs: 3_700_000,
       diskBytes: 500,
+      diskFreeBytes: 1024,
+      diskAlarm: false,
     },
     {
       id: 3,
@@ -71,6 +75,8 @@ const status: ClusterStatus = {
       version: null,
       uptimeMs: null,
       diskBytes: null,
+      diskFreeBytes: null,
+      diskAlarm: null,
     },
   ],
 };
@@ -79,8 +85,15 @@ describe("status output", () => {
   test("--json is the documented shape, unknowns as null", () => {
     const two: ClusterStatus = { leader: 1, term: 3, nodes: [status.nodes[1]!, status.nodes[2]!] };
     expect(statusJson(two)).toBe(
-      '{"leader":1,"term":3,"nodes":[{"id":1,"address":"127.0.0.1:8000","role":"leader","voter":true,"reachable":true,"term":3,"commitIndex":10,"lastApplied":10,"lag":0,"version":"0.1.0","uptimeMs":3700000,"diskBytes":500},{"id":3,"address":"127.0.0.1:8002","role":"unknown","voter":false,"reachable":false,"term":null,"commitIndex":null,"lastApplied":null,"lag":null,"version":null,"uptimeMs":null,"diskBytes":null}]}',
+      '{"leader":1,"term":3,"nodes":[{"id":1,"address":"127.0.0.1:8000","role":"leader","voter":true,"reachable":true,"term":3,"commitIndex":10,"lastApplied":10,"lag":0,"version":"0.1.0","uptimeMs":3700000,"diskBytes":500,"diskFreeBytes":1024,"diskAlarm":false},{"id":3,"address":"127.0.0.1:8002","role":"unknown","voter":false,"reachable":false,"term":null,"commitIndex":null,"lastApplied":null,"lag":null,"version":null,"uptimeMs":null,"diskBytes":null,"diskFreeBytes":null,"diskAlarm":null}]}',
     );
+  });
+
+  test("--json and the table show a raised disk alarm with the free space", () => {
+    const full = { ...status, nodes: status.nodes.map((n) => (n.id === 1 ? { ...n, diskAlarm: true } : n)) };
+    expect(statusTable(full)[2]).toEndWith("500 B DISK FULL (1.0 KiB free)");
+    expect(statusTable(full)[3]).toEndWith("2.0 KiB");
+    expect(JSON.parse(statusJson(full)).nodes[1]).toMatchObject({ id: 1, diskAlarm: true, diskFreeBytes: 1024 });
   });
 
   test("the table marks the leader, sorts by id, shows lag against the leader's commit index and - for unknowns", () => {

@@ -194,6 +194,10 @@ export const NodeStatusSchema = v.object({
   version: v.optional(v.string()),
   uptimeMs: v.optional(CountSchema),
   diskBytes: v.optional(CountSchema),
+  /** Free bytes on the file system of the member's data folder, as its disk alarm last read them. */
+  diskFreeBytes: v.optional(CountSchema),
+  /** The member's disk alarm is raised (below --min-free-space): as leader it refuses publishes with DISK_FULL. */
+  diskAlarm: v.optional(v.boolean()),
 });
 
 export const StatusReplySchema = v.object({

@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import type { ClientInbound, ErrorMessage } from "../../src/wire/index.ts";
+import { TestCluster } from "../support/cluster.ts";
+import { drainRaw } from "../support/raw-client.ts";
+import { waitFor } from "../support/wait.ts";
+import { openClient, probeStatus } from "../support/wire-probe.ts";
+
+// Each broker's data folder is a small tmpfs of its own, so the disks really fill (statfs, ENOSPC); mounting needs root.
+const asRoot = process.getuid?.() === 0;
+const DISK = "24m";
+const MIN_FREE = "8MiB";
+const PAYLOAD = 8 * 1024;
+
+let cluster: TestCluster | undefined;
+const mounted: string[] = [];
+
+afterEach(async () => {
+  await cluster?.destroy().catch(() => undefined);
+  cluster = undefined;
+  for (const dir of mounted.splice(0)) Bun.spawnSync(["umount", "-l", dir]);
+});
+
+function mountTmpfs(dir: string, size: string): void {
+  mkdirSync(dir, { recursive: true });
+  const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir]);
+  if (!r.success) throw new Error(`mount tmpfs on ${dir} failed: ${r.stderr.toString()}`);
+  mounted.push(dir);
+}
+
+/** An operator giving the broker a larger disk. */
+function growTmpfs(dir: string, size: string): void {
+  const r = Bun.spawnSync(["mount", "-o", `remount,size=${size}`, dir]);
+  if (!r.success) throw new Error(`remount of ${dir} failed: ${r.stderr.toString()}`);
+}
+
+const encoder = new TextEncoder();
+
+/** Publishes `values` over one connection and returns what was acknowledged (value → offset) and what was refused. */
+async function publishBatch(
+  address: string,
+  topic: string,
+  values: string[],
+): Promise<{ acked: Map<string, number>; refused: ErrorMessage[] }> {
+  const { connection, received } = await openClient(address);
+  try {
+    for (const [id, value] of values.entries())
+      connection.send({ type: "publish", id, topic, data: encoder.encode(value) });
+    await waitFor(
+      `${values.length} answers from ${address}`,
+      () => {
+        const answered = received.filter((m) => m.type === "published" || (m.type === "error" && m.id !== undefined));
+        if (!connection.isOpen && answered.length < values.length)
+          throw new Error(`connection closed after ${answered.length} answers`);
+        return answered.length >= values.length ? true : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+  } finally {
+    connection.close();
+  }
+  const acked = new Map<string, number>();
+  for (const m of received) if (m.type === "published") acked.set(values[m.id] as string, m.offset);
+  return { acked, refused: received.filter((m): m is ErrorMessage => m.type === "error") };
+}
+
+function values(from: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${from + i}:`.padEnd(PAYLOAD, "x"));
+}
+
+/** Every acknowledged value is served by the broker at the offset it was acknowledged with. */
+function missing(read: { offset: number; value: string }[], acked: Map<string, number>): string[] {
+  const served = new Map(read.map((r) => [r.value, r.offset]));
+  return [...acked]
+    .filter(([value, offset]) => served.get(value) !== offset)
+    .map(([value, offset]) => `${value.slice(0, value.indexOf(":"))}@${offset}`);
+}
+
+describe("a full disk is an alarm, not a crash", () => {
+  test.skipIf(!asRoot)(
+    "three brokers whose disks fill together: DISK_FULL, reads go on, status shows the alarm; a larger disk clears it and publishing resumes with nothing acknowledged lost",
+    async () => {
+      cluster = await TestCluster.create({
+        nodes: 3,
+        start: false,
+        argsFor: () => ["--min-free-space", MIN_FREE, "--segment-bytes", "1MiB"],
+      });
+      for (const b of cluster.brokers) mountTmpfs(b.dataDir, DISK);
+      for (const b of cluster.brokers) cluster.start(b.id);
+      const leaderId = await cluster.waitForLeader();
+      const leader = cluster.broker(leaderId);
+
+      // a live subscriber from the start: it must keep receiving while publishes are refused
+      const sub = await openClient(leader.address);
+      sub.connection.send({ type: "subscribe", id: 1, topics: ["fill"], from: "earliest" });
+      const delivered = () =>
+        sub.received.filter((m): m is Extract<ClientInbound, { type: "message" }> => m.type === "message");
+
+      const acked = new Map<string, number>();
+      let refusal: ErrorMessage | undefined;
+      // 24 MiB disks and an 8 MiB reserve: the alarm comes after about 16 MiB, some 2,000 messages
+      for (let next = 0; refusal === undefined && next < 6000; next += 64) {
+        const r = await publishBatch(leader.address, "fill", values(next, 64));
+        for (const [v, o] of r.acked) acked.set(v, o);
+        const other = r.refused.filter((e) => e.code !== "DISK_FULL");
+        expect(other).toEqual([]);
+        refusal = r.refused[0];
+      }
+      if (refusal === undefined) throw new Error(`no DISK_FULL after ${acked.size} messages\n${cluster.tails()}`);
+      expect(refusal.message).toContain(`broker ${leaderId} (${leader.address}) has `);
+      expect(refusal.message).toContain(`free in ${leader.dataDir}, below its minimum of 8.0 MiB`);
+      expect(acked.size).toBeGreaterThan(500);
+
+      // still refused while the alarm lasts, and every broker is up and serving
+      const again = await publishBatch(leader.address, "fill", values(10_000, 1));
+      expect(again.refused.map((e) => e.code)).toEqual(["DISK_FULL"]);
+      await waitFor("the subscriber to have every acknowledged message", () =>
+        delivered().length >= acked.size ? true : undefined,
+      );
+      for (const b of cluster.brokers) expect(missing(await drainRaw(b.address, "fill"), acked)).toEqual([]);
+      const status = await probeStatus(leader.address);
+      const own = status?.nodes.find((n) => n.id === leaderId);
+      expect(own?.diskAlarm).toBe(true);
+      expect(own?.diskFreeBytes ?? Number.POSITIVE_INFINITY).toBeLessThan(8 * 1024 * 1024);
+      expect(cluster.running().map((b) => b.id)).toEqual([1, 2, 3]);
+
+      for (const b of cluster.brokers) growTmpfs(b.dataDir, "64m");
+      const resumed = await waitFor(
+        "a publish accepted once the disks are larger",
+        async () => {
+          const r = await publishBatch(leader.address, "fill", values(20_000, 1));
+          return r.acked.size === 1 ? r.acked : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+      for (const [v, o] of resumed) acked.set(v, o);
+      const after = await publishBatch(leader.address, "fill", values(30_000, 100));
+      expect(after.refused).toEqual([]);
+      for (const [v, o] of after.acked) acked.set(v, o);
+
+      for (const b of cluster.brokers) expect(missing(await drainRaw(b.address, "fill"), acked)).toEqual([]);
+      const log = cluster.log(leaderId);
+      expect(log.match(/Disk alarm raised/g)?.length).toBe(1);
+      expect(log.match(/Disk alarm cleared/g)?.length).toBe(1);
+      expect((await probeStatus(leader.address))?.nodes.find((n) => n.id === leaderId)?.diskAlarm).toBe(false);
+      sub.connection.close();
+    },
+    120_000,
+  );
+});

@@ -1,0 +1,88 @@
+import { describe, expect, test } from "bun:test";
+import { DiskAlarm } from "../../src/node/disk-alarm.ts";
+import { defaultMinFreeBytes, type FreeSpace } from "../../src/node/free-space.ts";
+import type { Logger } from "../../src/util/log.ts";
+
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+
+function recordingLog(lines: string[]): Logger {
+  const put = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
+  return {
+    error: put("error"),
+    warn: put("warn"),
+    info: put("info"),
+    debug: () => {},
+    trace: () => {},
+    enabled: () => true,
+  };
+}
+
+function alarmOn(space: { current: FreeSpace | Error }, minFree: number | undefined, lines: string[]): DiskAlarm {
+  const probe = (): FreeSpace => {
+    if (space.current instanceof Error) throw space.current;
+    return space.current;
+  };
+  return new DiskAlarm(probe, minFree, () => "broker 2 (127.0.0.1:8001)", "/data/2", recordingLog(lines));
+}
+
+describe("the disk alarm", () => {
+  test("raised below the minimum, refusing with DISK_FULL naming the broker and the free space, each transition logged once", () => {
+    const lines: string[] = [];
+    const space = { current: { freeBytes: 100 * MIB, totalBytes: 10 * GIB } as FreeSpace | Error };
+    const alarm = alarmOn(space, 64 * MIB, lines);
+    alarm.check();
+    expect(alarm.raised).toBe(false);
+    expect(alarm.refusal()).toBeUndefined();
+
+    space.current = { freeBytes: 63 * MIB, totalBytes: 10 * GIB };
+    alarm.check();
+    alarm.check();
+    expect(alarm.raised).toBe(true);
+    const refusal = alarm.refusal();
+    expect(refusal?.code).toBe("DISK_FULL");
+    expect(refusal?.message).toBe(
+      "broker 2 (127.0.0.1:8001) has 63.0 MiB free in /data/2, below its minimum of 64.0 MiB: publishing is refused until space is freed",
+    );
+
+    // at the minimum again but within the margin (5 %, at least 1 MiB): still raised, so a disk at the line does not flap
+    space.current = { freeBytes: 64 * MIB + MIB / 2, totalBytes: 10 * GIB };
+    alarm.check();
+    expect(alarm.raised).toBe(true);
+
+    space.current = { freeBytes: 70 * MIB, totalBytes: 10 * GIB };
+    alarm.check();
+    alarm.check();
+    expect(alarm.raised).toBe(false);
+    expect(alarm.refusal()).toBeUndefined();
+    expect(lines).toEqual([
+      "warn Disk alarm raised: 63.0 MiB free in /data/2, below the minimum of 64.0 MiB (--min-free-space): publishes are refused until space is freed (retention, mqraft topic purge, a larger disk)",
+      "info Disk alarm cleared: 70.0 MiB free in /data/2; publishing resumes",
+    ]);
+  });
+
+  test("the default minimum is 1 GiB, or 5 % of a smaller disk", () => {
+    expect(defaultMinFreeBytes(100 * GIB)).toBe(GIB);
+    expect(defaultMinFreeBytes(10 * GIB)).toBe(Math.floor(0.5 * GIB));
+    const lines: string[] = [];
+    const alarm = alarmOn({ current: { freeBytes: 40 * MIB, totalBytes: 1000 * MIB } }, undefined, lines);
+    alarm.check();
+    expect(alarm.minFreeBytes).toBe(50 * MIB);
+    expect(alarm.raised).toBe(true);
+  });
+
+  test("a probe that fails keeps the alarm as it was and is logged once", () => {
+    const lines: string[] = [];
+    const space = { current: { freeBytes: 1 * MIB, totalBytes: GIB } as FreeSpace | Error };
+    const alarm = alarmOn(space, 10 * MIB, lines);
+    alarm.check();
+    expect(alarm.raised).toBe(true);
+    space.current = Object.assign(new Error("EIO: statfs"), { code: "EIO" });
+    alarm.check();
+    alarm.check();
+    expect(alarm.raised).toBe(true);
+    expect(lines.filter((l) => l.includes("Cannot read the free space"))).toEqual([
+      "warn Cannot read the free space of /data/2: EIO: statfs",
+    ]);
+  });
+});

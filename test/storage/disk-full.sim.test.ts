@@ -1,0 +1,88 @@
+import { describe, expect, test } from "bun:test";
+import { errnoCode } from "../../src/storage/fs.ts";
+import { LogStore } from "../../src/storage/log-store.ts";
+import { SimFs } from "../../src/storage/sim-fs.ts";
+import { describeEntries, makeEntries } from "./storage-env.ts";
+
+const DIR = "/data/n1";
+
+function logFiles(fs: SimFs): string[] {
+  return fs
+    .readdir(`${DIR}/log`)
+    .filter((f) => f.endsWith(".seg"))
+    .sort();
+}
+
+describe("a disk that fills up (ENOSPC)", () => {
+  test("the simulated disk writes what fits, then fails with ENOSPC; freed space takes writes again", () => {
+    const fs = new SimFs();
+    fs.mkdir("/d");
+    const fd = fs.open("/d/f", "w");
+    fs.write(fd, new Uint8Array(60), 0);
+    fs.capacityBytes = 100;
+    let error: unknown;
+    try {
+      fs.write(fd, new Uint8Array(50).fill(7), 60);
+    } catch (e) {
+      error = e;
+    }
+    expect(errnoCode(error)).toBe("ENOSPC");
+    expect(fs.size(fd)).toBe(100);
+    // overwriting what the file holds takes no new space
+    fs.write(fd, new Uint8Array(100).fill(1), 0);
+    fs.capacityBytes = 200;
+    fs.write(fd, new Uint8Array(50), 100);
+    expect(fs.size(fd)).toBe(150);
+  });
+
+  test("a failed append is not made durable, the segment keeps whole records only, and a reopened store holds exactly what was synced", async () => {
+    const fs = new SimFs();
+    const store = await LogStore.open({ fs, dir: DIR });
+    const synced = makeEntries(1, 20, 1, 100);
+    store.append(synced);
+    await store.sync();
+    const [segment] = logFiles(fs);
+    const path = `${DIR}/log/${segment}`;
+    const before = fs.liveBytes(path).length;
+    // room for two and a half more records
+    fs.capacityBytes = fs.usedBytes() + 2 * 125 + 60;
+    store.append(makeEntries(21, 30, 1, 100));
+    await expect(store.sync()).rejects.toThrow("ENOSPC");
+    expect(store.durableIndex).toBe(20);
+    // the partial write was cut back: recovery has no torn record to judge
+    expect(fs.liveBytes(path).length).toBe(before);
+    await store.close();
+
+    fs.capacityBytes = undefined;
+    const again = await LogStore.open({ fs, dir: DIR });
+    expect(again.recovery.tornTail).toBeUndefined();
+    expect(again.lastIndex()).toBe(20);
+    expect(describeEntries(again.entries(1, 21))).toEqual(describeEntries(synced));
+    // and it takes appends again
+    again.append(makeEntries(21, 22, 1, 100));
+    await again.sync();
+    expect(again.durableIndex).toBe(22);
+    await again.close();
+  });
+
+  test("a new segment whose header does not fit leaves no file behind", async () => {
+    const fs = new SimFs();
+    const store = await LogStore.open({ fs, dir: DIR, maxSegmentBytes: 4096 });
+    // 28 + 32 * 125 = 4028 bytes: the next record does not fit in the first segment
+    const synced = makeEntries(1, 32, 1, 100);
+    store.append(synced);
+    await store.sync();
+    expect(logFiles(fs)).toHaveLength(1);
+    // the next append starts a second segment (sealing the first), and the disk has room for 10 bytes only
+    fs.capacityBytes = fs.usedBytes() + 10;
+    expect(() => store.append(makeEntries(33, 40, 1, 100))).toThrow("ENOSPC");
+    expect(logFiles(fs)).toHaveLength(1);
+    await store.close();
+    fs.capacityBytes = undefined;
+    const again = await LogStore.open({ fs, dir: DIR });
+    expect(again.recovery.removedSegment).toBeUndefined();
+    expect(again.lastIndex()).toBe(32);
+    expect(describeEntries(again.entries(1, 33))).toEqual(describeEntries(synced));
+    await again.close();
+  });
+});
