@@ -199,6 +199,8 @@ describe("mqraft status", () => {
       "version",
       "uptimeMs",
       "diskBytes",
+      "diskFreeBytes",
+      "diskAlarm",
     ]);
     // a follower answered first; then every member was asked for itself
     expect(cluster.count("status")).toBe(4);
