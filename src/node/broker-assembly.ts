@@ -353,9 +353,10 @@ async function found(store: LogStore, options: AssemblyOptions): Promise<void> {
  * Why the store could not persist, for the operator: a full disk is DISK_FULL with what to do (the failed write was
  * never acknowledged, and recovery drops its torn bytes), anything else INTERNAL.
  */
-function persistenceFailure(e: unknown, dataDir: string): MqraftError {
+export function persistenceFailure(e: unknown, dataDir: string): MqraftError {
+  // the store reports a failure after the first as "failed earlier", with the first as its cause
   let cause: unknown = e;
-  while (cause instanceof Error && errnoCode(cause) === undefined && cause.cause !== undefined) cause = cause.cause;
+  while (errnoCode(cause) !== "ENOSPC" && cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
   if (errnoCode(cause) === "ENOSPC")
     return new MqraftError(
       "DISK_FULL",

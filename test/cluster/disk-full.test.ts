@@ -147,4 +147,53 @@ describe("a full disk is an alarm, not a crash", () => {
     },
     120_000,
   );
+
+  test.skipIf(!asRoot)(
+    "one broker's disk full: the other two keep accepting publishes, the full one stops with DISK_FULL (not INTERNAL) and catches up once it has room",
+    async () => {
+      cluster = await TestCluster.create({
+        nodes: 3,
+        start: false,
+        argsFor: () => ["--min-free-space", MIN_FREE, "--segment-bytes", "1MiB"],
+      });
+      const full = cluster.broker(3);
+      mountTmpfs(full.dataDir, DISK);
+      // 1 and 2 (a majority) elect a leader among themselves before 3 starts, so 3 is a follower
+      cluster.start(1);
+      cluster.start(2);
+      const leaderId = await cluster.waitForLeader();
+      cluster.start(3);
+      const leader = cluster.broker(leaderId);
+      expect(leaderId).not.toBe(3);
+
+      // about 40 MiB: far past broker 3's 24 MiB disk
+      const acked = new Map<string, number>();
+      for (let next = 0; next < 5000; next += 100) {
+        const r = await publishBatch(leader.address, "fill", values(next, 100));
+        expect(r.refused).toEqual([]);
+        for (const [v, o] of r.acked) acked.set(v, o);
+      }
+      expect(acked.size).toBe(5000);
+      const proc = full.proc;
+      if (proc === undefined) throw new Error("broker 3 never started");
+      await waitFor("broker 3 to stop on its full disk", () => (proc.exitCode !== null ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      const log = cluster.log(3);
+      expect(log).toContain("Disk alarm raised");
+      expect(log).toContain("DISK_FULL");
+      expect(log).toContain("full (ENOSPC): free space there");
+      expect(log).not.toContain("INTERNAL");
+
+      growTmpfs(full.dataDir, "128m");
+      cluster.start(3);
+      await waitFor(
+        "broker 3 to serve every acknowledged message",
+        async () => (missing(await drainRaw(full.address, "fill"), acked).length === 0 ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      for (const b of cluster.brokers) expect(missing(await drainRaw(b.address, "fill"), acked)).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { persistenceFailure } from "../../src/node/broker-assembly.ts";
 import { DiskAlarm } from "../../src/node/disk-alarm.ts";
 import { defaultMinFreeBytes, type FreeSpace } from "../../src/node/free-space.ts";
+import { MqraftError } from "../../src/util/errors.ts";
 import type { Logger } from "../../src/util/log.ts";
 
 const MIB = 1024 * 1024;
@@ -84,5 +86,21 @@ describe("the disk alarm", () => {
     expect(lines.filter((l) => l.includes("Cannot read the free space"))).toEqual([
       "warn Cannot read the free space of /data/2: EIO: statfs",
     ]);
+  });
+});
+
+describe("a persistence failure as the operator sees it", () => {
+  const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+
+  test("ENOSPC, also behind the store's 'failed earlier', is DISK_FULL saying what to do; anything else INTERNAL", () => {
+    const direct = persistenceFailure(enospc, "mqraft-data/2");
+    expect(direct.code).toBe("DISK_FULL");
+    expect(direct.message).toContain("the disk of mqraft-data/2 is full (ENOSPC): free space there");
+    const wrapped = new MqraftError("INTERNAL", "storage in mqraft-data/2 failed earlier and must be reopened", {
+      cause: enospc,
+    });
+    expect(persistenceFailure(wrapped, "mqraft-data/2").code).toBe("DISK_FULL");
+    const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+    expect(persistenceFailure(eio, "mqraft-data/2").code).toBe("INTERNAL");
   });
 });
