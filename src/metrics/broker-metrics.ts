@@ -27,6 +27,8 @@ export interface BrokerMetricsSource {
   raft(): RaftView;
   leaderChanges(): number;
   logBytes(): number;
+  /** The disk alarm (docs/disk-full.md): raised or not, and the free bytes it last read; absent until it read any. */
+  disk?(): { alarm: boolean; freeBytes: number } | undefined;
   topics(): Iterable<TopicSize>;
   /** Durable subscriptions and, per durable, the messages committed past its positions. */
   durables(): Iterable<{ name: string; lag: number }>;
@@ -81,6 +83,15 @@ export function brokerMetricsText(s: BrokerMetricsSource, lag: EventLoopLag): st
     .histogram("mqraft_append_batch_entries", "Entries written to the log per append.", s.store.appendBatchEntries)
     .histogram("mqraft_snapshot_seconds", "Writing one snapshot of the state machine.", s.store.snapshotSeconds)
     .gauge("mqraft_log_bytes", "Bytes of log segment files on disk.", s.logBytes());
+  const disk = s.disk?.();
+  if (disk !== undefined)
+    out
+      .gauge(
+        "mqraft_disk_alarm",
+        "1 while the disk alarm is raised (publishes refused with DISK_FULL).",
+        disk.alarm ? 1 : 0,
+      )
+      .gauge("mqraft_disk_free_bytes", "Free bytes on the file system of the data folder.", disk.freeBytes);
   writeTopics(out, [...s.topics()]);
   const durables = [...s.durables()];
   out

@@ -2,6 +2,7 @@ import type { BrokerHttpSource } from "../http/broker-http.ts";
 import type { RaftNode } from "../raft/index.ts";
 import type { LogStore } from "../storage/log-store.ts";
 import type { Listener } from "../wire/index.ts";
+import type { DiskAlarm } from "./disk-alarm.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 import type { RoleWatcher } from "./role-watcher.ts";
 import { statusView } from "./status-view.ts";
@@ -14,6 +15,7 @@ export interface BrokerParts {
   watcher(): RoleWatcher;
   listener(): Listener | undefined;
   store: LogStore;
+  diskAlarm?: DiskAlarm | undefined;
 }
 
 /** Adapts a broker's own state to what the HTTP port reports; nothing here runs on the publish path. */
@@ -25,6 +27,11 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
     },
     leaderChanges: () => parts.watcher().leaderChanges,
     logBytes: () => parts.store.logBytes,
+    disk: () => {
+      const alarm = parts.diskAlarm;
+      if (alarm?.space === undefined) return undefined;
+      return { alarm: alarm.raised, freeBytes: alarm.space.freeBytes };
+    },
     *topics() {
       const state = parts.broker().state;
       for (const name of state.topics()) {

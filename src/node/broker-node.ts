@@ -226,6 +226,7 @@ export class BrokerNode {
       watcher: () => this.assembly.watcher,
       listener: () => this.listener,
       store: this.assembly.store,
+      diskAlarm: this.assembly.diskAlarm,
     });
     this.http = serveBrokerHttp({ host: config.host, port: config.httpPort, readyLag: config.readyLag, source });
     this.log.info(`HTTP on ${this.http.url} (/metrics, /healthz, /readyz, /status)`);

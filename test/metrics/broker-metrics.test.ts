@@ -35,6 +35,15 @@ function source(topics: { name: string; messages: number; bytes: number; publish
   };
 }
 
+test("the disk alarm and the free space are gauges; a broker that has not read its disk yet shows neither", () => {
+  const s = new Scrape(
+    brokerMetricsText({ ...source([]), disk: () => ({ alarm: true, freeBytes: 123 }) }, new EventLoopLag()),
+  );
+  expect([s.value("mqraft_disk_alarm"), s.value("mqraft_disk_free_bytes")]).toEqual([1, 123]);
+  const none = new Scrape(brokerMetricsText({ ...source([]), disk: () => undefined }, new EventLoopLag()));
+  expect([none.value("mqraft_disk_alarm"), none.value("mqraft_disk_free_bytes")]).toEqual([undefined, undefined]);
+});
+
 test("topics past the 100 largest are summed into one series, and label values with quotes, newlines and backslashes survive", () => {
   const topics = Array.from({ length: 150 }, (_, i) => ({
     name: `t${i}`,
