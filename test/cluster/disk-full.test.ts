@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import type { ClientInbound, ErrorMessage } from "../../src/wire/index.ts";
+import { runMqraft } from "../support/binary.ts";
 import { TestCluster } from "../support/cluster.ts";
 import { drainRaw } from "../support/raw-client.ts";
 import { waitFor } from "../support/wait.ts";
@@ -96,6 +97,8 @@ describe("a full disk is an alarm, not a crash", () => {
       const delivered = () =>
         sub.received.filter((m): m is Extract<ClientInbound, { type: "message" }> => m.type === "message");
 
+      const other = await publishBatch(leader.address, "other", ["a", "b", "c"]);
+      expect(other.acked.size).toBe(3);
       const acked = new Map<string, number>();
       let refusal: ErrorMessage | undefined;
       // 24 MiB disks and an 8 MiB reserve: the alarm comes after about 16 MiB, some 2,000 messages
@@ -123,6 +126,21 @@ describe("a full disk is an alarm, not a crash", () => {
       expect(own?.diskAlarm).toBe(true);
       expect(own?.diskFreeBytes ?? Number.POSITIVE_INFINITY).toBeLessThan(8 * 1024 * 1024);
       expect(cluster.running().map((b) => b.id)).toEqual([1, 2, 3]);
+      // what frees space or only moves a position goes on: a purge, a durable subscription and its ack
+      const purge = await runMqraft(["topic", "purge", "other", "--server", leader.address]);
+      expect({ code: purge.code, stderr: purge.stderr }).toEqual({ code: 0, stderr: "" });
+      const durable = await openClient(leader.address);
+      try {
+        durable.connection.send({ type: "subscribe", id: 1, topics: ["fill"], from: "earliest", durable: "d1" });
+        durable.connection.send({ type: "ack", id: 2, durable: "d1", topic: "fill", offset: 0 });
+        const answers = await waitFor("the durable subscription and its ack to be answered", () => {
+          const answered = durable.received.filter((m) => "id" in m && (m.id === 1 || m.id === 2));
+          return answered.length === 2 ? answered.map((m) => m.type).sort() : undefined;
+        });
+        expect(answers).toEqual(["ok", "subscribed"]);
+      } finally {
+        durable.connection.close();
+      }
 
       for (const b of cluster.brokers) growTmpfs(b.dataDir, "64m");
       const resumed = await waitFor(
