@@ -28,7 +28,7 @@ export interface BrokerMetricsSource {
   leaderChanges(): number;
   logBytes(): number;
   /** The disk alarm (docs/disk-full.md): raised or not, and the free bytes it last read; absent until it read any. */
-  disk?(): { alarm: boolean; freeBytes: number } | undefined;
+  disk?(): { alarm: boolean; freeBytes: number; refusedCommands: number } | undefined;
   topics(): Iterable<TopicSize>;
   /** Durable subscriptions and, per durable, the messages committed past its positions. */
   durables(): Iterable<{ name: string; lag: number }>;
@@ -91,7 +91,12 @@ export function brokerMetricsText(s: BrokerMetricsSource, lag: EventLoopLag): st
         "1 while the disk alarm is raised (publishes refused with DISK_FULL).",
         disk.alarm ? 1 : 0,
       )
-      .gauge("mqraft_disk_free_bytes", "Free bytes on the file system of the data folder.", disk.freeBytes);
+      .gauge("mqraft_disk_free_bytes", "Free bytes on the file system of the data folder.", disk.freeBytes)
+      .counter(
+        "mqraft_disk_alarm_refused_commands_total",
+        'Commands other than publishes refused with DISK_FULL because the disk alarm\'s budget was used up (refused publishes are in mqraft_publish_total{result="DISK_FULL"}).',
+        disk.refusedCommands,
+      );
   writeTopics(out, [...s.topics()]);
   const durables = [...s.durables()];
   out

@@ -179,6 +179,8 @@ export class BrokerAssembly {
       // Only the leader grows the log; a follower answers NOT_LEADER as ever, and under alarm keeps appending what
       // the leader sends while it physically can (docs/disk-full.md).
       this.broker.writeGate = () => (this.driver.raft.role === "leader" ? alarm.refusal() : undefined);
+      this.broker.commandGate = (type, bytes) =>
+        this.driver.raft.role === "leader" ? alarm.admit(type, bytes) : undefined;
     }
     const snapshot = store.snapshot();
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);

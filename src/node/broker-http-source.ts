@@ -30,7 +30,7 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
     disk: () => {
       const alarm = parts.diskAlarm;
       if (alarm?.space === undefined) return undefined;
-      return { alarm: alarm.raised, freeBytes: alarm.space.freeBytes };
+      return { alarm: alarm.raised, freeBytes: alarm.space.freeBytes, refusedCommands: alarm.refusedCommands };
     },
     *topics() {
       const state = parts.broker().state;

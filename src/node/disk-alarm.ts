@@ -1,5 +1,6 @@
 import { describeError, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { AlarmBudget, alarmBudgetBytes } from "./alarm-budget.ts";
 import { defaultMinFreeBytes, type FreeSpace, type FreeSpaceProbe, humanBytes } from "./free-space.ts";
 
 /**
@@ -13,6 +14,10 @@ export class DiskAlarm {
   /** What the last check read; undefined until one succeeded. */
   space: FreeSpace | undefined;
   private probeFailed = false;
+  /** What commands other than publishes may still add to the log while the alarm is raised. */
+  private readonly budget = new AlarmBudget(() => alarmBudgetBytes(this.minFreeBytes));
+  /** Commands other than publishes refused because the budget was used up (/metrics). */
+  refusedCommands = 0;
 
   constructor(
     private readonly probe: FreeSpaceProbe,
@@ -44,6 +49,7 @@ export class DiskAlarm {
     const min = this.minFreeBytes;
     if (!this.raised && space.freeBytes < min) {
       this.raised = true;
+      this.budget.refill();
       this.log.warn(
         `Disk alarm raised: ${humanBytes(space.freeBytes)} free in ${this.dataDir}, below the minimum of ${humanBytes(min)} (--min-free-space): publishes are refused until space is freed (retention, mqraft topic purge, a larger disk)`,
       );
@@ -53,14 +59,29 @@ export class DiskAlarm {
     }
   }
 
-  /** The error a write is refused with while the alarm is raised; undefined when it is not. */
+  /** The error a publish is refused with while the alarm is raised; undefined when it is not. */
   refusal(): MqraftError | undefined {
     if (!this.raised) return undefined;
-    const free = this.space === undefined ? "too little" : humanBytes(this.space.freeBytes);
+    return new MqraftError("DISK_FULL", `${this.shortOfSpace()}: publishing is refused until space is freed`);
+  }
+
+  /**
+   * Whether a command other than a publish, `bytes` long once encoded, may be proposed: always without the alarm,
+   * under it while the alarm's budget lasts (alarm-budget.ts). Undefined: admitted (and counted); else the error.
+   */
+  admit(type: string, bytes: number): MqraftError | undefined {
+    if (!this.raised || this.budget.take(type, bytes)) return undefined;
+    this.refusedCommands++;
+    const { commands, bytes: used } = this.budget.used;
     return new MqraftError(
       "DISK_FULL",
-      `${this.who()} has ${free} free in ${this.dataDir}, below its minimum of ${humanBytes(this.minFreeBytes)}: publishing is refused until space is freed`,
+      `${this.shortOfSpace()}: the ${commands} commands (${humanBytes(used)}) allowed under the disk alarm are used up; until space is freed only purges, retention changes and durable subscription removals are taken`,
     );
+  }
+
+  private shortOfSpace(): string {
+    const free = this.space === undefined ? "too little" : humanBytes(this.space.freeBytes);
+    return `${this.who()} has ${free} free in ${this.dataDir}, below its minimum of ${humanBytes(this.minFreeBytes)}`;
   }
 }
 

@@ -20,8 +20,10 @@ export class ReplicatedBroker {
   readonly batcher: PublishBatcher;
   readonly feed: SubscriptionFeed;
   private retentionProposedInTerm = -1;
-  /** Refuses publishes when it returns an error (the disk alarm, disk-alarm.ts); other commands go on. */
+  /** Refuses publishes when it returns an error (the disk alarm, disk-alarm.ts). */
   writeGate: () => MqraftError | undefined = () => undefined;
+  /** Refuses another command (its type, its encoded bytes) when it returns an error (the disk alarm's budget). */
+  commandGate: (type: string, bytes: number) => MqraftError | undefined = () => undefined;
 
   constructor(
     private readonly driver: () => RaftDriver,
@@ -37,14 +39,20 @@ export class ReplicatedBroker {
 
   publish(message: PublishMessage, done: (outcome: PublishOutcome) => void): void {
     const refused = this.writeGate();
-    if (refused !== undefined) return done(refused);
+    if (refused !== undefined) {
+      this.batcher.metrics.settled(refused, 1, performance.now());
+      return done(refused);
+    }
     this.batcher.add(message, done);
   }
 
   /** Proposes one non-publish command and resolves with its result once applied. */
   propose(command: Command): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
-      const proposed = this.driver().propose(encodeCommand(command));
+      const data = encodeCommand(command);
+      const refused = this.commandGate(command.type, data.length);
+      if (refused !== undefined) return reject(refused);
+      const proposed = this.driver().propose(data);
       this.pending.add(proposed, (outcome) => {
         if (outcome instanceof MqraftError) reject(outcome);
         else resolve(outcome[0] ?? { type: "error", code: "REFUSED", message: "no result" });

@@ -35,11 +35,18 @@ function source(topics: { name: string; messages: number; bytes: number; publish
   };
 }
 
-test("the disk alarm and the free space are gauges; a broker that has not read its disk yet shows neither", () => {
+test("the disk alarm and the free space are gauges, the commands it refused a counter; a broker that has not read its disk yet shows none", () => {
   const s = new Scrape(
-    brokerMetricsText({ ...source([]), disk: () => ({ alarm: true, freeBytes: 123 }) }, new EventLoopLag()),
+    brokerMetricsText(
+      { ...source([]), disk: () => ({ alarm: true, freeBytes: 123, refusedCommands: 4 }) },
+      new EventLoopLag(),
+    ),
   );
-  expect([s.value("mqraft_disk_alarm"), s.value("mqraft_disk_free_bytes")]).toEqual([1, 123]);
+  expect([
+    s.value("mqraft_disk_alarm"),
+    s.value("mqraft_disk_free_bytes"),
+    s.value("mqraft_disk_alarm_refused_commands_total"),
+  ]).toEqual([1, 123, 4]);
   const none = new Scrape(brokerMetricsText({ ...source([]), disk: () => undefined }, new EventLoopLag()));
   expect([none.value("mqraft_disk_alarm"), none.value("mqraft_disk_free_bytes")]).toEqual([undefined, undefined]);
 });

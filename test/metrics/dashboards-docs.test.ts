@@ -21,7 +21,7 @@ function exposedNames(): Set<string> {
       }),
       leaderChanges: () => 1,
       logBytes: () => 1,
-      disk: () => ({ alarm: false, freeBytes: 1 }),
+      disk: () => ({ alarm: false, freeBytes: 1, refusedCommands: 0 }),
       topics: () => [{ name: "t", messages: 1, bytes: 1, published: 1 }],
       durables: () => [{ name: "d", lag: 1 }],
       subscriptions: () => 1,
