@@ -14,6 +14,7 @@ import {
   TimeSchema,
   UnsubscribeCommandSchema,
 } from "./commands.ts";
+import { GROUP_COMMAND_SCHEMAS } from "./groups/group-commands.ts";
 import { encodePublishEntry, readPublishEntry } from "./publish-entry-codec.ts";
 
 /**
@@ -64,6 +65,7 @@ const WireCommandSchema = v.variant("type", [
   ConfigCommandSchema,
   RegisterCommandSchema,
   PurgeCommandSchema,
+  ...GROUP_COMMAND_SCHEMAS,
 ]);
 export type WireCommand = v.InferOutput<typeof WireCommandSchema>;
 
@@ -157,6 +159,13 @@ export function encodeCommand(command: Command): Uint8Array {
       return cbor.encode({ type: command.type, time: command.time, producer: command.producer });
     case "purge":
       return cbor.encode({ type: command.type, time: command.time, topic: command.topic, keep: command.keep });
+    case "group-join":
+    case "group-leave":
+    case "group-ack":
+    case "group-tick":
+    case "group-rm":
+      // valibot's objects keep only their own keys, so the parsed command is exactly its fields
+      return cbor.encode(command);
     default:
       return command satisfies never;
   }

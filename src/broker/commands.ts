@@ -6,6 +6,7 @@ import {
   TopicSchema,
   WholeNumberSchema,
 } from "../util/names.ts";
+import { GROUP_COMMAND_SCHEMAS, type GroupCommand } from "./groups/group-commands.ts";
 
 /**
  * The commands of the replicated state machine. One committed Normal Raft entry carries one
@@ -133,8 +134,10 @@ export const CommandSchema = v.variant("type", [
   ConfigCommandSchema,
   RegisterCommandSchema,
   PurgeCommandSchema,
+  ...GROUP_COMMAND_SCHEMAS,
 ]);
 export type Command = v.InferOutput<typeof CommandSchema>;
+export type { GroupCommand };
 export type PublishCommand = v.InferOutput<typeof PublishCommandSchema>;
 export type SubscribeCommand = v.InferOutput<typeof SubscribeCommandSchema>;
 export type UnsubscribeCommand = v.InferOutput<typeof UnsubscribeCommandSchema>;

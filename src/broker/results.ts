@@ -1,5 +1,6 @@
 import type { ErrorCode } from "../util/errors.ts";
 import type { Retention } from "./commands.ts";
+import type { GroupResult } from "./groups/group-commands.ts";
 
 /**
  * What applying a command produced: plain data, identical on every replica. A publish yields one
@@ -37,6 +38,7 @@ export type ApplyResult =
   | { type: "config"; retention: Retention }
   | { type: "register"; producer: string; epoch: number }
   | { type: "purge"; topic: string; dropped: number }
+  | GroupResult
   | ErrorResult;
 
 export function refusal(code: BrokerErrorCode, message: string): ErrorResult {

@@ -4,6 +4,8 @@ import { MqraftError } from "../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 import { describeIssues } from "./command-codec.ts";
 import { MAX_SUBSCRIPTION_TOPICS, type Retention, RetentionSchema } from "./commands.ts";
+import type { Group } from "./groups/group.ts";
+import { groupSnapshot, restoreGroup } from "./groups/group-snapshot.ts";
 import { type ProducerWindow, producerFromColumns, SEQS_PER_PRODUCER } from "./producer-window.ts";
 import type { DurableRecord } from "./subscriptions.ts";
 import { type TopicIndex, topicFromColumns } from "./topic-index.ts";
@@ -60,6 +62,7 @@ const SnapshotV1Schema = v.object({
 /** Any version once read: the header's fields, with each topic's and producer's columns as bytes. */
 type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producers"> & {
   retentionSet?: boolean;
+  groups?: unknown[];
   producers: (v.InferOutput<typeof SnapshotV1Schema>["producers"][number] & { epoch?: number; nextSeq?: number })[];
 };
 
@@ -82,6 +85,8 @@ const HeaderSchema = v.variant("version", [
     /** epoch 0: never registered (nextSeq unused). */
     producers: v.array(v.object({ ...headerProducer, epoch: WholeNumberSchema, nextSeq: WholeNumberSchema })),
     durables: v.array(DurableSchema),
+    /** Consumer groups (groups/group-snapshot.ts), absent when there are none. */
+    groups: v.optional(v.array(v.unknown())),
   }),
 ]);
 export type SnapshotHeader = v.InferOutput<typeof HeaderSchema>;
@@ -97,6 +102,8 @@ export interface SnapshotParts {
   producers: Iterable<ProducerWindow>;
   /** In creation order. */
   durables: Iterable<DurableRecord>;
+  /** In creation order. */
+  groups?: Iterable<Group>;
 }
 
 export interface RestoredParts {
@@ -107,6 +114,7 @@ export interface RestoredParts {
   topics: TopicIndex[];
   producers: ProducerWindow[];
   durables: DurableRecord[];
+  groups: Group[];
 }
 
 /** The snapshot as the pieces to write one after the other: the prefix, the header, then views of the columns. */
@@ -128,6 +136,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
     positions: d.positions,
     ...(d.holder === undefined ? {} : { holder: d.holder }),
   }));
+  const groups = Array.from(parts.groups ?? [], groupSnapshot);
   return joinSnapshot(
     {
       format: SNAPSHOT_FORMAT,
@@ -139,6 +148,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
       topics,
       producers,
       durables,
+      ...(groups.length === 0 ? {} : { groups }),
     },
     columns,
   );
@@ -245,6 +255,7 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
     retention: h.retention,
     ...("retentionSet" in h && h.retentionSet !== undefined ? { retentionSet: h.retentionSet } : {}),
     durables: h.durables,
+    ...("groups" in h && h.groups !== undefined ? { groups: h.groups } : {}),
     topics,
     producers,
   };
@@ -333,5 +344,18 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
     topics,
     producers,
     durables,
+    groups: restoreGroups(s.groups ?? [], byName),
   };
+}
+
+function restoreGroups(raw: unknown[], topics: Map<string, TopicIndex>): Group[] {
+  const names = new Set<string>();
+  return raw.map((r) => {
+    const group = restoreGroup(r);
+    if (names.has(group.name)) throw corrupt(`group "${group.name}" appears twice`);
+    names.add(group.name);
+    if (group.cursor > (topics.get(group.topic)?.nextOffset ?? 0))
+      throw corrupt(`group "${group.name}" is past the end of topic "${group.topic}"`);
+    return group;
+  });
 }

@@ -10,6 +10,8 @@ import {
 } from "./command-codec.ts";
 import { type Command, PublishMessageSchema, type Retention } from "./commands.ts";
 import { DedupWindow } from "./dedup-window.ts";
+import { topicView } from "./groups/group-topic-view.ts";
+import { Groups } from "./groups/groups.ts";
 import { type ProducerWindow, SEQS_PER_PRODUCER } from "./producer-window.ts";
 import { type ApplyResult, type ErrorResult, type PublishResult, refusal, type TopicPosition } from "./results.ts";
 import { RetentionEnforcer } from "./retention.ts";
@@ -61,6 +63,7 @@ export class BrokerState {
   private readonly dedup = new DedupWindow();
   private readonly subscriptions = new Subscriptions((topic) => this.topicsByName.get(topic) ?? NEVER_PUBLISHED);
   private readonly retainer = new RetentionEnforcer();
+  private readonly groupList = new Groups((name) => topicView(this.topicsByName.get(name)));
   private applied = 0;
   private clock = 0;
   /** Whether a config command has set the retention policy (leaders propose their flags only until then). */
@@ -153,6 +156,11 @@ export class BrokerState {
     }));
   }
 
+  /** The consumer groups (read-only outside the state machine: they change only by commands). */
+  get groups(): Groups {
+    return this.groupList;
+  }
+
   retention(): Retention {
     return this.retainer.current();
   }
@@ -192,6 +200,7 @@ export class BrokerState {
       topics: this.topicList,
       producers: this.dedup.windows(),
       durables: this.subscriptions.records(),
+      groups: this.groupList.all(),
     });
   }
 
@@ -208,6 +217,7 @@ export class BrokerState {
     }
     for (const window of parts.producers) state.dedup.restore(window);
     for (const record of parts.durables) state.subscriptions.restore(record);
+    state.groupList.restore(parts.groups);
     state.retainer.set(parts.retention, state.topicList, state.clock);
     return state;
   }
@@ -226,8 +236,11 @@ export class BrokerState {
   private dispatch(index: number, command: WireCommand, form: MessageForm): ApplyResult[] {
     this.tick(command.time);
     switch (command.type) {
-      case "publish":
-        return this.publishAll(index, command.messages, form);
+      case "publish": {
+        const results = this.publishAll(index, command.messages, form);
+        if (this.groupList.size > 0) this.groupList.published(this.clock);
+        return results;
+      }
       case "subscribe":
         return [this.subscriptions.subscribe(command)];
       case "unsubscribe":
@@ -242,6 +255,12 @@ export class BrokerState {
         return [this.register(index, command.producer)];
       case "purge":
         return [this.purge(command.topic, command.keep)];
+      case "group-join":
+      case "group-leave":
+      case "group-ack":
+      case "group-tick":
+      case "group-rm":
+        return [this.groupList.apply(command, this.clock)];
       default:
         return command satisfies never;
     }
@@ -318,6 +337,7 @@ export class BrokerState {
     if (window !== undefined) {
       this.dedup.record(window, seq, topic.id, offset);
       if (window.epoch > 0) window.nextSeq = seq + 1;
+      if (this.groupList.size > 0) this.groupList.deadLetterStored(window.id, seq, offset);
     }
     return { type: "publish", topic: topic.name, offset };
   }
@@ -373,6 +393,7 @@ export class BrokerState {
     this.clock = time;
     this.dedup.expire(time);
     this.retainer.expire(time);
+    this.groupList.expire(time);
   }
 }
 

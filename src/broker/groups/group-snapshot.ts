@@ -1,0 +1,115 @@
+import * as v from "valibot";
+import { MqraftError } from "../../util/errors.ts";
+import { SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../../util/names.ts";
+import { type DeadLetter, Group, RECENT_DEAD_LETTERS } from "./group.ts";
+import { GroupSettingsSchema } from "./group-commands.ts";
+
+/**
+ * Consumer groups in the state machine's snapshot: one CBOR value per group in the snapshot's
+ * header (docs/state-machine.md). Outstanding deliveries are tuples, so that 100,000 of them stay
+ * a few MB. What is derived (each member's held messages and bytes) is rebuilt on restore; what
+ * decides the order of later hand-outs (member order and turn, the redelivery and deadline queues)
+ * is kept as it was, so a restored replica goes on exactly as the one that took the snapshot.
+ */
+
+const Whole = WholeNumberSchema;
+const ReasonSchema = v.picklist(["nak", "ack-wait", "member-left"]);
+const DeadSchema = v.tuple([Whole, Whole, Whole, ReasonSchema, Whole, v.nullable(Whole)]);
+
+export const GroupSnapshotSchema = v.object({
+  name: SubscriptionNameSchema,
+  topic: TopicSchema,
+  settings: GroupSettingsSchema,
+  cursor: Whole,
+  turn: Whole,
+  counts: v.tuple([Whole, Whole, Whole, Whole, Whole]),
+  /** [id, active, lastSeen] in join order. */
+  members: v.array(v.tuple([SubscriptionNameSchema, v.boolean(), Whole])),
+  /** [offset, member (its position in members), attempt, deadline, size], in the order handed out. */
+  outstanding: v.array(v.tuple([Whole, Whole, Whole, Whole, Whole])),
+  /** [offset, deliveries so far] in redelivery order. */
+  pending: v.array(v.tuple([Whole, Whole])),
+  /** [offset, attempt, deadline] live entries of the deadline queue, in order. */
+  expiry: v.array(v.tuple([Whole, Whole, Whole])),
+  /** [seq, offset, attempts, reason, time, offset on the dead-letter topic or null while waiting] */
+  dead: v.array(DeadSchema),
+  recentDead: v.pipe(v.array(DeadSchema), v.maxLength(RECENT_DEAD_LETTERS)),
+});
+export type GroupSnapshot = v.InferOutput<typeof GroupSnapshotSchema>;
+
+function deadTuple(d: DeadLetter): GroupSnapshot["dead"][number] {
+  return [d.seq, d.offset, d.attempts, d.reason, d.time, d.storedAt ?? null];
+}
+
+function deadLetter(t: GroupSnapshot["dead"][number]): DeadLetter {
+  const [seq, offset, attempts, reason, time, storedAt] = t;
+  return storedAt === null
+    ? { seq, offset, attempts, reason, time }
+    : { seq, offset, attempts, reason, time, storedAt };
+}
+
+export function groupSnapshot(g: Group): GroupSnapshot {
+  const position = new Map(g.order.map((m, i) => [m, i]));
+  return {
+    name: g.name,
+    topic: g.topic,
+    settings: g.settings,
+    cursor: g.cursor,
+    turn: g.turn,
+    counts: [g.acked, g.redelivered, g.deadLettered, g.dropped, g.deadSeq],
+    members: g.order.map((m) => [m.id, m.active, m.lastSeen]),
+    outstanding: Array.from(g.outstanding, ([offset, d]) => [
+      offset,
+      position.get(d.member) as number,
+      d.attempt,
+      d.deadline,
+      d.size,
+    ]),
+    pending: [...g.pending],
+    expiry: [...g.expiry.entries()].filter(([o, a, d]) => g.isLive(o, a, d)),
+    dead: g.dead.map(deadTuple),
+    recentDead: g.recentDead.map(deadTuple),
+  };
+}
+
+/** A group from its snapshot; throws MqraftError CORRUPT when the parts do not fit together. */
+export function restoreGroup(raw: unknown): Group {
+  const parsed = v.safeParse(GroupSnapshotSchema, raw);
+  if (!parsed.success) throw corrupt("?", parsed.issues[0]?.message ?? "invalid");
+  const s = parsed.output;
+  const g = new Group(s.name, s.topic, s.settings);
+  g.cursor = s.cursor;
+  [g.acked, g.redelivered, g.deadLettered, g.dropped, g.deadSeq] = s.counts;
+  for (const [id, active, lastSeen] of s.members) {
+    if (g.members.has(id)) throw corrupt(s.name, `member ${id} appears twice`);
+    g.addMember({ id, active, lastSeen, bytes: 0, held: new Set(), version: 0 });
+  }
+  if (s.turn > 0 && s.turn >= g.order.length) throw corrupt(s.name, "its turn is past its members");
+  g.turn = s.turn;
+  for (const [offset, at, attempt, deadline, size] of s.outstanding) {
+    const member = g.order[at];
+    if (member === undefined || offset >= g.cursor || g.outstanding.has(offset) || attempt < 1)
+      throw corrupt(s.name, `delivery of offset ${offset} does not fit`);
+    g.assign(member, offset, attempt, size, deadline - s.settings.ackWaitMs);
+    // assign() queued it; the queue is replaced below by the one the snapshot kept
+    member.version = 0;
+  }
+  g.expiry.prune(() => false);
+  for (const [offset, attempt, deadline] of s.expiry) {
+    if (!g.isLive(offset, attempt, deadline)) throw corrupt(s.name, `deadline of offset ${offset} matches no delivery`);
+    g.expiry.push(offset, attempt, deadline);
+  }
+  if (g.expiry.size !== g.outstanding.size) throw corrupt(s.name, "a delivery has no deadline");
+  for (const [offset, attempts] of s.pending) {
+    if (offset >= g.cursor || g.outstanding.has(offset) || g.pending.has(offset))
+      throw corrupt(s.name, `redelivery of offset ${offset} does not fit`);
+    g.pending.set(offset, attempts);
+  }
+  g.dead.push(...s.dead.map(deadLetter));
+  g.recentDead.push(...s.recentDead.map(deadLetter));
+  return g;
+}
+
+function corrupt(group: string, message: string): MqraftError {
+  return new MqraftError("CORRUPT", `invalid broker snapshot: group ${group}: ${message}`);
+}

@@ -1,0 +1,12 @@
+import type { TopicIndex } from "../topic-index.ts";
+import type { TopicView } from "./group.ts";
+
+/** What a group sees of its topic's index: the retained range and the size of each message in it. */
+export function topicView(topic: TopicIndex | undefined): TopicView | undefined {
+  if (topic === undefined) return undefined;
+  return {
+    firstOffset: topic.firstOffset,
+    nextOffset: topic.nextOffset,
+    sizeAt: (offset) => topic.size[topic.positionOf(offset)] as number,
+  };
+}

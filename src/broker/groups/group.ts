@@ -1,0 +1,253 @@
+import { assert } from "../../util/assert.ts";
+import { ExpiryQueue } from "./expiry-queue.ts";
+import type { AckKind, GroupSettings } from "./group-commands.ts";
+
+/**
+ * One consumer group (a work queue) over one topic, as every replica holds it: who its members
+ * are, which message each one holds unacknowledged (and until when), which are waiting to be
+ * handed out again, and how often each was delivered. Deterministic: messages are handed out in
+ * offset order (redeliveries first), to live members in turn; deadlines are command time.
+ */
+
+/** Unacknowledged bytes one member holds at most (besides its settings' count). */
+export const MAX_MEMBER_BYTES = 16 << 20;
+/** Messages a group has out at most: held by members, waiting for redelivery or for the dead-letter topic. */
+export const MAX_GROUP_IN_FLIGHT = 100_000;
+/** Unacknowledged bytes a group's members hold at most together. */
+export const MAX_GROUP_BYTES = 256 << 20;
+export const MAX_MEMBERS = 1000;
+/** Dead letters remembered for `group info` (the messages themselves are on the dead-letter topic). */
+export const RECENT_DEAD_LETTERS = 100;
+
+export type FailReason = "nak" | "ack-wait" | "member-left";
+
+export interface Delivery {
+  member: Member;
+  /** 1 for the first delivery of the message. */
+  attempt: number;
+  deadline: number;
+  size: number;
+}
+
+export interface Member {
+  readonly id: string;
+  /** False once a delivery to it expired: it gets nothing new until it acks, naks, or joins again. */
+  active: boolean;
+  lastSeen: number;
+  bytes: number;
+  /** Offsets it holds, in the order they were handed to it. */
+  readonly held: Set<number>;
+  /** Bumped at each message handed to it, so that the broker serving it knows when to look (not replicated). */
+  version: number;
+}
+
+/** A message the group gave up on, waiting to be published on the dead-letter topic by the leader. */
+export interface DeadLetter {
+  /** The group's own count of dead letters: the publish carries it as its seq, so it is stored once. */
+  seq: number;
+  offset: number;
+  attempts: number;
+  reason: FailReason;
+  time: number;
+  /** Set once stored on the dead-letter topic. */
+  storedAt?: number;
+}
+
+/** The messages of the group's topic it can see: the retained range and each message's size. */
+export interface TopicView {
+  firstOffset: number;
+  nextOffset: number;
+  sizeAt(offset: number): number;
+}
+
+export class Group {
+  /** Next offset of the topic never handed out. */
+  cursor = 0;
+  readonly outstanding = new Map<number, Delivery>();
+  /** Offsets waiting to be handed out again, with the deliveries they had; in the order they came back. */
+  readonly pending = new Map<number, number>();
+  /** Waiting for the leader to publish them on the dead-letter topic, oldest first. */
+  readonly dead: DeadLetter[] = [];
+  /** Stored on the dead-letter topic, newest last (at most RECENT_DEAD_LETTERS). */
+  readonly recentDead: DeadLetter[] = [];
+  readonly members = new Map<string, Member>();
+  /** Members in join order; `turn` is the one to offer the next message first. */
+  readonly order: Member[] = [];
+  turn = 0;
+  readonly expiry = new ExpiryQueue();
+  bytes = 0;
+  acked = 0;
+  redelivered = 0;
+  deadLettered = 0;
+  /** Messages retention removed before the group finished them. */
+  dropped = 0;
+  deadSeq = 0;
+
+  constructor(
+    readonly name: string,
+    readonly topic: string,
+    readonly settings: GroupSettings,
+  ) {}
+
+  get inFlight(): number {
+    return this.outstanding.size + this.pending.size + this.dead.length;
+  }
+
+  /** Adds the member, or makes it live again. False when the group is full of members that still hold messages. */
+  join(id: string, time: number): boolean {
+    const known = this.members.get(id);
+    if (known !== undefined) {
+      known.active = true;
+      known.lastSeen = time;
+      return true;
+    }
+    if (this.members.size >= MAX_MEMBERS) {
+      const idle = this.order.find((m) => !m.active && m.held.size === 0);
+      if (idle === undefined) return false;
+      this.removeMember(idle);
+    }
+    this.addMember({ id, active: true, lastSeen: time, bytes: 0, held: new Set(), version: 0 });
+    return true;
+  }
+
+  addMember(member: Member): void {
+    this.members.set(member.id, member);
+    this.order.push(member);
+  }
+
+  /** The member is gone: what it held counts as a failed delivery. Returns how many messages it held. */
+  leave(member: Member, time: number): number {
+    const held = [...member.held];
+    for (const offset of held) this.fail(offset, this.take(offset), "member-left", time);
+    this.removeMember(member);
+    return held.length;
+  }
+
+  settle(member: Member, kind: AckKind, offset: number, time: number): boolean {
+    const delivery = this.outstanding.get(offset);
+    if (delivery === undefined || delivery.member !== member) return false;
+    if (kind === "progress") {
+      delivery.deadline = time + this.settings.ackWaitMs;
+      this.expiry.push(offset, delivery.attempt, delivery.deadline);
+      // a member that keeps reporting progress would otherwise fill the queue with stale entries
+      if (this.expiry.size > 2 * this.outstanding.size + 1024) this.expiry.prune((o, a, d) => this.isLive(o, a, d));
+      return true;
+    }
+    this.take(offset);
+    if (kind === "ack") this.acked++;
+    else this.fail(offset, delivery, "nak", time);
+    return true;
+  }
+
+  /** Whether a deadline entry is the current one of an outstanding delivery. */
+  isLive(offset: number, attempt: number, deadline: number): boolean {
+    const delivery = this.outstanding.get(offset);
+    return delivery !== undefined && delivery.attempt === attempt && delivery.deadline === deadline;
+  }
+
+  /** Takes back every delivery whose deadline has passed at `time`. */
+  expire(time: number): void {
+    for (let due = this.expiry.due(time); due !== undefined; due = this.expiry.due(time)) {
+      if (!this.isLive(due.offset, due.attempt, due.deadline)) continue;
+      const delivery = this.outstanding.get(due.offset) as Delivery;
+      delivery.member.active = false;
+      this.take(due.offset);
+      this.fail(due.offset, delivery, "ack-wait", time);
+    }
+  }
+
+  /** The earliest deadline of a delivery (Infinity for none); a stale queue entry may make it early, never late. */
+  nextDeadline(): number {
+    return this.expiry.first();
+  }
+
+  /** Hands out what there is to hand out, redeliveries first, while members have room. */
+  fill(topic: TopicView | undefined, time: number): void {
+    while (this.bytes < MAX_GROUP_BYTES) {
+      const fresh = topic !== undefined && this.cursor < topic.nextOffset && this.inFlight < MAX_GROUP_IN_FLIGHT;
+      if (this.pending.size === 0 && !fresh) return;
+      const member = this.nextMember();
+      if (member === undefined) return;
+      const next = this.pending.keys().next();
+      if (!next.done) {
+        const offset = next.value;
+        const attempts = this.pending.get(offset) as number;
+        this.pending.delete(offset);
+        if (topic === undefined || offset < topic.firstOffset) this.dropped++;
+        else this.assign(member, offset, attempts + 1, topic.sizeAt(offset), time);
+        continue;
+      }
+      if (topic === undefined || this.inFlight >= MAX_GROUP_IN_FLIGHT) return;
+      if (this.cursor < topic.firstOffset) {
+        this.dropped += topic.firstOffset - this.cursor;
+        this.cursor = topic.firstOffset;
+      }
+      if (this.cursor >= topic.nextOffset) return;
+      const offset = this.cursor++;
+      this.assign(member, offset, 1, topic.sizeAt(offset), time);
+    }
+  }
+
+  /** The dead letter `seq` is on the dead-letter topic at `offset`. False if it was not waiting (a duplicate). */
+  deadLetterStored(seq: number, offset: number): boolean {
+    const at = this.dead.findIndex((d) => d.seq === seq);
+    if (at < 0) return false;
+    const [letter] = this.dead.splice(at, 1) as [DeadLetter];
+    letter.storedAt = offset;
+    this.recentDead.push(letter);
+    if (this.recentDead.length > RECENT_DEAD_LETTERS) this.recentDead.shift();
+    return true;
+  }
+
+  assign(member: Member, offset: number, attempt: number, size: number, time: number): void {
+    const deadline = time + this.settings.ackWaitMs;
+    this.outstanding.set(offset, { member, attempt, deadline, size });
+    member.held.add(offset);
+    member.bytes += size;
+    member.version++;
+    this.bytes += size;
+    this.expiry.push(offset, attempt, deadline);
+  }
+
+  private take(offset: number): Delivery {
+    const delivery = this.outstanding.get(offset);
+    assert(delivery !== undefined, `group ${this.name}: offset ${offset} is not outstanding`);
+    this.outstanding.delete(offset);
+    delivery.member.held.delete(offset);
+    delivery.member.bytes -= delivery.size;
+    this.bytes -= delivery.size;
+    return delivery;
+  }
+
+  private fail(offset: number, delivery: Delivery, reason: FailReason, time: number): void {
+    if (delivery.attempt >= this.settings.maxDeliver) {
+      this.deadLettered++;
+      this.dead.push({ seq: ++this.deadSeq, offset, attempts: delivery.attempt, reason, time });
+    } else {
+      this.redelivered++;
+      this.pending.set(offset, delivery.attempt);
+    }
+  }
+
+  private removeMember(member: Member): void {
+    assert(member.held.size === 0, `group ${this.name}: member ${member.id} removed while holding messages`);
+    this.members.delete(member.id);
+    const at = this.order.indexOf(member);
+    this.order.splice(at, 1);
+    if (this.turn > at) this.turn--;
+  }
+
+  /** The next live member in turn with room for one more message. */
+  private nextMember(): Member | undefined {
+    const n = this.order.length;
+    for (let i = 0; i < n; i++) {
+      const at = (this.turn + i) % n;
+      const member = this.order[at] as Member;
+      if (member.active && member.held.size < this.settings.maxPending && member.bytes < MAX_MEMBER_BYTES) {
+        this.turn = (at + 1) % n;
+        return member;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,218 @@
+import { describe, expect, test } from "bun:test";
+import type { Command } from "../../../src/broker/commands.ts";
+import type { GroupResult, GroupSettings } from "../../../src/broker/groups/group-commands.ts";
+import { DEAD_LETTER_PRODUCER } from "../../../src/broker/groups/groups.ts";
+import { BrokerState } from "../../../src/broker/state-machine.ts";
+import { applyNext, msg, publish, T0 } from "../helpers.ts";
+
+const SETTINGS: GroupSettings = {
+  ackWaitMs: 30_000,
+  maxDeliver: 5,
+  deadLetter: "jobs.dlq",
+  maxPending: 100,
+  from: "earliest",
+};
+
+function apply(state: BrokerState, command: Command): GroupResult {
+  const [r] = applyNext(state, command);
+  if (r === undefined || r.type === "error" || !r.type.startsWith("group-"))
+    throw new Error(`expected a group result, got ${JSON.stringify(r)}`);
+  return r as GroupResult;
+}
+
+function join(state: BrokerState, member: string, time = T0, settings: Partial<GroupSettings> = {}) {
+  return apply(state, {
+    type: "group-join",
+    time,
+    group: "workers",
+    topic: "jobs",
+    member,
+    settings: { ...SETTINGS, ...settings },
+  });
+}
+
+function ack(
+  state: BrokerState,
+  member: string,
+  offsets: number[],
+  kind: "ack" | "nak" | "progress" = "ack",
+  time = T0,
+) {
+  const r = apply(state, { type: "group-ack", time, group: "workers", member, kind, offsets });
+  if (r.type !== "group-ack") throw new Error(`expected a group-ack result, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+/** Offsets member holds, in the order handed to it. */
+function held(state: BrokerState, member: string): number[] {
+  return [...(state.groups.get("workers")?.members.get(member)?.held ?? [])];
+}
+
+function publishN(state: BrokerState, n: number, time = T0): void {
+  publish(state, time, ...Array.from({ length: n }, (_, i) => msg("jobs", `job ${i}`)));
+}
+
+describe("consumer groups in the state machine", () => {
+  test("3 members over 10,000 messages: each acknowledged exactly once, none held by two members", () => {
+    const state = new BrokerState();
+    for (const m of ["a", "b", "c"]) join(state, m);
+    const ackedBy = new Map<number, string>();
+    let time = T0;
+    for (let batch = 0; batch < 100; batch++) {
+      publishN(state, 100, ++time);
+      for (let round = 0; round < 3; round++) {
+        const holders = new Map<number, string>();
+        for (const m of ["a", "b", "c"]) {
+          for (const offset of held(state, m)) {
+            expect(holders.get(offset)).toBeUndefined();
+            holders.set(offset, m);
+          }
+        }
+        for (const m of ["a", "b", "c"]) {
+          const mine = held(state, m);
+          if (mine.length === 0) continue;
+          const r = ack(state, m, mine.slice(0, 1000), "ack", ++time);
+          expect(r.refused).toEqual([]);
+          for (const offset of r.settled) {
+            expect(ackedBy.get(offset)).toBeUndefined();
+            ackedBy.set(offset, m);
+          }
+        }
+      }
+    }
+    const group = state.groups.get("workers");
+    expect(ackedBy.size).toBe(10_000);
+    expect(group?.acked).toBe(10_000);
+    expect(group?.outstanding.size).toBe(0);
+    // every member did a share of the work
+    for (const m of ["a", "b", "c"]) expect([...ackedBy.values()].filter((x) => x === m).length).toBeGreaterThan(3000);
+    // a second ack of the same message changes nothing
+    expect(ack(state, "a", [0], "ack", ++time).refused).toEqual([0]);
+    expect(group?.acked).toBe(10_000);
+  });
+
+  test("a member holds at most maxPending messages; acks make room", () => {
+    const state = new BrokerState();
+    join(state, "a", T0, { maxPending: 10 });
+    publishN(state, 25);
+    expect(held(state, "a")).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    ack(state, "a", [0, 1, 2]);
+    expect(held(state, "a")).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  test("deliveries not acknowledged within the ack wait go to another member, by command time", () => {
+    const state = new BrokerState();
+    join(state, "a", T0, { maxPending: 5 });
+    publishN(state, 5);
+    expect(held(state, "a")).toEqual([0, 1, 2, 3, 4]);
+    join(state, "b", T0 + 1, { maxPending: 5 });
+    ack(state, "a", [0], "progress", T0 + 20_000);
+    // one ms before the deadline nothing moves
+    apply(state, { type: "group-tick", time: T0 + 29_999 });
+    expect(held(state, "b")).toEqual([]);
+    apply(state, { type: "group-tick", time: T0 + 30_000 });
+    expect(held(state, "a")).toEqual([0]);
+    expect(held(state, "b")).toEqual([1, 2, 3, 4]);
+    const group = state.groups.get("workers");
+    expect(group?.outstanding.get(1)?.attempt).toBe(2);
+    // a's late ack of a message taken from it is refused, its ack of the extended one counts
+    expect(ack(state, "a", [1, 0], "ack", T0 + 30_001)).toMatchObject({ settled: [0], refused: [1] });
+  });
+
+  test("an expired member gets nothing new until it acks or joins again", () => {
+    const state = new BrokerState();
+    join(state, "a", T0, { maxPending: 2 });
+    publishN(state, 2);
+    apply(state, { type: "group-tick", time: T0 + 30_000 });
+    // its messages came back to it (the only member) but it is marked stale
+    expect(state.groups.get("workers")?.members.get("a")?.active).toBe(false);
+    expect(held(state, "a")).toEqual([]);
+    join(state, "a", T0 + 30_001);
+    expect(held(state, "a")).toEqual([0, 1]);
+  });
+
+  test("nak hands the message out again at once; after maxDeliver it waits for the dead-letter topic", () => {
+    const state = new BrokerState();
+    join(state, "a", T0, { maxDeliver: 3 });
+    join(state, "b", T0);
+    publishN(state, 1);
+    const group = state.groups.get("workers");
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const holder = held(state, "a").length > 0 ? "a" : "b";
+      expect(group?.outstanding.get(0)?.attempt).toBe(attempt);
+      ack(state, holder, [0], "nak", T0 + attempt);
+    }
+    expect(group?.outstanding.size).toBe(0);
+    expect(group?.dead).toEqual([{ seq: 1, offset: 0, attempts: 3, reason: "nak", time: T0 + 3 }]);
+    // the leader publishes it under the group's dead-letter producer; a second copy is a duplicate
+    const dlq = {
+      topic: "jobs.dlq",
+      data: new TextEncoder().encode("job 0"),
+      producer: `${DEAD_LETTER_PRODUCER}workers`,
+      seq: 1,
+    };
+    expect(publish(state, T0 + 4, dlq)).toEqual([{ type: "publish", topic: "jobs.dlq", offset: 0 }]);
+    expect(publish(state, T0 + 5, dlq)).toEqual([{ type: "publish", topic: "jobs.dlq", offset: 0, duplicate: true }]);
+    expect(group?.dead).toEqual([]);
+    expect(group?.recentDead).toEqual([{ seq: 1, offset: 0, attempts: 3, reason: "nak", time: T0 + 3, storedAt: 0 }]);
+    expect(group?.deadLettered).toBe(1);
+  });
+
+  test("a member that leaves gives its messages back to the others", () => {
+    const state = new BrokerState();
+    join(state, "a", T0, { maxPending: 3 });
+    join(state, "b", T0, { maxPending: 3 });
+    publishN(state, 4);
+    expect(held(state, "a")).toEqual([0, 2]);
+    expect(held(state, "b")).toEqual([1, 3]);
+    expect(apply(state, { type: "group-leave", time: T0 + 1, group: "workers", member: "a" })).toMatchObject({
+      returned: 2,
+    });
+    expect(held(state, "b")).toEqual([1, 3, 0]);
+    expect(state.groups.get("workers")?.outstanding.get(0)?.attempt).toBe(2);
+  });
+
+  test("a group on another topic under the same name, and acks of a stranger, are refused", () => {
+    const state = new BrokerState();
+    join(state, "a");
+    const [r] = applyNext(state, {
+      type: "group-join",
+      time: T0,
+      group: "workers",
+      topic: "other",
+      member: "b",
+      settings: SETTINGS,
+    });
+    expect(r).toMatchObject({ type: "error", code: "REFUSED" });
+    const [s] = applyNext(state, {
+      type: "group-ack",
+      time: T0,
+      group: "workers",
+      member: "z",
+      kind: "ack",
+      offsets: [0],
+    });
+    expect(s).toMatchObject({ type: "error", code: "NOT_FOUND" });
+  });
+
+  test("from latest starts after what is stored; the snapshot carries the group and replays identically", () => {
+    const state = new BrokerState();
+    publishN(state, 3);
+    join(state, "a", T0, { from: "latest", maxPending: 4 });
+    join(state, "b", T0, { maxPending: 4 });
+    publishN(state, 7, T0 + 1);
+    ack(state, "a", [held(state, "a")[0] as number], "progress", T0 + 10_000);
+    ack(state, "b", [held(state, "b")[0] as number], "nak", T0 + 10_001);
+    const copy = BrokerState.restore(state.snapshot());
+    expect(Buffer.from(copy.snapshot()).equals(Buffer.from(state.snapshot()))).toBe(true);
+    expect(held(copy, "a")).toEqual(held(state, "a"));
+    const later: Command[] = [
+      { type: "group-tick", time: T0 + 30_001 },
+      { type: "group-leave", time: T0 + 30_002, group: "workers", member: "b" },
+      { type: "group-tick", time: T0 + 40_000 },
+    ];
+    for (const c of later) expect(applyNext(copy, c)).toEqual(applyNext(state, c));
+    expect(Buffer.from(copy.snapshot()).equals(Buffer.from(state.snapshot()))).toBe(true);
+    expect(state.groups.get("workers")?.cursor).toBe(10);
+  });
+});
