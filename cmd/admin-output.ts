@@ -1,3 +1,4 @@
+import { clearJson, showTopic } from "../src/util/topic-name.ts";
 import type { DurableSummary, TopicList, TopicSummary } from "../src/wire/index.ts";
 import { bytes, duration, table } from "./client-output.ts";
 
@@ -16,7 +17,7 @@ export function retentionText(r: Retention): string {
 
 export function topicTable(topics: TopicSummary[]): string[] {
   const rows = topics.map((t) => [
-    t.name,
+    showTopic(t.name),
     String(t.firstOffset),
     String(t.nextOffset),
     String(t.messages),
@@ -28,7 +29,7 @@ export function topicTable(topics: TopicSummary[]): string[] {
 
 export function topicInfoLines(topic: TopicSummary, retention: Retention): string[] {
   return [
-    `topic:            ${topic.name}`,
+    `topic:            ${showTopic(topic.name)}`,
     `first offset:     ${topic.firstOffset}${topic.messages === 0 ? " (nothing stored)" : ""}`,
     `next offset:      ${topic.nextOffset}`,
     `messages:         ${topic.messages}`,
@@ -40,10 +41,12 @@ export function topicInfoLines(topic: TopicSummary, retention: Retention): strin
 
 /** `topic info --json`: the topic's fields and the retention in force. */
 export function topicJson(topic: TopicSummary, retention: Retention): string {
-  return JSON.stringify({ ...topic, retention });
+  return clearJson({ ...topic, retention });
 }
 
 export function durableTable(durables: DurableSummary[]): string[] {
-  const rows = durables.flatMap((d) => d.topics.map((t) => [d.name, t.topic, String(t.position), String(t.lag)]));
+  const rows = durables.flatMap((d) =>
+    d.topics.map((t) => [d.name, showTopic(t.topic), String(t.position), String(t.lag)]),
+  );
   return table([["DURABLE", "TOPIC", "POSITION", "LAG"], ...rows]);
 }

@@ -1,4 +1,5 @@
 import type { ClusterStatus, PublishResult, ReceivedMessage } from "../src/client/index.ts";
+import { clearJson, showTopic } from "../src/util/topic-name.ts";
 
 /** What `pub`, `sub` and `status` print: the `--json` shapes of docs/design.md, or lines a person reads easily. */
 
@@ -15,18 +16,18 @@ export function asText(data: Uint8Array): string | undefined {
 
 export function publishedLine(result: PublishResult, json: boolean): string {
   return json
-    ? JSON.stringify({ topic: result.topic, offset: result.offset })
-    : `published ${result.topic} #${result.offset}`;
+    ? clearJson({ topic: result.topic, offset: result.offset })
+    : `published ${showTopic(result.topic)} #${result.offset}`;
 }
 
 export function messageLine(message: ReceivedMessage, json: boolean): string {
   const text = asText(message.data);
   if (json) {
     const payload = text === undefined ? { data_b64: message.data.toBase64() } : { data: text };
-    return JSON.stringify({ topic: message.topic, offset: message.offset, ...payload });
+    return clearJson({ topic: message.topic, offset: message.offset, ...payload });
   }
   const shown = text ?? `<${message.data.length} bytes, not UTF-8; base64 ${message.data.toBase64()}>`;
-  return `${message.topic} #${message.offset}  ${shown}`;
+  return `${showTopic(message.topic)} #${message.offset}  ${shown}`;
 }
 
 /** status --json: the ClusterStatus as it is, unknowns as null (the shape is in docs/cli.md). */

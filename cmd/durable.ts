@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import * as v from "valibot";
 import { firstIssue } from "../src/util/config-values.ts";
 import { SubscriptionNameSchema, TopicSchema } from "../src/util/names.ts";
+import { clearJson } from "../src/util/topic-name.ts";
 import { adminArgs, print, withClient } from "./admin-client.ts";
 import { durableTable } from "./admin-output.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
@@ -27,7 +28,7 @@ const ls = defineCommand({
   async run({ args }) {
     const topic = parseOptionalFlag("topic", TopicSchema, args.topic);
     const durables = await withClient(args, (client) => client.durables(topic === undefined ? {} : { topic }));
-    if (args.json) print(durables.map((d) => JSON.stringify(d)));
+    if (args.json) print(durables.map((d) => clearJson(d)));
     else print(durables.length === 0 ? ["no durable subscriptions"] : durableTable(durables));
   },
 });
@@ -39,7 +40,7 @@ const info = defineCommand({
     const name = parseName(args.name);
     const [durable] = await withClient(args, (client) => client.durables({ name }));
     if (durable === undefined) return;
-    print(args.json ? [JSON.stringify(durable)] : durableTable([durable]));
+    print(args.json ? [clearJson(durable)] : durableTable([durable]));
   },
 });
 
@@ -76,7 +77,7 @@ const seek = defineCommand({
     const to = parseOptionalFlag("to", FromSchema, args.to);
     if (to === undefined) throw usageError("--to is needed: earliest, latest or an offset");
     const durable = await withClient(args, (client) => client.seekDurable(name, to));
-    print(args.json ? [JSON.stringify(durable)] : durableTable([durable]));
+    print(args.json ? [clearJson(durable)] : durableTable([durable]));
   },
 });
 

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import * as v from "valibot";
 import { firstIssue } from "../src/util/config-values.ts";
 import { TopicSchema } from "../src/util/names.ts";
+import { clearJson } from "../src/util/topic-name.ts";
 import { adminArgs, print, withClient } from "./admin-client.ts";
 import { retentionText, topicInfoLines, topicJson, topicTable } from "./admin-output.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
@@ -25,7 +26,7 @@ const ls = defineCommand({
   args: adminArgs,
   async run({ args }) {
     const { retention, topics } = await withClient(args, (client) => client.topics());
-    if (args.json) print(topics.map((t) => JSON.stringify(t)));
+    if (args.json) print(topics.map((t) => clearJson(t)));
     else
       print([
         ...(topics.length === 0 ? ["no topics yet"] : topicTable(topics)),
@@ -65,7 +66,7 @@ const purge = defineCommand({
     const after = await withClient(args, (client) => client.purgeTopic(topic, keep));
     print([
       args.json
-        ? JSON.stringify(after)
+        ? clearJson(after)
         : `${topic}: ${after.messages} message${after.messages === 1 ? "" : "s"} kept, from offset ${after.firstOffset}`,
     ]);
   },

@@ -1,5 +1,5 @@
 import { asciiText, CborWriter } from "../util/cbor-writer.ts";
-import { readName } from "../util/name-bytes.ts";
+import { readName, readTopic } from "../util/name-bytes.ts";
 import type { PublishMessage } from "./commands.ts";
 
 /**
@@ -23,7 +23,7 @@ export type EntryMessage =
 
 export function encodePublishEntry(time: number, messages: readonly PublishMessage[]): Uint8Array {
   let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5;
-  for (const m of messages) size += 32 + m.topic.length + m.data.length + (m.producer?.length ?? 0);
+  for (const m of messages) size += 32 + 3 * m.topic.length + m.data.length + (m.producer?.length ?? 0);
   const w = new CborWriter(size);
   w.raw(PREFIX);
   w.whole(time);
@@ -33,7 +33,7 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
     // half a (producer, seq) pair goes out as four items all the same, so that the invalid message stays invalid
     const long = m.producer !== undefined || m.seq !== undefined || m.epoch !== undefined;
     w.head(4, m.epoch !== undefined ? (m.low !== undefined ? 6 : 5) : long ? 4 : 2);
-    w.ascii(m.topic);
+    w.text(m.topic);
     w.bytes(m.data);
     if (!long) continue;
     if (m.producer === undefined) w.raw(UNDEFINED);
@@ -66,7 +66,7 @@ export function readPublishEntry(bytes: Uint8Array): { time: number; messages: E
   for (let k = 0; k < count; k++) {
     const items = r.head(4);
     if (items < 2 || items > 6 || items === 3) return undefined;
-    const topic = r.name();
+    const topic = r.topic();
     if (topic === undefined) return undefined;
     const length = r.head(2);
     if (length < 0 || length > end - r.at) return undefined;
@@ -133,13 +133,21 @@ class Reader {
   }
 
   name(): string | undefined {
+    return this.text(readName);
+  }
+
+  topic(): string | undefined {
+    return this.text(readTopic);
+  }
+
+  private text(read: (bytes: Uint8Array, start: number, end: number) => string | undefined): string | undefined {
     const start = this.at;
     const length = this.head(3);
     if (length < 0 || length > this.bytes.length - this.at) {
       this.at = start;
       return undefined;
     }
-    const name = readName(this.bytes, this.at, this.at + length);
+    const name = read(this.bytes, this.at, this.at + length);
     this.at += length;
     return name;
   }

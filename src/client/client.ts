@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { AddressSchema, firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../util/names.ts";
+import { normalizeTopic } from "../util/topic-name.ts";
 import {
   type DurableSummary,
   type Join,
@@ -148,7 +149,10 @@ class Client implements MqraftClient {
 
   publish(topic: string, data: Uint8Array | string): Promise<PublishResult> {
     if (this.draining) return Promise.reject(new MqraftError("CONNECTION_CLOSED", "the client is draining"));
-    const published = this.publisher.publish(topic, typeof data === "string" ? new TextEncoder().encode(data) : data);
+    const published = this.publisher.publish(
+      normalizeTopic(topic),
+      typeof data === "string" ? new TextEncoder().encode(data) : data,
+    );
     this.unsettled++;
     published.then(this.settlePublish, this.settlePublish);
     return published;
@@ -159,7 +163,8 @@ class Client implements MqraftClient {
     { onMessage, onError, ...options }: SubscribeOptions & SubscribeCallbacks = {},
   ): Promise<Subscription> {
     if (this.isClosed) throw new MqraftError("CONNECTION_CLOSED", "the client was closed");
-    const list = typeof topics === "string" ? [topics] : [...new Set(topics)];
+    // NFC, so that the two ways of writing "é" name one topic (docs/messaging.md)
+    const list = [...new Set((typeof topics === "string" ? [topics] : topics).map(normalizeTopic))];
     checkSubscribe(list, options);
     const { timeoutMs, resumeTimeoutMs } = this.settings;
     const acks = options.durable === undefined ? undefined : new DurableAcks(this.link, options.durable, timeoutMs);
@@ -195,14 +200,16 @@ class Client implements MqraftClient {
 
   async topics(topic?: string): Promise<Omit<TopicList, "type" | "id">> {
     const { retention, topics } = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask(topic === undefined ? { type: "list-topics" } : { type: "list-topics", topic }),
+      channel.ask(
+        topic === undefined ? { type: "list-topics" } : { type: "list-topics", topic: normalizeTopic(topic) },
+      ),
     );
     return { retention, topics };
   }
 
   async purgeTopic(topic: string, keep = 0): Promise<TopicSummary> {
     const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({ type: "purge-topic", topic, keep }),
+      channel.ask({ type: "purge-topic", topic: normalizeTopic(topic), keep }),
     );
     const [summary] = reply.topics;
     if (summary === undefined) throw new MqraftError("BAD_MESSAGE", "the leader answered a purge without the topic");
@@ -211,7 +218,11 @@ class Client implements MqraftClient {
 
   async durables(filter: { topic?: string; name?: string } = {}): Promise<DurableSummary[]> {
     const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({ type: "list-durables", ...filter }),
+      channel.ask({
+        type: "list-durables",
+        ...filter,
+        ...(filter.topic === undefined ? {} : { topic: normalizeTopic(filter.topic) }),
+      }),
     );
     return reply.durables;
   }

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
-import { isName } from "../util/name-bytes.ts";
+import { isTopic } from "../util/name-bytes.ts";
 import { TopicSchema } from "../util/names.ts";
 import type { Published } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
@@ -86,8 +86,8 @@ export class Publisher {
 
   publish(topic: string, data: Uint8Array): Promise<PublishResult> {
     if (this.closed) return Promise.reject(clientClosed());
-    // isName is the schema's rule without valibot's cost per publish; valibot words the refusal
-    const checked = isName(topic) ? undefined : v.safeParse(TopicSchema, topic);
+    // isTopic is the schema's rule without valibot's cost per publish; valibot words the refusal
+    const checked = isTopic(topic) ? undefined : v.safeParse(TopicSchema, topic);
     if (checked !== undefined && !checked.success) {
       return Promise.reject(
         new MqraftError("BAD_USAGE", `topic ${JSON.stringify(topic)}: ${firstIssue(checked.issues)}`),

@@ -1,3 +1,4 @@
+import { showTopic } from "../util/topic-name.ts";
 import type { DashboardState } from "./dashboard-model.ts";
 
 /** ANSI styles, or none when the output is not a terminal. */
@@ -47,7 +48,7 @@ export function topFrame(state: DashboardState, style: Style, rows = 40): string
   lines.push("", style.dim(`${pad("TOPIC", 40)}${lpad("MESSAGES", 12)}${lpad("BYTES", 14)}${lpad("MSG/S", 10)}`));
   const topics = state.topics.slice(0, Math.ceil(room / 2));
   for (const t of topics)
-    lines.push(`${pad(t.name, 40)}${lpad(t.messages, 12)}${lpad(t.bytes, 14)}${lpad(rate(t.rate), 10)}`);
+    lines.push(`${pad(showTopic(t.name), 40)}${lpad(t.messages, 12)}${lpad(t.bytes, 14)}${lpad(rate(t.rate), 10)}`);
   if (state.topics.length > topics.length) lines.push(style.dim(`... ${state.topics.length - topics.length} more`));
   if (state.topics.length === 0) lines.push(style.dim("(none)"));
   lines.push("", style.dim(`${pad("DURABLE", 40)}${lpad("LAG", 12)}`));

@@ -87,8 +87,23 @@ export class CborWriter {
     for (let i = 0; i < length; i++) b[this.at++] = s.charCodeAt(i);
   }
 
+  /** A text string of any characters (topic names), in UTF-8; ASCII takes the path of `ascii`. */
+  text(s: string): void {
+    for (let i = 0; i < s.length; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        this.bytesAs(3, utf8.encode(s));
+        return;
+      }
+    }
+    this.ascii(s);
+  }
+
   bytes(data: Uint8Array): void {
-    this.head(2, data.length);
+    this.bytesAs(2, data);
+  }
+
+  private bytesAs(major: number, data: Uint8Array): void {
+    this.head(major, data.length);
     this.reserve(data.length);
     this.buffer.set(data, this.at);
     this.at += data.length;
@@ -112,6 +127,8 @@ export class CborWriter {
     this.buffer[this.at++] = value ? 0xf5 : 0xf4;
   }
 }
+
+const utf8 = new TextEncoder();
 
 /** The CBOR text string of an ASCII key, to write with `raw`. */
 export function asciiText(s: string): Uint8Array {

@@ -1,7 +1,9 @@
 import * as v from "valibot";
 
+export { TopicSchema } from "./topic-name.ts";
+
 /**
- * Topic names, durable subscription names and producer ids share one alphabet: letters, digits
+ * Durable subscription names and producer ids share one alphabet: letters, digits
  * and `. _ - / :`, 1 to 255 characters. No whitespace or control characters, so a name prints
  * unambiguously in logs and `--json` output; nothing beyond that is reserved.
  */
@@ -19,7 +21,6 @@ function nameSchema(what: string) {
   );
 }
 
-export const TopicSchema = nameSchema("topic name");
 export const SubscriptionNameSchema = nameSchema("subscription name");
 export const ProducerIdSchema = nameSchema("producer id");
 

@@ -1,4 +1,4 @@
-import { readName } from "../util/name-bytes.ts";
+import { readName, readTopic } from "../util/name-bytes.ts";
 import { type FieldKind, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.ts";
 
 /**
@@ -15,6 +15,7 @@ const BYTES = 2;
 const BOOLEAN = 3;
 const CHOICE = 4;
 const LIST = 5;
+const TOPIC = 6;
 
 /** A table laid out for reading: one array per property of the fields, kinds as small numbers. */
 interface Reader {
@@ -36,6 +37,8 @@ function readerOf(t: Table): Reader {
         return WHOLE;
       case "name":
         return NAME;
+      case "topic":
+        return TOPIC;
       case "bytes":
         return BYTES;
       case "boolean":
@@ -146,6 +149,8 @@ function readValue(kind: number, extra: readonly number[] | Reader | undefined):
       return whole();
     case NAME:
       return name();
+    case TOPIC:
+      return topic();
     case BYTES:
       return byteString();
     case BOOLEAN:
@@ -198,6 +203,14 @@ function name(): string | undefined {
   const length = head(3);
   if (length < 0 || length > end - at) return undefined;
   const n = readName(src, at, at + length);
+  at += length;
+  return n;
+}
+
+function topic(): string | undefined {
+  const length = head(3);
+  if (length < 0 || length > end - at) return undefined;
+  const n = readTopic(src, at, at + length);
   at += length;
   return n;
 }

@@ -1,6 +1,6 @@
 import type { CborWriter } from "../util/cbor-writer.ts";
 import { MqraftError } from "../util/errors.ts";
-import { isName } from "../util/name-bytes.ts";
+import { isName, isTopic } from "../util/name-bytes.ts";
 import { type FieldKind, HOT_SCHEMAS, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.ts";
 import { createMessageParser, type MessageParser } from "./messages/parse.ts";
 
@@ -67,7 +67,8 @@ function compile(t: Table): Compiled {
   const check = `return function check(m) { ${reads.filter((r) => r.startsWith("const x")).join(" ")} ${checks.join(" ")} return true; };`;
   const write = `return function write(w, m) { ${reads.join(" ")} w.mapHeader(${[fixed, ...counted].join(" + ")}); ${writes.join(" ")} };`;
   const encode = `return function encode(w, m) { ${reads.join(" ")} ${checks.join(" ")} w.mapHeader(${[fixed, ...counted].join(" + ")}); ${writes.join(" ")} return true; };`;
-  const make = (body: string) => new Function("isName", "everyItem", "K", "S", body)(isName, everyItem, keys, subs);
+  const make = (body: string) =>
+    new Function("isName", "isTopic", "everyItem", "K", "S", body)(isName, isTopic, everyItem, keys, subs);
   return { check: make(check), write: make(write), encode: make(encode) };
 }
 
@@ -86,6 +87,8 @@ function validExpression(kind: FieldKind, x: string, subs: Compiled[]): string {
       return `Number.isSafeInteger(${x}) && ${x} >= 0`;
     case "name":
       return `typeof ${x} === "string" && isName(${x})`;
+    case "topic":
+      return `typeof ${x} === "string" && isTopic(${x})`;
     case "bytes":
       return `${x} instanceof Uint8Array`;
     case "boolean":
@@ -110,6 +113,8 @@ function writeStatement(kind: FieldKind, x: string, subs: Compiled[]): string {
       return `w.whole(${x});`;
     case "name":
       return `w.ascii(${x});`;
+    case "topic":
+      return `w.text(${x});`;
     case "bytes":
       return `w.bytes(${x});`;
     case "boolean":

@@ -1,5 +1,6 @@
 import { asciiText } from "../util/cbor-writer.ts";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../util/names.ts";
+import { isTopicName } from "../util/topic-name.ts";
 import { DeliverySchema, PublishedSchema, PublishSchema } from "./messages/client.ts";
 import { RaftAppendSchema } from "./messages/raft.ts";
 
@@ -17,6 +18,8 @@ export type FieldKind =
   | { readonly is: "whole" }
   /** A name of names.ts: 1 to MAX_NAME_LENGTH characters matching NAME_PATTERN (ASCII only). */
   | { readonly is: "name" }
+  /** A topic name of topic-name.ts (UTF-8), checked by its one `check` action, isTopicName. */
+  | { readonly is: "topic" }
   /** An instance of Uint8Array. */
   | { readonly is: "bytes" }
   | { readonly is: "boolean" }
@@ -87,6 +90,10 @@ function kindOf(node: SchemaNode, where: string): FieldKind {
       return { is: "whole" };
     }
     case "string": {
+      const check = node.pipe?.[1] as (SchemaNode & { requirement?: unknown }) | undefined;
+      if (node.pipe?.length === 2 && check?.type === "check" && check.requirement === isTopicName) {
+        return { is: "topic" };
+      }
       const a = actions(node, where, ["min_length", "max_length", "regex"]);
       const regex = a.get("regex");
       if (a.get("min_length") !== 1 || a.get("max_length") !== MAX_NAME_LENGTH || regex !== NAME_PATTERN) {

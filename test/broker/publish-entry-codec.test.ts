@@ -34,6 +34,15 @@ describe("publish entry codec", () => {
       ],
     ],
     ["a 255-character topic", 5, [{ topic: "x".repeat(255), data: bytes(3) }]],
+    [
+      "Unicode topics, up to 255 bytes of UTF-8",
+      5,
+      [
+        { topic: "温度/センサー", data: bytes(3) },
+        { topic: "é.ü.😀", data: bytes(1), producer: "p", seq: 1 },
+        { topic: "温".repeat(85), data: bytes(2) },
+      ],
+    ],
     ["many messages", 5, Array.from({ length: 70_000 }, (_, i) => ({ topic: `t${i % 7}`, data: bytes(i % 40) }))],
   ];
 
@@ -57,8 +66,12 @@ describe("publish entry codec", () => {
       ]),
       byCborX(5, [{ topic: "ok", data: bytes(1), producer: "p" } as PublishMessage]),
       byCborX(5, [{ topic: "", data: bytes(1) }]),
-      byCborX(5, [{ topic: "é", data: bytes(1) }]),
+      byCborX(5, [{ topic: "a*b", data: bytes(1) }]),
+      byCborX(5, [{ topic: "orders.>", data: bytes(1) }]),
+      byCborX(5, [{ topic: "é\u2028", data: bytes(1) }]),
+      byCborX(5, [{ topic: "温\u3000度", data: bytes(1) }]),
       byCborX(5, [{ topic: "x".repeat(256), data: bytes(1) }]),
+      byCborX(5, [{ topic: "温".repeat(86), data: bytes(1) }]),
       cbor.encode({ type: "publish", time: 5, messages: [["a", bytes(1)]], extra: 1 }),
       cbor.encode({ type: "publish", time: -1, messages: [] }),
       cbor.encode({ type: "publish", time: 1.5, messages: [] }),
@@ -84,11 +97,11 @@ describe("publish entry codec", () => {
   });
 });
 
-describe("isName", () => {
-  test("agrees with the name schema", async () => {
+describe("isName and isTopic", () => {
+  test("agree with the name and topic schemas", async () => {
     const v = await import("valibot");
-    const { TopicSchema } = await import("../../src/util/names.ts");
-    const { isName } = await import("../../src/util/name-bytes.ts");
+    const { ProducerIdSchema, TopicSchema } = await import("../../src/util/names.ts");
+    const { isName, isTopic } = await import("../../src/util/name-bytes.ts");
     const samples = [
       "a",
       "A-z_0.9/:",
@@ -102,8 +115,17 @@ describe("isName", () => {
       "a\u0100",
       "\u0061\u030a",
       "t\0",
+      "温度/センサー",
+      "温".repeat(85),
+      "温".repeat(86),
+      "a*",
+      "a.>",
+      "\ud800",
     ];
-    for (let c = 0; c < 300; c++) samples.push(`t${String.fromCharCode(c)}`);
-    for (const s of samples) expect(isName(s)).toBe(v.is(TopicSchema, s));
+    for (let c = 0; c < 0x3100; c++) samples.push(`t${String.fromCharCode(c)}`);
+    for (const s of samples) {
+      expect([s, isName(s)]).toEqual([s, v.is(ProducerIdSchema, s)]);
+      expect([s, isTopic(s)]).toEqual([s, v.is(TopicSchema, s)]);
+    }
   });
 });

@@ -10,7 +10,7 @@ describe("hot codec tables", () => {
     expect(publish.type).toBe("publish");
     expect(publish.fields.map((f) => [f.key, f.required, f.kind.is])).toEqual([
       ["id", true, "whole"],
-      ["topic", true, "name"],
+      ["topic", true, "topic"],
       ["data", true, "bytes"],
       ["producer", false, "name"],
       ["seq", false, "whole"],
