@@ -18,6 +18,8 @@ export class Progress {
   snapshotOffset = 0;
   /** Highest commit index sent, so that a commit-only append goes out once per change. */
   sentCommit = 0;
+  /** The leader's tick count when a rejection last made it step back from replicate state (step-leader.ts). */
+  backtrackedAt = Number.NEGATIVE_INFINITY;
   /** The leader's tick count when it last heard from this member (check-quorum and reachability). */
   lastHeard: number;
   readonly inflights: Inflights;

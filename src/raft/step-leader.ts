@@ -41,21 +41,8 @@ export function stepLeader(r: RaftState, m: Message): void {
 }
 
 function handleAppendResponse(r: RaftState, m: AppendResponse, pr: Progress): void {
-  if (m.reject && m.hintIndex < pr.match) {
-    // The follower holds less than it once acknowledged (a log repaired after corruption, or a stale
-    // reply): lowering match is safe (commit never moves back) and lets replication refill it.
-    pr.match = m.hintIndex;
-    pr.next = m.hintIndex + 1;
-    pr.becomeProbe();
-    sendAppends(r, m.from, pr, true);
-    return;
-  }
   if (m.reject) {
-    const hint = m.hintTerm > 0 ? r.log.findConflictByTerm(m.hintIndex, m.hintTerm)[0] : m.hintIndex;
-    if (pr.maybeDecrTo(m.index, hint)) {
-      if (pr.state === "replicate") pr.becomeProbe();
-      sendAppends(r, m.from, pr, true);
-    }
+    handleRejection(r, m, pr);
     return;
   }
   if (!pr.maybeUpdate(m.index)) return;
@@ -73,6 +60,45 @@ function handleAppendResponse(r: RaftState, m: AppendResponse, pr: Progress): vo
   maybeCommit(r);
   sendAppends(r, m.from, pr, false);
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
+}
+
+/**
+ * A rejection says where the follower's log ended when the rejected append reached it. On a network that reorders,
+ * that may be an append overtaken by a later one, or one sent before the leader last stepped back: acting on each
+ * such rejection sends the whole window again, whose own overtaken appends are rejected in turn, and the messages
+ * multiply without bound. So in replicate state the leader steps back at most once per heartbeat round trip; a
+ * lost append is still found by the next rejection after it (or the heartbeat's empty append), one round trip later.
+ */
+function handleRejection(r: RaftState, m: AppendResponse, pr: Progress): void {
+  if (pr.state === "replicate") {
+    if (m.index <= pr.match && !reportsShortenedLog(m, pr)) return; // answers an append older than an acknowledgement
+    if (r.ticks - pr.backtrackedAt < 2 * r.cfg.heartbeatTicks) return;
+    pr.backtrackedAt = r.ticks;
+  } else if (m.index !== pr.next - 1 && !reportsShortenedLog(m, pr)) {
+    return; // probe: the answer to an append other than the outstanding one
+  }
+  if (m.hintIndex < pr.match && (reportsShortenedLog(m, pr) || pr.state === "probe")) {
+    // The follower holds less than it once acknowledged (a log cut by a repair after corruption): lowering match is
+    // safe (commit never moves back) and lets replication refill it.
+    pr.match = m.hintIndex;
+    pr.becomeProbe();
+    sendAppends(r, m.from, pr, true);
+    return;
+  }
+  const hint = m.hintTerm > 0 ? r.log.findConflictByTerm(m.hintIndex, m.hintTerm)[0] : m.hintIndex;
+  if (pr.maybeDecrTo(m.index, hint)) {
+    if (pr.state === "replicate") pr.becomeProbe();
+    sendAppends(r, m.from, pr, true);
+  }
+}
+
+/**
+ * A follower answers a heartbeat whose commit index is beyond its log with a rejection without a term hint
+ * (step-follower.ts): its log was cut below what it acknowledged. An append's rejection carries the term of its hint
+ * whenever the hint is above 0.
+ */
+function reportsShortenedLog(m: AppendResponse, pr: Progress): boolean {
+  return m.hintTerm === 0 && m.hintIndex < pr.match;
 }
 
 function handleHeartbeatResponse(r: RaftState, from: number, pr: Progress): void {
