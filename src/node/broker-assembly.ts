@@ -14,6 +14,7 @@ import {
   type HardState,
   type Message,
   type NodeId,
+  RAFT_DEFAULTS,
   RaftNode,
   type RaftOptions,
   type Snapshot,
@@ -28,6 +29,7 @@ import type { Prng } from "../util/prng.ts";
 import type { Clock } from "./clock.ts";
 import { CommandClock } from "./command-clock.ts";
 import { DiskAlarm } from "./disk-alarm.ts";
+import { DiskHandoff } from "./disk-handoff.ts";
 import type { FreeSpaceProbe } from "./free-space.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
@@ -101,6 +103,10 @@ export class BrokerAssembly {
   private stopTicker: (() => void) | undefined;
   /** Raised below --min-free-space: the leader then refuses publishes (undefined without a free-space probe). */
   readonly diskAlarm: DiskAlarm | undefined;
+  /** Under the alarm, as leader: hands leadership to a voter that may have room. */
+  private readonly handoff: DiskHandoff | undefined;
+  /** The term of the last leadership transfer declined (logged once per leader term). */
+  private declinedInTerm = -1;
   private stopped = false;
 
   private soleVoterWarned = false;
@@ -181,6 +187,9 @@ export class BrokerAssembly {
       this.broker.writeGate = () => (this.driver.raft.role === "leader" ? alarm.refusal() : undefined);
       this.broker.commandGate = (type, bytes) =>
         this.driver.raft.role === "leader" ? alarm.admit(type, bytes) : undefined;
+      this.handoff = new DiskHandoff(options.raft.electionTicks ?? RAFT_DEFAULTS.electionTicks, log, (id) =>
+        this.addressOf(id),
+      );
     }
     const snapshot = store.snapshot();
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
@@ -246,13 +255,33 @@ export class BrokerAssembly {
     this.driver.tick();
     // statfs takes microseconds: read at every tick, the alarm rises before a fast publisher eats the reserve
     this.diskAlarm?.check();
+    this.handOverIfFull();
     this.watcher.check();
     this.options.onTick?.();
   }
 
   /** A Raft message from a peer. */
   receive(m: Message): void {
+    // Declining a leadership transfer under the alarm: taking over would only move the refusals here (disk-handoff.ts).
+    if (m.type === "timeoutNow" && this.diskAlarm?.raised === true) {
+      if (m.term !== this.declinedInTerm)
+        this.options.log.info(`Declining leadership from node ${m.from}: this broker's disk alarm is raised`);
+      this.declinedInTerm = m.term;
+      return;
+    }
     this.driver.step(m);
+  }
+
+  private handOverIfFull(): void {
+    const alarm = this.diskAlarm;
+    if (alarm === undefined || this.handoff === undefined) return;
+    const to = this.handoff.next(alarm.raised, () => this.driver.raft.status());
+    if (to === undefined) return;
+    try {
+      this.driver.withCore((raft) => raft.transferLeadership(to));
+    } catch (e) {
+      this.options.log.warn(`Disk alarm: could not hand leadership to node ${to}: ${describeError(e)}`);
+    }
   }
 
   get raft(): RaftNode {
