@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { ByteSizeSchema } from "../src/util/config-values.ts";
 import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
-import { clientArgs, serversFrom } from "./common-args.ts";
+import { clientArgs, serversFrom, tokenFrom } from "./common-args.ts";
 
 /** Flags of `mqraft bench pub|sub|e2e`, validated into BenchSettings. */
 
@@ -62,6 +62,7 @@ export const benchArgs = {
 export interface BenchSettings {
   topic: string;
   servers: string[];
+  token?: string;
   json: boolean;
   msgs: number;
   size: number;
@@ -89,6 +90,7 @@ export function parseBenchArgs(mode: "pub" | "sub" | "e2e", raw: BenchRawArgs): 
   return {
     topic: topic as string,
     servers: serversFrom(raw),
+    ...tokenFrom(raw),
     json: raw.json === true,
     msgs: parseOptionalFlag("msgs", BenchFlagSchemas.msgs, raw.msgs) ?? 100_000,
     size,

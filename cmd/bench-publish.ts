@@ -69,6 +69,7 @@ export function publishLoad(settings: BenchSettings): PublishLoad {
       for (let i = 0; i < settings.clients; i++) {
         const client = await connect({
           servers: settings.servers,
+          token: settings.token,
           window: settings.window,
           timeoutMs: settings.timeoutMs,
         });

@@ -33,7 +33,7 @@ export async function receiveLoad(
   const clients: MqraftClient[] = [];
   const subscriptions: Subscription[] = [];
   for (let i = 0; i < count; i++) {
-    const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs });
+    const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs, token: settings.token });
     clients.push(client);
     subscriptions.push(await client.subscribe(settings.topic, { from }));
   }

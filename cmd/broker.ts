@@ -64,6 +64,11 @@ export const brokerArgs = {
     type: "string",
     description: "File holding the secret every node of the cluster shares (mode 0600); links between nodes prove it",
   },
+  "admin-token-file": {
+    type: "string",
+    description:
+      "File holding a token (mode 0600, 16+ bytes) this broker accepts as an admin's; with it, clients need tokens",
+  },
   ...logArgs,
   ...configArgs,
 } as const;
@@ -106,6 +111,7 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"] ?? "0"),
     readyLag: parseFlag("ready-lag", CountSchema, args["ready-lag"] ?? "1000"),
     ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),
+    ...(args["admin-token-file"] === undefined ? {} : { adminTokenFile: args["admin-token-file"] }),
   };
   const result = v.safeParse(BrokerConfigSchema, raw);
   if (!result.success) {

@@ -5,7 +5,7 @@ import { AddressListSchema } from "../src/util/config-values.ts";
 import { describeError, isMqraftError, MqraftError } from "../src/util/errors.ts";
 import { brokerArgs, brokerConfigFromArgs } from "./broker.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
-import { setUpLogging } from "./common-args.ts";
+import { clientArgs, setUpLogging, tokenFrom } from "./common-args.ts";
 
 const { peers: _peers, id: _id, port: _port, ...rest } = brokerArgs;
 const joinBrokerArgs = {
@@ -26,6 +26,8 @@ export default defineCommand({
       type: "string",
       description: "Brokers to ask instead of (or besides) --manager, host:port[,host:port...]",
     },
+    token: { ...clientArgs.token, description: "An admin's token, to ask a cluster with auth on (else $MQRAFT_TOKEN)" },
+    "token-file": clientArgs["token-file"],
   },
   async run({ args }) {
     setUpLogging(args);
@@ -37,6 +39,7 @@ export default defineCommand({
     if (args.id === undefined) throw usageError("join needs --id N, a node id no other member has");
     if (args.port === undefined) throw usageError("join needs --port P, the port this broker listens on");
     const config = brokerConfigFromArgs(args, true);
+    const token = tokenFrom(args);
     const node = await BrokerNode.start(config);
     node.rejoining = true;
     const stop = () => void node.handOffLeadership().then(() => node.stop());
@@ -47,7 +50,7 @@ export default defineCommand({
     // Asking is harmless for a member: the leader answers at once for the same id at the same address.
     const member = node.isMember;
     if (member) node.log.info("A member of the cluster as of the data folder; checking with the cluster");
-    await askToJoin(node, [...managers, ...brokers], !member);
+    await askToJoin(node, [...managers, ...brokers], !member, token);
     await untilMember(node);
     node.rejoining = false;
     const reason = await node.stopped;
@@ -85,12 +88,17 @@ async function untilMember(node: BrokerNode): Promise<void> {
  * Asks until the leader adds this broker; a refusal (duplicate id, ...) stops the broker with exit 1. A broker that
  * is a member by its own folder keeps running if it cannot ask (its cluster may be without a leader just now).
  */
-async function askToJoin(node: BrokerNode, servers: string[], stopOnFailure = true): Promise<void> {
+async function askToJoin(
+  node: BrokerNode,
+  servers: string[],
+  stopOnFailure: boolean,
+  token: { token?: string },
+): Promise<void> {
   const { id, advertise } = node.config;
   const deadline = performance.now() + JOIN_TIMEOUT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
-      const client = await connect({ servers, timeoutMs: 10_000 });
+      const client = await connect({ servers, timeoutMs: 10_000, ...token });
       try {
         await refuseForeignDataFolder(node, client);
         await client.join(id, advertise);
@@ -105,7 +113,7 @@ async function askToJoin(node: BrokerNode, servers: string[], stopOnFailure = tr
         return;
       }
       // a wrong or missing --cluster-secret-file does not fix itself by asking again
-      if (isMqraftError(e, "UNAUTHENTICATED")) {
+      if (isMqraftError(e, "UNAUTHENTICATED") || isMqraftError(e, "FORBIDDEN")) {
         await node.stop(new MqraftError("UNAUTHENTICATED", `the cluster refused to add node ${id}: ${e.message}`));
         return;
       }

@@ -3,7 +3,7 @@ import { connect } from "../src/client/index.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { asText, publishedLine } from "./client-output.ts";
-import { clientArgs, serversFrom } from "./common-args.ts";
+import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 import { publishLines } from "./publish-lines.ts";
 import { byteLines } from "./stdin-lines.ts";
@@ -30,6 +30,7 @@ export interface PubSettings {
   file: string | undefined;
   raw: boolean;
   servers: string[];
+  token?: string;
   json: boolean;
   timeoutMs: number;
 }
@@ -43,6 +44,8 @@ export function parsePubArgs(raw: {
   timeout?: string;
   file?: string;
   raw?: boolean;
+  token?: string;
+  "token-file"?: string;
   _?: string[];
 }): PubSettings {
   const [topic] = parseTopics(raw.topic === undefined ? [] : [raw.topic]);
@@ -58,6 +61,7 @@ export function parsePubArgs(raw: {
     file: raw.file,
     raw: raw.raw === true,
     servers: serversFrom(raw),
+    ...tokenFrom(raw),
     json: raw.json === true,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
   };
@@ -71,7 +75,11 @@ export default defineCommand({
   args,
   async run({ args: parsed }) {
     const settings = parsePubArgs(parsed);
-    const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs });
+    const client = await connect({
+      servers: settings.servers,
+      timeoutMs: settings.timeoutMs,
+      ...tokenOption(settings),
+    });
     const out = new LineOutput();
     try {
       const whole = await wholeMessage(settings);

@@ -3,7 +3,7 @@ import { type ClusterStatus, connect } from "../src/client/index.ts";
 import { ExitError, parseOptionalFlag } from "./cli-runner.ts";
 import { TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { statusJson, statusTable } from "./client-output.ts";
-import { clientArgs, serversFrom } from "./common-args.ts";
+import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 
 const DEFAULT_TIMEOUT_S = 5;
@@ -19,14 +19,22 @@ const args = {
 
 export interface StatusSettings {
   servers: string[];
+  token?: string;
   json: boolean;
   timeoutMs: number;
 }
 
 /** Validates status's arguments; a bad one is a BAD_USAGE error naming it. */
-export function parseStatusArgs(raw: { server?: string; json?: boolean; timeout?: string }): StatusSettings {
+export function parseStatusArgs(raw: {
+  server?: string;
+  json?: boolean;
+  timeout?: string;
+  token?: string;
+  "token-file"?: string;
+}): StatusSettings {
   return {
     servers: serversFrom(raw),
+    ...tokenFrom(raw),
     json: raw.json === true,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
   };
@@ -48,7 +56,11 @@ export default defineCommand({
   args,
   async run({ args: parsed }) {
     const settings = parseStatusArgs(parsed);
-    const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs });
+    const client = await connect({
+      servers: settings.servers,
+      timeoutMs: settings.timeoutMs,
+      ...tokenOption(settings),
+    });
     const out = new LineOutput();
     let code = 0;
     try {

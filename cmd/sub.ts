@@ -7,7 +7,7 @@ import type { SubscribeFrom } from "../src/wire/index.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { FromSchema, parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { messageLine } from "./client-output.ts";
-import { clientArgs, serversFrom } from "./common-args.ts";
+import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 import { onStdoutClosed } from "./stdout-watch.ts";
 
@@ -54,6 +54,7 @@ export interface SubSettings {
   count: number | undefined;
   drain: boolean;
   servers: string[];
+  token?: string;
   json: boolean;
   timeoutMs: number;
   reconnectTimeoutMs: number;
@@ -72,6 +73,8 @@ export function parseSubArgs(raw: {
   drain?: boolean;
   timeout?: string;
   "reconnect-timeout"?: string;
+  token?: string;
+  "token-file"?: string;
 }): SubSettings {
   return {
     topics: parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic])),
@@ -81,6 +84,7 @@ export function parseSubArgs(raw: {
     count: parseOptionalFlag("count", PositiveCountSchema, raw.count),
     drain: raw.drain === true,
     servers: serversFrom(raw),
+    ...tokenFrom(raw),
     json: raw.json === true,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
     reconnectTimeoutMs:
@@ -100,6 +104,7 @@ export default defineCommand({
       servers: settings.servers,
       timeoutMs: settings.timeoutMs,
       resumeTimeoutMs: settings.reconnectTimeoutMs,
+      ...tokenOption(settings),
     });
     const out = new LineOutput();
     try {

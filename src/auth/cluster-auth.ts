@@ -3,7 +3,7 @@ import type { ClusterAuth } from "./peer-handshake.ts";
 import { RefusalLog } from "./refusal-log.ts";
 import { readSecretFile } from "./secret-file.ts";
 
-const LOOPBACK = /^(127\.|localhost$|::1$|\[::1\]$)/;
+export const LOOPBACK = /^(127\.|localhost$|::1$|\[::1\]$)/;
 
 /**
  * The cluster secret a node starts with, or undefined without --cluster-secret-file. Throws BAD_CONFIG naming the

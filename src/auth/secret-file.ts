@@ -12,7 +12,7 @@ const MAX_SECRET_BYTES = 4096;
  * readable or writable by group or others (a secret others can read authenticates nobody). Trailing line ends are
  * dropped, so a secret written with `echo` matches one written without.
  */
-export function readSecretFile(path: string): Uint8Array {
+export function readSecretFile(path: string, what = "cluster secret file"): Uint8Array {
   let mode: number;
   let size: number;
   try {
@@ -21,20 +21,20 @@ export function readSecretFile(path: string): Uint8Array {
     const code = (e as { code?: unknown }).code;
     throw new MqraftError(
       "BAD_CONFIG",
-      `cluster secret file ${path}: ${code === "ENOENT" ? "no such file" : String((e as Error).message)}`,
+      `${what} ${path}: ${code === "ENOENT" ? "no such file" : String((e as Error).message)}`,
     );
   }
   if ((mode & 0o077) !== 0)
     throw new MqraftError(
       "BAD_CONFIG",
-      `cluster secret file ${path} is accessible to others (mode ${(mode & 0o777).toString(8)}): chmod 600 ${path}`,
+      `${what} ${path} is accessible to others (mode ${(mode & 0o777).toString(8)}): chmod 600 ${path}`,
     );
   if (size > MAX_SECRET_BYTES)
-    throw new MqraftError("BAD_CONFIG", `cluster secret file ${path} holds ${size} bytes, over ${MAX_SECRET_BYTES}`);
+    throw new MqraftError("BAD_CONFIG", `${what} ${path} holds ${size} bytes, over ${MAX_SECRET_BYTES}`);
   let bytes = new Uint8Array(readFileSync(path));
   while (bytes.length > 0 && (bytes[bytes.length - 1] === 0x0a || bytes[bytes.length - 1] === 0x0d))
     bytes = bytes.subarray(0, bytes.length - 1);
-  if (bytes.length === 0) throw new MqraftError("BAD_CONFIG", `cluster secret file ${path} is empty`);
+  if (bytes.length === 0) throw new MqraftError("BAD_CONFIG", `${what} ${path} is empty`);
   return bytes;
 }
 

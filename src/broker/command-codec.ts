@@ -16,6 +16,7 @@ import {
 } from "./commands.ts";
 import { GROUP_COMMAND_SCHEMAS } from "./groups/group-commands.ts";
 import { encodePublishEntry, readPublishEntry } from "./publish-entry-codec.ts";
+import { USER_COMMAND_SCHEMAS } from "./users-commands.ts";
 
 /**
  * The bytes of a command. A CBOR map `{type, time, ...}` as in commands.ts, except that each
@@ -66,6 +67,7 @@ const WireCommandSchema = v.variant("type", [
   RegisterCommandSchema,
   PurgeCommandSchema,
   ...GROUP_COMMAND_SCHEMAS,
+  ...USER_COMMAND_SCHEMAS,
 ]);
 export type WireCommand = v.InferOutput<typeof WireCommandSchema>;
 
@@ -164,6 +166,9 @@ export function encodeCommand(command: Command): Uint8Array {
     case "group-ack":
     case "group-tick":
     case "group-rm":
+    case "user-add":
+    case "user-remove":
+    case "user-rotate":
       // valibot's objects keep only their own keys, so the parsed command is exactly its fields
       return cbor.encode(command);
     default:

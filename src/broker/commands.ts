@@ -7,6 +7,7 @@ import {
   WholeNumberSchema,
 } from "../util/names.ts";
 import { GROUP_COMMAND_SCHEMAS, type GroupCommand } from "./groups/group-commands.ts";
+import { USER_COMMAND_SCHEMAS } from "./users-commands.ts";
 
 /**
  * The commands of the replicated state machine. One committed Normal Raft entry carries one
@@ -135,6 +136,7 @@ export const CommandSchema = v.variant("type", [
   RegisterCommandSchema,
   PurgeCommandSchema,
   ...GROUP_COMMAND_SCHEMAS,
+  ...USER_COMMAND_SCHEMAS,
 ]);
 export type Command = v.InferOutput<typeof CommandSchema>;
 export type { GroupCommand };

@@ -39,6 +39,7 @@ export type ApplyResult =
   | { type: "register"; producer: string; epoch: number }
   | { type: "purge"; topic: string; dropped: number }
   | GroupResult
+  | { type: "user-add" | "user-remove" | "user-rotate"; name: string }
   | ErrorResult;
 
 export function refusal(code: BrokerErrorCode, message: string): ErrorResult {

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
+import { PermissionsSchema, TokenHashSchema, UserNameSchema } from "../util/user-names.ts";
 import { describeIssues } from "./command-codec.ts";
 import { MAX_SUBSCRIPTION_TOPICS, type Retention, RetentionSchema } from "./commands.ts";
 import type { Group } from "./groups/group.ts";
@@ -9,6 +10,7 @@ import { groupSnapshot, restoreGroup } from "./groups/group-snapshot.ts";
 import { type ProducerWindow, producerFromColumns, SEQS_PER_PRODUCER } from "./producer-window.ts";
 import type { DurableRecord } from "./subscriptions.ts";
 import { type TopicIndex, topicFromColumns } from "./topic-index.ts";
+import type { UserRecord } from "./users.ts";
 
 /**
  * The state machine's snapshot (layout in docs/state-machine.md). Version 3, written now: a magic
@@ -33,6 +35,13 @@ const DurableSchema = v.object({
   topics: v.pipe(v.array(TopicSchema), v.minLength(1), v.maxLength(MAX_SUBSCRIPTION_TOPICS)),
   positions: v.array(WholeNumberSchema),
   holder: v.optional(SubscriptionNameSchema),
+});
+const UserSchema = v.object({
+  name: UserNameSchema,
+  hash: TokenHashSchema,
+  ...PermissionsSchema.entries,
+  created: WholeNumberSchema,
+  rotated: WholeNumberSchema,
 });
 const common = {
   format: v.literal(SNAPSHOT_FORMAT),
@@ -63,6 +72,7 @@ const SnapshotV1Schema = v.object({
 type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producers"> & {
   retentionSet?: boolean;
   groups?: unknown[];
+  users?: UserRecord[];
   producers: (v.InferOutput<typeof SnapshotV1Schema>["producers"][number] & { epoch?: number; nextSeq?: number })[];
 };
 
@@ -87,6 +97,8 @@ const HeaderSchema = v.variant("version", [
     durables: v.array(DurableSchema),
     /** Consumer groups (groups/group-snapshot.ts), absent when there are none. */
     groups: v.optional(v.array(v.unknown())),
+    /** The users (users.ts), in the order they were added; absent: none (as before users existed). */
+    users: v.optional(v.array(UserSchema)),
   }),
 ]);
 export type SnapshotHeader = v.InferOutput<typeof HeaderSchema>;
@@ -104,6 +116,8 @@ export interface SnapshotParts {
   durables: Iterable<DurableRecord>;
   /** In creation order. */
   groups?: Iterable<Group>;
+  /** In the order they were added. */
+  users: Iterable<UserRecord>;
 }
 
 export interface RestoredParts {
@@ -115,6 +129,7 @@ export interface RestoredParts {
   producers: ProducerWindow[];
   durables: DurableRecord[];
   groups: Group[];
+  users: UserRecord[];
 }
 
 /** The snapshot as the pieces to write one after the other: the prefix, the header, then views of the columns. */
@@ -137,6 +152,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
     ...(d.holder === undefined ? {} : { holder: d.holder }),
   }));
   const groups = Array.from(parts.groups ?? [], groupSnapshot);
+  const users = Array.from(parts.users, (u) => ({ ...u }));
   return joinSnapshot(
     {
       format: SNAPSHOT_FORMAT,
@@ -149,6 +165,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
       producers,
       durables,
       ...(groups.length === 0 ? {} : { groups }),
+      ...(users.length === 0 ? {} : { users }),
     },
     columns,
   );
@@ -256,6 +273,7 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
     ...("retentionSet" in h && h.retentionSet !== undefined ? { retentionSet: h.retentionSet } : {}),
     durables: h.durables,
     ...("groups" in h && h.groups !== undefined ? { groups: h.groups } : {}),
+    ...("users" in h && h.users !== undefined ? { users: h.users } : {}),
     topics,
     producers,
   };
@@ -334,6 +352,13 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
     };
   });
 
+  const userNames = new Set<string>();
+  const users = (s.users ?? []).map((u) => {
+    if (userNames.has(u.name)) throw corrupt(`user "${u.name}" appears twice`);
+    userNames.add(u.name);
+    return { ...u };
+  });
+
   // before version 3 only a leader's flags ever set retention: a policy with a limit was set, an empty one never
   const retentionSet = s.retentionSet ?? Object.values(s.retention).some((limit) => limit !== undefined);
   return {
@@ -345,6 +370,7 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
     producers,
     durables,
     groups: restoreGroups(s.groups ?? [], byName),
+    users,
   };
 }
 

@@ -18,6 +18,7 @@ import { RetentionEnforcer } from "./retention.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.ts";
 import { type OffsetRange, Subscriptions } from "./subscriptions.ts";
 import { TopicIndex } from "./topic-index.ts";
+import { Users } from "./users.ts";
 
 export interface TopicInfo {
   firstOffset: number;
@@ -64,6 +65,8 @@ export class BrokerState {
   private readonly subscriptions = new Subscriptions((topic) => this.topicsByName.get(topic) ?? NEVER_PUBLISHED);
   private readonly retainer = new RetentionEnforcer();
   private readonly groupList = new Groups((name) => topicView(this.topicsByName.get(name)));
+  /** Who may connect as a client, and what each may do (src/auth reads it; docs/security.md). */
+  readonly users = new Users();
   private applied = 0;
   private clock = 0;
   /** Whether a config command has set the retention policy (leaders propose their flags only until then). */
@@ -201,6 +204,7 @@ export class BrokerState {
       producers: this.dedup.windows(),
       durables: this.subscriptions.records(),
       groups: this.groupList.all(),
+      users: this.users.records(),
     });
   }
 
@@ -218,6 +222,7 @@ export class BrokerState {
     for (const window of parts.producers) state.dedup.restore(window);
     for (const record of parts.durables) state.subscriptions.restore(record);
     state.groupList.restore(parts.groups);
+    for (const user of parts.users) state.users.restore(user);
     state.retainer.set(parts.retention, state.topicList, state.clock);
     return state;
   }
@@ -261,6 +266,10 @@ export class BrokerState {
       case "group-tick":
       case "group-rm":
         return [this.groupList.apply(command, this.clock)];
+      case "user-add":
+      case "user-remove":
+      case "user-rotate":
+        return [this.users.apply(command, this.clock)];
       default:
         return command satisfies never;
     }

@@ -37,3 +37,8 @@ export function isRetryable(e: unknown): boolean {
 export function leaderHint(e: unknown): string | undefined {
   return e instanceof RefusedError && e.code === "NOT_LEADER" ? e.leader : undefined;
 }
+
+/** Refusals of the client itself, not of one request or one broker: no retry, on any broker, can change them. */
+export function isFatal(e: unknown): boolean {
+  return e instanceof MqraftError && e.code === "UNAUTHENTICATED";
+}

@@ -33,6 +33,11 @@ import {
   TopicListSchema,
   type Transfer,
   type Unsubscribe,
+  type UserList,
+  UserListSchema,
+  type UserRequest,
+  type UserToken,
+  UserTokenSchema,
   WelcomeSchema,
 } from "../wire/index.ts";
 
@@ -54,6 +59,8 @@ export const ClientReceivesSchema = v.variant("type", [
   StatusReplySchema,
   TopicListSchema,
   DurableListSchema,
+  UserTokenSchema,
+  UserListSchema,
 ]);
 export type ClientReceives = v.InferOutput<typeof ClientReceivesSchema>;
 
@@ -71,7 +78,8 @@ export type ClientRequest =
   | PurgeTopic
   | ListDurables
   | RemoveDurable
-  | SeekDurable;
+  | SeekDurable
+  | UserRequest;
 export type ClientSends = Hello | ClientRequest;
 
 /** The answer each request expects when it succeeds. */
@@ -90,6 +98,10 @@ export interface AnswerTo {
   "list-durables": DurableList;
   "remove-durable": Ok;
   "seek-durable": DurableList;
+  "add-user": UserToken;
+  "rotate-user": UserToken;
+  "remove-user": Ok;
+  "list-users": UserList;
 }
 
 export const ANSWER_TYPE = {
@@ -107,6 +119,10 @@ export const ANSWER_TYPE = {
   "list-durables": "durable-list",
   "remove-durable": "ok",
   "seek-durable": "durable-list",
+  "add-user": "user-token",
+  "rotate-user": "user-token",
+  "remove-user": "ok",
+  "list-users": "user-list",
 } as const satisfies { [K in ClientRequest["type"]]: AnswerTo[K]["type"] };
 
 export type Answer = AnswerTo[keyof AnswerTo];

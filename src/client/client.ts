@@ -12,6 +12,7 @@ import {
   type TopicList,
   type TopicSummary,
   type Transfer,
+  type UserSummary,
 } from "../wire/index.ts";
 import { now } from "./deadline.ts";
 import { DurableAcks } from "./durable-acks.ts";
@@ -49,6 +50,10 @@ export const ClientOptionsSchema = v.object({
   window: v.optional(whole(1, MAX_WINDOW), 1_000),
   /** This client's producer id for deduplication; random unless given. */
   producer: v.optional(ProducerIdSchema),
+  /** The user's token (`mqraft user add` prints one), for a cluster with auth on (docs/security.md). */
+  token: v.optional(
+    v.pipe(v.string(), v.minLength(1, "an empty token"), v.maxLength(4096, "a token of at most 4096 characters")),
+  ),
 });
 export type ClientOptions = v.InferInput<typeof ClientOptionsSchema>;
 
@@ -77,12 +82,27 @@ export interface MqraftClient {
   removeDurable(name: string): Promise<void>;
   /** Moves durable subscription `name` to `to` in every topic it reads; resolves with where it now stands. */
   seekDurable(name: string, to: SubscribeFrom): Promise<DurableSummary>;
+  /** Adds a user (admin only); resolves with its token, which the cluster does not keep: this is the one chance to see it. */
+  addUser(name: string, permissions: UserPermissions): Promise<string>;
+  /** The users and their permissions (admin only); never their tokens. */
+  users(): Promise<UserSummary[]>;
+  /** Removes a user (admin only): its token is refused on every broker, and its open connections closed, once applied. */
+  removeUser(name: string): Promise<void>;
+  /** Gives a user a new token (admin only) and resolves with it; the old one stops working. */
+  rotateUser(name: string): Promise<string>;
   /** Fails unacknowledged publishes with CONNECTION_CLOSED, ends subscriptions, closes every connection. */
   close(): Promise<void>;
   /** Stops taking publishes, waits until every publish already made is acknowledged or has failed, then closes. */
   drain(): Promise<void>;
   /** Settles once the client is closed, with why: null after `close()` or `drain()`. */
   readonly closed: Promise<MqraftError | null>;
+}
+
+/** What a user may do: topic patterns to publish and subscribe to (docs/security.md), and whether it is an admin. */
+export interface UserPermissions {
+  publish?: readonly string[];
+  subscribe?: readonly string[];
+  admin?: boolean;
 }
 
 /** A subscription read by the client, which hands each message to a callback instead of an iterator. */
@@ -107,13 +127,17 @@ export async function connect(options: ClientOptions): Promise<MqraftClient> {
     throw new MqraftError("BAD_USAGE", `client option ${path ?? ""}: ${firstIssue(parsed.issues)}`);
   }
   const settings = parsed.output;
-  const pool = new ServerPool(settings.servers, settings.connectTimeoutMs);
+  const pool = new ServerPool(
+    settings.servers,
+    settings.connectTimeoutMs,
+    settings.token === undefined ? {} : { token: settings.token },
+  );
   const first = await pool.openBroker(now() + settings.timeoutMs, undefined, GIVE_UP_ON_REFUSAL_MS);
   pool.keepSpare(first);
   return new Client(pool, { ...settings, producer: settings.producer ?? randomProducerId() });
 }
 
-type Settings = Required<v.InferOutput<typeof ClientOptionsSchema>>;
+type Settings = Required<Omit<v.InferOutput<typeof ClientOptionsSchema>, "token">>;
 
 class Client implements MqraftClient {
   readonly producer: string;
@@ -239,6 +263,37 @@ class Client implements MqraftClient {
     if (durable === undefined)
       throw new MqraftError("BAD_MESSAGE", "the leader answered a seek without the subscription");
     return durable;
+  }
+
+  async addUser(name: string, permissions: UserPermissions): Promise<string> {
+    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask({
+        type: "add-user",
+        name,
+        publish: [...(permissions.publish ?? [])],
+        subscribe: [...(permissions.subscribe ?? [])],
+        admin: permissions.admin ?? false,
+      }),
+    );
+    return reply.token;
+  }
+
+  async users(): Promise<UserSummary[]> {
+    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask({ type: "list-users" }),
+    );
+    return reply.users;
+  }
+
+  async removeUser(name: string): Promise<void> {
+    await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask({ type: "remove-user", name }));
+  }
+
+  async rotateUser(name: string): Promise<string> {
+    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask({ type: "rotate-user", name }),
+    );
+    return reply.token;
   }
 
   private async leaderRequest(message: Omit<Join, "id"> | Omit<Leave, "id"> | Omit<Transfer, "id">): Promise<void> {

@@ -4,12 +4,14 @@
  */
 export { ERROR_CODES, type ErrorCode, isMqraftError, MqraftError } from "../util/errors.ts";
 export type { NodeStatus } from "../wire/messages/client.ts";
+export type { UserSummary } from "../wire/messages/users.ts";
 export {
   type ClientOptions,
   ClientOptionsSchema,
   connect,
   type MqraftClient,
   type SubscribeCallbacks,
+  type UserPermissions,
 } from "./client.ts";
 export type { ReceivedMessage } from "./message-buffer.ts";
 export type { PublishResult } from "./publisher.ts";

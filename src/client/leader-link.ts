@@ -1,5 +1,5 @@
 import { isMqraftError, MqraftError } from "../util/errors.ts";
-import { isRetryable, leaderHint } from "./client-errors.ts";
+import { isFatal, isRetryable, leaderHint } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep, withDeadline } from "./deadline.ts";
 import type { RequestChannel } from "./request-channel.ts";
 import type { ServerPool } from "./server-pool.ts";
@@ -120,6 +120,7 @@ export class LeaderLink {
       try {
         channel = await this.pool.openBroker(this.discoverUntil, first);
       } catch (e) {
+        if (isFatal(e)) throw e;
         this.lastProblem = e;
         continue;
       }

@@ -8,12 +8,22 @@ import { type ClientConnection, RequestChannel } from "./request-channel.ts";
 
 const parseClientMessage = createMessageParser(ClientReceivesSchema);
 
+/** How this client proves who it is to every server it opens a channel to. */
+export interface ChannelOptions {
+  /** The user's token (docs/security.md), sent in every hello; absent when the cluster runs without auth. */
+  token?: string;
+}
+
 /**
  * Connects to `address` and does the handshake (hello as a client, then welcome), all before `deadline`: Bun's
  * connect has no timeout of its own, so a host that drops packets would otherwise hold the caller for minutes.
  * Rejects with UNAVAILABLE (nobody listens), TIMEOUT, CONNECTION_CLOSED or the server's refusal.
  */
-export async function openChannel(address: string, deadline: number): Promise<RequestChannel> {
+export async function openChannel(
+  address: string,
+  deadline: number,
+  options: ChannelOptions = {},
+): Promise<RequestChannel> {
   const { host, port } = splitAddress(address);
   const connecting = connect<ClientReceives, ClientSends>({ host, port, parse: parseClientMessage });
   const timeout = (what: string) => () => new MqraftError("TIMEOUT", `${address} did not ${what} in time`);
@@ -28,7 +38,11 @@ export async function openChannel(address: string, deadline: number): Promise<Re
     throw e;
   }
   try {
-    const welcome = await withDeadline(handshake(connection, address), deadline, timeout("answer hello"));
+    const welcome = await withDeadline(
+      handshake(connection, address, options.token),
+      deadline,
+      timeout("answer hello"),
+    );
     return new RequestChannel(connection, address, welcome);
   } catch (e) {
     connection.close();
@@ -36,7 +50,7 @@ export async function openChannel(address: string, deadline: number): Promise<Re
   }
 }
 
-function handshake(connection: ClientConnection, address: string): Promise<Welcome> {
+function handshake(connection: ClientConnection, address: string, token: string | undefined): Promise<Welcome> {
   const { promise, resolve, reject } = Promise.withResolvers<Welcome>();
   connection.onMessage = (message) => {
     // whatever follows the welcome waits for the RequestChannel, which resumes reading
@@ -47,6 +61,10 @@ function handshake(connection: ClientConnection, address: string): Promise<Welco
   };
   connection.onClose = (reason) =>
     reject(reason ?? new MqraftError("CONNECTION_CLOSED", `${address} closed the connection during the handshake`));
-  connection.send({ type: "hello", version: PROTOCOL_VERSION, role: "client" });
+  connection.send(
+    token === undefined
+      ? { type: "hello", version: PROTOCOL_VERSION, role: "client" }
+      : { type: "hello", version: PROTOCOL_VERSION, role: "client", token },
+  );
   return promise;
 }

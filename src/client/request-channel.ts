@@ -117,6 +117,8 @@ export class RequestChannel {
       case "status":
       case "topic-list":
       case "durable-list":
+      case "user-token":
+      case "user-list":
         this.answer(message.id, message, message.type);
         return;
       case "welcome":

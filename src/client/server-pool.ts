@@ -1,7 +1,8 @@
 import { MqraftError } from "../util/errors.ts";
 import type { Welcome } from "../wire/index.ts";
+import { isFatal } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
-import { openChannel } from "./open-channel.ts";
+import { type ChannelOptions, openChannel } from "./open-channel.ts";
 import type { RequestChannel } from "./request-channel.ts";
 
 /** A broker serves requests; a directory (a manager) only tells where the brokers are. */
@@ -27,6 +28,7 @@ export class ServerPool {
   constructor(
     seeds: readonly string[],
     private readonly connectTimeoutMs: number,
+    private readonly channelOptions: ChannelOptions = {},
   ) {
     for (const address of seeds) this.servers.set(address, { kind: "unknown", demotedAt: Number.NEGATIVE_INFINITY });
   }
@@ -82,7 +84,7 @@ export class ServerPool {
     }
     let channel: RequestChannel;
     try {
-      channel = await openChannel(address, Math.min(deadline, now() + this.connectTimeoutMs));
+      channel = await openChannel(address, Math.min(deadline, now() + this.connectTimeoutMs), this.channelOptions);
     } catch (e) {
       this.demote(address);
       throw e;
@@ -114,7 +116,8 @@ export class ServerPool {
           allDefinite = false;
           channel.close();
         } catch (e) {
-          if (this.closed) throw e;
+          // a refused token is refused by every broker of the cluster: trying the others until the deadline is a hang
+          if (this.closed || isFatal(e)) throw e;
           lastError = e;
           if (!isDefiniteFailure(e)) allDefinite = false;
         }

@@ -36,6 +36,8 @@ export const BrokerConfigSchema = v.pipe(
     httpPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 0),
     /** With it, links between nodes open with the cluster-secret challenge (docs/security.md). */
     clusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+    /** With it, this broker accepts the token in this file as an admin's, and requires tokens (docs/security.md). */
+    adminTokenFile: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** /readyz answers 503 while the applied index is more than this many entries behind the commit index. */
     readyLag: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 1000),
   }),

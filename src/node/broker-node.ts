@@ -1,3 +1,4 @@
+import { type ClientAuth, loadClientAuth, warnIfOpen } from "../auth/client-auth.ts";
 import { loadClusterAuth } from "../auth/cluster-auth.ts";
 import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import { verifyNodeAt } from "../auth/verify-node.ts";
@@ -67,6 +68,8 @@ export class BrokerNode {
   private readonly readIndex: ReadIndex;
   /** The cluster secret's handshake, with --cluster-secret-file (docs/security.md). */
   private readonly auth: ClusterAuth | undefined;
+  /** Client tokens and permissions against the replicated users (docs/security.md). */
+  private readonly clientAuth: ClientAuth;
 
   private constructor(readonly config: BrokerConfig) {
     this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
@@ -82,6 +85,7 @@ export class BrokerNode {
       () => `Broker ${config.port} ${this.assembly ? ROLE_NAMES[this.assembly.raft.role] : "FOLLOWER"}`,
     );
     this.auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log);
+    this.clientAuth = loadClientAuth(config.adminTokenFile, () => this.broker.state.users);
   }
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {
@@ -170,6 +174,7 @@ export class BrokerNode {
       peerMessage: (m) => this.peers.receive(m),
       readIndex: this.readIndex,
       nodeId: config.id,
+      clientAuth: this.clientAuth,
       ...(auth === undefined
         ? {}
         : {
@@ -200,6 +205,7 @@ export class BrokerNode {
     }
     this.assembly.start();
     this.log.info(`Running on ${config.advertise}`);
+    warnIfOpen(this.clientAuth, config.host, this.log);
   }
 
   /** The disk alarm's state for this broker's own status row. */
@@ -233,6 +239,7 @@ export class BrokerNode {
   }
 
   private onTick(): void {
+    this.clientAuth.recheck();
     this.syncPeers();
     this.membership.promoteCaughtUpLearners();
     this.membership.removeDeadMembers(this.config.removeDeadAfterMs, performance.now());

@@ -1,6 +1,7 @@
+import { forbidden } from "../auth/request-permission.ts";
 import { MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import type { Connection, ServerInbound, StatusReply } from "../wire/index.ts";
+import type { Connection, ServerInbound, StatusReply, UserRequest } from "../wire/index.ts";
 import { type AdminRequest, answerAdmin } from "./admin-service.ts";
 import { type AdmissionHost, HelloAdmission } from "./hello-admission.ts";
 import type { MembershipService } from "./membership-service.ts";
@@ -10,6 +11,7 @@ import type { ReadIndex } from "./read-index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 import { type Outgoing, SessionAnswers } from "./session-answers.ts";
 import { SessionSubscriptions } from "./session-subscriptions.ts";
+import { answerUserRequest } from "./user-admin.ts";
 
 export { MAX_PUBLISH_BYTES_IN_FLIGHT, MAX_PUBLISHES_IN_FLIGHT } from "./publish-flow.ts";
 
@@ -52,7 +54,10 @@ export class ClientSession {
     this.subscriptions = new SessionSubscriptions(host, connection, this.answers);
     this.flow = new PublishFlow(connection);
     connection.onMessage = (m) => this.receive(m);
-    connection.onClose = () => this.subscriptions.closeAll();
+    connection.onClose = () => {
+      this.subscriptions.closeAll();
+      this.admission.closed();
+    };
   }
 
   private receive(m: ServerInbound): void {
@@ -66,6 +71,11 @@ export class ClientSession {
           `${(m as { type: string }).type} is a broker-to-broker message; a client sent it`,
         ),
       );
+    const principal = this.admission.principal;
+    if (principal !== undefined && m.type !== "error" && m.type !== "proof") {
+      const refused = forbidden(principal, m);
+      if (refused !== undefined) return this.answers.error(m.id, refused);
+    }
     switch (m.type) {
       case "error":
         this.host.log.debug(`Client ${this.connection.remoteAddress} reported ${m.code}: ${m.message}`);
@@ -130,6 +140,11 @@ export class ClientSession {
       case "remove-durable":
       case "seek-durable":
         return this.admin(m);
+      case "add-user":
+      case "remove-user":
+      case "rotate-user":
+      case "list-users":
+        return this.userAdmin(m);
       default: {
         const never: never = m;
         return this.refuse(new MqraftError("BAD_MESSAGE", `unexpected ${(never as { type: string }).type}`));
@@ -180,6 +195,23 @@ export class ClientSession {
     void this.leaderOnly(() =>
       answerAdmin(
         { state: () => this.host.broker.state, propose: (c) => this.host.broker.propose(c), now: this.host.now },
+        m,
+      ),
+    ).then(
+      (reply) => this.connection.send(reply),
+      (e) => this.answers.error(m.id, e),
+    );
+  }
+
+  /** `mqraft user ...` (user-admin.ts), on the leader only, as the other admin requests. */
+  private userAdmin(m: UserRequest): void {
+    void this.leaderOnly(() =>
+      answerUserRequest(
+        {
+          users: () => this.host.broker.state.users,
+          propose: (c) => this.host.broker.propose(c),
+          now: this.host.now,
+        },
         m,
       ),
     ).then(

@@ -1,3 +1,4 @@
+import type { ClientAuth, Principal } from "../auth/client-auth.ts";
 import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import { AccepterHandshake } from "../auth/peer-handshake.ts";
 import { MANAGER_IDENTITY, nodeIdentity } from "../auth/peer-proof.ts";
@@ -16,6 +17,8 @@ export interface AdmissionHost {
   readonly nodeId: number;
   /** Set with --cluster-secret-file: peers and managers must prove the secret before anything else. */
   readonly clusterAuth?: ClusterAuth;
+  /** Client tokens and permissions (docs/security.md); absent, every client may do everything. */
+  readonly clientAuth?: ClientAuth;
   welcome(): Welcome;
   adoptPeer(id: number, connection: Connection<ServerInbound, unknown>): void;
 }
@@ -25,8 +28,11 @@ export interface AdmissionHost {
  * network) or a client; with a cluster secret, peers and managers first answer a challenge. Anything else before
  * the hello closes the connection with the reason.
  */
+type Stage = "new" | "proving" | "authenticating" | "client" | "peer";
+
 export class HelloAdmission {
-  private current: "new" | "proving" | "client" | "peer" = "new";
+  private current: Stage = "new";
+  private admittedAs: Principal | undefined;
   /** While proving: the hello waiting for the dialer's proof of the cluster secret. */
   private proving: { handshake: AccepterHandshake; hello: HelloMessage } | undefined;
 
@@ -36,8 +42,18 @@ export class HelloAdmission {
   ) {}
 
   /** "client" and "peer" are admitted; until then every message goes to `receive`. */
-  get stage(): "new" | "proving" | "client" | "peer" {
+  get stage(): Stage {
     return this.current;
+  }
+
+  /** Who an admitted client is (undefined without client auth, or before admission). */
+  get principal(): Principal | undefined {
+    return this.admittedAs;
+  }
+
+  /** The connection ended: an admitted client no longer needs watching. */
+  closed(): void {
+    this.host.clientAuth?.left(this.connection);
   }
 
   receive(m: ServerInbound): void {
@@ -106,8 +122,26 @@ export class HelloAdmission {
       this.host.adoptPeer(m.id, this.connection);
       return;
     }
-    this.current = "client";
-    this.connection.send(this.host.welcome());
+    const auth = this.host.clientAuth;
+    if (auth === undefined) {
+      this.current = "client";
+      this.connection.send(this.host.welcome());
+      return;
+    }
+    // checking a token takes milliseconds off the event loop: nothing the client sent after its hello is read meanwhile
+    this.current = "authenticating";
+    this.connection.pause();
+    auth.authenticate(m.token).then(
+      (principal) => {
+        if (!this.connection.isOpen) return;
+        this.admittedAs = principal;
+        this.current = "client";
+        auth.admitted(this.connection, principal, (why) => this.refuse(why));
+        this.connection.send(this.host.welcome());
+        this.connection.resume();
+      },
+      (e: unknown) => this.refuse(e instanceof MqraftError ? e : new MqraftError("INTERNAL", String(e))),
+    );
   }
 
   private refuse(error: MqraftError): void {

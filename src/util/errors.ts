@@ -6,6 +6,8 @@ export const ERROR_CODES = [
   "UNSUPPORTED_VERSION",
   "UNAUTHORIZED",
   "UNAUTHENTICATED",
+  /** Authenticated, but the user lacks the permission the request needs (the message names it). */
+  "FORBIDDEN",
   "NOT_LEADER",
   "NO_LEADER",
   "TIMEOUT",

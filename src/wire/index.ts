@@ -42,3 +42,4 @@ export {
   type ServerInbound,
   ServerInboundSchema,
 } from "./messages/unions.ts";
+export * from "./messages/users.ts";

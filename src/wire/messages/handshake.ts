@@ -14,7 +14,7 @@ export const HelloSchema = v.object({
   type: v.literal("hello"),
   version: ProtocolVersionSchema,
   // carried from the start so that authentication can be switched on without changing the handshake
-  token: v.optional(v.string()),
+  token: v.optional(v.pipe(v.string(), v.maxLength(4096, "a token of at most 4096 characters"))),
   role: v.optional(v.picklist(PEER_ROLES)),
   // the sender's node id when it is a broker (role "peer")
   id: v.optional(NodeIdSchema),

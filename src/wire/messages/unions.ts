@@ -32,6 +32,7 @@ import { ChallengeSchema, HelloSchema, ProofSchema, WelcomeSchema } from "./hand
 import { ReportSchema } from "./manager.ts";
 import { JoinSchema, LeaveSchema, TransferSchema } from "./membership.ts";
 import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
+import { USER_REPLY_SCHEMAS, USER_REQUEST_SCHEMAS } from "./users.ts";
 
 /**
  * What each side of a connection may receive, as one discriminated union on `type` per role. A new message is one
@@ -45,8 +46,9 @@ const ADMIN_REQUEST_SCHEMAS = [
   ListDurablesSchema,
   RemoveDurableSchema,
   SeekDurableSchema,
+  ...USER_REQUEST_SCHEMAS,
 ] as const;
-const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema] as const;
+const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema, ...USER_REPLY_SCHEMAS] as const;
 
 /** Received by a broker's port from whoever connected (clients, peer brokers, managers). */
 export const ServerInboundSchema = v.variant("type", [
