@@ -34,8 +34,10 @@ import type { FreeSpaceProbe } from "./free-space.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
+import { INCOMING_SNAPSHOT, SnapshotFileReceiver } from "./snapshot-file-receiver.ts";
 import { nextSnapshotIndex } from "./snapshot-schedule.ts";
-import { TransferLogView, unpackTransfer } from "./snapshot-transfer.ts";
+import { decodeStream } from "./snapshot-stream.ts";
+import { TransferLogView } from "./snapshot-transfer.ts";
 
 /** How Raft messages leave this assembly; what arrives is handed to receive(). Delivery is best effort. */
 export interface Transport {
@@ -151,8 +153,9 @@ export class BrokerAssembly {
     // volatile in Raft, and the leader tells this node again (reported above as recovery.commitBeyondLog).
     const hardState = { ...saved, commit: Math.min(saved.commit, store.lastIndex()) };
     this.bootCommit = hardState.commit;
+    const receiver = new SnapshotFileReceiver(options.fs, join(options.dataDir, INCOMING_SNAPSHOT), log);
     const raft = new RaftNode(
-      { ...options.raft, id: options.id, prng: options.prng },
+      { ...options.raft, id: options.id, prng: options.prng, snapshotReceiver: receiver },
       new TransferLogView(store),
       hardState,
     );
@@ -308,12 +311,12 @@ export class BrokerAssembly {
     await this.store.close().catch(() => undefined);
   }
 
-  /** A snapshot from the leader: the state machine's bytes plus the log entries that still hold retained messages. */
+  /** A snapshot from the leader, as the stream snapshot-stream.ts describes (verified by the receiver already). */
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     assert(snapshot.meta.index > this.appliedTo, () => {
       return `a snapshot at ${snapshot.meta.index} would replace a state machine at ${this.appliedTo}`;
     });
-    const transfer = unpackTransfer(snapshot.data);
+    const transfer = decodeStream(snapshot.data, `the leader's snapshot at index ${snapshot.meta.index}`);
     const state: Snapshot = { meta: snapshot.meta, data: transfer.state };
     await this.store.installSnapshot(state, { prevTerm: transfer.prevTerm, entries: transfer.entries });
     this.broker.restore(state);
@@ -325,7 +328,7 @@ export class BrokerAssembly {
       retained: transfer.entries.length,
     });
     this.options.log.info(
-      `Sync data with peer: installed the leader's snapshot at index ${snapshot.meta.index} with ${transfer.entries.length} retained log entries`,
+      `Sync data with peer: installed the leader's snapshot at index ${snapshot.meta.index} (${snapshot.data.length} bytes, ${transfer.entries.length} retained log entries)`,
     );
   }
 

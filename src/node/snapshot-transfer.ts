@@ -1,57 +1,66 @@
-import * as v from "valibot";
-import type { Entry, LogReader, Snapshot } from "../raft/index.ts";
-import { decode, encode } from "../util/cbor-x.ts";
+import type { Entry, LogReader, Snapshot, SnapshotChunk } from "../raft/index.ts";
 import { MqraftError } from "../util/errors.ts";
+import { streamPieces } from "./snapshot-stream.ts";
 
 /**
- * What a leader sends as snapshot data: the state machine's bytes, plus the log entries at or
- * below the snapshot's index that still hold retained messages (the log is the message store, so
- * a follower that only got the state could not serve those messages).
+ * Transfers read at once, each holding at most one chunk and one batch of entries (about 2 MiB): more followers
+ * than this catching up on the same snapshot at different offsets re-read the stream from its start.
  */
-const TransferSchema = v.object({
-  state: v.instance(Uint8Array),
-  prevTerm: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
-  entries: v.array(
-    v.object({
-      index: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
-      term: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
-      kind: v.picklist([0, 1]),
-      data: v.instance(Uint8Array),
-    }),
-  ),
-});
-export interface SnapshotTransfer {
-  state: Uint8Array;
-  /** Term of the entry just before the first of `entries`. */
-  prevTerm: number;
-  entries: Entry[];
-}
+const MAX_CURSORS = 4;
 
-export function packTransfer(transfer: SnapshotTransfer): Uint8Array {
-  return encode(transfer);
-}
+/** A position in the stream of one snapshot, and the chunk it produced last (resent while unanswered). */
+class StreamCursor {
+  position = 0;
+  lastStart = -1;
+  last: SnapshotChunk = { data: new Uint8Array(0), done: false };
+  private piece: Uint8Array = new Uint8Array(0);
+  private ended = false;
+  private readonly pieces: Generator<Uint8Array>;
 
-export function unpackTransfer(bytes: Uint8Array): SnapshotTransfer {
-  let raw: unknown;
-  try {
-    raw = decode(bytes);
-  } catch (e) {
-    throw new MqraftError("CORRUPT", "snapshot from the leader is not CBOR", { cause: e });
+  constructor(
+    readonly snapshot: Snapshot,
+    store: LogReader,
+  ) {
+    this.pieces = streamPieces(store, snapshot);
   }
-  const parsed = v.safeParse(TransferSchema, raw);
-  if (!parsed.success)
-    throw new MqraftError("CORRUPT", `snapshot from the leader is malformed: ${parsed.issues[0]?.message}`);
-  return parsed.output;
+
+  get finished(): boolean {
+    return this.ended && this.piece.length === 0;
+  }
+
+  next(maxBytes: number): SnapshotChunk {
+    const out = new Uint8Array(maxBytes);
+    let n = 0;
+    while (n < maxBytes && this.fill()) {
+      const take = Math.min(maxBytes - n, this.piece.length);
+      out.set(this.piece.subarray(0, take), n);
+      this.piece = this.piece.subarray(take);
+      n += take;
+    }
+    this.fill();
+    this.lastStart = this.position;
+    this.position += n;
+    this.last = { data: out.subarray(0, n), done: this.finished };
+    return this.last;
+  }
+
+  /** Makes `piece` non-empty unless the stream has ended; false once it has. */
+  private fill(): boolean {
+    while (this.piece.length === 0 && !this.ended) {
+      const r = this.pieces.next();
+      if (r.done) this.ended = true;
+      else this.piece = r.value;
+    }
+    return this.piece.length > 0;
+  }
 }
 
 /**
- * The log as the Raft core sees it: the store, except that the snapshot's data is the packed
- * transfer (built on first use and kept while the snapshot is current), since the core reads it
- * only to send it.
+ * The log as the Raft core sees it: the store, and the snapshot transfer streamed from it a chunk at a time
+ * (snapshot-stream.ts), so a leader never builds the whole transfer, whatever the size of the retained history.
  */
 export class TransferLogView implements LogReader {
-  private packedFor: Snapshot | undefined;
-  private packed: Snapshot | undefined;
+  private cursors: StreamCursor[] = [];
 
   constructor(private readonly store: LogReader) {}
 
@@ -67,29 +76,34 @@ export class TransferLogView implements LogReader {
   entries(lo: number, hi: number, maxBytes?: number): Entry[] {
     return this.store.entries(lo, hi, maxBytes);
   }
-
   snapshot(): Snapshot | undefined {
-    const stored = this.store.snapshot();
-    if (stored === undefined) return undefined;
-    if (this.packedFor !== stored) {
-      this.packedFor = stored;
-      const store = this.store;
-      let data: Uint8Array | undefined;
-      this.packed = {
-        meta: stored.meta,
-        get data() {
-          data ??= pack(store, stored);
-          return data;
-        },
-      };
-    }
-    return this.packed;
+    return this.store.snapshot();
   }
-}
 
-function pack(store: LogReader, snapshot: Snapshot): Uint8Array {
-  const first = store.firstIndex();
-  const last = snapshot.meta.index;
-  const entries = first <= last ? store.entries(first, last + 1) : [];
-  return packTransfer({ state: snapshot.data, prevTerm: store.term(first - 1) ?? 0, entries });
+  snapshotChunk(snapshot: Snapshot, offset: number, maxBytes: number): SnapshotChunk {
+    this.cursors = this.cursors.filter((c) => c.snapshot === snapshot);
+    const resend = this.cursors.find((c) => c.lastStart === offset);
+    if (resend !== undefined) return this.use(resend).last;
+    let cursor = this.cursors.find((c) => c.position === offset && !c.finished);
+    try {
+      if (cursor === undefined) {
+        cursor = new StreamCursor(snapshot, this.store);
+        this.cursors.push(cursor);
+        if (this.cursors.length > MAX_CURSORS) this.cursors.shift();
+        // A follower resuming where no cursor is: the stream is the same as long as the log was not compacted.
+        while (cursor.position < offset && !cursor.finished) cursor.next(Math.min(maxBytes, offset - cursor.position));
+      }
+      return this.use(cursor).next(maxBytes);
+    } catch (e) {
+      if (!(e instanceof MqraftError) || e.code !== "UNAVAILABLE") throw e;
+      // The log moved under the stream: an empty last chunk fails the follower's check, and it asks from 0 again.
+      this.cursors = this.cursors.filter((c) => c !== cursor);
+      return { data: new Uint8Array(0), done: true };
+    }
+  }
+
+  private use(cursor: StreamCursor): StreamCursor {
+    this.cursors = [...this.cursors.filter((c) => c !== cursor), cursor];
+    return cursor;
+  }
 }

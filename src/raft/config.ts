@@ -1,6 +1,7 @@
 import { MqraftError } from "../util/errors.ts";
 import type { Prng } from "../util/prng.ts";
 import type { NodeId } from "./log-types.ts";
+import type { SnapshotChunkReceiver } from "./snapshot-receiver.ts";
 
 export interface RaftConfig {
   id: NodeId;
@@ -23,6 +24,8 @@ export interface RaftConfig {
   prng: Prng;
   /** Last index the state machine has applied; defaults to the snapshot's index (or 0). */
   applied?: number;
+  /** Collects snapshot chunks on a follower; by default in memory. */
+  snapshotReceiver?: SnapshotChunkReceiver;
 }
 
 export type RaftOptions = Pick<RaftConfig, "id" | "prng"> & Partial<RaftConfig>;

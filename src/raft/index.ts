@@ -10,4 +10,5 @@ export type { ProgressState } from "./progress.ts";
 export { type Proposed, RaftNode } from "./raft-node.ts";
 export type { Role } from "./raft-state.ts";
 export type { Ready } from "./ready.ts";
+export type { SnapshotChunkReceiver } from "./snapshot-receiver.ts";
 export type { PeerStatus, RaftStatus } from "./status.ts";

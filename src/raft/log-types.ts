@@ -60,4 +60,14 @@ export interface LogReader {
   entries(lo: number, hi: number, maxBytes?: number): Entry[];
   /** The latest snapshot, if any. */
   snapshot(): Snapshot | undefined;
+  /**
+   * Bytes [offset, offset + at most maxBytes) of what a leader sends for `snapshot`, and whether they end it. Without
+   * this method the snapshot's `data` is sent as it is; with it, storage can send more than it holds in memory.
+   */
+  snapshotChunk?(snapshot: Snapshot, offset: number, maxBytes: number): SnapshotChunk;
+}
+
+export interface SnapshotChunk {
+  data: Uint8Array;
+  done: boolean;
 }

@@ -8,7 +8,7 @@ import { isVoter } from "./membership.ts";
 import type { ClusterMap, Message } from "./messages.ts";
 import type { Progress } from "./progress.ts";
 import type { RaftLog } from "./raft-log.ts";
-import { SnapshotReceiver } from "./snapshot-receiver.ts";
+import { type SnapshotChunkReceiver, SnapshotReceiver } from "./snapshot-receiver.ts";
 
 export type Role = "follower" | "preCandidate" | "candidate" | "leader";
 
@@ -48,7 +48,7 @@ export class RaftState {
   needBroadcast = false;
   /** The cluster map from the latest heartbeat of the current leader. */
   clusterMap: ClusterMap | undefined;
-  readonly snapshotReceiver = new SnapshotReceiver();
+  readonly snapshotReceiver: SnapshotChunkReceiver;
 
   constructor(
     readonly cfg: RaftConfig,
@@ -57,6 +57,7 @@ export class RaftState {
   ) {
     this.membership = base.membership;
     this.membershipHistory = [base];
+    this.snapshotReceiver = cfg.snapshotReceiver ?? new SnapshotReceiver();
   }
 
   get id(): NodeId {

@@ -1,7 +1,7 @@
 /** The leader's side of log replication: appends, heartbeats, snapshot chunks, commit. */
 import { MqraftError } from "../util/errors.ts";
 import { entryBytes } from "./entry-size.ts";
-import type { EntryKind, NodeId } from "./log-types.ts";
+import type { EntryKind, NodeId, Snapshot, SnapshotChunk } from "./log-types.ts";
 import type { Progress } from "./progress.ts";
 import { quorumIndex } from "./quorum.ts";
 import type { RaftState } from "./raft-state.ts";
@@ -67,19 +67,19 @@ export function sendSnapshotChunk(r: RaftState, to: NodeId, pr: Progress): void 
     throw new MqraftError("INTERNAL", `node ${to} needs entry ${pr.next}, compacted, but storage holds no snapshot`);
   }
   if (pr.state !== "snapshot" || pr.pendingSnapshot !== snap.meta.index) pr.becomeSnapshot(snap.meta.index);
-  const offset = Math.min(pr.snapshotOffset, snap.data.length);
-  const end = Math.min(offset + r.cfg.maxSnapshotChunk, snap.data.length);
-  const data = snap.data.subarray(offset, end);
-  r.send({
-    type: "snapshot",
-    from: r.id,
-    to,
-    term: r.term,
-    meta: snap.meta,
-    offset,
-    data,
-    done: end === snap.data.length,
-  });
+  const storage = r.log.storage;
+  const offset =
+    storage.snapshotChunk === undefined ? Math.min(pr.snapshotOffset, snap.data.length) : pr.snapshotOffset;
+  const { data, done } =
+    storage.snapshotChunk === undefined
+      ? wholeDataChunk(snap, offset, r.cfg.maxSnapshotChunk)
+      : storage.snapshotChunk(snap, offset, r.cfg.maxSnapshotChunk);
+  r.send({ type: "snapshot", from: r.id, to, term: r.term, meta: snap.meta, offset, data, done });
+}
+
+function wholeDataChunk(snap: Snapshot, offset: number, maxBytes: number): SnapshotChunk {
+  const end = Math.min(offset + maxBytes, snap.data.length);
+  return { data: snap.data.subarray(offset, end), done: end === snap.data.length };
 }
 
 /** Advances the commit index to what a majority of voters persisted, if that entry is of this term (§5.4.2). */

@@ -2,7 +2,17 @@
 import type { NodeId, Snapshot } from "./log-types.ts";
 import type { SnapshotMessage } from "./messages.ts";
 
-export class SnapshotReceiver {
+/**
+ * What collects a snapshot's chunks on a follower. The default keeps them in memory; a driver may pass one that
+ * keeps them elsewhere (a file), since a snapshot can be larger than a process should hold. Either answers exactly
+ * as described on `accept`, and hands out a snapshot only once it has all of it.
+ */
+export interface SnapshotChunkReceiver {
+  accept(m: SnapshotMessage): Snapshot | number;
+  reset(): void;
+}
+
+export class SnapshotReceiver implements SnapshotChunkReceiver {
   private key = "";
   private chunks: Uint8Array[] = [];
   private received = 0;
