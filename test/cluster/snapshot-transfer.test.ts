@@ -88,15 +88,17 @@ describe("snapshot transfer to a lagging broker", () => {
     expect(bytes).toBeGreaterThan(FRAME_LIMIT);
     // Sending it holds one chunk (1 MiB) and one batch of entries read from disk at a time; what it allocated and
     // dropped is collected soon after. Before, the leader built the whole transfer in memory (the history read from
-    // disk, then encoded) and kept it as long as the snapshot was its latest: more than the snapshot's size.
+    // disk, then encoded) and kept it as long as the snapshot was its latest: more than the snapshot's size (35 MiB
+    // still held after sending 23 MiB). Half the size leaves room for what the leader does meanwhile (it now
+    // replicates to two followers) without letting a copy of the transfer through.
     const kept = await waitFor(
       "the leader's anonymous memory to settle within the bound",
       () => {
         const now = processMemory(pid).anonymous;
         const grew = now - before;
-        if (grew < bytes / 4) return now;
+        if (grew < bytes / 2) return now;
         throw new Error(
-          `expected the leader's anonymous memory to grow by less than ${mib(bytes / 4)} after sending ${mib(bytes)}, it grew by ${mib(grew)}: ${mib(before)} -> ${mib(now)}`,
+          `expected the leader's anonymous memory to grow by less than ${mib(bytes / 2)} after sending ${mib(bytes)}, it grew by ${mib(grew)}: ${mib(before)} -> ${mib(now)}`,
         );
       },
       { timeoutMs: 15_000, intervalMs: 250 },
