@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { MqraftError } from "../util/errors.ts";
+import { CapUsage, newTopicRefusal, utf8Bytes } from "./caps.ts";
 import {
   decodeWire,
   describeIssues,
@@ -61,6 +62,8 @@ export class BrokerState {
   private readonly topicsByName = new Map<string, TopicIndex>();
   /** By id (creation order). */
   private readonly topicList: TopicIndex[] = [];
+  /** What the topics take, for their caps (caps.ts). */
+  private readonly topicUsage = new CapUsage();
   private readonly dedup = new DedupWindow();
   private readonly subscriptions = new Subscriptions((topic) => this.topicsByName.get(topic) ?? NEVER_PUBLISHED);
   private readonly retainer = new RetentionEnforcer();
@@ -218,6 +221,7 @@ export class BrokerState {
     for (const topic of parts.topics) {
       state.topicList.push(topic);
       state.topicsByName.set(topic.name, topic);
+      state.topicUsage.add(utf8Bytes(topic.name));
     }
     for (const window of parts.producers) state.dedup.restore(window);
     for (const record of parts.durables) state.subscriptions.restore(record);
@@ -340,7 +344,13 @@ export class BrokerState {
         );
       }
     }
-    const topic = this.topicsByName.get(topicName) ?? this.createTopic(topicName);
+    let topic = this.topicsByName.get(topicName);
+    if (topic === undefined) {
+      const bytes = utf8Bytes(topicName);
+      const overCap = newTopicRefusal(this.topicUsage, topicName, bytes);
+      if (overCap !== undefined) return overCap;
+      topic = this.createTopic(topicName, bytes);
+    }
     const offset = topic.append(index, slot, size, this.clock);
     this.retainer.added(topic);
     if (window !== undefined) {
@@ -389,7 +399,8 @@ export class BrokerState {
     return { type: "register", producer, epoch: index };
   }
 
-  private createTopic(name: string): TopicIndex {
+  private createTopic(name: string, bytes: number): TopicIndex {
+    this.topicUsage.add(bytes);
     const topic = new TopicIndex(name, this.topicList.length);
     this.topicList.push(topic);
     this.topicsByName.set(name, topic);

@@ -1,3 +1,4 @@
+import { CapUsage, newDurableRefusal, utf8Bytes } from "./caps.ts";
 import type { AckCommand, Start, SubscribeCommand, UnsubscribeCommand } from "./commands.ts";
 import { type ApplyResult, refusal, type TopicPosition } from "./results.ts";
 
@@ -25,6 +26,8 @@ export interface DurableRecord {
  */
 export class Subscriptions {
   private readonly byName = new Map<string, DurableRecord>();
+  /** What the durable subscriptions take, for their caps (caps.ts). */
+  readonly usage = new CapUsage();
 
   constructor(private readonly rangeOf: RangeOf) {}
 
@@ -40,6 +43,7 @@ export class Subscriptions {
   /** Adds a record restored from a snapshot; restore in creation order. */
   restore(record: DurableRecord): void {
     this.byName.set(record.name, record);
+    this.usage.add(durableBytes(record.name, record.topics));
   }
 
   positionsOf(record: DurableRecord): TopicPosition[] {
@@ -59,6 +63,10 @@ export class Subscriptions {
       if (command.holder !== undefined) existing.holder = command.holder;
       return { type: "subscribe", name: command.name, created: false, positions: this.positionsOf(existing) };
     }
+    const bytes = durableBytes(command.name, topics);
+    const overCap = newDurableRefusal(this.usage, command.name, bytes);
+    if (overCap !== undefined) return overCap;
+    this.usage.add(bytes);
     const record: DurableRecord = {
       name: command.name,
       topics,
@@ -70,7 +78,10 @@ export class Subscriptions {
   }
 
   unsubscribe(command: UnsubscribeCommand): ApplyResult {
-    if (!this.byName.delete(command.name)) return refusal("NOT_FOUND", `no subscription named "${command.name}"`);
+    const record = this.byName.get(command.name);
+    if (record === undefined) return refusal("NOT_FOUND", `no subscription named "${command.name}"`);
+    this.byName.delete(command.name);
+    this.usage.remove(durableBytes(record.name, record.topics));
     return { type: "unsubscribe", name: command.name };
   }
 
@@ -98,6 +109,13 @@ export class Subscriptions {
   private effective(topic: string, stored: number): number {
     return Math.max(stored, this.rangeOf(topic).firstOffset);
   }
+}
+
+/** What one durable subscription counts toward MAX_DURABLE_BYTES. */
+function durableBytes(name: string, topics: readonly string[]): number {
+  let bytes = utf8Bytes(name);
+  for (const topic of topics) bytes += utf8Bytes(topic) + 8;
+  return bytes;
 }
 
 function startPosition(range: OffsetRange, from: Start): number {
