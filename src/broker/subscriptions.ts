@@ -21,8 +21,9 @@ export interface DurableRecord {
 /**
  * Named (durable) subscriptions: created, acknowledged and removed only through committed
  * commands, so every broker knows where each one stands. A stored position below a topic's
- * firstOffset (retention dropped what it had not acknowledged) reads as firstOffset: the
- * subscription resumes at the oldest retained message.
+ * firstOffset (retention dropped what it had not acknowledged) lists as firstOffset, but a
+ * subscriber that resumes is given the stored position: it is told of the dropped offsets (a gap)
+ * before the oldest retained message, never skips them in silence.
  */
 export class Subscriptions {
   private readonly byName = new Map<string, DurableRecord>();
@@ -61,7 +62,8 @@ export class Subscriptions {
         );
       }
       if (command.holder !== undefined) existing.holder = command.holder;
-      return { type: "subscribe", name: command.name, created: false, positions: this.positionsOf(existing) };
+      const positions = existing.topics.map((topic, i) => ({ topic, position: existing.positions[i] as number }));
+      return { type: "subscribe", name: command.name, created: false, positions };
     }
     const bytes = durableBytes(command.name, topics);
     const overCap = newDurableRefusal(this.usage, command.name, bytes);

@@ -29,4 +29,21 @@ describe("a subscriber is told of messages it will never receive", () => {
       ' then messages 0 to 2 of topic "t" were removed by retention before they were delivered',
     );
   });
+
+  test("a durable subscription that retention overtook resumes with a gap naming the dropped offsets", async () => {
+    await local.start({ retention: { maxMessages: 3 } });
+    const c = await local.client();
+    for (let i = 0; i < 2; i++) await c.publish("t", `m${i}`);
+    const first = await c.subscribe("t", { durable: "d", from: "earliest" });
+    for await (const m of first) {
+      await first.ack(m);
+      if (m.offset === 1) break;
+    }
+    // while it is away, retention drops 2..4 before it read them (3 kept: 5, 6, 7)
+    for (let i = 2; i < 8; i++) await c.publish("t", `m${i}`);
+    const gaps: SubscriptionGap[] = [];
+    const resumed = await c.subscribe("t", { durable: "d", from: "earliest", drain: true, onGap: (g) => gaps.push(g) });
+    expect(await offsets(resumed)).toEqual([5, 6, 7]);
+    expect(gaps).toEqual([{ topic: "t", from: 2, to: 5, reason: "retention" }]);
+  });
 });
