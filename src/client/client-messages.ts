@@ -21,6 +21,7 @@ import {
   type Registered,
   RegisteredSchema,
   type RemoveDurable,
+  type RetentionRequest,
   type SeekDurable,
   type StatusReply,
   StatusReplySchema,
@@ -79,7 +80,8 @@ export type ClientRequest =
   | ListDurables
   | RemoveDurable
   | SeekDurable
-  | UserRequest;
+  | UserRequest
+  | RetentionRequest;
 export type ClientSends = Hello | ClientRequest;
 
 /** The answer each request expects when it succeeds. */
@@ -102,6 +104,7 @@ export interface AnswerTo {
   "rotate-user": UserToken;
   "remove-user": Ok;
   "list-users": UserList;
+  retention: Ok;
 }
 
 export const ANSWER_TYPE = {
@@ -123,6 +126,7 @@ export const ANSWER_TYPE = {
   "rotate-user": "user-token",
   "remove-user": "ok",
   "list-users": "user-list",
+  retention: "ok",
 } as const satisfies { [K in ClientRequest["type"]]: AnswerTo[K]["type"] };
 
 export type Answer = AnswerTo[keyof AnswerTo];

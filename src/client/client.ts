@@ -7,6 +7,8 @@ import {
   type DurableSummary,
   type Join,
   type Leave,
+  type RetentionRequest,
+  RetentionRequestSchema,
   type SubscribeFrom,
   SubscribeFromSchema,
   type TopicList,
@@ -22,6 +24,10 @@ import { Publisher, type PublishResult } from "./publisher.ts";
 import { ServerPool } from "./server-pool.ts";
 import { type ClusterStatus, fetchStatus } from "./status.ts";
 import { type SubscribeOptions, Subscription } from "./subscription.ts";
+
+/** A cluster's retention policy: per topic, at most this many messages, payload bytes, and this old (ms). */
+export type RetentionPolicy = RetentionRequest["retention"];
+const RetentionPolicySchema = RetentionRequestSchema.entries.retention;
 
 /** The dedup window keeps a producer's last 10,000 seqs: a window well inside it keeps every retry deduplicated. */
 const MAX_WINDOW = 5_000;
@@ -90,6 +96,13 @@ export interface MqraftClient {
   removeUser(name: string): Promise<void>;
   /** Gives a user a new token (admin only) and resolves with it; the old one stops working. */
   rotateUser(name: string): Promise<string>;
+  /** The cluster's retention policy, as the leader has it (absent limits are unlimited). */
+  retention(): Promise<RetentionPolicy>;
+  /**
+   * Replaces the cluster's retention policy through the log (a limit left out is unlimited); resolves once it is
+   * committed. Every broker then drops the same messages; brokers' --retain-* flags no longer apply.
+   */
+  setRetention(policy: RetentionPolicy): Promise<void>;
   /** Fails unacknowledged publishes with CONNECTION_CLOSED, ends subscriptions, closes every connection. */
   close(): Promise<void>;
   /** Stops taking publishes, waits until every publish already made is acknowledged or has failed, then closes. */
@@ -294,6 +307,19 @@ class Client implements MqraftClient {
       channel.ask({ type: "rotate-user", name }),
     );
     return reply.token;
+  }
+
+  async retention(): Promise<RetentionPolicy> {
+    return (await this.topics()).retention;
+  }
+
+  async setRetention(policy: RetentionPolicy): Promise<void> {
+    const checked = v.safeParse(RetentionPolicySchema, policy);
+    if (!checked.success)
+      throw new MqraftError("BAD_USAGE", `retention ${JSON.stringify(policy)}: ${firstIssue(checked.issues)}`);
+    await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask({ type: "retention", retention: checked.output }),
+    );
   }
 
   private async leaderRequest(message: Omit<Join, "id"> | Omit<Leave, "id"> | Omit<Transfer, "id">): Promise<void> {

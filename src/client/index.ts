@@ -10,6 +10,7 @@ export {
   ClientOptionsSchema,
   connect,
   type MqraftClient,
+  type RetentionPolicy,
   type SubscribeCallbacks,
   type UserPermissions,
 } from "./client.ts";
