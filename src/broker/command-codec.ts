@@ -158,7 +158,12 @@ export function encodeCommand(command: Command): Uint8Array {
     case "config":
       return cbor.encode({ type: command.type, time: command.time, retention: command.retention });
     case "register":
-      return cbor.encode({ type: command.type, time: command.time, producer: command.producer });
+      return cbor.encode({
+        type: command.type,
+        time: command.time,
+        producer: command.producer,
+        ...(command.session === undefined ? {} : { session: command.session }),
+      });
     case "purge":
       return cbor.encode({ type: command.type, time: command.time, topic: command.topic, keep: command.keep });
     case "group-join":

@@ -103,6 +103,11 @@ export const RegisterCommandSchema = v.object({
   type: v.literal("register"),
   time: TimeSchema,
   producer: ProducerIdSchema,
+  /**
+   * Who registers: a token one client incarnation keeps for all its attempts. A register with the session of the
+   * producer's current epoch (a retry that arrived late) answers that epoch instead of fencing it.
+   */
+  session: v.optional(ProducerIdSchema),
 });
 
 /** Absent limits are unlimited. */

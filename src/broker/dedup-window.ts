@@ -49,8 +49,8 @@ export class DedupWindow {
   }
 
   /** A new incarnation of `window`'s producer: epoch `epoch`, expecting `nextSeq`, no seq remembered. */
-  restart(window: ProducerWindow, epoch: number, nextSeq: number): void {
-    this.seqs -= window.restart(epoch, nextSeq);
+  restart(window: ProducerWindow, epoch: number, nextSeq: number, session?: string): void {
+    this.seqs -= window.restart(epoch, nextSeq, session);
     if (this.producers.size > MAX_PRODUCERS) this.evictLeastActive(window);
   }
 

@@ -25,6 +25,8 @@ export class ProducerWindow {
   epoch = 0;
   /** With an epoch: the seq the next new publish must carry (the last stored + 1). */
   nextSeq = 0;
+  /** The session of the `register` that started the epoch (undefined: none given, or started by a publish). */
+  session: string | undefined = undefined;
   /** The columns' memory is viewed by a snapshot: move to new memory before overwriting any of it. */
   private shared = false;
 
@@ -88,9 +90,10 @@ export class ProducerWindow {
   }
 
   /** Starts incarnation `epoch` with no seq stored. Returns how many seqs were forgotten. */
-  restart(epoch: number, nextSeq: number): number {
+  restart(epoch: number, nextSeq: number, session?: string): number {
     this.epoch = epoch;
     this.nextSeq = nextSeq;
+    this.session = session;
     return this.forgetSeqs();
   }
 
@@ -149,6 +152,7 @@ export function producerFromColumns(
   columns: { seq: Float64Array; topicId: Uint32Array; offset: Float64Array },
   epoch = 0,
   nextSeq = 0,
+  session?: string,
 ): ProducerWindow {
   const count = columns.seq.length;
   const window = new ProducerWindow(id, lastSeen, Math.max(INITIAL_CAPACITY, count));
@@ -158,5 +162,6 @@ export function producerFromColumns(
   window.tail = count;
   window.epoch = epoch;
   window.nextSeq = nextSeq;
+  window.session = session;
   return window;
 }

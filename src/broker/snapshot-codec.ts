@@ -73,7 +73,11 @@ type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producer
   retentionSet?: boolean;
   groups?: unknown[];
   users?: UserRecord[];
-  producers: (v.InferOutput<typeof SnapshotV1Schema>["producers"][number] & { epoch?: number; nextSeq?: number })[];
+  producers: (v.InferOutput<typeof SnapshotV1Schema>["producers"][number] & {
+    epoch?: number;
+    nextSeq?: number;
+    session?: string;
+  })[];
 };
 
 const headerProducer = { id: ProducerIdSchema, lastSeen: WholeNumberSchema, count: WholeNumberSchema };
@@ -92,8 +96,15 @@ const HeaderSchema = v.variant("version", [
     /** Whether a config command set the retention (absent: as for version 2). */
     retentionSet: v.optional(v.boolean()),
     topics: v.array(v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, count: WholeNumberSchema })),
-    /** epoch 0: never registered (nextSeq unused). */
-    producers: v.array(v.object({ ...headerProducer, epoch: WholeNumberSchema, nextSeq: WholeNumberSchema })),
+    /** epoch 0: never registered (nextSeq unused); session: of the register that started the epoch, if any. */
+    producers: v.array(
+      v.object({
+        ...headerProducer,
+        epoch: WholeNumberSchema,
+        nextSeq: WholeNumberSchema,
+        session: v.optional(ProducerIdSchema),
+      }),
+    ),
     durables: v.array(DurableSchema),
     /** Consumer groups (groups/group-snapshot.ts), absent when there are none. */
     groups: v.optional(v.array(v.unknown())),
@@ -143,7 +154,8 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   const producers = Array.from(parts.producers, (p) => {
     const c = p.snapshotColumns();
     columns.push(c.seq, c.topicId, c.offset);
-    return { id: p.id, lastSeen: p.lastSeen, count: p.count, epoch: p.epoch, nextSeq: p.nextSeq };
+    const session = p.session === undefined ? {} : { session: p.session };
+    return { id: p.id, lastSeen: p.lastSeen, count: p.count, epoch: p.epoch, nextSeq: p.nextSeq, ...session };
   });
   const durables = Array.from(parts.durables, (d) => ({
     name: d.name,
@@ -263,6 +275,7 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
     topicId: take(p.count, 4, `producer "${p.id}"`),
     offset: take(p.count, 8, `producer "${p.id}"`),
     ...("epoch" in p ? { epoch: p.epoch, nextSeq: p.nextSeq } : {}),
+    ...("session" in p && p.session !== undefined ? { session: p.session } : {}),
   }));
   if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
   return {
@@ -328,7 +341,8 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
         throw corrupt(`${where} refers to a message that was never stored`);
       }
     }
-    return producerFromColumns(p.id, p.lastSeen, columns, epoch, nextSeq);
+    if (p.session !== undefined && epoch === 0) throw corrupt(`${where} has a session but no epoch`);
+    return producerFromColumns(p.id, p.lastSeen, columns, epoch, nextSeq, p.session);
   });
 
   const byName = new Map(topics.map((t) => [t.name, t]));

@@ -261,7 +261,7 @@ export class BrokerState {
         this.retainer.set(command.retention, this.topicList, this.clock);
         return [{ type: "config", retention: this.retention() }];
       case "register":
-        return [this.register(index, command.producer)];
+        return [this.register(index, command.producer, command.session)];
       case "purge":
         return [this.purge(command.topic, command.keep)];
       case "group-join":
@@ -330,7 +330,7 @@ export class BrokerState {
     let window: ProducerWindow | undefined;
     if (producer !== undefined) {
       window = this.dedup.touch(producer, this.clock);
-      const refused = epoch === undefined ? this.unregistered(window) : this.inOrder(window, epoch, seq, low ?? 0);
+      const refused = epoch === undefined ? this.unregistered(window) : this.inOrder(window, epoch, seq, low);
       if (refused !== undefined) return refused;
       const at = window.find(seq);
       if (at >= 0) {
@@ -371,19 +371,26 @@ export class BrokerState {
    * A registered producer's seqs are stored in order, each the last stored + 1, so that a publish
    * refused on its way (a leadership transfer, a lost connection) cannot be overtaken by a later
    * one: the later ones are refused too, and the client resends them in order. An epoch newer than
-   * the one remembered (the producer re-registered, or was forgotten meanwhile) starts afresh.
+   * the one remembered (the producer was forgotten meanwhile) starts afresh at `low`, the oldest seq
+   * the client still waits for (so a later seq that arrives first is refused as for any hole), or,
+   * from a client that sends no `low`, at whatever seq comes first.
    * Returns the refusal, or undefined when the publish may go on (as a new message or a duplicate).
    */
-  private inOrder(window: ProducerWindow, epoch: number, seq: number, low: number): ErrorResult | undefined {
+  private inOrder(
+    window: ProducerWindow,
+    epoch: number,
+    seq: number,
+    low: number | undefined,
+  ): ErrorResult | undefined {
     if (epoch < window.epoch) {
       return refusal(
         "FENCED",
         `producer ${window.id} epoch ${epoch} was replaced by epoch ${window.epoch}: another client registered this producer id`,
       );
     }
-    if (epoch > window.epoch) this.dedup.restart(window, epoch, seq);
+    if (epoch > window.epoch) this.dedup.restart(window, epoch, low ?? seq);
     // the client acknowledged or gave up every seq below `low`: none of them is awaited any more
-    if (low > window.nextSeq) window.nextSeq = low;
+    if (low !== undefined && low > window.nextSeq) window.nextSeq = low;
     if (seq > window.nextSeq) {
       return refusal(
         "OUT_OF_ORDER",
@@ -393,9 +400,16 @@ export class BrokerState {
     return undefined;
   }
 
-  private register(index: number, producer: string): ApplyResult {
+  /**
+   * A new epoch, unless `session` is the one that registered the current epoch: that register is a retry of the
+   * client's own (the first attempt held up on its way and applied after the one that answered), and fencing the
+   * client with its own retry would fail everything it publishes.
+   */
+  private register(index: number, producer: string, session: string | undefined): ApplyResult {
     const window = this.dedup.touch(producer, this.clock);
-    this.dedup.restart(window, index, 0);
+    if (session !== undefined && window.epoch > 0 && window.session === session)
+      return { type: "register", producer, epoch: window.epoch };
+    this.dedup.restart(window, index, 0, session);
     return { type: "register", producer, epoch: index };
   }
 

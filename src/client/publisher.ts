@@ -76,6 +76,11 @@ export class Publisher {
   private generation = 0;
   private running = false;
   private wakeup: PromiseWithResolvers<void> | undefined;
+  /**
+   * Sent with every register of this publisher: a register that arrives late (after a retry of it was answered) is
+   * then answered with the epoch this publisher holds, instead of fencing it.
+   */
+  private readonly session = randomSession();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
@@ -174,7 +179,7 @@ export class Publisher {
   private async register(channel: RequestChannel, deadline: number): Promise<boolean> {
     try {
       const answer = await withDeadline(
-        channel.ask({ type: "register", producer: this.options.producer }),
+        channel.ask({ type: "register", producer: this.options.producer, session: this.session }),
         deadline,
         () => new MqraftError("TIMEOUT", `${channel.address} did not answer register in time`),
       );
@@ -361,4 +366,10 @@ export class Publisher {
     this.wakeup = undefined;
     waiting?.resolve();
   }
+}
+
+/** 128 random bits in hex: one per publisher, so no two clients share a session. */
+function randomSession(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -83,13 +83,20 @@ export class ClientSession {
       case "publish":
         return this.publish(m);
       case "register":
-        return void this.host.broker.propose({ type: "register", time: this.host.now(), producer: m.producer }).then(
-          (r) =>
-            r.type === "register"
-              ? this.connection.send({ type: "registered", id: m.id, producer: r.producer, epoch: r.epoch })
-              : this.answers.result(m.id, r),
-          (e) => this.answers.error(m.id, e),
-        );
+        return void this.host.broker
+          .propose({
+            type: "register",
+            time: this.host.now(),
+            producer: m.producer,
+            ...(m.session === undefined ? {} : { session: m.session }),
+          })
+          .then(
+            (r) =>
+              r.type === "register"
+                ? this.connection.send({ type: "registered", id: m.id, producer: r.producer, epoch: r.epoch })
+                : this.answers.result(m.id, r),
+            (e) => this.answers.error(m.id, e),
+          );
       case "subscribe":
         return void this.subscriptions.subscribe(m).catch((e) => this.answers.error(m.id, e));
       case "ack":

@@ -89,6 +89,26 @@ describe("registered producers: fenced by epoch, stored in order", () => {
     expect(outcomes(publish(state, T0 + 10 * 60_000, fenced("t", "1", "p", e, 1)))).toEqual(["dup@1"]);
   });
 
+  test("a producer forgotten for idleness whose later seq arrives first starts at its low mark: nothing overtakes", () => {
+    const state = new BrokerState();
+    const e = register(state, "p");
+    publish(state, T0, fenced("t", "0", "p", e, 0, 0));
+    // seqs 1..3 were sent long after; 3 arrives first (1 and 2 were refused on their way)
+    const later = T0 + 10 * 60_000;
+    expect(outcomes(publish(state, later, fenced("t", "3", "p", e, 3, 1)))).toEqual(["OUT_OF_ORDER"]);
+    expect(
+      outcomes(
+        publish(
+          state,
+          later,
+          fenced("t", "1", "p", e, 1, 1),
+          fenced("t", "2", "p", e, 2, 1),
+          fenced("t", "3", "p", e, 3, 1),
+        ),
+      ),
+    ).toEqual(["@1", "@2", "@3"]);
+  });
+
   test("epoch and next seq survive a snapshot", () => {
     const state = new BrokerState();
     const old = register(state, "p");
@@ -130,4 +150,28 @@ describe("registered producers: fenced by epoch, stored in order", () => {
     expect(storedAgain).toEqual([]);
     expect(state.topicInfo("t")?.nextOffset).toBe(stored);
   }, 60_000);
+
+  test("a register that arrives again late (the client's retry of it) returns the same epoch and fences nothing", () => {
+    const state = new BrokerState();
+    const index = state.appliedIndex + 1;
+    const first = applyNext(state, { type: "register", time: T0, producer: "p", session: "s1" });
+    expect(first).toEqual([{ type: "register", producer: "p", epoch: index }]);
+    expect(outcomes(publish(state, T0, fenced("t", "0", "p", index, 0)))).toEqual(["@0"]);
+    // the first attempt, held up on its way (the client timed out and registered again), is applied now
+    const late = applyNext(state, { type: "register", time: T0, producer: "p", session: "s1" });
+    expect(late).toEqual([{ type: "register", producer: "p", epoch: index }]);
+    expect(outcomes(publish(state, T0, fenced("t", "1", "p", index, 1), fenced("t", "0", "p", index, 0)))).toEqual([
+      "@1",
+      "dup@0",
+    ]);
+    // and it survives a snapshot; another session (another client, or a restart) still fences
+    const restored = BrokerState.restore(state.snapshot());
+    expect(Buffer.from(restored.snapshot())).toEqual(Buffer.from(state.snapshot()));
+    expect(applyNext(restored, { type: "register", time: T0, producer: "p", session: "s1" })).toEqual([
+      { type: "register", producer: "p", epoch: index },
+    ]);
+    const other = register(restored, "p");
+    expect(outcomes(publish(restored, T0, fenced("t", "2", "p", index, 2)))).toEqual(["FENCED"]);
+    expect(outcomes(publish(restored, T0, fenced("t", "a", "p", other, 0)))).toEqual(["@2"]);
+  });
 });

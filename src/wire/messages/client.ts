@@ -52,6 +52,8 @@ export const RegisterSchema = v.object({
   type: v.literal("register"),
   id: RequestIdSchema,
   producer: ProducerIdSchema,
+  /** The registering client's token, the same on every attempt: a retry answers the epoch the first one got. */
+  session: v.optional(ProducerIdSchema),
 });
 
 /** The answer to `register`: the epoch to publish with; the producer's seqs start at 0 again. */
