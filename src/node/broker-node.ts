@@ -169,7 +169,7 @@ export class BrokerNode {
         ...this.observability(),
       }),
       now: () => this.assembly.commandTime(),
-      adoptPeer: (id, connection) => this.peers.adopt(id, connection),
+      adoptPeer: (id, connection, lane) => this.peers.adopt(id, connection, lane),
       founding: this.founding,
       peerMessage: (m) => this.peers.receive(m),
       readIndex: this.readIndex,

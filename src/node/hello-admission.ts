@@ -20,7 +20,7 @@ export interface AdmissionHost {
   /** Client tokens and permissions (docs/security.md); absent, every client may do everything. */
   readonly clientAuth?: ClientAuth;
   welcome(): Welcome;
-  adoptPeer(id: number, connection: Connection<ServerInbound, unknown>): void;
+  adoptPeer(id: number, connection: Connection<ServerInbound, unknown>, lane?: "bulk"): void;
 }
 
 /**
@@ -119,7 +119,7 @@ export class HelloAdmission {
         );
       }
       this.current = "peer";
-      this.host.adoptPeer(m.id, this.connection);
+      this.host.adoptPeer(m.id, this.connection, m.lane);
       return;
     }
     const auth = this.host.clientAuth;

@@ -1,20 +1,17 @@
-import { openNodeLink } from "../auth/dial-handshake.ts";
 import type { ClusterAuth } from "../auth/peer-handshake.ts";
-import { nodeIdentity } from "../auth/peer-proof.ts";
 import type { Message, NodeId } from "../raft/index.ts";
-import { splitAddress } from "../util/config-values.ts";
 import { describeError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { ClientInboundSchema, type Connection, connect, createMessageParser } from "../wire/index.ts";
+import type { Connection } from "../wire/index.ts";
 import type { FoundingPeers } from "./founding-peers.ts";
-import { type DialedInbound, isRaftMessage, peerHello, toRaftMessage } from "./peer-messages.ts";
+import { type DialedConnection, dialPeer } from "./peer-dial.ts";
+import { isRaftMessage, peerHello, toRaftMessage } from "./peer-messages.ts";
 
 /** What flows to a peer: Raft messages, or the hello that opens a dialed connection. */
 type PeerConnection = Pick<Connection<never, unknown>, "send" | "close" | "closed" | "isOpen" | "queuedBytes">;
 
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
-const CONNECT_TIMEOUT_MS = 1000;
 /** Past this many unsent bytes to a peer, new messages to it are dropped: Raft resends what matters. */
 const DROP_ABOVE_BYTES = 32 << 20;
 /**
@@ -22,7 +19,6 @@ const DROP_ABOVE_BYTES = 32 << 20;
  * commit of the removal) goes out in the same turn the removal is applied, and must still reach it.
  */
 const DEPARTED_LINGER_MS = 3000;
-const parseDialed = createMessageParser(ClientInboundSchema);
 
 interface Link {
   id: NodeId;
@@ -37,12 +33,40 @@ interface Link {
   refusal?: string;
   /** Set while a node that left the configuration keeps its link for a last word; never redialed. */
   departing?: ReturnType<typeof setTimeout>;
+  /** The bulk lane: a connection this node dialed and sends only its appends and snapshot chunks on. */
+  bulk: Lane;
+  /** The peer's bulk lane to this node (accepted; only read from). */
+  inboundBulk?: PeerConnection;
 }
 
+/** A connection this node dials and keeps up by itself. */
+interface Lane {
+  connection: PeerConnection | undefined;
+  dialing: boolean;
+  backoffMs: number;
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const newLane = (): Lane => ({
+  connection: undefined,
+  dialing: false,
+  backoffMs: BACKOFF_MIN_MS,
+  retryTimer: undefined,
+});
+
 /**
- * Connections to the other brokers, one per pair in steady state. A node dials each peer it has no
- * connection to (with backoff); if both dial at once, both keep the connection the lower id dialed.
- * Messages to a peer without a connection are dropped: Raft's retries and heartbeats cover loss.
+ * Appends and snapshot chunks go on the bulk lane, in the order sent (an append overtaking an earlier one is rejected
+ * and costs a resend); everything else (heartbeats, votes, answers) on the pair link, so that a follower keeps hearing
+ * its leader while an append of a large entry is still crossing a slow link, as etcd keeps its heartbeats on a
+ * stream apart from its appends.
+ */
+const isBulk = (m: Message): boolean => m.type === "append" || m.type === "snapshot";
+
+/**
+ * Connections to the other brokers: one link per pair in steady state, and one bulk lane each way. A node dials each
+ * peer it has no link to (with backoff); if both dial at once, both keep the connection the lower id dialed. Each node
+ * also dials its own bulk lane to each peer. Messages to a peer without a connection are dropped: Raft's retries and
+ * heartbeats cover loss.
  */
 export class PeerNetwork {
   private readonly links = new Map<NodeId, Link>();
@@ -87,6 +111,7 @@ export class PeerNetwork {
           dialing: false,
           backoffMs: BACKOFF_MIN_MS,
           retryTimer: undefined,
+          bulk: newLane(),
         };
         this.links.set(id, fresh);
         this.dial(fresh);
@@ -101,7 +126,10 @@ export class PeerNetwork {
   send(messages: Message[]): void {
     for (const m of messages) {
       const link = this.links.get(m.to);
-      const connection = link?.connection;
+      if (link === undefined) continue;
+      // Until the bulk lane is up (a fresh start, a reconnect), appends take the pair link.
+      const bulk = link.bulk.connection;
+      const connection = isBulk(m) && bulk?.isOpen ? bulk : link.connection;
       if (connection === undefined || connection.queuedBytes > DROP_ABOVE_BYTES) continue;
       connection.send(m);
     }
@@ -111,8 +139,8 @@ export class PeerNetwork {
     return this.links.get(id)?.connection?.isOpen ?? false;
   }
 
-  /** An accepted connection whose hello said it is broker `id`. */
-  adopt(id: NodeId, connection: PeerConnection): void {
+  /** An accepted connection whose hello said it is broker `id` (its bulk lane when `lane` says so). */
+  adopt(id: NodeId, connection: PeerConnection, lane?: "bulk"): void {
     const link = this.links.get(id);
     if (link === undefined || this.stopped) {
       // Not a member we know (yet): a joining node learns its peers from the log, so accept it anyway.
@@ -124,8 +152,15 @@ export class PeerNetwork {
         dialing: false,
         backoffMs: BACKOFF_MIN_MS,
         retryTimer: undefined,
+        bulk: newLane(),
       });
-      return this.adopt(id, connection);
+      return this.adopt(id, connection, lane);
+    }
+    if (lane === "bulk") {
+      // Only read from: what arrives on it reaches receive() like any peer message.
+      if (link.inboundBulk !== undefined && link.inboundBulk !== connection) link.inboundBulk.close();
+      link.inboundBulk = connection;
+      return;
     }
     if (link.connection?.isOpen && link.dialedBy < id) {
       connection.close();
@@ -159,71 +194,96 @@ export class PeerNetwork {
   }
 
   private dial(link: Link): void {
+    this.dialBulk(link);
     if (this.stopped || link.dialing || link.connection?.isOpen || link.address === "") return;
     link.dialing = true;
-    const { host, port } = splitAddress(link.address);
-    const attempt = connect<DialedInbound, unknown>({
-      host,
-      port,
-      parse: parseDialed,
-      maxFrameBytes: this.maxFrameBytes,
-      maxQueuedBytes: 4 * DROP_ABOVE_BYTES,
-    });
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error("connect timed out")), CONNECT_TIMEOUT_MS),
-    );
-    Promise.race([attempt, timeout]).then(
-      (connection) => {
-        // an adopted connection may have come while this one was connecting or proving the secret
-        const unwanted = (): boolean =>
-          this.stopped ||
-          !this.links.has(link.id) ||
-          (link.connection !== undefined && link.connection.isOpen && link.dialedBy < this.selfId);
-        if (unwanted()) {
-          link.dialing = false;
-          connection.close();
-          return;
-        }
-        const refused = (message: string): void => {
-          // Said once, and retried slowly: a refusal (another cluster, other founding --peers, no secret) lasts.
-          if (link.refusal !== message)
-            this.log.warn(`Node ${link.id} at ${link.address} refused this broker: ${message}`);
-          link.refusal = message;
-          link.backoffMs = BACKOFF_MAX_MS;
-          connection.close();
-        };
-        openNodeLink(connection, peerHello(this.selfId, this.founding), {
-          auth: this.auth,
-          selfIdentity: nodeIdentity(this.selfId),
-          expectedIdentity: nodeIdentity(link.id),
-          timeoutMs: CONNECT_TIMEOUT_MS,
-          ready: () => {
-            link.dialing = false;
-            if (unwanted()) return connection.close();
-            connection.onMessage = (m) => {
-              if (m.type === "error") return refused(m.message);
-              link.refusal = undefined;
-              this.receive(m);
-            };
-            if (link.connection !== undefined) link.connection.close();
-            this.use(link, connection, this.selfId);
-          },
-          refused: (error) => {
-            link.dialing = false;
-            if (error.code !== "CONNECTION_CLOSED") refused(error.message);
-            this.retryLater(link);
-          },
-        });
-      },
-      () => {
+    // an adopted connection may have come while this one was connecting or proving the secret
+    const unwanted = (): boolean =>
+      this.stopped ||
+      !this.links.has(link.id) ||
+      (link.connection !== undefined && link.connection.isOpen && link.dialedBy < this.selfId);
+    dialPeer({
+      ...this.dialOptions(link, peerHello(this.selfId, this.founding)),
+      unwanted,
+      opened: (connection) => {
         link.dialing = false;
-        void attempt.then(
-          (c) => c.close(),
-          () => {},
-        );
+        connection.onMessage = (m) => {
+          if (m.type === "error") return this.refused(link, connection, m.message);
+          link.refusal = undefined;
+          this.receive(m);
+        };
+        if (link.connection !== undefined) link.connection.close();
+        this.use(link, connection, this.selfId);
+      },
+      refused: (connection, message) => {
+        link.dialing = false;
+        this.refused(link, connection, message);
         this.retryLater(link);
       },
-    );
+      failed: () => {
+        link.dialing = false;
+        this.retryLater(link);
+      },
+    });
+  }
+
+  /** This node's bulk lane to `link`'s peer: dialed, and redialed with backoff while the peer is a member. */
+  private dialBulk(link: Link): void {
+    const lane = link.bulk;
+    if (this.stopped || lane.dialing || lane.connection?.isOpen || link.address === "" || link.departing) return;
+    lane.dialing = true;
+    const again = (): void => {
+      lane.dialing = false;
+      if (this.stopped || lane.retryTimer !== undefined || !this.links.has(link.id)) return;
+      const delay = lane.backoffMs;
+      lane.backoffMs = Math.min(BACKOFF_MAX_MS, lane.backoffMs * 2);
+      lane.retryTimer = setTimeout(() => {
+        lane.retryTimer = undefined;
+        if (this.links.get(link.id) === link) this.dialBulk(link);
+      }, delay);
+    };
+    dialPeer({
+      ...this.dialOptions(link, { ...peerHello(this.selfId, this.founding), lane: "bulk" }),
+      unwanted: () => this.stopped || this.links.get(link.id) !== link || link.departing !== undefined,
+      opened: (connection) => {
+        lane.dialing = false;
+        lane.connection = connection;
+        lane.backoffMs = BACKOFF_MIN_MS;
+        // The pair link says why a peer refuses this broker; nothing but errors comes back on this lane.
+        connection.onMessage = () => {};
+        void connection.closed.then(() => {
+          if (lane.connection !== connection) return;
+          lane.connection = undefined;
+          again();
+        });
+      },
+      refused: (connection) => {
+        connection.close();
+        lane.backoffMs = BACKOFF_MAX_MS;
+        again();
+      },
+      failed: again,
+    });
+  }
+
+  private dialOptions(link: Link, hello: ReturnType<typeof peerHello>) {
+    return {
+      selfId: this.selfId,
+      peerId: link.id,
+      address: link.address,
+      hello,
+      maxFrameBytes: this.maxFrameBytes,
+      maxQueuedBytes: 4 * DROP_ABOVE_BYTES,
+      auth: this.auth,
+    };
+  }
+
+  /** Said once, and retried slowly: a refusal (another cluster, other founding --peers, no secret) lasts. */
+  private refused(link: Link, connection: DialedConnection, message: string): void {
+    if (link.refusal !== message) this.log.warn(`Node ${link.id} at ${link.address} refused this broker: ${message}`);
+    link.refusal = message;
+    link.backoffMs = BACKOFF_MAX_MS;
+    connection.close();
   }
 
   private retryLater(link: Link): void {
@@ -244,5 +304,12 @@ export class PeerNetwork {
     link.retryTimer = undefined;
     link.connection?.close();
     link.connection = undefined;
+    const lane = link.bulk;
+    if (lane.retryTimer !== undefined) clearTimeout(lane.retryTimer);
+    lane.retryTimer = undefined;
+    lane.connection?.close();
+    lane.connection = undefined;
+    link.inboundBulk?.close();
+    link.inboundBulk = undefined;
   }
 }

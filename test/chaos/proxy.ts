@@ -8,7 +8,9 @@ export type LinkMode =
   | { kind: "blackhole" }
   /** Every connection is reset, and new ones are reset as they arrive. */
   | { kind: "reset" }
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  /** The bytes flow at most this fast, in order: a slow link (a WAN, a busy NIC). */
+  | { kind: "rate"; bytesPerSecond: number };
 
 /** "forward" is from the side that dialled the proxy to the target; "backward" the other way. */
 export type Direction = "forward" | "backward";
@@ -22,6 +24,8 @@ interface Flow {
   dropped: boolean;
   /** When the last delayed chunk is due: later chunks wait for it, so a flow keeps its order. */
   releaseAt: number;
+  /** Chunks of a rate-limited flow waiting for their turn, each with when it may leave. */
+  paced: { chunk: Buffer; at: number }[];
 }
 
 interface Pair {
@@ -127,8 +131,8 @@ export class TcpProxy {
     }
     const upstream = createConnection({ host: this.target.host, port: this.target.port });
     const pair: Pair = {
-      forward: { from: client, to: upstream, dropped: false, releaseAt: 0 },
-      backward: { from: upstream, to: client, dropped: false, releaseAt: 0 },
+      forward: { from: client, to: upstream, dropped: false, releaseAt: 0, paced: [] },
+      backward: { from: upstream, to: client, dropped: false, releaseAt: 0, paced: [] },
       source: undefined,
     };
     this.pairs.add(pair);
@@ -165,6 +169,9 @@ export class TcpProxy {
       case "delay":
         this.later(flow, chunk, mode.ms);
         return;
+      case "rate":
+        this.paced(flow, chunk, mode.bytesPerSecond);
+        return;
       default:
         mode satisfies never;
     }
@@ -176,6 +183,32 @@ export class TcpProxy {
     setTimeout(() => {
       if (!flow.to.destroyed) flow.to.write(chunk);
     }, at - performance.now());
+  }
+
+  /**
+   * The chunk leaves once the link has carried everything before it at `bytesPerSecond`. Chunks wait in the flow's
+   * own queue behind one timer, so they leave in order (timers due in the same millisecond need not fire in order).
+   */
+  private paced(flow: Flow, chunk: Buffer, bytesPerSecond: number): void {
+    const at = Math.max(performance.now(), flow.releaseAt) + (chunk.length * 1000) / bytesPerSecond;
+    flow.releaseAt = at;
+    flow.paced.push({ chunk, at });
+    if (flow.paced.length === 1) this.release(flow);
+  }
+
+  private release(flow: Flow): void {
+    const head = flow.paced[0];
+    if (head === undefined) return;
+    setTimeout(
+      () => {
+        while (flow.paced[0] !== undefined && flow.paced[0].at <= performance.now()) {
+          const { chunk } = flow.paced.shift() as { chunk: Buffer };
+          if (!flow.to.destroyed) flow.to.write(chunk);
+        }
+        this.release(flow);
+      },
+      Math.max(0, head.at - performance.now()),
+    );
   }
 
   private destroy(pair: Pair): void {

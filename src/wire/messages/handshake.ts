@@ -22,6 +22,9 @@ export const HelloSchema = v.object({
   founding: v.optional(v.pipe(v.string(), v.maxLength(1 << 16))),
   // the dialer's nonce for the cluster-secret challenge (docs/security.md), on peer and manager links
   nonce: v.optional(NonceSchema),
+  // a peer link that carries only the dialer's appends and snapshot chunks, so that heartbeats and votes on the
+  // other link never wait behind a large entry (src/node/peer-network.ts)
+  lane: v.optional(v.literal("bulk")),
 });
 export type Hello = v.InferOutput<typeof HelloSchema>;
 
