@@ -9,7 +9,7 @@ import { type Entry, EntryKind, type Membership, type Snapshot } from "./log-typ
 import { applyConfChange, isMember } from "./membership.ts";
 import { Progress } from "./progress.ts";
 import type { RaftState } from "./raft-state.ts";
-import { maybeCommit, sendFarewell, sendTimeoutNow } from "./replication.ts";
+import { broadcastHeartbeat, maybeCommit, sendFarewell, sendTimeoutNow } from "./replication.ts";
 import { becomeFollower } from "./roles.ts";
 
 export function applied(r: RaftState, entries: Entry[]): void {
@@ -83,8 +83,14 @@ function applyConfigEntry(r: RaftState, e: Entry): void {
   r.needBroadcast = true;
 }
 
-/** A leader that applied its own removal hands over to an up-to-date voter, if any, and steps down. */
+/**
+ * A leader that applied its own removal tells the others how far the log is committed, hands over to an up-to-date
+ * voter, if any, and steps down. Until the others apply the removal they count votes with a configuration in which
+ * this node still votes, and it is about to leave for good: heartbeats carry the commit even when a full window holds
+ * back the appends that would.
+ */
 function stepDownRemoved(r: RaftState): void {
+  broadcastHeartbeat(r);
   const last = r.log.lastIndex();
   const heir = r.membership.voters.find((id) => r.progress.get(id)?.match === last);
   if (heir !== undefined) sendTimeoutNow(r, heir);
