@@ -24,7 +24,7 @@ function off(name: string, breaks: string, file: string, condition: string, test
 
 const CHAOS = "test/chaos/checker.ts";
 const chaosTest = bunTest("test/chaos/checker.test.ts");
-const SIM = "test/sim/invariants.ts";
+const RAFT = "test/sim/raft-checker.ts";
 const simTest = bunTest("test/sim/checker.test.ts");
 const simCheckerTest = bunTest("test/sim/sim.test.ts", "checker");
 const DRIVER = "test/sim/driver/broker-checker.ts";
@@ -144,59 +144,70 @@ export const CHECKER_MUTANTS: readonly Mutant[] = [
     chaosTest,
   ),
 
-  // the core simulator's checker
-  off("sim-election-safety", "two leaders in one term", SIM, "} else if (holder !== id) {", simTest),
-  off("sim-commit-monotonic", "a commit index going back", SIM, "if (commit < m.commit)", simTest),
-  off("sim-applied-monotonic", "an applied index going back", SIM, "if (applied < m.applied)", simTest),
-  off("sim-committed-term", "one index committed at two terms", SIM, "else if (known !== t)", simTest),
+  // the Raft checker both simulation levels share (test/sim/raft-checker.ts)
+  off("raft-election-safety", "two leaders in one term", RAFT, "} else if (holder !== id) {", simTest),
+  off("raft-commit-monotonic", "a commit index going back", RAFT, "if (commit < m.commit)", simTest),
+  off("raft-applied-monotonic", "an applied index going back", RAFT, "if (applied < m.applied)", simTest),
+  off("raft-committed-term", "one index committed at two terms", RAFT, "else if (known !== t)", simTest),
   {
-    name: "sim-leader-completeness",
+    name: "raft-leader-completeness",
     breaks: "checker: a leader without a committed entry",
-    file: SIM,
-    find: "    if (held === term) return;",
+    file: RAFT,
+    find: "    if (held === term || (held === undefined && index < raft.status().firstIndex)) return;",
     replace: "    return;",
     test: simTest,
   },
   off(
-    "sim-restart-below-commit",
+    "raft-restart-below-commit",
     "a restart below the persisted commit index",
-    SIM,
-    "if (raft.commitIndex < m.persistedCommit) {",
+    RAFT,
+    "if (raft.commitIndex < m.persistedCommit)",
     simTest,
   ),
-  off("sim-one-vote-sent", "two votes sent in one term", SIM, "else if (before !== candidate)", simCheckerTest),
+  {
+    name: "raft-durable-majority",
+    breaks: "checker: an entry committed while on the disk of a minority",
+    file: RAFT,
+    find: "    if (held(voters) || (before.length > 0 && held(before))) return;",
+    replace: "    return;",
+    test: simTest,
+  },
+  off("raft-one-vote-sent", "two votes sent in one term", RAFT, "else if (before !== candidate)", simCheckerTest),
   off(
-    "sim-one-vote-persisted",
+    "raft-one-vote-persisted",
     "a vote changed on disk within a term",
-    SIM,
-    "if (hs.term === m.term && m.vote !== 0 && hs.vote !== m.vote) {",
+    RAFT,
+    "if (hs.term === m.persistedTerm && m.persistedVote !== 0 && hs.vote !== m.persistedVote) {",
     simCheckerTest,
   ),
-  off("sim-term-monotonic", "a term going back on disk", SIM, "if (hs.term < m.term)", simCheckerTest),
-  off("sim-log-matching", "two entries at one (index, term)", SIM, "if (seen.data !== data)", simCheckerTest),
-  off("sim-state-agreement", "two states at one index", SIM, "else if (known !== hash)", simCheckerTest),
-
-  // the driver simulation's broker checker
-  off("driver-election-safety", "two leaders in one term", DRIVER, "} else if (holder !== id) {", driverTest),
-  off("driver-commit-monotonic", "a commit index going back", DRIVER, "if (commit < m.commit)", driverTest),
-  off("driver-committed-term", "one index committed at two terms", DRIVER, "else if (known !== t)", driverTest),
-  {
-    name: "driver-leader-completeness",
-    breaks: "checker: a leader without a committed entry",
-    file: DRIVER,
-    find: "    if (held === term || (held === undefined && index < raft.status().firstIndex)) return;",
-    replace: "    return;",
-    test: driverTest,
-  },
-  off("driver-one-vote", "two votes sent in one term", DRIVER, "else if (before !== candidate)", driverTest),
+  off("raft-term-monotonic", "a term going back on disk", RAFT, "if (hs.term < m.persistedTerm)", simCheckerTest),
+  off("raft-log-matching", "two entries at one (index, term)", RAFT, "if (seen.data !== data)", simCheckerTest),
+  off("raft-state-agreement", "two states at one index", RAFT, "else if (before !== digest)", simCheckerTest),
   off(
-    "driver-vote-durability",
+    "raft-vote-durability",
     "a vote sent and lost in a crash",
-    DRIVER,
+    RAFT,
     "if (hs.term < m.votedTerm || (hs.term === m.votedTerm && hs.vote !== m.votedFor)) {",
     driverTest,
   ),
-  off("driver-apply-order", "entries applied out of order", DRIVER, "if (e.index !== last + 1)", driverTest),
+  off("raft-apply-order", "entries applied out of order", RAFT, "if (e.index !== last + 1)", driverTest),
+  off(
+    "raft-configuration-kept",
+    "a restarted node in force with an older configuration than before its crash",
+    RAFT,
+    "if (raft.membershipIndex < m.configAtCrash)",
+    restartTest,
+  ),
+  {
+    name: "raft-acknowledged-entry-kept",
+    breaks: "checker: a restart without the last entry it acknowledged, and no damage marker",
+    file: RAFT,
+    find: "    if (log.damagedUntil >= m.ackIndex) return;",
+    replace: "    return;",
+    test: restartTest,
+  },
+
+  // the driver simulation's broker checks
   off("driver-message-agreement", "two messages at one offset", DRIVER, "      if (known !== text)", driverTest),
   off(
     "driver-ack-overwritten",
@@ -234,21 +245,6 @@ export const CHECKER_MUTANTS: readonly Mutant[] = [
     "if (stored !== undefined && (stored.topic !== topic || stored.offset !== offset)) {",
     driverTest,
   ),
-  off(
-    "driver-configuration-kept",
-    "a restarted node in force with an older configuration than before its crash",
-    DRIVER,
-    "if (raft.membershipIndex < m.configAtCrash)",
-    restartTest,
-  ),
-  {
-    name: "driver-acknowledged-entry-kept",
-    breaks: "checker: a restart without the last entry it acknowledged, and no damage marker",
-    file: DRIVER,
-    find: "    if (log.damagedUntil >= m.ackIndex) return;",
-    replace: "    return;",
-    test: restartTest,
-  },
   off(
     "sim-acknowledgement-agreement",
     "an acknowledgement of an entry the leader holds at another term",

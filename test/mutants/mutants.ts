@@ -67,12 +67,30 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     test: bunTest("test/raft/ready.test.ts"),
   },
   {
+    // the same bug, found by the broker-level simulation's durable-majority check (test/sim/raft-checker.ts)
+    name: "leader-counts-own-entries-on-append-sim",
+    breaks: "acknowledged only once fsynced on a majority: the leader counts its own entry before its fsync",
+    file: "src/raft/replication.ts",
+    find: "  r.log.append([{ index, term: r.term, kind, data }]);\n  r.needBroadcast = true;",
+    replace:
+      "  r.log.append([{ index, term: r.term, kind, data }]);\n  r.progress.get(r.id)?.maybeUpdate(index);\n  r.needBroadcast = true;",
+    test: bunTest("test/sim/driver/driver-sim.test.ts", "TCP-like links"),
+  },
+  {
     name: "leader-counts-unsynced-ready",
     breaks: "acknowledged only once fsynced on a majority: a Ready handed back before its fsync counts the leader",
     file: "src/raft/raft-node.ts",
     find: '&& r.role === "leader" && durable)',
     replace: '&& r.role === "leader")',
     test: bunTest("test/raft/ready.test.ts"),
+  },
+  {
+    name: "leader-counts-unsynced-ready-sim",
+    breaks: "acknowledged only once fsynced on a majority: a Ready handed back before its fsync counts the leader",
+    file: "src/raft/raft-node.ts",
+    find: '&& r.role === "leader" && durable)',
+    replace: '&& r.role === "leader")',
+    test: bunTest("test/sim/driver/driver-sim.test.ts", "TCP-like links"),
   },
   {
     name: "snapshot-over-longer-log",
@@ -95,8 +113,10 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     name: "follower-sends-before-fsync",
     breaks: "acknowledged only once fsynced on a majority: a follower acknowledges entries before its fsync",
     file: "src/node/raft-driver.ts",
-    find: "await this.storage.sync();\n    this.hooks.send(rd.messages);",
-    replace: "this.hooks.send(rd.messages);\n    await this.storage.sync();",
+    // the whole statement moves: the sync is conditional, the send is not
+    find: "    if (rd.entries.length > 0 || voteChanged || saveCommit || this.leaderSyncs > 0) await this.storage.sync();\n    this.hooks.send(rd.messages);",
+    replace:
+      "    this.hooks.send(rd.messages);\n    if (rd.entries.length > 0 || voteChanged || saveCommit || this.leaderSyncs > 0) await this.storage.sync();",
     test: bunTest("test/sim/driver/driver-sim.test.ts"),
   },
   {

@@ -3,9 +3,10 @@ import { bootstrap, type Entry, type Membership, type Message, type RaftOptions 
 import type { Prng } from "../../src/util/prng.ts";
 import { checkAcknowledgement } from "./acknowledgements.ts";
 import { describeDetail } from "./describe.ts";
-import { Checker } from "./invariants.ts";
+import type { FaultTarget } from "./fault-injector.ts";
 import { SimNetwork } from "./network.ts";
 import type { Profile } from "./profile.ts";
+import { RaftChecker } from "./raft-checker.ts";
 import { Scheduler } from "./scheduler.ts";
 import { type NodeEnv, SimNode } from "./sim-node.ts";
 import { Trace } from "./trace.ts";
@@ -16,6 +17,8 @@ export const ELECTION_TICKS = 10;
 
 export interface ClusterStats {
   crashes: number;
+  unsyncedCrashes: number;
+  damages: number;
   pauses: number;
   applyStalls: number;
   partitions: number;
@@ -26,14 +29,18 @@ export interface ClusterStats {
   snapshotsInstalled: number;
 }
 
-export class SimCluster implements NodeEnv {
+export class SimCluster implements NodeEnv, FaultTarget {
+  readonly tickMs = TICK;
   readonly scheduler = new Scheduler();
-  readonly checker = new Checker();
-  readonly trace = new Trace(400);
+  /** The same checker as the broker level's Raft checks; this level's state machine keeps its applied index on disk. */
+  readonly checker = new RaftChecker({ appliedSurvivesRestart: true });
+  private readonly events = new Trace(400);
   readonly network: SimNetwork<Message>;
   readonly nodes = new Map<number, SimNode>();
   readonly stats: ClusterStats = {
     crashes: 0,
+    unsyncedCrashes: 0,
+    damages: 0,
     pauses: 0,
     applyStalls: 0,
     partitions: 0,
@@ -91,6 +98,23 @@ export class SimCluster implements NodeEnv {
     return leaders.length === 0 ? undefined : prng.pick(leaders);
   }
 
+  machines(): SimNode[] {
+    return [...this.nodes.values()];
+  }
+
+  leaderId(): number | undefined {
+    return this.leader()?.id;
+  }
+
+  trace(node: number, what: string, detail?: unknown): void {
+    this.events.add(this.now, node, what, detail);
+  }
+
+  /** State machines stop stalling. */
+  healLevel(): void {
+    this.applyStall = 0;
+  }
+
   liveNodes(): SimNode[] {
     return [...this.nodes.values()].filter((n) => n.up);
   }
@@ -99,11 +123,11 @@ export class SimCluster implements NodeEnv {
   retire(node: SimNode): void {
     node.crash();
     node.retired = true;
-    this.trace.add(this.now, node.id, "retired");
+    this.events.add(this.now, node.id, "retired");
   }
 
   traceLines(count: number): string[] {
-    return this.trace.lines(count, describeDetail);
+    return this.events.lines(count, describeDetail);
   }
 
   raftOptions(id: number, applied: number): RaftOptions {
@@ -136,7 +160,8 @@ export class SimCluster implements NodeEnv {
   }
 
   send(m: Message): void {
-    checkAcknowledgement(m, this.nodes.get(m.from)?.raft, this.nodes.get(m.to)?.raft);
+    const own = checkAcknowledgement(m, this.nodes.get(m.from)?.raft, this.nodes.get(m.to)?.raft);
+    if (m.type === "appendResponse" && own !== undefined) this.checker.logAcknowledged(m.from, m.index, own);
     this.network.send(m.from, m.to, m);
   }
 
@@ -149,7 +174,7 @@ export class SimCluster implements NodeEnv {
   }
 
   traceEvent(node: number, what: string, detail?: unknown): void {
-    this.trace.add(this.now, node, what, detail);
+    this.events.add(this.now, node, what, detail);
   }
 
   private launch(node: SimNode): void {
@@ -161,7 +186,7 @@ export class SimCluster implements NodeEnv {
   /** Freezes a node's process (a long GC or a stopped VM): no ticks, no messages handled, until `until`. */
   pause(node: SimNode, until: number): void {
     node.pausedUntil = until;
-    this.trace.add(this.now, node.id, "pause", { until });
+    this.events.add(this.now, node.id, "pause", { until });
   }
 
   private tickLoop(node: SimNode): void {
@@ -177,7 +202,7 @@ export class SimCluster implements NodeEnv {
       this.scheduler.after(node.pausedUntil - this.now, () => this.deliver(to, m));
       return;
     }
-    this.trace.add(this.now, to, "recv", m);
+    this.events.add(this.now, to, "recv", m);
     node.receive(m);
   }
 }

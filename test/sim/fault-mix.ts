@@ -25,7 +25,7 @@ export class FaultMix {
     const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
     return [
       `clusters: ${sizes.join(", ")}`,
-      `per run: ${per("crashes")} crashes, ${per("pauses")} pauses, ${per("applyStalls")} apply stalls, ${per("partitions")} partitions, ${per("sent")} messages sent, ` +
+      `per run: ${per("crashes")} crashes (${per("unsyncedCrashes")} of a leader with unsynced entries), ${per("pauses")} pauses, ${per("applyStalls")} apply stalls, ${per("partitions")} partitions, ${per("sent")} messages sent, ` +
         `${per("lost")} lost, ${per("duplicated")} duplicated, ${per("cut")} cut by partitions`,
       `per run: ${per("proposals")} proposals (${per("committed")} committed), ${per("confChanges")} membership changes, ` +
         `${per("transfers")} leadership transfers, ${per("snapshotsTaken")} snapshots taken, ${per("snapshotsInstalled")} installed from a leader`,

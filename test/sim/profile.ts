@@ -13,6 +13,12 @@ export interface Profile {
   /** Per-tick probabilities. */
   partition: number;
   crash: number;
+  /** A power loss of the leader with entries written and not yet synced (test/sim/fault-injector.ts). */
+  unsyncedCrash: number;
+  /** One node down for a long stretch. */
+  outage: boolean;
+  /** This level's disks are the nodes' in-memory logs: nothing to damage. */
+  damage: 0;
   /** A node freezes for up to 30 ticks, then resumes with its memory intact. */
   pause: number;
   propose: number;
@@ -39,5 +45,9 @@ export function drawProfile(prng: Prng, nodes: number | undefined): Profile {
     confChange: prng.pick([0, 0.03, 0.1]),
     transfer: prng.pick([0, 0.01, 0.03]),
     compact: prng.pick([0, 0.02, 0.1]),
+    // drawn last, so that the draws above stay what they were for every seed
+    unsyncedCrash: prng.pick([0, 0.01, 0.03]),
+    outage: prng.chance(0.3),
+    damage: 0,
   };
 }

@@ -5,7 +5,7 @@
 import { describeError } from "../../src/util/errors.ts";
 import { createPrng } from "../../src/util/prng.ts";
 import { type ClusterStats, ELECTION_TICKS, SimCluster, TICK } from "./cluster.ts";
-import { Faults } from "./faults.ts";
+import { FaultInjector } from "./fault-injector.ts";
 import { Violation } from "./invariants.ts";
 import type { NetworkStats } from "./network.ts";
 import { drawProfile, type Profile } from "./profile.ts";
@@ -44,10 +44,10 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
   const profile = drawProfile(prng.fork(), options.nodes);
   const cluster = new SimCluster(prng.fork(), profile);
   const workload = new Workload(cluster, prng.fork());
-  const faults = new Faults(cluster, prng.fork());
+  const faults = new FaultInjector(cluster, profile, prng.fork());
   const dice = prng.fork();
   let tick = 0;
-  const runTick = () => cluster.scheduler.runUntil(++tick * TICK);
+  const runTick = () => cluster.scheduler.runUntil(++tick * TICK, () => faults.afterEvent());
   let convergedAfter: number | undefined;
   let violation: SeedResult["violation"];
   try {

@@ -19,8 +19,8 @@ export class Scheduler {
   }
 
   /** Runs events in order until the next one is later than `until`; time then stands at `until`. */
-  runUntil(until: number): void {
-    while (this.step(until));
+  runUntil(until: number, afterEach?: () => void): void {
+    while (this.step(until)) afterEach?.();
     this.now = until;
   }
 

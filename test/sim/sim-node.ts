@@ -16,10 +16,12 @@ import {
   type Role,
   type Snapshot,
 } from "../../src/raft/index.ts";
-import { type Checker, hashEntry, Violation } from "./invariants.ts";
+import type { FaultMachine } from "./fault-injector.ts";
+import { hashEntry, Violation } from "./invariants.ts";
+import type { RaftChecker } from "./raft-checker.ts";
 
 export interface NodeEnv {
-  checker: Checker;
+  checker: RaftChecker;
   /** Options for a new RaftNode incarnation (a fresh PRNG each time). */
   raftOptions(id: number, applied: number): RaftOptions;
   after(delay: number, run: () => void): void;
@@ -38,13 +40,17 @@ interface AppState {
   hash: number;
 }
 
-export class SimNode {
+export class SimNode implements FaultMachine {
   raft: RaftNode | undefined;
   readonly log = new MemoryLog();
   hardState: HardState = { term: 0, vote: 0, commit: 0 };
   private app: AppState = { applied: 0, hash: 0 };
   private incarnation = 0;
   private writing = false;
+  /** The Ready being written carries entries (a crash before it completes loses them). */
+  private writingEntries = false;
+  /** This level's disk is a log in memory that survives crashes whole: nothing to damage. */
+  readonly diskDamaged = false;
   /** Taken out of the cluster for good (removed from the membership). */
   retired = false;
   /** Simulated time until which the process is frozen. */
@@ -69,6 +75,18 @@ export class SimNode {
     return this.raft !== undefined;
   }
 
+  get running(): boolean {
+    return this.up && !this.retired;
+  }
+
+  get restartable(): boolean {
+    return !this.up && !this.retired;
+  }
+
+  get unsynced(): boolean {
+    return this.writingEntries;
+  }
+
   start(): void {
     const raft = new RaftNode(this.env.raftOptions(this.id, this.app.applied), this.log, this.hardState);
     this.raft = raft;
@@ -78,16 +96,26 @@ export class SimNode {
       commit: this.hardState.commit,
       applied: this.app.applied,
     });
-    this.env.checker.restarted(this.id, raft);
+    const { checker } = this.env;
+    checker.recovered(this.id, this.hardState);
+    checker.booted(this.id, {
+      term: (i) => this.log.term(i),
+      snapshotIndex: this.snapshotIndex(),
+      damagedUntil: 0,
+      bootCommit: this.hardState.commit,
+    });
+    this.reportDisk();
+    checker.observe(this.id, this.incarnation, raft);
     this.pump();
   }
 
   crash(): void {
     if (this.raft === undefined) return;
-    this.env.checker.crashed(this.raft);
+    this.env.checker.crashed(this.id, this.raft);
     this.raft = undefined;
     this.incarnation++;
     this.writing = false;
+    this.writingEntries = false;
     this.env.traceEvent(this.id, "crash");
   }
 
@@ -122,8 +150,27 @@ export class SimNode {
     return snap;
   }
 
+  /** The log is this node's disk: everything in it survives a crash (a live view, so compaction shows at once). */
+  private reportDisk(): void {
+    const log = this.log;
+    this.env.checker.durable(this.id, {
+      get lastIndex() {
+        return log.lastIndex();
+      },
+      term: (i) => log.term(i),
+      get snapshotIndex() {
+        return log.snapshot()?.meta.index ?? 0;
+      },
+      damagedUntil: 0,
+    });
+  }
+
+  private snapshotIndex(): number {
+    return this.log.snapshot()?.meta.index ?? 0;
+  }
+
   private settle(raft: RaftNode): void {
-    this.env.checker.observe(this.id, raft);
+    this.env.checker.observe(this.id, this.incarnation, raft);
     if (raft.role !== this.seenRole || raft.term !== this.seenTerm) {
       this.seenRole = raft.role;
       this.seenTerm = raft.term;
@@ -141,6 +188,7 @@ export class SimNode {
     if (raft === undefined || this.writing || !raft.hasReady()) return;
     const rd = raft.ready();
     this.writing = true;
+    this.writingEntries = rd.entries.length > 0;
     const incarnation = this.incarnation;
     this.env.after(this.env.diskDelay(), () => {
       if (incarnation === this.incarnation) this.complete(raft, rd);
@@ -151,8 +199,10 @@ export class SimNode {
   private complete(raft: RaftNode, rd: Ready): void {
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
     this.log.append(rd.entries);
+    this.writingEntries = false;
     if (rd.hardState !== undefined) this.hardState = rd.hardState;
-    this.env.checker.persisted(this.id, rd.hardState, rd.entries, this.log);
+    this.env.checker.persisted(this.id, rd.hardState, rd.entries, (i) => this.log.term(i));
+    this.reportDisk();
     for (const m of rd.messages) {
       if (m.type === "voteResponse" && !m.reject) this.env.checker.voted(this.id, m.term, m.to);
       this.env.send(m);
@@ -186,7 +236,7 @@ export class SimNode {
       );
     }
     this.app = state;
-    this.env.checker.stateAt(this.id, state.applied, state.hash);
+    this.env.checker.stateAt(this.id, state.applied, snap.meta.term, state.hash);
     this.env.snapshotInstalled(this.id);
     this.env.traceEvent(this.id, "install snapshot", { index: snap.meta.index, term: snap.meta.term });
   }
@@ -195,8 +245,9 @@ export class SimNode {
     if (e.index !== this.app.applied + 1) {
       throw new Violation("apply order", `node ${this.id} asked to apply ${e.index} after ${this.app.applied}`);
     }
+    this.env.checker.applying(this.id, this.app.applied, [e]);
     this.app = { applied: e.index, hash: hashEntry(this.app.hash, e) };
-    this.env.checker.stateAt(this.id, e.index, this.app.hash);
+    this.env.checker.stateAt(this.id, e.index, e.term, this.app.hash);
     this.env.applied(this.id, e);
   }
 }

@@ -23,6 +23,7 @@ function committedTwo(): BrokerChecker {
   // a node's first sight only sets where it starts: what it commits after that is checked
   c.observe(1, 0, nodeView(1, { role: "leader", term: 2, terms: [1, 2] }));
   c.observe(2, 0, nodeView(2, { term: 2, terms: [1, 2] }));
+  c.durable(1, { lastIndex: 2, term: (i) => [1, 2][i - 1], snapshotIndex: 0, damagedUntil: 0 });
   c.observe(1, 0, nodeView(1, { role: "leader", term: 2, commit: 2, terms: [1, 2] }));
   c.observe(2, 0, nodeView(2, { term: 2, commit: 2, terms: [1, 2] }));
   c.holds(1, "t", 0, "p1/0/x");

@@ -8,6 +8,7 @@ import type { Entry, Message } from "../../../src/raft/index.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { checkAcknowledgement } from "../acknowledgements.ts";
 import { describeDetail } from "../describe.ts";
+import type { FaultTarget } from "../fault-injector.ts";
 import { SimNetwork } from "../network.ts";
 import { Scheduler } from "../scheduler.ts";
 import { Trace } from "../trace.ts";
@@ -22,6 +23,7 @@ export const TICK = 100;
 
 export interface DriverStats {
   crashes: number;
+  unsyncedCrashes: number;
   confChanges: number;
   transfers: number;
   retired: number;
@@ -51,7 +53,10 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
  */
 const MAX_IN_FLIGHT = 5000;
 
-export class DriverCluster implements MachineEnv {
+export class DriverCluster implements MachineEnv, FaultTarget {
+  readonly tickMs = TICK;
+  /** Runs after every event (the fault injector's power loss that waits for unsynced entries). */
+  afterEvent: () => void = () => {};
   readonly scheduler = new Scheduler();
   readonly checker: BrokerChecker;
   private readonly events = new Trace(600);
@@ -60,6 +65,7 @@ export class DriverCluster implements MachineEnv {
   readonly peers: number[];
   readonly stats: DriverStats = {
     crashes: 0,
+    unsyncedCrashes: 0,
     confChanges: 0,
     transfers: 0,
     retired: 0,
@@ -109,8 +115,10 @@ export class DriverCluster implements MachineEnv {
     for (;;) {
       await settle();
       if (this.failure !== undefined) throw this.failure;
+      for (const node of this.nodes.values()) node.reportDisk();
       for (const node of this.nodes.values()) node.observe();
       this.checkInFlight();
+      this.afterEvent();
       if (!this.scheduler.step(until)) break;
     }
     this.scheduler.runUntil(until);
@@ -126,6 +134,23 @@ export class DriverCluster implements MachineEnv {
   /** Records the first failure found inside production code (which may catch what the checks throw). */
   fail(error: unknown): void {
     this.failure ??= error;
+  }
+
+  after(delay: number, fn: () => void): void {
+    this.scheduler.after(delay, fn);
+  }
+
+  machines(): SimBroker[] {
+    return [...this.nodes.values()];
+  }
+
+  leaderId(): number | undefined {
+    return this.leader()?.id;
+  }
+
+  /** Disks turn fast again. */
+  healLevel(): void {
+    this.slowSync = 0;
   }
 
   /** The serving leader of the highest term, if any. */

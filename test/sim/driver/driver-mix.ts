@@ -32,7 +32,7 @@ export class DriverMix {
     const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
     return [
       `clusters: ${sizes.join(", ")}; ${share(this.datagram)} of runs on a reordering, duplicating network, ${share(this.retention)} with retention`,
-      `per run: ${per("crashes")} power losses, ${per("pauses")} pauses, ${per("partitions")} partitions, ${per("slowSyncs")} slow fsyncs, ` +
+      `per run: ${per("crashes")} power losses (${per("unsyncedCrashes")} of a leader with unsynced entries), ${per("pauses")} pauses, ${per("partitions")} partitions, ${per("slowSyncs")} slow fsyncs, ` +
         `${per("sent")} messages sent, ${per("lost")} lost, ${per("duplicated")} duplicated, ${per("cut")} cut by partitions`,
       `per run: ${per("published")} publishes, ${per("attempts")} attempts, ${per("acked")} acknowledged (${per("duplicateAcks")} as duplicates of a stored one), ` +
         `${per("snapshots")} snapshots taken, ${per("installs")} installed from a leader (in ${share(this.withInstalls)} of runs)`,

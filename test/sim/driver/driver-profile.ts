@@ -8,6 +8,8 @@ export interface DriverProfile {
   network: NetworkFaults;
   /** Per-tick probabilities of a fault starting. */
   crash: number;
+  /** A power loss of the leader with entries written and not yet synced (test/sim/fault-injector.ts). */
+  unsyncedCrash: number;
   /** One machine down for a long stretch, so the others compact past it and it must install a snapshot. */
   outage: boolean;
   partition: number;
@@ -69,6 +71,8 @@ export function drawDriverProfile(prng: Prng, nodes: number | undefined): Driver
     publish: prng.pick([0.2, 0.5, 1, 3]),
     window: prng.int(1, 4),
     payload: prng.pick([8, 100, 600]),
+    // drawn last, so that the draws above stay what they were for every seed
+    unsyncedCrash: prng.pick([0, 0.01, 0.03]),
   };
 }
 

@@ -107,6 +107,7 @@ describe("restart and acknowledgement checks", () => {
       commitIndex: 0,
       appliedIndex: 0,
       membershipIndex: 0,
+      membership: { voters: [1], learners: [], addresses: {} },
       termAt: () => 2,
       ...fields,
     }) as unknown as RaftNode;

@@ -5,10 +5,10 @@
  */
 import { describeError } from "../../../src/util/errors.ts";
 import { createPrng } from "../../../src/util/prng.ts";
+import { FaultInjector } from "../fault-injector.ts";
 import type { NetworkStats } from "../network.ts";
 import { fail } from "./broker-checker.ts";
 import { DriverCluster, type DriverStats, TICK } from "./driver-cluster.ts";
-import { DriverFaults } from "./driver-faults.ts";
 import { DriverMembership } from "./driver-membership.ts";
 import { type DriverProfile, drawDriverProfile } from "./driver-profile.ts";
 import { Publisher } from "./publishers.ts";
@@ -49,7 +49,8 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
     { length: profile.clients },
     (_, k) => new Publisher(`p${k + 1}`, cluster, clientPrng.fork()),
   );
-  const faults = new DriverFaults(cluster, prng.fork());
+  const faults = new FaultInjector(cluster, profile, prng.fork());
+  cluster.afterEvent = () => faults.afterEvent();
   const membership = new DriverMembership(cluster, prng.fork());
   cluster.onConfigApplied = (node, entry) => membership.configApplied(node, entry);
   let tick = 0;
@@ -121,7 +122,7 @@ function checkFinal(cluster: DriverCluster): void {
     const term = replica.raft.termAt(applied);
     if (term === undefined)
       fail("final state", `node ${node.id} does not know the term of its applied index ${applied}`);
-    cluster.checker.stateAt(node.id, applied, term, replica.broker.state.snapshot());
+    cluster.checker.snapshotAt(node.id, applied, term, replica.broker.state.snapshot());
     for (const [identity, ack] of cluster.checker.acked) {
       const found = replica.messageAt(ack.topic, ack.offset);
       if (found === "future")

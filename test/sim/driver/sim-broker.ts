@@ -6,8 +6,10 @@ import type { Clock } from "../../../src/node/clock.ts";
 import type { Entry, Message, Role } from "../../../src/raft/index.ts";
 import { isMqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
+import type { FaultMachine } from "../fault-injector.ts";
 import type { Scheduler } from "../scheduler.ts";
 import type { BrokerChecker } from "./broker-checker.ts";
+import { damageSegment } from "./disk-damage.ts";
 import type { DriverProfile } from "./driver-profile.ts";
 import { SimReplica } from "./sim-replica.ts";
 import { TimedSimFs } from "./timed-sim-fs.ts";
@@ -29,7 +31,7 @@ export interface MachineEnv {
 /** Milliseconds since the epoch at simulated time 0: commands carry realistic times. */
 const EPOCH = 1_700_000_000_000;
 
-export class SimBroker {
+export class SimBroker implements FaultMachine {
   readonly fs: TimedSimFs;
   replica: SimReplica | undefined;
   state: "down" | "booting" | "up" = "down";
@@ -59,6 +61,30 @@ export class SimBroker {
 
   get generation(): number {
     return this.incarnation;
+  }
+
+  get running(): boolean {
+    return this.state !== "down" && !this.retired;
+  }
+
+  get restartable(): boolean {
+    return this.state === "down" && this.joined && !this.retired;
+  }
+
+  get unsynced(): boolean {
+    const store = this.replica?.store;
+    return store !== undefined && store.lastIndex() > store.durableIndex;
+  }
+
+  get diskDamaged(): boolean {
+    return this.damaged || this.repairing;
+  }
+
+  /** Bit rot while the machine is down (a header, a length field, a record's contents of a segment it synced). */
+  damage(prng: Prng): unknown {
+    const hit = damageSegment(this.fs, prng);
+    if (hit !== undefined) this.damaged = true;
+    return hit;
   }
 
   /** Runs `fn` on the current process after `delay`: never if it crashes first, and not while it is paused. */
@@ -182,6 +208,21 @@ export class SimBroker {
 
   receive(m: Message): void {
     this.replica?.assembly.receive(m);
+  }
+
+  /** After every event, before `observe` on any machine: the checker learns what this machine's disk holds. */
+  reportDisk(): void {
+    const replica = this.replica;
+    if (replica === undefined) return;
+    const { store, raft } = replica;
+    const lastIndex = store.durableIndex;
+    this.env.checker.durable(this.id, {
+      lastIndex,
+      // The core's log agrees with the disk up to the durable index (a cut is durable before anything is written over it).
+      term: (i) => (i <= lastIndex ? raft.termAt(i) : undefined),
+      snapshotIndex: store.snapshot()?.meta.index ?? 0,
+      damagedUntil: store.damage?.untilIndex ?? 0,
+    });
   }
 
   /** After every event: the checker looks at the core, and role changes go to the trace. */

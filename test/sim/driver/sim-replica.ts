@@ -93,7 +93,7 @@ export class SimReplica {
         recovered: (hs) => env.checker.recovered(env.id, hs),
         applying: (applied, entries) => env.checker.applying(env.id, applied, entries),
         stateAt: (index, term, state, how) => {
-          env.checker.stateAt(env.id, index, term, state);
+          env.checker.snapshotAt(env.id, index, term, state);
           if (how === "installed") replica?.checked.clear();
         },
         sent: (messages) => {
