@@ -9,7 +9,6 @@ import { join } from "node:path";
 import type { Retention } from "../broker/commands.ts";
 import { BrokerState } from "../broker/state-machine.ts";
 import {
-  bootstrap,
   type Entry,
   type HardState,
   type Message,
@@ -26,11 +25,13 @@ import { assert } from "../util/assert.ts";
 import { describeError, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Prng } from "../util/prng.ts";
+import { found, reportRecovery } from "./assembly-boot.ts";
 import type { Clock } from "./clock.ts";
 import { CommandClock } from "./command-clock.ts";
 import { DiskAlarm } from "./disk-alarm.ts";
 import { DiskHandoff } from "./disk-handoff.ts";
 import type { FreeSpaceProbe } from "./free-space.ts";
+import { MembershipDuties } from "./membership-duties.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
@@ -42,6 +43,8 @@ import { TransferLogView } from "./snapshot-transfer.ts";
 /** How Raft messages leave this assembly; what arrives is handed to receive(). Delivery is best effort. */
 export interface Transport {
   send(messages: Message[]): void;
+  /** Whether the link to a peer is up (a leadership transfer to a peer that went away ends at once). */
+  isConnected?(id: NodeId): boolean;
 }
 
 /** What the simulator's checker (or a metrics exporter) watches; every method is optional. */
@@ -89,6 +92,10 @@ export interface AssemblyOptions {
   freeSpace?: FreeSpaceProbe;
   /** --min-free-space in bytes; undefined: 1 GiB or 5 % of the file system, whichever is smaller. */
   minFreeBytes?: number;
+  /** --remove-dead-after in ms (membership-duties.ts); off when undefined. */
+  removeDeadAfterMs?: number;
+  /** This broker applied its own removal and that is the last word: stop (production) or retire (simulator). */
+  removed?: () => void;
 }
 
 export class BrokerAssembly {
@@ -99,6 +106,8 @@ export class BrokerAssembly {
   readonly bootCommit: number;
   /** The time stamped on the commands this node proposes as leader (command-clock.ts). */
   readonly commandTime: () => number;
+  /** Joins, leaves, transfers, and what the broker does about membership by itself every tick. */
+  readonly membership: MembershipDuties;
   private snapshotting = false;
   /** The last index the state machine reached (ahead of the core's applied index until the driver advances). */
   private appliedTo: number;
@@ -174,8 +183,24 @@ export class BrokerAssembly {
       this.commandTime,
       defer,
       options.retention,
-      (e) => options.configApplied?.(e),
+      (e) => {
+        this.membership.configApplied(e);
+        options.configApplied?.(e);
+      },
     );
+    this.membership = new MembershipDuties({
+      id: options.id,
+      driver: () => this.driver,
+      pending: this.broker.pending,
+      log,
+      clock,
+      electionMs: (options.raft.electionTicks ?? RAFT_DEFAULTS.electionTicks) * options.heartbeatMs,
+      ...(options.transport.isConnected === undefined
+        ? {}
+        : { isConnected: (id: NodeId) => options.transport.isConnected?.(id) ?? true }),
+      ...(options.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: options.removeDeadAfterMs }),
+      ...(options.removed === undefined ? {} : { removed: options.removed }),
+    });
     if (options.freeSpace !== undefined) {
       const alarm = new DiskAlarm(
         options.freeSpace,
@@ -260,6 +285,7 @@ export class BrokerAssembly {
     this.diskAlarm?.check();
     this.handOverIfFull();
     this.watcher.check();
+    this.membership.tick();
     this.options.onTick?.();
   }
 
@@ -306,6 +332,7 @@ export class BrokerAssembly {
     if (this.stopped) return;
     this.stopped = true;
     this.stopTicker?.();
+    this.membership.stop();
     this.driver.stop();
     this.broker.pending.failAll(new MqraftError("UNAVAILABLE", "the broker is stopping"));
     await this.store.close().catch(() => undefined);
@@ -364,25 +391,6 @@ export class BrokerAssembly {
   }
 }
 
-/** A new data folder of a founding member receives the founding configuration as its first entries. */
-async function found(store: LogStore, options: AssemblyOptions): Promise<void> {
-  // A repaired folder may hold no log and no snapshot, but it holds a term and a vote: it is not new.
-  const fresh = store.lastIndex() === 0 && store.snapshot() === undefined && store.hardState().term === 0;
-  if (!fresh) {
-    options.log.info(
-      `Recovered ${options.dataDir}: log [${store.firstIndex()}, ${store.lastIndex()}], term ${store.hardState().term}`,
-    );
-    return;
-  }
-  if (options.founders.length === 0) return;
-  await options.beforeFounding?.();
-  const addresses = Object.fromEntries(options.founders.map((p) => [String(p.id), p.address]));
-  const first = bootstrap({ voters: options.founders.map((p) => p.id), learners: [], addresses });
-  store.append(first.entries);
-  store.saveHardState(first.hardState);
-  await store.sync();
-}
-
 /**
  * Why the store could not persist, for the operator: a full disk is DISK_FULL with what to do (the failed write was
  * never acknowledged, and recovery drops its torn bytes), anything else INTERNAL.
@@ -398,22 +406,4 @@ export function persistenceFailure(e: unknown, dataDir: string): MqraftError {
       { cause: e },
     );
   return new MqraftError("INTERNAL", describeError(e), { cause: e });
-}
-
-function reportRecovery(store: LogStore, log: Logger): void {
-  const d = store.damage;
-  if (d !== undefined) {
-    log.warn(
-      `Log repaired: cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); this broker will not vote or lead until it holds index ${d.untilIndex} again`,
-    );
-    const dropped = store.recovery.droppedSnapshot;
-    if (dropped !== undefined)
-      log.warn(
-        `The snapshot at index ${dropped} was dropped with the entries the repair cut (they held its retained messages): the leader sends them again`,
-      );
-  }
-  if (store.recovery.commitBeyondLog)
-    log.info(
-      `The saved commit index ${store.hardState().commit} is beyond the recovered log (last index ${store.lastIndex()}): the leader sends the rest`,
-    );
 }

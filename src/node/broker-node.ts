@@ -3,9 +3,7 @@ import { loadClusterAuth } from "../auth/cluster-auth.ts";
 import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import { verifyNodeAt } from "../auth/verify-node.ts";
 import type { Retention } from "../broker/commands.ts";
-import { serveBrokerHttp } from "../http/broker-http.ts";
-import type { HttpServer } from "../http/http-server.ts";
-import { decodeConfChange, type Entry, type NodeId } from "../raft/index.ts";
+import type { NodeId } from "../raft/index.ts";
 import { describeError, isMqraftError, type MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { createPrng } from "../util/prng.ts";
@@ -21,13 +19,12 @@ import {
 } from "../wire/index.ts";
 import { BrokerAssembly } from "./broker-assembly.ts";
 import type { BrokerConfig } from "./broker-config.ts";
-import { brokerHttpSource } from "./broker-http-source.ts";
+import { BrokerObservability } from "./broker-observability.ts";
 import { ClientSession, type SessionHost } from "./client-session.ts";
 import { realClock } from "./clock.ts";
 import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
 import { statfsProbe } from "./free-space.ts";
-import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
-import { MembershipService } from "./membership-service.ts";
+import type { MembershipService } from "./membership-service.ts";
 import { nodeFacts } from "./node-facts.ts";
 import { PeerNetwork } from "./peer-network.ts";
 import type { RaftDriver } from "./raft-driver.ts";
@@ -60,10 +57,8 @@ export class BrokerNode {
   /** The founding configuration this broker wrote, if it is a founding member (founding-peers.ts). */
   private founding: FoundingPeers;
   private stopping = false;
-  private membership!: MembershipService;
-  private reporter: ManagerReporter | undefined;
-  /** Observability port (--http-port), off when undefined. */
-  private http: HttpServer | undefined;
+  /** The HTTP port and the manager reports. */
+  private observability: BrokerObservability | undefined;
   /** The leader's commit index for subscriptions that must see everything committed (read-index.ts). */
   private readonly readIndex: ReadIndex;
   /** The cluster secret's handshake, with --cluster-secret-file (docs/security.md). */
@@ -95,7 +90,7 @@ export class BrokerNode {
       fs: brokerFs(),
       dataDir: config.dataDir,
       clock: realClock,
-      transport: { send: (messages) => node.peers.send(messages) },
+      transport: { send: (messages) => node.peers.send(messages), isConnected: (id) => node.peers.isConnected(id) },
       prng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0] as number),
       log: node.log,
       founders: config.peers,
@@ -108,7 +103,8 @@ export class BrokerNode {
       repair: config.repair,
       snapshotEvery: config.snapshotEvery,
       retention: retentionOf(config),
-      configApplied: (e) => node.configApplied(e),
+      removed: () => void node.stop(),
+      ...(config.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: config.removeDeadAfterMs }),
       fatal: (e) => void node.stop(e),
       onTick: () => node.onTick(),
       freeSpace: statfsProbe(config.dataDir),
@@ -128,6 +124,10 @@ export class BrokerNode {
     return this.assembly.driver;
   }
 
+  private get membership(): MembershipService {
+    return this.assembly.membership.service;
+  }
+
   private get broker(): ReplicatedBroker {
     return this.assembly.broker;
   }
@@ -142,13 +142,6 @@ export class BrokerNode {
       config.maxFrameBytes,
       this.founding,
       this.auth,
-    );
-    this.membership = new MembershipService(
-      () => this.driver,
-      this.broker.pending,
-      this.log,
-      config.electionMs,
-      (id) => this.peers.isConnected(id),
     );
     const { auth } = this;
     const sessionHost: SessionHost = {
@@ -166,7 +159,7 @@ export class BrokerNode {
           ...nodeFacts(this.config.dataDir),
           ...this.diskFacts(),
         }),
-        ...this.observability(),
+        ...this.observability?.statusFields(),
       }),
       now: () => this.assembly.commandTime(),
       adoptPeer: (id, connection, lane) => this.peers.adopt(id, connection, lane),
@@ -192,17 +185,8 @@ export class BrokerNode {
       parse: createMessageParser(ServerInboundSchema),
       onConnection: (c: Connection<ServerInbound, unknown>) => new ClientSession(sessionHost, c),
     });
-    if (config.httpPort !== 0) this.serveHttp();
-    if (config.managers.length > 0) {
-      this.reporter = new ManagerReporter(
-        config.managers,
-        config.id,
-        () => leaderReport(this.driver.raft.status()),
-        this.log,
-      );
-      this.reporter.clusterAuth = auth;
-      this.reporter.start();
-    }
+    this.observability = new BrokerObservability(config, this.assembly, () => this.listener, this.log, auth);
+    this.observability.start();
     this.assembly.start();
     this.log.info(`Running on ${config.advertise}`);
     warnIfOpen(this.clientAuth, config.host, this.log);
@@ -217,32 +201,9 @@ export class BrokerNode {
       : { diskAlarm: alarm.raised, diskFreeBytes: alarm.space.freeBytes };
   }
 
-  /** What a status reply adds for dashboards (cluster-collector.ts): where this broker's /metrics is. */
-  private observability(): { httpPort?: number } {
-    return this.http === undefined ? {} : { httpPort: this.http.port };
-  }
-
-  /** /metrics, /healthz, /readyz and /status: they read this node's state when asked. */
-  private serveHttp(): void {
-    const { config } = this;
-    const source = brokerHttpSource({
-      id: config.id,
-      raft: () => this.driver.raft,
-      broker: () => this.broker,
-      watcher: () => this.assembly.watcher,
-      listener: () => this.listener,
-      store: this.assembly.store,
-      diskAlarm: this.assembly.diskAlarm,
-    });
-    this.http = serveBrokerHttp({ host: config.host, port: config.httpPort, readyLag: config.readyLag, source });
-    this.log.info(`HTTP on ${this.http.url} (/metrics, /healthz, /readyz, /status)`);
-  }
-
   private onTick(): void {
     this.clientAuth.recheck();
     this.syncPeers();
-    this.membership.promoteCaughtUpLearners();
-    this.membership.removeDeadMembers(this.config.removeDeadAfterMs, performance.now());
   }
 
   private welcome(): Welcome {
@@ -275,43 +236,21 @@ export class BrokerNode {
   }
 
   /** Set by `mqraft join` while it asks to be added again: an old removal in the replayed log is then not the end. */
-  rejoining = false;
+  set rejoining(rejoining: boolean) {
+    this.assembly.membership.rejoining = rejoining;
+  }
+
+  get rejoining(): boolean {
+    return this.assembly.membership.rejoining;
+  }
 
   /** Whether this broker's applied configuration counts it as a voter or learner. */
   get isMember(): boolean {
-    const { voters, learners } = this.driver.raft.membership;
-    return voters.includes(this.config.id) || learners.includes(this.config.id);
+    return this.assembly.membership.isMember;
   }
 
   addressOf(id: NodeId): string {
     return this.assembly.addressOf(id);
-  }
-
-  private configApplied(entry: Entry): void {
-    const cc = decodeConfChange(entry.data);
-    // Term 1 holds the founding configuration every new cluster writes; it is not news.
-    if (entry.term === 1) this.log.debug(`Founding member: ${JSON.stringify(cc)}`);
-    else if (cc.op === "addLearner")
-      this.log.info(`New node joins the cluster: node ${cc.id} at ${cc.address} (learner)`);
-    else if (cc.op === "promote") this.log.info(`Node ${cc.id} is now a voter`);
-    else this.log.info(`Node ${cc.id} left the cluster`);
-    // A removal of this broker may be old history that a rejoin replays before its new addLearner:
-    // decide only once the entries that follow have been applied.
-    if (cc.op === "remove" && cc.id === this.config.id) this.stopIfStillRemoved();
-  }
-
-  /**
-   * Stops once the removal of this broker is the last word: it is not a member and has applied everything it was told
-   * is committed. A rejoin that replays a long log still has its new addLearner to come, however long that takes.
-   */
-  private stopIfStillRemoved(): void {
-    setTimeout(() => {
-      const raft = this.driver.raft;
-      if (this.isMember || this.stopping) return;
-      if (this.rejoining || raft.appliedIndex < raft.commitIndex) return this.stopIfStillRemoved();
-      this.log.info('Removed from the cluster; stopping (use "mqraft join" to come back)');
-      void this.stop();
-    }, this.config.electionMs);
   }
 
   /** Moves leadership to the most up-to-date other voter before a planned stop, so that publishing pauses only briefly. */
@@ -345,8 +284,7 @@ export class BrokerNode {
     if (this.stopping) return;
     this.stopping = true;
     this.listener?.stop();
-    this.http?.stop();
-    this.reporter?.stop();
+    this.observability?.stop();
     this.readIndex.stop();
     this.peers?.stop();
     await this.assembly?.stop();

@@ -199,9 +199,7 @@ export class PeerNetwork {
     link.dialing = true;
     // an adopted connection may have come while this one was connecting or proving the secret
     const unwanted = (): boolean =>
-      this.stopped ||
-      !this.links.has(link.id) ||
-      (link.connection !== undefined && link.connection.isOpen && link.dialedBy < this.selfId);
+      this.stopped || !this.links.has(link.id) || (link.connection?.isOpen === true && link.dialedBy < this.selfId);
     dialPeer({
       ...this.dialOptions(link, peerHello(this.selfId, this.founding)),
       unwanted,

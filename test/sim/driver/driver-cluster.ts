@@ -4,7 +4,7 @@
  * (storage syncs, the driver's Ready loop) settle before the next one runs, as they would before
  * the next turn of a real event loop; so one seed replays the same interleaving every time.
  */
-import type { Entry, Message } from "../../../src/raft/index.ts";
+import type { Message } from "../../../src/raft/index.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { checkAcknowledgement } from "../acknowledgements.ts";
 import { describeDetail } from "../describe.ts";
@@ -122,13 +122,6 @@ export class DriverCluster implements MachineEnv, FaultTarget {
       if (!this.scheduler.step(until)) break;
     }
     this.scheduler.runUntil(until);
-  }
-
-  /** Set by the run: what happens when a broker applies a configuration entry (a removed one stops). */
-  onConfigApplied: (node: number, entry: Entry) => void = () => {};
-
-  configApplied(node: number, entry: Entry): void {
-    this.onConfigApplied(node, entry);
   }
 
   /** Records the first failure found inside production code (which may catch what the checks throw). */

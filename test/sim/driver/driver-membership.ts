@@ -1,14 +1,13 @@
 /**
- * The operator of a simulated cluster: spare machines join (as learners, promoted once caught up),
- * members leave, leadership moves. Proposed through production's driver on whoever leads, as the
- * membership service does; a removed broker stops for good, as production's does.
+ * The operator of a simulated cluster: spare machines join (as learners; production's leader promotes them once
+ * caught up, and so may the operator), members leave, leadership moves. Proposed through production's driver on
+ * whoever leads, as the membership service does; a removed broker stops for good by itself (membership-duties.ts).
  */
-import { type ConfChange, decodeConfChange, type Entry } from "../../../src/raft/index.ts";
+import type { ConfChange } from "../../../src/raft/index.ts";
 import { isMqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
-import { type DriverCluster, TICK } from "./driver-cluster.ts";
+import type { DriverCluster } from "./driver-cluster.ts";
 import type { SimBroker } from "./sim-broker.ts";
-import { ELECTION_TICKS } from "./sim-replica.ts";
 
 /** Spare machines beyond the founders, started when the operator adds them. */
 export const SPARES = 2;
@@ -24,24 +23,6 @@ export class DriverMembership {
     const p = this.cluster.profile;
     if (this.prng.chance(p.membership)) this.step();
     if (this.prng.chance(p.transfer)) this.transfer();
-  }
-
-  /**
-   * A configuration entry applied on broker `applier`: one that applied its own removal stops for good an election
-   * timeout later if it is still not a member, as production's does (BrokerNode.stopIfStillRemoved). Meanwhile a
-   * removed leader hands over and the others learn that the removal committed.
-   */
-  configApplied(applier: number, entry: Entry): void {
-    const cc = decodeConfChange(entry.data);
-    if (cc.op !== "remove" || cc.id !== applier) return;
-    const node = this.cluster.nodes.get(applier);
-    if (node === undefined || node.retired) return;
-    node.after(ELECTION_TICKS * TICK, () => {
-      const raft = node.replica?.raft;
-      if (node.retired || raft === undefined) return;
-      const { voters, learners } = raft.membership;
-      if (!voters.includes(applier) && !learners.includes(applier)) node.retire();
-    });
   }
 
   private step(): void {

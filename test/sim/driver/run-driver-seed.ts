@@ -52,7 +52,6 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
   const faults = new FaultInjector(cluster, profile, prng.fork());
   cluster.afterEvent = () => faults.afterEvent();
   const membership = new DriverMembership(cluster, prng.fork());
-  cluster.onConfigApplied = (node, entry) => membership.configApplied(node, entry);
   let tick = 0;
   const runTick = () => cluster.runUntil(++tick * TICK);
   let convergedAfter: number | undefined;

@@ -3,7 +3,7 @@
  * process (a SimReplica, production's BrokerAssembly) that boots from it, runs, and may crash, pause, or restart.
  */
 import type { Clock } from "../../../src/node/clock.ts";
-import type { Entry, Message, Role } from "../../../src/raft/index.ts";
+import type { Message, Role } from "../../../src/raft/index.ts";
 import { isMqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import type { FaultMachine } from "../fault-injector.ts";
@@ -24,8 +24,6 @@ export interface MachineEnv {
   fail(error: unknown): void;
   trace(node: number, what: string, detail?: unknown): void;
   syncDelay(): number;
-  /** A configuration entry applied on this machine's broker. */
-  configApplied(node: number, entry: Entry): void;
 }
 
 /** Milliseconds since the epoch at simulated time 0: commands carry realistic times. */
@@ -124,7 +122,8 @@ export class SimBroker implements FaultMachine {
         if (incarnation === this.incarnation) env.fail(e);
       },
       trace: (what, detail) => env.trace(this.id, what, detail),
-      configApplied: (entry) => env.configApplied(this.id, entry),
+      // production's broker stops for good once its removal is the last word (membership-duties.ts)
+      removed: () => this.retire(),
     }).then(
       (replica) => {
         if (incarnation !== this.incarnation) return;

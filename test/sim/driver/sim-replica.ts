@@ -11,7 +11,7 @@ import type { Clock } from "../../../src/node/clock.ts";
 import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import type { RaftDriver } from "../../../src/node/raft-driver.ts";
 import type { ReplicatedBroker } from "../../../src/node/replicated-broker.ts";
-import type { Entry, Message, RaftNode } from "../../../src/raft/index.ts";
+import type { Message, RaftNode } from "../../../src/raft/index.ts";
 import type { Fs } from "../../../src/storage/fs.ts";
 import type { LogStore } from "../../../src/storage/log-store.ts";
 import type { Logger } from "../../../src/util/log.ts";
@@ -42,7 +42,8 @@ export interface ReplicaEnv {
   trace(what: string, detail?: unknown): void;
   /** Open a corrupt log by cutting it (--repair). */
   repair: boolean;
-  configApplied(entry: Entry): void;
+  /** The broker applied its own removal and that is the last word. */
+  removed(): void;
 }
 
 /** Logs nothing: the simulator keeps its own trace. */
@@ -84,10 +85,8 @@ export class SimReplica {
       snapshotEvery: profile.snapshotEvery,
       retention: profile.retention,
       repair: env.repair,
-      configApplied: (e) => {
-        env.trace("config applied", { index: e.index });
-        env.configApplied(e);
-      },
+      configApplied: (e) => env.trace("config applied", { index: e.index }),
+      removed: () => env.removed(),
       fatal: (e) => env.fatal(e),
       observer: {
         recovered: (hs) => env.checker.recovered(env.id, hs),

@@ -1,0 +1,43 @@
+/** What the broker assembly does with a data folder it opened: found a new cluster's log, or say what recovery did. */
+import { bootstrap } from "../raft/index.ts";
+import type { LogStore } from "../storage/log-store.ts";
+import type { Logger } from "../util/log.ts";
+import type { AssemblyOptions } from "./broker-assembly.ts";
+
+/** A new data folder of a founding member receives the founding configuration as its first entries. */
+export async function found(store: LogStore, options: AssemblyOptions): Promise<void> {
+  // A repaired folder may hold no log and no snapshot, but it holds a term and a vote: it is not new.
+  const fresh = store.lastIndex() === 0 && store.snapshot() === undefined && store.hardState().term === 0;
+  if (!fresh) {
+    options.log.info(
+      `Recovered ${options.dataDir}: log [${store.firstIndex()}, ${store.lastIndex()}], term ${store.hardState().term}`,
+    );
+    return;
+  }
+  if (options.founders.length === 0) return;
+  await options.beforeFounding?.();
+  const addresses = Object.fromEntries(options.founders.map((p) => [String(p.id), p.address]));
+  const first = bootstrap({ voters: options.founders.map((p) => p.id), learners: [], addresses });
+  store.append(first.entries);
+  store.saveHardState(first.hardState);
+  await store.sync();
+}
+
+/** Warns of a repair and of a commit index beyond the recovered log. */
+export function reportRecovery(store: LogStore, log: Logger): void {
+  const d = store.damage;
+  if (d !== undefined) {
+    log.warn(
+      `Log repaired: cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); this broker will not vote or lead until it holds index ${d.untilIndex} again`,
+    );
+    const dropped = store.recovery.droppedSnapshot;
+    if (dropped !== undefined)
+      log.warn(
+        `The snapshot at index ${dropped} was dropped with the entries the repair cut (they held its retained messages): the leader sends them again`,
+      );
+  }
+  if (store.recovery.commitBeyondLog)
+    log.info(
+      `The saved commit index ${store.hardState().commit} is beyond the recovered log (last index ${store.lastIndex()}): the leader sends the rest`,
+    );
+}

@@ -1,0 +1,64 @@
+/**
+ * What a broker process shows the outside besides its protocol port: the HTTP port (--http-port: /metrics,
+ * /healthz, /readyz, /status) and its reports to managers (--manager). Both read the broker assembly when asked.
+ */
+import type { ClusterAuth } from "../auth/peer-handshake.ts";
+import { serveBrokerHttp } from "../http/broker-http.ts";
+import type { HttpServer } from "../http/http-server.ts";
+import type { Logger } from "../util/log.ts";
+import type { Listener } from "../wire/index.ts";
+import type { BrokerAssembly } from "./broker-assembly.ts";
+import type { BrokerConfig } from "./broker-config.ts";
+import { brokerHttpSource } from "./broker-http-source.ts";
+import { leaderReport, ManagerReporter } from "./manager-reporter.ts";
+
+export class BrokerObservability {
+  private http: HttpServer | undefined;
+  private reporter: ManagerReporter | undefined;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly assembly: BrokerAssembly,
+    /** The client port's listener, once it listens (its connection count is a metric). */
+    private readonly listener: () => Listener | undefined,
+    private readonly log: Logger,
+    private readonly auth: ClusterAuth | undefined,
+  ) {}
+
+  start(): void {
+    const { config, assembly } = this;
+    if (config.httpPort !== 0) {
+      const source = brokerHttpSource({
+        id: config.id,
+        raft: () => assembly.driver.raft,
+        broker: () => assembly.broker,
+        watcher: () => assembly.watcher,
+        listener: this.listener,
+        store: assembly.store,
+        diskAlarm: assembly.diskAlarm,
+      });
+      this.http = serveBrokerHttp({ host: config.host, port: config.httpPort, readyLag: config.readyLag, source });
+      this.log.info(`HTTP on ${this.http.url} (/metrics, /healthz, /readyz, /status)`);
+    }
+    if (config.managers.length > 0) {
+      this.reporter = new ManagerReporter(
+        config.managers,
+        config.id,
+        () => leaderReport(assembly.driver.raft.status()),
+        this.log,
+      );
+      this.reporter.clusterAuth = this.auth;
+      this.reporter.start();
+    }
+  }
+
+  /** What a status reply adds for dashboards (cluster-collector.ts): where this broker's /metrics is. */
+  statusFields(): { httpPort?: number } {
+    return this.http === undefined ? {} : { httpPort: this.http.port };
+  }
+
+  stop(): void {
+    this.http?.stop();
+    this.reporter?.stop();
+  }
+}
