@@ -177,7 +177,7 @@ export class TestCluster {
     return existsSync(this.broker(id).logPath) ? readFileSync(this.broker(id).logPath, "utf8") : "";
   }
 
-  /** Stops every broker; removes the folder unless the test failed and MQRAFT_KEEP is set. */
+  /** Stops every broker; removes the folder unless MQRAFT_KEEP is set (then every cluster's folder stays, for rerunning one failing file). */
   async destroy(): Promise<void> {
     await Promise.all(this.brokers.map((b) => this.stop(b.id)));
     if (!process.env.MQRAFT_KEEP) rmSync(this.dir, { recursive: true, force: true });
