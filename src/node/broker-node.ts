@@ -31,6 +31,7 @@ import type { RaftDriver } from "./raft-driver.ts";
 import { ReadIndex } from "./read-index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 import { statusView } from "./status-view.ts";
+import { testDisk } from "./test-disk.ts";
 import { brokerFs, reportSyncedLengths } from "./test-durability.ts";
 
 const ROLE_NAMES = {
@@ -85,9 +86,11 @@ export class BrokerNode {
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {
     const node = new BrokerNode(config);
+    const fs = brokerFs();
+    const testDiskOf = testDisk(config.dataDir, fs);
     node.assembly = await BrokerAssembly.open({
       id: config.id,
-      fs: brokerFs(),
+      fs: testDiskOf?.fs ?? fs,
       dataDir: config.dataDir,
       clock: realClock,
       transport: { send: (messages) => node.peers.send(messages), isConnected: (id) => node.peers.isConnected(id) },
@@ -107,7 +110,7 @@ export class BrokerNode {
       ...(config.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: config.removeDeadAfterMs }),
       fatal: (e) => void node.stop(e),
       onTick: () => node.onTick(),
-      freeSpace: statfsProbe(config.dataDir),
+      freeSpace: testDiskOf?.probe ?? statfsProbe(config.dataDir),
       ...(config.minFreeBytes === undefined ? {} : { minFreeBytes: config.minFreeBytes }),
     });
     reportSyncedLengths(node.assembly.store, config.dataDir);

@@ -1,20 +1,19 @@
 import { afterEach, expect, test } from "bun:test";
-import { rmSync, statfsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { runMqraft } from "../support/binary.ts";
 import { TestCluster } from "../support/cluster.ts";
 import { drainRaw, publishRaw } from "../support/raw-client.ts";
-import { asRoot, mountTmpfs, unmountAll } from "../support/tmpfs.ts";
+import { DISK_KINDS, SmallDisks } from "../support/small-disk.ts";
 import { waitFor } from "../support/wait.ts";
 import { probeStatus } from "../support/wire-probe.ts";
 
 const MIB = 1024 * 1024;
 let cluster: TestCluster | undefined;
+let disks: SmallDisks | undefined;
 
 afterEach(async () => {
   await cluster?.destroy().catch(() => undefined);
   cluster = undefined;
-  unmountAll();
+  disks?.cleanup();
 });
 
 /** Who broker `id` says leads, once it says it leads itself (or another says so). */
@@ -22,12 +21,20 @@ async function leaderSeenBy(c: TestCluster, id: number): Promise<number> {
   return (await probeStatus(c.broker(id).address, 500))?.leader ?? 0;
 }
 
-test.skipIf(!asRoot)(
-  "a leader whose disk fills hands leadership to a broker with room, and publishing goes on there; the full one declines to take it back",
-  async () => {
-    cluster = await TestCluster.create({ nodes: 3, start: false, argsFor: () => ["--min-free-space", "8MiB"] });
+test.each(DISK_KINDS)(
+  "a leader whose disk fills hands leadership to a broker with room, and publishing goes on there; the full one declines to take it back (%s)",
+  async (kind) => {
+    const small = new SmallDisks(kind);
+    disks = small;
+    cluster = await TestCluster.create({
+      nodes: 3,
+      start: false,
+      argsFor: () => ["--min-free-space", "8MiB"],
+      binary: small.binary,
+      envFor: (id) => small.envFor(cluster?.broker(id).dataDir ?? ""),
+    });
     const full = cluster.broker(1);
-    mountTmpfs(full.dataDir, "24m");
+    small.give(full.dataDir, 24 * MIB);
     for (const b of cluster.brokers) cluster.start(b.id);
     const first = await cluster.waitForLeader();
     if (first !== 1) {
@@ -41,8 +48,7 @@ test.skipIf(!asRoot)(
     expect([...before]).toEqual([["before", 0]]);
 
     // another process fills broker 1's disk to 4 MiB free, below its 8 MiB minimum
-    const s = statfsSync(full.dataDir);
-    writeFileSync(join(full.dataDir, "filler"), Buffer.alloc(s.bavail * s.bsize - 4 * MIB));
+    small.fillTo(full.dataDir, 4 * MIB);
 
     const next = await cluster.waitForLeader(10_000, 1);
     expect(next).not.toBe(1);
@@ -67,7 +73,7 @@ test.skipIf(!asRoot)(
     expect(await leaderSeenBy(cluster, 2)).toBe(next);
 
     // space freed: the alarm clears, and broker 1 serves everything (it kept appending as a follower)
-    rmSync(join(full.dataDir, "filler"));
+    small.clear(full.dataDir, 24 * MIB);
     await waitFor("broker 1's alarm to clear", async () => {
       const own = (await probeStatus(full.address, 500))?.nodes.find((n) => n.id === 1);
       return own?.diskAlarm === false ? true : undefined;

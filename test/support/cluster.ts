@@ -29,6 +29,10 @@ export interface ClusterOptions {
   peersFor?: (id: number, peers: string) => string;
   /** Start the processes now (default true). */
   start?: boolean;
+  /** The binary brokers run (default the release build, dist/mqraft). */
+  binary?: string;
+  /** Extra environment per broker id. */
+  envFor?: (id: number) => Record<string, string>;
 }
 
 const live = new Set<Subprocess>();
@@ -104,7 +108,12 @@ export class TestCluster {
     ];
     // Appending through a file descriptor keeps every run of this broker in one log, even across kill -9.
     const fd = openSync(b.logPath, "a");
-    b.proc = Bun.spawn([requireBinary(), ...args], { stdout: fd, stderr: fd, stdin: "ignore" });
+    b.proc = Bun.spawn([this.options.binary ?? requireBinary(), ...args], {
+      stdout: fd,
+      stderr: fd,
+      stdin: "ignore",
+      env: { ...process.env, ...this.options.envFor?.(id) },
+    });
     closeSync(fd);
     live.add(b.proc);
     const proc = b.proc;
