@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { firstIssue } from "../src/util/config-values.ts";
 import { TopicSchema } from "../src/util/names.ts";
+import { TopicPatternSchema } from "../src/util/topic-name.ts";
 import type { SubscribeFrom } from "../src/wire/index.ts";
 import { usageError } from "./cli-runner.ts";
 
@@ -41,11 +42,11 @@ export const timeoutArg = (defaultSeconds: number, what: string) =>
     valueHint: "DURATION",
   }) as const;
 
-/** Topic names given as positional arguments; the message names the bad one. */
-export function parseTopics(raw: readonly string[]): string[] {
+/** Topic names (or, with `patterns`, topic patterns) given as positional arguments; the message names the bad one. */
+export function parseTopics(raw: readonly string[], patterns = false): string[] {
   if (raw.length === 0) throw usageError("a topic is needed");
   for (const topic of raw) {
-    const result = v.safeParse(TopicSchema, topic);
+    const result = v.safeParse(patterns ? TopicPatternSchema : TopicSchema, topic);
     if (!result.success) throw usageError(`topic ${JSON.stringify(topic)}: ${firstIssue(result.issues)}`);
   }
   return [...raw];

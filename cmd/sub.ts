@@ -17,7 +17,12 @@ const DEFAULT_RECONNECT_S = 60;
 const FLUSH_CHARS = 64 * 1024;
 
 const args = {
-  topic: { type: "positional", description: "Topics to read (one or more)", required: true, valueHint: "TOPIC..." },
+  topic: {
+    type: "positional",
+    description: "Topics or patterns to read (one or more; `orders.*` one token, `orders.>` the rest)",
+    required: true,
+    valueHint: "TOPIC...",
+  },
   ...clientArgs,
   from: {
     type: "string",
@@ -77,7 +82,7 @@ export function parseSubArgs(raw: {
   "token-file"?: string;
 }): SubSettings {
   return {
-    topics: parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic])),
+    topics: parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic]), true),
     from: parseOptionalFlag("from", FromSchema, raw.from) ?? "latest",
     wait: raw.wait === true,
     durable: parseOptionalFlag("durable", SubscriptionNameSchema, raw.durable),
@@ -161,7 +166,8 @@ function reportReconnect(event: ReconnectEvent): void {
 async function checkFrom(subscription: Subscription, settings: SubSettings): Promise<void> {
   const from = settings.from;
   if (typeof from !== "number") return;
-  for (const topic of subscription.topics) {
+  // the topics named and those the patterns matched when it began
+  for (const topic of Object.keys(subscription.ends)) {
     const start = subscription.positions[topic] ?? from;
     const end = subscription.ends[topic] ?? 0;
     if (start > from) console.error(`mqraft: --from ${from}: the first stored offset of ${topic} is ${start}`);

@@ -6,6 +6,7 @@ import {
   TopicSchema,
   WholeNumberSchema,
 } from "../util/names.ts";
+import { TopicPatternSchema } from "../util/topic-name.ts";
 import { GROUP_COMMAND_SCHEMAS, type GroupCommand } from "./groups/group-commands.ts";
 import { USER_COMMAND_SCHEMAS } from "./users-commands.ts";
 
@@ -64,8 +65,9 @@ export const SubscribeCommandSchema = v.object({
   type: v.literal("subscribe"),
   time: TimeSchema,
   name: SubscriptionNameSchema,
+  /** Topics and patterns (`orders.*`, `orders.>`): a pattern also takes in every matching topic created later. */
   topics: v.pipe(
-    v.array(TopicSchema),
+    v.array(TopicPatternSchema),
     v.minLength(1, "expected at least one topic"),
     v.maxLength(MAX_SUBSCRIPTION_TOPICS, `expected at most ${MAX_SUBSCRIPTION_TOPICS} topics`),
   ),

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
+import { TopicPatternSchema } from "../util/topic-name.ts";
 import { PermissionsSchema, TokenHashSchema, UserNameSchema } from "../util/user-names.ts";
 import { describeIssues } from "./command-codec.ts";
 import { MAX_SUBSCRIPTION_TOPICS, type Retention, RetentionSchema } from "./commands.ts";
@@ -30,12 +31,20 @@ const PREFIX_SIZE = 8; // magic u32 | header length u32
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
 const Bytes = v.instance(Uint8Array<ArrayBufferLike>);
-const DurableSchema = v.object({
-  name: SubscriptionNameSchema,
-  topics: v.pipe(v.array(TopicSchema), v.minLength(1), v.maxLength(MAX_SUBSCRIPTION_TOPICS)),
-  positions: v.array(WholeNumberSchema),
-  holder: v.optional(SubscriptionNameSchema),
-});
+const DurableSchema = v.pipe(
+  v.object({
+    name: SubscriptionNameSchema,
+    /** With `asked`, as many as topics match its patterns (none yet, or more than MAX_SUBSCRIPTION_TOPICS). */
+    topics: v.array(TopicSchema),
+    positions: v.array(WholeNumberSchema),
+    holder: v.optional(SubscriptionNameSchema),
+    asked: v.optional(v.pipe(v.array(TopicPatternSchema), v.minLength(1), v.maxLength(MAX_SUBSCRIPTION_TOPICS))),
+  }),
+  v.check(
+    (d) => d.asked !== undefined || (d.topics.length >= 1 && d.topics.length <= MAX_SUBSCRIPTION_TOPICS),
+    `a subscription without patterns reads 1 to ${MAX_SUBSCRIPTION_TOPICS} topics`,
+  ),
+);
 const UserSchema = v.object({
   name: UserNameSchema,
   hash: TokenHashSchema,
@@ -162,6 +171,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
     topics: d.topics,
     positions: d.positions,
     ...(d.holder === undefined ? {} : { holder: d.holder }),
+    ...(d.asked === undefined ? {} : { asked: d.asked }),
   }));
   const groups = Array.from(parts.groups ?? [], groupSnapshot);
   const users = Array.from(parts.users, (u) => ({ ...u }));
@@ -363,6 +373,7 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
       topics: d.topics,
       positions: d.positions,
       ...(d.holder === undefined ? {} : { holder: d.holder }),
+      ...(d.asked === undefined ? {} : { asked: d.asked }),
     };
   });
 

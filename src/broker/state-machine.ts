@@ -65,7 +65,10 @@ export class BrokerState {
   /** What the topics take, for their caps (caps.ts). */
   private readonly topicUsage = new CapUsage();
   private readonly dedup = new DedupWindow();
-  private readonly subscriptions = new Subscriptions((topic) => this.topicsByName.get(topic) ?? NEVER_PUBLISHED);
+  private readonly subscriptions = new Subscriptions(
+    (topic) => this.topicsByName.get(topic) ?? NEVER_PUBLISHED,
+    () => this.topicList.map((t) => t.name),
+  );
   private readonly retainer = new RetentionEnforcer();
   private readonly groupList = new Groups((name) => topicView(this.topicsByName.get(name)));
   /** Who may connect as a client, and what each may do (src/auth reads it; docs/security.md). */
@@ -108,6 +111,18 @@ export class BrokerState {
 
   topics(): string[] {
     return this.topicList.map((topic) => topic.name);
+  }
+
+  /** Topics ever created; topic ids run from 0 to this, in creation order. */
+  get topicCount(): number {
+    return this.topicList.length;
+  }
+
+  /** The name of the topic created `id`-th (0 first). */
+  topicName(id: number): string {
+    const topic = this.topicList[id];
+    if (topic === undefined) throw new MqraftError("INTERNAL", `no topic ${id}: ${this.topicList.length} exist`);
+    return topic.name;
   }
 
   topicInfo(topic: string): TopicInfo | undefined {
@@ -418,6 +433,7 @@ export class BrokerState {
     const topic = new TopicIndex(name, this.topicList.length);
     this.topicList.push(topic);
     this.topicsByName.set(name, topic);
+    this.subscriptions.topicCreated(name);
     return topic;
   }
 

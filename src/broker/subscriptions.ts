@@ -1,6 +1,9 @@
+import { isWildcard } from "../util/topic-name.ts";
 import { CapUsage, newDurableRefusal, utf8Bytes } from "./caps.ts";
 import type { AckCommand, Start, SubscribeCommand, UnsubscribeCommand } from "./commands.ts";
 import { type ApplyResult, refusal, type TopicPosition } from "./results.ts";
+import { expandPatterns } from "./topic-pattern.ts";
+import { PatternTrie } from "./topic-trie.ts";
 
 /** The retained offsets of a topic: [firstOffset, nextOffset). A topic never published to is {0, 0}. */
 export interface OffsetRange {
@@ -16,6 +19,11 @@ export interface DurableRecord {
   positions: number[];
   /** The subscriber attached last (undefined: one that named none). */
   holder?: string;
+  /**
+   * The topics and patterns it was created with, when a pattern is among them: `topics` then also holds every
+   * topic that matched a pattern when it subscribed or when the topic was created later (at position 0).
+   */
+  asked?: string[];
 }
 
 /**
@@ -29,8 +37,14 @@ export class Subscriptions {
   private readonly byName = new Map<string, DurableRecord>();
   /** What the durable subscriptions take, for their caps (caps.ts). */
   readonly usage = new CapUsage();
+  /** The records that have patterns, under each of their patterns. */
+  private readonly patterns = new PatternTrie<DurableRecord>();
 
-  constructor(private readonly rangeOf: RangeOf) {}
+  constructor(
+    private readonly rangeOf: RangeOf,
+    /** Every topic, in creation order (for the topics a new pattern subscription matches). */
+    private readonly topicNames: () => Iterable<string> = () => [],
+  ) {}
 
   get(name: string): DurableRecord | undefined {
     return this.byName.get(name);
@@ -45,6 +59,20 @@ export class Subscriptions {
   restore(record: DurableRecord): void {
     this.byName.set(record.name, record);
     this.usage.add(durableBytes(record.name, record.topics));
+    this.watch(record);
+  }
+
+  /** A topic was created: every subscription with a pattern it matches reads it from its first message. */
+  topicCreated(topic: string): void {
+    if (this.patterns.size === 0) return;
+    for (const record of this.patterns.matching(topic)) {
+      // a topic named outright is in `topics` since the subscribe
+      if (record.asked?.includes(topic)) continue;
+      record.topics.push(topic);
+      record.positions.push(0);
+      // a pattern's topics count towards the durable subscriptions' caps as they come (never refused: the topic exists)
+      this.usage.add(utf8Bytes(topic) + 8);
+    }
   }
 
   positionsOf(record: DurableRecord): TopicPosition[] {
@@ -55,27 +83,31 @@ export class Subscriptions {
     const topics = [...new Set(command.topics)];
     const existing = this.byName.get(command.name);
     if (existing !== undefined) {
-      if (!sameTopics(existing.topics, topics)) {
+      const had = existing.asked ?? existing.topics;
+      if (!sameTopics(had, topics)) {
         return refusal(
           "REFUSED",
-          `subscription "${command.name}" exists with topics ${existing.topics.join(", ")}; unsubscribe first to change them`,
+          `subscription "${command.name}" exists with topics ${had.join(", ")}; unsubscribe first to change them`,
         );
       }
       if (command.holder !== undefined) existing.holder = command.holder;
       const positions = existing.topics.map((topic, i) => ({ topic, position: existing.positions[i] as number }));
       return { type: "subscribe", name: command.name, created: false, positions };
     }
-    const bytes = durableBytes(command.name, topics);
+    const concrete = topics.some(isWildcard) ? expandPatterns(topics, this.topicNames()).topics : topics;
+    const bytes = durableBytes(command.name, concrete);
     const overCap = newDurableRefusal(this.usage, command.name, bytes);
     if (overCap !== undefined) return overCap;
     this.usage.add(bytes);
     const record: DurableRecord = {
       name: command.name,
-      topics,
-      positions: topics.map((topic) => startPosition(this.rangeOf(topic), command.from)),
+      topics: concrete,
+      positions: concrete.map((topic) => startPosition(this.rangeOf(topic), command.from)),
     };
     if (command.holder !== undefined) record.holder = command.holder;
+    if (concrete !== topics) record.asked = topics;
     this.byName.set(record.name, record);
+    this.watch(record);
     return { type: "subscribe", name: record.name, created: true, positions: this.positionsOf(record) };
   }
 
@@ -84,6 +116,7 @@ export class Subscriptions {
     if (record === undefined) return refusal("NOT_FOUND", `no subscription named "${command.name}"`);
     this.byName.delete(command.name);
     this.usage.remove(durableBytes(record.name, record.topics));
+    for (const pattern of record.asked ?? []) if (isWildcard(pattern)) this.patterns.remove(pattern, record);
     return { type: "unsubscribe", name: command.name };
   }
 
@@ -106,6 +139,10 @@ export class Subscriptions {
     const position = Math.max(this.effective(command.topic, record.positions[at] as number), command.offset + 1);
     record.positions[at] = position;
     return { type: "ack", name: command.name, topic: command.topic, position };
+  }
+
+  private watch(record: DurableRecord): void {
+    for (const pattern of record.asked ?? []) if (isWildcard(pattern)) this.patterns.add(pattern, record);
   }
 
   private effective(topic: string, stored: number): number {

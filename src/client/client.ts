@@ -1,8 +1,8 @@
 import * as v from "valibot";
 import { AddressSchema, firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
-import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../util/names.ts";
-import { normalizeTopic } from "../util/topic-name.ts";
+import { ProducerIdSchema, SubscriptionNameSchema } from "../util/names.ts";
+import { normalizeTopic, TopicPatternSchema } from "../util/topic-name.ts";
 import {
   type DurableSummary,
   type Join,
@@ -372,7 +372,7 @@ function checkSubscribe(topics: string[], options: SubscribeOptions): void {
   };
   if (topics.length === 0 || topics.length > 1000) throw new MqraftError("BAD_USAGE", "subscribe to 1 to 1000 topics");
   for (const topic of topics) {
-    const result = v.safeParse(TopicSchema, topic);
+    const result = v.safeParse(TopicPatternSchema, topic);
     if (!result.success) problem(`topic ${JSON.stringify(topic)}`, result.issues);
   }
   if (options.durable !== undefined) {

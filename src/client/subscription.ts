@@ -1,3 +1,4 @@
+import { anyMatch, splitPatterns, type TopicPattern } from "../broker/topic-pattern.ts";
 import { MqraftError } from "../util/errors.ts";
 import type { Gap, Push, Subscribed, SubscribeFrom, TopicOffsets } from "../wire/index.ts";
 import { isRetryable, leaderHint } from "./client-errors.ts";
@@ -83,11 +84,19 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   private waiter: PromiseWithResolvers<void> | undefined;
   private releasing: Promise<void> = Promise.resolve();
 
+  /** The topics named outright and the patterns (`orders.*`) among `topics`. */
+  private readonly named: ReadonlySet<string>;
+  private readonly patterns: readonly TopicPattern[];
+
   private constructor(
+    /** The topics and patterns subscribed to, as asked. */
     readonly topics: readonly string[],
     private readonly options: SubscribeOptions,
     private readonly context: SubscriptionContext,
   ) {
+    const { topics: named, patterns } = splitPatterns(topics);
+    this.named = new Set(named);
+    this.patterns = patterns;
     this.from = options.from ?? "latest";
     this.buffer = new MessageBuffer(options.bufferMessages ?? 1000, options.bufferBytes ?? 16 * 1024 * 1024);
   }
@@ -237,7 +246,8 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
       for (const [topic, end] of answer.ends) this.endOf.set(topic, end);
     }
     const starts = new Map(answer.positions);
-    for (const topic of this.topics) {
+    // the topics named, and those the broker found for the patterns
+    for (const topic of new Set([...this.named, ...starts.keys()])) {
       // a broker starts a topic later than asked only where retention removed the messages in between: it says so
       // with a gap push that follows this answer
       const start = starts.get(topic) ?? 0;
@@ -257,8 +267,10 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
       this.fail(new MqraftError(delivery.code, `${channel.address} ended the subscription: ${delivery.message}`));
       return;
     }
-    const expected = this.expected.get(delivery.topic);
-    // below `expected`: delivered before a reconnect; a topic not asked for: a confused broker
+    // below `expected`: delivered before a reconnect; a topic not asked for: a confused broker; a topic new to this
+    // stream that matches a pattern: created after the stream began, delivered from its first message on
+    const expected =
+      this.expected.get(delivery.topic) ?? (anyMatch(delivery.topic, this.named, this.patterns) ? 0 : undefined);
     if (expected === undefined) return;
     if (delivery.type === "gap") return this.gap(delivery, expected);
     if (delivery.offset < expected) return;
@@ -302,9 +314,8 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
 
   private checkDrained(): void {
     if (this.options.drain !== true || this.state !== "open") return;
-    for (const topic of this.topics) {
-      if ((this.expected.get(topic) ?? 0) < (this.endOf.get(topic) ?? 0)) return;
-    }
+    // a topic created after the stream began has nothing committed before it
+    for (const [topic, end] of this.endOf) if ((this.expected.get(topic) ?? 0) < end) return;
     this.state = "drained";
     this.context.ended(this);
     this.releasing = this.release(false);

@@ -4,6 +4,7 @@ import type { Connection, ServerInbound, Subscribe } from "../wire/index.ts";
 import type { ReadIndex } from "./read-index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 import type { Outgoing, SessionAnswers } from "./session-answers.ts";
+import { streamStart } from "./subscribe-positions.ts";
 import { Subscription } from "./subscription-feed.ts";
 
 /** How long a subscribe waits for this broker to apply what the leader has committed. */
@@ -50,27 +51,12 @@ export class SessionSubscriptions {
     const { readIndex } = this.host;
     const committed = await readIndex.commitIndex();
     await this.host.broker.feed.whenApplied(committed, () => readIndex.appliedIndex, CATCH_UP_TIMEOUT_MS);
-    // Maps, never plain objects: a topic may be named `constructor` or `__proto__`
-    const asked = new Map(m.positions ?? []);
     const state = this.host.broker.state;
-    const positions = new Map<string, number>();
-    const starts: [string, number][] = [];
-    const ends: [string, number][] = [];
-    for (const topic of new Set(m.topics)) {
-      const info = state.topicInfo(topic);
-      const first = info?.firstOffset ?? 0;
-      const next = info?.nextOffset ?? 0;
-      const start =
-        asked.get(topic) ??
-        durablePositions?.get(topic) ??
-        (m.from === "earliest" ? first : m.from === "latest" ? next : m.from);
-      // a start below the retained messages is announced to the client as a gap before the first message
-      positions.set(topic, start);
-      starts.push([topic, Math.max(start, first)]);
-      ends.push([topic, next]);
-    }
+    const { positions, starts, ends, patterns } = streamStart(state, m, durablePositions);
     const id = this.nextId++;
     const subscription = new Subscription(id, positions, this.connection, m.durable, (s) => this.ended(s), holder);
+    // topics created from here on that match a pattern join the stream (subscription-feed.ts)
+    if (patterns.length > 0) subscription.watch(patterns, state.topicCount);
     this.open.set(id, subscription);
     this.connection.send({ type: "subscribed", id: m.id, subscription: id, positions: starts, ends });
     this.host.broker.feed.add(subscription);

@@ -1,6 +1,8 @@
 import { decodeEntryMessages } from "../broker/command-codec.ts";
 import type { PublishMessage } from "../broker/commands.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
+import type { TopicPattern } from "../broker/topic-pattern.ts";
+import { PatternTrie } from "../broker/topic-trie.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import type { Gap, Push } from "../wire/index.ts";
 
@@ -33,6 +35,9 @@ export class Subscription {
   private lastMessages: (PublishMessage | undefined)[] = [];
   /** Messages sent to the client (read by /metrics). */
   delivered = 0;
+  /** Patterns whose topics join this stream as they are created: those with an id from `sinceTopic` on. */
+  patterns: readonly TopicPattern[] = [];
+  sinceTopic = 0;
 
   constructor(
     readonly id: number,
@@ -101,6 +106,17 @@ export class Subscription {
     }
   }
 
+  /** Takes in, at their first offset, the topics created from topic id `sinceTopic` on that match `patterns`. */
+  watch(patterns: readonly TopicPattern[], sinceTopic: number): void {
+    this.patterns = patterns;
+    this.sinceTopic = sinceTopic;
+  }
+
+  /** A topic created after the stream began matches one of its patterns: it is read from its first message. */
+  topicCreated(topic: string, id: number): void {
+    if (id >= this.sinceTopic && !this.positions.has(topic)) this.positions.set(topic, 0);
+  }
+
   /** Tells the client this stream is over: it ends with `error`, and nothing more is sent on it. */
   end(error: MqraftError): void {
     if (this.sink.isOpen) {
@@ -141,6 +157,10 @@ export class SubscriptionFeed {
   /** Messages delivered by subscriptions already removed (see delivered). */
   private retiredDelivered = 0;
   private readonly failed = (s: Subscription, e: unknown): void => this.fail(s, e);
+  /** The streams that have patterns, under each: a new topic finds the streams it joins in one walk. */
+  private readonly patterns = new PatternTrie<Subscription>();
+  /** Topics (by id) already offered to the pattern streams. */
+  private topicsSeen = 0;
 
   constructor(
     private readonly state: () => BrokerState,
@@ -150,11 +170,13 @@ export class SubscriptionFeed {
 
   add(subscription: Subscription): void {
     this.subscriptions.add(subscription);
+    for (const p of subscription.patterns) this.patterns.add(p.text, subscription);
     this.pumpOne(subscription, this.state());
   }
 
   remove(subscription: Subscription): void {
     if (this.subscriptions.delete(subscription)) this.retiredDelivered += subscription.delivered;
+    this.unwatch(subscription);
   }
 
   /** Messages pushed to subscribers since start (read at scrape time by /metrics). */
@@ -212,8 +234,25 @@ export class SubscriptionFeed {
       this.scheduled = false;
       for (const w of this.appliedWaiters) if (w.applied() >= w.index) w.done();
       const state = this.state();
+      this.offerNewTopics(state);
       for (const s of this.subscriptions) this.pumpOne(s, state);
     });
+  }
+
+  /** Topics created since the last look join the pattern streams they match. */
+  private offerNewTopics(state: BrokerState): void {
+    const count = state.topicCount;
+    if (this.patterns.size > 0) {
+      for (let id = this.topicsSeen; id < count; id++) {
+        const topic = state.topicName(id);
+        this.patterns.match(topic, (s) => s.topicCreated(topic, id));
+      }
+    }
+    this.topicsSeen = count;
+  }
+
+  private unwatch(subscription: Subscription): void {
+    for (const p of subscription.patterns) this.patterns.remove(p.text, subscription);
   }
 
   private pumpOne(subscription: Subscription, state: BrokerState): void {
@@ -227,6 +266,7 @@ export class SubscriptionFeed {
   private fail(subscription: Subscription, e: unknown): void {
     if (!this.subscriptions.delete(subscription)) return;
     this.retiredDelivered += subscription.delivered;
+    this.unwatch(subscription);
     const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", describeError(e));
     subscription.end(error);
   }

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { ERROR_CODES } from "../../util/errors.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
+import { TopicPatternSchema } from "../../util/topic-name.ts";
 import { NodeIdSchema } from "./fields.ts";
 
 /** Client requests on a broker port and the broker's answers and pushes. `id` pairs a request with its answer. */
@@ -10,8 +11,9 @@ const OffsetSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const BytesSchema = v.instance(Uint8Array);
 /** Epochs start at 1; the wire takes any whole number (the hot codecs' kind) and the broker refuses 0. */
 const EpochSchema = OffsetSchema;
+/** Topics and patterns (`orders.*`, `orders.>`; docs/messaging.md). */
 const TopicListSchema = v.pipe(
-  v.array(TopicSchema),
+  v.array(TopicPatternSchema),
   v.minLength(1, "at least one topic"),
   v.maxLength(1000, "at most 1000 topics"),
 );
@@ -71,7 +73,11 @@ export const SubscribeSchema = v.object({
   id: RequestIdSchema,
   topics: TopicListSchema,
   from: SubscribeFromSchema,
-  /** Next offset per topic, to resume after a reconnect; overrides `from` for the topics it names. */
+  /**
+   * Next offset per topic, to resume after a reconnect; overrides `from` for the topics it names. A topic that
+   * matches a pattern and is not named here starts at its first message: the client never heard of it, so it was
+   * created after the subscription began.
+   */
   positions: v.optional(TopicOffsetsSchema),
   durable: v.optional(SubscriptionNameSchema),
   /**
