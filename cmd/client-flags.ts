@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { firstIssue } from "../src/util/config-values.ts";
 import { TopicSchema } from "../src/util/names.ts";
 import { TopicPatternSchema } from "../src/util/topic-name.ts";
-import type { SubscribeFrom } from "../src/wire/index.ts";
+import type { SubscribeFrom, SubscribeStart } from "../src/wire/index.ts";
 import { usageError } from "./cli-runner.ts";
 
 /** Flag values the client commands share. */
@@ -33,6 +33,36 @@ export const FromSchema = v.pipe(
   v.regex(/^(earliest|latest|\d+)$/, "expected earliest, latest or an offset (a whole number)"),
   v.transform((s): SubscribeFrom => (s === "earliest" || s === "latest" ? s : Number(s))),
   v.check((from) => typeof from === "string" || Number.isSafeInteger(from), "offset too large"),
+);
+
+/** RFC 3339: a date, `T`, a time to the second with optional fractions, and `Z` or an offset. */
+const RFC3339 = /^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
+
+/** `sub --from`: FromSchema, or an RFC 3339 time (the first message stored at or after it, per topic). */
+export const StartFlagSchema = v.union(
+  [
+    FromSchema,
+    v.pipe(
+      v.string(),
+      v.regex(RFC3339),
+      v.transform((s): SubscribeStart => ({ time: Date.parse(s) })),
+      v.check(
+        (start) => Number.isSafeInteger((start as { time: number }).time) && (start as { time: number }).time >= 0,
+      ),
+    ),
+  ],
+  "expected earliest, latest, an offset (a whole number) or an RFC 3339 time such as 2026-12-06T10:00:00Z",
+);
+
+/** `sub --since`: how far back from now, with a unit. */
+export const SinceSchema = v.pipe(
+  v.string(),
+  v.regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration with a unit, like "90s", "10m", "2h" or "7d"'),
+  v.transform((s) => {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s) as RegExpExecArray;
+    return Math.round(Number(match[1]) * (UNIT_MS[match[2] as string] as number));
+  }),
+  v.safeInteger("duration too large"),
 );
 
 export const timeoutArg = (defaultSeconds: number, what: string) =>

@@ -20,14 +20,36 @@ export function publishedLine(result: PublishResult, json: boolean): string {
     : `published ${showTopic(result.topic)} #${result.offset}`;
 }
 
-export function messageLine(message: ReceivedMessage, json: boolean): string {
+/** A message as `sub` prints it; `time` and `headers` are absent from messages of brokers that do not send them. */
+export type PrintedMessage = Pick<ReceivedMessage, "topic" | "offset" | "data"> &
+  Partial<Pick<ReceivedMessage, "time" | "headers">>;
+
+/**
+ * One message: `--json` gives topic, offset, time (RFC 3339 with milliseconds, UTC), headers (when it has any) and
+ * data; plain output `topic #offset  text`, followed with `showHeaders` by one `  key: value` line per header.
+ */
+export function messageLine(message: PrintedMessage, json: boolean, showHeaders = false): string {
   const text = asText(message.data);
+  const headers = message.headers !== undefined && message.headers.size > 0 ? message.headers : undefined;
   if (json) {
     const payload = text === undefined ? { data_b64: message.data.toBase64() } : { data: text };
-    return clearJson({ topic: message.topic, offset: message.offset, ...payload });
+    return clearJson({
+      topic: message.topic,
+      offset: message.offset,
+      ...(message.time === undefined ? {} : { time: rfc3339(message.time) }),
+      ...(headers === undefined ? {} : { headers: headers.toJSON() }),
+      ...payload,
+    });
   }
   const shown = text ?? `<${message.data.length} bytes, not UTF-8; base64 ${message.data.toBase64()}>`;
-  return `${showTopic(message.topic)} #${message.offset}  ${shown}`;
+  const line = `${showTopic(message.topic)} #${message.offset}  ${shown}`;
+  if (!showHeaders || headers === undefined) return line;
+  return [line, ...Array.from(headers, ([key, value]) => `  ${key}: ${value}`)].join("\n");
+}
+
+/** `2026-12-06T10:00:00.123Z`: RFC 3339 in UTC, with milliseconds. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 /** status --json: the ClusterStatus as it is, unknowns as null (the shape is in docs/cli.md). */

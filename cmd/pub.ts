@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { connect } from "../src/client/index.ts";
+import { type HeaderPairs, headersProblem } from "../src/util/message-headers.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { asText, publishedLine } from "./client-output.ts";
@@ -20,6 +21,12 @@ const args = {
   ...clientArgs,
   file: { type: "string", description: "Publish this file's bytes as one message", valueHint: "FILE" },
   raw: { type: "boolean", description: "Publish all of stdin as one message, bytes unchanged" },
+  header: {
+    type: "string",
+    alias: "H",
+    description: "A header stored with each message (repeatable; keys are lowercased)",
+    valueHint: "KEY=VALUE",
+  },
   timeout: timeoutArg(DEFAULT_TIMEOUT_S, "for each message to be acknowledged"),
 } as const;
 
@@ -33,6 +40,8 @@ export interface PubSettings {
   token?: string;
   json: boolean;
   timeoutMs: number;
+  /** From every -H/--header, in order; undefined for none. */
+  headers: HeaderPairs | undefined;
 }
 
 /** Validates pub's arguments; a bad one is a BAD_USAGE error naming it. */
@@ -47,6 +56,8 @@ export function parsePubArgs(raw: {
   token?: string;
   "token-file"?: string;
   _?: string[];
+  /** Every -H/--header value in order (citty keeps only the last one in `header`). */
+  headers?: string[];
 }): PubSettings {
   const [topic] = parseTopics(raw.topic === undefined ? [] : [raw.topic]);
   const extra = (raw._ ?? []).slice(2);
@@ -64,7 +75,37 @@ export function parsePubArgs(raw: {
     ...tokenFrom(raw),
     json: raw.json === true,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
+    headers: parseHeaders(raw.headers ?? []),
   };
+}
+
+/** `key=value` strings as header pairs, keys lowercased; a bad one is a usage error naming it. */
+function parseHeaders(raw: readonly string[]): HeaderPairs | undefined {
+  if (raw.length === 0) return undefined;
+  const pairs: HeaderPairs = raw.map((h) => {
+    const at = h.indexOf("=");
+    if (at < 1) throw usageError(`--header ${JSON.stringify(h)}: expected KEY=VALUE`);
+    return [h.slice(0, at).toLowerCase(), h.slice(at + 1)];
+  });
+  const problem = headersProblem(pairs);
+  if (problem !== undefined) throw usageError(`--header: ${problem}`);
+  return pairs;
+}
+
+/** The values of every -H/--header in `argv` (`-H k=v`, `--header k=v`, `--header=k=v`), in order. */
+export function headerFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") break;
+    if (arg === "-H" || arg === "--header") {
+      const value = argv[i + 1];
+      if (value === undefined) throw usageError(`${arg} needs KEY=VALUE`);
+      out.push(value);
+      i++;
+    } else if (arg.startsWith("--header=")) out.push(arg.slice("--header=".length));
+  }
+  return out;
 }
 
 export default defineCommand({
@@ -73,8 +114,9 @@ export default defineCommand({
     description: "Publish a message, or each line of stdin, and print each offset as it is acknowledged",
   },
   args,
-  async run({ args: parsed }) {
-    const settings = parsePubArgs(parsed);
+  async run({ args: parsed, rawArgs }) {
+    const settings = parsePubArgs({ ...parsed, headers: headerFlags(rawArgs) });
+    const options = settings.headers === undefined ? {} : { headers: settings.headers };
     const client = await connect({
       servers: settings.servers,
       timeoutMs: settings.timeoutMs,
@@ -84,12 +126,12 @@ export default defineCommand({
     try {
       const whole = await wholeMessage(settings);
       if (whole !== undefined) {
-        out.line(publishedLine(await client.publish(settings.topic, whole), settings.json));
+        out.line(publishedLine(await client.publish(settings.topic, whole, options), settings.json));
         return;
       }
       await publishLines(
         textLines(Bun.stdin.stream()),
-        (data) => client.publish(settings.topic, data),
+        (data) => client.publish(settings.topic, data, options),
         async (result) => {
           out.line(publishedLine(result, settings.json));
           if (out.pending > 64 * 1024) await out.flush();

@@ -3,9 +3,9 @@ import { connect, type ReceivedMessage, type Subscription } from "../src/client/
 import type { ReconnectEvent } from "../src/client/subscription.ts";
 import { PositiveCountSchema } from "../src/util/config-values.ts";
 import { SubscriptionNameSchema } from "../src/util/names.ts";
-import type { SubscribeFrom } from "../src/wire/index.ts";
+import type { SubscribeStart } from "../src/wire/index.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
-import { FromSchema, parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
+import { parseTopics, SinceSchema, StartFlagSchema, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { messageLine } from "./client-output.ts";
 import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
@@ -26,8 +26,13 @@ const args = {
   ...clientArgs,
   from: {
     type: "string",
-    description: "Where to start: earliest, latest (default) or an offset",
-    valueHint: "earliest|latest|N",
+    description: "Where to start: earliest, latest (default), an offset, or a time (RFC 3339: 2026-12-06T10:00:00Z)",
+    valueHint: "earliest|latest|N|TIME",
+  },
+  since: {
+    type: "string",
+    description: "Start at the first message stored in the last DURATION (10m, 2h, 7d); instead of --from",
+    valueHint: "DURATION",
   },
   wait: {
     type: "boolean",
@@ -39,6 +44,7 @@ const args = {
     valueHint: "NAME",
   },
   count: { type: "string", description: "Exit after N messages", valueHint: "N" },
+  headers: { type: "boolean", description: "Print each message's headers under it (--json always has them)" },
   drain: {
     type: "boolean",
     description: "Exit once everything committed when the subscription began has been printed",
@@ -53,11 +59,12 @@ const args = {
 
 export interface SubSettings {
   topics: string[];
-  from: SubscribeFrom;
+  from: SubscribeStart;
   wait: boolean;
   durable: string | undefined;
   count: number | undefined;
   drain: boolean;
+  headers: boolean;
   servers: string[];
   token?: string;
   json: boolean;
@@ -72,10 +79,12 @@ export function parseSubArgs(raw: {
   server?: string;
   json?: boolean;
   from?: string;
+  since?: string;
   wait?: boolean;
   durable?: string;
   count?: string;
   drain?: boolean;
+  headers?: boolean;
   timeout?: string;
   "reconnect-timeout"?: string;
   token?: string;
@@ -83,11 +92,12 @@ export function parseSubArgs(raw: {
 }): SubSettings {
   return {
     topics: parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic]), true),
-    from: parseOptionalFlag("from", FromSchema, raw.from) ?? "latest",
+    from: parseStart(raw.from, raw.since),
     wait: raw.wait === true,
     durable: parseOptionalFlag("durable", SubscriptionNameSchema, raw.durable),
     count: parseOptionalFlag("count", PositiveCountSchema, raw.count),
     drain: raw.drain === true,
+    headers: raw.headers === true,
     servers: serversFrom(raw),
     ...tokenFrom(raw),
     json: raw.json === true,
@@ -95,6 +105,14 @@ export function parseSubArgs(raw: {
     reconnectTimeoutMs:
       parseOptionalFlag("reconnect-timeout", TimeoutSchema, raw["reconnect-timeout"]) ?? DEFAULT_RECONNECT_S * 1000,
   };
+}
+
+/** --from or --since (one of them); --since counts back from this machine's clock. */
+function parseStart(from: string | undefined, since: string | undefined): SubscribeStart {
+  if (from !== undefined && since !== undefined) throw usageError("give --from or --since, not both");
+  const back = parseOptionalFlag("since", SinceSchema, since);
+  if (back !== undefined) return { time: Math.max(0, Date.now() - back) };
+  return parseOptionalFlag("from", StartFlagSchema, from) ?? "latest";
 }
 
 export default defineCommand({
@@ -203,7 +221,7 @@ async function printMessages(subscription: Subscription, out: LineOutput, settin
   };
   let printed = 0;
   for await (const message of subscription) {
-    out.line(messageLine(message, settings.json));
+    out.line(messageLine(message, settings.json, settings.headers));
     printed++;
     if (settings.durable !== undefined) unacked.set(message.topic, message);
     const enough = settings.count !== undefined && printed >= settings.count;

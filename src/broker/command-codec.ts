@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
+import { HeadersSchema } from "../util/message-headers.ts";
 import { PositiveNumberSchema, ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 import {
   AckCommandSchema,
@@ -48,12 +49,30 @@ const LowWireMessageSchema = v.pipe(
   ]),
   v.check((m) => m[5] <= m[3], "low: must be at most seq"),
 );
+/** What a message carries besides its payload and producer fields: the last item of the 3- and 7-item forms. */
+const ExtrasSchema = v.strictObject({ headers: v.optional(HeadersSchema) });
+export type MessageExtras = v.InferOutput<typeof ExtrasSchema>;
+const ShortExtrasWireMessageSchema = v.strictTuple([TopicSchema, BytesSchema, ExtrasSchema]);
+const LongExtrasWireMessageSchema = v.pipe(
+  v.strictTuple([
+    TopicSchema,
+    BytesSchema,
+    ProducerIdSchema,
+    WholeNumberSchema,
+    v.nullable(PositiveNumberSchema),
+    v.nullable(WholeNumberSchema),
+    ExtrasSchema,
+  ]),
+  v.check((m) => m[5] === null || (m[4] !== null && m[5] <= m[3]), "low: needs epoch and is at most seq"),
+);
 const WIRE_MESSAGE_FIELDS = ["topic", "data", "producer", "seq", "epoch", "low"];
 export type WireMessage =
   | v.InferOutput<typeof ShortWireMessageSchema>
   | v.InferOutput<typeof LongWireMessageSchema>
   | v.InferOutput<typeof FencedWireMessageSchema>
-  | v.InferOutput<typeof LowWireMessageSchema>;
+  | v.InferOutput<typeof LowWireMessageSchema>
+  | v.InferOutput<typeof ShortExtrasWireMessageSchema>
+  | v.InferOutput<typeof LongExtrasWireMessageSchema>;
 
 /** The envelope of a publish; its messages are checked one by one so that one bad message refuses only itself. */
 const WirePublishSchema = v.object({ type: v.literal("publish"), time: TimeSchema, messages: v.array(v.unknown()) });
@@ -106,26 +125,42 @@ export function parseEnvelope(raw: unknown): DecodedEntry {
 
 /** One publish message as it appears on the wire, checked; a string is the reason it is refused. */
 export function parseWireMessage(raw: unknown): WireMessage | string {
-  if (!Array.isArray(raw) || raw.length < 2 || raw.length > 6 || raw.length === 3)
-    return "expected [topic, data], [topic, data, producer, seq] or [topic, data, producer, seq, epoch, low?]";
+  if (!Array.isArray(raw) || raw.length < 2 || raw.length > 7)
+    return "expected [topic, data, extras?], [topic, data, producer, seq], [topic, data, producer, seq, epoch, low?] or [topic, data, producer, seq, epoch|null, low|null, extras]";
   const schema =
     raw.length === 2
       ? ShortWireMessageSchema
-      : raw.length === 4
-        ? LongWireMessageSchema
-        : raw.length === 5
-          ? FencedWireMessageSchema
-          : LowWireMessageSchema;
+      : raw.length === 3
+        ? ShortExtrasWireMessageSchema
+        : raw.length === 4
+          ? LongWireMessageSchema
+          : raw.length === 5
+            ? FencedWireMessageSchema
+            : raw.length === 6
+              ? LowWireMessageSchema
+              : LongExtrasWireMessageSchema;
   const parsed = v.safeParse(schema, raw);
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
   const item = issue?.path?.[0]?.key;
-  const field = typeof item === "number" ? WIRE_MESSAGE_FIELDS[item] : undefined;
+  const field =
+    typeof item === "number"
+      ? raw.length === 3 && item === 2
+        ? "extras"
+        : (WIRE_MESSAGE_FIELDS[item] ?? "extras")
+      : undefined;
   return field === undefined ? describeIssues(parsed.issues) : `${field}: ${issue?.message}`;
 }
 
 function fromWire(m: WireMessage): PublishMessage {
   if (m.length === 2) return { topic: m[0], data: m[1] };
+  if (m.length === 3) return { topic: m[0], data: m[1], ...m[2] };
+  if (m.length === 7) {
+    const message: PublishMessage = { topic: m[0], data: m[1], producer: m[2], seq: m[3], ...m[6] };
+    if (m[4] !== null) message.epoch = m[4];
+    if (m[5] !== null) message.low = m[5];
+    return message;
+  }
   if (m.length === 4) return { topic: m[0], data: m[1], producer: m[2], seq: m[3] };
   if (m.length === 5) return { topic: m[0], data: m[1], producer: m[2], seq: m[3], epoch: m[4] };
   return { topic: m[0], data: m[1], producer: m[2], seq: m[3], epoch: m[4], low: m[5] };

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { HeadersSchema } from "../util/message-headers.ts";
 import {
   PositiveNumberSchema,
   ProducerIdSchema,
@@ -40,6 +41,8 @@ export const PublishMessageSchema = v.pipe(
      * hole, and a late copy of it is refused instead of stored.
      */
     low: v.optional(WholeNumberSchema),
+    /** [key, value] pairs kept with the message (docs/messaging.md). */
+    headers: v.optional(HeadersSchema),
   }),
   v.check((m) => (m.producer === undefined) === (m.seq === undefined), "producer and seq must be given together"),
   v.check((m) => m.epoch === undefined || m.producer !== undefined, "epoch needs producer and seq"),
@@ -57,8 +60,15 @@ export const PublishCommandSchema = v.object({
   messages: v.array(PublishMessageSchema),
 });
 
-/** Where a new durable subscription starts in each of its topics. A number is clamped into the retained range. */
-export const StartSchema = v.union([v.picklist(["earliest", "latest"]), WholeNumberSchema]);
+/**
+ * Where a new durable subscription starts in each of its topics. A number is clamped into the retained range;
+ * `{time}` is the first message stored at or after that time (ms since the epoch).
+ */
+export const StartSchema = v.union([
+  v.picklist(["earliest", "latest"]),
+  WholeNumberSchema,
+  v.strictObject({ time: WholeNumberSchema }),
+]);
 export type Start = v.InferOutput<typeof StartSchema>;
 
 export const SubscribeCommandSchema = v.object({

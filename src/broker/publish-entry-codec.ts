@@ -1,4 +1,5 @@
 import { asciiText, CborWriter } from "../util/cbor-writer.ts";
+import { Encoder } from "../util/cbor-x.ts";
 import { readName, readTopic } from "../util/name-bytes.ts";
 import type { PublishMessage } from "./commands.ts";
 
@@ -13,6 +14,9 @@ import type { PublishMessage } from "./commands.ts";
 const PREFIX = concat([0xb9, 0x00, 0x03], asciiText("type"), asciiText("publish"), asciiText("time"));
 const MESSAGES_KEY = asciiText("messages");
 const UNDEFINED = new Uint8Array([0xf7]);
+const NULL = new Uint8Array([0xf6]);
+// the extras map of a message (headers) as command-codec.ts's cbor-x writes it; rare enough to go through cbor-x
+const extrasCbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
 /** A publish message read from an entry: checked, its payload a view into the entry. */
 export type EntryMessage =
@@ -23,7 +27,7 @@ export type EntryMessage =
 
 export function encodePublishEntry(time: number, messages: readonly PublishMessage[]): Uint8Array {
   let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5;
-  for (const m of messages) size += 32 + 3 * m.topic.length + m.data.length + (m.producer?.length ?? 0);
+  for (const m of messages) size += 48 + 3 * m.topic.length + m.data.length + (m.producer?.length ?? 0);
   const w = new CborWriter(size);
   w.raw(PREFIX);
   w.whole(time);
@@ -32,6 +36,10 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
   for (const m of messages) {
     // half a (producer, seq) pair goes out as four items all the same, so that the invalid message stays invalid
     const long = m.producer !== undefined || m.seq !== undefined || m.epoch !== undefined;
+    if (m.headers !== undefined) {
+      writeWithExtras(w, m, long);
+      continue;
+    }
     w.head(4, m.epoch !== undefined ? (m.low !== undefined ? 6 : 5) : long ? 4 : 2);
     w.text(m.topic);
     w.bytes(m.data);
@@ -44,6 +52,27 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
     if (m.epoch !== undefined && m.low !== undefined) w.whole(m.low);
   }
   return w.buffer.subarray(0, w.at);
+}
+
+/**
+ * A message with extras (headers): `[topic, data, extras]`, or `[topic, data, producer, seq, epoch|null, low|null,
+ * extras]` with producer fields. Never read back by readPublishEntry: such entries take the generic path.
+ */
+function writeWithExtras(w: CborWriter, m: PublishMessage, long: boolean): void {
+  w.head(4, long ? 7 : 3);
+  w.text(m.topic);
+  w.bytes(m.data);
+  if (long) {
+    if (m.producer === undefined) w.raw(UNDEFINED);
+    else w.ascii(m.producer);
+    if (m.seq === undefined) w.raw(UNDEFINED);
+    else w.whole(m.seq);
+    if (m.epoch === undefined) w.raw(NULL);
+    else w.whole(m.epoch);
+    if (m.low === undefined) w.raw(NULL);
+    else w.whole(m.low);
+  }
+  w.raw(extrasCbor.encode({ headers: m.headers }));
 }
 
 /**

@@ -38,6 +38,8 @@ export interface MessageLocation {
 
 export interface ScannedMessage extends MessageLocation {
   offset: number;
+  /** The time of the command that stored it (ms since the epoch, stamped by the leader). */
+  time: number;
 }
 
 export interface DurableInfo {
@@ -131,6 +133,11 @@ export class BrokerState {
     return { firstOffset: t.firstOffset, nextOffset: t.nextOffset, bytes: t.bytes, messages: t.count };
   }
 
+  /** The offset of the first retained message of `topic` stored at or after `time` (ms); nextOffset if none. */
+  offsetAtTime(topic: string, time: number): number {
+    return this.topicsByName.get(topic)?.offsetAtTime(time) ?? 0;
+  }
+
   /** "dropped": removed by retention; "future": not published yet (also for a topic never published to). */
   locate(topic: string, offset: number): MessageLocation | "dropped" | "future" {
     checkOffset(offset);
@@ -154,7 +161,7 @@ export class BrokerState {
     const out: ScannedMessage[] = [];
     for (let offset = from; offset < to; offset++) {
       const at = t.head + offset - t.firstOffset;
-      out.push({ offset, index: t.logIndex[at] as number, slot: t.slot[at] as number });
+      out.push({ offset, index: t.logIndex[at] as number, slot: t.slot[at] as number, time: t.time[at] as number });
     }
     return out;
   }
@@ -314,10 +321,15 @@ export class BrokerState {
       if (form !== "command") {
         const m = form === "checked" ? (raw as WireMessage) : parseWireMessage(raw);
         if (typeof m === "string") results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${m}`));
-        else if (m.length === 2) results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0, undefined));
+        else if (m.length === 2 || m.length === 3)
+          results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0, undefined));
         // by length: reading past a tuple's end takes the engine's slow path
         else if (m.length === 4) results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], undefined));
         else if (m.length === 5) results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4]));
+        else if (m.length === 7)
+          results.push(
+            this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4] ?? undefined, m[5] ?? undefined),
+          );
         else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4], m[5]));
       } else {
         const parsed = v.safeParse(PublishMessageSchema, raw);

@@ -9,6 +9,8 @@ import { PatternTrie } from "./topic-trie.ts";
 export interface OffsetRange {
   firstOffset: number;
   nextOffset: number;
+  /** The offset of the first retained message stored at or after a time (ms); absent for a topic never published to. */
+  offsetAtTime?(time: number): number;
 }
 export type RangeOf = (topic: string) => OffsetRange;
 
@@ -160,6 +162,7 @@ function durableBytes(name: string, topics: readonly string[]): number {
 function startPosition(range: OffsetRange, from: Start): number {
   if (from === "earliest") return range.firstOffset;
   if (from === "latest") return range.nextOffset;
+  if (typeof from === "object") return range.offsetAtTime?.(from.time) ?? range.nextOffset;
   return Math.min(Math.max(from, range.firstOffset), range.nextOffset);
 }
 

@@ -101,6 +101,22 @@ export class TopicIndex {
     };
   }
 
+  /**
+   * The offset of the first retained message stored at or after `time` (ms), or nextOffset when there is none: a
+   * binary search of the time column, which never decreases (the state machine's clock only moves forward).
+   */
+  offsetAtTime(time: number): number {
+    let lo = this.head;
+    let hi = this.tail;
+    const times = this.time;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((times[mid] as number) < time) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.firstOffset + lo - this.head;
+  }
+
   /** Position of `offset` in the columns, or -1 when it is not retained. */
   positionOf(offset: number): number {
     if (offset < this.firstOffset || offset >= this.nextOffset) return -1;

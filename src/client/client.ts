@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { AddressSchema, firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
+import { type HeaderPairs, type HeadersInit, headersProblem, MessageHeaders } from "../util/message-headers.ts";
 import { ProducerIdSchema, SubscriptionNameSchema } from "../util/names.ts";
 import { normalizeTopic, TopicPatternSchema } from "../util/topic-name.ts";
 import {
@@ -10,7 +11,7 @@ import {
   type RetentionRequest,
   RetentionRequestSchema,
   type SubscribeFrom,
-  SubscribeFromSchema,
+  SubscribeStartSchema,
   type TopicList,
   type TopicSummary,
   type Transfer,
@@ -63,11 +64,17 @@ export const ClientOptionsSchema = v.object({
 });
 export type ClientOptions = v.InferInput<typeof ClientOptionsSchema>;
 
+/** What a publish may carry besides its payload (docs/messaging.md). */
+export interface PublishOptions {
+  /** Key-value pairs stored and delivered with the message; keys are lowercased. At most 32 pairs and 4 KiB. */
+  headers?: HeadersInit;
+}
+
 export interface MqraftClient {
   /** The producer id every publish of this client carries. */
   readonly producer: string;
   /** Stores one message; resolves with its offset once committed. Many may be in flight; they commit in call order. */
-  publish(topic: string, data: Uint8Array | string): Promise<PublishResult>;
+  publish(topic: string, data: Uint8Array | string, options?: PublishOptions): Promise<PublishResult>;
   /** Starts a stream of committed messages of `topics`; see Subscription. */
   subscribe(topics: string | readonly string[], options?: SubscribeOptions & SubscribeCallbacks): Promise<Subscription>;
   /** The cluster as the leader (else any broker) sees it. */
@@ -184,11 +191,19 @@ class Client implements MqraftClient {
     });
   }
 
-  publish(topic: string, data: Uint8Array | string): Promise<PublishResult> {
+  publish(topic: string, data: Uint8Array | string, options: PublishOptions = {}): Promise<PublishResult> {
     if (this.draining) return Promise.reject(new MqraftError("CONNECTION_CLOSED", "the client is draining"));
+    let headers: HeaderPairs | undefined;
+    if (options.headers !== undefined) {
+      headers = new MessageHeaders(options.headers).pairs();
+      const problem = headersProblem(headers);
+      if (problem !== undefined) return Promise.reject(new MqraftError("BAD_USAGE", problem));
+      if (headers.length === 0) headers = undefined;
+    }
     const published = this.publisher.publish(
       normalizeTopic(topic),
       typeof data === "string" ? new TextEncoder().encode(data) : data,
+      headers,
     );
     this.unsettled++;
     published.then(this.settlePublish, this.settlePublish);
@@ -380,7 +395,7 @@ function checkSubscribe(topics: string[], options: SubscribeOptions): void {
     if (!result.success) problem(`durable name ${JSON.stringify(options.durable)}`, result.issues);
   }
   if (options.from !== undefined) {
-    const result = v.safeParse(SubscribeFromSchema, options.from);
+    const result = v.safeParse(SubscribeStartSchema, options.from);
     if (!result.success) problem(`from ${JSON.stringify(options.from)}`, result.issues);
   }
 }

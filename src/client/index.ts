@@ -3,6 +3,7 @@
  * "mqraft"`, docs/client.md); commands and other layers import from here too.
  */
 export { ERROR_CODES, type ErrorCode, isMqraftError, MqraftError } from "../util/errors.ts";
+export { type HeadersInit, MessageHeaders } from "../util/message-headers.ts";
 export type { NodeStatus } from "../wire/messages/client.ts";
 export type { UserSummary } from "../wire/messages/users.ts";
 export {
@@ -10,6 +11,7 @@ export {
   ClientOptionsSchema,
   connect,
   type MqraftClient,
+  type PublishOptions,
   type RetentionPolicy,
   type SubscribeCallbacks,
   type UserPermissions,

@@ -1,7 +1,13 @@
+import type { MessageHeaders } from "../util/message-headers.ts";
+
 export interface ReceivedMessage {
   topic: string;
   offset: number;
   data: Uint8Array;
+  /** When the leader proposed the message, in ms since the epoch (undefined from a broker that does not say). */
+  time: number | undefined;
+  /** The message's headers (read-only; empty when it has none). */
+  headers: MessageHeaders;
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
+import type { HeaderPairs } from "../util/message-headers.ts";
 import { isTopic } from "../util/name-bytes.ts";
 import { TopicSchema } from "../util/names.ts";
 import type { Published } from "../wire/index.ts";
@@ -30,6 +31,7 @@ interface Entry {
   sends: number;
   readonly topic: string;
   readonly data: Uint8Array;
+  readonly headers: HeaderPairs | undefined;
   readonly deadline: number;
   readonly resolve: (result: PublishResult) => void;
   readonly reject: (error: unknown) => void;
@@ -42,8 +44,16 @@ const PUBLISH_OVERHEAD_BYTES = 128;
 function tooLarge(entry: Entry, channel: RequestChannel, producer: string): boolean {
   const limit = channel.welcome.maxFrameBytes;
   return (
-    limit !== undefined && entry.data.length + entry.topic.length + producer.length + PUBLISH_OVERHEAD_BYTES > limit
+    limit !== undefined &&
+    entry.data.length + 3 * entry.topic.length + producer.length + headerBytes(entry) + PUBLISH_OVERHEAD_BYTES > limit
   );
+}
+
+/** At most what the headers take in CBOR (3 bytes of UTF-8 per UTF-16 unit, a few of framing per pair). */
+function headerBytes(entry: Entry): number {
+  let n = 0;
+  for (const [key, value] of entry.headers ?? []) n += key.length + 3 * value.length + 8;
+  return n;
 }
 
 /**
@@ -89,7 +99,7 @@ export class Publisher {
     private readonly options: PublisherOptions,
   ) {}
 
-  publish(topic: string, data: Uint8Array): Promise<PublishResult> {
+  publish(topic: string, data: Uint8Array, headers?: HeaderPairs): Promise<PublishResult> {
     if (this.closed) return Promise.reject(clientClosed());
     // isTopic is the schema's rule without valibot's cost per publish; valibot words the refusal
     const checked = isTopic(topic) ? undefined : v.safeParse(TopicSchema, topic);
@@ -104,6 +114,7 @@ export class Publisher {
       sends: 0,
       topic,
       data,
+      headers,
       deadline: now() + this.options.timeoutMs,
       resolve,
       reject,
@@ -243,6 +254,7 @@ export class Publisher {
             seq: entry.seq,
             epoch,
             low,
+            ...(entry.headers === undefined ? {} : { headers: entry.headers }),
           },
           (result) => this.settled(entry, channel, generation, result),
         );

@@ -1,6 +1,7 @@
 import { anyMatch, splitPatterns, type TopicPattern } from "../broker/topic-pattern.ts";
 import { MqraftError } from "../util/errors.ts";
-import type { Gap, Push, Subscribed, SubscribeFrom, TopicOffsets } from "../wire/index.ts";
+import { MessageHeaders } from "../util/message-headers.ts";
+import type { Gap, Push, Subscribed, SubscribeStart, TopicOffsets } from "../wire/index.ts";
 import { isRetryable, leaderHint } from "./client-errors.ts";
 import { backoffMs, now, remaining, seconds, sleep, withDeadline } from "./deadline.ts";
 import type { DurableAcks } from "./durable-acks.ts";
@@ -11,7 +12,8 @@ import { unsubscribe } from "./unsubscribe.ts";
 
 export interface SubscribeOptions {
   /** Where a new stream starts: "earliest", "latest" (the default) or an offset. */
-  from?: SubscribeFrom;
+  /** earliest, latest (the default), an offset, or `{ time }` (ms): per topic the first message stored at or after it. */
+  from?: SubscribeStart;
   /** A durable subscription's name: the cluster keeps its acked positions across clients. */
   durable?: string;
   /** End the stream once every message committed when it started has been received. */
@@ -69,7 +71,7 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   /** Per topic, the next offset not yet committed when the stream started (an object without prototype). */
   ends: Readonly<Record<string, number>> = Object.create(null);
 
-  private readonly from: SubscribeFrom;
+  private readonly from: SubscribeStart;
   private readonly buffer: MessageBuffer;
   /** Next offset expected, per topic: the resume point. */
   private readonly expected = new Map<string, number>();
@@ -162,7 +164,7 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   }
 
   /** Records in the cluster that this durable subscription has processed `message`. */
-  ack(message: ReceivedMessage): Promise<void> {
+  ack(message: Pick<ReceivedMessage, "topic" | "offset"> & Partial<ReceivedMessage>): Promise<void> {
     if (this.context.acks === undefined) {
       return Promise.reject(
         new MqraftError("BAD_USAGE", "ack needs a durable subscription (subscribe with { durable: name })"),
@@ -276,7 +278,13 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     if (delivery.offset < expected) return;
     if (this.options.drain === true && delivery.offset >= (this.endOf.get(delivery.topic) ?? 0)) return;
     this.expected.set(delivery.topic, delivery.offset + 1);
-    this.buffer.push({ topic: delivery.topic, offset: delivery.offset, data: delivery.data });
+    this.buffer.push({
+      topic: delivery.topic,
+      offset: delivery.offset,
+      data: delivery.data,
+      time: delivery.time,
+      headers: MessageHeaders.of(delivery.headers),
+    });
     if (this.buffer.full) this.pause();
     this.checkDrained();
     this.notify();

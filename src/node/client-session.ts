@@ -239,8 +239,14 @@ export class ClientSession {
   }
 }
 
-/** The broker's publish input: the producer fields only as far as the client sent them. */
+/** The broker's publish input: the producer fields only as far as the client sent them, and headers when there are. */
 function publishCommand(m: Publish): Parameters<ReplicatedBroker["publish"]>[0] {
+  const message = producerFields(m);
+  if (m.headers !== undefined && m.headers.length > 0) message.headers = m.headers;
+  return message;
+}
+
+function producerFields(m: Publish): Parameters<ReplicatedBroker["publish"]>[0] {
   const { topic, data } = m;
   if (m.producer === undefined || m.seq === undefined) return { topic, data };
   const { producer, seq } = m;

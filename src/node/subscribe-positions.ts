@@ -37,7 +37,13 @@ export function streamStart(state: BrokerState, m: Subscribe, durablePositions?:
       asked.get(topic) ??
       durablePositions?.get(topic) ??
       fresh ??
-      (m.from === "earliest" ? first : m.from === "latest" ? next : m.from);
+      (m.from === "earliest"
+        ? first
+        : m.from === "latest"
+          ? next
+          : typeof m.from === "object"
+            ? state.offsetAtTime(topic, m.from.time)
+            : m.from);
     positions.set(topic, start);
     starts.push([topic, Math.max(start, first)]);
     ends.push([topic, next]);

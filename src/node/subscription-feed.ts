@@ -80,7 +80,16 @@ export class Subscription {
           if (at.offset !== next) throw new MqraftError("INTERNAL", `scan of ${topic} from ${next} gave ${at.offset}`);
           const message = this.messageAt(at.index, at.slot, read);
           if (message !== undefined) {
-            this.sink.send({ type: "message", subscription: this.id, topic, offset: at.offset, data: message.data });
+            const { data, headers } = message;
+            const base = {
+              type: "message",
+              subscription: this.id,
+              topic,
+              offset: at.offset,
+              data,
+              time: at.time,
+            } as const;
+            this.sink.send(headers === undefined ? base : { ...base, headers });
             this.delivered++;
           } else this.gap(topic, at.offset, at.offset + 1, "unreadable");
           next = at.offset + 1;

@@ -1,3 +1,4 @@
+import { isHeaders } from "../util/message-headers.ts";
 import { readName, readTopic } from "../util/name-bytes.ts";
 import { type FieldKind, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.ts";
 
@@ -16,6 +17,7 @@ const BOOLEAN = 3;
 const CHOICE = 4;
 const LIST = 5;
 const TOPIC = 6;
+const HEADERS = 7;
 
 /** A table laid out for reading: one array per property of the fields, kinds as small numbers. */
 interface Reader {
@@ -39,6 +41,8 @@ function readerOf(t: Table): Reader {
         return NAME;
       case "topic":
         return TOPIC;
+      case "headers":
+        return HEADERS;
       case "bytes":
         return BYTES;
       case "boolean":
@@ -151,6 +155,8 @@ function readValue(kind: number, extra: readonly number[] | Reader | undefined):
       return name();
     case TOPIC:
       return topic();
+    case HEADERS:
+      return headers();
     case BYTES:
       return byteString();
     case BOOLEAN:
@@ -205,6 +211,36 @@ function name(): string | undefined {
   const n = readName(src, at, at + length);
   at += length;
   return n;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** [key, value] text pairs, checked by the rule the schema checks (isHeaders). */
+function headers(): [string, string][] | undefined {
+  const count = head(4);
+  // every pair takes at least three bytes
+  if (count < 0 || count > end - at) return undefined;
+  const pairs: [string, string][] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    if (head(4) !== 2) return undefined;
+    const key = text();
+    const value = key === undefined ? undefined : text();
+    if (value === undefined) return undefined;
+    pairs[i] = [key as string, value];
+  }
+  return isHeaders(pairs) ? pairs : undefined;
+}
+
+function text(): string | undefined {
+  const length = head(3);
+  if (length < 0 || length > end - at) return undefined;
+  const start = at;
+  at += length;
+  try {
+    return strictUtf8.decode(src.subarray(start, at));
+  } catch {
+    return undefined;
+  }
 }
 
 function topic(): string | undefined {

@@ -1,5 +1,6 @@
 import type { CborWriter } from "../util/cbor-writer.ts";
 import { MqraftError } from "../util/errors.ts";
+import { isHeaders } from "../util/message-headers.ts";
 import { isName, isTopic } from "../util/name-bytes.ts";
 import { type FieldKind, HOT_SCHEMAS, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.ts";
 import { createMessageParser, type MessageParser } from "./messages/parse.ts";
@@ -68,7 +69,14 @@ function compile(t: Table): Compiled {
   const write = `return function write(w, m) { ${reads.join(" ")} w.mapHeader(${[fixed, ...counted].join(" + ")}); ${writes.join(" ")} };`;
   const encode = `return function encode(w, m) { ${reads.join(" ")} ${checks.join(" ")} w.mapHeader(${[fixed, ...counted].join(" + ")}); ${writes.join(" ")} return true; };`;
   const make = (body: string) =>
-    new Function("isName", "isTopic", "everyItem", "K", "S", body)(isName, isTopic, everyItem, keys, subs);
+    new Function("isName", "isTopic", "isHeaders", "everyItem", "K", "S", body)(
+      isName,
+      isTopic,
+      isHeaders,
+      everyItem,
+      keys,
+      subs,
+    );
   return { check: make(check), write: make(write), encode: make(encode) };
 }
 
@@ -89,6 +97,8 @@ function validExpression(kind: FieldKind, x: string, subs: Compiled[]): string {
       return `typeof ${x} === "string" && isName(${x})`;
     case "topic":
       return `typeof ${x} === "string" && isTopic(${x})`;
+    case "headers":
+      return `isHeaders(${x})`;
     case "bytes":
       return `${x} instanceof Uint8Array`;
     case "boolean":
@@ -115,6 +125,8 @@ function writeStatement(kind: FieldKind, x: string, subs: Compiled[]): string {
       return `w.ascii(${x});`;
     case "topic":
       return `w.text(${x});`;
+    case "headers":
+      return `w.head(4, ${x}.length); for (const [k, v] of ${x}) { w.head(4, 2); w.text(k); w.text(v); }`;
     case "bytes":
       return `w.bytes(${x});`;
     case "boolean":

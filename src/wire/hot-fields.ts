@@ -1,4 +1,5 @@
 import { asciiText } from "../util/cbor-writer.ts";
+import { isHeaders } from "../util/message-headers.ts";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../util/names.ts";
 import { isTopicName } from "../util/topic-name.ts";
 import { DeliverySchema, PublishedSchema, PublishSchema } from "./messages/client.ts";
@@ -25,6 +26,8 @@ export type FieldKind =
   | { readonly is: "boolean" }
   /** One of a few whole numbers (a picklist). */
   | { readonly is: "choice"; readonly options: readonly number[] }
+  /** Message headers: an array of [key, value] text pairs that isHeaders accepts (a v.custom of it). */
+  | { readonly is: "headers" }
   /** An array of objects of one table. */
   | { readonly is: "list"; readonly item: Table };
 
@@ -114,6 +117,10 @@ function kindOf(node: SchemaNode, where: string): FieldKind {
       }
       return { is: "choice", options: options as number[] };
     }
+    case "custom":
+      if ((node as SchemaNode & { check?: unknown }).check !== isHeaders || node.pipe !== undefined)
+        unsupported(where, "a custom check other than isHeaders");
+      return { is: "headers" };
     case "array":
       if (node.pipe !== undefined || node.item === undefined) unsupported(where, "an array with a pipe");
       return { is: "list", item: tableOf(node.item, where) };

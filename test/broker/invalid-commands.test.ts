@@ -75,14 +75,17 @@ describe("invalid commands", () => {
     ["topic with a control character", ["a\u0007", new Uint8Array(1)], "messages[1]: topic: expected a topic name"],
     ["topic of 256 characters", [longName, new Uint8Array(1)], "messages[1]: topic: expected a topic name"],
     ["data as text", ["t", "text"], "messages[1]: data: expected a byte string"],
-    [
-      "three items",
-      ["t", new Uint8Array(1), "p"],
-      "messages[1]: expected [topic, data], [topic, data, producer, seq] or [topic, data, producer, seq, epoch, low?]",
-    ],
+    ["three items, the third not extras", ["t", new Uint8Array(1), "p"], "messages[1]: extras: "],
+    ["extras with an unknown field", ["t", new Uint8Array(1), { colour: "red" }], "messages[1]: extras: "],
+    ["headers with an upper-case key", ["t", new Uint8Array(1), { headers: [["Key", "v"]] }], "messages[1]: extras: "],
+    ["eight items", ["t", new Uint8Array(1), "p", 1, 1, 1, {}, 1], "messages[1]: expected [topic, data, extras?]"],
     ["negative seq", ["t", new Uint8Array(1), "p", -4], "messages[1]: seq: expected a number of at least 0"],
     ["producer with a space", ["t", new Uint8Array(1), "p q", 4], "messages[1]: producer: expected a producer id"],
-    ["a map instead of a tuple", { topic: "t", data: new Uint8Array(1) }, "messages[1]: expected [topic, data]"],
+    [
+      "a map instead of a tuple",
+      { topic: "t", data: new Uint8Array(1) },
+      "messages[1]: expected [topic, data, extras?]",
+    ],
   ];
 
   test.each(badMessages)("a batch refuses only its invalid message (%s)", (_, bad, reason) => {

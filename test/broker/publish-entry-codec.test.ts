@@ -87,6 +87,30 @@ describe("publish entry codec", () => {
     for (let n = 0; n < truncated.length; n++) expect(readPublishEntry(truncated.subarray(0, n))).toBeUndefined();
   });
 
+  test("messages with headers go the generic way and read back with their headers", async () => {
+    const { decodeEntryMessages } = await import("../../src/broker/command-codec.ts");
+    const headers: [string, string][] = [
+      ["content-type", "text/plain"],
+      ["k", "温度"],
+    ];
+    const messages: PublishMessage[] = [
+      { topic: "t", data: bytes(2), headers },
+      { topic: "t", data: bytes(3) },
+      { topic: "温度", data: bytes(1), producer: "p", seq: 0, epoch: 3, low: 0, headers },
+      { topic: "u", data: bytes(1), producer: "p", seq: 1, headers },
+    ];
+    const entry = encodePublishEntry(7, messages);
+    expect(readPublishEntry(entry)).toBeUndefined();
+    expect(decodeEntryMessages(entry)).toEqual(messages);
+    const state = new BrokerState();
+    expect(state.apply(1, entry).map((r) => (r.type === "publish" ? `${r.topic}#${r.offset}` : r.type))).toEqual([
+      "t#0",
+      "t#1",
+      "温度#0",
+      "error",
+    ]);
+  });
+
   test("names decoded from the cache are the right ones", () => {
     const topics = Array.from({ length: 20_000 }, (_, i) => `topic-${i}`);
     const entry = encodePublishEntry(

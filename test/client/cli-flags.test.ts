@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { parsePubArgs } from "../../cmd/pub.ts";
+import { headerFlags, parsePubArgs } from "../../cmd/pub.ts";
 import { parseStatusArgs } from "../../cmd/status.ts";
 import { parseSubArgs } from "../../cmd/sub.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
@@ -35,12 +35,21 @@ describe("pub flags", () => {
       servers: ["127.0.0.1:8888"],
       json: false,
       timeoutMs: 10_000,
+      headers: undefined,
     });
   });
 
-  test("message, --json, --server list and fractional --timeout", () => {
+  test("message, --json, --server list, fractional --timeout and headers", () => {
     expect(
-      parsePubArgs({ topic: "a/b", message: "hi", _: ["a/b", "hi"], json: true, server: "h:1, h:2", timeout: "0.25" }),
+      parsePubArgs({
+        topic: "a/b",
+        message: "hi",
+        _: ["a/b", "hi"],
+        json: true,
+        server: "h:1, h:2",
+        timeout: "0.25",
+        headers: ["Content-Type=text/plain", "trace=a=b", "empty="],
+      }),
     ).toEqual({
       topic: "a/b",
       message: "hi",
@@ -49,7 +58,26 @@ describe("pub flags", () => {
       servers: ["h:1", "h:2"],
       json: true,
       timeoutMs: 250,
+      headers: [
+        ["content-type", "text/plain"],
+        ["trace", "a=b"],
+        ["empty", ""],
+      ],
     });
+  });
+
+  test("every -H and --header is taken, in order, and a bad header is refused naming the problem", () => {
+    expect(headerFlags(["t", "-H", "a=1", "--header", "b=2", "--header=c=3", "--", "-H", "x"])).toEqual([
+      "a=1",
+      "b=2",
+      "c=3",
+    ]);
+    const bad = (headers: string[]) => usageMessage(() => parsePubArgs({ topic: "t", _: ["t"], headers }));
+    expect(bad(["novalue"])).toContain('--header "novalue": expected KEY=VALUE');
+    expect(bad(["a:b=1"])).toContain("lowercase printable ASCII other than");
+    expect(bad(["a=\u0007"])).toContain("control character (U+0007)");
+    expect(bad(Array.from({ length: 33 }, (_, i) => `k${i}=v`))).toContain("at most 32 headers, not 33");
+    expect(bad([`big=${"x".repeat(5000)}`])).toContain("at most 4096 bytes of keys and values, not 5003");
   });
 
   test("--timeout takes the duration syntax of every flag; a bare number is seconds", () => {
@@ -92,6 +120,7 @@ describe("sub flags", () => {
       durable: undefined,
       count: undefined,
       drain: false,
+      headers: false,
       servers: ["127.0.0.1:8888"],
       json: false,
       timeoutMs: 10_000,
@@ -120,7 +149,10 @@ describe("sub flags", () => {
   });
 
   test.each([
-    [{ topic: "t", from: "abc" }, '--from "abc": expected earliest, latest or an offset'],
+    [
+      { topic: "t", from: "abc" },
+      '--from "abc": expected earliest, latest, an offset (a whole number) or an RFC 3339 time',
+    ],
     [{ topic: "t", from: "-3" }, '--from "-3"'],
     [{ topic: "t", from: "1.5" }, '--from "1.5"'],
     [{ topic: "t", from: "99999999999999999999" }, "offset too large"],

@@ -47,7 +47,12 @@ describe("the demo's dynamic membership, through a manager", () => {
     const pub = await runMqraft(["pub", "topic1", "Hello, world!", "--server", manager]);
     expect(pub.code).toBe(0);
     expect(await sub.exited).toBe(0);
-    expect(JSON.parse((await subOut).trim())).toEqual({ topic: "topic1", offset: 0, data: "Hello, world!" });
+    expect(JSON.parse((await subOut).trim())).toEqual({
+      topic: "topic1",
+      offset: 0,
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      data: "Hello, world!",
+    });
 
     await cluster.stop(joined.id, "SIGKILL");
     const leader = await cluster.waitForLeader();

@@ -89,8 +89,18 @@ describe("mqraft manager with real brokers", () => {
     expect(await sub.exited).toBe(0);
     clearTimeout(timer);
     expect(lines(await subOut).map((l) => JSON.parse(l))).toEqual([
-      { topic: "topic1", offset: 0, data: "Hello, world!" },
-      { topic: "topic1", offset: 1, data: "through the manager" },
+      {
+        topic: "topic1",
+        offset: 0,
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        data: "Hello, world!",
+      },
+      {
+        topic: "topic1",
+        offset: 1,
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        data: "through the manager",
+      },
     ]);
     const status = await runMqraft(["status", "--json", "--server", m!.address]);
     expect(status.code).toBe(0);

@@ -49,7 +49,12 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
     const timer = setTimeout(() => sub.kill(), 10_000);
     expect(await sub.exited).toBe(0);
     clearTimeout(timer);
-    expect(JSON.parse((await subOut).trim())).toEqual({ topic: "topic1", offset: 0, data: "Hello, world!" });
+    expect(JSON.parse((await subOut).trim())).toEqual({
+      topic: "topic1",
+      offset: 0,
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      data: "Hello, world!",
+    });
   });
 
   test("three brokers, two subscribers on different brokers: after one unsubscribes it gets nothing more, the other gets everything", async () => {

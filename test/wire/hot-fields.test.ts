@@ -16,6 +16,7 @@ describe("hot codec tables", () => {
       ["seq", false, "whole"],
       ["epoch", false, "whole"],
       ["low", false, "whole"],
+      ["headers", false, "headers"],
     ]);
     expect(publish.fields.map((f) => f.key)).toEqual(Object.keys(PublishSchema.entries).slice(1));
     const entries = HOT_TABLES.get("append")!.fields.find((f) => f.key === "entries")!;

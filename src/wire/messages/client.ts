@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { ERROR_CODES } from "../../util/errors.ts";
+import { HeadersSchema } from "../../util/message-headers.ts";
 import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
 import { TopicPatternSchema } from "../../util/topic-name.ts";
 import { NodeIdSchema } from "./fields.ts";
@@ -47,6 +48,8 @@ export const PublishSchema = v.object({
    * acknowledged or given up, so the broker no longer waits for them: a given-up seq leaves no hole.
    */
   low: v.optional(OffsetSchema),
+  /** [key, value] pairs stored and delivered with the message (docs/messaging.md). */
+  headers: v.optional(HeadersSchema),
 });
 
 /** Asks the leader for a new epoch of `producer`: publishes under any earlier epoch are refused from then on. */
@@ -67,12 +70,14 @@ export const RegisteredSchema = v.object({
 });
 
 export const SubscribeFromSchema = v.union([v.picklist(["earliest", "latest"]), OffsetSchema]);
+/** Where a subscription starts: SubscribeFromSchema, or `{time}`: per topic, the first message stored at or after it. */
+export const SubscribeStartSchema = v.union([SubscribeFromSchema, v.strictObject({ time: OffsetSchema })]);
 
 export const SubscribeSchema = v.object({
   type: v.literal("subscribe"),
   id: RequestIdSchema,
   topics: TopicListSchema,
-  from: SubscribeFromSchema,
+  from: SubscribeStartSchema,
   /**
    * Next offset per topic, to resume after a reconnect; overrides `from` for the topics it names. A topic that
    * matches a pattern and is not named here starts at its first message: the client never heard of it, so it was
@@ -132,6 +137,9 @@ export const DeliverySchema = v.object({
   topic: TopicSchema,
   offset: OffsetSchema,
   data: BytesSchema,
+  /** When the leader proposed the message's entry, in ms since the epoch (absent from brokers before it was sent). */
+  time: v.optional(OffsetSchema),
+  headers: v.optional(HeadersSchema),
 });
 
 /**
@@ -225,6 +233,7 @@ export type Registered = v.InferOutput<typeof RegisteredSchema>;
 export type Publish = v.InferOutput<typeof PublishSchema>;
 export type Subscribe = v.InferOutput<typeof SubscribeSchema>;
 export type SubscribeFrom = v.InferOutput<typeof SubscribeFromSchema>;
+export type SubscribeStart = v.InferOutput<typeof SubscribeStartSchema>;
 export type Ack = v.InferOutput<typeof AckSchema>;
 export type Unsubscribe = v.InferOutput<typeof UnsubscribeSchema>;
 export type StatusRequest = v.InferOutput<typeof StatusRequestSchema>;
