@@ -11,8 +11,8 @@
 import { encodeCommand } from "../src/broker/command-codec.ts";
 import type { PublishMessage } from "../src/broker/commands.ts";
 import { BrokerState } from "../src/broker/state-machine.ts";
-import { expandPatterns, TopicPattern } from "../src/broker/topic-pattern.ts";
 import { PatternTrie } from "../src/broker/topic-trie.ts";
+import { expandPatterns, TopicPattern } from "../src/util/topic-pattern.ts";
 
 const TOPICS = 10_000;
 const PATTERNS = 1_000;

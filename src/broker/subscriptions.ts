@@ -1,8 +1,8 @@
 import { isWildcard } from "../util/topic-name.ts";
+import { expandPatterns } from "../util/topic-pattern.ts";
 import { CapUsage, newDurableRefusal, utf8Bytes } from "./caps.ts";
 import type { AckCommand, Start, SubscribeCommand, UnsubscribeCommand } from "./commands.ts";
 import { type ApplyResult, refusal, type TopicPosition } from "./results.ts";
-import { expandPatterns } from "./topic-pattern.ts";
 import { PatternTrie } from "./topic-trie.ts";
 
 /** The retained offsets of a topic: [firstOffset, nextOffset). A topic never published to is {0, 0}. */

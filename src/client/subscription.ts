@@ -1,6 +1,6 @@
-import { anyMatch, splitPatterns, type TopicPattern } from "../broker/topic-pattern.ts";
 import { MqraftError } from "../util/errors.ts";
 import { MessageHeaders } from "../util/message-headers.ts";
+import { anyMatch, splitPatterns, type TopicPattern } from "../util/topic-pattern.ts";
 import type { Gap, Push, Subscribed, SubscribeStart, TopicOffsets } from "../wire/index.ts";
 import { isRetryable, leaderHint } from "./client-errors.ts";
 import { backoffMs, now, remaining, seconds, sleep, withDeadline } from "./deadline.ts";

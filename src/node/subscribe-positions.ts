@@ -1,5 +1,5 @@
 import type { BrokerState } from "../broker/state-machine.ts";
-import { expandPatterns, type TopicPattern } from "../broker/topic-pattern.ts";
+import { expandPatterns, type TopicPattern } from "../util/topic-pattern.ts";
 import type { Subscribe } from "../wire/index.ts";
 
 /** Where a new push stream starts in each topic, and what it tells the client in `subscribed`. */

@@ -1,9 +1,9 @@
 import { decodeEntryMessages } from "../broker/command-codec.ts";
 import type { PublishMessage } from "../broker/commands.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
-import type { TopicPattern } from "../broker/topic-pattern.ts";
 import { PatternTrie } from "../broker/topic-trie.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
+import type { TopicPattern } from "../util/topic-pattern.ts";
 import type { Gap, Push } from "../wire/index.ts";
 
 /** Reads the data of one committed log entry (from the page cache or the disk). */

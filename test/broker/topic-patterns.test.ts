@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import type { Command } from "../../src/broker/commands.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
-import { TopicPattern } from "../../src/broker/topic-pattern.ts";
 import { PatternTrie } from "../../src/broker/topic-trie.ts";
 import { createPrng } from "../../src/util/prng.ts";
+import { TopicPattern } from "../../src/util/topic-pattern.ts";
 import { applyNext, expectError, msg, publish, T0 } from "./helpers.ts";
 
 describe("topic patterns", () => {

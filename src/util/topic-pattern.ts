@@ -1,4 +1,4 @@
-import { isWildcard, ONE_TOKEN, REST_TOKENS, TOKEN_SEPARATOR } from "../util/topic-name.ts";
+import { isWildcard, ONE_TOKEN, REST_TOKENS, TOKEN_SEPARATOR } from "./topic-name.ts";
 
 /**
  * A subscription's topic pattern, NATS style (docs/messaging.md): tokens separated by `.`, `*` matching exactly one
