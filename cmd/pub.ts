@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
+import * as v from "valibot";
 import { connect } from "../src/client/index.ts";
 import { type HeaderPairs, headersProblem } from "../src/util/message-headers.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
-import { parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
+import { parseTopics, SinceSchema, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { asText, publishedLine } from "./client-output.ts";
 import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
@@ -21,6 +22,11 @@ const args = {
   ...clientArgs,
   file: { type: "string", description: "Publish this file's bytes as one message", valueHint: "FILE" },
   raw: { type: "boolean", description: "Publish all of stdin as one message, bytes unchanged" },
+  ttl: {
+    type: "string",
+    description: "How long each message lives (30s, 10m, 1h, 7d): never delivered after that, then removed",
+    valueHint: "DURATION",
+  },
   header: {
     type: "string",
     alias: "H",
@@ -42,6 +48,7 @@ export interface PubSettings {
   timeoutMs: number;
   /** From every -H/--header, in order; undefined for none. */
   headers: HeaderPairs | undefined;
+  ttlMs: number | undefined;
 }
 
 /** Validates pub's arguments; a bad one is a BAD_USAGE error naming it. */
@@ -55,6 +62,7 @@ export function parsePubArgs(raw: {
   raw?: boolean;
   token?: string;
   "token-file"?: string;
+  ttl?: string;
   _?: string[];
   /** Every -H/--header value in order (citty keeps only the last one in `header`). */
   headers?: string[];
@@ -76,8 +84,11 @@ export function parsePubArgs(raw: {
     json: raw.json === true,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
     headers: parseHeaders(raw.headers ?? []),
+    ttlMs: parseOptionalFlag("ttl", TtlSchema, raw.ttl),
   };
 }
+
+const TtlSchema = v.pipe(SinceSchema, v.minValue(1, "expected more than 0"));
 
 /** `key=value` strings as header pairs, keys lowercased; a bad one is a usage error naming it. */
 function parseHeaders(raw: readonly string[]): HeaderPairs | undefined {
@@ -116,7 +127,10 @@ export default defineCommand({
   args,
   async run({ args: parsed, rawArgs }) {
     const settings = parsePubArgs({ ...parsed, headers: headerFlags(rawArgs) });
-    const options = settings.headers === undefined ? {} : { headers: settings.headers };
+    const options = {
+      ...(settings.headers === undefined ? {} : { headers: settings.headers }),
+      ...(settings.ttlMs === undefined ? {} : { ttlMs: settings.ttlMs }),
+    };
     const client = await connect({
       servers: settings.servers,
       timeoutMs: settings.timeoutMs,

@@ -50,7 +50,7 @@ const LowWireMessageSchema = v.pipe(
   v.check((m) => m[5] <= m[3], "low: must be at most seq"),
 );
 /** What a message carries besides its payload and producer fields: the last item of the 3- and 7-item forms. */
-const ExtrasSchema = v.strictObject({ headers: v.optional(HeadersSchema) });
+const ExtrasSchema = v.strictObject({ headers: v.optional(HeadersSchema), ttl: v.optional(PositiveNumberSchema) });
 export type MessageExtras = v.InferOutput<typeof ExtrasSchema>;
 const ShortExtrasWireMessageSchema = v.strictTuple([TopicSchema, BytesSchema, ExtrasSchema]);
 const LongExtrasWireMessageSchema = v.pipe(

@@ -43,6 +43,8 @@ export const PublishMessageSchema = v.pipe(
     low: v.optional(WholeNumberSchema),
     /** [key, value] pairs kept with the message (docs/messaging.md). */
     headers: v.optional(HeadersSchema),
+    /** ms after the command's time when the message expires: never delivered from then on, and dropped once oldest. */
+    ttl: v.optional(PositiveNumberSchema),
   }),
   v.check((m) => (m.producer === undefined) === (m.seq === undefined), "producer and seq must be given together"),
   v.check((m) => m.epoch === undefined || m.producer !== undefined, "epoch needs producer and seq"),

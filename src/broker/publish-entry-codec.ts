@@ -36,7 +36,7 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
   for (const m of messages) {
     // half a (producer, seq) pair goes out as four items all the same, so that the invalid message stays invalid
     const long = m.producer !== undefined || m.seq !== undefined || m.epoch !== undefined;
-    if (m.headers !== undefined) {
+    if (m.headers !== undefined || m.ttl !== undefined) {
       writeWithExtras(w, m, long);
       continue;
     }
@@ -72,7 +72,10 @@ function writeWithExtras(w: CborWriter, m: PublishMessage, long: boolean): void 
     if (m.low === undefined) w.raw(NULL);
     else w.whole(m.low);
   }
-  w.raw(extrasCbor.encode({ headers: m.headers }));
+  const extras: { headers?: typeof m.headers; ttl?: number } = {};
+  if (m.headers !== undefined) extras.headers = m.headers;
+  if (m.ttl !== undefined) extras.ttl = m.ttl;
+  w.raw(extrasCbor.encode(extras));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { AgeHeap } from "./age-heap.ts";
 import type { Retention } from "./commands.ts";
 import type { TopicIndex } from "./topic-index.ts";
+import { TtlHeap } from "./topic-ttl.ts";
 
 /**
  * Applies the replicated retention policy to the topics. Count and byte limits are checked as
@@ -12,6 +13,11 @@ export class RetentionEnforcer {
   private maxMessages = Infinity;
   private maxBytes = Infinity;
   private ageHeap: AgeHeap | undefined;
+  /** Topics whose oldest message has a TTL (topic-ttl.ts). */
+  private readonly ttl = new TtlHeap();
+  private readonly ttlDropped = (topic: TopicIndex): void => this.ageHeap?.headDropped(topic);
+  /** The state machine's time as last given (expire, set): expired messages that become the oldest go at once. */
+  private now = 0;
 
   /** A copy of the policy in force; absent limits are unlimited. */
   current(): Retention {
@@ -34,8 +40,14 @@ export class RetentionEnforcer {
       for (const topic of topics) if (topic.count > 0) heap.insert(topic);
       this.ageHeap = heap;
     }
+    this.ttl.rebuild(topics);
     for (const topic of topics) this.enforceSize(topic);
     this.expire(now);
+  }
+
+  /** Call after a message with a TTL was appended to `topic` (it may be the topic's oldest). */
+  expiring(topic: TopicIndex): void {
+    this.ttl.headChanged(topic);
   }
 
   /** Call after each message appended to `topic`. */
@@ -44,8 +56,13 @@ export class RetentionEnforcer {
     this.enforceSize(topic);
   }
 
-  /** Drops every message whose age (`now` minus the time it was stored) has reached maxAgeMs. */
+  /**
+   * Drops every message whose age (`now` minus the time it was stored) has reached maxAgeMs, and every oldest message
+   * whose TTL has run out.
+   */
   expire(now: number): void {
+    this.now = now;
+    if (this.ttl.size > 0) this.ttl.expire(now, this.ttlDropped);
     const heap = this.ageHeap;
     const maxAgeMs = this.policy.maxAgeMs;
     if (heap === undefined || maxAgeMs === undefined) return;
@@ -54,12 +71,22 @@ export class RetentionEnforcer {
       do topic.dropHead();
       while (topic.count > 0 && topic.headTime <= horizon);
       heap.headDropped(topic);
+      this.ttl.headChanged(topic);
     }
+    // the drops above may have brought expired messages to the head
+    if (this.ttl.size > 0) this.ttl.expire(now, this.ttlDropped);
   }
 
   /** Call after messages were dropped from the head of `topic` by other means (a purge). */
   headsDropped(topic: TopicIndex): void {
     this.ageHeap?.headDropped(topic);
+    this.headChanged(topic);
+  }
+
+  /** The oldest message of `topic` changed: if it has expired, it and those after it that have go too. */
+  private headChanged(topic: TopicIndex): void {
+    this.ttl.headChanged(topic);
+    if (topic.headExpiry <= this.now) this.ttl.expire(this.now, this.ttlDropped);
   }
 
   /** The newest message is never dropped for bytes, so a topic keeps its latest message however large. */
@@ -69,5 +96,6 @@ export class RetentionEnforcer {
     do topic.dropHead();
     while (topic.count > maxMessages || (topic.bytes > maxBytes && topic.count > 1));
     this.ageHeap?.headDropped(topic);
+    this.headChanged(topic);
   }
 }

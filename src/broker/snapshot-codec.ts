@@ -52,6 +52,9 @@ const UserSchema = v.object({
   created: WholeNumberSchema,
   rotated: WholeNumberSchema,
 });
+/** [offset, expiresAt] of the retained messages that have a TTL (topic-ttl.ts); absent when none has. */
+const ExpirySchema = v.array(v.strictTuple([WholeNumberSchema, WholeNumberSchema]));
+
 const common = {
   format: v.literal(SNAPSHOT_FORMAT),
   appliedIndex: WholeNumberSchema,
@@ -70,6 +73,7 @@ const SnapshotV1Schema = v.object({
       slot: Bytes,
       size: Bytes,
       time: Bytes,
+      expiry: v.optional(ExpirySchema),
     }),
   ),
   producers: v.array(
@@ -95,7 +99,14 @@ const HeaderSchema = v.variant("version", [
   v.object({
     ...common,
     version: v.literal(2),
-    topics: v.array(v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, count: WholeNumberSchema })),
+    topics: v.array(
+      v.object({
+        name: TopicSchema,
+        firstOffset: WholeNumberSchema,
+        count: WholeNumberSchema,
+        expiry: v.optional(ExpirySchema),
+      }),
+    ),
     producers: v.array(v.object(headerProducer)),
     durables: v.array(DurableSchema),
   }),
@@ -104,7 +115,14 @@ const HeaderSchema = v.variant("version", [
     version: v.literal(3),
     /** Whether a config command set the retention (absent: as for version 2). */
     retentionSet: v.optional(v.boolean()),
-    topics: v.array(v.object({ name: TopicSchema, firstOffset: WholeNumberSchema, count: WholeNumberSchema })),
+    topics: v.array(
+      v.object({
+        name: TopicSchema,
+        firstOffset: WholeNumberSchema,
+        count: WholeNumberSchema,
+        expiry: v.optional(ExpirySchema),
+      }),
+    ),
     /** epoch 0: never registered (nextSeq unused); session: of the register that started the epoch, if any. */
     producers: v.array(
       v.object({
@@ -158,7 +176,8 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   const topics = Array.from(parts.topics, (t) => {
     const c = t.snapshotColumns();
     columns.push(c.logIndex, c.slot, c.size, c.time);
-    return { name: t.name, firstOffset: t.firstOffset, count: t.count };
+    const expiry = t.expiry === undefined ? {} : { expiry: [...t.expiry] };
+    return { name: t.name, firstOffset: t.firstOffset, count: t.count, ...expiry };
   });
   const producers = Array.from(parts.producers, (p) => {
     const c = p.snapshotColumns();
@@ -277,6 +296,7 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
     slot: take(t.count, 4, `topic "${t.name}"`),
     size: take(t.count, 4, `topic "${t.name}"`),
     time: take(t.count, 8, `topic "${t.name}"`),
+    ...(t.expiry === undefined ? {} : { expiry: t.expiry }),
   }));
   const producers = h.producers.map((p) => ({
     id: p.id,
@@ -321,7 +341,13 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
     checkAscending(columns.logIndex, false, 1, s.appliedIndex, `${where} logIndex`);
     checkAscending(columns.time, false, 0, s.time, `${where} time`);
     if (!Number.isSafeInteger(t.firstOffset + count)) throw corrupt(`${where} offsets overflow`);
-    return topicFromColumns(t.name, id, t.firstOffset, columns);
+    const topic = topicFromColumns(t.name, id, t.firstOffset, columns);
+    for (const [offset, expiresAt] of t.expiry ?? []) {
+      if (offset < t.firstOffset || offset >= t.firstOffset + count)
+        throw corrupt(`${where} expiry of offset ${offset}`);
+      topic.setExpiry(offset, expiresAt);
+    }
+    return topic;
   });
 
   const ids = new Set<string>();

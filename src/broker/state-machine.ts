@@ -40,6 +40,8 @@ export interface ScannedMessage extends MessageLocation {
   offset: number;
   /** The time of the command that stored it (ms since the epoch, stamped by the leader). */
   time: number;
+  /** Its TTL ran out by the state machine's time: it is never delivered (docs/messaging.md). */
+  expired: boolean;
 }
 
 export interface DurableInfo {
@@ -161,7 +163,13 @@ export class BrokerState {
     const out: ScannedMessage[] = [];
     for (let offset = from; offset < to; offset++) {
       const at = t.head + offset - t.firstOffset;
-      out.push({ offset, index: t.logIndex[at] as number, slot: t.slot[at] as number, time: t.time[at] as number });
+      out.push({
+        offset,
+        index: t.logIndex[at] as number,
+        slot: t.slot[at] as number,
+        time: t.time[at] as number,
+        expired: t.expiry !== undefined && t.expiredAt(offset, this.clock),
+      });
     }
     return out;
   }
@@ -321,14 +329,15 @@ export class BrokerState {
       if (form !== "command") {
         const m = form === "checked" ? (raw as WireMessage) : parseWireMessage(raw);
         if (typeof m === "string") results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${m}`));
-        else if (m.length === 2 || m.length === 3)
-          results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0, undefined));
+        else if (m.length === 2) results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0, undefined));
+        else if (m.length === 3)
+          results.push(this.publishOne(index, slot, m[0], m[1].length, undefined, 0, undefined, undefined, m[2].ttl));
         // by length: reading past a tuple's end takes the engine's slow path
         else if (m.length === 4) results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], undefined));
         else if (m.length === 5) results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4]));
         else if (m.length === 7)
           results.push(
-            this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4] ?? undefined, m[5] ?? undefined),
+            this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4] ?? undefined, m[5] ?? undefined, m[6].ttl),
           );
         else results.push(this.publishOne(index, slot, m[0], m[1].length, m[2], m[3], m[4], m[5]));
       } else {
@@ -337,7 +346,9 @@ export class BrokerState {
           results.push(refusal("BAD_MESSAGE", `messages[${slot}]: ${describeIssues(parsed.issues)}`));
         else {
           const m = parsed.output;
-          results.push(this.publishOne(index, slot, m.topic, m.data.length, m.producer, m.seq ?? 0, m.epoch, m.low));
+          results.push(
+            this.publishOne(index, slot, m.topic, m.data.length, m.producer, m.seq ?? 0, m.epoch, m.low, m.ttl),
+          );
         }
       }
     }
@@ -353,6 +364,8 @@ export class BrokerState {
     seq: number,
     epoch: number | undefined,
     low?: number,
+    /** ms the message lives after the time it is stored; undefined: until retention removes it. */
+    ttl?: number,
   ): PublishResult | ErrorResult {
     let window: ProducerWindow | undefined;
     if (producer !== undefined) {
@@ -379,7 +392,9 @@ export class BrokerState {
       topic = this.createTopic(topicName, bytes);
     }
     const offset = topic.append(index, slot, size, this.clock);
+    if (ttl !== undefined) topic.setExpiry(offset, this.clock + ttl);
     this.retainer.added(topic);
+    if (ttl !== undefined) this.retainer.expiring(topic);
     if (window !== undefined) {
       this.dedup.record(window, seq, topic.id, offset);
       if (window.epoch > 0) window.nextSeq = seq + 1;

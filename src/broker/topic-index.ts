@@ -32,6 +32,10 @@ export class TopicIndex {
   time: Float64Array;
   /** Position in the age heap, -1 when not in it (see age-heap.ts). */
   heapPos = -1;
+  /** Position in the TTL heap, -1 when not in it (see topic-ttl.ts). */
+  ttlPos = -1;
+  /** When messages with a TTL expire (ms), by offset; only those retained, undefined when there are none. */
+  expiry: Map<number, number> | undefined;
   /** The columns' memory is viewed by a snapshot: move to new memory before overwriting any of it. */
   private shared = false;
 
@@ -65,6 +69,24 @@ export class TopicIndex {
     return this.time[this.head] as number;
   }
 
+  /** When the oldest retained message expires (its TTL), Infinity when it has none or the topic is empty. */
+  get headExpiry(): number {
+    if (this.expiry === undefined || this.tail === this.head) return Infinity;
+    return this.expiry.get(this.firstOffset) ?? Infinity;
+  }
+
+  /** Whether the message at `offset` has a TTL that has run out at `now`. */
+  expiredAt(offset: number, now: number): boolean {
+    const expires = this.expiry?.get(offset);
+    return expires !== undefined && expires <= now;
+  }
+
+  /** Gives the message at `offset` (just appended) an expiry time. */
+  setExpiry(offset: number, expiresAt: number): void {
+    this.expiry ??= new Map();
+    this.expiry.set(offset, expiresAt);
+  }
+
   /** Stores one message and returns its offset. */
   append(logIndex: number, slot: number, size: number, time: number): number {
     if (this.tail === this.logIndex.length) this.makeRoom();
@@ -79,6 +101,8 @@ export class TopicIndex {
 
   /** Drops the oldest message. The caller makes sure there is one. */
   dropHead(): void {
+    if (this.expiry !== undefined && this.expiry.delete(this.firstOffset) && this.expiry.size === 0)
+      this.expiry = undefined;
     this.bytes -= this.size[this.head] as number;
     this.head++;
     this.firstOffset++;

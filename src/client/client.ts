@@ -68,6 +68,8 @@ export type ClientOptions = v.InferInput<typeof ClientOptionsSchema>;
 export interface PublishOptions {
   /** Key-value pairs stored and delivered with the message; keys are lowercased. At most 32 pairs and 4 KiB. */
   headers?: HeadersInit;
+  /** How long the message lives, in ms (a whole number of at least 1): never delivered after that. */
+  ttlMs?: number;
 }
 
 export interface MqraftClient {
@@ -200,10 +202,16 @@ class Client implements MqraftClient {
       if (problem !== undefined) return Promise.reject(new MqraftError("BAD_USAGE", problem));
       if (headers.length === 0) headers = undefined;
     }
+    const { ttlMs } = options;
+    if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1))
+      return Promise.reject(
+        new MqraftError("BAD_USAGE", `ttlMs: expected a whole number of ms of at least 1, not ${ttlMs}`),
+      );
     const published = this.publisher.publish(
       normalizeTopic(topic),
       typeof data === "string" ? new TextEncoder().encode(data) : data,
       headers,
+      ttlMs,
     );
     this.unsettled++;
     published.then(this.settlePublish, this.settlePublish);

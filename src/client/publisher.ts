@@ -32,6 +32,7 @@ interface Entry {
   readonly topic: string;
   readonly data: Uint8Array;
   readonly headers: HeaderPairs | undefined;
+  readonly ttl: number | undefined;
   readonly deadline: number;
   readonly resolve: (result: PublishResult) => void;
   readonly reject: (error: unknown) => void;
@@ -99,7 +100,7 @@ export class Publisher {
     private readonly options: PublisherOptions,
   ) {}
 
-  publish(topic: string, data: Uint8Array, headers?: HeaderPairs): Promise<PublishResult> {
+  publish(topic: string, data: Uint8Array, headers?: HeaderPairs, ttl?: number): Promise<PublishResult> {
     if (this.closed) return Promise.reject(clientClosed());
     // isTopic is the schema's rule without valibot's cost per publish; valibot words the refusal
     const checked = isTopic(topic) ? undefined : v.safeParse(TopicSchema, topic);
@@ -115,6 +116,7 @@ export class Publisher {
       topic,
       data,
       headers,
+      ttl,
       deadline: now() + this.options.timeoutMs,
       resolve,
       reject,
@@ -255,6 +257,7 @@ export class Publisher {
             epoch,
             low,
             ...(entry.headers === undefined ? {} : { headers: entry.headers }),
+            ...(entry.ttl === undefined ? {} : { ttl: entry.ttl }),
           },
           (result) => this.settled(entry, channel, generation, result),
         );

@@ -294,6 +294,12 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   private gap(gap: Gap, expected: number): void {
     const { topic, from, to, reason } = gap;
     if (to > expected) this.expected.set(topic, to);
+    // messages whose TTL ran out are meant never to be read: the stream goes on past them without a word
+    if (reason === "expired") {
+      this.checkDrained();
+      this.notify();
+      return;
+    }
     const onGap = this.options.onGap;
     if (onGap === undefined) {
       const why = reason === "retention" ? "were removed by retention before they were delivered" : "could not be read";

@@ -243,6 +243,7 @@ export class ClientSession {
 function publishCommand(m: Publish): Parameters<ReplicatedBroker["publish"]>[0] {
   const message = producerFields(m);
   if (m.headers !== undefined && m.headers.length > 0) message.headers = m.headers;
+  if (m.ttl !== undefined) message.ttl = m.ttl;
   return message;
 }
 

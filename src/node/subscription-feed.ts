@@ -78,8 +78,9 @@ export class Subscription {
         const found = state.scan(topic, next, SCAN_BATCH);
         for (const at of found) {
           if (at.offset !== next) throw new MqraftError("INTERNAL", `scan of ${topic} from ${next} gave ${at.offset}`);
-          const message = this.messageAt(at.index, at.slot, read);
-          if (message !== undefined) {
+          const message = at.expired ? undefined : this.messageAt(at.index, at.slot, read);
+          if (at.expired) this.gap(topic, at.offset, at.offset + 1, "expired");
+          else if (message !== undefined) {
             const { data, headers } = message;
             const base = {
               type: "message",

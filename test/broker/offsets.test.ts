@@ -36,8 +36,8 @@ describe("topic offsets", () => {
     expect(state.locate("t", 3)).toBe("future");
     expect(state.locate("never", 0)).toBe("future");
     expect(state.scan("t", 1, 10)).toEqual([
-      { offset: 1, index: 1, slot: 2, time: T0 },
-      { offset: 2, index: 5, slot: 1, time: T0 },
+      { offset: 1, index: 1, slot: 2, time: T0, expired: false },
+      { offset: 2, index: 5, slot: 1, time: T0, expired: false },
     ]);
     expect(state.scan("t", 0, 2).map((m) => m.offset)).toEqual([0, 1]);
     expect(state.scan("t", 3, 10)).toEqual([]);

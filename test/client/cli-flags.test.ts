@@ -36,6 +36,7 @@ describe("pub flags", () => {
       json: false,
       timeoutMs: 10_000,
       headers: undefined,
+      ttlMs: undefined,
     });
   });
 
@@ -49,6 +50,7 @@ describe("pub flags", () => {
         server: "h:1, h:2",
         timeout: "0.25",
         headers: ["Content-Type=text/plain", "trace=a=b", "empty="],
+        ttl: "1.5h",
       }),
     ).toEqual({
       topic: "a/b",
@@ -63,6 +65,7 @@ describe("pub flags", () => {
         ["trace", "a=b"],
         ["empty", ""],
       ],
+      ttlMs: 5_400_000,
     });
   });
 
@@ -78,6 +81,8 @@ describe("pub flags", () => {
     expect(bad(["a=\u0007"])).toContain("control character (U+0007)");
     expect(bad(Array.from({ length: 33 }, (_, i) => `k${i}=v`))).toContain("at most 32 headers, not 33");
     expect(bad([`big=${"x".repeat(5000)}`])).toContain("at most 4096 bytes of keys and values, not 5003");
+    expect(usageMessage(() => parsePubArgs({ topic: "t", _: ["t"], ttl: "0s" }))).toContain("--ttl");
+    expect(usageMessage(() => parsePubArgs({ topic: "t", _: ["t"], ttl: "10" }))).toContain("with a unit");
   });
 
   test("--timeout takes the duration syntax of every flag; a bare number is seconds", () => {

@@ -17,6 +17,7 @@ describe("hot codec tables", () => {
       ["epoch", false, "whole"],
       ["low", false, "whole"],
       ["headers", false, "headers"],
+      ["ttl", false, "whole"],
     ]);
     expect(publish.fields.map((f) => f.key)).toEqual(Object.keys(PublishSchema.entries).slice(1));
     const entries = HOT_TABLES.get("append")!.fields.find((f) => f.key === "entries")!;

@@ -50,6 +50,8 @@ export const PublishSchema = v.object({
   low: v.optional(OffsetSchema),
   /** [key, value] pairs stored and delivered with the message (docs/messaging.md). */
   headers: v.optional(HeadersSchema),
+  /** ms the message lives after it is stored, at least 1 (0 is refused when the entry is applied). */
+  ttl: v.optional(OffsetSchema),
 });
 
 /** Asks the leader for a new epoch of `producer`: publishes under any earlier epoch are refused from then on. */
@@ -152,7 +154,8 @@ export const GapSchema = v.object({
   topic: TopicSchema,
   from: OffsetSchema,
   to: OffsetSchema,
-  reason: v.picklist(["retention", "unreadable"]),
+  /** `expired`: the messages' TTL ran out (docs/messaging.md); a client goes on without saying so. */
+  reason: v.picklist(["retention", "unreadable", "expired"]),
 });
 
 /** Pushed when the broker ends a subscription by itself: nothing more comes on it. */
