@@ -93,20 +93,19 @@ type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producer
   })[];
 };
 
+const HeaderTopicSchema = v.object({
+  name: TopicSchema,
+  firstOffset: WholeNumberSchema,
+  count: WholeNumberSchema,
+  expiry: v.optional(ExpirySchema),
+});
 const headerProducer = { id: ProducerIdSchema, lastSeen: WholeNumberSchema, count: WholeNumberSchema };
 /** Versions 2 and 3's header: the columns follow it, each topic's then each producer's, in the order listed here. */
 const HeaderSchema = v.variant("version", [
   v.object({
     ...common,
     version: v.literal(2),
-    topics: v.array(
-      v.object({
-        name: TopicSchema,
-        firstOffset: WholeNumberSchema,
-        count: WholeNumberSchema,
-        expiry: v.optional(ExpirySchema),
-      }),
-    ),
+    topics: v.array(HeaderTopicSchema),
     producers: v.array(v.object(headerProducer)),
     durables: v.array(DurableSchema),
   }),
@@ -115,14 +114,7 @@ const HeaderSchema = v.variant("version", [
     version: v.literal(3),
     /** Whether a config command set the retention (absent: as for version 2). */
     retentionSet: v.optional(v.boolean()),
-    topics: v.array(
-      v.object({
-        name: TopicSchema,
-        firstOffset: WholeNumberSchema,
-        count: WholeNumberSchema,
-        expiry: v.optional(ExpirySchema),
-      }),
-    ),
+    topics: v.array(HeaderTopicSchema),
     /** epoch 0: never registered (nextSeq unused); session: of the register that started the epoch, if any. */
     producers: v.array(
       v.object({

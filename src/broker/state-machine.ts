@@ -79,6 +79,9 @@ export class BrokerState {
   readonly users = new Users();
   private applied = 0;
   private clock = 0;
+  /** The topics appended to since the last takeAppended(), each once (so at most every topic), and its round. */
+  private appended: string[] = [];
+  private appendRound = 1;
   /** Whether a config command has set the retention policy (leaders propose their flags only until then). */
   private retentionWasSet = false;
 
@@ -133,6 +136,22 @@ export class BrokerState {
     const t = this.topicsByName.get(topic);
     if (t === undefined) return undefined;
     return { firstOffset: t.firstOffset, nextOffset: t.nextOffset, bytes: t.bytes, messages: t.count };
+  }
+
+  /**
+   * The names of the topics that got messages since the last call, each once, for the node's push streams (which
+   * then read only those). Not part of the replicated state: an observer's bookmark.
+   */
+  takeAppended(): string[] {
+    const out = this.appended;
+    this.appended = [];
+    this.appendRound++;
+    return out;
+  }
+
+  /** The offset the next message of `topic` gets (0 for a topic never published to). */
+  nextOffsetOf(topic: string): number {
+    return this.topicsByName.get(topic)?.nextOffset ?? 0;
   }
 
   /** The offset of the first retained message of `topic` stored at or after `time` (ms); nextOffset if none. */
@@ -392,6 +411,10 @@ export class BrokerState {
       topic = this.createTopic(topicName, bytes);
     }
     const offset = topic.append(index, slot, size, this.clock);
+    if (topic.appendRound !== this.appendRound) {
+      topic.appendRound = this.appendRound;
+      this.appended.push(topic.name);
+    }
     if (ttl !== undefined) topic.setExpiry(offset, this.clock + ttl);
     this.retainer.added(topic);
     if (ttl !== undefined) this.retainer.expiring(topic);

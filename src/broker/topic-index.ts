@@ -32,6 +32,8 @@ export class TopicIndex {
   time: Float64Array;
   /** Position in the age heap, -1 when not in it (see age-heap.ts). */
   heapPos = -1;
+  /** The round of BrokerState.takeAppended in which this topic was last listed as appended to. */
+  appendRound = 0;
   /** Position in the TTL heap, -1 when not in it (see topic-ttl.ts). */
   ttlPos = -1;
   /** When messages with a TTL expire (ms), by offset; only those retained, undefined when there are none. */

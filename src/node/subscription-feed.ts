@@ -38,6 +38,8 @@ export class Subscription {
   /** Patterns whose topics join this stream as they are created: those with an id from `sinceTopic` on. */
   patterns: readonly TopicPattern[] = [];
   sinceTopic = 0;
+  /** The last pump sent everything committed in every topic (no topic left behind by a full buffer). */
+  private caughtUp = false;
 
   constructor(
     readonly id: number,
@@ -57,7 +59,13 @@ export class Subscription {
    * Sends what is committed and not yet sent, until the client's buffer is full. Throws when it
    * cannot go on (the feed then ends this subscription alone).
    */
-  pump(state: BrokerState, read: EntryReader, failed: (s: Subscription, e: unknown) => void): void {
+  pump(
+    state: BrokerState,
+    read: EntryReader,
+    failed: (s: Subscription, e: unknown) => void,
+    /** The topics appended to since the last pump, when known: a stream caught up everywhere reads only those. */
+    changed?: readonly string[],
+  ): void {
     if (this.waiting || !this.sink.isOpen) return;
     if (this.durable !== undefined && this.holder !== undefined) {
       const holder = state.durableHolder(this.durable);
@@ -65,9 +73,15 @@ export class Subscription {
         throw new MqraftError("FENCED", `durable subscription "${this.durable}" was taken over by another subscriber`);
       }
     }
+    // a stream over many topics (a wide pattern) looks only at what changed, not at every topic on every commit
+    const only = changed !== undefined && this.caughtUp && changed.length < this.positions.size ? changed : undefined;
+    this.caughtUp = false;
     for (let progressed = true; progressed; ) {
       progressed = false;
-      for (const [topic, position] of this.positions) {
+      for (const topic of only ?? this.positions.keys()) {
+        const position = this.positions.get(topic);
+        // nothing new, or not a topic of this stream: passed without allocating
+        if (position === undefined || position >= state.nextOffsetOf(topic)) continue;
         let next = position;
         const first = state.topicInfo(topic)?.firstOffset ?? 0;
         if (next < first) {
@@ -114,6 +128,7 @@ export class Subscription {
         }
       }
     }
+    this.caughtUp = true;
   }
 
   /** Takes in, at their first offset, the topics created from topic id `sinceTopic` on that match `patterns`. */
@@ -171,6 +186,8 @@ export class SubscriptionFeed {
   private readonly patterns = new PatternTrie<Subscription>();
   /** Topics (by id) already offered to the pattern streams. */
   private topicsSeen = 0;
+  /** The state pumped last: another one (a snapshot installed) means every stream reads every topic once. */
+  private lastState: BrokerState | undefined;
 
   constructor(
     private readonly state: () => BrokerState,
@@ -244,8 +261,11 @@ export class SubscriptionFeed {
       this.scheduled = false;
       for (const w of this.appliedWaiters) if (w.applied() >= w.index) w.done();
       const state = this.state();
+      const appended = state.takeAppended();
+      const changed = state === this.lastState ? appended : undefined;
+      this.lastState = state;
       this.offerNewTopics(state);
-      for (const s of this.subscriptions) this.pumpOne(s, state);
+      for (const s of this.subscriptions) this.pumpOne(s, state, changed);
     });
   }
 
@@ -265,9 +285,9 @@ export class SubscriptionFeed {
     for (const p of subscription.patterns) this.patterns.remove(p.text, subscription);
   }
 
-  private pumpOne(subscription: Subscription, state: BrokerState): void {
+  private pumpOne(subscription: Subscription, state: BrokerState, changed?: readonly string[]): void {
     try {
-      subscription.pump(state, this.read, this.failed);
+      subscription.pump(state, this.read, this.failed, changed);
     } catch (e) {
       this.fail(subscription, e);
     }
