@@ -77,8 +77,9 @@ export function drawDriverProfile(prng: Prng, nodes: number | undefined): Driver
 }
 
 /**
- * Brokers talk over TCP, one connection per pair: per link, messages arrive in order and never
- * twice (loss stands for a broken connection). Some runs use a datagram-like network instead, with
+ * Brokers talk over TCP: per link, messages arrive in order and never twice (loss stands for a broken connection).
+ * Production keeps appends and snapshot chunks on a connection of their own (src/node/peer-network.ts), so a
+ * heartbeat or a vote may overtake an append there; the reordering runs below cover that. Some runs use a datagram-like network instead, with
  * reordering and duplicates, which the core is meant to survive as well.
  */
 function drawNetwork(prng: Prng): NetworkFaults {
