@@ -90,6 +90,9 @@ class Scenario {
         case "deliver":
           this.deliver();
           break;
+        case "drop":
+          this.drop(opts);
+          break;
         case "stabilize":
           this.stabilize();
           break;
@@ -148,7 +151,12 @@ class Scenario {
     const ids = Array.from({ length: count }, (_, i) => first + i);
     const m = members(voters.length > 0 ? voters : ids, []);
     this.founding = m;
-    const options = { preVote: opts.prevote !== "false", checkQuorum: opts.checkquorum !== "false" };
+    const options = {
+      preVote: opts.prevote !== "false",
+      checkQuorum: opts.checkquorum !== "false",
+      ...(opts.maxinflight === undefined ? {} : { maxInflight: Number(opts.maxinflight) }),
+      ...(opts.maxmsgbytes === undefined ? {} : { maxMsgBytes: Number(opts.maxmsgbytes) }),
+    };
     this.options = options;
     for (const i of ids) this.nodes.set(i, new TestNode(i, m, options));
     this.say(`added ${ids.join(",")}: voters ${m.voters.join(",")}`);
@@ -206,6 +214,16 @@ class Scenario {
       to.raft.step(m);
     }
     this.process();
+  }
+
+  /** Loses the queued messages that match every given `type=`, `from=` and `to=`. */
+  private drop(opts: Record<string, string>): void {
+    const matches = (m: Message) =>
+      (opts.type === undefined || m.type === opts.type) &&
+      (opts.from === undefined || m.from === Number(opts.from)) &&
+      (opts.to === undefined || m.to === Number(opts.to));
+    for (const m of this.queue) if (matches(m)) this.say(`drop ${describeDetail(m)}`);
+    this.queue = this.queue.filter((m) => !matches(m));
   }
 
   private stabilize(): void {
