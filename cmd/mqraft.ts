@@ -24,6 +24,7 @@ export const root = defineCommand({
     leader: () => import("./leader.ts").then((m) => m.default),
     topic: () => import("./topic.ts").then((m) => m.default),
     durable: () => import("./durable.ts").then((m) => m.default),
+    snapshot: () => import("./snapshot.ts").then((m) => m.default),
     user: () => import("./user.ts").then((m) => m.default),
     retention: () => import("./retention.ts").then((m) => m.default),
     bench: () => import("./bench.ts").then((m) => m.default),

@@ -48,6 +48,7 @@ export function requestNeeds(m: ServerInbound): Need {
     case "remove-user":
     case "rotate-user":
     case "list-users":
+    case "snapshot-read":
       return { kind: "admin", what: m.type };
     // Raft traffic is refused on client connections before this is asked
     case "append":

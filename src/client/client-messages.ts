@@ -23,6 +23,9 @@ import {
   type RemoveDurable,
   type RetentionRequest,
   type SeekDurable,
+  type SnapshotChunkReply,
+  SnapshotChunkSchema,
+  type SnapshotRead,
   type StatusReply,
   StatusReplySchema,
   type StatusRequest,
@@ -62,6 +65,7 @@ export const ClientReceivesSchema = v.variant("type", [
   DurableListSchema,
   UserTokenSchema,
   UserListSchema,
+  SnapshotChunkSchema,
 ]);
 export type ClientReceives = v.InferOutput<typeof ClientReceivesSchema>;
 
@@ -81,7 +85,8 @@ export type ClientRequest =
   | RemoveDurable
   | SeekDurable
   | UserRequest
-  | RetentionRequest;
+  | RetentionRequest
+  | SnapshotRead;
 export type ClientSends = Hello | ClientRequest;
 
 /** The answer each request expects when it succeeds. */
@@ -105,6 +110,7 @@ export interface AnswerTo {
   "remove-user": Ok;
   "list-users": UserList;
   retention: Ok;
+  "snapshot-read": SnapshotChunkReply;
 }
 
 export const ANSWER_TYPE = {
@@ -127,6 +133,7 @@ export const ANSWER_TYPE = {
   "remove-user": "ok",
   "list-users": "user-list",
   retention: "ok",
+  "snapshot-read": "snapshot-chunk",
 } as const satisfies { [K in ClientRequest["type"]]: AnswerTo[K]["type"] };
 
 export type Answer = AnswerTo[keyof AnswerTo];

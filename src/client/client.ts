@@ -10,6 +10,7 @@ import {
   type Leave,
   type RetentionRequest,
   RetentionRequestSchema,
+  type SnapshotChunkReply,
   type SubscribeFrom,
   SubscribeStartSchema,
   type TopicList,
@@ -97,6 +98,11 @@ export interface MqraftClient {
   removeDurable(name: string): Promise<void>;
   /** Moves durable subscription `name` to `to` in every topic it reads; resolves with where it now stands. */
   seekDurable(name: string, to: SubscribeFrom): Promise<DurableSummary>;
+  /**
+   * One chunk of the leader's snapshot stream (`mqraft snapshot save`, docs/snapshots.md): from offset 0 without
+   * `index` to start a save, then with the index of the first answer.
+   */
+  snapshotChunk(offset: number, index?: number): Promise<Omit<SnapshotChunkReply, "type" | "id">>;
   /** Adds a user (admin only); resolves with its token, which the cluster does not keep: this is the one chance to see it. */
   addUser(name: string, permissions: UserPermissions): Promise<string>;
   /** The users and their permissions (admin only); never their tokens. */
@@ -289,6 +295,17 @@ class Client implements MqraftClient {
 
   async removeDurable(name: string): Promise<void> {
     await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask({ type: "remove-durable", name }));
+  }
+
+  async snapshotChunk(offset: number, index?: number): Promise<Omit<SnapshotChunkReply, "type" | "id">> {
+    const {
+      type: _,
+      id: __,
+      ...chunk
+    } = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask(index === undefined ? { type: "snapshot-read", offset } : { type: "snapshot-read", index, offset }),
+    );
+    return chunk;
   }
 
   async seekDurable(name: string, to: SubscribeFrom): Promise<DurableSummary> {

@@ -119,6 +119,7 @@ export class RequestChannel {
       case "durable-list":
       case "user-token":
       case "user-list":
+      case "snapshot-chunk":
         this.answer(message.id, message, message.type);
         return;
       case "welcome":

@@ -108,7 +108,8 @@ export class BrokerAssembly {
   readonly commandTime: () => number;
   /** Joins, leaves, transfers, and what the broker does about membership by itself every tick. */
   readonly membership: MembershipDuties;
-  private snapshotting = false;
+  /** The snapshot being taken and saved, if one is. */
+  private snapshotting: Promise<void> | undefined;
   /** The last index the state machine reached (ahead of the core's applied index until the driver advances). */
   private appliedTo: number;
   private stopTicker: (() => void) | undefined;
@@ -365,11 +366,28 @@ export class BrokerAssembly {
    * longer hold a retained message.
    */
   private maybeSnapshot(): void {
-    const raft = this.driver.raft;
-    const applied = raft.appliedIndex;
+    const applied = this.driver.raft.appliedIndex;
     const current = this.store.snapshot()?.meta.index ?? 0;
     if (this.snapshotting || applied < nextSnapshotIndex(current, this.options.snapshotEvery, this.options.id)) return;
-    this.snapshotting = true;
+    this.takeSnapshot(applied);
+  }
+
+  /**
+   * The latest snapshot, taken first at the applied index if entries were applied since the last one: for `mqraft
+   * snapshot save`, which streams it with the log entries that hold its retained messages (snapshot-save.ts).
+   */
+  async latestSnapshot(): Promise<Snapshot> {
+    while (this.snapshotting !== undefined) await this.snapshotting;
+    const applied = this.driver.raft.appliedIndex;
+    if (applied > (this.store.snapshot()?.meta.index ?? 0)) await this.takeSnapshot(applied);
+    const snapshot = this.store.snapshot();
+    if (snapshot === undefined || snapshot.meta.index < applied)
+      throw new MqraftError("UNAVAILABLE", `could not take a snapshot at index ${applied} (the broker's log says why)`);
+    return snapshot;
+  }
+
+  private takeSnapshot(applied: number): Promise<void> {
+    const raft = this.driver.raft;
     const snapshot = new PartsSnapshot(raft.compact(applied), this.broker.state.snapshotParts());
     // Taken with the snapshot: by the time it is saved the state has applied more, and retention may
     // have dropped messages that this snapshot still retains (found by the driver simulation).
@@ -377,7 +395,7 @@ export class BrokerAssembly {
     const { observer, log } = this.options;
     if (observer?.stateAt !== undefined)
       observer.stateAt(applied, snapshot.meta.term, Buffer.concat(snapshot.parts), "taken");
-    this.store
+    this.snapshotting = this.store
       .saveSnapshot(snapshot)
       .then(() => {
         this.store.compactPrefix(Math.min(applied, lowest - 1));
@@ -386,8 +404,9 @@ export class BrokerAssembly {
       })
       .catch((e) => log.warn(`Snapshot at index ${applied} failed: ${describeError(e)}`))
       .finally(() => {
-        this.snapshotting = false;
+        this.snapshotting = undefined;
       });
+    return this.snapshotting;
   }
 }
 

@@ -30,6 +30,7 @@ import { PeerNetwork } from "./peer-network.ts";
 import type { RaftDriver } from "./raft-driver.ts";
 import { ReadIndex } from "./read-index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
+import { SnapshotSaves } from "./snapshot-save.ts";
 import { statusView } from "./status-view.ts";
 import { testDisk } from "./test-disk.ts";
 import { brokerFs, reportSyncedLengths } from "./test-durability.ts";
@@ -169,6 +170,7 @@ export class BrokerNode {
       founding: this.founding,
       peerMessage: (m) => this.peers.receive(m),
       readIndex: this.readIndex,
+      snapshotSaves: new SnapshotSaves(() => this.assembly),
       nodeId: config.id,
       clientAuth: this.clientAuth,
       ...(auth === undefined

@@ -11,6 +11,7 @@ import type { ReadIndex } from "./read-index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 import { type Outgoing, SessionAnswers } from "./session-answers.ts";
 import { SessionSubscriptions } from "./session-subscriptions.ts";
+import type { SnapshotSaves } from "./snapshot-save.ts";
 import { answerUserRequest } from "./user-admin.ts";
 
 export { MAX_PUBLISH_BYTES_IN_FLIGHT, MAX_PUBLISHES_IN_FLIGHT } from "./publish-flow.ts";
@@ -30,6 +31,8 @@ export interface SessionHost extends AdmissionHost {
   readonly readIndex: ReadIndex;
   /** With a cluster secret: proves that the broker joining at `address` as `nodeId` holds it (the leader dials it). */
   verifyJoiner?(nodeId: number, address: string): Promise<void>;
+  /** `mqraft snapshot save` (snapshot-save.ts); a host without it answers UNAVAILABLE. */
+  readonly snapshotSaves?: SnapshotSaves;
 }
 
 type Publish = Extract<ServerInbound, { type: "publish" }>;
@@ -152,6 +155,14 @@ export class ClientSession {
       case "rotate-user":
       case "list-users":
         return this.userAdmin(m);
+      case "snapshot-read":
+        return void this.leaderOnly(() => {
+          if (this.host.snapshotSaves === undefined) throw new MqraftError("UNAVAILABLE", "this broker cannot save");
+          return this.host.snapshotSaves.read(m);
+        }).then(
+          (reply) => this.connection.send(reply),
+          (e) => this.answers.error(m.id, e),
+        );
       default: {
         const never: never = m;
         return this.refuse(new MqraftError("BAD_MESSAGE", `unexpected ${(never as { type: string }).type}`));

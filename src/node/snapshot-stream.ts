@@ -130,3 +130,28 @@ export function decodeStream(bytes: Uint8Array, what: string): DecodedStream {
   if (at !== body.length) throw corrupt(`${body.length - at} bytes follow the last entry`);
   return { meta: header.meta, state, prevTerm: header.prevTerm, entries };
 }
+
+/**
+ * Checks a stream read a chunk at a time (`mqraft snapshot save`) without holding it: the CRC of every byte but the
+ * last 4, which must be that CRC.
+ */
+export class StreamChecksum {
+  private crc = 0;
+  private tail = new Uint8Array(0);
+
+  update(bytes: Uint8Array): void {
+    const hashed = Math.max(0, this.tail.length + bytes.length - 4);
+    const fromTail = Math.min(this.tail.length, hashed);
+    this.crc = crc32Update(this.crc, this.tail.subarray(0, fromTail));
+    this.crc = crc32Update(this.crc, bytes.subarray(0, hashed - fromTail));
+    const rest = new Uint8Array(this.tail.length - fromTail + bytes.length - (hashed - fromTail));
+    rest.set(this.tail.subarray(fromTail));
+    rest.set(bytes.subarray(hashed - fromTail), this.tail.length - fromTail);
+    this.tail = rest;
+  }
+
+  matches(): boolean {
+    if (this.tail.length !== 4) return false;
+    return new DataView(this.tail.buffer).getUint32(0) === this.crc >>> 0;
+  }
+}

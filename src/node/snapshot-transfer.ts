@@ -8,11 +8,16 @@ import { streamPieces } from "./snapshot-stream.ts";
  */
 const MAX_CURSORS = 4;
 
+/** A chunk of a snapshot stream, in a buffer of its own. */
+interface OwnChunk extends SnapshotChunk {
+  data: Uint8Array<ArrayBuffer>;
+}
+
 /** A position in the stream of one snapshot, and the chunk it produced last (resent while unanswered). */
-class StreamCursor {
+export class StreamCursor {
   position = 0;
   lastStart = -1;
-  last: SnapshotChunk = { data: new Uint8Array(0), done: false };
+  last: OwnChunk = { data: new Uint8Array(0), done: false };
   private piece: Uint8Array = new Uint8Array(0);
   private ended = false;
   private readonly pieces: Generator<Uint8Array>;
@@ -28,7 +33,7 @@ class StreamCursor {
     return this.ended && this.piece.length === 0;
   }
 
-  next(maxBytes: number): SnapshotChunk {
+  next(maxBytes: number): OwnChunk {
     const out = new Uint8Array(maxBytes);
     let n = 0;
     while (n < maxBytes && this.fill()) {

@@ -32,6 +32,7 @@ export * from "./messages/manager.ts";
 export * from "./messages/membership.ts";
 export { createMessageParser, type MessageParser, parseMessage } from "./messages/parse.ts";
 export { RaftMessageSchema, type WireRaftMessage } from "./messages/raft.ts";
+export * from "./messages/snapshot.ts";
 export {
   type ClientInbound,
   ClientInboundSchema,

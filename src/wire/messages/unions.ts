@@ -32,6 +32,7 @@ import { ChallengeSchema, HelloSchema, ProofSchema, WelcomeSchema } from "./hand
 import { ReportSchema } from "./manager.ts";
 import { JoinSchema, LeaveSchema, TransferSchema } from "./membership.ts";
 import { RAFT_MESSAGE_SCHEMAS } from "./raft.ts";
+import { SnapshotChunkSchema, SnapshotReadSchema } from "./snapshot.ts";
 import { USER_REPLY_SCHEMAS, USER_REQUEST_SCHEMAS } from "./users.ts";
 
 /**
@@ -47,8 +48,9 @@ const ADMIN_REQUEST_SCHEMAS = [
   RemoveDurableSchema,
   SeekDurableSchema,
   ...USER_REQUEST_SCHEMAS,
+  SnapshotReadSchema,
 ] as const;
-const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema, ...USER_REPLY_SCHEMAS] as const;
+const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema, ...USER_REPLY_SCHEMAS, SnapshotChunkSchema] as const;
 
 /** Received by a broker's port from whoever connected (clients, peer brokers, managers). */
 export const ServerInboundSchema = v.variant("type", [
