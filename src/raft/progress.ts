@@ -16,6 +16,14 @@ export class Progress {
   /** Snapshot state: index of the snapshot being sent and the bytes the follower acknowledged. */
   pendingSnapshot = 0;
   snapshotOffset = 0;
+  /**
+   * Snapshot state, in leader ticks: when the chunk at snapshotOffset was first sent and last sent, and how long the
+   * last answered chunk took to be answered (counted from its first send). A chunk is sent again only once its answer
+   * is overdue (step-leader.ts).
+   */
+  snapshotSentAt = 0;
+  snapshotResentAt = 0;
+  snapshotRoundTrip = 0;
   /** Highest commit index sent, so that a commit-only append goes out once per change. */
   sentCommit = 0;
   /** The leader's tick count when a rejection last made it step back from replicate state (step-leader.ts). */
@@ -104,6 +112,7 @@ export class Progress {
     this.probeSent = false;
     this.pendingSnapshot = 0;
     this.snapshotOffset = 0;
+    this.snapshotRoundTrip = 0;
     this.inflights.reset();
   }
 }

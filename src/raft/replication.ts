@@ -66,7 +66,10 @@ export function sendSnapshotChunk(r: RaftState, to: NodeId, pr: Progress): void 
   if (snap === undefined) {
     throw new MqraftError("INTERNAL", `node ${to} needs entry ${pr.next}, compacted, but storage holds no snapshot`);
   }
-  if (pr.state !== "snapshot" || pr.pendingSnapshot !== snap.meta.index) pr.becomeSnapshot(snap.meta.index);
+  if (pr.state !== "snapshot" || pr.pendingSnapshot !== snap.meta.index) {
+    pr.becomeSnapshot(snap.meta.index);
+    pr.snapshotSentAt = r.ticks;
+  }
   const storage = r.log.storage;
   const offset =
     storage.snapshotChunk === undefined ? Math.min(pr.snapshotOffset, snap.data.length) : pr.snapshotOffset;
@@ -75,6 +78,7 @@ export function sendSnapshotChunk(r: RaftState, to: NodeId, pr: Progress): void 
       ? wholeDataChunk(snap, offset, r.cfg.maxSnapshotChunk)
       : storage.snapshotChunk(snap, offset, r.cfg.maxSnapshotChunk);
   r.send({ type: "snapshot", from: r.id, to, term: r.term, meta: snap.meta, offset, data, done });
+  pr.snapshotResentAt = r.ticks;
 }
 
 function wholeDataChunk(snap: Snapshot, offset: number, maxBytes: number): SnapshotChunk {

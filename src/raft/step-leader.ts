@@ -23,8 +23,12 @@ export function stepLeader(r: RaftState, m: Message): void {
       return;
     case "snapshotResponse":
       pr.lastHeard = r.ticks;
-      if (pr.state === "snapshot" && m.index === pr.pendingSnapshot) {
+      // An answer the leader acted on already (to a chunk sent again, which crossed its first copy) sends nothing:
+      // else every copy would start a chain of chunks and answers of its own, each as long as the transfer.
+      if (pr.state === "snapshot" && m.index === pr.pendingSnapshot && m.offset !== pr.snapshotOffset) {
+        pr.snapshotRoundTrip = r.ticks - pr.snapshotSentAt;
         pr.snapshotOffset = m.offset;
+        pr.snapshotSentAt = r.ticks;
         sendSnapshotChunk(r, m.from, pr);
       }
       return;
@@ -105,8 +109,12 @@ function handleHeartbeatResponse(r: RaftState, from: number, pr: Progress): void
   pr.probeSent = false;
   switch (pr.state) {
     case "snapshot":
-      // Chunks and their answers may be lost; resume from what the follower acknowledged.
-      sendSnapshotChunk(r, from, pr);
+      // Chunks and their answers may be lost; resume from what the follower acknowledged once the answer is overdue
+      // (twice the last chunk's round trip, at least an election timeout). Not at every heartbeat: on a link where a
+      // chunk takes longer than a heartbeat to cross, the copies would queue behind the chunk they repeat, and the
+      // next chunk behind them, until the link carries nothing but copies.
+      if (r.ticks - pr.snapshotResentAt >= Math.max(r.cfg.electionTicks, 2 * pr.snapshotRoundTrip))
+        sendSnapshotChunk(r, from, pr);
       return;
     case "replicate":
       // Lost appends never free their window slots; free one so the follower can be probed.
