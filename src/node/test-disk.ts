@@ -1,10 +1,11 @@
 /**
  * A test-only disk of a chosen size, for the disk-full tests and the chaos disk-full fault where no small file system
  * can be mounted (a test not running as root): MQRAFT_TEST_DISK_FILE=F names a file holding the disk's size in bytes
- * (decimal). The broker's file system then counts the bytes of its data folder against that size, fails a write that
- * does not fit with ENOSPC after writing what fits (as a full file system does), and its free-space probe reports the
- * size less the bytes counted. The test changes the size by rewriting F: the probe reads it at every tick, a write
- * that does not fit reads it again first.
+ * and, optionally after a space, the bytes other processes take on it (decimal). The broker's file system then counts
+ * the bytes of its data folder against the size less what others take, fails a write that does not fit with ENOSPC
+ * after writing what fits (as a full file system does), and its free-space probe reports what is left of the size. The
+ * test changes either number by rewriting F: the probe reads it at every tick, a write that does not fit reads it
+ * again first.
  *
  * Not in the release binary: `make build` defines MQRAFT_TEST_HOOKS as "off", which makes the function below return
  * at once and drops the rest (test/cmd/release-binary.test.ts checks the binary holds none of these names).
@@ -21,10 +22,14 @@ export function testDisk(dataDir: string, inner: Fs): { fs: Fs; probe: FreeSpace
   if (process.env.MQRAFT_TEST_HOOKS === "off") return undefined;
   const sizeFile = DISK_FILE_ENV === "" ? undefined : process.env[DISK_FILE_ENV];
   if (sizeFile === undefined || sizeFile === "") return undefined;
+  let total = 0;
+  /** Reads the disk's size and what others take; returns the bytes the data folder may hold. */
   const readSize = (): number => {
-    const size = Number(readFileSync(sizeFile, "utf8").trim());
-    if (!Number.isSafeInteger(size) || size < 0) throw new Error(`${sizeFile} must hold a size in bytes`);
-    return size;
+    const [size, taken = 0] = readFileSync(sizeFile, "utf8").trim().split(/\s+/).map(Number);
+    if (!Number.isSafeInteger(size) || !Number.isSafeInteger(taken) || taken < 0 || taken > (size as number))
+      throw new Error(`${sizeFile} must hold a size in bytes, and optionally the bytes others take`);
+    total = size as number;
+    return total - taken;
   };
   const fileSize = (path: string): number => {
     try {
@@ -125,7 +130,7 @@ export function testDisk(dataDir: string, inner: Fs): { fs: Fs; probe: FreeSpace
   used = folderBytes(dataDir);
   const probe: FreeSpaceProbe = () => {
     quota = readSize();
-    return { freeBytes: Math.max(0, quota - used), totalBytes: quota };
+    return { freeBytes: Math.max(0, quota - used), totalBytes: total };
   };
   return { fs, probe };
 }

@@ -1,9 +1,10 @@
-import { closeSync, openSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NO_FSYNC_ENV, SYNCED_LENGTHS_ENV, syncedLengthsPath } from "../../src/node/test-durability.ts";
 import { requireTestBinary } from "../support/binary.ts";
 import { freePorts } from "../support/ports.ts";
+import { fillQuotaDisk, quotaDiskEnv, setQuotaDiskSize } from "../support/small-disk.ts";
 import { probeStatus } from "../support/wire-probe.ts";
 import { corruptOneRecord, cutToSyncedLengths } from "./disk-faults.ts";
 import { type Direction, type LinkMode, TcpProxy } from "./proxy.ts";
@@ -22,6 +23,8 @@ export interface ChaosBroker {
 }
 
 export const HEARTBEAT_MS = 50;
+/** Each broker's disk (the test build's, src/node/test-disk.ts) until a disk-full fault shrinks it: 1 TiB. */
+const ROOMY_DISK = 2 ** 40;
 export const ELECTION_MS = 500;
 
 const live = new Set<Subprocess>();
@@ -134,6 +137,16 @@ export class ChaosCluster {
     this.broker(id).front.set(mode, direction, "client");
   }
 
+  /** Another process fills broker `id`'s disk until `freeBytes` are left. */
+  fillDisk(id: number, freeBytes: number): void {
+    fillQuotaDisk(this.broker(id).dataDir, freeBytes);
+  }
+
+  /** Broker `id`'s disk is roomy again (space freed, or a larger disk). */
+  freeDisk(id: number): void {
+    setQuotaDiskSize(this.broker(id).dataDir, ROOMY_DISK);
+  }
+
   healNetwork(): void {
     for (const b of this.brokers) b.front.set({ kind: "pass" });
   }
@@ -166,7 +179,8 @@ export class ChaosCluster {
       "info",
       ...(options.repair ? ["--repair"] : []),
     ];
-    b.proc = spawnLogged(args, b.logPath, this.brokerEnv);
+    if (!existsSync(quotaDiskEnv(b.dataDir).MQRAFT_TEST_DISK_FILE as string)) setQuotaDiskSize(b.dataDir, ROOMY_DISK);
+    b.proc = spawnLogged(args, b.logPath, { ...this.brokerEnv, ...quotaDiskEnv(b.dataDir) });
     b.paused = false;
   }
 

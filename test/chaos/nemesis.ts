@@ -20,7 +20,8 @@ export type FaultKind =
   | "leader-from-clients"
   | "slow-links"
   | "kill-manager"
-  | "membership";
+  | "membership"
+  | "disk-full";
 
 export const KINDS: readonly FaultKind[] = [
   "kill-leader",
@@ -39,6 +40,7 @@ export const KINDS: readonly FaultKind[] = [
   "slow-links",
   "kill-manager",
   "membership",
+  "disk-full",
 ];
 
 /** A partition's way of cutting: drop the bytes and keep the sockets, or reset the connections. */
@@ -162,6 +164,22 @@ async function inject(
     case "kill-manager":
       await cluster.killManager();
       return { description: "kill -9 the manager", undo: async () => cluster.startManager() };
+    case "disk-full": {
+      // Far below the 1 GiB minimum: the alarm rises (a leader hands over, publishes are refused), and with at most
+      // 256 KiB left a broker that keeps appending soon hits ENOSPC and stops with DISK_FULL. Space freed, it is restarted
+      // if it stopped, and must catch up.
+      const victim = prng.chance(0.5) ? leader : prng.pick(followers);
+      const free = prng.int(0, 256 << 10);
+      cluster.fillDisk(victim, free);
+      const again = restart([victim]);
+      return {
+        description: `disk of ${victim} full (${free} bytes left)`,
+        undo: async () => {
+          cluster.freeDisk(victim);
+          await again();
+        },
+      };
+    }
     case "membership":
       // briskly, a join or leave alone: a leave beside a partition is often refused after a long wait
       return changeMembership(cluster, ids, prng, brisk);

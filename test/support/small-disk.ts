@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { requireBinary, requireTestBinary } from "./binary.ts";
 
@@ -28,7 +28,7 @@ export class SmallDisks {
 
   /** What a broker whose data folder is `dir` needs in its environment (nothing unless it was given a disk). */
   envFor(dir: string): Record<string, string> {
-    return this.sizeFiles.includes(sizeFile(dir)) ? { MQRAFT_TEST_DISK_FILE: sizeFile(dir) } : {};
+    return this.sizeFiles.includes(sizeFile(dir)) ? quotaDiskEnv(dir) : {};
   }
 
   /** Gives the folder a disk of `bytes`. */
@@ -45,21 +45,21 @@ export class SmallDisks {
 
   /** An operator giving the broker a larger disk. */
   resize(dir: string, bytes: number): void {
-    if (this.kind === "quota") return writeFileSync(sizeFile(dir), String(bytes));
+    if (this.kind === "quota") return setQuotaDiskSize(dir, bytes);
     const r = Bun.spawnSync(["mount", "-o", `remount,size=${bytes}`, dir]);
     if (!r.success) throw new Error(`remount of ${dir} failed: ${r.stderr.toString()}`);
   }
 
   /** Another process takes the disk until about `freeBytes` are left; clear() gives it back. */
   fillTo(dir: string, freeBytes: number): void {
-    if (this.kind === "quota") return this.resize(dir, folderBytes(dir) + freeBytes);
+    if (this.kind === "quota") return fillQuotaDisk(dir, freeBytes);
     const s = statfsSync(dir);
     writeFileSync(join(dir, FILLER), Buffer.alloc(Math.max(0, s.bavail * s.bsize - freeBytes)));
   }
 
-  /** Undoes fillTo(): the disk is `bytes` again with nothing of another process on it. */
-  clear(dir: string, bytes: number): void {
-    if (this.kind === "quota") return this.resize(dir, bytes);
+  /** Undoes fillTo(): nothing of another process is left on the disk. */
+  clear(dir: string): void {
+    if (this.kind === "quota") return setQuotaDiskSize(dir, quotaDiskSize(dir));
     rmSync(join(dir, FILLER), { force: true });
   }
 
@@ -68,6 +68,26 @@ export class SmallDisks {
     for (const dir of this.mounted.splice(0)) Bun.spawnSync(["umount", "-l", dir]);
     for (const file of this.sizeFiles.splice(0)) rmSync(file, { force: true });
   }
+}
+
+/** The environment of a broker (the test build) whose data folder `dir` is on a quota disk. */
+export function quotaDiskEnv(dir: string): Record<string, string> {
+  return { MQRAFT_TEST_DISK_FILE: sizeFile(dir) };
+}
+
+/** Sets the size of the quota disk of `dir` (the broker reads it at its next tick). */
+export function setQuotaDiskSize(dir: string, bytes: number): void {
+  writeFileSync(sizeFile(dir), String(bytes));
+}
+
+/** Another process takes the quota disk of `dir` until `freeBytes` are left; its size stays. */
+export function fillQuotaDisk(dir: string, freeBytes: number): void {
+  const size = quotaDiskSize(dir);
+  writeFileSync(sizeFile(dir), `${size} ${Math.max(0, size - folderBytes(dir) - freeBytes)}`);
+}
+
+function quotaDiskSize(dir: string): number {
+  return Number(readFileSync(sizeFile(dir), "utf8").trim().split(/\s+/)[0]);
 }
 
 /** Beside the folder, not in it: the broker's disk does not count it. */
