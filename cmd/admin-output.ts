@@ -1,3 +1,4 @@
+import type { MemberSubscribers } from "../src/client/index.ts";
 import { clearJson, showTopic } from "../src/util/topic-name.ts";
 import type { DurableSummary, TopicList, TopicSummary } from "../src/wire/index.ts";
 import { bytes, duration, table } from "./client-output.ts";
@@ -27,7 +28,7 @@ export function topicTable(topics: TopicSummary[]): string[] {
   return table([["TOPIC", "FIRST", "NEXT", "MESSAGES", "BYTES", "DURABLES"], ...rows]);
 }
 
-export function topicInfoLines(topic: TopicSummary, retention: Retention): string[] {
+export function topicInfoLines(topic: TopicSummary, retention: Retention, live: MemberSubscribers[]): string[] {
   return [
     `topic:            ${showTopic(topic.name)}`,
     `first offset:     ${topic.firstOffset}${topic.messages === 0 ? " (nothing stored)" : ""}`,
@@ -36,12 +37,21 @@ export function topicInfoLines(topic: TopicSummary, retention: Retention): strin
     `bytes:            ${bytes(topic.bytes)}`,
     `retention:        ${retentionText(retention)}`,
     `durables reading: ${topic.durables}`,
+    `subscribers:      ${subscribersText(live)}`,
   ];
 }
 
-/** `topic info --json`: the topic's fields and the retention in force. */
-export function topicJson(topic: TopicSummary, retention: Retention): string {
-  return clearJson({ ...topic, retention });
+/** "3 (broker 1: 2, broker 2: 1, broker 3: unknown)": the total counts the brokers that answered. */
+function subscribersText(live: MemberSubscribers[]): string {
+  const total = live.reduce((n, m) => n + (m.subscribers ?? 0), 0);
+  const each = live.map((m) => `broker ${m.id}: ${m.subscribers ?? "unknown"}`).join(", ");
+  return `${total}${live.some((m) => m.subscribers === null) ? " or more" : ""} (${each})`;
+}
+
+/** `topic info --json`: the topic's fields, the retention in force, live subscribers by broker id (null: unknown). */
+export function topicJson(topic: TopicSummary, retention: Retention, live: MemberSubscribers[]): string {
+  const subscribers = Object.fromEntries(live.map((m) => [String(m.id), m.subscribers]));
+  return clearJson({ ...topic, retention, subscribers });
 }
 
 export function durableTable(durables: DurableSummary[]): string[] {

@@ -38,15 +38,19 @@ const ls = defineCommand({
 const info = defineCommand({
   meta: {
     name: "info",
-    description: "One topic: first and last offset, messages, bytes, retention in force, durable readers",
+    description:
+      "One topic: first and last offset, messages, bytes, retention in force, durable readers, live subscribers",
   },
   args: { topic: { type: "positional", description: "The topic", required: true }, ...adminArgs },
   async run({ args }) {
     const topic = parseTopic(args.topic);
-    const { retention, topics } = await withClient(args, (client) => client.topics(topic));
+    const [{ retention, topics }, live] = await withClient(args, async (client) => {
+      const list = await client.topics(topic);
+      return [list, await client.topicSubscribers(topic)] as const;
+    });
     const [one] = topics;
     if (one === undefined) return;
-    print(args.json ? [topicJson(one, retention)] : topicInfoLines(one, retention));
+    print(args.json ? [topicJson(one, retention, live)] : topicInfoLines(one, retention, live));
   },
 });
 

@@ -24,7 +24,7 @@ import { LeaderLink } from "./leader-link.ts";
 import type { ReceivedMessage } from "./message-buffer.ts";
 import { Publisher, type PublishResult } from "./publisher.ts";
 import { ServerPool } from "./server-pool.ts";
-import { type ClusterStatus, fetchStatus } from "./status.ts";
+import { type ClusterStatus, fetchStatus, fetchSubscribers, type MemberSubscribers } from "./status.ts";
 import { type SubscribeOptions, Subscription } from "./subscription.ts";
 
 /** A cluster's retention policy: per topic, at most this many messages, payload bytes, and this old (ms). */
@@ -98,6 +98,8 @@ export interface MqraftClient {
   removeDurable(name: string): Promise<void>;
   /** Moves durable subscription `name` to `to` in every topic it reads; resolves with where it now stands. */
   seekDurable(name: string, to: SubscribeFrom): Promise<DurableSummary>;
+  /** Live subscriptions to `topic` on each member (null for a member that did not answer). */
+  topicSubscribers(topic: string): Promise<MemberSubscribers[]>;
   /**
    * One chunk of the leader's snapshot stream (`mqraft snapshot save`, docs/snapshots.md): from offset 0 without
    * `index` to start a save, then with the index of the first answer.
@@ -295,6 +297,10 @@ class Client implements MqraftClient {
 
   async removeDurable(name: string): Promise<void> {
     await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask({ type: "remove-durable", name }));
+  }
+
+  topicSubscribers(topic: string): Promise<MemberSubscribers[]> {
+    return fetchSubscribers(this.pool, now() + this.settings.timeoutMs, normalizeTopic(topic));
   }
 
   async snapshotChunk(offset: number, index?: number): Promise<Omit<SnapshotChunkReply, "type" | "id">> {

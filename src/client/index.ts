@@ -18,5 +18,5 @@ export {
 } from "./client.ts";
 export type { ReceivedMessage } from "./message-buffer.ts";
 export type { PublishResult } from "./publisher.ts";
-export type { ClusterStatus, MemberStatus } from "./status.ts";
+export type { ClusterStatus, MemberStatus, MemberSubscribers } from "./status.ts";
 export { type ReconnectEvent, type SubscribeOptions, Subscription } from "./subscription.ts";

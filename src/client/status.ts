@@ -85,6 +85,32 @@ export async function fetchStatus(pool: ServerPool, deadline: number, first?: st
   };
 }
 
+/** A member and its live subscriptions to a topic, or null when it did not answer. */
+export interface MemberSubscribers {
+  id: number;
+  address: string;
+  subscribers: number | null;
+}
+
+/**
+ * How many live subscriptions each member has on `topic`: subscriptions are a broker's own (each client is connected
+ * to one broker), so every member is asked, as fetchStatus does.
+ */
+export async function fetchSubscribers(
+  pool: ServerPool,
+  deadline: number,
+  topic: string,
+): Promise<MemberSubscribers[]> {
+  const seed = await firstView(pool, deadline);
+  const members = seed.nodes.filter((n) => n.address !== "");
+  return Promise.all(
+    members.map(async ({ id, address }) => {
+      const view = await askAddress(pool, address, deadline, topic).catch(() => undefined);
+      return { id, address, subscribers: view?.nodes.find((n) => n.id === id)?.subscribers ?? null };
+    }),
+  );
+}
+
 function highestTerm(views: View[]): View {
   return views.reduce((best, view) => (view.term > best.term ? view : best));
 }
@@ -108,18 +134,18 @@ async function firstView(pool: ServerPool, deadline: number, first?: string): Pr
   }
 }
 
-async function askAddress(pool: ServerPool, address: string, deadline: number): Promise<View> {
+async function askAddress(pool: ServerPool, address: string, deadline: number, topic?: string): Promise<View> {
   const channel = await pool.open(address, deadline);
   try {
-    return await ask(channel, deadline);
+    return await ask(channel, deadline, topic);
   } finally {
     channel.close();
   }
 }
 
-async function ask(channel: RequestChannel, deadline: number): Promise<View> {
+async function ask(channel: RequestChannel, deadline: number, topic?: string): Promise<View> {
   const { leader, term, nodes } = await withDeadline(
-    channel.ask({ type: "status" }),
+    channel.ask(topic === undefined ? { type: "status" } : { type: "status", topic }),
     deadline,
     () => new MqraftError("TIMEOUT", `${channel.address} did not answer status in time`),
   );

@@ -120,8 +120,14 @@ export class ClientSession {
         return void this.subscriptions
           .unsubscribe(m.id, m.subscription, m.remove ?? false)
           .catch((e) => this.answers.error(m.id, e));
-      case "status":
-        return void this.connection.send({ ...this.host.status(), id: m.id });
+      case "status": {
+        const reply = { ...this.host.status(), id: m.id };
+        const topic = m.topic;
+        if (topic === undefined) return void this.connection.send(reply);
+        const count = this.host.broker.feed.subscribers(topic);
+        const nodes = reply.nodes.map((n) => (n.id === this.host.nodeId ? { ...n, subscribers: count } : n));
+        return void this.connection.send({ ...reply, nodes });
+      }
       case "readIndex":
         try {
           return void this.connection.send({ type: "readIndex", id: m.id, index: this.host.readIndex.answer() });

@@ -217,6 +217,13 @@ export class SubscriptionFeed {
     return this.subscriptions.size;
   }
 
+  /** Subscriptions on this broker that read `topic` (`mqraft topic info`). */
+  subscribers(topic: string): number {
+    let n = 0;
+    for (const s of this.subscriptions) if (s.positions.has(topic)) n++;
+    return n;
+  }
+
   /**
    * Resolves once `applied()` reaches `index` (checked now, whenever entries are applied, and every
    * CATCH_UP_CHECK_MS, as the core may count entries applied after the last notify, e.g. a snapshot

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { runMqraft } from "../support/binary.ts";
-import { TestCluster } from "../support/cluster.ts";
+import { type BrokerProcess, TestCluster } from "../support/cluster.ts";
+import { waitFor } from "../support/wait.ts";
+import { openClient } from "../support/wire-probe.ts";
 
 /** mqraft topic ... and mqraft durable ...: served by the leader, asked through a follower. */
 
@@ -60,9 +62,34 @@ describe("topic ls and topic info", () => {
       bytes: 18,
       durables: 1,
       retention: { maxMessages: 4 },
+      subscribers: Object.fromEntries(cluster.brokers.map((b) => [String(b.id), 0])),
     });
     const plain = await mqraft(["topic", "info", "adm-orders"]);
     expect(plain.stdout).toContain("retention:        at most 4 messages per topic");
+  });
+
+  test("live subscribers, counted on each broker: clients connect to different brokers", async () => {
+    expect((await mqraft(["pub", "adm-live", "x"])).code).toBe(0);
+    const [a, b, c] = cluster.brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+    const clients = await Promise.all([a, a, b].map((broker) => openClient(broker.address)));
+    try {
+      for (const { connection } of clients)
+        connection.send({ type: "subscribe", id: 1, topics: ["adm-live"], from: "latest" });
+      await waitFor("three subscriptions", () =>
+        clients.every((k) => k.received.some((m) => m.type === "subscribed")) ? true : undefined,
+      );
+      const info = await mqraft(["topic", "info", "adm-live", "--json"]);
+      expect(JSON.parse(info.stdout).subscribers).toEqual({ [a.id]: 2, [b.id]: 1, [c.id]: 0 });
+      const plain = await mqraft(["topic", "info", "adm-live"]);
+      expect(plain.stdout).toContain(`subscribers:      3 (broker ${a.id}: 2, broker ${b.id}: 1, broker ${c.id}: 0)`);
+      clients[0]?.connection.close();
+      await waitFor("the closed subscription to be counted out", async () => {
+        const after = JSON.parse((await mqraft(["topic", "info", "adm-live", "--json"])).stdout).subscribers;
+        return after[a.id] === 1 ? true : undefined;
+      });
+    } finally {
+      for (const { connection } of clients) connection.close();
+    }
   });
 
   test("a topic never published to: exit 1 with NOT_FOUND", async () => {

@@ -113,7 +113,12 @@ export const UnsubscribeSchema = v.object({
   remove: v.optional(v.boolean()),
 });
 
-export const StatusRequestSchema = v.object({ type: v.literal("status"), id: RequestIdSchema });
+/** With `topic`, the answering broker's own row also says how many live subscriptions on it read that topic. */
+export const StatusRequestSchema = v.object({
+  type: v.literal("status"),
+  id: RequestIdSchema,
+  topic: v.optional(TopicSchema),
+});
 
 export const PublishedSchema = v.object({
   type: v.literal("published"),
@@ -213,6 +218,8 @@ export const NodeStatusSchema = v.object({
   version: v.optional(v.string()),
   uptimeMs: v.optional(CountSchema),
   diskBytes: v.optional(CountSchema),
+  /** Live subscriptions on this member reading the topic the request named (its own row, asked with a topic). */
+  subscribers: v.optional(CountSchema),
   /** Free bytes on the file system of the member's data folder, as its disk alarm last read them. */
   diskFreeBytes: v.optional(CountSchema),
   /** The member's disk alarm is raised (below --min-free-space): as leader it refuses publishes with DISK_FULL. */
