@@ -30,6 +30,8 @@ const simCheckerTest = bunTest("test/sim/sim.test.ts", "checker");
 const DRIVER = "test/sim/driver/broker-checker.ts";
 const driverTest = bunTest("test/sim/driver/broker-checker.test.ts");
 const restartTest = bunTest("test/sim/driver/driver-sim.test.ts", "restart and acknowledgement checks");
+const PRODUCER = "test/sim/driver/producer-checker.ts";
+const producerTest = bunTest("test/sim/driver/producer-checker.test.ts");
 
 export const CHECKER_MUTANTS: readonly Mutant[] = [
   // the chaos checker (a real cluster's history)
@@ -244,6 +246,41 @@ export const CHECKER_MUTANTS: readonly Mutant[] = [
     DRIVER,
     "if (stored !== undefined && (stored.topic !== topic || stored.offset !== offset)) {",
     driverTest,
+  ),
+  off(
+    "producer-order-before",
+    "a producer's seq stored before a lower seq of the same incarnation",
+    PRODUCER,
+    "if (before >= 0 && (inc.positions[before] as number) > position)",
+    producerTest,
+  ),
+  off(
+    "producer-order-after",
+    "a producer's seq stored after a higher seq of the same incarnation",
+    PRODUCER,
+    "if (i < inc.seqs.length && (inc.positions[i] as number) < position)",
+    producerTest,
+  ),
+  off(
+    "producer-no-duplicate",
+    "one seq of one incarnation stored at two places",
+    PRODUCER,
+    "if (inc.places[i] !== place)",
+    producerTest,
+  ),
+  off(
+    "producer-fenced-stored",
+    "an old incarnation's message stored after a later one registered",
+    PRODUCER,
+    "if (later > id.incarnation && at.index >= epoch)",
+    producerTest,
+  ),
+  off(
+    "producer-fenced-registered",
+    "a registration below an old incarnation's stored message",
+    PRODUCER,
+    "if (earlier < incarnation && inc.lastIndex >= epoch)",
+    producerTest,
   ),
   off(
     "sim-acknowledgement-agreement",

@@ -5,6 +5,7 @@
  */
 import { fail, hashEntry } from "../invariants.ts";
 import { RaftChecker } from "../raft-checker.ts";
+import { type LogPosition, ProducerChecker } from "./producer-checker.ts";
 
 export { fail };
 
@@ -21,6 +22,8 @@ export class BrokerChecker extends RaftChecker {
   readonly acked = new Map<string, Placement & { text: string }>();
   /** "topic/offset" -> the text acknowledged there. */
   private readonly ackedAt = new Map<string, string>();
+  /** Per-producer order, no duplicate and fencing (producer-checker.ts). */
+  readonly producers = new ProducerChecker();
 
   constructor(
     /** Retention may drop old messages; without it every topic starts at offset 0 forever. */
@@ -34,8 +37,8 @@ export class BrokerChecker extends RaftChecker {
     this.stateAt(id, index, term, hashEntry(0, { index, term, kind: 0, data: bytes }));
   }
 
-  /** Node `id` holds `text` at (topic, offset), read back from its log. */
-  holds(id: number, topic: string, offset: number, text: string): void {
+  /** Node `id` holds `text` at (topic, offset), read back from its log (at `at` there). */
+  holds(id: number, topic: string, offset: number, text: string, at?: LogPosition): void {
     let byOffset = this.messages.get(topic);
     if (byOffset === undefined) {
       byOffset = new Map();
@@ -51,6 +54,7 @@ export class BrokerChecker extends RaftChecker {
       return;
     }
     byOffset.set(offset, text);
+    if (at !== undefined) this.producers.stored(text, topic, offset, at);
     const promised = this.ackedAt.get(`${topic}/${offset}`);
     if (promised !== undefined && promised !== text) {
       fail(

@@ -11,6 +11,7 @@ import { fail } from "./broker-checker.ts";
 import { DriverCluster, type DriverStats, TICK } from "./driver-cluster.ts";
 import { DriverMembership } from "./driver-membership.ts";
 import { type DriverProfile, drawDriverProfile } from "./driver-profile.ts";
+import { OrderedPublisher } from "./ordered-publisher.ts";
 import { Publisher } from "./publishers.ts";
 
 export interface DriverSeedOptions {
@@ -45,9 +46,12 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
   const profile = options.fifoLinks ? { ...drawn, network: { ...drawn.network, duplicate: 0, jitter: 0 } } : drawn;
   const cluster = new DriverCluster(prng.fork(), profile);
   const clientPrng = prng.fork();
-  const publishers = Array.from(
-    { length: profile.clients },
-    (_, k) => new Publisher(`p${k + 1}`, cluster, clientPrng.fork()),
+  // clients as the library publishes (registered, in order, restarting); with 3 or more, the last one as an older
+  // client that sends no epoch (deduplicated only)
+  const publishers = Array.from({ length: profile.clients }, (_, k) =>
+    k >= 2 && k === profile.clients - 1
+      ? new Publisher(`p${k + 1}`, cluster, clientPrng.fork())
+      : new OrderedPublisher(`p${k + 1}`, cluster, clientPrng.fork()),
   );
   const faults = new FaultInjector(cluster, profile, prng.fork());
   cluster.afterEvent = () => faults.afterEvent();
@@ -88,7 +92,7 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
  * Every publish acknowledged; a leader whose whole log is committed, with the wanted retention in
  * force; every broker serving and applied up to the leader's commit index.
  */
-function converged(cluster: DriverCluster, publishers: readonly Publisher[]): boolean {
+function converged(cluster: DriverCluster, publishers: readonly (Publisher | OrderedPublisher)[]): boolean {
   if (publishers.some((p) => p.outstanding > 0)) return false;
   const leader = cluster.leader()?.replica;
   if (leader === undefined || leader.raft.commitIndex !== leader.raft.lastIndex()) return false;
@@ -139,7 +143,7 @@ function checkFinal(cluster: DriverCluster): void {
   }
 }
 
-function summary(cluster: DriverCluster, publishers: readonly Publisher[]): string {
+function summary(cluster: DriverCluster, publishers: readonly (Publisher | OrderedPublisher)[]): string {
   const nodes = [...cluster.nodes.values()].map((n) => {
     const r = n.replica?.raft;
     if (r === undefined) return `n${n.id}:${n.state}`;

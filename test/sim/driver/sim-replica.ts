@@ -189,7 +189,7 @@ export class SimReplica {
             "retained message in the log",
             `node ${this.env.id}: index ${at.index} slot ${at.slot} does not hold ${topic}/${at.offset}`,
           );
-        this.env.checker.holds(this.env.id, topic, at.offset, utf8.decode(m.data));
+        this.env.checker.holds(this.env.id, topic, at.offset, utf8.decode(m.data), at);
       }
       this.checked.set(topic, info.nextOffset);
     }
