@@ -6,7 +6,7 @@ import { clearJson } from "../src/util/topic-name.ts";
 import { adminArgs, print, withClient } from "./admin-client.ts";
 import { durableTable } from "./admin-output.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
-import { FromSchema } from "./client-flags.ts";
+import { StartFlagSchema } from "./client-flags.ts";
 
 function parseName(raw: string | undefined): string {
   if (raw === undefined) throw usageError("a durable subscription's name is needed");
@@ -60,22 +60,22 @@ const rm = defineCommand({
 const seek = defineCommand({
   meta: {
     name: "seek",
-    description: "Move a durable subscription to earliest, latest or an offset in every topic it reads",
+    description: "Move a durable subscription to earliest, latest, an offset or a time in every topic it reads",
   },
   args: {
     ...nameArg,
     to: {
       type: "string",
-      description: "earliest, latest or an offset",
+      description: "earliest, latest, an offset, or an RFC 3339 time (the first message stored at or after it)",
       required: true,
-      valueHint: "earliest|latest|N",
+      valueHint: "earliest|latest|N|TIME",
     },
     ...adminArgs,
   },
   async run({ args }) {
     const name = parseName(args.name);
-    const to = parseOptionalFlag("to", FromSchema, args.to);
-    if (to === undefined) throw usageError("--to is needed: earliest, latest or an offset");
+    const to = parseOptionalFlag("to", StartFlagSchema, args.to);
+    if (to === undefined) throw usageError("--to is needed: earliest, latest, an offset or an RFC 3339 time");
     const durable = await withClient(args, (client) => client.seekDurable(name, to));
     print(args.json ? [clearJson(durable)] : durableTable([durable]));
   },

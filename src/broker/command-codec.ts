@@ -11,6 +11,7 @@ import {
   type PublishMessage,
   PurgeCommandSchema,
   RegisterCommandSchema,
+  SeekCommandSchema,
   SubscribeCommandSchema,
   TimeSchema,
   UnsubscribeCommandSchema,
@@ -81,6 +82,7 @@ const WireCommandSchema = v.variant("type", [
   WirePublishSchema,
   SubscribeCommandSchema,
   UnsubscribeCommandSchema,
+  SeekCommandSchema,
   AckCommandSchema,
   ConfigCommandSchema,
   RegisterCommandSchema,
@@ -181,6 +183,8 @@ export function encodeCommand(command: Command): Uint8Array {
       });
     case "unsubscribe":
       return cbor.encode({ type: command.type, time: command.time, name: command.name });
+    case "seek":
+      return cbor.encode({ type: command.type, time: command.time, name: command.name, to: command.to });
     case "ack":
       return cbor.encode({
         type: command.type,

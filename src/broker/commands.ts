@@ -98,6 +98,17 @@ export const UnsubscribeCommandSchema = v.object({
   name: SubscriptionNameSchema,
 });
 
+/**
+ * Moves a durable subscription, in every topic it reads, to where a new one starting at `to` would start: one command,
+ * so no reader sees it removed, and it keeps its patterns and holder (`mqraft durable seek`).
+ */
+export const SeekCommandSchema = v.object({
+  type: v.literal("seek"),
+  time: TimeSchema,
+  name: SubscriptionNameSchema,
+  to: StartSchema,
+});
+
 export const AckCommandSchema = v.object({
   type: v.literal("ack"),
   time: TimeSchema,
@@ -150,6 +161,7 @@ export const CommandSchema = v.variant("type", [
   PublishCommandSchema,
   SubscribeCommandSchema,
   UnsubscribeCommandSchema,
+  SeekCommandSchema,
   AckCommandSchema,
   ConfigCommandSchema,
   RegisterCommandSchema,
@@ -162,6 +174,7 @@ export type { GroupCommand };
 export type PublishCommand = v.InferOutput<typeof PublishCommandSchema>;
 export type SubscribeCommand = v.InferOutput<typeof SubscribeCommandSchema>;
 export type UnsubscribeCommand = v.InferOutput<typeof UnsubscribeCommandSchema>;
+export type SeekCommand = v.InferOutput<typeof SeekCommandSchema>;
 export type AckCommand = v.InferOutput<typeof AckCommandSchema>;
 export type RegisterCommand = v.InferOutput<typeof RegisterCommandSchema>;
 export type ConfigCommand = v.InferOutput<typeof ConfigCommandSchema>;

@@ -34,6 +34,7 @@ export type ApplyResult =
   | PublishResult
   | { type: "subscribe"; name: string; created: boolean; positions: TopicPosition[] }
   | { type: "unsubscribe"; name: string }
+  | { type: "seek"; name: string; positions: TopicPosition[] }
   | { type: "ack"; name: string; topic: string; position: number }
   | { type: "config"; retention: Retention }
   | { type: "register"; producer: string; epoch: number }

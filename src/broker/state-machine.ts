@@ -303,6 +303,8 @@ export class BrokerState {
         return [this.subscriptions.subscribe(command)];
       case "unsubscribe":
         return [this.subscriptions.unsubscribe(command)];
+      case "seek":
+        return [this.subscriptions.seek(command)];
       case "ack":
         return [this.subscriptions.ack(command)];
       case "config":

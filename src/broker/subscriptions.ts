@@ -1,7 +1,7 @@
 import { isWildcard } from "../util/topic-name.ts";
 import { expandPatterns } from "../util/topic-pattern.ts";
 import { CapUsage, newDurableRefusal, utf8Bytes } from "./caps.ts";
-import type { AckCommand, Start, SubscribeCommand, UnsubscribeCommand } from "./commands.ts";
+import type { AckCommand, SeekCommand, Start, SubscribeCommand, UnsubscribeCommand } from "./commands.ts";
 import { type ApplyResult, refusal, type TopicPosition } from "./results.ts";
 import { PatternTrie } from "./topic-trie.ts";
 
@@ -120,6 +120,14 @@ export class Subscriptions {
     this.usage.remove(durableBytes(record.name, record.topics));
     for (const pattern of record.asked ?? []) if (isWildcard(pattern)) this.patterns.remove(pattern, record);
     return { type: "unsubscribe", name: command.name };
+  }
+
+  /** Moves every position to where a subscription starting at `to` would start, back or forward. */
+  seek(command: SeekCommand): ApplyResult {
+    const record = this.byName.get(command.name);
+    if (record === undefined) return refusal("NOT_FOUND", `no subscription named "${command.name}"`);
+    record.positions = record.topics.map((topic) => startPosition(this.rangeOf(topic), command.to));
+    return { type: "seek", name: command.name, positions: this.positionsOf(record) };
   }
 
   /** Moves the position past `offset`; an ack at or below the current position changes nothing. */

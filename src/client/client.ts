@@ -11,7 +11,7 @@ import {
   type RetentionRequest,
   RetentionRequestSchema,
   type SnapshotChunkReply,
-  type SubscribeFrom,
+  type SubscribeStart,
   SubscribeStartSchema,
   type TopicList,
   type TopicSummary,
@@ -97,7 +97,8 @@ export interface MqraftClient {
   /** Deletes durable subscription `name` through the log; NOT_FOUND if there is none. */
   removeDurable(name: string): Promise<void>;
   /** Moves durable subscription `name` to `to` in every topic it reads; resolves with where it now stands. */
-  seekDurable(name: string, to: SubscribeFrom): Promise<DurableSummary>;
+  /** Moves a durable subscription (one command through the log); `{time}`: the first message stored at or after it. */
+  seekDurable(name: string, to: SubscribeStart): Promise<DurableSummary>;
   /** Live subscriptions to `topic` on each member (null for a member that did not answer). */
   topicSubscribers(topic: string): Promise<MemberSubscribers[]>;
   /**
@@ -314,7 +315,7 @@ class Client implements MqraftClient {
     return chunk;
   }
 
-  async seekDurable(name: string, to: SubscribeFrom): Promise<DurableSummary> {
+  async seekDurable(name: string, to: SubscribeStart): Promise<DurableSummary> {
     const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
       channel.ask({ type: "seek-durable", name, to }),
     );

@@ -98,11 +98,7 @@ async function removeDurable(host: AdminHost, name: string): Promise<void> {
  * the new position forward again; that is what it would do after the seek too.
  */
 async function seekDurable(host: AdminHost, m: SeekDurable): Promise<DurableSummary> {
-  const existing = host.state().durable(m.name);
-  if (existing === undefined) throw new MqraftError("NOT_FOUND", `no durable subscription ${m.name}`);
-  const topics = existing.positions.map((p) => p.topic);
-  await removeDurable(host, m.name);
-  const result = await host.propose({ type: "subscribe", time: host.now(), name: m.name, topics, from: m.to });
+  const result = await host.propose({ type: "seek", time: host.now(), name: m.name, to: m.to });
   if (result.type === "error") throw new MqraftError(result.code, result.message);
   const now = host.state().durable(m.name);
   if (now === undefined) throw new MqraftError("NOT_FOUND", `durable subscription ${m.name} was removed meanwhile`);

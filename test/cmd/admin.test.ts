@@ -146,4 +146,35 @@ describe("durable ls, info, seek, rm", () => {
     expect(gone.stderr).toContain("NOT_FOUND");
     expect((await mqraft(["durable", "rm", "adm-w"])).code).toBe(1);
   });
+
+  test("seek is one command: --to a time, and a pattern subscription keeps its pattern", async () => {
+    expect((await mqraft(["pub", "adm-seek.a"], "old1\nold2\n")).code).toBe(0);
+    const sub = await mqraft(["sub", "adm-seek.*", "--durable", "adm-pat", "--from", "latest", "--drain"]);
+    expect(sub.code, sub.stderr).toBe(0);
+    const t0 = Date.now();
+    await waitFor("the clock to move past the old messages", () => (Date.now() > t0 + 2 ? true : undefined));
+    const since = new Date().toISOString();
+    expect((await mqraft(["pub", "adm-seek.a"], "new1\nnew2\n")).code).toBe(0);
+
+    const seek = await mqraft(["durable", "seek", "adm-pat", "--to", since, "--json"]);
+    expect(seek.code, seek.stderr).toBe(0);
+    expect(JSON.parse(seek.stdout)).toEqual({
+      name: "adm-pat",
+      topics: [{ topic: "adm-seek.a", position: 2, lag: 2 }],
+    });
+    // still the pattern's subscription: a topic created now is read too (a remove and a new subscribe on the
+    // topics it had, as seek was before, dropped the pattern)
+    expect((await mqraft(["pub", "adm-seek.b", "first"])).code).toBe(0);
+    const info = await mqraft(["durable", "info", "adm-pat", "--json"]);
+    expect(JSON.parse(info.stdout)).toEqual({
+      name: "adm-pat",
+      topics: [
+        { topic: "adm-seek.a", position: 2, lag: 2 },
+        { topic: "adm-seek.b", position: 0, lag: 1 },
+      ],
+    });
+    const bad = await mqraft(["durable", "seek", "adm-pat", "--to", "yesterday"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("RFC 3339");
+  });
 });

@@ -85,12 +85,15 @@ export const RemoveDurableSchema = v.object({
   name: SubscriptionNameSchema,
 });
 
-/** Moves a durable subscription in every topic it reads; answered with its `durable-list` afterwards. */
+/**
+ * Moves a durable subscription in every topic it reads, by one command through the log; `{time}` is the first message
+ * stored at or after that time (ms since the epoch). Answered with its `durable-list` afterwards.
+ */
 export const SeekDurableSchema = v.object({
   type: v.literal("seek-durable"),
   id: RequestIdSchema,
   name: SubscriptionNameSchema,
-  to: v.union([v.picklist(["earliest", "latest"]), OffsetSchema]),
+  to: v.union([v.picklist(["earliest", "latest"]), OffsetSchema, v.strictObject({ time: OffsetSchema })]),
 });
 
 export type ListTopics = v.InferOutput<typeof ListTopicsSchema>;
