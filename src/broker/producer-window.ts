@@ -27,6 +27,8 @@ export class ProducerWindow {
   nextSeq = 0;
   /** The session of the `register` that started the epoch (undefined: none given, or started by a publish). */
   session: string | undefined = undefined;
+  /** The session of the epoch before this one: a register with it is refused, never a new epoch. */
+  replacedSession: string | undefined = undefined;
   /** The columns' memory is viewed by a snapshot: move to new memory before overwriting any of it. */
   private shared = false;
 
@@ -153,6 +155,7 @@ export function producerFromColumns(
   epoch = 0,
   nextSeq = 0,
   session?: string,
+  replacedSession?: string,
 ): ProducerWindow {
   const count = columns.seq.length;
   const window = new ProducerWindow(id, lastSeen, Math.max(INITIAL_CAPACITY, count));
@@ -163,5 +166,6 @@ export function producerFromColumns(
   window.epoch = epoch;
   window.nextSeq = nextSeq;
   window.session = session;
+  window.replacedSession = replacedSession;
   return window;
 }

@@ -90,6 +90,7 @@ type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producer
     epoch?: number;
     nextSeq?: number;
     session?: string;
+    replaced?: string;
   })[];
 };
 
@@ -122,6 +123,8 @@ const HeaderSchema = v.variant("version", [
         epoch: WholeNumberSchema,
         nextSeq: WholeNumberSchema,
         session: v.optional(ProducerIdSchema),
+        /** The session of the epoch before (a register with it is refused). */
+        replaced: v.optional(ProducerIdSchema),
       }),
     ),
     durables: v.array(DurableSchema),
@@ -175,7 +178,16 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
     const c = p.snapshotColumns();
     columns.push(c.seq, c.topicId, c.offset);
     const session = p.session === undefined ? {} : { session: p.session };
-    return { id: p.id, lastSeen: p.lastSeen, count: p.count, epoch: p.epoch, nextSeq: p.nextSeq, ...session };
+    const replaced = p.replacedSession === undefined ? {} : { replaced: p.replacedSession };
+    return {
+      id: p.id,
+      lastSeen: p.lastSeen,
+      count: p.count,
+      epoch: p.epoch,
+      nextSeq: p.nextSeq,
+      ...session,
+      ...replaced,
+    };
   });
   const durables = Array.from(parts.durables, (d) => ({
     name: d.name,
@@ -298,6 +310,7 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
     offset: take(p.count, 8, `producer "${p.id}"`),
     ...("epoch" in p ? { epoch: p.epoch, nextSeq: p.nextSeq } : {}),
     ...("session" in p && p.session !== undefined ? { session: p.session } : {}),
+    ...("replaced" in p && p.replaced !== undefined ? { replaced: p.replaced } : {}),
   }));
   if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
   return {
@@ -370,7 +383,7 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
       }
     }
     if (p.session !== undefined && epoch === 0) throw corrupt(`${where} has a session but no epoch`);
-    return producerFromColumns(p.id, p.lastSeen, columns, epoch, nextSeq, p.session);
+    return producerFromColumns(p.id, p.lastSeen, columns, epoch, nextSeq, p.session, p.replaced);
   });
 
   const byName = new Map(topics.map((t) => [t.name, t]));

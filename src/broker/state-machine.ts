@@ -472,10 +472,15 @@ export class BrokerState {
    * client's own (the first attempt held up on its way and applied after the one that answered), and fencing the
    * client with its own retry would fail everything it publishes.
    */
-  private register(index: number, producer: string, session: string | undefined): ApplyResult {
+  private register(index: number, producer: string, session: string | undefined): ApplyResult | ErrorResult {
     const window = this.dedup.touch(producer, this.clock);
     if (session !== undefined && window.epoch > 0 && window.session === session)
       return { type: "register", producer, epoch: window.epoch };
+    // the incarnation the current one replaced, registering late (its process gone, or its register held up on the
+    // way): a new epoch would fence the newer incarnation with the older one's request
+    if (session !== undefined && window.replacedSession === session)
+      return refusal("FENCED", `producer ${producer}: session ${session} was replaced by a later registration`);
+    window.replacedSession = window.epoch > 0 ? window.session : undefined;
     this.dedup.restart(window, index, 0, session);
     return { type: "register", producer, epoch: index };
   }

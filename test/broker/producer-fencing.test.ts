@@ -174,4 +174,24 @@ describe("registered producers: fenced by epoch, stored in order", () => {
     expect(outcomes(publish(restored, T0, fenced("t", "2", "p", index, 2)))).toEqual(["FENCED"]);
     expect(outcomes(publish(restored, T0, fenced("t", "a", "p", other, 0)))).toEqual(["@2"]);
   });
+
+  test("a late register of the incarnation a newer one replaced is refused (FENCED) and fences nothing", () => {
+    const state = new BrokerState();
+    const old = state.appliedIndex + 1;
+    applyNext(state, { type: "register", time: T0, producer: "p", session: "s0" });
+    const index = state.appliedIndex + 1;
+    expect(applyNext(state, { type: "register", time: T0, producer: "p", session: "s1" })).toEqual([
+      { type: "register", producer: "p", epoch: index },
+    ]);
+    expect(outcomes(publish(state, T0, fenced("t", "0", "p", index, 0)))).toEqual(["@0"]);
+    // the old process's register, held up on its way, is applied after the new one's (and after a snapshot)
+    const restored = BrokerState.restore(state.snapshot());
+    expect(Buffer.from(restored.snapshot())).toEqual(Buffer.from(state.snapshot()));
+    const late = applyNext(restored, { type: "register", time: T0, producer: "p", session: "s0" });
+    expect(late.map((r) => (r.type === "error" ? r.code : r.type))).toEqual(["FENCED"]);
+    expect(outcomes(publish(restored, T0, fenced("t", "1", "p", index, 1), fenced("t", "x", "p", old, 1)))).toEqual([
+      "@1",
+      "FENCED",
+    ]);
+  });
 });
