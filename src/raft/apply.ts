@@ -5,6 +5,7 @@
 
 import { assert } from "../util/assert.ts";
 import { decodeConfChange } from "./conf-change.ts";
+import { resumeDeferredTransfer } from "./election.ts";
 import { type Entry, EntryKind, type Membership, type Snapshot } from "./log-types.ts";
 import { applyConfChange, isMember } from "./membership.ts";
 import { Progress } from "./progress.ts";
@@ -21,6 +22,7 @@ export function applied(r: RaftState, entries: Entry[]): void {
     if (e.kind === EntryKind.Config) applyConfigEntry(r, e);
     r.log.applied = e.index;
   }
+  if (entries.length > 0) resumeDeferredTransfer(r);
 }
 
 export function snapshotApplied(r: RaftState, snap: Snapshot): void {

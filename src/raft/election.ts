@@ -44,9 +44,23 @@ export function hup(r: RaftState, transfer: boolean): void {
   if (r.role === "leader" || !r.promotable() || r.log.unstable.snapshot !== undefined || r.withholdVotes) return;
   // Votes are counted with the configuration in force; one that is committed but not yet applied
   // could be more than one change behind the cluster's, and its majorities would not overlap.
-  if (hasUnappliedConfChange(r)) return;
+  if (hasUnappliedConfChange(r)) {
+    // A removed leader sends its heir the commit of its removal, then TimeoutNow: a driver often steps both before it
+    // applies that commit. The transfer waits for the apply instead of being lost (resumeDeferredTransfer).
+    if (transfer) r.transferDeferredAt = r.ticks;
+    return;
+  }
   if (r.cfg.preVote && !transfer) preCampaign(r);
   else campaign(r, transfer);
+}
+
+/** After entries are applied: the campaign a TimeoutNow asked for while a configuration change waited (see hup). */
+export function resumeDeferredTransfer(r: RaftState): void {
+  const at = r.transferDeferredAt;
+  if (at === Number.NEGATIVE_INFINITY || hasUnappliedConfChange(r)) return;
+  r.transferDeferredAt = Number.NEGATIVE_INFINITY;
+  // Past an election timeout the leader gave up on the transfer and took proposals again: do not unseat it.
+  if (r.ticks - at < r.cfg.electionTicks) hup(r, true);
 }
 
 function hasUnappliedConfChange(r: RaftState): boolean {

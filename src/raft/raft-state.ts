@@ -38,6 +38,11 @@ export class RaftState {
   ticks = 0;
   leadTransferee: NodeId = 0;
   /**
+   * The tick at which TimeoutNow came while a committed configuration change was not applied yet (election.ts): this
+   * node campaigns once it has applied it, if that is within an election timeout of the request (apply.ts).
+   */
+  transferDeferredAt = Number.NEGATIVE_INFINITY;
+  /**
    * Set while this node's log may lack entries it acknowledged (a repaired log that has not caught up): it neither
    * campaigns nor grants votes or pre-votes, so no election can count on entries it lost.
    */

@@ -14,6 +14,7 @@ function reset(r: RaftState, term: number): void {
   r.heartbeatElapsed = 0;
   r.randomizedElectionTimeout = r.cfg.electionTicks + Math.floor(r.cfg.prng.next() * r.cfg.electionTicks);
   r.leadTransferee = 0;
+  r.transferDeferredAt = Number.NEGATIVE_INFINITY;
   r.votes.clear();
   r.progress.clear();
   r.needBroadcast = false;

@@ -4,7 +4,7 @@
  * in which the removed node (gone for good once it exits) still counts: with one more voter away, nobody can win.
  */
 import { describe, expect, test } from "bun:test";
-import { bytes, E, TestCluster } from "./harness.ts";
+import { bytes, E, ofType, TestCluster } from "./harness.ts";
 
 describe("a leader that removes itself", () => {
   test("tells the remaining voters that its removal committed, even when their window is full, before it steps down", () => {
@@ -40,5 +40,55 @@ describe("a leader that removes itself", () => {
       [4, [2, 3, 4]],
     ]);
     expect([2, 4].some((id) => c.node(id).raft.role === "leader")).toBe(true);
+  });
+});
+
+/**
+ * Leader 1 of {1, 2, 3} removes itself; everything is delivered and answered except what it sends once it applied
+ * its removal (the commit of the removal, then TimeoutNow to its heir), which its heir then steps before its next
+ * Ready, as a driver steps every frame of one read before it runs the Ready that applies the commit they carry.
+ */
+function heirStepsCommitAndTimeoutNow(): { c: TestCluster; heir: number } {
+  const c = new TestCluster([1, 2, 3], { preVote: false });
+  c.elect(1);
+  const leader = c.node(1);
+  leader.raft.proposeConfChange({ op: "remove", id: 1 });
+  let msgs = leader.flush();
+  for (let round = 0; round < 10 && leader.raft.role === "leader"; round++) {
+    const replies = msgs.flatMap((m) => c.node(m.to).step(m));
+    for (const m of replies) leader.raft.step(m);
+    msgs = leader.flush();
+  }
+  expect(leader.raft.role).toBe("follower");
+  const heir = msgs.find((m) => m.type === "timeoutNow")?.to;
+  if (heir === undefined) throw new Error(`no TimeoutNow among ${msgs.map((m) => m.type).join(", ")}`);
+  for (const m of msgs.filter((m) => m.to === heir)) c.node(heir).raft.step(m);
+  return { c, heir };
+}
+
+describe("the voter a removed leader hands over to", () => {
+  test("campaigns once it applied the removal, when the commit and TimeoutNow reach it before its next Ready", () => {
+    const { c, heir } = heirStepsCommitAndTimeoutNow();
+    const node = c.node(heir);
+    const sent = node.flush();
+    expect({
+      voters: node.raft.membership.voters,
+      role: node.raft.role,
+      votes: ofType(sent, "vote").map((m) => [m.to, m.transfer]),
+    }).toEqual({ voters: [2, 3], role: "candidate", votes: [[heir === 2 ? 3 : 2, true]] });
+    c.deliver(sent);
+    expect(node.raft.role).toBe("leader");
+  });
+
+  test("does not campaign for a TimeoutNow older than an election timeout when it applies the removal", () => {
+    const { c, heir } = heirStepsCommitAndTimeoutNow();
+    const node = c.node(heir);
+    // Its Ready runs only after an election timeout: the leader that asked gave up on the transfer by then.
+    for (let t = 0; t < E; t++) node.raft.tick();
+    const sent = node.flush();
+    expect({ voters: node.raft.membership.voters, votes: ofType(sent, "vote").length }).toEqual({
+      voters: [2, 3],
+      votes: 0,
+    });
   });
 });
