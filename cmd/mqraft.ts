@@ -27,6 +27,7 @@ export const root = defineCommand({
     snapshot: () => import("./snapshot.ts").then((m) => m.default),
     user: () => import("./user.ts").then((m) => m.default),
     retention: () => import("./retention.ts").then((m) => m.default),
+    group: () => import("./group.ts").then((m) => m.default),
     bench: () => import("./bench.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),
     top: () => import("./top.ts").then((m) => m.default),

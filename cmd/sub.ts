@@ -10,6 +10,7 @@ import { messageLine } from "./client-output.ts";
 import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 import { onStdoutClosed } from "./stdout-watch.ts";
+import { type GroupSettings, groupArgs, parseGroupArgs, runGroup } from "./sub-group.ts";
 
 const DEFAULT_TIMEOUT_S = 10;
 const DEFAULT_RECONNECT_S = 60;
@@ -55,6 +56,7 @@ const args = {
     description: `How long to look for another broker after losing one before exiting 1 (default ${DEFAULT_RECONNECT_S}s)`,
     valueHint: "DURATION",
   },
+  ...groupArgs,
 } as const;
 
 export interface SubSettings {
@@ -70,6 +72,8 @@ export interface SubSettings {
   json: boolean;
   timeoutMs: number;
   reconnectTimeoutMs: number;
+  /** With --group: a member of a consumer group instead of a subscriber (sub-group.ts). */
+  group?: GroupSettings | undefined;
 }
 
 /** Validates sub's arguments; a bad one is a BAD_USAGE error naming it. */
@@ -89,9 +93,17 @@ export function parseSubArgs(raw: {
   "reconnect-timeout"?: string;
   token?: string;
   "token-file"?: string;
+  group?: string;
+  exec?: string;
+  member?: string;
+  "ack-wait"?: string;
+  "max-deliver"?: string;
+  "dead-letter"?: string;
+  "max-pending"?: string;
 }): SubSettings {
+  const topics = parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic]), true);
   return {
-    topics: parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic]), true),
+    topics,
     from: parseStart(raw.from, raw.since),
     wait: raw.wait === true,
     durable: parseOptionalFlag("durable", SubscriptionNameSchema, raw.durable),
@@ -104,6 +116,7 @@ export function parseSubArgs(raw: {
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
     reconnectTimeoutMs:
       parseOptionalFlag("reconnect-timeout", TimeoutSchema, raw["reconnect-timeout"]) ?? DEFAULT_RECONNECT_S * 1000,
+    group: parseGroupArgs(raw, topics),
   };
 }
 
@@ -131,6 +144,10 @@ export default defineCommand({
     });
     const out = new LineOutput();
     try {
+      if (settings.group !== undefined) {
+        const { json, count } = settings;
+        return await runGroup(client, settings.topics[0] as string, settings.group, out, { json, count });
+      }
       const subscription = await client.subscribe(settings.topics, {
         from: settings.from,
         drain: settings.drain,

@@ -22,10 +22,15 @@ export function requestNeeds(m: ServerInbound): Need {
       return { kind: "subscribe", topics: m.topics };
     case "ack":
       return { kind: "subscribe", topics: [m.topic] };
+    // joining a consumer group reads its topic
+    case "consume":
+      return { kind: "subscribe", topics: [m.topic] };
     // a producer id is only an identity for deduplication; registering one stores nothing
     case "register":
     // the subscription is the connection's own, allowed when it was made; removing a durable one is an admin's
     case "unsubscribe":
+    // settles only a member this connection joined (group-session.ts checks), allowed when it joined
+    case "group-ack":
     case "status":
     case "readIndex":
     // handshake and errors are the session's own business, before and beside any request
@@ -49,6 +54,8 @@ export function requestNeeds(m: ServerInbound): Need {
     case "rotate-user":
     case "list-users":
     case "snapshot-read":
+    case "list-groups":
+    case "remove-group":
       return { kind: "admin", what: m.type };
     // Raft traffic is refused on client connections before this is asked
     case "append":

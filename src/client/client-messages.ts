@@ -1,15 +1,23 @@
 import * as v from "valibot";
 import {
   type Ack,
+  type Consume,
+  type Consuming,
+  ConsumingSchema,
   DeliverySchema,
   type DurableList,
   DurableListSchema,
   ErrorMessageSchema,
   GapSchema,
+  type GroupAck,
+  type GroupList,
+  GroupListSchema,
+  GroupMessageSchema,
   type Hello,
   type Join,
   type Leave,
   type ListDurables,
+  type ListGroups,
   type ListTopics,
   type Ok,
   OkSchema,
@@ -22,6 +30,7 @@ import {
   RegisteredSchema,
   type RemoveDurable,
   type RetentionRequest,
+  type RemoveGroup,
   type SeekDurable,
   type SnapshotChunkReply,
   SnapshotChunkSchema,
@@ -66,6 +75,9 @@ export const ClientReceivesSchema = v.variant("type", [
   UserTokenSchema,
   UserListSchema,
   SnapshotChunkSchema,
+  ConsumingSchema,
+  GroupMessageSchema,
+  GroupListSchema,
 ]);
 export type ClientReceives = v.InferOutput<typeof ClientReceivesSchema>;
 
@@ -86,7 +98,11 @@ export type ClientRequest =
   | SeekDurable
   | UserRequest
   | RetentionRequest
-  | SnapshotRead;
+  | SnapshotRead
+  | Consume
+  | GroupAck
+  | ListGroups
+  | RemoveGroup;
 export type ClientSends = Hello | ClientRequest;
 
 /** The answer each request expects when it succeeds. */
@@ -111,6 +127,10 @@ export interface AnswerTo {
   "list-users": UserList;
   retention: Ok;
   "snapshot-read": SnapshotChunkReply;
+  consume: Consuming;
+  "group-ack": Ok;
+  "list-groups": GroupList;
+  "remove-group": Ok;
 }
 
 export const ANSWER_TYPE = {
@@ -134,6 +154,10 @@ export const ANSWER_TYPE = {
   "list-users": "user-list",
   retention: "ok",
   "snapshot-read": "snapshot-chunk",
+  consume: "consuming",
+  "group-ack": "ok",
+  "list-groups": "group-list",
+  "remove-group": "ok",
 } as const satisfies { [K in ClientRequest["type"]]: AnswerTo[K]["type"] };
 
 export type Answer = AnswerTo[keyof AnswerTo];

@@ -6,6 +6,7 @@ import { ProducerIdSchema, SubscriptionNameSchema } from "../util/names.ts";
 import { normalizeTopic, TopicPatternSchema } from "../util/topic-name.ts";
 import {
   type DurableSummary,
+  type GroupSummary,
   type Join,
   type Leave,
   type RetentionRequest,
@@ -20,6 +21,7 @@ import {
 } from "../wire/index.ts";
 import { now } from "./deadline.ts";
 import { DurableAcks } from "./durable-acks.ts";
+import { type ConsumeOptions, checkConsume, GroupStream } from "./group-stream.ts";
 import { LeaderLink } from "./leader-link.ts";
 import type { ReceivedMessage } from "./message-buffer.ts";
 import { Publisher, type PublishResult } from "./publisher.ts";
@@ -121,6 +123,15 @@ export interface MqraftClient {
    * committed. Every broker then drops the same messages; brokers' --retain-* flags no longer apply.
    */
   setRetention(policy: RetentionPolicy): Promise<void>;
+  /**
+   * Joins consumer group `options.group` on `topic` (creating it) as one member: an async iterator of the messages the
+   * group hands to this member, each to be settled with ack(), nak() or inProgress(). Starts on the first next().
+   */
+  consume(topic: string, options: ConsumeOptions): GroupStream;
+  /** The consumer groups, or the one named (NOT_FOUND if none), as the leader has them. */
+  groups(name?: string): Promise<GroupSummary[]>;
+  /** Deletes consumer group `name` through the log; NOT_FOUND if there is none. */
+  removeGroup(name: string): Promise<void>;
   /** Fails unacknowledged publishes with CONNECTION_CLOSED, ends subscriptions, closes every connection. */
   close(): Promise<void>;
   /** Stops taking publishes, waits until every publish already made is acknowledged or has failed, then closes. */
@@ -175,6 +186,7 @@ class Client implements MqraftClient {
   private readonly link: LeaderLink;
   private readonly publisher: Publisher;
   private readonly subscriptions = new Set<Subscription>();
+  private readonly streams = new Set<GroupStream>();
   private isClosed = false;
   private draining = false;
   /** Publishes made and not yet settled, and who waits for there to be none. */
@@ -249,6 +261,31 @@ class Client implements MqraftClient {
     if (subscription.live) this.subscriptions.add(subscription);
     if (onMessage !== undefined) void consume(subscription, onMessage, onError);
     return subscription;
+  }
+
+  consume(topic: string, options: ConsumeOptions): GroupStream {
+    if (this.isClosed) throw new MqraftError("CONNECTION_CLOSED", "the client was closed");
+    checkConsume(topic, options);
+    const { timeoutMs, resumeTimeoutMs } = this.settings;
+    const stream = new GroupStream(topic, options, {
+      pool: this.pool,
+      timeoutMs,
+      resumeTimeoutMs,
+      ended: (s) => void this.streams.delete(s),
+    });
+    this.streams.add(stream);
+    return stream;
+  }
+
+  async groups(name?: string): Promise<GroupSummary[]> {
+    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
+      channel.ask(name === undefined ? { type: "list-groups" } : { type: "list-groups", name }),
+    );
+    return reply.groups;
+  }
+
+  async removeGroup(name: string): Promise<void> {
+    await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask({ type: "remove-group", name }));
   }
 
   status(): Promise<ClusterStatus> {
@@ -378,7 +415,7 @@ class Client implements MqraftClient {
     this.isClosed = true;
     this.draining = true;
     this.publisher.close();
-    const closing = [...this.subscriptions].map((s) => s.close());
+    const closing = [...this.subscriptions, ...this.streams].map((s) => s.close());
     await Promise.allSettled(closing);
     this.link.close();
     this.pool.close();

@@ -6,6 +6,7 @@ export { ERROR_CODES, type ErrorCode, isMqraftError, MqraftError } from "../util
 export { type HeadersInit, MessageHeaders } from "../util/message-headers.ts";
 export type { NodeStatus } from "../wire/messages/client.ts";
 export type { UserSummary } from "../wire/messages/users.ts";
+export type { GroupSummary } from "../wire/messages/group.ts";
 export {
   type ClientOptions,
   ClientOptionsSchema,
@@ -16,6 +17,7 @@ export {
   type SubscribeCallbacks,
   type UserPermissions,
 } from "./client.ts";
+export type { ConsumedMessage, ConsumeOptions, GroupStream } from "./group-stream.ts";
 export type { ReceivedMessage } from "./message-buffer.ts";
 export type { PublishResult } from "./publisher.ts";
 export type { ClusterStatus, MemberStatus, MemberSubscribers } from "./status.ts";

@@ -1,5 +1,5 @@
 import { MqraftError } from "../util/errors.ts";
-import type { Connection, Push, Welcome } from "../wire/index.ts";
+import type { Connection, GroupMessage, Push, Welcome } from "../wire/index.ts";
 import { RefusedError } from "./client-errors.ts";
 import {
   ANSWER_TYPE,
@@ -30,6 +30,8 @@ const ignore = (): void => {};
  */
 export class RequestChannel {
   onDelivery: (push: Push) => void = ignore;
+  /** A consumer group's message pushed to this member (group-stream.ts). */
+  onGroupMessage: (push: GroupMessage) => void = ignore;
   /** Once, when the channel ends for any reason (also after `close()`). */
   onClose: (reason: MqraftError) => void = ignore;
 
@@ -97,6 +99,9 @@ export class RequestChannel {
       case "ended":
         this.onDelivery(message);
         return;
+      case "group-message":
+        this.onGroupMessage(message);
+        return;
       case "error":
         if (message.id === undefined) {
           // the server is closing the connection: what was waiting did not fail by itself and may be retried
@@ -120,6 +125,8 @@ export class RequestChannel {
       case "user-token":
       case "user-list":
       case "snapshot-chunk":
+      case "consuming":
+      case "group-list":
         this.answer(message.id, message, message.type);
         return;
       case "welcome":

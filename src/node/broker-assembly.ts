@@ -287,6 +287,7 @@ export class BrokerAssembly {
     this.handOverIfFull();
     this.watcher.check();
     this.membership.tick();
+    this.broker.groups.tick();
     this.options.onTick?.();
   }
 

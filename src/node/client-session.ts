@@ -3,6 +3,7 @@ import { MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Connection, ServerInbound, StatusReply, UserRequest } from "../wire/index.ts";
 import { type AdminRequest, answerAdmin } from "./admin-service.ts";
+import { GroupSession } from "./group-session.ts";
 import { type AdmissionHost, HelloAdmission } from "./hello-admission.ts";
 import type { MembershipService } from "./membership-service.ts";
 import { isRaftMessage } from "./peer-messages.ts";
@@ -47,6 +48,7 @@ export class ClientSession {
   private readonly answers: SessionAnswers;
   private readonly subscriptions: SessionSubscriptions;
   private readonly flow: PublishFlow;
+  private readonly groups: GroupSession;
 
   constructor(
     private readonly host: SessionHost,
@@ -57,9 +59,19 @@ export class ClientSession {
     this.subscriptions = new SessionSubscriptions(host, connection, this.answers);
     this.flow = new PublishFlow(connection);
     connection.onMessage = (m) => this.receive(m);
+    this.groups = new GroupSession({
+      broker: host.broker,
+      isLeader: () => host.isLeader(),
+      now: () => host.now(),
+      send: (message) => connection.send(message),
+      isOpen: () => connection.isOpen,
+      nextSubscription: () => this.subscriptions.allocateId(),
+      answerError: (id, e) => this.answers.error(id, e),
+    });
     connection.onClose = () => {
       this.subscriptions.closeAll();
       this.admission.closed();
+      this.groups.closed();
     };
   }
 
@@ -117,6 +129,7 @@ export class ClientSession {
             (e) => this.answers.error(m.id, e),
           );
       case "unsubscribe":
+        if (this.groups.unsubscribe(m.id, m.subscription)) return;
         return void this.subscriptions
           .unsubscribe(m.id, m.subscription, m.remove ?? false)
           .catch((e) => this.answers.error(m.id, e));
@@ -169,6 +182,11 @@ export class ClientSession {
           (reply) => this.connection.send(reply),
           (e) => this.answers.error(m.id, e),
         );
+      case "consume":
+      case "group-ack":
+      case "list-groups":
+      case "remove-group":
+        return this.groups.receive(m);
       default: {
         const never: never = m;
         return this.refuse(new MqraftError("BAD_MESSAGE", `unexpected ${(never as { type: string }).type}`));

@@ -4,6 +4,7 @@ import type { ApplyResult } from "../broker/results.ts";
 import { BrokerState } from "../broker/state-machine.ts";
 import { type Entry, EntryKind, type Snapshot } from "../raft/index.ts";
 import { MqraftError } from "../util/errors.ts";
+import { GroupService } from "./group-service.ts";
 import { PendingProposals } from "./pending-proposals.ts";
 import { PublishBatcher, type PublishOutcome } from "./publish-batcher.ts";
 import type { RaftDriver } from "./raft-driver.ts";
@@ -19,6 +20,8 @@ export class ReplicatedBroker {
   readonly pending = new PendingProposals();
   readonly batcher: PublishBatcher;
   readonly feed: SubscriptionFeed;
+  /** Consumer groups' members connected here, and the leader's group duties (group-service.ts). */
+  readonly groups: GroupService;
   private retentionProposedInTerm = -1;
   /** Refuses publishes when it returns an error (the disk alarm, disk-alarm.ts). */
   writeGate: () => MqraftError | undefined = () => undefined;
@@ -35,6 +38,15 @@ export class ReplicatedBroker {
   ) {
     this.batcher = new PublishBatcher((data) => this.driver().propose(data), this.pending, now, defer);
     this.feed = new SubscriptionFeed(() => this.state, read, defer);
+    this.groups = new GroupService({
+      state: () => this.state,
+      read,
+      propose: (c) => this.propose(c),
+      publish: (m, done) => this.publish(m, done),
+      now,
+      defer,
+      isLeader: () => this.driver().raft.role === "leader",
+    });
   }
 
   publish(message: PublishMessage, done: (outcome: PublishOutcome) => void): void {
@@ -68,6 +80,7 @@ export class ReplicatedBroker {
       this.pending.applied(e.index, e.term, results);
     }
     this.feed.notify();
+    this.groups.notify();
     // After advance(): the core counts these entries as applied only then.
     this.defer(() => this.proposeRetentionIfNeeded());
   }
@@ -76,6 +89,7 @@ export class ReplicatedBroker {
     this.state = BrokerState.restore(snapshot.data);
     this.pending.dropThrough(snapshot.meta.index, "a snapshot from the leader replaced this node's log; retry");
     this.feed.notify();
+    this.groups.notify();
   }
 
   /**

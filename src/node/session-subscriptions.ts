@@ -30,6 +30,11 @@ export class SessionSubscriptions {
     private readonly answers: SessionAnswers,
   ) {}
 
+  /** A subscription id of this connection for a stream served elsewhere (a consumer group's member). */
+  allocateId(): number {
+    return this.nextId++;
+  }
+
   async subscribe(m: Subscribe): Promise<void> {
     let durablePositions: Map<string, number> | undefined;
     // one holder per durable subscription: a client that names none (an older one) gets one per request

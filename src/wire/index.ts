@@ -16,6 +16,7 @@ export { type Listener, type ListenOptions, listen } from "./listen.ts";
 export * from "./messages/admin.ts";
 export * from "./messages/client.ts";
 export { type ErrorMessage, ErrorMessageSchema, errorFromMessage, errorMessage } from "./messages/error.ts";
+export * from "./messages/group.ts";
 export {
   type Challenge,
   ChallengeSchema,

@@ -28,6 +28,15 @@ import {
   UnsubscribeSchema,
 } from "./client.ts";
 import { ErrorMessageSchema } from "./error.ts";
+import {
+  ConsumeSchema,
+  ConsumingSchema,
+  GroupAckSchema,
+  GroupListSchema,
+  GroupMessageSchema,
+  ListGroupsSchema,
+  RemoveGroupSchema,
+} from "./group.ts";
 import { ChallengeSchema, HelloSchema, ProofSchema, WelcomeSchema } from "./handshake.ts";
 import { ReportSchema } from "./manager.ts";
 import { JoinSchema, LeaveSchema, TransferSchema } from "./membership.ts";
@@ -51,6 +60,9 @@ const ADMIN_REQUEST_SCHEMAS = [
   SnapshotReadSchema,
 ] as const;
 const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema, ...USER_REPLY_SCHEMAS, SnapshotChunkSchema] as const;
+/** Consumer groups (group.ts): requests a broker receives, and what it answers and pushes. */
+const GROUP_REQUEST_SCHEMAS = [ConsumeSchema, GroupAckSchema, ListGroupsSchema, RemoveGroupSchema] as const;
+const GROUP_REPLY_SCHEMAS = [ConsumingSchema, GroupMessageSchema, GroupListSchema] as const;
 
 /** Received by a broker's port from whoever connected (clients, peer brokers, managers). */
 export const ServerInboundSchema = v.variant("type", [
@@ -69,6 +81,7 @@ export const ServerInboundSchema = v.variant("type", [
   LeaveSchema,
   TransferSchema,
   ...ADMIN_REQUEST_SCHEMAS,
+  ...GROUP_REQUEST_SCHEMAS,
   ...RAFT_MESSAGE_SCHEMAS,
 ]);
 export type ServerInbound = v.InferOutput<typeof ServerInboundSchema>;
@@ -106,6 +119,7 @@ export const ClientInboundSchema = v.variant("type", [
   OkSchema,
   StatusReplySchema,
   ...ADMIN_REPLY_SCHEMAS,
+  ...GROUP_REPLY_SCHEMAS,
   ReadIndexReplySchema,
 ]);
 export type ClientInbound = v.InferOutput<typeof ClientInboundSchema>;
@@ -144,6 +158,8 @@ export const MessageSchema = v.variant("type", [
   ReportSchema,
   ...ADMIN_REQUEST_SCHEMAS,
   ...ADMIN_REPLY_SCHEMAS,
+  ...GROUP_REQUEST_SCHEMAS,
+  ...GROUP_REPLY_SCHEMAS,
   ...RAFT_MESSAGE_SCHEMAS,
 ]);
 export type Message = v.InferOutput<typeof MessageSchema>;

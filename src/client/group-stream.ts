@@ -1,0 +1,243 @@
+import * as v from "valibot";
+import { firstIssue } from "../util/config-values.ts";
+import { MqraftError } from "../util/errors.ts";
+import { type Consume, ConsumeSchema, type GroupMessage, type Push } from "../wire/index.ts";
+import { isRetryable } from "./client-errors.ts";
+import { backoffMs, now, remaining, sleep } from "./deadline.ts";
+import { LeaderLink } from "./leader-link.ts";
+import type { RequestChannel } from "./request-channel.ts";
+import type { ServerPool } from "./server-pool.ts";
+
+export interface ConsumeOptions {
+  /** The consumer group: each message of the topic goes to one of its live members. */
+  group: string;
+  /** This member's name, kept across reconnects; random unless given. */
+  member?: string;
+  /** For a new group: how long a member may hold a message unacknowledged before it goes to another (default 30 s). */
+  ackWaitMs?: number;
+  /** For a new group: deliveries of a message at most before it goes to the dead-letter topic (default 5). */
+  maxDeliver?: number;
+  /** For a new group: the dead-letter topic (default `<topic>.dlq`). */
+  deadLetter?: string;
+  /** For a new group: messages one member holds unacknowledged at most (default 1000). */
+  maxPending?: number;
+  /** For a new group: start at the topic's oldest retained message (the default) or after its newest. */
+  from?: "earliest" | "latest";
+}
+
+/** A message of a work queue, held by this member until it settles it. */
+export interface ConsumedMessage {
+  topic: string;
+  offset: number;
+  /** 1 on its first delivery to any member of the group, 2 on the first redelivery, ... */
+  attempt: number;
+  data: Uint8Array;
+  /** Done: the group never delivers it again. Resolves once the ack is committed; rejects if it came too late. */
+  ack(): Promise<void>;
+  /** Failed: the group delivers it again at once (to any member), or dead-letters it after maxDeliver deliveries. */
+  nak(): Promise<void>;
+  /** Still working on it: its ack wait starts again. */
+  inProgress(): Promise<void>;
+}
+
+interface Context {
+  pool: ServerPool;
+  timeoutMs: number;
+  resumeTimeoutMs: number;
+  ended: (stream: GroupStream) => void;
+}
+
+type Kind = "ack" | "nak" | "progress";
+
+/**
+ * One member of a consumer group, as an async iterator of its messages. It talks to the leader (which keeps the
+ * group's state through the Raft log); when the leader changes or the connection drops it joins the new leader
+ * under the same member name, where it still holds what it held, and drops re-sent copies of messages it already
+ * has. At most maxPending messages are out to it at once, so its buffer is bounded by the group.
+ */
+export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
+  readonly member: string;
+  private readonly link: LeaderLink;
+  private channel: RequestChannel | undefined;
+  private subscription = -1;
+  private readonly queue: ConsumedMessage[] = [];
+  /** offset -> attempt of every message handed to this member and not yet settled. */
+  private readonly inHand = new Map<number, number>();
+  private waiter: PromiseWithResolvers<void> | undefined;
+  private failure: unknown;
+  private closed = false;
+  private joining: Promise<void> | undefined;
+
+  constructor(
+    private readonly topic: string,
+    private readonly options: ConsumeOptions,
+    private readonly context: Context,
+  ) {
+    this.member = options.member ?? randomMember();
+    this.link = new LeaderLink(context.pool);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ConsumedMessage> {
+    return this;
+  }
+
+  /** Joins the group (once); later calls wait for the same join. */
+  start(): Promise<void> {
+    this.joining ??= this.join(now() + this.context.timeoutMs);
+    return this.joining;
+  }
+
+  async next(): Promise<IteratorResult<ConsumedMessage>> {
+    await this.start();
+    for (;;) {
+      const message = this.queue.shift();
+      if (message !== undefined) return { value: message, done: false };
+      if (this.failure !== undefined) throw this.failure;
+      if (this.closed) return { value: undefined, done: true };
+      this.waiter = Promise.withResolvers<void>();
+      await this.waiter.promise;
+    }
+  }
+
+  async return(): Promise<IteratorResult<ConsumedMessage>> {
+    await this.close();
+    return { value: undefined, done: true };
+  }
+
+  /** Leaves the group: what this member holds unacknowledged goes to the others. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const channel = this.channel;
+    if (channel?.isOpen && this.subscription >= 0) {
+      await channel.ask({ type: "unsubscribe", subscription: this.subscription }).catch(() => {});
+    }
+    this.link.close();
+    this.wake();
+    this.context.ended(this);
+  }
+
+  private async join(deadline: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) return;
+      let channel: RequestChannel | undefined;
+      try {
+        channel = await this.link.get(deadline);
+        channel.onDelivery = (push) => this.received(channel as RequestChannel, push);
+        channel.onGroupMessage = (push) => this.received(channel as RequestChannel, push);
+        channel.onClose = (reason) => this.lost(channel as RequestChannel, reason);
+        const request: Omit<Consume, "id"> = {
+          type: "consume",
+          group: this.options.group,
+          topic: this.topic,
+          member: this.member,
+          ...pick(this.options),
+        };
+        const answer = await channel.ask(request);
+        this.channel = channel;
+        this.subscription = answer.subscription;
+        this.link.confirm();
+        return;
+      } catch (e) {
+        if (!isRetryable(e) || remaining(deadline) === 0 || this.closed) throw e;
+        if (channel !== undefined) this.link.report(channel, e);
+        await sleep(backoffMs(attempt));
+      }
+    }
+  }
+
+  private received(channel: RequestChannel, push: Push | GroupMessage): void {
+    if (channel !== this.channel && this.channel !== undefined) return;
+    if (push.type === "ended") return void channel.close();
+    if (push.type !== "group-message") return;
+    // a new leader sends again what this member holds: keep the copy it already has
+    if (this.inHand.get(push.offset) === push.attempt) return;
+    this.inHand.set(push.offset, push.attempt);
+    const settle = (kind: Kind) => () => this.settle(kind, push.offset, push.attempt);
+    this.queue.push({
+      topic: push.topic,
+      offset: push.offset,
+      attempt: push.attempt,
+      data: push.data,
+      ack: settle("ack"),
+      nak: settle("nak"),
+      inProgress: settle("progress"),
+    });
+    this.wake();
+  }
+
+  /** The connection to the leader ended: join again (the new leader, or this one after a blip). */
+  private lost(channel: RequestChannel, reason: MqraftError): void {
+    if (this.closed || channel !== this.channel) return;
+    this.channel = undefined;
+    this.subscription = -1;
+    this.link.report(channel, reason);
+    this.joining = this.join(now() + this.context.resumeTimeoutMs).catch((e) => {
+      this.failure = e;
+      this.wake();
+    });
+  }
+
+  private async settle(kind: Kind, offset: number, attempt: number): Promise<void> {
+    if (this.inHand.get(offset) !== attempt)
+      throw new MqraftError("REFUSED", `offset ${offset} (delivery ${attempt}) was settled already`);
+    const deadline = now() + this.context.timeoutMs;
+    for (let retry = 0; ; retry++) {
+      await this.joining;
+      const channel = this.channel;
+      try {
+        if (channel === undefined) throw new MqraftError("CONNECTION_CLOSED", "not connected to the leader");
+        await channel.ask({ type: "group-ack", group: this.options.group, member: this.member, kind, offset });
+        if (kind !== "progress") this.forget(offset, attempt);
+        return;
+      } catch (e) {
+        if (!isRetryable(e) || remaining(deadline) === 0 || this.closed) {
+          if (kind !== "progress") this.forget(offset, attempt);
+          throw e;
+        }
+        await sleep(backoffMs(retry));
+      }
+    }
+  }
+
+  /** Only this delivery: a redelivery of the same offset may have arrived with the answer (after a nak). */
+  private forget(offset: number, attempt: number): void {
+    if (this.inHand.get(offset) === attempt) this.inHand.delete(offset);
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve();
+  }
+}
+
+/** Checks a consume's options as the broker would, so that a mistake is BAD_USAGE here, naming the option. */
+export function checkConsume(topic: string, options: ConsumeOptions): void {
+  const parsed = v.safeParse(ConsumeSchema, {
+    type: "consume",
+    id: 0,
+    topic,
+    group: options.group,
+    member: options.member ?? "member",
+    ...pick(options),
+  });
+  if (!parsed.success) {
+    const path = v.getDotPath(parsed.issues[0]);
+    throw new MqraftError("BAD_USAGE", `consume ${path ?? ""}: ${firstIssue(parsed.issues)}`);
+  }
+}
+
+function pick(o: ConsumeOptions): Partial<Omit<Consume, "id" | "type" | "group" | "topic" | "member">> {
+  return {
+    ...(o.ackWaitMs === undefined ? {} : { ackWaitMs: o.ackWaitMs }),
+    ...(o.maxDeliver === undefined ? {} : { maxDeliver: o.maxDeliver }),
+    ...(o.deadLetter === undefined ? {} : { deadLetter: o.deadLetter }),
+    ...(o.maxPending === undefined ? {} : { maxPending: o.maxPending }),
+    ...(o.from === undefined ? {} : { from: o.from }),
+  };
+}
+
+function randomMember(): string {
+  return `member-${Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}

@@ -1,0 +1,91 @@
+import { decodeEntryMessages } from "../broker/command-codec.ts";
+import type { PublishMessage } from "../broker/commands.ts";
+import type { Member } from "../broker/groups/group.ts";
+import type { BrokerState } from "../broker/state-machine.ts";
+import type { MqraftError } from "../util/errors.ts";
+import type { GroupMessage, SubscriptionEnded } from "../wire/index.ts";
+import type { EntryReader } from "./subscription-feed.ts";
+
+/** Where a member's messages go: its client connection. */
+export interface GroupSink {
+  send(message: GroupMessage | SubscriptionEnded): boolean;
+  readonly isOpen: boolean;
+}
+
+/**
+ * One member of a consumer group connected to this broker: pushes each message the replicated group state assigns
+ * to the member, once per delivery (a redelivery to the same member is a new attempt and is pushed again). What it
+ * may hold is bounded by the group's maxPending and bytes per member, so no other flow control is needed.
+ */
+export class GroupConsumer {
+  /** offset -> attempt already pushed; only offsets the member still holds are kept. */
+  private readonly sent = new Map<number, number>();
+  private seenMember: Member | undefined;
+  private seenVersion = -1;
+  private lastIndex = -1;
+  private lastMessages: (PublishMessage | undefined)[] = [];
+  /** A rejoin of this member (stale after an expiry) is under way. */
+  rejoining = false;
+  delivered = 0;
+
+  constructor(
+    readonly id: number,
+    readonly group: string,
+    readonly topic: string,
+    readonly member: string,
+    private readonly sink: GroupSink,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.sink.isOpen;
+  }
+
+  /**
+   * Pushes what the member was assigned and has not been sent. Returns the member's record, or undefined when the
+   * group no longer has it (removed, or the group deleted).
+   */
+  pump(state: BrokerState, read: EntryReader): Member | undefined {
+    const group = state.groups.get(this.group);
+    const member = group?.members.get(this.member);
+    if (group === undefined || member === undefined || !this.sink.isOpen) return member;
+    if (member === this.seenMember && member.version === this.seenVersion) return member;
+    for (const offset of member.held) {
+      const delivery = group.outstanding.get(offset);
+      if (delivery === undefined || this.sent.get(offset) === delivery.attempt) continue;
+      this.sent.set(offset, delivery.attempt);
+      const at = state.locate(this.topic, offset);
+      // removed by retention since: the delivery expires and the group counts it dropped
+      if (typeof at === "string") continue;
+      const message = this.messageAt(at.index, at.slot, read);
+      if (message === undefined) continue;
+      this.sink.send({
+        type: "group-message",
+        subscription: this.id,
+        topic: this.topic,
+        offset,
+        attempt: delivery.attempt,
+        data: message.data,
+      });
+      this.delivered++;
+    }
+    for (const offset of this.sent.keys()) if (!member.held.has(offset)) this.sent.delete(offset);
+    this.seenMember = member;
+    this.seenVersion = member.version;
+    return member;
+  }
+
+  /** Tells the client nothing more comes on this stream. */
+  end(error: MqraftError): void {
+    if (this.sink.isOpen)
+      this.sink.send({ type: "ended", subscription: this.id, code: error.code, message: error.message });
+  }
+
+  private messageAt(index: number, slot: number, read: EntryReader): PublishMessage | undefined {
+    if (index !== this.lastIndex) {
+      const data = read(index);
+      this.lastMessages = data === undefined ? [] : decodeEntryMessages(data);
+      this.lastIndex = index;
+    }
+    return this.lastMessages[slot];
+  }
+}

@@ -1,0 +1,184 @@
+import { decodeEntryMessages } from "../broker/command-codec.ts";
+import type { Command, PublishMessage } from "../broker/commands.ts";
+import type { GroupSettings } from "../broker/groups/group-commands.ts";
+import { DEAD_LETTER_PRODUCER } from "../broker/groups/groups.ts";
+import type { ApplyResult } from "../broker/results.ts";
+import type { BrokerState } from "../broker/state-machine.ts";
+import { MqraftError } from "../util/errors.ts";
+import type { Consume } from "../wire/index.ts";
+import { GroupAckBatcher } from "./group-acks.ts";
+import { GroupConsumer, type GroupSink } from "./group-consumer.ts";
+import type { PublishOutcome } from "./publish-batcher.ts";
+import type { EntryReader } from "./subscription-feed.ts";
+
+/** Defaults of a new group (docs/messaging.md, "Work queues"). */
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+export const DEFAULT_MAX_DELIVER = 5;
+export const DEFAULT_MAX_PENDING = 1000;
+
+export interface GroupServiceHost {
+  state(): BrokerState;
+  read: EntryReader;
+  propose(command: Command): Promise<ApplyResult>;
+  publish(message: PublishMessage, done: (outcome: PublishOutcome) => void): void;
+  /** Command time, as the leader stamps it. */
+  now(): number;
+  defer(fn: () => void): void;
+  isLeader(): boolean;
+}
+
+/**
+ * The node's side of consumer groups. Members connect to the leader: it proposes their joins, acks and leaves, and
+ * pushes to each the messages the replicated group state assigns to it. As leader it also moves command time when an
+ * ack-wait deadline has passed and nothing else would (group-tick), and publishes dead letters. A broker that loses
+ * the leadership ends its members' streams (NOT_LEADER): they join the new leader under the same member names, and
+ * find there what they held, as the group state is replicated.
+ */
+export class GroupService {
+  private readonly consumers = new Set<GroupConsumer>();
+  private readonly acks: GroupAckBatcher;
+  private scheduled = false;
+  private ticking = false;
+  /** Dead letters being published ("group\0seq"), so that each is proposed once per leader. */
+  private readonly deadInFlight = new Set<string>();
+
+  constructor(private readonly host: GroupServiceHost) {
+    this.acks = new GroupAckBatcher((c) => host.propose(c), host.now, host.defer);
+  }
+
+  get size(): number {
+    return this.consumers.size;
+  }
+
+  /** Joins `m.member` to the group (creating it) and returns the consumer that pushes its messages to `sink`. */
+  async consume(id: number, m: Consume, sink: GroupSink): Promise<GroupConsumer> {
+    if (!this.host.isLeader()) throw new MqraftError("NOT_LEADER", "this broker is not the leader");
+    const settings: GroupSettings = {
+      ackWaitMs: m.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
+      maxDeliver: m.maxDeliver ?? DEFAULT_MAX_DELIVER,
+      deadLetter: m.deadLetter ?? `${m.topic}.dlq`,
+      maxPending: m.maxPending ?? DEFAULT_MAX_PENDING,
+      from: m.from ?? "earliest",
+    };
+    const r = await this.host.propose({
+      type: "group-join",
+      time: this.host.now(),
+      group: m.group,
+      topic: m.topic,
+      member: m.member,
+      settings,
+    });
+    if (r.type === "error") throw new MqraftError(r.code, r.message);
+    const consumer = new GroupConsumer(id, m.group, m.topic, m.member, sink);
+    this.consumers.add(consumer);
+    this.notify();
+    return consumer;
+  }
+
+  /** Settles one message; resolves once the ack is applied, rejects when refused. */
+  ack(group: string, member: string, kind: "ack" | "nak" | "progress", offset: number): Promise<void> {
+    if (!this.host.isLeader()) return Promise.reject(new MqraftError("NOT_LEADER", "this broker is not the leader"));
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.acks.add(group, member, kind, offset, (error) => (error === undefined ? resolve() : reject(error)));
+    return promise;
+  }
+
+  /**
+   * The member's connection closed or it unsubscribed: as leader, what it held goes to the others at once. Also when
+   * this fails (no leader now), nothing is lost: its deliveries expire after the ack wait.
+   */
+  leave(consumer: GroupConsumer): void {
+    if (!this.consumers.delete(consumer) || !this.host.isLeader()) return;
+    const { group, member } = consumer;
+    // the same member may have joined again on another connection meanwhile: leave only if none holds it here
+    for (const other of this.consumers) if (other.group === group && other.member === member) return;
+    this.host.propose({ type: "group-leave", time: this.host.now(), group, member }).catch(() => {});
+  }
+
+  /** Entries were applied (or a snapshot installed): push new assignments, publish dead letters. */
+  notify(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.host.defer(() => {
+      this.scheduled = false;
+      this.pumpAll();
+    });
+  }
+
+  /** At every heartbeat: as leader, move command time past a passed deadline, and retry dead letters. */
+  tick(): void {
+    if (!this.host.isLeader()) {
+      if (this.consumers.size > 0) this.pumpAll();
+      return;
+    }
+    const state = this.host.state();
+    if (!this.ticking && state.groups.nextDeadline() <= this.host.now()) {
+      this.ticking = true;
+      this.host
+        .propose({ type: "group-tick", time: this.host.now() })
+        .catch(() => {})
+        .finally(() => {
+          this.ticking = false;
+        });
+    }
+    this.publishDeadLetters(state);
+  }
+
+  private pumpAll(): void {
+    const leader = this.host.isLeader();
+    const state = this.host.state();
+    for (const consumer of this.consumers) {
+      if (!leader) {
+        consumer.end(new MqraftError("NOT_LEADER", "this broker is no longer the leader; join the new one"));
+        this.consumers.delete(consumer);
+        continue;
+      }
+      const member = consumer.pump(state, this.host.read);
+      if (member === undefined) {
+        consumer.end(new MqraftError("NOT_FOUND", `member ${consumer.member} is no longer in group ${consumer.group}`));
+        this.consumers.delete(consumer);
+      } else if (!member.active && consumer.isOpen && !consumer.rejoining) this.rejoin(consumer, state);
+    }
+    if (leader) this.publishDeadLetters(state);
+  }
+
+  /** A member whose delivery expired is still connected: it is alive, so it may take messages again. */
+  private rejoin(consumer: GroupConsumer, state: BrokerState): void {
+    const group = state.groups.get(consumer.group);
+    if (group === undefined) return;
+    consumer.rejoining = true;
+    this.host
+      .propose({
+        type: "group-join",
+        time: this.host.now(),
+        group: consumer.group,
+        topic: consumer.topic,
+        member: consumer.member,
+        settings: group.settings,
+      })
+      .catch(() => {})
+      .finally(() => {
+        consumer.rejoining = false;
+      });
+  }
+
+  private publishDeadLetters(state: BrokerState): void {
+    for (const { group, letters } of state.groups.waitingDeadLetters()) {
+      for (const letter of letters) {
+        const key = `${group.name}\u0000${letter.seq}`;
+        if (this.deadInFlight.has(key)) continue;
+        this.deadInFlight.add(key);
+        const at = state.locate(group.topic, letter.offset);
+        let data = new Uint8Array(0);
+        if (typeof at !== "string") {
+          const entry = this.host.read(at.index);
+          data = (entry === undefined ? undefined : decodeEntryMessages(entry)[at.slot]?.data) ?? data;
+        }
+        this.host.publish(
+          { topic: group.settings.deadLetter, data, producer: `${DEAD_LETTER_PRODUCER}${group.name}`, seq: letter.seq },
+          () => this.deadInFlight.delete(key),
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
+import type { Consume, GroupAck, GroupList, GroupMessage, ListGroups, Message, RemoveGroup } from "../wire/index.ts";
+import type { GroupConsumer } from "./group-consumer.ts";
+import { listGroups } from "./group-summary.ts";
+import type { ReplicatedBroker } from "./replicated-broker.ts";
+
+export type GroupRequest = Consume | GroupAck | ListGroups | RemoveGroup;
+
+/** What the group requests of one client connection need of it. */
+export interface GroupSessionHost {
+  readonly broker: ReplicatedBroker;
+  isLeader(): boolean;
+  now(): number;
+  /** Sends an answer or a push; false once the connection is closing. */
+  send(message: Message): boolean;
+  isOpen(): boolean;
+  /** A new subscription id of this connection (shared with its plain subscriptions). */
+  nextSubscription(): number;
+  /** Answers request `id` with an error (NOT_LEADER carries the leader's address). */
+  answerError(id: number, error: unknown): void;
+}
+
+/** The consumer-group requests of one client connection, and the members it serves (group-service.ts). */
+export class GroupSession {
+  private readonly consumers = new Map<number, GroupConsumer>();
+
+  constructor(private readonly host: GroupSessionHost) {}
+
+  receive(m: GroupRequest): void {
+    switch (m.type) {
+      case "consume":
+        return void this.consume(m).catch((e) => this.host.answerError(m.id, e));
+      case "group-ack":
+        return void this.host.broker.groups.ack(m.group, m.member, m.kind, m.offset).then(
+          () => this.host.send({ type: "ok", id: m.id }),
+          (e) => this.host.answerError(m.id, e),
+        );
+      case "list-groups":
+        return this.onLeader(m.id, async () => {
+          const groups = listGroups(this.host.broker.state, m.name);
+          const reply: GroupList = { type: "group-list", id: m.id, groups };
+          this.host.send(reply);
+        });
+      case "remove-group":
+        return this.onLeader(m.id, async () => {
+          const r = await this.host.broker.propose({ type: "group-rm", time: this.host.now(), group: m.name });
+          if (r.type === "error") throw new MqraftError(r.code, r.message);
+          this.host.send({ type: "ok", id: m.id });
+        });
+      default:
+        return m satisfies never;
+    }
+  }
+
+  /** True when `subscription` was one of this connection's group members (it has left, and `ok` was sent). */
+  unsubscribe(id: number, subscription: number): boolean {
+    const consumer = this.consumers.get(subscription);
+    if (consumer === undefined) return false;
+    this.consumers.delete(subscription);
+    this.host.broker.groups.leave(consumer);
+    this.host.send({ type: "ok", id });
+    return true;
+  }
+
+  /** The connection closed: its members leave (what they held goes to the others). */
+  closed(): void {
+    for (const consumer of this.consumers.values()) this.host.broker.groups.leave(consumer);
+    this.consumers.clear();
+  }
+
+  private async consume(m: Consume): Promise<void> {
+    const id = this.host.nextSubscription();
+    const host = this.host;
+    const sink = {
+      send: (message: GroupMessage | Extract<Message, { type: "ended" }>) => host.send(message),
+      get isOpen() {
+        return host.isOpen();
+      },
+    };
+    // answered before the member's first push: the consumer pumps on a later turn
+    const consumer = await this.host.broker.groups.consume(id, m, sink);
+    if (!this.host.isOpen()) return this.host.broker.groups.leave(consumer);
+    this.consumers.set(id, consumer);
+    this.host.send({ type: "consuming", id: m.id, subscription: id });
+  }
+
+  private onLeader(id: number, work: () => Promise<void>): void {
+    void Promise.resolve()
+      .then(() => {
+        if (!this.host.isLeader()) throw new MqraftError("NOT_LEADER", "this broker is not the leader");
+        return work();
+      })
+      .catch((e) => this.host.answerError(id, isMqraftError(e) ? e : new MqraftError("INTERNAL", describeError(e))));
+  }
+}

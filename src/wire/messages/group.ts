@@ -1,0 +1,124 @@
+import * as v from "valibot";
+import { SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
+import { ByteCountSchema } from "./fields.ts";
+
+/**
+ * Consumer groups (work queues) on the wire: a member joins with `consume` and gets `group-message` pushes, each
+ * message it holds until it settles it with `group-ack` (ack, nak or progress). Served by the leader, which proposes
+ * every change to the group through the Raft log; another broker answers NOT_LEADER with the leader's address.
+ */
+const RequestIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const CountSchema = ByteCountSchema;
+const LimitSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
+/** A group name leaves room for the dead-letter producer id's prefix (`mqraft-dlq:`) within 255 characters. */
+export const GroupNameSchema = v.pipe(
+  SubscriptionNameSchema,
+  v.maxLength(244, "a group name has at most 244 characters"),
+);
+
+export const ConsumeSchema = v.object({
+  type: v.literal("consume"),
+  id: RequestIdSchema,
+  group: GroupNameSchema,
+  topic: TopicSchema,
+  /** The member's name, kept across its reconnects so that what it holds stays its own. */
+  member: SubscriptionNameSchema,
+  /** The settings below apply when this consume creates the group; a group keeps those it was created with. */
+  ackWaitMs: v.optional(v.pipe(LimitSchema, v.maxValue(24 * 3600 * 1000))),
+  maxDeliver: v.optional(v.pipe(LimitSchema, v.maxValue(1000))),
+  deadLetter: v.optional(TopicSchema),
+  maxPending: v.optional(v.pipe(LimitSchema, v.maxValue(10_000))),
+  from: v.optional(v.picklist(["earliest", "latest"])),
+});
+
+/** The answer to `consume`: the member's messages come as `group-message` pushes under `subscription`. */
+export const ConsumingSchema = v.object({
+  type: v.literal("consuming"),
+  id: RequestIdSchema,
+  subscription: CountSchema,
+});
+
+export const GroupMessageSchema = v.object({
+  type: v.literal("group-message"),
+  subscription: CountSchema,
+  topic: TopicSchema,
+  offset: CountSchema,
+  /** 1 for the first delivery of this message (to any member), 2 for the first redelivery, ... */
+  attempt: LimitSchema,
+  data: v.instance(Uint8Array),
+});
+
+export const GroupAckSchema = v.object({
+  type: v.literal("group-ack"),
+  id: RequestIdSchema,
+  group: GroupNameSchema,
+  member: SubscriptionNameSchema,
+  kind: v.picklist(["ack", "nak", "progress"]),
+  offset: CountSchema,
+});
+
+export const ListGroupsSchema = v.object({
+  type: v.literal("list-groups"),
+  id: RequestIdSchema,
+  name: v.optional(SubscriptionNameSchema),
+});
+
+export const RemoveGroupSchema = v.object({
+  type: v.literal("remove-group"),
+  id: RequestIdSchema,
+  name: SubscriptionNameSchema,
+});
+
+export const GroupMemberSummarySchema = v.object({
+  name: SubscriptionNameSchema,
+  /** False after a delivery to it expired, until it acks or joins again. */
+  live: v.boolean(),
+  /** Messages it holds unacknowledged. */
+  holding: CountSchema,
+});
+
+export const DeadLetterSummarySchema = v.object({
+  offset: CountSchema,
+  deliveries: CountSchema,
+  reason: v.picklist(["nak", "ack-wait", "member-left"]),
+  /** Its offset on the dead-letter topic; absent while it waits to be published there. */
+  deadLetterOffset: v.optional(CountSchema),
+});
+
+export const GroupSummarySchema = v.object({
+  name: SubscriptionNameSchema,
+  topic: TopicSchema,
+  ackWaitMs: LimitSchema,
+  maxDeliver: LimitSchema,
+  maxPending: LimitSchema,
+  deadLetter: TopicSchema,
+  /** The next offset of the topic never handed out. */
+  next: CountSchema,
+  /** Delivered and not acknowledged yet. */
+  outstanding: CountSchema,
+  /** Waiting to be delivered again (naked, expired, or held by a member that left). */
+  redeliveries: CountSchema,
+  acked: CountSchema,
+  redelivered: CountSchema,
+  deadLettered: CountSchema,
+  /** Removed by retention before the group finished them. */
+  dropped: CountSchema,
+  members: v.array(GroupMemberSummarySchema),
+  /** The latest dead letters, oldest first (those still waiting first). */
+  deadLetters: v.array(DeadLetterSummarySchema),
+});
+
+export const GroupListSchema = v.object({
+  type: v.literal("group-list"),
+  id: RequestIdSchema,
+  groups: v.array(GroupSummarySchema),
+});
+
+export type Consume = v.InferOutput<typeof ConsumeSchema>;
+export type Consuming = v.InferOutput<typeof ConsumingSchema>;
+export type GroupMessage = v.InferOutput<typeof GroupMessageSchema>;
+export type GroupAck = v.InferOutput<typeof GroupAckSchema>;
+export type ListGroups = v.InferOutput<typeof ListGroupsSchema>;
+export type RemoveGroup = v.InferOutput<typeof RemoveGroupSchema>;
+export type GroupSummary = v.InferOutput<typeof GroupSummarySchema>;
+export type GroupList = v.InferOutput<typeof GroupListSchema>;

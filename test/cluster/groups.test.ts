@@ -1,0 +1,249 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import type { Subprocess } from "bun";
+import {
+  type ConsumedMessage,
+  type ConsumeOptions,
+  connect,
+  type GroupStream,
+  type MqraftClient,
+  type ReceivedMessage,
+} from "../../src/client/index.ts";
+import { requireBinary, runMqraft } from "../support/binary.ts";
+import { TestCluster } from "../support/cluster.ts";
+import { waitFor } from "../support/wait.ts";
+
+let cluster: TestCluster | undefined;
+const clients: MqraftClient[] = [];
+const spawned: Subprocess[] = [];
+afterEach(async () => {
+  for (const p of spawned.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+async function client(servers: string[]): Promise<MqraftClient> {
+  const c = await connect({ servers, timeoutMs: 15_000, resumeTimeoutMs: 30_000 });
+  clients.push(c);
+  return c;
+}
+
+const text = (m: { data: Uint8Array }) => new TextDecoder().decode(m.data);
+
+interface Received {
+  member: string;
+  offset: number;
+  attempt: number;
+  /** performance.now() when it arrived. */
+  at: number;
+}
+
+/**
+ * A member that records what it receives and settles it with `settle` (ack by default). Acks whose promise resolved
+ * are in `acked`, with when they resolved.
+ */
+function member(
+  stream: GroupStream,
+  log: Received[],
+  acked: Map<number, number>,
+  settle?: (m: ConsumedMessage) => Promise<void>,
+) {
+  const done = (async () => {
+    for await (const m of stream) {
+      log.push({ member: stream.member, offset: m.offset, attempt: m.attempt, at: performance.now() });
+      if (settle !== undefined) await settle(m);
+      else
+        void m.ack().then(
+          () => acked.set(m.offset, performance.now()),
+          () => {},
+        );
+    }
+  })();
+  done.catch(() => {});
+  return done;
+}
+
+async function publishAll(c: MqraftClient, topic: string, n: number, from = 0): Promise<void> {
+  const sent: Promise<unknown>[] = [];
+  for (let i = from; i < from + n; i++) sent.push(c.publish(topic, `job ${i}`));
+  await Promise.all(sent);
+}
+
+async function groupDone(c: MqraftClient, name: string, n: number, timeoutMs = 60_000) {
+  return waitFor(
+    `group ${name} to have acked ${n}`,
+    async () => {
+      const [g] = await c.groups(name);
+      return g !== undefined && g.acked >= n && g.outstanding === 0 && g.redeliveries === 0 ? g : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+}
+
+describe("consumer groups (work queues) on real brokers", () => {
+  test("3 members over 10,000 messages: each acknowledged exactly once, none delivered to two members", async () => {
+    cluster = await TestCluster.create({ nodes: 3 });
+    await cluster.waitForLeader();
+    const servers = cluster.addresses;
+    const log: Received[] = [];
+    const acked = new Map<number, number>();
+    const options: ConsumeOptions = { group: "workers", maxPending: 200 };
+    const streams = await Promise.all(
+      ["m1", "m2", "m3"].map(async (name) => (await client(servers)).consume("jobs", { ...options, member: name })),
+    );
+    for (const s of streams) await s.start();
+    for (const s of streams) member(s, log, acked);
+    await publishAll(await client(servers), "jobs", 10_000);
+    const g = await groupDone(clients[0] as MqraftClient, "workers", 10_000);
+    expect({ acked: g.acked, next: g.next, redelivered: g.redelivered, dead: g.deadLettered }).toEqual({
+      acked: 10_000,
+      next: 10_000,
+      redelivered: 0,
+      dead: 0,
+    });
+    const byOffset = new Map<number, Received[]>();
+    for (const r of log) byOffset.set(r.offset, [...(byOffset.get(r.offset) ?? []), r]);
+    const twice = [...byOffset].filter(([, rs]) => rs.length !== 1).slice(0, 5);
+    expect(twice).toEqual([]);
+    expect(byOffset.size).toBe(10_000);
+    for (const name of ["m1", "m2", "m3"]) expect(log.filter((r) => r.member === name).length).toBeGreaterThan(1000);
+  }, 120_000);
+
+  test("a member killed with -9 holding messages: all of them go to the others", async () => {
+    cluster = await TestCluster.create({ nodes: 3 });
+    await cluster.waitForLeader();
+    const servers = cluster.addresses;
+    const server = servers.join(",");
+    // the doomed member holds up to 5 messages and never finishes its first job
+    const doomed = Bun.spawn(
+      [
+        requireBinary(),
+        "sub",
+        "jobs",
+        "--group",
+        "workers",
+        "--member",
+        "doomed",
+        "--max-pending",
+        "5",
+        "--ack-wait",
+        "5s",
+        "--exec",
+        "exec sleep 120",
+        "--server",
+        server,
+      ],
+      { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
+    );
+    spawned.push(doomed);
+    const admin = await client(servers);
+    await waitFor("the doomed member to join", async () =>
+      (await admin.groups("workers"))[0]?.members.some((m) => m.name === "doomed") ? true : undefined,
+    );
+    await publishAll(admin, "jobs", 5);
+    const [before] = await waitFor("the doomed member to hold 5", async () => {
+      const gs = await admin.groups("workers");
+      return gs[0]?.members.find((m) => m.name === "doomed")?.holding === 5 ? gs : undefined;
+    });
+    expect(before?.outstanding).toBe(5);
+    const jobs = Bun.spawnSync(["pgrep", "-P", String(doomed.pid)])
+      .stdout.toString()
+      .trim()
+      .split("\n")
+      .filter(Boolean);
+    doomed.kill("SIGKILL");
+    await doomed.exited;
+    for (const pid of jobs) process.kill(Number(pid), "SIGKILL");
+
+    const log: Received[] = [];
+    const acked = new Map<number, number>();
+    for (const name of ["a", "b"]) {
+      const s = (await client(servers)).consume("jobs", { group: "workers", member: name });
+      await s.start();
+      member(s, log, acked);
+    }
+    await publishAll(admin, "jobs", 5, 5);
+    const g = await groupDone(admin, "workers", 10, 30_000);
+    expect(g.members.map((m) => m.name).sort()).toEqual(["a", "b"]);
+    const first5 = log.filter((r) => r.offset < 5).map((r) => [r.offset, r.attempt]);
+    expect(first5.sort((x, y) => (x[0] as number) - (y[0] as number))).toEqual([0, 1, 2, 3, 4].map((o) => [o, 2]));
+    expect(g.acked).toBe(10);
+  }, 60_000);
+
+  test("the leader killed mid-run: no acknowledged message delivered again, none lost", async () => {
+    cluster = await TestCluster.create({ nodes: 3 });
+    const first = await cluster.waitForLeader();
+    const servers = cluster.addresses;
+    const log: Received[] = [];
+    const acked = new Map<number, number>();
+    for (const name of ["m1", "m2", "m3"]) {
+      const s = (await client(servers)).consume("jobs", {
+        group: "workers",
+        member: name,
+        ackWaitMs: 3000,
+        maxPending: 50,
+      });
+      await s.start();
+      // slow enough that the failover falls in the middle of the run
+      member(s, log, acked, async (m) => {
+        await Bun.sleep(1);
+        await m.ack().then(
+          () => void acked.set(m.offset, performance.now()),
+          () => {},
+        );
+      });
+    }
+    const publisher = await client(servers);
+    const published = publishAll(publisher, "jobs", 3000);
+    await waitFor("a third of the messages acked", () => (acked.size >= 1000 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+    await cluster.stop(first);
+    await cluster.waitForLeader(15_000, first);
+    await published;
+    const g = await groupDone(publisher, "workers", 3000, 90_000);
+    expect({ acked: g.acked, next: g.next, dead: g.deadLettered, dropped: g.dropped }).toEqual({
+      acked: 3000,
+      next: 3000,
+      dead: 0,
+      dropped: 0,
+    });
+    // an ack that resolved is in the replicated state: nobody receives that message after it
+    const late = log.filter((r) => {
+      const ackedAt = acked.get(r.offset);
+      return ackedAt !== undefined && r.at > ackedAt;
+    });
+    expect(late.slice(0, 5)).toEqual([]);
+    const offsets = new Set(log.map((r) => r.offset));
+    expect(offsets.size).toBe(3000);
+  }, 180_000);
+
+  test("a message naked maxDeliver times is on the dead-letter topic, with why in group info", async () => {
+    cluster = await TestCluster.create({ nodes: 3 });
+    await cluster.waitForLeader();
+    const servers = cluster.addresses;
+    const c = await client(servers);
+    const log: Received[] = [];
+    const stream = c.consume("jobs", { group: "picky", member: "p", maxDeliver: 2, deadLetter: "jobs.failed" });
+    await stream.start();
+    member(stream, log, new Map(), (m) => m.nak());
+    await publishAll(c, "jobs", 3);
+    const dead: ReceivedMessage[] = [];
+    const sub = await c.subscribe("jobs.failed", { from: "earliest" });
+    for await (const m of sub) {
+      dead.push(m);
+      if (dead.length === 3) break;
+    }
+    expect(dead.map(text).sort()).toEqual(["job 0", "job 1", "job 2"]);
+    const [g] = await c.groups("picky");
+    expect(g?.deadLettered).toBe(3);
+    expect(g?.deadLetters.map((d) => [d.offset, d.deliveries, d.reason]).sort()).toEqual([
+      [0, 2, "nak"],
+      [1, 2, "nak"],
+      [2, 2, "nak"],
+    ]);
+    const info = await runMqraft(["group", "info", "picky", "--server", servers.join(",")]);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toContain("dead-lettered 3");
+  }, 60_000);
+});
