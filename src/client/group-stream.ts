@@ -187,7 +187,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
       const channel = this.channel;
       try {
         if (channel === undefined) throw new MqraftError("CONNECTION_CLOSED", "not connected to the leader");
-        await channel.ask({ type: "group-ack", group: this.options.group, member: this.member, kind, offset });
+        await channel.ask({ type: "group-ack", group: this.options.group, member: this.member, kind, offset, attempt });
         if (kind !== "progress") this.forget(offset, attempt);
         return;
       } catch (e) {

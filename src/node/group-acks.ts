@@ -10,6 +10,7 @@ interface Batch {
   member: string;
   kind: AckKind;
   offsets: number[];
+  attempts: number[];
   settles: Settle[];
 }
 
@@ -28,15 +29,16 @@ export class GroupAckBatcher {
     private readonly defer: (fn: () => void) => void,
   ) {}
 
-  add(group: string, member: string, kind: AckKind, offset: number, settle: Settle): void {
+  add(group: string, member: string, kind: AckKind, offset: number, attempt: number, settle: Settle): void {
     const key = `${group}\u0000${member}\u0000${kind}`;
     let batch = this.batches.get(key);
     if (batch === undefined || batch.offsets.length >= MAX_ACKS_PER_COMMAND) {
       if (batch !== undefined) this.flush(batch);
-      batch = { group, member, kind, offsets: [], settles: [] };
+      batch = { group, member, kind, offsets: [], attempts: [], settles: [] };
       this.batches.set(key, batch);
     }
     batch.offsets.push(offset);
+    batch.attempts.push(attempt);
     batch.settles.push(settle);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -50,8 +52,8 @@ export class GroupAckBatcher {
   }
 
   private flush(batch: Batch): void {
-    const { group, member, kind, offsets, settles } = batch;
-    this.propose({ type: "group-ack", time: this.now(), group, member, kind, offsets }).then(
+    const { group, member, kind, offsets, attempts, settles } = batch;
+    this.propose({ type: "group-ack", time: this.now(), group, member, kind, offsets, attempts }).then(
       (r) => {
         if (r.type === "error") {
           const error = new MqraftError(r.code, r.message);
@@ -64,7 +66,7 @@ export class GroupAckBatcher {
             refused.has(offset)
               ? new MqraftError(
                   "REFUSED",
-                  `member ${member} of group ${group} does not hold offset ${offset}: its ack wait passed and it went to another member, or it was settled already`,
+                  `member ${member} of group ${group} does not hold delivery ${attempts[i]} of offset ${offset}: its ack wait passed and it went to another member, or it was settled already`,
                 )
               : undefined,
           );

@@ -76,10 +76,10 @@ export class GroupService {
   }
 
   /** Settles one message; resolves once the ack is applied, rejects when refused. */
-  ack(group: string, member: string, kind: "ack" | "nak" | "progress", offset: number): Promise<void> {
+  ack(group: string, member: string, kind: "ack" | "nak" | "progress", offset: number, attempt: number): Promise<void> {
     if (!this.host.isLeader()) return Promise.reject(new MqraftError("NOT_LEADER", "this broker is not the leader"));
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.acks.add(group, member, kind, offset, (error) => (error === undefined ? resolve() : reject(error)));
+    this.acks.add(group, member, kind, offset, attempt, (error) => (error === undefined ? resolve() : reject(error)));
     return promise;
   }
 
@@ -128,6 +128,11 @@ export class GroupService {
     const leader = this.host.isLeader();
     const state = this.host.state();
     for (const consumer of this.consumers) {
+      // a connection that closed without its session saying so: the member's deliveries expire by themselves
+      if (!consumer.isOpen) {
+        this.consumers.delete(consumer);
+        continue;
+      }
       if (!leader) {
         consumer.end(new MqraftError("NOT_LEADER", "this broker is no longer the leader; join the new one"));
         this.consumers.delete(consumer);

@@ -31,7 +31,7 @@ export class GroupSession {
       case "consume":
         return void this.consume(m).catch((e) => this.host.answerError(m.id, e));
       case "group-ack":
-        return void this.host.broker.groups.ack(m.group, m.member, m.kind, m.offset).then(
+        return void this.host.broker.groups.ack(m.group, m.member, m.kind, m.offset, m.attempt).then(
           () => this.host.send({ type: "ok", id: m.id }),
           (e) => this.host.answerError(m.id, e),
         );

@@ -55,6 +55,11 @@ export const GroupAckCommandSchema = v.object({
   member: SubscriptionNameSchema,
   kind: AckKindSchema,
   offsets: v.pipe(v.array(WholeNumberSchema), v.minLength(1), v.maxLength(MAX_ACKS_PER_COMMAND)),
+  /**
+   * The delivery each settle is about (its attempt), one per offset: a late settle of an earlier delivery must not
+   * settle the message handed to the same member again since (after a nak, an expiry, a leave and rejoin).
+   */
+  attempts: v.pipe(v.array(PositiveNumberSchema), v.maxLength(MAX_ACKS_PER_COMMAND)),
 });
 
 /** Moves the command time (proposed by the leader while a group's ack-wait deadline has passed). */

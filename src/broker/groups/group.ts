@@ -123,9 +123,10 @@ export class Group {
     return held.length;
   }
 
-  settle(member: Member, kind: AckKind, offset: number, time: number): boolean {
+  /** Settles delivery `attempt` of `offset`; false when the member does not hold that delivery. */
+  settle(member: Member, kind: AckKind, offset: number, attempt: number, time: number): boolean {
     const delivery = this.outstanding.get(offset);
-    if (delivery === undefined || delivery.member !== member) return false;
+    if (delivery === undefined || delivery.member !== member || delivery.attempt !== attempt) return false;
     if (kind === "progress") {
       delivery.deadline = time + this.settings.ackWaitMs;
       this.expiry.push(offset, delivery.attempt, delivery.deadline);

@@ -61,6 +61,8 @@ export class Groups {
         return { type: "group-leave", group: group.name, member: member.id, returned };
       }
       case "group-ack": {
+        if (command.attempts.length !== command.offsets.length)
+          return refusal("BAD_MESSAGE", "group-ack needs one attempt per offset");
         const group = this.byName.get(command.group);
         const member = group?.members.get(command.member);
         if (group === undefined || member === undefined)
@@ -69,8 +71,10 @@ export class Groups {
         member.lastSeen = time;
         const settled: number[] = [];
         const refused: number[] = [];
-        for (const offset of command.offsets)
-          (group.settle(member, command.kind, offset, time) ? settled : refused).push(offset);
+        command.offsets.forEach((offset, i) => {
+          const attempt = command.attempts[i] as number;
+          (group.settle(member, command.kind, offset, attempt, time) ? settled : refused).push(offset);
+        });
         this.fill(group, time);
         return { type: "group-ack", group: group.name, kind: command.kind, settled, refused };
       }

@@ -55,6 +55,8 @@ export const GroupAckSchema = v.object({
   member: SubscriptionNameSchema,
   kind: v.picklist(["ack", "nak", "progress"]),
   offset: CountSchema,
+  /** The delivery settled (its `attempt`): a late settle of an earlier delivery is refused. */
+  attempt: LimitSchema,
 });
 
 export const ListGroupsSchema = v.object({

@@ -37,8 +37,10 @@ function ack(
   offsets: number[],
   kind: "ack" | "nak" | "progress" = "ack",
   time = T0,
+  // the delivery each settle is about: by default the current one
+  attempts = offsets.map((o) => state.groups.get("workers")?.outstanding.get(o)?.attempt ?? 1),
 ) {
-  const r = apply(state, { type: "group-ack", time, group: "workers", member, kind, offsets });
+  const r = apply(state, { type: "group-ack", time, group: "workers", member, kind, offsets, attempts });
   if (r.type !== "group-ack") throw new Error(`expected a group-ack result, got ${JSON.stringify(r)}`);
   return r;
 }
@@ -158,6 +160,18 @@ describe("consumer groups in the state machine", () => {
     expect(group?.deadLettered).toBe(1);
   });
 
+  test("a late settle of an earlier delivery does not settle the message handed to the same member again", () => {
+    const state = new BrokerState();
+    join(state, "a");
+    publishN(state, 1);
+    // a nak of delivery 1, then (late, as the driver simulation found) an ack of that same delivery 1
+    ack(state, "a", [0], "nak", T0 + 1, [1]);
+    expect(state.groups.get("workers")?.outstanding.get(0)?.attempt).toBe(2);
+    expect(ack(state, "a", [0], "ack", T0 + 2, [1])).toMatchObject({ settled: [], refused: [0] });
+    expect(state.groups.get("workers")?.acked).toBe(0);
+    expect(ack(state, "a", [0], "ack", T0 + 3, [2])).toMatchObject({ settled: [0], refused: [] });
+  });
+
   test("a member that leaves gives its messages back to the others", () => {
     const state = new BrokerState();
     join(state, "a", T0, { maxPending: 3 });
@@ -191,6 +205,7 @@ describe("consumer groups in the state machine", () => {
       member: "z",
       kind: "ack",
       offsets: [0],
+      attempts: [1],
     });
     expect(s).toMatchObject({ type: "error", code: "NOT_FOUND" });
   });

@@ -24,6 +24,11 @@ export class BrokerChecker extends RaftChecker {
   private readonly ackedAt = new Map<string, string>();
   /** Per-producer order, no duplicate and fencing (producer-checker.ts). */
   readonly producers = new ProducerChecker();
+  /**
+   * Topics whose messages are copies of messages stored elsewhere (a consumer group's dead letters): nodes must agree
+   * on them offset by offset, but they are no publishes of their own.
+   */
+  readonly copies = new Set<string>();
 
   constructor(
     /** Retention may drop old messages; without it every topic starts at offset 0 forever. */
@@ -54,6 +59,7 @@ export class BrokerChecker extends RaftChecker {
       return;
     }
     byOffset.set(offset, text);
+    if (this.copies.has(topic)) return;
     if (at !== undefined) this.producers.stored(text, topic, offset, at);
     const promised = this.ackedAt.get(`${topic}/${offset}`);
     if (promised !== undefined && promised !== text) {

@@ -1,0 +1,215 @@
+/**
+ * Simulated members of one consumer group, driving production's GroupService on the broker they are connected to,
+ * as a client session would: consume (join), pushes over an ordered link that dies with the connection, acks and
+ * naks answered after a delay. They churn: leave, vanish without a word (the broker is not told), come back under
+ * their name; they follow the leader across failovers, resend acks whose answer was lost, and some messages they
+ * never settle (the ack wait takes those back).
+ */
+import type { GroupConsumer } from "../../../src/node/group-consumer.ts";
+import { isMqraftError, type MqraftError } from "../../../src/util/errors.ts";
+import type { Prng } from "../../../src/util/prng.ts";
+import type { GroupMessage, SubscriptionEnded } from "../../../src/wire/index.ts";
+import type { DriverCluster } from "./driver-cluster.ts";
+import type { GroupChecker } from "./group-checker.ts";
+
+export const GROUP = "workers";
+export const GROUP_TOPIC = "orders";
+export const DEAD_LETTER_TOPIC = "orders.failed";
+export const ACK_WAIT_MS = 1500;
+export const MAX_DELIVER = 3;
+const CONNECT_TIMEOUT = 2000;
+
+interface Link {
+  node: number;
+  generation: number;
+  open: boolean;
+  consumer: GroupConsumer | undefined;
+  /** Pushes arrive in order: none before this time. */
+  lastArrival: number;
+}
+
+type Kind = "ack" | "nak";
+
+export class GroupMember {
+  private link: Link | undefined;
+  private connecting = false;
+  private target: number;
+  /** offset -> attempt of what this member holds. */
+  private readonly inHand = new Map<number, number>();
+  /** Settles decided and not yet answered, with the link each was last sent on: sent again on a new link. */
+  private readonly unsettled = new Map<number, { attempt: number; kind: Kind; link: Link | undefined }>();
+  private nextId = 1;
+  /** Gone (crashed without a word) until this time. */
+  private goneUntil = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly cluster: DriverCluster,
+    private readonly prng: Prng,
+    private readonly checker: GroupChecker,
+  ) {
+    this.target = prng.pick(cluster.peers);
+  }
+
+  tick(faulty: boolean): void {
+    const now = this.cluster.now;
+    if (now < this.goneUntil) return;
+    const link = this.link;
+    if (link !== undefined && !this.alive(link)) this.drop("its broker went away");
+    if (faulty && this.link !== undefined && this.prng.chance(0.01)) {
+      // a clean stop: the session tells the broker, what it held goes to the others
+      this.cluster.nodes.get(this.link.node)?.replica?.broker.groups.leave(this.link.consumer as GroupConsumer);
+      this.drop("left");
+      this.forgetAll();
+    } else if (faulty && this.link !== undefined && this.prng.chance(0.005)) {
+      // the process dies and the broker never hears of it: only the ack wait brings its messages back
+      this.drop("vanished");
+      this.forgetAll();
+      this.goneUntil = now + this.prng.int(1, 40) * 100;
+      return;
+    }
+    if (this.link === undefined && !this.connecting) this.connect();
+    if (this.link !== undefined)
+      for (const [offset, s] of this.unsettled) if (s.link !== this.link) this.settle(offset, s.attempt, s.kind);
+  }
+
+  private alive(link: Link): boolean {
+    const node = this.cluster.nodes.get(link.node);
+    return link.open && node?.replica !== undefined && node.generation === link.generation;
+  }
+
+  private drop(why: string): void {
+    if (this.link === undefined) return;
+    this.link.open = false;
+    this.cluster.trace(0, "member drops its link", { member: this.name, node: this.link.node, why });
+    this.link = undefined;
+  }
+
+  private forgetAll(): void {
+    this.inHand.clear();
+    this.unsettled.clear();
+  }
+
+  private connect(): void {
+    const node = this.cluster.nodes.get(this.target);
+    const replica = node?.replica;
+    if (node === undefined || replica === undefined) {
+      this.target = this.prng.pick(this.cluster.peers);
+      return;
+    }
+    this.connecting = true;
+    // a broker that crashes takes the request with it: the member gives up on it after a while
+    this.cluster.scheduler.after(CONNECT_TIMEOUT, () => {
+      if (this.link !== link) {
+        this.connecting = false;
+        link.open = false;
+      }
+    });
+    const link: Link = { node: node.id, generation: node.generation, open: true, consumer: undefined, lastArrival: 0 };
+    const sink = {
+      send: (m: GroupMessage | SubscriptionEnded) => this.push(link, m),
+      get isOpen() {
+        return link.open;
+      },
+    };
+    const request = {
+      type: "consume" as const,
+      id: 0,
+      group: GROUP,
+      topic: GROUP_TOPIC,
+      member: this.name,
+      ackWaitMs: ACK_WAIT_MS,
+      maxDeliver: MAX_DELIVER,
+      deadLetter: DEAD_LETTER_TOPIC,
+      maxPending: 5,
+    };
+    this.cluster.scheduler.after(this.prng.int(1, 20), () => {
+      node.after(0, () => {
+        replica.broker.groups.consume(this.nextId++, request, sink).then(
+          (consumer) =>
+            this.later(() => {
+              link.consumer = consumer;
+              if (!this.alive(link) || !this.connecting) {
+                link.open = false;
+                return void replica.broker.groups.leave(consumer);
+              }
+              this.connecting = false;
+              this.link = link;
+              this.cluster.trace(link.node, "member joined", { member: this.name });
+            }),
+          (e: MqraftError) =>
+            this.later(() => {
+              if (link.open) this.connecting = false;
+              link.open = false;
+              this.target =
+                isMqraftError(e, "NOT_LEADER") && replica.raft.leader !== 0
+                  ? replica.raft.leader
+                  : this.prng.pick(this.cluster.peers);
+            }),
+        );
+      });
+    });
+  }
+
+  /** A push on `link`: in order, after a delay, lost with the link. */
+  private push(link: Link, m: GroupMessage | SubscriptionEnded): boolean {
+    const at = Math.max(this.cluster.now + this.prng.int(1, 20), link.lastArrival);
+    link.lastArrival = at;
+    this.cluster.scheduler.after(at - this.cluster.now, () => {
+      if (!link.open || this.link !== link) return;
+      if (m.type === "ended") return this.drop(`ended ${m.code}`);
+      this.received(m);
+    });
+    return true;
+  }
+
+  private received(m: GroupMessage): void {
+    // a new broker sends again what this member holds: it has that one already
+    if (this.inHand.get(m.offset) === m.attempt) return;
+    this.inHand.set(m.offset, m.attempt);
+    this.cluster.trace(this.link?.node ?? 0, "member gets", {
+      member: this.name,
+      offset: m.offset,
+      attempt: m.attempt,
+    });
+    this.checker.delivered(this.name, m.offset, m.attempt);
+    const roll = this.prng.next();
+    // some messages are never settled: the ack wait takes them back
+    if (roll < 0.05) return;
+    const kind: Kind = roll < 0.2 ? "nak" : "ack";
+    this.cluster.scheduler.after(this.prng.int(1, 300), () => this.settle(m.offset, m.attempt, kind));
+  }
+
+  private settle(offset: number, attempt: number, kind: Kind): void {
+    if (this.inHand.get(offset) !== attempt) return;
+    const link = this.link;
+    this.unsettled.set(offset, { attempt, kind, link });
+    if (link === undefined) return;
+    const replica = this.cluster.nodes.get(link.node)?.replica;
+    if (replica === undefined) return;
+    this.cluster.scheduler.after(this.prng.int(1, 20), () => {
+      if (!this.alive(link)) return;
+      this.cluster.trace(link.node, "member settles", { member: this.name, offset, attempt, kind });
+      replica.broker.groups.ack(GROUP, this.name, kind, offset, attempt).then(
+        () => this.later(() => this.answered(link, offset, attempt, kind, undefined)),
+        (e: MqraftError) => this.later(() => this.answered(link, offset, attempt, kind, e)),
+      );
+    });
+  }
+
+  private answered(link: Link, offset: number, attempt: number, kind: Kind, error: MqraftError | undefined): void {
+    // an answer lost with its link: the member sends the settle again on the next one
+    if (!link.open || this.link !== link || this.inHand.get(offset) !== attempt) return;
+    if (error !== undefined && !isMqraftError(error, "REFUSED"))
+      return this.drop(`settle failed: ${(error as MqraftError).code}`);
+    this.inHand.delete(offset);
+    this.unsettled.delete(offset);
+    this.cluster.trace(link.node, "member settled", { member: this.name, offset, attempt, kind, error: error?.code });
+    if (error === undefined && kind === "ack") this.checker.ackResolved(this.name, offset);
+  }
+
+  /** An answer travels back to the member. */
+  private later(fn: () => void): void {
+    this.cluster.scheduler.after(this.prng.int(1, 20), fn);
+  }
+}
