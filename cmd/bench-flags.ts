@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { ByteSizeSchema } from "../src/util/config-values.ts";
+import { SubscriptionNameSchema } from "../src/util/names.ts";
 import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { clientArgs, serversFrom, tokenFrom } from "./common-args.ts";
@@ -55,6 +56,12 @@ export const benchArgs = {
     valueHint: "R",
   },
   subs: { type: "string", description: "e2e: subscribing clients (default 1)", valueHint: "S" },
+  group: {
+    type: "string",
+    description:
+      "e2e: the subscribers are members of this consumer group and ack each message (--subs, default --clients)",
+    valueHint: "NAME",
+  },
   from: { type: "string", description: "sub: earliest (default) or latest", valueHint: "earliest|latest" },
   timeout: timeoutArg(10, "for each publish to be acknowledged"),
 } as const;
@@ -72,6 +79,8 @@ export interface BenchSettings {
   rate: number | undefined;
   from: "earliest" | "latest";
   timeoutMs: number;
+  /** e2e: a consumer group the subscribers are members of (bench-group.ts). */
+  group?: string | undefined;
 }
 
 export type BenchRawArgs = { [K in keyof typeof benchArgs]?: K extends "json" ? boolean : string } & { _?: string[] };
@@ -95,10 +104,13 @@ export function parseBenchArgs(mode: "pub" | "sub" | "e2e", raw: BenchRawArgs): 
     msgs: parseOptionalFlag("msgs", BenchFlagSchemas.msgs, raw.msgs) ?? 100_000,
     size,
     clients: parseOptionalFlag("clients", BenchFlagSchemas.clients, raw.clients) ?? 1,
-    subs: parseOptionalFlag("subs", BenchFlagSchemas.subs, raw.subs) ?? 1,
+    subs:
+      parseOptionalFlag("subs", BenchFlagSchemas.subs, raw.subs) ??
+      (raw.group === undefined ? 1 : (parseOptionalFlag("clients", BenchFlagSchemas.clients, raw.clients) ?? 1)),
     window: parseOptionalFlag("window", BenchFlagSchemas.window, raw.window) ?? 1_000,
     rate: raw.rate === undefined ? undefined : parseFlag("rate", BenchFlagSchemas.rate, raw.rate),
     from,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? 10_000,
+    group: parseOptionalFlag("group", SubscriptionNameSchema, raw.group),
   };
 }

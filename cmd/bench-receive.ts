@@ -10,7 +10,7 @@ export interface ReceiveLoad {
 }
 
 /** The send time a bench publisher wrote into the payload, or undefined for a payload too short to hold one. */
-function sentAt(data: Uint8Array): number | undefined {
+export function sentAt(data: Uint8Array): number | undefined {
   if (data.length < STAMP_BYTES) return undefined;
   // through a scratch array, as bench-publish.ts writes it: a DataView or subarray would give each payload an ArrayBuffer
   for (let i = 0; i < STAMP_BYTES; i++) stampBytes[i] = data[i] as number;

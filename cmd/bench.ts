@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { type BenchRawArgs, type BenchSettings, benchArgs, parseBenchArgs } from "./bench-flags.ts";
+import { groupLoad } from "./bench-group.ts";
 import { Progress } from "./bench-progress.ts";
 import { publishLoad } from "./bench-publish.ts";
 import { receiveLoad } from "./bench-receive.ts";
@@ -16,7 +17,9 @@ function banner(mode: Mode, s: BenchSettings): string {
     case "sub":
       return `mqraft bench sub: ${common}, ${s.clients} subscriber(s) from ${s.from}`;
     case "e2e":
-      return `mqraft bench e2e: ${common}, ${publishers}, ${s.subs} subscriber(s)`;
+      return s.group === undefined
+        ? `mqraft bench e2e: ${common}, ${publishers}, ${s.subs} subscriber(s)`
+        : `mqraft bench e2e: ${common}, ${publishers}, ${s.subs} member(s) of group ${s.group}, each message acked by one`;
   }
 }
 
@@ -65,9 +68,12 @@ async function benchE2e(s: BenchSettings): Promise<BenchResult> {
   const publishers = publishLoad(s);
   try {
     await publishers.ready();
-    const latencies = new LatencyRecorder(s.msgs * s.subs);
-    const progress = new Progress("end to end", s.msgs * s.subs);
-    const subscribers = await receiveLoad(s, s.subs, "latest", (ms) => {
+    // a group delivers each message once, to one member; plain subscribers each get every message
+    const received = s.group === undefined ? s.msgs * s.subs : s.msgs;
+    const latencies = new LatencyRecorder(received);
+    const progress = new Progress("end to end", received);
+    const load = s.group === undefined ? receiveLoad : groupLoad;
+    const subscribers = await load(s, s.subs, "latest", (ms) => {
       if (ms !== undefined) latencies.record(ms);
       progress.add(1);
     });
@@ -101,7 +107,7 @@ const descriptions: Record<Mode, string> = {
 const MODE_FLAGS: Record<Mode, readonly (keyof typeof benchArgs)[]> = {
   pub: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "timeout"],
   sub: ["topic", "server", "json", "msgs", "size", "clients", "from", "timeout"],
-  e2e: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "subs", "timeout"],
+  e2e: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "subs", "group", "timeout"],
 };
 
 function argsOf(mode: Mode): Partial<typeof benchArgs> {

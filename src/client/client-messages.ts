@@ -10,6 +10,8 @@ import {
   ErrorMessageSchema,
   GapSchema,
   type GroupAck,
+  type GroupAcked,
+  GroupAckedSchema,
   type GroupList,
   GroupListSchema,
   GroupMessageSchema,
@@ -77,6 +79,7 @@ export const ClientReceivesSchema = v.variant("type", [
   SnapshotChunkSchema,
   ConsumingSchema,
   GroupMessageSchema,
+  GroupAckedSchema,
   GroupListSchema,
 ]);
 export type ClientReceives = v.InferOutput<typeof ClientReceivesSchema>;
@@ -128,7 +131,7 @@ export interface AnswerTo {
   retention: Ok;
   "snapshot-read": SnapshotChunkReply;
   consume: Consuming;
-  "group-ack": Ok;
+  "group-ack": GroupAcked;
   "list-groups": GroupList;
   "remove-group": Ok;
 }
@@ -155,7 +158,7 @@ export const ANSWER_TYPE = {
   retention: "ok",
   "snapshot-read": "snapshot-chunk",
   consume: "consuming",
-  "group-ack": "ok",
+  "group-ack": "group-acked",
   "list-groups": "group-list",
   "remove-group": "ok",
 } as const satisfies { [K in ClientRequest["type"]]: AnswerTo[K]["type"] };

@@ -4,6 +4,7 @@ import { MqraftError } from "../util/errors.ts";
 import { type Consume, ConsumeSchema, type GroupMessage, type Push } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
+import { GroupSettles, type SettleKind } from "./group-settles.ts";
 import { LeaderLink } from "./leader-link.ts";
 import type { RequestChannel } from "./request-channel.ts";
 import type { ServerPool } from "./server-pool.ts";
@@ -47,7 +48,7 @@ interface Context {
   ended: (stream: GroupStream) => void;
 }
 
-type Kind = "ack" | "nak" | "progress";
+type Kind = SettleKind;
 
 /**
  * One member of a consumer group, as an async iterator of its messages. It talks to the leader (which keeps the
@@ -67,6 +68,12 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   private failure: unknown;
   private closed = false;
   private joining: Promise<void> | undefined;
+  private readonly settles = new GroupSettles(
+    (kind, offsets, attempts) => this.sendSettles(kind, offsets, attempts),
+    (kind, offset, attempt) => {
+      if (kind !== "progress") this.forget(offset, attempt);
+    },
+  );
 
   constructor(
     private readonly topic: string,
@@ -153,16 +160,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     // a new leader sends again what this member holds: keep the copy it already has
     if (this.inHand.get(push.offset) === push.attempt) return;
     this.inHand.set(push.offset, push.attempt);
-    const settle = (kind: Kind) => () => this.settle(kind, push.offset, push.attempt);
-    this.queue.push({
-      topic: push.topic,
-      offset: push.offset,
-      attempt: push.attempt,
-      data: push.data,
-      ack: settle("ack"),
-      nak: settle("nak"),
-      inProgress: settle("progress"),
-    });
+    this.queue.push(new Held(push.topic, push.offset, push.attempt, push.data, this.settleOne));
     this.wake();
   }
 
@@ -178,23 +176,28 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     });
   }
 
-  private async settle(kind: Kind, offset: number, attempt: number): Promise<void> {
+  private readonly settleOne = (kind: Kind, offset: number, attempt: number): Promise<void> =>
+    this.settle(kind, offset, attempt);
+
+  private settle(kind: Kind, offset: number, attempt: number): Promise<void> {
     if (this.inHand.get(offset) !== attempt)
-      throw new MqraftError("REFUSED", `offset ${offset} (delivery ${attempt}) was settled already`);
+      return Promise.reject(new MqraftError("REFUSED", `offset ${offset} (delivery ${attempt}) was settled already`));
+    return this.settles.add(kind, offset, attempt);
+  }
+
+  /** One batch of settles, on the leader this member is joined to, again after a failover; the refused offsets. */
+  private async sendSettles(kind: Kind, offsets: number[], attempts: number[]): Promise<number[]> {
     const deadline = now() + this.context.timeoutMs;
     for (let retry = 0; ; retry++) {
       await this.joining;
       const channel = this.channel;
       try {
         if (channel === undefined) throw new MqraftError("CONNECTION_CLOSED", "not connected to the leader");
-        await channel.ask({ type: "group-ack", group: this.options.group, member: this.member, kind, offset, attempt });
-        if (kind !== "progress") this.forget(offset, attempt);
-        return;
+        const { group } = this.options;
+        const answer = await channel.ask({ type: "group-ack", group, member: this.member, kind, offsets, attempts });
+        return answer.refused;
       } catch (e) {
-        if (!isRetryable(e) || remaining(deadline) === 0 || this.closed) {
-          if (kind !== "progress") this.forget(offset, attempt);
-          throw e;
-        }
+        if (!isRetryable(e) || remaining(deadline) === 0 || this.closed) throw e;
         await sleep(backoffMs(retry));
       }
     }
@@ -209,6 +212,29 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.resolve();
+  }
+}
+
+/** A message as the member holds it; one object with shared methods, as there is one per message. */
+class Held implements ConsumedMessage {
+  constructor(
+    readonly topic: string,
+    readonly offset: number,
+    readonly attempt: number,
+    readonly data: Uint8Array,
+    private readonly settle: (kind: Kind, offset: number, attempt: number) => Promise<void>,
+  ) {}
+
+  ack(): Promise<void> {
+    return this.settle("ack", this.offset, this.attempt);
+  }
+
+  nak(): Promise<void> {
+    return this.settle("nak", this.offset, this.attempt);
+  }
+
+  inProgress(): Promise<void> {
+    return this.settle("progress", this.offset, this.attempt);
   }
 }
 

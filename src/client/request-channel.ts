@@ -126,6 +126,7 @@ export class RequestChannel {
       case "user-list":
       case "snapshot-chunk":
       case "consuming":
+      case "group-acked":
       case "group-list":
         this.answer(message.id, message, message.type);
         return;

@@ -1,6 +1,6 @@
 import { decodeEntryMessages } from "../broker/command-codec.ts";
 import type { PublishMessage } from "../broker/commands.ts";
-import type { Member } from "../broker/groups/group.ts";
+import type { Delivery, Member } from "../broker/groups/group.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
 import type { GroupMessage, SubscriptionEnded } from "../wire/index.ts";
@@ -21,7 +21,8 @@ export class GroupConsumer {
   /** offset -> attempt already pushed; only offsets the member still holds are kept. */
   private readonly sent = new Map<number, number>();
   private seenMember: Member | undefined;
-  private seenVersion = -1;
+  /** How many of the member's assignments (counted from its first) this consumer has gone over. */
+  private seen = 0;
   private lastIndex = -1;
   private lastMessages: (PublishMessage | undefined)[] = [];
   /** A rejoin of this member (stale after an expiry) is under way. */
@@ -48,30 +49,42 @@ export class GroupConsumer {
     const group = state.groups.get(this.group);
     const member = group?.members.get(this.member);
     if (group === undefined || member === undefined || !this.sink.isOpen) return member;
-    if (member === this.seenMember && member.version === this.seenVersion) return member;
-    for (const offset of member.held) {
-      const delivery = group.outstanding.get(offset);
-      if (delivery === undefined || this.sent.get(offset) === delivery.attempt) continue;
-      this.sent.set(offset, delivery.attempt);
-      const at = state.locate(this.topic, offset);
-      // removed by retention since: the delivery expires and the group counts it dropped
-      if (typeof at === "string") continue;
-      const message = this.messageAt(at.index, at.slot, read);
-      if (message === undefined) continue;
-      this.sink.send({
-        type: "group-message",
-        subscription: this.id,
-        topic: this.topic,
-        offset,
-        attempt: delivery.attempt,
-        data: message.data,
-      });
-      this.delivered++;
+    const end = member.assignedBase + member.assigned.length;
+    if (member !== this.seenMember || this.seen < member.assignedBase) {
+      // a new member record (this consumer's first look, or a snapshot installed) or one trimmed past what it saw
+      for (const offset of member.held) this.offer(state, read, offset, group.outstanding.get(offset));
+      this.seenMember = member;
+    } else {
+      for (let i = this.seen - member.assignedBase; i < member.assigned.length; i++) {
+        const offset = member.assigned[i] as number;
+        const delivery = group.outstanding.get(offset);
+        if (delivery?.member === member) this.offer(state, read, offset, delivery);
+      }
     }
-    for (const offset of this.sent.keys()) if (!member.held.has(offset)) this.sent.delete(offset);
-    this.seenMember = member;
-    this.seenVersion = member.version;
+    this.seen = end;
+    if (this.sent.size > 2 * member.held.size + 64)
+      for (const offset of this.sent.keys()) if (!member.held.has(offset)) this.sent.delete(offset);
     return member;
+  }
+
+  /** Pushes one delivery unless this one was pushed already. */
+  private offer(state: BrokerState, read: EntryReader, offset: number, delivery: Delivery | undefined): void {
+    if (delivery === undefined || this.sent.get(offset) === delivery.attempt) return;
+    this.sent.set(offset, delivery.attempt);
+    const at = state.locate(this.topic, offset);
+    // removed by retention since: the delivery expires and the group counts it dropped
+    if (typeof at === "string") return;
+    const message = this.messageAt(at.index, at.slot, read);
+    if (message === undefined) return;
+    this.sink.send({
+      type: "group-message",
+      subscription: this.id,
+      topic: this.topic,
+      offset,
+      attempt: delivery.attempt,
+      data: message.data,
+    });
+    this.delivered++;
   }
 
   /** Tells the client nothing more comes on this stream. */

@@ -95,7 +95,7 @@ export class GroupService {
     this.host.propose({ type: "group-leave", time: this.host.now(), group, member }).catch(() => {});
   }
 
-  /** Entries were applied (or a snapshot installed): push new assignments, publish dead letters. */
+  /** Entries were applied (or a snapshot installed): push new assignments. */
   notify(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -105,7 +105,7 @@ export class GroupService {
     });
   }
 
-  /** At every heartbeat: as leader, move command time past a passed deadline, and retry dead letters. */
+  /** At every heartbeat: as leader, move command time past a passed deadline, and publish dead letters. */
   tick(): void {
     if (!this.host.isLeader()) {
       if (this.consumers.size > 0) this.pumpAll();
@@ -144,7 +144,6 @@ export class GroupService {
         this.consumers.delete(consumer);
       } else if (!member.active && consumer.isOpen && !consumer.rejoining) this.rejoin(consumer, state);
     }
-    if (leader) this.publishDeadLetters(state);
   }
 
   /** A member whose delivery expired is still connected: it is alive, so it may take messages again. */

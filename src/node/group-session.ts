@@ -31,8 +31,8 @@ export class GroupSession {
       case "consume":
         return void this.consume(m).catch((e) => this.host.answerError(m.id, e));
       case "group-ack":
-        return void this.host.broker.groups.ack(m.group, m.member, m.kind, m.offset, m.attempt).then(
-          () => this.host.send({ type: "ok", id: m.id }),
+        return void this.settle(m).then(
+          (refused) => this.host.send({ type: "group-acked", id: m.id, refused }),
           (e) => this.host.answerError(m.id, e),
         );
       case "list-groups":
@@ -50,6 +50,25 @@ export class GroupSession {
       default:
         return m satisfies never;
     }
+  }
+
+  /** Settles each offset (one replicated command per member and kind and turn); resolves with those refused. */
+  private async settle(m: GroupAck): Promise<number[]> {
+    if (m.attempts.length !== m.offsets.length)
+      throw new MqraftError("BAD_MESSAGE", "group-ack needs one attempt per offset");
+    const { groups } = this.host.broker;
+    const outcomes = await Promise.all(
+      m.offsets.map((offset, i) =>
+        groups.ack(m.group, m.member, m.kind, offset, m.attempts[i] as number).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      ),
+    );
+    // a refusal of the whole request (not the leader, no such member) fails it; one of a delivery is per offset
+    const failure = outcomes.find((e) => e !== undefined && !isMqraftError(e, "REFUSED"));
+    if (failure !== undefined) throw failure;
+    return m.offsets.filter((_, i) => outcomes[i] !== undefined);
   }
 
   /** True when `subscription` was one of this connection's group members (it has left, and `ok` was sent). */

@@ -20,6 +20,7 @@ export function groupSummary(g: Group): GroupSummary {
     maxDeliver: g.settings.maxDeliver,
     maxPending: g.settings.maxPending,
     deadLetter: g.settings.deadLetter,
+    start: g.start,
     next: g.cursor,
     outstanding: g.outstanding.size,
     redeliveries: g.pending.size,

@@ -3,6 +3,7 @@ import { isHeaders } from "../util/message-headers.ts";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../util/names.ts";
 import { isTopicName } from "../util/topic-name.ts";
 import { DeliverySchema, PublishedSchema, PublishSchema } from "./messages/client.ts";
+import { GroupMessageSchema } from "./messages/group.ts";
 import { RaftAppendSchema } from "./messages/raft.ts";
 
 /**
@@ -167,6 +168,8 @@ export const HOT_SCHEMAS: Readonly<Record<string, unknown>> = {
   published: PublishedSchema,
   message: DeliverySchema,
   append: RaftAppendSchema,
+  /** A consumer group's delivery to its member (messages/group.ts), once per message too. */
+  "group-message": GroupMessageSchema,
 };
 
 /** The hot messages' tables, by type. */

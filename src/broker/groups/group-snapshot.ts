@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { MqraftError } from "../../util/errors.ts";
 import { SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../../util/names.ts";
-import { type DeadLetter, Group, RECENT_DEAD_LETTERS } from "./group.ts";
+import { type DeadLetter, Group, newMember, RECENT_DEAD_LETTERS } from "./group.ts";
 import { GroupSettingsSchema } from "./group-commands.ts";
 
 /**
@@ -21,6 +21,7 @@ export const GroupSnapshotSchema = v.object({
   topic: TopicSchema,
   settings: GroupSettingsSchema,
   cursor: Whole,
+  start: Whole,
   turn: Whole,
   counts: v.tuple([Whole, Whole, Whole, Whole, Whole]),
   /** [id, active, lastSeen] in join order. */
@@ -55,6 +56,7 @@ export function groupSnapshot(g: Group): GroupSnapshot {
     topic: g.topic,
     settings: g.settings,
     cursor: g.cursor,
+    start: g.start,
     turn: g.turn,
     counts: [g.acked, g.redelivered, g.deadLettered, g.dropped, g.deadSeq],
     members: g.order.map((m) => [m.id, m.active, m.lastSeen]),
@@ -78,11 +80,13 @@ export function restoreGroup(raw: unknown): Group {
   if (!parsed.success) throw corrupt("?", parsed.issues[0]?.message ?? "invalid");
   const s = parsed.output;
   const g = new Group(s.name, s.topic, s.settings);
+  if (s.start > s.cursor) throw corrupt(s.name, "it starts past its next offset");
   g.cursor = s.cursor;
+  g.start = s.start;
   [g.acked, g.redelivered, g.deadLettered, g.dropped, g.deadSeq] = s.counts;
   for (const [id, active, lastSeen] of s.members) {
     if (g.members.has(id)) throw corrupt(s.name, `member ${id} appears twice`);
-    g.addMember({ id, active, lastSeen, bytes: 0, held: new Set(), version: 0 });
+    g.addMember(newMember(id, active, lastSeen));
   }
   if (s.turn > 0 && s.turn >= g.order.length) throw corrupt(s.name, "its turn is past its members");
   g.turn = s.turn;
@@ -92,7 +96,6 @@ export function restoreGroup(raw: unknown): Group {
       throw corrupt(s.name, `delivery of offset ${offset} does not fit`);
     g.assign(member, offset, attempt, size, deadline - s.settings.ackWaitMs);
     // assign() queued it; the queue is replaced below by the one the snapshot kept
-    member.version = 0;
   }
   g.expiry.prune(() => false);
   for (const [offset, attempt, deadline] of s.expiry) {

@@ -37,8 +37,12 @@ export interface Member {
   bytes: number;
   /** Offsets it holds, in the order they were handed to it. */
   readonly held: Set<number>;
-  /** Bumped at each message handed to it, so that the broker serving it knows when to look (not replicated). */
-  version: number;
+  /**
+   * The offsets handed to it, in order, from the `assignedBase`-th on: the broker serving it pushes what was added
+   * since it last looked instead of going over all it holds. Not replicated (a node-side index), trimmed as it grows.
+   */
+  assigned: number[];
+  assignedBase: number;
 }
 
 /** A message the group gave up on, waiting to be published on the dead-letter topic by the leader. */
@@ -63,6 +67,8 @@ export interface TopicView {
 export class Group {
   /** Next offset of the topic never handed out. */
   cursor = 0;
+  /** Where the group started in its topic: the messages before it are none of its business. */
+  start = 0;
   readonly outstanding = new Map<number, Delivery>();
   /** Offsets waiting to be handed out again, with the deliveries they had; in the order they came back. */
   readonly pending = new Map<number, number>();
@@ -106,7 +112,7 @@ export class Group {
       if (idle === undefined) return false;
       this.removeMember(idle);
     }
-    this.addMember({ id, active: true, lastSeen: time, bytes: 0, held: new Set(), version: 0 });
+    this.addMember(newMember(id, true, time));
     return true;
   }
 
@@ -205,7 +211,13 @@ export class Group {
     this.outstanding.set(offset, { member, attempt, deadline, size });
     member.held.add(offset);
     member.bytes += size;
-    member.version++;
+    member.assigned.push(offset);
+    // the front is what the broker pushed long ago; a consumer further behind than this goes over `held` instead
+    if (member.assigned.length > 2 * this.settings.maxPending + 64) {
+      const cut = member.assigned.length >> 1;
+      member.assigned.splice(0, cut);
+      member.assignedBase += cut;
+    }
     this.bytes += size;
     this.expiry.push(offset, attempt, deadline);
   }
@@ -236,6 +248,8 @@ export class Group {
     const at = this.order.indexOf(member);
     this.order.splice(at, 1);
     if (this.turn > at) this.turn--;
+    // the last member's turn passes to the first (as the modulo in nextMember reads it), so a snapshot holds a valid turn
+    if (this.turn >= this.order.length) this.turn = 0;
   }
 
   /** The next live member in turn with room for one more message. */
@@ -251,4 +265,8 @@ export class Group {
     }
     return undefined;
   }
+}
+
+export function newMember(id: string, active: boolean, lastSeen: number): Member {
+  return { id, active, lastSeen, bytes: 0, held: new Set(), assigned: [], assignedBase: 0 };
 }

@@ -137,6 +137,7 @@ export class Groups {
       const topic = this.topicOf(command.topic);
       group.cursor =
         topic === undefined ? 0 : command.settings.from === "earliest" ? topic.firstOffset : topic.nextOffset;
+      group.start = group.cursor;
       this.byName.set(group.name, group);
     } else if (group.topic !== command.topic) {
       return refusal("REFUSED", `group ${group.name} reads topic ${group.topic}, not ${command.topic}`);

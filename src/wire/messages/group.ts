@@ -43,8 +43,9 @@ export const GroupMessageSchema = v.object({
   subscription: CountSchema,
   topic: TopicSchema,
   offset: CountSchema,
-  /** 1 for the first delivery of this message (to any member), 2 for the first redelivery, ... */
-  attempt: LimitSchema,
+  /** 1 for the first delivery of this message (to any member), 2 for the first redelivery, ... (a whole number, as
+   * the hot codecs write it: this push is sent once per message) */
+  attempt: CountSchema,
   data: v.instance(Uint8Array),
 });
 
@@ -54,9 +55,17 @@ export const GroupAckSchema = v.object({
   group: GroupNameSchema,
   member: SubscriptionNameSchema,
   kind: v.picklist(["ack", "nak", "progress"]),
-  offset: CountSchema,
-  /** The delivery settled (its `attempt`): a late settle of an earlier delivery is refused. */
-  attempt: LimitSchema,
+  /** The offsets settled: a member's settles of one turn go in one request. */
+  offsets: v.pipe(v.array(CountSchema), v.minLength(1), v.maxLength(1000, "at most 1000 offsets")),
+  /** The delivery each offset's settle is about (its `attempt`), one per offset: a late settle of an earlier one is refused. */
+  attempts: v.pipe(v.array(LimitSchema), v.maxLength(1000, "at most 1000 attempts")),
+});
+
+/** The answer to `group-ack`: the offsets not settled, because the member did not hold that delivery. */
+export const GroupAckedSchema = v.object({
+  type: v.literal("group-acked"),
+  id: RequestIdSchema,
+  refused: v.array(CountSchema),
 });
 
 export const ListGroupsSchema = v.object({
@@ -94,6 +103,8 @@ export const GroupSummarySchema = v.object({
   maxDeliver: LimitSchema,
   maxPending: LimitSchema,
   deadLetter: TopicSchema,
+  /** Where the group started in its topic. */
+  start: CountSchema,
   /** The next offset of the topic never handed out. */
   next: CountSchema,
   /** Delivered and not acknowledged yet. */
@@ -120,6 +131,7 @@ export type Consume = v.InferOutput<typeof ConsumeSchema>;
 export type Consuming = v.InferOutput<typeof ConsumingSchema>;
 export type GroupMessage = v.InferOutput<typeof GroupMessageSchema>;
 export type GroupAck = v.InferOutput<typeof GroupAckSchema>;
+export type GroupAcked = v.InferOutput<typeof GroupAckedSchema>;
 export type ListGroups = v.InferOutput<typeof ListGroupsSchema>;
 export type RemoveGroup = v.InferOutput<typeof RemoveGroupSchema>;
 export type GroupSummary = v.InferOutput<typeof GroupSummarySchema>;

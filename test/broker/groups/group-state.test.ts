@@ -186,6 +186,19 @@ describe("consumer groups in the state machine", () => {
     expect(state.groups.get("workers")?.outstanding.get(0)?.attempt).toBe(2);
   });
 
+  test("the last member leaves while it has the turn: the snapshot still restores", () => {
+    // found by the driver simulation: the turn pointed past the members, and restoring the snapshot failed
+    const state = new BrokerState();
+    for (const m of ["a", "b", "c"]) join(state, m);
+    publishN(state, 2);
+    expect(state.groups.get("workers")?.turn).toBe(2);
+    apply(state, { type: "group-leave", time: T0 + 1, group: "workers", member: "c" });
+    const copy = BrokerState.restore(state.snapshot());
+    expect(Buffer.from(copy.snapshot()).equals(Buffer.from(state.snapshot()))).toBe(true);
+    publishN(state, 1, T0 + 2);
+    expect(held(state, "a")).toEqual([0, 2]);
+  });
+
   test("a group on another topic under the same name, and acks of a stranger, are refused", () => {
     const state = new BrokerState();
     join(state, "a");
