@@ -155,7 +155,17 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
 
   private received(channel: RequestChannel, push: Push | GroupMessage): void {
     if (channel !== this.channel && this.channel !== undefined) return;
-    if (push.type === "ended") return void channel.close();
+    if (push.type === "ended") {
+      // the group was removed (or this member with it): the stream ends; any other end is the broker's, join again
+      if (push.code === "NOT_FOUND") {
+        this.failure = new MqraftError("NOT_FOUND", push.message);
+        this.closed = true;
+        this.link.close();
+        this.wake();
+        this.context.ended(this);
+      }
+      return void channel.close();
+    }
     if (push.type !== "group-message") return;
     // a new leader sends again what this member holds: keep the copy it already has
     if (this.inHand.get(push.offset) === push.attempt) return;

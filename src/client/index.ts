@@ -5,8 +5,8 @@
 export { ERROR_CODES, type ErrorCode, isMqraftError, MqraftError } from "../util/errors.ts";
 export { type HeadersInit, MessageHeaders } from "../util/message-headers.ts";
 export type { NodeStatus } from "../wire/messages/client.ts";
-export type { UserSummary } from "../wire/messages/users.ts";
 export type { GroupSummary } from "../wire/messages/group.ts";
+export type { UserSummary } from "../wire/messages/users.ts";
 export {
   type ClientOptions,
   ClientOptionsSchema,

@@ -25,8 +25,6 @@ export class GroupConsumer {
   private seen = 0;
   private lastIndex = -1;
   private lastMessages: (PublishMessage | undefined)[] = [];
-  /** A rejoin of this member (stale after an expiry) is under way. */
-  rejoining = false;
   delivered = 0;
 
   constructor(

@@ -15,6 +15,7 @@ import type { EntryReader } from "./subscription-feed.ts";
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 export const DEFAULT_MAX_DELIVER = 5;
 export const DEFAULT_MAX_PENDING = 1000;
+const TICK_RETRY_MS = 1000;
 
 export interface GroupServiceHost {
   state(): BrokerState;
@@ -38,7 +39,8 @@ export class GroupService {
   private readonly consumers = new Set<GroupConsumer>();
   private readonly acks: GroupAckBatcher;
   private scheduled = false;
-  private ticking = false;
+  /** Command time of the group-tick in flight (0: none); one left unanswered for a second is proposed again. */
+  private tickAt = 0;
   /** Dead letters being published ("group\0seq"), so that each is proposed once per leader. */
   private readonly deadInFlight = new Set<string>();
 
@@ -112,13 +114,15 @@ export class GroupService {
       return;
     }
     const state = this.host.state();
-    if (!this.ticking && state.groups.nextDeadline() <= this.host.now()) {
-      this.ticking = true;
+    const now = this.host.now();
+    if ((this.tickAt === 0 || now - this.tickAt > TICK_RETRY_MS) && state.groups.nextDeadline() <= now) {
+      const at = now;
+      this.tickAt = at;
       this.host
-        .propose({ type: "group-tick", time: this.host.now() })
+        .propose({ type: "group-tick", time: at })
         .catch(() => {})
         .finally(() => {
-          this.ticking = false;
+          if (this.tickAt === at) this.tickAt = 0;
         });
     }
     this.publishDeadLetters(state);
@@ -142,28 +146,8 @@ export class GroupService {
       if (member === undefined) {
         consumer.end(new MqraftError("NOT_FOUND", `member ${consumer.member} is no longer in group ${consumer.group}`));
         this.consumers.delete(consumer);
-      } else if (!member.active && consumer.isOpen && !consumer.rejoining) this.rejoin(consumer, state);
+      }
     }
-  }
-
-  /** A member whose delivery expired is still connected: it is alive, so it may take messages again. */
-  private rejoin(consumer: GroupConsumer, state: BrokerState): void {
-    const group = state.groups.get(consumer.group);
-    if (group === undefined) return;
-    consumer.rejoining = true;
-    this.host
-      .propose({
-        type: "group-join",
-        time: this.host.now(),
-        group: consumer.group,
-        topic: consumer.topic,
-        member: consumer.member,
-        settings: group.settings,
-      })
-      .catch(() => {})
-      .finally(() => {
-        consumer.rejoining = false;
-      });
   }
 
   private publishDeadLetters(state: BrokerState): void {

@@ -6,6 +6,11 @@ import type { ReplicatedBroker } from "./replicated-broker.ts";
 
 export type GroupRequest = Consume | GroupAck | ListGroups | RemoveGroup;
 
+/** Group members one connection serves at most. */
+export const MAX_CONSUMERS_PER_CONNECTION = 1000;
+/** Settles one connection has waiting for their commit at most (the client library has at most maxPending each). */
+export const MAX_SETTLES_IN_FLIGHT = 100_000;
+
 /** What the group requests of one client connection need of it. */
 export interface GroupSessionHost {
   readonly broker: ReplicatedBroker;
@@ -23,6 +28,7 @@ export interface GroupSessionHost {
 /** The consumer-group requests of one client connection, and the members it serves (group-service.ts). */
 export class GroupSession {
   private readonly consumers = new Map<number, GroupConsumer>();
+  private settlesInFlight = 0;
 
   constructor(private readonly host: GroupSessionHost) {}
 
@@ -56,7 +62,19 @@ export class GroupSession {
   private async settle(m: GroupAck): Promise<number[]> {
     if (m.attempts.length !== m.offsets.length)
       throw new MqraftError("BAD_MESSAGE", "group-ack needs one attempt per offset");
+    // only for a member this connection joined: a connection that names another's member settles nothing
+    if (![...this.consumers.values()].some((c) => c.group === m.group && c.member === m.member))
+      throw new MqraftError(
+        "NOT_FOUND",
+        `this connection has not joined group ${m.group} as ${m.member}: consume first`,
+      );
+    if (this.settlesInFlight + m.offsets.length > MAX_SETTLES_IN_FLIGHT)
+      throw new MqraftError(
+        "REFUSED",
+        `over ${MAX_SETTLES_IN_FLIGHT} settles of this connection wait for their commit`,
+      );
     const { groups } = this.host.broker;
+    this.settlesInFlight += m.offsets.length;
     const outcomes = await Promise.all(
       m.offsets.map((offset, i) =>
         groups.ack(m.group, m.member, m.kind, offset, m.attempts[i] as number).then(
@@ -64,7 +82,9 @@ export class GroupSession {
           (e: unknown) => e,
         ),
       ),
-    );
+    ).finally(() => {
+      this.settlesInFlight -= m.offsets.length;
+    });
     // a refusal of the whole request (not the leader, no such member) fails it; one of a delivery is per offset
     const failure = outcomes.find((e) => e !== undefined && !isMqraftError(e, "REFUSED"));
     if (failure !== undefined) throw failure;
@@ -88,6 +108,8 @@ export class GroupSession {
   }
 
   private async consume(m: Consume): Promise<void> {
+    if (this.consumers.size >= MAX_CONSUMERS_PER_CONNECTION)
+      throw new MqraftError("REFUSED", `this connection serves ${MAX_CONSUMERS_PER_CONNECTION} group members already`);
     const id = this.host.nextSubscription();
     const host = this.host;
     const sink = {

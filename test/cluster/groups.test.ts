@@ -170,6 +170,63 @@ describe("consumer groups (work queues) on real brokers", () => {
     expect(g.acked).toBe(10);
   }, 60_000);
 
+  test("a member that stops answering (SIGSTOP, its connection open): its messages go to the others after the ack wait", async () => {
+    cluster = await TestCluster.create({ nodes: 3 });
+    await cluster.waitForLeader();
+    const servers = cluster.addresses;
+    const server = servers.join(",");
+    const frozen = Bun.spawn(
+      [
+        requireBinary(),
+        "sub",
+        "jobs",
+        "--group",
+        "workers",
+        "--member",
+        "frozen",
+        "--max-pending",
+        "4",
+        "--ack-wait",
+        "2s",
+        "--exec",
+        "exec sleep 120",
+        "--server",
+        server,
+      ],
+      { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
+    );
+    spawned.push(frozen);
+    const admin = await client(servers);
+    await waitFor("the member to join", async () =>
+      (await admin.groups("workers"))[0]?.members.some((m) => m.name === "frozen") ? true : undefined,
+    );
+    await publishAll(admin, "jobs", 4);
+    await waitFor("the member to hold 4", async () =>
+      (await admin.groups("workers"))[0]?.members.find((m) => m.name === "frozen")?.holding === 4 ? true : undefined,
+    );
+    const jobs = Bun.spawnSync(["pgrep", "-P", String(frozen.pid)])
+      .stdout.toString()
+      .trim()
+      .split("\n")
+      .filter(Boolean);
+    // frozen, not dead: the broker still sees its connection, so only the ack wait takes its messages back
+    frozen.kill("SIGSTOP");
+    for (const pid of jobs) process.kill(Number(pid), "SIGSTOP");
+    try {
+      const log: Received[] = [];
+      const s = (await client(servers)).consume("jobs", { group: "workers", member: "other" });
+      await s.start();
+      member(s, log, new Map());
+      const g = await groupDone(admin, "workers", 4, 30_000);
+      expect(log.map((r) => [r.offset, r.attempt]).sort()).toEqual([0, 1, 2, 3].map((o) => [o, 2]));
+      expect(g.members.find((m) => m.name === "frozen")).toMatchObject({ live: false, holding: 0 });
+      expect(g.redelivered).toBe(4);
+    } finally {
+      frozen.kill("SIGKILL");
+      for (const pid of jobs) process.kill(Number(pid), "SIGKILL");
+    }
+  }, 60_000);
+
   test("the leader killed mid-run: no acknowledged message delivered again, none lost", async () => {
     cluster = await TestCluster.create({ nodes: 3 });
     const first = await cluster.waitForLeader();

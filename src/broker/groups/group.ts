@@ -152,13 +152,19 @@ export class Group {
     return delivery !== undefined && delivery.attempt === attempt && delivery.deadline === deadline;
   }
 
-  /** Takes back every delivery whose deadline has passed at `time`. */
-  expire(time: number): void {
+  /**
+   * Takes back every delivery whose deadline has passed at `time`. Its member is marked stale, unless retention
+   * removed the message meanwhile: then the member could not have been given it, and the group counts it dropped.
+   */
+  expire(time: number, topic: TopicView | undefined): void {
     for (let due = this.expiry.due(time); due !== undefined; due = this.expiry.due(time)) {
       if (!this.isLive(due.offset, due.attempt, due.deadline)) continue;
-      const delivery = this.outstanding.get(due.offset) as Delivery;
+      const delivery = this.take(due.offset);
+      if (topic === undefined || due.offset < topic.firstOffset) {
+        this.dropped++;
+        continue;
+      }
       delivery.member.active = false;
-      this.take(due.offset);
       this.fail(due.offset, delivery, "ack-wait", time);
     }
   }

@@ -94,7 +94,7 @@ export class Groups {
     this.earliest = Infinity;
     for (const group of this.byName.values()) {
       if (group.nextDeadline() <= time) {
-        group.expire(time);
+        group.expire(time, this.topicOf(group.topic));
         this.fill(group, time);
       }
       this.earliest = Math.min(this.earliest, group.nextDeadline());

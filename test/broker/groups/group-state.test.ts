@@ -121,6 +121,21 @@ describe("consumer groups in the state machine", () => {
     expect(ack(state, "a", [1, 0], "ack", T0 + 30_001)).toMatchObject({ settled: [0], refused: [1] });
   });
 
+  test("a delivery whose message retention removed expires as dropped, and its member stays live", () => {
+    // found by the driver simulation: the member was never pushed the message, so it had nothing to ack, and the
+    // group, marking it stale, stalled with messages waiting
+    const state = new BrokerState();
+    join(state, "a", T0, { maxPending: 1 });
+    publishN(state, 2);
+    expect(held(state, "a")).toEqual([0]);
+    applyNext(state, { type: "purge", time: T0 + 1, topic: "jobs", keep: 1 });
+    apply(state, { type: "group-tick", time: T0 + 30_000 });
+    const group = state.groups.get("workers");
+    expect(group?.dropped).toBe(1);
+    expect(group?.members.get("a")?.active).toBe(true);
+    expect(held(state, "a")).toEqual([1]);
+  });
+
   test("an expired member gets nothing new until it acks or joins again", () => {
     const state = new BrokerState();
     join(state, "a", T0, { maxPending: 2 });

@@ -2,8 +2,8 @@
  * Simulated members of one consumer group, driving production's GroupService on the broker they are connected to,
  * as a client session would: consume (join), pushes over an ordered link that dies with the connection, acks and
  * naks answered after a delay. They churn: leave, vanish without a word (the broker is not told), come back under
- * their name; they follow the leader across failovers, resend acks whose answer was lost, and some messages they
- * never settle (the ack wait takes those back).
+ * their name; they follow the leader across failovers, resend acks whose answer was lost, and some jobs take longer
+ * than the ack wait (it takes them back; their late settle is refused).
  */
 import type { GroupConsumer } from "../../../src/node/group-consumer.ts";
 import { isMqraftError, type MqraftError } from "../../../src/util/errors.ts";
@@ -32,7 +32,8 @@ type Kind = "ack" | "nak";
 
 export class GroupMember {
   private link: Link | undefined;
-  private connecting = false;
+  /** The link a consume is under way on: its pushes may arrive before its answer, as on a real connection. */
+  private connecting: Link | undefined;
   private target: number;
   /** offset -> attempt of what this member holds. */
   private readonly inHand = new Map<number, number>();
@@ -49,6 +50,12 @@ export class GroupMember {
     private readonly checker: GroupChecker,
   ) {
     this.target = prng.pick(cluster.peers);
+  }
+
+  /** Into the run's trace (and on stdout with MQRAFT_GROUP_TRACE set, to follow one seed). */
+  private note(node: number, what: string, detail: unknown): void {
+    this.cluster.trace(node, what, detail);
+    if (process.env.MQRAFT_GROUP_TRACE) console.log(this.cluster.now, node, what, JSON.stringify(detail));
   }
 
   tick(faulty: boolean): void {
@@ -68,7 +75,7 @@ export class GroupMember {
       this.goneUntil = now + this.prng.int(1, 40) * 100;
       return;
     }
-    if (this.link === undefined && !this.connecting) this.connect();
+    if (this.link === undefined && this.connecting === undefined) this.connect();
     if (this.link !== undefined)
       for (const [offset, s] of this.unsettled) if (s.link !== this.link) this.settle(offset, s.attempt, s.kind);
   }
@@ -81,7 +88,7 @@ export class GroupMember {
   private drop(why: string): void {
     if (this.link === undefined) return;
     this.link.open = false;
-    this.cluster.trace(0, "member drops its link", { member: this.name, node: this.link.node, why });
+    this.note(0, "member drops its link", { member: this.name, node: this.link.node, why });
     this.link = undefined;
   }
 
@@ -97,15 +104,15 @@ export class GroupMember {
       this.target = this.prng.pick(this.cluster.peers);
       return;
     }
-    this.connecting = true;
+    const link: Link = { node: node.id, generation: node.generation, open: true, consumer: undefined, lastArrival: 0 };
+    this.connecting = link;
     // a broker that crashes takes the request with it: the member gives up on it after a while
     this.cluster.scheduler.after(CONNECT_TIMEOUT, () => {
-      if (this.link !== link) {
-        this.connecting = false;
+      if (this.link !== link && this.connecting === link) {
+        this.connecting = undefined;
         link.open = false;
       }
     });
-    const link: Link = { node: node.id, generation: node.generation, open: true, consumer: undefined, lastArrival: 0 };
     const sink = {
       send: (m: GroupMessage | SubscriptionEnded) => this.push(link, m),
       get isOpen() {
@@ -129,17 +136,17 @@ export class GroupMember {
           (consumer) =>
             this.later(() => {
               link.consumer = consumer;
-              if (!this.alive(link) || !this.connecting) {
+              if (!this.alive(link) || this.connecting !== link) {
                 link.open = false;
                 return void replica.broker.groups.leave(consumer);
               }
-              this.connecting = false;
+              this.connecting = undefined;
               this.link = link;
-              this.cluster.trace(link.node, "member joined", { member: this.name });
+              this.note(link.node, "member joined", { member: this.name });
             }),
           (e: MqraftError) =>
             this.later(() => {
-              if (link.open) this.connecting = false;
+              if (this.connecting === link) this.connecting = undefined;
               link.open = false;
               this.target =
                 isMqraftError(e, "NOT_LEADER") && replica.raft.leader !== 0
@@ -156,8 +163,12 @@ export class GroupMember {
     const at = Math.max(this.cluster.now + this.prng.int(1, 20), link.lastArrival);
     link.lastArrival = at;
     this.cluster.scheduler.after(at - this.cluster.now, () => {
-      if (!link.open || this.link !== link) return;
-      if (m.type === "ended") return this.drop(`ended ${m.code}`);
+      if (!link.open || (this.link !== link && this.connecting !== link)) return;
+      if (m.type === "ended") {
+        if (this.link === link) this.drop(`ended ${m.code}`);
+        link.open = false;
+        return;
+      }
       this.received(m);
     });
     return true;
@@ -167,17 +178,17 @@ export class GroupMember {
     // a new broker sends again what this member holds: it has that one already
     if (this.inHand.get(m.offset) === m.attempt) return;
     this.inHand.set(m.offset, m.attempt);
-    this.cluster.trace(this.link?.node ?? 0, "member gets", {
+    this.note(this.link?.node ?? 0, "member gets", {
       member: this.name,
       offset: m.offset,
       attempt: m.attempt,
     });
     this.checker.delivered(this.name, m.offset, m.attempt);
     const roll = this.prng.next();
-    // some messages are never settled: the ack wait takes them back
-    if (roll < 0.05) return;
     const kind: Kind = roll < 0.2 ? "nak" : "ack";
-    this.cluster.scheduler.after(this.prng.int(1, 300), () => this.settle(m.offset, m.attempt, kind));
+    // some jobs take longer than the ack wait: it takes them back, and their late settle is refused
+    const delay = roll > 0.95 ? ACK_WAIT_MS + this.prng.int(1, 3000) : this.prng.int(1, 300);
+    this.cluster.scheduler.after(delay, () => this.settle(m.offset, m.attempt, kind));
   }
 
   private settle(offset: number, attempt: number, kind: Kind): void {
@@ -189,7 +200,7 @@ export class GroupMember {
     if (replica === undefined) return;
     this.cluster.scheduler.after(this.prng.int(1, 20), () => {
       if (!this.alive(link)) return;
-      this.cluster.trace(link.node, "member settles", { member: this.name, offset, attempt, kind });
+      this.note(link.node, "member settles", { member: this.name, offset, attempt, kind });
       replica.broker.groups.ack(GROUP, this.name, kind, offset, attempt).then(
         () => this.later(() => this.answered(link, offset, attempt, kind, undefined)),
         (e: MqraftError) => this.later(() => this.answered(link, offset, attempt, kind, e)),
@@ -204,7 +215,7 @@ export class GroupMember {
       return this.drop(`settle failed: ${(error as MqraftError).code}`);
     this.inHand.delete(offset);
     this.unsettled.delete(offset);
-    this.cluster.trace(link.node, "member settled", { member: this.name, offset, attempt, kind, error: error?.code });
+    this.note(link.node, "member settled", { member: this.name, offset, attempt, kind, error: error?.code });
     if (error === undefined && kind === "ack") this.checker.ackResolved(this.name, offset);
   }
 
