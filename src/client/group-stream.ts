@@ -115,6 +115,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.heartbeat);
     const channel = this.channel;
     if (channel?.isOpen && this.subscription >= 0) {
       await channel.ask({ type: "unsubscribe", subscription: this.subscription }).catch(() => {});
@@ -143,6 +144,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
         const answer = await channel.ask(request);
         this.channel = channel;
         this.subscription = answer.subscription;
+        this.beatEvery(answer.ackWaitMs);
         this.link.confirm();
         return;
       } catch (e) {
@@ -160,6 +162,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
       if (push.code === "NOT_FOUND") {
         this.failure = new MqraftError("NOT_FOUND", push.message);
         this.closed = true;
+        clearInterval(this.heartbeat);
         this.link.close();
         this.wake();
         this.context.ended(this);
@@ -184,6 +187,24 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
       this.failure = e;
       this.wake();
     });
+  }
+
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * While it holds nothing, the member says it is alive every third of the group's ack wait: a member whose
+   * deliveries expired before it got them (taken back in the same turn, after a failover) takes messages again.
+   */
+  private beatEvery(ackWaitMs: number): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(
+      () => {
+        if (this.inHand.size > 0 || this.channel === undefined || this.closed) return;
+        this.sendSettles("progress", [], []).catch(() => {});
+      },
+      Math.max(100, Math.floor(ackWaitMs / 3)),
+    );
+    this.heartbeat.unref?.();
   }
 
   private readonly settleOne = (kind: Kind, offset: number, attempt: number): Promise<void> =>

@@ -85,6 +85,21 @@ export class GroupService {
     return promise;
   }
 
+  /** An idle member is alive: a stale one takes messages again (a group-ack of no offset). */
+  async alive(group: string, member: string): Promise<void> {
+    if (!this.host.isLeader()) throw new MqraftError("NOT_LEADER", "this broker is not the leader");
+    const r = await this.host.propose({
+      type: "group-ack",
+      time: this.host.now(),
+      group,
+      member,
+      kind: "progress",
+      offsets: [],
+      attempts: [],
+    });
+    if (r.type === "error") throw new MqraftError(r.code, r.message);
+  }
+
   /**
    * The member's connection closed or it unsubscribed: as leader, what it held goes to the others at once. Also when
    * this fails (no leader now), nothing is lost: its deliveries expire after the ack wait.

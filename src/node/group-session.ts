@@ -1,6 +1,7 @@
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import type { Consume, GroupAck, GroupList, GroupMessage, ListGroups, Message, RemoveGroup } from "../wire/index.ts";
 import type { GroupConsumer } from "./group-consumer.ts";
+import { DEFAULT_ACK_WAIT_MS } from "./group-service.ts";
 import { listGroups } from "./group-summary.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 
@@ -74,6 +75,10 @@ export class GroupSession {
         `over ${MAX_SETTLES_IN_FLIGHT} settles of this connection wait for their commit`,
       );
     const { groups } = this.host.broker;
+    if (m.offsets.length === 0) {
+      await groups.alive(m.group, m.member);
+      return [];
+    }
     this.settlesInFlight += m.offsets.length;
     const outcomes = await Promise.all(
       m.offsets.map((offset, i) =>
@@ -122,7 +127,8 @@ export class GroupSession {
     const consumer = await this.host.broker.groups.consume(id, m, sink);
     if (!this.host.isOpen()) return this.host.broker.groups.leave(consumer);
     this.consumers.set(id, consumer);
-    this.host.send({ type: "consuming", id: m.id, subscription: id });
+    const ackWaitMs = this.host.broker.state.groups.get(m.group)?.settings.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+    this.host.send({ type: "consuming", id: m.id, subscription: id, ackWaitMs });
   }
 
   private onLeader(id: number, work: () => Promise<void>): void {

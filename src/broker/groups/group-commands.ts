@@ -54,7 +54,8 @@ export const GroupAckCommandSchema = v.object({
   group: SubscriptionNameSchema,
   member: SubscriptionNameSchema,
   kind: AckKindSchema,
-  offsets: v.pipe(v.array(WholeNumberSchema), v.minLength(1), v.maxLength(MAX_ACKS_PER_COMMAND)),
+  /** None: the member only says it is alive (an idle member's heartbeat), which makes a stale member live again. */
+  offsets: v.pipe(v.array(WholeNumberSchema), v.maxLength(MAX_ACKS_PER_COMMAND)),
   /**
    * The delivery each settle is about (its attempt), one per offset: a late settle of an earlier delivery must not
    * settle the message handed to the same member again since (after a nak, an expiry, a leave and rejoin).

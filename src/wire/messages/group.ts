@@ -36,6 +36,8 @@ export const ConsumingSchema = v.object({
   type: v.literal("consuming"),
   id: RequestIdSchema,
   subscription: CountSchema,
+  /** The group's ack wait (the one it was created with): an idle member sends a heartbeat every third of it. */
+  ackWaitMs: LimitSchema,
 });
 
 export const GroupMessageSchema = v.object({
@@ -55,8 +57,12 @@ export const GroupAckSchema = v.object({
   group: GroupNameSchema,
   member: SubscriptionNameSchema,
   kind: v.picklist(["ack", "nak", "progress"]),
-  /** The offsets settled: a member's settles of one turn go in one request. */
-  offsets: v.pipe(v.array(CountSchema), v.minLength(1), v.maxLength(1000, "at most 1000 offsets")),
+  /**
+   * The offsets settled: a member's settles of one turn go in one request. None: a heartbeat, which an idle member
+   * sends (the client library every third of the ack wait) so that a member whose deliveries expired before it got
+   * them takes messages again.
+   */
+  offsets: v.pipe(v.array(CountSchema), v.maxLength(1000, "at most 1000 offsets")),
   /** The delivery each offset's settle is about (its `attempt`), one per offset: a late settle of an earlier one is refused. */
   attempts: v.pipe(v.array(LimitSchema), v.maxLength(1000, "at most 1000 attempts")),
 });

@@ -148,6 +148,19 @@ describe("consumer groups in the state machine", () => {
     expect(held(state, "a")).toEqual([0, 1]);
   });
 
+  test("a heartbeat (a settle of no offset) makes a stale member that holds nothing live again", () => {
+    // found by the driver simulation: deliveries handed out and taken back in one batch of entries, after an
+    // outage, were never pushed, so the member had nothing to ack and the group stalled
+    const state = new BrokerState();
+    join(state, "a", T0, { maxPending: 2 });
+    publishN(state, 2);
+    apply(state, { type: "group-tick", time: T0 + 30_000 });
+    expect(state.groups.get("workers")?.members.get("a")?.active).toBe(false);
+    expect(ack(state, "a", [], "progress", T0 + 30_001)).toMatchObject({ settled: [], refused: [] });
+    expect(held(state, "a")).toEqual([0, 1]);
+    expect(state.groups.get("workers")?.outstanding.get(0)?.attempt).toBe(2);
+  });
+
   test("nak hands the message out again at once; after maxDeliver it waits for the dead-letter topic", () => {
     const state = new BrokerState();
     join(state, "a", T0, { maxDeliver: 3 });

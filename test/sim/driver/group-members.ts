@@ -40,6 +40,7 @@ export class GroupMember {
   /** Settles decided and not yet answered, with the link each was last sent on: sent again on a new link. */
   private readonly unsettled = new Map<number, { attempt: number; kind: Kind; link: Link | undefined }>();
   private nextId = 1;
+  private lastBeat = 0;
   /** Gone (crashed without a word) until this time. */
   private goneUntil = 0;
 
@@ -78,6 +79,17 @@ export class GroupMember {
     if (this.link === undefined && this.connecting === undefined) this.connect();
     if (this.link !== undefined)
       for (const [offset, s] of this.unsettled) if (s.link !== this.link) this.settle(offset, s.attempt, s.kind);
+    if (this.link !== undefined && this.inHand.size === 0 && now - this.lastBeat >= ACK_WAIT_MS / 3)
+      this.beat(this.link);
+  }
+
+  /** Holding nothing, the member says it is alive, as the client library does every third of the ack wait. */
+  private beat(link: Link): void {
+    this.lastBeat = this.cluster.now;
+    const replica = this.cluster.nodes.get(link.node)?.replica;
+    this.cluster.scheduler.after(this.prng.int(1, 20), () => {
+      if (this.alive(link)) replica?.broker.groups.alive(GROUP, this.name).catch(() => {});
+    });
   }
 
   private alive(link: Link): boolean {
