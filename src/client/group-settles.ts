@@ -20,6 +20,8 @@ interface Waiting {
 export class GroupSettles {
   private readonly batches = new Map<SettleKind, Waiting[]>();
   private scheduled = false;
+  /** Batches sent and not answered yet. */
+  private readonly sending = new Set<Promise<unknown>>();
 
   constructor(
     /** Sends one batch (retrying as it sees fit); resolves with the offsets the broker refused. */
@@ -40,6 +42,12 @@ export class GroupSettles {
     return promise;
   }
 
+  /** Sends what is waiting now and resolves once every settle made so far is answered (before leaving the group). */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.sending.size > 0) await Promise.allSettled([...this.sending]);
+  }
+
   private flush(): void {
     this.scheduled = false;
     for (const [kind, batch] of this.batches) {
@@ -49,11 +57,14 @@ export class GroupSettles {
   }
 
   private sendOne(kind: SettleKind, batch: Waiting[]): void {
-    this.send(
+    const sent = this.send(
       kind,
       batch.map((w) => w.offset),
       batch.map((w) => w.attempt),
-    ).then(
+    );
+    this.sending.add(sent);
+    sent.finally(() => this.sending.delete(sent)).catch(() => {});
+    sent.then(
       (refused) => {
         const no = new Set(refused);
         for (const w of batch) {

@@ -111,11 +111,17 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     return { value: undefined, done: true };
   }
 
-  /** Leaves the group: what this member holds unacknowledged goes to the others. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** Leaves the group once the settles already made are answered: what this member still holds goes to the others. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closing ??= this.leave();
+    return this.closing;
+  }
+
+  private async leave(): Promise<void> {
     clearInterval(this.heartbeat);
+    await this.settles.drain();
+    this.closed = true;
     const channel = this.channel;
     if (channel?.isOpen && this.subscription >= 0) {
       await channel.ask({ type: "unsubscribe", subscription: this.subscription }).catch(() => {});
@@ -190,6 +196,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   }
 
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private closing: Promise<void> | undefined;
 
   /**
    * While it holds nothing, the member says it is alive every third of the group's ack wait: a member whose

@@ -275,6 +275,24 @@ describe("consumer groups (work queues) on real brokers", () => {
     expect(offsets.size).toBe(3000);
   }, 180_000);
 
+  test("`mqraft sub --group --count 3 --json` prints three messages with their attempt, acks them and exits 0", async () => {
+    cluster = await TestCluster.create({ nodes: 1 });
+    await cluster.waitForLeader();
+    const server = cluster.broker(1).address;
+    const admin = await client([server]);
+    await publishAll(admin, "jobs", 3);
+    const r = await runMqraft(["sub", "jobs", "--group", "printers", "--count", "3", "--json", "--server", server]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([0, 1, 2].map((offset) => ({ topic: "jobs", offset, data: `job ${offset}`, attempt: 1 })));
+    const [g] = await admin.groups("printers");
+    expect(g?.acked).toBe(3);
+  }, 60_000);
+
   test("a message naked maxDeliver times is on the dead-letter topic, with why in group info", async () => {
     cluster = await TestCluster.create({ nodes: 3 });
     await cluster.waitForLeader();
