@@ -15,6 +15,7 @@ import {
   type GroupList,
   GroupListSchema,
   GroupMessageSchema,
+  GroupPingSchema,
   type Hello,
   type Join,
   type Leave,
@@ -79,6 +80,7 @@ export const ClientReceivesSchema = v.variant("type", [
   SnapshotChunkSchema,
   ConsumingSchema,
   GroupMessageSchema,
+  GroupPingSchema,
   GroupAckedSchema,
   GroupListSchema,
 ]);

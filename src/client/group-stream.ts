@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
-import { type Consume, ConsumeSchema, type GroupMessage, type Push } from "../wire/index.ts";
+import { type Consume, ConsumeSchema, type GroupMessage, type GroupPing, type Push } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
 import { GroupSettles, type SettleKind } from "./group-settles.ts";
@@ -119,7 +119,6 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   }
 
   private async leave(): Promise<void> {
-    clearInterval(this.heartbeat);
     await this.settles.drain();
     this.closed = true;
     const channel = this.channel;
@@ -150,7 +149,6 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
         const answer = await channel.ask(request);
         this.channel = channel;
         this.subscription = answer.subscription;
-        this.beatEvery(answer.ackWaitMs);
         this.link.confirm();
         return;
       } catch (e) {
@@ -161,20 +159,21 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     }
   }
 
-  private received(channel: RequestChannel, push: Push | GroupMessage): void {
+  private received(channel: RequestChannel, push: Push | GroupMessage | GroupPing): void {
     if (channel !== this.channel && this.channel !== undefined) return;
     if (push.type === "ended") {
       // the group was removed (or this member with it): the stream ends; any other end is the broker's, join again
       if (push.code === "NOT_FOUND") {
         this.failure = new MqraftError("NOT_FOUND", push.message);
         this.closed = true;
-        clearInterval(this.heartbeat);
         this.link.close();
         this.wake();
         this.context.ended(this);
       }
       return void channel.close();
     }
+    // the leader asks whether this member, out since a delivery of its expired, is there: it is
+    if (push.type === "group-ping") return void this.sendSettles("progress", [], []).catch(() => {});
     if (push.type !== "group-message") return;
     // a new leader sends again what this member holds: keep the copy it already has
     if (this.inHand.get(push.offset) === push.attempt) return;
@@ -195,24 +194,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     });
   }
 
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
-
-  /**
-   * While it holds nothing, the member says it is alive every third of the group's ack wait: a member whose
-   * deliveries expired before it got them (taken back in the same turn, after a failover) takes messages again.
-   */
-  private beatEvery(ackWaitMs: number): void {
-    clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(
-      () => {
-        if (this.inHand.size > 0 || this.channel === undefined || this.closed) return;
-        this.sendSettles("progress", [], []).catch(() => {});
-      },
-      Math.max(100, Math.floor(ackWaitMs / 3)),
-    );
-    this.heartbeat.unref?.();
-  }
 
   private readonly settleOne = (kind: Kind, offset: number, attempt: number): Promise<void> =>
     this.settle(kind, offset, attempt);

@@ -3,12 +3,12 @@ import type { PublishMessage } from "../broker/commands.ts";
 import type { Delivery, Member } from "../broker/groups/group.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
-import type { GroupMessage, SubscriptionEnded } from "../wire/index.ts";
+import type { GroupMessage, GroupPing, SubscriptionEnded } from "../wire/index.ts";
 import type { EntryReader } from "./subscription-feed.ts";
 
 /** Where a member's messages go: its client connection. */
 export interface GroupSink {
-  send(message: GroupMessage | SubscriptionEnded): boolean;
+  send(message: GroupMessage | GroupPing | SubscriptionEnded): boolean;
   readonly isOpen: boolean;
 }
 
@@ -83,6 +83,14 @@ export class GroupConsumer {
       data: message.data,
     });
     this.delivered++;
+  }
+
+  /** Command time of the last ping (group-service.ts). */
+  pingedAt = 0;
+
+  /** Asks the member to say it is there (its member is stale and the group has messages waiting). */
+  ping(): void {
+    if (this.sink.isOpen) this.sink.send({ type: "group-ping", subscription: this.id });
   }
 
   /** Tells the client nothing more comes on this stream. */

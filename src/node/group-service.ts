@@ -141,6 +141,23 @@ export class GroupService {
         });
     }
     this.publishDeadLetters(state);
+    this.pingStale(state, now);
+  }
+
+  /**
+   * A member whose deliveries expired gets nothing new until it shows it is alive; when its group has messages
+   * waiting, ask it (every third of the ack wait). A frozen process cannot answer, and stays out.
+   */
+  private pingStale(state: BrokerState, now: number): void {
+    for (const consumer of this.consumers) {
+      const group = state.groups.get(consumer.group);
+      const member = group?.members.get(consumer.member);
+      if (group === undefined || member === undefined || member.active || member.held.size > 0) continue;
+      const waiting = group.pending.size > 0 || group.cursor < (state.topicInfo(group.topic)?.nextOffset ?? 0);
+      if (!waiting || now - consumer.pingedAt < group.settings.ackWaitMs / 3) continue;
+      consumer.pingedAt = now;
+      consumer.ping();
+    }
   }
 
   private pumpAll(): void {

@@ -1,5 +1,14 @@
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
-import type { Consume, GroupAck, GroupList, GroupMessage, ListGroups, Message, RemoveGroup } from "../wire/index.ts";
+import type {
+  Consume,
+  GroupAck,
+  GroupList,
+  GroupMessage,
+  GroupPing,
+  ListGroups,
+  Message,
+  RemoveGroup,
+} from "../wire/index.ts";
 import type { GroupConsumer } from "./group-consumer.ts";
 import { DEFAULT_ACK_WAIT_MS } from "./group-service.ts";
 import { listGroups } from "./group-summary.ts";
@@ -118,7 +127,7 @@ export class GroupSession {
     const id = this.host.nextSubscription();
     const host = this.host;
     const sink = {
-      send: (message: GroupMessage | Extract<Message, { type: "ended" }>) => host.send(message),
+      send: (message: GroupMessage | GroupPing | Extract<Message, { type: "ended" }>) => host.send(message),
       get isOpen() {
         return host.isOpen();
       },

@@ -36,7 +36,7 @@ export const ConsumingSchema = v.object({
   type: v.literal("consuming"),
   id: RequestIdSchema,
   subscription: CountSchema,
-  /** The group's ack wait (the one it was created with): an idle member sends a heartbeat every third of it. */
+  /** The group's ack wait (the one it was created with, which may differ from the one this consume asked for). */
   ackWaitMs: LimitSchema,
 });
 
@@ -51,6 +51,16 @@ export const GroupMessageSchema = v.object({
   data: v.instance(Uint8Array),
 });
 
+/**
+ * The leader asks a member whose deliveries expired (it gets nothing new meanwhile) whether it is there, when the
+ * group has messages waiting: a member that answers with a heartbeat (a group-ack of no offset) takes messages again,
+ * one that is frozen (stopped, hung) does not answer, and stays out.
+ */
+export const GroupPingSchema = v.object({
+  type: v.literal("group-ping"),
+  subscription: CountSchema,
+});
+
 export const GroupAckSchema = v.object({
   type: v.literal("group-ack"),
   id: RequestIdSchema,
@@ -58,9 +68,8 @@ export const GroupAckSchema = v.object({
   member: SubscriptionNameSchema,
   kind: v.picklist(["ack", "nak", "progress"]),
   /**
-   * The offsets settled: a member's settles of one turn go in one request. None: a heartbeat, which an idle member
-   * sends (the client library every third of the ack wait) so that a member whose deliveries expired before it got
-   * them takes messages again.
+   * The offsets settled: a member's settles of one turn go in one request. None: a heartbeat, the answer to a
+   * `group-ping`, which makes a member whose deliveries expired take messages again.
    */
   offsets: v.pipe(v.array(CountSchema), v.maxLength(1000, "at most 1000 offsets")),
   /** The delivery each offset's settle is about (its `attempt`), one per offset: a late settle of an earlier one is refused. */
@@ -136,6 +145,7 @@ export const GroupListSchema = v.object({
 export type Consume = v.InferOutput<typeof ConsumeSchema>;
 export type Consuming = v.InferOutput<typeof ConsumingSchema>;
 export type GroupMessage = v.InferOutput<typeof GroupMessageSchema>;
+export type GroupPing = v.InferOutput<typeof GroupPingSchema>;
 export type GroupAck = v.InferOutput<typeof GroupAckSchema>;
 export type GroupAcked = v.InferOutput<typeof GroupAckedSchema>;
 export type ListGroups = v.InferOutput<typeof ListGroupsSchema>;

@@ -35,6 +35,7 @@ import {
   GroupAckSchema,
   GroupListSchema,
   GroupMessageSchema,
+  GroupPingSchema,
   ListGroupsSchema,
   RemoveGroupSchema,
 } from "./group.ts";
@@ -63,7 +64,13 @@ const ADMIN_REQUEST_SCHEMAS = [
 const ADMIN_REPLY_SCHEMAS = [TopicListSchema, DurableListSchema, ...USER_REPLY_SCHEMAS, SnapshotChunkSchema] as const;
 /** Consumer groups (group.ts): requests a broker receives, and what it answers and pushes. */
 const GROUP_REQUEST_SCHEMAS = [ConsumeSchema, GroupAckSchema, ListGroupsSchema, RemoveGroupSchema] as const;
-const GROUP_REPLY_SCHEMAS = [ConsumingSchema, GroupMessageSchema, GroupAckedSchema, GroupListSchema] as const;
+const GROUP_REPLY_SCHEMAS = [
+  ConsumingSchema,
+  GroupMessageSchema,
+  GroupPingSchema,
+  GroupAckedSchema,
+  GroupListSchema,
+] as const;
 
 /** Received by a broker's port from whoever connected (clients, peer brokers, managers). */
 export const ServerInboundSchema = v.variant("type", [

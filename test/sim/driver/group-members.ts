@@ -8,7 +8,7 @@
 import type { GroupConsumer } from "../../../src/node/group-consumer.ts";
 import { isMqraftError, type MqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
-import type { GroupMessage, SubscriptionEnded } from "../../../src/wire/index.ts";
+import type { GroupMessage, GroupPing, SubscriptionEnded } from "../../../src/wire/index.ts";
 import type { DriverCluster } from "./driver-cluster.ts";
 import type { GroupChecker } from "./group-checker.ts";
 
@@ -40,7 +40,6 @@ export class GroupMember {
   /** Settles decided and not yet answered, with the link each was last sent on: sent again on a new link. */
   private readonly unsettled = new Map<number, { attempt: number; kind: Kind; link: Link | undefined }>();
   private nextId = 1;
-  private lastBeat = 0;
   /** Gone (crashed without a word) until this time. */
   private goneUntil = 0;
 
@@ -79,13 +78,10 @@ export class GroupMember {
     if (this.link === undefined && this.connecting === undefined) this.connect();
     if (this.link !== undefined)
       for (const [offset, s] of this.unsettled) if (s.link !== this.link) this.settle(offset, s.attempt, s.kind);
-    if (this.link !== undefined && this.inHand.size === 0 && now - this.lastBeat >= ACK_WAIT_MS / 3)
-      this.beat(this.link);
   }
 
-  /** Holding nothing, the member says it is alive, as the client library does every third of the ack wait. */
+  /** The answer to a ping: the member says it is alive, as the client library does. */
   private beat(link: Link): void {
-    this.lastBeat = this.cluster.now;
     const replica = this.cluster.nodes.get(link.node)?.replica;
     this.cluster.scheduler.after(this.prng.int(1, 20), () => {
       if (this.alive(link)) replica?.broker.groups.alive(GROUP, this.name).catch(() => {});
@@ -126,7 +122,7 @@ export class GroupMember {
       }
     });
     const sink = {
-      send: (m: GroupMessage | SubscriptionEnded) => this.push(link, m),
+      send: (m: GroupMessage | GroupPing | SubscriptionEnded) => this.push(link, m),
       get isOpen() {
         return link.open;
       },
@@ -171,7 +167,7 @@ export class GroupMember {
   }
 
   /** A push on `link`: in order, after a delay, lost with the link. */
-  private push(link: Link, m: GroupMessage | SubscriptionEnded): boolean {
+  private push(link: Link, m: GroupMessage | GroupPing | SubscriptionEnded): boolean {
     const at = Math.max(this.cluster.now + this.prng.int(1, 20), link.lastArrival);
     link.lastArrival = at;
     this.cluster.scheduler.after(at - this.cluster.now, () => {
@@ -181,6 +177,8 @@ export class GroupMember {
         link.open = false;
         return;
       }
+      // asked whether it is there (stale, with messages waiting): it says so
+      if (m.type === "group-ping") return this.beat(link);
       this.received(m);
     });
     return true;
