@@ -6,9 +6,9 @@
  */
 import { describeError } from "../../../src/util/errors.ts";
 import { createPrng } from "../../../src/util/prng.ts";
+import { FaultInjector } from "../fault-injector.ts";
 import { fail } from "./broker-checker.ts";
 import { DriverCluster, TICK } from "./driver-cluster.ts";
-import { DriverFaults } from "./driver-faults.ts";
 import { DriverMembership } from "./driver-membership.ts";
 import { drawDriverProfile } from "./driver-profile.ts";
 import { GroupChecker } from "./group-checker.ts";
@@ -50,9 +50,9 @@ export async function runGroupSeed(seed: number): Promise<GroupSeedResult> {
     { length: clientPrng.int(1, 4) },
     (_, k) => new GroupMember(`m${k + 1}`, cluster, clientPrng.fork(), checker),
   );
-  const faults = new DriverFaults(cluster, prng.fork());
+  const faults = new FaultInjector(cluster, profile, prng.fork());
+  cluster.afterEvent = () => faults.afterEvent();
   const membership = new DriverMembership(cluster, prng.fork());
-  cluster.onConfigApplied = (node, entry) => membership.configApplied(node, entry);
   let tick = 0;
   const runTick = () => cluster.runUntil(++tick * TICK);
   let violation: GroupSeedResult["violation"];
@@ -88,7 +88,7 @@ export async function runGroupSeed(seed: number): Promise<GroupSeedResult> {
       const members = leader.raft.membership;
       if (replica === undefined || !(members.voters.includes(node.id) || members.learners.includes(node.id))) continue;
       const applied = replica.raft.appliedIndex;
-      cluster.checker.stateAt(node.id, applied, replica.raft.termAt(applied) ?? 0, replica.broker.state.snapshot());
+      cluster.checker.snapshotAt(node.id, applied, replica.raft.termAt(applied) ?? 0, replica.broker.state.snapshot());
     }
   } catch (e) {
     const invariant = typeof e === "object" && e !== null && "invariant" in e ? String(e.invariant) : "exception";
