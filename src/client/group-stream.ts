@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
+import { MessageHeaders } from "../util/message-headers.ts";
 import { type Consume, ConsumeSchema, type GroupMessage, type GroupPing, type Push } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
@@ -33,6 +34,10 @@ export interface ConsumedMessage {
   /** 1 on its first delivery to any member of the group, 2 on the first redelivery, ... */
   attempt: number;
   data: Uint8Array;
+  /** When the leader proposed the message, in ms since the epoch (undefined from a broker that does not say). */
+  time: number | undefined;
+  /** The message's headers (read-only; empty when it has none). */
+  headers: MessageHeaders;
   /** Done: the group never delivers it again. Resolves once the ack is committed; rejects if it came too late. */
   ack(): Promise<void>;
   /** Failed: the group delivers it again at once (to any member), or dead-letters it after maxDeliver deliveries. */
@@ -178,7 +183,8 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     // a new leader sends again what this member holds: keep the copy it already has
     if (this.inHand.get(push.offset) === push.attempt) return;
     this.inHand.set(push.offset, push.attempt);
-    this.queue.push(new Held(push.topic, push.offset, push.attempt, push.data, this.settleOne));
+    const headers = MessageHeaders.of(push.headers);
+    this.queue.push(new Held(push.topic, push.offset, push.attempt, push.data, push.time, headers, this.settleOne));
     this.wake();
   }
 
@@ -242,6 +248,8 @@ class Held implements ConsumedMessage {
     readonly offset: number,
     readonly attempt: number,
     readonly data: Uint8Array,
+    readonly time: number | undefined,
+    readonly headers: MessageHeaders,
     private readonly settle: (kind: Kind, offset: number, attempt: number) => Promise<void>,
   ) {}
 

@@ -69,19 +69,22 @@ export class GroupConsumer {
   private offer(state: BrokerState, read: EntryReader, offset: number, delivery: Delivery | undefined): void {
     if (delivery === undefined || this.sent.get(offset) === delivery.attempt) return;
     this.sent.set(offset, delivery.attempt);
-    const at = state.locate(this.topic, offset);
-    // removed by retention since: the delivery expires and the group counts it dropped
-    if (typeof at === "string") return;
+    const [at] = state.scan(this.topic, offset, 1);
+    // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
+    if (at === undefined || at.offset !== offset || at.expired) return;
     const message = this.messageAt(at.index, at.slot, read);
     if (message === undefined) return;
-    this.sink.send({
-      type: "group-message",
+    const { data, headers } = message;
+    const base = {
+      type: "group-message" as const,
       subscription: this.id,
       topic: this.topic,
       offset,
       attempt: delivery.attempt,
-      data: message.data,
-    });
+      data,
+      time: at.time,
+    };
+    this.sink.send(headers === undefined ? base : { ...base, headers });
     this.delivered++;
   }
 

@@ -1,10 +1,12 @@
 import { decodeEntryMessages } from "../broker/command-codec.ts";
 import type { Command, PublishMessage } from "../broker/commands.ts";
+import type { DeadLetter } from "../broker/groups/group.ts";
 import type { GroupSettings } from "../broker/groups/group-commands.ts";
 import { DEAD_LETTER_PRODUCER } from "../broker/groups/groups.ts";
 import type { ApplyResult } from "../broker/results.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import { MqraftError } from "../util/errors.ts";
+import { type HeaderPairs, isHeaders } from "../util/message-headers.ts";
 import type { Consume } from "../wire/index.ts";
 import { GroupAckBatcher } from "./group-acks.ts";
 import { GroupConsumer, type GroupSink } from "./group-consumer.ts";
@@ -189,16 +191,41 @@ export class GroupService {
         if (this.deadInFlight.has(key)) continue;
         this.deadInFlight.add(key);
         const at = state.locate(group.topic, letter.offset);
-        let data = new Uint8Array(0);
-        if (typeof at !== "string") {
-          const entry = this.host.read(at.index);
-          data = (entry === undefined ? undefined : decodeEntryMessages(entry)[at.slot]?.data) ?? data;
-        }
+        const entry = typeof at === "string" ? undefined : this.host.read(at.index);
+        const original =
+          entry === undefined || typeof at === "string" ? undefined : decodeEntryMessages(entry)[at.slot];
         this.host.publish(
-          { topic: group.settings.deadLetter, data, producer: `${DEAD_LETTER_PRODUCER}${group.name}`, seq: letter.seq },
+          {
+            topic: group.settings.deadLetter,
+            data: original?.data ?? new Uint8Array(0),
+            producer: `${DEAD_LETTER_PRODUCER}${group.name}`,
+            seq: letter.seq,
+            headers: deadLetterHeaders(group.name, group.topic, letter, original?.headers),
+          },
           () => this.deadInFlight.delete(key),
         );
       }
     }
   }
+}
+
+/**
+ * Why a message is on the dead-letter topic, as headers (docs/messaging.md), before the message's own; its own are
+ * left out if both together pass the limits on headers.
+ */
+export function deadLetterHeaders(
+  group: string,
+  topic: string,
+  letter: DeadLetter,
+  own: HeaderPairs | undefined,
+): HeaderPairs {
+  const why: HeaderPairs = [
+    ["mqraft-dead-letter-reason", letter.reason],
+    ["mqraft-deliveries", String(letter.attempts)],
+    ["mqraft-group", group],
+    ["mqraft-topic", topic],
+    ["mqraft-offset", String(letter.offset)],
+  ];
+  const all = [...why, ...(own ?? [])];
+  return isHeaders(all) ? all : why;
 }

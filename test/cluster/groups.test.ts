@@ -283,12 +283,15 @@ describe("consumer groups (work queues) on real brokers", () => {
     await publishAll(admin, "jobs", 3);
     const r = await runMqraft(["sub", "jobs", "--group", "printers", "--count", "3", "--json", "--server", server]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(
-      r.stdout
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l)),
-    ).toEqual([0, 1, 2].map((offset) => ({ topic: "jobs", offset, data: `job ${offset}`, attempt: 1 })));
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    // the time the message was stored, RFC 3339 with milliseconds
+    for (const l of lines) expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(lines.map(({ time: _, ...rest }) => rest)).toEqual(
+      [0, 1, 2].map((offset) => ({ topic: "jobs", offset, data: `job ${offset}`, attempt: 1 })),
+    );
     const [g] = await admin.groups("printers");
     expect(g?.acked).toBe(3);
   }, 60_000);
@@ -310,6 +313,19 @@ describe("consumer groups (work queues) on real brokers", () => {
       if (dead.length === 3) break;
     }
     expect(dead.map(text).sort()).toEqual(["job 0", "job 1", "job 2"]);
+    // why each is there, in its headers
+    const why = dead
+      .map((m) => Object.fromEntries([...m.headers].filter(([k]) => k.startsWith("mqraft-"))))
+      .sort((a, b) => Number(a["mqraft-offset"]) - Number(b["mqraft-offset"]));
+    expect(why).toEqual(
+      [0, 1, 2].map((offset) => ({
+        "mqraft-dead-letter-reason": "nak",
+        "mqraft-deliveries": "2",
+        "mqraft-group": "picky",
+        "mqraft-topic": "jobs",
+        "mqraft-offset": String(offset),
+      })),
+    );
     const [g] = await c.groups("picky");
     expect(g?.deadLettered).toBe(3);
     expect(g?.deadLetters.map((d) => [d.offset, d.deliveries, d.reason]).sort()).toEqual([

@@ -8,5 +8,6 @@ export function topicView(topic: TopicIndex | undefined): TopicView | undefined 
     firstOffset: topic.firstOffset,
     nextOffset: topic.nextOffset,
     sizeAt: (offset) => topic.size[topic.positionOf(offset)] as number,
+    expired: (offset, now) => topic.expiredAt(offset, now),
   };
 }

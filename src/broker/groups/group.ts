@@ -62,6 +62,8 @@ export interface TopicView {
   firstOffset: number;
   nextOffset: number;
   sizeAt(offset: number): number;
+  /** Its TTL (pub --ttl) ran out at `now`: it is never delivered. */
+  expired(offset: number, now: number): boolean;
 }
 
 export class Group {
@@ -160,7 +162,7 @@ export class Group {
     for (let due = this.expiry.due(time); due !== undefined; due = this.expiry.due(time)) {
       if (!this.isLive(due.offset, due.attempt, due.deadline)) continue;
       const delivery = this.take(due.offset);
-      if (topic === undefined || due.offset < topic.firstOffset) {
+      if (topic === undefined || due.offset < topic.firstOffset || topic.expired(due.offset, time)) {
         this.dropped++;
         continue;
       }
@@ -186,7 +188,7 @@ export class Group {
         const offset = next.value;
         const attempts = this.pending.get(offset) as number;
         this.pending.delete(offset);
-        if (topic === undefined || offset < topic.firstOffset) this.dropped++;
+        if (topic === undefined || offset < topic.firstOffset || topic.expired(offset, time)) this.dropped++;
         else this.assign(member, offset, attempts + 1, topic.sizeAt(offset), time);
         continue;
       }
@@ -197,7 +199,9 @@ export class Group {
       }
       if (this.cursor >= topic.nextOffset) return;
       const offset = this.cursor++;
-      this.assign(member, offset, 1, topic.sizeAt(offset), time);
+      // a message whose TTL ran out is never delivered; retention removes it in its turn
+      if (topic.expired(offset, time)) this.dropped++;
+      else this.assign(member, offset, 1, topic.sizeAt(offset), time);
     }
   }
 

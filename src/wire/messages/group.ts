@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { HeadersSchema } from "../../util/message-headers.ts";
 import { SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
 import { ByteCountSchema } from "./fields.ts";
 
@@ -49,6 +50,9 @@ export const GroupMessageSchema = v.object({
    * the hot codecs write it: this push is sent once per message) */
   attempt: CountSchema,
   data: v.instance(Uint8Array),
+  /** When the leader proposed the message's entry, in ms since the epoch. */
+  time: v.optional(CountSchema),
+  headers: v.optional(HeadersSchema),
 });
 
 /**
