@@ -1,6 +1,7 @@
 import type { ConsumedMessage, GroupStream, MqraftClient } from "../src/client/index.ts";
 import { PositiveCountSchema } from "../src/util/config-values.ts";
 import { SubscriptionNameSchema, TopicSchema } from "../src/util/names.ts";
+import { splitPatterns } from "../src/util/topic-pattern.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { TimeoutSchema } from "./client-flags.ts";
 import { messageLine } from "./client-output.ts";
@@ -78,6 +79,8 @@ export function parseGroupArgs(raw: RawGroupArgs, topics: string[]): GroupSettin
     return undefined;
   }
   if (topics.length !== 1) throw usageError("--group reads one topic");
+  if (splitPatterns(topics).patterns.length > 0)
+    throw usageError(`--group reads one topic, not a pattern (${topics[0]}): a group per topic for now`);
   if (raw.exec !== undefined && raw.exec.trim() === "") throw usageError("--exec: expected a command");
   const maxDeliver = parseOptionalFlag("max-deliver", PositiveCountSchema, raw["max-deliver"]);
   const maxPending = parseOptionalFlag("max-pending", PositiveCountSchema, raw["max-pending"]);

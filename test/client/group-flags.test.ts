@@ -53,6 +53,9 @@ describe("sub --group flags", () => {
   test("one topic, bounded counts, a valid duration, a command that is not blank", () => {
     const base = { server, group: "workers" };
     expect(usageMessage(() => parseSubArgs({ ...base, topic: "a", _: ["a", "b"] }))).toContain("one topic");
+    expect(usageMessage(() => parseSubArgs({ ...base, topic: "orders.>", _: ["orders.>"] }))).toContain(
+      "not a pattern",
+    );
     expect(usageMessage(() => parseSubArgs({ ...base, topic: "a", _: ["a"], "max-deliver": "0" }))).toContain(
       "--max-deliver",
     );
