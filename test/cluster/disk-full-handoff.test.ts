@@ -1,8 +1,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { runMqraft } from "../support/binary.ts";
-import { TestCluster } from "../support/cluster.ts";
+import type { TestCluster } from "../support/cluster.ts";
 import { drainRaw, publishRaw } from "../support/raw-client.ts";
-import { DISK_KINDS, SmallDisks } from "../support/small-disk.ts";
+import { clusterOnSmallDisks, DISK_KINDS, SmallDisks } from "../support/small-disk.ts";
 import { waitFor } from "../support/wait.ts";
 import { probeStatus } from "../support/wire-probe.ts";
 
@@ -26,13 +26,7 @@ test.each(DISK_KINDS)(
   async (kind) => {
     const small = new SmallDisks(kind);
     disks = small;
-    cluster = await TestCluster.create({
-      nodes: 3,
-      start: false,
-      argsFor: () => ["--min-free-space", "8MiB"],
-      binary: small.binary,
-      envFor: (id) => small.envFor(cluster?.broker(id).dataDir ?? ""),
-    });
+    cluster = await clusterOnSmallDisks(small, { nodes: 3, argsFor: () => ["--min-free-space", "8MiB"] });
     const full = cluster.broker(1);
     small.give(full.dataDir, 24 * MIB);
     for (const b of cluster.brokers) cluster.start(b.id);

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ClientInbound, ErrorMessage } from "../../src/wire/index.ts";
 import { runMqraft } from "../support/binary.ts";
-import { TestCluster } from "../support/cluster.ts";
+import type { TestCluster } from "../support/cluster.ts";
 import { drainRaw } from "../support/raw-client.ts";
-import { DISK_KINDS, SmallDisks } from "../support/small-disk.ts";
+import { clusterOnSmallDisks, DISK_KINDS, SmallDisks } from "../support/small-disk.ts";
 import { waitFor } from "../support/wait.ts";
 import { openClient, probeStatus } from "../support/wire-probe.ts";
 
@@ -69,12 +69,9 @@ describe.each(DISK_KINDS)("a full disk is an alarm, not a crash (%s)", (kind) =>
   test("three brokers whose disks fill together: DISK_FULL, reads go on, status shows the alarm; a larger disk clears it and publishing resumes with nothing acknowledged lost", async () => {
     const small = new SmallDisks(kind);
     disks = small;
-    cluster = await TestCluster.create({
+    cluster = await clusterOnSmallDisks(small, {
       nodes: 3,
-      start: false,
       argsFor: () => ["--min-free-space", MIN_FREE, "--segment-bytes", "1MiB"],
-      binary: small.binary,
-      envFor: (id) => small.envFor(cluster?.broker(id).dataDir ?? ""),
     });
     for (const b of cluster.brokers) small.give(b.dataDir, DISK);
     for (const b of cluster.brokers) cluster.start(b.id);
@@ -173,12 +170,9 @@ describe.each(DISK_KINDS)("a full disk is an alarm, not a crash (%s)", (kind) =>
   test("one broker's disk full: the other two keep accepting publishes, the full one stops with DISK_FULL (not INTERNAL) and catches up once it has room", async () => {
     const small = new SmallDisks(kind);
     disks = small;
-    cluster = await TestCluster.create({
+    cluster = await clusterOnSmallDisks(small, {
       nodes: 3,
-      start: false,
       argsFor: () => ["--min-free-space", MIN_FREE, "--segment-bytes", "1MiB"],
-      binary: small.binary,
-      envFor: (id) => small.envFor(cluster?.broker(id).dataDir ?? ""),
     });
     const full = cluster.broker(3);
     small.give(full.dataDir, DISK);

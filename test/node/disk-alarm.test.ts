@@ -3,22 +3,10 @@ import { persistenceFailure } from "../../src/node/broker-assembly.ts";
 import { DiskAlarm } from "../../src/node/disk-alarm.ts";
 import { defaultMinFreeBytes, type FreeSpace } from "../../src/node/free-space.ts";
 import { MqraftError } from "../../src/util/errors.ts";
-import type { Logger } from "../../src/util/log.ts";
+import { recordingLog } from "../support/recording-log.ts";
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
-
-function recordingLog(lines: string[]): Logger {
-  const put = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
-  return {
-    error: put("error"),
-    warn: put("warn"),
-    info: put("info"),
-    debug: () => {},
-    trace: () => {},
-    enabled: () => true,
-  };
-}
 
 function alarmOn(space: { current: FreeSpace | Error }, minFree: number | undefined, lines: string[]): DiskAlarm {
   const probe = (): FreeSpace => {

@@ -1,21 +1,9 @@
 import { expect, test } from "bun:test";
 import { DiskHandoff } from "../../src/node/disk-handoff.ts";
 import type { PeerStatus, RaftStatus } from "../../src/raft/index.ts";
-import type { Logger } from "../../src/util/log.ts";
+import { recordingLog } from "../support/recording-log.ts";
 
 const ELECTION_TICKS = 4;
-
-function recordingLog(lines: string[]): Logger {
-  const put = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
-  return {
-    error: put("error"),
-    warn: put("warn"),
-    info: put("info"),
-    debug: put("debug"),
-    trace() {},
-    enabled: () => true,
-  };
-}
 
 function peer(id: number, match: number, extra: Partial<PeerStatus> = {}): PeerStatus {
   return { id, learner: false, match, next: match + 1, state: "replicate", reachable: true, ...extra };

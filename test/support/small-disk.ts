@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { requireBinary, requireTestBinary } from "./binary.ts";
+import { type ClusterOptions, TestCluster } from "./cluster.ts";
 
 /**
  * Small disks for data folders, so that they really fill (the disk alarm, ENOSPC), two ways:
@@ -68,6 +69,17 @@ export class SmallDisks {
     for (const dir of this.mounted.splice(0)) Bun.spawnSync(["umount", "-l", dir]);
     for (const file of this.sizeFiles.splice(0)) rmSync(file, { force: true });
   }
+}
+
+/** A cluster, not started, whose brokers run with what `disks` need (the binary, the environment of a quota disk). */
+export async function clusterOnSmallDisks(disks: SmallDisks, options: ClusterOptions): Promise<TestCluster> {
+  const cluster: TestCluster = await TestCluster.create({
+    ...options,
+    start: false,
+    binary: disks.binary,
+    envFor: (id) => disks.envFor(cluster.broker(id).dataDir),
+  });
+  return cluster;
 }
 
 /** The environment of a broker (the test build) whose data folder `dir` is on a quota disk. */
