@@ -64,6 +64,16 @@ export const brokerArgs = {
     type: "string",
     description: "File holding the secret every node of the cluster shares (mode 0600); links between nodes prove it",
   },
+  "max-connections": {
+    type: "string",
+    description: "Connections open at once (clients, peers, and those still saying hello); more are refused",
+    default: "10000",
+  },
+  "max-pending": {
+    type: "string",
+    description: "Bytes waiting to be sent to one connection; past it the connection is closed (SLOW_CONSUMER)",
+    default: "64MiB",
+  },
   "admin-token-file": {
     type: "string",
     description:
@@ -111,6 +121,8 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"] ?? "0"),
     readyLag: parseFlag("ready-lag", CountSchema, args["ready-lag"] ?? "1000"),
     ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),
+    maxConnections: parseFlag("max-connections", PositiveCountSchema, args["max-connections"] ?? "10000"),
+    maxPendingBytes: parseFlag("max-pending", ByteSizeSchema, args["max-pending"] ?? "64MiB"),
     ...(args["admin-token-file"] === undefined ? {} : { adminTokenFile: args["admin-token-file"] }),
   };
   const result = v.safeParse(BrokerConfigSchema, raw);

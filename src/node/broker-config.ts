@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { HIGH_WATER_BYTES } from "./subscription-feed.ts";
 
 /** Everything a broker process needs to start, validated once (flags are parsed into this). */
 export const BrokerConfigSchema = v.pipe(
@@ -36,12 +37,21 @@ export const BrokerConfigSchema = v.pipe(
     httpPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 0),
     /** With it, links between nodes open with the cluster-secret challenge (docs/security.md). */
     clusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+    /** Connections open at once (clients, peers and those still saying hello); more are refused. */
+    maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
+    /** Bytes waiting to be sent to one connection; past it the connection is closed with SLOW_CONSUMER. */
+    maxPendingBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 64 * 1024 * 1024),
     /** With it, this broker accepts the token in this file as an admin's, and requires tokens (docs/security.md). */
     adminTokenFile: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** /readyz answers 503 while the applied index is more than this many entries behind the commit index. */
     readyLag: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 1000),
   }),
   v.check((c) => c.electionMs >= 3 * c.heartbeatMs, "election timeout must be at least 3 heartbeats"),
+  // a subscriber's stream pauses once this much is unsent, and the message that took it there must still fit
+  v.check(
+    (c) => c.maxPendingBytes >= HIGH_WATER_BYTES + c.maxFrameBytes,
+    `--max-pending must be at least --max-frame + ${HIGH_WATER_BYTES >> 20}MiB (a subscriber's stream pauses at ${HIGH_WATER_BYTES >> 20}MiB unsent, plus one message)`,
+  ),
   v.check(
     (c) => c.peers.length === 0 || c.peers.some((p) => p.id === c.id),
     "--peers must include this broker's own --id",

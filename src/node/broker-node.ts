@@ -4,7 +4,7 @@ import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import { verifyNodeAt } from "../auth/verify-node.ts";
 import type { Retention } from "../broker/commands.ts";
 import type { NodeId } from "../raft/index.ts";
-import { describeError, isMqraftError, type MqraftError } from "../util/errors.ts";
+import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { createPrng } from "../util/prng.ts";
 import {
@@ -188,13 +188,29 @@ export class BrokerNode {
       // publishes go into the log within the turn (PublishBatcher): their payloads need not be copied first
       publishViews: true,
       parse: createMessageParser(ServerInboundSchema),
-      onConnection: (c: Connection<ServerInbound, unknown>) => new ClientSession(sessionHost, c),
+      maxQueuedBytes: config.maxPendingBytes,
+      onConnection: (c: Connection<ServerInbound, unknown>) => this.accept(c, sessionHost),
     });
     this.observability = new BrokerObservability(config, this.assembly, () => this.listener, this.log, auth);
     this.observability.start();
     this.assembly.start();
     this.log.info(`Running on ${config.advertise}`);
     warnIfOpen(this.clientAuth, config.host, this.log);
+  }
+
+  /** A new connection, unless --max-connections are open (this one counted); the refused one is told why. */
+  private accept(connection: Connection<ServerInbound, unknown>, host: SessionHost): void {
+    const open = this.listener?.connections ?? 0;
+    if (open > this.config.maxConnections) {
+      connection.close(
+        new MqraftError(
+          "REFUSED",
+          `this broker has ${this.config.maxConnections} connections open (--max-connections); try again later or another broker`,
+        ),
+      );
+      return;
+    }
+    new ClientSession(host, connection);
   }
 
   /** The disk alarm's state for this broker's own status row. */

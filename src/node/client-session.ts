@@ -68,10 +68,11 @@ export class ClientSession {
       nextSubscription: () => this.subscriptions.allocateId(),
       answerError: (id, e) => this.answers.error(id, e),
     });
-    connection.onClose = () => {
+    connection.onClose = (reason) => {
       this.subscriptions.closeAll();
       this.admission.closed();
       this.groups.closed();
+      if (reason?.code === "SLOW_CONSUMER") host.log.warn(`Disconnected a slow consumer: ${reason.message}`);
     };
   }
 

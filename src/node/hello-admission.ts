@@ -8,6 +8,15 @@ import { type Connection, helloError, type ServerInbound, type Welcome } from ".
 import type { FoundingPeers } from "./founding-peers.ts";
 
 type HelloMessage = Extract<ServerInbound, { type: "hello" }>;
+type Stage = "new" | "proving" | "authenticating" | "client" | "peer";
+
+/** A connection that has not finished its hello (and, with a secret or tokens, its proof) by then is closed. */
+export const HELLO_DEADLINE_MS = 5_000;
+/**
+ * The largest frame taken before a connection is admitted: a hello, a challenge's proof. Someone who has not said
+ * who they are cannot make the broker buffer megabytes (the frame limit proper, --max-frame, applies after).
+ */
+export const MAX_FRAME_BEFORE_ADMISSION = 64 * 1024;
 
 /** What admitting a connection needs of the broker that accepted it. */
 export interface AdmissionHost {
@@ -28,18 +37,25 @@ export interface AdmissionHost {
  * network) or a client; with a cluster secret, peers and managers first answer a challenge. Anything else before
  * the hello closes the connection with the reason.
  */
-type Stage = "new" | "proving" | "authenticating" | "client" | "peer";
-
 export class HelloAdmission {
   private current: Stage = "new";
   private admittedAs: Principal | undefined;
   /** While proving: the hello waiting for the dialer's proof of the cluster secret. */
   private proving: { handshake: AccepterHandshake; hello: HelloMessage } | undefined;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly host: AdmissionHost,
     private readonly connection: Connection<ServerInbound, unknown>,
-  ) {}
+  ) {
+    connection.limitIncomingFrames(MAX_FRAME_BEFORE_ADMISSION);
+    this.deadline = setTimeout(() => {
+      this.deadline = undefined;
+      this.refuse(
+        new MqraftError("TIMEOUT", `no hello (with its proof or token checked) within ${HELLO_DEADLINE_MS} ms`),
+      );
+    }, HELLO_DEADLINE_MS);
+  }
 
   /** "client" and "peer" are admitted; until then every message goes to `receive`. */
   get stage(): Stage {
@@ -53,7 +69,20 @@ export class HelloAdmission {
 
   /** The connection ended: an admitted client no longer needs watching. */
   closed(): void {
+    this.stopDeadline();
     this.host.clientAuth?.left(this.connection);
+  }
+
+  private stopDeadline(): void {
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
+
+  /** Admitted: the frame limit proper from now on. */
+  private admitted(stage: "client" | "peer"): void {
+    this.stopDeadline();
+    this.current = stage;
+    this.connection.limitIncomingFrames(this.connection.maxFrameBytes);
   }
 
   receive(m: ServerInbound): void {
@@ -118,13 +147,13 @@ export class HelloAdmission {
           ),
         );
       }
-      this.current = "peer";
+      this.admitted("peer");
       this.host.adoptPeer(m.id, this.connection, m.lane);
       return;
     }
     const auth = this.host.clientAuth;
     if (auth === undefined) {
-      this.current = "client";
+      this.admitted("client");
       this.connection.send(this.host.welcome());
       return;
     }
@@ -135,7 +164,7 @@ export class HelloAdmission {
       (principal) => {
         if (!this.connection.isOpen) return;
         this.admittedAs = principal;
-        this.current = "client";
+        this.admitted("client");
         auth.admitted(this.connection, principal, (why) => this.refuse(why));
         this.connection.send(this.host.welcome());
         this.connection.resume();

@@ -7,6 +7,13 @@ import type { Outgoing, SessionAnswers } from "./session-answers.ts";
 import { streamStart } from "./subscribe-positions.ts";
 import { Subscription } from "./subscription-feed.ts";
 
+/**
+ * Streams one connection may have open (or starting) at once: each holds positions and a place in the feed's pump,
+ * so a client must not be able to open them without end. A client that needs more opens more connections, which
+ * --max-connections bounds.
+ */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 1_000;
+
 /** How long a subscribe waits for this broker to apply what the leader has committed. */
 const CATCH_UP_TIMEOUT_MS = 5_000;
 
@@ -23,6 +30,8 @@ export interface SubscriptionHost {
 export class SessionSubscriptions {
   private readonly open = new Map<number, Subscription>();
   private nextId = 1;
+  /** Subscribes accepted and not yet answered: they count against the cap as the open ones do. */
+  private starting = 0;
 
   constructor(
     private readonly host: SubscriptionHost,
@@ -36,6 +45,20 @@ export class SessionSubscriptions {
   }
 
   async subscribe(m: Subscribe): Promise<void> {
+    if (this.open.size + this.starting >= MAX_SUBSCRIPTIONS_PER_CONNECTION)
+      throw new MqraftError(
+        "REFUSED",
+        `this connection has ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions open, the most one may have: unsubscribe one, or subscribe to several topics at once`,
+      );
+    this.starting++;
+    try {
+      await this.start(m);
+    } finally {
+      this.starting--;
+    }
+  }
+
+  private async start(m: Subscribe): Promise<void> {
     let durablePositions: Map<string, number> | undefined;
     // one holder per durable subscription: a client that names none (an older one) gets one per request
     const holder = m.durable === undefined ? undefined : (m.holder ?? `anonymous-${randomHex(8)}`);

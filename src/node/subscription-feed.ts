@@ -18,7 +18,7 @@ export interface DeliverySink {
 }
 
 /** Pushing stops above this many unsent bytes and resumes once the client has read them. */
-const HIGH_WATER_BYTES = 4 << 20;
+export const HIGH_WATER_BYTES = 4 << 20;
 const SCAN_BATCH = 256;
 /** How often a subscribe waiting for this broker to catch up looks again, besides each apply. */
 const CATCH_UP_CHECK_MS = 20;

@@ -53,6 +53,8 @@ export class Connection<In, Out = unknown> {
   readonly remoteAddress: string;
   readonly maxQueuedBytes: number;
   readonly lowWaterBytes: number;
+  /** The largest frame body this connection sends, and accepts unless limitIncomingFrames lowered that. */
+  readonly maxFrameBytes: number;
 
   private state: State = "open";
   private reason: MqraftError | null = null;
@@ -79,6 +81,7 @@ export class Connection<In, Out = unknown> {
     options: ConnectionOptions<In>,
   ) {
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxFrameBytes = maxFrameBytes;
     this.parse = options.parse;
     this.frames = new FrameDecoder(maxFrameBytes, options.publishViews ?? false);
     this.queue = new OutgoingQueue(socket, maxFrameBytes);
@@ -135,6 +138,14 @@ export class Connection<In, Out = unknown> {
     if (this.queue.queuedBytes <= this.lowWaterBytes) return Promise.resolve();
     this.writableWaiter ??= Promise.withResolvers<void>();
     return this.writableWaiter.promise;
+  }
+
+  /**
+   * The largest frame body accepted from now on (at most the limit the connection was made with, which still bounds
+   * what it sends): a server takes only small frames from a peer that has not said who it is yet.
+   */
+  limitIncomingFrames(maxFrameBytes: number): void {
+    this.frames.maxFrameBytes = Math.min(maxFrameBytes, this.maxFrameBytes);
   }
 
   /** Stops delivering messages and reading from the socket, so the peer's writes back up. */

@@ -26,7 +26,8 @@ export class FrameDecoder {
   hot = false;
 
   constructor(
-    readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    /** Checked against each frame's header as it is read, so it may change between frames (Connection.limitIncomingFrames). */
+    public maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
     /** A publish's payload read by hot-decoders.ts is a view into the received bytes (ConnectionOptions.publishViews). */
     private readonly publishViews = false,
   ) {}

@@ -49,7 +49,8 @@ describe("bad input on a broker port", () => {
     ["plain-text garbage", () => new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "FRAME_TOO_LARGE"],
     ["an oversized length", () => new Uint8Array([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]), "FRAME_TOO_LARGE"],
     ["a frame that is not CBOR", () => frame(new Uint8Array([0xff, 0xfe, 0xfd])), "BAD_FRAME"],
-    ["a CBOR nesting bomb", () => frame(new Uint8Array(100_000).fill(0x81)), "BAD_FRAME"],
+    // under the 64 KiB a frame may have before the hello, so that the nesting is what is refused
+    ["a CBOR nesting bomb", () => frame(new Uint8Array(60_000).fill(0x81)), "BAD_FRAME"],
     ["an unknown message type", () => frame(encodeValue({ type: "launch", id: 1 })), "BAD_MESSAGE"],
     ["a hello of the wrong shape", () => frame(encodeValue({ type: "hello", version: "one" })), "BAD_MESSAGE"],
     [

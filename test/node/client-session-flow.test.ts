@@ -15,6 +15,8 @@ function session() {
     paused: false,
     isOpen: true,
     remoteAddress: "127.0.0.1:1",
+    maxFrameBytes: 1 << 24,
+    limitIncomingFrames: (_bytes: number) => {},
     onMessage: (_m: unknown) => {},
     onClose: () => {},
     send: (m: { type: string; id?: number }) => {
