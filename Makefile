@@ -6,7 +6,7 @@ BIOME := node_modules/.bin/biome
 export CBOR_NATIVE_ACCELERATION_DISABLED := true
 SOURCES := $(shell find src cmd -name '*.ts' -o -name '*.html' 2>/dev/null) package.json
 
-.PHONY: build install lib run test typecheck lint format unit sim mutants bench bench-compare clean browser
+.PHONY: build install lib run test typecheck lint format unit sim mutants bench bench-compare clean browser openssl
 
 build: dist/mqraft
 
@@ -67,7 +67,7 @@ format: node_modules/.installed
 	$(BIOME) check --write .
 
 # The whole suite: type-check, lint, then every test (unit, simulation, real clusters) against the fresh binary.
-test: build dist/mqraft-test lib typecheck lint browser
+test: build dist/mqraft-test lib typecheck lint browser openssl
 	$(BUN) test --timeout 120000
 
 # Debian's chromium for the dashboard's browser test (test/http/dashboard-browser.test.ts), installed when missing
@@ -80,6 +80,17 @@ browser:
 			{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } >.tmp/apt-chromium.log 2>&1 \
 				|| echo "chromium could not be installed (.tmp/apt-chromium.log): the browser test will be skipped"; \
 		else echo "no /usr/bin/chromium and no root apt-get: the dashboard's browser test will be skipped"; fi; }
+
+# openssl(1) for the TLS tests' own CA (test/cluster/tls.test.ts), installed when missing and this is root with
+# apt-get; otherwise those tests are skipped and print why. Never fails the build.
+openssl:
+	@command -v openssl >/dev/null 2>&1 || { \
+		mkdir -p .tmp; \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing openssl for the TLS tests (apt-get)"; \
+			{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openssl; } >.tmp/apt-openssl.log 2>&1 \
+				|| echo "openssl could not be installed (.tmp/apt-openssl.log): the TLS tests will be skipped"; \
+		else echo "no openssl and no root apt-get: the TLS tests will be skipped"; fi; }
 
 # Both levels of the simulation: the Raft core alone, then production's broker assembly on simulated disks.
 SIM_SEEDS ?= 20000

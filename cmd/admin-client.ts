@@ -1,7 +1,7 @@
 import { connect, type MqraftClient } from "../src/client/index.ts";
 import { parseOptionalFlag } from "./cli-runner.ts";
 import { TimeoutSchema, timeoutArg } from "./client-flags.ts";
-import { clientArgs, serversFrom, tokenFrom } from "./common-args.ts";
+import { clientArgs, credentialsFrom, serversFrom } from "./common-args.ts";
 
 const DEFAULT_TIMEOUT_S = 10;
 
@@ -13,11 +13,11 @@ export const adminArgs = {
 
 /** Runs `work` with a client of the cluster the flags name, and closes it whatever happens. */
 export async function withClient<T>(
-  args: { server?: string; timeout?: string; token?: string; "token-file"?: string },
+  args: { server?: string; timeout?: string } & Parameters<typeof credentialsFrom>[0],
   work: (client: MqraftClient) => Promise<T>,
 ): Promise<T> {
   const timeoutMs = parseOptionalFlag("timeout", TimeoutSchema, args.timeout) ?? DEFAULT_TIMEOUT_S * 1000;
-  const client = await connect({ servers: serversFrom(args), timeoutMs, ...tokenFrom(args) });
+  const client = await connect({ servers: serversFrom(args), timeoutMs, ...credentialsFrom(args) });
   try {
     return await work(client);
   } finally {

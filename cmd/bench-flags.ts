@@ -1,9 +1,10 @@
 import * as v from "valibot";
 import { ByteSizeSchema } from "../src/util/config-values.ts";
 import { SubscriptionNameSchema } from "../src/util/names.ts";
+import type { ClientTls } from "../src/wire/index.ts";
 import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { parseTopics, TimeoutSchema, timeoutArg } from "./client-flags.ts";
-import { clientArgs, serversFrom, tokenFrom } from "./common-args.ts";
+import { clientArgs, credentialsFrom, serversFrom } from "./common-args.ts";
 
 /** Flags of `mqraft bench pub|sub|e2e`, validated into BenchSettings. */
 
@@ -70,6 +71,7 @@ export interface BenchSettings {
   topic: string;
   servers: string[];
   token?: string;
+  tls?: ClientTls;
   json: boolean;
   msgs: number;
   size: number;
@@ -99,7 +101,7 @@ export function parseBenchArgs(mode: "pub" | "sub" | "e2e", raw: BenchRawArgs): 
   return {
     topic: topic as string,
     servers: serversFrom(raw),
-    ...tokenFrom(raw),
+    ...credentialsFrom(raw),
     json: raw.json === true,
     msgs: parseOptionalFlag("msgs", BenchFlagSchemas.msgs, raw.msgs) ?? 100_000,
     size,

@@ -70,6 +70,7 @@ export function publishLoad(settings: BenchSettings): PublishLoad {
         const client = await connect({
           servers: settings.servers,
           token: settings.token,
+          tls: settings.tls,
           window: settings.window,
           timeoutMs: settings.timeoutMs,
         });

@@ -33,7 +33,12 @@ export async function receiveLoad(
   const clients: MqraftClient[] = [];
   const subscriptions: Subscription[] = [];
   for (let i = 0; i < count; i++) {
-    const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs, token: settings.token });
+    const client = await connect({
+      servers: settings.servers,
+      timeoutMs: settings.timeoutMs,
+      token: settings.token,
+      tls: settings.tls,
+    });
     clients.push(client);
     subscriptions.push(await client.subscribe(settings.topic, { from }));
   }

@@ -17,6 +17,7 @@ import {
 } from "../src/util/config-values.ts";
 import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
+import { tlsFilesFrom, tlsServerArgs } from "./tls-flags.ts";
 
 export const brokerArgs = {
   id: { type: "string", description: "This broker's node id (a whole number from 1)", default: "1" },
@@ -74,6 +75,7 @@ export const brokerArgs = {
     description: "Bytes waiting to be sent to one connection; past it the connection is closed (SLOW_CONSUMER)",
     default: "64MiB",
   },
+  ...tlsServerArgs,
   "admin-token-file": {
     type: "string",
     description:
@@ -121,6 +123,7 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"] ?? "0"),
     readyLag: parseFlag("ready-lag", CountSchema, args["ready-lag"] ?? "1000"),
     ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),
+    tls: tlsFilesFrom(args),
     maxConnections: parseFlag("max-connections", PositiveCountSchema, args["max-connections"] ?? "10000"),
     maxPendingBytes: parseFlag("max-pending", ByteSizeSchema, args["max-pending"] ?? "64MiB"),
     ...(args["admin-token-file"] === undefined ? {} : { adminTokenFile: args["admin-token-file"] }),
@@ -145,6 +148,8 @@ export default defineCommand({
     const stop = () => void node.handOffLeadership().then(() => node.stop());
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    // a renewed certificate: read the TLS files again; connections made from now on use them
+    process.on("SIGHUP", () => node.reloadTls());
     const reason = await node.stopped;
     if (reason !== null) throw reason;
     node.log.info("Stopped");

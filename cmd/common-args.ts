@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import type { ArgsDef } from "citty";
 import { type Address, AddressListSchema } from "../src/util/config-values.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../src/util/log.ts";
+import type { ClientTls } from "../src/wire/index.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
+import { clientTlsFrom, tlsClientArgs } from "./tls-flags.ts";
 
 /** Flags every long-running process takes. */
 export const logArgs = {
@@ -23,6 +25,7 @@ export const clientArgs = {
     valueHint: "TOKEN",
   },
   "token-file": { type: "string", description: "A file holding the user's token", valueHint: "FILE" },
+  ...tlsClientArgs,
 } as const satisfies ArgsDef;
 
 export function setUpLogging(args: { "log-level"?: string; "log-format"?: string }): void {
@@ -76,7 +79,21 @@ export function tokenFrom(args: { token?: string; "token-file"?: string }): { to
   return env === undefined || env === "" ? {} : { token: env };
 }
 
-/** The token of parsed settings as connect's option (`{}` without one). */
-export function tokenOption(settings: { token?: string }): { token?: string } {
-  return settings.token === undefined ? {} : { token: settings.token };
+/** Who the client is and how it connects: the token flags and the TLS flags (cmd/tls-flags.ts), for connect's options. */
+export function credentialsFrom(args: {
+  token?: string;
+  "token-file"?: string;
+  "tls-ca"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
+}): { token?: string; tls?: ClientTls } {
+  return { ...tokenFrom(args), ...clientTlsFrom(args) };
+}
+
+/** The token and TLS of parsed settings as connect's options (`{}` without either). */
+export function tokenOption(settings: { token?: string; tls?: ClientTls }): { token?: string; tls?: ClientTls } {
+  return {
+    ...(settings.token === undefined ? {} : { token: settings.token }),
+    ...(settings.tls === undefined ? {} : { tls: settings.tls }),
+  };
 }

@@ -3,7 +3,7 @@ import { connect } from "../src/client/index.ts";
 import { NodeIdSchema } from "../src/util/config-values.ts";
 import { parseFlag, parseOptionalFlag } from "./cli-runner.ts";
 import { TimeoutSchema, timeoutArg } from "./client-flags.ts";
-import { clientArgs, serversFrom, tokenFrom } from "./common-args.ts";
+import { clientArgs, credentialsFrom, serversFrom } from "./common-args.ts";
 
 const DEFAULT_TIMEOUT_S = 15;
 
@@ -20,7 +20,7 @@ export default defineCommand({
   async run({ args }) {
     const to = parseFlag("transfer-to", NodeIdSchema, args["transfer-to"]);
     const timeoutMs = parseOptionalFlag("timeout", TimeoutSchema, args.timeout) ?? DEFAULT_TIMEOUT_S * 1000;
-    const client = await connect({ servers: serversFrom(args), timeoutMs, ...tokenFrom(args) });
+    const client = await connect({ servers: serversFrom(args), timeoutMs, ...credentialsFrom(args) });
     try {
       // already leading is what was asked: say so at once instead of asking the leader to hand over to itself
       const before = await client.status();

@@ -3,7 +3,7 @@ import { connect } from "../src/client/index.ts";
 import { NodeIdSchema } from "../src/util/config-values.ts";
 import { parseFlag, parseOptionalFlag } from "./cli-runner.ts";
 import { TimeoutSchema, timeoutArg } from "./client-flags.ts";
-import { clientArgs, serversFrom, tokenFrom } from "./common-args.ts";
+import { clientArgs, credentialsFrom, serversFrom } from "./common-args.ts";
 
 const DEFAULT_TIMEOUT_S = 15;
 
@@ -20,7 +20,7 @@ export default defineCommand({
   async run({ args }) {
     const id = parseFlag("id", NodeIdSchema, args.id);
     const timeoutMs = parseOptionalFlag("timeout", TimeoutSchema, args.timeout) ?? DEFAULT_TIMEOUT_S * 1000;
-    const client = await connect({ servers: serversFrom(args), timeoutMs, ...tokenFrom(args) });
+    const client = await connect({ servers: serversFrom(args), timeoutMs, ...credentialsFrom(args) });
     try {
       await client.leave(id);
       console.log(args.json ? JSON.stringify({ removed: id }) : `node ${id} removed from the cluster`);

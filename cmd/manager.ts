@@ -11,6 +11,7 @@ import {
 import { isMqraftError } from "../src/util/errors.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
+import { tlsFilesFrom, tlsServerArgs } from "./tls-flags.ts";
 
 export default defineCommand({
   meta: {
@@ -32,6 +33,7 @@ export default defineCommand({
       type: "string",
       description: "File holding the secret every node of the cluster shares (mode 0600); links to brokers prove it",
     },
+    ...tlsServerArgs,
     ...logArgs,
     ...configArgs,
   },
@@ -44,10 +46,12 @@ export default defineCommand({
       maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"]),
       httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"]),
       ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),
+      tls: tlsFilesFrom(args),
     });
     const stop = () => manager.stop();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    process.on("SIGHUP", () => manager.reloadTls());
     await manager.stopped;
     manager.log.info("Stopped");
   },

@@ -2,10 +2,11 @@ import { defineCommand } from "citty";
 import * as v from "valibot";
 import { connect } from "../src/client/index.ts";
 import { type HeaderPairs, headersProblem } from "../src/util/message-headers.ts";
+import type { ClientTls } from "../src/wire/index.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { parseTopics, SinceSchema, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { asText, publishedLine } from "./client-output.ts";
-import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
+import { clientArgs, credentialsFrom, serversFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 import { publishLines } from "./publish-lines.ts";
 import { byteLines } from "./stdin-lines.ts";
@@ -44,6 +45,7 @@ export interface PubSettings {
   raw: boolean;
   servers: string[];
   token?: string;
+  tls?: ClientTls;
   json: boolean;
   timeoutMs: number;
   /** From every -H/--header, in order; undefined for none. */
@@ -63,6 +65,9 @@ export function parsePubArgs(raw: {
   token?: string;
   "token-file"?: string;
   ttl?: string;
+  "tls-ca"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
   _?: string[];
   /** Every -H/--header value in order (citty keeps only the last one in `header`). */
   headers?: string[];
@@ -80,7 +85,7 @@ export function parsePubArgs(raw: {
     file: raw.file,
     raw: raw.raw === true,
     servers: serversFrom(raw),
-    ...tokenFrom(raw),
+    ...credentialsFrom(raw),
     json: raw.json === true,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
     headers: parseHeaders(raw.headers ?? []),

@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { type ClusterStatus, connect } from "../src/client/index.ts";
+import type { ClientTls } from "../src/wire/index.ts";
 import { ExitError, parseOptionalFlag } from "./cli-runner.ts";
 import { TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { statusJson, statusTable } from "./client-output.ts";
-import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
+import { clientArgs, credentialsFrom, serversFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 
 const DEFAULT_TIMEOUT_S = 5;
@@ -20,6 +21,7 @@ const args = {
 export interface StatusSettings {
   servers: string[];
   token?: string;
+  tls?: ClientTls;
   json: boolean;
   timeoutMs: number;
 }
@@ -31,10 +33,13 @@ export function parseStatusArgs(raw: {
   timeout?: string;
   token?: string;
   "token-file"?: string;
+  "tls-ca"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
 }): StatusSettings {
   return {
     servers: serversFrom(raw),
-    ...tokenFrom(raw),
+    ...credentialsFrom(raw),
     json: raw.json === true,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
   };

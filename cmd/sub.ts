@@ -3,11 +3,11 @@ import { connect, type ReceivedMessage, type Subscription } from "../src/client/
 import type { ReconnectEvent } from "../src/client/subscription.ts";
 import { PositiveCountSchema } from "../src/util/config-values.ts";
 import { SubscriptionNameSchema } from "../src/util/names.ts";
-import type { SubscribeStart } from "../src/wire/index.ts";
+import type { ClientTls, SubscribeStart } from "../src/wire/index.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { parseTopics, SinceSchema, StartFlagSchema, TimeoutSchema, timeoutArg } from "./client-flags.ts";
 import { messageLine } from "./client-output.ts";
-import { clientArgs, serversFrom, tokenFrom, tokenOption } from "./common-args.ts";
+import { clientArgs, credentialsFrom, serversFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 import { onStdoutClosed } from "./stdout-watch.ts";
 import { type GroupSettings, groupArgs, parseGroupArgs, runGroup } from "./sub-group.ts";
@@ -69,6 +69,7 @@ export interface SubSettings {
   headers: boolean;
   servers: string[];
   token?: string;
+  tls?: ClientTls;
   json: boolean;
   timeoutMs: number;
   reconnectTimeoutMs: number;
@@ -100,6 +101,9 @@ export function parseSubArgs(raw: {
   "max-deliver"?: string;
   "dead-letter"?: string;
   "max-pending"?: string;
+  "tls-ca"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
 }): SubSettings {
   const topics = parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic]), true);
   return {
@@ -111,7 +115,7 @@ export function parseSubArgs(raw: {
     drain: raw.drain === true,
     headers: raw.headers === true,
     servers: serversFrom(raw),
-    ...tokenFrom(raw),
+    ...credentialsFrom(raw),
     json: raw.json === true,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? DEFAULT_TIMEOUT_S * 1000,
     reconnectTimeoutMs:

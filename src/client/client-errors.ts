@@ -1,5 +1,5 @@
 import { type ErrorCode, MqraftError } from "../util/errors.ts";
-import type { ErrorMessage } from "../wire/index.ts";
+import { type ErrorMessage, TlsHandshakeError } from "../wire/index.ts";
 
 /** A request the server refused, with the leader's address when the refusal is NOT_LEADER and it knows one. */
 export class RefusedError extends MqraftError {
@@ -38,7 +38,10 @@ export function leaderHint(e: unknown): string | undefined {
   return e instanceof RefusedError && e.code === "NOT_LEADER" ? e.leader : undefined;
 }
 
-/** Refusals of the client itself, not of one request or one broker: no retry, on any broker, can change them. */
+/**
+ * Refusals of the client itself, not of one request or one broker: no retry, on any broker, can change them (a
+ * refused token; TLS on one side of the connection only, or a certificate the other side does not trust).
+ */
 export function isFatal(e: unknown): boolean {
-  return e instanceof MqraftError && e.code === "UNAUTHENTICATED";
+  return e instanceof MqraftError && (e.code === "UNAUTHENTICATED" || e.cause instanceof TlsHandshakeError);
 }

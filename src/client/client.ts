@@ -61,6 +61,8 @@ export const ClientOptionsSchema = v.object({
   /** This client's producer id for deduplication; random unless given. */
   producer: v.optional(ProducerIdSchema),
   /** The user's token (`mqraft user add` prints one), for a cluster with auth on (docs/security.md). */
+  /** PEM text: `ca` to verify the servers with TLS, `cert` and `key` for servers that require a client certificate. */
+  tls: v.optional(v.object({ ca: v.optional(v.string()), cert: v.optional(v.string()), key: v.optional(v.string()) })),
   token: v.optional(
     v.pipe(v.string(), v.minLength(1, "an empty token"), v.maxLength(4096, "a token of at most 4096 characters")),
   ),
@@ -169,17 +171,16 @@ export async function connect(options: ClientOptions): Promise<MqraftClient> {
     throw new MqraftError("BAD_USAGE", `client option ${path ?? ""}: ${firstIssue(parsed.issues)}`);
   }
   const settings = parsed.output;
-  const pool = new ServerPool(
-    settings.servers,
-    settings.connectTimeoutMs,
-    settings.token === undefined ? {} : { token: settings.token },
-  );
+  const pool = new ServerPool(settings.servers, settings.connectTimeoutMs, {
+    ...(settings.token === undefined ? {} : { token: settings.token }),
+    ...(settings.tls === undefined ? {} : { tls: settings.tls }),
+  });
   const first = await pool.openBroker(now() + settings.timeoutMs, undefined, GIVE_UP_ON_REFUSAL_MS);
   pool.keepSpare(first);
   return new Client(pool, { ...settings, producer: settings.producer ?? randomProducerId() });
 }
 
-type Settings = Required<Omit<v.InferOutput<typeof ClientOptionsSchema>, "token">>;
+type Settings = Required<Omit<v.InferOutput<typeof ClientOptionsSchema>, "token" | "tls">>;
 
 class Client implements MqraftClient {
   readonly producer: string;

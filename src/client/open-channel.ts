@@ -1,6 +1,6 @@
 import { splitAddress } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
-import { connect, createMessageParser, PROTOCOL_VERSION, type Welcome } from "../wire/index.ts";
+import { type ClientTls, connect, createMessageParser, PROTOCOL_VERSION, type Welcome } from "../wire/index.ts";
 import { RefusedError } from "./client-errors.ts";
 import { type ClientReceives, ClientReceivesSchema, type ClientSends } from "./client-messages.ts";
 import { withDeadline } from "./deadline.ts";
@@ -12,6 +12,8 @@ const parseClientMessage = createMessageParser(ClientReceivesSchema);
 export interface ChannelOptions {
   /** The user's token (docs/security.md), sent in every hello; absent when the cluster runs without auth. */
   token?: string;
+  /** TLS for every connection (docs/security.md); absent, clear text. */
+  tls?: ClientTls;
 }
 
 /**
@@ -25,7 +27,12 @@ export async function openChannel(
   options: ChannelOptions = {},
 ): Promise<RequestChannel> {
   const { host, port } = splitAddress(address);
-  const connecting = connect<ClientReceives, ClientSends>({ host, port, parse: parseClientMessage });
+  const connecting = connect<ClientReceives, ClientSends>({
+    host,
+    port,
+    parse: parseClientMessage,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+  });
   const timeout = (what: string) => () => new MqraftError("TIMEOUT", `${address} did not ${what} in time`);
   let connection: ClientConnection;
   try {

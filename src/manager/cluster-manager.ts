@@ -1,9 +1,10 @@
 import * as v from "valibot";
 import { loadClusterAuth } from "../auth/cluster-auth.ts";
+import { loadTls } from "../auth/tls-files.ts";
 import { dashboardRoutes } from "../http/dashboard-routes.ts";
 import type { HttpServer } from "../http/http-server.ts";
 import { serveManagerHttp } from "../http/manager-http.ts";
-import { MqraftError } from "../util/errors.ts";
+import { describeError, MqraftError } from "../util/errors.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import {
   type Connection,
@@ -13,6 +14,7 @@ import {
   type ManagerInbound,
   ManagerInboundSchema,
   PROTOCOL_VERSION,
+  setDialTls,
   type Welcome,
 } from "../wire/index.ts";
 import { ClusterCollector } from "./cluster-collector.ts";
@@ -52,6 +54,9 @@ export class ClusterManager {
     let port = config.port;
     this.log = createLogger(() => `ClusterManager ${port}`);
     const auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log);
+    const tls = loadTls(config.tls);
+    // the links to brokers (forwarding, probes) dial with it
+    setDialTls(tls.client);
     this.map = new ClusterMap(config.leaderStaleMs);
     this.forwarder = new Forwarder(this.map, this.log, {
       requestTimeoutMs: config.requestTimeoutMs,
@@ -79,6 +84,8 @@ export class ClusterManager {
       maxFrameBytes: config.maxFrameBytes,
       parse: createMessageParser(ManagerInboundSchema),
       onConnection: (connection) => this.accept(connection, host),
+      ...(tls.server === undefined ? {} : { tls: tls.server }),
+      onHandshakeFailed: (e) => this.log.debug(`A TLS handshake failed: ${e.message}`),
     });
     port = this.listener.port;
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
@@ -92,6 +99,18 @@ export class ClusterManager {
         this.listener.stop();
         throw e;
       }
+    }
+  }
+
+  /** SIGHUP: reads the TLS files again for new connections; a file that cannot be read leaves TLS as it was. */
+  reloadTls(): void {
+    try {
+      const tls = loadTls(this.config.tls);
+      setDialTls(tls.client);
+      if (tls.server !== undefined) this.listener.reloadTls(tls.server);
+      this.log.info("Reloaded the TLS certificate files");
+    } catch (e) {
+      this.log.error(`Could not reload the TLS files, keeping the ones in force: ${describeError(e)}`);
     }
   }
 

@@ -41,6 +41,11 @@ export const BrokerConfigSchema = v.pipe(
     maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
     /** Bytes waiting to be sent to one connection; past it the connection is closed with SLOW_CONSUMER. */
     maxPendingBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 64 * 1024 * 1024),
+    /** PEM files (docs/security.md): with cert and key, TLS only on this broker's port; ca verifies the other side. */
+    tls: v.optional(
+      v.object({ cert: v.optional(v.string()), key: v.optional(v.string()), ca: v.optional(v.string()) }),
+      {},
+    ),
     /** With it, this broker accepts the token in this file as an admin's, and requires tokens (docs/security.md). */
     adminTokenFile: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** /readyz answers 503 while the applied index is more than this many entries behind the commit index. */

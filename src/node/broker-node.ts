@@ -1,6 +1,7 @@
 import { type ClientAuth, loadClientAuth, warnIfOpen } from "../auth/client-auth.ts";
 import { loadClusterAuth } from "../auth/cluster-auth.ts";
 import type { ClusterAuth } from "../auth/peer-handshake.ts";
+import { loadTls } from "../auth/tls-files.ts";
 import { verifyNodeAt } from "../auth/verify-node.ts";
 import type { Retention } from "../broker/commands.ts";
 import type { NodeId } from "../raft/index.ts";
@@ -15,6 +16,8 @@ import {
   PROTOCOL_VERSION,
   type ServerInbound,
   ServerInboundSchema,
+  type ServerTls,
+  setDialTls,
   type Welcome,
 } from "../wire/index.ts";
 import { BrokerAssembly } from "./broker-assembly.ts";
@@ -67,6 +70,8 @@ export class BrokerNode {
   private readonly auth: ClusterAuth | undefined;
   /** Client tokens and permissions against the replicated users (docs/security.md). */
   private readonly clientAuth: ClientAuth;
+  /** TLS on this broker's port, with --tls-cert and --tls-key. */
+  private serverTls: ServerTls | undefined;
 
   private constructor(readonly config: BrokerConfig) {
     this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
@@ -83,6 +88,10 @@ export class BrokerNode {
     );
     this.auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log);
     this.clientAuth = loadClientAuth(config.adminTokenFile, () => this.broker.state.users);
+    const tls = loadTls(config.tls);
+    this.serverTls = tls.server;
+    // every link this process dials (peers, managers, the leader's read index, a joiner to verify) uses it
+    setDialTls(tls.client);
   }
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {
@@ -189,6 +198,8 @@ export class BrokerNode {
       publishViews: true,
       parse: createMessageParser(ServerInboundSchema),
       maxQueuedBytes: config.maxPendingBytes,
+      ...(this.serverTls === undefined ? {} : { tls: this.serverTls }),
+      onHandshakeFailed: (e) => this.log.debug(`A TLS handshake failed: ${e.message}`),
       onConnection: (c: Connection<ServerInbound, unknown>) => this.accept(c, sessionHost),
     });
     this.observability = new BrokerObservability(config, this.assembly, () => this.listener, this.log, auth);
@@ -196,6 +207,24 @@ export class BrokerNode {
     this.assembly.start();
     this.log.info(`Running on ${config.advertise}`);
     warnIfOpen(this.clientAuth, config.host, this.log);
+  }
+
+  /**
+   * SIGHUP: reads the TLS files again. New connections, accepted and dialed, use them; open ones go on. A file that
+   * cannot be read leaves the TLS in force as it was, and says why.
+   */
+  reloadTls(): void {
+    try {
+      const tls = loadTls(this.config.tls);
+      if ((tls.server === undefined) !== (this.serverTls === undefined))
+        throw new MqraftError("BAD_CONFIG", "TLS can be renewed, not turned on or off, without a restart");
+      setDialTls(tls.client);
+      if (tls.server !== undefined) this.listener?.reloadTls(tls.server);
+      this.serverTls = tls.server;
+      this.log.info("Reloaded the TLS certificate files");
+    } catch (e) {
+      this.log.error(`Could not reload the TLS files, keeping the ones in force: ${describeError(e)}`);
+    }
   }
 
   /** A new connection, unless --max-connections are open (this one counted); the refused one is told why. */

@@ -2,6 +2,7 @@ import { MqraftError } from "../util/errors.ts";
 import { decodeValue } from "./cbor.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
 import { readHot } from "./hot-decoders.ts";
+import { TlsHandshakeError } from "./tls-options.ts";
 
 const CONSUMED = new Uint8Array(0);
 
@@ -55,10 +56,16 @@ export class FrameDecoder {
       const length = this.readHeader();
       if (length > this.maxFrameBytes) {
         return this.fail(
-          new MqraftError(
-            "FRAME_TOO_LARGE",
-            `frame of ${length} bytes is over the limit of ${this.maxFrameBytes} bytes`,
-          ),
+          looksLikeTls(length)
+            ? new MqraftError(
+                "BAD_FRAME",
+                "the other side speaks TLS and this one does not: a TLS port needs --tls-ca (or MQRAFT_TLS_CA) on the client, and a clear-text port takes no TLS",
+                { cause: new TlsHandshakeError("TLS bytes on a clear-text connection") },
+              )
+            : new MqraftError(
+                "FRAME_TOO_LARGE",
+                `frame of ${length} bytes is over the limit of ${this.maxFrameBytes} bytes`,
+              ),
         );
       }
       this.bodyLength = length;
@@ -131,4 +138,15 @@ export class FrameDecoder {
       this.head = 0;
     }
   }
+}
+
+/**
+ * Whether a frame header is the start of a TLS record instead (a handshake or an alert, TLS 1.0 to 1.3): those read
+ * as lengths of 350 MB and more, so a frame limit always refuses them, and this says why.
+ */
+function looksLikeTls(header: number): boolean {
+  const contentType = header >>> 24;
+  const major = (header >>> 16) & 0xff;
+  const minor = (header >>> 8) & 0xff;
+  return (contentType === 0x15 || contentType === 0x16) && major === 3 && minor <= 4;
 }

@@ -45,3 +45,4 @@ export {
   ServerInboundSchema,
 } from "./messages/unions.ts";
 export * from "./messages/users.ts";
+export { type ClientTls, dialTls, type ServerTls, setDialTls, TlsHandshakeError } from "./tls-options.ts";

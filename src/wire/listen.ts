@@ -1,6 +1,7 @@
 import { MqraftError } from "../util/errors.ts";
 import type { Connection, ConnectionOptions, SocketSlot } from "./connection.ts";
 import { socketHandler } from "./socket-handler.ts";
+import { bunServerTls, type ServerTls } from "./tls-options.ts";
 
 export interface ListenOptions<In, Out> extends ConnectionOptions<In> {
   host: string;
@@ -8,6 +9,10 @@ export interface ListenOptions<In, Out> extends ConnectionOptions<In> {
   port: number;
   /** Called as each connection opens, before any of its messages: set `onMessage` and `onClose` here. */
   onConnection: (connection: Connection<In, Out>) => void;
+  /** TLS only on this port (docs/security.md); a connection opens once its handshake succeeded. */
+  tls?: ServerTls;
+  /** A TLS handshake that failed (a clear-text client, a certificate the CA did not sign). */
+  onHandshakeFailed?: (error: Error) => void;
 }
 
 export interface Listener {
@@ -17,23 +22,59 @@ export interface Listener {
   readonly connections: number;
   /** Stops accepting and closes every open connection (each sends what it has queued first). */
   stop(): void;
+  /**
+   * New TLS settings (a renewed certificate): the port is bound again with them, so new connections get them;
+   * open connections go on with what they negotiated. Throws UNAVAILABLE if the port cannot be bound again.
+   */
+  reloadTls(tls: ServerTls): void;
 }
 
 /** Accepts TCP connections. Throws MqraftError UNAVAILABLE if the address cannot be bound. */
 export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): Listener {
   const open = new Set<Connection<In, Out>>();
-  const handler = socketHandler<In, Out>(options, (connection) => {
-    open.add(connection);
-    void connection.closed.then(() => open.delete(connection));
-    options.onConnection(connection);
-  });
-  let server: import("bun").TCPSocketListener<SocketSlot>;
+  const handler = socketHandler<In, Out>(
+    options,
+    (connection) => {
+      open.add(connection);
+      void connection.closed.then(() => open.delete(connection));
+      options.onConnection(connection);
+    },
+    options.tls !== undefined,
+    options.onHandshakeFailed,
+  );
+  let server = bind(options.host, options.port, handler, options.tls);
+  const port = server.port;
+  return {
+    host: options.host,
+    port,
+    get connections() {
+      return open.size;
+    },
+    stop() {
+      server.stop(false);
+      for (const connection of open) connection.close();
+    },
+    reloadTls(tls: ServerTls) {
+      // stop(false) stops accepting and leaves the open connections be
+      server.stop(false);
+      server = bind(options.host, port, handler, tls);
+    },
+  };
+}
+
+function bind(
+  host: string,
+  port: number,
+  handler: import("bun").SocketHandler<SocketSlot>,
+  tls: ServerTls | undefined,
+): import("bun").TCPSocketListener<SocketSlot> {
   try {
-    server = Bun.listen<SocketSlot>({
-      hostname: options.host,
-      port: options.port,
+    return Bun.listen<SocketSlot>({
+      hostname: host,
+      port,
       data: { connection: undefined },
       socket: handler,
+      ...(tls === undefined ? {} : { tls: bunServerTls(tls) }),
     });
   } catch (e) {
     const code = (e as { code?: unknown }).code;
@@ -48,17 +89,6 @@ export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): List
             : e instanceof Error
               ? `${e.message}${typeof code === "string" ? ` (${code})` : ""}`
               : String(e);
-    throw new MqraftError("UNAVAILABLE", `cannot listen on ${options.host}:${options.port}: ${why}`, { cause: e });
+    throw new MqraftError("UNAVAILABLE", `cannot listen on ${host}:${port}: ${why}`, { cause: e });
   }
-  return {
-    host: options.host,
-    port: server.port,
-    get connections() {
-      return open.size;
-    },
-    stop() {
-      server.stop(false);
-      for (const connection of open) connection.close();
-    },
-  };
 }

@@ -1,6 +1,8 @@
 import "../util/runtime-support.ts";
 import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { Connection, type ConnectionOptions } from "./connection.ts";
+import type { ClientTls } from "./tls-options.ts";
 import type { SocketLike } from "./transport.ts";
 
 /**
@@ -52,13 +54,15 @@ export function connectNode<In, Out>(
   host: string,
   port: number,
   options: ConnectionOptions<In>,
+  tls?: ClientTls,
 ): Promise<Connection<In, Out>> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
+    const socket =
+      tls === undefined ? netConnect({ host, port }) : tlsConnect({ host, port, ...tls, rejectUnauthorized: true });
     socket.setNoDelay(true);
     const refused = (error: Error): void => reject(error);
     socket.once("error", refused);
-    socket.once("connect", () => {
+    socket.once(tls === undefined ? "connect" : "secureConnect", () => {
       socket.off("error", refused);
       const wrapped = new NodeSocket(socket);
       const connection = new Connection<In, Out>(wrapped, options);

@@ -1,21 +1,34 @@
 import type { Socket, SocketHandler } from "bun";
 import { Connection, type ConnectionOptions, type SocketSlot } from "./connection.ts";
+import { TlsHandshakeError } from "./tls-options.ts";
 
 /**
  * The Bun socket callbacks shared by every connection of one listener or one `connect()`: they only forward to the
- * Connection in the socket's data slot, which `open` creates.
+ * Connection in the socket's data slot, which `open` creates, or with TLS the end of a successful handshake (bytes
+ * written before it would be lost). A failed handshake is reported to `failed` and the socket cut.
  */
 export function socketHandler<In, Out>(
   options: ConnectionOptions<In>,
   opened: (connection: Connection<In, Out>) => void,
+  tls = false,
+  failed: (error: Error) => void = () => {},
 ): SocketHandler<SocketSlot> {
+  const start = (socket: Socket<SocketSlot>): void => {
+    const connection = new Connection<In, Out>(socket, options);
+    socket.data = { connection: connection as Connection<unknown, unknown> };
+    opened(connection);
+  };
   return {
     // plain Uint8Array chunks (Bun's listen/connect typings assume Buffer, a subclass, so `data` accepts both)
     binaryType: "uint8array",
     open(socket: Socket<SocketSlot>) {
-      const connection = new Connection<In, Out>(socket, options);
-      socket.data = { connection: connection as Connection<unknown, unknown> };
-      opened(connection);
+      if (!tls) start(socket);
+    },
+    handshake(socket: Socket<SocketSlot>, success: boolean, authorizationError: Error | null) {
+      if (!tls || socket.data.connection !== undefined) return;
+      if (success && authorizationError === null) return start(socket);
+      failed(authorizationError ?? new Error("the TLS handshake failed"));
+      socket.terminate();
     },
     data(socket: Socket<SocketSlot>, chunk: Uint8Array) {
       socket.data.connection?.handleData(chunk);
@@ -24,10 +37,19 @@ export function socketHandler<In, Out>(
       socket.data.connection?.handleDrain();
     },
     close(socket: Socket<SocketSlot>, error?: Error) {
-      socket.data.connection?.handleClose(error);
+      socket.data.connection?.handleClose(tls ? tlsError(error) : error);
     },
     error(socket: Socket<SocketSlot>, error: Error) {
-      socket.data.connection?.handleError(error);
+      socket.data.connection?.handleError(tls ? (tlsError(error) as Error) : error);
     },
   };
+}
+
+/**
+ * TLS alerts and OpenSSL's errors (a certificate the other side requires or refuses, a record that fails its check)
+ * as TlsHandshakeError, so that a client knows no other broker or later attempt will do better.
+ */
+function tlsError(error: Error | undefined): Error | undefined {
+  if (error === undefined || !/SSL routines|TLSV1_ALERT|certificate/i.test(error.message)) return error;
+  return new TlsHandshakeError(error.message);
 }
