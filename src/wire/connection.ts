@@ -32,6 +32,8 @@ export interface ConnectionOptions<In> {
 /** What a Bun socket carries in its `data` slot: the connection wrapping it, once it is open. */
 export interface SocketSlot {
   connection: Connection<unknown, unknown> | undefined;
+  /** With TLS, until the handshake ends: cuts a socket whose handshake takes too long. */
+  handshakeDeadline?: ReturnType<typeof setTimeout>;
 }
 
 type State = "open" | "closing" | "closed";

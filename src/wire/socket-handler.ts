@@ -2,6 +2,9 @@ import type { Socket, SocketHandler } from "bun";
 import { Connection, type ConnectionOptions, type SocketSlot } from "./connection.ts";
 import { TlsHandshakeError } from "./tls-options.ts";
 
+/** A TLS socket whose handshake has not ended by then is cut (a hello deadline for the layer below the hello). */
+export const TLS_HANDSHAKE_DEADLINE_MS = 5_000;
+
 /**
  * The Bun socket callbacks shared by every connection of one listener or one `connect()`: they only forward to the
  * Connection in the socket's data slot, which `open` creates, or with TLS the end of a successful handshake (bytes
@@ -14,6 +17,7 @@ export function socketHandler<In, Out>(
   failed: (error: Error) => void = () => {},
 ): SocketHandler<SocketSlot> {
   const start = (socket: Socket<SocketSlot>): void => {
+    clearTimeout(socket.data.handshakeDeadline);
     const connection = new Connection<In, Out>(socket, options);
     socket.data = { connection: connection as Connection<unknown, unknown> };
     opened(connection);
@@ -22,11 +26,19 @@ export function socketHandler<In, Out>(
     // plain Uint8Array chunks (Bun's listen/connect typings assume Buffer, a subclass, so `data` accepts both)
     binaryType: "uint8array",
     open(socket: Socket<SocketSlot>) {
-      if (!tls) start(socket);
+      if (!tls) return start(socket);
+      socket.data = {
+        connection: undefined,
+        handshakeDeadline: setTimeout(() => {
+          failed(new Error(`no TLS handshake within ${TLS_HANDSHAKE_DEADLINE_MS} ms`));
+          socket.terminate();
+        }, TLS_HANDSHAKE_DEADLINE_MS),
+      };
     },
     handshake(socket: Socket<SocketSlot>, success: boolean, authorizationError: Error | null) {
       if (!tls || socket.data.connection !== undefined) return;
       if (success && authorizationError === null) return start(socket);
+      clearTimeout(socket.data.handshakeDeadline);
       failed(authorizationError ?? new Error("the TLS handshake failed"));
       socket.terminate();
     },
@@ -37,6 +49,7 @@ export function socketHandler<In, Out>(
       socket.data.connection?.handleDrain();
     },
     close(socket: Socket<SocketSlot>, error?: Error) {
+      clearTimeout(socket.data.handshakeDeadline);
       socket.data.connection?.handleClose(tls ? tlsError(error) : error);
     },
     error(socket: Socket<SocketSlot>, error: Error) {

@@ -231,3 +231,18 @@ maybe("SIGHUP reloads the certificate files: new connections get the new certifi
   const pub = await runMqraft(["pub", "secure", "after reload", ...servers(), ...clientTlsArgs()]);
   expect(pub.code).toBe(0);
 });
+
+maybe("a connection that starts no TLS handshake is cut after 5 s", async () => {
+  await cluster!.waitForLeader();
+  const { port } = splitAddress(cluster!.broker(1).address);
+  const closed = Promise.withResolvers<boolean>();
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: { data: () => {}, close: () => closed.resolve(true), error: () => closed.resolve(true) },
+  });
+  const timer = setTimeout(() => closed.resolve(false), 8_000);
+  expect(await closed.promise).toBe(true);
+  clearTimeout(timer);
+  socket.end();
+});
