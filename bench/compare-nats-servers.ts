@@ -31,6 +31,7 @@ export async function buildNatsBench(root: string, dir: string): Promise<string>
 }
 
 export class Servers {
+  private mqraftRuns = 0;
   private readonly procs: Subprocess[] = [];
 
   constructor(private readonly dir: string) {
@@ -67,14 +68,19 @@ export class Servers {
     return clientPorts.map((p) => `nats://127.0.0.1:${p}`).join(",");
   }
 
-  /** A 3-broker mqraft cluster of `binary` with default settings (fsync before ack); returns the addresses. */
-  async startMqraft(binary: string): Promise<string> {
+  /**
+   * A 3-broker mqraft cluster of `binary` with default settings (fsync before ack) and `extra` flags on every broker;
+   * returns the addresses.
+   */
+  async startMqraft(binary: string, extra: string[] = []): Promise<string> {
     const ports = await freePorts(3);
     const peers = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(",");
+    // each cluster started here gets folders of its own: another's would be refused (founded with other --peers)
+    const run = ++this.mqraftRuns;
     ports.forEach((port, i) => {
       const id = String(i + 1);
-      const data = join(this.dir, `mqraft-${id}`);
-      this.spawn(`mqraft-${id}`, [
+      const data = join(this.dir, `mqraft-${run}-${id}`);
+      this.spawn(`mqraft-${run}-${id}`, [
         binary,
         "broker",
         "--id",
@@ -87,6 +93,7 @@ export class Servers {
         data,
         "--log-level",
         "warn",
+        ...extra,
       ]);
     });
     return ports.map((p) => `127.0.0.1:${p}`).join(",");

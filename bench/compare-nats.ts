@@ -4,11 +4,12 @@
  * workloads one after the other, one table with the ratio mqraft/JetStream per row. Stops every server it started.
  *   make bench-compare            (or: bun bench/compare-nats.ts [scale], scale multiplies the message counts)
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import { type BenchResult, BenchResultSchema } from "../cmd/bench-stats.ts";
+import { haveOpenssl, makeTestCa } from "../test/support/test-ca.ts";
 import { buildNatsBench, ensureNatsTools, Servers } from "./compare-nats-servers.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -96,22 +97,58 @@ async function runAll(label: string, command: (w: Workload, i: number) => string
   return results;
 }
 
-function table(nats: BenchResult[], mqraft: BenchResult[]): string {
+function table(nats: BenchResult[], mqraft: BenchResult[], secured: BenchResult[] | undefined): string {
   const lines = [
-    "| workload | figure | JetStream R3 (Go client) | mqraft (3 brokers) | mqraft/JetStream |",
-    "|---|---|---:|---:|---:|",
+    secured === undefined
+      ? "| workload | figure | JetStream R3 (Go client) | mqraft (3 brokers) | mqraft/JetStream |"
+      : "| workload | figure | JetStream R3 (Go client) | mqraft (3 brokers) | mqraft/JetStream | mqraft with TLS and auth | with TLS and auth/JetStream |",
+    secured === undefined ? "|---|---|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|",
   ];
+  const ratio = (a: number, b: number) => (a === 0 ? "n/a" : `${(b / a).toFixed(2)}×`);
   WORKLOADS.forEach((w, i) => {
     for (const row of w.rows) {
       const a = nats[i]?.[row.metric] ?? 0;
       const b = mqraft[i]?.[row.metric] ?? 0;
-      const ratio = a === 0 ? "n/a" : `${(b / a).toFixed(2)}×`;
-      lines.push(
-        `| ${w.name} | ${row.label} (${row.higherIsBetter ? "higher" : "lower"} is better) | ${a} | ${b} | ${ratio} |`,
-      );
+      const cells = [w.name, `${row.label} (${row.higherIsBetter ? "higher" : "lower"} is better)`, a, b, ratio(a, b)];
+      if (secured !== undefined) {
+        const c = secured[i]?.[row.metric] ?? 0;
+        cells.push(c, ratio(a, c));
+      }
+      lines.push(`| ${cells.join(" | ")} |`);
     }
   });
   return lines.join("\n");
+}
+
+/**
+ * The same cluster with everything issue 14 adds turned on: TLS with a CA of its own (mutual, between brokers and
+ * for the bench client), a cluster secret and an admin token the bench client logs in with. Undefined when there is
+ * no openssl(1) to make the CA with.
+ */
+function securedSettings(dir: string): { broker: string[]; client: string[] } | undefined {
+  if (!haveOpenssl()) {
+    console.warn("no openssl: the run with TLS and auth is left out");
+    return undefined;
+  }
+  const ca = makeTestCa(join(dir, "tls"));
+  const node = ca.issue("node");
+  const client = ca.issue("client");
+  const secret = join(dir, "cluster-secret");
+  const admin = join(dir, "admin-token");
+  writeFileSync(secret, crypto.getRandomValues(new Uint8Array(32)), { mode: 0o600 });
+  writeFileSync(admin, "bench admin token, long enough", { mode: 0o600 });
+  const tls = (pair: { cert: string; key: string }) => [
+    "--tls-ca",
+    ca.ca,
+    "--tls-cert",
+    pair.cert,
+    "--tls-key",
+    pair.key,
+  ];
+  return {
+    broker: [...tls(node), "--cluster-secret-file", secret, "--admin-token-file", admin],
+    client: [...tls(client), "--token-file", admin],
+  };
 }
 
 async function gitCommit(): Promise<string> {
@@ -150,11 +187,29 @@ try {
   ]);
   await servers.stop();
 
+  const settings = securedSettings(dir);
+  let secured: BenchResult[] | undefined;
+  if (settings !== undefined) {
+    const securedServers = await servers.startMqraft(MQRAFT, settings.broker);
+    secured = await runAll("mqraft with TLS and auth", (w, i) => [
+      MQRAFT,
+      "bench",
+      w.mode,
+      `bench-w${i}`,
+      ...w.args,
+      "--server",
+      securedServers,
+      ...settings.client,
+      "--json",
+    ]);
+    await servers.stop();
+  }
+
   const version = Bun.spawnSync(["nats-server", "--version"]).stdout.toString().trim();
   console.log(
     `\nmeasured on commit ${await gitCommit()}, ${version}, scale ${scale}, ${navigator.hardwareConcurrency} cores\n`,
   );
-  console.log(table(nats, mqraft));
+  console.log(table(nats, mqraft, secured));
 } finally {
   await servers.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -104,10 +104,12 @@ const descriptions: Record<Mode, string> = {
 };
 
 /** The flags a mode reads, and no other: --help of each mode lists only what changes its run. */
+/** Every mode connects, so every mode takes the token and TLS flags (docs/security.md). */
+const CREDENTIALS = ["token", "token-file", "tls-ca", "tls-cert", "tls-key"] as const;
 const MODE_FLAGS: Record<Mode, readonly (keyof typeof benchArgs)[]> = {
-  pub: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "timeout"],
-  sub: ["topic", "server", "json", "msgs", "size", "clients", "from", "timeout"],
-  e2e: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "subs", "group", "timeout"],
+  pub: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "timeout", ...CREDENTIALS],
+  sub: ["topic", "server", "json", "msgs", "size", "clients", "from", "timeout", ...CREDENTIALS],
+  e2e: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "subs", "group", "timeout", ...CREDENTIALS],
 };
 
 function argsOf(mode: Mode): Partial<typeof benchArgs> {
