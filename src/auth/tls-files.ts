@@ -31,6 +31,12 @@ function readPem(path: string, flag: string, marker: RegExp): string {
 const CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
+/** Said at start by a node with a certificate and no CA: its dials trust only the system's CAs. */
+export function tlsWithoutCaWarning(files: TlsFiles): string | undefined {
+  if (files.cert === undefined || files.ca !== undefined) return undefined;
+  return "--tls-cert without --tls-ca: the nodes this one dials must show certificates the system's CAs trust (with a private CA, give --tls-ca), and clients need no certificate";
+}
+
 /**
  * What a server listens with and dials with, read from the files now (and again on SIGHUP). --tls-cert and
  * --tls-key go together; --tls-ca alone makes this node verify the servers it dials without TLS on its own port.

@@ -1,10 +1,11 @@
+import { TopicPattern } from "../util/topic-pattern.ts";
+
 /**
  * What a user's `--publish` / `--subscribe` pattern allows (docs/security.md). Topics are `.`-separated tokens; in
- * a pattern, a token `*` stands for exactly one token and a last token `>` for one or more. Besides, a pattern whose
- * last character is a `*` right after something other than a `.` (`orders*`) allows every topic that starts with
- * what comes before the `*`, across tokens. Any other pattern allows the one topic it names.
- *
- * One small module on purpose: when the topics work's own matcher lands, permissions can switch to it here.
+ * a pattern, a token `*` stands for exactly one token and a last token `>` for one or more, as in a wildcard
+ * subscription (the matching is the subscriptions' own, src/util/topic-pattern.ts). Besides, a pattern whose last
+ * character is a `*` right after something other than a `.` (`orders*`) allows every topic that starts with what
+ * comes before the `*`, across tokens. Any other pattern allows the one topic it names.
  */
 
 const SEPARATOR = ".";
@@ -22,16 +23,7 @@ const isWildcard = (token: string): boolean => token === "*" || token === ">";
 export function patternMatches(pattern: string, topic: string): boolean {
   const prefix = prefixOf(pattern);
   if (prefix !== undefined) return topic.startsWith(prefix);
-  if (pattern === topic) return true;
-  const want = pattern.split(SEPARATOR);
-  const have = topic.split(SEPARATOR);
-  for (let i = 0; i < want.length; i++) {
-    const token = want[i] as string;
-    if (token === ">" && i === want.length - 1) return have.length > i;
-    if (i >= have.length) return false;
-    if (token !== "*" && token !== have[i]) return false;
-  }
-  return want.length === have.length;
+  return pattern === topic || new TopicPattern(pattern).matches(topic);
 }
 
 /**

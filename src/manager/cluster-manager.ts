@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { loadClusterAuth } from "../auth/cluster-auth.ts";
-import { loadTls } from "../auth/tls-files.ts";
+import { loadTls, tlsWithoutCaWarning } from "../auth/tls-files.ts";
 import { dashboardRoutes } from "../http/dashboard-routes.ts";
 import type { HttpServer } from "../http/http-server.ts";
 import { serveManagerHttp } from "../http/manager-http.ts";
@@ -57,6 +57,8 @@ export class ClusterManager {
     const tls = loadTls(config.tls);
     // the links to brokers (forwarding, probes) dial with it
     setDialTls(tls.client);
+    const warning = tlsWithoutCaWarning(config.tls);
+    if (warning !== undefined) this.log.warn(warning);
     this.map = new ClusterMap(config.leaderStaleMs);
     this.forwarder = new Forwarder(this.map, this.log, {
       requestTimeoutMs: config.requestTimeoutMs,
@@ -75,7 +77,7 @@ export class ClusterManager {
         this.log.info(`New leader ${leader}`);
         this.forwarder.leaderChanged();
       },
-      forward: (request, reply, done) => this.forwarder.forward(request, reply, done),
+      forward: (request, reply, done, userToken) => this.forwarder.forward(request, reply, done, userToken),
       ...(auth === undefined ? {} : { clusterAuth: auth }),
     };
     this.listener = listen<ManagerInbound, ManagerSends>({

@@ -40,6 +40,8 @@ interface Forward {
   sentAt: number;
   pauseTimer: ReturnType<typeof setTimeout> | undefined;
   problem: string;
+  /** The client's token: the request goes on a link to the broker opened with it, so the broker checks the user. */
+  readonly userToken: string | undefined;
   /** Whether a broker has answered this request at least once (its answer is then the reason kept). */
   answeredBefore?: boolean;
   settled: boolean;
@@ -75,10 +77,11 @@ export class Forwarder {
     return this.active.size;
   }
 
-  /** Forwards `request`; `reply` gets exactly one answer, then `done` runs. */
-  forward(request: ForwardedRequest, reply: Reply, done: () => void): void {
+  /** Forwards `request` (as the client with `userToken`, if any); `reply` gets exactly one answer, then `done` runs. */
+  forward(request: ForwardedRequest, reply: Reply, done: () => void, userToken?: string): void {
     const f: Forward = {
       request,
+      userToken,
       reply,
       done,
       deadlineTimer: setTimeout(() => this.expire(f), this.settings.requestTimeoutMs),
@@ -104,7 +107,9 @@ export class Forwarder {
   /** Closes connections to brokers that are neither the leader nor the last to serve, once nothing waits on them. */
   sweep(): void {
     const keep = new Set([this.map.leaderAt(this.now())?.address, this.lastServer]);
-    for (const link of this.links.values()) if (!keep.has(link.address) && link.pending === 0) link.close();
+    // a link opened with a client's token serves that client's burst only: many clients must not leave many links
+    for (const link of this.links.values())
+      if ((!keep.has(link.address) || link.userToken !== undefined) && link.pending === 0) link.close();
   }
 
   /** Answers every waiting request UNAVAILABLE and closes every connection. */
@@ -131,7 +136,7 @@ export class Forwarder {
     f.sentTo = target;
     f.sentAt = this.now();
     this.log.info(`Forward ${f.request.type.toUpperCase()} to ${target}`);
-    this.link(target).send({ ...f.request, id: f.wireId }, f);
+    this.link(target, f.userToken).send({ ...f.request, id: f.wireId }, f);
   }
 
   /** The leader a refusal named, else the broker that last served, else the next of the reports, not tried in this round. */
@@ -140,8 +145,10 @@ export class Forwarder {
     return order.find((address) => address !== undefined && !f.tried.has(address) && isAddress(address));
   }
 
-  private link(address: string): UpstreamLink<Forward> {
-    const existing = this.links.get(address);
+  private link(address: string, userToken: string | undefined): UpstreamLink<Forward> {
+    // by address and token: the token itself is the key's tail only in this process's memory, never logged
+    const key = userToken === undefined ? address : `${address} ${userToken}`;
+    const existing = this.links.get(key);
     if (existing !== undefined && !existing.isClosed) return existing;
     const link = new UpstreamLink<Forward>(
       address,
@@ -150,12 +157,13 @@ export class Forwarder {
         connectTimeoutMs: this.settings.connectTimeoutMs,
         maxFrameBytes: this.settings.maxFrameBytes,
         ...(this.settings.auth === undefined ? {} : { auth: this.settings.auth }),
+        ...(userToken === undefined ? {} : { userToken }),
       },
       (closed) => {
-        if (this.links.get(address) === closed) this.links.delete(address);
+        if (this.links.get(key) === closed) this.links.delete(key);
       },
     );
-    this.links.set(address, link);
+    this.links.set(key, link);
     return link;
   }
 
@@ -177,6 +185,7 @@ export class Forwarder {
 
   private lost(f: Forward, reason: MqraftError): void {
     if (f.settled) return;
+    if (reason.code === "UNAUTHENTICATED") return this.settle(f, this.failure(f, "UNAUTHENTICATED", reason.message));
     if (this.lastServer === f.sentTo) this.lastServer = undefined;
     // A broker's own answer (NOT_LEADER, ...) says more than a lost connection, which may be this
     // manager pruning its links: keep the answer as the reason given to the client.

@@ -24,12 +24,16 @@ export interface ManagerHost {
   readonly maxInFlightPerClient: number;
   welcome(): Welcome;
   report(report: Report): void;
-  forward(request: ForwardedRequest, reply: Reply, done: () => void): void;
+  /** `userToken`: the client's, from its hello; the broker checks it (docs/security.md). */
+  forward(request: ForwardedRequest, reply: Reply, done: () => void, userToken?: string): void;
   /** Set with --cluster-secret-file: a broker must prove the secret before it may report. */
   readonly clusterAuth?: ClusterAuth;
 }
 
 export type ManagerSends = Welcome | ErrorMessage | UpstreamAnswer | Challenge;
+
+/** The largest frame taken before the hello: nobody who has not said who they are makes the manager buffer more. */
+const MAX_FRAME_BEFORE_HELLO = 64 * 1024;
 
 const REFUSALS = {
   subscribe: "subscribe to a broker; the manager's welcome lists them",
@@ -47,6 +51,8 @@ export class ManagerSession {
   /** While proving: the broker's handshake and its id, until its proof of the cluster secret arrives. */
   private proving: { handshake: AccepterHandshake; id: number } | undefined;
   private peerId = 0;
+  /** The client's token from its hello, handed on with each request it forwards. */
+  private userToken: string | undefined;
   private inFlight = 0;
   private readonly helloTimer: ReturnType<typeof setTimeout>;
 
@@ -58,6 +64,7 @@ export class ManagerSession {
       () => this.refuse(new MqraftError("TIMEOUT", `no hello within ${host.helloTimeoutMs} ms`)),
       host.helloTimeoutMs,
     );
+    connection.limitIncomingFrames(MAX_FRAME_BEFORE_HELLO);
     connection.onMessage = (m) => this.receive(m);
     connection.onClose = () => clearTimeout(this.helloTimer);
   }
@@ -122,6 +129,8 @@ export class ManagerSession {
       return;
     }
     this.mode = "client";
+    this.userToken = m.token;
+    this.connection.limitIncomingFrames(this.connection.maxFrameBytes);
     this.connection.send(this.host.welcome());
   }
 
@@ -144,6 +153,7 @@ export class ManagerSession {
   private admitBroker(id: number): void {
     this.mode = "peer";
     this.peerId = id;
+    this.connection.limitIncomingFrames(this.connection.maxFrameBytes);
     this.host.log.debug(`Broker node ${id} reports from ${this.connection.remoteAddress}`);
     this.connection.send({ type: "welcome", version: PROTOCOL_VERSION });
   }
@@ -159,6 +169,7 @@ export class ManagerSession {
         this.inFlight--;
         if (this.inFlight <= this.host.maxInFlightPerClient / 2 && this.connection.isOpen) this.connection.resume();
       },
+      this.userToken,
     );
   }
 

@@ -48,14 +48,17 @@ export class UpstreamLink<T> {
   private brokerMaxFrameBytes: number | undefined;
   /** With a cluster secret, the link proves it before the broker takes a request (auth/peer-handshake.ts). */
   private readonly auth: ClusterAuth | undefined;
+  /** The token of the client whose requests go over this link (docs/security.md); the broker checks it. */
+  readonly userToken: string | undefined;
 
   constructor(
     readonly address: string,
     private readonly handlers: UpstreamHandlers<T>,
-    options: { connectTimeoutMs: number; maxFrameBytes: number; auth?: ClusterAuth },
+    options: { connectTimeoutMs: number; maxFrameBytes: number; auth?: ClusterAuth; userToken?: string },
     private readonly onClosed: (link: UpstreamLink<T>) => void,
   ) {
     this.auth = options.auth;
+    this.userToken = options.userToken;
     void this.open(options.connectTimeoutMs, options.maxFrameBytes);
   }
 
@@ -129,7 +132,9 @@ export class UpstreamLink<T> {
     };
     openNodeLink(
       connection,
-      { type: "hello", version: PROTOCOL_VERSION, role: "manager" },
+      this.userToken === undefined
+        ? { type: "hello", version: PROTOCOL_VERSION, role: "manager" }
+        : { type: "hello", version: PROTOCOL_VERSION, role: "manager", token: this.userToken },
       {
         auth: this.auth,
         selfIdentity: MANAGER_IDENTITY,
@@ -155,10 +160,14 @@ export class UpstreamLink<T> {
       return;
     }
     if (m.type === "error" && m.id === undefined) {
-      // the broker refuses the connection itself and is closing it: whatever waits is lost, not refused
+      // the broker refuses the connection itself and is closing it: whatever waits is lost, not refused, unless
+      // it refused the client's token, which every broker refuses alike
       this.connection?.close();
       this.closed(
-        new MqraftError("CONNECTION_CLOSED", `${this.address} closed the connection: ${m.code}: ${m.message}`),
+        new MqraftError(
+          m.code === "UNAUTHENTICATED" && this.userToken !== undefined ? "UNAUTHENTICATED" : "CONNECTION_CLOSED",
+          `${this.address} closed the connection: ${m.code}: ${m.message}`,
+        ),
       );
       return;
     }

@@ -1,7 +1,7 @@
 import { type ClientAuth, loadClientAuth, warnIfOpen } from "../auth/client-auth.ts";
 import { loadClusterAuth } from "../auth/cluster-auth.ts";
 import type { ClusterAuth } from "../auth/peer-handshake.ts";
-import { loadTls } from "../auth/tls-files.ts";
+import { loadTls, tlsWithoutCaWarning } from "../auth/tls-files.ts";
 import { verifyNodeAt } from "../auth/verify-node.ts";
 import type { Retention } from "../broker/commands.ts";
 import type { NodeId } from "../raft/index.ts";
@@ -92,6 +92,8 @@ export class BrokerNode {
     this.serverTls = tls.server;
     // every link this process dials (peers, managers, the leader's read index, a joiner to verify) uses it
     setDialTls(tls.client);
+    const warning = tlsWithoutCaWarning(config.tls);
+    if (warning !== undefined) this.log.warn(warning);
   }
 
   static async start(config: BrokerConfig): Promise<BrokerNode> {

@@ -65,9 +65,9 @@ maybe("publish and subscribe through TLS on 3 brokers that verify each other (mu
     follower.address,
     ...clientTlsArgs(),
   ]);
-  expect({ code: sub.code, stdout: sub.stdout.trim() }).toEqual({
+  expect({ code: sub.code, message: JSON.parse(sub.stdout) }).toMatchObject({
     code: 0,
-    stdout: JSON.stringify({ topic: "secure", offset: 0, data: "over TLS" }),
+    message: { topic: "secure", offset: 0, data: "over TLS" },
   });
   const status = await runMqraft(["status", "--json", ...servers(), ...clientTlsArgs()]);
   const nodes = (JSON.parse(status.stdout) as { nodes: { reachable: boolean }[] }).nodes;
@@ -188,7 +188,10 @@ maybe(
       .trim()
       .split("\n")
       .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as { topic: string; offset: number; data: string });
+      .map((l) => {
+        const { topic, offset, data } = JSON.parse(l) as { topic: string; offset: number; data: string };
+        return { topic, offset, data };
+      });
     expect(stored.length).toBeGreaterThanOrEqual(acked);
     expect(stored).toEqual(
       stored.map((_, i) => ({ topic: "flipped", offset: i, data: new TextDecoder().decode(payload(i)) })),

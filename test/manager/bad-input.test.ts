@@ -41,7 +41,8 @@ describe("bad input on the manager port gets an error frame and a close", () => 
     ["plain-text garbage", () => new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "FRAME_TOO_LARGE"],
     ["an oversized length", () => new Uint8Array([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]), "FRAME_TOO_LARGE"],
     ["a frame that is not CBOR", () => frame(new Uint8Array([0xff, 0xfe, 0xfd])), "BAD_FRAME"],
-    ["a CBOR nesting bomb", () => frame(new Uint8Array(100_000).fill(0x81)), "BAD_FRAME"],
+    // under the 64 KiB a frame may have before the hello, so that the nesting is what is refused
+    ["a CBOR nesting bomb", () => frame(new Uint8Array(60_000).fill(0x81)), "BAD_FRAME"],
     ["an unknown message type", () => frames({ type: "launch", id: 1 }), "BAD_MESSAGE", "launch"],
     ["a hello of the wrong shape", () => frames({ type: "hello", version: "one" }), "BAD_MESSAGE", "hello.version"],
     ["a hello with an unsupported version", () => frames({ type: "hello", version: 99 }), "UNSUPPORTED_VERSION"],
