@@ -69,7 +69,9 @@ describe("client authentication", () => {
     expect(forbidden(alice, { type: "list-users", id: 2 })?.message).toContain("permission: admin");
     // the same secret under another user's name, a made-up token, and one with a character changed
     await users.add("bob");
-    for (const bad of [token.replace("alice", "bob"), newToken("alice"), `${token.slice(0, -1)}A`]) {
+    // (the changed character must differ from the one it replaces: a token ending in "A" would stay the same)
+    const changed = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
+    for (const bad of [token.replace("alice", "bob"), newToken("alice"), changed]) {
       const refused = await auth.authenticate(bad).catch((e: MqraftError) => e);
       expect(refused).toMatchObject({ code: "UNAUTHENTICATED" });
     }
