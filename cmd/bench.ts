@@ -109,7 +109,20 @@ const CREDENTIALS = ["token", "token-file", "tls-ca", "tls-cert", "tls-key"] as 
 const MODE_FLAGS: Record<Mode, readonly (keyof typeof benchArgs)[]> = {
   pub: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "timeout", ...CREDENTIALS],
   sub: ["topic", "server", "json", "msgs", "size", "clients", "from", "timeout", ...CREDENTIALS],
-  e2e: ["topic", "server", "json", "msgs", "size", "clients", "window", "rate", "subs", "group", "timeout", ...CREDENTIALS],
+  e2e: [
+    "topic",
+    "server",
+    "json",
+    "msgs",
+    "size",
+    "clients",
+    "window",
+    "rate",
+    "subs",
+    "group",
+    "timeout",
+    ...CREDENTIALS,
+  ],
 };
 
 function argsOf(mode: Mode): Partial<typeof benchArgs> {
