@@ -218,7 +218,8 @@ export const SECTOR_SIZE = 512;
  * were whole (docs/storage.md, "Torn write or corruption"). A write that was not fsynced when the power went can leave
  * the file ending inside it, zeros (or leftover bytes) past its last whole record, or sectors of it never written,
  * which read as zeros; it cannot leave a whole record whose checksum fails with every sector of it written, nor a
- * record whose checksum holds once its length field is read differently. `next` is where the following record starts
+ * record whose checksum holds once its length field is read differently unless that field lay in a sector never
+ * written. `next` is where the following record starts
  * when the damaged record's extent is known.
  */
 function judgeBadRecord(
@@ -231,6 +232,12 @@ function judgeBadRecord(
   const rest = win.size - pos;
   if (rest < RECORD_PREFIX_SIZE || win.allZeroFrom(pos)) return { kind: "torn", reason: problem };
   const length = win.u32(pos) as number;
+  // A record that starts in the last bytes of a sector has its length field alone there: when that sector never
+  // reached the disk the field reads as zeros while its checksum, written in the next sector, holds with the true
+  // length. That is a torn write (found by the simulator), so it is judged before the damaged-length rule.
+  const firstSectorEnd = Math.min(pos - (pos % SECTOR_SIZE) + SECTOR_SIZE, win.size);
+  if (win.at(pos, firstSectorEnd - pos).every((b) => b === 0))
+    return { kind: "torn", reason: `${problem}, zeros from byte ${pos} to its sector's end (a sector never written)` };
   const real = damagedLength(win, pos, index, lastTerm);
   if (real !== undefined) {
     return {

@@ -126,6 +126,26 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
       }
     });
 
+    test("the last record whose first sector never reached the disk, its length field alone there, is torn", async () => {
+      // a record whose length field fills the last 4 bytes of a sector: losing that sector zeroes the field only, and
+      // the checksum, in the next sector, still holds with the record's true length (the simulator found it)
+      let n = 2;
+      while ((SEGMENT_HEADER_SIZE + (n - 1) * REC) % 512 !== 508) n++;
+      const { path, bytes } = await writeLog(n, 1 << 20);
+      const start = bytes.length - REC;
+      expect(start % 512).toBe(508);
+      const torn = bytes.slice();
+      torn.fill(0, start, start - (start % 512) + 512);
+      setFileBytes(env().fs, path, torn);
+      const s = await open();
+      expect({ log: logOf(s), damage: s.damage }).toEqual({
+        log: describeEntries(makeEntries(1, n - 1, 1)),
+        damage: undefined,
+      });
+      expect(s.recovery.tornTail?.offset).toBe(start);
+      await s.close();
+    });
+
     test("a bit flipped in an older segment stops the open with an error naming file and offset", async () => {
       await writeLog(9);
       const [first] = segmentPaths(env().fs, env().dir) as [string];
