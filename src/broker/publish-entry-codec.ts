@@ -1,5 +1,6 @@
 import { asciiText, CborWriter } from "../util/cbor-writer.ts";
 import { Encoder } from "../util/cbor-x.ts";
+import { type HeaderPairs, isHeaders } from "../util/message-headers.ts";
 import { readName, readTopic } from "../util/name-bytes.ts";
 import type { PublishMessage } from "./commands.ts";
 
@@ -18,12 +19,32 @@ const NULL = new Uint8Array([0xf6]);
 // the extras map of a message (headers) as command-codec.ts's cbor-x writes it; rare enough to go through cbor-x
 const extrasCbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
+/** What a message carries besides payload and producer fields (command-codec.ts's extras). */
+export interface EntryExtras {
+  headers?: HeaderPairs;
+  ttl?: number;
+}
+
 /** A publish message read from an entry: checked, its payload a view into the entry. */
 export type EntryMessage =
   | [topic: string, data: Uint8Array]
+  | [topic: string, data: Uint8Array, extras: EntryExtras]
   | [topic: string, data: Uint8Array, producer: string, seq: number]
   | [topic: string, data: Uint8Array, producer: string, seq: number, epoch: number]
-  | [topic: string, data: Uint8Array, producer: string, seq: number, epoch: number, low: number];
+  | [topic: string, data: Uint8Array, producer: string, seq: number, epoch: number, low: number]
+  | [
+      topic: string,
+      data: Uint8Array,
+      producer: string,
+      seq: number,
+      epoch: number | null,
+      low: number | null,
+      extras: EntryExtras,
+    ];
+
+const HEADERS_KEY = asciiText("headers");
+const TTL_KEY = asciiText("ttl");
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function encodePublishEntry(time: number, messages: readonly PublishMessage[]): Uint8Array {
   let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5;
@@ -97,7 +118,7 @@ export function readPublishEntry(bytes: Uint8Array): { time: number; messages: E
   const messages: EntryMessage[] = [];
   for (let k = 0; k < count; k++) {
     const items = r.head(4);
-    if (items < 2 || items > 6 || items === 3) return undefined;
+    if (items < 2 || items > 7) return undefined;
     const topic = r.topic();
     if (topic === undefined) return undefined;
     const length = r.head(2);
@@ -108,12 +129,27 @@ export function readPublishEntry(bytes: Uint8Array): { time: number; messages: E
       messages.push([topic, data]);
       continue;
     }
+    if (items === 3) {
+      const extras = r.extras();
+      if (extras === undefined) return undefined;
+      messages.push([topic, data, extras]);
+      continue;
+    }
     const producer = r.name();
     if (producer === undefined) return undefined;
     const seq = r.whole();
     if (seq < 0) return undefined;
     if (items === 4) {
       messages.push([topic, data, producer, seq]);
+      continue;
+    }
+    if (items === 7) {
+      const epoch = r.wholeOrNull();
+      const low = epoch === undefined ? undefined : r.wholeOrNull();
+      const extras = low === undefined ? undefined : r.extras();
+      if (extras === undefined || epoch === undefined || low === undefined || epoch === 0) return undefined;
+      if (low !== null && (epoch === null || low > seq)) return undefined;
+      messages.push([topic, data, producer, seq, epoch, low, extras]);
       continue;
     }
     const epoch = r.whole();
@@ -166,6 +202,69 @@ class Reader {
 
   name(): string | undefined {
     return this.text(readName);
+  }
+
+  /** A whole number, or null (CBOR null); undefined for anything else. */
+  wholeOrNull(): number | null | undefined {
+    if (this.bytes[this.at] === 0xf6) {
+      this.at++;
+      return null;
+    }
+    const n = this.whole();
+    return n < 0 ? undefined : n;
+  }
+
+  /** A message's extras map as encodePublishEntry writes it, checked as command-codec.ts checks it. */
+  extras(): EntryExtras | undefined {
+    const count = this.head(5);
+    if (count < 1 || count > 2) return undefined;
+    const extras: EntryExtras = {};
+    for (let i = 0; i < count; i++) {
+      if (extras.headers === undefined && this.key(HEADERS_KEY)) {
+        const headers = this.headers();
+        if (headers === undefined) return undefined;
+        extras.headers = headers;
+      } else if (extras.ttl === undefined && this.key(TTL_KEY)) {
+        const ttl = this.whole();
+        if (ttl < 1) return undefined;
+        extras.ttl = ttl;
+      } else return undefined;
+    }
+    return extras;
+  }
+
+  /** Whether the next bytes are `key` (taking them if so). */
+  private key(key: Uint8Array): boolean {
+    if (this.at + key.length > this.bytes.length) return false;
+    for (let i = 0; i < key.length; i++) if (this.bytes[this.at + i] !== key[i]) return false;
+    this.at += key.length;
+    return true;
+  }
+
+  private headers(): HeaderPairs | undefined {
+    const count = this.head(4);
+    if (count < 0 || count > this.bytes.length - this.at) return undefined;
+    const pairs: HeaderPairs = [];
+    for (let i = 0; i < count; i++) {
+      if (this.head(4) !== 2) return undefined;
+      const key = this.utf8();
+      const value = key === undefined ? undefined : this.utf8();
+      if (key === undefined || value === undefined) return undefined;
+      pairs.push([key, value]);
+    }
+    return isHeaders(pairs) ? pairs : undefined;
+  }
+
+  private utf8(): string | undefined {
+    const length = this.head(3);
+    if (length < 0 || length > this.bytes.length - this.at) return undefined;
+    const start = this.at;
+    this.at += length;
+    try {
+      return strictUtf8.decode(this.bytes.subarray(start, this.at));
+    } catch {
+      return undefined;
+    }
   }
 
   topic(): string | undefined {

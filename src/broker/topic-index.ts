@@ -103,8 +103,7 @@ export class TopicIndex {
 
   /** Drops the oldest message. The caller makes sure there is one. */
   dropHead(): void {
-    if (this.expiry !== undefined && this.expiry.delete(this.firstOffset) && this.expiry.size === 0)
-      this.expiry = undefined;
+    if (this.expiry?.delete(this.firstOffset) && this.expiry.size === 0) this.expiry = undefined;
     this.bytes -= this.size[this.head] as number;
     this.head++;
     this.firstOffset++;

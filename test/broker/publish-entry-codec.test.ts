@@ -87,8 +87,8 @@ describe("publish entry codec", () => {
     for (let n = 0; n < truncated.length; n++) expect(readPublishEntry(truncated.subarray(0, n))).toBeUndefined();
   });
 
-  test("messages with headers go the generic way and read back with their headers", async () => {
-    const { decodeEntryMessages } = await import("../../src/broker/command-codec.ts");
+  test("messages with headers and a TTL: read by hand exactly as the generic decoder reads them", async () => {
+    const { decodeEntryMessages, parseWireMessage } = await import("../../src/broker/command-codec.ts");
     const headers: [string, string][] = [
       ["content-type", "text/plain"],
       ["k", "温度"],
@@ -96,11 +96,13 @@ describe("publish entry codec", () => {
     const messages: PublishMessage[] = [
       { topic: "t", data: bytes(2), headers },
       { topic: "t", data: bytes(3) },
-      { topic: "温度", data: bytes(1), producer: "p", seq: 0, epoch: 3, low: 0, headers },
-      { topic: "u", data: bytes(1), producer: "p", seq: 1, headers },
+      { topic: "温度", data: bytes(1), producer: "p", seq: 0, epoch: 3, low: 0, headers, ttl: 70_000 },
+      { topic: "u", data: bytes(1), producer: "p", seq: 1, ttl: 1 },
+      { topic: "v", data: bytes(1), ttl: 2 ** 40 },
     ];
     const entry = encodePublishEntry(7, messages);
-    expect(readPublishEntry(entry)).toBeUndefined();
+    const generic = (cbor.decode(entry) as { messages: unknown[] }).messages.map((m) => parseWireMessage(m));
+    expect(readPublishEntry(entry)?.messages).toEqual(generic as never);
     expect(decodeEntryMessages(entry)).toEqual(messages);
     const state = new BrokerState();
     expect(state.apply(1, entry).map((r) => (r.type === "publish" ? `${r.topic}#${r.offset}` : r.type))).toEqual([
@@ -108,7 +110,28 @@ describe("publish entry codec", () => {
       "t#1",
       "温度#0",
       "error",
+      "v#0",
     ]);
+  });
+
+  test.each([
+    ["an empty extras map", {}],
+    ["an unknown key", { colour: "red" }],
+    ["a TTL of 0", { ttl: 0 }],
+    ["a fractional TTL", { ttl: 1.5 }],
+    ["a header key in capitals", { headers: [["Key", "v"]] }],
+    ["a header without a value", { headers: [["k"]] }],
+    ["a key twice", { ttl: 1, headers: [["k", "v"]], extra: 1 }],
+  ])("extras with %s are left to the generic decoder, which applies them the same way", (_, extras) => {
+    for (const form of [
+      ["t", bytes(1), extras],
+      ["t", bytes(1), "p", 0, null, null, extras],
+    ]) {
+      const entry = cbor.encode({ type: "publish", time: 5, messages: [form] });
+      expect(readPublishEntry(entry)).toBeUndefined();
+      const state = new BrokerState();
+      expect(state.apply(1, entry)).toHaveLength(1);
+    }
   });
 
   test("names decoded from the cache are the right ones", () => {
