@@ -146,6 +146,18 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
       await s.close();
     });
 
+    test("an older segment that ends inside its last record is corruption, not a torn tail", async () => {
+      // it was fsynced before the next segment began: what the scan would call torn in the newest segment is damage here
+      await writeLog(9);
+      const [first] = segmentPaths(env().fs, env().dir) as [string];
+      const bytes = fileBytes(env().fs, first);
+      setFileBytes(env().fs, first, bytes.subarray(0, bytes.length - 10));
+      const e = await rejection(open());
+      expect(e).toBeInstanceOf(MqraftError);
+      expect((e as MqraftError).code).toBe("CORRUPT");
+      expect((e as MqraftError).message).toContain(`log segment ${first} is corrupt at byte ${bytes.length - REC}`);
+    });
+
     test("a bit flipped in an older segment stops the open with an error naming file and offset", async () => {
       await writeLog(9);
       const [first] = segmentPaths(env().fs, env().dir) as [string];
