@@ -75,3 +75,21 @@ export function onStdoutClosed(onClosed: () => void): () => void {
     listeners.delete(onClosed);
   };
 }
+
+/**
+ * A streaming command's stop: SIGINT, SIGTERM and a reader that left stdout (whose pending lines are dropped) each
+ * call `stop`. Returns what undoes the three.
+ */
+export function stopOnInterruptOrClosedOutput(stop: () => void, out: { drop(): void }): () => void {
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const unwatch = onStdoutClosed(() => {
+    out.drop();
+    stop();
+  });
+  return () => {
+    unwatch();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  };
+}

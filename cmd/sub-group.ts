@@ -6,7 +6,7 @@ import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { TimeoutSchema } from "./client-flags.ts";
 import { messageLine } from "./client-output.ts";
 import type { LineOutput } from "./line-output.ts";
-import { onStdoutClosed } from "./stdout-watch.ts";
+import { stopOnInterruptOrClosedOutput } from "./stdout-watch.ts";
 
 /** `sub --group`'s flags (docs/cli.md, docs/messaging.md "Work queues"). */
 export const groupArgs = {
@@ -118,18 +118,11 @@ export async function runGroup(
   });
   await stream.start();
   const stop = (): void => void stream.close();
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  const unwatch = onStdoutClosed(() => {
-    out.drop();
-    stop();
-  });
+  const unwatch = stopOnInterruptOrClosedOutput(stop, out);
   try {
     await settleAll(stream, g, out, options);
   } finally {
     unwatch();
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
     await stream.close();
   }
 }

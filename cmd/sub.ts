@@ -9,7 +9,7 @@ import { parseTopics, SinceSchema, StartFlagSchema, TimeoutSchema, timeoutArg } 
 import { messageLine } from "./client-output.ts";
 import { clientArgs, credentialsFrom, serversFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
-import { onStdoutClosed } from "./stdout-watch.ts";
+import { stopOnInterruptOrClosedOutput } from "./stdout-watch.ts";
 import { type GroupSettings, groupArgs, parseGroupArgs, runGroup } from "./sub-group.ts";
 
 const DEFAULT_TIMEOUT_S = 10;
@@ -168,19 +168,12 @@ export default defineCommand({
       });
       // an interrupted subscriber, or one whose reader left (`| head -1`), has done nothing wrong: it exits 0
       const stop = (): void => void subscription.close();
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-      const unwatch = onStdoutClosed(() => {
-        out.drop();
-        stop();
-      });
+      const unwatch = stopOnInterruptOrClosedOutput(stop, out);
       try {
         await checkFrom(subscription, settings);
         await printMessages(subscription, out, settings);
       } finally {
         unwatch();
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
       }
     } finally {
       await out.flush();
