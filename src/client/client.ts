@@ -4,21 +4,8 @@ import { MqraftError } from "../util/errors.ts";
 import { type HeaderPairs, type HeadersInit, headersProblem, MessageHeaders } from "../util/message-headers.ts";
 import { ProducerIdSchema, SubscriptionNameSchema } from "../util/names.ts";
 import { normalizeTopic, TopicPatternSchema } from "../util/topic-name.ts";
-import {
-  type DurableSummary,
-  type GroupSummary,
-  type Join,
-  type Leave,
-  type RetentionRequest,
-  RetentionRequestSchema,
-  type SnapshotChunkReply,
-  type SubscribeStart,
-  SubscribeStartSchema,
-  type TopicList,
-  type TopicSummary,
-  type Transfer,
-  type UserSummary,
-} from "../wire/index.ts";
+import { SubscribeStartSchema } from "../wire/index.ts";
+import { AdminCalls, type MqraftAdmin } from "./admin-calls.ts";
 import { now } from "./deadline.ts";
 import { DurableAcks } from "./durable-acks.ts";
 import { type ConsumeOptions, checkConsume, GroupStream } from "./group-stream.ts";
@@ -26,12 +13,7 @@ import { LeaderLink } from "./leader-link.ts";
 import type { ReceivedMessage } from "./message-buffer.ts";
 import { Publisher, type PublishResult } from "./publisher.ts";
 import { ServerPool } from "./server-pool.ts";
-import { type ClusterStatus, fetchStatus, fetchSubscribers, type MemberSubscribers } from "./status.ts";
 import { type SubscribeOptions, Subscription } from "./subscription.ts";
-
-/** A cluster's retention policy: per topic, at most this many messages, payload bytes, and this old (ms). */
-export type RetentionPolicy = RetentionRequest["retention"];
-const RetentionPolicySchema = RetentionRequestSchema.entries.retention;
 
 /** The dedup window keeps a producer's last 10,000 seqs: a window well inside it keeps every retry deduplicated. */
 const MAX_WINDOW = 5_000;
@@ -77,76 +59,24 @@ export interface PublishOptions {
   ttlMs?: number;
 }
 
-export interface MqraftClient {
+export interface MqraftClient extends MqraftAdmin {
   /** The producer id every publish of this client carries. */
   readonly producer: string;
   /** Stores one message; resolves with its offset once committed. Many may be in flight; they commit in call order. */
   publish(topic: string, data: Uint8Array | string, options?: PublishOptions): Promise<PublishResult>;
   /** Starts a stream of committed messages of `topics`; see Subscription. */
   subscribe(topics: string | readonly string[], options?: SubscribeOptions & SubscribeCallbacks): Promise<Subscription>;
-  /** The cluster as the leader (else any broker) sees it. */
-  status(): Promise<ClusterStatus>;
-  /** Asks the leader to add broker `nodeId` (listening at `address`); resolves once it is a learner. */
-  join(nodeId: number, address: string): Promise<void>;
-  /** Asks the leader to remove broker `nodeId`; resolves once the removal is committed. */
-  leave(nodeId: number): Promise<void>;
-  /** Asks the leader to hand leadership to voter `to`; resolves once `to` leads. */
-  transferLeadership(to: number): Promise<void>;
-  /** The topics (or the one named; NOT_FOUND if never published to) and the retention in force, as the leader has them. */
-  topics(topic?: string): Promise<Omit<TopicList, "type" | "id">>;
-  /** Drops the oldest messages of `topic` until at most `keep` are stored (through the log); resolves with the topic after. */
-  purgeTopic(topic: string, keep?: number): Promise<TopicSummary>;
-  /** The durable subscriptions: all, those reading `topic`, or the one `name`d (NOT_FOUND if none). */
-  durables(filter?: { topic?: string; name?: string }): Promise<DurableSummary[]>;
-  /** Deletes durable subscription `name` through the log; NOT_FOUND if there is none. */
-  removeDurable(name: string): Promise<void>;
-  /** Moves durable subscription `name` to `to` in every topic it reads; resolves with where it now stands. */
-  /** Moves a durable subscription (one command through the log); `{time}`: the first message stored at or after it. */
-  seekDurable(name: string, to: SubscribeStart): Promise<DurableSummary>;
-  /** Live subscriptions to `topic` on each member (null for a member that did not answer). */
-  topicSubscribers(topic: string): Promise<MemberSubscribers[]>;
-  /**
-   * One chunk of the leader's snapshot stream (`mqraft snapshot save`, docs/snapshots.md): from offset 0 without
-   * `index` to start a save, then with the index of the first answer.
-   */
-  snapshotChunk(offset: number, index?: number): Promise<Omit<SnapshotChunkReply, "type" | "id">>;
-  /** Adds a user (admin only); resolves with its token, which the cluster does not keep: this is the one chance to see it. */
-  addUser(name: string, permissions: UserPermissions): Promise<string>;
-  /** The users and their permissions (admin only); never their tokens. */
-  users(): Promise<UserSummary[]>;
-  /** Removes a user (admin only): its token is refused on every broker, and its open connections closed, once applied. */
-  removeUser(name: string): Promise<void>;
-  /** Gives a user a new token (admin only) and resolves with it; the old one stops working. */
-  rotateUser(name: string): Promise<string>;
-  /** The cluster's retention policy, as the leader has it (absent limits are unlimited). */
-  retention(): Promise<RetentionPolicy>;
-  /**
-   * Replaces the cluster's retention policy through the log (a limit left out is unlimited); resolves once it is
-   * committed. Every broker then drops the same messages; brokers' --retain-* flags no longer apply.
-   */
-  setRetention(policy: RetentionPolicy): Promise<void>;
   /**
    * Joins consumer group `options.group` on `topic` (creating it) as one member: an async iterator of the messages the
    * group hands to this member, each to be settled with ack(), nak() or inProgress(). Starts on the first next().
    */
   consume(topic: string, options: ConsumeOptions): GroupStream;
-  /** The consumer groups, or the one named (NOT_FOUND if none), as the leader has them. */
-  groups(name?: string): Promise<GroupSummary[]>;
-  /** Deletes consumer group `name` through the log; NOT_FOUND if there is none. */
-  removeGroup(name: string): Promise<void>;
   /** Fails unacknowledged publishes with CONNECTION_CLOSED, ends subscriptions, closes every connection. */
   close(): Promise<void>;
   /** Stops taking publishes, waits until every publish already made is acknowledged or has failed, then closes. */
   drain(): Promise<void>;
   /** Settles once the client is closed, with why: null after `close()` or `drain()`. */
   readonly closed: Promise<MqraftError | null>;
-}
-
-/** What a user may do: topic patterns to publish and subscribe to (docs/security.md), and whether it is an admin. */
-export interface UserPermissions {
-  publish?: readonly string[];
-  subscribe?: readonly string[];
-  admin?: boolean;
 }
 
 /** A subscription read by the client, which hands each message to a callback instead of an iterator. */
@@ -182,9 +112,8 @@ export async function connect(options: ClientOptions): Promise<MqraftClient> {
 
 type Settings = Required<Omit<v.InferOutput<typeof ClientOptionsSchema>, "token" | "tls">>;
 
-class Client implements MqraftClient {
+class Client extends AdminCalls implements MqraftClient {
   readonly producer: string;
-  private readonly link: LeaderLink;
   private readonly publisher: Publisher;
   private readonly subscriptions = new Set<Subscription>();
   private readonly streams = new Set<GroupStream>();
@@ -200,14 +129,14 @@ class Client implements MqraftClient {
   private readonly settleClosed: (reason: MqraftError | null) => void;
 
   constructor(
-    private readonly pool: ServerPool,
+    pool: ServerPool,
     private readonly settings: Settings,
   ) {
+    super(pool, new LeaderLink(pool), settings.timeoutMs);
     this.producer = settings.producer;
     const { promise, resolve } = Promise.withResolvers<MqraftError | null>();
     this.closed = promise;
     this.settleClosed = resolve;
-    this.link = new LeaderLink(pool);
     this.publisher = new Publisher(this.link, {
       producer: settings.producer,
       window: settings.window,
@@ -276,139 +205,6 @@ class Client implements MqraftClient {
     });
     this.streams.add(stream);
     return stream;
-  }
-
-  async groups(name?: string): Promise<GroupSummary[]> {
-    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask(name === undefined ? { type: "list-groups" } : { type: "list-groups", name }),
-    );
-    return reply.groups;
-  }
-
-  async removeGroup(name: string): Promise<void> {
-    await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask({ type: "remove-group", name }));
-  }
-
-  status(): Promise<ClusterStatus> {
-    return fetchStatus(this.pool, now() + this.settings.timeoutMs, this.link.channel?.address);
-  }
-
-  join(nodeId: number, address: string): Promise<void> {
-    return this.leaderRequest({ type: "join", nodeId, address });
-  }
-
-  leave(nodeId: number): Promise<void> {
-    return this.leaderRequest({ type: "leave", nodeId });
-  }
-
-  transferLeadership(to: number): Promise<void> {
-    return this.leaderRequest({ type: "transfer", to });
-  }
-
-  async topics(topic?: string): Promise<Omit<TopicList, "type" | "id">> {
-    const { retention, topics } = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask(
-        topic === undefined ? { type: "list-topics" } : { type: "list-topics", topic: normalizeTopic(topic) },
-      ),
-    );
-    return { retention, topics };
-  }
-
-  async purgeTopic(topic: string, keep = 0): Promise<TopicSummary> {
-    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({ type: "purge-topic", topic: normalizeTopic(topic), keep }),
-    );
-    const [summary] = reply.topics;
-    if (summary === undefined) throw new MqraftError("BAD_MESSAGE", "the leader answered a purge without the topic");
-    return summary;
-  }
-
-  async durables(filter: { topic?: string; name?: string } = {}): Promise<DurableSummary[]> {
-    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({
-        type: "list-durables",
-        ...filter,
-        ...(filter.topic === undefined ? {} : { topic: normalizeTopic(filter.topic) }),
-      }),
-    );
-    return reply.durables;
-  }
-
-  async removeDurable(name: string): Promise<void> {
-    await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask({ type: "remove-durable", name }));
-  }
-
-  topicSubscribers(topic: string): Promise<MemberSubscribers[]> {
-    return fetchSubscribers(this.pool, now() + this.settings.timeoutMs, normalizeTopic(topic));
-  }
-
-  async snapshotChunk(offset: number, index?: number): Promise<Omit<SnapshotChunkReply, "type" | "id">> {
-    const {
-      type: _,
-      id: __,
-      ...chunk
-    } = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask(index === undefined ? { type: "snapshot-read", offset } : { type: "snapshot-read", index, offset }),
-    );
-    return chunk;
-  }
-
-  async seekDurable(name: string, to: SubscribeStart): Promise<DurableSummary> {
-    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({ type: "seek-durable", name, to }),
-    );
-    const [durable] = reply.durables;
-    if (durable === undefined)
-      throw new MqraftError("BAD_MESSAGE", "the leader answered a seek without the subscription");
-    return durable;
-  }
-
-  async addUser(name: string, permissions: UserPermissions): Promise<string> {
-    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({
-        type: "add-user",
-        name,
-        publish: [...(permissions.publish ?? [])],
-        subscribe: [...(permissions.subscribe ?? [])],
-        admin: permissions.admin ?? false,
-      }),
-    );
-    return reply.token;
-  }
-
-  async users(): Promise<UserSummary[]> {
-    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({ type: "list-users" }),
-    );
-    return reply.users;
-  }
-
-  async removeUser(name: string): Promise<void> {
-    await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask({ type: "remove-user", name }));
-  }
-
-  async rotateUser(name: string): Promise<string> {
-    const reply = await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({ type: "rotate-user", name }),
-    );
-    return reply.token;
-  }
-
-  async retention(): Promise<RetentionPolicy> {
-    return (await this.topics()).retention;
-  }
-
-  async setRetention(policy: RetentionPolicy): Promise<void> {
-    const checked = v.safeParse(RetentionPolicySchema, policy);
-    if (!checked.success)
-      throw new MqraftError("BAD_USAGE", `retention ${JSON.stringify(policy)}: ${firstIssue(checked.issues)}`);
-    await this.link.call(now() + this.settings.timeoutMs, (channel) =>
-      channel.ask({ type: "retention", retention: checked.output }),
-    );
-  }
-
-  private async leaderRequest(message: Omit<Join, "id"> | Omit<Leave, "id"> | Omit<Transfer, "id">): Promise<void> {
-    await this.link.call(now() + this.settings.timeoutMs, (channel) => channel.ask(message));
   }
 
   async close(): Promise<void> {

@@ -7,15 +7,14 @@ export { type HeadersInit, MessageHeaders } from "../util/message-headers.ts";
 export type { NodeStatus } from "../wire/messages/client.ts";
 export type { GroupSummary } from "../wire/messages/group.ts";
 export type { UserSummary } from "../wire/messages/users.ts";
+export type { MqraftAdmin, RetentionPolicy, UserPermissions } from "./admin-calls.ts";
 export {
   type ClientOptions,
   ClientOptionsSchema,
   connect,
   type MqraftClient,
   type PublishOptions,
-  type RetentionPolicy,
   type SubscribeCallbacks,
-  type UserPermissions,
 } from "./client.ts";
 export type { ConsumedMessage, ConsumeOptions, GroupStream } from "./group-stream.ts";
 export type { ReceivedMessage } from "./message-buffer.ts";
