@@ -14,6 +14,12 @@ export interface OffsetRange {
 }
 export type RangeOf = (topic: string) => OffsetRange;
 
+/** A durable subscription as the node lists it (`durable ls`): each position at least its topic's firstOffset. */
+export interface DurableInfo {
+  name: string;
+  positions: TopicPosition[];
+}
+
 /** A durable subscription as stored: `positions[i]` is the next offset to deliver in `topics[i]`. */
 export interface DurableRecord {
   name: string;
@@ -75,6 +81,16 @@ export class Subscriptions {
       // a pattern's topics count towards the durable subscriptions' caps as they come (never refused: the topic exists)
       this.usage.add(utf8Bytes(topic) + 8);
     }
+  }
+
+  info(name: string): DurableInfo | undefined {
+    const record = this.byName.get(name);
+    return record === undefined ? undefined : { name, positions: this.positionsOf(record) };
+  }
+
+  /** In creation order. */
+  infos(): DurableInfo[] {
+    return Array.from(this.byName.values(), (record) => ({ name: record.name, positions: this.positionsOf(record) }));
   }
 
   positionsOf(record: DurableRecord): TopicPosition[] {
