@@ -21,7 +21,7 @@ import {
 import { errnoCode, type Fs } from "../storage/fs.ts";
 import { LogStore } from "../storage/log-store.ts";
 import { PartsSnapshot } from "../storage/parts-snapshot.ts";
-import { assert } from "../util/assert.ts";
+import { AssertionError, assert } from "../util/assert.ts";
 import { describeError, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Prng } from "../util/prng.ts";
@@ -257,6 +257,12 @@ export class BrokerAssembly {
         },
         installSnapshot: (snap) => this.installSnapshot(snap),
         fatal: (e) => {
+          if (e instanceof AssertionError) {
+            // A bug in mqraft, not the disk: say so, and stop before acting on a state that cannot be.
+            log.error(`Stopping: ${e.message} (a bug in mqraft; please report it with this log)`);
+            options.fatal(new MqraftError("INTERNAL", e.message, { cause: e }));
+            return;
+          }
           const error = persistenceFailure(e, options.dataDir);
           log.error(`Stopping: cannot persist the log: ${error.message}`);
           options.fatal(error);

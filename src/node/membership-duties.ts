@@ -68,14 +68,18 @@ export class MembershipDuties {
   }
 
   /**
-   * Stops once the removal of this broker is the last word: it is not a member and has applied everything it was told
-   * is committed. A rejoin that replays a long log still has its new addLearner to come, however long that takes.
+   * Stops once the removal of this broker is the last word: it is not a member, has applied everything it was told
+   * is committed, and no voter asked for its vote lately. A voter that has not applied the removal counts this broker,
+   * and with one other voter down (or repaired, withholding its vote) it can win only with this broker's vote: leaving
+   * would stop the cluster for good (docs/storage.md, "Leaving"). A rejoin that replays a long log still has its new
+   * addLearner to come, however long that takes.
    */
   private stopIfStillRemoved(): void {
     this.o.clock.after(this.o.electionMs, () => {
       const raft = this.o.driver().raft;
       if (this.isMember || this.stopping) return;
-      if (this.rejoining || raft.appliedIndex < raft.commitIndex) return this.stopIfStillRemoved();
+      if (this.rejoining || raft.appliedIndex < raft.commitIndex || raft.askedToVoteRecently)
+        return this.stopIfStillRemoved();
       this.stopping = true;
       this.o.log.info('Removed from the cluster; stopping (use "mqraft join" to come back)');
       this.o.removed?.();

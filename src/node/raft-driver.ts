@@ -30,7 +30,7 @@ export interface DriverHooks {
   advanced(): void;
   /** Persists a snapshot received from the leader and replaces the state machine with it. */
   installSnapshot(snapshot: Snapshot): Promise<void>;
-  /** A persistence failure: the node cannot go on safely and must stop. */
+  /** A persistence failure, or a broken invariant (an AssertionError): the node cannot go on safely and must stop. */
   fatal(error: unknown): void;
 }
 

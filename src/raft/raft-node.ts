@@ -32,6 +32,8 @@ export interface Proposed {
 }
 
 const NO_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
+/** A voter that campaigns asks again at least once per longest election timeout; a few missed requests are loss. */
+const ASKED_RECENTLY_TIMEOUTS = 3;
 
 export class RaftNode {
   private readonly r: RaftState;
@@ -237,6 +239,14 @@ export class RaftNode {
   }
   set withholdVotes(withhold: boolean) {
     this.r.withholdVotes = withhold;
+  }
+  /**
+   * Whether a vote or pre-vote request came within the last ASKED_RECENTLY_TIMEOUTS longest election timeouts. A voter
+   * that has not applied a removal still counts the removed node, and with another voter down it cannot win without
+   * that node's vote: a removed node keeps running (answering votes and appends, never campaigning) while it is asked.
+   */
+  get askedToVoteRecently(): boolean {
+    return this.r.ticks - this.r.askedToVoteAt < ASKED_RECENTLY_TIMEOUTS * 2 * this.r.cfg.electionTicks;
   }
   /** The index of the configuration entry (or snapshot) that produced the configuration in force. */
   get membershipIndex(): number {

@@ -47,6 +47,11 @@ export class RaftState {
    * campaigns nor grants votes or pre-votes, so no election can count on entries it lost.
    */
   withholdVotes = false;
+  /**
+   * The tick of the last vote or pre-vote request. A node that applied its own removal stays while voters ask it: they
+   * have not applied the removal, count it, and may need its vote to elect anyone (RaftNode.askedToVoteRecently).
+   */
+  askedToVoteAt = Number.NEGATIVE_INFINITY;
   /** A config change may be proposed only once everything up to here is applied (one change at a time). */
   pendingConfIndex = 0;
   /** The leader owes followers appends (new entries or commit index); sent when the next Ready is built. */

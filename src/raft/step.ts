@@ -10,6 +10,7 @@ import { stepFollower } from "./step-follower.ts";
 import { stepLeader } from "./step-leader.ts";
 
 export function step(r: RaftState, m: Message): void {
+  if (m.type === "vote" || m.type === "preVote") r.askedToVoteAt = r.ticks;
   if (m.type === "preVote" && r.role === "leader" && !isMember(r.membership, m.from) && m.term <= r.term + 1) {
     // A pre-vote carries the term its sender would take, so the sender is at most at this term.
     sendFarewellEntries(r, m.from, m.lastIndex, m.lastTerm);
