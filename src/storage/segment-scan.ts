@@ -213,14 +213,16 @@ function scanRecords(win: FileWindow, out: ScannedSegment): void {
 /** Disks write in sectors of at least this size; a sector a power loss kept from being written reads as zeros. */
 export const SECTOR_SIZE = 512;
 
+/** A record's length field, the first 4 bytes of its prefix: never zero as written (a payload is at least 17 bytes). */
+const LENGTH_FIELD_SIZE = 4;
+
 /**
  * Whether the bad record at `pos` (expected to hold `index`) is a write that never finished or damage to bytes that
  * were whole (docs/storage.md, "Torn write or corruption"). A write that was not fsynced when the power went can leave
  * the file ending inside it, zeros (or leftover bytes) past its last whole record, or sectors of it never written,
  * which read as zeros; it cannot leave a whole record whose checksum fails with every sector of it written, nor a
- * record whose checksum holds once its length field is read differently unless that field lay in a sector never
- * written. `next` is where the following record starts
- * when the damaged record's extent is known.
+ * record whose checksum holds once its length field is read differently unless the field's bytes that differ lay in a
+ * sector never written. `next` is where the following record starts when the damaged record's extent is known.
  */
 function judgeBadRecord(
   win: FileWindow,
@@ -232,14 +234,13 @@ function judgeBadRecord(
   const rest = win.size - pos;
   if (rest < RECORD_PREFIX_SIZE || win.allZeroFrom(pos)) return { kind: "torn", reason: problem };
   const length = win.u32(pos) as number;
-  // A record that starts in the last bytes of a sector has its length field alone there: when that sector never
-  // reached the disk the field reads as zeros while its checksum, written in the next sector, holds with the true
-  // length. That is a torn write (found by the simulator), so it is judged before the damaged-length rule.
-  const firstSectorEnd = Math.min(pos - (pos % SECTOR_SIZE) + SECTOR_SIZE, win.size);
-  if (win.at(pos, firstSectorEnd - pos).every((b) => b === 0))
-    return { kind: "torn", reason: `${problem}, zeros from byte ${pos} to its sector's end (a sector never written)` };
   const real = damagedLength(win, pos, index, lastTerm);
   if (real !== undefined) {
+    if (firstSectorLost(win, pos, length, real))
+      return {
+        kind: "torn",
+        reason: `${problem}, zeros from byte ${pos} to its sector's end (a sector never written)`,
+      };
     return {
       kind: "corrupt",
       reason: `record length ${length} damaged (the record's checksum holds with length ${real})`,
@@ -264,16 +265,39 @@ function judgeBadRecord(
 }
 
 /**
+ * Whether the length field of the record at `pos` reads `stored` instead of `real` (with which its checksum holds)
+ * because the sector holding the record's start was never written: the record's part of that sector reads zeros, and
+ * the two lengths differ only in bytes of the field that lie in that part (so those bytes were not zeros as written).
+ * A record whose length field fills the last bytes of a sector has the field alone there, and its checksum lies in the
+ * next sector (the simulator found it). Not when one bit tells them apart: a flipped bit in fsynced bytes leaves the
+ * same file (the one set bit of a length of 32, say), and damage must never be cut as a torn write, while a start
+ * refused as corrupt loses nothing.
+ */
+function firstSectorLost(win: FileWindow, pos: number, stored: number, real: number): boolean {
+  const part = Math.min(SECTOR_SIZE - (pos % SECTOR_SIZE), win.size - pos);
+  if (!win.at(pos, part).every((b) => b === 0)) return false;
+  const diff = (stored ^ real) >>> 0;
+  if ((diff & (diff - 1)) === 0) return false;
+  const outside = part >= LENGTH_FIELD_SIZE ? 0 : 2 ** (8 * (LENGTH_FIELD_SIZE - part)) - 1;
+  return (diff & outside) === 0;
+}
+
+/**
  * The first byte of a sector-aligned run of zeros inside the record at [pos, pos + size) that a sector never written
  * would leave: from the record's part of a sector to the end of that sector (or of the file) every byte is zero. Bytes
  * of the sector before the record may have been fsynced earlier, so they are not asked to be zero (etcd's WAL decoder,
- * isTornEntry, asks the same of a record's part of each sector).
+ * isTornEntry, asks the same of a record's part of each sector). Zeros prove nothing where the record as written holds
+ * zeros: a first part shorter than the length field (its high bytes, zero in any record under 256 bytes, so a record
+ * starting in the last three bytes of a sector would have had any flipped bit cut as torn), or a normal entry's kind
+ * byte alone at the end of the file (an empty entry, as a new leader's first one).
  */
 function unwrittenSector(win: FileWindow, pos: number, size: number): number | undefined {
   const end = pos + size;
   for (let s = pos - (pos % SECTOR_SIZE); s < end; s += SECTOR_SIZE) {
     const from = Math.max(s, pos);
     const to = Math.min(s + SECTOR_SIZE, win.size);
+    if (from === pos && to - from < LENGTH_FIELD_SIZE) continue;
+    if (from === pos + RECORD_OVERHEAD - 1 && to === from + 1) continue;
     if (win.at(from, to - from).every((b) => b === 0)) return from;
   }
   return undefined;
