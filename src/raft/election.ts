@@ -42,6 +42,7 @@ function quorumReachable(r: RaftState): boolean {
 /** Starts an election if this node may: `transfer` skips the pre-vote and overrides voters' leases. */
 export function hup(r: RaftState, transfer: boolean): void {
   if (r.role === "leader" || !r.promotable() || r.log.unstable.snapshot !== undefined || r.withholdVotes) return;
+  commitConfigsFollowed(r);
   // Votes are counted with the configuration in force; one that is committed but not yet applied
   // could be more than one change behind the cluster's, and its majorities would not overlap.
   if (hasUnappliedConfChange(r)) {
@@ -61,6 +62,30 @@ export function resumeDeferredTransfer(r: RaftState): void {
   r.transferDeferredAt = Number.NEGATIVE_INFINITY;
   // Past an election timeout the leader gave up on the transfer and took proposals again: do not unseat it.
   if (r.ticks - at < r.cfg.electionTicks) hup(r, true);
+}
+
+/**
+ * Commits what this node's log shows committed by itself: a leader proposes a configuration change only once it has
+ * applied every earlier one (pendingConfIndex), so a configuration entry followed by another in a log is committed.
+ * A restart can find both in the log with a saved commit index below them (the driver syncs entries and hard state
+ * in parallel, and a kill can land between), and counting votes with the configuration before both would be two
+ * single-server changes behind the cluster's, whose majorities need not overlap. Once committed, hup waits for them
+ * to be applied, and counts with the configuration one change behind at most, as after any append.
+ */
+function commitConfigsFollowed(r: RaftState): void {
+  let last = 0;
+  let beforeLast = 0;
+  const hi = r.log.lastIndex() + 1;
+  for (let lo = Math.max(r.log.committed + 1, r.log.firstIndex()); lo < hi; ) {
+    const batch = r.log.entries(lo, hi, r.cfg.maxMsgBytes);
+    for (const e of batch) {
+      if (e.kind !== EntryKind.Config) continue;
+      beforeLast = last;
+      last = e.index;
+    }
+    lo += batch.length;
+  }
+  r.log.commitTo(beforeLast);
 }
 
 function hasUnappliedConfChange(r: RaftState): boolean {
