@@ -172,6 +172,10 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   fs.mkdir(layout.logDir);
   for (const name of fs.readdir(layout.dir))
     if (name.endsWith(TEMP_SUFFIX)) unlinkIfPresent(fs, join(layout.dir, name));
+  // A process killed (not a power loss) between renaming a state file into place and fsyncing the folder leaves the
+  // rename in the page cache only: make it durable before this start acts on it (a term, a vote, a snapshot that
+  // segments are then compacted under), as a power loss after the start would otherwise bring back the old file.
+  fs.syncDirSync(layout.dir);
   const hardState = loadState(fs, layout.hardState, decodeHardState) ?? { term: 0, vote: 0, commit: 0 };
   const snapshotFile = readWholeFile(fs, layout.snapshot);
   let snapshot = snapshotFile === undefined ? undefined : decodeSnapshot(layout.snapshot, snapshotFile);
