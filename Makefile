@@ -67,8 +67,11 @@ format: node_modules/.installed
 	$(BIOME) check --write .
 
 # The whole suite: type-check, lint, then every test (unit, simulation, real clusters) against the fresh binary.
+# Bun also writes a JUnit report, from which the slowest files are printed last (docs/testing.md, "Time").
 test: build dist/mqraft-test lib typecheck lint browser openssl
-	$(BUN) test --timeout 120000
+	@mkdir -p .tmp
+	$(BUN) test --timeout 120000 --reporter=junit --reporter-outfile=.tmp/test-times.xml
+	@$(BUN) test/support/test-times.ts .tmp/test-times.xml 15
 
 # Debian's chromium for the dashboard's browser test (test/http/dashboard-browser.test.ts), installed when missing
 # and this is root with apt-get; otherwise that test is skipped and prints why. Never fails the build.

@@ -1,17 +1,36 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type MqraftClient, type ReceivedMessage, type Subscription } from "../../src/client/index.ts";
 import { requireBinary, runMqraft } from "../support/binary.ts";
 import { TestCluster } from "../support/cluster.ts";
-import { drainRaw } from "../support/raw-client.ts";
+import { drainRaw, publishRaw, readRaw } from "../support/raw-client.ts";
 import { waitFor } from "../support/wait.ts";
 
-let cluster: TestCluster | undefined;
+/** The single-node case's own cluster. */
+let single: TestCluster | undefined;
+/**
+ * One three-broker cluster for every other case: each uses topics of its own, and the one that kills the leader runs
+ * last. Starting a cluster per case cost more than the cases themselves.
+ */
+let shared: TestCluster | undefined;
 const clients: MqraftClient[] = [];
+beforeAll(async () => {
+  shared = await TestCluster.create({ nodes: 3 });
+});
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  await cluster?.destroy();
-  cluster = undefined;
+  await single?.destroy();
+  single = undefined;
 });
+afterAll(async () => {
+  await shared?.destroy();
+});
+
+/** The shared cluster once it has a leader. */
+async function three(): Promise<TestCluster> {
+  if (shared === undefined) throw new Error("the shared cluster did not start");
+  await shared.waitForLeader();
+  return shared;
+}
 
 async function client(servers: string[]): Promise<MqraftClient> {
   const c = await connect({ servers, timeoutMs: 15_000 });
@@ -32,9 +51,9 @@ function collect(subscription: Subscription): ReceivedMessage[] {
 
 describe("publish and subscribe on real brokers (the demo's scenarios and beyond)", () => {
   test("single node: one broker, `mqraft sub` receives what `mqraft pub` published", async () => {
-    cluster = await TestCluster.create({ nodes: 1 });
-    await cluster.waitForLeader();
-    const server = cluster.broker(1).address;
+    single = await TestCluster.create({ nodes: 1 });
+    await single.waitForLeader();
+    const server = single.broker(1).address;
     const sub = Bun.spawn(
       [requireBinary(), "sub", "topic1", "--from", "earliest", "--count", "1", "--json", "--server", server],
       {
@@ -58,8 +77,7 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
   });
 
   test("three brokers, two subscribers on different brokers: after one unsubscribes it gets nothing more, the other gets everything", async () => {
-    cluster = await TestCluster.create({ nodes: 3 });
-    await cluster.waitForLeader();
+    const cluster = await three();
     const [a, b, c] = cluster.addresses as [string, string, string];
     const subA = await (await client([a])).subscribe("topic1", { from: "earliest" });
     const subB = await (await client([b])).subscribe("topic1", { from: "earliest" });
@@ -83,8 +101,7 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
   });
 
   test("a subscriber that was away resumes from its last offset and gets every message it missed", async () => {
-    cluster = await TestCluster.create({ nodes: 3 });
-    await cluster.waitForLeader();
+    const cluster = await three();
     const publisher = await client(cluster.addresses);
     for (let i = 0; i < 5; i++) await publisher.publish("missed", `before-${i}`);
     const first = await runMqraft([
@@ -122,7 +139,7 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
   });
 
   test("a client given only a follower's address publishes and subscribes", async () => {
-    cluster = await TestCluster.create({ nodes: 3 });
+    const cluster = await three();
     const leader = await cluster.waitForLeader();
     const follower = cluster.brokers.find((b) => b.id !== leader)!.address;
     const c = await client([follower]);
@@ -134,49 +151,8 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
     expect(got.map(text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
   });
 
-  test("the leader killed with -9 during 1,000 pipelined publishes: every acknowledged message is stored exactly once, in one order, on every broker", async () => {
-    cluster = await TestCluster.create({ nodes: 3 });
-    const leader = await cluster.waitForLeader();
-    const c = await client(cluster.addresses);
-    const acked = new Map<string, number>();
-    const failed: string[] = [];
-    const values = Array.from({ length: 1000 }, (_, i) => `value-${i}`);
-    const publishes = values.map((v) =>
-      c.publish("failover", v).then(
-        (r) => acked.set(v, r.offset),
-        () => failed.push(v),
-      ),
-    );
-    await waitFor("some publishes acknowledged before the kill", () => (acked.size >= 100 ? true : undefined));
-    await cluster.stop(leader, "SIGKILL");
-    await Promise.all(publishes);
-    expect(acked.size).toBeGreaterThan(100);
-    cluster.start(leader);
-    await cluster.waitForLeader();
-    // Wait until every broker has applied all that the leader committed, then read each one alone.
-    const stored = await waitFor(
-      "every broker to hold the same sequence",
-      async () => {
-        const all = await Promise.all(cluster!.addresses.map((a) => drainRaw(a, "failover")));
-        return all.every((s) => s.length === all[0]!.length) ? all : undefined;
-      },
-      { timeoutMs: 20_000 },
-    );
-    const reference = stored[0]!;
-    for (const s of stored) expect(s).toEqual(reference);
-    const seen = new Set<string>();
-    reference.forEach((m, i) => {
-      expect(m.offset).toBe(i);
-      expect(seen.has(m.value)).toBe(false);
-      seen.add(m.value);
-    });
-    for (const [value, offset] of acked) expect(reference[offset]?.value).toBe(value);
-    for (const value of seen) expect(values).toContain(value);
-  });
-
   test("a durable subscription resumes after its acknowledged position, from another broker", async () => {
-    cluster = await TestCluster.create({ nodes: 3 });
-    await cluster.waitForLeader();
+    const cluster = await three();
     const publisher = await client(cluster.addresses);
     for (let i = 0; i < 6; i++) await publisher.publish("orders", `order-${i}`);
     const [a, , c] = cluster.addresses as [string, string, string];
@@ -208,5 +184,59 @@ describe("publish and subscribe on real brokers (the demo's scenarios and beyond
         .split("\n")
         .map((l) => JSON.parse(l).data),
     ).toEqual(["order-4", "order-5"]);
+  });
+
+  test("one connection's pipelined publishes (no producer id) are stored in the order sent, on every broker", async () => {
+    const cluster = await three();
+    const leader = await cluster.waitForLeader();
+    // without a producer id the broker's seq check cannot put them back in order: the connection's order alone must
+    const values = Array.from({ length: 500 }, (_, i) => `in-order-${i}`);
+    const acked = await publishRaw(cluster.broker(leader).address, "pipelined", values);
+    expect(values.map((v) => acked.get(v))).toEqual(values.map((_, i) => i));
+    for (const address of cluster.addresses) {
+      const read = await readRaw(address, "pipelined", values.length);
+      expect(read.map((m) => m.value)).toEqual(values);
+    }
+  });
+
+  // last: it kills the shared cluster's leader
+  test("the leader killed with -9 during 1,000 pipelined publishes: every acknowledged message is stored exactly once, in one order, on every broker", async () => {
+    const cluster = await three();
+    const leader = await cluster.waitForLeader();
+    const c = await client(cluster.addresses);
+    const acked = new Map<string, number>();
+    const failed: string[] = [];
+    const values = Array.from({ length: 1000 }, (_, i) => `value-${i}`);
+    const publishes = values.map((v) =>
+      c.publish("failover", v).then(
+        (r) => acked.set(v, r.offset),
+        () => failed.push(v),
+      ),
+    );
+    await waitFor("some publishes acknowledged before the kill", () => (acked.size >= 100 ? true : undefined));
+    await cluster.stop(leader, "SIGKILL");
+    await Promise.all(publishes);
+    expect(acked.size).toBeGreaterThan(100);
+    cluster.start(leader);
+    await cluster.waitForLeader();
+    // Wait until every broker has applied all that the leader committed, then read each one alone.
+    const stored = await waitFor(
+      "every broker to hold the same sequence",
+      async () => {
+        const all = await Promise.all(cluster.addresses.map((a) => drainRaw(a, "failover")));
+        return all.every((s) => s.length === all[0]!.length) ? all : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    const reference = stored[0]!;
+    for (const s of stored) expect(s).toEqual(reference);
+    const seen = new Set<string>();
+    reference.forEach((m, i) => {
+      expect(m.offset).toBe(i);
+      expect(seen.has(m.value)).toBe(false);
+      seen.add(m.value);
+    });
+    for (const [value, offset] of acked) expect(reference[offset]?.value).toBe(value);
+    for (const value of seen) expect(values).toContain(value);
   });
 });

@@ -283,6 +283,20 @@ export const CHECKER_MUTANTS: readonly Mutant[] = [
     producerTest,
   ),
   off(
+    "connection-order-before",
+    "a connection's publish stored before one that arrived earlier on it",
+    "test/sim/driver/connection-order.ts",
+    "if (before >= 0 && (s.offsets[before] as number) > offset)",
+    producerTest,
+  ),
+  off(
+    "connection-order-after",
+    "a connection's publish stored after one that arrived later on it",
+    "test/sim/driver/connection-order.ts",
+    "if (i < s.arrivals.length && (s.offsets[i] as number) < offset)",
+    producerTest,
+  ),
+  off(
     "sim-acknowledgement-agreement",
     "an acknowledgement of an entry the leader holds at another term",
     "test/sim/acknowledgements.ts",

@@ -31,6 +31,11 @@ const bunTest = (file: string, name?: string): string[] =>
  */
 const producerSim = ["test/sim/run.ts", "--level", "broker", "--seeds", "300", "--start", "101", "--fifo-links"];
 
+/** The publish batcher takes the turn's publishes (of every connection) in arrival order, one slot each. */
+const PUBLISH_BATCH = "    const messages = this.messages;\n    const callbacks = this.callbacks;";
+const PUBLISH_BATCH_REVERSED =
+  "    const messages = this.messages.toReversed();\n    const callbacks = this.callbacks.toReversed();";
+
 export const SYSTEM_MUTANTS: readonly Mutant[] = [
   // --- the Raft core ---
   {
@@ -194,12 +199,24 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     test: bunTest("test/broker/dedup.test.ts"),
   },
   {
+    // Each message keeps its own callback (both lists reversed), so every publish is answered with its own offset:
+    // only the order is wrong. A registered producer's seq check refuses the overtaking publishes (OUT_OF_ORDER) and
+    // the client sends them again, so the library's publishes end up in order anyway; a publisher without an epoch
+    // has them stored reversed, which the driver simulation's per-connection order (connection-order.ts) sees.
     name: "publish-batch-reversed",
     breaks: "pipelined publishes on one connection are stored in the order they were sent",
     file: "src/node/publish-batcher.ts",
-    find: "    const messages = this.messages;\n    const callbacks = this.callbacks;",
-    replace: "    const messages = this.messages.toReversed();\n    const callbacks = this.callbacks.toReversed();",
-    test: bunTest("test/cluster/pub-sub.test.ts"),
+    find: PUBLISH_BATCH,
+    replace: PUBLISH_BATCH_REVERSED,
+    test: bunTest("test/sim/driver/driver-sim.test.ts", "TCP-like links"),
+  },
+  {
+    name: "publish-batch-reversed-cluster",
+    breaks: "pipelined publishes on one connection are stored in the order they were sent",
+    file: "src/node/publish-batcher.ts",
+    find: PUBLISH_BATCH,
+    replace: PUBLISH_BATCH_REVERSED,
+    test: bunTest("test/cluster/pub-sub.test.ts", "no producer id"),
     binary: true,
   },
   {

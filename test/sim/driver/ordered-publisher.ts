@@ -16,6 +16,7 @@ import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import { MqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { fail } from "./broker-checker.ts";
+import { ConnectionOrder } from "./connection-order.ts";
 import { type DriverCluster, TICK } from "./driver-cluster.ts";
 import { ProducerChecker } from "./producer-checker.ts";
 import type { SimReplica } from "./sim-replica.ts";
@@ -48,6 +49,8 @@ interface Connection {
   toBroker: number;
   toClient: number;
   broken: boolean;
+  /** The order its publishes reached the broker in: what the broker stores of them keeps it. */
+  order: ConnectionOrder;
 }
 
 export class OrderedPublisher {
@@ -119,7 +122,9 @@ export class OrderedPublisher {
     if (this.entries.size === 0) return;
     if (this.conn === undefined) {
       const node = this.cluster.nodes.get(this.target);
-      this.conn = { target: this.target, process: node?.generation ?? -1, toBroker: 0, toClient: 0, broken: false };
+      const process = node?.generation ?? -1;
+      const order = new ConnectionOrder(`${this.producer} to broker ${this.target} (process ${process})`);
+      this.conn = { target: this.target, process, toBroker: 0, toClient: 0, broken: false, order };
       this.generation++;
     }
     if (this.epoch === undefined) {
@@ -176,7 +181,14 @@ export class OrderedPublisher {
       const message = { topic: o.topic, data: o.data, producer: this.producer, seq: o.seq, epoch, low };
       this.request(
         conn,
-        (replica, answer) => replica.publish(message, (outcome) => answer(outcome, replica.raft.leader)),
+        (replica, answer) => {
+          const arrival = conn.order.arrived();
+          replica.publish(message, (outcome) => {
+            // checked outside the broker's call stack, which would take the violation for its own error
+            this.cluster.scheduler.after(0, () => conn.order.answered(arrival, outcome));
+            answer(outcome, replica.raft.leader);
+          });
+        },
         (outcome, leader) => this.settle(o, conn, generation, outcome, leader),
       );
       this.timeout(conn, generation, () => this.entries.get(o.seq) === o && o.sends === sends);

@@ -3,8 +3,10 @@
  * check turned off (make mutants) fails here.
  */
 import { describe, expect, test } from "bun:test";
+import { MqraftError } from "../../../src/util/errors.ts";
 import { Violation } from "../invariants.ts";
 import { BrokerChecker } from "./broker-checker.ts";
+import { ConnectionOrder } from "./connection-order.ts";
 import { ProducerChecker } from "./producer-checker.ts";
 
 function broken(action: () => void): string {
@@ -66,5 +68,39 @@ describe("per-producer checker, one defect each", () => {
     c.holds(1, "a", 0, text(0, 1), { index: 4, slot: 0 });
     c.holds(2, "a", 0, text(0, 1), { index: 4, slot: 0 });
     expect(broken(() => c.holds(1, "b", 0, text(0, 0), { index: 4, slot: 1 }))).toBe("producer order");
+  });
+});
+
+describe("per-connection order, one defect each", () => {
+  /** Publishes #1, #2 and #4 of one connection stored at t/2, u/0 and t/5; #3 not yet answered. */
+  function arrivedFour(): ConnectionOrder {
+    const c = new ConnectionOrder("p1 to broker 1");
+    for (let i = 0; i < 4; i++) c.arrived();
+    c.answered(1, { type: "publish", topic: "t", offset: 2 });
+    c.answered(4, { type: "publish", topic: "t", offset: 5 });
+    c.answered(2, { type: "publish", topic: "u", offset: 0 });
+    return c;
+  }
+
+  test("a healthy history: offsets in arrival order per topic, answers in any order, duplicates and errors ignored", () => {
+    const c = arrivedFour();
+    expect(broken(() => c.answered(3, { type: "publish", topic: "t", offset: 3 }))).toBe("no violation");
+    // another topic has offsets of its own; a duplicate's offset is where an earlier copy was stored
+    expect(broken(() => c.answered(3, { type: "publish", topic: "u", offset: 0, duplicate: true }))).toBe(
+      "no violation",
+    );
+    expect(broken(() => c.answered(3, new MqraftError("NOT_LEADER", "no")))).toBe("no violation");
+  });
+
+  test("a publish stored before one that arrived earlier", () => {
+    expect(broken(() => arrivedFour().answered(3, { type: "publish", topic: "t", offset: 1 }))).toBe(
+      "connection order",
+    );
+  });
+
+  test("a publish stored after one that arrived later", () => {
+    expect(broken(() => arrivedFour().answered(3, { type: "publish", topic: "t", offset: 6 }))).toBe(
+      "connection order",
+    );
   });
 });

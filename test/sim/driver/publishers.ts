@@ -9,6 +9,7 @@ import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import { MqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { fail } from "./broker-checker.ts";
+import { ConnectionOrder } from "./connection-order.ts";
 import { type DriverCluster, TICK } from "./driver-cluster.ts";
 import { ELECTION_TICKS } from "./sim-replica.ts";
 
@@ -33,6 +34,8 @@ export class Publisher {
   private readonly queue: Outgoing[] = [];
   private nextSeq = 0;
   private target: number;
+  /** "broker/process generation" -> the order this client's publishes reached that broker process in. */
+  private readonly orders = new Map<string, ConnectionOrder>();
 
   constructor(
     readonly producer: string,
@@ -104,9 +107,29 @@ export class Publisher {
         return reply(new MqraftError("UNAVAILABLE", `broker ${target} is not serving`), 0);
       node.after(0, () => {
         const message = { topic: o.topic, data: o.data, producer: this.producer, seq: o.seq };
-        replica.publish(message, (outcome) => reply(outcome, replica.raft.leader));
+        const order = this.orderAt(target, node.generation);
+        const arrival = order.arrived();
+        replica.publish(message, (outcome) => {
+          // checked outside the broker's call stack, which would take the violation for its own error
+          cluster.scheduler.after(0, () => order.answered(arrival, outcome));
+          reply(outcome, replica.raft.leader);
+        });
       });
     });
+  }
+
+  /**
+   * What this client sent to one broker process, in the order it arrived there: the link reorders, but what the
+   * broker is handed one after the other is what a connection would carry, and must be stored in that order.
+   */
+  private orderAt(target: number, generation: number): ConnectionOrder {
+    const key = `${target}/${generation}`;
+    let order = this.orders.get(key);
+    if (order === undefined) {
+      order = new ConnectionOrder(`${this.producer} to broker ${target} (process ${generation})`);
+      this.orders.set(key, order);
+    }
+    return order;
   }
 
   private settle(o: Outgoing, attempt: number, outcome: PublishOutcome, leader: number): void {
