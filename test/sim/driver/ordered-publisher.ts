@@ -14,29 +14,18 @@
 import type { ApplyResult } from "../../../src/broker/results.ts";
 import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import { MqraftError } from "../../../src/util/errors.ts";
-import type { Prng } from "../../../src/util/prng.ts";
 import { fail } from "./broker-checker.ts";
 import { ConnectionOrder } from "./connection-order.ts";
-import { type DriverCluster, TICK } from "./driver-cluster.ts";
 import { ProducerChecker } from "./producer-checker.ts";
+import { type Made, REQUEST_TIMEOUT, RETRY_PAUSE, SimPublisher } from "./sim-publisher.ts";
 import type { SimReplica } from "./sim-replica.ts";
-import { ELECTION_TICKS } from "./sim-replica.ts";
 
-const TOPICS = ["orders", "audit", "metrics"];
-const REQUEST_TIMEOUT = 2 * ELECTION_TICKS * TICK;
-const RETRY_PAUSE = TICK / 2;
-/** Messages a client holds before it stops producing new ones. */
-const MAX_QUEUED = 20;
 /** Per tick while producing: the chance that the client's process restarts. */
 const RESTART = 0.01;
 /** Errors that say nothing of the publish itself (client-errors.ts): the client sends it again elsewhere. */
 const RETRYABLE = new Set(["NOT_LEADER", "NO_LEADER", "UNAVAILABLE", "TIMEOUT"]);
 
-interface Outgoing {
-  seq: number;
-  topic: string;
-  data: Uint8Array<ArrayBuffer>;
-  text: string;
+interface Outgoing extends Made {
   /** Times sent, over every connection of this incarnation. */
   sends: number;
 }
@@ -53,7 +42,7 @@ interface Connection {
   order: ConnectionOrder;
 }
 
-export class OrderedPublisher {
+export class OrderedPublisher extends SimPublisher {
   /** Unacknowledged publishes of this incarnation, in seq order. */
   private readonly entries = new Map<number, Outgoing>();
   private unsent: Outgoing[] = [];
@@ -66,15 +55,6 @@ export class OrderedPublisher {
   private conn: Connection | undefined;
   /** Moves on whenever what is on the wire stops counting: answers of an older generation are ignored. */
   private generation = 0;
-  private target: number;
-
-  constructor(
-    readonly producer: string,
-    private readonly cluster: DriverCluster,
-    private readonly prng: Prng,
-  ) {
-    this.target = prng.pick(cluster.peers);
-  }
 
   /** Publishes of the current incarnation not yet acknowledged. */
   get outstanding(): number {
@@ -83,19 +63,17 @@ export class OrderedPublisher {
 
   /** One tick: maybe a restart and new messages (only while `produce`), then send what the window allows. */
   tick(produce: boolean): void {
-    const { profile } = this.cluster;
     if (produce && this.prng.chance(RESTART)) this.restart();
-    const rate = profile.publish;
-    const count = produce ? Math.floor(rate) + (this.prng.chance(rate % 1) ? 1 : 0) : 0;
-    for (let i = 0; i < count && this.entries.size < MAX_QUEUED; i++) {
-      const seq = this.nextSeq++;
-      const filler = "x".repeat(this.prng.int(0, profile.payload));
-      const text = ProducerChecker.text(this.producer, this.incarnation, seq, filler);
-      const o = { seq, topic: this.prng.pick(TOPICS), data: new TextEncoder().encode(text), text, sends: 0 };
-      this.entries.set(seq, o);
+    const { incarnation } = this;
+    const made = this.produce(produce, this.entries.size, this.nextSeq, (seq, filler) =>
+      ProducerChecker.text(this.producer, incarnation, seq, filler),
+    );
+    for (const m of made) {
+      const o = { ...m, sends: 0 };
+      this.entries.set(o.seq, o);
       this.unsent.push(o);
-      this.cluster.stats.published++;
     }
+    this.nextSeq += made.length;
     this.pump();
   }
 
@@ -243,17 +221,13 @@ export class OrderedPublisher {
 
   private acknowledged(o: Outgoing, result: ApplyResult): void {
     const name = `${this.producer}.${this.incarnation}/${o.seq}`;
-    if (result.type !== "publish") return fail("publish", `${name} got ${JSON.stringify(result)}`);
-    if (result.topic !== o.topic) fail("publish", `${name} to ${o.topic} was acknowledged in topic ${result.topic}`);
     // only this incarnation publishes under its epoch: a first send cannot meet a stored copy
-    if (result.duplicate && o.sends === 1)
+    if (result.type === "publish" && result.duplicate && o.sends === 1)
       fail("no duplicate", `${name} was answered as a duplicate of ${result.topic}/${result.offset} on its first send`);
-    this.cluster.checker.acknowledged(o.text, result.topic, result.offset);
-    if (result.duplicate) this.cluster.stats.duplicateAcks++;
+    const published = this.checkAcknowledgement(name, o, result);
     if (this.entries.get(o.seq) !== o) return;
     this.entries.delete(o.seq);
-    this.cluster.stats.acked++;
-    this.cluster.trace(0, "acked", { producer: this.producer, seq: o.seq, topic: result.topic, offset: result.offset });
+    this.settled(o, published);
   }
 
   /**

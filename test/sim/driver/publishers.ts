@@ -7,43 +7,23 @@
 import type { ApplyResult } from "../../../src/broker/results.ts";
 import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import { MqraftError } from "../../../src/util/errors.ts";
-import type { Prng } from "../../../src/util/prng.ts";
 import { fail } from "./broker-checker.ts";
 import { ConnectionOrder } from "./connection-order.ts";
-import { type DriverCluster, TICK } from "./driver-cluster.ts";
-import { ELECTION_TICKS } from "./sim-replica.ts";
+import { type Made, REQUEST_TIMEOUT, RETRY_PAUSE, SimPublisher } from "./sim-publisher.ts";
 
-const TOPICS = ["orders", "audit", "metrics"];
-const REQUEST_TIMEOUT = 2 * ELECTION_TICKS * TICK;
-const RETRY_PAUSE = TICK / 2;
-/** Messages a client holds before it stops producing new ones. */
-const MAX_QUEUED = 20;
 /** Errors after which the outcome of a publish is unknown or it was not stored: the client retries. */
 const RETRYABLE = new Set(["NOT_LEADER", "UNAVAILABLE", "REFUSED"]);
 
-interface Outgoing {
-  seq: number;
-  topic: string;
-  data: Uint8Array<ArrayBuffer>;
-  text: string;
+interface Outgoing extends Made {
   attempt: number;
 }
 
-export class Publisher {
+export class Publisher extends SimPublisher {
   private readonly inflight = new Map<number, Outgoing>();
   private readonly queue: Outgoing[] = [];
   private nextSeq = 0;
-  private target: number;
   /** "broker/process generation" -> the order this client's publishes reached that broker process in. */
   private readonly orders = new Map<string, ConnectionOrder>();
-
-  constructor(
-    readonly producer: string,
-    private readonly cluster: DriverCluster,
-    private readonly prng: Prng,
-  ) {
-    this.target = prng.pick(cluster.peers);
-  }
 
   /** Publishes not yet acknowledged. */
   get outstanding(): number {
@@ -52,15 +32,14 @@ export class Publisher {
 
   /** One tick: maybe a new message (only while `produce`), then fill the window. */
   tick(produce: boolean): void {
-    const { profile } = this.cluster;
-    const rate = profile.publish;
-    const count = produce ? Math.floor(rate) + (this.prng.chance(rate % 1) ? 1 : 0) : 0;
-    for (let i = 0; i < count && this.queue.length < MAX_QUEUED; i++) {
-      const seq = this.nextSeq++;
-      const text = `${this.producer}/${seq}/${"x".repeat(this.prng.int(0, profile.payload))}`;
-      this.queue.push({ seq, topic: this.prng.pick(TOPICS), data: new TextEncoder().encode(text), text, attempt: 0 });
-      this.cluster.stats.published++;
-    }
+    const made = this.produce(
+      produce,
+      this.queue.length,
+      this.nextSeq,
+      (seq, filler) => `${this.producer}/${seq}/${filler}`,
+    );
+    for (const m of made) this.queue.push({ ...m, attempt: 0 });
+    this.nextSeq += made.length;
     this.fill();
   }
 
@@ -147,15 +126,10 @@ export class Publisher {
   }
 
   private acknowledged(o: Outgoing, result: ApplyResult): void {
-    if (result.type !== "publish") return fail("publish", `${this.producer}/${o.seq} got ${JSON.stringify(result)}`);
-    if (result.topic !== o.topic)
-      fail("publish", `${this.producer}/${o.seq} to ${o.topic} was acknowledged in topic ${result.topic}`);
-    this.cluster.checker.acknowledged(o.text, result.topic, result.offset);
-    if (result.duplicate) this.cluster.stats.duplicateAcks++;
+    const published = this.checkAcknowledgement(`${this.producer}/${o.seq}`, o, result);
     if (this.inflight.get(o.seq) !== o) return;
     this.inflight.delete(o.seq);
-    this.cluster.stats.acked++;
-    this.cluster.trace(0, "acked", { producer: this.producer, seq: o.seq, topic: result.topic, offset: result.offset });
+    this.settled(o, published);
     this.fill();
   }
 }
