@@ -6,9 +6,11 @@ import { writeNewSecretFile } from "../src/auth/secret-file.ts";
 import { connect } from "../src/client/index.ts";
 import { configArgs } from "../src/config/settings.ts";
 import { HostSchema, HttpPortSchema, PortSchema, PositiveCountSchema } from "../src/util/config-values.ts";
+import type { ClientTls } from "../src/wire/index.ts";
 import { parseFlag, usageError } from "./cli-runner.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
 import { invocation, selfCommand } from "./self-command.ts";
+import { upSecurity, upSecurityArgs } from "./up-security.ts";
 
 export default defineCommand({
   meta: {
@@ -39,6 +41,7 @@ export default defineCommand({
       type: "string",
       description: "The cluster secret every node proves (default: <data>/cluster-secret, made with 32 random bytes)",
     },
+    ...upSecurityArgs,
     ...logArgs,
     ...configArgs,
   },
@@ -56,6 +59,7 @@ export default defineCommand({
       parseFlag("http-base-port", HttpPortSchema, args["http-base-port"]),
       nodes,
     );
+    const security = upSecurity(args);
     refuseFewerNodesThanFolders(args.data, nodes);
     const secretFile = args["cluster-secret-file"] ?? ensureSecretFile(args.data);
     // listening on every address is fine, but peers and clients need one they can dial
@@ -79,6 +83,7 @@ export default defineCommand({
     // the children read the same file: its [broker] and [manager] tables (their flags from up still win)
     const childFlags = [
       ...["--cluster-secret-file", secretFile],
+      ...security.nodeFlags,
       ...["--log-level", args["log-level"], "--log-format", args["log-format"]],
       ...(args.config === undefined ? [] : ["--config", args.config]),
     ];
@@ -117,6 +122,7 @@ export default defineCommand({
           "--manager",
           manager,
           ...http.brokerFlags(id),
+          ...security.brokerFlags,
           ...childFlags,
         ],
         { stdin: "ignore", stdout: "inherit", stderr: "inherit" },
@@ -128,13 +134,14 @@ export default defineCommand({
         exited();
       });
     }
-    const hint = managerPort === 8888 && reach === "127.0.0.1" ? "" : ` --server ${manager}`;
+    const hint = `${managerPort === 8888 && reach === "127.0.0.1" ? "" : ` --server ${manager}`}${security.clientHint}`;
     const mqraft = invocation();
     console.log(
       `mqraft: ${nodes} broker${nodes === 1 ? "" : "s"} on ${ids.map(address).join(", ")}, manager on ${manager}; data in ${args.data}`,
     );
     // the hints only once the cluster answers with a leader: after a failed start they would only mislead
-    void untilLeader([manager, ...ids.map(address)], () => running === nodes + 1 && !stopping).then((leader) => {
+    const servers = [manager, ...ids.map(address)];
+    void untilLeader(servers, security.clientTls, () => running === nodes + 1 && !stopping).then((leader) => {
       if (leader === undefined) return;
       console.log(
         [
@@ -142,8 +149,8 @@ export default defineCommand({
           `  ${mqraft} sub topic1${hint}`,
           `  ${mqraft} pub topic1 "Hello"${hint}`,
           `  ${mqraft} status${hint}`,
-          ...http.urls(reach),
-          `  ${mqraft} join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))} --cluster-secret-file ${secretFile}`,
+          ...http.urls(reach, security.https),
+          `  ${mqraft} join --manager ${manager} --id ${nodes + 1} --port ${basePort + nodes} --data ${join(args.data, String(nodes + 1))} --cluster-secret-file ${secretFile}${[...security.nodeFlags, ...security.brokerFlags].map((f) => ` ${f}`).join("")}`,
           "Ctrl-C stops the cluster.",
         ].join("\n"),
       );
@@ -178,14 +185,17 @@ function upHttpPorts(managerPort: number, basePort: number, nodes: number) {
   return {
     managerFlags: managerPort === 0 ? [] : ["--http-port", String(managerPort)],
     brokerFlags: (id: number) => (basePort === 0 ? [] : ["--http-port", String(basePort + id)]),
-    urls: (host: string) => [
-      ...(managerPort === 0 ? [] : [`Dashboard and manager metrics: http://${urlHost(host)}:${managerPort}/`]),
-      ...(basePort === 0
-        ? []
-        : [
-            `Broker metrics: ${Array.from({ length: nodes }, (_, i) => `http://${urlHost(host)}:${basePort + i + 1}/metrics`).join(" ")}`,
-          ]),
-    ],
+    urls: (host: string, https: boolean) => {
+      const scheme = https ? "https" : "http";
+      return [
+        ...(managerPort === 0 ? [] : [`Dashboard and manager metrics: ${scheme}://${urlHost(host)}:${managerPort}/`]),
+        ...(basePort === 0
+          ? []
+          : [
+              `Broker metrics: ${Array.from({ length: nodes }, (_, i) => `${scheme}://${urlHost(host)}:${basePort + i + 1}/metrics`).join(" ")}`,
+            ]),
+      ];
+    },
   };
 }
 
@@ -195,11 +205,15 @@ const isWildcard = (host: string): boolean => host === "0.0.0.0" || host === "::
 const LEADER_WAIT_MS = 30_000;
 
 /** The leader's id once the cluster has one, or undefined if `healthy()` turns false (a child exited) or time runs out. */
-async function untilLeader(servers: string[], healthy: () => boolean): Promise<number | undefined> {
+async function untilLeader(
+  servers: string[],
+  tls: ClientTls | undefined,
+  healthy: () => boolean,
+): Promise<number | undefined> {
   const deadline = performance.now() + LEADER_WAIT_MS;
   while (healthy() && performance.now() < deadline) {
     try {
-      const client = await connect({ servers, timeoutMs: 1000 });
+      const client = await connect({ servers, timeoutMs: 1000, ...(tls === undefined ? {} : { tls }) });
       try {
         const { leader } = await client.status();
         if (leader !== null && healthy()) return leader;

@@ -1,6 +1,7 @@
 import { type BrokerMetricsSource, brokerMetricsText } from "../metrics/broker-metrics.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { EventLoopLag } from "../metrics/process-metrics.ts";
+import type { ServerTls } from "../wire/tls-options.ts";
 import { type HttpServer, json, serveHttp, text } from "./http-server.ts";
 
 export interface BrokerHttpSource extends BrokerMetricsSource {
@@ -14,6 +15,8 @@ export interface BrokerHttpOptions {
   /** Ready while the applied index is at most this many entries behind the commit index. */
   readyLag: number;
   source: BrokerHttpSource;
+  /** HTTPS with the broker's own TLS files (docs/security.md). */
+  tls?: ServerTls;
 }
 
 /** Why this broker should not take traffic yet, or undefined when it is ready. */
@@ -25,12 +28,13 @@ export function notReadyReason(raft: { leader: number; commit: number; applied: 
 }
 
 /** A broker's /metrics, /healthz, /readyz and /status. */
-export function serveBrokerHttp({ host, port, readyLag, source }: BrokerHttpOptions): HttpServer {
+export function serveBrokerHttp({ host, port, readyLag, source, tls }: BrokerHttpOptions): HttpServer {
   const lag = new EventLoopLag().start();
   return serveHttp({
     host,
     port,
     onStop: () => lag.stop(),
+    ...(tls === undefined ? {} : { tls }),
     routes: {
       "/metrics": () => text(200, brokerMetricsText(source, lag), CONTENT_TYPE),
       "/healthz": () => text(200, "ok\n"),

@@ -1,4 +1,5 @@
 import { MqraftError } from "../util/errors.ts";
+import { bunServerTls, type ServerTls } from "../wire/tls-options.ts";
 
 export type Route = (request: Request) => Response | Promise<Response>;
 
@@ -6,6 +7,11 @@ export interface HttpServer {
   readonly url: string;
   readonly port: number;
   stop(): void;
+  /**
+   * New TLS files (SIGHUP): the port is bound again with them, so new connections get them while open ones (a
+   * dashboard's event stream) go on. Throws UNAVAILABLE if the port cannot be bound again.
+   */
+  reloadTls(tls: ServerTls): void;
 }
 
 export interface HttpOptions {
@@ -16,6 +22,11 @@ export interface HttpOptions {
   routes: Readonly<Record<string, Route>>;
   /** Runs once the server has stopped. */
   onStop?: () => void;
+  /**
+   * HTTPS only, with the node's own --tls-cert and --tls-key; with a CA, a client must show a certificate it
+   * signed, as on the node's protocol port (docs/security.md).
+   */
+  tls?: ServerTls;
 }
 
 /**
@@ -24,11 +35,30 @@ export interface HttpOptions {
  * the process goes on serving.
  */
 export function serveHttp(options: HttpOptions): HttpServer {
-  let server: ReturnType<typeof Bun.serve>;
+  let server = bind(options, options.port, options.tls);
+  const port = server.port as number;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    url: `${options.tls === undefined ? "http" : "https"}://${host}:${port}`,
+    port,
+    stop: () => {
+      void server.stop(true);
+      options.onStop?.();
+    },
+    reloadTls: (tls) => {
+      // stop(false) stops accepting and lets open requests finish
+      void server.stop(false);
+      server = bind(options, port, tls);
+    },
+  };
+}
+
+function bind(options: HttpOptions, port: number, tls: ServerTls | undefined): ReturnType<typeof Bun.serve> {
   try {
-    server = Bun.serve({
+    return Bun.serve({
       hostname: options.host,
-      port: options.port,
+      port,
+      ...(tls === undefined ? {} : { tls: bunServerTls(tls) }),
       // An SSE stream stays open; Bun's default 10 s idle timeout would cut it between updates.
       idleTimeout: 0,
       async fetch(request) {
@@ -46,20 +76,10 @@ export function serveHttp(options: HttpOptions): HttpServer {
   } catch (e) {
     throw new MqraftError(
       "UNAVAILABLE",
-      `cannot serve HTTP on ${options.host}:${options.port}: ${e instanceof Error ? e.message : String(e)}`,
+      `cannot serve HTTP on ${options.host}:${port}: ${e instanceof Error ? e.message : String(e)}`,
       { cause: e },
     );
   }
-  const port = server.port as number;
-  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    stop: () => {
-      void server.stop(true);
-      options.onStop?.();
-    },
-  };
 }
 
 export function text(status: number, body: string, contentType = "text/plain; charset=utf-8"): Response {

@@ -1,5 +1,6 @@
 import { CONTENT_TYPE, Exposition, type Labels } from "../metrics/exposition.ts";
 import { EventLoopLag } from "../metrics/process-metrics.ts";
+import type { ServerTls } from "../wire/tls-options.ts";
 import { type HttpServer, json, type Route, serveHttp, text } from "./http-server.ts";
 
 /** What a manager knows, read at request time. */
@@ -20,6 +21,8 @@ export interface ManagerHttpOptions {
   /** More routes (the dashboard). */
   extra?: Readonly<Record<string, Route>>;
   onStop?: () => void;
+  /** HTTPS with the manager's own TLS files (docs/security.md). */
+  tls?: ServerTls;
 }
 
 export function managerMetricsText(s: ManagerHttpSource, lag: EventLoopLag): string {
@@ -44,11 +47,12 @@ export function managerMetricsText(s: ManagerHttpSource, lag: EventLoopLag): str
 }
 
 /** A manager's /metrics, /healthz, /readyz (a leader reports) and /status (the cluster as reported). */
-export function serveManagerHttp({ host, port, source, extra, onStop }: ManagerHttpOptions): HttpServer {
+export function serveManagerHttp({ host, port, source, extra, onStop, tls }: ManagerHttpOptions): HttpServer {
   const lag = new EventLoopLag().start();
   return serveHttp({
     host,
     port,
+    ...(tls === undefined ? {} : { tls }),
     onStop: () => {
       lag.stop();
       onStop?.();

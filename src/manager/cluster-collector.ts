@@ -1,6 +1,6 @@
 import { parseExposition, ScrapeView } from "../metrics/parse-exposition.ts";
 import { splitAddress } from "../util/config-values.ts";
-import type { StatusReply } from "../wire/index.ts";
+import { dialTls, type StatusReply } from "../wire/index.ts";
 import {
   bucketQuantile,
   type ClusterEvent,
@@ -101,8 +101,10 @@ export class ClusterCollector {
     let url: string | undefined;
     if (reply.httpPort !== undefined) {
       const { host } = splitAddress(address);
-      url = `http://${host.includes(":") ? `[${host}]` : host}:${reply.httpPort}/metrics`;
-      scrape = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+      // a manager that dials its brokers with TLS finds their HTTP ports on HTTPS too (both come from --tls-cert)
+      const tls = dialTls();
+      url = `${tls === undefined ? "http" : "https"}://${host.includes(":") ? `[${host}]` : host}:${reply.httpPort}/metrics`;
+      scrape = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), ...(tls === undefined ? {} : { tls }) })
         .then(async (r) => (r.ok ? new ScrapeView(parseExposition(await r.text())) : undefined))
         .catch(() => undefined);
     }

@@ -14,6 +14,7 @@ import {
   type ManagerInbound,
   ManagerInboundSchema,
   PROTOCOL_VERSION,
+  type ServerTls,
   setDialTls,
   type Welcome,
 } from "../wire/index.ts";
@@ -94,7 +95,7 @@ export class ClusterManager {
     this.log.info(`Running on ${this.address}`);
     if (config.httpPort !== 0) {
       try {
-        this.serveHttp();
+        this.serveHttp(tls.server);
       } catch (e) {
         // nothing of a manager that failed to start may stay behind (tests start managers in-process)
         clearInterval(this.sweeper);
@@ -110,6 +111,7 @@ export class ClusterManager {
       const tls = loadTls(this.config.tls);
       setDialTls(tls.client);
       if (tls.server !== undefined) this.listener.reloadTls(tls.server);
+      if (tls.server !== undefined) this.http?.reloadTls(tls.server);
       this.log.info("Reloaded the TLS certificate files");
     } catch (e) {
       this.log.error(`Could not reload the TLS files, keeping the ones in force: ${describeError(e)}`);
@@ -151,7 +153,7 @@ export class ClusterManager {
   }
 
   /** The HTTP port with the live dashboard at / (fed by asking the reported brokers once a second). */
-  private serveHttp(): void {
+  private serveHttp(tls: ServerTls | undefined): void {
     const collector = new ClusterCollector({ seeds: () => this.map.knownMembers.map((m) => m.address) });
     const dashboard = new DashboardLoop(collector).start();
     this.http = serveManagerHttp({
@@ -164,6 +166,7 @@ export class ClusterManager {
       },
       extra: dashboardRoutes(dashboard),
       onStop: () => dashboard.stop(),
+      ...(tls === undefined ? {} : { tls }),
     });
     this.log.info(`HTTP on ${this.http.url} (/metrics, /healthz, /readyz, /status)`);
   }

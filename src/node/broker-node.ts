@@ -205,7 +205,7 @@ export class BrokerNode {
       onConnection: (c: Connection<ServerInbound, unknown>) => this.accept(c, sessionHost),
     });
     this.observability = new BrokerObservability(config, this.assembly, () => this.listener, this.log, auth);
-    this.observability.start();
+    this.observability.start(this.serverTls);
     this.assembly.start();
     this.log.info(`Running on ${config.advertise}`);
     warnIfOpen(this.clientAuth, config.host, this.log);
@@ -222,6 +222,7 @@ export class BrokerNode {
         throw new MqraftError("BAD_CONFIG", "TLS can be renewed, not turned on or off, without a restart");
       setDialTls(tls.client);
       if (tls.server !== undefined) this.listener?.reloadTls(tls.server);
+      if (tls.server !== undefined) this.observability?.reloadTls(tls.server);
       this.serverTls = tls.server;
       this.log.info("Reloaded the TLS certificate files");
     } catch (e) {

@@ -6,7 +6,7 @@ import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import { serveBrokerHttp } from "../http/broker-http.ts";
 import type { HttpServer } from "../http/http-server.ts";
 import type { Logger } from "../util/log.ts";
-import type { Listener } from "../wire/index.ts";
+import type { Listener, ServerTls } from "../wire/index.ts";
 import type { BrokerAssembly } from "./broker-assembly.ts";
 import type { BrokerConfig } from "./broker-config.ts";
 import { brokerHttpSource } from "./broker-http-source.ts";
@@ -25,7 +25,8 @@ export class BrokerObservability {
     private readonly auth: ClusterAuth | undefined,
   ) {}
 
-  start(): void {
+  /** `tls`: the broker's own TLS files, which put its HTTP port on HTTPS too. */
+  start(tls?: ServerTls): void {
     const { config, assembly } = this;
     if (config.httpPort !== 0) {
       const source = brokerHttpSource({
@@ -37,7 +38,13 @@ export class BrokerObservability {
         store: assembly.store,
         diskAlarm: assembly.diskAlarm,
       });
-      this.http = serveBrokerHttp({ host: config.host, port: config.httpPort, readyLag: config.readyLag, source });
+      this.http = serveBrokerHttp({
+        host: config.host,
+        port: config.httpPort,
+        readyLag: config.readyLag,
+        source,
+        ...(tls === undefined ? {} : { tls }),
+      });
       this.log.info(`HTTP on ${this.http.url} (/metrics, /healthz, /readyz, /status)`);
     }
     if (config.managers.length > 0) {
@@ -55,6 +62,11 @@ export class BrokerObservability {
   /** What a status reply adds for dashboards (cluster-collector.ts): where this broker's /metrics is. */
   statusFields(): { httpPort?: number } {
     return this.http === undefined ? {} : { httpPort: this.http.port };
+  }
+
+  /** SIGHUP: renewed TLS files for the HTTP port's new connections. */
+  reloadTls(tls: ServerTls): void {
+    this.http?.reloadTls(tls);
   }
 
   stop(): void {

@@ -14,6 +14,7 @@ import {
 } from "../../src/wire/index.ts";
 import { runMqraft } from "../support/binary.ts";
 import { TestCluster } from "../support/cluster.ts";
+import { freePorts } from "../support/ports.ts";
 import { haveOpenssl, makeTestCa } from "../support/test-ca.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -36,7 +37,11 @@ const clientTls = (): ClientTls => ({
 
 // this process's own probes (TestCluster.waitForLeader) dial the brokers with TLS too
 if (openssl) setDialTls(clientTls());
-const cluster = openssl ? await TestCluster.create({ nodes: 3, argsFor: () => tlsArgs() }) : undefined;
+// each broker serves its HTTP port too: on HTTPS, with the same files
+const httpPorts = openssl ? await freePorts(3) : [];
+const cluster = openssl
+  ? await TestCluster.create({ nodes: 3, argsFor: (id) => [...tlsArgs(), "--http-port", String(httpPorts[id - 1])] })
+  : undefined;
 afterAll(async () => {
   setDialTls(undefined);
   await cluster?.destroy();
@@ -199,41 +204,54 @@ maybe(
   },
 );
 
-maybe("SIGHUP reloads the certificate files: new connections get the new certificate", async () => {
-  const b = cluster!.broker(1);
-  const served = async (): Promise<string> => {
-    const { host, port } = splitAddress(b.address);
-    const got = Promise.withResolvers<string>();
-    const s = await Bun.connect({
-      hostname: host,
-      port,
-      tls: clientTls(),
-      socket: {
-        handshake: (socket) => got.resolve(String(socket.getPeerCertificate()?.serialNumber)),
-        data: () => {},
-        error: (_s, e) => got.reject(e),
-      },
+maybe(
+  "SIGHUP reloads the certificate files: new connections get the new certificate, on the HTTP port too",
+  async () => {
+    const b = cluster!.broker(1);
+    const httpPort = httpPorts[0] as number;
+    const served = async (port = splitAddress(b.address).port): Promise<string> => {
+      const host = "127.0.0.1";
+      const got = Promise.withResolvers<string>();
+      const s = await Bun.connect({
+        hostname: host,
+        port,
+        tls: clientTls(),
+        socket: {
+          handshake: (socket) => got.resolve(String(socket.getPeerCertificate()?.serialNumber)),
+          data: () => {},
+          error: (_s, e) => got.reject(e),
+        },
+      });
+      const serial = await got.promise;
+      s.end();
+      return serial;
+    };
+    const before = await served();
+    expect(await served(httpPort)).toBe(before);
+    const renewed = ca!.issue("server-renewed");
+    copyFileSync(renewed.cert, server!.cert);
+    copyFileSync(renewed.key, server!.key);
+    b.proc?.kill("SIGHUP");
+    await waitFor("the broker to reload its certificate", () =>
+      cluster!.log(1).includes("Reloaded the TLS certificate files") ? true : undefined,
+    );
+    const after = await waitFor("a new connection to see the renewed certificate", async () => {
+      const serial = await served();
+      return serial !== before ? serial : undefined;
     });
-    const serial = await got.promise;
-    s.end();
-    return serial;
-  };
-  const before = await served();
-  const renewed = ca!.issue("server-renewed");
-  copyFileSync(renewed.cert, server!.cert);
-  copyFileSync(renewed.key, server!.key);
-  b.proc?.kill("SIGHUP");
-  await waitFor("the broker to reload its certificate", () =>
-    cluster!.log(1).includes("Reloaded the TLS certificate files") ? true : undefined,
-  );
-  const after = await waitFor("a new connection to see the renewed certificate", async () => {
-    const serial = await served();
-    return serial !== before ? serial : undefined;
-  });
-  expect(after).not.toBe(before);
-  const pub = await runMqraft(["pub", "secure", "after reload", ...servers(), ...clientTlsArgs()]);
-  expect(pub.code).toBe(0);
-});
+    expect(after).not.toBe(before);
+    expect(
+      await waitFor("the HTTP port to show the renewed certificate", async () => {
+        const serial = await served(httpPort);
+        return serial !== before ? serial : undefined;
+      }),
+    ).toBe(after);
+    const health = await fetch(`https://127.0.0.1:${httpPort}/healthz`, { tls: clientTls() });
+    expect(health.status).toBe(200);
+    const pub = await runMqraft(["pub", "secure", "after reload", ...servers(), ...clientTlsArgs()]);
+    expect(pub.code).toBe(0);
+  },
+);
 
 maybe("a connection that starts no TLS handshake is cut after 5 s", async () => {
   await cluster!.waitForLeader();

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { requireBinary, runMqraft } from "../support/binary.ts";
+import { haveOpenssl, makeTestCa } from "../support/test-ca.ts";
 import { waitFor } from "../support/wait.ts";
 
 /** A run of `count` consecutive free ports on 127.0.0.1 (mqraft up numbers its brokers from a base port), held open. */
@@ -27,6 +28,15 @@ async function holdConsecutivePorts(count: number): Promise<{ base: number; serv
     }
   }
   throw new Error("no run of free ports found");
+}
+
+/** SIGKILL by pid; one that has exited meanwhile is fine. */
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
 }
 
 const release = (servers: Server[]) => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -102,6 +112,115 @@ describe("mqraft up", () => {
       up.kill("SIGKILL");
       Bun.spawnSync(["pkill", "-f", `--data ${data}`]);
       rmSync(data, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test("--tls-cert, --tls-key, --tls-ca and --admin-token-file secure every node, their HTTP ports included", async () => {
+    if (!haveOpenssl()) {
+      console.warn("up.test.ts: the secured local cluster is skipped: no openssl(1) to make a test CA with");
+      return;
+    }
+    // the broker, the manager, the manager's HTTP port, the broker's (http base + id)
+    const { base, servers } = await holdConsecutivePorts(4);
+    await release(servers);
+    const dir = mkdtempSync(join(tmpdir(), "mqraft-up-secure-"));
+    const data = join(dir, "data");
+    const ca = makeTestCa(join(dir, "ca"));
+    const node = ca.issue("node");
+    const adminToken = join(dir, "admin-token");
+    writeFileSync(adminToken, "the first admin's token, 16 bytes or more", { mode: 0o600 });
+    const tlsFlags = ["--tls-cert", node.cert, "--tls-key", node.key, "--tls-ca", ca.ca];
+    const up = Bun.spawn(
+      [
+        requireBinary(),
+        "up",
+        "--nodes",
+        "1",
+        "--base-port",
+        String(base),
+        "--manager-port",
+        String(base + 1),
+        "--http-port",
+        String(base + 2),
+        "--http-base-port",
+        String(base + 2),
+        "--data",
+        data,
+        ...tlsFlags,
+        "--admin-token-file",
+        adminToken,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    let stdout = "";
+    const reading = (async () => {
+      for await (const chunk of up.stdout) stdout += new TextDecoder().decode(chunk);
+    })();
+    const manager = ["--server", `127.0.0.1:${base + 1}`];
+    const clientTls = {
+      ca: readFileSync(ca.ca, "utf8"),
+      cert: readFileSync(node.cert, "utf8"),
+      key: readFileSync(node.key, "utf8"),
+    };
+    try {
+      await waitFor(
+        "a publish with TLS and the admin token to be acknowledged",
+        async () => {
+          const r = await runMqraft(["pub", "secured", "hello", ...manager, ...tlsFlags, "--token-file", adminToken]);
+          if (r.code !== 0) throw new Error(`pub exited ${r.code}: ${r.stderr.trim()}`);
+          return true;
+        },
+        { timeoutMs: 30_000, intervalMs: 300 },
+      );
+      const clear = await runMqraft(["pub", "secured", "in clear", ...manager, "--token-file", adminToken]);
+      expect({ code: clear.code, stderr: clear.stderr }).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining("speaks TLS"),
+      });
+      const anonymous = await runMqraft(["pub", "secured", "no token", ...manager, ...tlsFlags]);
+      expect({ code: anonymous.code, stderr: anonymous.stderr }).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining("UNAUTHENTICATED"),
+      });
+      for (const port of [base + 2, base + 3]) {
+        const health = await fetch(`https://127.0.0.1:${port}/healthz`, { tls: clientTls });
+        expect({ port, status: health.status }).toEqual({ port, status: 200 });
+        const clearHttp = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => `answered ${r.status}`,
+          () => "refused",
+        );
+        const noCertificate = await fetch(`https://127.0.0.1:${port}/healthz`, { tls: { ca: clientTls.ca } }).then(
+          (r) => `answered ${r.status}`,
+          () => "refused",
+        );
+        expect({ port, clearHttp, noCertificate }).toEqual({ port, clearHttp: "refused", noCertificate: "refused" });
+      }
+      // the dashboard learns topics from the leader's /metrics: the manager scrapes it over HTTPS
+      await waitFor("the dashboard to list the topic from the broker's HTTPS /metrics", async () => {
+        const state = (await (await fetch(`https://127.0.0.1:${base + 2}/state.json`, { tls: clientTls })).json()) as {
+          topics?: { name: string }[];
+        } | null;
+        return state?.topics?.some((t) => t.name === "secured") ? true : undefined;
+      });
+      await waitFor("the hints to carry the TLS and token flags", () =>
+        stdout.includes(`pub topic1 "Hello" --server 127.0.0.1:${base + 1} --tls-cert ${node.cert}`) &&
+        stdout.includes(`--token-file ${adminToken}`) &&
+        stdout.includes(`https://127.0.0.1:${base + 2}/`)
+          ? true
+          : undefined,
+      );
+      up.kill("SIGINT");
+      const code = await Promise.race([up.exited, Bun.sleep(15_000).then(() => "still running after 15 s")]);
+      expect(code).toBe(0);
+      await reading;
+    } finally {
+      // up's children by their ids, before up itself, so none outlives a failed test
+      for (const pid of Bun.spawnSync(["pgrep", "-P", String(up.pid)])
+        .stdout.toString()
+        .split("\n"))
+        if (pid.trim() !== "") killQuietly(Number(pid));
+      up.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 
