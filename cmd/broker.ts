@@ -65,6 +65,11 @@ export const brokerArgs = {
     type: "string",
     description: "File holding the secret every node of the cluster shares (mode 0600); links between nodes prove it",
   },
+  "previous-cluster-secret-file": {
+    type: "string",
+    description:
+      "During a rotation: the secret being replaced, still proved and accepted beside --cluster-secret-file (docs/security.md)",
+  },
   "max-connections": {
     type: "string",
     description: "Connections open at once (clients, peers, and those still saying hello); more are refused",
@@ -123,6 +128,9 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"] ?? "0"),
     readyLag: parseFlag("ready-lag", CountSchema, args["ready-lag"] ?? "1000"),
     ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),
+    ...(args["previous-cluster-secret-file"] === undefined
+      ? {}
+      : { previousClusterSecretFile: args["previous-cluster-secret-file"] }),
     tls: tlsFilesFrom(args),
     maxConnections: parseFlag("max-connections", PositiveCountSchema, args["max-connections"] ?? "10000"),
     maxPendingBytes: parseFlag("max-pending", ByteSizeSchema, args["max-pending"] ?? "64MiB"),

@@ -33,6 +33,11 @@ export default defineCommand({
       type: "string",
       description: "File holding the secret every node of the cluster shares (mode 0600); links to brokers prove it",
     },
+    "previous-cluster-secret-file": {
+      type: "string",
+      description:
+        "During a rotation: the secret being replaced, still proved and accepted beside --cluster-secret-file (docs/security.md)",
+    },
     ...tlsServerArgs,
     ...logArgs,
     ...configArgs,
@@ -46,6 +51,9 @@ export default defineCommand({
       maxFrameBytes: parseFlag("max-frame", ByteSizeSchema, args["max-frame"]),
       httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"]),
       ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),
+      ...(args["previous-cluster-secret-file"] === undefined
+        ? {}
+        : { previousClusterSecretFile: args["previous-cluster-secret-file"] }),
       tls: tlsFilesFrom(args),
     });
     const stop = () => manager.stop();

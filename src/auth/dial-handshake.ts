@@ -29,7 +29,7 @@ export function openNodeLink(connection: DialedConnection, hello: Hello, o: Dial
     o.ready();
     return;
   }
-  const handshake = new DialerHandshake(auth.secret, o.selfIdentity, o.expectedIdentity);
+  const handshake = new DialerHandshake(auth, o.selfIdentity, o.expectedIdentity);
   let done = false;
   const fail = (error: MqraftError, tell: boolean): void => {
     if (done) return;

@@ -11,11 +11,20 @@ import type { RefusalLog } from "./refusal-log.ts";
  * The dialer proves last, so nobody learns a dialer's proof without first proving the secret itself.
  */
 
-/** What a node holds when started with --cluster-secret-file. */
+/** What a node holds when started with --cluster-secret-file (and --previous-cluster-secret-file). */
 export interface ClusterAuth {
   readonly secret: Uint8Array;
+  /**
+   * The secret being rotated out: proved beside `secret` and accepted from the other side, so that nodes still on
+   * it and nodes already on the new one open links to each other while a rolling restart changes the secret.
+   */
+  readonly previous?: Uint8Array;
   readonly refusals: RefusalLog;
 }
+
+/** The secrets a node proves and accepts, the current one first. */
+type Secrets = Pick<ClusterAuth, "secret" | "previous">;
+const secretsOf = (s: Secrets): Uint8Array[] => (s.previous === undefined ? [s.secret] : [s.secret, s.previous]);
 
 const unauthenticated = (why: string): MqraftError =>
   new MqraftError("UNAUTHENTICATED", `${why}: this cluster needs the same --cluster-secret-file on every node`);
@@ -25,7 +34,7 @@ export class AccepterHandshake {
   private readonly context: ProofContext;
 
   private constructor(
-    private readonly secret: Uint8Array,
+    private readonly secrets: Secrets,
     context: ProofContext,
   ) {
     this.context = context;
@@ -33,13 +42,13 @@ export class AccepterHandshake {
 
   /** Starts the handshake for a hello carrying `dialerNonce`, or refuses a hello without one. */
   static start(
-    secret: Uint8Array,
+    secrets: Secrets,
     dialerNonce: string | undefined,
     dialerIdentity: string,
     accepterIdentity: string,
   ): AccepterHandshake | MqraftError {
     if (dialerNonce === undefined) return unauthenticated(`${dialerIdentity} sent no cluster-secret challenge`);
-    return new AccepterHandshake(secret, {
+    return new AccepterHandshake(secrets, {
       dialerNonce,
       accepterNonce: newNonce(),
       dialerIdentity,
@@ -52,7 +61,10 @@ export class AccepterHandshake {
       type: "challenge",
       nonce: this.context.accepterNonce,
       identity: this.context.accepterIdentity,
-      proof: peerProof(this.secret, "accepter", this.context),
+      proof: peerProof(this.secrets.secret, "accepter", this.context),
+      ...(this.secrets.previous === undefined
+        ? {}
+        : { previousProof: peerProof(this.secrets.previous, "accepter", this.context) }),
     };
   }
 
@@ -60,7 +72,8 @@ export class AccepterHandshake {
   verify(message: { type: string; proof?: string }): MqraftError | undefined {
     if (message.type !== "proof" || message.proof === undefined)
       return unauthenticated(`${this.context.dialerIdentity} sent ${message.type} before proving the cluster secret`);
-    if (!proofHolds(this.secret, "dialer", this.context, message.proof))
+    const { proof } = message;
+    if (!secretsOf(this.secrets).some((secret) => proofHolds(secret, "dialer", this.context, proof)))
       return unauthenticated(`${this.context.dialerIdentity} does not hold the cluster secret`);
     return undefined;
   }
@@ -71,7 +84,7 @@ export class DialerHandshake {
   readonly nonce = newNonce();
 
   constructor(
-    private readonly secret: Uint8Array,
+    private readonly secrets: Secrets,
     private readonly dialerIdentity: string,
     /** Whom the dialer means to reach, when it knows (a broker dialing a peer by id). */
     private readonly expectedIdentity?: string,
@@ -89,8 +102,13 @@ export class DialerHandshake {
       dialerIdentity: this.dialerIdentity,
       accepterIdentity: message.identity,
     };
-    if (!proofHolds(this.secret, "accepter", context, message.proof))
-      return unauthenticated(`${message.identity} does not hold the cluster secret`);
-    return { type: "proof", proof: peerProof(this.secret, "dialer", context) };
+    // the first of this node's secrets that one of the accepter's proofs holds under, the current ones first: a
+    // node on the new secret and a node still on the old one meet on the old one while either holds both
+    const theirs = message.previousProof === undefined ? [message.proof] : [message.proof, message.previousProof];
+    const shared = secretsOf(this.secrets).find((secret) =>
+      theirs.some((proof) => proofHolds(secret, "accepter", context, proof)),
+    );
+    if (shared === undefined) return unauthenticated(`${message.identity} does not hold the cluster secret`);
+    return { type: "proof", proof: peerProof(shared, "dialer", context) };
   }
 }

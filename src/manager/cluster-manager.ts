@@ -54,7 +54,7 @@ export class ClusterManager {
     this.stopped = new Promise((resolve) => (this.settleStopped = resolve));
     let port = config.port;
     this.log = createLogger(() => `ClusterManager ${port}`);
-    const auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log);
+    const auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log, config.previousClusterSecretFile);
     const tls = loadTls(config.tls);
     // the links to brokers (forwarding, probes) dial with it
     setDialTls(tls.client);

@@ -23,6 +23,7 @@ export const ManagerConfigSchema = v.object({
   httpPort: v.optional(v.pipe(whole(0), v.maxValue(65535)), 0),
   /** With it, links to and from brokers open with the cluster-secret challenge (docs/security.md). */
   clusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+  previousClusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** PEM files (docs/security.md): with cert and key, TLS only on the manager's port; ca verifies the brokers. */
   tls: v.optional(
     v.object({ cert: v.optional(v.string()), key: v.optional(v.string()), ca: v.optional(v.string()) }),

@@ -121,7 +121,7 @@ export class ManagerSession {
         return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
       const auth = this.host.clusterAuth;
       if (auth === undefined) return this.admitBroker(m.id);
-      const handshake = AccepterHandshake.start(auth.secret, m.nonce, nodeIdentity(m.id), MANAGER_IDENTITY);
+      const handshake = AccepterHandshake.start(auth, m.nonce, nodeIdentity(m.id), MANAGER_IDENTITY);
       if (handshake instanceof MqraftError) return this.unauthenticated(auth, handshake);
       this.mode = "proving";
       this.proving = { handshake, id: m.id };

@@ -37,6 +37,7 @@ export const BrokerConfigSchema = v.pipe(
     httpPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 0),
     /** With it, links between nodes open with the cluster-secret challenge (docs/security.md). */
     clusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+    previousClusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** Connections open at once (clients, peers and those still saying hello); more are refused. */
     maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
     /** Bytes waiting to be sent to one connection; past it the connection is closed with SLOW_CONSUMER. */

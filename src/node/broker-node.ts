@@ -86,7 +86,7 @@ export class BrokerNode {
     this.log = createLogger(
       () => `Broker ${config.port} ${this.assembly ? ROLE_NAMES[this.assembly.raft.role] : "FOLLOWER"}`,
     );
-    this.auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log);
+    this.auth = loadClusterAuth(config.clusterSecretFile, config.host, this.log, config.previousClusterSecretFile);
     this.clientAuth = loadClientAuth(config.adminTokenFile, () => this.broker.state.users);
     const tls = loadTls(config.tls);
     this.serverTls = tls.server;

@@ -101,7 +101,7 @@ export class HelloAdmission {
       if (m.role === "peer" && m.id === undefined)
         return this.refuse(new MqraftError("BAD_MESSAGE", "a peer hello must carry the broker's id"));
       const dialer = m.role === "peer" ? nodeIdentity(m.id as number) : MANAGER_IDENTITY;
-      const handshake = AccepterHandshake.start(auth.secret, m.nonce, dialer, nodeIdentity(this.host.nodeId));
+      const handshake = AccepterHandshake.start(auth, m.nonce, dialer, nodeIdentity(this.host.nodeId));
       if (handshake instanceof MqraftError) return this.unauthenticated(auth, handshake);
       this.current = "proving";
       this.proving = { handshake, hello: m };

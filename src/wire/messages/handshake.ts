@@ -35,6 +35,8 @@ export const ChallengeSchema = v.object({
   // who answers: "node:N" for a broker, "manager" for a manager; signed by the proof
   identity: v.pipe(v.string(), v.regex(/^(node:[1-9][0-9]{0,15}|manager)$/, "expected node:N or manager")),
   proof: NonceSchema,
+  // during a rotation of the secret (docs/security.md), the same proof under the accepter's previous secret
+  previousProof: v.optional(NonceSchema),
 });
 export type Challenge = v.InferOutput<typeof ChallengeSchema>;
 
