@@ -65,6 +65,8 @@ export class ClusterManager {
       requestTimeoutMs: config.requestTimeoutMs,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       maxFrameBytes: config.maxFrameBytes,
+      maxTokenLinks: config.maxTokenLinks,
+      maxLinksPerToken: config.maxLinksPerToken,
       ...(auth === undefined ? {} : { auth }),
     });
     const host: ManagerHost = {

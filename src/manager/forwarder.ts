@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import { AddressSchema } from "../util/config-values.ts";
-import { describeError, type ErrorCode, type MqraftError } from "../util/errors.ts";
+import { describeError, type ErrorCode, MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { ClusterMap } from "./cluster-map.ts";
 import { type ForwardedRequest, type UpstreamAnswer, UpstreamLink } from "./upstream-link.ts";
@@ -15,6 +15,10 @@ export interface ForwarderSettings {
   maxFrameBytes: number;
   /** The cluster secret the links to brokers prove (auth/peer-handshake.ts), when the manager has one. */
   auth?: ClusterAuth;
+  /** Links opened with a client's token, all tokens together (each is a connection to a broker). */
+  maxTokenLinks: number;
+  /** Links opened with one token (one per broker it was sent to). */
+  maxLinksPerToken: number;
 }
 
 /** Answers that say only that this broker was the wrong one or not ready: another broker, or a later try, may serve. */
@@ -135,8 +139,13 @@ export class Forwarder {
     f.wireId = this.nextWireId++;
     f.sentTo = target;
     f.sentAt = this.now();
+    const link = this.link(target, f.userToken);
+    if (link instanceof MqraftError) {
+      this.log.warn(`Refused to forward ${f.request.type.toUpperCase()}: ${link.message}`);
+      return this.settle(f, this.failure(f, link.code, link.message));
+    }
     this.log.info(`Forward ${f.request.type.toUpperCase()} to ${target}`);
-    this.link(target, f.userToken).send({ ...f.request, id: f.wireId }, f);
+    link.send({ ...f.request, id: f.wireId }, f);
   }
 
   /** The leader a refusal named, else the broker that last served, else the next of the reports, not tried in this round. */
@@ -145,11 +154,15 @@ export class Forwarder {
     return order.find((address) => address !== undefined && !f.tried.has(address) && isAddress(address));
   }
 
-  private link(address: string, userToken: string | undefined): UpstreamLink<Forward> {
+  private link(address: string, userToken: string | undefined): UpstreamLink<Forward> | MqraftError {
     // by address and token: the token itself is the key's tail only in this process's memory, never logged
     const key = userToken === undefined ? address : `${address} ${userToken}`;
     const existing = this.links.get(key);
     if (existing !== undefined && !existing.isClosed) return existing;
+    if (userToken !== undefined) {
+      const refused = this.roomForTokenLink(userToken);
+      if (refused !== undefined) return refused;
+    }
     const link = new UpstreamLink<Forward>(
       address,
       { answer: (f, answer) => this.answered(f, answer), lost: (f, reason) => this.lost(f, reason) },
@@ -165,6 +178,38 @@ export class Forwarder {
     );
     this.links.set(key, link);
     return link;
+  }
+
+  /**
+   * Every client token in use costs a connection to a broker: a cap per token and one over all of them keep many
+   * clients with many tokens from making the manager open connections without bound. At a cap, a link of that
+   * token (else of any token) that waits for nothing is closed to make room; when every one is busy, the request is
+   * refused with REFUSED, saying which cap.
+   */
+  private roomForTokenLink(userToken: string): MqraftError | undefined {
+    const tokenLinks = [...this.links.entries()].filter(([, l]) => l.userToken !== undefined && !l.isClosed);
+    const own = tokenLinks.filter(([, l]) => l.userToken === userToken);
+    const { maxLinksPerToken, maxTokenLinks } = this.settings;
+    if (own.length >= maxLinksPerToken && !this.closeIdle(own))
+      return new MqraftError(
+        "REFUSED",
+        `this client's token has ${own.length} links to brokers open through this manager, all waiting for answers (at most ${maxLinksPerToken} per token); retry once they are answered, or connect to the brokers directly`,
+      );
+    if (tokenLinks.length >= maxTokenLinks && !this.closeIdle(tokenLinks))
+      return new MqraftError(
+        "REFUSED",
+        `this manager has ${tokenLinks.length} links open for client tokens, all waiting for answers (at most ${maxTokenLinks}); retry shortly, try another manager, or connect to the brokers directly`,
+      );
+    return undefined;
+  }
+
+  /** Closes the first of `links` that waits for nothing; false when each one does. */
+  private closeIdle(links: [string, UpstreamLink<Forward>][]): boolean {
+    const idle = links.find(([, l]) => l.pending === 0);
+    if (idle === undefined) return false;
+    this.links.delete(idle[0]);
+    idle[1].close();
+    return true;
   }
 
   private answered(f: Forward, answer: UpstreamAnswer): void {

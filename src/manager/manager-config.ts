@@ -19,6 +19,10 @@ export const ManagerConfigSchema = v.object({
   helloTimeoutMs: v.optional(whole(1), 10_000),
   /** Forwarded requests one client may have waiting; past it the manager stops reading from that client. */
   maxInFlightPerClient: v.optional(whole(1), 1_000),
+  /** Connections to brokers opened with clients' tokens, all tokens together (docs/security.md). */
+  maxTokenLinks: v.optional(whole(1), 1_000),
+  /** Connections to brokers opened with one client token: one per broker a request of it went to. */
+  maxLinksPerToken: v.optional(whole(1), 8),
   /** Port of /metrics, /healthz, /readyz, /status (and the dashboard) on `host`; 0 serves none. */
   httpPort: v.optional(v.pipe(whole(0), v.maxValue(65535)), 0),
   /** With it, links to and from brokers open with the cluster-secret challenge (docs/security.md). */

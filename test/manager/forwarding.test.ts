@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { ClusterManager } from "../../src/manager/index.ts";
+import { splitAddress } from "../../src/util/config-values.ts";
+import { type ClientInbound, ClientInboundSchema, connect, createMessageParser } from "../../src/wire/index.ts";
 import { waitFor } from "../support/wait.ts";
 import { FakeBrokers } from "./fake-brokers.ts";
 import {
@@ -300,5 +302,72 @@ describe("the cluster map from reports", () => {
     old.connection.send({ type: "status", id: 1 });
     await waitFor("the refusal after the stale report", () => old.received.find((m) => m.type === "error"));
     expect((await welcomeFrom(manager.address)).leader).toBe(3);
+  });
+});
+
+describe("links opened with clients' tokens", () => {
+  /** A client connection whose hello carries `token`: the manager forwards its requests on links opened with it. */
+  async function tokenClient(address: string, token: string): Promise<RawConnection> {
+    const { host, port } = splitAddress(address);
+    const connection = await connect<ClientInbound, unknown>({
+      host,
+      port,
+      parse: createMessageParser(ClientInboundSchema),
+    });
+    const received: ClientInbound[] = [];
+    connection.onMessage = (m) => received.push(m);
+    connection.send({ type: "hello", version: 1, role: "client", token });
+    const client = { connection, received };
+    raws.push(client);
+    await waitFor("the welcome", () => received.find((m) => m.type === "welcome"), { intervalMs: 5 });
+    return client;
+  }
+  const publish = (raw: RawConnection, id: number) =>
+    raw.connection.send({ type: "publish", id, topic: "capped", data: bytes(`m${id}`) });
+
+  test("past the cap over all tokens, with every link busy, a request is refused with REFUSED; an idle link makes room", async () => {
+    const { brokers, manager } = await setUp({ maxTokenLinks: 2, maxLinksPerToken: 1 });
+    brokers.node(1).behaviour = "hold";
+    const [a, b, c] = [
+      await tokenClient(manager.address, "token-a"),
+      await tokenClient(manager.address, "token-b"),
+      await tokenClient(manager.address, "token-c"),
+    ] as [RawConnection, RawConnection, RawConnection];
+    publish(a, 1);
+    publish(b, 1);
+    await waitFor("both publishes to wait at the leader", () => (brokers.node(1).held.length === 2 ? true : undefined));
+    publish(c, 1);
+    const refused = await answerTo(c, 1);
+    expect(refused).toMatchObject({ type: "error", code: "REFUSED" });
+    expect((refused as { message: string }).message).toContain("2 links open for client tokens");
+    expect(brokers.node(1).connections.size).toBe(2);
+
+    brokers.release(1);
+    expect((await answerTo(a, 1)).type).toBe("published");
+    expect((await answerTo(b, 1)).type).toBe("published");
+    publish(c, 2);
+    expect(await answerTo(c, 2)).toMatchObject({ type: "published", topic: "capped" });
+    // the idle link it replaced is closed: still no more than two connections to the broker
+    await waitFor("the replaced link to close", () => (brokers.node(1).connections.size === 2 ? true : undefined));
+  });
+
+  test("past the cap per token, with that token's links busy, its request to another broker is refused with REFUSED", async () => {
+    const { brokers, manager } = await setUp({ maxTokenLinks: 10, maxLinksPerToken: 1 });
+    brokers.node(1).behaviour = "hold";
+    const a = await tokenClient(manager.address, "token-a");
+    publish(a, 1);
+    await waitFor("the publish to wait at node 1", () => (brokers.node(1).held.length === 1 ? true : undefined));
+    // the reports now name node 2: the token's next request needs a second link
+    brokers.leader = 2;
+    brokers.term = 2;
+    raws.push(await reportAndWait(manager, brokers.report()));
+    publish(a, 2);
+    const refused = await answerTo(a, 2);
+    expect(refused).toMatchObject({ type: "error", code: "REFUSED" });
+    expect((refused as { message: string }).message).toContain("at most 1 per token");
+    // another token is not held back by it
+    const b = await tokenClient(manager.address, "token-b");
+    publish(b, 1);
+    expect(await answerTo(b, 1)).toMatchObject({ type: "published" });
   });
 });
