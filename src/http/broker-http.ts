@@ -1,8 +1,7 @@
 import { type BrokerMetricsSource, brokerMetricsText } from "../metrics/broker-metrics.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
 import { EventLoopLag } from "../metrics/process-metrics.ts";
-import type { ServerTls } from "../wire/tls-options.ts";
-import { type HttpServer, json, serveHttp, text } from "./http-server.ts";
+import { type HttpServer, type HttpTls, json, serveHttp, text } from "./http-server.ts";
 
 export interface BrokerHttpSource extends BrokerMetricsSource {
   /** The status --json document as this broker sees the cluster. */
@@ -16,7 +15,7 @@ export interface BrokerHttpOptions {
   readyLag: number;
   source: BrokerHttpSource;
   /** HTTPS with the broker's own TLS files (docs/security.md). */
-  tls?: ServerTls;
+  tls?: HttpTls;
 }
 
 /** Why this broker should not take traffic yet, or undefined when it is ready. */

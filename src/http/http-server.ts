@@ -1,7 +1,20 @@
 import { MqraftError } from "../util/errors.ts";
-import { bunServerTls, type ServerTls } from "../wire/tls-options.ts";
 
 export type Route = (request: Request) => Response | Promise<Response>;
+
+/**
+ * The node's own TLS files as PEM text (the protocol port's, src/wire/tls-options.ts has the same shape): with a CA,
+ * a client must show a certificate it signed.
+ */
+export interface HttpTls {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+
+function bunTls({ cert, key, ca }: HttpTls) {
+  return ca === undefined ? { cert, key } : { cert, key, ca, requestCert: true, rejectUnauthorized: true };
+}
 
 export interface HttpServer {
   readonly url: string;
@@ -11,7 +24,7 @@ export interface HttpServer {
    * New TLS files (SIGHUP): the port is bound again with them, so new connections get them while open ones (a
    * dashboard's event stream) go on. Throws UNAVAILABLE if the port cannot be bound again.
    */
-  reloadTls(tls: ServerTls): void;
+  reloadTls(tls: HttpTls): void;
 }
 
 export interface HttpOptions {
@@ -26,7 +39,7 @@ export interface HttpOptions {
    * HTTPS only, with the node's own --tls-cert and --tls-key; with a CA, a client must show a certificate it
    * signed, as on the node's protocol port (docs/security.md).
    */
-  tls?: ServerTls;
+  tls?: HttpTls;
 }
 
 /**
@@ -53,12 +66,12 @@ export function serveHttp(options: HttpOptions): HttpServer {
   };
 }
 
-function bind(options: HttpOptions, port: number, tls: ServerTls | undefined): ReturnType<typeof Bun.serve> {
+function bind(options: HttpOptions, port: number, tls: HttpTls | undefined): ReturnType<typeof Bun.serve> {
   try {
     return Bun.serve({
       hostname: options.host,
       port,
-      ...(tls === undefined ? {} : { tls: bunServerTls(tls) }),
+      ...(tls === undefined ? {} : { tls: bunTls(tls) }),
       // An SSE stream stays open; Bun's default 10 s idle timeout would cut it between updates.
       idleTimeout: 0,
       async fetch(request) {

@@ -1,7 +1,6 @@
 import { CONTENT_TYPE, Exposition, type Labels } from "../metrics/exposition.ts";
 import { EventLoopLag } from "../metrics/process-metrics.ts";
-import type { ServerTls } from "../wire/tls-options.ts";
-import { type HttpServer, json, type Route, serveHttp, text } from "./http-server.ts";
+import { type HttpServer, type HttpTls, json, type Route, serveHttp, text } from "./http-server.ts";
 
 /** What a manager knows, read at request time. */
 export interface ManagerHttpSource {
@@ -22,7 +21,7 @@ export interface ManagerHttpOptions {
   extra?: Readonly<Record<string, Route>>;
   onStop?: () => void;
   /** HTTPS with the manager's own TLS files (docs/security.md). */
-  tls?: ServerTls;
+  tls?: HttpTls;
 }
 
 export function managerMetricsText(s: ManagerHttpSource, lag: EventLoopLag): string {
