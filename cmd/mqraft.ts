@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { defineCommand } from "citty";
 import pkg from "../package.json" with { type: "json" };
+import { exitOnUncaughtErrors } from "../src/util/fatal-errors.ts";
 import { runCli } from "./cli-runner.ts";
 
 // Subcommands load lazily so that `mqraft pub` does not pay for the broker's code at start-up.
@@ -35,5 +36,6 @@ export const root = defineCommand({
 });
 
 if (import.meta.main) {
+  exitOnUncaughtErrors();
   process.exit(await runCli(root, process.argv.slice(2)));
 }

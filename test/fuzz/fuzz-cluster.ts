@@ -3,11 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { connect } from "../../src/client/index.ts";
+import { createPrng } from "../../src/util/prng.ts";
+import type { ClientTls } from "../../src/wire/index.ts";
 import { requireBinary } from "../support/binary.ts";
 import { freePorts } from "../support/ports.ts";
 import { mib, processMemory } from "../support/process-memory.ts";
+import { haveOpenssl, makeTestCa } from "../support/test-ca.ts";
 import { waitFor } from "../support/wait.ts";
 import { fuzzPort, type PortResult } from "./fuzz-run.ts";
+import { fuzzHandshakes, type HandshakeResult, recordClientHello } from "./tls-garbage.ts";
 
 /** The topic whose acknowledged messages must come through the run unchanged; fuzzed topics are letters only. */
 const CHECK_TOPIC = "acked-check";
@@ -15,34 +19,54 @@ const CHECK_MESSAGES = 50;
 
 export interface FuzzOutcome {
   seed: number;
-  ports: (PortResult & { rssBefore: number; rssAfter: number })[];
+  ports: (PortResult & { rssBefore: number; rssAfter: number; handshakes?: HandshakeResult })[];
+  /** Why the TLS ports were not fuzzed (no openssl to make certificates with), when they were not. */
+  tlsSkipped?: string;
   /** What went wrong, one line each; empty when the run passed. */
   problems: string[];
 }
 
 /** The line the closing note quotes: frames per port and kind, crashes, RSS growth. */
 export function summary(o: FuzzOutcome): string {
-  const ports = o.ports.map(
-    (p) =>
-      `${p.port}: ${p.frames} frames in ${p.connections} connections (${Object.entries(p.byKind)
-        .map(([k, n]) => `${k} ${n}`)
-        .join(", ")}), RSS after the warm-up round ${mib(p.rssBefore)} -> ${mib(p.rssAfter)}`,
-  );
-  return `fuzz seed ${o.seed}: ${ports.join("; ")}; crashes ${o.problems.filter((p) => p.includes("exited")).length}, problems ${o.problems.length}`;
+  const ports = o.ports.map((p) => {
+    const garbage =
+      p.handshakes === undefined
+        ? ""
+        : `, ${p.handshakes.connections} connections of handshake garbage (${Object.entries(p.handshakes.byKind)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(", ")})`;
+    const sessions = p.tls ? ` (${p.secured} TLS sessions)` : "";
+    return `${p.port}${p.tls ? " TLS" : ""}: ${p.frames} frames in ${p.connections} connections${sessions} (${Object.entries(
+      p.byKind,
+    )
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ")})${garbage}, RSS after the warm-up round ${mib(p.rssBefore)} -> ${mib(p.rssAfter)}`;
+  });
+  const skipped = o.tlsSkipped === undefined ? "" : `; TLS ports skipped: ${o.tlsSkipped}`;
+  return `fuzz seed ${o.seed}: ${ports.join("; ")}${skipped}; crashes ${o.problems.filter((p) => p.includes("exited")).length}, problems ${o.problems.length}`;
+}
+
+/** A broker and a manager it reports to, started for the run, and what a client needs to reach them. */
+interface Pair {
+  name: string;
+  broker: string;
+  manager: string;
+  brokerProc: Subprocess;
+  managerProc: Subprocess;
+  tls: ClientTls | undefined;
 }
 
 /**
  * A live broker and a live manager (with a cluster secret, so a fuzzed report or peer hello proves nothing), fuzzed
- * with `frames` frames each at the same time; then both must still be running, serve a publish and a subscribe, have
- * grown their RSS by less than 50 MB, and hold every acknowledged message as it was acknowledged.
+ * with `frames` frames each at the same time; and, when openssl can make certificates, a second pair with mutual
+ * TLS on its ports, sent `tlsFrames` frames each inside TLS sessions and `tlsFrames / 20` connections of handshake
+ * garbage. Then every process must still be running, serve a publish and a subscribe, have grown its RSS by less
+ * than 50 MB, and hold every acknowledged message as it was acknowledged.
  */
-export async function runFuzz(seed: number, frames: number): Promise<FuzzOutcome> {
+export async function runFuzz(seed: number, frames: number, tlsFrames = Math.ceil(frames / 5)): Promise<FuzzOutcome> {
   const dir = mkdtempSync(join(tmpdir(), "mqraft-fuzz-"));
   const procs: Subprocess[] = [];
   try {
-    const [brokerPort, managerPort] = (await freePorts(2)) as [number, number];
-    const broker = `127.0.0.1:${brokerPort}`;
-    const manager = `127.0.0.1:${managerPort}`;
     const secret = join(dir, "secret");
     writeFileSync(secret, "fuzzing secret", { mode: 0o600 });
     const spawn = (name: string, args: string[]): Subprocess => {
@@ -56,51 +80,97 @@ export async function runFuzz(seed: number, frames: number): Promise<FuzzOutcome
       procs.push(proc);
       return proc;
     };
-    const managerProc = spawn("manager", ["manager", "--port", String(managerPort)]);
-    const brokerProc = spawn("broker", [
-      "broker",
-      "--id",
-      "1",
-      "--port",
-      String(brokerPort),
-      "--data",
-      join(dir, "data"),
-      "--manager",
-      manager,
-      "--heartbeat-ms",
-      "50",
-      "--election-ms",
-      "300",
-    ]);
+    const startPair = async (name: string, tlsFlags: string[], tls: ClientTls | undefined): Promise<Pair> => {
+      const [brokerPort, managerPort] = (await freePorts(2)) as [number, number];
+      const manager = `127.0.0.1:${managerPort}`;
+      const managerProc = spawn(`${name}manager`, ["manager", "--port", String(managerPort), ...tlsFlags]);
+      const brokerProc = spawn(`${name}broker`, [
+        ...["broker", "--id", "1", "--port", String(brokerPort), "--data", join(dir, `${name}data`)],
+        ...["--manager", manager, "--heartbeat-ms", "50", "--election-ms", "300", ...tlsFlags],
+      ]);
+      return { name, broker: `127.0.0.1:${brokerPort}`, manager, brokerProc, managerProc, tls };
+    };
+    const pairs = [await startPair("", [], undefined)];
+    let tlsSkipped: string | undefined;
+    if (haveOpenssl()) {
+      const ca = makeTestCa(join(dir, "ca"));
+      const node = ca.issue("node");
+      const tls = {
+        ca: readFileSync(ca.ca, "utf8"),
+        cert: readFileSync(node.cert, "utf8"),
+        key: readFileSync(node.key, "utf8"),
+      };
+      pairs.push(await startPair("tls-", ["--tls-cert", node.cert, "--tls-key", node.key, "--tls-ca", ca.ca], tls));
+    } else tlsSkipped = "no openssl(1) to make a test CA with";
+    const tlsPair = pairs[1];
+    const clientHello = tlsPair?.tls === undefined ? undefined : await recordClientHello(tlsPair.tls);
+    const garbageConnections = Math.max(50, Math.ceil(tlsFrames / 20));
 
-    const acked = await publishCheck(broker);
-    await serves(manager, "before");
-    // a first, shorter round brings each process to its working size (heap, JIT, allocator arenas): what the main
-    // round adds beyond that is what grows with traffic
-    const warmUp = Math.max(2_000, Math.floor(frames / 10));
-    await Promise.all([fuzzPort(broker, "broker", seed + 2, warmUp), fuzzPort(manager, "manager", seed + 3, warmUp)]);
-    const before = [processMemory(brokerProc.pid).rss, processMemory(managerProc.pid).rss];
-    const results = await Promise.all([
-      fuzzPort(broker, "broker", seed, frames),
-      fuzzPort(manager, "manager", seed + 1, frames),
+    const acked = await Promise.all(pairs.map((p) => publishCheck(p.broker, p.tls)));
+    for (const p of pairs) await serves(p.manager, "before", p.tls);
+    /** Each pair's broker, then its manager, with the frames each gets. */
+    const targets = pairs.flatMap((p) => [
+      { pair: p, port: "broker" as const, address: p.broker, proc: p.brokerProc },
+      { pair: p, port: "manager" as const, address: p.manager, proc: p.managerProc },
     ]);
+    const framesFor = (t: (typeof targets)[number]) => (t.pair.tls === undefined ? frames : tlsFrames);
+    const fuzz = (t: (typeof targets)[number], i: number, n: number, base: number) =>
+      fuzzPort(t.address, t.port, base + i, n, t.pair.tls === undefined ? 16 : 8, t.pair.tls);
     const problems: string[] = [];
-    for (const [name, proc] of [
-      ["broker", brokerProc],
-      ["manager", managerProc],
-    ] as const)
-      if (proc.exitCode !== null || proc.signalCode !== null)
-        problems.push(`the ${name} exited (${proc.exitCode ?? proc.signalCode}): ${tail(join(dir, `${name}.log`))}`);
-    const after =
-      problems.length > 0 ? before : [processMemory(brokerProc.pid).rss, processMemory(managerProc.pid).rss];
-    if (problems.length === 0) {
-      for (const server of [broker, manager]) await serves(server, "after").catch((e) => problems.push(String(e)));
-      await checkUnchanged(broker, acked).catch((e) => problems.push(String(e)));
+    const exited = (): boolean => {
+      for (const t of targets)
+        if (t.proc.exitCode !== null || t.proc.signalCode !== null)
+          problems.push(
+            `the ${t.pair.name}${t.port} exited (${t.proc.exitCode ?? t.proc.signalCode}): ${tail(join(dir, `${t.pair.name}${t.port}.log`))}`,
+          );
+      return problems.length > 0;
+    };
+    let before: number[] = [];
+    let results: PortResult[] = [];
+    let handshakes: (HandshakeResult | undefined)[] = [];
+    try {
+      // a first, shorter round brings each process to its working size (heap, JIT, allocator arenas): what the main
+      // round adds beyond that is what grows with traffic
+      await Promise.all(
+        targets.map((t, i) =>
+          fuzz(t, i, Math.max(t.pair.tls === undefined ? 2_000 : 500, Math.floor(framesFor(t) / 10)), seed + 2),
+        ),
+      );
+      before = targets.map((t) => processMemory(t.proc.pid).rss);
+      [results, handshakes] = await Promise.all([
+        Promise.all(targets.map((t, i) => fuzz(t, i, framesFor(t), seed))),
+        Promise.all(
+          targets.map((t, i) =>
+            t.pair.tls === undefined || clientHello === undefined
+              ? undefined
+              : fuzzHandshakes(t.address, t.port, createPrng(seed + 200 + i), garbageConnections, clientHello),
+          ),
+        ),
+      ]);
+    } catch (e) {
+      // a server that stops accepting connections: say which one exited, and how, rather than only that
+      await Promise.race([Promise.any(targets.map((t) => t.proc.exited)), Bun.sleep(2_000)]);
+      if (!exited()) problems.push(`fuzzing stopped: ${e instanceof Error ? e.message : String(e)}`);
+      return { seed, ports: [], problems, ...(tlsSkipped === undefined ? {} : { tlsSkipped }) };
     }
-    const ports = results.map((r, i) => ({ ...r, rssBefore: before[i] as number, rssAfter: after[i] as number }));
+    exited();
+    const after = problems.length > 0 ? before : targets.map((t) => processMemory(t.proc.pid).rss);
+    if (problems.length === 0)
+      for (const [i, p] of pairs.entries()) {
+        for (const server of [p.broker, p.manager])
+          await serves(server, "after", p.tls).catch((e) => problems.push(String(e)));
+        await checkUnchanged(p.broker, acked[i] as Map<number, string>, p.tls).catch((e) => problems.push(String(e)));
+      }
+    const ports = results.map((r, i) => ({
+      ...r,
+      rssBefore: before[i] as number,
+      rssAfter: after[i] as number,
+      ...(handshakes[i] === undefined ? {} : { handshakes: handshakes[i] }),
+    }));
     for (const p of ports)
-      if (p.rssAfter - p.rssBefore >= 50e6) problems.push(`${p.port} RSS grew ${mib(p.rssAfter - p.rssBefore)}`);
-    return { seed, ports, problems };
+      if (p.rssAfter - p.rssBefore >= 50e6)
+        problems.push(`${p.port}${p.tls ? " TLS" : ""} RSS grew ${mib(p.rssAfter - p.rssBefore)}`);
+    return { seed, ports, problems, ...(tlsSkipped === undefined ? {} : { tlsSkipped }) };
   } finally {
     for (const p of procs) p.kill("SIGKILL");
     await Promise.all(procs.map((p) => p.exited));
@@ -108,13 +178,15 @@ export async function runFuzz(seed: number, frames: number): Promise<FuzzOutcome
   }
 }
 
+/** The line saying why the process stopped (the binary prints it for an error nothing caught), else the last lines. */
 function tail(path: string): string {
-  return readFileSync(path, "utf8").split("\n").slice(-5).join(" | ");
+  const lines = readFileSync(path, "utf8").split("\n");
+  return lines.find((l) => l.includes("stopping on an error")) ?? lines.slice(-5).join(" | ");
 }
 
-async function publishCheck(server: string): Promise<Map<number, string>> {
+async function publishCheck(server: string, tls: ClientTls | undefined): Promise<Map<number, string>> {
   const client = await waitFor("the broker to elect itself and take a publish", async () => {
-    const c = await connect({ servers: [server], timeoutMs: 5_000 });
+    const c = await connect({ servers: [server], timeoutMs: 5_000, ...(tls === undefined ? {} : { tls }) });
     try {
       await c.publish(CHECK_TOPIC, "check-0");
       return c;
@@ -134,8 +206,8 @@ async function publishCheck(server: string): Promise<Map<number, string>> {
 }
 
 /** A publish and a subscribe through `server` (a broker, or the manager as the directory it is). */
-async function serves(server: string, when: string): Promise<void> {
-  const client = await connect({ servers: [server], timeoutMs: 10_000 });
+async function serves(server: string, when: string, tls: ClientTls | undefined): Promise<void> {
+  const client = await connect({ servers: [server], timeoutMs: 10_000, ...(tls === undefined ? {} : { tls }) });
   try {
     const { offset } = await client.publish("served", `${when} ${server}`);
     const sub = await client.subscribe("served", { from: offset });
@@ -150,8 +222,8 @@ async function serves(server: string, when: string): Promise<void> {
   }
 }
 
-async function checkUnchanged(server: string, acked: Map<number, string>): Promise<void> {
-  const client = await connect({ servers: [server], timeoutMs: 10_000 });
+async function checkUnchanged(server: string, acked: Map<number, string>, tls: ClientTls | undefined): Promise<void> {
+  const client = await connect({ servers: [server], timeoutMs: 10_000, ...(tls === undefined ? {} : { tls }) });
   try {
     const sub = await client.subscribe(CHECK_TOPIC, { from: "earliest", drain: true });
     const seen = new Map<number, string>();

@@ -252,6 +252,16 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     replace: "const offset = acks.wanted + 1;",
     test: bunTest("test/client/commands.test.ts", "--durable"),
   },
+  // --- bad input on the ports ---
+  {
+    name: "node-hello-without-nonce-crashes",
+    breaks: "bad input on a port gets an error and the process stays up: a node's hello without a nonce asserts",
+    file: "src/node/hello-admission.ts",
+    find: "      if (handshake instanceof MqraftError) return this.unauthenticated(auth, handshake);",
+    replace: '      assert(!(handshake instanceof MqraftError), "a node\'s hello carries a nonce");',
+    test: bunTest("test/fuzz/fuzz.test.ts"),
+    binary: true,
+  },
 ];
 
 export const MUTANTS: readonly Mutant[] = [...SYSTEM_MUTANTS, ...CHECKER_MUTANTS];

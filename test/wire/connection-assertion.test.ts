@@ -47,3 +47,39 @@ test("any other handler error closes that connection only, and the process goes 
   expect(got.out).toContain("open after the handler threw: false");
   expect(got.out).toContain("still running");
 });
+
+/**
+ * A broker or manager spends its life inside its entry module's top-level await; there Bun prints an uncaught error
+ * and runs on (an AssertionError from a handler on a real socket left the broker serving). exitOnUncaughtErrors, which
+ * the mqraft binary installs first, makes it stop.
+ */
+async function socketHandlerThrows(installHook: boolean): Promise<{ code: number; out: string }> {
+  const script = `
+    import { exitOnUncaughtErrors } from "${root}/src/util/fatal-errors.ts";
+    import { AssertionError } from "${root}/src/util/assert.ts";
+    if (${installHook}) exitOnUncaughtErrors();
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {
+      queueMicrotask(() => { throw new AssertionError("invariant broken: commit fell"); });
+    } } });
+    const client = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } });
+    client.write("x");
+    setTimeout(() => { console.log("still running"); process.exit(0); }, 500);
+    await new Promise(() => {});
+  `;
+  const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+  try {
+    const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    return { code: await child.exited, out: out + err };
+  } finally {
+    child.kill();
+  }
+}
+
+test("with exitOnUncaughtErrors, an AssertionError from a socket callback stops a process inside its top-level await", async () => {
+  const withHook = await socketHandlerThrows(true);
+  expect({ code: withHook.code, running: withHook.out.includes("still running") }).toEqual({ code: 1, running: false });
+  expect(withHook.out).toContain("invariant broken: commit fell");
+  // what Bun does without it, and why the binary installs it
+  const without = await socketHandlerThrows(false);
+  expect(without.out).toContain("still running");
+});
