@@ -1,10 +1,12 @@
 /**
  * The slowest test files of a `make test` run, from the JUnit report bun writes beside its own output:
  *
- *   bun test/support/test-times.ts .tmp/test-times.xml [count]
+ *   bun test/support/test-times.ts .tmp/test-times.xml [count] [.tmp/test-fds.txt]
  *
- * `make test` prints them last, so every run shows where the suite's time goes (docs/testing.md, "Time").
+ * `make test` prints them last, so every run shows where the suite's time goes (docs/testing.md, "Time"), and, from
+ * fd-trace.ts's record, the files after which the test process held more descriptors than before.
  */
+import { relative } from "node:path";
 
 interface FileTime {
   file: string;
@@ -20,8 +22,37 @@ export function fileTimes(xml: string): FileTime[] {
   return files;
 }
 
+/** The files after which the test process held more descriptors than after the file before, most first. */
+export function descriptorRises(trace: string): { file: string; count: number; rise: number }[] {
+  const rows = trace
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => {
+      const at = l.lastIndexOf(" ");
+      return { file: l.slice(0, at), count: Number(l.slice(at + 1)) };
+    });
+  return rows
+    .map((r, i) => ({ ...r, rise: r.count - (rows[i - 1]?.count ?? r.count) }))
+    .filter((r) => r.rise > 0)
+    .toSorted((a, b) => b.rise - a.rise);
+}
+
+async function printDescriptors(path: string): Promise<void> {
+  const trace = await Bun.file(path)
+    .text()
+    .catch(() => "");
+  const counts = trace.trim() === "" ? [] : trace.trim().split("\n");
+  if (counts.length === 0) return;
+  const last = counts.at(-1)?.split(" ").at(-1);
+  const rises = descriptorRises(trace).slice(0, 5);
+  console.log(
+    `descriptors open after the last test: ${last}; largest rises after a file: ${rises.map((r) => `${relative(process.cwd(), r.file)} +${r.rise}`).join(", ") || "none"}`,
+  );
+}
+
 if (import.meta.main) {
-  const [path, count = "15"] = process.argv.slice(2);
+  const [path, count = "15", fds] = process.argv.slice(2);
   if (path === undefined) {
     console.error("usage: bun test/support/test-times.ts <junit.xml> [count]");
     process.exit(2);
@@ -35,4 +66,5 @@ if (import.meta.main) {
   console.log(`slowest test files (of ${files.length}, ${total.toFixed(0)} s in all):`);
   for (const f of files.toSorted((a, b) => b.seconds - a.seconds).slice(0, Number(count)))
     console.log(`${f.seconds.toFixed(1).padStart(7)} s  ${String(f.tests).padStart(4)} tests  ${f.file}`);
+  if (fds !== undefined) await printDescriptors(fds);
 }
