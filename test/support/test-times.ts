@@ -22,32 +22,43 @@ export function fileTimes(xml: string): FileTime[] {
   return files;
 }
 
-/** The files after which the test process held more descriptors than after the file before, most first. */
+/**
+ * From fd-trace.ts's lines (`pid file count`, in the order the tests ran): per process, the count after each file's
+ * last test; the files after which it was higher than after the file before, most first.
+ */
 export function descriptorRises(trace: string): { file: string; count: number; rise: number }[] {
-  const rows = trace
-    .trim()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => {
-      const at = l.lastIndexOf(" ");
-      return { file: l.slice(0, at), count: Number(l.slice(at + 1)) };
-    });
-  return rows
-    .map((r, i) => ({ ...r, rise: r.count - (rows[i - 1]?.count ?? r.count) }))
-    .filter((r) => r.rise > 0)
-    .toSorted((a, b) => b.rise - a.rise);
+  const lastPerFile = new Map<string, Map<string, number>>();
+  for (const line of trace.split("\n")) {
+    const m = /^(\d+) (.+) (\d+)$/.exec(line);
+    if (m === null) continue;
+    const [, pid, file, count] = m as unknown as [string, string, string, string];
+    let files = lastPerFile.get(pid);
+    if (files === undefined) {
+      files = new Map();
+      lastPerFile.set(pid, files);
+    }
+    files.set(file, Number(count));
+  }
+  const rises: { file: string; count: number; rise: number }[] = [];
+  for (const files of lastPerFile.values()) {
+    let before: number | undefined;
+    for (const [file, count] of files) {
+      if (before !== undefined && count > before) rises.push({ file, count, rise: count - before });
+      before = count;
+    }
+  }
+  return rises.toSorted((a, b) => b.rise - a.rise);
 }
 
 async function printDescriptors(path: string): Promise<void> {
   const trace = await Bun.file(path)
     .text()
     .catch(() => "");
-  const counts = trace.trim() === "" ? [] : trace.trim().split("\n");
+  const counts = [...trace.matchAll(/ (\d+)$/gm)].map((m) => Number(m[1]));
   if (counts.length === 0) return;
-  const last = counts.at(-1)?.split(" ").at(-1);
   const rises = descriptorRises(trace).slice(0, 5);
   console.log(
-    `descriptors open after the last test: ${last}; largest rises after a file: ${rises.map((r) => `${relative(process.cwd(), r.file)} +${r.rise}`).join(", ") || "none"}`,
+    `descriptors open in a test process: at most ${Math.max(...counts)} after a test; largest rises after a file: ${rises.map((r) => `${relative(process.cwd(), r.file)} +${r.rise} (to ${r.count})`).join(", ") || "none"}`,
   );
 }
 
