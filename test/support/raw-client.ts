@@ -16,21 +16,24 @@ export async function publishRaw(
   timeoutMs = 20_000,
 ): Promise<Map<string, number>> {
   const { connection, received } = await openClient(address);
-  for (const [id, value] of values.entries())
-    connection.send({ type: "publish", id, topic, data: encoder.encode(value) });
-  await waitFor(
-    `${values.length} answers from ${address}`,
-    () => {
-      const answered = received.filter(
-        (m) => m.type === "published" || (m.type === "error" && m.id !== undefined),
-      ).length;
-      if (!connection.isOpen && answered < values.length)
-        throw new Error(`connection closed after ${answered} answers`);
-      return answered >= values.length ? true : undefined;
-    },
-    { timeoutMs },
-  );
-  connection.close();
+  try {
+    for (const [id, value] of values.entries())
+      connection.send({ type: "publish", id, topic, data: encoder.encode(value) });
+    await waitFor(
+      `${values.length} answers from ${address}`,
+      () => {
+        const answered = received.filter(
+          (m) => m.type === "published" || (m.type === "error" && m.id !== undefined),
+        ).length;
+        if (!connection.isOpen && answered < values.length)
+          throw new Error(`connection closed after ${answered} answers`);
+        return answered >= values.length ? true : undefined;
+      },
+      { timeoutMs },
+    );
+  } finally {
+    connection.close();
+  }
   const acked = new Map<string, number>();
   for (const m of received) if (m.type === "published") acked.set(values[m.id] as string, m.offset);
   const refused = received.filter((m) => m.type === "error");

@@ -25,12 +25,20 @@ export async function openClient(
 /** One broker's own view of the cluster, or undefined if it does not answer within `timeoutMs`. */
 export async function probeStatus(address: string, timeoutMs = 1000): Promise<StatusReply | undefined> {
   let client: Awaited<ReturnType<typeof openClient>> | undefined;
+  const opening = openClient(address);
   try {
-    client = await Promise.race([openClient(address), Bun.sleep(timeoutMs).then(() => undefined)]);
+    client = await Promise.race([opening, Bun.sleep(timeoutMs).then(() => undefined)]);
   } catch {
     return undefined;
   }
-  if (client === undefined) return undefined;
+  if (client === undefined) {
+    // a connection that opens after the timeout is nobody's: close it then, or its descriptor stays open for good
+    opening.then(
+      (late) => late.connection.close(),
+      () => {},
+    );
+    return undefined;
+  }
   const { connection, received } = client;
   try {
     connection.send({ type: "status", id: 1 });
