@@ -3,7 +3,13 @@ import { type AckKind, MAX_ACKS_PER_COMMAND } from "../broker/groups/group-comma
 import type { ApplyResult } from "../broker/results.ts";
 import { MqraftError } from "../util/errors.ts";
 
-type Settle = (error: MqraftError | undefined) => void;
+/** Answers one request's settles: the offsets refused, or the error that failed them all. */
+type Answer = (refused: number[] | MqraftError) => void;
+
+interface Part {
+  offsets: readonly number[];
+  answer: Answer;
+}
 
 interface Batch {
   group: string;
@@ -11,13 +17,14 @@ interface Batch {
   kind: AckKind;
   offsets: number[];
   attempts: number[];
-  settles: Settle[];
+  parts: Part[];
 }
 
 /**
- * Acks of one turn, one command per member and kind: a member acking each message on its own would otherwise cost a
- * Raft entry per message. Each ack is answered once its command is applied: settled, or refused because the member
- * does not hold that message (it expired and went to another member, or was acked already).
+ * Settles of one turn, one command per member and kind: a member that acks in small requests would otherwise cost a
+ * Raft entry per request. Each request is answered once its command is applied, with the offsets refused because the
+ * member does not hold that delivery (it expired and went to another member, or was acked already). Whole requests
+ * go in: one answer per request, not per offset, as a request carries up to a member's whole window.
  */
 export class GroupAckBatcher {
   private readonly batches = new Map<string, Batch>();
@@ -29,17 +36,30 @@ export class GroupAckBatcher {
     private readonly defer: (fn: () => void) => void,
   ) {}
 
-  add(group: string, member: string, kind: AckKind, offset: number, attempt: number, settle: Settle): void {
+  add(
+    group: string,
+    member: string,
+    kind: AckKind,
+    offsets: readonly number[],
+    attempts: readonly number[],
+    answer: Answer,
+  ): void {
     const key = `${group}\u0000${member}\u0000${kind}`;
     let batch = this.batches.get(key);
-    if (batch === undefined || batch.offsets.length >= MAX_ACKS_PER_COMMAND) {
-      if (batch !== undefined) this.flush(batch);
-      batch = { group, member, kind, offsets: [], attempts: [], settles: [] };
+    if (batch !== undefined && batch.offsets.length + offsets.length > MAX_ACKS_PER_COMMAND) {
+      this.batches.delete(key);
+      this.flush(batch);
+      batch = undefined;
+    }
+    if (batch === undefined) {
+      batch = { group, member, kind, offsets: [], attempts: [], parts: [] };
       this.batches.set(key, batch);
     }
-    batch.offsets.push(offset);
-    batch.attempts.push(attempt);
-    batch.settles.push(settle);
+    for (let i = 0; i < offsets.length; i++) {
+      batch.offsets.push(offsets[i] as number);
+      batch.attempts.push(attempts[i] as number);
+    }
+    batch.parts.push({ offsets, answer });
     if (!this.scheduled) {
       this.scheduled = true;
       this.defer(() => {
@@ -52,29 +72,29 @@ export class GroupAckBatcher {
   }
 
   private flush(batch: Batch): void {
-    const { group, member, kind, offsets, attempts, settles } = batch;
+    const { group, member, kind, offsets, attempts, parts } = batch;
     this.propose({ type: "group-ack", time: this.now(), group, member, kind, offsets, attempts }).then(
       (r) => {
         if (r.type === "error") {
           const error = new MqraftError(r.code, r.message);
-          for (const settle of settles) settle(error);
+          for (const part of parts) part.answer(error);
           return;
         }
-        const refused = new Set(r.type === "group-ack" ? r.refused : offsets);
-        offsets.forEach((offset, i) => {
-          (settles[i] as Settle)(
-            refused.has(offset)
-              ? new MqraftError(
-                  "REFUSED",
-                  `member ${member} of group ${group} does not hold delivery ${attempts[i]} of offset ${offset}: its ack wait passed and it went to another member, or it was settled already`,
-                )
-              : undefined,
-          );
-        });
+        if (r.type !== "group-ack") {
+          const error = new MqraftError("INTERNAL", `a group-ack was answered by ${r.type}`);
+          for (const part of parts) part.answer(error);
+          return;
+        }
+        if (r.refused.length === 0) {
+          for (const part of parts) part.answer([]);
+          return;
+        }
+        const refused = new Set(r.refused);
+        for (const part of parts) part.answer(part.offsets.filter((o) => refused.has(o)));
       },
       (e: unknown) => {
         const error = e instanceof MqraftError ? e : new MqraftError("INTERNAL", String(e));
-        for (const settle of settles) settle(error);
+        for (const part of parts) part.answer(error);
       },
     );
   }

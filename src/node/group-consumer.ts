@@ -1,10 +1,11 @@
-import { decodeEntryMessages } from "../broker/command-codec.ts";
 import type { PublishMessage } from "../broker/commands.ts";
 import type { Delivery, Member } from "../broker/groups/group.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
 import type { GroupMessage, GroupPing, SubscriptionEnded } from "../wire/index.ts";
-import type { EntryReader } from "./subscription-feed.ts";
+
+/** The messages of log entry `index`, by slot (decoded once for all the members a broker serves, group-service.ts). */
+export type EntryMessages = (index: number) => readonly (PublishMessage | undefined)[];
 
 /** Where a member's messages go: its client connection. */
 export interface GroupSink {
@@ -23,8 +24,6 @@ export class GroupConsumer {
   private seenMember: Member | undefined;
   /** How many of the member's assignments (counted from its first) this consumer has gone over. */
   private seen = 0;
-  private lastIndex = -1;
-  private lastMessages: (PublishMessage | undefined)[] = [];
   delivered = 0;
 
   constructor(
@@ -43,7 +42,7 @@ export class GroupConsumer {
    * Pushes what the member was assigned and has not been sent. Returns the member's record, or undefined when the
    * group no longer has it (removed, or the group deleted).
    */
-  pump(state: BrokerState, read: EntryReader): Member | undefined {
+  pump(state: BrokerState, read: EntryMessages): Member | undefined {
     const group = state.groups.get(this.group);
     const member = group?.members.get(this.member);
     if (group === undefined || member === undefined || !this.sink.isOpen) return member;
@@ -66,13 +65,13 @@ export class GroupConsumer {
   }
 
   /** Pushes one delivery unless this one was pushed already. */
-  private offer(state: BrokerState, read: EntryReader, offset: number, delivery: Delivery | undefined): void {
+  private offer(state: BrokerState, read: EntryMessages, offset: number, delivery: Delivery | undefined): void {
     if (delivery === undefined || this.sent.get(offset) === delivery.attempt) return;
     this.sent.set(offset, delivery.attempt);
     const [at] = state.scan(this.topic, offset, 1);
     // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
     if (at === undefined || at.offset !== offset || at.expired) return;
-    const message = this.messageAt(at.index, at.slot, read);
+    const message = read(at.index)[at.slot];
     if (message === undefined) return;
     const { data, headers } = message;
     const base = {
@@ -100,14 +99,5 @@ export class GroupConsumer {
   end(error: MqraftError): void {
     if (this.sink.isOpen)
       this.sink.send({ type: "ended", subscription: this.id, code: error.code, message: error.message });
-  }
-
-  private messageAt(index: number, slot: number, read: EntryReader): PublishMessage | undefined {
-    if (index !== this.lastIndex) {
-      const data = read(index);
-      this.lastMessages = data === undefined ? [] : decodeEntryMessages(data);
-      this.lastIndex = index;
-    }
-    return this.lastMessages[slot];
   }
 }

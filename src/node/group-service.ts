@@ -8,8 +8,9 @@ import type { BrokerState } from "../broker/state-machine.ts";
 import { MqraftError } from "../util/errors.ts";
 import { type HeaderPairs, isHeaders } from "../util/message-headers.ts";
 import type { Consume } from "../wire/index.ts";
+import { EntryMessagesCache } from "./entry-messages-cache.ts";
 import { GroupAckBatcher } from "./group-acks.ts";
-import { GroupConsumer, type GroupSink } from "./group-consumer.ts";
+import { type EntryMessages, GroupConsumer, type GroupSink } from "./group-consumer.ts";
 import type { PublishOutcome } from "./publish-batcher.ts";
 import type { EntryReader } from "./subscription-feed.ts";
 
@@ -46,7 +47,11 @@ export class GroupService {
   /** Dead letters being published ("group\0seq"), so that each is proposed once per leader. */
   private readonly deadInFlight = new Set<string>();
 
+  private readonly entries: EntryMessages;
+
   constructor(private readonly host: GroupServiceHost) {
+    const cache = new EntryMessagesCache(host.read);
+    this.entries = (index) => cache.messages(index);
     this.acks = new GroupAckBatcher((c) => host.propose(c), host.now, host.defer);
   }
 
@@ -79,11 +84,17 @@ export class GroupService {
     return consumer;
   }
 
-  /** Settles one message; resolves once the ack is applied, rejects when refused. */
-  ack(group: string, member: string, kind: "ack" | "nak" | "progress", offset: number, attempt: number): Promise<void> {
+  /** Settles a member's messages; resolves with the offsets refused once applied, rejects when all are refused. */
+  settle(
+    group: string,
+    member: string,
+    kind: "ack" | "nak" | "progress",
+    offsets: readonly number[],
+    attempts: readonly number[],
+  ): Promise<number[]> {
     if (!this.host.isLeader()) return Promise.reject(new MqraftError("NOT_LEADER", "this broker is not the leader"));
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.acks.add(group, member, kind, offset, attempt, (error) => (error === undefined ? resolve() : reject(error)));
+    const { promise, resolve, reject } = Promise.withResolvers<number[]>();
+    this.acks.add(group, member, kind, offsets, attempts, (r) => (r instanceof MqraftError ? reject(r) : resolve(r)));
     return promise;
   }
 
@@ -176,7 +187,7 @@ export class GroupService {
         this.consumers.delete(consumer);
         continue;
       }
-      const member = consumer.pump(state, this.host.read);
+      const member = consumer.pump(state, this.entries);
       if (member === undefined) {
         consumer.end(new MqraftError("NOT_FOUND", `member ${consumer.member} is no longer in group ${consumer.group}`));
         this.consumers.delete(consumer);

@@ -89,20 +89,10 @@ export class GroupSession {
       return [];
     }
     this.settlesInFlight += m.offsets.length;
-    const outcomes = await Promise.all(
-      m.offsets.map((offset, i) =>
-        groups.ack(m.group, m.member, m.kind, offset, m.attempts[i] as number).then(
-          () => undefined,
-          (e: unknown) => e,
-        ),
-      ),
-    ).finally(() => {
+    // a refusal of the whole request (not the leader, no such member) fails it; one of a delivery is per offset
+    return groups.settle(m.group, m.member, m.kind, m.offsets, m.attempts).finally(() => {
       this.settlesInFlight -= m.offsets.length;
     });
-    // a refusal of the whole request (not the leader, no such member) fails it; one of a delivery is per offset
-    const failure = outcomes.find((e) => e !== undefined && !isMqraftError(e, "REFUSED"));
-    if (failure !== undefined) throw failure;
-    return m.offsets.filter((_, i) => outcomes[i] !== undefined);
   }
 
   /** True when `subscription` was one of this connection's group members (it has left, and `ok` was sent). */

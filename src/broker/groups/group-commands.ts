@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { PositiveNumberSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../../util/names.ts";
+import { wholeNumbersSchema } from "../../util/whole-numbers.ts";
 
 /**
  * The replicated commands of consumer groups (work queues): see docs/state-machine.md, "Consumer groups",
@@ -55,12 +56,12 @@ export const GroupAckCommandSchema = v.object({
   member: SubscriptionNameSchema,
   kind: AckKindSchema,
   /** None: the member only says it is alive (an idle member's heartbeat), which makes a stale member live again. */
-  offsets: v.pipe(v.array(WholeNumberSchema), v.maxLength(MAX_ACKS_PER_COMMAND)),
+  offsets: wholeNumbersSchema(0, MAX_ACKS_PER_COMMAND),
   /**
    * The delivery each settle is about (its attempt), one per offset: a late settle of an earlier delivery must not
    * settle the message handed to the same member again since (after a nak, an expiry, a leave and rejoin).
    */
-  attempts: v.pipe(v.array(PositiveNumberSchema), v.maxLength(MAX_ACKS_PER_COMMAND)),
+  attempts: wholeNumbersSchema(1, MAX_ACKS_PER_COMMAND),
 });
 
 /** Moves the command time (proposed by the leader while a group's ack-wait deadline has passed). */

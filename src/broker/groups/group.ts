@@ -234,7 +234,7 @@ export class Group {
 
   private take(offset: number): Delivery {
     const delivery = this.outstanding.get(offset);
-    assert(delivery !== undefined, `group ${this.name}: offset ${offset} is not outstanding`);
+    assert(delivery !== undefined, () => `group ${this.name}: offset ${offset} is not outstanding`);
     this.outstanding.delete(offset);
     delivery.member.held.delete(offset);
     delivery.member.bytes -= delivery.size;
@@ -253,7 +253,7 @@ export class Group {
   }
 
   private removeMember(member: Member): void {
-    assert(member.held.size === 0, `group ${this.name}: member ${member.id} removed while holding messages`);
+    assert(member.held.size === 0, () => `group ${this.name}: member ${member.id} removed while holding messages`);
     this.members.delete(member.id);
     const at = this.order.indexOf(member);
     this.order.splice(at, 1);

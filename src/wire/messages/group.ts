@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { HeadersSchema } from "../../util/message-headers.ts";
 import { SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
+import { wholeNumbersSchema } from "../../util/whole-numbers.ts";
 import { ByteCountSchema } from "./fields.ts";
 
 /**
@@ -75,9 +76,9 @@ export const GroupAckSchema = v.object({
    * The offsets settled: a member's settles of one turn go in one request. None: a heartbeat, the answer to a
    * `group-ping`, which makes a member whose deliveries expired take messages again.
    */
-  offsets: v.pipe(v.array(CountSchema), v.maxLength(1000, "at most 1000 offsets")),
+  offsets: wholeNumbersSchema(0, 1000),
   /** The delivery each offset's settle is about (its `attempt`), one per offset: a late settle of an earlier one is refused. */
-  attempts: v.pipe(v.array(LimitSchema), v.maxLength(1000, "at most 1000 attempts")),
+  attempts: wholeNumbersSchema(1, 1000),
 });
 
 /** The answer to `group-ack`: the offsets not settled, because the member did not hold that delivery. */

@@ -6,7 +6,7 @@
  * than the ack wait (it takes them back; their late settle is refused).
  */
 import type { GroupConsumer } from "../../../src/node/group-consumer.ts";
-import { isMqraftError, type MqraftError } from "../../../src/util/errors.ts";
+import { isMqraftError, MqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import type { GroupMessage, GroupPing, SubscriptionEnded } from "../../../src/wire/index.ts";
 import type { DriverCluster } from "./driver-cluster.ts";
@@ -211,8 +211,17 @@ export class GroupMember {
     this.cluster.scheduler.after(this.prng.int(1, 20), () => {
       if (!this.alive(link)) return;
       this.note(link.node, "member settles", { member: this.name, offset, attempt, kind });
-      replica.broker.groups.ack(GROUP, this.name, kind, offset, attempt).then(
-        () => this.later(() => this.answered(link, offset, attempt, kind, undefined)),
+      replica.broker.groups.settle(GROUP, this.name, kind, [offset], [attempt]).then(
+        (refused) =>
+          this.later(() =>
+            this.answered(
+              link,
+              offset,
+              attempt,
+              kind,
+              refused.length === 0 ? undefined : new MqraftError("REFUSED", ""),
+            ),
+          ),
         (e: MqraftError) => this.later(() => this.answered(link, offset, attempt, kind, e)),
       );
     });
