@@ -3,6 +3,7 @@ import * as v from "valibot";
 import type { GroupSummary } from "../src/client/index.ts";
 import { firstIssue } from "../src/util/config-values.ts";
 import { SubscriptionNameSchema } from "../src/util/names.ts";
+import { isWildcard } from "../src/util/topic-name.ts";
 import { adminArgs, print, withClient } from "./admin-client.ts";
 import { usageError } from "./cli-runner.ts";
 import { table } from "./client-output.ts";
@@ -34,9 +35,9 @@ export function groupTable(groups: GroupSummary[]): string[] {
 
 function groupInfoLines(g: GroupSummary): string[] {
   return [
-    `group ${g.name} on topic ${g.topic}`,
+    isWildcard(g.topic) ? `group ${g.name} on the topics of ${g.topic}` : `group ${g.name} on topic ${g.topic}`,
     `ack wait ${g.ackWaitMs / 1000} s, max deliver ${g.maxDeliver}, max pending ${g.maxPending} per member, dead letters to ${g.deadLetter}`,
-    `next offset ${g.next}; outstanding ${g.outstanding}, waiting for redelivery ${g.redeliveries}`,
+    `${isWildcard(g.topic) ? "messages handed out" : "next offset"} ${g.next}; outstanding ${g.outstanding}, waiting for redelivery ${g.redeliveries}`,
     `acked ${g.acked}, redelivered ${g.redelivered}, dead-lettered ${g.deadLettered}, dropped by retention ${g.dropped}`,
     ...(g.members.length === 0
       ? ["no members"]
@@ -49,7 +50,7 @@ function groupInfoLines(g: GroupSummary): string[] {
       : table([
           ["DEAD OFFSET", "DELIVERIES", "REASON", g.deadLetter],
           ...g.deadLetters.map((d) => [
-            String(d.offset),
+            d.topic === undefined ? String(d.offset) : `${d.topic}#${d.offset}`,
             String(d.deliveries),
             d.reason,
             d.deadLetterOffset === undefined ? "waiting" : String(d.deadLetterOffset),

@@ -1,7 +1,6 @@
 import type { ConsumedMessage, GroupStream, MqraftClient } from "../src/client/index.ts";
 import { PositiveCountSchema } from "../src/util/config-values.ts";
 import { SubscriptionNameSchema, TopicSchema } from "../src/util/names.ts";
-import { splitPatterns } from "../src/util/topic-pattern.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { TimeoutSchema } from "./client-flags.ts";
 import { messageLine } from "./client-output.ts";
@@ -38,7 +37,8 @@ export const groupArgs = {
   },
   "dead-letter": {
     type: "string",
-    description: "With --group, for a new group: the dead-letter topic (default <topic>.dlq)",
+    description:
+      "With --group, for a new group: the dead-letter topic (default <topic>.dlq, <group>.dlq for a pattern)",
     valueHint: "TOPIC",
   },
   "max-pending": {
@@ -78,9 +78,7 @@ export function parseGroupArgs(raw: RawGroupArgs, topics: string[]): GroupSettin
     if (stray !== undefined) throw usageError(`--${stray} needs --group`);
     return undefined;
   }
-  if (topics.length !== 1) throw usageError("--group reads one topic");
-  if (splitPatterns(topics).patterns.length > 0)
-    throw usageError(`--group reads one topic, not a pattern (${topics[0]}): a group per topic for now`);
+  if (topics.length !== 1) throw usageError("--group reads one topic or one pattern");
   if (raw.exec !== undefined && raw.exec.trim() === "") throw usageError("--exec: expected a command");
   const maxDeliver = parseOptionalFlag("max-deliver", PositiveCountSchema, raw["max-deliver"]);
   const maxPending = parseOptionalFlag("max-pending", PositiveCountSchema, raw["max-pending"]);

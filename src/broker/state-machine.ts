@@ -44,7 +44,10 @@ export class BrokerState {
     () => this.topicTable.names(),
   );
   private readonly retainer = new RetentionEnforcer();
-  private readonly groupList = new Groups((name) => topicView(this.topicTable.get(name)));
+  private readonly groupList = new Groups(
+    (name) => topicView(this.topicTable.get(name)),
+    () => this.topicTable.names(),
+  );
   /** Who may connect as a client, and what each may do (src/auth reads it; docs/security.md). */
   readonly users = new Users();
   private applied = 0;
@@ -327,6 +330,7 @@ export class BrokerState {
     if (!(topic instanceof TopicIndex)) return topic;
     const offset = topic.append(index, slot, size, this.clock);
     this.topicTable.appendedTo(topic);
+    if (this.groupList.size > 0) this.groupList.appended(topic.name, offset);
     if (ttl !== undefined) topic.setExpiry(offset, this.clock + ttl);
     this.retainer.added(topic);
     if (ttl !== undefined) this.retainer.expiring(topic);

@@ -67,7 +67,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   private channel: RequestChannel | undefined;
   private subscription = -1;
   private readonly queue: ConsumedMessage[] = [];
-  /** offset -> attempt of every message handed to this member and not yet settled. */
+  /** key (the offset, in a group on one topic) -> attempt of every message handed to this member and not yet settled. */
   private readonly inHand = new Map<number, number>();
   private waiter: PromiseWithResolvers<void> | undefined;
   private failure: unknown;
@@ -181,10 +181,13 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     if (push.type === "group-ping") return void this.sendSettles("progress", [], []).catch(() => {});
     if (push.type !== "group-message") return;
     // a new leader sends again what this member holds: keep the copy it already has
-    if (this.inHand.get(push.offset) === push.attempt) return;
-    this.inHand.set(push.offset, push.attempt);
+    const key = push.key ?? push.offset;
+    if (this.inHand.get(key) === push.attempt) return;
+    this.inHand.set(key, push.attempt);
     const headers = MessageHeaders.of(push.headers);
-    this.queue.push(new Held(push.topic, push.offset, push.attempt, push.data, push.time, headers, this.settleOne));
+    this.queue.push(
+      new Held(push.topic, push.offset, key, push.attempt, push.data, push.time, headers, this.settleOne),
+    );
     this.wake();
   }
 
@@ -246,6 +249,8 @@ class Held implements ConsumedMessage {
   constructor(
     readonly topic: string,
     readonly offset: number,
+    /** What the group calls the message: its offset, or in a group on a pattern a number of the group's. */
+    private readonly key: number,
     readonly attempt: number,
     readonly data: Uint8Array,
     readonly time: number | undefined,
@@ -254,15 +259,15 @@ class Held implements ConsumedMessage {
   ) {}
 
   ack(): Promise<void> {
-    return this.settle("ack", this.offset, this.attempt);
+    return this.settle("ack", this.key, this.attempt);
   }
 
   nak(): Promise<void> {
-    return this.settle("nak", this.offset, this.attempt);
+    return this.settle("nak", this.key, this.attempt);
   }
 
   inProgress(): Promise<void> {
-    return this.settle("progress", this.offset, this.attempt);
+    return this.settle("progress", this.key, this.attempt);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { PublishMessage } from "../broker/commands.ts";
-import type { Delivery, Member } from "../broker/groups/group.ts";
+import type { Delivery, Group, Member } from "../broker/groups/group.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
 import type { GroupMessage, GroupPing, SubscriptionEnded } from "../wire/index.ts";
@@ -19,7 +19,7 @@ export interface GroupSink {
  * may hold is bounded by the group's maxPending and bytes per member, so no other flow control is needed.
  */
 export class GroupConsumer {
-  /** offset -> attempt already pushed; only offsets the member still holds are kept. */
+  /** key (offset on one topic) -> attempt already pushed; only messages the member still holds are kept. */
   private readonly sent = new Map<number, number>();
   private seenMember: Member | undefined;
   /** How many of the member's assignments (counted from its first) this consumer has gone over. */
@@ -29,7 +29,6 @@ export class GroupConsumer {
   constructor(
     readonly id: number,
     readonly group: string,
-    readonly topic: string,
     readonly member: string,
     private readonly sink: GroupSink,
   ) {}
@@ -49,13 +48,13 @@ export class GroupConsumer {
     const end = member.assignedBase + member.assigned.length;
     if (member !== this.seenMember || this.seen < member.assignedBase) {
       // a new member record (this consumer's first look, or a snapshot installed) or one trimmed past what it saw
-      for (const offset of member.held) this.offer(state, read, offset, group.outstanding.get(offset));
+      for (const key of member.held) this.offer(state, read, group, key, group.outstanding.get(key));
       this.seenMember = member;
     } else {
       for (let i = this.seen - member.assignedBase; i < member.assigned.length; i++) {
-        const offset = member.assigned[i] as number;
-        const delivery = group.outstanding.get(offset);
-        if (delivery?.member === member) this.offer(state, read, offset, delivery);
+        const key = member.assigned[i] as number;
+        const delivery = group.outstanding.get(key);
+        if (delivery?.member === member) this.offer(state, read, group, key, delivery);
       }
     }
     this.seen = end;
@@ -65,10 +64,19 @@ export class GroupConsumer {
   }
 
   /** Pushes one delivery unless this one was pushed already. */
-  private offer(state: BrokerState, read: EntryMessages, offset: number, delivery: Delivery | undefined): void {
-    if (delivery === undefined || this.sent.get(offset) === delivery.attempt) return;
-    this.sent.set(offset, delivery.attempt);
-    const [at] = state.scan(this.topic, offset, 1);
+  private offer(
+    state: BrokerState,
+    read: EntryMessages,
+    group: Group,
+    key: number,
+    delivery: Delivery | undefined,
+  ): void {
+    if (delivery === undefined || this.sent.get(key) === delivery.attempt) return;
+    this.sent.set(key, delivery.attempt);
+    const where = group.locate(key);
+    if (where === undefined) return;
+    const { topic, offset } = where;
+    const [at] = state.scan(topic, offset, 1);
     // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
     if (at === undefined || at.offset !== offset || at.expired) return;
     const message = read(at.index)[at.slot];
@@ -77,13 +85,14 @@ export class GroupConsumer {
     const base = {
       type: "group-message" as const,
       subscription: this.id,
-      topic: this.topic,
+      topic,
       offset,
       attempt: delivery.attempt,
       data,
       time: at.time,
     };
-    this.sink.send(headers === undefined ? base : { ...base, headers });
+    const keyed = group.feed === undefined ? base : { ...base, key };
+    this.sink.send(headers === undefined ? keyed : { ...keyed, headers });
     this.delivered++;
   }
 

@@ -7,6 +7,7 @@ import type { ApplyResult } from "../broker/results.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import { MqraftError } from "../util/errors.ts";
 import { type HeaderPairs, isHeaders } from "../util/message-headers.ts";
+import { isWildcard } from "../util/topic-name.ts";
 import type { Consume } from "../wire/index.ts";
 import { EntryMessagesCache } from "./entry-messages-cache.ts";
 import { GroupAckBatcher } from "./group-acks.ts";
@@ -65,7 +66,8 @@ export class GroupService {
     const settings: GroupSettings = {
       ackWaitMs: m.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
       maxDeliver: m.maxDeliver ?? DEFAULT_MAX_DELIVER,
-      deadLetter: m.deadLetter ?? `${m.topic}.dlq`,
+      // a pattern's own `.dlq` is no topic name; the group's is
+      deadLetter: m.deadLetter ?? `${isWildcard(m.topic) ? m.group : m.topic}.dlq`,
       maxPending: m.maxPending ?? DEFAULT_MAX_PENDING,
       from: m.from ?? "earliest",
     };
@@ -78,7 +80,7 @@ export class GroupService {
       settings,
     });
     if (r.type === "error") throw new MqraftError(r.code, r.message);
-    const consumer = new GroupConsumer(id, m.group, m.topic, m.member, sink);
+    const consumer = new GroupConsumer(id, m.group, m.member, sink);
     this.consumers.add(consumer);
     this.notify();
     return consumer;
@@ -166,7 +168,7 @@ export class GroupService {
       const group = state.groups.get(consumer.group);
       const member = group?.members.get(consumer.member);
       if (group === undefined || member === undefined || member.active || member.held.size > 0) continue;
-      const waiting = group.pending.size > 0 || group.cursor < (state.topicInfo(group.topic)?.nextOffset ?? 0);
+      const waiting = group.pending.size > 0 || group.mayHaveFresh((t) => state.topicInfo(t)?.nextOffset);
       if (!waiting || now - consumer.pingedAt < group.settings.ackWaitMs / 3) continue;
       consumer.pingedAt = now;
       consumer.ping();
@@ -201,7 +203,8 @@ export class GroupService {
         const key = `${group.name}\u0000${letter.seq}`;
         if (this.deadInFlight.has(key)) continue;
         this.deadInFlight.add(key);
-        const at = state.locate(group.topic, letter.offset);
+        const topic = letter.topic ?? group.topic;
+        const at = state.locate(topic, letter.offset);
         const entry = typeof at === "string" ? undefined : this.host.read(at.index);
         const original =
           entry === undefined || typeof at === "string" ? undefined : decodeEntryMessages(entry)[at.slot];
@@ -211,7 +214,7 @@ export class GroupService {
             data: original?.data ?? new Uint8Array(0),
             producer: `${DEAD_LETTER_PRODUCER}${group.name}`,
             seq: letter.seq,
-            headers: deadLetterHeaders(group.name, group.topic, letter, original?.headers),
+            headers: deadLetterHeaders(group.name, topic, letter, original?.headers),
           },
           () => this.deadInFlight.delete(key),
         );

@@ -9,6 +9,7 @@ function deadLetterSummary(d: DeadLetter): GroupSummary["deadLetters"][number] {
     deliveries: d.attempts,
     reason: d.reason,
     ...(d.storedAt === undefined ? {} : { deadLetterOffset: d.storedAt }),
+    ...(d.topic === undefined ? {} : { topic: d.topic }),
   };
 }
 
@@ -21,7 +22,8 @@ export function groupSummary(g: Group): GroupSummary {
     maxPending: g.settings.maxPending,
     deadLetter: g.settings.deadLetter,
     start: g.start,
-    next: g.cursor,
+    // on a pattern: how many messages it has handed out (its next key)
+    next: g.feed === undefined ? g.cursor : g.feed.nextKey,
     outstanding: g.outstanding.size,
     redeliveries: g.pending.size,
     acked: g.acked,

@@ -2,18 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { headerFlags, parsePubArgs } from "../../cmd/pub.ts";
 import { parseStatusArgs } from "../../cmd/status.ts";
 import { parseSubArgs } from "../../cmd/sub.ts";
-import { isMqraftError } from "../../src/util/errors.ts";
-
-/** The BAD_USAGE message `parse` throws, failing the test if it throws anything else or nothing. */
-function usageMessage(parse: () => unknown): string {
-  try {
-    parse();
-  } catch (e) {
-    if (isMqraftError(e, "BAD_USAGE")) return e.message;
-    throw e;
-  }
-  throw new Error("expected a BAD_USAGE error, got a result");
-}
+import { usageMessage } from "./usage-message.ts";
 
 let savedServer: string | undefined;
 beforeEach(() => {

@@ -32,6 +32,7 @@ const text = (m: { data: Uint8Array }) => new TextDecoder().decode(m.data);
 
 interface Received {
   member: string;
+  topic: string;
   offset: number;
   attempt: number;
   /** performance.now() when it arrived. */
@@ -50,7 +51,7 @@ function member(
 ) {
   const done = (async () => {
     for await (const m of stream) {
-      log.push({ member: stream.member, offset: m.offset, attempt: m.attempt, at: performance.now() });
+      log.push({ member: stream.member, topic: m.topic, offset: m.offset, attempt: m.attempt, at: performance.now() });
       if (settle !== undefined) await settle(m);
       else
         void m.ack().then(
@@ -61,6 +62,21 @@ function member(
   })();
   done.catch(() => {});
   return done;
+}
+
+/** Joins `name` to a group on `topic` from a client of its own, and runs it as member() does. */
+async function startMember(
+  servers: string[],
+  topic: string,
+  options: ConsumeOptions,
+  log: Received[],
+  acked: Map<number, number>,
+  settle?: (m: ConsumedMessage) => Promise<void>,
+): Promise<GroupStream> {
+  const stream = (await client(servers)).consume(topic, options);
+  await stream.start();
+  member(stream, log, acked, settle);
+  return stream;
 }
 
 async function publishAll(c: MqraftClient, topic: string, n: number, from = 0): Promise<void> {
@@ -87,12 +103,8 @@ describe("consumer groups (work queues) on real brokers", () => {
     const servers = cluster.addresses;
     const log: Received[] = [];
     const acked = new Map<number, number>();
-    const options: ConsumeOptions = { group: "workers", maxPending: 200 };
-    const streams = await Promise.all(
-      ["m1", "m2", "m3"].map(async (name) => (await client(servers)).consume("jobs", { ...options, member: name })),
-    );
-    for (const s of streams) await s.start();
-    for (const s of streams) member(s, log, acked);
+    for (const name of ["m1", "m2", "m3"])
+      await startMember(servers, "jobs", { group: "workers", maxPending: 200, member: name }, log, acked);
     await publishAll(await client(servers), "jobs", 10_000);
     const g = await groupDone(clients[0] as MqraftClient, "workers", 10_000);
     expect({ acked: g.acked, next: g.next, redelivered: g.redelivered, dead: g.deadLettered }).toEqual({
@@ -157,11 +169,7 @@ describe("consumer groups (work queues) on real brokers", () => {
 
     const log: Received[] = [];
     const acked = new Map<number, number>();
-    for (const name of ["a", "b"]) {
-      const s = (await client(servers)).consume("jobs", { group: "workers", member: name });
-      await s.start();
-      member(s, log, acked);
-    }
+    for (const name of ["a", "b"]) await startMember(servers, "jobs", { group: "workers", member: name }, log, acked);
     await publishAll(admin, "jobs", 5, 5);
     const g = await groupDone(admin, "workers", 10, 30_000);
     expect(g.members.map((m) => m.name).sort()).toEqual(["a", "b"]);
@@ -214,9 +222,7 @@ describe("consumer groups (work queues) on real brokers", () => {
     for (const pid of jobs) process.kill(Number(pid), "SIGSTOP");
     try {
       const log: Received[] = [];
-      const s = (await client(servers)).consume("jobs", { group: "workers", member: "other" });
-      await s.start();
-      member(s, log, new Map());
+      await startMember(servers, "jobs", { group: "workers", member: "other" }, log, new Map());
       const g = await groupDone(admin, "workers", 4, 30_000);
       expect(log.map((r) => [r.offset, r.attempt]).sort()).toEqual([0, 1, 2, 3].map((o) => [o, 2]));
       expect(g.members.find((m) => m.name === "frozen")).toMatchObject({ live: false, holding: 0 });
@@ -233,22 +239,17 @@ describe("consumer groups (work queues) on real brokers", () => {
     const servers = cluster.addresses;
     const log: Received[] = [];
     const acked = new Map<number, number>();
+    // slow enough that the failover falls in the middle of the run
+    const slowAck = async (m: ConsumedMessage) => {
+      await Bun.sleep(1);
+      await m.ack().then(
+        () => void acked.set(m.offset, performance.now()),
+        () => {},
+      );
+    };
     for (const name of ["m1", "m2", "m3"]) {
-      const s = (await client(servers)).consume("jobs", {
-        group: "workers",
-        member: name,
-        ackWaitMs: 3000,
-        maxPending: 50,
-      });
-      await s.start();
-      // slow enough that the failover falls in the middle of the run
-      member(s, log, acked, async (m) => {
-        await Bun.sleep(1);
-        await m.ack().then(
-          () => void acked.set(m.offset, performance.now()),
-          () => {},
-        );
-      });
+      const options = { group: "workers", member: name, ackWaitMs: 3000, maxPending: 50 };
+      await startMember(servers, "jobs", options, log, acked, slowAck);
     }
     const publisher = await client(servers);
     const published = publishAll(publisher, "jobs", 3000);
@@ -274,6 +275,29 @@ describe("consumer groups (work queues) on real brokers", () => {
     const offsets = new Set(log.map((r) => r.offset));
     expect(offsets.size).toBe(3000);
   }, 180_000);
+
+  test("a group on `orders.>`: every message of each matching topic, also of topics created later, goes to one member", async () => {
+    cluster = await TestCluster.create({ nodes: 3 });
+    await cluster.waitForLeader();
+    const servers = cluster.addresses;
+    const publisher = await client(servers);
+    await publisher.publish("orders.eu", "before the group");
+    await publisher.publish("payments.eu", "not matched");
+    const log: Received[] = [];
+    for (const name of ["m1", "m2"])
+      await startMember(servers, "orders.>", { group: "orders", member: name }, log, new Map());
+    const topics = ["orders.eu", "orders.us", ...[0, 1, 2, 3, 4].map((k) => `orders.new${k}.x`)];
+    const sent: Promise<unknown>[] = [];
+    for (let i = 0; i < 20; i++) for (const t of topics) sent.push(publisher.publish(t, `${t} ${i}`));
+    sent.push(publisher.publish("orders", "not matched: `>` takes one token or more"));
+    await Promise.all(sent);
+    const g = await groupDone(publisher, "orders", 141);
+    const got = log.map((r) => `${r.topic}#${r.offset}`).sort();
+    const expected = topics.flatMap((t) => Array.from({ length: t === "orders.eu" ? 21 : 20 }, (_, o) => `${t}#${o}`));
+    expect(got).toEqual(expected.sort());
+    expect({ acked: g.acked, dropped: g.dropped, dead: g.deadLettered }).toEqual({ acked: 141, dropped: 0, dead: 0 });
+    for (const name of ["m1", "m2"]) expect(log.some((r) => r.member === name)).toBe(true);
+  }, 60_000);
 
   test("`mqraft sub --group --count 3 --json` prints three messages with their attempt, acks them and exits 0", async () => {
     cluster = await TestCluster.create({ nodes: 1 });
@@ -302,9 +326,8 @@ describe("consumer groups (work queues) on real brokers", () => {
     const servers = cluster.addresses;
     const c = await client(servers);
     const log: Received[] = [];
-    const stream = c.consume("jobs", { group: "picky", member: "p", maxDeliver: 2, deadLetter: "jobs.failed" });
-    await stream.start();
-    member(stream, log, new Map(), (m) => m.nak());
+    const options = { group: "picky", member: "p", maxDeliver: 2, deadLetter: "jobs.failed" };
+    await startMember(servers, "jobs", options, log, new Map(), (m) => m.nak());
     await publishAll(c, "jobs", 3);
     const dead: ReceivedMessage[] = [];
     const sub = await c.subscribe("jobs.failed", { from: "earliest" });

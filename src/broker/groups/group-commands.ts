@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { PositiveNumberSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../../util/names.ts";
+import { TopicPatternSchema } from "../../util/topic-name.ts";
 import { wholeNumbersSchema } from "../../util/whole-numbers.ts";
 
 /**
@@ -29,7 +30,8 @@ export const GroupJoinCommandSchema = v.object({
   type: v.literal("group-join"),
   time: WholeNumberSchema,
   group: SubscriptionNameSchema,
-  topic: TopicSchema,
+  /** A topic, or a pattern (`orders.>`): then the group reads every topic it matches, also those created later. */
+  topic: TopicPatternSchema,
   member: SubscriptionNameSchema,
   settings: GroupSettingsSchema,
 });

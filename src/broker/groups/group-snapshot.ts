@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { MqraftError } from "../../util/errors.ts";
 import { SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../../util/names.ts";
+import { TopicPatternSchema } from "../../util/topic-name.ts";
 import { type DeadLetter, Group, newMember, RECENT_DEAD_LETTERS } from "./group.ts";
 import { GroupSettingsSchema } from "./group-commands.ts";
 
@@ -14,11 +15,26 @@ import { GroupSettingsSchema } from "./group-commands.ts";
 
 const Whole = WholeNumberSchema;
 const ReasonSchema = v.picklist(["nak", "ack-wait", "member-left"]);
-const DeadSchema = v.tuple([Whole, Whole, Whole, ReasonSchema, Whole, v.nullable(Whole)]);
+const DeadSchema = v.union([
+  v.tuple([Whole, Whole, Whole, ReasonSchema, Whole, v.nullable(Whole)]),
+  /** In a group on a pattern: the message's topic last. */
+  v.tuple([Whole, Whole, Whole, ReasonSchema, Whole, v.nullable(Whole), TopicSchema]),
+]);
+
+/** What a group on a topic pattern adds (pattern-feed.ts). */
+const PatternFeedSchema = v.object({
+  /** [topic, next offset never handed out] in the order they matched. */
+  topics: v.array(v.tuple([TopicSchema, Whole])),
+  /** The position of the topic served last, -1 for none. */
+  turn: v.pipe(v.number(), v.safeInteger(), v.minValue(-1)),
+  nextKey: Whole,
+  /** [key, topic position, offset] of every message out. */
+  refs: v.array(v.tuple([Whole, Whole, Whole])),
+});
 
 export const GroupSnapshotSchema = v.object({
   name: SubscriptionNameSchema,
-  topic: TopicSchema,
+  topic: TopicPatternSchema,
   settings: GroupSettingsSchema,
   cursor: Whole,
   start: Whole,
@@ -35,18 +51,27 @@ export const GroupSnapshotSchema = v.object({
   /** [seq, offset, attempts, reason, time, offset on the dead-letter topic or null while waiting] */
   dead: v.array(DeadSchema),
   recentDead: v.pipe(v.array(DeadSchema), v.maxLength(RECENT_DEAD_LETTERS)),
+  /** Only in a group on a topic pattern. */
+  pattern: v.optional(PatternFeedSchema),
 });
 export type GroupSnapshot = v.InferOutput<typeof GroupSnapshotSchema>;
 
 function deadTuple(d: DeadLetter): GroupSnapshot["dead"][number] {
-  return [d.seq, d.offset, d.attempts, d.reason, d.time, d.storedAt ?? null];
+  const tuple = [d.seq, d.offset, d.attempts, d.reason, d.time, d.storedAt ?? null] as const;
+  return d.topic === undefined ? [...tuple] : [...tuple, d.topic];
 }
 
 function deadLetter(t: GroupSnapshot["dead"][number]): DeadLetter {
-  const [seq, offset, attempts, reason, time, storedAt] = t;
-  return storedAt === null
-    ? { seq, offset, attempts, reason, time }
-    : { seq, offset, attempts, reason, time, storedAt };
+  const [seq, offset, attempts, reason, time, storedAt, topic] = t;
+  return {
+    seq,
+    offset,
+    attempts,
+    reason,
+    time,
+    ...(storedAt === null ? {} : { storedAt }),
+    ...(topic === undefined ? {} : { topic }),
+  };
 }
 
 export function groupSnapshot(g: Group): GroupSnapshot {
@@ -71,6 +96,16 @@ export function groupSnapshot(g: Group): GroupSnapshot {
     expiry: [...g.expiry.entries()].filter(([o, a, d]) => g.isLive(o, a, d)),
     dead: g.dead.map(deadTuple),
     recentDead: g.recentDead.map(deadTuple),
+    ...(g.feed === undefined
+      ? {}
+      : {
+          pattern: {
+            topics: g.feed.topics.map((t, i) => [t, g.feed?.cursors[i] as number]),
+            turn: g.feed.turn,
+            nextKey: g.feed.nextKey,
+            refs: Array.from(g.feed.refs, ([key, [at, offset]]) => [key, at, offset]),
+          },
+        }),
   };
 }
 
@@ -81,6 +116,24 @@ export function restoreGroup(raw: unknown): Group {
   const s = parsed.output;
   const g = new Group(s.name, s.topic, s.settings);
   if (s.start > s.cursor) throw corrupt(s.name, "it starts past its next offset");
+  if ((g.feed === undefined) !== (s.pattern === undefined))
+    throw corrupt(s.name, "a pattern's state on a group of one topic, or none on a pattern's");
+  // the keys handed out so far: offsets below the cursor on one topic, the feed's own numbers on a pattern
+  const keys = s.pattern?.nextKey ?? s.cursor;
+  if (g.feed !== undefined && s.pattern !== undefined) {
+    for (const [topic, cursor] of s.pattern.topics) {
+      if (g.feed.topics.includes(topic)) throw corrupt(s.name, `topic ${topic} appears twice`);
+      g.feed.add(topic, cursor);
+    }
+    if (s.pattern.turn >= g.feed.topics.length) throw corrupt(s.name, "its topic turn is past its topics");
+    g.feed.turn = s.pattern.turn;
+    g.feed.nextKey = s.pattern.nextKey;
+    for (const [key, at, offset] of s.pattern.refs) {
+      if (key >= keys || at >= g.feed.topics.length || g.feed.refs.has(key))
+        throw corrupt(s.name, `message ${key} does not fit`);
+      g.feed.refs.set(key, [at, offset]);
+    }
+  }
   g.cursor = s.cursor;
   g.start = s.start;
   [g.acked, g.redelivered, g.deadLettered, g.dropped, g.deadSeq] = s.counts;
@@ -92,7 +145,7 @@ export function restoreGroup(raw: unknown): Group {
   g.turn = s.turn;
   for (const [offset, at, attempt, deadline, size] of s.outstanding) {
     const member = g.order[at];
-    if (member === undefined || offset >= g.cursor || g.outstanding.has(offset) || attempt < 1)
+    if (member === undefined || offset >= keys || g.outstanding.has(offset) || attempt < 1 || !located(g, offset))
       throw corrupt(s.name, `delivery of offset ${offset} does not fit`);
     g.assign(member, offset, attempt, size, deadline - s.settings.ackWaitMs);
     // assign() queued it; the queue is replaced below by the one the snapshot kept
@@ -104,13 +157,20 @@ export function restoreGroup(raw: unknown): Group {
   }
   if (g.expiry.size !== g.outstanding.size) throw corrupt(s.name, "a delivery has no deadline");
   for (const [offset, attempts] of s.pending) {
-    if (offset >= g.cursor || g.outstanding.has(offset) || g.pending.has(offset))
+    if (offset >= keys || g.outstanding.has(offset) || g.pending.has(offset) || !located(g, offset))
       throw corrupt(s.name, `redelivery of offset ${offset} does not fit`);
     g.pending.set(offset, attempts);
   }
+  if (g.feed !== undefined && g.feed.refs.size !== g.outstanding.size + g.pending.size)
+    throw corrupt(s.name, "it keeps the place of a message it does not have out");
   g.dead.push(...s.dead.map(deadLetter));
   g.recentDead.push(...s.recentDead.map(deadLetter));
   return g;
+}
+
+/** Whether the group knows where message `key` is (always on one topic; by its feed's refs on a pattern). */
+function located(g: Group, key: number): boolean {
+  return g.locate(key) !== undefined;
 }
 
 function corrupt(group: string, message: string): MqraftError {

@@ -1,12 +1,15 @@
 import { assert } from "../../util/assert.ts";
+import { isWildcard } from "../../util/topic-name.ts";
 import { ExpiryQueue } from "./expiry-queue.ts";
 import type { AckKind, GroupSettings } from "./group-commands.ts";
+import { PatternFeed, type TopicLookup } from "./pattern-feed.ts";
 
 /**
- * One consumer group (a work queue) over one topic, as every replica holds it: who its members
- * are, which message each one holds unacknowledged (and until when), which are waiting to be
- * handed out again, and how often each was delivered. Deterministic: messages are handed out in
- * offset order (redeliveries first), to live members in turn; deadlines are command time.
+ * One consumer group (a work queue) over one topic or a topic pattern, as every replica holds it: who its members
+ * are, which message each one holds unacknowledged (and until when), which are waiting to be handed out again, and
+ * how often each was delivered. Messages are known by a key: on one topic their offset, on a pattern a number the
+ * group gives each in turn (pattern-feed.ts). Deterministic: messages are handed out in key order (redeliveries
+ * first), to live members in turn; deadlines are command time.
  */
 
 /** Unacknowledged bytes one member holds at most (besides its settings' count). */
@@ -49,7 +52,10 @@ export interface Member {
 export interface DeadLetter {
   /** The group's own count of dead letters: the publish carries it as its seq, so it is stored once. */
   seq: number;
+  /** The message's offset in its topic. */
   offset: number;
+  /** Its topic, in a group on a pattern (else the group's topic). */
+  topic?: string;
   attempts: number;
   reason: FailReason;
   time: number;
@@ -67,7 +73,7 @@ export interface TopicView {
 }
 
 export class Group {
-  /** Next offset of the topic never handed out. */
+  /** Next offset of the topic never handed out (a group on one topic). */
   cursor = 0;
   /** Where the group started in its topic: the messages before it are none of its business. */
   start = 0;
@@ -91,11 +97,28 @@ export class Group {
   dropped = 0;
   deadSeq = 0;
 
+  /** Set when the group reads a topic pattern rather than one topic. */
+  readonly feed: PatternFeed | undefined;
+
   constructor(
     readonly name: string,
+    /** The topic it reads, or its pattern. */
     readonly topic: string,
     readonly settings: GroupSettings,
-  ) {}
+  ) {
+    this.feed = isWildcard(topic) ? new PatternFeed(topic, settings.deadLetter) : undefined;
+  }
+
+  /** Where the message `key` is: its topic and offset (undefined once a pattern group is done with it). */
+  locate(key: number): { topic: string; offset: number } | undefined {
+    return this.feed === undefined ? { topic: this.topic, offset: key } : this.feed.locate(key);
+  }
+
+  /** Whether messages may be waiting that were never handed out; `nextOffsetOf` gives a topic's next offset. */
+  mayHaveFresh(nextOffsetOf: (topic: string) => number | undefined): boolean {
+    if (this.feed !== undefined) return this.feed.ready.size > 0;
+    return this.cursor < (nextOffsetOf(this.topic) ?? 0);
+  }
 
   get inFlight(): number {
     return this.outstanding.size + this.pending.size + this.dead.length;
@@ -143,8 +166,10 @@ export class Group {
       return true;
     }
     this.take(offset);
-    if (kind === "ack") this.acked++;
-    else this.fail(offset, delivery, "nak", time);
+    if (kind === "ack") {
+      this.acked++;
+      this.feed?.forget(offset);
+    } else this.fail(offset, delivery, "nak", time);
     return true;
   }
 
@@ -158,12 +183,13 @@ export class Group {
    * Takes back every delivery whose deadline has passed at `time`. Its member is marked stale, unless retention
    * removed the message meanwhile: then the member could not have been given it, and the group counts it dropped.
    */
-  expire(time: number, topic: TopicView | undefined): void {
+  expire(time: number, topics: TopicLookup): void {
     for (let due = this.expiry.due(time); due !== undefined; due = this.expiry.due(time)) {
       if (!this.isLive(due.offset, due.attempt, due.deadline)) continue;
       const delivery = this.take(due.offset);
-      if (topic === undefined || due.offset < topic.firstOffset || topic.expired(due.offset, time)) {
+      if (this.deliverable(due.offset, topics, time) === undefined) {
         this.dropped++;
+        this.feed?.forget(due.offset);
         continue;
       }
       delivery.member.active = false;
@@ -177,22 +203,35 @@ export class Group {
   }
 
   /** Hands out what there is to hand out, redeliveries first, while members have room. */
-  fill(topic: TopicView | undefined, time: number): void {
+  fill(topics: TopicLookup, time: number): void {
+    const topic = this.feed === undefined ? topics(this.topic) : undefined;
     while (this.bytes < MAX_GROUP_BYTES) {
-      const fresh = topic !== undefined && this.cursor < topic.nextOffset && this.inFlight < MAX_GROUP_IN_FLIGHT;
+      const fresh = this.inFlight < MAX_GROUP_IN_FLIGHT && this.mayHaveFresh((t) => topics(t)?.nextOffset);
       if (this.pending.size === 0 && !fresh) return;
       const member = this.nextMember();
       if (member === undefined) return;
       const next = this.pending.keys().next();
       if (!next.done) {
-        const offset = next.value;
-        const attempts = this.pending.get(offset) as number;
-        this.pending.delete(offset);
-        if (topic === undefined || offset < topic.firstOffset || topic.expired(offset, time)) this.dropped++;
-        else this.assign(member, offset, attempts + 1, topic.sizeAt(offset), time);
+        const key = next.value;
+        const attempts = this.pending.get(key) as number;
+        this.pending.delete(key);
+        const view = this.deliverable(key, topics, time);
+        if (view === undefined) {
+          this.dropped++;
+          this.feed?.forget(key);
+        } else this.assign(member, key, attempts + 1, view.sizeAt(this.locate(key)?.offset as number), time);
         continue;
       }
-      if (topic === undefined || this.inFlight >= MAX_GROUP_IN_FLIGHT) return;
+      if (this.inFlight >= MAX_GROUP_IN_FLIGHT) return;
+      if (this.feed !== undefined) {
+        const taken = this.feed.takeFresh(topics, time, (n) => {
+          this.dropped += n;
+        });
+        if (taken === undefined) return;
+        this.assign(member, taken.key, 1, taken.size, time);
+        continue;
+      }
+      if (topic === undefined) return;
       if (this.cursor < topic.firstOffset) {
         this.dropped += topic.firstOffset - this.cursor;
         this.cursor = topic.firstOffset;
@@ -203,6 +242,15 @@ export class Group {
       if (topic.expired(offset, time)) this.dropped++;
       else this.assign(member, offset, 1, topic.sizeAt(offset), time);
     }
+  }
+
+  /** The view of the topic of message `key` if it can still be delivered; undefined if retention or its TTL removed it. */
+  private deliverable(key: number, topics: TopicLookup, time: number): TopicView | undefined {
+    const at = this.locate(key);
+    const view = at === undefined ? undefined : topics(at.topic);
+    if (at === undefined || view === undefined || at.offset < view.firstOffset || view.expired(at.offset, time))
+      return undefined;
+    return view;
   }
 
   /** The dead letter `seq` is on the dead-letter topic at `offset`. False if it was not waiting (a duplicate). */
@@ -242,13 +290,20 @@ export class Group {
     return delivery;
   }
 
-  private fail(offset: number, delivery: Delivery, reason: FailReason, time: number): void {
+  private fail(key: number, delivery: Delivery, reason: FailReason, time: number): void {
     if (delivery.attempt >= this.settings.maxDeliver) {
       this.deadLettered++;
-      this.dead.push({ seq: ++this.deadSeq, offset, attempts: delivery.attempt, reason, time });
+      const seq = ++this.deadSeq;
+      const at = this.locate(key);
+      assert(at !== undefined, () => `group ${this.name}: message ${key} failed while not out`);
+      if (this.feed === undefined) this.dead.push({ seq, offset: key, attempts: delivery.attempt, reason, time });
+      else {
+        this.dead.push({ seq, offset: at.offset, topic: at.topic, attempts: delivery.attempt, reason, time });
+        this.feed.forget(key);
+      }
     } else {
       this.redelivered++;
-      this.pending.set(offset, delivery.attempt);
+      this.pending.set(key, delivery.attempt);
     }
   }
 

@@ -1,6 +1,7 @@
 import { type ErrorResult, refusal } from "../results.ts";
 import { type DeadLetter, Group, type TopicView } from "./group.ts";
 import type { GroupCommand, GroupJoinCommand, GroupResult } from "./group-commands.ts";
+import type { TopicLookup } from "./pattern-feed.ts";
 
 /** Consumer groups one state machine holds at most. */
 export const MAX_GROUPS = 1000;
@@ -27,7 +28,14 @@ export class Groups {
   /** No deadline falls before this (it may be early, never late). */
   private earliest = Infinity;
 
-  constructor(private readonly topicOf: (topic: string) => TopicView | undefined) {}
+  /** The groups on a topic pattern: each hears of every message stored (pattern-feed.ts). */
+  private patternGroups: Group[] = [];
+
+  constructor(
+    private readonly topicOf: TopicLookup,
+    /** Every topic, in creation order: a new group on a pattern reads those it matches. */
+    private readonly topicNames: () => Iterable<string>,
+  ) {}
 
   get size(): number {
     return this.byName.size;
@@ -80,9 +88,13 @@ export class Groups {
       }
       case "group-tick":
         return { type: "group-tick" };
-      case "group-rm":
-        if (!this.byName.delete(command.group)) return refusal("NOT_FOUND", `no group ${command.group}`);
+      case "group-rm": {
+        const group = this.byName.get(command.group);
+        if (group === undefined) return refusal("NOT_FOUND", `no group ${command.group}`);
+        this.byName.delete(command.group);
+        if (group.feed !== undefined) this.patternGroups = this.patternGroups.filter((g) => g !== group);
         return { type: "group-rm", group: command.group };
+      }
       default:
         return command satisfies never;
     }
@@ -94,10 +106,19 @@ export class Groups {
     this.earliest = Infinity;
     for (const group of this.byName.values()) {
       if (group.nextDeadline() <= time) {
-        group.expire(time, this.topicOf(group.topic));
+        group.expire(time, this.topicOf);
         this.fill(group, time);
       }
       this.earliest = Math.min(this.earliest, group.nextDeadline());
+    }
+  }
+
+  /** A message was stored at `offset` of `topic` (0: the topic is new, and may match a pattern). */
+  appended(topic: string, offset: number): void {
+    for (const group of this.patternGroups) {
+      const feed = group.feed as NonNullable<Group["feed"]>;
+      if (offset === 0) feed.consider(topic, 0);
+      feed.appended(topic);
     }
   }
 
@@ -121,6 +142,7 @@ export class Groups {
   restore(groups: Group[]): void {
     for (const group of groups) {
       this.byName.set(group.name, group);
+      if (group.feed !== undefined) this.patternGroups.push(group);
       this.earliest = Math.min(this.earliest, group.nextDeadline());
     }
   }
@@ -134,9 +156,13 @@ export class Groups {
       if (this.byName.size >= MAX_GROUPS)
         return refusal("REFUSED", `there are ${MAX_GROUPS} groups already; remove one first (mqraft group rm)`);
       group = new Group(command.group, command.topic, command.settings);
-      const topic = this.topicOf(command.topic);
-      group.cursor =
-        topic === undefined ? 0 : command.settings.from === "earliest" ? topic.firstOffset : topic.nextOffset;
+      const start = (view: TopicView | undefined): number =>
+        view === undefined ? 0 : command.settings.from === "earliest" ? view.firstOffset : view.nextOffset;
+      if (group.feed === undefined) group.cursor = start(this.topicOf(command.topic));
+      else {
+        for (const topic of this.topicNames()) group.feed.consider(topic, start(this.topicOf(topic)));
+        this.patternGroups.push(group);
+      }
       group.start = group.cursor;
       this.byName.set(group.name, group);
     } else if (group.topic !== command.topic) {
@@ -149,7 +175,7 @@ export class Groups {
   }
 
   private fill(group: Group, time: number): void {
-    group.fill(this.topicOf(group.topic), time);
+    group.fill(this.topicOf, time);
     this.earliest = Math.min(this.earliest, group.nextDeadline());
   }
 }

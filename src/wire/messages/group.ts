@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { HeadersSchema } from "../../util/message-headers.ts";
 import { SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
+import { TopicPatternSchema } from "../../util/topic-name.ts";
 import { wholeNumbersSchema } from "../../util/whole-numbers.ts";
 import { ByteCountSchema } from "./fields.ts";
 
@@ -22,7 +23,8 @@ export const ConsumeSchema = v.object({
   type: v.literal("consume"),
   id: RequestIdSchema,
   group: GroupNameSchema,
-  topic: TopicSchema,
+  /** A topic, or a pattern (`orders.>`): each message of every topic it matches, also of topics created later. */
+  topic: TopicPatternSchema,
   /** The member's name, kept across its reconnects so that what it holds stays its own. */
   member: SubscriptionNameSchema,
   /** The settings below apply when this consume creates the group; a group keeps those it was created with. */
@@ -54,6 +56,11 @@ export const GroupMessageSchema = v.object({
   /** When the leader proposed the message's entry, in ms since the epoch. */
   time: v.optional(CountSchema),
   headers: v.optional(HeadersSchema),
+  /**
+   * In a group on a topic pattern, the number the group gave the message, which its settles name (messages of
+   * several topics can share an offset); absent in a group on one topic, whose settles name the offset.
+   */
+  key: v.optional(CountSchema),
 });
 
 /**
@@ -73,8 +80,9 @@ export const GroupAckSchema = v.object({
   member: SubscriptionNameSchema,
   kind: v.picklist(["ack", "nak", "progress"]),
   /**
-   * The offsets settled: a member's settles of one turn go in one request. None: a heartbeat, the answer to a
-   * `group-ping`, which makes a member whose deliveries expired take messages again.
+   * The offsets settled (in a group on a pattern, the messages' `key`s): a member's settles of one turn go in one
+   * request. None: a heartbeat, the answer to a `group-ping`, which makes a member whose deliveries expired take
+   * messages again.
    */
   offsets: wholeNumbersSchema(0, 1000),
   /** The delivery each offset's settle is about (its `attempt`), one per offset: a late settle of an earlier one is refused. */
@@ -114,11 +122,14 @@ export const DeadLetterSummarySchema = v.object({
   reason: v.picklist(["nak", "ack-wait", "member-left"]),
   /** Its offset on the dead-letter topic; absent while it waits to be published there. */
   deadLetterOffset: v.optional(CountSchema),
+  /** Its topic, in a group on a topic pattern. */
+  topic: v.optional(TopicSchema),
 });
 
 export const GroupSummarySchema = v.object({
   name: SubscriptionNameSchema,
-  topic: TopicSchema,
+  /** The topic it reads, or its pattern. */
+  topic: TopicPatternSchema,
   ackWaitMs: LimitSchema,
   maxDeliver: LimitSchema,
   maxPending: LimitSchema,
