@@ -7,11 +7,11 @@ import { describe, expect, test } from "bun:test";
 import type { Message, RaftNode } from "../../../src/raft/index.ts";
 import { createPrng } from "../../../src/util/prng.ts";
 import { checkAcknowledgement } from "../acknowledgements.ts";
-import { Violation } from "../invariants.ts";
 import { Scheduler } from "../scheduler.ts";
 import { BrokerChecker } from "./broker-checker.ts";
 import { decodePeerMessage, encodePeerMessage } from "./peer-wire.ts";
 import { runDriverSeed } from "./run-driver-seed.ts";
+import { violationOf } from "./seed-runs.ts";
 import { TimedSimFs } from "./timed-sim-fs.ts";
 
 const SEEDS = 100;
@@ -57,14 +57,7 @@ describe("simulated production brokers", () => {
 });
 
 describe("broker checker", () => {
-  const fails = (action: () => void): string => {
-    try {
-      action();
-      return "no violation";
-    } catch (e) {
-      return e instanceof Violation ? e.invariant : String(e);
-    }
-  };
+  const fails = violationOf;
 
   test("a vote lost in a crash is caught", () => {
     const c = new BrokerChecker(false);
@@ -99,14 +92,7 @@ describe("broker checker", () => {
 });
 
 describe("restart and acknowledgement checks", () => {
-  const fails = (action: () => void): string => {
-    try {
-      action();
-      return "no violation";
-    } catch (e) {
-      return e instanceof Violation ? e.invariant : String(e);
-    }
-  };
+  const fails = violationOf;
   /** The part of a core these checks read. */
   const core = (fields: Partial<Record<string, unknown>>) =>
     ({

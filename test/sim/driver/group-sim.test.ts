@@ -5,22 +5,16 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Group } from "../../../src/broker/groups/group.ts";
-import { Violation } from "../invariants.ts";
 import { GroupChecker } from "./group-checker.ts";
 import { runGroupSeed } from "./run-group-seed.ts";
+import { runSeeds, violationOf } from "./seed-runs.ts";
 
 const SEEDS = 40;
 
 describe("consumer groups on simulated production brokers", () => {
   test(`${SEEDS} seeds: each message acknowledged once, none lost, across crashes, failovers and member churn`, async () => {
-    const failures: string[] = [];
-    const totals = { received: 0, redelivered: 0, acked: 0, deadLettered: 0, crashes: 0 };
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const r = await runGroupSeed(seed);
-      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += r.stats[key];
-      if (r.violation !== undefined)
-        failures.push(`seed ${seed}: ${r.violation.message}\n${r.violation.trace.slice(-40).join("\n")}`);
-    }
+    const keys = ["received", "redelivered", "acked", "deadLettered", "crashes"] as const;
+    const { totals, failures } = await runSeeds(runGroupSeed, keys, SEEDS);
     expect(failures.slice(0, 1)).toEqual([]);
     // the runs did what they are for: deliveries, redeliveries, dead letters and crashes
     expect(totals.acked).toBeGreaterThan(SEEDS * 20);
@@ -38,14 +32,7 @@ describe("consumer groups on simulated production brokers", () => {
 });
 
 describe("group checker, one defect each", () => {
-  const fails = (action: () => void): string => {
-    try {
-      action();
-      return "no violation";
-    } catch (e) {
-      return e instanceof Violation ? e.invariant : String(e);
-    }
-  };
+  const fails = violationOf;
   const settings = { ackWaitMs: 1, maxDeliver: 2, deadLetter: "d", maxPending: 5, from: "earliest" as const };
 
   test("a message handed out again after its ack resolved", () => {

@@ -4,7 +4,7 @@
  * have applied the leader's whole log and hold the same state and every acknowledged message.
  */
 import { describeError } from "../../../src/util/errors.ts";
-import { createPrng } from "../../../src/util/prng.ts";
+import { createPrng, type Prng } from "../../../src/util/prng.ts";
 import { FaultInjector } from "../fault-injector.ts";
 import type { NetworkStats } from "../network.ts";
 import { fail } from "./broker-checker.ts";
@@ -14,6 +14,18 @@ import { type DriverProfile, drawDriverProfile } from "./driver-profile.ts";
 import { OrderedPublisher } from "./ordered-publisher.ts";
 import { Publisher } from "./publishers.ts";
 
+/**
+ * What a run adds to the driver run's clients and checks (run-group-seed.ts adds a consumer group's members): ticked
+ * with the publishers, it must have settled too before the run counts as converged, and checks its own end state.
+ */
+export interface SeedAddOn {
+  tick(safety: boolean): void;
+  settled(): boolean;
+  /** After convergence and the driver run's own final checks. */
+  check(): void;
+  describe(): string;
+}
+
 export interface DriverSeedOptions {
   /** Cluster size; drawn from the seed when absent. */
   nodes?: number;
@@ -21,6 +33,8 @@ export interface DriverSeedOptions {
   fifoLinks?: boolean;
   safetyTicks?: number;
   livenessBound?: number;
+  /** Made once the cluster and the publishers are, with a PRNG of the clients' own. */
+  addOn?: (cluster: DriverCluster, prng: Prng) => SeedAddOn;
 }
 
 export interface DriverSeedResult {
@@ -53,6 +67,7 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
       ? new Publisher(`p${k + 1}`, cluster, clientPrng.fork())
       : new OrderedPublisher(`p${k + 1}`, cluster, clientPrng.fork()),
   );
+  const addOn = options.addOn?.(cluster, clientPrng.fork());
   const faults = new FaultInjector(cluster, profile, prng.fork());
   cluster.afterEvent = () => faults.afterEvent();
   const membership = new DriverMembership(cluster, prng.fork());
@@ -65,18 +80,21 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
       faults.tick();
       membership.tick();
       for (const p of publishers) p.tick(true);
+      addOn?.tick(true);
       await runTick();
     }
     faults.healAll();
     const bound = options.livenessBound ?? LIVENESS_BOUND;
     for (let t = 1; t <= bound && convergedAfter === undefined; t++) {
       for (const p of publishers) p.tick(false);
+      addOn?.tick(false);
       await runTick();
-      if (converged(cluster, publishers)) convergedAfter = t;
+      if (converged(cluster, publishers) && (addOn?.settled() ?? true)) convergedAfter = t;
     }
     if (convergedAfter === undefined)
-      fail("liveness", `no convergence within ${bound} ticks after healing: ${summary(cluster, publishers)}`);
+      fail("liveness", `no convergence within ${bound} ticks after healing: ${summary(cluster, publishers, addOn)}`);
     checkFinal(cluster);
+    addOn?.check();
   } catch (e) {
     const invariant = typeof e === "object" && e !== null && "invariant" in e ? String(e.invariant) : "exception";
     const message =
@@ -84,7 +102,7 @@ export async function runDriverSeed(seed: number, options: DriverSeedOptions = {
     violation = { invariant, message, trace: cluster.traceLines(120) };
   }
   const stats = { ...cluster.stats, ...cluster.network.stats, convergedAfter };
-  const final = summary(cluster, publishers);
+  const final = summary(cluster, publishers, addOn);
   return violation === undefined ? { seed, profile, stats, final } : { seed, profile, stats, final, violation };
 }
 
@@ -143,12 +161,17 @@ function checkFinal(cluster: DriverCluster): void {
   }
 }
 
-function summary(cluster: DriverCluster, publishers: readonly (Publisher | OrderedPublisher)[]): string {
+function summary(
+  cluster: DriverCluster,
+  publishers: readonly (Publisher | OrderedPublisher)[],
+  addOn: SeedAddOn | undefined,
+): string {
   const nodes = [...cluster.nodes.values()].map((n) => {
     const r = n.replica?.raft;
     if (r === undefined) return `n${n.id}:${n.state}`;
     return `n${n.id}:${r.role} t${r.term} last=${r.lastIndex()} commit=${r.commitIndex} applied=${r.appliedIndex}`;
   });
   const outstanding = publishers.reduce((n, p) => n + p.outstanding, 0);
-  return `${outstanding} publishes outstanding, ${cluster.stats.acked} acknowledged; ${nodes.join("; ")}`;
+  const added = addOn === undefined ? "" : `${addOn.describe()}; `;
+  return `${added}${outstanding} publishes outstanding, ${cluster.stats.acked} acknowledged; ${nodes.join("; ")}`;
 }
