@@ -10,7 +10,6 @@ import { type HeaderPairs, isHeaders } from "../util/message-headers.ts";
 import { isWildcard } from "../util/topic-name.ts";
 import type { Consume } from "../wire/index.ts";
 import { EntryMessagesCache } from "./entry-messages-cache.ts";
-import { GroupAckBatcher } from "./group-acks.ts";
 import { type EntryMessages, GroupConsumer, type GroupSink } from "./group-consumer.ts";
 import type { PublishOutcome } from "./publish-batcher.ts";
 import type { EntryReader } from "./subscription-feed.ts";
@@ -41,7 +40,6 @@ export interface GroupServiceHost {
  */
 export class GroupService {
   private readonly consumers = new Set<GroupConsumer>();
-  private readonly acks: GroupAckBatcher;
   private scheduled = false;
   /** Command time of the group-tick in flight (0: none); one left unanswered for a second is proposed again. */
   private tickAt = 0;
@@ -53,7 +51,6 @@ export class GroupService {
   constructor(private readonly host: GroupServiceHost) {
     const cache = new EntryMessagesCache(host.read);
     this.entries = (index) => cache.messages(index);
-    this.acks = new GroupAckBatcher((c) => host.propose(c), host.now, host.defer);
   }
 
   get size(): number {
@@ -86,33 +83,25 @@ export class GroupService {
     return consumer;
   }
 
-  /** Settles a member's messages; resolves with the offsets refused once applied, rejects when all are refused. */
-  settle(
+  /**
+   * Settles a member's messages as one replicated command, proposed at once: a request already carries all a member
+   * settled in one turn, and waiting a turn more to gather others would only lengthen the ack's round trip, which
+   * (with maxPending) bounds how fast a member is given work. Resolves with the offsets refused once applied. With no
+   * offset the member only says it is alive: a stale one takes messages again.
+   */
+  async settle(
     group: string,
     member: string,
     kind: "ack" | "nak" | "progress",
-    offsets: readonly number[],
-    attempts: readonly number[],
+    offsets: number[],
+    attempts: number[],
   ): Promise<number[]> {
-    if (!this.host.isLeader()) return Promise.reject(new MqraftError("NOT_LEADER", "this broker is not the leader"));
-    const { promise, resolve, reject } = Promise.withResolvers<number[]>();
-    this.acks.add(group, member, kind, offsets, attempts, (r) => (r instanceof MqraftError ? reject(r) : resolve(r)));
-    return promise;
-  }
-
-  /** An idle member is alive: a stale one takes messages again (a group-ack of no offset). */
-  async alive(group: string, member: string): Promise<void> {
     if (!this.host.isLeader()) throw new MqraftError("NOT_LEADER", "this broker is not the leader");
-    const r = await this.host.propose({
-      type: "group-ack",
-      time: this.host.now(),
-      group,
-      member,
-      kind: "progress",
-      offsets: [],
-      attempts: [],
-    });
+    const time = this.host.now();
+    const r = await this.host.propose({ type: "group-ack", time, group, member, kind, offsets, attempts });
     if (r.type === "error") throw new MqraftError(r.code, r.message);
+    if (r.type !== "group-ack") throw new MqraftError("INTERNAL", `a group-ack was answered by ${r.type}`);
+    return r.refused;
   }
 
   /**

@@ -68,7 +68,7 @@ export class GroupSession {
     }
   }
 
-  /** Settles each offset (one replicated command per member and kind and turn); resolves with those refused. */
+  /** Settles the offsets (one replicated command); resolves with those refused. */
   private async settle(m: GroupAck): Promise<number[]> {
     if (m.attempts.length !== m.offsets.length)
       throw new MqraftError("BAD_MESSAGE", "group-ack needs one attempt per offset");
@@ -84,10 +84,6 @@ export class GroupSession {
         `over ${MAX_SETTLES_IN_FLIGHT} settles of this connection wait for their commit`,
       );
     const { groups } = this.host.broker;
-    if (m.offsets.length === 0) {
-      await groups.alive(m.group, m.member);
-      return [];
-    }
     this.settlesInFlight += m.offsets.length;
     // a refusal of the whole request (not the leader, no such member) fails it; one of a delivery is per offset
     return groups.settle(m.group, m.member, m.kind, m.offsets, m.attempts).finally(() => {

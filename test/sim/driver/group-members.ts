@@ -84,7 +84,7 @@ export class GroupMember {
   private beat(link: Link): void {
     const replica = this.cluster.nodes.get(link.node)?.replica;
     this.cluster.scheduler.after(this.prng.int(1, 20), () => {
-      if (this.alive(link)) replica?.broker.groups.alive(GROUP, this.name).catch(() => {});
+      if (this.alive(link)) replica?.broker.groups.settle(GROUP, this.name, "progress", [], []).catch(() => {});
     });
   }
 
