@@ -30,6 +30,8 @@ export const BenchFlagSchemas = {
   subs: wholeIn(1, 1_000, "of subscribers"),
   window: wholeIn(1, MAX_WINDOW, "of publishes in flight"),
   rate: wholeIn(1, 10_000_000, "of messages per second"),
+  /** As `sub --group --max-pending`. */
+  maxPending: wholeIn(1, 10_000, "of messages a member holds"),
 } as const;
 
 export const benchArgs = {
@@ -63,6 +65,11 @@ export const benchArgs = {
       "e2e: the subscribers are members of this consumer group and ack each message (--subs, default --clients)",
     valueHint: "NAME",
   },
+  "max-pending": {
+    type: "string",
+    description: "e2e with --group: messages each member holds unacknowledged at most (default 1000)",
+    valueHint: "N",
+  },
   from: { type: "string", description: "sub: earliest (default) or latest", valueHint: "earliest|latest" },
   timeout: timeoutArg(10, "for each publish to be acknowledged"),
 } as const;
@@ -83,6 +90,8 @@ export interface BenchSettings {
   timeoutMs: number;
   /** e2e: a consumer group the subscribers are members of (bench-group.ts). */
   group?: string | undefined;
+  /** e2e with a group: each member's maxPending (the group's default when undefined). */
+  maxPending?: number | undefined;
 }
 
 export type BenchRawArgs = { [K in keyof typeof benchArgs]?: K extends "json" ? boolean : string } & { _?: string[] };
@@ -114,5 +123,12 @@ export function parseBenchArgs(mode: "pub" | "sub" | "e2e", raw: BenchRawArgs): 
     from,
     timeoutMs: parseOptionalFlag("timeout", TimeoutSchema, raw.timeout) ?? 10_000,
     group: parseOptionalFlag("group", SubscriptionNameSchema, raw.group),
+    maxPending: maxPendingFlag(raw),
   };
+}
+
+function maxPendingFlag(raw: BenchRawArgs): number | undefined {
+  const maxPending = parseOptionalFlag("max-pending", BenchFlagSchemas.maxPending, raw["max-pending"]);
+  if (maxPending !== undefined && raw.group === undefined) throw usageError("--max-pending needs --group");
+  return maxPending;
 }

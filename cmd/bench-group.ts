@@ -22,7 +22,9 @@ export async function groupLoad(
   for (let i = 0; i < count; i++) {
     const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs });
     clients.push(client);
-    const stream = client.consume(settings.topic, { group, member: `bench-${i + 1}`, from: "latest" });
+    const options = { group, member: `bench-${i + 1}`, from: "latest" as const };
+    const { maxPending } = settings;
+    const stream = client.consume(settings.topic, maxPending === undefined ? options : { ...options, maxPending });
     await stream.start();
     streams.push(stream);
   }

@@ -19,7 +19,7 @@ function banner(mode: Mode, s: BenchSettings): string {
     case "e2e":
       return s.group === undefined
         ? `mqraft bench e2e: ${common}, ${publishers}, ${s.subs} subscriber(s)`
-        : `mqraft bench e2e: ${common}, ${publishers}, ${s.subs} member(s) of group ${s.group}, each message acked by one`;
+        : `mqraft bench e2e: ${common}, ${publishers}, ${s.subs} member(s) of group ${s.group} holding at most ${s.maxPending ?? 1000} each, each message acked by one`;
   }
 }
 
@@ -120,6 +120,7 @@ const MODE_FLAGS: Record<Mode, readonly (keyof typeof benchArgs)[]> = {
     "rate",
     "subs",
     "group",
+    "max-pending",
     "timeout",
     ...CREDENTIALS,
   ],

@@ -1,17 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseBenchArgs } from "../../cmd/bench-flags.ts";
 import { LatencyRecorder, percentile, summarize } from "../../cmd/bench-stats.ts";
-import { isMqraftError } from "../../src/util/errors.ts";
-
-function usageMessage(run: () => unknown): string {
-  try {
-    run();
-  } catch (e) {
-    if (isMqraftError(e, "BAD_USAGE")) return e.message;
-    throw e;
-  }
-  throw new Error("expected a BAD_USAGE error, got a result");
-}
+import { usageMessage } from "../client/usage-message.ts";
 
 describe("mqraft bench flags", () => {
   test("defaults: 100,000 messages of 128 bytes, 1 client, window 1,000, unpaced, from earliest", () => {
@@ -70,6 +60,15 @@ describe("mqraft bench flags", () => {
     expect(usageMessage(() => parseBenchArgs("pub", { topic: "t", server: "nowhere" }))).toContain("--server");
     expect(usageMessage(() => parseBenchArgs("pub", {}))).toContain("topic");
     expect(usageMessage(() => parseBenchArgs("pub", { topic: "t", _: ["t", "extra"] }))).toContain("extra");
+  });
+
+  test("a group's members hold --max-pending each; the flag needs --group", () => {
+    expect(parseBenchArgs("e2e", { topic: "t", group: "g", "max-pending": "3000" }).maxPending).toBe(3000);
+    expect(parseBenchArgs("e2e", { topic: "t", group: "g" }).maxPending).toBeUndefined();
+    expect(usageMessage(() => parseBenchArgs("e2e", { topic: "t", "max-pending": "5" }))).toContain("needs --group");
+    expect(usageMessage(() => parseBenchArgs("e2e", { topic: "t", group: "g", "max-pending": "10001" }))).toContain(
+      "--max-pending",
+    );
   });
 
   test("e2e needs room in the payload for the send time; pub does not", () => {
