@@ -2,7 +2,7 @@
 import { bootstrap } from "../raft/index.ts";
 import type { LogStore } from "../storage/log-store.ts";
 import type { Logger } from "../util/log.ts";
-import type { AssemblyOptions } from "./broker-assembly.ts";
+import type { AssemblyOptions } from "./assembly-options.ts";
 
 /** A new data folder of a founding member receives the founding configuration as its first entries. */
 export async function found(store: LogStore, options: AssemblyOptions): Promise<void> {

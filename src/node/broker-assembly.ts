@@ -6,31 +6,17 @@
  * host several, one per Raft group, each in a data folder of its own.
  */
 import { join } from "node:path";
-import type { Retention } from "../broker/commands.ts";
 import { BrokerState } from "../broker/state-machine.ts";
-import {
-  type Entry,
-  type HardState,
-  type Message,
-  type NodeId,
-  RAFT_DEFAULTS,
-  RaftNode,
-  type RaftOptions,
-  type Snapshot,
-} from "../raft/index.ts";
-import { errnoCode, type Fs } from "../storage/fs.ts";
+import { type Message, type NodeId, RAFT_DEFAULTS, RaftNode, type Snapshot } from "../raft/index.ts";
 import { LogStore } from "../storage/log-store.ts";
 import { PartsSnapshot } from "../storage/parts-snapshot.ts";
 import { AssertionError, assert } from "../util/assert.ts";
 import { describeError, MqraftError } from "../util/errors.ts";
-import type { Logger } from "../util/log.ts";
-import type { Prng } from "../util/prng.ts";
 import { found, reportRecovery } from "./assembly-boot.ts";
-import type { Clock } from "./clock.ts";
+import type { AssemblyOptions } from "./assembly-options.ts";
 import { CommandClock } from "./command-clock.ts";
-import { DiskAlarm } from "./disk-alarm.ts";
-import { DiskHandoff } from "./disk-handoff.ts";
-import type { FreeSpaceProbe } from "./free-space.ts";
+import type { DiskAlarm } from "./disk-alarm.ts";
+import { DiskGuard, persistenceFailure } from "./disk-guard.ts";
 import { MembershipDuties } from "./membership-duties.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
@@ -40,63 +26,7 @@ import { nextSnapshotIndex } from "./snapshot-schedule.ts";
 import { decodeStream } from "./snapshot-stream.ts";
 import { TransferLogView } from "./snapshot-transfer.ts";
 
-/** How Raft messages leave this assembly; what arrives is handed to receive(). Delivery is best effort. */
-export interface Transport {
-  send(messages: Message[]): void;
-  /** Whether the link to a peer is up (a leadership transfer to a peer that went away ends at once). */
-  isConnected?(id: NodeId): boolean;
-}
-
-/** What the simulator's checker (or a metrics exporter) watches; every method is optional. */
-export interface AssemblyObserver {
-  recovered?(hardState: HardState): void;
-  /** Before the state machine applies `entries`; `applied` is the last index it had reached. */
-  applying?(applied: number, entries: readonly Entry[]): void;
-  /** The state machine's bytes at `index`, as this node saved (taken) or installed (from the leader) them. */
-  stateAt?(index: number, term: number, state: Uint8Array, how: "taken" | "installed"): void;
-  /** After the state machine applied entries or installed a snapshot. */
-  applied?(): void;
-  sent?(messages: readonly Message[]): void;
-  trace?(what: string, detail?: unknown): void;
-}
-
-export interface AssemblyOptions {
-  id: NodeId;
-  fs: Fs;
-  /** This assembly's own data folder. */
-  dataDir: string;
-  clock: Clock;
-  transport: Transport;
-  /** Seeds the core's election timeouts. */
-  prng: Prng;
-  log: Logger;
-  /** Founding members (id and address) written into a new data folder's log; empty for a node that joins. */
-  founders: readonly { id: NodeId; address: string }[];
-  /** Runs (and is awaited) before a new data folder receives its founding entries. */
-  beforeFounding?: () => Promise<void>;
-  heartbeatMs: number;
-  /** Raft tuning beyond id and randomness (electionTicks, maxMsgBytes, ...). */
-  raft: Omit<RaftOptions, "id" | "prng" | "applied">;
-  segmentBytes?: number;
-  repair?: boolean;
-  snapshotEvery: number;
-  retention: Retention;
-  /** A configuration entry was applied (after the core's own handling). */
-  configApplied?: (entry: Entry) => void;
-  /** The assembly cannot go on (a persistence failure); it has stopped its driver. */
-  fatal: (error: MqraftError) => void;
-  /** Runs at every tick, after the core's. */
-  onTick?: () => void;
-  observer?: AssemblyObserver;
-  /** Reads the data folder's free space for the disk alarm (docs/disk-full.md); no alarm without it. */
-  freeSpace?: FreeSpaceProbe;
-  /** --min-free-space in bytes; undefined: 1 GiB or 5 % of the file system, whichever is smaller. */
-  minFreeBytes?: number;
-  /** --remove-dead-after in ms (membership-duties.ts); off when undefined. */
-  removeDeadAfterMs?: number;
-  /** This broker applied its own removal and that is the last word: stop (production) or retire (simulator). */
-  removed?: () => void;
-}
+export type { AssemblyObserver, AssemblyOptions, Transport } from "./assembly-options.ts";
 
 export class BrokerAssembly {
   readonly driver: RaftDriver;
@@ -113,12 +43,8 @@ export class BrokerAssembly {
   /** The last index the state machine reached (ahead of the core's applied index until the driver advances). */
   private appliedTo: number;
   private stopTicker: (() => void) | undefined;
-  /** Raised below --min-free-space: the leader then refuses publishes (undefined without a free-space probe). */
-  readonly diskAlarm: DiskAlarm | undefined;
-  /** Under the alarm, as leader: hands leadership to a voter that may have room. */
-  private readonly handoff: DiskHandoff | undefined;
-  /** The term of the last leadership transfer declined (logged once per leader term). */
-  private declinedInTerm = -1;
+  /** The disk alarm and what it changes (disk-guard.ts); undefined without a free-space probe. */
+  private readonly diskGuard: DiskGuard | undefined;
   private stopped = false;
 
   private soleVoterWarned = false;
@@ -203,22 +129,18 @@ export class BrokerAssembly {
       ...(options.removed === undefined ? {} : { removed: options.removed }),
     });
     if (options.freeSpace !== undefined) {
-      const alarm = new DiskAlarm(
-        options.freeSpace,
-        options.minFreeBytes,
-        () => `broker ${options.id} (${this.addressOf(options.id)})`,
-        options.dataDir,
+      this.diskGuard = new DiskGuard({
+        id: options.id,
+        dataDir: options.dataDir,
         log,
-      );
-      this.diskAlarm = alarm;
-      // Only the leader grows the log; a follower answers NOT_LEADER as ever, and under alarm keeps appending what
-      // the leader sends while it physically can (docs/disk-full.md).
-      this.broker.writeGate = () => (this.driver.raft.role === "leader" ? alarm.refusal() : undefined);
-      this.broker.commandGate = (type, bytes) =>
-        this.driver.raft.role === "leader" ? alarm.admit(type, bytes) : undefined;
-      this.handoff = new DiskHandoff(options.raft.electionTicks ?? RAFT_DEFAULTS.electionTicks, log, (id) =>
-        this.addressOf(id),
-      );
+        electionTicks: options.raft.electionTicks ?? RAFT_DEFAULTS.electionTicks,
+        freeSpace: options.freeSpace,
+        minFreeBytes: options.minFreeBytes,
+        alarm: options.diskAlarm,
+        driver: () => this.driver,
+        addressOf: (id) => this.addressOf(id),
+      });
+      this.diskGuard.gate(this.broker);
     }
     const snapshot = store.snapshot();
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
@@ -264,6 +186,10 @@ export class BrokerAssembly {
             return;
           }
           const error = persistenceFailure(e, options.dataDir);
+          if (error.code === "DISK_FULL" && options.diskFull !== undefined) {
+            this.diskAlarm?.noSpace();
+            return options.diskFull(error);
+          }
           log.error(`Stopping: cannot persist the log: ${error.message}`);
           options.fatal(error);
         },
@@ -288,9 +214,7 @@ export class BrokerAssembly {
   tick(): void {
     if (this.stopped) return;
     this.driver.tick();
-    // statfs takes microseconds: read at every tick, the alarm rises before a fast publisher eats the reserve
-    this.diskAlarm?.check();
-    this.handOverIfFull();
+    this.diskGuard?.tick();
     this.watcher.check();
     this.membership.tick();
     this.broker.groups.tick();
@@ -299,26 +223,13 @@ export class BrokerAssembly {
 
   /** A Raft message from a peer. */
   receive(m: Message): void {
-    // Declining a leadership transfer under the alarm: taking over would only move the refusals here (disk-handoff.ts).
-    if (m.type === "timeoutNow" && this.diskAlarm?.raised === true) {
-      if (m.term !== this.declinedInTerm)
-        this.options.log.info(`Declining leadership from node ${m.from}: this broker's disk alarm is raised`);
-      this.declinedInTerm = m.term;
-      return;
-    }
+    if (this.diskGuard?.admits(m) === false) return;
     this.driver.step(m);
   }
 
-  private handOverIfFull(): void {
-    const alarm = this.diskAlarm;
-    if (alarm === undefined || this.handoff === undefined) return;
-    const to = this.handoff.next(alarm.raised, () => this.driver.raft.status());
-    if (to === undefined) return;
-    try {
-      this.driver.withCore((raft) => raft.transferLeadership(to));
-    } catch (e) {
-      this.options.log.warn(`Disk alarm: could not hand leadership to node ${to}: ${describeError(e)}`);
-    }
+  /** Raised below --min-free-space: the leader then refuses publishes (undefined without a free-space probe). */
+  get diskAlarm(): DiskAlarm | undefined {
+    return this.diskGuard?.alarm;
   }
 
   get raft(): RaftNode {
@@ -335,15 +246,19 @@ export class BrokerAssembly {
     return this.store.entries(index, index + 1)[0]?.data;
   }
 
-  /** Stops the ticker and the driver, fails what is pending, and closes the store. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the ticker and the driver, fails what is pending, and closes the store; `atDurableState`: with the log cut
+   * back to what was last synced (after a failed write, before the store is opened again: disk-full-reopen.ts).
+   */
+  async stop(how: { atDurableState?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.stopTicker?.();
     this.membership.stop();
     this.driver.stop();
     this.broker.pending.failAll(new MqraftError("UNAVAILABLE", "the broker is stopping"));
-    await this.store.close().catch(() => undefined);
+    if (how.atDurableState) await this.store.closeAtDurableState();
+    else await this.store.close().catch(() => undefined);
   }
 
   /** A snapshot from the leader, as the stream snapshot-stream.ts describes (verified by the receiver already). */
@@ -415,21 +330,4 @@ export class BrokerAssembly {
       });
     return this.snapshotting;
   }
-}
-
-/**
- * Why the store could not persist, for the operator: a full disk is DISK_FULL with what to do (the failed write was
- * never acknowledged, and recovery drops its torn bytes), anything else INTERNAL.
- */
-export function persistenceFailure(e: unknown, dataDir: string): MqraftError {
-  // the store reports a failure after the first as "failed earlier", with the first as its cause
-  let cause: unknown = e;
-  while (errnoCode(cause) !== "ENOSPC" && cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
-  if (errnoCode(cause) === "ENOSPC")
-    return new MqraftError(
-      "DISK_FULL",
-      `the disk of ${dataDir} is full (ENOSPC): free space there (or give the broker a larger disk) and start it again; nothing acknowledged is lost, and the broker catches up from the others`,
-      { cause: e },
-    );
-  return new MqraftError("INTERNAL", describeError(e), { cause: e });
 }

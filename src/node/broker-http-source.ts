@@ -53,7 +53,9 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
     get publish() {
       return parts.broker().batcher.metrics;
     },
-    store: parts.store.metrics,
+    get store() {
+      return parts.store.metrics;
+    },
     status: () => {
       const { type: _, ...view } = statusView(parts.raft().status(), parts.id);
       return view;

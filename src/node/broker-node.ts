@@ -20,11 +20,12 @@ import {
   setDialTls,
   type Welcome,
 } from "../wire/index.ts";
-import { BrokerAssembly } from "./broker-assembly.ts";
+import { type AssemblyOptions, BrokerAssembly } from "./broker-assembly.ts";
 import type { BrokerConfig } from "./broker-config.ts";
 import { BrokerObservability } from "./broker-observability.ts";
 import { ClientSession, type SessionHost } from "./client-session.ts";
 import { realClock } from "./clock.ts";
+import { reopenAfterDiskFull } from "./disk-full-reopen.ts";
 import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
 import { statfsProbe } from "./free-space.ts";
 import type { MembershipService } from "./membership-service.ts";
@@ -56,6 +57,11 @@ export class BrokerNode {
   readonly stopped: Promise<MqraftError | null>;
   private settleStopped!: (reason: MqraftError | null) => void;
   private assembly!: BrokerAssembly;
+  /** What the assembly was opened with: it is opened again with the same after a write failed with ENOSPC. */
+  private assemblyOptions!: AssemblyOptions;
+  /** Client and peer connections accepted: a reopened assembly starts without them, as a restarted broker would. */
+  private readonly accepted = new Set<Connection<ServerInbound, unknown>>();
+  private reopening = false;
   private peers!: PeerNetwork;
   private listener: Listener | undefined;
   private peerAddresses = "";
@@ -100,7 +106,7 @@ export class BrokerNode {
     const node = new BrokerNode(config);
     const fs = brokerFs();
     const testDiskOf = testDisk(config.dataDir, fs);
-    node.assembly = await BrokerAssembly.open({
+    node.assemblyOptions = {
       id: config.id,
       fs: testDiskOf?.fs ?? fs,
       dataDir: config.dataDir,
@@ -121,10 +127,12 @@ export class BrokerNode {
       removed: () => void node.stop(),
       ...(config.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: config.removeDeadAfterMs }),
       fatal: (e) => void node.stop(e),
+      diskFull: () => void node.reopen(),
       onTick: () => node.onTick(),
       freeSpace: testDiskOf?.probe ?? statfsProbe(config.dataDir),
       ...(config.minFreeBytes === undefined ? {} : { minFreeBytes: config.minFreeBytes }),
-    });
+    };
+    node.assembly = await BrokerAssembly.open(node.assemblyOptions);
     reportSyncedLengths(node.assembly.store, config.dataDir);
     try {
       node.boot();
@@ -159,9 +167,15 @@ export class BrokerNode {
       this.auth,
     );
     const { auth } = this;
+    const node = this;
     const sessionHost: SessionHost = {
-      broker: this.broker,
-      membership: this.membership,
+      // the assembly's, whichever is current (reopen())
+      get broker() {
+        return node.broker;
+      },
+      get membership() {
+        return node.membership;
+      },
       isLeader: () => this.driver.raft.role === "leader",
       log: this.log,
       welcome: () => this.welcome(),
@@ -204,7 +218,13 @@ export class BrokerNode {
       onHandshakeFailed: (e) => this.log.debug(`A TLS handshake failed: ${e.message}`),
       onConnection: (c: Connection<ServerInbound, unknown>) => this.accept(c, sessionHost),
     });
-    this.observability = new BrokerObservability(config, this.assembly, () => this.listener, this.log, auth);
+    this.observability = new BrokerObservability(
+      config,
+      () => this.assembly,
+      () => this.listener,
+      this.log,
+      auth,
+    );
     this.observability.start(this.serverTls);
     this.assembly.start();
     this.log.info(`Running on ${config.advertise}`);
@@ -242,7 +262,37 @@ export class BrokerNode {
       );
       return;
     }
+    this.accepted.add(connection);
+    void connection.closed.then(() => this.accepted.delete(connection));
     new ClientSession(host, connection);
+  }
+
+  /**
+   * A write failed with ENOSPC: the broker opens its data folder again at its last durable state, as a restart would,
+   * and stays up with its disk alarm raised (docs/disk-full.md). Its connections are closed (subscribers resume on
+   * their own, peers dial again); a reopen that fails stops the broker with the reason.
+   */
+  private async reopen(): Promise<void> {
+    if (this.stopping || this.reopening) return;
+    this.reopening = true;
+    try {
+      const next = await reopenAfterDiskFull(this.assembly, this.assemblyOptions);
+      if (this.stopping) return await next.stop();
+      this.assembly = next;
+      reportSyncedLengths(next.store, this.config.dataDir);
+      const closing = new MqraftError("UNAVAILABLE", "the broker reopened its data folder after its disk filled");
+      for (const connection of this.accepted) connection.close(closing);
+      next.start();
+      this.log.info(
+        `Reopened ${this.config.dataDir} after ENOSPC: log [${next.store.firstIndex()}, ${next.store.lastIndex()}]`,
+      );
+    } catch (e) {
+      const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", describeError(e), { cause: e });
+      this.log.error(`Stopping: could not reopen ${this.config.dataDir} after ENOSPC: ${error.message}`);
+      await this.stop(error);
+    } finally {
+      this.reopening = false;
+    }
   }
 
   /** The disk alarm's state for this broker's own status row. */

@@ -18,7 +18,8 @@ export class BrokerObservability {
 
   constructor(
     private readonly config: BrokerConfig,
-    private readonly assembly: BrokerAssembly,
+    /** The current assembly (a broker reopens its assembly after ENOSPC: disk-full-reopen.ts). */
+    private readonly assembly: () => BrokerAssembly,
     /** The client port's listener, once it listens (its connection count is a metric). */
     private readonly listener: () => Listener | undefined,
     private readonly log: Logger,
@@ -31,12 +32,16 @@ export class BrokerObservability {
     if (config.httpPort !== 0) {
       const source = brokerHttpSource({
         id: config.id,
-        raft: () => assembly.driver.raft,
-        broker: () => assembly.broker,
-        watcher: () => assembly.watcher,
+        raft: () => assembly().driver.raft,
+        broker: () => assembly().broker,
+        watcher: () => assembly().watcher,
         listener: this.listener,
-        store: assembly.store,
-        diskAlarm: assembly.diskAlarm,
+        get store() {
+          return assembly().store;
+        },
+        get diskAlarm() {
+          return assembly().diskAlarm;
+        },
       });
       this.http = serveBrokerHttp({
         host: config.host,
@@ -51,7 +56,7 @@ export class BrokerObservability {
       this.reporter = new ManagerReporter(
         config.managers,
         config.id,
-        () => leaderReport(assembly.driver.raft.status()),
+        () => leaderReport(assembly().driver.raft.status()),
         this.log,
       );
       this.reporter.clusterAuth = this.auth;

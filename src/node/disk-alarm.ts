@@ -11,6 +11,11 @@ import { defaultMinFreeBytes, type FreeSpace, type FreeSpaceProbe, humanBytes } 
  */
 export class DiskAlarm {
   raised = false;
+  /**
+   * A write failed with ENOSPC during this alarm: the broker takes no more entries from its leader until the alarm
+   * clears (broker-assembly.ts drops appends and snapshot chunks), so that it does not reopen its store at every one.
+   */
+  full = false;
   /** What the last check read; undefined until one succeeded. */
   space: FreeSpace | undefined;
   private probeFailed = false;
@@ -55,8 +60,24 @@ export class DiskAlarm {
       );
     } else if (this.raised && space.freeBytes >= min + clearMargin(min)) {
       this.raised = false;
+      this.full = false;
       this.log.info(`Disk alarm cleared: ${humanBytes(space.freeBytes)} free in ${this.dataDir}; publishing resumes`);
     }
+  }
+
+  /**
+   * A write failed with ENOSPC (the reserve was too small, or another process filled the disk): the alarm is raised
+   * whatever the last check read, and stays until the free space is above the minimum plus its margin again.
+   */
+  noSpace(): void {
+    if (!this.full)
+      this.log.warn(
+        `The disk of ${this.dataDir} is full (ENOSPC): this broker reopens its data folder at its last durable state and takes no entries from the leader until space is freed (retention, mqraft topic purge, a larger disk)`,
+      );
+    this.full = true;
+    if (this.raised) return;
+    this.raised = true;
+    this.budget.refill();
   }
 
   /** The error a publish is refused with while the alarm is raised; undefined when it is not. */

@@ -16,8 +16,8 @@ import {
 import { type DataLayout, dataLayout } from "./layout.ts";
 import { type RecoveredLog, type RecoveryReport, recoverLog } from "./log-recovery.ts";
 import { type LogStoreOptions, resolveLogStoreOptions } from "./log-store-options.ts";
+import { cutToDurableState, writeEntries } from "./log-writes.ts";
 import { RecentEntries } from "./recent-entries.ts";
-import { recordSize } from "./record-codec.ts";
 import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
 import { type Segment, SegmentFiles } from "./segment-files.ts";
 import { readEntries } from "./segment-reader.ts";
@@ -342,41 +342,39 @@ export class LogStore implements LogReader {
   }
 
   /** Waits for a running sync, closes the files and releases the data folder. Does not sync. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.closeFiles(this.health.failure === undefined ? (files) => files.writePending() : () => {});
+  }
+
+  /**
+   * After a failed write or sync: as close(), with the log cut back to what was last synced (log-writes.ts), so that
+   * it can be opened again at its last durable state.
+   */
+  closeAtDurableState(): Promise<void> {
+    return this.closeFiles(cutToDurableState);
+  }
+
+  private async closeFiles(last: (files: SegmentFiles) => void): Promise<void> {
     if (this.health.closed) return;
     this.health.closed = true;
     await this.commit.idle();
-    if (this.health.failure === undefined) this.files.writePending();
-    this.files.closeAll();
-    this.lock.release();
+    try {
+      last(this.files);
+    } finally {
+      this.files.closeAll();
+      this.lock.release();
+    }
   }
 
   private writeEntries(entries: readonly Entry[]): void {
-    let k = 0;
-    while (k < entries.length) {
-      const first = entries[k] as Entry;
-      let seg = this.files.newest;
-      const holdsRecords = seg !== undefined && this.index.lastIndex >= seg.firstIndex;
-      if (seg === undefined || (holdsRecords && seg.size + recordSize(first.data.length) > this.maxSegmentBytes)) {
-        if (seg !== undefined) this.seal(seg);
-        seg = this.files.create(first.index, this.term(first.index - 1) ?? 0);
-      }
-      let end = k;
-      let bytes = 0;
-      while (end < entries.length) {
-        const size = recordSize((entries[end] as Entry).data.length);
-        if (end > k && seg.size + bytes + size > this.maxSegmentBytes) break;
-        bytes += size;
-        end++;
-      }
-      for (let j = k, at = seg.size; j < end; j++) {
-        const e = entries[j] as Entry;
-        this.index.push(e.term, at);
-        at += recordSize(e.data.length);
-      }
-      this.files.appendRecords(seg, entries, k, end);
-      k = end;
-    }
+    writeEntries(
+      this.files,
+      this.index,
+      entries,
+      this.maxSegmentBytes,
+      (i) => this.term(i),
+      (seg) => this.seal(seg),
+    );
   }
 
   /**

@@ -216,6 +216,20 @@ export class SegmentFiles {
     }
   }
 
+  /**
+   * After a failed write or sync (log-writes.ts): the segment goes back to the bytes last synced, and what was appended
+   * to it and not yet written is dropped.
+   */
+  cutToDurable(seg: Segment): void {
+    if (this.pending?.seg === seg) {
+      this.pending = undefined;
+      this.pendingLength = 0;
+    }
+    this.fs.truncate(seg.fd, seg.durableSize);
+    seg.size = seg.durableSize;
+    this.mirror.truncate(seg, seg.durableSize);
+  }
+
   closeRetired(): void {
     for (const s of this.retired.splice(0)) this.fs.close(s.fd);
   }

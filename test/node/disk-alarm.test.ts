@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { persistenceFailure } from "../../src/node/broker-assembly.ts";
 import { DiskAlarm } from "../../src/node/disk-alarm.ts";
+import { DiskGuard, persistenceFailure } from "../../src/node/disk-guard.ts";
 import { defaultMinFreeBytes, type FreeSpace } from "../../src/node/free-space.ts";
+import { EntryKind, type Message } from "../../src/raft/index.ts";
 import { MqraftError } from "../../src/util/errors.ts";
 import { recordingLog } from "../support/recording-log.ts";
 
@@ -74,6 +75,78 @@ describe("the disk alarm", () => {
     expect(lines.filter((l) => l.includes("Cannot read the free space"))).toEqual([
       "warn Cannot read the free space of /data/2: EIO: statfs",
     ]);
+  });
+});
+
+describe("after ENOSPC", () => {
+  test("the alarm is raised whatever the last check read, logged once, and stays until the minimum plus its margin is free", () => {
+    const lines: string[] = [];
+    const space = { current: { freeBytes: 100 * MIB, totalBytes: GIB } as FreeSpace | Error };
+    const alarm = alarmOn(space, 8 * MIB, lines);
+    alarm.check();
+    expect(alarm.raised).toBe(false);
+    alarm.noSpace();
+    alarm.noSpace();
+    expect({ raised: alarm.raised, full: alarm.full }).toEqual({ raised: true, full: true });
+    expect(alarm.refusal()?.code).toBe("DISK_FULL");
+    space.current = { freeBytes: 8 * MIB + MIB / 2, totalBytes: GIB };
+    alarm.check();
+    expect({ raised: alarm.raised, full: alarm.full }).toEqual({ raised: true, full: true });
+    space.current = { freeBytes: 20 * MIB, totalBytes: GIB };
+    alarm.check();
+    expect({ raised: alarm.raised, full: alarm.full }).toEqual({ raised: false, full: false });
+    expect(lines).toEqual([
+      "warn The disk of /data/2 is full (ENOSPC): this broker reopens its data folder at its last durable state and takes no entries from the leader until space is freed (retention, mqraft topic purge, a larger disk)",
+      "info Disk alarm cleared: 20.0 MiB free in /data/2; publishing resumes",
+    ]);
+  });
+
+  test("a broker takes no entries (appends that carry some, snapshot chunks) until space returns; heartbeats, votes and empty appends go on", () => {
+    const space = { current: { freeBytes: 0, totalBytes: GIB } as FreeSpace | Error };
+    const guard = new DiskGuard({
+      id: 2,
+      dataDir: "/data/2",
+      log: recordingLog([]),
+      electionTicks: 10,
+      freeSpace: () => space.current as FreeSpace,
+      minFreeBytes: 8 * MIB,
+      alarm: undefined,
+      driver: () => {
+        throw new Error("not needed");
+      },
+      addressOf: (id) => `node ${id}`,
+    });
+    const entry = { index: 5, term: 2, kind: EntryKind.Normal, data: new Uint8Array(10) };
+    const append: Message = {
+      type: "append",
+      from: 1,
+      to: 2,
+      term: 2,
+      index: 4,
+      logTerm: 2,
+      entries: [entry],
+      commit: 3,
+    };
+    const empty: Message = { ...append, entries: [] };
+    const heartbeat: Message = {
+      type: "heartbeat",
+      from: 1,
+      to: 2,
+      term: 2,
+      commit: 3,
+      cluster: { membership: { voters: [1, 2, 3], learners: [], addresses: {} }, reachable: [1, 2, 3] },
+    };
+    const vote: Message = { type: "vote", from: 3, to: 2, term: 3, lastIndex: 9, lastTerm: 2, transfer: false };
+    const admitted = () => [append, empty, heartbeat, vote].map((m) => guard.admits(m));
+    // the alarm alone does not stop a follower from appending into its reserve
+    guard.alarm.check();
+    expect(guard.alarm.raised).toBe(true);
+    expect(admitted()).toEqual([true, true, true, true]);
+    guard.alarm.noSpace();
+    expect(admitted()).toEqual([false, true, true, true]);
+    space.current = { freeBytes: 100 * MIB, totalBytes: GIB };
+    guard.alarm.check();
+    expect(admitted()).toEqual([true, true, true, true]);
   });
 });
 

@@ -85,4 +85,55 @@ describe("a disk that fills up (ENOSPC)", () => {
     expect(describeEntries(again.entries(1, 33))).toEqual(describeEntries(synced));
     await again.close();
   });
+
+  test("closed at its durable state after ENOSPC, the store reopens holding what was synced only: records written and not yet synced are cut too", async () => {
+    const fs = new SimFs();
+    const store = await LogStore.open({ fs, dir: DIR });
+    const synced = makeEntries(1, 20, 1, 100);
+    store.append(synced);
+    await store.sync();
+    // written to the file (the page cache) at the end of the turn, and not synced when the disk fills
+    store.append(makeEntries(21, 25, 1, 100));
+    await Bun.sleep(0);
+    const [segment] = logFiles(fs);
+    const path = `${DIR}/log/${segment}`;
+    expect(fs.liveBytes(path).length).toBe(28 + 25 * 125);
+    fs.capacityBytes = fs.usedBytes() + 60;
+    store.append(makeEntries(26, 30, 1, 100));
+    await Bun.sleep(0);
+    expect(() => store.sync()).toThrow("failed earlier");
+    expect(store.durableIndex).toBe(20);
+    await store.closeAtDurableState();
+
+    expect(fs.liveBytes(path).length).toBe(28 + 20 * 125);
+    fs.capacityBytes = undefined;
+    const again = await LogStore.open({ fs, dir: DIR });
+    expect({ last: again.lastIndex(), torn: again.recovery.tornTail }).toEqual({ last: 20, torn: undefined });
+    expect(describeEntries(again.entries(1, 21))).toEqual(describeEntries(synced));
+    await again.close();
+  });
+
+  test("a newest segment of which nothing was synced is removed when the store is closed at its durable state", async () => {
+    const fs = new SimFs();
+    const store = await LogStore.open({ fs, dir: DIR, maxSegmentBytes: 4096 });
+    store.append(makeEntries(1, 32, 1, 100));
+    await store.sync();
+    // a second segment (the first is sealed), written and not synced, then the disk fills
+    store.append(makeEntries(33, 34, 1, 100));
+    await Bun.sleep(0);
+    expect(logFiles(fs)).toHaveLength(2);
+    fs.capacityBytes = fs.usedBytes() + 10;
+    store.append(makeEntries(35, 36, 1, 100));
+    await Bun.sleep(0);
+    expect(() => store.sync()).toThrow("failed earlier");
+    await store.closeAtDurableState();
+    expect(logFiles(fs)).toHaveLength(1);
+    fs.capacityBytes = undefined;
+    const again = await LogStore.open({ fs, dir: DIR });
+    expect({ last: again.lastIndex(), removed: again.recovery.removedSegment }).toEqual({
+      last: 32,
+      removed: undefined,
+    });
+    await again.close();
+  });
 });
