@@ -11,7 +11,7 @@ import { type Message, type NodeId, RAFT_DEFAULTS, RaftNode, type Snapshot } fro
 import { LogStore } from "../storage/log-store.ts";
 import { PartsSnapshot } from "../storage/parts-snapshot.ts";
 import { AssertionError, assert } from "../util/assert.ts";
-import { describeError, MqraftError } from "../util/errors.ts";
+import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
 import { found, reportRecovery } from "./assembly-boot.ts";
 import type { AssemblyOptions } from "./assembly-options.ts";
 import { CommandClock } from "./command-clock.ts";
@@ -60,20 +60,26 @@ export class BrokerAssembly {
     );
   }
 
-  /** Opens (and recovers) the data folder, founds a new cluster's log if it is empty, and builds the node. */
+  /**
+   * Opens (and recovers) the data folder, founds a new cluster's log if it is empty, and builds the node. A file-system
+   * error fails it as persistenceFailure() names it: DISK_FULL on a full disk (the founding entries, say).
+   */
   static async open(options: AssemblyOptions): Promise<BrokerAssembly> {
     const store = await LogStore.open({
       fs: options.fs,
       dir: options.dataDir,
       ...(options.segmentBytes === undefined ? {} : { maxSegmentBytes: options.segmentBytes }),
       repair: options.repair ?? false,
+    }).catch((e: unknown) => {
+      throw isMqraftError(e) ? e : persistenceFailure(e, options.dataDir);
     });
     try {
       await found(store, options);
       return new BrokerAssembly(options, store);
     } catch (e) {
-      await store.close().catch(() => undefined);
-      throw e;
+      // founding entries that failed to sync go, so that the next start finds the folder new again
+      await store.closeAtDurableState().catch(() => undefined);
+      throw isMqraftError(e) ? e : persistenceFailure(e, options.dataDir);
     }
   }
 

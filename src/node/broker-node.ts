@@ -26,6 +26,7 @@ import { BrokerObservability } from "./broker-observability.ts";
 import { ClientSession, type SessionHost } from "./client-session.ts";
 import { realClock } from "./clock.ts";
 import { reopenAfterDiskFull } from "./disk-full-reopen.ts";
+import { persistenceFailure } from "./disk-guard.ts";
 import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
 import { statfsProbe } from "./free-space.ts";
 import type { MembershipService } from "./membership-service.ts";
@@ -276,7 +277,7 @@ export class BrokerNode {
     if (this.stopping || this.reopening) return;
     this.reopening = true;
     try {
-      const next = await reopenAfterDiskFull(this.assembly, this.assemblyOptions);
+      const next = await reopenAfterDiskFull(this.assembly, () => this.assemblyOptions);
       if (this.stopping) return await next.stop();
       this.assembly = next;
       reportSyncedLengths(next.store, this.config.dataDir);
@@ -287,7 +288,7 @@ export class BrokerNode {
         `Reopened ${this.config.dataDir} after ENOSPC: log [${next.store.firstIndex()}, ${next.store.lastIndex()}]`,
       );
     } catch (e) {
-      const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", describeError(e), { cause: e });
+      const error = isMqraftError(e) ? e : persistenceFailure(e, this.config.dataDir);
       this.log.error(`Stopping: could not reopen ${this.config.dataDir} after ENOSPC: ${error.message}`);
       await this.stop(error);
     } finally {

@@ -10,10 +10,15 @@ import { BrokerAssembly } from "./broker-assembly.ts";
 /**
  * Stops `failed` (closing its store with each log file cut back to what was last synced: what a failed write or sync
  * left behind was never acknowledged, and after a failed fsync it may not even be what the disk holds) and opens the
- * data folder again with `options`, keeping the disk alarm. The new assembly is not started.
+ * data folder again with what `options` gives once it has stopped, keeping the disk alarm. The new assembly is not
+ * started.
  */
-export async function reopenAfterDiskFull(failed: BrokerAssembly, options: AssemblyOptions): Promise<BrokerAssembly> {
+export async function reopenAfterDiskFull(
+  failed: BrokerAssembly,
+  options: () => AssemblyOptions,
+): Promise<BrokerAssembly> {
   const alarm = failed.diskAlarm;
   await failed.stop({ atDurableState: true });
-  return BrokerAssembly.open(alarm === undefined ? options : { ...options, diskAlarm: alarm });
+  const next = options();
+  return BrokerAssembly.open(alarm === undefined ? next : { ...next, diskAlarm: alarm });
 }

@@ -348,15 +348,17 @@ export class LogStore implements LogReader {
 
   /**
    * After a failed write or sync: as close(), with the log cut back to what was last synced (log-writes.ts), so that
-   * it can be opened again at its last durable state.
+   * it can be opened again at its last durable state. It waits for a snapshot being written too: the store opened
+   * next may write its own snapshot.tmp, which this one's rename would put in place half written.
    */
   closeAtDurableState(): Promise<void> {
-    return this.closeFiles(cutToDurableState);
+    return this.closeFiles(cutToDurableState, this.snapshotWrites);
   }
 
-  private async closeFiles(last: (files: SegmentFiles) => void): Promise<void> {
+  private async closeFiles(last: (files: SegmentFiles) => void, writing?: Promise<unknown>): Promise<void> {
     if (this.health.closed) return;
     this.health.closed = true;
+    await writing;
     await this.commit.idle();
     try {
       last(this.files);

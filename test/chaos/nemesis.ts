@@ -166,8 +166,8 @@ async function inject(
       return { description: "kill -9 the manager", undo: async () => cluster.startManager() };
     case "disk-full": {
       // Far below the 1 GiB minimum: the alarm rises (a leader hands over, publishes are refused), and with at most
-      // 256 KiB left a broker that keeps appending soon hits ENOSPC and stops with DISK_FULL. Space freed, it is restarted
-      // if it stopped, and must catch up.
+      // 256 KiB left a broker that keeps appending soon hits ENOSPC, reopens its data folder and takes no entries until
+      // space returns. Space freed, it is restarted if it stopped (it should not), and must catch up.
       const victim = prng.chance(0.5) ? leader : prng.pick(followers);
       const free = prng.int(0, 256 << 10);
       cluster.fillDisk(victim, free);

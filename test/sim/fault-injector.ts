@@ -19,6 +19,8 @@ export interface FaultRates {
   partition: number;
   /** A byte of a log a down machine synced is damaged (at most one machine at a time); 0 without real disks. */
   damage: number;
+  /** Another process fills a running machine's disk, and frees it later; undefined or 0 without real disks. */
+  diskFull?: number;
 }
 
 export interface FaultStats {
@@ -27,6 +29,8 @@ export interface FaultStats {
   pauses: number;
   partitions: number;
   damages: number;
+  /** Disks filled (where the level has them). */
+  diskFulls?: number;
 }
 
 export const noFaults = (): FaultStats => ({ crashes: 0, unsyncedCrashes: 0, pauses: 0, partitions: 0, damages: 0 });
@@ -47,6 +51,11 @@ export interface FaultMachine {
   start(): void;
   /** Damages a byte of what this machine synced (it is down); what was hit, or undefined if nothing could be. */
   damage?(prng: Prng): unknown;
+  /** Another process filled its disk (fillDisk) and has not freed it yet. */
+  readonly diskFull?: boolean;
+  /** Fills its disk but for a little room; what was left. */
+  fillDisk?(prng: Prng): unknown;
+  freeDisk?(): void;
 }
 
 export interface FaultTarget {
@@ -87,6 +96,8 @@ export class FaultInjector {
     if (this.prng.chance(r.pause)) this.pauseOne();
     if (this.prng.chance(r.partition)) this.partition();
     if (this.prng.chance(r.damage)) this.damageOne();
+    // drawn only where the level fills disks, so that the draws of every other level and profile stay as they were
+    if (r.diskFull !== undefined && r.diskFull > 0 && this.prng.chance(r.diskFull)) this.fillOne();
   }
 
   /** After every event of the run: an armed power loss strikes the leader caught with unsynced entries. */
@@ -113,6 +124,7 @@ export class FaultInjector {
     t.healLevel();
     for (const node of t.machines()) {
       node.pausedUntil = 0;
+      if (node.diskFull) node.freeDisk?.();
       if (node.restartable) node.start();
     }
     t.trace(0, "heal all");
@@ -153,6 +165,25 @@ export class FaultInjector {
     if (hit === undefined) return;
     this.target.stats.damages++;
     this.target.trace(node.id, "damage", hit);
+  }
+
+  /**
+   * Another process fills a running machine's disk, leaving a little room: its alarm may rise and its writes fail with
+   * ENOSPC (so it reopens its store, and takes no entries until space returns). The space is freed later.
+   */
+  private fillOne(): void {
+    const t = this.target;
+    const running = t.machines().filter((m) => m.running && m.fillDisk !== undefined && !m.diskFull);
+    if (running.length === 0) return;
+    const node = this.prng.pick(running);
+    const left = node.fillDisk?.(this.prng);
+    t.stats.diskFulls = (t.stats.diskFulls ?? 0) + 1;
+    t.trace(node.id, "disk full", left);
+    t.after(this.prng.int(5, 60) * t.tickMs, () => {
+      if (!node.diskFull) return;
+      node.freeDisk?.();
+      t.trace(node.id, "disk freed");
+    });
   }
 
   private pauseOne(): void {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { errnoCode } from "../../src/storage/fs.ts";
 import { LogStore } from "../../src/storage/log-store.ts";
 import { SimFs } from "../../src/storage/sim-fs.ts";
+import { snapshotAt } from "./log-store.case.ts";
 import { describeEntries, makeEntries } from "./storage-env.ts";
 
 const DIR = "/data/n1";
@@ -135,5 +136,35 @@ describe("a disk that fills up (ENOSPC)", () => {
       removed: undefined,
     });
     await again.close();
+  });
+
+  test("closed at its durable state, the store first waits for a snapshot being written: its rename must not land on the next store's", async () => {
+    const fs = new SimFs({ syncMode: "manual" });
+    /** Completes syncs as they come until `p` settles. */
+    const pumped = async <T>(p: Promise<T>): Promise<T> => {
+      let settled = false;
+      const done = p.finally(() => {
+        settled = true;
+      });
+      while (!settled) {
+        fs.completeSyncs();
+        await Bun.sleep(1);
+      }
+      return done;
+    };
+    const store = await pumped(LogStore.open({ fs, dir: DIR }));
+    store.append(makeEntries(1, 10, 1, 100));
+    await pumped(store.sync());
+    const saving = store.saveSnapshot(snapshotAt(10, 1));
+    await fs.syncQueued();
+    let closed = false;
+    const closing = store.closeAtDurableState().then(() => {
+      closed = true;
+    });
+    await Bun.sleep(1);
+    expect({ closed, temp: fs.readdir(DIR).includes("snapshot.tmp") }).toEqual({ closed: false, temp: true });
+    await pumped(closing);
+    await saving;
+    expect(fs.readdir(DIR).filter((f) => f.startsWith("snapshot"))).toEqual(["snapshot"]);
   });
 });

@@ -29,6 +29,10 @@ export interface DriverStats {
   retired: number;
   damages: number;
   repairs: number;
+  /** Disks filled by the fault, stores reopened after ENOSPC, and brokers that could not open theirs on a full disk. */
+  diskFulls: number;
+  diskReopens: number;
+  diskStops: number;
   pauses: number;
   partitions: number;
   slowSyncs: number;
@@ -71,6 +75,9 @@ export class DriverCluster implements MachineEnv, FaultTarget {
     retired: 0,
     damages: 0,
     repairs: 0,
+    diskFulls: 0,
+    diskReopens: 0,
+    diskStops: 0,
     pauses: 0,
     partitions: 0,
     slowSyncs: 0,
@@ -184,6 +191,8 @@ export class DriverCluster implements MachineEnv, FaultTarget {
     else if (what === "retired") this.stats.retired++;
     else if (what === "repaired") this.stats.repairs++;
     else if (what === "install snapshot") this.stats.installs++;
+    else if (what === "disk reopen") this.stats.diskReopens++;
+    else if (what === "stopped on a full disk") this.stats.diskStops++;
   }
 
   traceLines(count: number): string[] {

@@ -9,6 +9,7 @@ export class DriverMix {
   private datagram = 0;
   private retention = 0;
   private withInstalls = 0;
+  private withFullDisks = 0;
 
   add(r: DriverSeedResult): void {
     this.runs++;
@@ -21,6 +22,7 @@ export class DriverMix {
     if (r.profile.network.jitter > 0 || r.profile.network.duplicate > 0) this.datagram++;
     if (Object.keys(r.profile.retention).length > 0) this.retention++;
     if (r.stats.installs > 0) this.withInstalls++;
+    if (r.stats.diskFulls > 0) this.withFullDisks++;
   }
 
   lines(): string[] {
@@ -38,6 +40,8 @@ export class DriverMix {
         `${per("snapshots")} snapshots taken, ${per("installs")} installed from a leader (in ${share(this.withInstalls)} of runs)`,
       `per run: ${per("confChanges")} membership changes, ${per("retired")} brokers removed, ${per("transfers")} leadership transfers, ` +
         `${per("damages")} damaged segments (${per("repairs")} repaired starts)`,
+      `disks filled: ${this.totals.get("diskFulls") ?? 0} in ${this.withFullDisks} runs (${share(this.withFullDisks)}), ` +
+        `${this.totals.get("diskReopens") ?? 0} stores reopened after ENOSPC, ${this.totals.get("diskStops") ?? 0} brokers stopped on a full disk`,
       `ticks to converge after healing: p50 ${at(0.5)}, p99 ${at(0.99)}, max ${sorted.at(-1) ?? 0}`,
     ];
   }

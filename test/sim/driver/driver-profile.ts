@@ -19,6 +19,8 @@ export interface DriverProfile {
   transfer: number;
   /** Per-tick chance that a machine that is down has a byte of a log segment damaged (at most one at a time). */
   damage: number;
+  /** Per-tick chance that another process fills a running machine's disk, freed again later (fault-injector.ts). */
+  diskFull: number;
   /** A node's process freezes (no ticks, no messages, no I/O completions handled) for a while. */
   pause: number;
   /** Time units an fdatasync or folder sync takes: [min, max], and the chance of a much slower one. */
@@ -73,6 +75,7 @@ export function drawDriverProfile(prng: Prng, nodes: number | undefined): Driver
     payload: prng.pick([8, 100, 600]),
     // drawn last, so that the draws above stay what they were for every seed
     unsyncedCrash: prng.pick([0, 0.01, 0.03]),
+    diskFull: prng.pick([0, 0, 0.01, 0.03]),
   };
 }
 

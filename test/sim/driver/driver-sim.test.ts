@@ -1,6 +1,6 @@
 /**
  * The driver-level simulation in `make test`: production's broker assembly (src/node/broker-assembly.ts) on
- * simulated disks, network and clock, with joins, removals, transfers, crashes and damaged segments, plus the
+ * simulated disks, network and clock, with joins, removals, transfers, crashes, damaged segments and full disks, plus the
  * simulator's own parts.
  */
 import { describe, expect, test } from "bun:test";
@@ -20,7 +20,7 @@ const SAFETY_TICKS = 100;
 describe("simulated production brokers", () => {
   test(`${SEEDS} seeds over TCP-like links keep every invariant and converge after healing`, async () => {
     const failures: string[] = [];
-    const totals = { acked: 0, crashes: 0, installs: 0, snapshots: 0 };
+    const totals = { acked: 0, crashes: 0, installs: 0, snapshots: 0, diskFulls: 0, diskReopens: 0 };
     for (let seed = 1; seed <= SEEDS; seed++) {
       const r = await runDriverSeed(seed, { fifoLinks: true, safetyTicks: SAFETY_TICKS });
       for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += r.stats[key];
@@ -34,6 +34,9 @@ describe("simulated production brokers", () => {
     expect(totals.crashes).toBeGreaterThan(SEEDS);
     expect(totals.snapshots).toBeGreaterThan(SEEDS * 10);
     expect(totals.installs).toBeGreaterThan(SEEDS / 10);
+    // full disks: brokers whose writes failed with ENOSPC reopened their stores and caught up (docs/disk-full.md)
+    expect(totals.diskFulls).toBeGreaterThan(SEEDS / 2);
+    expect(totals.diskReopens).toBeGreaterThan(SEEDS / 4);
   }, 60_000);
 
   test("seeds that once broke an invariant now keep them all and converge", async () => {

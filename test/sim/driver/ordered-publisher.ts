@@ -23,7 +23,8 @@ import type { SimReplica } from "./sim-replica.ts";
 /** Per tick while producing: the chance that the client's process restarts. */
 const RESTART = 0.01;
 /** Errors that say nothing of the publish itself (client-errors.ts): the client sends it again elsewhere. */
-const RETRYABLE = new Set(["NOT_LEADER", "NO_LEADER", "UNAVAILABLE", "TIMEOUT"]);
+// DISK_FULL: the leader's disk alarm (docs/disk-full.md); an application tries again once space is freed
+const RETRYABLE = new Set(["NOT_LEADER", "NO_LEADER", "UNAVAILABLE", "TIMEOUT", "DISK_FULL"]);
 
 interface Outgoing extends Made {
   /** Times sent, over every connection of this incarnation. */

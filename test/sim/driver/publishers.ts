@@ -12,7 +12,8 @@ import { ConnectionOrder } from "./connection-order.ts";
 import { type Made, REQUEST_TIMEOUT, RETRY_PAUSE, SimPublisher } from "./sim-publisher.ts";
 
 /** Errors after which the outcome of a publish is unknown or it was not stored: the client retries. */
-const RETRYABLE = new Set(["NOT_LEADER", "UNAVAILABLE", "REFUSED"]);
+// DISK_FULL: the leader's disk alarm (docs/disk-full.md); an application tries again once space is freed
+const RETRYABLE = new Set(["NOT_LEADER", "UNAVAILABLE", "REFUSED", "DISK_FULL"]);
 
 interface Outgoing extends Made {
   attempt: number;

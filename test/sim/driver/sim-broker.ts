@@ -3,6 +3,7 @@
  * process (a SimReplica, production's BrokerAssembly) that boots from it, runs, and may crash, pause, or restart.
  */
 import type { Clock } from "../../../src/node/clock.ts";
+import { persistenceFailure } from "../../../src/node/disk-guard.ts";
 import type { Message, Role } from "../../../src/raft/index.ts";
 import { isMqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
@@ -11,7 +12,7 @@ import type { Scheduler } from "../scheduler.ts";
 import type { BrokerChecker } from "./broker-checker.ts";
 import { damageSegment } from "./disk-damage.ts";
 import type { DriverProfile } from "./driver-profile.ts";
-import { SimReplica } from "./sim-replica.ts";
+import { type ReplicaEnv, SimReplica } from "./sim-replica.ts";
 import { TimedSimFs } from "./timed-sim-fs.ts";
 
 /** What a machine needs from the cluster around it. */
@@ -40,6 +41,8 @@ export class SimBroker implements FaultMachine {
   damaged = false;
   /** Started with a repaired log that has not caught up yet (it holds a damage marker, on disk while down). */
   repairing = false;
+  /** Its process stopped because its data folder could not be opened again on a full disk (an operator restarts it). */
+  private stoppedOnFullDisk = false;
   /** Simulated time until which the process is frozen. */
   pausedUntil = 0;
   private incarnation = 0;
@@ -106,9 +109,46 @@ export class SimBroker implements FaultMachine {
     const incarnation = ++this.incarnation;
     this.state = "booting";
     this.seenRole = "";
+    this.stoppedOnFullDisk = false;
     const { env } = this;
     env.trace(this.id, "start");
-    SimReplica.boot({
+    SimReplica.boot(this.replicaEnv(repair)).then(
+      (replica) => {
+        if (incarnation !== this.incarnation) return;
+        this.replica = replica;
+        this.state = "up";
+        if (repair) env.trace(this.id, "repaired", replica.store.damage);
+        this.damaged = false;
+        this.repairing = replica.store.damage !== undefined;
+      },
+      (e: unknown) => {
+        if (incarnation !== this.incarnation) return;
+        // production's broker exits on a full disk it cannot open (found) its data folder on; an operator starts it
+        // again once there is room (freeDisk)
+        if (isMqraftError(e, "DISK_FULL")) {
+          this.state = "down";
+          this.stoppedOnFullDisk = true;
+          env.trace(this.id, "stopped on a full disk");
+          return;
+        }
+        if (!isMqraftError(e, "CORRUPT") || repair || !this.damaged) {
+          env.fail(e);
+          return;
+        }
+        this.state = "down";
+        env.trace(this.id, "refused to start", e.message);
+        env.scheduler.after(100, () => {
+          if (this.state === "down" && incarnation === this.incarnation) this.start(true);
+        });
+      },
+    );
+  }
+
+  /** What the process now running on this machine (its incarnation) is given. */
+  private replicaEnv(repair: boolean): ReplicaEnv {
+    const incarnation = this.incarnation;
+    const { env } = this;
+    return {
       id: this.id,
       fs: this.fs,
       peers: this.env.peers.includes(this.id) ? env.peers : [],
@@ -121,31 +161,70 @@ export class SimBroker implements FaultMachine {
       fatal: (e) => {
         if (incarnation === this.incarnation) env.fail(e);
       },
+      diskFull: () => {
+        if (incarnation === this.incarnation) this.reopen();
+      },
       trace: (what, detail) => env.trace(this.id, what, detail),
       // production's broker stops for good once its removal is the last word (membership-duties.ts)
       removed: () => this.retire(),
+    };
+  }
+
+  /**
+   * A write failed with ENOSPC: production's reopen (disk-full-reopen.ts) in the same process, which the checker sees
+   * as a restart without a power loss. Production's broker stops if its data folder cannot be opened again; so does
+   * this one, and it starts again once its disk is freed.
+   */
+  private reopen(): void {
+    const failed = this.replica;
+    if (failed === undefined || this.state !== "up") return;
+    const incarnation = this.incarnation;
+    const next = incarnation + 1;
+    this.state = "booting";
+    this.env.trace(this.id, "disk reopen");
+    SimReplica.reopen(failed, () => {
+      if (this.incarnation !== incarnation) throw new Error("superseded: the machine lost power meanwhile");
+      this.env.checker.crashed(this.id, failed.raft);
+      this.incarnation = next;
+      this.fs.carryOverSyncs();
+      this.replica = undefined;
+      this.seenRole = "";
+      return this.replicaEnv(false);
     }).then(
       (replica) => {
-        if (incarnation !== this.incarnation) return;
+        if (this.incarnation !== next) return;
         this.replica = replica;
         this.state = "up";
-        if (repair) env.trace(this.id, "repaired", replica.store.damage);
-        this.damaged = false;
-        this.repairing = replica.store.damage !== undefined;
       },
       (e: unknown) => {
-        if (incarnation !== this.incarnation) return;
-        if (!isMqraftError(e, "CORRUPT") || repair || !this.damaged) {
-          env.fail(e);
-          return;
-        }
+        if (this.incarnation !== incarnation && this.incarnation !== next) return;
+        if (persistenceFailure(e, "/data").code !== "DISK_FULL") return this.env.fail(e);
+        if (this.incarnation === incarnation) this.env.checker.crashed(this.id, failed.raft);
+        this.incarnation = next + 1;
+        this.replica = undefined;
         this.state = "down";
-        env.trace(this.id, "refused to start", e.message);
-        env.scheduler.after(100, () => {
-          if (this.state === "down" && incarnation === this.incarnation) this.start(true);
-        });
+        this.stoppedOnFullDisk = true;
+        this.env.trace(this.id, "stopped on a full disk");
       },
     );
+  }
+
+  /** Whether another process has filled this machine's disk (the disk-full fault). */
+  get diskFull(): boolean {
+    return this.fs.capacityBytes !== undefined;
+  }
+
+  /** Another process fills the disk, leaving a little room; what was left. */
+  fillDisk(prng: Prng): unknown {
+    const room = prng.int(0, 3000);
+    this.fs.capacityBytes = this.fs.usedBytes() + room;
+    return { room };
+  }
+
+  /** The space is freed: the disk alarm clears at the next tick, and a broker that stopped on it is started again. */
+  freeDisk(): void {
+    this.fs.capacityBytes = undefined;
+    if (this.stoppedOnFullDisk && this.restartable) this.start();
   }
 
   /** The current process's clock: its skewed wall time, and timers that die with it and wait out its pauses. */

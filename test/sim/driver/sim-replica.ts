@@ -6,14 +6,16 @@
  */
 import { decodeEntryMessages } from "../../../src/broker/command-codec.ts";
 import type { PublishMessage } from "../../../src/broker/commands.ts";
-import { BrokerAssembly } from "../../../src/node/broker-assembly.ts";
+import { type AssemblyOptions, BrokerAssembly } from "../../../src/node/broker-assembly.ts";
 import type { Clock } from "../../../src/node/clock.ts";
+import { reopenAfterDiskFull } from "../../../src/node/disk-full-reopen.ts";
+import type { FreeSpace } from "../../../src/node/free-space.ts";
 import type { PublishOutcome } from "../../../src/node/publish-batcher.ts";
 import type { RaftDriver } from "../../../src/node/raft-driver.ts";
 import type { ReplicatedBroker } from "../../../src/node/replicated-broker.ts";
 import type { Message, RaftNode } from "../../../src/raft/index.ts";
-import type { Fs } from "../../../src/storage/fs.ts";
 import type { LogStore } from "../../../src/storage/log-store.ts";
+import type { SimFs } from "../../../src/storage/sim-fs.ts";
 import type { Logger } from "../../../src/util/log.ts";
 import type { Prng } from "../../../src/util/prng.ts";
 import { type BrokerChecker, fail } from "./broker-checker.ts";
@@ -24,11 +26,18 @@ export const ELECTION_TICKS = 10;
 /** Simulated milliseconds per tick: production's 100 ms heartbeat. */
 const TICK_MS = 100;
 const DATA_DIR = "/data";
+/**
+ * The disk alarm's minimum: a disk-full fault (sim-broker.ts) leaves a few hundred to a few thousand bytes, so the
+ * alarm rises on some machines before their writes fail with ENOSPC and on others not at all.
+ */
+const MIN_FREE_BYTES = 1000;
+/** What an unfilled simulated disk reports: far above the minimum. */
+const UNFILLED: FreeSpace = { freeBytes: 2 ** 40, totalBytes: 2 ** 41 };
 const utf8 = new TextDecoder();
 
 export interface ReplicaEnv {
   id: number;
-  fs: Fs;
+  fs: SimFs;
   /** The founding voters. */
   peers: readonly number[];
   profile: DriverProfile;
@@ -39,11 +48,64 @@ export interface ReplicaEnv {
   send(messages: Message[]): void;
   /** The driver stopped on an error, or the simulator's checks failed inside it. */
   fatal(error: unknown): void;
+  /** A write failed with ENOSPC: the assembly stopped, and the machine reopens it (reopen()). */
+  diskFull(): void;
   trace(what: string, detail?: unknown): void;
   /** Open a corrupt log by cutting it (--repair). */
   repair: boolean;
   /** The broker applied its own removal and that is the last word. */
   removed(): void;
+}
+
+/** Production's assembly options, given the simulated disk, clock and network, with the checker as observer. */
+function assemblyOptions(env: ReplicaEnv, self: () => SimReplica | undefined): AssemblyOptions {
+  const { profile, fs } = env;
+  return {
+    id: env.id,
+    fs,
+    dataDir: DATA_DIR,
+    clock: env.clock,
+    transport: { send: (messages) => env.send(messages) },
+    prng: env.prng,
+    log: quiet,
+    founders: env.peers.map((id) => ({ id, address: `sim:${id}` })),
+    heartbeatMs: TICK_MS,
+    raft: {
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: 1,
+      ...(profile.maxMsgBytes === undefined ? {} : { maxMsgBytes: profile.maxMsgBytes }),
+      ...(profile.maxSnapshotChunk === undefined ? {} : { maxSnapshotChunk: profile.maxSnapshotChunk }),
+      ...(profile.maxInflight === undefined ? {} : { maxInflight: profile.maxInflight }),
+    },
+    segmentBytes: profile.segmentBytes,
+    snapshotEvery: profile.snapshotEvery,
+    retention: profile.retention,
+    repair: env.repair,
+    configApplied: (e) => env.trace("config applied", { index: e.index }),
+    removed: () => env.removed(),
+    fatal: (e) => env.fatal(e),
+    diskFull: () => env.diskFull(),
+    // the simulated disk's room, as statfs would report it: what a disk-full fault left (sim-broker.ts)
+    freeSpace: () => {
+      const capacity = fs.capacityBytes;
+      if (capacity === undefined) return UNFILLED;
+      return { freeBytes: Math.max(0, capacity - fs.usedBytes()), totalBytes: capacity };
+    },
+    minFreeBytes: MIN_FREE_BYTES,
+    observer: {
+      recovered: (hs) => env.checker.recovered(env.id, hs),
+      applying: (applied, entries) => env.checker.applying(env.id, applied, entries),
+      stateAt: (index, term, state, how) => {
+        env.checker.snapshotAt(env.id, index, term, state);
+        if (how === "installed") self()?.installed();
+      },
+      sent: (messages) => {
+        for (const m of messages) if (m.type === "voteResponse" && !m.reject) env.checker.voted(env.id, m.term, m.to);
+      },
+      applied: () => self()?.verifyRetained(),
+      trace: (what, detail) => env.trace(what, detail),
+    },
+  };
 }
 
 /** Logs nothing: the simulator keeps its own trace. */
@@ -62,46 +124,28 @@ export class SimReplica {
 
   /** Opens the data folder and builds the node with production's assembly. */
   static async boot(env: ReplicaEnv): Promise<SimReplica> {
-    const { profile } = env;
     let replica: SimReplica | undefined;
-    const assembly = await BrokerAssembly.open({
-      id: env.id,
-      fs: env.fs,
-      dataDir: DATA_DIR,
-      clock: env.clock,
-      transport: { send: (messages) => env.send(messages) },
-      prng: env.prng,
-      log: quiet,
-      founders: env.peers.map((id) => ({ id, address: `sim:${id}` })),
-      heartbeatMs: TICK_MS,
-      raft: {
-        electionTicks: ELECTION_TICKS,
-        heartbeatTicks: 1,
-        ...(profile.maxMsgBytes === undefined ? {} : { maxMsgBytes: profile.maxMsgBytes }),
-        ...(profile.maxSnapshotChunk === undefined ? {} : { maxSnapshotChunk: profile.maxSnapshotChunk }),
-        ...(profile.maxInflight === undefined ? {} : { maxInflight: profile.maxInflight }),
-      },
-      segmentBytes: profile.segmentBytes,
-      snapshotEvery: profile.snapshotEvery,
-      retention: profile.retention,
-      repair: env.repair,
-      configApplied: (e) => env.trace("config applied", { index: e.index }),
-      removed: () => env.removed(),
-      fatal: (e) => env.fatal(e),
-      observer: {
-        recovered: (hs) => env.checker.recovered(env.id, hs),
-        applying: (applied, entries) => env.checker.applying(env.id, applied, entries),
-        stateAt: (index, term, state, how) => {
-          env.checker.snapshotAt(env.id, index, term, state);
-          if (how === "installed") replica?.checked.clear();
-        },
-        sent: (messages) => {
-          for (const m of messages) if (m.type === "voteResponse" && !m.reject) env.checker.voted(env.id, m.term, m.to);
-        },
-        applied: () => replica?.verifyRetained(),
-        trace: (what, detail) => env.trace(what, detail),
-      },
+    const assembly = await BrokerAssembly.open(assemblyOptions(env, () => replica));
+    replica = SimReplica.opened(env, assembly);
+    return replica;
+  }
+
+  /**
+   * After a write failed with ENOSPC: production's reopen (disk-full-reopen.ts) of `failed`'s assembly in the same
+   * process. `nextEnv` gives the environment of the reopened one, once `failed` has stopped (its syncs are over).
+   */
+  static async reopen(failed: SimReplica, nextEnv: () => ReplicaEnv): Promise<SimReplica> {
+    let replica: SimReplica | undefined;
+    let env: ReplicaEnv | undefined;
+    const assembly = await reopenAfterDiskFull(failed.assembly, () => {
+      env = nextEnv();
+      return assemblyOptions(env, () => replica);
     });
+    replica = SimReplica.opened(env as ReplicaEnv, assembly);
+    return replica;
+  }
+
+  private static opened(env: ReplicaEnv, assembly: BrokerAssembly): SimReplica {
     const store = assembly.store;
     env.checker.booted(env.id, {
       term: (i) => store.term(i),
@@ -109,8 +153,7 @@ export class SimReplica {
       damagedUntil: store.damage?.untilIndex ?? 0,
       bootCommit: assembly.bootCommit,
     });
-    replica = new SimReplica(env, assembly);
-    return replica;
+    return new SimReplica(env, assembly);
   }
 
   private constructor(
@@ -118,6 +161,11 @@ export class SimReplica {
     readonly assembly: BrokerAssembly,
   ) {
     this.verifyRetained();
+  }
+
+  /** The leader's snapshot replaced the state: every retained message is read back again. */
+  installed(): void {
+    this.checked.clear();
   }
 
   get driver(): RaftDriver {

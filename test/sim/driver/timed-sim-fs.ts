@@ -48,6 +48,14 @@ export class TimedSimFs extends SimFs {
     super.crash(options);
   }
 
+  /**
+   * The process reopened its store without ending (a write failed with ENOSPC): the syncs it asked for before still
+   * complete, as a real disk's would, though the timers that were to complete them died with the old incarnation.
+   */
+  carryOverSyncs(): void {
+    for (let i = this.pendingSyncs(); i > 0; i--) this.completeLater();
+  }
+
   private completeLater(): void {
     const generation = this.generation;
     this.timing.after(this.timing.delay(), () => {
