@@ -25,8 +25,7 @@ import type { BrokerConfig } from "./broker-config.ts";
 import { BrokerObservability } from "./broker-observability.ts";
 import { ClientSession, type SessionHost } from "./client-session.ts";
 import { realClock } from "./clock.ts";
-import { reopenAfterDiskFull } from "./disk-full-reopen.ts";
-import { persistenceFailure } from "./disk-guard.ts";
+import { DiskFullReopen } from "./disk-full-reopen.ts";
 import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
 import { statfsProbe } from "./free-space.ts";
 import type { MembershipService } from "./membership-service.ts";
@@ -58,11 +57,8 @@ export class BrokerNode {
   readonly stopped: Promise<MqraftError | null>;
   private settleStopped!: (reason: MqraftError | null) => void;
   private assembly!: BrokerAssembly;
-  /** What the assembly was opened with: it is opened again with the same after a write failed with ENOSPC. */
-  private assemblyOptions!: AssemblyOptions;
-  /** Client and peer connections accepted: a reopened assembly starts without them, as a restarted broker would. */
-  private readonly accepted = new Set<Connection<ServerInbound, unknown>>();
-  private reopening = false;
+  /** Opens the assembly again, with the options it was opened with, after a write failed with ENOSPC. */
+  private reopener!: DiskFullReopen;
   private peers!: PeerNetwork;
   private listener: Listener | undefined;
   private peerAddresses = "";
@@ -107,7 +103,7 @@ export class BrokerNode {
     const node = new BrokerNode(config);
     const fs = brokerFs();
     const testDiskOf = testDisk(config.dataDir, fs);
-    node.assemblyOptions = {
+    const options: AssemblyOptions = {
       id: config.id,
       fs: testDiskOf?.fs ?? fs,
       dataDir: config.dataDir,
@@ -128,13 +124,24 @@ export class BrokerNode {
       removed: () => void node.stop(),
       ...(config.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: config.removeDeadAfterMs }),
       fatal: (e) => void node.stop(e),
-      diskFull: () => void node.reopen(),
+      diskFull: () => void node.reopener.reopen(),
       onTick: () => node.onTick(),
       freeSpace: testDiskOf?.probe ?? statfsProbe(config.dataDir),
       ...(config.minFreeBytes === undefined ? {} : { minFreeBytes: config.minFreeBytes }),
     };
-    node.assembly = await BrokerAssembly.open(node.assemblyOptions);
+    node.assembly = await BrokerAssembly.open(options);
     reportSyncedLengths(node.assembly.store, config.dataDir);
+    node.reopener = new DiskFullReopen({
+      options,
+      current: () => node.assembly,
+      replace: (next) => {
+        node.assembly = next;
+        reportSyncedLengths(next.store, config.dataDir);
+      },
+      stopping: () => node.stopping,
+      stop: (e) => node.stop(e),
+      log: node.log,
+    });
     try {
       node.boot();
     } catch (e) {
@@ -263,37 +270,8 @@ export class BrokerNode {
       );
       return;
     }
-    this.accepted.add(connection);
-    void connection.closed.then(() => this.accepted.delete(connection));
+    this.reopener.track(connection);
     new ClientSession(host, connection);
-  }
-
-  /**
-   * A write failed with ENOSPC: the broker opens its data folder again at its last durable state, as a restart would,
-   * and stays up with its disk alarm raised (docs/disk-full.md). Its connections are closed (subscribers resume on
-   * their own, peers dial again); a reopen that fails stops the broker with the reason.
-   */
-  private async reopen(): Promise<void> {
-    if (this.stopping || this.reopening) return;
-    this.reopening = true;
-    try {
-      const next = await reopenAfterDiskFull(this.assembly, () => this.assemblyOptions);
-      if (this.stopping) return await next.stop();
-      this.assembly = next;
-      reportSyncedLengths(next.store, this.config.dataDir);
-      const closing = new MqraftError("UNAVAILABLE", "the broker reopened its data folder after its disk filled");
-      for (const connection of this.accepted) connection.close(closing);
-      next.start();
-      this.log.info(
-        `Reopened ${this.config.dataDir} after ENOSPC: log [${next.store.firstIndex()}, ${next.store.lastIndex()}]`,
-      );
-    } catch (e) {
-      const error = isMqraftError(e) ? e : persistenceFailure(e, this.config.dataDir);
-      this.log.error(`Stopping: could not reopen ${this.config.dataDir} after ENOSPC: ${error.message}`);
-      await this.stop(error);
-    } finally {
-      this.reopening = false;
-    }
   }
 
   /** The disk alarm's state for this broker's own status row. */
