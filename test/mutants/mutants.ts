@@ -193,9 +193,9 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
   {
     name: "dedup-off",
     breaks: "a retried publish (same producer and seq) is stored once",
-    file: "src/broker/state-machine.ts",
-    find: "      const at = window.find(seq);\n      if (at >= 0) {",
-    replace: "      const at = window.find(seq);\n      if (at < -1) {",
+    file: "src/broker/producer-rules.ts",
+    find: "  const at = window.find(seq);\n  if (at >= 0) {",
+    replace: "  const at = window.find(seq);\n  if (at < -1) {",
     test: bunTest("test/broker/dedup.test.ts"),
   },
   {
@@ -222,26 +222,26 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
   {
     name: "producer-seq-ahead-stored",
     breaks: "a registered producer's publishes are stored in seq order (a seq ahead of the next is refused)",
-    file: "src/broker/state-machine.ts",
-    find: "    if (seq > window.nextSeq) {",
-    replace: "    if (seq < 0) {",
+    file: "src/broker/producer-rules.ts",
+    find: "  if (seq > window.nextSeq) {",
+    replace: "  if (seq < 0) {",
     test: producerSim,
   },
   {
     name: "producer-retry-stored-again",
     breaks: "a registered producer's retried publish is stored once, whatever faults came between its sends",
-    file: "src/broker/state-machine.ts",
+    file: "src/broker/producer-rules.ts",
     // the retry is taken for a new publish: neither its remembered offset nor the next seq stops it
-    find: "      const at = window.find(seq);",
-    replace: "      const at = -1;\n      if (seq < window.nextSeq) window.nextSeq = seq;",
+    find: "  const at = window.find(seq);",
+    replace: "  const at = -1;\n  if (seq < window.nextSeq) window.nextSeq = seq;",
     test: producerSim,
   },
   {
     name: "producer-old-epoch-stored",
     breaks: "an incarnation of a producer id is fenced once a later one registered",
-    file: "src/broker/state-machine.ts",
-    find: "    if (epoch < window.epoch) {",
-    replace: "    if (epoch < 0) {",
+    file: "src/broker/producer-rules.ts",
+    find: "  if (epoch < window.epoch) {",
+    replace: "  if (epoch < 0) {",
     test: producerSim,
   },
   {
