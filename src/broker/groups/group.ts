@@ -116,7 +116,7 @@ export class Group {
 
   /** Whether messages may be waiting that were never handed out; `nextOffsetOf` gives a topic's next offset. */
   mayHaveFresh(nextOffsetOf: (topic: string) => number | undefined): boolean {
-    if (this.feed !== undefined) return this.feed.ready.size > 0;
+    if (this.feed !== undefined) return this.feed.hasReady;
     return this.cursor < (nextOffsetOf(this.topic) ?? 0);
   }
 

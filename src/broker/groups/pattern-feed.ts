@@ -24,10 +24,11 @@ export class PatternFeed {
   readonly cursors: number[] = [];
   private readonly positions = new Map<string, number>();
   /**
-   * Positions of topics that may have messages not handed out: a superset, as takeFresh() checks and drops those
-   * without, so that the choice depends only on which topics really have some (and a restored feed may start with all).
+   * Positions of topics that may have messages not handed out, in ascending order: a superset, as takeFresh() checks
+   * and drops those without, so that the choice depends only on which topics really have some (and a restored feed
+   * may start with all). Sorted, so that the next one in turn is a binary search away however many topics are busy.
    */
-  readonly ready = new Set<number>();
+  private readonly ready: number[] = [];
   /** The position of the topic a fresh message was last taken from (-1: none yet). */
   turn = -1;
   nextKey = 0;
@@ -55,13 +56,18 @@ export class PatternFeed {
     this.positions.set(topic, at);
     this.topics.push(topic);
     this.cursors.push(cursor);
-    this.ready.add(at);
+    this.markReady(at);
   }
 
   /** A message was stored on `topic`. */
   appended(topic: string): void {
     const at = this.positions.get(topic);
-    if (at !== undefined) this.ready.add(at);
+    if (at !== undefined) this.markReady(at);
+  }
+
+  /** Whether some topic may have messages never handed out. */
+  get hasReady(): boolean {
+    return this.ready.length > 0;
   }
 
   /** Where the message `key` is; undefined once it is not out any more. */
@@ -84,8 +90,9 @@ export class PatternFeed {
     time: number,
     dropped: (n: number) => void,
   ): { key: number; size: number } | undefined {
-    while (this.ready.size > 0) {
-      const at = this.nextReady();
+    while (this.ready.length > 0) {
+      const i = this.nextReady();
+      const at = this.ready[i] as number;
       const view = topics(this.topics[at] as string);
       let cursor = this.cursors[at] as number;
       if (view !== undefined && cursor < view.firstOffset) {
@@ -94,7 +101,7 @@ export class PatternFeed {
       }
       if (view === undefined || cursor >= view.nextOffset) {
         this.cursors[at] = cursor;
-        this.ready.delete(at);
+        this.ready.splice(i, 1);
         continue;
       }
       this.turn = at;
@@ -110,14 +117,26 @@ export class PatternFeed {
     return undefined;
   }
 
-  /** The ready topic after the one served last (by position, wrapping round). */
+  /** Where in `ready` the topic after the one served last is (by position, wrapping round to the first). */
   private nextReady(): number {
-    let after: number | undefined;
-    let first: number | undefined;
-    for (const at of this.ready) {
-      if (first === undefined || at < first) first = at;
-      if (at > this.turn && (after === undefined || at < after)) after = at;
+    const after = this.firstAbove(this.turn);
+    return after < this.ready.length ? after : 0;
+  }
+
+  private markReady(at: number): void {
+    const i = this.firstAbove(at - 1);
+    if (this.ready[i] !== at) this.ready.splice(i, 0, at);
+  }
+
+  /** The index in `ready` of its first position above `position` (its length when there is none). */
+  private firstAbove(position: number): number {
+    let lo = 0;
+    let hi = this.ready.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.ready[mid] as number) > position) hi = mid;
+      else lo = mid + 1;
     }
-    return (after ?? first) as number;
+    return lo;
   }
 }

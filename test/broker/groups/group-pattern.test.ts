@@ -75,6 +75,18 @@ describe("a consumer group on a topic pattern", () => {
     ]);
   });
 
+  test("with many topics waiting, each gets its turn in the order the topics matched", () => {
+    const state = new BrokerState();
+    join(state, "a");
+    const topics = ["orders.t0", "orders.t1", "orders.t2", "orders.t3", "orders.t4"];
+    publish(state, T0, ...[0, 1, 2].flatMap(() => topics.map((t) => msg(t))));
+    for (const round of [0, 1, 2]) {
+      expect(holding(state, "a")).toEqual(topics.map((t) => `${t}#${round}`));
+      settleAll(state, "a", "ack");
+    }
+    expect(holding(state, "a")).toEqual([]);
+  });
+
   test("a message naked maxDeliver times is a dead letter that names its own topic; the dead-letter topic is never read", () => {
     const state = new BrokerState();
     join(state, "a", ">");
