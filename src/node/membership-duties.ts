@@ -33,7 +33,14 @@ export class MembershipDuties {
   private stopping = false;
 
   constructor(private readonly o: MembershipDutiesOptions) {
-    this.service = new MembershipService(o.driver, o.pending, o.log, o.electionMs, (id) => o.isConnected?.(id) ?? true);
+    this.service = new MembershipService(
+      o.driver,
+      o.pending,
+      o.log,
+      o.electionMs,
+      (id) => o.isConnected?.(id) ?? true,
+      o.clock,
+    );
   }
 
   /** Every tick. */

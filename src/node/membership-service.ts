@@ -1,11 +1,14 @@
 import type { ConfChange, Proposed } from "../raft/index.ts";
 import { MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import type { Clock } from "./clock.ts";
 import type { PendingProposals } from "./pending-proposals.ts";
 import type { RaftDriver } from "./raft-driver.ts";
 
 /** A learner within this many entries of the leader's log is promoted to voter. */
 const PROMOTE_WITHIN = 64;
+/** How often a wait for the core (a peer caught up, a transfer done, the previous change applied) looks again. */
+const POLL_MS = 10;
 
 /**
  * Join, leave and leadership transfer on the leader: each is one single-server configuration
@@ -19,7 +22,17 @@ export class MembershipService {
     private readonly electionMs: number,
     /** Whether this broker's link to a peer is up: a transfer to a peer that went away (it is stopping too) ends at once. */
     private readonly isConnected: (id: number) => boolean,
+    /** The assembly's clock: the simulator runs these waits on its own time. */
+    private readonly clock: Clock,
   ) {}
+
+  private now(): number {
+    return this.clock.monotonic?.() ?? this.clock.now();
+  }
+
+  private pause(): Promise<void> {
+    return new Promise((resolve) => this.clock.after(POLL_MS, resolve));
+  }
 
   join(nodeId: number, address: string): Promise<void> {
     const raft = this.driver().raft;
@@ -70,14 +83,14 @@ export class MembershipService {
    * in the replicate state; one still probing is waited for (an election timeout at most) and then counts as dead.
    */
   private async answeringPeers(): Promise<Set<number>> {
-    const deadline = performance.now() + this.electionMs;
+    const deadline = this.now() + this.electionMs;
     for (;;) {
       const raft = this.driver().raft;
       const peers = raft.status().peers;
       const undecided = peers.some((p) => p.reachable && p.state === "probe");
-      if (!undecided || performance.now() > deadline)
+      if (!undecided || this.now() > deadline)
         return new Set([raft.id, ...peers.filter((p) => p.reachable && p.state !== "probe").map((p) => p.id)]);
-      await Bun.sleep(10);
+      await this.pause();
     }
   }
 
@@ -105,13 +118,12 @@ export class MembershipService {
    * receives its own removal and can learn, from the leader's farewell heartbeat, that it is out.
    */
   private async caughtUp(nodeId: number): Promise<void> {
-    const deadline = performance.now() + this.electionMs;
+    const deadline = this.now() + this.electionMs;
     for (;;) {
       const status = this.driver().raft.status();
       const peer = status.peers.find((p) => p.id === nodeId);
-      if (peer === undefined || !peer.reachable || peer.match >= status.lastIndex || performance.now() > deadline)
-        return;
-      await Bun.sleep(10);
+      if (peer === undefined || !peer.reachable || peer.match >= status.lastIndex || this.now() > deadline) return;
+      await this.pause();
     }
   }
 
@@ -122,12 +134,12 @@ export class MembershipService {
     if (driver.raft.role === "leader" && driver.raft.id === to) return;
     if (driver.raft.leader === to && driver.raft.role !== "leader") return;
     driver.withCore((raft) => raft.transferLeadership(to));
-    const deadline = performance.now() + 2 * this.electionMs;
-    while (performance.now() < deadline) {
+    const deadline = this.now() + 2 * this.electionMs;
+    while (this.now() < deadline) {
       if (driver.raft.leader === to && driver.raft.role !== "leader") return;
       if (!this.isConnected(to))
         throw new MqraftError("UNAVAILABLE", `node ${to} went away before it took over leadership`);
-      await Bun.sleep(10);
+      await this.pause();
     }
     throw new MqraftError("TIMEOUT", `node ${to} did not take over leadership within ${2 * this.electionMs} ms`);
   }
@@ -185,8 +197,8 @@ export class MembershipService {
 
   /** Changes go one at a time: a request that arrives while another is in flight waits its turn. */
   private async change(cc: ConfChange): Promise<void> {
-    const deadline = performance.now() + 4 * this.electionMs;
-    while (this.driver().raft.confChangePending && performance.now() < deadline) await Bun.sleep(10);
+    const deadline = this.now() + 4 * this.electionMs;
+    while (this.driver().raft.confChangePending && this.now() < deadline) await this.pause();
     const proposed: Proposed = this.driver().withCore((raft) => raft.proposeConfChange(cc));
     return await new Promise((resolve, reject) => {
       this.pending.add(proposed, (outcome) => (outcome instanceof MqraftError ? reject(outcome) : resolve()));

@@ -170,10 +170,17 @@ export const CHECKER_MUTANTS: readonly Mutant[] = [
     name: "raft-durable-majority",
     breaks: "checker: an entry committed while on the disk of a minority",
     file: RAFT,
-    find: "    if (held(voters) || (before.length > 0 && held(before))) return;",
+    find: "    if (candidates.some((m) => holders(m.voters).length * 2 > m.voters.length)) return;",
     replace: "    return;",
     test: simTest,
   },
+  off(
+    "raft-committed-entry-kept",
+    "a running node whose log drops a committed entry it held",
+    RAFT,
+    "    if (last < m.heldCommitted)",
+    simTest,
+  ),
   off("raft-one-vote-sent", "two votes sent in one term", RAFT, "else if (before !== candidate)", simCheckerTest),
   off(
     "raft-one-vote-persisted",

@@ -113,6 +113,15 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     replace: "if (r.log.matchTerm(snap.meta.index, snap.meta.term) && false) {",
     test: bunTest("test/raft/snapshot-fast-forward.test.ts"),
   },
+  {
+    name: "snapshot-over-longer-log-sim",
+    breaks:
+      "log matching: a snapshot whose last entry the follower holds replaces the longer log (found by the simulator)",
+    file: "src/raft/step-follower.ts",
+    find: "if (r.log.matchTerm(snap.meta.index, snap.meta.term)) {",
+    replace: "if (r.log.matchTerm(snap.meta.index, snap.meta.term) && false) {",
+    test: bunTest("test/sim/sim.test.ts", "seeds of"),
+  },
   // --- the driver: persist, then send, then apply ---
   {
     name: "vote-not-persisted",

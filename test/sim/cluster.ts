@@ -19,6 +19,8 @@ export interface ClusterStats {
   crashes: number;
   unsyncedCrashes: number;
   damages: number;
+  /** Removed nodes that stopped for good. */
+  retired: number;
   pauses: number;
   applyStalls: number;
   partitions: number;
@@ -41,6 +43,7 @@ export class SimCluster implements NodeEnv, FaultTarget {
     crashes: 0,
     unsyncedCrashes: 0,
     damages: 0,
+    retired: 0,
     pauses: 0,
     applyStalls: 0,
     partitions: 0,
@@ -123,6 +126,7 @@ export class SimCluster implements NodeEnv, FaultTarget {
   retire(node: SimNode): void {
     node.crash();
     node.retired = true;
+    this.stats.retired++;
     this.events.add(this.now, node.id, "retired");
   }
 
@@ -191,6 +195,10 @@ export class SimCluster implements NodeEnv, FaultTarget {
 
   private tickLoop(node: SimNode): void {
     if (node.retired) return;
+    if (node.leaving) {
+      this.retire(node);
+      return;
+    }
     if (this.now >= node.pausedUntil) node.tick();
     this.scheduler.after(TICK, () => this.tickLoop(node));
   }

@@ -20,6 +20,7 @@ export class FaultMix {
   lines(): string[] {
     if (this.runs === 0) return [];
     const per = (key: string) => ((this.totals.get(key) ?? 0) / this.runs).toFixed(1);
+    const total = (key: string) => this.totals.get(key) ?? 0;
     const sizes = [...this.sizes].sort((a, b) => a[0] - b[0]).map(([n, c]) => `${n} nodes x${c}`);
     const sorted = [...this.converge].sort((a, b) => a - b);
     const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -30,6 +31,9 @@ export class FaultMix {
       `per run: ${per("proposals")} proposals (${per("committed")} committed), ${per("confChanges")} membership changes, ` +
         `${per("transfers")} leadership transfers, ${per("snapshotsTaken")} snapshots taken, ${per("snapshotsInstalled")} installed from a leader`,
       `ticks to converge after healing: p50 ${at(0.5)}, p99 ${at(0.99)}, max ${sorted.at(-1) ?? 0}`,
+      `in all: ${total("crashes")} crashes, ${total("partitions")} partitions, ${total("pauses")} pauses, ` +
+        `${total("confChanges")} membership changes, ${total("retired")} nodes removed, ${total("transfers")} leadership transfers, ` +
+        `${total("damages")} damaged logs, ${total("snapshotsInstalled")} snapshot installs`,
     ];
   }
 }

@@ -17,8 +17,8 @@ export interface Profile {
   unsyncedCrash: number;
   /** One node down for a long stretch. */
   outage: boolean;
-  /** This level's disks are the nodes' in-memory logs: nothing to damage. */
-  damage: 0;
+  /** A down node's log is damaged and repaired at its next start (test/sim/sim-node.ts). */
+  damage: number;
   /** A node freezes for up to 30 ticks, then resumes with its memory intact. */
   pause: number;
   propose: number;
@@ -48,6 +48,7 @@ export function drawProfile(prng: Prng, nodes: number | undefined): Profile {
     // drawn last, so that the draws above stay what they were for every seed
     unsyncedCrash: prng.pick([0, 0.01, 0.03]),
     outage: prng.chance(0.3),
-    damage: 0,
+    // drawn after the others, so that they stay what they were for every seed
+    damage: prng.pick([0, 0, 0.01, 0.03]),
   };
 }

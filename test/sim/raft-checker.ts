@@ -6,13 +6,24 @@
  * - state machine safety: an index commits at one term only, every node applies one history, nodes agree on the state
  *   at each index; applied rises one entry at a time; commit never falls (within a run of a node, and not below what
  *   it persisted);
- * - durability: an index commits only once it is on the disk of a majority of voters; a node restarted after a power
+ * - durability: an index commits only once it is on the disk of a majority of voters (of a configuration of the one
+ *   history of applied entries, not the leader's own view); a running node never drops a committed entry it holds
+ *   (a snapshot over a longer log would); a node restarted after a power
  *   loss still holds the last entry it acknowledged and the vote it sent; a restarted node takes the configuration it
  *   had in force before its crash into force again;
  * - what the disk holds: terms and votes never go back within a term, and one (index, term) names one entry.
  * The broker level adds its own checks on top (test/sim/driver/broker-checker.ts).
  */
-import type { Entry, HardState, RaftNode } from "../../src/raft/index.ts";
+import {
+  applyConfChange,
+  decodeConfChange,
+  EMPTY_MEMBERSHIP,
+  type Entry,
+  EntryKind,
+  type HardState,
+  type Membership,
+  type RaftNode,
+} from "../../src/raft/index.ts";
 import { fail, hashEntry } from "./invariants.ts";
 
 /** What a node's disk holds, as the simulation knows it: entries up to `lastIndex` survive a power loss. */
@@ -55,8 +66,8 @@ interface NodeMarks {
   /** The highest term in which this node granted a vote, and to whom. */
   votedTerm: number;
   votedFor: number;
-  /** The voters in force when this node was last observed. */
-  voters: readonly number[];
+  /** The highest committed entry this run of the node held: its log never ends below it again (a restart may). */
+  heldCommitted: number;
 }
 
 export interface RaftCheckerOptions {
@@ -73,6 +84,11 @@ export class RaftChecker {
   private readonly marks = new Map<number, NodeMarks>();
   /** The one history: term and data hash of the entry applied at each index. */
   private readonly history: { term: number; hash: number }[] = [];
+  /**
+   * Every configuration of the one history, from its entry's index on, oldest first: the voters a commit is counted
+   * against come from here, not from the node under test (whose own view may be what is wrong).
+   */
+  private readonly configs: { index: number; membership: Membership }[] = [{ index: 0, membership: EMPTY_MEMBERSHIP }];
   /** A digest of the state machine at an index. */
   private readonly states = new Map<number, number>();
   /** (index, term) -> term of the previous entry and hash of the entry's data, as first persisted. */
@@ -98,7 +114,7 @@ export class RaftChecker {
         bootCommit: 0,
         votedTerm: 0,
         votedFor: 0,
-        voters: [],
+        heldCommitted: 0,
       };
       this.marks.set(id, m);
     }
@@ -121,6 +137,7 @@ export class RaftChecker {
           `node ${id} restarted with commit ${raft.commitIndex} below persisted ${m.persistedCommit}`,
         );
       m.commit = raft.commitIndex;
+      m.heldCommitted = 0;
       if (!this.options.appliedSurvivesRestart) m.applied = raft.appliedIndex;
     }
     // The node's own log moved away from what it acknowledged (a newer leader overwrote it, a snapshot replaced it):
@@ -157,36 +174,64 @@ export class RaftChecker {
       else if (known !== t)
         fail("state machine safety", `node ${id} committed index ${i} at term ${t}, another node at term ${known}`);
     }
-    if (commit > m.commit && raft.role === "leader") this.checkDurableMajority(id, raft, commit, m.voters);
+    if (commit > m.commit && raft.role === "leader") this.checkDurableMajority(id, raft, commit, m.applied);
     m.commit = commit;
-    m.voters = raft.membership.voters;
     if (commit > this.maxCommit) {
       this.maxCommit = commit;
       for (const leader of this.leading) this.checkLeaderHasCommitted(leader.id, leader);
     }
+    this.checkCommittedKept(id, raft, m);
     const applied = raft.appliedIndex;
     if (applied < m.applied) fail("applied monotonic", `node ${id} applied went from ${m.applied} to ${applied}`);
     m.applied = applied;
   }
 
   /**
-   * A leader's commit: the entry is on the disk of a majority of the voters in force, now or just before this event
-   * (a configuration takes effect when it is applied, which may follow a commit counted with the one before).
+   * A leader's commit: the entry is on the disk of a majority of the voters of a configuration the leader had in force
+   * since its last observation (it counts with the configuration it applied, which may change within one event), as
+   * the one history of applied entries defines them.
    */
-  private checkDurableMajority(id: number, raft: RaftNode, index: number, before: readonly number[]): void {
+  private checkDurableMajority(id: number, raft: RaftNode, index: number, appliedBefore: number): void {
     const term = raft.termAt(index);
     if (term === undefined) return;
-    const held = (voters: readonly number[]) => {
-      const holders = voters.filter((v) => holdsDurably(this.disks.get(v), index, term));
-      return holders.length * 2 > voters.length;
-    };
-    const voters = raft.membership.voters;
-    if (held(voters) || (before.length > 0 && held(before))) return;
-    const holders = voters.filter((v) => holdsDurably(this.disks.get(v), index, term));
+    const holders = (voters: readonly number[]) => voters.filter((v) => holdsDurably(this.disks.get(v), index, term));
+    const candidates = this.configsWithin(appliedBefore, raft.appliedIndex);
+    if (candidates.some((m) => holders(m.voters).length * 2 > m.voters.length)) return;
+    const voters = (candidates.at(-1) ?? EMPTY_MEMBERSHIP).voters;
+    const held = holders(voters);
     fail(
       "durable majority",
-      `leader ${id} of term ${raft.term} committed index ${index} (t${term}), on the disk of ${holders.length ? `nodes ${holders.join(", ")}` : "no node"} only of voters ${voters.join(", ")}`,
+      `leader ${id} of term ${raft.term} committed index ${index} (t${term}), on the disk of ${held.length ? `nodes ${held.join(", ")}` : "no node"} only of voters ${voters.join(", ")}`,
     );
+  }
+
+  /** The configurations in force at some applied index in [from, to] of the one history. */
+  private configsWithin(from: number, to: number): Membership[] {
+    let first = 0;
+    while (first + 1 < this.configs.length && (this.configs[first + 1] as { index: number }).index <= from) first++;
+    const out: Membership[] = [];
+    for (let k = first; k < this.configs.length; k++) {
+      const c = this.configs[k] as { index: number; membership: Membership };
+      if (c.index > to) break;
+      out.push(c.membership);
+    }
+    return out;
+  }
+
+  /**
+   * A running node never drops an entry committed in the cluster that it holds: an append truncates only after a
+   * conflict (never within the committed prefix), and a snapshot replaces the log only when the log lacks its last
+   * entry. A snapshot that replaced a longer log which held it would lose acknowledged entries.
+   */
+  private checkCommittedKept(id: number, raft: RaftNode, m: NodeMarks): void {
+    const last = raft.lastIndex();
+    if (last < m.heldCommitted)
+      fail(
+        "committed entry kept",
+        `node ${id} held committed index ${m.heldCommitted} (t${this.committedTerm[m.heldCommitted]}), its log now ends at ${last}`,
+      );
+    const reach = Math.min(last, this.maxCommit);
+    if (reach > m.heldCommitted && raft.termAt(reach) === this.committedTerm[reach]) m.heldCommitted = reach;
   }
 
   /** A crashed node's core is gone. */
@@ -212,7 +257,11 @@ export class RaftChecker {
     m.bootCommit = log.bootCommit;
     // A repaired node lost part of its log, its configuration entries maybe: it neither votes nor campaigns until it
     // holds them again (the acknowledgement check below covers it).
-    if (log.damagedUntil > 0) m.configAtCrash = 0;
+    if (log.damagedUntil > 0) {
+      m.configAtCrash = 0;
+      // Its saved commit index may lie beyond the repaired log: commit is volatile, and the leader tells it again.
+      m.persistedCommit = Math.min(m.persistedCommit, log.bootCommit);
+    }
     if (m.ackIndex === 0 || m.ackIndex <= log.snapshotIndex || log.term(m.ackIndex) === m.ackTerm) return;
     if (log.damagedUntil >= m.ackIndex) return;
     fail(
@@ -309,14 +358,24 @@ export class RaftChecker {
       last = e.index;
       const hash = hashEntry(0, e);
       const known = this.history[e.index];
-      if (known === undefined) this.history[e.index] = { term: e.term, hash };
-      else if (known.term !== e.term || known.hash !== hash) {
+      if (known === undefined) {
+        this.history[e.index] = { term: e.term, hash };
+        if (e.kind === EntryKind.Config) this.configApplied(e);
+      } else if (known.term !== e.term || known.hash !== hash) {
         fail(
           "state machine safety",
           `node ${id} applies (${e.index}, t${e.term}), another node applied (${e.index}, t${known.term}) with other data`,
         );
       }
     }
+  }
+
+  /** The history's first sight of a configuration entry: every index before it was applied somewhere first. */
+  private configApplied(e: Entry): void {
+    const last = this.configs.at(-1) as { index: number; membership: Membership };
+    if (e.index <= last.index) fail("apply order", `configuration entry ${e.index} first applied after ${last.index}`);
+    const membership = applyConfChange(last.membership, decodeConfChange(e.data));
+    if (membership !== last.membership) this.configs.push({ index: e.index, membership });
   }
 
   /** Node `id`'s state machine reached (`index`, `term`) with state `digest` (applying an entry or a snapshot). */

@@ -8,6 +8,7 @@ import {
   type Bootstrap,
   type Entry,
   type HardState,
+  isMember,
   MemoryLog,
   type Message,
   RaftNode,
@@ -16,6 +17,7 @@ import {
   type Role,
   type Snapshot,
 } from "../../src/raft/index.ts";
+import type { Prng } from "../../src/util/prng.ts";
 import type { FaultMachine } from "./fault-injector.ts";
 import { hashEntry, Violation } from "./invariants.ts";
 import type { RaftChecker } from "./raft-checker.ts";
@@ -49,10 +51,16 @@ export class SimNode implements FaultMachine {
   private writing = false;
   /** The Ready being written carries entries (a crash before it completes loses them). */
   private writingEntries = false;
-  /** This level's disk is a log in memory that survives crashes whole: nothing to damage. */
-  readonly diskDamaged = false;
+  /**
+   * Left by a repair of a damaged log, as production's store leaves its damage marker (docs/storage.md): the log may
+   * have lost entries up to `untilIndex` that this node acknowledged, in terms up to `aboveTerm`. Until it holds
+   * `untilIndex` again, or an entry of a later term, it neither votes nor campaigns.
+   */
+  private damaged: { untilIndex: number; aboveTerm: number } | undefined;
   /** Taken out of the cluster for good (removed from the membership). */
   retired = false;
+  /** Its own configuration counted it as a member at some point (a spare that never joined has not). */
+  wasMember = false;
   /** Simulated time until which the process is frozen. */
   pausedUntil = 0;
   /** An addLearner for this node was committed: it is no longer a spare waiting to join. */
@@ -87,8 +95,34 @@ export class SimNode implements FaultMachine {
     return this.writingEntries;
   }
 
+  get diskDamaged(): boolean {
+    return this.damaged !== undefined;
+  }
+
+  /**
+   * Bit rot on this node's log while it is down, found and repaired at its next start: the log is cut at a damaged
+   * entry past what the state machine applied (this level's state machine keeps its applied index on disk), and
+   * everything after it is gone, acknowledged or not.
+   */
+  damage(prng: Prng): unknown {
+    const from = Math.max(this.app.applied, this.snapshotIndex()) + 1;
+    const last = this.log.lastIndex();
+    if (this.up || from > last) return undefined;
+    const cut = prng.int(from, last);
+    this.damaged = {
+      untilIndex: Math.max(last, this.hardState.commit, this.damaged?.untilIndex ?? 0),
+      aboveTerm: Math.max(this.hardState.term, this.log.term(last) ?? 0, this.damaged?.aboveTerm ?? 0),
+    };
+    this.log.truncate(cut);
+    return { cut, ...this.damaged };
+  }
+
   start(): void {
-    const raft = new RaftNode(this.env.raftOptions(this.id, this.app.applied), this.log, this.hardState);
+    // A commit index beyond a repaired log is not fatal: commit is volatile, and the leader tells it again (as the
+    // broker assembly boots).
+    const bootState = { ...this.hardState, commit: Math.min(this.hardState.commit, this.log.lastIndex()) };
+    const raft = new RaftNode(this.env.raftOptions(this.id, this.app.applied), this.log, bootState);
+    raft.withholdVotes = this.damaged !== undefined;
     this.raft = raft;
     this.seenRole = "";
     this.env.traceEvent(this.id, "start", {
@@ -101,8 +135,8 @@ export class SimNode implements FaultMachine {
     checker.booted(this.id, {
       term: (i) => this.log.term(i),
       snapshotIndex: this.snapshotIndex(),
-      damagedUntil: 0,
-      bootCommit: this.hardState.commit,
+      damagedUntil: this.damaged?.untilIndex ?? 0,
+      bootCommit: bootState.commit,
     });
     this.reportDisk();
     checker.observe(this.id, this.incarnation, raft);
@@ -153,6 +187,7 @@ export class SimNode implements FaultMachine {
   /** The log is this node's disk: everything in it survives a crash (a live view, so compaction shows at once). */
   private reportDisk(): void {
     const log = this.log;
+    const node = this;
     this.env.checker.durable(this.id, {
       get lastIndex() {
         return log.lastIndex();
@@ -161,16 +196,42 @@ export class SimNode implements FaultMachine {
       get snapshotIndex() {
         return log.snapshot()?.meta.index ?? 0;
       },
-      damagedUntil: 0,
+      // damaged while the node is down: what it held counts as held from then on (test/sim/raft-checker.ts)
+      get damagedUntil() {
+        return node.damaged?.untilIndex ?? 0;
+      },
     });
+  }
+
+  /** As the store drops its damage marker: the log is durable past what it may have lost, or holds a later term. */
+  private clearDamageIfCaughtUp(raft: RaftNode): void {
+    const d = this.damaged;
+    if (d === undefined) return;
+    const last = this.log.lastIndex();
+    if (last < d.untilIndex && (this.log.term(last) ?? 0) <= d.aboveTerm) return;
+    this.damaged = undefined;
+    raft.withholdVotes = false;
+    this.env.traceEvent(this.id, "caught up after repair", { last });
   }
 
   private snapshotIndex(): number {
     return this.log.snapshot()?.meta.index ?? 0;
   }
 
+  /**
+   * Removed, as production's broker decides it (src/node/membership-duties.ts): it applied a configuration without
+   * itself and everything it knows committed, and no voter asked for its vote lately (one that still counts it may
+   * need that vote to elect anyone).
+   */
+  get leaving(): boolean {
+    const raft = this.raft;
+    if (raft === undefined || !this.wasMember || isMember(raft.membership, this.id)) return false;
+    return raft.appliedIndex >= raft.commitIndex && !raft.askedToVoteRecently;
+  }
+
   private settle(raft: RaftNode): void {
     this.env.checker.observe(this.id, this.incarnation, raft);
+    if (isMember(raft.membership, this.id)) this.wasMember = true;
     if (raft.role !== this.seenRole || raft.term !== this.seenTerm) {
       this.seenRole = raft.role;
       this.seenTerm = raft.term;
@@ -202,6 +263,7 @@ export class SimNode implements FaultMachine {
     this.writingEntries = false;
     if (rd.hardState !== undefined) this.hardState = rd.hardState;
     this.env.checker.persisted(this.id, rd.hardState, rd.entries, (i) => this.log.term(i));
+    this.clearDamageIfCaughtUp(raft);
     this.reportDisk();
     for (const m of rd.messages) {
       if (m.type === "voteResponse" && !m.reject) this.env.checker.voted(this.id, m.term, m.to);

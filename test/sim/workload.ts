@@ -116,12 +116,13 @@ export class Workload {
     if (this.outstanding.delete(id)) this.committed++;
   }
 
-  /** A committed addLearner makes a node a member; a committed remove retires it (ids are never reused). */
+  /**
+   * A committed addLearner makes a node a member (ids are never reused). A removed node stops by itself, as a broker
+   * does, once it applied its removal and no voter still asks for its vote (SimNode.leaving).
+   */
   private configApplied(cc: ConfChange): void {
     const node = this.cluster.nodes.get(cc.id);
-    if (node === undefined) return;
-    if (cc.op === "addLearner") node.joined = true;
-    if (cc.op === "remove" && !node.retired) this.cluster.after(0, () => this.cluster.retire(node));
+    if (node !== undefined && cc.op === "addLearner") node.joined = true;
   }
 }
 

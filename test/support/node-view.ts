@@ -26,6 +26,7 @@ export function nodeView(
     commitIndex: view.commit ?? 0,
     appliedIndex: view.applied ?? 0,
     termAt: (index: number) => (index === 0 ? 0 : terms[index - 1]),
+    lastIndex: () => firstIndex - 1 + terms.slice(firstIndex - 1).length,
     status: () => ({ firstIndex }),
     membership: { voters: view.voters ?? [id], learners: [], addresses: {} },
     membershipIndex: 0,

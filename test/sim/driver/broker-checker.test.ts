@@ -3,7 +3,7 @@
  * names, so that a check turned off (make mutants) fails here.
  */
 import { describe, expect, test } from "bun:test";
-import type { Entry } from "../../../src/raft/index.ts";
+import { bootstrap, type Entry } from "../../../src/raft/index.ts";
 import { nodeView } from "../../support/node-view.ts";
 import { Violation } from "../invariants.ts";
 import { BrokerChecker } from "./broker-checker.ts";
@@ -17,15 +17,22 @@ function broken(action: () => void): string {
   }
 }
 
-/** Node 1 led term 2 and committed index 2 (terms 1, 2); node 2 follows; one publish of p1 acknowledged at t/0. */
+/** The founding configuration (node 1 the only voter) is entries 1 and 2 of term 1, applied by node 1. */
+const FOUNDING = bootstrap({ voters: [1], learners: [], addresses: {} }).entries;
+/** Terms from index 1: the founding entries', then `more`. */
+const t = (...more: number[]) => [...FOUNDING.map((e) => e.term), ...more];
+const F = FOUNDING.length;
+
+/** Node 1 led term 2 and committed index F+1 (term 2); node 2 follows; one publish of p1 acknowledged at t/0. */
 function committedTwo(): BrokerChecker {
   const c = new BrokerChecker(false);
+  c.applying(1, 0, FOUNDING);
   // a node's first sight only sets where it starts: what it commits after that is checked
-  c.observe(1, 0, nodeView(1, { role: "leader", term: 2, terms: [1, 2] }));
-  c.observe(2, 0, nodeView(2, { term: 2, terms: [1, 2] }));
-  c.durable(1, { lastIndex: 2, term: (i) => [1, 2][i - 1], snapshotIndex: 0, damagedUntil: 0 });
-  c.observe(1, 0, nodeView(1, { role: "leader", term: 2, commit: 2, terms: [1, 2] }));
-  c.observe(2, 0, nodeView(2, { term: 2, commit: 2, terms: [1, 2] }));
+  c.observe(1, 0, nodeView(1, { role: "leader", term: 2, commit: F, applied: F, terms: t(2) }));
+  c.observe(2, 0, nodeView(2, { term: 2, commit: F, terms: t(2) }));
+  c.durable(1, { lastIndex: F + 1, term: (i) => t(2)[i - 1], snapshotIndex: 0, damagedUntil: 0 });
+  c.observe(1, 0, nodeView(1, { role: "leader", term: 2, commit: F + 1, applied: F, terms: t(2) }));
+  c.observe(2, 0, nodeView(2, { term: 2, commit: F + 1, terms: t(2) }));
   c.holds(1, "t", 0, "p1/0/x");
   c.acknowledged("p1/0/x", "t", 0);
   return c;
@@ -35,34 +42,34 @@ describe("driver simulation's broker checker, one defect each", () => {
   test("a healthy sequence: another node holds the same message, a new leader holds the committed entries", () => {
     const c = committedTwo();
     expect(broken(() => c.holds(2, "t", 0, "p1/0/x"))).toBe("no violation");
-    expect(broken(() => c.observe(2, 0, nodeView(2, { role: "leader", term: 3, commit: 2, terms: [1, 2] })))).toBe(
+    expect(broken(() => c.observe(2, 0, nodeView(2, { role: "leader", term: 3, commit: F + 1, terms: t(2) })))).toBe(
       "no violation",
     );
   });
 
   test("two leaders in one term", () => {
     const c = committedTwo();
-    expect(broken(() => c.observe(3, 0, nodeView(3, { role: "leader", term: 2, terms: [1, 2] })))).toBe(
+    expect(broken(() => c.observe(3, 0, nodeView(3, { role: "leader", term: 2, terms: t(2) })))).toBe(
       "election safety",
     );
   });
 
   test("a commit index that goes back within one run of a node", () => {
     const c = committedTwo();
-    expect(broken(() => c.observe(2, 0, nodeView(2, { term: 2, commit: 1, terms: [1, 2] })))).toBe("commit monotonic");
+    expect(broken(() => c.observe(2, 0, nodeView(2, { term: 2, commit: F, terms: t(2) })))).toBe("commit monotonic");
   });
 
   test("one index committed at two terms", () => {
     const c = committedTwo();
-    c.observe(3, 0, nodeView(3, { term: 3, terms: [1, 3] }));
-    expect(broken(() => c.observe(3, 0, nodeView(3, { term: 3, commit: 2, terms: [1, 3] })))).toBe(
+    c.observe(3, 0, nodeView(3, { term: 3, commit: F, terms: t(3) }));
+    expect(broken(() => c.observe(3, 0, nodeView(3, { term: 3, commit: F + 1, terms: t(3) })))).toBe(
       "state machine safety",
     );
   });
 
   test("a leader of a later term without a committed entry", () => {
     const c = committedTwo();
-    expect(broken(() => c.observe(3, 0, nodeView(3, { role: "leader", term: 3, commit: 1, terms: [1, 1] })))).toBe(
+    expect(broken(() => c.observe(3, 0, nodeView(3, { role: "leader", term: 3, commit: F, terms: t(1) })))).toBe(
       "leader completeness",
     );
   });

@@ -28,6 +28,7 @@ export class DriverMix {
   lines(): string[] {
     if (this.runs === 0) return [];
     const per = (key: string) => ((this.totals.get(key) ?? 0) / this.runs).toFixed(1);
+    const total = (key: string) => this.totals.get(key) ?? 0;
     const share = (n: number) => `${Math.round((100 * n) / this.runs)}%`;
     const sizes = [...this.sizes].sort((a, b) => a[0] - b[0]).map(([n, c]) => `${n} nodes x${c}`);
     const sorted = [...this.converge].sort((a, b) => a - b);
@@ -43,6 +44,9 @@ export class DriverMix {
       `disks filled: ${this.totals.get("diskFulls") ?? 0} in ${this.withFullDisks} runs (${share(this.withFullDisks)}), ` +
         `${this.totals.get("diskReopens") ?? 0} stores reopened after ENOSPC, ${this.totals.get("diskStops") ?? 0} brokers stopped on a full disk`,
       `ticks to converge after healing: p50 ${at(0.5)}, p99 ${at(0.99)}, max ${sorted.at(-1) ?? 0}`,
+      `in all: ${total("crashes")} power losses, ${total("partitions")} partitions, ${total("pauses")} pauses, ` +
+        `${total("confChanges")} membership changes, ${total("retired")} brokers removed, ${total("transfers")} leadership transfers, ` +
+        `${total("damages")} damaged segments, ${total("installs")} snapshot installs`,
     ];
   }
 }

@@ -106,6 +106,7 @@ describe("restart and acknowledgement checks", () => {
       membershipIndex: 0,
       membership: { voters: [1], learners: [], addresses: {} },
       termAt: () => 2,
+      lastIndex: () => 0,
       ...fields,
     }) as unknown as RaftNode;
   const log = (
