@@ -1,6 +1,6 @@
 /** Timeouts, campaigns and votes (§5.2), with pre-vote (§9.6) and check-quorum (§6.2). */
 import { EntryKind, type NodeId } from "./log-types.ts";
-import type { VoteRequest } from "./messages.ts";
+import type { VoteRequest, VoteResponse } from "./messages.ts";
 import { majority, voteOutcome } from "./quorum.ts";
 import type { RaftState } from "./raft-state.ts";
 import { broadcastHeartbeat } from "./replication.ts";
@@ -138,12 +138,26 @@ export function handleVoteRequest(r: RaftState, m: VoteRequest): void {
   const type = m.type === "vote" ? "voteResponse" : "preVoteResponse";
   const canVote = r.vote === m.from || (r.vote === 0 && r.leader === 0) || (m.type === "preVote" && m.term > r.term);
   if (canVote && !r.withholdVotes && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {
-    r.send({ type, from: r.id, to: m.from, term: m.term, reject: false });
+    r.send({ type, from: r.id, to: m.from, term: m.term, reject: false, ...commitKnown(r) });
     if (m.type === "vote") {
       r.electionElapsed = 0;
       r.vote = m.from;
     }
   } else {
-    r.send({ type, from: r.id, to: m.from, term: r.term, reject: true });
+    r.send({ type, from: r.id, to: m.from, term: r.term, reject: true, ...commitKnown(r) });
   }
+}
+
+/** How far this node knows the log is committed, for a vote response (VoteResponse.commit). */
+export function commitKnown(r: RaftState): { commit: number; commitTerm: number } | Record<string, never> {
+  const commit = r.log.committed;
+  const commitTerm = r.log.term(commit);
+  return commitTerm === undefined ? {} : { commit, commitTerm };
+}
+
+/** A voter's commit index, if this log holds its entry there: the log up to it is the voter's, all committed. */
+export function learnCommit(r: RaftState, m: VoteResponse): void {
+  if (m.commit === undefined || m.commit <= r.log.committed) return;
+  if (m.commit > r.log.lastIndex() || r.log.term(m.commit) !== m.commitTerm) return;
+  r.log.commitTo(m.commit);
 }

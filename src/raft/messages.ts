@@ -59,9 +59,17 @@ export interface VoteRequest extends Header {
   transfer: boolean;
 }
 
+/**
+ * `commit` and `commitTerm` are the voter's commit index and the term of its entry there. A candidate that holds that
+ * entry holds the same log up to it (Log Matching), all of it committed: so a voter that never heard the commit of a
+ * configuration change learns it from the others it asks, and stops counting a removed node (docs/storage.md,
+ * "Leaving"). Absent from brokers of older versions.
+ */
 export interface VoteResponse extends Header {
   type: "voteResponse" | "preVoteResponse";
   reject: boolean;
+  commit?: number;
+  commitTerm?: number;
 }
 
 /** One chunk of the snapshot `meta` describes: bytes [offset, offset + data.length); `done` marks the last. */

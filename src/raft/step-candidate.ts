@@ -1,4 +1,4 @@
-import { recordVote } from "./election.ts";
+import { learnCommit, recordVote } from "./election.ts";
 import type { Message } from "./messages.ts";
 import type { RaftState } from "./raft-state.ts";
 import { becomeFollower } from "./roles.ts";
@@ -15,9 +15,11 @@ export function stepCandidate(r: RaftState, m: Message): void {
       stepFollower(r, m);
       return;
     case "preVoteResponse":
+      learnCommit(r, m);
       if (r.role === "preCandidate") recordVote(r, m.from, !m.reject);
       return;
     case "voteResponse":
+      learnCommit(r, m);
       if (r.role === "candidate") recordVote(r, m.from, !m.reject);
       return;
     case "appendResponse":

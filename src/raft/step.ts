@@ -1,5 +1,5 @@
 /** Entry point for every received message: term rules common to all roles, then the role's step. */
-import { handleVoteRequest } from "./election.ts";
+import { commitKnown, handleVoteRequest } from "./election.ts";
 import { isMember } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { RaftState } from "./raft-state.ts";
@@ -45,7 +45,7 @@ export function step(r: RaftState, m: Message): void {
         hintTerm: 0,
       });
     } else if (m.type === "preVote") {
-      r.send({ type: "preVoteResponse", from: r.id, to: m.from, term: r.term, reject: true });
+      r.send({ type: "preVoteResponse", from: r.id, to: m.from, term: r.term, reject: true, ...commitKnown(r) });
     }
     return;
   }

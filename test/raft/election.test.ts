@@ -70,12 +70,13 @@ describe("§5.2 leader election", () => {
     const n = new TestNode(2, members([1, 2, 3]), noPreVote);
     const ask = (from: number) =>
       ({ type: "vote", from, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false }) as const;
-    expect(n.step(ask(1))).toEqual([{ type: "voteResponse", from: 2, to: 1, term: 1, reject: false }]);
+    const known = { commit: 0, commitTerm: 0 };
+    expect(n.step(ask(1))).toEqual([{ type: "voteResponse", from: 2, to: 1, term: 1, reject: false, ...known }]);
     expect(n.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
-    expect(n.step(ask(3))).toEqual([{ type: "voteResponse", from: 2, to: 3, term: 1, reject: true }]);
+    expect(n.step(ask(3))).toEqual([{ type: "voteResponse", from: 2, to: 3, term: 1, reject: true, ...known }]);
     n.restart();
-    expect(n.step(ask(3))).toEqual([{ type: "voteResponse", from: 2, to: 3, term: 1, reject: true }]);
-    expect(n.step(ask(1))).toEqual([{ type: "voteResponse", from: 2, to: 1, term: 1, reject: false }]);
+    expect(n.step(ask(3))).toEqual([{ type: "voteResponse", from: 2, to: 3, term: 1, reject: true, ...known }]);
+    expect(n.step(ask(1))).toEqual([{ type: "voteResponse", from: 2, to: 1, term: 1, reject: false, ...known }]);
   });
 
   test("a candidate that hears from the leader of its term becomes its follower", () => {
@@ -178,7 +179,9 @@ describe("check-quorum", () => {
         expect(msgs).toEqual([]);
         expect(follower.raft.term).toBe(1);
       } else {
-        expect(msgs).toEqual([{ type: "voteResponse", from: 2, to: 3, term: 5, reject: false }]);
+        expect(msgs).toEqual([
+          { type: "voteResponse", from: 2, to: 3, term: 5, reject: false, commit: 1, commitTerm: 1 },
+        ]);
       }
     }
   });

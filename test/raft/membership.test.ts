@@ -214,6 +214,33 @@ describe("§6 membership changes", () => {
     expect(c.node(4).raft.askedToVoteRecently).toBe(false);
   });
 
+  test("a voter holding a removal without its commit learns the commit from a vote response, then wins (seed 15133)", () => {
+    // Leader 1 removes itself. Node 2 hears the commit and applies it; nodes 3 and 4 hold the entry, not its commit,
+    // and still count node 1, which is gone. Node 2 was then repaired and withholds its vote: with the old
+    // configuration nobody reaches 3 of 4. Node 2's answer carries its commit index, so node 3 or 4 applies the removal
+    // and wins with 2 of {2,3,4}.
+    const c = new TestCluster([1, 2, 3, 4], { preVote: false, checkQuorum: false });
+    c.elect(1);
+    c.tickAll(1);
+    const index = c.node(1).raft.lastIndex() + 1;
+    c.drop.push(
+      (m) => (m.to === 3 || m.to === 4) && (m.type === "append" || m.type === "heartbeat") && m.commit >= index,
+    );
+    c.drop.push((m) => m.type === "timeoutNow");
+    change(c, { op: "remove", id: 1 });
+    expect(c.node(2).raft.membership.voters).toEqual([2, 3, 4]);
+    expect(c.node(3).raft.lastIndex()).toBe(index);
+    expect(c.node(3).raft.membership.voters).toEqual([1, 2, 3, 4]);
+    c.heal();
+    c.isolate(1);
+    c.node(2).raft.withholdVotes = true;
+    c.tickAll(6 * E);
+    const leaders = [2, 3, 4].filter((id) => c.node(id).raft.role === "leader");
+    expect(leaders.length).toBe(1);
+    const leader = c.node(leaders[0] as number).raft;
+    expect(leader.membership.voters).toEqual([2, 3, 4]);
+  });
+
   test("a node with a committed but unapplied change does not campaign until it applies it", () => {
     const n = new TestNode(1, members([1, 2, 3]), noPreVote);
     n.log.append([

@@ -18,7 +18,10 @@ describe("§9.6 pre-vote", () => {
   test("a voter grants a pre-vote at the requested term but keeps its own term and vote", () => {
     const n = new TestNode(2, members([1, 2, 3]));
     const msgs = n.step({ type: "preVote", from: 1, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false });
-    expect(msgs).toEqual([{ type: "preVoteResponse", from: 2, to: 1, term: 1, reject: false }]);
+    // every answer says how far the voter knows the log committed (index 0 of term 0 here)
+    expect(msgs).toEqual([
+      { type: "preVoteResponse", from: 2, to: 1, term: 1, reject: false, commit: 0, commitTerm: 0 },
+    ]);
     expect(n.raft.term).toBe(0);
     expect(n.hardState).toEqual({ term: 0, vote: 0, commit: 0 });
   });
@@ -47,7 +50,16 @@ describe("§9.6 pre-vote", () => {
     for (let i = 0; i < 2 * E; i++) voter.raft.tick();
     voter.flush();
     const msgs = voter.step({ type: "preVote", from: 3, to: 2, term: 3, lastIndex: 1, lastTerm: 1, transfer: false });
-    expect(msgs).toContainEqual({ type: "preVoteResponse", from: 2, to: 3, term: voter.raft.term, reject: true });
+    const commit = voter.raft.commitIndex;
+    expect(msgs).toContainEqual({
+      type: "preVoteResponse",
+      from: 2,
+      to: 3,
+      term: voter.raft.term,
+      reject: true,
+      commit,
+      commitTerm: voter.raft.termAt(commit),
+    });
   });
 
   test("a pre-candidate rejected by a node of a later term adopts that term", () => {

@@ -24,7 +24,9 @@ describe("§5.4.1 election restriction", () => {
         lastTerm: c.lastTerm,
         transfer: false,
       });
-      expect(msgs).toEqual([{ type: "voteResponse", from: 2, to: 1, term: 3, reject: !c.grant }]);
+      expect(msgs).toEqual([
+        { type: "voteResponse", from: 2, to: 1, term: 3, reject: !c.grant, commit: 1, commitTerm: 1 },
+      ]);
     });
   }
 });

@@ -54,7 +54,13 @@ export const RaftHeartbeatResponseSchema = v.object({ type: v.literal("heartbeat
 const voteRequest = (type: "vote" | "preVote") =>
   v.object({ type: v.literal(type), ...header, lastIndex: Whole, lastTerm: Whole, transfer: v.boolean() });
 const voteResponse = (type: "voteResponse" | "preVoteResponse") =>
-  v.object({ type: v.literal(type), ...header, reject: v.boolean() });
+  v.object({
+    type: v.literal(type),
+    ...header,
+    reject: v.boolean(),
+    commit: v.optional(Whole),
+    commitTerm: v.optional(Whole),
+  });
 
 export const RaftVoteSchema = voteRequest("vote");
 export const RaftPreVoteSchema = voteRequest("preVote");
