@@ -28,7 +28,7 @@ export function reportRecovery(store: LogStore, log: Logger): void {
   const d = store.damage;
   if (d !== undefined) {
     log.warn(
-      `Log repaired: cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); this broker will not vote or lead until it holds index ${d.untilIndex} again`,
+      `Log repaired: cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); this broker will not vote or lead until it holds index ${d.untilIndex} again${d.aboveTerm === undefined ? "" : `, but for a candidate whose log is at least as up to date as (term ${d.aboveTerm}, index ${d.untilIndex})`}`,
     );
     const dropped = store.recovery.droppedSnapshot;
     if (dropped !== undefined)

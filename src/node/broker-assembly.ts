@@ -152,6 +152,9 @@ export class BrokerAssembly {
     if (snapshot !== undefined) this.broker.state = BrokerState.restore(snapshot.data);
     this.appliedTo = raft.appliedIndex;
     raft.withholdVotes = store.damage !== undefined;
+    // a marker of an older version has no term: then no vote at all until caught up
+    const lost = store.damage;
+    raft.voteFloor = lost?.aboveTerm === undefined ? undefined : { term: lost.aboveTerm, index: lost.untilIndex };
     this.watcher = new RoleWatcher(raft, log, (id) => this.addressOf(id));
     this.driver = new RaftDriver(
       raft,

@@ -137,7 +137,7 @@ export function recordVote(r: RaftState, from: NodeId, granted: boolean): boolea
 export function handleVoteRequest(r: RaftState, m: VoteRequest): void {
   const type = m.type === "vote" ? "voteResponse" : "preVoteResponse";
   const canVote = r.vote === m.from || (r.vote === 0 && r.leader === 0) || (m.type === "preVote" && m.term > r.term);
-  if (canVote && !r.withholdVotes && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+  if (canVote && votesAllowed(r, m) && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {
     r.send({ type, from: r.id, to: m.from, term: m.term, reject: false, ...commitKnown(r) });
     if (m.type === "vote") {
       r.electionElapsed = 0;
@@ -146,6 +146,16 @@ export function handleVoteRequest(r: RaftState, m: VoteRequest): void {
   } else {
     r.send({ type, from: r.id, to: m.from, term: r.term, reject: true, ...commitKnown(r) });
   }
+}
+
+/**
+ * A node whose log may lack entries it acknowledged votes only for a candidate at least as up to date as the log it
+ * lost: the election restriction then protects every entry that log held, as if it were still there.
+ */
+function votesAllowed(r: RaftState, m: VoteRequest): boolean {
+  if (!r.withholdVotes) return true;
+  const floor = r.voteFloor;
+  return floor !== undefined && (m.lastTerm > floor.term || (m.lastTerm === floor.term && m.lastIndex >= floor.index));
 }
 
 /** How far this node knows the log is committed, for a vote response (VoteResponse.commit). */

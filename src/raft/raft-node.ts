@@ -240,6 +240,13 @@ export class RaftNode {
   set withholdVotes(withhold: boolean) {
     this.r.withholdVotes = withhold;
   }
+  /** While votes are withheld: the last (term, index) the lost log can have had; votes go to candidates past it. */
+  get voteFloor(): { term: number; index: number } | undefined {
+    return this.r.voteFloor;
+  }
+  set voteFloor(floor: { term: number; index: number } | undefined) {
+    this.r.voteFloor = floor;
+  }
   /**
    * Whether a vote or pre-vote request came within the last ASKED_RECENTLY_TIMEOUTS longest election timeouts. A voter
    * that has not applied a removal still counts the removed node, and with another voter down it cannot win without

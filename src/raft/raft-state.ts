@@ -48,6 +48,12 @@ export class RaftState {
    */
   withholdVotes = false;
   /**
+   * While votes are withheld: the highest (term, index) the lost log can have ended at, when known. The node then
+   * grants a vote to a candidate at least as up to date as that, as it would have with the log it lost (§5.4.1);
+   * unknown, it grants none.
+   */
+  voteFloor: { term: number; index: number } | undefined;
+  /**
    * The tick of the last vote or pre-vote request. A node that applied its own removal stays while voters ask it: they
    * have not applied the removal, count it, and may need its vote to elect anyone (RaftNode.askedToVoteRecently).
    */

@@ -60,7 +60,7 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
     },
   );
   stateFile("damage marker", layout.damage, decodeDamage, (d) => {
-    return `repaired log cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); must not vote or lead until durable past ${d.untilIndex}`;
+    return `repaired log cut at index ${d.fromIndex} (${d.file} byte ${d.offset}: ${d.reason}); must not vote or lead until durable past ${d.untilIndex}${d.aboveTerm === undefined ? "" : `, but for a candidate at least as up to date as (term ${d.aboveTerm}, index ${d.untilIndex})`}`;
   });
 
   const snap = snapFile?.s;

@@ -194,7 +194,7 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     name: "withheld-vote-granted",
     breaks: "a node that withholds its votes (repaired, not caught up) still grants one",
     file: "src/raft/election.ts",
-    find: "canVote && !r.withholdVotes &&",
+    find: "canVote && votesAllowed(r, m) &&",
     replace: "canVote &&",
     test: bunTest("test/node/damaged-votes.test.ts"),
   },

@@ -123,6 +123,7 @@ export class SimNode implements FaultMachine {
     const bootState = { ...this.hardState, commit: Math.min(this.hardState.commit, this.log.lastIndex()) };
     const raft = new RaftNode(this.env.raftOptions(this.id, this.app.applied), this.log, bootState);
     raft.withholdVotes = this.damaged !== undefined;
+    raft.voteFloor = this.damaged && { term: this.damaged.aboveTerm, index: this.damaged.untilIndex };
     this.raft = raft;
     this.seenRole = "";
     this.env.traceEvent(this.id, "start", {
