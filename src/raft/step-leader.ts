@@ -26,7 +26,10 @@ export function stepLeader(r: RaftState, m: Message): void {
       // An answer the leader acted on already (to a chunk sent again, which crossed its first copy) sends nothing:
       // else every copy would start a chain of chunks and answers of its own, each as long as the transfer.
       if (pr.state === "snapshot" && m.index === pr.pendingSnapshot && m.offset !== pr.snapshotOffset) {
-        pr.snapshotRoundTrip = r.ticks - pr.snapshotSentAt;
+        // Karn's rule: the answer to a chunk sent more than once may be to any copy, so it measures nothing (timed
+        // from the first copy, it measured a partition, and held the next lost chunk back for twice that: core
+        // simulation seed 5038, 58 ticks); the estimate backed off at each resend stands instead.
+        if (pr.snapshotResentAt === pr.snapshotSentAt) pr.snapshotRoundTrip = r.ticks - pr.snapshotSentAt;
         pr.snapshotOffset = m.offset;
         pr.snapshotSentAt = r.ticks;
         sendSnapshotChunk(r, m.from, pr);
@@ -113,8 +116,16 @@ function handleHeartbeatResponse(r: RaftState, from: number, pr: Progress): void
       // (twice the last chunk's round trip, at least an election timeout). Not at every heartbeat: on a link where a
       // chunk takes longer than a heartbeat to cross, the copies would queue behind the chunk they repeat, and the
       // next chunk behind them, until the link carries nothing but copies.
-      if (r.ticks - pr.snapshotResentAt >= Math.max(r.cfg.electionTicks, 2 * pr.snapshotRoundTrip))
+      if (r.ticks - pr.snapshotResentAt >= Math.max(r.cfg.electionTicks, 2 * pr.snapshotRoundTrip)) {
+        // The next copy of the same chunk waits twice as long (Karn's backoff), up to four election timeouts.
+        const backedOff = Math.max(
+          pr.snapshotRoundTrip,
+          Math.min(r.ticks - pr.snapshotResentAt, 2 * r.cfg.electionTicks),
+        );
+        const pending = pr.pendingSnapshot;
         sendSnapshotChunk(r, from, pr);
+        if (pr.pendingSnapshot === pending) pr.snapshotRoundTrip = backedOff;
+      }
       return;
     case "replicate":
       // Lost appends never free their window slots; free one so the follower can be probed.
