@@ -122,6 +122,14 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
     replace: "if (r.log.matchTerm(snap.meta.index, snap.meta.term) && false) {",
     test: bunTest("test/sim/sim.test.ts", "seeds of"),
   },
+  {
+    name: "snapshot-fast-forward-acks-whole-log",
+    breaks: "acknowledged only what matches: a follower holding a snapshot's last entry acknowledges its whole log",
+    file: "src/raft/step-follower.ts",
+    find: "    return r.log.committed;",
+    replace: "    return r.log.lastIndex();",
+    test: bunTest("test/raft/snapshot-fast-forward.test.ts"),
+  },
   // --- the driver: persist, then send, then apply ---
   {
     name: "vote-not-persisted",
