@@ -205,7 +205,13 @@ async function changeMembership(cluster: ChaosCluster, ids: number[], prng: Prng
   if (spare === undefined) return other;
   let change: string;
   if (!ids.includes(spare)) {
-    if (!cluster.isRunning(spare)) cluster.start(spare);
+    // A removed broker keeps running while a voter that has not applied its removal still asks for its vote
+    // (docs/storage.md, "Leaving"): it rejoins once it has stopped.
+    if (cluster.isRunning(spare) && (await cluster.exited(spare, 5_000)) === undefined) {
+      change = `join of ${spare} put off (still stopping after its leave)`;
+      return { description: `${change}, during ${other.description}`, undo: other.undo };
+    }
+    cluster.start(spare);
     change = `join of ${spare}`;
   } else {
     const servers = cluster.clientAddresses.filter((_, i) => cluster.allIds[i] !== spare).join(",");
