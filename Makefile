@@ -115,7 +115,7 @@ mutants: node_modules/.installed
 SEED ?= 1
 DURATION ?= 60
 NODES ?= 3
-chaos: dist/mqraft-test
+chaos: dist/mqraft dist/mqraft-test
 	$(BUN) test/chaos/run.ts --seed $(SEED) --duration $(DURATION) --nodes $(NODES)
 
 bench: build

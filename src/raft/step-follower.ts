@@ -86,13 +86,11 @@ function handleHeartbeat(r: RaftState, m: HeartbeatMessage): void {
   }
   r.log.commitTo(m.commit);
   r.clusterMap = m.cluster;
-  if (m.commit < r.log.committed) {
-    // The leader knows less of this log than is committed here (the answer to a snapshot's last chunk, or to appends,
-    // was lost): say so, as an append below the commit index is answered, or a leader still sending a snapshot waits
-    // out its resend timer. Entries up to the commit index match every leader's log.
-    accept(r, m.from, r.log.committed);
-    return;
-  }
+  // The leader knows less of this log than is committed here (the answer to a snapshot's last chunk, or to appends,
+  // was lost): say so, as an append below the commit index is answered, or a leader still sending a snapshot waits out
+  // its resend timer. Entries up to the commit index match every leader's log. The heartbeat's own answer goes too: it
+  // is what lets a leader probe again (a new leader's commit may lag this one, and then the acknowledgement is old news).
+  if (m.commit < r.log.committed) accept(r, m.from, r.log.committed);
   r.send({ type: "heartbeatResponse", from: r.id, to: m.from, term: r.term });
 }
 

