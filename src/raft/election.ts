@@ -165,9 +165,17 @@ export function commitKnown(r: RaftState): { commit: number; commitTerm: number 
   return commitTerm === undefined ? {} : { commit, commitTerm };
 }
 
-/** A voter's commit index, if this log holds its entry there: the log up to it is the voter's, all committed. */
-export function learnCommit(r: RaftState, m: VoteResponse): void {
-  if (m.commit === undefined || m.commit <= r.log.committed) return;
-  if (m.commit > r.log.lastIndex() || r.log.term(m.commit) !== m.commitTerm) return;
+/**
+ * A voter's commit index, if this log holds its entry there: the log up to it is the voter's, all committed. True when
+ * that commits a configuration change this node has not applied: it then stands down (its vote kept), since votes are
+ * counted with the configuration in force and this one may now be more than a change behind (see hup); it campaigns
+ * again once it has applied the change.
+ */
+export function learnCommit(r: RaftState, m: VoteResponse): boolean {
+  if (m.commit === undefined || m.commit <= r.log.committed) return false;
+  if (m.commit > r.log.lastIndex() || r.log.term(m.commit) !== m.commitTerm) return false;
   r.log.commitTo(m.commit);
+  if (!hasUnappliedConfChange(r)) return false;
+  becomeFollower(r, r.term, 0);
+  return true;
 }

@@ -15,12 +15,10 @@ export function stepCandidate(r: RaftState, m: Message): void {
       stepFollower(r, m);
       return;
     case "preVoteResponse":
-      learnCommit(r, m);
-      if (r.role === "preCandidate") recordVote(r, m.from, !m.reject);
+      if (!learnCommit(r, m) && r.role === "preCandidate") recordVote(r, m.from, !m.reject);
       return;
     case "voteResponse":
-      learnCommit(r, m);
-      if (r.role === "candidate") recordVote(r, m.from, !m.reject);
+      if (!learnCommit(r, m) && r.role === "candidate") recordVote(r, m.from, !m.reject);
       return;
     case "appendResponse":
     case "heartbeatResponse":

@@ -174,7 +174,10 @@ export class RaftChecker {
       else if (known !== t)
         fail("state machine safety", `node ${id} committed index ${i} at term ${t}, another node at term ${known}`);
     }
-    if (commit > m.commit && raft.role === "leader") this.checkDurableMajority(id, raft, commit, m.applied);
+    // A commit index some node already had was checked when it was first reached; a leader may learn it (a voter's
+    // answer carries its commit index) rather than count it, with a configuration that came in force since.
+    if (commit > m.commit && commit > this.maxCommit && raft.role === "leader")
+      this.checkDurableMajority(id, raft, commit, m.applied);
     m.commit = commit;
     if (commit > this.maxCommit) {
       this.maxCommit = commit;
