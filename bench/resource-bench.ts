@@ -73,13 +73,21 @@ try {
       stderr: "inherit",
     },
   );
+  // The peak while loading, sampled every 100 ms: one figure right after the load lands anywhere in a collection cycle.
+  let peak = before;
+  const sampler = setInterval(() => {
+    const now = processMemory(broker.pid);
+    if (now.rss > peak.rss) peak = now;
+  }, 100);
   const out = await new Response(load.stdout).text();
+  clearInterval(sampler);
   if ((await load.exited) !== 0) throw new Error(`mqraft bench pub failed:\n${out}`);
   const after = processMemory(broker.pid);
   console.log(
     `broker RSS: ${mib(before.rss)} idle, ${mib(after.rss)} with ${messages} retained 128-byte messages ` +
       `(anonymous ${mib(before.anonymous)} -> ${mib(after.anonymous)})`,
   );
+  console.log(`broker RSS at its peak while loading: ${mib(peak.rss)} (anonymous ${mib(peak.anonymous)})`);
   console.log(`(publishing them: ${out.trim().split("\n").at(-1)})`);
   // Right after the load the process still holds garbage not yet collected and freed pages not yet returned to the
   // system; what the broker keeps shows once it has been idle for a while.

@@ -7,6 +7,7 @@ import { GroupSession } from "./group-session.ts";
 import { type AdmissionHost, HelloAdmission } from "./hello-admission.ts";
 import type { MembershipService } from "./membership-service.ts";
 import { isRaftMessage } from "./peer-messages.ts";
+import type { PublishOutcome, PublishSink } from "./publish-batcher.ts";
 import { PublishFlow } from "./publish-flow.ts";
 import type { ReadIndex } from "./read-index.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
@@ -43,7 +44,7 @@ type Publish = Extract<ServerInbound, { type: "publish" }>;
  * client (publish, subscribe, ack, unsubscribe, status, admin). A refused request is answered with an error carrying
  * its id; the connection stays open.
  */
-export class ClientSession {
+export class ClientSession implements PublishSink {
   private readonly admission: HelloAdmission;
   private readonly answers: SessionAnswers;
   private readonly subscriptions: SessionSubscriptions;
@@ -196,8 +197,8 @@ export class ClientSession {
   }
 
   private publish(m: Publish): void {
-    // the callback keeps only these numbers: `m.data` is a view into the received bytes, and holding it until the
-    // outcome would keep the whole receive buffer alive
+    // the batcher keeps only these numbers for the outcome: `m.data` is a view into the received bytes, and holding
+    // it until the outcome would keep the whole receive buffer alive
     const { id } = m;
     if (
       (m.epoch !== undefined && (m.producer === undefined || m.seq === undefined || m.epoch < 1)) ||
@@ -213,16 +214,19 @@ export class ClientSession {
     }
     const bytes = m.data.length;
     this.flow.started(bytes);
-    this.host.broker.publish(publishCommand(m), (outcome) => {
-      this.flow.settled(bytes);
-      if (outcome instanceof MqraftError) return this.answers.error(id, outcome);
-      if (outcome.type !== "publish") return this.answers.result(id, outcome);
-      this.connection.send(
-        outcome.duplicate
-          ? { type: "published", id, topic: outcome.topic, offset: outcome.offset, duplicate: true }
-          : { type: "published", id, topic: outcome.topic, offset: outcome.offset },
-      );
-    });
+    this.host.broker.publishTo(publishCommand(m), this, id, bytes);
+  }
+
+  /** A publish's outcome (PublishSink): the session is told its request id and size, and holds nothing per publish. */
+  publishSettled(id: number, bytes: number, outcome: PublishOutcome): void {
+    this.flow.settled(bytes);
+    if (outcome instanceof MqraftError) return this.answers.error(id, outcome);
+    if (outcome.type !== "publish") return this.answers.result(id, outcome);
+    this.connection.send(
+      outcome.duplicate
+        ? { type: "published", id, topic: outcome.topic, offset: outcome.offset, duplicate: true }
+        : { type: "published", id, topic: outcome.topic, offset: outcome.offset },
+    );
   }
 
   /** Runs a request only the leader serves, answering `ok` when it resolves or an error with the request's id. */

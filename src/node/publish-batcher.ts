@@ -8,6 +8,16 @@ import type { PendingProposals } from "./pending-proposals.ts";
 
 export type PublishOutcome = ApplyResult | MqraftError;
 
+/**
+ * Who is told a publish's outcome: one object per connection (or per caller), told with the numbers it gave. A
+ * publish waiting for its commit then holds no closure of its own: a closure per publish lived as long as the
+ * publish was in flight, so the collector moved it to the old generation, where it piled up as garbage until the next
+ * full collection (400,000 functions and scopes, about 20 MB, at a million publishes; docs/memory.md).
+ */
+export interface PublishSink {
+  publishSettled(id: number, bytes: number, outcome: PublishOutcome): void;
+}
+
 /** Past this many payload bytes a batch is proposed at once instead of at the end of the turn. */
 const MAX_BATCH_BYTES = 1 << 20;
 
@@ -17,7 +27,9 @@ const MAX_BATCH_BYTES = 1 << 20;
  */
 export class PublishBatcher {
   private messages: PublishMessage[] = [];
-  private callbacks: ((outcome: PublishOutcome) => void)[] = [];
+  private sinks: PublishSink[] = [];
+  /** The `id` and `bytes` each sink gave, in the messages' order. */
+  private tags: number[] = [];
   private bytes = 0;
   private scheduled = false;
   /** When the batch's first message arrived (performance.now()); the batch is acknowledged together. */
@@ -32,10 +44,11 @@ export class PublishBatcher {
     private readonly defer: (fn: () => void) => void,
   ) {}
 
-  add(message: PublishMessage, done: (outcome: PublishOutcome) => void): void {
+  add(message: PublishMessage, sink: PublishSink, id: number, bytes: number): void {
     if (this.messages.length === 0) this.startedAt = performance.now();
     this.messages.push(message);
-    this.callbacks.push(done);
+    this.sinks.push(sink);
+    this.tags.push(id, bytes);
     this.bytes += message.data.length + message.topic.length;
     if (this.bytes >= MAX_BATCH_BYTES) this.flush();
     else if (!this.scheduled) {
@@ -50,9 +63,11 @@ export class PublishBatcher {
   flush(): void {
     if (this.messages.length === 0) return;
     const messages = this.messages;
-    const callbacks = this.callbacks;
+    const sinks = this.sinks;
+    const tags = this.tags;
     this.messages = [];
-    this.callbacks = [];
+    this.sinks = [];
+    this.tags = [];
     this.bytes = 0;
     const startedAt = this.startedAt;
     let proposed: Proposed;
@@ -60,19 +75,30 @@ export class PublishBatcher {
       proposed = this.propose(encodeCommand({ type: "publish", time: this.now(), messages }));
     } catch (e) {
       const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", String(e));
-      this.metrics.settled(error, callbacks.length, startedAt);
-      for (const cb of callbacks) cb(error);
+      this.metrics.settled(error, sinks.length, startedAt);
+      settleAll(sinks, tags, error);
       return;
     }
     this.pending.add(proposed, (outcome) => {
-      this.metrics.settled(outcome, callbacks.length, startedAt);
-      if (outcome instanceof MqraftError) {
-        for (const cb of callbacks) cb(outcome);
-        return;
-      }
-      for (const [slot, cb] of callbacks.entries()) {
-        cb(outcome[slot] ?? new MqraftError("INTERNAL", `no result for slot ${slot}`));
+      this.metrics.settled(outcome, sinks.length, startedAt);
+      if (outcome instanceof MqraftError) return settleAll(sinks, tags, outcome);
+      for (let slot = 0; slot < sinks.length; slot++) {
+        (sinks[slot] as PublishSink).publishSettled(
+          tags[2 * slot] as number,
+          tags[2 * slot + 1] as number,
+          outcome[slot] ?? new MqraftError("INTERNAL", `no result for slot ${slot}`),
+        );
       }
     });
   }
+}
+
+function settleAll(sinks: PublishSink[], tags: number[], error: MqraftError): void {
+  for (let i = 0; i < sinks.length; i++)
+    (sinks[i] as PublishSink).publishSettled(tags[2 * i] as number, tags[2 * i + 1] as number, error);
+}
+
+/** A sink for a caller that has a callback per publish anyway (rare publishes: dead letters). */
+export function callbackSink(done: (outcome: PublishOutcome) => void): PublishSink {
+  return { publishSettled: (_id, _bytes, outcome) => done(outcome) };
 }

@@ -6,7 +6,7 @@ import { type Entry, EntryKind, type Snapshot } from "../raft/index.ts";
 import { MqraftError } from "../util/errors.ts";
 import { GroupService } from "./group-service.ts";
 import { PendingProposals } from "./pending-proposals.ts";
-import { PublishBatcher, type PublishOutcome } from "./publish-batcher.ts";
+import { callbackSink, PublishBatcher, type PublishOutcome, type PublishSink } from "./publish-batcher.ts";
 import type { RaftDriver } from "./raft-driver.ts";
 import { type EntryReader, SubscriptionFeed } from "./subscription-feed.ts";
 
@@ -50,12 +50,17 @@ export class ReplicatedBroker {
   }
 
   publish(message: PublishMessage, done: (outcome: PublishOutcome) => void): void {
+    this.publishTo(message, callbackSink(done), 0, 0);
+  }
+
+  /** Publishes `message`; `sink` is told the outcome with `id` and `bytes` (publish-batcher.ts: no closure per publish). */
+  publishTo(message: PublishMessage, sink: PublishSink, id: number, bytes: number): void {
     const refused = this.writeGate();
     if (refused !== undefined) {
       this.batcher.metrics.settled(refused, 1, performance.now());
-      return done(refused);
+      return sink.publishSettled(id, bytes, refused);
     }
-    this.batcher.add(message, done);
+    this.batcher.add(message, sink, id, bytes);
   }
 
   /** Proposes one non-publish command and resolves with its result once applied. */

@@ -26,8 +26,16 @@ import { StoreHealth } from "./store-health.ts";
 
 export type { InstallHistory } from "./install-intent.ts";
 
-/** At most this many entries are kept for reads of the tail (RecentEntries). */
-const RECENT_ENTRIES = 4096;
+/**
+ * At most this many entries, and bytes of entry data, are kept as objects for reads of the tail (RecentEntries): enough
+ * for the reads that follow an append within milliseconds (sending to followers, applying, pushing to subscribers).
+ * Reads further back take their bytes from the tail mirror, which holds the last cacheBytes in one buffer. An entry
+ * held longer outlives the collector's young generation, and each one promoted to the old generation stays as garbage
+ * until the next full collection: with 8 MiB of entries held here, a broker taking a million 128-byte publishes had
+ * 60 to 100 MB of dead entry buffers waiting for one (docs/memory.md).
+ */
+const RECENT_ENTRIES = 256;
+const RECENT_BYTES = 1 << 20;
 
 export type { LogStoreOptions } from "./log-store-options.ts";
 
@@ -71,7 +79,7 @@ export class LogStore implements LogReader {
   ) {
     this.health = new StoreHealth(layout.dir);
     this.files = new SegmentFiles(fs, layout.logDir, cacheBytes, (e) => (this.health.failure ??= e));
-    this.recent = new RecentEntries(cacheBytes === 0 ? 0 : RECENT_ENTRIES, cacheBytes);
+    this.recent = new RecentEntries(cacheBytes === 0 ? 0 : RECENT_ENTRIES, Math.min(cacheBytes, RECENT_BYTES));
     this.index = r.index;
     this.prevTerm = r.prevTerm;
     this.snap = r.snapshot;

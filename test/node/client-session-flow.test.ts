@@ -5,7 +5,7 @@ import {
   MAX_PUBLISHES_IN_FLIGHT,
   type SessionHost,
 } from "../../src/node/client-session.ts";
-import type { PublishOutcome } from "../../src/node/publish-batcher.ts";
+import type { PublishOutcome, PublishSink } from "../../src/node/publish-batcher.ts";
 import { PROTOCOL_VERSION } from "../../src/wire/index.ts";
 
 /** A connection that records what the session does to it, and a broker that holds every publish until told. */
@@ -32,7 +32,10 @@ function session() {
   };
   const waiting: ((outcome: PublishOutcome) => void)[] = [];
   const host = {
-    broker: { publish: (_m: unknown, done: (outcome: PublishOutcome) => void) => waiting.push(done) },
+    broker: {
+      publishTo: (_m: unknown, sink: PublishSink, id: number, bytes: number) =>
+        waiting.push((outcome) => sink.publishSettled(id, bytes, outcome)),
+    },
     welcome: () => ({ type: "welcome", version: PROTOCOL_VERSION, nodeId: 1, maxFrameBytes: 1 << 24, members: [] }),
   } as unknown as SessionHost;
   new ClientSession(host, connection as never);
