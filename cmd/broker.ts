@@ -55,6 +55,11 @@ export const brokerArgs = {
       "Refuse publishes (DISK_FULL) while the data folder's disk has less free space (default: 1GiB or 5% of the disk)",
   },
   "snapshot-every": { type: "string", description: "Applied log entries between two snapshots", default: "10000" },
+  "max-snapshot": {
+    type: "string",
+    description: "Largest snapshot transfer from a leader this broker writes to its disk; a larger one is refused",
+    default: "64GiB",
+  },
   "http-port": { type: "string", description: "Port for /metrics, /healthz, /readyz, /status (0: off)", default: "0" },
   "ready-lag": {
     type: "string",
@@ -125,6 +130,7 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     segmentBytes: parseFlag("segment-bytes", ByteSizeSchema, args["segment-bytes"] ?? "64MiB"),
     minFreeBytes: parseOptionalFlag("min-free-space", ByteSizeSchema, args["min-free-space"]),
     snapshotEvery: parseFlag("snapshot-every", PositiveCountSchema, args["snapshot-every"] ?? "10000"),
+    maxSnapshotBytes: parseFlag("max-snapshot", ByteSizeSchema, args["max-snapshot"] ?? "64GiB"),
     httpPort: parseFlag("http-port", HttpPortSchema, args["http-port"] ?? "0"),
     readyLag: parseFlag("ready-lag", CountSchema, args["ready-lag"] ?? "1000"),
     ...(args["cluster-secret-file"] === undefined ? {} : { clusterSecretFile: args["cluster-secret-file"] }),

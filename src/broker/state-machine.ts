@@ -163,6 +163,11 @@ export class BrokerState {
     return this.retentionWasSet;
   }
 
+  /** The dedup window's producers and remembered seqs (20 bytes each), for /metrics (docs/memory.md). */
+  get dedupUse(): { producers: number; seqs: number } {
+    return { producers: this.dedup.producerCount, seqs: this.dedup.seqCount };
+  }
+
   /**
    * The smallest log index that still holds a retained message; undefined when no message is
    * retained. Everything else the state machine needs is in its snapshot, so a snapshot at

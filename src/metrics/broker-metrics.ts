@@ -38,6 +38,15 @@ export interface BrokerMetricsSource {
   delivered(): number;
   publish: PublishMetrics;
   store: StoreMetrics;
+  /** What the broker holds in its bounded in-memory structures (docs/memory.md), by structure. */
+  memory?(): Iterable<MemoryUse>;
+}
+
+/** One bounded structure's use: how many items it holds and the bytes they take. */
+export interface MemoryUse {
+  structure: string;
+  items: number;
+  bytes: number;
 }
 
 export interface TopicSize {
@@ -109,6 +118,22 @@ export function brokerMetricsText(s: BrokerMetricsSource, lag: EventLoopLag): st
       largest(durables, (d) => d.lag).map((d): [Labels, number] => [{ durable: d.name }, d.lag]),
     )
     .gauge("mqraft_client_connections", "Open connections on the broker port (clients and peers).", s.connections());
+  const memory = [...(s.memory?.() ?? [])];
+  if (memory.length > 0) {
+    out
+      .family(
+        "mqraft_memory_items",
+        "gauge",
+        "Items held by each bounded in-memory structure (docs/memory.md).",
+        memory.map((m): [Labels, number] => [{ structure: m.structure }, m.items]),
+      )
+      .family(
+        "mqraft_memory_bytes",
+        "gauge",
+        "Bytes held by each bounded in-memory structure (docs/memory.md).",
+        memory.map((m): [Labels, number] => [{ structure: m.structure }, m.bytes]),
+      );
+  }
   lag.write(out);
   return out.text();
 }

@@ -49,6 +49,8 @@ export interface AssemblyOptions {
   segmentBytes?: number;
   repair?: boolean;
   snapshotEvery: number;
+  /** --max-snapshot: the largest transfer from a leader written to disk (default DEFAULT_MAX_SNAPSHOT_BYTES). */
+  maxSnapshotBytes?: number;
   retention: Retention;
   /** A configuration entry was applied (after the core's own handling). */
   configApplied?: (entry: Entry) => void;

@@ -22,8 +22,8 @@ import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
 import { RoleWatcher } from "./role-watcher.ts";
 import { INCOMING_SNAPSHOT, SnapshotFileReceiver } from "./snapshot-file-receiver.ts";
+import { installTransfer } from "./snapshot-install.ts";
 import { nextSnapshotIndex } from "./snapshot-schedule.ts";
-import { decodeStream } from "./snapshot-stream.ts";
 import { TransferLogView } from "./snapshot-transfer.ts";
 
 export type { AssemblyObserver, AssemblyOptions, Transport } from "./assembly-options.ts";
@@ -38,6 +38,8 @@ export class BrokerAssembly {
   readonly commandTime: () => number;
   /** Joins, leaves, transfers, and what the broker does about membership by itself every tick. */
   readonly membership: MembershipDuties;
+  /** Where a snapshot transfer from the leader is written (its size is reported on /metrics). */
+  readonly snapshotReceiver: SnapshotFileReceiver;
   /** The snapshot being taken and saved, if one is. */
   private snapshotting: Promise<void> | undefined;
   /** The last index the state machine reached (ahead of the core's applied index until the driver advances). */
@@ -95,7 +97,12 @@ export class BrokerAssembly {
     // volatile in Raft, and the leader tells this node again (reported above as recovery.commitBeyondLog).
     const hardState = { ...saved, commit: Math.min(saved.commit, store.lastIndex()) };
     this.bootCommit = hardState.commit;
-    const receiver = new SnapshotFileReceiver(options.fs, join(options.dataDir, INCOMING_SNAPSHOT), log);
+    const receiver = (this.snapshotReceiver = new SnapshotFileReceiver(
+      options.fs,
+      join(options.dataDir, INCOMING_SNAPSHOT),
+      log,
+      options.maxSnapshotBytes,
+    ));
     const raft = new RaftNode(
       { ...options.raft, id: options.id, prng: options.prng, snapshotReceiver: receiver },
       new TransferLogView(store),
@@ -275,19 +282,14 @@ export class BrokerAssembly {
     assert(snapshot.meta.index > this.appliedTo, () => {
       return `a snapshot at ${snapshot.meta.index} would replace a state machine at ${this.appliedTo}`;
     });
-    const transfer = decodeStream(snapshot.data, `the leader's snapshot at index ${snapshot.meta.index}`);
-    const state: Snapshot = { meta: snapshot.meta, data: transfer.state };
-    await this.store.installSnapshot(state, { prevTerm: transfer.prevTerm, entries: transfer.entries });
+    const { state, retained, bytes } = await installTransfer(this.store, snapshot);
     this.broker.restore(state);
     this.appliedTo = snapshot.meta.index;
-    this.options.observer?.stateAt?.(snapshot.meta.index, snapshot.meta.term, transfer.state, "installed");
+    this.options.observer?.stateAt?.(snapshot.meta.index, snapshot.meta.term, state.data, "installed");
     this.options.observer?.applied?.();
-    this.options.observer?.trace?.("install snapshot", {
-      index: snapshot.meta.index,
-      retained: transfer.entries.length,
-    });
+    this.options.observer?.trace?.("install snapshot", { index: snapshot.meta.index, retained });
     this.options.log.info(
-      `Sync data with peer: installed the leader's snapshot at index ${snapshot.meta.index} (${snapshot.data.length} bytes, ${transfer.entries.length} retained log entries)`,
+      `Sync data with peer: installed the leader's snapshot at index ${snapshot.meta.index} (${bytes} bytes, ${retained} retained log entries)`,
     );
   }
 

@@ -31,6 +31,8 @@ export const BrokerConfigSchema = v.pipe(
     repair: v.boolean(),
     /** Applied entries between two snapshots of the state machine. */
     snapshotEvery: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    /** The largest snapshot transfer from a leader this broker writes to its disk (snapshot-file-receiver.ts). */
+    maxSnapshotBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 64 * 2 ** 30),
     /** The disk alarm is raised below this many free bytes (docs/disk-full.md); absent: 1 GiB or 5 % of the disk. */
     minFreeBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
     /** Port of /metrics, /healthz, /readyz and /status on `host`; 0 serves none. */

@@ -16,6 +16,7 @@ export interface BrokerParts {
   listener(): Listener | undefined;
   store: LogStore;
   diskAlarm?: DiskAlarm | undefined;
+  snapshotReceiver?: { readonly receiving: number };
 }
 
 /** Adapts a broker's own state to what the HTTP port reports; nothing here runs on the publish path. */
@@ -55,6 +56,19 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
     },
     get store() {
       return parts.store.metrics;
+    },
+    *memory() {
+      const cache = parts.store.cacheUse();
+      yield { structure: "recent_entries", items: cache.recentEntries, bytes: cache.recentBytes };
+      yield { structure: "tail_mirror", items: cache.mirroredBytes, bytes: cache.mirrorCapacity };
+      const broker = parts.broker();
+      yield { structure: "publishes_in_flight", items: broker.batcher.inFlight, bytes: broker.batcher.inFlightBytes };
+      yield { structure: "proposals_pending", items: broker.pending.size, bytes: 0 };
+      const dedup = broker.state.dedupUse;
+      yield { structure: "dedup_window", items: dedup.seqs, bytes: dedup.seqs * 20 };
+      yield { structure: "dedup_producers", items: dedup.producers, bytes: 0 };
+      const received = parts.snapshotReceiver?.receiving ?? 0;
+      yield { structure: "snapshot_receiving", items: received > 0 ? 1 : 0, bytes: received };
     },
     status: () => {
       const { type: _, ...view } = statusView(parts.raft().status(), parts.id);

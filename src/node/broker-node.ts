@@ -120,6 +120,7 @@ export class BrokerNode {
       segmentBytes: config.segmentBytes,
       repair: config.repair,
       snapshotEvery: config.snapshotEvery,
+      maxSnapshotBytes: config.maxSnapshotBytes,
       retention: retentionOf(config),
       removed: () => void node.stop(),
       ...(config.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: config.removeDeadAfterMs }),

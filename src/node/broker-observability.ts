@@ -42,6 +42,9 @@ export class BrokerObservability {
         get diskAlarm() {
           return assembly().diskAlarm;
         },
+        get snapshotReceiver() {
+          return assembly().snapshotReceiver;
+        },
       });
       this.http = serveBrokerHttp({
         host: config.host,

@@ -36,6 +36,9 @@ export class PublishBatcher {
   private startedAt = 0;
   /** Observability: results and ack latency, read by /metrics. */
   readonly metrics = new PublishMetrics();
+  /** Publishes handed to the batcher and not yet settled, and the bytes their sinks gave (/metrics). */
+  inFlight = 0;
+  inFlightBytes = 0;
 
   constructor(
     private readonly propose: (data: Uint8Array) => Proposed,
@@ -49,6 +52,8 @@ export class PublishBatcher {
     this.messages.push(message);
     this.sinks.push(sink);
     this.tags.push(id, bytes);
+    this.inFlight++;
+    this.inFlightBytes += bytes;
     this.bytes += message.data.length + message.topic.length;
     if (this.bytes >= MAX_BATCH_BYTES) this.flush();
     else if (!this.scheduled) {
@@ -76,11 +81,13 @@ export class PublishBatcher {
     } catch (e) {
       const error = isMqraftError(e) ? e : new MqraftError("INTERNAL", String(e));
       this.metrics.settled(error, sinks.length, startedAt);
+      this.settled(tags);
       settleAll(sinks, tags, error);
       return;
     }
     this.pending.add(proposed, (outcome) => {
       this.metrics.settled(outcome, sinks.length, startedAt);
+      this.settled(tags);
       if (outcome instanceof MqraftError) return settleAll(sinks, tags, outcome);
       for (let slot = 0; slot < sinks.length; slot++) {
         (sinks[slot] as PublishSink).publishSettled(
@@ -90,6 +97,12 @@ export class PublishBatcher {
         );
       }
     });
+  }
+
+  /** Counts a batch's publishes out of inFlight. */
+  private settled(tags: number[]): void {
+    this.inFlight -= tags.length / 2;
+    for (let i = 1; i < tags.length; i += 2) this.inFlightBytes -= tags[i] as number;
   }
 }
 

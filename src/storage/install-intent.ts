@@ -1,10 +1,14 @@
 import * as v from "valibot";
 import type { Entry, Snapshot, SnapshotMeta } from "../raft/log-types.ts";
+import { assert } from "../util/assert.ts";
 import { encode } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
+import { crc32Update } from "./crc32.ts";
 import { runProblem } from "./entry-run.ts";
+import type { Fs } from "./fs.ts";
+import { TEMP_SUFFIX } from "./layout.ts";
 import { decodeRecordAt, encodeRecords, recordSize, viewOf } from "./record-codec.ts";
-import { sealedChecksum, sealParts, unseal } from "./sealed-file.ts";
+import { renameTempIntoPlace, sealedChecksum, sealedHeader, sealParts, unseal } from "./sealed-file.ts";
 import { Count, decodeBody } from "./state-files.ts";
 
 /**
@@ -19,6 +23,20 @@ export interface InstallHistory {
 }
 
 export const NO_HISTORY: InstallHistory = { prevTerm: 0, entries: [] };
+
+/**
+ * The same history read a batch at a time (from a snapshot transfer received into a file), so that installing it
+ * never holds all of it: `count` entries from index `first`, ending at the snapshot's index.
+ */
+export interface HistoryStream {
+  prevTerm: number;
+  first: number;
+  count: number;
+  /** What the entries take as log records (recordSize of each). */
+  recordBytes: number;
+  /** The entries in order; called once for the intent file and once for the log. */
+  batches(): Iterable<readonly Entry[]>;
+}
 
 /**
  * `<dir>/installing`: an installSnapshot in progress. Written (atomically) before anything else
@@ -116,6 +134,74 @@ export function encodeInstallIntent(intent: InstallIntent): Uint8Array[] {
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, meta.length);
   return sealParts(MAGIC_INSTALL, [len, meta, records]);
+}
+
+/**
+ * Writes the intent for `meta` with `history` to `path` atomically, as encodeInstallIntent's bytes would be, a
+ * batch of records at a time, checking the history on the way: nothing is in place unless all of it is sound.
+ */
+export async function writeInstallIntentStreamed(
+  fs: Fs,
+  dir: string,
+  path: string,
+  meta: Omit<InstallIntent, "history">,
+  history: HistoryStream,
+): Promise<void> {
+  const prevTerm = history.count === 0 ? meta.term : history.prevTerm;
+  const metaBytes = encode({ ...meta, prevTerm, entries: history.count });
+  const bodyLength = 4 + metaBytes.length + history.recordBytes;
+  if (bodyLength > MAX_SEALED_BODY) {
+    throw new MqraftError(
+      "INTERNAL",
+      `a snapshot history of ${history.recordBytes} bytes is too large to install (at most 4 GiB)`,
+    );
+  }
+  const header = sealedHeader(MAGIC_INSTALL, bodyLength);
+  const fd = fs.open(path + TEMP_SUFFIX, "w");
+  try {
+    let at = header.length;
+    let crc = crc32Update(0, header.subarray(0, 12));
+    const put = (bytes: Uint8Array): void => {
+      fs.write(fd, bytes, at);
+      at += bytes.length;
+      crc = crc32Update(crc, bytes);
+    };
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, metaBytes.length);
+    put(len);
+    put(metaBytes);
+    let next = history.first;
+    let term = prevTerm;
+    for (const batch of history.batches()) {
+      const broken =
+        batch[0]?.index === next ? runProblem(batch, term) : `index ${batch[0]?.index} where ${next} was due`;
+      if (broken !== undefined)
+        throw new MqraftError("INTERNAL", `cannot install the snapshot at index ${meta.index}: ${broken}`);
+      put(encodeRecords(batch));
+      next += batch.length;
+      term = batch.at(-1)?.term ?? term;
+    }
+    if (
+      next !== history.first + history.count ||
+      (history.count > 0 && (next - 1 !== meta.index || term !== meta.term))
+    ) {
+      throw new MqraftError(
+        "INTERNAL",
+        `cannot install the snapshot at index ${meta.index} term ${meta.term}: its history ends at index ${next - 1} term ${term}`,
+      );
+    }
+    assert(
+      at === header.length + bodyLength,
+      () => `install intent: wrote ${at - header.length} body bytes of ${bodyLength}`,
+    );
+    new DataView(header.buffer).setUint32(12, crc);
+    fs.write(fd, header, 0);
+    await fs.datasync(fd);
+  } finally {
+    fs.close(fd);
+  }
+  renameTempIntoPlace(fs, path);
+  await fs.syncDir(dir);
 }
 
 export function decodeInstallIntent(path: string, bytes: Uint8Array): InstallIntent {

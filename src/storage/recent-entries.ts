@@ -53,6 +53,11 @@ export class RecentEntries {
     this.list.length = this.head + keep;
   }
 
+  /** Entries held, and the bytes of their data. */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.list.length - this.head, bytes: this.bytes };
+  }
+
   clear(next = 0): void {
     this.list = [];
     this.head = 0;

@@ -14,18 +14,27 @@ const SEALED_VERSION = 1;
 
 /** The header followed by the body's parts, ready to write one after the other. */
 export function sealParts(magic: number, body: readonly Uint8Array[]): Uint8Array[] {
-  const header = new Uint8Array(SEALED_HEADER_SIZE);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, magic);
-  view.setUint32(4, SEALED_VERSION);
-  view.setUint32(
-    8,
+  const header = sealedHeader(
+    magic,
     body.reduce((n, p) => n + p.length, 0),
   );
   let crc = crc32Update(0, header.subarray(0, 12));
   for (const p of body) crc = crc32Update(crc, p);
-  view.setUint32(12, crc);
+  new DataView(header.buffer).setUint32(12, crc);
   return [header, ...body];
+}
+
+/**
+ * The header of a sealed file whose body is `bodyLength` bytes, its checksum still 0: a writer that produces the
+ * body a piece at a time starts the checksum with crc32Update(0, header[0, 12)) and sets it at byte 12 at the end.
+ */
+export function sealedHeader(magic: number, bodyLength: number): Uint8Array {
+  const header = new Uint8Array(SEALED_HEADER_SIZE);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, magic);
+  view.setUint32(4, SEALED_VERSION);
+  view.setUint32(8, bodyLength);
+  return header;
 }
 
 /** The body of a sealed file; any damage is a CORRUPT error naming the file. */

@@ -90,6 +90,11 @@ export class SegmentFiles {
     seg.size += bytes;
   }
 
+  /** The tail mirror's use, for /metrics. */
+  get mirrorSize(): { bytes: number; capacity: number } {
+    return this.mirror.size;
+  }
+
   /** Puts appended bytes into the file now. */
   writePending(): void {
     const p = this.pending;

@@ -44,6 +44,11 @@ export class TailMirror {
     this.length += bytes.length;
   }
 
+  /** Bytes mirrored, and the size of the buffer holding them. */
+  get size(): { bytes: number; capacity: number } {
+    return { bytes: this.length, capacity: this.buf.length };
+  }
+
   /** A copy of positions [from, to) of `owner`, when the mirror holds all of them. */
   read(owner: object, from: number, to: number): Uint8Array | undefined {
     if (owner !== this.owner || from < this.start || to > this.start + this.length) return undefined;

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { INCOMING_SNAPSHOT, SnapshotFileReceiver } from "../../src/node/snapshot-file-receiver.ts";
+import type { ReceivedSnapshot } from "../../src/node/snapshot-received.ts";
 import { decodeStream } from "../../src/node/snapshot-stream.ts";
 import { TransferLogView } from "../../src/node/snapshot-transfer.ts";
 import { type Entry, MemoryLog, type Snapshot, type SnapshotMessage } from "../../src/raft/index.ts";
@@ -25,18 +26,22 @@ function leaderLog(): { log: MemoryLog; view: TransferLogView; snapshot: Snapsho
   return { log, view: new TransferLogView(log), snapshot, entries };
 }
 
-function receiver(warnings: string[] = []): { fs: SimFs; receiver: SnapshotFileReceiver } {
+function receiver(
+  warnings: string[] = [],
+  maxBytes?: number,
+  errors: string[] = [],
+): { fs: SimFs; receiver: SnapshotFileReceiver } {
   const fs = new SimFs();
   fs.mkdir("/data");
   const log: Logger = {
-    error() {},
+    error: (m: string) => errors.push(m),
     warn: (m: string) => warnings.push(m),
     info() {},
     debug() {},
     trace() {},
     enabled: () => false,
   };
-  return { fs, receiver: new SnapshotFileReceiver(fs, PATH, log) };
+  return { fs, receiver: new SnapshotFileReceiver(fs, PATH, log, maxBytes) };
 }
 
 /** Sends the snapshot as the leader's core does, one chunk per answer, letting `tamper` change a chunk on the way. */
@@ -73,6 +78,9 @@ describe("snapshot transfer stream", () => {
     expect(got.entries.map((e) => [e.index, e.term, new TextDecoder().decode(e.data)])).toEqual(
       entries.slice(5, 15).map((e) => [e.index, e.term, new TextDecoder().decode(e.data)]),
     );
+    // the transfer stays in a file of its own until it is installed (snapshot-install.ts)
+    expect(fs.readdir("/data")).toEqual(["incoming-snapshot-1.tmp"]);
+    (result as ReceivedSnapshot).discard();
     expect(fs.readdir("/data")).toEqual([]);
   });
 
