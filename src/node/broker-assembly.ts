@@ -97,12 +97,13 @@ export class BrokerAssembly {
     // volatile in Raft, and the leader tells this node again (reported above as recovery.commitBeyondLog).
     const hardState = { ...saved, commit: Math.min(saved.commit, store.lastIndex()) };
     this.bootCommit = hardState.commit;
-    const receiver = (this.snapshotReceiver = new SnapshotFileReceiver(
+    const receiver = new SnapshotFileReceiver(
       options.fs,
       join(options.dataDir, INCOMING_SNAPSHOT),
       log,
       options.maxSnapshotBytes,
-    ));
+    );
+    this.snapshotReceiver = receiver;
     const raft = new RaftNode(
       { ...options.raft, id: options.id, prng: options.prng, snapshotReceiver: receiver },
       new TransferLogView(store),
