@@ -40,7 +40,7 @@ export default defineCommand({
     if (args.port === undefined) throw usageError("join needs --port P, the port this broker listens on");
     const config = brokerConfigFromArgs(args, true);
     const token = tokenFrom(args);
-    const node = await BrokerNode.start(config);
+    const node = await BrokerNode.start(config, { servers: [...managers, ...brokers], ...token });
     node.rejoining = true;
     const stop = () => void node.handOffLeadership().then(() => node.stop());
     process.once("SIGINT", stop);

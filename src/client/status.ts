@@ -16,6 +16,8 @@ export interface MemberStatus {
   term: number | null;
   commitIndex: number | null;
   lastApplied: number | null;
+  /** The last index of its log. */
+  lastIndex: number | null;
   version: string | null;
   uptimeMs: number | null;
   diskBytes: number | null;
@@ -70,6 +72,7 @@ export async function fetchStatus(pool: ServerPool, deadline: number, first?: st
       term: self?.term ?? null,
       commitIndex: self?.commitIndex ?? null,
       lastApplied: self?.lastApplied ?? null,
+      lastIndex: self?.lastIndex ?? null,
       version: self?.version ?? null,
       uptimeMs: self?.uptimeMs ?? null,
       diskBytes: self?.diskBytes ?? null,

@@ -4,7 +4,11 @@ import type { LogStore } from "../storage/log-store.ts";
 import type { Logger } from "../util/log.ts";
 import type { AssemblyOptions } from "./assembly-options.ts";
 
-/** A new data folder of a founding member receives the founding configuration as its first entries. */
+/**
+ * A new data folder of a founding member receives the founding configuration as its first entries. A new folder of a
+ * broker whose cluster already runs (askCluster answers) keeps no vote or lead until it holds the log the cluster
+ * reported: it may be a broker that ran before and lost its folder (src/node/fresh-folder-guard.ts).
+ */
 export async function found(store: LogStore, options: AssemblyOptions): Promise<void> {
   // A repaired folder may hold no log and no snapshot, but it holds a term and a vote: it is not new.
   const fresh = store.lastIndex() === 0 && store.snapshot() === undefined && store.hardState().term === 0;
@@ -14,12 +18,28 @@ export async function found(store: LogStore, options: AssemblyOptions): Promise<
     );
     return;
   }
-  if (options.founders.length === 0) return;
-  await options.beforeFounding?.();
-  const addresses = Object.fromEntries(options.founders.map((p) => [String(p.id), p.address]));
-  const first = bootstrap({ voters: options.founders.map((p) => p.id), learners: [], addresses });
-  store.append(first.entries);
-  store.saveHardState(first.hardState);
+  const running = await options.askCluster?.();
+  if (options.founders.length > 0) {
+    await options.beforeFounding?.();
+    const addresses = Object.fromEntries(options.founders.map((p) => [String(p.id), p.address]));
+    const first = bootstrap({ voters: options.founders.map((p) => p.id), learners: [], addresses });
+    store.append(first.entries);
+    store.saveHardState(first.hardState);
+  }
+  if (running !== undefined) {
+    // no vote in a term it may have voted in already: the highest a majority of the others reached
+    const hard = store.hardState();
+    store.saveHardState({ ...hard, term: Math.max(hard.term, running.term), vote: 0 });
+    await store.sync();
+    await store.markDamaged({
+      fromIndex: 1,
+      untilIndex: running.untilIndex,
+      file: options.dataDir,
+      offset: 0,
+      reason: `the data folder was empty while the cluster ran at term ${running.term}`,
+      aboveTerm: running.term,
+    });
+  }
   await store.sync();
 }
 

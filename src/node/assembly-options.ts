@@ -8,6 +8,7 @@ import type { Prng } from "../util/prng.ts";
 import type { Clock } from "./clock.ts";
 import type { DiskAlarm } from "./disk-alarm.ts";
 import type { FreeSpaceProbe } from "./free-space.ts";
+import type { RunningCluster } from "./fresh-folder-guard.ts";
 
 /** How Raft messages leave this assembly; what arrives is handed to receive(). Delivery is best effort. */
 export interface Transport {
@@ -43,6 +44,11 @@ export interface AssemblyOptions {
   founders: readonly { id: NodeId; address: string }[];
   /** Runs (and is awaited) before a new data folder receives its founding entries. */
   beforeFounding?: () => Promise<void>;
+  /**
+   * For an empty data folder: the cluster this broker belongs to, if it already runs (src/node/fresh-folder-guard.ts);
+   * absent in the simulators, whose nodes never lose their folders.
+   */
+  askCluster?: () => Promise<RunningCluster | undefined>;
   heartbeatMs: number;
   /** Raft tuning beyond id and randomness (electionTicks, maxMsgBytes, ...). */
   raft: Omit<RaftOptions, "id" | "prng" | "applied">;

@@ -189,7 +189,7 @@ export class BrokerAssembly {
           // The store drops its damage marker once the log is durable past everything it may have held.
           if (raft.withholdVotes && store.damage === undefined) {
             raft.withholdVotes = false;
-            log.info("The repaired log has caught up: this broker votes again");
+            log.info("The log holds again what the repair or an empty folder may have lost: this broker votes again");
           }
           if (raft.withholdVotes && !this.soleVoterWarned) this.warnIfSoleVoter();
           this.maybeSnapshot();

@@ -35,6 +35,7 @@ export function statusView(s: RaftStatus, id: number, facts?: NodeFacts): Omit<S
         term: s.term,
         commitIndex: s.commit,
         lastApplied: s.applied,
+        lastIndex: s.lastIndex,
         ...(facts === undefined ? {} : facts),
       };
     }

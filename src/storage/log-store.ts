@@ -24,7 +24,7 @@ import { recordSize } from "./record-codec.ts";
 import { renameTempIntoPlace, sealedChecksum, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
 import { type Segment, SegmentFiles } from "./segment-files.ts";
 import { readEntries } from "./segment-reader.ts";
-import { type Damage, encodeHardState, encodeSnapshot } from "./state-files.ts";
+import { type Damage, encodeDamage, encodeHardState, encodeSnapshot } from "./state-files.ts";
 import { StoreHealth } from "./store-health.ts";
 
 export type { HistoryStream, InstallHistory } from "./install-intent.ts";
@@ -163,6 +163,17 @@ export class LogStore implements LogReader {
    */
   get damage(): Damage | undefined {
     return this.damaged;
+  }
+
+  /**
+   * Leaves a damage marker as a repair does: the node must not vote or lead until its log is durable past
+   * `damage.untilIndex` or holds an entry of a term above `damage.aboveTerm` (an empty folder of a broker that may have
+   * run before, src/node/fresh-folder-guard.ts). Durable when it resolves.
+   */
+  async markDamaged(damage: Damage): Promise<void> {
+    this.health.assertWritable();
+    await writeFileAtomic(this.fs, this.layout.dir, this.layout.damage, encodeDamage(damage));
+    this.damaged = damage;
   }
 
   /** Test support for power-loss checks: each segment file and the length last known fsynced. */

@@ -214,6 +214,8 @@ export const NodeStatusSchema = v.object({
   term: v.nullable(CountSchema),
   commitIndex: v.nullable(CountSchema),
   lastApplied: v.nullable(CountSchema),
+  /** The last index of the member's log (its own row): a broker started on an empty folder reads it (docs/storage.md). */
+  lastIndex: v.optional(CountSchema),
   matchIndex: v.optional(v.nullable(CountSchema)),
   version: v.optional(v.string()),
   uptimeMs: v.optional(CountSchema),
