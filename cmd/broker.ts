@@ -16,6 +16,7 @@ import {
   PositiveCountSchema,
 } from "../src/util/config-values.ts";
 import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
+import { askMembers } from "./cluster-members.ts";
 import { logArgs, setUpLogging } from "./common-args.ts";
 import { tlsFilesFrom, tlsServerArgs } from "./tls-flags.ts";
 
@@ -157,7 +158,9 @@ export default defineCommand({
   async run({ args }) {
     setUpLogging(args);
     const config = brokerConfigFromArgs(args);
-    const node = await BrokerNode.start(config);
+    // an empty folder asks the other founders whether their cluster already runs (docs/storage.md, "An empty data folder")
+    const others = config.peers.filter((p) => p.id !== config.id).map((p) => p.address);
+    const node = await BrokerNode.start(config, () => askMembers(others));
     // A planned stop hands leadership on first, so a rolling restart loses no availability.
     const stop = () => void node.handOffLeadership().then(() => node.stop());
     process.once("SIGINT", stop);

@@ -5,6 +5,7 @@ import { AddressListSchema } from "../src/util/config-values.ts";
 import { describeError, isMqraftError, MqraftError } from "../src/util/errors.ts";
 import { brokerArgs, brokerConfigFromArgs } from "./broker.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
+import { askMembers } from "./cluster-members.ts";
 import { clientArgs, setUpLogging, tokenFrom } from "./common-args.ts";
 
 const { peers: _peers, id: _id, port: _port, ...rest } = brokerArgs;
@@ -40,7 +41,7 @@ export default defineCommand({
     if (args.port === undefined) throw usageError("join needs --port P, the port this broker listens on");
     const config = brokerConfigFromArgs(args, true);
     const token = tokenFrom(args);
-    const node = await BrokerNode.start(config, { servers: [...managers, ...brokers], ...token });
+    const node = await BrokerNode.start(config, () => askMembers([...managers, ...brokers], token.token));
     node.rejoining = true;
     const stop = () => void node.handOffLeadership().then(() => node.stop());
     process.once("SIGINT", stop);

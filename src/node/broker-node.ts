@@ -28,7 +28,7 @@ import { realClock } from "./clock.ts";
 import { DiskFullReopen } from "./disk-full-reopen.ts";
 import { type FoundingPeers, loadFoundingPeers, saveFoundingPeers } from "./founding-peers.ts";
 import { statfsProbe } from "./free-space.ts";
-import { askRunningCluster } from "./fresh-folder-guard.ts";
+import { type MembersView, runningCluster } from "./fresh-folder-guard.ts";
 import type { MembershipService } from "./membership-service.ts";
 import { nodeFacts } from "./node-facts.ts";
 import { PeerNetwork } from "./peer-network.ts";
@@ -101,10 +101,10 @@ export class BrokerNode {
   }
 
   /**
-   * Opens the data folder and starts serving. `askCluster`: where a broker on an empty folder asks whether its cluster
-   * already runs (src/node/fresh-folder-guard.ts); the other founders by default.
+   * Opens the data folder and starts serving. `askMembers`: how a broker on an empty folder learns whether its cluster
+   * already runs (src/node/fresh-folder-guard.ts); without it, it founds or joins as on a first start.
    */
-  static async start(config: BrokerConfig, askCluster?: { servers: string[]; token?: string }): Promise<BrokerNode> {
+  static async start(config: BrokerConfig, askMembers?: () => Promise<MembersView | undefined>): Promise<BrokerNode> {
     const node = new BrokerNode(config);
     const fs = brokerFs();
     const testDiskOf = testDisk(config.dataDir, fs);
@@ -117,13 +117,7 @@ export class BrokerNode {
       prng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0] as number),
       log: node.log,
       founders: config.peers,
-      askCluster: () =>
-        askRunningCluster(
-          config.id,
-          askCluster?.servers ?? config.peers.filter((p) => p.id !== config.id).map((p) => p.address),
-          node.log,
-          askCluster?.token,
-        ),
+      askCluster: async () => runningCluster(config.id, await askMembers?.(), node.log),
       beforeFounding: async () => {
         node.founding = await saveFoundingPeers(config.dataDir, config.peers);
       },

@@ -6,11 +6,13 @@
  * election (a term of 2 or more), the broker takes the highest term and the longest log a majority of the other voters
  * report, and withholds its vote until it holds that log (the repair's damage marker, docs/storage.md).
  */
-import { now } from "../client/deadline.ts";
-import { ServerPool } from "../client/server-pool.ts";
-import { type ClusterStatus, fetchStatus } from "../client/status.ts";
-import { isMqraftError, MqraftError } from "../util/errors.ts";
+import { MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+
+/** The members of a cluster as `mqraft status` shows them; term and lastIndex null for a member that did not answer. */
+export interface MembersView {
+  nodes: readonly { id: number; voter: boolean; term: number | null; lastIndex: number | null }[];
+}
 
 /** What a majority of the other voters of a running cluster reported: the log to catch up with before voting. */
 export interface RunningCluster {
@@ -27,18 +29,12 @@ const FIRST_ELECTION_TERM = 2;
 const ASK_TIMEOUT_MS = 3_000;
 
 /**
- * Asks `servers` (the other founders, or where `mqraft join` was told to ask) for the cluster's status. Undefined when
- * no one answers or the cluster never held an election: a first start. REFUSED when the cluster ran but fewer than a
- * majority of its other voters answered: their terms and logs are needed to know what this broker may have held.
+ * Judges what `status` (the cluster's answer to this broker's question, undefined when no one answered) says of a
+ * broker on an empty folder. Undefined: a first start (no answer, no election yet) or this broker is no voter.
+ * REFUSED when the cluster ran but fewer than a majority of its other voters answered: their terms and logs are
+ * needed to know what this broker may have held.
  */
-export async function askRunningCluster(
-  self: number,
-  servers: readonly string[],
-  log: Logger,
-  token?: string,
-): Promise<RunningCluster | undefined> {
-  if (servers.length === 0) return undefined;
-  const status = await clusterStatus(servers, token);
+export function runningCluster(self: number, status: MembersView | undefined, log: Logger): RunningCluster | undefined {
   if (status === undefined) return undefined;
   const terms = status.nodes.map((n) => n.term ?? 0);
   if (Math.max(0, ...terms) < FIRST_ELECTION_TERM) return undefined;
@@ -62,24 +58,4 @@ export async function askRunningCluster(
     `The data folder is empty but the cluster already runs (voters ${found.answered.join(", ")} answered: term ${found.term}, log up to ${found.untilIndex}): if this broker ran before, it lost what it held, so it will not vote or lead until it holds that log`,
   );
   return found;
-}
-
-/** The cluster's status, or undefined when every server refuses at once (they are all starting: a first start). */
-async function clusterStatus(
-  servers: readonly string[],
-  token: string | undefined,
-): Promise<ClusterStatus | undefined> {
-  const pool = new ServerPool(servers, ASK_TIMEOUT_MS, token === undefined ? {} : { token });
-  try {
-    const deadline = now() + ASK_TIMEOUT_MS;
-    try {
-      pool.keepSpare(await pool.openBroker(deadline, undefined, 0));
-    } catch (e) {
-      if (isMqraftError(e, "UNAVAILABLE") || isMqraftError(e, "TIMEOUT")) return undefined;
-      throw e;
-    }
-    return await fetchStatus(pool, deadline);
-  } finally {
-    pool.close();
-  }
 }
