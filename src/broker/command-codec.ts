@@ -13,6 +13,7 @@ import {
   RegisterCommandSchema,
   SeekCommandSchema,
   SubscribeCommandSchema,
+  TickCommandSchema,
   TimeSchema,
   UnsubscribeCommandSchema,
 } from "./commands.ts";
@@ -87,6 +88,7 @@ const WireCommandSchema = v.variant("type", [
   ConfigCommandSchema,
   RegisterCommandSchema,
   PurgeCommandSchema,
+  TickCommandSchema,
   ...GROUP_COMMAND_SCHEMAS,
   ...USER_COMMAND_SCHEMAS,
 ]);
@@ -205,6 +207,8 @@ export function encodeCommand(command: Command): Uint8Array {
       });
     case "purge":
       return cbor.encode({ type: command.type, time: command.time, topic: command.topic, keep: command.keep });
+    case "tick":
+      return cbor.encode({ type: command.type, time: command.time });
     case "group-join":
     case "group-leave":
     case "group-ack":

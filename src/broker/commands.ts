@@ -157,6 +157,13 @@ export const PurgeCommandSchema = v.object({
   keep: WholeNumberSchema,
 });
 
+/**
+ * Moves the state machine's time only: the leader proposes it when nothing else has been committed for a second and
+ * a retained message's TTL or the age limit has run out since, so that every replica drops the same messages at the
+ * same entry on an idle cluster too.
+ */
+export const TickCommandSchema = v.object({ type: v.literal("tick"), time: TimeSchema });
+
 export const CommandSchema = v.variant("type", [
   PublishCommandSchema,
   SubscribeCommandSchema,
@@ -166,6 +173,7 @@ export const CommandSchema = v.variant("type", [
   ConfigCommandSchema,
   RegisterCommandSchema,
   PurgeCommandSchema,
+  TickCommandSchema,
   ...GROUP_COMMAND_SCHEMAS,
   ...USER_COMMAND_SCHEMAS,
 ]);
@@ -179,3 +187,4 @@ export type AckCommand = v.InferOutput<typeof AckCommandSchema>;
 export type RegisterCommand = v.InferOutput<typeof RegisterCommandSchema>;
 export type ConfigCommand = v.InferOutput<typeof ConfigCommandSchema>;
 export type PurgeCommand = v.InferOutput<typeof PurgeCommandSchema>;
+export type TickCommand = v.InferOutput<typeof TickCommandSchema>;

@@ -39,6 +39,7 @@ export type ApplyResult =
   | { type: "config"; retention: Retention }
   | { type: "register"; producer: string; epoch: number }
   | { type: "purge"; topic: string; dropped: number }
+  | { type: "tick" }
   | GroupResult
   | { type: "user-add" | "user-remove" | "user-rotate"; name: string }
   | ErrorResult;

@@ -77,6 +77,22 @@ export class RetentionEnforcer {
     if (this.ttl.size > 0) this.ttl.expire(now, this.ttlDropped);
   }
 
+  /**
+   * The earliest time after `now` at which a retained message expires (its TTL) or passes the age limit; Infinity
+   * when none will. Looks at every message with a TTL, not only the topics' oldest: one behind an older message is
+   * not dropped then, but it is no longer delivered.
+   */
+  nextChange(topics: readonly TopicIndex[], now: number): number {
+    const oldest = this.ageHeap?.top();
+    let next =
+      oldest === undefined || this.policy.maxAgeMs === undefined ? Infinity : oldest.headTime + this.policy.maxAgeMs;
+    for (const topic of topics) {
+      if (topic.expiry === undefined) continue;
+      for (const at of topic.expiry.values()) if (at > now && at < next) next = at;
+    }
+    return next;
+  }
+
   /** Call after messages were dropped from the head of `topic` by other means (a purge). */
   headsDropped(topic: TopicIndex): void {
     this.ageHeap?.headDropped(topic);

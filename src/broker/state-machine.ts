@@ -52,6 +52,8 @@ export class BrokerState {
   readonly users = new Users();
   private applied = 0;
   private clock = 0;
+  /** nextTimeChange() as of an applied index (derived, not replicated). */
+  private nextChange = { index: -1, at: Infinity };
   /** Whether a config command has set the retention policy (leaders propose their flags only until then). */
   private retentionWasSet = false;
 
@@ -178,6 +180,17 @@ export class BrokerState {
     return this.topicTable.lowestNeededIndex();
   }
 
+  /**
+   * The earliest time at which the time moving on would drop or expire a retained message (by a TTL or the age
+   * limit); Infinity when none can. For the leader, which proposes a `tick` once it has passed on an idle cluster.
+   * O(topics + messages with a TTL), computed once per applied index.
+   */
+  nextTimeChange(): number {
+    if (this.nextChange.index !== this.applied)
+      this.nextChange = { index: this.applied, at: this.retainer.nextChange(this.topicTable.list, this.clock) };
+    return this.nextChange.at;
+  }
+
   /** The snapshot in one piece (a copy of snapshotParts(), for tests and tools). */
   snapshot(): Uint8Array {
     return Buffer.concat(this.snapshotParts());
@@ -252,6 +265,8 @@ export class BrokerState {
         return [registerProducer(this.dedup, index, command.producer, command.session, this.clock)];
       case "purge":
         return [this.purge(command.topic, command.keep)];
+      case "tick":
+        return [{ type: "tick" }];
       case "group-join":
       case "group-leave":
       case "group-ack":

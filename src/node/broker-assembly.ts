@@ -25,6 +25,7 @@ import { INCOMING_SNAPSHOT, SnapshotFileReceiver } from "./snapshot-file-receive
 import { installTransfer } from "./snapshot-install.ts";
 import { nextSnapshotIndex } from "./snapshot-schedule.ts";
 import { TransferLogView } from "./snapshot-transfer.ts";
+import { TimeTicker } from "./time-ticker.ts";
 
 export type { AssemblyObserver, AssemblyOptions, Transport } from "./assembly-options.ts";
 
@@ -47,6 +48,8 @@ export class BrokerAssembly {
   private stopTicker: (() => void) | undefined;
   /** The disk alarm and what it changes (disk-guard.ts); undefined without a free-space probe. */
   private readonly diskGuard: DiskGuard | undefined;
+  /** As leader, moves the time on an idle cluster once a TTL or the age limit has run out (time-ticker.ts). */
+  private readonly timeTicker: TimeTicker;
   private stopped = false;
 
   private soleVoterWarned = false;
@@ -129,6 +132,12 @@ export class BrokerAssembly {
         options.configApplied?.(e);
       },
     );
+    this.timeTicker = new TimeTicker({
+      state: () => this.broker.state,
+      now: this.commandTime,
+      isLeader: () => this.driver.raft.role === "leader",
+      propose: (c) => this.broker.propose(c),
+    });
     this.membership = new MembershipDuties({
       id: options.id,
       driver: () => this.driver,
@@ -235,6 +244,7 @@ export class BrokerAssembly {
     this.watcher.check();
     this.membership.tick();
     this.broker.groups.tick();
+    this.timeTicker.tick();
     this.options.onTick?.();
   }
 

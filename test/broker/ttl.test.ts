@@ -46,6 +46,31 @@ describe("per-message TTL", () => {
     expect(BrokerState.restore(restored.snapshot()).topicInfo("t")).toMatchObject({ firstOffset: 3, messages: 0 });
   });
 
+  test("nextTimeChange: when the time moving on would expire or age out a message; a tick applies it", () => {
+    const state = new BrokerState();
+    expect(state.nextTimeChange()).toBe(Infinity);
+    publish(state, T0, msg("t"), ttl("t", 500), msg("u"), ttl("u", 300));
+    // the earliest expiry, also of a message behind one without a TTL (it is no longer delivered then)
+    expect(state.nextTimeChange()).toBe(T0 + 300);
+    expect(applyNext(state, { type: "tick", time: T0 + 300 })).toEqual([{ type: "tick" }]);
+    expect(state.time).toBe(T0 + 300);
+    expect(expired(state, "u")).toEqual(["0", "1x"]);
+    expect(state.nextTimeChange()).toBe(T0 + 500);
+    applyNext(state, { type: "tick", time: T0 + 500 });
+    expect(expired(state, "t")).toEqual(["0", "1x"]);
+    // what has expired behind an older message cannot change again: no further tick is wanted
+    expect(state.nextTimeChange()).toBe(Infinity);
+    // the age limit: the oldest message's time plus maxAgeMs
+    applyNext(state, { type: "config", time: T0 + 600, retention: { maxAgeMs: 1000 } });
+    expect(state.nextTimeChange()).toBe(T0 + 1000);
+    applyNext(state, { type: "tick", time: T0 + 1000 });
+    expect(state.topicInfo("t")).toMatchObject({ firstOffset: 2, messages: 0 });
+    expect(state.nextTimeChange()).toBe(Infinity);
+    // a tick older than the state's time changes nothing (time never goes back)
+    applyNext(state, { type: "tick", time: T0 });
+    expect(state.time).toBe(T0 + 1000);
+  });
+
   test("a TTL of 0 is refused", () => {
     const state = new BrokerState();
     const [result] = publish(state, T0, ttl("t", 0));

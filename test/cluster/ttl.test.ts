@@ -1,11 +1,17 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { runMqraft } from "../support/binary.ts";
 import { TestCluster } from "../support/cluster.ts";
+import { waitFor } from "../support/wait.ts";
 
-let cluster: TestCluster | undefined;
-afterEach(async () => {
-  await cluster?.destroy();
-  cluster = undefined;
+// one cluster for the cases of this file: each uses topics of its own
+let shared: TestCluster | undefined;
+const running = async (): Promise<TestCluster> => {
+  shared ??= await TestCluster.create({ nodes: 3 });
+  await shared.waitForLeader();
+  return shared;
+};
+afterAll(async () => {
+  await shared?.destroy();
 });
 
 /** Waits until this machine's clock (the leader's: same machine) has passed `ms`. */
@@ -15,8 +21,7 @@ async function clockPast(ms: number): Promise<void> {
 
 describe("per-message TTL on real brokers", () => {
   test("`pub --ttl`: an expired message is never delivered, and retention removes it once it is the oldest", async () => {
-    cluster = await TestCluster.create({ nodes: 3 });
-    await cluster.waitForLeader();
+    const cluster = await running();
     const [a] = cluster.addresses as [string, string, string];
     const pub = async (...args: string[]) => expect((await runMqraft(["pub", ...args, "--server", a])).code).toBe(0);
     await pub("t", "short", "--ttl", "500ms");
@@ -53,6 +58,25 @@ describe("per-message TTL on real brokers", () => {
     expect((await runMqraft(["topic", "purge", "w", "--keep", "2", "--server", a])).code).toBe(0);
     const after = JSON.parse((await runMqraft(["topic", "info", "w", "--json", "--server", a])).stdout);
     expect(after).toMatchObject({ firstOffset: 2, messages: 1 });
+  });
+
+  test("on an idle cluster an expired message goes from every broker: the leader moves the time by itself", async () => {
+    const cluster = await running();
+    const [a] = cluster.addresses as [string, string, string];
+    expect((await runMqraft(["pub", "idle", "short", "--ttl", "300ms", "--server", a])).code).toBe(0);
+    // nothing else is published: only the leader's tick can take the cluster's time past the expiry
+    for (const server of cluster.addresses) {
+      await waitFor(
+        `topic idle emptied on ${server}`,
+        async () => {
+          const r = await runMqraft(["topic", "info", "idle", "--json", "--server", server]);
+          const info = JSON.parse(r.stdout);
+          if (info.messages === 0) return info;
+          throw new Error(`topic info idle on ${server}: ${r.stdout.trim()} (expected 0 messages)`);
+        },
+        { timeoutMs: 15_000, intervalMs: 200 },
+      );
+    }
   });
 
   test("a bad --ttl is refused before anything is sent", async () => {
