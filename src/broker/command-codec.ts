@@ -3,6 +3,7 @@ import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
 import { HeadersSchema } from "../util/message-headers.ts";
 import { PositiveNumberSchema, ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
+import { unsupportedEntry } from "./command-versions.ts";
 import {
   AckCommandSchema,
   BytesSchema,
@@ -94,8 +95,13 @@ const WireCommandSchema = v.variant("type", [
 ]);
 export type WireCommand = v.InferOutput<typeof WireCommandSchema>;
 
-/** `checked`: every message of a publish is already a valid WireMessage (read by publish-entry-codec.ts). */
-export type DecodedEntry = { ok: true; command: WireCommand; checked?: boolean } | { ok: false; message: string };
+/**
+ * `checked`: every message of a publish is already a valid WireMessage (read by publish-entry-codec.ts). `newer`: a
+ * command of a newer build, which this one must not apply (command-versions.ts).
+ */
+export type DecodedEntry =
+  | { ok: true; command: WireCommand; checked?: boolean }
+  | { ok: false; message: string; newer?: true };
 
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
   const issue = issues[0];
@@ -123,6 +129,8 @@ export function decodeWire(bytes: Uint8Array): DecodedEntry {
  * parseWireMessage or PublishMessageSchema, so that one bad message refuses only itself).
  */
 export function parseEnvelope(raw: unknown): DecodedEntry {
+  const newer = unsupportedEntry(raw);
+  if (newer !== undefined) return { ok: false, message: newer, newer: true };
   const parsed = v.safeParse(WireCommandSchema, raw);
   return parsed.success ? { ok: true, command: parsed.output } : { ok: false, message: describeIssues(parsed.issues) };
 }

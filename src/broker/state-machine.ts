@@ -70,20 +70,26 @@ export class BrokerState {
   /**
    * Applies the data of the committed Normal entry at `index`. Entries must come in increasing
    * index order; gaps are allowed (entries the node does not pass here, such as config changes).
-   * Empty data is the leader's no-op. Never throws on bad data: it becomes an error result.
+   * Empty data is the leader's no-op. Never throws on bad data: it becomes an error result. A command of a newer
+   * build (command-versions.ts) throws MqraftError UNSUPPORTED_VERSION before anything changes: the broker stops.
    */
   apply(index: number, data: Uint8Array): ApplyResult[] {
-    this.advanceTo(index);
-    if (data.length === 0) return [];
+    if (data.length === 0) {
+      this.advanceTo(index);
+      return [];
+    }
     const decoded = decodeWire(data);
+    if (!decoded.ok && decoded.newer === true) throw newerEntry(index, decoded.message);
+    this.advanceTo(index);
     if (!decoded.ok) return [refusal("BAD_MESSAGE", `invalid command: ${decoded.message}`)];
     return this.dispatch(index, decoded.command, decoded.checked === true ? "checked" : "wire");
   }
 
   /** apply() for a command already decoded; it is checked the same way. */
   applyCommand(index: number, command: Command): ApplyResult[] {
-    this.advanceTo(index);
     const parsed = parseEnvelope(command);
+    if (!parsed.ok && parsed.newer === true) throw newerEntry(index, parsed.message);
+    this.advanceTo(index);
     if (!parsed.ok) return [refusal("BAD_MESSAGE", `invalid command: ${parsed.message}`)];
     return this.dispatch(index, parsed.command, "command");
   }
@@ -373,4 +379,15 @@ export class BrokerState {
     this.retainer.expire(time);
     this.groupList.expire(time);
   }
+}
+
+/**
+ * A committed entry this build cannot apply (command-versions.ts): applying it as invalid would make this replica
+ * differ from those that apply it, so the broker stops before it, its state and log untouched.
+ */
+function newerEntry(index: number, why: string): MqraftError {
+  return new MqraftError(
+    "UNSUPPORTED_VERSION",
+    `cannot apply entry ${index}: ${why}. This broker stops here rather than differ from the brokers that apply it: upgrade it and start it again (its log is intact; it applies the entry then)`,
+  );
 }

@@ -78,6 +78,11 @@ export interface AssemblyOptions {
   minFreeBytes?: number;
   /** --remove-dead-after in ms (membership-duties.ts); off when undefined. */
   removeDeadAfterMs?: number;
+  /**
+   * The replicated-command version a peer said it applies (undefined: not heard yet); without it (the simulator, one
+   * build) every peer applies this build's. The leader proposes a command only once every member applies it.
+   */
+  peerCommandVersion?: (id: NodeId) => number | undefined;
   /** This broker applied its own removal and that is the last word: stop (production) or retire (simulator). */
   removed?: () => void;
 }

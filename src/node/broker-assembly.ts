@@ -6,6 +6,7 @@
  * host several, one per Raft group, each in a data folder of its own.
  */
 import { join } from "node:path";
+import { COMMAND_VERSION, commandRefusal } from "../broker/command-versions.ts";
 import { BrokerState } from "../broker/state-machine.ts";
 import { type Message, type NodeId, RAFT_DEFAULTS, RaftNode, type Snapshot } from "../raft/index.ts";
 import { LogStore } from "../storage/log-store.ts";
@@ -132,6 +133,14 @@ export class BrokerAssembly {
         options.configApplied?.(e);
       },
     );
+    this.broker.versionGate = (type) => {
+      const { voters, learners } = this.driver.raft.membership;
+      return commandRefusal(type, [...voters, ...learners], (id) =>
+        id === options.id || options.peerCommandVersion === undefined
+          ? COMMAND_VERSION
+          : options.peerCommandVersion(id),
+      );
+    };
     this.timeTicker = new TimeTicker({
       state: () => this.broker.state,
       now: this.commandTime,
@@ -210,6 +219,10 @@ export class BrokerAssembly {
             log.error(`Stopping: ${e.message} (a bug in mqraft; please report it with this log)`);
             options.fatal(new MqraftError("INTERNAL", e.message, { cause: e }));
             return;
+          }
+          if (isMqraftError(e, "UNSUPPORTED_VERSION")) {
+            log.error(`Stopping: ${e.message}`);
+            return options.fatal(e);
           }
           const error = persistenceFailure(e, options.dataDir);
           if (error.code === "DISK_FULL" && options.diskFull !== undefined) {

@@ -61,6 +61,8 @@ export class BrokerNode {
   /** Opens the assembly again, with the options it was opened with, after a write failed with ENOSPC. */
   private reopener!: DiskFullReopen;
   private peers!: PeerNetwork;
+  /** The replicated-command version each peer's hello said it applies (the leader's command gate). */
+  private readonly peerCommands = new Map<number, number>();
   private listener: Listener | undefined;
   private peerAddresses = "";
   /** The founding configuration this broker wrote, if it is a founding member (founding-peers.ts). */
@@ -132,6 +134,7 @@ export class BrokerNode {
       ...(config.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: config.removeDeadAfterMs }),
       fatal: (e) => void node.stop(e),
       diskFull: () => void node.reopener.reopen(),
+      peerCommandVersion: (id) => node.peerCommands.get(id),
       onTick: () => node.onTick(),
       freeSpace: testDiskOf?.probe ?? statfsProbe(config.dataDir),
       ...(config.minFreeBytes === undefined ? {} : { minFreeBytes: config.minFreeBytes }),
@@ -206,7 +209,11 @@ export class BrokerNode {
         ...this.observability?.statusFields(),
       }),
       now: () => this.assembly.commandTime(),
-      adoptPeer: (id, connection, lane) => this.peers.adopt(id, connection, lane),
+      adoptPeer: (id, connection, lane, commands) => {
+        // a broker from before command versions says nothing: it applies version 1
+        this.peerCommands.set(id, commands ?? 1);
+        this.peers.adopt(id, connection, lane);
+      },
       founding: this.founding,
       peerMessage: (m) => this.peers.receive(m),
       readIndex: this.readIndex,

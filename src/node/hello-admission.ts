@@ -29,7 +29,8 @@ export interface AdmissionHost {
   /** Client tokens and permissions (docs/security.md); absent, every client may do everything. */
   readonly clientAuth?: ClientAuth;
   welcome(): Welcome;
-  adoptPeer(id: number, connection: Connection<ServerInbound, unknown>, lane?: "bulk"): void;
+  /** `commands`: the replicated-command version the peer applies, as its hello said (absent: said nothing). */
+  adoptPeer(id: number, connection: Connection<ServerInbound, unknown>, lane?: "bulk", commands?: number): void;
 }
 
 /**
@@ -148,7 +149,7 @@ export class HelloAdmission {
         );
       }
       this.admitted("peer");
-      this.host.adoptPeer(m.id, this.connection, m.lane);
+      this.host.adoptPeer(m.id, this.connection, m.lane, m.commands);
       return;
     }
     const auth = this.host.clientAuth;

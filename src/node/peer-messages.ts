@@ -1,3 +1,4 @@
+import { COMMAND_VERSION } from "../broker/command-versions.ts";
 import type { Message as RaftMessage } from "../raft/index.ts";
 import type { ClientInbound, Hello, ServerInbound, WireRaftMessage } from "../wire/index.ts";
 
@@ -28,6 +29,6 @@ export const toRaftMessage = (m: WireRaftMessage): RaftMessage => m;
 
 export function peerHello(id: number, founding?: string): Hello {
   return founding === undefined
-    ? { type: "hello", version: 1, role: "peer", id }
-    : { type: "hello", version: 1, role: "peer", id, founding };
+    ? { type: "hello", version: 1, role: "peer", id, commands: COMMAND_VERSION }
+    : { type: "hello", version: 1, role: "peer", id, founding, commands: COMMAND_VERSION };
 }

@@ -27,6 +27,8 @@ export class ReplicatedBroker {
   writeGate: () => MqraftError | undefined = () => undefined;
   /** Refuses another command (its type, its encoded bytes) when it returns an error (the disk alarm's budget). */
   commandGate: (type: string, bytes: number) => MqraftError | undefined = () => undefined;
+  /** Refuses a command kind some member cannot apply yet (command-versions.ts). */
+  versionGate: (type: Command["type"]) => MqraftError | undefined = () => undefined;
 
   constructor(
     private readonly driver: () => RaftDriver,
@@ -67,7 +69,7 @@ export class ReplicatedBroker {
   propose(command: Command): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
       const data = encodeCommand(command);
-      const refused = this.commandGate(command.type, data.length);
+      const refused = this.versionGate(command.type) ?? this.commandGate(command.type, data.length);
       if (refused !== undefined) return reject(refused);
       const proposed = this.driver().propose(data);
       this.pending.add(proposed, (outcome) => {

@@ -28,7 +28,6 @@ function expectNoChange(bad: (state: BrokerState, index: number) => void): void 
 
 const longName = "x".repeat(256);
 const invalidEntries: [string, unknown][] = [
-  ["unknown type", { type: "delete", time: T0, name: "s" }],
   ["no type", { time: T0 }],
   ["no time", { type: "unsubscribe", name: "s" }],
   ["negative time", { type: "unsubscribe", time: -1, name: "s" }],

@@ -25,6 +25,8 @@ export const HelloSchema = v.object({
   // a peer link that carries only the dialer's appends and snapshot chunks, so that heartbeats and votes on the
   // other link never wait behind a large entry (src/node/peer-network.ts)
   lane: v.optional(v.literal("bulk")),
+  // a broker's highest replicated-command version (docs/state-machine.md, "Command versions"); absent: 1
+  commands: v.optional(ProtocolVersionSchema),
 });
 export type Hello = v.InferOutput<typeof HelloSchema>;
 
