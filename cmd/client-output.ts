@@ -1,5 +1,6 @@
 import type { ClusterStatus, PublishResult, ReceivedMessage } from "../src/client/index.ts";
 import { clearJson, showTopic } from "../src/util/topic-name.ts";
+import { displayWidth, padToWidth } from "./display-width.ts";
 
 /** What `pub`, `sub` and `status` print: the `--json` shapes of docs/design.md, or lines a person reads easily. */
 
@@ -117,12 +118,12 @@ function diskCell(n: ClusterStatus["nodes"][number]): string {
 
 const known = (n: number | null): string => (n === null ? "-" : String(n));
 
-/** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
+/** Columns padded to their widest cell (in terminal columns: CJK takes two), two spaces apart, no trailing spaces. */
 export function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)));
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => displayWidth(row[column] ?? ""))));
   return rows.map((row) =>
     row
-      .map((cell, column) => cell.padEnd(widths[column]!))
+      .map((cell, column) => padToWidth(cell, widths[column]!))
       .join("  ")
       .trimEnd(),
   );

@@ -92,6 +92,32 @@ describe("topic ls and topic info", () => {
     }
   });
 
+  test("topic ls and durable ls line up names in CJK and with combining marks by terminal column", async () => {
+    const names = ["adm-温度.センサー", "adm-q\u0307"];
+    for (const name of names) expect((await mqraft(["pub", name, "x"])).code).toBe(0);
+    expect((await mqraft(["sub", names[0]!, "--durable", "adm-cjk", "--from", "earliest", "--count", "1"])).code).toBe(
+      0,
+    );
+    // counted here without the code under test: these names hold only ASCII, CJK (two columns) and U+0307 (none)
+    const columns = (s: string) =>
+      [...s].reduce((n, ch) => n + (ch === "\u0307" ? 0 : (ch.codePointAt(0) as number) >= 0x3000 ? 2 : 1), 0);
+    /** The terminal column where the cell after the first starts, on every line of a table. */
+    const secondCell = (lines: string[]) => lines.map((line) => columns(line.slice(0, line.search(/ {2}\S/) + 2)));
+    const topics = (await mqraft(["topic", "ls"])).stdout.split("\n").filter((l) => /^(TOPIC|adm-)/.test(l));
+    expect(topics.filter((l) => names.some((n) => l.startsWith(`${n} `)))).toHaveLength(2);
+    const starts = secondCell(topics);
+    expect(new Set(starts).size, topics.join("\n")).toBe(1);
+    const durables = (await mqraft(["durable", "ls"])).stdout.split("\n").filter((l) => /^(DURABLE|adm-)/.test(l));
+    expect(durables.some((l) => l.startsWith("adm-cjk "))).toBe(true);
+    // DURABLE, TOPIC, POSITION: the third cell starts at one column on every line
+    const third = durables.map((line) => {
+      const at = line.search(/ {2}\S/);
+      const rest = line.slice(at).trimStart();
+      return columns(line.slice(0, line.length - rest.length)) + columns(rest.slice(0, rest.search(/ {2}\S/) + 2));
+    });
+    expect(new Set(third).size, durables.join("\n")).toBe(1);
+  });
+
   test("a topic never published to: exit 1 with NOT_FOUND", async () => {
     const r = await mqraft(["topic", "info", "adm-nothing"]);
     expect(r.code).toBe(1);
