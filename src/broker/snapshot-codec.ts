@@ -1,16 +1,31 @@
 import * as v from "valibot";
-import { Encoder } from "../util/cbor-x.ts";
-import { MqraftError } from "../util/errors.ts";
-import { ProducerIdSchema, SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
-import { TopicPatternSchema } from "../util/topic-name.ts";
-import { PermissionsSchema, TokenHashSchema, UserNameSchema } from "../util/user-names.ts";
-import { describeIssues } from "./command-codec.ts";
-import { MAX_SUBSCRIPTION_TOPICS, type Retention, RetentionSchema } from "./commands.ts";
+import { WholeNumberSchema } from "../util/names.ts";
+import { type Retention, RetentionSchema } from "./commands.ts";
 import type { Group } from "./groups/group.ts";
-import { groupSnapshot, restoreGroup } from "./groups/group-snapshot.ts";
-import { type ProducerWindow, producerFromColumns, SEQS_PER_PRODUCER } from "./producer-window.ts";
+import type { ProducerWindow } from "./producer-window.ts";
+import { DurableSchema, encodeDurable, restoreDurables } from "./snapshot-durables.ts";
+import {
+  type ColumnReader,
+  corrupt,
+  decodeCbor,
+  framed,
+  SNAPSHOT_FORMAT,
+  splitSnapshot,
+  validated,
+} from "./snapshot-format.ts";
+import { encodeGroup, restoreGroups } from "./snapshot-groups.ts";
+import {
+  encodeProducer,
+  HeaderProducerV2Schema,
+  HeaderProducerV3Schema,
+  ProducerV1Schema,
+  readProducer,
+  restoreProducers,
+} from "./snapshot-producers.ts";
+import { encodeTopic, HeaderTopicSchema, readTopic, restoreTopics, TopicEntrySchema } from "./snapshot-topics.ts";
+import { restoreUsers, UserSchema } from "./snapshot-users.ts";
 import type { DurableRecord } from "./subscriptions.ts";
-import { type TopicIndex, topicFromColumns } from "./topic-index.ts";
+import type { TopicIndex } from "./topic-index.ts";
 import type { UserRecord } from "./users.ts";
 
 /**
@@ -21,39 +36,11 @@ import type { UserRecord } from "./users.ts";
  * producer-window.ts keep intact while they are held, so a snapshot of a million messages costs
  * the broker no pause to serialise. Version 3 adds each producer's epoch and next seq to version 2,
  * which is still read (its producers never registered), as is version 1, one CBOR map with the
- * columns as byte strings.
+ * columns as byte strings. Each section has its codec: snapshot-topics.ts, snapshot-producers.ts,
+ * snapshot-durables.ts, snapshot-groups.ts, snapshot-users.ts; the framing is snapshot-format.ts.
  */
 
-export const SNAPSHOT_FORMAT = "mqraft-broker-state";
-const MAGIC = 0x5342514d; // "MQBS" read as a little-endian u32
-const PREFIX_SIZE = 8; // magic u32 | header length u32
-
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
-
-const Bytes = v.instance(Uint8Array<ArrayBufferLike>);
-const DurableSchema = v.pipe(
-  v.object({
-    name: SubscriptionNameSchema,
-    /** With `asked`, as many as topics match its patterns (none yet, or more than MAX_SUBSCRIPTION_TOPICS). */
-    topics: v.array(TopicSchema),
-    positions: v.array(WholeNumberSchema),
-    holder: v.optional(SubscriptionNameSchema),
-    asked: v.optional(v.pipe(v.array(TopicPatternSchema), v.minLength(1), v.maxLength(MAX_SUBSCRIPTION_TOPICS))),
-  }),
-  v.check(
-    (d) => d.asked !== undefined || (d.topics.length >= 1 && d.topics.length <= MAX_SUBSCRIPTION_TOPICS),
-    `a subscription without patterns reads 1 to ${MAX_SUBSCRIPTION_TOPICS} topics`,
-  ),
-);
-const UserSchema = v.object({
-  name: UserNameSchema,
-  hash: TokenHashSchema,
-  ...PermissionsSchema.entries,
-  created: WholeNumberSchema,
-  rotated: WholeNumberSchema,
-});
-/** [offset, expiresAt] of the retained messages that have a TTL (topic-ttl.ts); absent when none has. */
-const ExpirySchema = v.array(v.strictTuple([WholeNumberSchema, WholeNumberSchema]));
+export { SNAPSHOT_FORMAT, splitSnapshot };
 
 const common = {
   format: v.literal(SNAPSHOT_FORMAT),
@@ -65,20 +52,8 @@ const common = {
 const SnapshotV1Schema = v.object({
   ...common,
   version: v.literal(1),
-  topics: v.array(
-    v.object({
-      name: TopicSchema,
-      firstOffset: WholeNumberSchema,
-      logIndex: Bytes,
-      slot: Bytes,
-      size: Bytes,
-      time: Bytes,
-      expiry: v.optional(ExpirySchema),
-    }),
-  ),
-  producers: v.array(
-    v.object({ id: ProducerIdSchema, lastSeen: WholeNumberSchema, seq: Bytes, topicId: Bytes, offset: Bytes }),
-  ),
+  topics: v.array(TopicEntrySchema),
+  producers: v.array(ProducerV1Schema),
   durables: v.array(DurableSchema),
 });
 /** Any version once read: the header's fields, with each topic's and producer's columns as bytes. */
@@ -86,28 +61,16 @@ type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producer
   retentionSet?: boolean;
   groups?: unknown[];
   users?: UserRecord[];
-  producers: (v.InferOutput<typeof SnapshotV1Schema>["producers"][number] & {
-    epoch?: number;
-    nextSeq?: number;
-    session?: string;
-    replaced?: string;
-  })[];
+  producers: ReturnType<typeof readProducer>[];
 };
 
-const HeaderTopicSchema = v.object({
-  name: TopicSchema,
-  firstOffset: WholeNumberSchema,
-  count: WholeNumberSchema,
-  expiry: v.optional(ExpirySchema),
-});
-const headerProducer = { id: ProducerIdSchema, lastSeen: WholeNumberSchema, count: WholeNumberSchema };
 /** Versions 2 and 3's header: the columns follow it, each topic's then each producer's, in the order listed here. */
 const HeaderSchema = v.variant("version", [
   v.object({
     ...common,
     version: v.literal(2),
     topics: v.array(HeaderTopicSchema),
-    producers: v.array(v.object(headerProducer)),
+    producers: v.array(HeaderProducerV2Schema),
     durables: v.array(DurableSchema),
   }),
   v.object({
@@ -116,17 +79,7 @@ const HeaderSchema = v.variant("version", [
     /** Whether a config command set the retention (absent: as for version 2). */
     retentionSet: v.optional(v.boolean()),
     topics: v.array(HeaderTopicSchema),
-    /** epoch 0: never registered (nextSeq unused); session: of the register that started the epoch, if any. */
-    producers: v.array(
-      v.object({
-        ...headerProducer,
-        epoch: WholeNumberSchema,
-        nextSeq: WholeNumberSchema,
-        session: v.optional(ProducerIdSchema),
-        /** The session of the epoch before (a register with it is refused). */
-        replaced: v.optional(ProducerIdSchema),
-      }),
-    ),
+    producers: v.array(HeaderProducerV3Schema),
     durables: v.array(DurableSchema),
     /** Consumer groups (groups/group-snapshot.ts), absent when there are none. */
     groups: v.optional(v.array(v.unknown())),
@@ -168,35 +121,10 @@ export interface RestoredParts {
 /** The snapshot as the pieces to write one after the other: the prefix, the header, then views of the columns. */
 export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   const columns: Uint8Array[] = [];
-  const topics = Array.from(parts.topics, (t) => {
-    const c = t.snapshotColumns();
-    columns.push(c.logIndex, c.slot, c.size, c.time);
-    const expiry = t.expiry === undefined ? {} : { expiry: [...t.expiry] };
-    return { name: t.name, firstOffset: t.firstOffset, count: t.count, ...expiry };
-  });
-  const producers = Array.from(parts.producers, (p) => {
-    const c = p.snapshotColumns();
-    columns.push(c.seq, c.topicId, c.offset);
-    const session = p.session === undefined ? {} : { session: p.session };
-    const replaced = p.replacedSession === undefined ? {} : { replaced: p.replacedSession };
-    return {
-      id: p.id,
-      lastSeen: p.lastSeen,
-      count: p.count,
-      epoch: p.epoch,
-      nextSeq: p.nextSeq,
-      ...session,
-      ...replaced,
-    };
-  });
-  const durables = Array.from(parts.durables, (d) => ({
-    name: d.name,
-    topics: d.topics,
-    positions: d.positions,
-    ...(d.holder === undefined ? {} : { holder: d.holder }),
-    ...(d.asked === undefined ? {} : { asked: d.asked }),
-  }));
-  const groups = Array.from(parts.groups ?? [], groupSnapshot);
+  const topics = Array.from(parts.topics, (t) => encodeTopic(t, columns));
+  const producers = Array.from(parts.producers, (p) => encodeProducer(p, columns));
+  const durables = Array.from(parts.durables, encodeDurable);
+  const groups = Array.from(parts.groups ?? [], encodeGroup);
   const users = Array.from(parts.users, (u) => ({ ...u }));
   return joinSnapshot(
     {
@@ -218,100 +146,21 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
 
 /** A version 2 or 3 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
 export function joinSnapshot(header: SnapshotHeader, columns: Uint8Array[]): Uint8Array[] {
-  // Copied: the encoder reuses its buffer, and a snapshot is held long after.
-  const head = Uint8Array.from(cbor.encode(header));
-  const prefix = new Uint8Array(PREFIX_SIZE);
-  const view = new DataView(prefix.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, head.byteLength, true);
-  return [prefix, head, ...columns];
-}
-
-/** The header and the column bytes of a version 2 or 3 snapshot, undefined when `bytes` is not one. */
-export function splitSnapshot(bytes: Uint8Array): { header: unknown; body: Uint8Array } | undefined {
-  if (bytes.byteLength < PREFIX_SIZE) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) return undefined;
-  const end = PREFIX_SIZE + view.getUint32(4, true);
-  if (end > bytes.byteLength) throw corrupt("its header runs past the end");
-  return { header: decodeCbor(bytes.subarray(PREFIX_SIZE, end)), body: bytes.subarray(end) };
-}
-
-function corrupt(message: string): MqraftError {
-  return new MqraftError("CORRUPT", `invalid broker snapshot: ${message}`);
-}
-
-/** Copies a byte string into a new (aligned) column of `count` elements. */
-function column<T extends Float64Array | Uint32Array>(
-  make: (n: number) => T,
-  bytes: Uint8Array,
-  count: number,
-  what: string,
-): T {
-  const out = make(count);
-  if (bytes.byteLength !== count * out.BYTES_PER_ELEMENT)
-    throw corrupt(`${what} has ${bytes.byteLength} bytes, expected ${count * out.BYTES_PER_ELEMENT}`);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
-}
-
-const f64 = (n: number) => new Float64Array(n);
-const u32 = (n: number) => new Uint32Array(n);
-
-function checkAscending(values: Float64Array, strictly: boolean, min: number, max: number, what: string): void {
-  let previous = min;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i] as number;
-    if (!Number.isSafeInteger(value) || value < previous || (strictly && i > 0 && value === previous) || value > max) {
-      throw corrupt(`${what} is not an ascending list of whole numbers from ${min} to ${max}`);
-    }
-    previous = value;
-  }
-}
-
-function decodeCbor(bytes: Uint8Array): unknown {
-  try {
-    return cbor.decode(bytes);
-  } catch (e) {
-    throw corrupt(`not CBOR: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-function validated<S extends v.GenericSchema>(schema: S, raw: unknown): v.InferOutput<S> {
-  const parsed = v.safeParse(schema, raw);
-  if (!parsed.success) throw corrupt(describeIssues(parsed.issues));
-  return parsed.output;
+  return [...framed(header), ...columns];
 }
 
 /** Versions 2 and 3 in the shape version 1 is read in: the header with each column cut from the body by its count. */
 function readColumns(header: unknown, body: Uint8Array): Parsed {
   const h = validated(HeaderSchema, header);
   let at = 0;
-  const take = (count: number, width: number, what: string): Uint8Array => {
+  const take: ColumnReader = (count, width, what) => {
     const length = count * width;
     if (at + length > body.byteLength) throw corrupt(`${what} runs past the end`);
     at += length;
     return body.subarray(at - length, at);
   };
-  const topics = h.topics.map((t) => ({
-    name: t.name,
-    firstOffset: t.firstOffset,
-    logIndex: take(t.count, 8, `topic "${t.name}"`),
-    slot: take(t.count, 4, `topic "${t.name}"`),
-    size: take(t.count, 4, `topic "${t.name}"`),
-    time: take(t.count, 8, `topic "${t.name}"`),
-    ...(t.expiry === undefined ? {} : { expiry: t.expiry }),
-  }));
-  const producers = h.producers.map((p) => ({
-    id: p.id,
-    lastSeen: p.lastSeen,
-    seq: take(p.count, 8, `producer "${p.id}"`),
-    topicId: take(p.count, 4, `producer "${p.id}"`),
-    offset: take(p.count, 8, `producer "${p.id}"`),
-    ...("epoch" in p ? { epoch: p.epoch, nextSeq: p.nextSeq } : {}),
-    ...("session" in p && p.session !== undefined ? { session: p.session } : {}),
-    ...("replaced" in p && p.replaced !== undefined ? { replaced: p.replaced } : {}),
-  }));
+  const topics = h.topics.map((t) => readTopic(t, take));
+  const producers = h.producers.map((p) => readProducer(p, take));
   if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
   return {
     format: h.format,
@@ -330,91 +179,8 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
 export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
   const v2 = splitSnapshot(bytes);
   const s: Parsed = v2 === undefined ? validated(SnapshotV1Schema, decodeCbor(bytes)) : readColumns(v2.header, v2.body);
-
-  const names = new Set<string>();
-  const topics = s.topics.map((t, id) => {
-    if (names.has(t.name)) throw corrupt(`topic "${t.name}" appears twice`);
-    names.add(t.name);
-    const count = Math.floor(t.logIndex.byteLength / 8);
-    const where = `topic "${t.name}"`;
-    const columns = {
-      logIndex: column(f64, t.logIndex, count, `${where} logIndex`),
-      slot: column(u32, t.slot, count, `${where} slot`),
-      size: column(u32, t.size, count, `${where} size`),
-      time: column(f64, t.time, count, `${where} time`),
-    };
-    checkAscending(columns.logIndex, false, 1, s.appliedIndex, `${where} logIndex`);
-    checkAscending(columns.time, false, 0, s.time, `${where} time`);
-    if (!Number.isSafeInteger(t.firstOffset + count)) throw corrupt(`${where} offsets overflow`);
-    const topic = topicFromColumns(t.name, id, t.firstOffset, columns);
-    for (const [offset, expiresAt] of t.expiry ?? []) {
-      if (offset < t.firstOffset || offset >= t.firstOffset + count)
-        throw corrupt(`${where} expiry of offset ${offset}`);
-      topic.setExpiry(offset, expiresAt);
-    }
-    return topic;
-  });
-
-  const ids = new Set<string>();
-  let lastSeen = 0;
-  const producers = s.producers.map((p) => {
-    if (ids.has(p.id)) throw corrupt(`producer "${p.id}" appears twice`);
-    ids.add(p.id);
-    if (p.lastSeen < lastSeen || p.lastSeen > s.time) throw corrupt(`producer "${p.id}" is out of activity order`);
-    lastSeen = p.lastSeen;
-    const count = Math.floor(p.seq.byteLength / 8);
-    if (count > SEQS_PER_PRODUCER)
-      throw corrupt(`producer "${p.id}" remembers ${count} seqs, more than ${SEQS_PER_PRODUCER}`);
-    const where = `producer "${p.id}"`;
-    const columns = {
-      seq: column(f64, p.seq, count, `${where} seq`),
-      topicId: column(u32, p.topicId, count, `${where} topicId`),
-      offset: column(f64, p.offset, count, `${where} offset`),
-    };
-    const epoch = p.epoch ?? 0;
-    const nextSeq = p.nextSeq ?? 0;
-    checkAscending(columns.seq, true, 0, epoch > 0 ? nextSeq - 1 : Number.MAX_SAFE_INTEGER, `${where} seq`);
-    if (epoch > s.appliedIndex) throw corrupt(`${where} has epoch ${epoch}, after the snapshot's index`);
-    for (let i = 0; i < count; i++) {
-      const topic = topics[columns.topicId[i] as number];
-      const offset = columns.offset[i] as number;
-      if (topic === undefined || !Number.isSafeInteger(offset) || offset < 0 || offset >= topic.nextOffset) {
-        throw corrupt(`${where} refers to a message that was never stored`);
-      }
-    }
-    if (p.session !== undefined && epoch === 0) throw corrupt(`${where} has a session but no epoch`);
-    return producerFromColumns(p.id, p.lastSeen, columns, epoch, nextSeq, p.session, p.replaced);
-  });
-
+  const topics = restoreTopics(s.topics, s.appliedIndex, s.time);
   const byName = new Map(topics.map((t) => [t.name, t]));
-  const durableNames = new Set<string>();
-  const durables = s.durables.map((d) => {
-    if (durableNames.has(d.name)) throw corrupt(`subscription "${d.name}" appears twice`);
-    durableNames.add(d.name);
-    if (new Set(d.topics).size !== d.topics.length || d.positions.length !== d.topics.length) {
-      throw corrupt(`subscription "${d.name}" needs distinct topics and one position for each`);
-    }
-    d.topics.forEach((topic, i) => {
-      const next = byName.get(topic)?.nextOffset ?? 0;
-      if ((d.positions[i] as number) > next)
-        throw corrupt(`subscription "${d.name}" is past the end of topic "${topic}"`);
-    });
-    return {
-      name: d.name,
-      topics: d.topics,
-      positions: d.positions,
-      ...(d.holder === undefined ? {} : { holder: d.holder }),
-      ...(d.asked === undefined ? {} : { asked: d.asked }),
-    };
-  });
-
-  const userNames = new Set<string>();
-  const users = (s.users ?? []).map((u) => {
-    if (userNames.has(u.name)) throw corrupt(`user "${u.name}" appears twice`);
-    userNames.add(u.name);
-    return { ...u };
-  });
-
   // before version 3 only a leader's flags ever set retention: a policy with a limit was set, an empty one never
   const retentionSet = s.retentionSet ?? Object.values(s.retention).some((limit) => limit !== undefined);
   return {
@@ -423,21 +189,9 @@ export function decodeSnapshot(bytes: Uint8Array): RestoredParts {
     retention: s.retention,
     retentionSet,
     topics,
-    producers,
-    durables,
+    producers: restoreProducers(s.producers, s.appliedIndex, s.time, topics),
+    durables: restoreDurables(s.durables, byName),
     groups: restoreGroups(s.groups ?? [], byName),
-    users,
+    users: restoreUsers(s.users ?? []),
   };
-}
-
-function restoreGroups(raw: unknown[], topics: Map<string, TopicIndex>): Group[] {
-  const names = new Set<string>();
-  return raw.map((r) => {
-    const group = restoreGroup(r);
-    if (names.has(group.name)) throw corrupt(`group "${group.name}" appears twice`);
-    names.add(group.name);
-    if (group.cursor > (topics.get(group.topic)?.nextOffset ?? 0))
-      throw corrupt(`group "${group.name}" is past the end of topic "${group.topic}"`);
-    return group;
-  });
 }

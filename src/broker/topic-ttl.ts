@@ -1,3 +1,4 @@
+import { KeyedHeap } from "./keyed-heap.ts";
 import type { TopicIndex } from "./topic-index.ts";
 
 /**
@@ -8,27 +9,30 @@ import type { TopicIndex } from "./topic-index.ts";
  * calls `headChanged`. Ties come out in any order: a topic's drops depend only on its own messages and the time.
  */
 export class TtlHeap {
-  private readonly items: TopicIndex[] = [];
+  private readonly heap = new KeyedHeap<TopicIndex>({
+    key: (topic) => topic.headExpiry,
+    position: (topic) => topic.ttlPos,
+    place: (topic, at) => {
+      topic.ttlPos = at;
+    },
+  });
 
   get size(): number {
-    return this.items.length;
+    return this.heap.size;
   }
 
   /** The topic's head changed (a message was added to an empty topic, or heads were dropped): reorder it. */
   headChanged(topic: TopicIndex): void {
     const expires = topic.headExpiry < Infinity;
-    if (topic.ttlPos < 0) {
-      if (expires) this.insert(topic);
-      return;
-    }
-    if (!expires) return this.remove(topic);
-    this.down(topic.ttlPos);
-    this.up(topic.ttlPos);
+    if (!this.heap.has(topic)) {
+      if (expires) this.heap.insert(topic);
+    } else if (expires) this.heap.update(topic);
+    else this.heap.remove(topic);
   }
 
   /** Drops, topic by topic, every head message whose expiry is at or before `now`; `dropped` hears of each topic. */
   expire(now: number, dropped: (topic: TopicIndex) => void): void {
-    for (let topic = this.items[0]; topic !== undefined && topic.headExpiry <= now; topic = this.items[0]) {
+    for (let topic = this.heap.top(); topic !== undefined && topic.headExpiry <= now; topic = this.heap.top()) {
       do topic.dropHead();
       while (topic.count > 0 && topic.headExpiry <= now);
       this.headChanged(topic);
@@ -38,61 +42,7 @@ export class TtlHeap {
 
   /** Rebuilds the order from every topic's head (after a snapshot is restored). */
   rebuild(topics: readonly TopicIndex[]): void {
-    for (const topic of this.items) topic.ttlPos = -1;
-    this.items.length = 0;
+    this.heap.clear();
     for (const topic of topics) this.headChanged(topic);
-  }
-
-  private insert(topic: TopicIndex): void {
-    topic.ttlPos = this.items.length;
-    this.items.push(topic);
-    this.up(topic.ttlPos);
-  }
-
-  private remove(topic: TopicIndex): void {
-    const at = topic.ttlPos;
-    const last = this.items.pop() as TopicIndex;
-    topic.ttlPos = -1;
-    if (last === topic) return;
-    this.items[at] = last;
-    last.ttlPos = at;
-    this.down(at);
-    this.up(last.ttlPos);
-  }
-
-  private up(at: number): void {
-    const items = this.items;
-    const topic = items[at] as TopicIndex;
-    const key = topic.headExpiry;
-    while (at > 0) {
-      const parentAt = (at - 1) >> 1;
-      const parent = items[parentAt] as TopicIndex;
-      if (parent.headExpiry <= key) break;
-      items[at] = parent;
-      parent.ttlPos = at;
-      at = parentAt;
-    }
-    items[at] = topic;
-    topic.ttlPos = at;
-  }
-
-  private down(at: number): void {
-    const items = this.items;
-    const n = items.length;
-    const topic = items[at] as TopicIndex;
-    const key = topic.headExpiry;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= n) break;
-      const right = child + 1;
-      if (right < n && (items[right] as TopicIndex).headExpiry < (items[child] as TopicIndex).headExpiry) child = right;
-      const smaller = items[child] as TopicIndex;
-      if (smaller.headExpiry >= key) break;
-      items[at] = smaller;
-      smaller.ttlPos = at;
-      at = child;
-    }
-    items[at] = topic;
-    topic.ttlPos = at;
   }
 }
