@@ -7,6 +7,7 @@ import {
   TopicSchema,
   WholeNumberSchema,
 } from "../util/names.ts";
+import { DURABLE_FIELDS, PURGE_FIELDS, SEEK_FIELDS, type Start, StartSchema } from "../util/request-fields.ts";
 import { TopicPatternSchema } from "../util/topic-name.ts";
 import { GROUP_COMMAND_SCHEMAS, type GroupCommand } from "./groups/group-commands.ts";
 import { USER_COMMAND_SCHEMAS } from "./users-commands.ts";
@@ -62,16 +63,7 @@ export const PublishCommandSchema = v.object({
   messages: v.array(PublishMessageSchema),
 });
 
-/**
- * Where a new durable subscription starts in each of its topics. A number is clamped into the retained range;
- * `{time}` is the first message stored at or after that time (ms since the epoch).
- */
-export const StartSchema = v.union([
-  v.picklist(["earliest", "latest"]),
-  WholeNumberSchema,
-  v.strictObject({ time: WholeNumberSchema }),
-]);
-export type Start = v.InferOutput<typeof StartSchema>;
+export { type Start, StartSchema };
 
 export const SubscribeCommandSchema = v.object({
   type: v.literal("subscribe"),
@@ -95,7 +87,7 @@ export const SubscribeCommandSchema = v.object({
 export const UnsubscribeCommandSchema = v.object({
   type: v.literal("unsubscribe"),
   time: TimeSchema,
-  name: SubscriptionNameSchema,
+  ...DURABLE_FIELDS,
 });
 
 /**
@@ -105,8 +97,7 @@ export const UnsubscribeCommandSchema = v.object({
 export const SeekCommandSchema = v.object({
   type: v.literal("seek"),
   time: TimeSchema,
-  name: SubscriptionNameSchema,
-  to: StartSchema,
+  ...SEEK_FIELDS,
 });
 
 export const AckCommandSchema = v.object({
@@ -153,8 +144,7 @@ export const ConfigCommandSchema = v.object({
 export const PurgeCommandSchema = v.object({
   type: v.literal("purge"),
   time: TimeSchema,
-  topic: TopicSchema,
-  keep: WholeNumberSchema,
+  ...PURGE_FIELDS,
 });
 
 /**

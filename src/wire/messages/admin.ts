@@ -1,11 +1,13 @@
 import * as v from "valibot";
 import { SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
+import { DURABLE_FIELDS, PURGE_FIELDS, SEEK_FIELDS } from "../../util/request-fields.ts";
 import { ByteCountSchema } from "./fields.ts";
 
 /**
  * Admin requests (`mqraft topic ...`, `mqraft durable ...`), served by the leader: another broker answers NOT_LEADER
  * with the leader's address. Listings come from the leader's applied state; a removal or a seek goes through the
- * Raft log like any durable subscription change.
+ * Raft log like any durable subscription change, and its request shares its fields with that command
+ * (util/request-fields.ts).
  */
 const RequestIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const OffsetSchema = ByteCountSchema;
@@ -47,8 +49,8 @@ export const TopicListSchema = v.object({
 export const PurgeTopicSchema = v.object({
   type: v.literal("purge-topic"),
   id: RequestIdSchema,
-  topic: TopicSchema,
-  keep: v.optional(ByteCountSchema),
+  topic: PURGE_FIELDS.topic,
+  keep: v.optional(PURGE_FIELDS.keep),
 });
 
 /** The durable subscriptions, those reading `topic`, or the one named. */
@@ -82,7 +84,7 @@ export const DurableListSchema = v.object({
 export const RemoveDurableSchema = v.object({
   type: v.literal("remove-durable"),
   id: RequestIdSchema,
-  name: SubscriptionNameSchema,
+  ...DURABLE_FIELDS,
 });
 
 /**
@@ -92,8 +94,7 @@ export const RemoveDurableSchema = v.object({
 export const SeekDurableSchema = v.object({
   type: v.literal("seek-durable"),
   id: RequestIdSchema,
-  name: SubscriptionNameSchema,
-  to: v.union([v.picklist(["earliest", "latest"]), OffsetSchema, v.strictObject({ time: OffsetSchema })]),
+  ...SEEK_FIELDS,
 });
 
 export type ListTopics = v.InferOutput<typeof ListTopicsSchema>;

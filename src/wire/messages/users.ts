@@ -1,21 +1,19 @@
 import * as v from "valibot";
-import { PermissionPatternSchema, UserNameSchema } from "../../util/user-names.ts";
+import { PermissionsSchema, UserNameSchema } from "../../util/user-names.ts";
 
 /**
  * `mqraft user ...`: admin requests served by the leader (docs/security.md). A new token crosses the wire once, in
  * the `user-token` answer to the add or rotate that made it; the cluster keeps only its hash.
  */
 const RequestIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
-const PatternsSchema = v.pipe(v.array(PermissionPatternSchema), v.maxLength(100, "at most 100 patterns"));
 const TimeSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
 export const AddUserSchema = v.object({
   type: v.literal("add-user"),
   id: RequestIdSchema,
   name: UserNameSchema,
-  publish: PatternsSchema,
-  subscribe: PatternsSchema,
-  admin: v.boolean(),
+  // the same permissions as the user-add command the leader proposes (util/user-names.ts)
+  ...PermissionsSchema.entries,
 });
 
 export const RemoveUserSchema = v.object({ type: v.literal("remove-user"), id: RequestIdSchema, name: UserNameSchema });
@@ -34,9 +32,7 @@ export const UserTokenSchema = v.object({
 
 export const UserSummarySchema = v.object({
   name: UserNameSchema,
-  publish: PatternsSchema,
-  subscribe: PatternsSchema,
-  admin: v.boolean(),
+  ...PermissionsSchema.entries,
   /** When it was added and when its token was last rotated (ms since the epoch, the leader's clock). */
   created: TimeSchema,
   rotated: TimeSchema,
