@@ -1,6 +1,6 @@
 import type { ClusterStatus, PublishResult, ReceivedMessage } from "../src/client/index.ts";
+import { displayWidth, padToWidth } from "../src/util/display-width.ts";
 import { clearJson, showTopic } from "../src/util/topic-name.ts";
-import { displayWidth, padToWidth } from "./display-width.ts";
 
 /** What `pub`, `sub` and `status` print: the `--json` shapes of docs/design.md, or lines a person reads easily. */
 

@@ -1,3 +1,4 @@
+import { padToWidth } from "../util/display-width.ts";
 import { showTopic } from "../util/topic-name.ts";
 import type { DashboardState } from "./dashboard-model.ts";
 
@@ -17,7 +18,8 @@ export const ANSI: Style = {
   green: (s) => `\x1b[32m${s}\x1b[39m`,
 };
 
-const pad = (s: string | number, n: number) => String(s).padEnd(n);
+// in terminal columns: a CJK topic name takes two a character
+const pad = (s: string | number, n: number) => padToWidth(String(s), n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
 const rate = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { table } from "../../cmd/client-output.ts";
-import { displayWidth } from "../../cmd/display-width.ts";
+import { PLAIN, topFrame } from "../../src/manager/top-frame.ts";
+import { displayWidth } from "../../src/util/display-width.ts";
 
 describe("display width", () => {
   const cases: [string, string, number][] = [
@@ -30,5 +31,23 @@ describe("display width", () => {
       ["t", "3"],
     ]);
     expect(lines).toEqual(["TOPIC          FIRST", "温度.センサー  0", "q\u0307-readings     12", "t              3"]);
+  });
+
+  test("mqraft top's topic column: the MESSAGES cell starts at one terminal column whatever the name", () => {
+    const topics = ["温度.センサー", "q\u0307-readings", "orders"].map((name) => ({
+      name,
+      messages: 7,
+      bytes: 9,
+      rate: 0,
+    }));
+    const frame = topFrame(
+      { time: 0, leader: 0, term: 1, nodes: [], history: [], topics, durables: [], events: [] },
+      PLAIN,
+      Number.POSITIVE_INFINITY,
+    );
+    const rows = frame.filter((line) => topics.some((t) => line.startsWith(t.name)));
+    expect(rows).toHaveLength(3);
+    // 40 columns of name, then the count right-aligned in 12
+    for (const row of rows) expect([row, displayWidth(row.slice(0, row.indexOf("7") + 1))]).toEqual([row, 52]);
   });
 });
