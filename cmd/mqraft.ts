@@ -2,6 +2,7 @@
 import { defineCommand } from "citty";
 import pkg from "../package.json" with { type: "json" };
 import { exitOnUncaughtErrors } from "../src/util/fatal-errors.ts";
+import { installTestGc } from "../src/util/test-gc.ts";
 import { runCli } from "./cli-runner.ts";
 
 // Subcommands load lazily so that `mqraft pub` does not pay for the broker's code at start-up.
@@ -37,5 +38,6 @@ export const root = defineCommand({
 
 if (import.meta.main) {
   exitOnUncaughtErrors();
+  installTestGc();
   process.exit(await runCli(root, process.argv.slice(2)));
 }

@@ -3,7 +3,16 @@
  * working tree) copied into a temporary folder, with node_modules linked. A mutant is applied to the copy, tested,
  * and the file restored; the working tree is never touched.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Mutant } from "./mutants.ts";
@@ -54,7 +63,10 @@ export class Scratch {
     return () => writeFileSync(path, text);
   }
 
-  /** Builds dist/mqraft in the copy from its (possibly mutated) sources, for tests that run the binary. */
+  /**
+   * Builds dist/mqraft in the copy from its (possibly mutated) sources, for tests that run the binary. Built without
+   * MQRAFT_TEST_HOOKS="off", it keeps the test-only switches, so it serves as dist/mqraft-test too.
+   */
   build(): void {
     const out = join(this.root, "dist", "mqraft");
     const built = Bun.spawnSync(
@@ -72,6 +84,7 @@ export class Scratch {
       { cwd: this.root, stdout: "pipe", stderr: "pipe" },
     );
     if (built.exitCode !== 0) throw new Error(`building the scratch binary failed: ${built.stderr.toString()}`);
+    copyFileSync(out, join(this.root, "dist", "mqraft-test"));
   }
 
   remove(): void {
