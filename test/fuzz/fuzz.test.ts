@@ -5,7 +5,7 @@ import { runFuzz, summary } from "./fuzz-cluster.ts";
  * 100,000 fuzzed frames at a live broker's port and as many at a live manager's (seed 1; `bun run fuzz --seed S
  * --frames N` runs others, longer); 10,000 inside TLS sessions at a TLS broker's and a TLS manager's port, and 500
  * connections of handshake garbage at each. Afterwards all of them still serve a publish and a subscribe, none grew
- * its live heap (after a full collection) by 50 MB, and every acknowledged message is as it was acknowledged.
+ * both its live heap (after a full collection) and its RSS by 50 MB, and every acknowledged message is as it was acknowledged.
  */
 test("fuzzed frames and TLS handshakes on brokers' and managers' ports crash nothing, leak nothing, change no acknowledged message", async () => {
   const outcome = await runFuzz(1, 100_000, 10_000);
