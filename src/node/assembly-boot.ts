@@ -19,6 +19,18 @@ export async function found(store: LogStore, options: AssemblyOptions): Promise<
     return;
   }
   const running = await options.askCluster?.();
+  if (running !== undefined) {
+    // The marker first: until it is durable the folder stays new, so a crash or a failed write here leaves a folder
+    // that asks the cluster again at the next start, never one that votes freely.
+    await store.markDamaged({
+      fromIndex: 1,
+      untilIndex: running.untilIndex,
+      file: options.dataDir,
+      offset: 0,
+      reason: `the data folder was empty while the cluster ran at term ${running.term}`,
+      aboveTerm: running.term,
+    });
+  }
   if (options.founders.length > 0) {
     await options.beforeFounding?.();
     const addresses = Object.fromEntries(options.founders.map((p) => [String(p.id), p.address]));
@@ -30,15 +42,6 @@ export async function found(store: LogStore, options: AssemblyOptions): Promise<
     // no vote in a term it may have voted in already: the highest a majority of the others reached
     const hard = store.hardState();
     store.saveHardState({ ...hard, term: Math.max(hard.term, running.term), vote: 0 });
-    await store.sync();
-    await store.markDamaged({
-      fromIndex: 1,
-      untilIndex: running.untilIndex,
-      file: options.dataDir,
-      offset: 0,
-      reason: `the data folder was empty while the cluster ran at term ${running.term}`,
-      aboveTerm: running.term,
-    });
   }
   await store.sync();
 }

@@ -1,0 +1,47 @@
+/**
+ * A broker on an empty folder whose cluster already runs must never be left, by a crash or a failed write during its
+ * first start, with a folder that is no longer new yet holds no damage marker: the next start would then vote at once
+ * (docs/storage.md, "An empty data folder").
+ */
+import { expect, test } from "bun:test";
+import { found } from "../../src/node/assembly-boot.ts";
+import type { AssemblyOptions } from "../../src/node/assembly-options.ts";
+import { LogStore } from "../../src/storage/log-store.ts";
+import { SimFs } from "../../src/storage/sim-fs.ts";
+import type { Logger } from "../../src/util/log.ts";
+
+const DIR = "/data/3";
+const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, enabled: () => false };
+const options = {
+  dataDir: DIR,
+  log: quiet,
+  founders: [1, 2, 3].map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
+  askCluster: async () => ({ term: 7, untilIndex: 500, answered: [1, 2] }),
+} as unknown as AssemblyOptions;
+
+test("the damage marker's write failing on the first start leaves the folder new, not founded without a marker", async () => {
+  const fs = new SimFs();
+  const store = await LogStore.open({ fs, dir: DIR });
+  // the marker is a file of its own: a full disk or a kill can stop its write after the log's
+  store.markDamaged = () => Promise.reject(new Error("ENOSPC: no space left on device"));
+  await expect(found(store, options)).rejects.toThrow("ENOSPC");
+  await store.close();
+
+  const reopened = await LogStore.open({ fs, dir: DIR });
+  const fresh = reopened.lastIndex() === 0 && reopened.hardState().term === 0;
+  expect({ fresh, marked: reopened.damage !== undefined }).toEqual({ fresh: true, marked: false });
+  await reopened.close();
+});
+
+test("a first start that completes leaves the founding entries, the cluster's term and the marker", async () => {
+  const fs = new SimFs();
+  const store = await LogStore.open({ fs, dir: DIR });
+  await found(store, options);
+  await store.close();
+
+  const reopened = await LogStore.open({ fs, dir: DIR });
+  expect(reopened.lastIndex()).toBeGreaterThan(0);
+  expect(reopened.hardState().term).toBe(7);
+  expect(reopened.damage).toMatchObject({ untilIndex: 500, aboveTerm: 7 });
+  await reopened.close();
+});
