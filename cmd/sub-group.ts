@@ -58,7 +58,8 @@ export interface GroupSettings {
   maxPending: number | undefined;
 }
 
-type RawGroupArgs = {
+/** The group flags as citty hands them over (sub's own arguments include them). */
+export type RawGroupArgs = {
   group?: string;
   exec?: string;
   member?: string;

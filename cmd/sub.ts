@@ -10,7 +10,7 @@ import { messageLine } from "./client-output.ts";
 import { clientArgs, credentialsFrom, serversFrom, tokenOption } from "./common-args.ts";
 import { LineOutput } from "./line-output.ts";
 import { stopOnInterruptOrClosedOutput } from "./stdout-watch.ts";
-import { type GroupSettings, groupArgs, parseGroupArgs, runGroup } from "./sub-group.ts";
+import { type GroupSettings, groupArgs, parseGroupArgs, type RawGroupArgs, runGroup } from "./sub-group.ts";
 
 const DEFAULT_TIMEOUT_S = 10;
 const DEFAULT_RECONNECT_S = 60;
@@ -78,33 +78,28 @@ export interface SubSettings {
 }
 
 /** Validates sub's arguments; a bad one is a BAD_USAGE error naming it. */
-export function parseSubArgs(raw: {
-  topic?: string;
-  _?: string[];
-  server?: string;
-  json?: boolean;
-  from?: string;
-  since?: string;
-  wait?: boolean;
-  durable?: string;
-  count?: string;
-  drain?: boolean;
-  headers?: boolean;
-  timeout?: string;
-  "reconnect-timeout"?: string;
-  token?: string;
-  "token-file"?: string;
-  group?: string;
-  exec?: string;
-  member?: string;
-  "ack-wait"?: string;
-  "max-deliver"?: string;
-  "dead-letter"?: string;
-  "max-pending"?: string;
-  "tls-ca"?: string;
-  "tls-cert"?: string;
-  "tls-key"?: string;
-}): SubSettings {
+export function parseSubArgs(
+  raw: {
+    topic?: string;
+    _?: string[];
+    server?: string;
+    json?: boolean;
+    from?: string;
+    since?: string;
+    wait?: boolean;
+    durable?: string;
+    count?: string;
+    drain?: boolean;
+    headers?: boolean;
+    timeout?: string;
+    "reconnect-timeout"?: string;
+    token?: string;
+    "token-file"?: string;
+    "tls-ca"?: string;
+    "tls-cert"?: string;
+    "tls-key"?: string;
+  } & RawGroupArgs,
+): SubSettings {
   const topics = parseTopics(raw._ ?? (raw.topic === undefined ? [] : [raw.topic]), true);
   return {
     topics,
