@@ -206,13 +206,15 @@ export class Group {
   fill(topics: TopicLookup, time: number): void {
     const topic = this.feed === undefined ? topics(this.topic) : undefined;
     while (this.bytes < MAX_GROUP_BYTES) {
-      const fresh = this.inFlight < MAX_GROUP_IN_FLIGHT && this.mayHaveFresh((t) => topics(t)?.nextOffset);
+      // the topic's view is taken once: looking it up per message cost a view object each
+      const fresh =
+        this.inFlight < MAX_GROUP_IN_FLIGHT &&
+        (this.feed === undefined ? topic !== undefined && this.cursor < topic.nextOffset : this.feed.hasReady);
       if (this.pending.size === 0 && !fresh) return;
       const member = this.nextMember();
       if (member === undefined) return;
-      const next = this.pending.keys().next();
-      if (!next.done) {
-        const key = next.value;
+      if (this.pending.size > 0) {
+        const key = this.pending.keys().next().value as number;
         const attempts = this.pending.get(key) as number;
         this.pending.delete(key);
         const view = this.deliverable(key, topics, time);
@@ -282,7 +284,8 @@ export class Group {
 
   private take(offset: number): Delivery {
     const delivery = this.outstanding.get(offset);
-    assert(delivery !== undefined, () => `group ${this.name}: offset ${offset} is not outstanding`);
+    // not assert(cond, () => ...): the closure would be made for every message taken back
+    if (delivery === undefined) assert(false, `group ${this.name}: offset ${offset} is not outstanding`);
     this.outstanding.delete(offset);
     delivery.member.held.delete(offset);
     delivery.member.bytes -= delivery.size;

@@ -79,10 +79,12 @@ export class Groups {
         member.lastSeen = time;
         const settled: number[] = [];
         const refused: number[] = [];
-        command.offsets.forEach((offset, i) => {
-          const attempt = command.attempts[i] as number;
-          (group.settle(member, command.kind, offset, attempt, time) ? settled : refused).push(offset);
-        });
+        const { offsets, attempts, kind } = command;
+        for (let i = 0; i < offsets.length; i++) {
+          const offset = offsets[i] as number;
+          if (group.settle(member, kind, offset, attempts[i] as number, time)) settled.push(offset);
+          else refused.push(offset);
+        }
         this.fill(group, time);
         return { type: "group-ack", group: group.name, kind: command.kind, settled, refused };
       }
