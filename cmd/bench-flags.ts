@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { ByteSizeSchema } from "../src/util/config-values.ts";
+import { MAX_MAX_PENDING } from "../src/util/group-fields.ts";
 import { SubscriptionNameSchema } from "../src/util/names.ts";
 import type { ClientTls } from "../src/wire/index.ts";
 import { parseFlag, parseOptionalFlag, usageError } from "./cli-runner.ts";
@@ -31,7 +32,7 @@ export const BenchFlagSchemas = {
   window: wholeIn(1, MAX_WINDOW, "of publishes in flight"),
   rate: wholeIn(1, 10_000_000, "of messages per second"),
   /** As `sub --group --max-pending`. */
-  maxPending: wholeIn(1, 10_000, "of messages a member holds"),
+  maxPending: wholeIn(1, MAX_MAX_PENDING, "of messages a member holds"),
 } as const;
 
 export const benchArgs = {

@@ -1,5 +1,6 @@
 import type { ConsumedMessage, GroupStream, MqraftClient } from "../src/client/index.ts";
 import { PositiveCountSchema } from "../src/util/config-values.ts";
+import { MAX_MAX_DELIVER, MAX_MAX_PENDING } from "../src/util/group-fields.ts";
 import { SubscriptionNameSchema, TopicSchema } from "../src/util/names.ts";
 import { parseOptionalFlag, usageError } from "./cli-runner.ts";
 import { TimeoutSchema } from "./client-flags.ts";
@@ -83,8 +84,10 @@ export function parseGroupArgs(raw: RawGroupArgs, topics: string[]): GroupSettin
   if (raw.exec !== undefined && raw.exec.trim() === "") throw usageError("--exec: expected a command");
   const maxDeliver = parseOptionalFlag("max-deliver", PositiveCountSchema, raw["max-deliver"]);
   const maxPending = parseOptionalFlag("max-pending", PositiveCountSchema, raw["max-pending"]);
-  if (maxDeliver !== undefined && maxDeliver > 1000) throw usageError("--max-deliver: expected at most 1000");
-  if (maxPending !== undefined && maxPending > 10_000) throw usageError("--max-pending: expected at most 10000");
+  if (maxDeliver !== undefined && maxDeliver > MAX_MAX_DELIVER)
+    throw usageError(`--max-deliver: expected at most ${MAX_MAX_DELIVER}`);
+  if (maxPending !== undefined && maxPending > MAX_MAX_PENDING)
+    throw usageError(`--max-pending: expected at most ${MAX_MAX_PENDING}`);
   return {
     group,
     exec: raw.exec,

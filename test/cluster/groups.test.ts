@@ -79,6 +79,34 @@ async function startMember(
   return stream;
 }
 
+/**
+ * `mqraft sub jobs --group workers --member NAME --exec CMD` where CMD never ends, once it holds `holding` messages
+ * (published here, to a new group): the process, the pids of its jobs, and the group as it then is.
+ */
+async function stuckMember(servers: string[], admin: MqraftClient, name: string, holding: number, ackWait: string) {
+  const args = ["--member", name, "--max-pending", String(holding), "--ack-wait", ackWait, "--exec", "exec sleep 120"];
+  const proc = Bun.spawn(
+    [requireBinary(), "sub", "jobs", "--group", "workers", ...args, "--server", servers.join(",")],
+    { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
+  );
+  spawned.push(proc);
+  await waitFor(`member ${name} to join`, async () =>
+    (await admin.groups("workers"))[0]?.members.some((m) => m.name === name) ? true : undefined,
+  );
+  await publishAll(admin, "jobs", holding);
+  const group = await waitFor(`member ${name} to hold ${holding}`, async () => {
+    const [g] = await admin.groups("workers");
+    return g?.members.find((m) => m.name === name)?.holding === holding ? g : undefined;
+  });
+  const jobs = Bun.spawnSync(["pgrep", "-P", String(proc.pid)])
+    .stdout.toString()
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map(Number);
+  return { proc, jobs, group };
+}
+
 async function publishAll(c: MqraftClient, topic: string, n: number, from = 0): Promise<void> {
   const sent: Promise<unknown>[] = [];
   for (let i = from; i < from + n; i++) sent.push(c.publish(topic, `job ${i}`));
@@ -125,47 +153,13 @@ describe("consumer groups (work queues) on real brokers", () => {
     cluster = await TestCluster.create({ nodes: 3 });
     await cluster.waitForLeader();
     const servers = cluster.addresses;
-    const server = servers.join(",");
-    // the doomed member holds up to 5 messages and never finishes its first job
-    const doomed = Bun.spawn(
-      [
-        requireBinary(),
-        "sub",
-        "jobs",
-        "--group",
-        "workers",
-        "--member",
-        "doomed",
-        "--max-pending",
-        "5",
-        "--ack-wait",
-        "5s",
-        "--exec",
-        "exec sleep 120",
-        "--server",
-        server,
-      ],
-      { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
-    );
-    spawned.push(doomed);
     const admin = await client(servers);
-    await waitFor("the doomed member to join", async () =>
-      (await admin.groups("workers"))[0]?.members.some((m) => m.name === "doomed") ? true : undefined,
-    );
-    await publishAll(admin, "jobs", 5);
-    const [before] = await waitFor("the doomed member to hold 5", async () => {
-      const gs = await admin.groups("workers");
-      return gs[0]?.members.find((m) => m.name === "doomed")?.holding === 5 ? gs : undefined;
-    });
-    expect(before?.outstanding).toBe(5);
-    const jobs = Bun.spawnSync(["pgrep", "-P", String(doomed.pid)])
-      .stdout.toString()
-      .trim()
-      .split("\n")
-      .filter(Boolean);
+    // the doomed member holds 5 messages and never finishes its first job
+    const { proc: doomed, jobs, group: before } = await stuckMember(servers, admin, "doomed", 5, "5s");
+    expect(before.outstanding).toBe(5);
     doomed.kill("SIGKILL");
     await doomed.exited;
-    for (const pid of jobs) process.kill(Number(pid), "SIGKILL");
+    for (const pid of jobs) process.kill(pid, "SIGKILL");
 
     const log: Received[] = [];
     const acked = new Map<number, number>();
@@ -182,44 +176,11 @@ describe("consumer groups (work queues) on real brokers", () => {
     cluster = await TestCluster.create({ nodes: 3 });
     await cluster.waitForLeader();
     const servers = cluster.addresses;
-    const server = servers.join(",");
-    const frozen = Bun.spawn(
-      [
-        requireBinary(),
-        "sub",
-        "jobs",
-        "--group",
-        "workers",
-        "--member",
-        "frozen",
-        "--max-pending",
-        "4",
-        "--ack-wait",
-        "2s",
-        "--exec",
-        "exec sleep 120",
-        "--server",
-        server,
-      ],
-      { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
-    );
-    spawned.push(frozen);
     const admin = await client(servers);
-    await waitFor("the member to join", async () =>
-      (await admin.groups("workers"))[0]?.members.some((m) => m.name === "frozen") ? true : undefined,
-    );
-    await publishAll(admin, "jobs", 4);
-    await waitFor("the member to hold 4", async () =>
-      (await admin.groups("workers"))[0]?.members.find((m) => m.name === "frozen")?.holding === 4 ? true : undefined,
-    );
-    const jobs = Bun.spawnSync(["pgrep", "-P", String(frozen.pid)])
-      .stdout.toString()
-      .trim()
-      .split("\n")
-      .filter(Boolean);
+    const { proc: frozen, jobs } = await stuckMember(servers, admin, "frozen", 4, "2s");
     // frozen, not dead: the broker still sees its connection, so only the ack wait takes its messages back
     frozen.kill("SIGSTOP");
-    for (const pid of jobs) process.kill(Number(pid), "SIGSTOP");
+    for (const pid of jobs) process.kill(pid, "SIGSTOP");
     try {
       const log: Received[] = [];
       await startMember(servers, "jobs", { group: "workers", member: "other" }, log, new Map());
@@ -229,7 +190,7 @@ describe("consumer groups (work queues) on real brokers", () => {
       expect(g.redelivered).toBe(4);
     } finally {
       frozen.kill("SIGKILL");
-      for (const pid of jobs) process.kill(Number(pid), "SIGKILL");
+      for (const pid of jobs) process.kill(pid, "SIGKILL");
     }
   }, 60_000);
 

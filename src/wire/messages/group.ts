@@ -1,14 +1,15 @@
 import * as v from "valibot";
+import { GROUP_ACK_FIELDS, GROUP_JOIN_FIELDS, GROUP_SETTINGS_FIELDS } from "../../util/group-fields.ts";
 import { HeadersSchema } from "../../util/message-headers.ts";
 import { SubscriptionNameSchema, TopicSchema } from "../../util/names.ts";
 import { TopicPatternSchema } from "../../util/topic-name.ts";
-import { wholeNumbersSchema } from "../../util/whole-numbers.ts";
 import { ByteCountSchema } from "./fields.ts";
 
 /**
  * Consumer groups (work queues) on the wire: a member joins with `consume` and gets `group-message` pushes, each
  * message it holds until it settles it with `group-ack` (ack, nak or progress). Served by the leader, which proposes
- * every change to the group through the Raft log; another broker answers NOT_LEADER with the leader's address.
+ * every change to the group through the Raft log; another broker answers NOT_LEADER with the leader's address. The
+ * requests carry the fields of the commands they lead to (util/group-fields.ts).
  */
 const RequestIdSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const CountSchema = ByteCountSchema;
@@ -22,17 +23,10 @@ export const GroupNameSchema = v.pipe(
 export const ConsumeSchema = v.object({
   type: v.literal("consume"),
   id: RequestIdSchema,
+  ...GROUP_JOIN_FIELDS,
   group: GroupNameSchema,
-  /** A topic, or a pattern (`orders.>`): each message of every topic it matches, also of topics created later. */
-  topic: TopicPatternSchema,
-  /** The member's name, kept across its reconnects so that what it holds stays its own. */
-  member: SubscriptionNameSchema,
-  /** The settings below apply when this consume creates the group; a group keeps those it was created with. */
-  ackWaitMs: v.optional(v.pipe(LimitSchema, v.maxValue(24 * 3600 * 1000))),
-  maxDeliver: v.optional(v.pipe(LimitSchema, v.maxValue(1000))),
-  deadLetter: v.optional(TopicSchema),
-  maxPending: v.optional(v.pipe(LimitSchema, v.maxValue(10_000))),
-  from: v.optional(v.picklist(["earliest", "latest"])),
+  /** The settings apply when this consume creates the group; a group keeps those it was created with. */
+  ...v.partial(v.object(GROUP_SETTINGS_FIELDS)).entries,
 });
 
 /** The answer to `consume`: the member's messages come as `group-message` pushes under `subscription`. */
@@ -73,20 +67,12 @@ export const GroupPingSchema = v.object({
   subscription: CountSchema,
 });
 
+/** Settles messages the member holds; a member's settles of one turn go in one request. */
 export const GroupAckSchema = v.object({
   type: v.literal("group-ack"),
   id: RequestIdSchema,
+  ...GROUP_ACK_FIELDS,
   group: GroupNameSchema,
-  member: SubscriptionNameSchema,
-  kind: v.picklist(["ack", "nak", "progress"]),
-  /**
-   * The offsets settled (in a group on a pattern, the messages' `key`s): a member's settles of one turn go in one
-   * request. None: a heartbeat, the answer to a `group-ping`, which makes a member whose deliveries expired take
-   * messages again.
-   */
-  offsets: wholeNumbersSchema(0, 1000),
-  /** The delivery each offset's settle is about (its `attempt`), one per offset: a late settle of an earlier one is refused. */
-  attempts: wholeNumbersSchema(1, 1000),
 });
 
 /** The answer to `group-ack`: the offsets not settled, because the member did not hold that delivery. */
