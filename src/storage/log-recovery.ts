@@ -218,6 +218,16 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   const highestTermSeen = Math.max(0, ...scans.map((s) => s.terms.at(-1) ?? s.prevTerm));
   const snapIndex = snapshot?.meta.index ?? 0;
   const snapTerm = snapshot?.meta.term ?? 0;
+  const allScans = scans;
+  // The term of the entry at `index` as the files held it before any cut, where a sound record (or the snapshot) says.
+  const termHeldAt = (index: number): number | undefined => {
+    if (index === snapIndex && snapshot !== undefined) return snapTerm;
+    for (const s of allScans) {
+      if (index >= s.firstIndex && index < s.firstIndex + s.terms.length) return s.terms[index - s.firstIndex];
+      if (index === s.highestBeyond && s.highestBeyondTerm !== undefined) return s.highestBeyondTerm;
+    }
+    return undefined;
+  };
   // Files are cut and deleted only once the damage marker (if any) is durable: a crash in between must not lose
   // what the marker says the node may have acknowledged. The decisions are made on `scans` at once.
   const pending: (() => void)[] = [];
@@ -233,8 +243,15 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   const markDamaged = (file: string, p: SegmentProblem, atLeast = 0): void => {
     // Everything the node may have acknowledged: every index its files held, the commit, the snapshot.
     const untilIndex = Math.max(highestSeen, hardState.commit, snapIndex, atLeast, damage?.untilIndex ?? 0);
-    // Every acknowledgement this node sent was in a term no later than the one it saved before sending it.
-    const aboveTerm = Math.max(hardState.term, highestTermSeen, snapshot?.meta.term ?? 0, damage?.aboveTerm ?? 0);
+    // The floor is the lost log's last entry (docs/storage.md "Repair"): a candidate at least as up to date as it is
+    // as up to date as the log this node voted and acknowledged with. When that entry's term cannot be read, every
+    // acknowledgement was still in a term no later than the one the node saved before sending it.
+    const lastTerm = termHeldAt(untilIndex);
+    const aboveTerm = Math.max(
+      lastTerm ?? Math.max(hardState.term, highestTermSeen),
+      snapshot?.meta.term ?? 0,
+      damage?.aboveTerm ?? 0,
+    );
     damage = {
       fromIndex: Math.min(p.index, damage?.fromIndex ?? p.index),
       untilIndex,

@@ -54,6 +54,12 @@ export interface ScannedSegment {
    * acknowledged entries that far, which a repair must not forget.
    */
   highestBeyond?: number;
+  /**
+   * The term of the record at `highestBeyond` when it was read (the sound records after the damage run to the end of
+   * what was written); absent when that index is only an estimate from the file's size. Terms never fall along a log,
+   * so it bounds the term of every entry the file held (the vote floor of a repair, docs/storage.md).
+   */
+  highestBeyondTerm?: number;
   problem?: SegmentProblem;
 }
 
@@ -142,7 +148,8 @@ export function scanSegment(fs: Fs, logDir: string, name: string, firstIndex: nu
         // Without a header nothing says where the records were meant to end: when they are not all sound, the
         // file may have held as many as its size allows.
         const clean = run.end >= win.size || win.allZeroFrom(run.end);
-        result.highestBeyond = clean ? found : highestHeld(win, run.end, run.highest);
+        if (clean) setBeyond(result, found, run.highestTerm);
+        else setBeyond(result, highestHeld(win, run.end, run.highest));
       }
       result.problem = problem;
       return result;
@@ -188,7 +195,10 @@ function scanRecords(win: FileWindow, out: ScannedSegment): void {
     if (!r.ok) {
       const verdict = judgeBadRecord(win, pos, index, lastTerm, r.problem);
       out.problem = { kind: verdict.kind, offset: pos, index, reason: verdict.reason };
-      if (verdict.kind === "corrupt") out.highestBeyond = highestHeld(win, verdict.next, index);
+      if (verdict.kind === "corrupt") {
+        const run = soundRun(win, verdict.next, index + 1);
+        setBeyond(out, ...heldAfter(win, run));
+      }
       return;
     }
     const { record } = r;
@@ -359,24 +369,44 @@ function checksumHoldsWith(win: FileWindow, pos: number, length: number, index: 
  * that follow it in sequence from `next`, and when the file holds more than those (or the damaged record's extent is
  * unknown), as many records as the rest of the file could hold. The node may have acknowledged entries that far.
  */
-function highestHeld(win: FileWindow, next: number, index: number): number {
-  const run = soundRun(win, next, index + 1);
-  return run.end >= win.size || win.allZeroFrom(run.end)
-    ? run.highest
-    : run.highest + Math.floor((win.size - run.end) / RECORD_OVERHEAD);
+function highestHeld(win: FileWindow, end: number, highest: number): number {
+  return highest + Math.floor((win.size - end) / RECORD_OVERHEAD);
+}
+
+/**
+ * The highest index a file may have held past a sound run, and its term when the run reaches the end of what was
+ * written (no unreadable bytes after it); otherwise as many records as the rest of the file could hold, term unknown.
+ */
+function heldAfter(win: FileWindow, run: SoundRun): [number, number | undefined] {
+  if (run.end >= win.size || win.allZeroFrom(run.end)) return [run.highest, run.highestTerm];
+  return [highestHeld(win, run.end, run.highest), undefined];
+}
+
+function setBeyond(out: ScannedSegment, highest: number | undefined, term?: number): void {
+  out.highestBeyond = highest;
+  if (highest !== undefined && term !== undefined) out.highestBeyondTerm = term;
+}
+
+interface SoundRun {
+  highest: number;
+  /** The term of the record at `highest` (undefined when the run is empty). */
+  highestTerm: number | undefined;
+  end: number;
 }
 
 /** The sound records in sequence from `pos` (the first holding `index`): the last index found and where they end. */
-function soundRun(win: FileWindow, pos: number, index: number): { highest: number; end: number } {
+function soundRun(win: FileWindow, pos: number, index: number): SoundRun {
   let at = pos;
   let next = index;
+  let highestTerm: number | undefined;
   while (at < win.size) {
     const r = readRecord(win, at);
     if (!r.ok || r.record.index !== next) break;
+    highestTerm = r.record.term;
     next++;
     at += r.size;
   }
-  return { highest: next - 1, end: at };
+  return { highest: next - 1, highestTerm, end: at };
 }
 
 type ReadResult = { ok: true; record: { index: number; term: number }; size: number } | { ok: false; problem: string };

@@ -36,7 +36,7 @@ export class SimCluster implements NodeEnv, FaultTarget {
   readonly scheduler = new Scheduler();
   /** The same checker as the broker level's Raft checks; this level's state machine keeps its applied index on disk. */
   readonly checker = new RaftChecker({ appliedSurvivesRestart: true });
-  private readonly events = new Trace(400);
+  private readonly events = new Trace(Number(process.env.SIM_TRACE ?? 400));
   readonly network: SimNetwork<Message>;
   readonly nodes = new Map<number, SimNode>();
   readonly stats: ClusterStats = {

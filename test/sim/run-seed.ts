@@ -86,7 +86,7 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
   } catch (e) {
     const invariant = e instanceof Violation ? e.invariant : "exception";
     const message = e instanceof Violation ? e.message : `${describeError(e)}\n${e instanceof Error ? e.stack : ""}`;
-    violation = { invariant, message, trace: cluster.traceLines(80) };
+    violation = { invariant, message, trace: cluster.traceLines(Number(process.env.SIM_TRACE ?? 80)) };
   }
   const stats = { ...cluster.stats, ...cluster.network.stats, committed: workload.committed, convergedAfter };
   const final = summary(cluster, workload);

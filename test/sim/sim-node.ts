@@ -111,7 +111,10 @@ export class SimNode implements FaultMachine {
     const cut = prng.int(from, last);
     this.damaged = {
       untilIndex: Math.max(last, this.hardState.commit, this.damaged?.untilIndex ?? 0),
-      aboveTerm: Math.max(this.hardState.term, this.log.term(last) ?? 0, this.damaged?.aboveTerm ?? 0),
+      // The lost log's last entry, as production's repair reads it from the sound records after the damage
+      // (src/storage/log-recovery.ts): the hard-state term may be far above every entry held, and a floor at it would
+      // refuse the candidates that do hold the lost log (seed 11839: no leader for good).
+      aboveTerm: Math.max(this.log.term(last) ?? 0, this.damaged?.aboveTerm ?? 0),
     };
     this.log.truncate(cut);
     return { cut, ...this.damaged };

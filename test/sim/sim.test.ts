@@ -28,6 +28,16 @@ describe("simulated clusters", () => {
     });
   }
 
+  test("seeds that once broke an invariant now keep them all and converge", () => {
+    // 11839: a repaired node's vote floor was at its hard-state term (10), above every entry it had held (term 2),
+    // so it refused the candidates holding its lost log and no leader was elected for good
+    for (const seed of [11839]) {
+      const r = runSeed(seed);
+      expect(r.violation?.message).toBeUndefined();
+      expect(r.stats.damages).toBeGreaterThan(0);
+    }
+  });
+
   test("a seed replays exactly", () => {
     const a = runSeed(4242);
     const b = runSeed(4242);

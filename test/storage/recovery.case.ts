@@ -220,6 +220,32 @@ export function recoveryCases(label: string, makeEnv: () => Promise<StorageEnv>)
       await c.close();
     });
 
+    test("a repair's vote floor is the lost log's last entry when it is readable, else the saved term", async () => {
+      // Seed 11839 of the core simulation: entries of term 1 and a hard-state term of 7 (elections that appended
+      // nothing). A floor at term 7 refuses every candidate holding the lost log, which may leave no leader at all.
+      const s = await open({ maxSegmentBytes: 1 << 20 });
+      s.append(makeEntries(1, 9, 1));
+      s.saveHardState({ term: 7, vote: 2, commit: 3 });
+      await s.sync();
+      await s.close();
+      const [path] = segmentPaths(env().fs, env().dir) as [string];
+      const bytes = fileBytes(env().fs, path);
+      flipBit(env().fs, path, SEGMENT_HEADER_SIZE + REC + 30);
+      const a = await open({ repair: true });
+      expect(a.damage).toMatchObject({ fromIndex: 2, untilIndex: 9, aboveTerm: 1 });
+      await a.close();
+
+      // The last record unreadable too: its term is unknown, and the saved term bounds it.
+      env().fs.unlink(join(env().dir, "damaged"));
+      setFileBytes(env().fs, path, bytes);
+      flipBit(env().fs, path, SEGMENT_HEADER_SIZE + REC + 30);
+      flipBit(env().fs, path, bytes.length - 3);
+      const b = await open({ repair: true });
+      expect(b.damage).toMatchObject({ fromIndex: 2, aboveTerm: 7 });
+      expect(b.damage?.untilIndex).toBeGreaterThanOrEqual(9);
+      await b.close();
+    });
+
     test("a damaged record followed by sound ones in the newest segment is corruption, not a torn tail", async () => {
       const { path } = await writeLog(5, 1 << 20);
       flipBit(env().fs, path, SEGMENT_HEADER_SIZE + REC + 30);
