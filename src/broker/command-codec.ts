@@ -212,6 +212,7 @@ export function encodeCommand(command: Command): Uint8Array {
         time: command.time,
         producer: command.producer,
         ...(command.session === undefined ? {} : { session: command.session }),
+        ...(command.v === undefined ? {} : { v: command.v }),
       });
     case "purge":
       return cbor.encode({ type: command.type, time: command.time, topic: command.topic, keep: command.keep });

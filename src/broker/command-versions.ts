@@ -10,7 +10,14 @@ import type { Command } from "./commands.ts";
  */
 
 /** The highest command version this build applies. Raise it with every new command kind or changed command. */
-export const COMMAND_VERSION = 2;
+export const COMMAND_VERSION = 3;
+
+/**
+ * Version 3 changed `register`: a register whose session started before the registered one's is refused instead of
+ * fencing it (producer-rules.ts). The leader marks a register `v: 3` only once every member applies version 3, so
+ * older replicas never meet it, and an unmarked register keeps the rules of version 1 on every build.
+ */
+export const REGISTER_ORDER_VERSION = 3;
 
 /**
  * The version that brought each kind: 1 for every kind from before versions were counted. A kind missing here
@@ -54,6 +61,15 @@ export function unsupportedEntry(raw: unknown): string | undefined {
   if (typeof type === "string" && !Object.hasOwn(KIND_VERSION, type))
     return `its command kind "${type.slice(0, 64)}" is newer than this broker (which applies command versions up to ${COMMAND_VERSION})`;
   return undefined;
+}
+
+/** Every member of the configuration has said it applies `version` (a changed command may then carry it). */
+export function everyMemberApplies(
+  version: number,
+  members: readonly number[],
+  versionOf: (id: number) => number | undefined,
+): boolean {
+  return members.every((id) => (versionOf(id) ?? 0) >= version);
 }
 
 /**

@@ -124,6 +124,11 @@ export const RegisterCommandSchema = v.object({
    * producer's current epoch (a retry that arrived late) answers that epoch instead of fencing it.
    */
   session: v.optional(ProducerIdSchema),
+  /**
+   * 3 (REGISTER_ORDER_VERSION) when every member applies the ordering of incarnations by the start time their
+   * sessions carry (producer-rules.ts registerProducer); absent, the register follows the rules of version 1.
+   */
+  v: v.optional(v.literal(3)),
 });
 
 /** Absent limits are unlimited. */

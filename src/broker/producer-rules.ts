@@ -78,7 +78,9 @@ function inOrder(
 /**
  * A new epoch (the register's log index), unless `session` is the one that registered the current epoch: that
  * register is a retry of the client's own (the first attempt held up on its way and applied after the one that
- * answered), and fencing the client with its own retry would fail everything it publishes.
+ * answered), and fencing the client with its own retry would fail everything it publishes. With `ordered` (a
+ * register of command version 3), a session that says it started before the current epoch's session did is an older
+ * incarnation registering late (its process gone): it is refused instead of fencing the newer one.
  */
 export function registerProducer(
   dedup: DedupWindow,
@@ -86,10 +88,16 @@ export function registerProducer(
   producer: string,
   session: string | undefined,
   now: number,
+  ordered = false,
 ): ApplyResult | ErrorResult {
   const window = dedup.touch(producer, now);
   if (session !== undefined && window.epoch > 0 && window.session === session)
     return { type: "register", producer, epoch: window.epoch };
+  if (ordered && window.epoch > 0 && startedBefore(session, window.session))
+    return refusal(
+      "FENCED",
+      `producer ${producer}: session ${session} started before ${window.session}, which registered epoch ${window.epoch}: an older incarnation registering late`,
+    );
   // the incarnation the current one replaced, registering late (its process gone, or its register held up on the
   // way): a new epoch would fence the newer incarnation with the older one's request
   if (session !== undefined && window.replacedSession === session)
@@ -97,4 +105,20 @@ export function registerProducer(
   window.replacedSession = window.epoch > 0 ? window.session : undefined;
   dedup.restart(window, index, 0, session);
   return { type: "register", producer, epoch: index };
+}
+
+/**
+ * The start time a session carries as its first part (`<ms since 1970>.<random>`, as the client library makes it), or
+ * undefined for a session without one (older clients: a random token).
+ */
+export function sessionStart(session: string | undefined): number | undefined {
+  const m = session === undefined ? null : /^(\d{1,15})\./.exec(session);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/** Both sessions carry a start time and `session`'s is the earlier: it belongs to an older incarnation. */
+function startedBefore(session: string | undefined, current: string | undefined): boolean {
+  const a = sessionStart(session);
+  const b = sessionStart(current);
+  return a !== undefined && b !== undefined && a < b;
 }

@@ -268,7 +268,9 @@ export class BrokerState {
         this.retainer.set(command.retention, this.topicTable.list, this.clock);
         return [{ type: "config", retention: this.retention() }];
       case "register":
-        return [registerProducer(this.dedup, index, command.producer, command.session, this.clock)];
+        return [
+          registerProducer(this.dedup, index, command.producer, command.session, this.clock, command.v !== undefined),
+        ];
       case "purge":
         return [this.purge(command.topic, command.keep)];
       case "tick":

@@ -383,8 +383,12 @@ export class Publisher {
   }
 }
 
-/** 128 random bits in hex: one per publisher, so no two clients share a session. */
+/**
+ * When this publisher started (ms since 1970), then 128 random bits in hex: no two clients share a session, and a
+ * register of an incarnation that started before the registered one (its process gone, its register late) is refused
+ * instead of fencing the newer one (docs/state-machine.md, "Registered producers").
+ */
 function randomSession(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${Date.now()}.${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }

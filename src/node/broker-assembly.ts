@@ -6,7 +6,7 @@
  * host several, one per Raft group, each in a data folder of its own.
  */
 import { join } from "node:path";
-import { COMMAND_VERSION, commandRefusal } from "../broker/command-versions.ts";
+import { COMMAND_VERSION, commandRefusal, everyMemberApplies } from "../broker/command-versions.ts";
 import { BrokerState } from "../broker/state-machine.ts";
 import { type Message, type NodeId, RAFT_DEFAULTS, RaftNode, type Snapshot } from "../raft/index.ts";
 import { LogStore } from "../storage/log-store.ts";
@@ -133,14 +133,14 @@ export class BrokerAssembly {
         options.configApplied?.(e);
       },
     );
-    this.broker.versionGate = (type) => {
+    const versionOf = (id: number): number | undefined =>
+      id === options.id || options.peerCommandVersion === undefined ? COMMAND_VERSION : options.peerCommandVersion(id);
+    const members = (): number[] => {
       const { voters, learners } = this.driver.raft.membership;
-      return commandRefusal(type, [...voters, ...learners], (id) =>
-        id === options.id || options.peerCommandVersion === undefined
-          ? COMMAND_VERSION
-          : options.peerCommandVersion(id),
-      );
+      return [...voters, ...learners];
     };
+    this.broker.versionGate = (type) => commandRefusal(type, members(), versionOf);
+    this.broker.membersApply = (version) => everyMemberApplies(version, members(), versionOf);
     this.timeTicker = new TimeTicker({
       state: () => this.broker.state,
       now: this.commandTime,

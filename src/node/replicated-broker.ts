@@ -1,4 +1,5 @@
 import { encodeCommand } from "../broker/command-codec.ts";
+import { REGISTER_ORDER_VERSION } from "../broker/command-versions.ts";
 import type { Command, PublishMessage, Retention } from "../broker/commands.ts";
 import type { ApplyResult } from "../broker/results.ts";
 import { BrokerState } from "../broker/state-machine.ts";
@@ -29,6 +30,8 @@ export class ReplicatedBroker {
   commandGate: (type: string, bytes: number) => MqraftError | undefined = () => undefined;
   /** Refuses a command kind some member cannot apply yet (command-versions.ts). */
   versionGate: (type: Command["type"]) => MqraftError | undefined = () => undefined;
+  /** Every member applies command version `version` (command-versions.ts): a changed command may carry it. */
+  membersApply: (version: number) => boolean = () => true;
 
   constructor(
     private readonly driver: () => RaftDriver,
@@ -66,8 +69,9 @@ export class ReplicatedBroker {
   }
 
   /** Proposes one non-publish command and resolves with its result once applied. */
-  propose(command: Command): Promise<ApplyResult> {
+  propose(asked: Command): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
+      const command = this.marked(asked);
       const data = encodeCommand(command);
       const refused = this.versionGate(command.type) ?? this.commandGate(command.type, data.length);
       if (refused !== undefined) return reject(refused);
@@ -77,6 +81,13 @@ export class ReplicatedBroker {
         else resolve(outcome[0] ?? { type: "error", code: "REFUSED", message: "no result" });
       });
     });
+  }
+
+  /** A register orders incarnations by their sessions' start times once every member applies that (version 3). */
+  private marked(command: Command): Command {
+    if (command.type !== "register" || command.v !== undefined || !this.membersApply(REGISTER_ORDER_VERSION))
+      return command;
+    return { ...command, v: REGISTER_ORDER_VERSION };
   }
 
   apply(entries: Entry[]): void {

@@ -194,4 +194,35 @@ describe("registered producers: fenced by epoch, stored in order", () => {
       "FENCED",
     ]);
   });
+
+  test("a late first register of an older incarnation (version 3) is refused and fences nothing; unmarked, it fences", () => {
+    // Broker-simulation seeds 11608 and 14431: incarnation 0 of p sent its register and its process restarted before
+    // the register was applied; incarnation 1 registered and published; then incarnation 0's register arrived. It was
+    // never applied before, so no rule knew it was older, and it fenced the live incarnation.
+    for (const v of [3, undefined] as const) {
+      const state = new BrokerState();
+      const live = state.appliedIndex + 1;
+      const mark = v === undefined ? {} : { v };
+      applyNext(state, { type: "register", time: T0, producer: "p", session: "2000.new", ...mark });
+      expect(outcomes(publish(state, T0, fenced("t", "0", "p", live, 0)))).toEqual(["@0"]);
+      const restored = BrokerState.restore(state.snapshot());
+      const lateIndex = restored.appliedIndex + 1;
+      const late = applyNext(restored, { type: "register", time: T0, producer: "p", session: "1000.old", ...mark });
+      const after = outcomes(publish(restored, T0, fenced("t", "1", "p", live, 1)));
+      if (v === 3) {
+        expect(late).toMatchObject([
+          { type: "error", code: "FENCED", message: expect.stringContaining("started before") },
+        ]);
+        expect(after).toEqual(["@1"]);
+      } else {
+        // a register of version 1 (some member applies no later version) keeps the old rule on every replica
+        expect(late).toEqual([{ type: "register", producer: "p", epoch: lateIndex }]);
+        expect(after).toEqual(["FENCED"]);
+      }
+      // a session that started later, or one without a start time, still starts a new epoch and fences the live one
+      const next = applyNext(restored, { type: "register", time: T0, producer: "p", session: "3000.newer", ...mark });
+      expect(next).toMatchObject([{ type: "register" }]);
+      expect(outcomes(publish(restored, T0, fenced("t", "2", "p", live, 2)))).toEqual(["FENCED"]);
+    }
+  });
 });

@@ -51,6 +51,8 @@ export class OrderedPublisher extends SimPublisher {
   private inflight = 0;
   private nextSeq = 0;
   private incarnation = 0;
+  /** When this incarnation's process started (the client's clock): its session starts with it, as the library's. */
+  private started = this.cluster.now;
   private epoch: number | undefined;
   private registering = false;
   private conn: Connection | undefined;
@@ -82,6 +84,7 @@ export class OrderedPublisher extends SimPublisher {
   private restart(): void {
     this.cluster.trace(0, "producer restart", { producer: this.producer, incarnation: this.incarnation + 1 });
     this.incarnation++;
+    this.started = this.cluster.now;
     this.entries.clear();
     this.nextSeq = 0;
     this.epoch = undefined;
@@ -115,7 +118,7 @@ export class OrderedPublisher extends SimPublisher {
 
   private register(conn: Connection): void {
     this.registering = true;
-    const { incarnation, generation } = this;
+    const { incarnation, generation, started } = this;
     this.cluster.trace(conn.target, "register", { producer: this.producer, incarnation });
     this.request(
       conn,
@@ -123,7 +126,7 @@ export class OrderedPublisher extends SimPublisher {
         const time = replica.assembly.commandTime();
         // one session per incarnation, as the library keeps one per publisher: a late copy of a register answers the
         // epoch this incarnation holds instead of fencing it
-        const session = `${this.producer}.${incarnation}`;
+        const session = `${started}.${this.producer}.${incarnation}`;
         replica.broker.propose({ type: "register", time, producer: this.producer, session }).then(
           (r) => answer(r, replica.raft.leader),
           (e: unknown) =>
