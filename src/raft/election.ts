@@ -113,8 +113,9 @@ function campaign(r: RaftState, transfer: boolean): void {
 function requestVotes(r: RaftState, type: VoteRequest["type"], term: number, transfer: boolean): void {
   const lastIndex = r.log.lastIndex();
   const lastTerm = r.log.lastTerm();
+  const commit = commitKnown(r);
   for (const to of r.membership.voters) {
-    if (to !== r.id) r.send({ type, from: r.id, to, term, lastIndex, lastTerm, transfer });
+    if (to !== r.id) r.send({ type, from: r.id, to, term, lastIndex, lastTerm, transfer, ...commit });
   }
 }
 
@@ -135,6 +136,9 @@ export function recordVote(r: RaftState, from: NodeId, granted: boolean): boolea
 }
 
 export function handleVoteRequest(r: RaftState, m: VoteRequest): void {
+  // as a candidate learning it from an answer (learnCommit): a configuration change now committed is applied first
+  const campaigning = r.role === "candidate" || r.role === "preCandidate";
+  if (commitFrom(r, m) && campaigning && hasUnappliedConfChange(r)) becomeFollower(r, r.term, 0);
   const type = m.type === "vote" ? "voteResponse" : "preVoteResponse";
   const canVote = r.vote === m.from || (r.vote === 0 && r.leader === 0) || (m.type === "preVote" && m.term > r.term);
   if (canVote && votesAllowed(r, m) && r.log.isUpToDate(m.lastIndex, m.lastTerm)) {
@@ -158,7 +162,18 @@ function votesAllowed(r: RaftState, m: VoteRequest): boolean {
   return floor !== undefined && (m.lastTerm > floor.term || (m.lastTerm === floor.term && m.lastIndex >= floor.index));
 }
 
-/** How far this node knows the log is committed, for a vote response (VoteResponse.commit). */
+/**
+ * Commits up to the commit index another node reports (a vote request or answer) when this log holds its entry there:
+ * the reporter's log up to it was committed, and Log Matching makes this log's the same up to it. True when it moved.
+ */
+function commitFrom(r: RaftState, m: { commit?: number; commitTerm?: number }): boolean {
+  if (m.commit === undefined || m.commit <= r.log.committed) return false;
+  if (m.commit > r.log.lastIndex() || r.log.term(m.commit) !== m.commitTerm) return false;
+  r.log.commitTo(m.commit);
+  return true;
+}
+
+/** How far this node knows the log is committed, for a vote request or response (VoteResponse.commit). */
 export function commitKnown(r: RaftState): { commit: number; commitTerm: number } | Record<string, never> {
   const commit = r.log.committed;
   const commitTerm = r.log.term(commit);
@@ -172,10 +187,7 @@ export function commitKnown(r: RaftState): { commit: number; commitTerm: number 
  * again once it has applied the change.
  */
 export function learnCommit(r: RaftState, m: VoteResponse): boolean {
-  if (m.commit === undefined || m.commit <= r.log.committed) return false;
-  if (m.commit > r.log.lastIndex() || r.log.term(m.commit) !== m.commitTerm) return false;
-  r.log.commitTo(m.commit);
-  if (!hasUnappliedConfChange(r)) return false;
+  if (!commitFrom(r, m) || !hasUnappliedConfChange(r)) return false;
   becomeFollower(r, r.term, 0);
   return true;
 }

@@ -57,6 +57,14 @@ export interface VoteRequest extends Header {
   lastTerm: number;
   /** Set when a leadership transfer caused the election: voters then ignore their leader lease. */
   transfer: boolean;
+  /**
+   * The candidate's commit index and the term of its entry there, as in VoteResponse: a voter holding that entry
+   * learns the commit from it. So a node that never heard the commit of its own promotion (it holds the entry, its
+   * saved commit is older) becomes a voter in its own view and can campaign when it holds the longest log. Absent
+   * from brokers of older versions.
+   */
+  commit?: number;
+  commitTerm?: number;
 }
 
 /**

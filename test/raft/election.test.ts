@@ -20,8 +20,8 @@ describe("§5.2 leader election", () => {
     expect(ticks).toBeLessThan(2 * E);
     expect(n.readies.at(-1)?.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
     expect(msgs).toEqual([
-      { type: "vote", from: 1, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false },
-      { type: "vote", from: 1, to: 3, term: 1, lastIndex: 0, lastTerm: 0, transfer: false },
+      { type: "vote", from: 1, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false, commit: 0, commitTerm: 0 },
+      { type: "vote", from: 1, to: 3, term: 1, lastIndex: 0, lastTerm: 0, transfer: false, commit: 0, commitTerm: 0 },
     ]);
     expect(n.raft.role).toBe("candidate");
   });

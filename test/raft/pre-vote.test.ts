@@ -7,8 +7,29 @@ describe("§9.6 pre-vote", () => {
     const n = new TestNode(1, members([1, 2, 3]));
     const msgs = n.tickUntilMessages();
     expect(msgs).toEqual([
-      { type: "preVote", from: 1, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false },
-      { type: "preVote", from: 1, to: 3, term: 1, lastIndex: 0, lastTerm: 0, transfer: false },
+      // with how far the candidate knows the log committed (index 0 of term 0 here), as every answer
+      {
+        type: "preVote",
+        from: 1,
+        to: 2,
+        term: 1,
+        lastIndex: 0,
+        lastTerm: 0,
+        transfer: false,
+        commit: 0,
+        commitTerm: 0,
+      },
+      {
+        type: "preVote",
+        from: 1,
+        to: 3,
+        term: 1,
+        lastIndex: 0,
+        lastTerm: 0,
+        transfer: false,
+        commit: 0,
+        commitTerm: 0,
+      },
     ]);
     expect(n.raft.role).toBe("preCandidate");
     expect(n.raft.term).toBe(0);
@@ -33,8 +54,8 @@ describe("§9.6 pre-vote", () => {
     expect(n.raft.role).toBe("candidate");
     expect(n.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
     expect(msgs).toEqual([
-      { type: "vote", from: 1, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false },
-      { type: "vote", from: 1, to: 3, term: 1, lastIndex: 0, lastTerm: 0, transfer: false },
+      { type: "vote", from: 1, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false, commit: 0, commitTerm: 0 },
+      { type: "vote", from: 1, to: 3, term: 1, lastIndex: 0, lastTerm: 0, transfer: false, commit: 0, commitTerm: 0 },
     ]);
   });
 

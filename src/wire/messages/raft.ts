@@ -52,7 +52,15 @@ export const RaftHeartbeatSchema = v.object({
 export const RaftHeartbeatResponseSchema = v.object({ type: v.literal("heartbeatResponse"), ...header });
 
 const voteRequest = (type: "vote" | "preVote") =>
-  v.object({ type: v.literal(type), ...header, lastIndex: Whole, lastTerm: Whole, transfer: v.boolean() });
+  v.object({
+    type: v.literal(type),
+    ...header,
+    lastIndex: Whole,
+    lastTerm: Whole,
+    transfer: v.boolean(),
+    commit: v.optional(Whole),
+    commitTerm: v.optional(Whole),
+  });
 const voteResponse = (type: "voteResponse" | "preVoteResponse") =>
   v.object({
     type: v.literal(type),
