@@ -161,8 +161,7 @@ export class Group {
     if (kind === "progress") {
       delivery.deadline = time + this.settings.ackWaitMs;
       this.expiry.push(offset, delivery.attempt, delivery.deadline);
-      // a member that keeps reporting progress would otherwise fill the queue with stale entries
-      if (this.expiry.size > 2 * this.outstanding.size + 1024) this.expiry.prune((o, a, d) => this.isLive(o, a, d));
+      this.pruneExpiry();
       return true;
     }
     this.take(offset);
@@ -280,6 +279,18 @@ export class Group {
     }
     this.bytes += size;
     this.expiry.push(offset, attempt, deadline);
+    this.pruneExpiry();
+  }
+
+  /**
+   * A settled delivery leaves its deadline in the queue until it falls due, and so does a deadline a progress note
+   * extended: with a long ack wait (up to a day) the queue would hold an entry per message delivered in that time.
+   * Dropping the stale ones whenever they outnumber the live ones keeps it within twice the outstanding deliveries
+   * (which are bounded), at a cost per delivery that does not grow. The queue's stale entries decide nothing (each
+   * is recognised when it falls due), so when they are dropped makes no difference to the replicated state.
+   */
+  private pruneExpiry(): void {
+    if (this.expiry.size > 2 * this.outstanding.size + 1024) this.expiry.prune((o, a, d) => this.isLive(o, a, d));
   }
 
   private take(offset: number): Delivery {

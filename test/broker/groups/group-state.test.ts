@@ -102,6 +102,26 @@ describe("consumer groups in the state machine", () => {
     expect(held(state, "a")).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
+  test("with a day's ack wait, what acked deliveries leave in the deadline queue stays bounded", () => {
+    const state = new BrokerState();
+    join(state, "a", T0, { maxPending: 100, ackWaitMs: 24 * 3600 * 1000 });
+    const group = state.groups.get("workers");
+    let time = T0;
+    let largest = 0;
+    for (let round = 0; round < 200; round++) {
+      publishN(state, 100, ++time);
+      ack(state, "a", held(state, "a"), "ack", ++time);
+      largest = Math.max(largest, group?.expiry.size ?? 0);
+    }
+    expect(group?.acked).toBe(20_000);
+    // 20,000 delivered and acked within the wait: without pruning the queue held all 20,000
+    expect(largest).toBeLessThanOrEqual(2 * 100 + 1024 + 1);
+    // the live deadlines are all still there: the one delivery held now expires when its wait is over
+    publishN(state, 1, ++time);
+    apply(state, { type: "group-tick", time: time + 24 * 3600 * 1000 });
+    expect(group?.redelivered).toBe(1);
+  });
+
   test("deliveries not acknowledged within the ack wait go to another member, by command time", () => {
     const state = new BrokerState();
     join(state, "a", T0, { maxPending: 5 });
