@@ -75,14 +75,17 @@ async function refuseForeignDataFolder(node: BrokerNode, client: MqraftClient): 
   );
 }
 
-/** Waits (a minute at most) until this broker has applied a configuration that counts it, or it stopped. */
+/**
+ * Waits (a minute at most) until this broker has applied a configuration that counts it, or its own addition (it may
+ * have been removed again within the same batch of entries, and polling would never see it a member), or it stopped.
+ */
 async function untilMember(node: BrokerNode): Promise<void> {
   const deadline = performance.now() + JOIN_TIMEOUT_MS;
   let stopped = false;
   void node.stopped.then(() => {
     stopped = true;
   });
-  while (!node.isMember && !stopped && performance.now() < deadline) await Bun.sleep(20);
+  while (!node.isMember && !node.joinedThisRun && !stopped && performance.now() < deadline) await Bun.sleep(20);
 }
 
 /**
@@ -128,6 +131,8 @@ async function askToJoin(
         );
         return;
       }
+      // The cluster may have added this broker with the answer lost: asking again after a removal would add it back.
+      if (node.joinedThisRun) return;
       node.log.debug(`Join attempt ${attempt} failed: ${describeError(e)}; retrying`);
       await Bun.sleep(Math.min(1000, 100 * attempt));
     }

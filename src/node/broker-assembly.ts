@@ -159,6 +159,7 @@ export class BrokerAssembly {
         : { isConnected: (id: NodeId) => options.transport.isConnected?.(id) ?? true }),
       ...(options.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: options.removeDeadAfterMs }),
       ...(options.removed === undefined ? {} : { removed: options.removed }),
+      historyEnd: store.lastIndex(),
     });
     if (options.freeSpace !== undefined) {
       this.diskGuard = new DiskGuard({

@@ -345,6 +345,11 @@ export class BrokerNode {
     return this.assembly.membership.isMember;
   }
 
+  /** Whether the cluster added this broker during this run (MembershipDuties.joinedThisRun). */
+  get joinedThisRun(): boolean {
+    return this.assembly.membership.joinedThisRun;
+  }
+
   addressOf(id: NodeId): string {
     return this.assembly.addressOf(id);
   }

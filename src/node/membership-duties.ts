@@ -24,13 +24,22 @@ export interface MembershipDutiesOptions {
   removeDeadAfterMs?: number;
   /** This broker was removed and that is the last word: the process stops (production) or the machine retires. */
   removed?: () => void;
+  /**
+   * The last index of the log as this run found it on disk: a configuration entry up to it is history a rejoin replays,
+   * one after it was decided while this run asks to join (0 when absent: an empty folder).
+   */
+  historyEnd?: number;
 }
 
 export class MembershipDuties {
   readonly service: MembershipService;
-  /** Set by `mqraft join` while it asks to be added again: an old removal in the replayed log is then not the end. */
+  /**
+   * Set by `mqraft join` while it asks to be added again: an old removal in the replayed log is then not the end, unless
+   * this run's own addition came before it (joinedThisRun).
+   */
   rejoining = false;
   private stopping = false;
+  private addedThisRun = false;
 
   constructor(private readonly o: MembershipDutiesOptions) {
     this.service = new MembershipService(
@@ -55,10 +64,21 @@ export class MembershipDuties {
     return voters.includes(this.o.id) || learners.includes(this.o.id);
   }
 
+  /**
+   * Whether this broker applied its own addition from beyond the history it started with: the cluster accepted this
+   * run's join, even if the answer to it was lost, and a removal after it is the operator's last word, however quickly
+   * it followed (a joiner that applies its addition, promotion and removal in one batch is never seen as a member).
+   */
+  get joinedThisRun(): boolean {
+    return this.addedThisRun;
+  }
+
   /** A configuration entry this broker applied: logged, and its own removal may be the end. */
   configApplied(entry: Entry): void {
     const cc = decodeConfChange(entry.data);
     const { log } = this.o;
+    if (cc.op === "addLearner" && cc.id === this.o.id && entry.index > (this.o.historyEnd ?? 0))
+      this.addedThisRun = true;
     // Term 1 holds the founding configuration every new cluster writes; it is not news.
     if (entry.term === 1) log.debug(`Founding member: ${JSON.stringify(cc)}`);
     else if (cc.op === "addLearner") log.info(`New node joins the cluster: node ${cc.id} at ${cc.address} (learner)`);
@@ -85,7 +105,8 @@ export class MembershipDuties {
     this.o.clock.after(this.o.electionMs, () => {
       const raft = this.o.driver().raft;
       if (this.isMember || this.stopping) return;
-      if (this.rejoining || raft.appliedIndex < raft.commitIndex || raft.askedToVoteRecently)
+      const replayed = this.rejoining && !this.addedThisRun;
+      if (replayed || raft.appliedIndex < raft.commitIndex || raft.askedToVoteRecently)
         return this.stopIfStillRemoved();
       this.stopping = true;
       this.o.log.info('Removed from the cluster; stopping (use "mqraft join" to come back)');

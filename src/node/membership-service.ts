@@ -182,7 +182,10 @@ export class MembershipService {
     if (raft.role !== "leader" || raft.membership.learners.length === 0 || raft.confChangePending) return;
     const status = raft.status();
     for (const peer of status.peers) {
-      if (!peer.learner || !peer.reachable || peer.match + PROMOTE_WITHIN < status.lastIndex) continue;
+      // Only a learner that has answered an append (replicate state) has shown it holds the log: a new learner counts
+      // as reachable before it said anything, and with a short log its match of 0 is "within" PROMOTE_WITHIN.
+      if (!peer.learner || !peer.reachable || peer.state !== "replicate") continue;
+      if (peer.match + PROMOTE_WITHIN < status.lastIndex) continue;
       // A refusal (another change won the race) is retried at a later tick.
       this.change({ op: "promote", id: peer.id }).then(
         () =>

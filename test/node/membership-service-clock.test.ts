@@ -3,39 +3,10 @@
  * the process's: the simulator drives it with simulated time, and a seed replays exactly.
  */
 import { expect, test } from "bun:test";
-import type { Clock } from "../../src/node/clock.ts";
 import { MembershipService } from "../../src/node/membership-service.ts";
 import { PendingProposals } from "../../src/node/pending-proposals.ts";
 import type { RaftDriver } from "../../src/node/raft-driver.ts";
-import type { Logger } from "../../src/util/log.ts";
-
-const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, enabled: () => false };
-
-/** A clock that moves only when told to. */
-function manualClock() {
-  let now = 0;
-  let timers: { at: number; fn: () => void }[] = [];
-  const clock: Clock = {
-    now: () => now,
-    after: (ms, fn) => {
-      timers.push({ at: now + ms, fn });
-      return () => {};
-    },
-    every: () => () => {},
-  };
-  /** Moves time by `ms` in steps of 10 ms, running what falls due and letting promises settle after each. */
-  const advance = async (ms: number) => {
-    for (const end = now + ms; now < end; ) {
-      now += 10;
-      const due = timers.filter((t) => t.at <= now);
-      timers = timers.filter((t) => t.at > now);
-      for (const t of due) t.fn();
-      await Promise.resolve();
-      await Promise.resolve();
-    }
-  };
-  return { clock, advance };
-}
+import { manualClock, quietLogger } from "../support/manual-clock.ts";
 
 test("a leadership transfer that never completes times out after two election timeouts of the assembly's clock", async () => {
   const electionMs = 60_000;
@@ -45,7 +16,7 @@ test("a leadership transfer that never completes times out after two election ti
   const service = new MembershipService(
     () => driver,
     new PendingProposals(),
-    quiet,
+    quietLogger,
     electionMs,
     () => true,
     clock,
