@@ -86,6 +86,11 @@ export const brokerArgs = {
     description: "Bytes waiting to be sent to one connection; past it the connection is closed (SLOW_CONSUMER)",
     default: "64MiB",
   },
+  "hello-timeout": {
+    type: "string",
+    description: "A new connection must finish its TLS handshake, and then its hello, within this long (100ms to 10m)",
+    default: "5s",
+  },
   ...tlsServerArgs,
   "admin-token-file": {
     type: "string",
@@ -141,6 +146,7 @@ export function brokerConfigFromArgs(args: BrokerArgs, joining = false): BrokerC
     tls: tlsFilesFrom(args),
     maxConnections: parseFlag("max-connections", PositiveCountSchema, args["max-connections"] ?? "10000"),
     maxPendingBytes: parseFlag("max-pending", ByteSizeSchema, args["max-pending"] ?? "64MiB"),
+    helloTimeoutMs: parseFlag("hello-timeout", DurationSchema, args["hello-timeout"] ?? "5s"),
     ...(args["admin-token-file"] === undefined ? {} : { adminTokenFile: args["admin-token-file"] }),
   };
   const result = v.safeParse(BrokerConfigSchema, raw);

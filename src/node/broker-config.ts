@@ -42,6 +42,16 @@ export const BrokerConfigSchema = v.pipe(
     previousClusterSecretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** Connections open at once (clients, peers and those still saying hello); more are refused. */
     maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
+    /** A new connection that has not finished its TLS handshake, or its hello (with its proof or token), by then is closed. */
+    helloTimeoutMs: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(100, "--hello-timeout must be at least 100ms"),
+        v.maxValue(600_000, "--hello-timeout must be at most 10m"),
+      ),
+      5_000,
+    ),
     /** Bytes waiting to be sent to one connection; past it the connection is closed with SLOW_CONSUMER. */
     maxPendingBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 64 * 1024 * 1024),
     /** PEM files (docs/security.md): with cert and key, TLS only on this broker's port; ca verifies the other side. */

@@ -219,6 +219,7 @@ export class BrokerNode {
       readIndex: this.readIndex,
       snapshotSaves: new SnapshotSaves(() => this.assembly),
       nodeId: config.id,
+      helloTimeoutMs: config.helloTimeoutMs,
       clientAuth: this.clientAuth,
       ...(auth === undefined
         ? {}
@@ -238,6 +239,7 @@ export class BrokerNode {
       maxQueuedBytes: config.maxPendingBytes,
       ...(this.serverTls === undefined ? {} : { tls: this.serverTls }),
       onHandshakeFailed: (e) => this.log.debug(`A TLS handshake failed: ${e.message}`),
+      handshakeTimeoutMs: config.helloTimeoutMs,
       onConnection: (c: Connection<ServerInbound, unknown>) => this.accept(c, sessionHost),
     });
     this.observability = new BrokerObservability(

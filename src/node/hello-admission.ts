@@ -10,7 +10,10 @@ import type { FoundingPeers } from "./founding-peers.ts";
 type HelloMessage = Extract<ServerInbound, { type: "hello" }>;
 type Stage = "new" | "proving" | "authenticating" | "client" | "peer";
 
-/** A connection that has not finished its hello (and, with a secret or tokens, its proof) by then is closed. */
+/**
+ * A connection that has not finished its hello (and, with a secret or tokens, its proof) by then is closed, unless the
+ * broker sets its own (--hello-timeout).
+ */
 export const HELLO_DEADLINE_MS = 5_000;
 /**
  * The largest frame taken before a connection is admitted: a hello, a challenge's proof. Someone who has not said
@@ -29,6 +32,8 @@ export interface AdmissionHost {
   /** Client tokens and permissions (docs/security.md); absent, every client may do everything. */
   readonly clientAuth?: ClientAuth;
   welcome(): Welcome;
+  /** How long a connection may take to finish its hello (--hello-timeout); HELLO_DEADLINE_MS when absent. */
+  readonly helloTimeoutMs?: number;
   /** `commands`: the replicated-command version the peer applies, as its hello said (absent: said nothing). */
   adoptPeer(id: number, connection: Connection<ServerInbound, unknown>, lane?: "bulk", commands?: number): void;
 }
@@ -50,12 +55,11 @@ export class HelloAdmission {
     private readonly connection: Connection<ServerInbound, unknown>,
   ) {
     connection.limitIncomingFrames(MAX_FRAME_BEFORE_ADMISSION);
+    const deadlineMs = host.helloTimeoutMs ?? HELLO_DEADLINE_MS;
     this.deadline = setTimeout(() => {
       this.deadline = undefined;
-      this.refuse(
-        new MqraftError("TIMEOUT", `no hello (with its proof or token checked) within ${HELLO_DEADLINE_MS} ms`),
-      );
-    }, HELLO_DEADLINE_MS);
+      this.refuse(new MqraftError("TIMEOUT", `no hello (with its proof or token checked) within ${deadlineMs} ms`));
+    }, deadlineMs);
   }
 
   /** "client" and "peer" are admitted; until then every message goes to `receive`. */

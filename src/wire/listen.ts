@@ -13,6 +13,8 @@ export interface ListenOptions<In, Out> extends ConnectionOptions<In> {
   tls?: ServerTls;
   /** A TLS handshake that failed (a clear-text client, a certificate the CA did not sign). */
   onHandshakeFailed?: (error: Error) => void;
+  /** A TLS handshake not ended by then is cut (TLS_HANDSHAKE_DEADLINE_MS when absent). */
+  handshakeTimeoutMs?: number;
 }
 
 export interface Listener {
@@ -41,6 +43,7 @@ export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): List
     },
     options.tls !== undefined,
     options.onHandshakeFailed,
+    options.handshakeTimeoutMs,
   );
   let server = bind(options.host, options.port, handler, options.tls);
   const port = server.port;

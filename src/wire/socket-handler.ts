@@ -2,7 +2,10 @@ import type { Socket, SocketHandler } from "bun";
 import { Connection, type ConnectionOptions, type SocketSlot } from "./connection.ts";
 import { TlsHandshakeError } from "./tls-options.ts";
 
-/** A TLS socket whose handshake has not ended by then is cut (a hello deadline for the layer below the hello). */
+/**
+ * A TLS socket whose handshake has not ended by then is cut (a hello deadline for the layer below the hello), unless
+ * the listener sets its own (ListenOptions.handshakeTimeoutMs).
+ */
 export const TLS_HANDSHAKE_DEADLINE_MS = 5_000;
 
 /**
@@ -15,6 +18,7 @@ export function socketHandler<In, Out>(
   opened: (connection: Connection<In, Out>) => void,
   tls = false,
   failed: (error: Error) => void = () => {},
+  handshakeTimeoutMs = TLS_HANDSHAKE_DEADLINE_MS,
 ): SocketHandler<SocketSlot> {
   const start = (socket: Socket<SocketSlot>): void => {
     clearTimeout(socket.data.handshakeDeadline);
@@ -30,9 +34,9 @@ export function socketHandler<In, Out>(
       socket.data = {
         connection: undefined,
         handshakeDeadline: setTimeout(() => {
-          failed(new Error(`no TLS handshake within ${TLS_HANDSHAKE_DEADLINE_MS} ms`));
+          failed(new Error(`no TLS handshake within ${handshakeTimeoutMs} ms`));
           socket.terminate();
-        }, TLS_HANDSHAKE_DEADLINE_MS),
+        }, handshakeTimeoutMs),
       };
     },
     handshake(socket: Socket<SocketSlot>, success: boolean, authorizationError: Error | null) {

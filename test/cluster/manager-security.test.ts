@@ -75,6 +75,7 @@ test("before the hello the manager takes no frame over 64 KiB; after it, a large
     managerPort,
     frames({ type: "hello", version: 1, token: ADMIN }, { type: "publish", id: 1, topic: "big", data }),
     3_000,
+    2,
   );
   expect(late.answers.map((a) => a.type)).toEqual(["welcome", "published"]);
 });

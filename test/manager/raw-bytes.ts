@@ -14,11 +14,16 @@ export function frames(...messages: unknown[]): Uint8Array {
   return Buffer.concat(messages.map((m) => frame(encodeValue(m))));
 }
 
-/** Writes raw bytes to a port and returns the frames it answered (decoded) and whether it closed within `timeoutMs`. */
+/**
+ * Writes raw bytes to a port and returns the frames it answered (decoded) and whether it closed within `timeoutMs`.
+ * With `answersWanted`, it stops listening (closed: false) once that many frames came: for a connection the server
+ * keeps open, instead of waiting out the timeout.
+ */
 export function sendRaw(
   port: number,
   bytes: Uint8Array,
   timeoutMs = 3000,
+  answersWanted = Number.POSITIVE_INFINITY,
 ): Promise<{ answers: Record<string, unknown>[]; closed: boolean }> {
   return new Promise((resolve) => {
     const decoder = new FrameDecoder(1 << 20);
@@ -34,6 +39,7 @@ export function sendRaw(
       decoder.push(new Uint8Array(chunk));
       for (let value = decoder.next(); value !== NEED_MORE; value = decoder.next())
         answers.push(value as Record<string, unknown>);
+      if (answers.length >= answersWanted) finish(false);
     });
     socket.on("error", () => {});
     socket.on("close", () => finish(true));
