@@ -182,6 +182,25 @@ export class TestCluster {
     );
   }
 
+  /**
+   * Waits until broker `id` has applied everything the leader had committed when the wait began, as cheap status
+   * probes tell: then a test reads what the broker holds once, instead of reading all of it at every poll.
+   */
+  async waitForCaughtUp(id: number, timeoutMs = 30_000): Promise<void> {
+    const leader = await this.waitForLeader(timeoutMs);
+    const row = async (of: number) => (await probeStatus(this.broker(of).address))?.nodes.find((n) => n.id === of);
+    const committed = await waitFor(
+      `the commit index of the leader, broker ${leader}`,
+      async () => (await row(leader))?.commitIndex ?? undefined,
+      { timeoutMs },
+    );
+    await waitFor(
+      `broker ${id} to apply up to the leader's commit index ${committed}`,
+      async () => (((await row(id))?.lastApplied ?? 0) >= committed ? true : undefined),
+      { timeoutMs, intervalMs: 100 },
+    );
+  }
+
   log(id: number): string {
     return existsSync(this.broker(id).logPath) ? readFileSync(this.broker(id).logPath, "utf8") : "";
   }
