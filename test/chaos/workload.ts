@@ -5,6 +5,8 @@ import type { Recorder } from "./recorder.ts";
 
 export const TOPICS = ["chaos-a", "chaos-b", "chaos-c"] as const;
 const PUBLISH_TIMEOUT_MS = 5_000;
+/** How often a reader waiting for a message looks whether the run is over. */
+const STOP_CHECK_MS = 100;
 const PIPELINE_DEPTH = 20;
 
 const decoder = new TextDecoder();
@@ -79,6 +81,15 @@ export async function pipelinedWriter(
 }
 
 /**
+ * The next message, or undefined after at most STOP_CHECK_MS (or at `until`): a reader waiting for a message that may
+ * never come (the writers stopped) looks at `running()` again that often, instead of sitting out its read window.
+ */
+function nextOrTick<T>(pending: Promise<T>, until: number): Promise<T | undefined> {
+  const wait = Math.max(0, Math.min(STOP_CHECK_MS, until - performance.now()));
+  return Promise.race([pending, Bun.sleep(wait).then(() => undefined)]);
+}
+
+/**
  * A subscriber to one topic that prefers one broker, drops its client at random moments and subscribes again from
  * the offset after the last it read: its reads must be contiguous across every reconnect.
  */
@@ -99,10 +110,12 @@ export async function subscriber(
       recorder.record({ type: "subscribe", time: recorder.now(), process: name, topic, from: next });
       const until = performance.now() + prng.int(1_000, 6_000);
       const iterator = subscription[Symbol.asyncIterator]();
+      let pending = iterator.next();
       while (running() && performance.now() < until) {
-        const step = await Promise.race([iterator.next(), Bun.sleep(until - performance.now()).then(() => undefined)]);
-        if (step === undefined) break;
+        const step = await nextOrTick(pending, until);
+        if (step === undefined) continue;
         if (step.done) break;
+        pending = iterator.next();
         const m = step.value;
         recorder.record({
           type: "read",
@@ -147,9 +160,12 @@ export async function durableConsumer(
       recorder.record({ type: "subscribe", time: recorder.now(), process: lane, topic, from: position });
       const until = performance.now() + prng.int(1_000, 6_000);
       const iterator = subscription[Symbol.asyncIterator]();
+      let pending = iterator.next();
       while (running() && performance.now() < until) {
-        const step = await Promise.race([iterator.next(), Bun.sleep(until - performance.now()).then(() => undefined)]);
-        if (step === undefined || step.done) break;
+        const step = await nextOrTick(pending, until);
+        if (step === undefined) continue;
+        if (step.done) break;
+        pending = iterator.next();
         const m = step.value;
         recorder.record({
           type: "read",
