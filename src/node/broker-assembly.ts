@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { COMMAND_VERSION, commandRefusal, everyMemberApplies } from "../broker/command-versions.ts";
 import { BrokerState } from "../broker/state-machine.ts";
-import { type Message, type NodeId, RAFT_DEFAULTS, RaftNode, type Snapshot } from "../raft/index.ts";
+import { type Entry, type Message, type NodeId, RAFT_DEFAULTS, RaftNode, type Snapshot } from "../raft/index.ts";
 import { LogStore } from "../storage/log-store.ts";
 import { PartsSnapshot } from "../storage/parts-snapshot.ts";
 import { AssertionError, assert } from "../util/assert.ts";
@@ -18,6 +18,7 @@ import type { AssemblyOptions } from "./assembly-options.ts";
 import { CommandClock } from "./command-clock.ts";
 import type { DiskAlarm } from "./disk-alarm.ts";
 import { DiskGuard, persistenceFailure } from "./disk-guard.ts";
+import { latestLogTime } from "./log-time.ts";
 import { MembershipDuties } from "./membership-duties.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { ReplicatedBroker } from "./replicated-broker.ts";
@@ -120,6 +121,7 @@ export class BrokerAssembly {
       monotonic: () => clock.monotonic?.() ?? clock.now(),
       term: () => this.driver.raft.term,
       stateTime: () => this.broker.state.time,
+      logTime: () => latestLogTime((i) => this.entryAt(i), this.driver.raft.appliedIndex, store.lastIndex()),
       warn: (message) => log.warn(message),
     }).now;
     this.broker = new ReplicatedBroker(
@@ -283,8 +285,12 @@ export class BrokerAssembly {
 
   /** The data of the entry at `index`, if this node's log still holds it. */
   readEntry(index: number): Uint8Array | undefined {
+    return this.entryAt(index)?.data;
+  }
+
+  private entryAt(index: number): Entry | undefined {
     if (index < this.store.firstIndex() || index > this.store.lastIndex()) return undefined;
-    return this.store.entries(index, index + 1)[0]?.data;
+    return this.store.entries(index, index + 1)[0];
   }
 
   /**

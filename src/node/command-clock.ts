@@ -2,8 +2,8 @@
  * The time a leader stamps on the commands it proposes. The state machine's time drives age
  * retention and the dedup window's idle expiry on every replica, so one leader's wrong wall clock
  * must not move it far: a leader three minutes fast would make every producer look idle, two hours
- * fast under a one-hour retention would drop every message. So a leader stamps the state machine's
- * time when it took over plus the time it has measured since on its monotonic clock, and lets its
+ * fast under a one-hour retention would drop every message. So a leader stamps the latest time in its
+ * log (applied or not) when it took over plus the time it has measured since on its monotonic clock, and lets its
  * wall clock pull that by at most MAX_CORRECTION_MS per term (so the cluster's time follows real
  * time across many leaders without trusting any one of them). A wall clock further off than
  * WARN_SKEW_MS is reported once per term.
@@ -21,6 +21,11 @@ export interface CommandClockSources {
   term(): number;
   /** The state machine's time: the latest command time applied. */
   stateTime(): number;
+  /**
+   * The latest command time in this node's log past what it applied (0 if none). A new leader may not have applied
+   * its log yet (a restarted one applies only once it commits in its own term): its log holds the cluster's time.
+   */
+  logTime(): number;
   warn(message: string): void;
 }
 
@@ -38,9 +43,9 @@ export class CommandClock {
     const term = s.term();
     if (term !== this.anchorTerm) {
       this.anchorTerm = term;
-      // a state machine that never applied a command (time 0) has nothing to anchor to but the wall clock
-      const stateTime = s.stateTime();
-      this.anchorTime = stateTime > 0 ? stateTime : s.wall();
+      // a log that holds no command (time 0) has nothing to anchor to but the wall clock
+      const known = Math.max(s.stateTime(), s.logTime());
+      this.anchorTime = known > 0 ? known : s.wall();
       this.anchorMonotonic = s.monotonic();
     }
     const measured = this.anchorTime + Math.max(0, s.monotonic() - this.anchorMonotonic);

@@ -10,13 +10,14 @@ const T0 = 1_700_000_000_000;
 const MINUTE = 60_000;
 
 /** A clock whose wall and monotonic time the test moves by hand. */
-function sources(stateTime: number) {
-  const s = { wall: T0, mono: 0, term: 2, state: stateTime, warnings: [] as string[] };
+function sources(stateTime: number, logTime = 0) {
+  const s = { wall: T0, mono: 0, term: 2, state: stateTime, log: logTime, warnings: [] as string[] };
   const clock = new CommandClock({
     wall: () => s.wall,
     monotonic: () => s.mono,
     term: () => s.term,
     stateTime: () => s.state,
+    logTime: () => s.log,
     warn: (m) => s.warnings.push(m),
   });
   return { s, clock };
@@ -55,6 +56,24 @@ describe("the time a leader stamps on commands", () => {
     s.wall = T0 + 2_500;
     expect(clock.now()).toBe(T0 + 2_500);
     expect(s.warnings).toEqual([]);
+  });
+
+  test("a leader that has not applied its log yet anchors at the latest time its log holds, not at its wall clock", () => {
+    // a restarted broker applies nothing until it commits in its own term: its state machine's time is 0 (or old)
+    // while its log holds commands stamped up to T0; a clock three minutes fast must not become the cluster's time
+    const { s, clock } = sources(0, T0);
+    s.wall = T0 + 3 * MINUTE;
+    expect(clock.now()).toBe(T0 + MAX_CORRECTION_MS);
+    s.term = 3;
+    s.state = T0 - MINUTE;
+    s.log = T0 + 500;
+    expect(clock.now()).toBe(T0 + 500 + MAX_CORRECTION_MS);
+  });
+
+  test("only a log with no command at all lets the wall clock anchor", () => {
+    const { s, clock } = sources(0, 0);
+    s.wall = T0 + 3 * MINUTE;
+    expect(clock.now()).toBe(T0 + 3 * MINUTE);
   });
 });
 
