@@ -1,5 +1,6 @@
 import { StoreMetrics } from "../metrics/store-metrics.ts";
-import type { Entry, HardState, LogReader, Snapshot } from "../raft/log-types.ts";
+import type { Entry, HardState, LogReader, Snapshot, SnapshotMeta } from "../raft/log-types.ts";
+import { assert } from "../util/assert.ts";
 import { MqraftError } from "../util/errors.ts";
 import { acquireDataLock, type DataLock } from "./data-lock.ts";
 import { runProblem } from "./entry-run.ts";
@@ -109,7 +110,7 @@ export class LogStore implements LogReader {
       const newest = store.files.newest;
       if (newest) fs.datasyncSync(newest.fd);
       fs.syncDirSync(layout.logDir);
-      if (r.unfinishedInstall) await store.replaceLog(r.snapshot?.meta.index ?? 0, r.unfinishedInstall);
+      if (r.unfinishedInstall) await store.replaceLog(r.snapshot?.meta ?? { index: 0, term: 0 }, r.unfinishedInstall);
       await store.clearDamageIfCaughtUp();
       return store;
     } catch (e) {
@@ -310,7 +311,7 @@ export class LogStore implements LogReader {
           await writeFileAtomic(this.fs, this.layout.dir, this.layout.installing, intentFile);
           await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, snapshotFile);
           this.snap = snapshot;
-          await this.replaceLog(snapshot.meta.index, intent.history);
+          await this.replaceLog(snapshot.meta, intent.history);
         }),
       );
     } finally {
@@ -335,8 +336,9 @@ export class LogStore implements LogReader {
           await writeInstallIntentStreamed(this.fs, this.layout.dir, this.layout.installing, meta, history);
           await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, snapshotFile);
           this.snap = snapshot;
-          if (history.count === 0) await this.replaceLogFrom(index, term, index + 1, []);
-          else await this.replaceLogFrom(index, history.prevTerm, history.first, history.batches());
+          if (history.count === 0) await this.replaceLogFrom(snapshot.meta, term, index + 1, 0, []);
+          else
+            await this.replaceLogFrom(snapshot.meta, history.prevTerm, history.first, history.count, history.batches());
         }),
       );
     } finally {
@@ -378,28 +380,49 @@ export class LogStore implements LogReader {
    * The end of an install, also of one that recovery found unfinished: the log becomes exactly
    * `history`, durably, and only then is the intent removed.
    */
-  private replaceLog(snapIndex: number, history: InstallHistory): Promise<void> {
-    return this.replaceLogFrom(snapIndex, history.prevTerm, history.entries[0]?.index ?? snapIndex + 1, [
-      history.entries,
-    ]);
+  private replaceLog(snap: Pick<SnapshotMeta, "index" | "term">, history: InstallHistory): Promise<void> {
+    const { entries } = history;
+    return this.replaceLogFrom(snap, history.prevTerm, entries[0]?.index ?? snap.index + 1, entries.length, [entries]);
   }
 
+  /**
+   * The log becomes the `count` entries `batches` yields from index `first` on (they end at the snapshot), or with
+   * none continues after the snapshot. A streamed install reads its history a second time here: what it yields must
+   * be what the intent holds, or the log would differ from what recovery rebuilds, so it is checked before the
+   * intent is removed (an assertion: the first read was checked as the intent was written).
+   */
   private async replaceLogFrom(
-    snapIndex: number,
+    snap: Pick<SnapshotMeta, "index" | "term">,
     prevTerm: number,
     first: number,
+    count: number,
     batches: Iterable<readonly Entry[]>,
   ): Promise<void> {
+    const snapIndex = snap.index;
     while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
     this.recent.clear();
     this.index.reset(first);
     this.prevTerm = prevTerm;
     this.epoch++;
+    let term = prevTerm;
     for (const batch of batches) {
+      if (batch.length === 0) continue;
+      const next = this.index.lastIndex + 1;
+      const broken =
+        batch[0]?.index === next ? runProblem(batch, term) : `index ${batch[0]?.index} where ${next} was due`;
+      assert(broken === undefined, () => `install at index ${snapIndex}: the history read again breaks (${broken})`);
       this.writeEntries(batch);
+      term = (batch.at(-1) as Entry).term;
       // into the file batch by batch: the store's write buffer holds one batch, not the history
       this.files.writePending();
     }
+    const written = this.index.lastIndex + 1 - first;
+    assert(
+      written === count && (count === 0 || (this.index.lastIndex === snapIndex && term === snap.term)),
+      () =>
+        `install at index ${snapIndex} term ${snap.term}: the history read again holds ${written} entries ending at ` +
+        `index ${this.index.lastIndex} term ${term}, its intent ${count}`,
+    );
     // Durable already: while the intent exists, recovery rebuilds these entries from it.
     this.durable = snapIndex;
     const newest = this.files.newest;

@@ -2,7 +2,9 @@ import { describe, expect, test } from "bun:test";
 import type { Entry, HardState, Snapshot } from "../../src/raft/log-types.ts";
 import { type Fs, readWholeFile } from "../../src/storage/fs.ts";
 import { inspectDataFolder } from "../../src/storage/inspect.ts";
+import type { HistoryStream } from "../../src/storage/install-intent.ts";
 import { type InstallHistory, LogStore } from "../../src/storage/log-store.ts";
+import { recordSize } from "../../src/storage/record-codec.ts";
 import { type CrashOptions, SimFs } from "../../src/storage/sim-fs.ts";
 import { decodeSnapshot } from "../../src/storage/state-files.ts";
 import { createPrng } from "../../src/util/prng.ts";
@@ -47,6 +49,32 @@ const SCENARIOS: Scenario[] = [
     history: { prevTerm: 1, entries: makeEntries(7, 8, 2, 10, 5) },
   },
 ];
+
+/** How the store is handed the history: whole, or as a stream read in batches of 3 entries (a received transfer). */
+type InstallMode = "whole" | "streamed";
+
+/** The scenario's history as a stream; `again` changes what its second read (the one that fills the log) yields. */
+function streamOf(history: InstallHistory, again?: (entries: Entry[]) => Entry[]): HistoryStream {
+  const { entries, prevTerm } = history;
+  let reads = 0;
+  return {
+    prevTerm,
+    first: entries[0]?.index ?? 0,
+    count: entries.length,
+    recordBytes: entries.reduce((n, e) => n + recordSize(e.data.length), 0),
+    *batches() {
+      reads++;
+      const read = reads > 1 && again !== undefined ? again([...entries]) : entries;
+      for (let k = 0; k < read.length; k += 3) yield read.slice(k, k + 3);
+    },
+  };
+}
+
+function install(store: LogStore, sc: Scenario, mode: InstallMode): Promise<void> {
+  return mode === "whole"
+    ? store.installSnapshot(sc.snapshot, sc.history)
+    : store.installSnapshotStreamed(sc.snapshot, streamOf(sc.history));
+}
 
 const text = (s: Snapshot | undefined): string | undefined =>
   s === undefined ? undefined : new TextDecoder().decode(s.data);
@@ -105,23 +133,28 @@ function newState(sc: Scenario, after: readonly Entry[] = []): object {
 }
 
 /** How many file-system operations an install makes, start to end. */
-async function countInstallOps(sc: Scenario): Promise<number> {
+async function countInstallOps(sc: Scenario, mode: InstallMode = "whole"): Promise<number> {
   const cp = new CrashPointFs(new SimFs());
   const store = await prepare(cp);
   const before = cp.ops;
-  await store.installSnapshot(sc.snapshot, sc.history);
+  await install(store, sc, mode);
   const ops = cp.ops - before;
   await store.close();
   return ops;
 }
 
 /** A fresh disk with the old state, and an install on it that loses power right after its k-th operation. */
-async function crashInstall(sc: Scenario, k: number, options: CrashOptions): Promise<SimFs> {
+async function crashInstall(
+  sc: Scenario,
+  k: number,
+  options: CrashOptions,
+  mode: InstallMode = "whole",
+): Promise<SimFs> {
   const sim = new SimFs();
   const cp = new CrashPointFs(sim);
   const store = await prepare(cp);
   cp.crashAfter(k, options);
-  await Promise.race([store.installSnapshot(sc.snapshot, sc.history).catch(() => undefined), quiesce()]);
+  await Promise.race([install(store, sc, mode).catch(() => undefined), quiesce()]);
   expect({ k, crashed: cp.crashed }).toEqual({ k, crashed: true });
   return sim;
 }
@@ -238,6 +271,61 @@ describe("installSnapshot cut by a power loss after each of its file-system oper
         }
       }
       expect(cutRecoveries).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe("installSnapshotStreamed (the history read in batches) cut by a power loss after each of its operations", () => {
+  for (const sc of SCENARIOS) {
+    test(`${sc.name}: the old state or the complete new one, also with the last writes torn`, async () => {
+      const n = await countInstallOps(sc, "streamed");
+      const outcomes: boolean[] = [];
+      for (let k = 1; k <= n; k++) {
+        for (let seed = 0; seed <= TORN_SEEDS_BEFORE_RECOVERY; seed++) {
+          const sim = await crashInstall(sc, k, seed === 0 ? {} : { prng: createPrng(seed * 1000 + k) }, "streamed");
+          const expectNew = snapshotOnDiskIsNew(sim, sc);
+          if (seed === 0) outcomes.push(expectNew);
+          const where = `streamed, crash (seed ${seed}) after operation ${k} of ${n}`;
+          checkInspection(sim, expectNew, where);
+          await recoverAndCheck(sim, sc, expectNew, where);
+        }
+      }
+      const firstNew = outcomes.indexOf(true);
+      expect({ n, firstNew: firstNew > 0, staysNew: outcomes.slice(firstNew).every(Boolean) }).toEqual({
+        n,
+        firstNew: true,
+        staysNew: true,
+      });
+    });
+  }
+});
+
+describe("installSnapshotStreamed whose second read of the history differs from the first (written to the intent)", () => {
+  const sc = SCENARIOS[0] as Scenario;
+  const changes: [string, (entries: Entry[]) => Entry[]][] = [
+    ["one entry short", (entries) => entries.slice(0, -1)],
+    ["one entry more", (entries) => [...entries, ...makeEntries(41, 41, 5)]],
+    ["the last entry of another term", (entries) => [...entries.slice(0, -1), ...makeEntries(40, 40, 6)]],
+    ["an entry missing in the middle", (entries) => [...entries.slice(0, 4), ...entries.slice(5)]],
+  ];
+  for (const [name, again] of changes) {
+    test(`${name}: the install fails on an assertion, keeps its intent, and a restart rebuilds the intent's log`, async () => {
+      const sim = new SimFs();
+      const store = await prepare(sim);
+      const failure = await store.installSnapshotStreamed(sc.snapshot, streamOf(sc.history, again)).then(
+        () => "resolved",
+        (e: Error) => `${e.name}: ${e.message}`,
+      );
+      expect({ name, failure }).toEqual({
+        name,
+        failure: expect.stringMatching(/^AssertionError: invariant broken: install at index 40\b/),
+      });
+      expect({ name, intentLeft: readWholeFile(sim, `${DIR}/installing`) !== undefined }).toEqual({
+        name,
+        intentLeft: true,
+      });
+      await store.close();
+      await recoverAndCheck(sim, sc, true, name);
     });
   }
 });
