@@ -42,6 +42,12 @@ export type { HistoryStream, InstallHistory } from "./install-intent.ts";
  */
 const RECENT_ENTRIES = 256;
 const RECENT_BYTES = 4 << 20;
+/**
+ * The last few entries stay up to twice that when they are large: 4 MiB holds only four full batches, and with 10 KB
+ * messages the reads that follow the appends then took most entries back from the mirror (a fresh 1 MiB copy each).
+ */
+const RECENT_LARGE_ENTRIES = 8;
+const RECENT_LARGE_BYTES = 8 << 20;
 
 export type { LogStoreOptions } from "./log-store-options.ts";
 
@@ -85,7 +91,12 @@ export class LogStore implements LogReader {
   ) {
     this.health = new StoreHealth(layout.dir);
     this.files = new SegmentFiles(fs, layout.logDir, cacheBytes, (e) => (this.health.failure ??= e));
-    this.recent = new RecentEntries(cacheBytes === 0 ? 0 : RECENT_ENTRIES, Math.min(cacheBytes, RECENT_BYTES));
+    this.recent = new RecentEntries(
+      cacheBytes === 0 ? 0 : RECENT_ENTRIES,
+      Math.min(cacheBytes, RECENT_BYTES),
+      RECENT_LARGE_ENTRIES,
+      Math.min(cacheBytes, RECENT_LARGE_BYTES),
+    );
     this.index = r.index;
     this.prevTerm = r.prevTerm;
     this.snap = r.snapshot;

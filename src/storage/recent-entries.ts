@@ -16,9 +16,16 @@ export class RecentEntries {
   private first = 0;
   private bytes = 0;
 
+  /**
+   * At most `maxEntries` entries and `maxBytes` of their data, except that the last `minEntries` stay up to
+   * `largeMaxBytes` (large entries: a loaded broker packs each batch to 1 MiB, and a few of them are what the reads
+   * right after an append need); the last entry stays whatever its size.
+   */
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
+    private readonly minEntries = 1,
+    private readonly largeMaxBytes = maxBytes,
   ) {}
 
   /** Entries appended at the end of the log (contiguous with what is held, or the held ones are forgotten). */
@@ -30,10 +37,13 @@ export class RecentEntries {
       this.list.push(e);
       this.bytes += e.data.length;
     }
-    while (
-      this.list.length - this.head > this.maxEntries ||
-      (this.bytes > this.maxBytes && this.list.length - this.head > 1)
-    ) {
+    for (;;) {
+      const held = this.list.length - this.head;
+      const over =
+        held > this.maxEntries ||
+        (held > 1 && this.bytes > this.largeMaxBytes) ||
+        (held > this.minEntries && this.bytes > this.maxBytes);
+      if (!over) break;
       this.bytes -= (this.list[this.head] as Entry).data.length;
       this.list[this.head] = undefined;
       this.head++;

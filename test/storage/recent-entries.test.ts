@@ -42,6 +42,28 @@ describe("recent entries", () => {
     expect(r.read(10, 11, Infinity)).toBeUndefined();
   });
 
+  test("the last few large entries stay up to the larger budget; small ones are held to the smaller one", () => {
+    // 100 bytes and 3 entries by default, the last 3 up to 250 bytes
+    const r = new RecentEntries(100, 100, 3, 250);
+    r.push(run(1, 4, 80));
+    expect({ large: indexes(r.read(2, 5, Infinity)), older: r.read(1, 5, Infinity) }).toEqual({
+      large: [2, 3, 4],
+      older: undefined,
+    });
+    r.push([entry(5, 120)]);
+    // 80 + 80 + 120 = 280 is over 250: only two stay
+    expect({ large: indexes(r.read(4, 6, Infinity)), older: r.read(3, 6, Infinity) }).toEqual({
+      large: [4, 5],
+      older: undefined,
+    });
+    r.push(run(6, 20, 10));
+    // small entries: the 100-byte budget decides (10 of them), not the count of 3
+    expect({ small: indexes(r.read(11, 21, Infinity))?.length, older: r.read(10, 21, Infinity) }).toEqual({
+      small: 10,
+      older: undefined,
+    });
+  });
+
   test("a long run keeps only the newest entries", () => {
     const r = new RecentEntries(8, 1 << 20);
     for (let i = 1; i <= 5000; i += 10) r.push(run(i, i + 9));
