@@ -248,6 +248,7 @@ export class BrokerNode {
       () => this.listener,
       this.log,
       auth,
+      () => this.peers,
     );
     this.observability.start(this.serverTls);
     this.assembly.start();

@@ -6,7 +6,7 @@ import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import { serveBrokerHttp } from "../http/broker-http.ts";
 import type { HttpServer } from "../http/http-server.ts";
 import type { Logger } from "../util/log.ts";
-import type { Listener, ServerTls } from "../wire/index.ts";
+import type { Listener, ServerTls, sumMemory } from "../wire/index.ts";
 import type { BrokerAssembly } from "./broker-assembly.ts";
 import type { BrokerConfig } from "./broker-config.ts";
 import { brokerHttpSource } from "./broker-http-source.ts";
@@ -24,6 +24,8 @@ export class BrokerObservability {
     private readonly listener: () => Listener | undefined,
     private readonly log: Logger,
     private readonly auth: ClusterAuth | undefined,
+    /** The connections to the other brokers (their queues are metrics). */
+    private readonly peers?: () => { memoryUse(): ReturnType<typeof sumMemory> } | undefined,
   ) {}
 
   /** `tls`: the broker's own TLS files, which put its HTTP port on HTTPS too. */
@@ -45,6 +47,7 @@ export class BrokerObservability {
         get snapshotReceiver() {
           return assembly().snapshotReceiver;
         },
+        ...(this.peers === undefined ? {} : { peers: this.peers }),
       });
       this.http = serveBrokerHttp({
         host: config.host,

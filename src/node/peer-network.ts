@@ -2,13 +2,16 @@ import type { ClusterAuth } from "../auth/peer-handshake.ts";
 import type { Message, NodeId } from "../raft/index.ts";
 import { describeError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import type { Connection } from "../wire/index.ts";
+import { type Connection, sumMemory } from "../wire/index.ts";
 import type { FoundingPeers } from "./founding-peers.ts";
 import { type DialedConnection, dialPeer } from "./peer-dial.ts";
 import { isRaftMessage, peerHello, toRaftMessage } from "./peer-messages.ts";
 
 /** What flows to a peer: Raft messages, or the hello that opens a dialed connection. */
-type PeerConnection = Pick<Connection<never, unknown>, "send" | "close" | "closed" | "isOpen" | "queuedBytes">;
+type PeerConnection = Pick<
+  Connection<never, unknown>,
+  "send" | "close" | "closed" | "isOpen" | "queuedBytes" | "memoryUse"
+>;
 
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
@@ -137,6 +140,14 @@ export class PeerNetwork {
 
   isConnected(id: NodeId): boolean {
     return this.links.get(id)?.connection?.isOpen ?? false;
+  }
+
+  /** What the connections to the other brokers hold in memory, summed (docs/memory.md): for /metrics. */
+  memoryUse(): ReturnType<typeof sumMemory> {
+    const open: PeerConnection[] = [];
+    for (const link of this.links.values())
+      for (const c of [link.connection, link.bulk.connection, link.inboundBulk]) if (c?.isOpen) open.push(c);
+    return sumMemory(open);
   }
 
   /** An accepted connection whose hello said it is broker `id` (its bulk lane when `lane` says so). */

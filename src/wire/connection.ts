@@ -40,6 +40,30 @@ type State = "open" | "closing" | "closed";
 
 const ignore = (): void => {};
 
+/** What a connection holds: bytes queued to send, bytes of frames being received, output buffers kept for reuse. */
+export interface ConnectionMemory {
+  queuedBytes: number;
+  receivingBytes: number;
+  spareBuffers: number;
+  spareBytes: number;
+}
+
+/** The sum of `use` over `connections`. */
+export function sumMemory(connections: Iterable<{ readonly memoryUse: ConnectionMemory }>): ConnectionMemory & {
+  connections: number;
+} {
+  const sum = { connections: 0, queuedBytes: 0, receivingBytes: 0, spareBuffers: 0, spareBytes: 0 };
+  for (const c of connections) {
+    const m = c.memoryUse;
+    sum.connections++;
+    sum.queuedBytes += m.queuedBytes;
+    sum.receivingBytes += m.receivingBytes;
+    sum.spareBuffers += m.spareBuffers;
+    sum.spareBytes += m.spareBytes;
+  }
+  return sum;
+}
+
 /**
  * Frames and messages over one TCP socket (a Bun socket, or node:net's through node-socket.ts), accepted or connected. Incoming bytes are decoded and parsed before
  * `onMessage` sees them; bad input is answered with an error frame and a close, never an exception into Bun.
@@ -103,6 +127,17 @@ export class Connection<In, Out = unknown> {
   /** Outgoing bytes the socket has not taken yet. */
   get queuedBytes(): number {
     return this.queue.queuedBytes;
+  }
+
+  /** What this connection holds in memory (docs/memory.md), for /metrics. */
+  get memoryUse(): ConnectionMemory {
+    const spares = this.queue.spareUse;
+    return {
+      queuedBytes: this.queue.queuedBytes,
+      receivingBytes: this.frames.bufferedBytes,
+      spareBuffers: spares.buffers,
+      spareBytes: spares.bytes,
+    };
   }
 
   /**

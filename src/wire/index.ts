@@ -7,6 +7,7 @@ export {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_LOW_WATER_BYTES,
   DEFAULT_MAX_QUEUED_BYTES,
+  sumMemory,
 } from "./connection.ts";
 export { FrameDecoder, NEED_MORE } from "./frame-decoder.ts";
 export { encodeFrame, encodeFrames, FrameBatch } from "./frame-encoder.ts";

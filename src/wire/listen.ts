@@ -1,5 +1,5 @@
 import { MqraftError } from "../util/errors.ts";
-import type { Connection, ConnectionOptions, SocketSlot } from "./connection.ts";
+import { type Connection, type ConnectionOptions, type SocketSlot, sumMemory } from "./connection.ts";
 import { socketHandler } from "./socket-handler.ts";
 import { bunServerTls, type ServerTls } from "./tls-options.ts";
 
@@ -22,6 +22,8 @@ export interface Listener {
   readonly port: number;
   /** Connections open now. */
   readonly connections: number;
+  /** What the open connections hold in memory, summed (docs/memory.md). */
+  memoryUse(): ReturnType<typeof sumMemory>;
   /** Stops accepting and closes every open connection (each sends what it has queued first). */
   stop(): void;
   /**
@@ -53,6 +55,7 @@ export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): List
     get connections() {
       return open.size;
     },
+    memoryUse: () => sumMemory(open),
     stop() {
       server.stop(false);
       for (const connection of open) connection.close();

@@ -47,6 +47,13 @@ export class OutgoingQueue {
     return this.batch.length + this.chunkBytes + (this.unwritten === undefined ? 0 : this.unwritten.length);
   }
 
+  /** Output buffers kept for the next batches (at most MAX_SPARES), and their bytes. */
+  get spareUse(): { buffers: number; bytes: number } {
+    let bytes = 0;
+    for (const b of this.spares) bytes += b.byteLength;
+    return { buffers: this.spares.length, bytes };
+  }
+
   /** True while the socket holds back part of what it was given, so the stream may stop in the middle of a frame. */
   get blocked(): boolean {
     return this.unwritten !== undefined;

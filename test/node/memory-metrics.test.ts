@@ -10,7 +10,7 @@ import { recordSize } from "../../src/storage/record-codec.ts";
 import { SimFs } from "../../src/storage/sim-fs.ts";
 import { Scrape } from "../support/prometheus.ts";
 
-test("/metrics reports what each bounded in-memory structure holds: the log's tail caches, publishes in flight, a transfer being received", async () => {
+test("/metrics reports what each bounded in-memory structure holds: the log's tail caches, publishes in flight, a transfer being received, bytes queued to clients and peers", async () => {
   const store = await LogStore.open({ fs: new SimFs(), dir: "/data" });
   try {
     store.append(
@@ -37,6 +37,13 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
       store,
       broker: () => ({ batcher, pending, state: { dedupUse: { producers: 2, seqs: 7 } } }),
       snapshotReceiver: { receiving: 4096 },
+      // the sums a listener and the peer network give (test/wire/connection-memory.test.ts checks those)
+      listener: () => ({
+        memoryUse: () => ({ connections: 3, queuedBytes: 700, receivingBytes: 50, spareBuffers: 1, spareBytes: 8192 }),
+      }),
+      peers: () => ({
+        memoryUse: () => ({ connections: 4, queuedBytes: 9000, receivingBytes: 6, spareBuffers: 2, spareBytes: 4096 }),
+      }),
     } as unknown as BrokerParts;
     const source = brokerHttpSource(parts);
     const scrape = () => {
@@ -53,6 +60,10 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
         proposals: of("proposals_pending"),
         receiving: of("snapshot_receiving"),
         dedup: [...of("dedup_window"), s.value("mqraft_memory_items", { structure: "dedup_producers" })],
+        toClients: of("client_send_queue"),
+        toPeers: of("peer_send_queue"),
+        frames: of("frames_receiving"),
+        kept: of("output_buffers_kept"),
       };
     };
     expect(scrape()).toEqual({
@@ -62,6 +73,10 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
       proposals: [1, 0],
       receiving: [1, 4096],
       dedup: [7, 140, 2],
+      toClients: [3, 700],
+      toPeers: [4, 9000],
+      frames: [7, 56],
+      kept: [3, 12288],
     });
     pending.applied(1, 1, [{ type: "publish", topic: "t", offset: 0 }]);
     expect(scrape().inFlight).toEqual([0, 0]);
