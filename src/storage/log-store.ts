@@ -1,53 +1,32 @@
 import { StoreMetrics } from "../metrics/store-metrics.ts";
-import type { Entry, HardState, LogReader, Snapshot, SnapshotMeta } from "../raft/log-types.ts";
-import { assert } from "../util/assert.ts";
+import type { Entry, HardState, LogReader, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
 import { acquireDataLock, type DataLock } from "./data-lock.ts";
 import { runProblem } from "./entry-run.ts";
 import { type Fs, unlinkIfPresent } from "./fs.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { IndexTable } from "./index-table.ts";
-import {
-  encodeInstallIntent,
-  type HistoryStream,
-  historyProblem,
-  type InstallHistory,
-  installIntent,
-  NO_HISTORY,
-  writeInstallIntentStreamed,
-} from "./install-intent.ts";
+import { type HistoryStream, type InstallHistory, NO_HISTORY } from "./install-intent.ts";
 import { type DataLayout, dataLayout } from "./layout.ts";
+import { type CacheUse, cacheUse, dataBytes, logBytes, recentEntriesFor } from "./log-caches.ts";
+import {
+  type LogRebuild,
+  type PreparedInstall,
+  prepareInstall,
+  prepareStreamedInstall,
+  replaceLog,
+} from "./log-install.ts";
 import { type RecoveredLog, type RecoveryReport, recoverLog } from "./log-recovery.ts";
 import { type LogStoreOptions, resolveLogStoreOptions } from "./log-store-options.ts";
 import { cutToDurableState, writeEntries } from "./log-writes.ts";
-import { RecentEntries } from "./recent-entries.ts";
-import { recordSize } from "./record-codec.ts";
-import { renameTempIntoPlace, sealedChecksum, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
+import type { RecentEntries } from "./recent-entries.ts";
+import { renameTempIntoPlace, writeFileAtomic, writeSyncedTemp } from "./sealed-file.ts";
 import { type Segment, SegmentFiles } from "./segment-files.ts";
 import { readEntries } from "./segment-reader.ts";
 import { type Damage, encodeDamage, encodeHardState, encodeSnapshot } from "./state-files.ts";
 import { StoreHealth } from "./store-health.ts";
 
 export type { HistoryStream, InstallHistory } from "./install-intent.ts";
-
-/**
- * At most this many entries, and bytes of entry data, are kept as objects for reads of the tail (RecentEntries): enough
- * for the reads that follow an append by a few entries (sending to followers, applying once committed, pushing to
- * subscribers), also when a loaded broker packs each entry full (1 MiB). Reads further back take their bytes from the
- * tail mirror (the last cacheBytes in one buffer), at the cost of a copy and a checksum per read: with 1 MiB here a
- * loaded cluster's throughput fell by up to a half. An entry held longer outlives the collector's young generation,
- * and each one promoted to the old generation stays as garbage until the next full collection: with 8 MiB of entries
- * held here, a broker taking a million 128-byte publishes had 60 to 100 MB of dead entry buffers waiting for one
- * (docs/memory.md).
- */
-const RECENT_ENTRIES = 256;
-const RECENT_BYTES = 4 << 20;
-/**
- * The last few entries stay up to twice that when they are large: 4 MiB holds only four full batches, and with 10 KB
- * messages the reads that follow the appends then took most entries back from the mirror (a fresh 1 MiB copy each).
- */
-const RECENT_LARGE_ENTRIES = 8;
-const RECENT_LARGE_BYTES = 8 << 20;
 
 export type { LogStoreOptions } from "./log-store-options.ts";
 
@@ -74,6 +53,8 @@ export class LogStore implements LogReader {
   private epoch = 0;
   private damaged: Damage | undefined;
   private readonly health: StoreHealth;
+  /** The parts of this store an install changes (log-install.ts). */
+  private readonly rebuild: LogRebuild;
   /** The snapshot file is written by one operation at a time (a broker's own snapshot, the leader's), else both would write its temp file. */
   private snapshotWrites: Promise<unknown> = Promise.resolve();
   /** What recovery found when the store was opened. */
@@ -91,12 +72,7 @@ export class LogStore implements LogReader {
   ) {
     this.health = new StoreHealth(layout.dir);
     this.files = new SegmentFiles(fs, layout.logDir, cacheBytes, (e) => (this.health.failure ??= e));
-    this.recent = new RecentEntries(
-      cacheBytes === 0 ? 0 : RECENT_ENTRIES,
-      Math.min(cacheBytes, RECENT_BYTES),
-      RECENT_LARGE_ENTRIES,
-      Math.min(cacheBytes, RECENT_LARGE_BYTES),
-    );
+    this.recent = recentEntriesFor(cacheBytes);
     this.index = r.index;
     this.prevTerm = r.prevTerm;
     this.snap = r.snapshot;
@@ -104,6 +80,27 @@ export class LogStore implements LogReader {
     this.durable = r.index.lastIndex;
     this.damaged = r.damage;
     this.recovery = r.report;
+    this.rebuild = {
+      fs,
+      layout,
+      files: this.files,
+      index: this.index,
+      flushRunning: () => this.commit.busy,
+      restart: (first, prevTerm) => {
+        this.recent.clear();
+        this.index.reset(first);
+        this.prevTerm = prevTerm;
+        this.epoch++;
+      },
+      writeEntries: (entries) => this.writeEntries(entries),
+      snapshotInPlace: (snapshot) => {
+        this.snap = snapshot;
+      },
+      durableUpTo: (index) => {
+        this.durable = index;
+      },
+      reportDurable: () => this.reportDurable(),
+    };
   }
 
   /** Locks the data folder, recovers it, and makes everything recovered durable. */
@@ -121,7 +118,8 @@ export class LogStore implements LogReader {
       const newest = store.files.newest;
       if (newest) fs.datasyncSync(newest.fd);
       fs.syncDirSync(layout.logDir);
-      if (r.unfinishedInstall) await store.replaceLog(r.snapshot?.meta ?? { index: 0, term: 0 }, r.unfinishedInstall);
+      if (r.unfinishedInstall)
+        await replaceLog(store.rebuild, r.snapshot?.meta ?? { index: 0, term: 0 }, r.unfinishedInstall);
       await store.clearDamageIfCaughtUp();
       return store;
     } catch (e) {
@@ -263,7 +261,7 @@ export class LogStore implements LogReader {
 
   /** Bytes of the segment files (as written, durable or not). */
   get logBytes(): number {
-    return this.files.list.reduce((bytes, seg) => bytes + seg.size, 0);
+    return logBytes(this.files);
   }
 
   /** Every append, truncation and hard state saved before this call is durable when it resolves. */
@@ -308,27 +306,7 @@ export class LogStore implements LogReader {
    */
   async installSnapshot(snapshot: Snapshot, history: InstallHistory = NO_HISTORY): Promise<void> {
     this.health.assertWritable();
-    const problem = historyProblem(snapshot.meta, history);
-    if (problem !== undefined)
-      throw new MqraftError("INTERNAL", `cannot install the snapshot at index ${snapshot.meta.index}: ${problem}`);
-    const snapshotFile = encodeSnapshot(snapshot);
-    const intent = installIntent(snapshot, snapshotFile, history);
-    const intentFile = encodeInstallIntent(intent);
-    this.health.installing = true;
-    try {
-      await this.oneSnapshotWriteAtATime(() =>
-        this.health.guardAsync(async () => {
-          // The intent first: once the new snapshot file is in place, recovery rebuilds the log from the intent alone.
-          await writeFileAtomic(this.fs, this.layout.dir, this.layout.installing, intentFile);
-          await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, snapshotFile);
-          this.snap = snapshot;
-          await this.replaceLog(snapshot.meta, intent.history);
-        }),
-      );
-    } finally {
-      this.health.installing = false;
-    }
-    await this.clearDamageIfCaughtUp();
+    await this.install(prepareInstall(snapshot, history));
   }
 
   /**
@@ -337,21 +315,13 @@ export class LogStore implements LogReader {
    */
   async installSnapshotStreamed(snapshot: Snapshot, history: HistoryStream): Promise<void> {
     this.health.assertWritable();
-    const snapshotFile = encodeSnapshot(snapshot);
-    const { index, term } = snapshot.meta;
-    const meta = { index, term, snapshotChecksum: sealedChecksum(snapshotFile[0] as Uint8Array) };
+    await this.install(prepareStreamedInstall(snapshot, history));
+  }
+
+  private async install(write: PreparedInstall): Promise<void> {
     this.health.installing = true;
     try {
-      await this.oneSnapshotWriteAtATime(() =>
-        this.health.guardAsync(async () => {
-          await writeInstallIntentStreamed(this.fs, this.layout.dir, this.layout.installing, meta, history);
-          await writeFileAtomic(this.fs, this.layout.dir, this.layout.snapshot, snapshotFile);
-          this.snap = snapshot;
-          if (history.count === 0) await this.replaceLogFrom(snapshot.meta, term, index + 1, 0, []);
-          else
-            await this.replaceLogFrom(snapshot.meta, history.prevTerm, history.first, history.count, history.batches());
-        }),
-      );
+      await this.oneSnapshotWriteAtATime(() => this.health.guardAsync(() => write(this.rebuild)));
     } finally {
       this.health.installing = false;
     }
@@ -359,94 +329,14 @@ export class LogStore implements LogReader {
   }
 
   /** The caches of the log's tail (docs/memory.md), for /metrics. */
-  cacheUse(): { recentEntries: number; recentBytes: number; mirroredBytes: number; mirrorCapacity: number } {
-    const recent = this.recent.size;
-    const mirror = this.files.mirrorSize;
-    return {
-      recentEntries: recent.entries,
-      recentBytes: recent.bytes,
-      mirroredBytes: mirror.bytes,
-      mirrorCapacity: mirror.capacity,
-    };
+  cacheUse(): CacheUse {
+    return cacheUse(this.recent, this.files);
   }
 
   /** Bytes of entry data in [lo, hi) (all held), from the index alone: what a snapshot transfer announces. */
   dataBytes(lo: number, hi: number): number {
     this.health.assertOpen();
-    let bytes = 0;
-    for (let index = lo; index < hi; ) {
-      const k = this.files.positionOf(index);
-      const seg = this.files.list[k] as Segment;
-      const next = this.files.list[k + 1];
-      const segmentEnd = next === undefined ? this.index.lastIndex + 1 : next.firstIndex;
-      const end = Math.min(hi, segmentEnd);
-      const to = end === segmentEnd ? seg.size : this.index.position(end);
-      bytes += to - this.index.position(index) - (end - index) * recordSize(0);
-      index = end;
-    }
-    return bytes;
-  }
-
-  /**
-   * The end of an install, also of one that recovery found unfinished: the log becomes exactly
-   * `history`, durably, and only then is the intent removed.
-   */
-  private replaceLog(snap: Pick<SnapshotMeta, "index" | "term">, history: InstallHistory): Promise<void> {
-    const { entries } = history;
-    return this.replaceLogFrom(snap, history.prevTerm, entries[0]?.index ?? snap.index + 1, entries.length, [entries]);
-  }
-
-  /**
-   * The log becomes the `count` entries `batches` yields from index `first` on (they end at the snapshot), or with
-   * none continues after the snapshot. A streamed install reads its history a second time here: what it yields must
-   * be what the intent holds, or the log would differ from what recovery rebuilds, so it is checked before the
-   * intent is removed (an assertion: the first read was checked as the intent was written).
-   */
-  private async replaceLogFrom(
-    snap: Pick<SnapshotMeta, "index" | "term">,
-    prevTerm: number,
-    first: number,
-    count: number,
-    batches: Iterable<readonly Entry[]>,
-  ): Promise<void> {
-    const snapIndex = snap.index;
-    while (this.files.list.length > 0) this.files.remove("newest", this.commit.busy);
-    this.recent.clear();
-    this.index.reset(first);
-    this.prevTerm = prevTerm;
-    this.epoch++;
-    let term = prevTerm;
-    for (const batch of batches) {
-      if (batch.length === 0) continue;
-      const next = this.index.lastIndex + 1;
-      const broken =
-        batch[0]?.index === next ? runProblem(batch, term) : `index ${batch[0]?.index} where ${next} was due`;
-      assert(broken === undefined, () => `install at index ${snapIndex}: the history read again breaks (${broken})`);
-      this.writeEntries(batch);
-      term = (batch.at(-1) as Entry).term;
-      // into the file batch by batch: the store's write buffer holds one batch, not the history
-      this.files.writePending();
-    }
-    const written = this.index.lastIndex + 1 - first;
-    assert(
-      written === count && (count === 0 || (this.index.lastIndex === snapIndex && term === snap.term)),
-      () =>
-        `install at index ${snapIndex} term ${snap.term}: the history read again holds ${written} entries ending at ` +
-        `index ${this.index.lastIndex} term ${term}, its intent ${count}`,
-    );
-    // Durable already: while the intent exists, recovery rebuilds these entries from it.
-    this.durable = snapIndex;
-    const newest = this.files.newest;
-    if (newest !== undefined && newest.size > newest.durableSize) {
-      const size = newest.size;
-      this.files.writePending();
-      await this.fs.datasync(newest.fd);
-      newest.durableSize = Math.max(newest.durableSize, size);
-    }
-    await this.files.syncDir();
-    this.reportDurable();
-    unlinkIfPresent(this.fs, this.layout.installing);
-    await this.fs.syncDir(this.layout.dir);
+    return dataBytes(this.files, this.index, lo, hi);
   }
 
   /**
