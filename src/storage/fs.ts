@@ -62,15 +62,20 @@ export function errnoCode(e: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
-/** The whole content of a file, or undefined when it does not exist. */
-export function readWholeFile(fs: Fs, path: string): Uint8Array | undefined {
-  let fd: number;
+/** A file opened for reading, or undefined when it does not exist. */
+export function openIfPresent(fs: Fs, path: string): number | undefined {
   try {
-    fd = fs.open(path, "r");
+    return fs.open(path, "r");
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return undefined;
     throw e;
   }
+}
+
+/** The whole content of a file, or undefined when it does not exist. */
+export function readWholeFile(fs: Fs, path: string): Uint8Array | undefined {
+  const fd = openIfPresent(fs, path);
+  if (fd === undefined) return undefined;
   try {
     const buf = new Uint8Array(fs.size(fd));
     const n = fs.read(fd, buf, 0);

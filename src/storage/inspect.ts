@@ -1,7 +1,8 @@
 import { describeError } from "../util/errors.ts";
 import { lockHolder } from "./data-lock.ts";
 import { type Fs, readWholeFile } from "./fs.ts";
-import { decodeInstallIntent, type InstallIntent, installReachedSnapshot } from "./install-intent.ts";
+import { installReachedSnapshot } from "./install-intent.ts";
+import { type IntentOnDisk, readInstallIntent } from "./intent-reader.ts";
 import { dataLayout } from "./layout.ts";
 import { findCut, snapshotMismatch } from "./log-recovery.ts";
 import { RealFs } from "./real-fs.ts";
@@ -24,16 +25,17 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
   const layout = dataLayout(dir);
   const lines = [`data folder ${dir}`];
   let healthy = true;
-  const stateFile = <T>(
+  /** One line for a file: what `read` finds, "none" (when `none` is given) or why it is bad. */
+  const fileLine = <T>(
     label: string,
-    path: string,
-    decode: (p: string, b: Uint8Array) => T,
+    read: () => T | undefined,
     show: (v: T) => string,
+    none?: string,
   ): T | undefined => {
     try {
-      const bytes = readWholeFile(fs, path);
-      const value = bytes === undefined ? undefined : decode(path, bytes);
-      lines.push(`${label}: ${value === undefined ? "none" : show(value)}`);
+      const value = read();
+      if (value !== undefined) lines.push(`${label}: ${show(value)}`);
+      else if (none !== undefined) lines.push(`${label}: ${none}`);
       return value;
     } catch (e) {
       healthy = false;
@@ -41,6 +43,21 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
       return undefined;
     }
   };
+  const stateFile = <T>(
+    label: string,
+    path: string,
+    decode: (p: string, b: Uint8Array) => T,
+    show: (v: T) => string,
+  ): T | undefined =>
+    fileLine(
+      label,
+      () => {
+        const bytes = readWholeFile(fs, path);
+        return bytes === undefined ? undefined : decode(path, bytes);
+      },
+      show,
+      "none",
+    );
 
   const lock = lockHolder(fs, layout.lock);
   lines.push(`lock: ${lock.held ? `held by running process ${lock.pid ?? "(unknown)"}` : "free"}`);
@@ -65,17 +82,19 @@ export function inspectDataFolder(dir: string, fs: Fs = new RealFs()): Inspectio
 
   const snap = snapFile?.s;
   // Only shown when present: an installSnapshot that a crash interrupted.
-  const reached = (i: InstallIntent): boolean => installReachedSnapshot(i, snap, snapFile?.checksum);
-  const intent =
-    readWholeFile(fs, layout.installing) === undefined
-      ? undefined
-      : stateFile("install intent", layout.installing, decodeInstallIntent, (i) => {
-          const entries = i.history.entries;
-          const what = `snapshot at index ${i.index}, term ${i.term} with ${entries.length === 0 ? "no log entries" : `log entries ${entries[0]?.index}..${i.index}`}`;
-          return reached(i)
-            ? `unfinished install of a ${what}; its snapshot is in place, so the next start replaces the log with its entries`
-            : `unfinished install of a ${what}; its snapshot never got in place, so the next start drops it and keeps the log`;
-        });
+  const reached = (i: IntentOnDisk): boolean => installReachedSnapshot(i, snap, snapFile?.checksum);
+  // its history is read a chunk at a time (it may hold all the leader retained), never whole
+  const intent = fileLine(
+    "install intent",
+    () => readInstallIntent(fs, layout.installing),
+    (i) => {
+      const { count, first } = i.history;
+      const what = `snapshot at index ${i.index}, term ${i.term} with ${count === 0 ? "no log entries" : `log entries ${first}..${i.index}`}`;
+      return reached(i)
+        ? `unfinished install of a ${what}; its snapshot is in place, so the next start replaces the log with its entries`
+        : `unfinished install of a ${what}; its snapshot never got in place, so the next start drops it and keeps the log`;
+    },
+  );
   const finishing = intent !== undefined && reached(intent);
 
   let scans: ScannedSegment[];

@@ -7,9 +7,9 @@ import { crc32Update } from "./crc32.ts";
 import { runProblem } from "./entry-run.ts";
 import type { Fs } from "./fs.ts";
 import { TEMP_SUFFIX } from "./layout.ts";
-import { decodeRecordAt, encodeRecords, recordSize, viewOf } from "./record-codec.ts";
-import { renameTempIntoPlace, sealedChecksum, sealedHeader, sealParts, unseal } from "./sealed-file.ts";
-import { Count, decodeBody } from "./state-files.ts";
+import { encodeRecords, recordSize } from "./record-codec.ts";
+import { renameTempIntoPlace, sealedChecksum, sealedHeader, sealParts } from "./sealed-file.ts";
+import { Count } from "./state-files.ts";
 
 /**
  * The log entries a leader sends along with its snapshot: those at or below the snapshot's index
@@ -52,10 +52,10 @@ export interface InstallIntent {
   history: InstallHistory;
 }
 
-const MAGIC_INSTALL = 0x4d51494e; // "MQIN"
+export const MAGIC_INSTALL = 0x4d51494e; // "MQIN"
 const MAX_SEALED_BODY = 2 ** 32 - 1;
 
-const IntentMetaSchema = v.strictObject({
+export const IntentMetaSchema = v.strictObject({
   index: Count,
   term: Count,
   snapshotChecksum: v.pipe(Count, v.maxValue(MAX_SEALED_BODY)),
@@ -102,7 +102,7 @@ export function installIntent(
 
 /** True when the snapshot file in place is the one the intent installs: recovery then finishes the install. */
 export function installReachedSnapshot(
-  intent: InstallIntent,
+  intent: Pick<InstallIntent, "index" | "term" | "snapshotChecksum">,
   snapshot: Snapshot | undefined,
   snapshotChecksum: number | undefined,
 ): boolean {
@@ -202,27 +202,4 @@ export async function writeInstallIntentStreamed(
   }
   renameTempIntoPlace(fs, path);
   await fs.syncDir(dir);
-}
-
-export function decodeInstallIntent(path: string, bytes: Uint8Array): InstallIntent {
-  const corrupt = (why: string): MqraftError => new MqraftError("CORRUPT", `${path} is damaged: ${why}`);
-  const body = unseal(path, MAGIC_INSTALL, bytes);
-  if (body.length < 4) throw corrupt("no metadata length");
-  const view = viewOf(body);
-  const metaLength = view.getUint32(0);
-  if (4 + metaLength > body.length) throw corrupt("metadata runs past the end");
-  const meta = decodeBody(path, body.subarray(4, 4 + metaLength), IntentMetaSchema);
-  const entries: Entry[] = [];
-  for (let at = 4 + metaLength; at < body.length; ) {
-    const d = decodeRecordAt(body, at, view);
-    if (!d.ok) throw corrupt(`history record at byte ${at}: ${d.problem}`);
-    entries.push(d.record);
-    at += d.size;
-  }
-  if (entries.length !== meta.entries)
-    throw corrupt(`holds ${entries.length} history entries, its metadata says ${meta.entries}`);
-  const history = { prevTerm: meta.prevTerm, entries };
-  const problem = historyProblem(meta, history);
-  if (problem !== undefined) throw corrupt(`its history cannot follow the snapshot: ${problem}`);
-  return { index: meta.index, term: meta.term, snapshotChecksum: meta.snapshotChecksum, history };
 }

@@ -72,9 +72,18 @@ export function prepareStreamedInstall(snapshot: Snapshot, history: HistoryStrea
     await writeInstallIntentStreamed(fs, layout.dir, layout.installing, meta, history);
     await writeFileAtomic(fs, layout.dir, layout.snapshot, snapshotFile);
     store.snapshotInPlace(snapshot);
-    if (history.count === 0) await replaceLogFrom(store, snapshot.meta, term, index + 1, 0, []);
-    else await replaceLogFrom(store, snapshot.meta, history.prevTerm, history.first, history.count, history.batches());
+    await replaceLogStreamed(store, snapshot.meta, history);
   };
+}
+
+/** replaceLog with the history read a batch at a time: a streamed install, or recovery finishing an install. */
+export function replaceLogStreamed(
+  store: LogRebuild,
+  snap: Pick<SnapshotMeta, "index" | "term">,
+  history: HistoryStream,
+): Promise<void> {
+  if (history.count === 0) return replaceLogFrom(store, snap, snap.term, snap.index + 1, 0, []);
+  return replaceLogFrom(store, snap, history.prevTerm, history.first, history.count, history.batches());
 }
 
 /**

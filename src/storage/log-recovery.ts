@@ -3,7 +3,8 @@ import type { HardState, Snapshot } from "../raft/log-types.ts";
 import { MqraftError } from "../util/errors.ts";
 import { type Fs, readWholeFile, unlinkIfPresent } from "./fs.ts";
 import { IndexTable } from "./index-table.ts";
-import { decodeInstallIntent, type InstallHistory, installReachedSnapshot } from "./install-intent.ts";
+import { type HistoryStream, installReachedSnapshot } from "./install-intent.ts";
+import { readInstallIntent } from "./intent-reader.ts";
 import { type DataLayout, TEMP_SUFFIX } from "./layout.ts";
 import { sealedChecksum, writeFileAtomic } from "./sealed-file.ts";
 import { listSegments, type ScannedSegment, type SegmentProblem, scanSegment } from "./segment-scan.ts";
@@ -44,7 +45,7 @@ export interface RecoveredLog {
   damage: Damage | undefined;
   report: RecoveryReport;
   /** Set when recovery finishes an install: the log (now empty) must become exactly this history. */
-  unfinishedInstall: InstallHistory | undefined;
+  unfinishedInstall: HistoryStream | undefined;
 }
 
 export interface Cut {
@@ -180,7 +181,7 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
   const snapshotFile = readWholeFile(fs, layout.snapshot);
   let snapshot = snapshotFile === undefined ? undefined : decodeSnapshot(layout.snapshot, snapshotFile);
   let damage = loadState(fs, layout.damage, decodeDamage);
-  const intent = loadState(fs, layout.installing, decodeInstallIntent);
+  const intent = readInstallIntent(fs, layout.installing);
   const report: RecoveryReport = { strays: [], commitBeyondLog: false };
 
   const listed = listSegments(fs, layout.logDir);
@@ -190,7 +191,7 @@ export async function recoverLog(fs: Fs, layout: DataLayout, repair: boolean): P
       // Whatever the log folder holds (old segments, some of the new ones, torn or not) is replaced.
       for (const s of listed.segments) unlinkIfPresent(fs, join(layout.logDir, s.name));
       if (listed.segments.length > 0) fs.syncDirSync(layout.logDir);
-      report.finishedInstall = { index: intent.index, entries: intent.history.entries.length };
+      report.finishedInstall = { index: intent.index, entries: intent.history.count };
       report.commitBeyondLog = hardState.commit > intent.index;
       const index = new IndexTable(intent.index + 1);
       return {

@@ -14,7 +14,7 @@ import {
   type PreparedInstall,
   prepareInstall,
   prepareStreamedInstall,
-  replaceLog,
+  replaceLogStreamed,
 } from "./log-install.ts";
 import { type RecoveredLog, type RecoveryReport, recoverLog } from "./log-recovery.ts";
 import { type LogStoreOptions, resolveLogStoreOptions } from "./log-store-options.ts";
@@ -119,7 +119,7 @@ export class LogStore implements LogReader {
       if (newest) fs.datasyncSync(newest.fd);
       fs.syncDirSync(layout.logDir);
       if (r.unfinishedInstall)
-        await replaceLog(store.rebuild, r.snapshot?.meta ?? { index: 0, term: 0 }, r.unfinishedInstall);
+        await replaceLogStreamed(store.rebuild, r.snapshot?.meta ?? { index: 0, term: 0 }, r.unfinishedInstall);
       await store.clearDamageIfCaughtUp();
       return store;
     } catch (e) {

@@ -10,7 +10,7 @@ import { TEMP_SUFFIX } from "./layout.ts";
  * and the folder synced, so a reader finds either the old or the new file, never a mix.
  */
 export const SEALED_HEADER_SIZE = 16;
-const SEALED_VERSION = 1;
+export const SEALED_VERSION = 1;
 
 /** The header followed by the body's parts, ready to write one after the other. */
 export function sealParts(magic: number, body: readonly Uint8Array[]): Uint8Array[] {

@@ -1,11 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import {
-  decodeInstallIntent,
-  encodeInstallIntent,
-  installIntent,
-  installReachedSnapshot,
-} from "../../src/storage/install-intent.ts";
+import type { Entry } from "../../src/raft/log-types.ts";
+import { encodeInstallIntent, installIntent, installReachedSnapshot } from "../../src/storage/install-intent.ts";
+import { readInstallIntent } from "../../src/storage/intent-reader.ts";
 import { sealParts } from "../../src/storage/sealed-file.ts";
+import { SimFs } from "../../src/storage/sim-fs.ts";
 import { decodeSnapshot, encodeSnapshot } from "../../src/storage/state-files.ts";
 import { encode } from "../../src/util/cbor-x.ts";
 import { snapshotAt } from "./log-store.case.ts";
@@ -13,6 +11,28 @@ import { describeEntries, makeEntries } from "./storage-env.ts";
 
 const join = (parts: Uint8Array[]): Uint8Array => new Uint8Array(parts.flatMap((p) => [...p]));
 const PATH = "/d/installing";
+
+/**
+ * The intent file holding `bytes`, read back as recovery reads it (`chunkBytes` at a time: small, so that records
+ * cross chunk boundaries and one is larger than a chunk), with its history read out whole for comparing.
+ */
+function decodeInstallIntent(path: string, bytes: Uint8Array, chunkBytes = 64) {
+  const fs = new SimFs();
+  fs.mkdir("/d");
+  const fd = fs.open(path, "w");
+  fs.write(fd, bytes, 0);
+  fs.close(fd);
+  const intent = readInstallIntent(fs, path, chunkBytes);
+  if (intent === undefined) throw new Error(`${path} was written but is not found`);
+  const entries: Entry[] = [];
+  let batches = 0;
+  for (const batch of intent.history.batches()) {
+    entries.push(...batch);
+    batches++;
+  }
+  const { count, first } = intent.history;
+  return { ...intent, history: { prevTerm: intent.history.prevTerm, entries }, count, first, batches };
+}
 
 describe("install intent", () => {
   test("round-trips the snapshot's identity and the history; an empty history takes the snapshot's term", () => {
@@ -28,12 +48,21 @@ describe("install intent", () => {
       term: 4,
       snapshotChecksum: new DataView(join(file).buffer).getUint32(12),
       history: { prevTerm: 2, entries: describeEntries(history.entries) },
+      count: 6,
+      first: 15,
+      // 64-byte chunks: a record of a 40-byte entry (65 bytes) is larger than one, so it is read with twice that,
+      // which holds one of them whole and the next cut, or the last one and two empty records (25 bytes each)
+      batches: 4,
     });
     const empty = decodeInstallIntent(
       PATH,
       join(encodeInstallIntent(installIntent(snapshot, file, { prevTerm: 9, entries: [] }))),
     );
-    expect(empty.history).toEqual({ prevTerm: 4, entries: [] });
+    expect({ history: empty.history, count: empty.count, first: empty.first }).toEqual({
+      history: { prevTerm: 4, entries: [] },
+      count: 0,
+      first: 21,
+    });
   });
 
   test("it matches only its own snapshot file: same index and term with other bytes do not", () => {
