@@ -18,6 +18,8 @@ export interface MemberStatus {
   lastApplied: number | null;
   /** The last index of its log. */
   lastIndex: number | null;
+  /** The term of its last entry (null from brokers that do not say). */
+  lastTerm: number | null;
   version: string | null;
   uptimeMs: number | null;
   diskBytes: number | null;
@@ -73,6 +75,7 @@ export async function fetchStatus(pool: ServerPool, deadline: number, first?: st
       commitIndex: self?.commitIndex ?? null,
       lastApplied: self?.lastApplied ?? null,
       lastIndex: self?.lastIndex ?? null,
+      lastTerm: self?.lastTerm ?? null,
       version: self?.version ?? null,
       uptimeMs: self?.uptimeMs ?? null,
       diskBytes: self?.diskBytes ?? null,

@@ -28,7 +28,8 @@ export async function found(store: LogStore, options: AssemblyOptions): Promise<
       file: options.dataDir,
       offset: 0,
       reason: `the data folder was empty while the cluster ran at term ${running.term}`,
-      aboveTerm: running.term,
+      // the most up-to-date answered log's last term: the highest term may be above every log's (fresh-folder-guard.ts)
+      aboveTerm: running.floorTerm,
     });
   }
   if (options.founders.length > 0) {

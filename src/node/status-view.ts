@@ -36,6 +36,7 @@ export function statusView(s: RaftStatus, id: number, facts?: NodeFacts): Omit<S
         commitIndex: s.commit,
         lastApplied: s.applied,
         lastIndex: s.lastIndex,
+        lastTerm: s.lastTerm,
         ...(facts === undefined ? {} : facts),
       };
     }

@@ -24,6 +24,8 @@ export interface RaftStatus {
   applied: number;
   firstIndex: number;
   lastIndex: number;
+  /** The term of the last entry (the log's place in the election order, §5.4.1). */
+  lastTerm: number;
   /** The configuration in force on this node (as of its applied index). */
   membership: Membership;
   /** The leader's cluster map: computed on the leader, from its last heartbeat elsewhere. */
@@ -60,6 +62,7 @@ export function statusOf(r: RaftState): RaftStatus {
     applied: r.log.applied,
     firstIndex: r.log.firstIndex(),
     lastIndex: r.log.lastIndex(),
+    lastTerm: r.log.lastTerm(),
     membership: r.membership,
     cluster,
     peers,

@@ -176,6 +176,7 @@ describe("what a broker reports", () => {
     applied: 10,
     firstIndex: 1,
     lastIndex: 10,
+    lastTerm: 4,
     membership: {
       voters: [1, 2, 3],
       learners: [4],

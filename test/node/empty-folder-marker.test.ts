@@ -16,7 +16,7 @@ const options = {
   dataDir: DIR,
   log: quiet,
   founders: [1, 2, 3].map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
-  askCluster: async () => ({ term: 7, untilIndex: 500, answered: [1, 2] }),
+  askCluster: async () => ({ term: 7, untilIndex: 500, floorTerm: 7, answered: [1, 2] }),
 } as unknown as AssemblyOptions;
 
 test("the damage marker's write failing on the first start leaves the folder new, not founded without a marker", async () => {

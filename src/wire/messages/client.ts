@@ -216,6 +216,8 @@ export const NodeStatusSchema = v.object({
   lastApplied: v.nullable(CountSchema),
   /** The last index of the member's log (its own row): a broker started on an empty folder reads it (docs/storage.md). */
   lastIndex: v.optional(CountSchema),
+  /** The term of that last entry (its own row): with lastIndex, how up to date the log is (docs/storage.md). */
+  lastTerm: v.optional(CountSchema),
   matchIndex: v.optional(v.nullable(CountSchema)),
   version: v.optional(v.string()),
   uptimeMs: v.optional(CountSchema),

@@ -1,0 +1,160 @@
+/**
+ * What a broker on an empty data folder takes from its cluster's answers (src/node/fresh-folder-guard.ts): the floor
+ * it votes above must protect every entry the lost folder helped commit, and must not be above every log, or no
+ * candidate could ever pass it. The assembly is the one production runs, on the simulated disk.
+ */
+import { describe, expect, test } from "bun:test";
+import { BrokerAssembly } from "../../src/node/broker-assembly.ts";
+import type { Clock } from "../../src/node/clock.ts";
+import { type MembersView, runningCluster } from "../../src/node/fresh-folder-guard.ts";
+import type { Message } from "../../src/raft/index.ts";
+import { SimFs } from "../../src/storage/sim-fs.ts";
+import type { Logger } from "../../src/util/log.ts";
+import { createPrng } from "../../src/util/prng.ts";
+
+const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, enabled: () => false };
+
+type Row = MembersView["nodes"][number];
+const row = (id: number, role: string, term: number, lastIndex: number, lastTerm: number): Row => ({
+  id,
+  voter: true,
+  role,
+  term,
+  lastIndex,
+  lastTerm,
+});
+const absent = (id: number): Row => ({ id, voter: true, role: "unknown", term: null, lastIndex: null, lastTerm: null });
+const outcome = (view: MembersView): string => {
+  try {
+    const c = runningCluster(3, view, quiet);
+    return c === undefined ? "new" : `term ${c.term}, floor (${c.floorTerm}, ${c.untilIndex})`;
+  } catch (e) {
+    return (e as Error).message;
+  }
+};
+
+describe("the answers a broker on an empty folder needs", () => {
+  test("a voter that did not answer may be a leader still counting the lost folder's match: no start without the leader's answer", () => {
+    // 5 voters; 1 leads and does not answer. It may hold match 500 for node 3 and commit up to it with one more ack,
+    // while 2, 4 and 5 report 450: a marker up to 450 would let node 3 vote for a log without those entries.
+    const view = {
+      nodes: [
+        absent(1),
+        row(2, "follower", 7, 450, 7),
+        row(3, "unknown", 0, 0, 0),
+        row(4, "follower", 7, 450, 7),
+        row(5, "follower", 7, 440, 7),
+      ],
+    };
+    expect(outcome(view)).toContain("no leader of that term answered (3 of its 4 other voters did)");
+    const led = {
+      nodes: [
+        absent(1),
+        row(2, "leader", 7, 500, 7),
+        row(3, "unknown", 0, 0, 0),
+        row(4, "follower", 7, 450, 7),
+        row(5, "follower", 7, 440, 7),
+      ],
+    };
+    expect(outcome(led)).toBe("term 7, floor (7, 500)");
+  });
+
+  test("every other voter answered and none leads: no leader holds a match of the lost folder, the start goes on", () => {
+    const view = { nodes: [row(1, "candidate", 9, 600, 7), row(2, "follower", 9, 600, 7), row(3, "unknown", 0, 0, 0)] };
+    expect(outcome(view)).toBe("term 9, floor (7, 600)");
+  });
+
+  test("the floor is the most up-to-date answered log (later last term first), the term the highest answered", () => {
+    // 5 held a longer log of an old term that was never committed; 1's shorter log of term 3 is the more up to date
+    const view = {
+      nodes: [
+        row(1, "leader", 4, 600, 3),
+        row(2, "follower", 4, 580, 3),
+        row(3, "unknown", 0, 0, 0),
+        row(5, "follower", 4, 700, 2),
+      ],
+    };
+    expect(outcome(view)).toBe("term 4, floor (3, 600)");
+  });
+
+  test("brokers that do not say their last term: the longest log and the highest term, as before", () => {
+    const old = (id: number, role: string, term: number, lastIndex: number): Row => ({
+      id,
+      voter: true,
+      role,
+      term,
+      lastIndex,
+    });
+    const view = { nodes: [old(1, "leader", 4, 600), old(2, "follower", 4, 580), old(3, "unknown", 0, 0)] };
+    expect(outcome(view)).toBe("term 4, floor (4, 600)");
+  });
+});
+
+/** Node 3 of founders {1,2,3} started on an empty folder whose cluster answers `view`; its answers to `asks`. */
+async function votesOfAmnesic(view: MembersView, asks: Message[]): Promise<string[]> {
+  const sent: Message[] = [];
+  const later: (() => void)[] = [];
+  const clock: Clock = {
+    now: () => 0,
+    after: (_ms, fn) => {
+      later.push(fn);
+      return () => {};
+    },
+    every: () => () => {},
+  };
+  const assembly = await BrokerAssembly.open({
+    id: 3,
+    fs: new SimFs(),
+    dataDir: "/data/3",
+    clock,
+    transport: { send: (messages: Message[]) => sent.push(...messages) },
+    prng: createPrng(1),
+    log: quiet,
+    founders: [1, 2, 3].map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
+    askCluster: async () => runningCluster(3, view, quiet),
+    heartbeatMs: 100,
+    raft: { electionTicks: 10, heartbeatTicks: 1 },
+    snapshotEvery: 1000,
+    retention: {},
+    fatal: (e: unknown) => {
+      throw e;
+    },
+  });
+  for (const m of asks) {
+    assembly.receive(m);
+    for (let i = 0; i < 50 && later.length > 0; i++) {
+      for (const fn of later.splice(0)) fn();
+      await Bun.sleep(0);
+    }
+    await Bun.sleep(0);
+  }
+  const withheld = assembly.raft.withholdVotes;
+  await assembly.stop();
+  return [
+    `withholds ${withheld}`,
+    ...sent
+      .filter((m) => m.type === "voteResponse" || m.type === "preVoteResponse")
+      .map((m) => `${m.type} to ${m.from === 3 ? m.to : "?"} ${"reject" in m && m.reject ? "rejected" : "granted"}`),
+  ];
+}
+
+test("an empty folder that met a term raised by elections that wrote nothing still votes for the most up-to-date log", async () => {
+  // 1 was a candidate of term 9 (its election wrote no entry) when 3 asked; both logs end at (600, term 7). With 1
+  // gone, 2 is the only candidate left and needs 3's vote: a floor of term 9 would refuse it for ever.
+  const view = { nodes: [row(1, "candidate", 9, 600, 7), row(2, "follower", 9, 600, 7), row(3, "unknown", 0, 0, 0)] };
+  const ask = { from: 2, to: 3, term: 10, lastIndex: 600, lastTerm: 7, transfer: false };
+  const behind = { ...ask, term: 11, lastIndex: 599 };
+  expect(
+    await votesOfAmnesic(view, [
+      { type: "preVote", ...ask },
+      { type: "vote", ...ask },
+      { type: "vote", ...behind },
+    ]),
+  ).toEqual([
+    "withholds true",
+    "preVoteResponse to 2 granted",
+    "voteResponse to 2 granted",
+    // one entry short of the most up-to-date answered log: it may lack an entry 3 helped commit
+    "voteResponse to 2 rejected",
+  ]);
+});
