@@ -17,10 +17,34 @@ function section(command: string): string | undefined {
   return lines.slice(start + 1, end === -1 ? undefined : end).join("\n");
 }
 
-async function help(args: string[]): Promise<string> {
-  const r = await runMqraft([...args, "--help"], { env: { NO_COLOR: "1" } });
-  expect(r.code).toBe(0);
-  return r.stdout;
+/** Each command's --help, asked once: both tests read every one of them, and each asking starts the binary. */
+const helps = new Map<string, Promise<string>>();
+/** Binaries started at once. */
+const AT_ONCE = 6;
+let running = 0;
+const queued: (() => void)[] = [];
+
+async function askHelp(args: string[]): Promise<string> {
+  if (running >= AT_ONCE) await new Promise<void>((resolve) => queued.push(resolve));
+  running++;
+  try {
+    const r = await runMqraft([...args, "--help"], { env: { NO_COLOR: "1" } });
+    if (r.code !== 0) throw new Error(`mqraft ${args.join(" ")} --help exited ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout;
+  } finally {
+    running--;
+    queued.shift()?.();
+  }
+}
+
+function help(args: string[]): Promise<string> {
+  const key = args.join(" ");
+  let text = helps.get(key);
+  if (text === undefined) {
+    text = askHelp(args);
+    helps.set(key, text);
+  }
+  return text;
 }
 
 /** Command names listed under COMMANDS in a usage text. */
@@ -40,22 +64,23 @@ function flags(usage: string): string[] {
   return [...usage.matchAll(/^\s+(--[a-z][a-z-]*)/gm)].map((m) => m[1] as string);
 }
 
+/** Every command path, leaves first within a group, in the order --help lists them; the subcommands asked side by side. */
 async function everyCommand(): Promise<string[][]> {
-  const out: string[][] = [];
-  const walk = async (path: string[]): Promise<void> => {
+  const walk = async (path: string[]): Promise<string[][]> => {
     const subs = subcommands(await help(path));
-    if (subs.length === 0 && path.length > 0) out.push(path);
-    for (const sub of subs) await walk([...path, sub]);
-    if (subs.length > 0 && path.length > 0) out.push(path);
+    if (subs.length === 0) return path.length > 0 ? [path] : [];
+    const below = (await Promise.all(subs.map((sub) => walk([...path, sub])))).flat();
+    return path.length > 0 ? [...below, path] : below;
   };
-  await walk([]);
-  return out;
+  return walk([]);
 }
 
 describe("docs/cli.md is in step with --help", () => {
   test("every command has a section, and every flag its --help lists is named in it", async () => {
     const problems: string[] = [];
-    for (const path of await everyCommand()) {
+    const paths = await everyCommand();
+    await Promise.all(paths.map((path) => help(path)));
+    for (const path of paths) {
       const name = path.join(" ");
       const text = section(name);
       if (text === undefined) {
