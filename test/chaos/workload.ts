@@ -81,12 +81,31 @@ export async function pipelinedWriter(
 }
 
 /**
- * The next message, or undefined after at most STOP_CHECK_MS (or at `until`): a reader waiting for a message that may
- * never come (the writers stopped) looks at `running()` again that often, instead of sitting out its read window.
+ * Reads `messages` until `until` or until the run is over, recording each read as `process`'s, then `each(m)`. While
+ * it waits for a message that may never come (the writers stopped), it looks at `running()` every STOP_CHECK_MS
+ * instead of sitting out its read window.
  */
-function nextOrTick<T>(pending: Promise<T>, until: number): Promise<T | undefined> {
-  const wait = Math.max(0, Math.min(STOP_CHECK_MS, until - performance.now()));
-  return Promise.race([pending, Bun.sleep(wait).then(() => undefined)]);
+async function readWindow<M extends { topic: string; offset: number; data: Uint8Array }>(
+  messages: AsyncIterable<M>,
+  until: number,
+  process: string,
+  recorder: Recorder,
+  running: () => boolean,
+  each: (m: M) => Promise<void> | void,
+): Promise<void> {
+  const iterator = messages[Symbol.asyncIterator]();
+  let pending = iterator.next();
+  while (running() && performance.now() < until) {
+    const wait = Math.max(0, Math.min(STOP_CHECK_MS, until - performance.now()));
+    const step = await Promise.race([pending, Bun.sleep(wait).then(() => undefined)]);
+    if (step === undefined) continue;
+    if (step.done) return;
+    pending = iterator.next();
+    const m = step.value;
+    const value = decoder.decode(m.data);
+    recorder.record({ type: "read", time: recorder.now(), process, topic: m.topic, offset: m.offset, value });
+    await each(m);
+  }
 }
 
 /**
@@ -109,24 +128,9 @@ export async function subscriber(
       const subscription = await client.subscribe(topic, { from: next });
       recorder.record({ type: "subscribe", time: recorder.now(), process: name, topic, from: next });
       const until = performance.now() + prng.int(1_000, 6_000);
-      const iterator = subscription[Symbol.asyncIterator]();
-      let pending = iterator.next();
-      while (running() && performance.now() < until) {
-        const step = await nextOrTick(pending, until);
-        if (step === undefined) continue;
-        if (step.done) break;
-        pending = iterator.next();
-        const m = step.value;
-        recorder.record({
-          type: "read",
-          time: recorder.now(),
-          process: name,
-          topic: m.topic,
-          offset: m.offset,
-          value: decoder.decode(m.data),
-        });
+      await readWindow(subscription, until, name, recorder, running, (m) => {
         next = m.offset + 1;
-      }
+      });
     } catch {
       await Bun.sleep(prng.int(100, 500));
     } finally {
@@ -159,23 +163,8 @@ export async function durableConsumer(
       recorder.record({ type: "dresume", time: recorder.now(), process: name, topic, position });
       recorder.record({ type: "subscribe", time: recorder.now(), process: lane, topic, from: position });
       const until = performance.now() + prng.int(1_000, 6_000);
-      const iterator = subscription[Symbol.asyncIterator]();
-      let pending = iterator.next();
-      while (running() && performance.now() < until) {
-        const step = await nextOrTick(pending, until);
-        if (step === undefined) continue;
-        if (step.done) break;
-        pending = iterator.next();
-        const m = step.value;
-        recorder.record({
-          type: "read",
-          time: recorder.now(),
-          process: lane,
-          topic: m.topic,
-          offset: m.offset,
-          value: decoder.decode(m.data),
-        });
-        if (!prng.chance(0.8)) continue;
+      await readWindow(subscription, until, lane, recorder, running, async (m) => {
+        if (!prng.chance(0.8)) return;
         recorder.record({ type: "dack-invoke", time: recorder.now(), process: name, topic, offset: m.offset });
         try {
           await subscription.ack(m);
@@ -183,7 +172,7 @@ export async function durableConsumer(
         } catch {
           // unknown: the ack may still be recorded
         }
-      }
+      });
     } catch {
       await Bun.sleep(prng.int(100, 500));
     } finally {
