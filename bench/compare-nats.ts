@@ -88,6 +88,11 @@ async function firstRun(argv: string[]): Promise<BenchResult> {
   }
 }
 
+/** The command line of `mqraft bench` for workload `w` (its `i`th) against `servers`, with `extra` client flags. */
+function mqraftBench(servers: string, extra: string[] = []): (w: Workload, i: number) => string[] {
+  return (w, i) => [MQRAFT, "bench", w.mode, `bench-w${i}`, ...w.args, "--server", servers, ...extra, "--json"];
+}
+
 async function runAll(label: string, command: (w: Workload, i: number) => string[]): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const [i, w] of WORKLOADS.entries()) {
@@ -174,34 +179,14 @@ try {
   ]);
   await servers.stop();
 
-  const mqraftServers = await servers.startMqraft(MQRAFT);
-  const mqraft = await runAll("mqraft", (w, i) => [
-    MQRAFT,
-    "bench",
-    w.mode,
-    `bench-w${i}`,
-    ...w.args,
-    "--server",
-    mqraftServers,
-    "--json",
-  ]);
+  const mqraft = await runAll("mqraft", mqraftBench(await servers.startMqraft(MQRAFT)));
   await servers.stop();
 
   const settings = securedSettings(dir);
   let secured: BenchResult[] | undefined;
   if (settings !== undefined) {
     const securedServers = await servers.startMqraft(MQRAFT, settings.broker);
-    secured = await runAll("mqraft with TLS and auth", (w, i) => [
-      MQRAFT,
-      "bench",
-      w.mode,
-      `bench-w${i}`,
-      ...w.args,
-      "--server",
-      securedServers,
-      ...settings.client,
-      "--json",
-    ]);
+    secured = await runAll("mqraft with TLS and auth", mqraftBench(securedServers, settings.client));
     await servers.stop();
   }
 

@@ -5,11 +5,12 @@
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { runScript } from "../support/run-script.ts";
 
 const root = join(import.meta.dir, "../..");
 
 /** Runs a process whose connection handler throws `error`; returns its exit code and output. */
-async function handlerThrows(error: string): Promise<{ code: number; out: string }> {
+function handlerThrows(error: string): Promise<{ code: number; out: string }> {
   const script = `
     import { Connection } from "${root}/src/wire/connection.ts";
     import { encodeFrame } from "${root}/src/wire/frame-encoder.ts";
@@ -23,13 +24,7 @@ async function handlerThrows(error: string): Promise<{ code: number; out: string
     console.log("open after the handler threw:", connection.isOpen);
     setTimeout(() => console.log("still running"), 300);
   `;
-  const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
-  try {
-    const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
-    return { code: await child.exited, out: out + err };
-  } finally {
-    child.kill();
-  }
+  return runScript(script);
 }
 
 test("an AssertionError thrown by a message handler stops the process", async () => {
@@ -53,7 +48,7 @@ test("any other handler error closes that connection only, and the process goes 
  * and runs on (an AssertionError from a handler on a real socket left the broker serving). exitOnUncaughtErrors, which
  * the mqraft binary installs first, makes it stop.
  */
-async function socketHandlerThrows(installHook: boolean): Promise<{ code: number; out: string }> {
+function socketHandlerThrows(installHook: boolean): Promise<{ code: number; out: string }> {
   const script = `
     import { exitOnUncaughtErrors } from "${root}/src/util/fatal-errors.ts";
     import { AssertionError } from "${root}/src/util/assert.ts";
@@ -66,13 +61,7 @@ async function socketHandlerThrows(installHook: boolean): Promise<{ code: number
     setTimeout(() => { console.log("still running"); process.exit(0); }, 500);
     await new Promise(() => {});
   `;
-  const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
-  try {
-    const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
-    return { code: await child.exited, out: out + err };
-  } finally {
-    child.kill();
-  }
+  return runScript(script);
 }
 
 test("with exitOnUncaughtErrors, an AssertionError from a socket callback stops a process inside its top-level await", async () => {
