@@ -257,8 +257,12 @@ export function decodeEntryMessages(data: Uint8Array): (PublishMessage | undefin
   if (!decoded.ok) throw new MqraftError("BAD_MESSAGE", `not a publish entry: ${decoded.message}`);
   if (decoded.command.type !== "publish")
     throw new MqraftError("BAD_MESSAGE", `not a publish entry: a ${decoded.command.type} command`);
-  const checked = decoded.checked === true;
-  return decoded.command.messages.map((raw) => {
+  return publishMessagesOf(decoded.command.messages, decoded.checked === true);
+}
+
+/** decodeEntryMessages() of an entry decoded already: its messages as decodeWire gave them (`checked` or not). */
+export function publishMessagesOf(messages: readonly unknown[], checked: boolean): (PublishMessage | undefined)[] {
+  return messages.map((raw) => {
     const m = checked ? (raw as WireMessage) : parseWireMessage(raw);
     return typeof m === "string" ? undefined : fromWire(m);
   });

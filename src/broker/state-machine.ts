@@ -56,6 +56,11 @@ export class BrokerState {
   private nextChange = { index: -1, at: Infinity };
   /** Whether a config command has set the retention policy (leaders propose their flags only until then). */
   private retentionWasSet = false;
+  /**
+   * Hears of each publish entry applied, with its messages as the apply decoded them (checked wire tuples): a leader
+   * pushing to group members takes them instead of decoding the entry again. An observer, not replicated state.
+   */
+  onPublishEntry: ((index: number, messages: readonly unknown[]) => void) | undefined;
 
   /** Log index of the last entry applied (0 before any). */
   get appliedIndex(): number {
@@ -252,6 +257,7 @@ export class BrokerState {
     switch (command.type) {
       case "publish": {
         const results = this.publishAll(index, command.messages, form);
+        if (form === "checked") this.onPublishEntry?.(index, command.messages);
         if (this.groupList.size > 0) this.groupList.published(this.clock);
         return results;
       }

@@ -47,10 +47,13 @@ export class GroupService {
   private readonly deadInFlight = new Set<string>();
 
   private readonly entries: EntryMessages;
+  /** Given to the state machine while this broker pushes to members: it hears of each publish entry applied. */
+  private readonly onPublishEntry: (index: number, messages: readonly unknown[]) => void;
 
   constructor(private readonly host: GroupServiceHost) {
     const cache = new EntryMessagesCache(host.read);
     this.entries = (index) => cache.messages(index);
+    this.onPublishEntry = (index, messages) => cache.applied(index, messages);
   }
 
   get size(): number {
@@ -167,6 +170,7 @@ export class GroupService {
   private pumpAll(): void {
     const leader = this.host.isLeader();
     const state = this.host.state();
+    this.observe(state);
     for (const consumer of this.consumers) {
       // a connection that closed without its session saying so: the member's deliveries expire by themselves
       if (!consumer.isOpen) {
@@ -184,6 +188,14 @@ export class GroupService {
         this.consumers.delete(consumer);
       }
     }
+  }
+
+  /**
+   * Lets the state machine hand over each publish entry it applies while there are members to push to (the state
+   * may be a new one since, after a snapshot was installed); a broker with none keeps no decoded entries.
+   */
+  private observe(state: BrokerState): void {
+    state.onPublishEntry = this.consumers.size > 0 ? this.onPublishEntry : undefined;
   }
 
   private publishDeadLetters(state: BrokerState): void {

@@ -1,0 +1,52 @@
+import { describe, expect, test } from "bun:test";
+import { decodeEntryMessages, encodeCommand } from "../../src/broker/command-codec.ts";
+import type { PublishMessage } from "../../src/broker/commands.ts";
+import { BrokerState } from "../../src/broker/state-machine.ts";
+import { EntryMessagesCache } from "../../src/node/entry-messages-cache.ts";
+import { T0 } from "../broker/helpers.ts";
+
+const utf8 = new TextEncoder();
+
+/** Every shape a publish message takes in an entry: plain, with headers, a TTL, a producer and seq, a fence. */
+const MESSAGES: PublishMessage[] = [
+  { topic: "jobs", data: utf8.encode("plain") },
+  { topic: "jobs", data: utf8.encode("with headers"), headers: [["k", "v"]] },
+  { topic: "jobs", data: utf8.encode("with a ttl"), ttl: 60_000 },
+  { topic: "jobs", data: utf8.encode("from a producer"), producer: "p", seq: 1 },
+  { topic: "jobs", data: utf8.encode("all of it"), producer: "p", seq: 2, epoch: 1, headers: [["a", "b"]], ttl: 5 },
+  { topic: "温度.センサー", data: new Uint8Array([0, 255, 7]) },
+];
+
+describe("the decoded messages a leader keeps for its group pushes", () => {
+  test("an applied entry's messages, as the apply decoded them, are those a read of the entry decodes", () => {
+    const state = new BrokerState();
+    const entry = encodeCommand({ type: "publish", time: T0, messages: MESSAGES });
+    const reads: number[] = [];
+    const cache = new EntryMessagesCache((index) => {
+      reads.push(index);
+      return entry;
+    });
+    const heard: number[] = [];
+    state.onPublishEntry = (index, messages) => {
+      heard.push(index);
+      cache.applied(index, messages);
+    };
+    state.apply(1, entry);
+    expect(heard).toEqual([1]);
+    expect(cache.messages(1)).toEqual(decodeEntryMessages(entry));
+    // taken from the apply: the entry was not read and decoded again
+    expect(reads).toEqual([]);
+    expect(cache.messages(2)).toEqual(decodeEntryMessages(entry));
+    expect(reads).toEqual([2]);
+  });
+
+  test("a state machine without an observer, or a command that is no publish, hands nothing over", () => {
+    const state = new BrokerState();
+    state.apply(1, encodeCommand({ type: "publish", time: T0, messages: MESSAGES }));
+    const heard: number[] = [];
+    state.onPublishEntry = (index) => heard.push(index);
+    state.apply(2, encodeCommand({ type: "tick", time: T0 + 1 }));
+    state.apply(3, encodeCommand({ type: "publish", time: T0 + 2, messages: MESSAGES.slice(0, 1) }));
+    expect(heard).toEqual([3]);
+  });
+});
