@@ -19,8 +19,6 @@ export interface GroupSink {
  * may hold is bounded by the group's maxPending and bytes per member, so no other flow control is needed.
  */
 export class GroupConsumer {
-  /** key (offset on one topic) -> attempt already pushed; only messages the member still holds are kept. */
-  private readonly sent = new Map<number, number>();
   private seenMember: Member | undefined;
   /** How many of the member's assignments (counted from its first) this consumer has gone over. */
   private seen = 0;
@@ -38,32 +36,40 @@ export class GroupConsumer {
   }
 
   /**
-   * Pushes what the member was assigned and has not been sent. Returns the member's record, or undefined when the
-   * group no longer has it (removed, or the group deleted).
+   * Pushes what the member was assigned since this consumer last looked, each delivery once: by its place among the
+   * member's assignments (Delivery.seq), so no record per message pushed is kept. Returns the member's record, or
+   * undefined when the group no longer has it (removed, or the group deleted).
    */
   pump(state: BrokerState, read: EntryMessages): Member | undefined {
     const group = state.groups.get(this.group);
     const member = group?.members.get(this.member);
     if (group === undefined || member === undefined || !this.sink.isOpen) return member;
     const end = member.assignedBase + member.assigned.length;
-    if (member !== this.seenMember || this.seen < member.assignedBase) {
-      // a new member record (this consumer's first look, or a snapshot installed) or one trimmed past what it saw
+    if (member !== this.seenMember) {
+      // this consumer's first look, or a new record (the member joined again, a snapshot was installed): every
+      // delivery it holds is one this consumer has not pushed
       for (const key of member.held) this.offer(state, read, group, key, group.outstanding.get(key));
       this.seenMember = member;
+    } else if (this.seen < member.assignedBase) {
+      // the assignments it had not gone over were trimmed: those it still holds are found by their place
+      for (const key of member.held) {
+        const delivery = group.outstanding.get(key);
+        if (delivery !== undefined && delivery.seq >= this.seen) this.offer(state, read, group, key, delivery);
+      }
     } else {
       for (let i = this.seen - member.assignedBase; i < member.assigned.length; i++) {
         const key = member.assigned[i] as number;
         const delivery = group.outstanding.get(key);
-        if (delivery?.member === member) this.offer(state, read, group, key, delivery);
+        // a key handed out again since (after a nak) is pushed at its latest place only
+        if (delivery?.member === member && delivery.seq === member.assignedBase + i)
+          this.offer(state, read, group, key, delivery);
       }
     }
     this.seen = end;
-    if (this.sent.size > 2 * member.held.size + 64)
-      for (const offset of this.sent.keys()) if (!member.held.has(offset)) this.sent.delete(offset);
     return member;
   }
 
-  /** Pushes one delivery unless this one was pushed already. */
+  /** Pushes one delivery. */
   private offer(
     state: BrokerState,
     read: EntryMessages,
@@ -71,9 +77,8 @@ export class GroupConsumer {
     key: number,
     delivery: Delivery | undefined,
   ): void {
-    if (delivery === undefined || this.sent.get(key) === delivery.attempt) return;
-    this.sent.set(key, delivery.attempt);
-    const where = group.locate(key);
+    if (delivery === undefined) return;
+    const where = group.feed === undefined ? { topic: group.topic, offset: key } : group.locate(key);
     if (where === undefined) return;
     const { topic, offset } = where;
     const [at] = state.scan(topic, offset, 1);

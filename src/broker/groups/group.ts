@@ -30,6 +30,12 @@ export interface Delivery {
   attempt: number;
   deadline: number;
   size: number;
+  /**
+   * Its place among the member's assignments, counted from the member's first (`assignedBase` + its index in
+   * `assigned` when made): the broker serving the member tells by it which deliveries it pushed already. Not
+   * replicated (a node-side index, like `assigned`).
+   */
+  seq: number;
 }
 
 export interface Member {
@@ -267,7 +273,8 @@ export class Group {
 
   assign(member: Member, offset: number, attempt: number, size: number, time: number): void {
     const deadline = time + this.settings.ackWaitMs;
-    this.outstanding.set(offset, { member, attempt, deadline, size });
+    const seq = member.assignedBase + member.assigned.length;
+    this.outstanding.set(offset, { member, attempt, deadline, size, seq });
     member.held.add(offset);
     member.bytes += size;
     member.assigned.push(offset);
