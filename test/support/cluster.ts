@@ -150,6 +150,18 @@ export class TestCluster {
     return proc.exitCode;
   }
 
+  /**
+   * Waits (at most `timeoutMs`) for broker `id` to exit by itself and returns its exit code; a broker still running
+   * then fails the test with every broker's last log lines, instead of leaving it to the test's own timeout.
+   */
+  async exitOf(id: number, timeoutMs = 20_000): Promise<number> {
+    const proc = this.broker(id).proc;
+    if (proc === undefined) throw new Error(`broker ${id} was never started`);
+    const code = await Promise.race([proc.exited, Bun.sleep(timeoutMs).then(() => undefined)]);
+    if (code === undefined) throw new Error(`broker ${id} still running after ${timeoutMs} ms\n${this.tails(30)}`);
+    return code;
+  }
+
   async restart(id: number): Promise<void> {
     await this.stop(id);
     this.start(id);
