@@ -32,13 +32,21 @@ export function readSecretFile(path: string, what = "cluster secret file"): Uint
   if (size > MAX_SECRET_BYTES)
     throw new MqraftError("BAD_CONFIG", `${what} ${path} holds ${size} bytes, over ${MAX_SECRET_BYTES}`);
   let bytes = new Uint8Array(readFileSync(path));
-  while (bytes.length > 0 && (bytes[bytes.length - 1] === 0x0a || bytes[bytes.length - 1] === 0x0d))
-    bytes = bytes.subarray(0, bytes.length - 1);
+  while (bytes.length > 0 && isLineEnd(bytes[bytes.length - 1])) bytes = bytes.subarray(0, bytes.length - 1);
   if (bytes.length === 0) throw new MqraftError("BAD_CONFIG", `${what} ${path} is empty`);
   return bytes;
 }
 
-/** Writes a new random secret to `path` with mode 0600; refuses to overwrite one. */
+/**
+ * Writes a new random secret to `path` with mode 0600; refuses to overwrite one. Its last byte is never a line end:
+ * readSecretFile drops those, and one time in 128 the secret would have been read back a byte short.
+ */
 export function writeNewSecretFile(path: string): void {
-  writeFileSync(path, randomBytes(GENERATED_SECRET_BYTES), { mode: 0o600, flag: "wx" });
+  let secret = randomBytes(GENERATED_SECRET_BYTES);
+  while (isLineEnd(secret[secret.length - 1])) secret = randomBytes(GENERATED_SECRET_BYTES);
+  writeFileSync(path, secret, { mode: 0o600, flag: "wx" });
+}
+
+function isLineEnd(byte: number | undefined): boolean {
+  return byte === 0x0a || byte === 0x0d;
 }
