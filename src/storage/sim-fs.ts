@@ -261,6 +261,18 @@ export class SimFs implements Fs {
     }
   }
 
+  /**
+   * A process kill (kill -9, an OOM kill, a failed assertion), the machine still up: every open file descriptor
+   * becomes invalid (so the process's locks are free), syncs still waiting never complete for it, and its pid is no
+   * longer alive; but the page cache keeps every write and every folder entry, synced or not. A power loss later
+   * (crash) may still lose what nobody synced.
+   */
+  kill(): void {
+    this.fds.clear();
+    this.queued = [];
+    this.currentPid++;
+  }
+
   /** Bit rot: flips one bit of a file both in the page cache and on the disk. */
   flipBit(path: string, offset: number, bit = 0): void {
     const inode = this.inode(path);

@@ -2,7 +2,8 @@
  * The faults of the simulation, one injector for both levels (the core with its own Ready loop, and production's
  * broker assembly): power losses at any moment, among them a leader's loss between writing entries and syncing
  * them; one long outage; process pauses; partitions (a split, a one-way cut, an isolated leader); bit rot on a disk
- * that is down, where the level has real disks. Each level adapts its machines to FaultMachine.
+ * that is down, full disks and process kills that keep the page cache (maybe followed by a power loss), where the
+ * level has real disks. Each level adapts its machines to FaultMachine.
  */
 import type { Prng } from "../../src/util/prng.ts";
 import { CALM, type NetworkFaults, type SimNetwork } from "./network.ts";
@@ -21,6 +22,11 @@ export interface FaultRates {
   damage: number;
   /** Another process fills a running machine's disk, and frees it later; undefined or 0 without real disks. */
   diskFull?: number;
+  /**
+   * A machine's process is killed (the page cache survives), restarted, and in half the cases the machine loses power
+   * a little later, before or after the restart; undefined or 0 without real disks.
+   */
+  kill?: number;
 }
 
 export interface FaultStats {
@@ -31,6 +37,9 @@ export interface FaultStats {
   damages: number;
   /** Disks filled (where the level has them). */
   diskFulls?: number;
+  /** Processes killed, and power losses that followed a kill (also counted in crashes). */
+  kills?: number;
+  killPowerLosses?: number;
 }
 
 export const noFaults = (): FaultStats => ({ crashes: 0, unsyncedCrashes: 0, pauses: 0, partitions: 0, damages: 0 });
@@ -56,6 +65,10 @@ export interface FaultMachine {
   /** Fills its disk but for a little room; what was left. */
   fillDisk?(prng: Prng): unknown;
   freeDisk?(): void;
+  /** Its process is killed: the machine and its page cache stay up. */
+  kill?(): void;
+  /** The machine loses power while its process is down: the disk keeps what was synced. */
+  powerLossWhileDown?(): void;
 }
 
 export interface FaultTarget {
@@ -98,6 +111,7 @@ export class FaultInjector {
     if (this.prng.chance(r.damage)) this.damageOne();
     // drawn only where the level fills disks, so that the draws of every other level and profile stay as they were
     if (r.diskFull !== undefined && r.diskFull > 0 && this.prng.chance(r.diskFull)) this.fillOne();
+    if (r.kill !== undefined && r.kill > 0 && this.prng.chance(r.kill)) this.killOne();
   }
 
   /** After every event of the run: an armed power loss strikes the leader caught with unsynced entries. */
@@ -142,6 +156,41 @@ export class FaultInjector {
       t.stats.crashes++;
       this.restartLater(node, down);
     });
+  }
+
+  /**
+   * A process is killed at some moment within the coming tick and restarted a little later. Its unsynced writes and
+   * renames stay in the page cache and the restart sees them; in half the cases the machine then loses power, while
+   * down or after the restart, so whatever the restart took for durable without syncing it is put to the test.
+   */
+  private killOne(): void {
+    const t = this.target;
+    t.after(this.prng.int(0, t.tickMs - 1), () => {
+      if (this.healed) return;
+      const running = t.machines().filter((m) => m.running && m.kill !== undefined);
+      if (running.length === 0) return;
+      const node = this.prng.pick(running);
+      node.kill?.();
+      t.stats.kills = (t.stats.kills ?? 0) + 1;
+      t.trace(node.id, "kill");
+      const down = this.prng.int(1, 10);
+      this.restartLater(node, down);
+      if (this.prng.chance(0.5)) t.after(this.prng.int(0, down + 10) * t.tickMs, () => this.powerLossAfterKill(node));
+    });
+  }
+
+  private powerLossAfterKill(node: FaultMachine): void {
+    if (this.healed) return;
+    const t = this.target;
+    if (node.running) {
+      node.crash();
+      this.restartLater(node, this.prng.int(1, 10));
+    } else if (node.restartable) {
+      node.powerLossWhileDown?.();
+    } else return;
+    t.stats.crashes++;
+    t.stats.killPowerLosses = (t.stats.killPowerLosses ?? 0) + 1;
+    t.trace(node.id, "power loss after a kill");
   }
 
   private restartLater(node: FaultMachine, down: number): void {

@@ -16,6 +16,8 @@ export interface LevelRun {
   nodes?: number;
   /** Broker level: every run on TCP-like links, as in `make test`. */
   fifoLinks?: boolean;
+  /** Broker level: process kills that keep the page cache, as drawn (test/sim/fault-injector.ts). */
+  kills?: boolean;
 }
 
 export interface LevelOutcome {
@@ -50,9 +52,9 @@ function runCore(run: LevelRun, print: (line: string) => void): LevelOutcome {
 }
 
 async function runBroker(run: LevelRun, print: (line: string) => void): Promise<LevelOutcome> {
-  const options: DriverSeedOptions = { fifoLinks: run.fifoLinks ?? false };
+  const options: DriverSeedOptions = { fifoLinks: run.fifoLinks ?? false, kills: run.kills ?? false };
   if (run.nodes !== undefined) options.nodes = run.nodes;
-  const flags = `${run.nodes === undefined ? "" : ` --nodes ${run.nodes}`}${run.fifoLinks ? " --fifo-links" : ""}`;
+  const flags = `${run.nodes === undefined ? "" : ` --nodes ${run.nodes}`}${run.fifoLinks ? " --fifo-links" : ""}${run.kills ? " --kills" : ""}`;
   const mix = new DriverMix();
   let violations = 0;
   let seed = run.start;

@@ -1,5 +1,6 @@
 /**
- * The simulation runner: `bun run sim --level core|broker --seeds N --start S [--nodes K] [--fifo-links]`.
+ * The simulation runner: `bun run sim --level core|broker --seeds N --start S [--nodes K] [--fifo-links] [--kills]`.
+ * `--kills` (broker level) adds process kills that keep the page cache, some followed by a power loss.
  * Runs seeds S..S+N-1 of one level (test/sim/levels.ts; `core` when --level is absent) and prints each violation
  * with its seed and the trace that led to it, then the mix of faults; the last line is always
  * `sim: N seeds, V violations`, and the exit code is 1 when V > 0 (2 for a bad flag).
@@ -15,6 +16,7 @@ async function main(): Promise<number> {
       start: { type: "string", default: "1" },
       nodes: { type: "string" },
       "fifo-links": { type: "boolean", default: false },
+      kills: { type: "boolean", default: false },
     },
   });
   const level = values.level;
@@ -28,7 +30,13 @@ async function main(): Promise<number> {
     if (nodes === undefined) return 2;
   }
   const began = performance.now();
-  const run = { seeds, start, fifoLinks: values["fifo-links"], ...(nodes === undefined ? {} : { nodes }) };
+  const run = {
+    seeds,
+    start,
+    fifoLinks: values["fifo-links"],
+    kills: values.kills,
+    ...(nodes === undefined ? {} : { nodes }),
+  };
   const outcome = await runLevel(level as Level, run, (line) => console.log(line));
   const seconds = (performance.now() - began) / 1000;
   for (const line of outcome.mix) console.log(line);

@@ -132,6 +132,30 @@ describe("simulated fs", () => {
     expect(fs.tryLock(fs.open("/d/f", "r"))).toBe(true);
   });
 
+  test("a kill keeps the page cache (writes, renames) for the next process, frees its locks, and a power loss later still loses what nobody synced", async () => {
+    const fs = new SimFs({ syncMode: "manual" });
+    const fd = durableFile(fs, "/d/f");
+    const pid = fs.pid();
+    expect(fs.tryLock(fd)).toBe(true);
+    fs.write(fd, bytes(1, 2), 0);
+    void fs.datasync(fd);
+    fs.rename("/d/f", "/d/g");
+    fs.kill();
+    // the sync the killed process waited for never completes for it; its descriptor and lock are gone
+    expect(fs.pendingSyncs()).toBe(0);
+    expect(fs.pid()).not.toBe(pid);
+    const next = fs.open("/d/g", "r+");
+    expect(fs.tryLock(next)).toBe(true);
+    // the next process reads what the killed one wrote and renamed, none of it durable
+    expect({ files: fs.readdir("/d"), bytes: [...fs.liveBytes("/d/g")], durable: fs.durableLength("/d/g") }).toEqual({
+      files: ["g"],
+      bytes: [1, 2],
+      durable: 0,
+    });
+    fs.crash();
+    expect({ files: fs.readdir("/d"), bytes: [...fs.liveBytes("/d/f")] }).toEqual({ files: ["f"], bytes: [] });
+  });
+
   test("flipBit damages the bytes on disk and in the cache", () => {
     const fs = new SimFs();
     const fd = durableFile(fs, "/d/f");

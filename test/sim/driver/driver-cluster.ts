@@ -32,6 +32,9 @@ export interface DriverStats {
   /** Disks filled by the fault, stores reopened after ENOSPC, and brokers that could not open theirs on a full disk. */
   diskFulls: number;
   diskReopens: number;
+  /** Processes killed with the page cache kept, and power losses that followed (fault-injector.ts). */
+  kills: number;
+  killPowerLosses: number;
   diskStops: number;
   pauses: number;
   partitions: number;
@@ -76,6 +79,8 @@ export class DriverCluster implements MachineEnv, FaultTarget {
     damages: 0,
     repairs: 0,
     diskFulls: 0,
+    kills: 0,
+    killPowerLosses: 0,
     diskReopens: 0,
     diskStops: 0,
     pauses: 0,

@@ -44,6 +44,7 @@ export class DriverMix {
       `disks filled: ${this.totals.get("diskFulls") ?? 0} in ${this.withFullDisks} runs (${share(this.withFullDisks)}), ` +
         `${this.totals.get("diskReopens") ?? 0} stores reopened after ENOSPC, ${this.totals.get("diskStops") ?? 0} brokers stopped on a full disk`,
       `ticks to converge after healing: p50 ${at(0.5)}, p99 ${at(0.99)}, max ${sorted.at(-1) ?? 0}`,
+      `process kills (page cache kept): ${total("kills")}, ${total("killPowerLosses")} of them followed by a power loss`,
       `in all: ${total("crashes")} power losses, ${total("partitions")} partitions, ${total("pauses")} pauses, ` +
         `${total("confChanges")} membership changes, ${total("retired")} brokers removed, ${total("transfers")} leadership transfers, ` +
         `${total("damages")} damaged segments, ${total("installs")} snapshot installs`,

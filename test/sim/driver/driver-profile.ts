@@ -21,6 +21,8 @@ export interface DriverProfile {
   damage: number;
   /** Per-tick chance that another process fills a running machine's disk, freed again later (fault-injector.ts). */
   diskFull: number;
+  /** Per-tick chance that a process is killed, its page cache kept, maybe followed by a power loss (fault-injector.ts). */
+  kill: number;
   /** A node's process freezes (no ticks, no messages, no I/O completions handled) for a while. */
   pause: number;
   /** Time units an fdatasync or folder sync takes: [min, max], and the chance of a much slower one. */
@@ -76,6 +78,7 @@ export function drawDriverProfile(prng: Prng, nodes: number | undefined): Driver
     // drawn last, so that the draws above stay what they were for every seed
     unsyncedCrash: prng.pick([0, 0.01, 0.03]),
     diskFull: prng.pick([0, 0, 0.01, 0.03]),
+    kill: prng.pick([0, 0, 0.01, 0.03]),
   };
 }
 

@@ -47,6 +47,16 @@ describe("simulated production brokers", () => {
     }
   });
 
+  test("process kills that keep the page cache, some followed by a power loss, keep every invariant", async () => {
+    // kills are asked for (bun run sim --level broker --kills); the seeds above run without, as they did before
+    const r = await runDriverSeed(9, { fifoLinks: true, safetyTicks: SAFETY_TICKS, kills: true });
+    expect(r.violation?.message).toBeUndefined();
+    expect({ kills: r.stats.kills > 0, followedByPowerLoss: r.stats.killPowerLosses > 0 }).toEqual({
+      kills: true,
+      followedByPowerLoss: true,
+    });
+  });
+
   test("a seed replays exactly, on a reordering and duplicating network too", async () => {
     for (const seed of [4242, 7]) {
       const a = await runDriverSeed(seed, { safetyTicks: 60 });

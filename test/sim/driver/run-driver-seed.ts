@@ -35,6 +35,12 @@ export interface DriverSeedOptions {
   livenessBound?: number;
   /** Made once the cluster and the publishers are, with a PRNG of the clients' own. */
   addOn?: (cluster: DriverCluster, prng: Prng) => SeedAddOn;
+  /**
+   * Process kills that keep the page cache (fault-injector.ts), as drawn (`bun run sim --level broker --kills`). Off by
+   * default, so that the seeds `make test`, `make sim` and `make mutants` run (and the seeds kept there) run as they
+   * did before kills existed, in the time they took, until runs with kills have been as clean as the others.
+   */
+  kills?: boolean;
 }
 
 export interface DriverSeedResult {
@@ -57,7 +63,8 @@ export const LIVENESS_BOUND = 200;
 export async function runDriverSeed(seed: number, options: DriverSeedOptions = {}): Promise<DriverSeedResult> {
   const prng = createPrng(seed);
   const drawn = drawDriverProfile(prng.fork(), options.nodes);
-  const profile = options.fifoLinks ? { ...drawn, network: { ...drawn.network, duplicate: 0, jitter: 0 } } : drawn;
+  const linked = options.fifoLinks ? { ...drawn, network: { ...drawn.network, duplicate: 0, jitter: 0 } } : drawn;
+  const profile = options.kills === true ? linked : { ...linked, kill: 0 };
   const cluster = new DriverCluster(prng.fork(), profile);
   const clientPrng = prng.fork();
   // clients as the library publishes (registered, in order, restarting); with 3 or more, the last one as an older

@@ -279,6 +279,20 @@ export class SimBroker implements FaultMachine {
     this.env.trace(this.id, "crash");
   }
 
+  /** The process is killed: it is gone, but the machine's page cache keeps what it wrote (SimFs.kill). */
+  kill(): void {
+    this.env.checker.crashed(this.id, this.replica?.raft);
+    this.incarnation++;
+    this.replica = undefined;
+    this.state = "down";
+    this.fs.kill();
+  }
+
+  /** Power loss while the process is down (after a kill): the disk goes back to what was synced. */
+  powerLossWhileDown(): void {
+    this.fs.crash({ prng: this.prng, lostSectors: 0.3 });
+  }
+
   tick(): void {
     if (this.replica === undefined || this.env.scheduler.now < this.pausedUntil) return;
     this.replica.assembly.tick();
