@@ -121,7 +121,9 @@ export class BrokerAssembly {
       monotonic: () => clock.monotonic?.() ?? clock.now(),
       term: () => this.driver.raft.term,
       stateTime: () => this.broker.state.time,
-      logTime: () => latestLogTime((i) => this.entryAt(i), this.driver.raft.appliedIndex, store.lastIndex()),
+      // a stopped assembly's store is closed (a disk-full reopen, a stop): what it stamps is never proposed
+      logTime: () =>
+        this.stopped ? 0 : latestLogTime((i) => this.entryAt(i), this.driver.raft.appliedIndex, store.lastIndex()),
       warn: (message) => log.warn(message),
     }).now;
     this.broker = new ReplicatedBroker(
