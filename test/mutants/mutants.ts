@@ -32,9 +32,11 @@ const bunTest = (file: string, name?: string): string[] =>
 const producerSim = ["test/sim/run.ts", "--level", "broker", "--seeds", "300", "--start", "101", "--fifo-links"];
 
 /** The publish batcher takes the turn's publishes (of every connection) in arrival order, one slot each. */
-const PUBLISH_BATCH = "    const messages = this.messages;\n    const callbacks = this.callbacks;";
+const PUBLISH_BATCH = "    const messages = this.messages;\n    const sinks = this.sinks;\n    const tags = this.tags;";
+/** The batch reversed: its messages, their sinks and their (id, bytes) tag pairs, so each answer still meets its own. */
 const PUBLISH_BATCH_REVERSED =
-  "    const messages = this.messages.toReversed();\n    const callbacks = this.callbacks.toReversed();";
+  "    const messages = this.messages.toReversed();\n    const sinks = this.sinks.toReversed();\n" +
+  "    const tags = this.tags.flatMap((_, i, a) => (i % 2 === 0 ? [a[a.length - 2 - i], a[a.length - 1 - i]] : [])) as number[];";
 
 export const SYSTEM_MUTANTS: readonly Mutant[] = [
   // --- the Raft core ---
