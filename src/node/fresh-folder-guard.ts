@@ -45,7 +45,6 @@ export interface RunningCluster {
 
 /** A cluster that never elected a leader is at term 1 at most: its founders' folders hold only the founding entries. */
 const FIRST_ELECTION_TERM = 2;
-const ASK_TIMEOUT_MS = 3_000;
 
 /**
  * Judges what `status` (the cluster's answer to this broker's question, undefined when no one answered) says of a
