@@ -5,30 +5,12 @@
  */
 import { expect, test } from "bun:test";
 import { BrokerAssembly } from "../../src/node/broker-assembly.ts";
-import type { Clock } from "../../src/node/clock.ts";
-import { SimFs } from "../../src/storage/sim-fs.ts";
-import { createPrng } from "../../src/util/prng.ts";
-import { recordingLog } from "../support/recording-log.ts";
+import { simAssembly } from "../support/sim-assembly.ts";
 
 const T0 = 1_700_000_000_000;
 
 test("a stopped assembly stamps a command without reading its closed store", async () => {
-  const clock: Clock = { now: () => T0, after: () => () => {}, every: () => () => {} };
-  const assembly = await BrokerAssembly.open({
-    id: 1,
-    fs: new SimFs(),
-    dataDir: "/data/1",
-    clock,
-    transport: { send: () => {} },
-    prng: createPrng(1),
-    log: recordingLog([]),
-    founders: [1, 2, 3].map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
-    heartbeatMs: 100,
-    raft: { electionTicks: 10, heartbeatTicks: 1 },
-    snapshotEvery: 1000,
-    retention: {},
-    fatal: () => {},
-  });
+  const assembly = await BrokerAssembly.open(simAssembly([1, 2, 3], { now: T0 }).options);
   await assembly.stop();
   // the first command of a term anchors the clock: that anchor must not read the log of a closed store
   expect(assembly.commandTime()).toBe(T0);

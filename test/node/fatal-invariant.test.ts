@@ -4,12 +4,10 @@
  */
 import { expect, test } from "bun:test";
 import { BrokerAssembly } from "../../src/node/broker-assembly.ts";
-import type { Clock } from "../../src/node/clock.ts";
-import { SimFs } from "../../src/storage/sim-fs.ts";
 import { AssertionError } from "../../src/util/assert.ts";
 import { MqraftError } from "../../src/util/errors.ts";
 import type { Logger } from "../../src/util/log.ts";
-import { createPrng } from "../../src/util/prng.ts";
+import { simAssembly } from "../support/sim-assembly.ts";
 
 test("an assertion failing while entries are applied is logged and handed on as a broken invariant", async () => {
   const errors: string[] = [];
@@ -21,30 +19,10 @@ test("an assertion failing while entries are applied is logged and handed on as 
     trace() {},
     enabled: () => false,
   };
-  const later: (() => void)[] = [];
-  const clock: Clock = {
-    now: () => 0,
-    after: (_ms, fn) => {
-      later.push(fn);
-      return () => {};
-    },
-    every: () => () => {},
-  };
   const stopped: unknown[] = [];
+  const { options, later } = simAssembly([1], { log, fatal: (e: unknown) => void stopped.push(e) });
   const assembly = await BrokerAssembly.open({
-    id: 1,
-    fs: new SimFs(),
-    dataDir: "/data/1",
-    clock,
-    transport: { send: () => {} },
-    prng: createPrng(1),
-    log,
-    founders: [{ id: 1, address: "127.0.0.1:8001" }],
-    heartbeatMs: 100,
-    raft: { electionTicks: 10, heartbeatTicks: 1 },
-    snapshotEvery: 1000,
-    retention: {},
-    fatal: (e: unknown) => stopped.push(e),
+    ...options,
     observer: {
       applying: () => {
         throw new AssertionError("invariant broken: planted by the test");

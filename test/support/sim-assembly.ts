@@ -1,0 +1,48 @@
+/**
+ * Options for one production BrokerAssembly on a simulated disk, as unit tests open it: a clock whose timers the test
+ * runs by hand (`later`), a transport that records what is sent, founders 1..n on 127.0.0.1:800n.
+ */
+import type { AssemblyOptions } from "../../src/node/assembly-options.ts";
+import type { Clock } from "../../src/node/clock.ts";
+import type { Message } from "../../src/raft/index.ts";
+import { SimFs } from "../../src/storage/sim-fs.ts";
+import type { Logger } from "../../src/util/log.ts";
+import { createPrng } from "../../src/util/prng.ts";
+
+export const QUIET_LOG: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, enabled: () => false };
+
+export function simAssembly(
+  founders: number[],
+  overrides: Partial<AssemblyOptions> & { now?: number } = {},
+): { options: AssemblyOptions; sent: Message[]; later: (() => void)[] } {
+  const { now = 0, ...rest } = overrides;
+  const later: (() => void)[] = [];
+  const sent: Message[] = [];
+  const clock: Clock = {
+    now: () => now,
+    after: (_ms, fn) => {
+      later.push(fn);
+      return () => {};
+    },
+    every: () => () => {},
+  };
+  const options = {
+    id: 1,
+    fs: new SimFs(),
+    dataDir: "/data/1",
+    clock,
+    transport: { send: (messages: Message[]) => sent.push(...messages) },
+    prng: createPrng(1),
+    log: QUIET_LOG,
+    founders: founders.map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
+    heartbeatMs: 100,
+    raft: { electionTicks: 10, heartbeatTicks: 1 },
+    snapshotEvery: 1000,
+    retention: {},
+    fatal: (e: unknown) => {
+      throw e;
+    },
+    ...rest,
+  } as AssemblyOptions;
+  return { options, sent, later };
+}
