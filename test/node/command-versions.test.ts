@@ -7,56 +7,28 @@ import * as v from "valibot";
 import { decodeCommand } from "../../src/broker/command-codec.ts";
 import { COMMAND_VERSION } from "../../src/broker/command-versions.ts";
 import { BrokerAssembly } from "../../src/node/broker-assembly.ts";
-import type { Clock } from "../../src/node/clock.ts";
 import { HelloAdmission } from "../../src/node/hello-admission.ts";
 import { peerHello } from "../../src/node/peer-messages.ts";
-import type { Message } from "../../src/raft/index.ts";
-import { SimFs } from "../../src/storage/sim-fs.ts";
 import { Encoder } from "../../src/util/cbor-x.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
-import { createPrng } from "../../src/util/prng.ts";
 import { HelloSchema } from "../../src/wire/index.ts";
 import { recordingLog } from "../support/recording-log.ts";
+import { simAssembly } from "../support/sim-assembly.ts";
 
 const T0 = 1_700_000_000_000;
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
 /** Node 1 of `founders` on a simulated disk, led to leadership (the other founders' votes are stepped in by hand). */
 async function leader(founders: number[], peerCommandVersion?: (id: number) => number | undefined) {
-  const later: (() => void)[] = [];
-  const sent: Message[] = [];
   const lines: string[] = [];
   const fatal: unknown[] = [];
-  const clock: Clock = {
-    now: () => T0,
-    after: (_ms, fn) => {
-      later.push(fn);
-      return () => {};
-    },
-    every: () => () => {},
-  };
-  const assembly = await BrokerAssembly.open({
-    id: 1,
-    fs: new SimFs(),
-    dataDir: "/data/1",
-    clock,
-    transport: { send: (messages: Message[]) => sent.push(...messages) },
-    prng: createPrng(1),
+  const { options, sent, settle } = simAssembly(founders, {
+    now: T0,
     log: recordingLog(lines),
-    founders: founders.map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
-    heartbeatMs: 100,
-    raft: { electionTicks: 10, heartbeatTicks: 1 },
-    snapshotEvery: 1000,
-    retention: {},
     fatal: (e: unknown) => void fatal.push(e),
     ...(peerCommandVersion === undefined ? {} : { peerCommandVersion }),
   });
-  const settle = async () => {
-    for (let i = 0; i < 50 && later.length > 0; i++) {
-      for (const fn of later.splice(0)) fn();
-      await Bun.sleep(0);
-    }
-  };
+  const assembly = await BrokerAssembly.open(options);
   for (let i = 0; i < 40 && assembly.raft.role !== "leader"; i++) {
     assembly.tick();
     await settle();

@@ -5,17 +5,15 @@
  */
 import { describe, expect, test } from "bun:test";
 import { BrokerAssembly } from "../../src/node/broker-assembly.ts";
-import type { Clock } from "../../src/node/clock.ts";
-import { EntryKind, type Message } from "../../src/raft/index.ts";
+import { EntryKind } from "../../src/raft/index.ts";
 import { LogStore } from "../../src/storage/log-store.ts";
 import { SEGMENT_HEADER_SIZE } from "../../src/storage/record-codec.ts";
 import { SimFs } from "../../src/storage/sim-fs.ts";
 import type { Logger } from "../../src/util/log.ts";
-import { createPrng } from "../../src/util/prng.ts";
 import { fileBytes, flipBit, segmentPaths } from "../storage/storage-env.ts";
+import { QUIET_LOG, simAssembly } from "../support/sim-assembly.ts";
 
 const DIR = "/data/1";
-const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, enabled: () => false };
 
 /**
  * Node 1 of founders {1,2,3} whose log holds 20 entries of term 1, record `record` damaged when `damage` (a bit of
@@ -24,36 +22,10 @@ const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}
 async function node(
   damage: boolean,
   record = 10,
-  { atEnd = false, repair = damage, founders = [1, 2, 3], log = quiet } = {},
+  { atEnd = false, repair = damage, founders = [1, 2, 3], log = QUIET_LOG } = {},
 ) {
   const fs = new SimFs();
-  const later: (() => void)[] = [];
-  const sent: Message[] = [];
-  const clock: Clock = {
-    now: () => 0,
-    after: (_ms, fn) => {
-      later.push(fn);
-      return () => {};
-    },
-    every: () => () => {},
-  };
-  const options = {
-    id: 1,
-    fs,
-    dataDir: DIR,
-    clock,
-    transport: { send: (messages: Message[]) => sent.push(...messages) },
-    prng: createPrng(1),
-    log,
-    founders: founders.map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
-    heartbeatMs: 100,
-    raft: { electionTicks: 10, heartbeatTicks: 1 },
-    snapshotEvery: 1000,
-    retention: {},
-    fatal: (e: unknown) => {
-      throw e;
-    },
-  };
+  const { options, sent, settle } = simAssembly(founders, { fs, dataDir: DIR, log });
   await (await BrokerAssembly.open(options)).stop();
   const store = await LogStore.open({ fs, dir: DIR });
   const from = store.lastIndex() + 1;
@@ -75,12 +47,6 @@ async function node(
     flipBit(fs, path, atEnd ? pos + 8 + view.getUint32(pos) - 3 : pos + 20);
   }
   const assembly = await BrokerAssembly.open({ ...options, repair });
-  const settle = async () => {
-    for (let i = 0; i < 50 && later.length > 0; i++) {
-      for (const fn of later.splice(0)) fn();
-      await Bun.sleep(0);
-    }
-  };
   return { assembly, sent, settle };
 }
 
@@ -212,7 +178,7 @@ describe("a repaired broker withholds its votes", () => {
   test("a repaired broker that is its cluster's only voter says what the operator must do", async () => {
     // No other broker can elect a leader of a later term or send back what was cut: it never leads again alone.
     const warnings: string[] = [];
-    const log: Logger = { ...quiet, warn: (m: string) => warnings.push(m) };
+    const log: Logger = { ...QUIET_LOG, warn: (m: string) => warnings.push(m) };
     const n = await node(true, 10, { founders: [1], log });
     for (let i = 0; i < 40; i++) {
       n.assembly.tick();

@@ -5,14 +5,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import { BrokerAssembly } from "../../src/node/broker-assembly.ts";
-import type { Clock } from "../../src/node/clock.ts";
 import { type MembersView, runningCluster } from "../../src/node/fresh-folder-guard.ts";
 import type { Message } from "../../src/raft/index.ts";
-import { SimFs } from "../../src/storage/sim-fs.ts";
-import type { Logger } from "../../src/util/log.ts";
-import { createPrng } from "../../src/util/prng.ts";
-
-const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, enabled: () => false };
+import { QUIET_LOG, simAssembly } from "../support/sim-assembly.ts";
 
 type Row = MembersView["nodes"][number];
 const row = (id: number, role: string, term: number, lastIndex: number, lastTerm: number): Row => ({
@@ -26,7 +21,7 @@ const row = (id: number, role: string, term: number, lastIndex: number, lastTerm
 const absent = (id: number): Row => ({ id, voter: true, role: "unknown", term: null, lastIndex: null, lastTerm: null });
 const outcome = (view: MembersView): string => {
   try {
-    const c = runningCluster(3, view, quiet);
+    const c = runningCluster(3, view, QUIET_LOG);
     return c === undefined ? "new" : `term ${c.term}, floor (${c.floorTerm}, ${c.untilIndex})`;
   } catch (e) {
     return (e as Error).message;
@@ -92,40 +87,16 @@ describe("the answers a broker on an empty folder needs", () => {
 
 /** Node 3 of founders {1,2,3} started on an empty folder whose cluster answers `view`; its answers to `asks`. */
 async function votesOfAmnesic(view: MembersView, asks: Message[]): Promise<string[]> {
-  const sent: Message[] = [];
-  const later: (() => void)[] = [];
-  const clock: Clock = {
-    now: () => 0,
-    after: (_ms, fn) => {
-      later.push(fn);
-      return () => {};
-    },
-    every: () => () => {},
-  };
-  const assembly = await BrokerAssembly.open({
+  const { options, sent, settle } = simAssembly([1, 2, 3], {
     id: 3,
-    fs: new SimFs(),
     dataDir: "/data/3",
-    clock,
-    transport: { send: (messages: Message[]) => sent.push(...messages) },
-    prng: createPrng(1),
-    log: quiet,
-    founders: [1, 2, 3].map((id) => ({ id, address: `127.0.0.1:${8000 + id}` })),
-    askCluster: async () => runningCluster(3, view, quiet),
-    heartbeatMs: 100,
-    raft: { electionTicks: 10, heartbeatTicks: 1 },
-    snapshotEvery: 1000,
-    retention: {},
-    fatal: (e: unknown) => {
-      throw e;
-    },
+    log: QUIET_LOG,
+    askCluster: async () => runningCluster(3, view, QUIET_LOG),
   });
+  const assembly = await BrokerAssembly.open(options);
   for (const m of asks) {
     assembly.receive(m);
-    for (let i = 0; i < 50 && later.length > 0; i++) {
-      for (const fn of later.splice(0)) fn();
-      await Bun.sleep(0);
-    }
+    await settle();
     await Bun.sleep(0);
   }
   const withheld = assembly.raft.withholdVotes;

@@ -1,6 +1,7 @@
 /**
  * Options for one production BrokerAssembly on a simulated disk, as unit tests open it: a clock whose timers the test
- * runs by hand (`later`), a transport that records what is sent, founders 1..n on 127.0.0.1:800n.
+ * runs by hand (`later`, all of them and what they schedule in turn by `settle`), a transport that records what is
+ * sent, founders 1..n on 127.0.0.1:800n.
  */
 import type { AssemblyOptions } from "../../src/node/assembly-options.ts";
 import type { Clock } from "../../src/node/clock.ts";
@@ -14,7 +15,7 @@ export const QUIET_LOG: Logger = { error() {}, warn() {}, info() {}, debug() {},
 export function simAssembly(
   founders: number[],
   overrides: Partial<AssemblyOptions> & { now?: number } = {},
-): { options: AssemblyOptions; sent: Message[]; later: (() => void)[] } {
+): { options: AssemblyOptions; sent: Message[]; later: (() => void)[]; settle: () => Promise<void> } {
   const { now = 0, ...rest } = overrides;
   const later: (() => void)[] = [];
   const sent: Message[] = [];
@@ -44,5 +45,11 @@ export function simAssembly(
     },
     ...rest,
   } as AssemblyOptions;
-  return { options, sent, later };
+  const settle = async () => {
+    for (let i = 0; i < 50 && later.length > 0; i++) {
+      for (const fn of later.splice(0)) fn();
+      await Bun.sleep(0);
+    }
+  };
+  return { options, sent, later, settle };
 }
