@@ -1,24 +1,44 @@
 /**
  * Issue 8's other figures for one broker of the compiled binary: start-up time (spawn → first acknowledged publish,
  * median of 5) and resident memory with 1 million retained 128-byte messages.
- *   make build && bun bench/resource-bench.ts [messages]   (MQRAFT_BIN=path runs another binary)
+ *   make build && bun bench/resource-bench.ts [messages] [--live-heap]   (MQRAFT_BIN=path runs another binary)
+ * With --live-heap the broker is the test build (make dist/mqraft-test; MQRAFT_TEST_BIN=path for another), which
+ * after the figures below collects its garbage on a signal and prints what is alive (src/util/test-gc.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../src/client/index.ts";
-import { MQRAFT_BIN as BIN } from "../test/support/binary.ts";
+import { TEST_GC_ENV, TEST_GC_LINE } from "../src/util/test-gc.ts";
+import { MQRAFT_BIN, MQRAFT_TEST_BIN } from "../test/support/binary.ts";
 import { freePorts } from "../test/support/ports.ts";
 import { mib, processMemory } from "../test/support/process-memory.ts";
 
-const messages = Number(process.argv[2] ?? 1_000_000);
+const liveHeap = process.argv.includes("--live-heap");
+const messages = Number(process.argv.slice(2).find((a) => !a.startsWith("--")) ?? 1_000_000);
+const BIN = liveHeap ? MQRAFT_TEST_BIN : MQRAFT_BIN;
 const dir = mkdtempSync(join(tmpdir(), "mqraft-resource-"));
 
 function startBroker(port: number, data: string) {
   return Bun.spawn([BIN, "broker", "--port", String(port), "--data", data, "--log-level", "warn"], {
     stdout: "ignore",
-    stderr: "inherit",
+    stderr: liveHeap ? "pipe" : "inherit",
+    env: liveHeap ? { ...process.env, [TEST_GC_ENV]: "1" } : process.env,
   });
+}
+
+/** Passes the broker's stderr through and resolves with the live heap's bytes once it prints them (test-gc.ts). */
+async function liveHeapOf(stderr: ReadableStream<Uint8Array>, pid: number): Promise<number> {
+  const decoder = new TextDecoder();
+  let text = "";
+  process.kill(pid, "SIGUSR2");
+  for await (const chunk of stderr) {
+    text += decoder.decode(chunk, { stream: true });
+    const at = text.indexOf(TEST_GC_LINE);
+    if (at >= 0 && text.indexOf("\n", at) > 0)
+      return Number(text.slice(at + TEST_GC_LINE.length, text.indexOf("\n", at)));
+  }
+  throw new Error(`the broker ended without printing its live heap:\n${text}`);
 }
 
 /** Retries a publish until the broker acknowledges one; returns when it first answered a connect, if asked. */
@@ -94,6 +114,13 @@ try {
   await Bun.sleep(10_000);
   const idle = processMemory(broker.pid);
   console.log(`broker RSS after 10 s idle: ${mib(idle.rss)} (anonymous ${mib(idle.anonymous)})`);
+  if (liveHeap) {
+    const live = await liveHeapOf(broker.stderr as ReadableStream<Uint8Array>, broker.pid);
+    const collected = processMemory(broker.pid);
+    console.log(
+      `broker live heap after a full collection: ${(live / 1e6).toFixed(1)} MB (RSS then ${mib(collected.rss)}, anonymous ${mib(collected.anonymous)})`,
+    );
+  }
   broker.kill("SIGTERM");
   await broker.exited;
 } finally {

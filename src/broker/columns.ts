@@ -1,11 +1,23 @@
+export type Column = Float64Array | Uint32Array | Uint16Array;
+
 /** Copies `from[head, tail)` to the start of `to` (a larger or smaller column) and returns `to`. */
-export function moveInto<T extends Float64Array | Uint32Array>(to: T, from: T, head: number, tail: number): T {
+export function moveInto<T extends Column>(to: T, from: T, head: number, tail: number): T {
   to.set(from.subarray(head, tail));
   return to;
 }
 
 /** The bytes of `column[head, tail)`, a view (in the platform's byte order, little-endian wherever Bun runs). */
-export function bytesOf(column: Float64Array | Uint32Array, head: number, tail: number): Uint8Array {
+export function bytesOf(column: Column, head: number, tail: number): Uint8Array {
   const width = column.BYTES_PER_ELEMENT;
   return new Uint8Array(column.buffer, column.byteOffset + head * width, (tail - head) * width);
+}
+
+/**
+ * The capacity for `count` elements in a column of `capacity` once it is full: the same (slide the range down) when at
+ * least a third is free, so that each element moves at most twice per capacity of appends; otherwise 1.5 times. A
+ * growing column then wastes at most a third of itself, a sliding one (retention dropping the oldest) at most 55 %
+ * (by doubling: a half and three quarters).
+ */
+export function grownCapacity(count: number, capacity: number): number {
+  return count * 3 <= capacity * 2 ? capacity : Math.ceil(capacity * 1.5);
 }

@@ -22,19 +22,28 @@ import {
   readProducer,
   restoreProducers,
 } from "./snapshot-producers.ts";
-import { encodeTopic, HeaderTopicSchema, readTopic, restoreTopics, TopicEntrySchema } from "./snapshot-topics.ts";
+import {
+  encodeTopic,
+  HeaderTopicSchema,
+  HeaderTopicV4Schema,
+  readTopic,
+  readTopicV4,
+  restoreTopics,
+  TopicEntrySchema,
+} from "./snapshot-topics.ts";
 import { restoreUsers, UserSchema } from "./snapshot-users.ts";
 import type { DurableRecord } from "./subscriptions.ts";
 import type { TopicIndex } from "./topic-index.ts";
 import type { UserRecord } from "./users.ts";
 
 /**
- * The state machine's snapshot (layout in docs/state-machine.md). Version 3, written now: a magic
+ * The state machine's snapshot (layout in docs/state-machine.md). Version 4, written now: a magic
  * number, the length of a CBOR header (names, counts, retention, durable subscriptions), the
  * header, then every typed-array column's bytes as they are in memory (little-endian on every
  * platform Bun runs on). Encoding copies no column: the parts are views that topic-index.ts and
  * producer-window.ts keep intact while they are held, so a snapshot of a million messages costs
- * the broker no pause to serialise. Version 3 adds each producer's epoch and next seq to version 2,
+ * the broker no pause to serialise. Version 4 holds each topic's messages in runs (topic-index.ts), where version 3
+ * had four columns a message; version 3 added each producer's epoch and next seq to version 2,
  * which is still read (its producers never registered), as is version 1, one CBOR map with the
  * columns as byte strings. Each section has its codec: snapshot-topics.ts, snapshot-producers.ts,
  * snapshot-durables.ts, snapshot-groups.ts, snapshot-users.ts; the framing is snapshot-format.ts.
@@ -57,14 +66,28 @@ const SnapshotV1Schema = v.object({
   durables: v.array(DurableSchema),
 });
 /** Any version once read: the header's fields, with each topic's and producer's columns as bytes. */
-type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producers"> & {
+type Parsed = Omit<v.InferOutput<typeof SnapshotV1Schema>, "version" | "producers" | "topics"> & {
+  topics: Parameters<typeof restoreTopics>[0];
   retentionSet?: boolean;
   groups?: unknown[];
   users?: UserRecord[];
   producers: ReturnType<typeof readProducer>[];
 };
 
-/** Versions 2 and 3's header: the columns follow it, each topic's then each producer's, in the order listed here. */
+/** What versions 3 and 4 add to version 2's header (their topics differ). */
+const laterFields = {
+  ...common,
+  /** Whether a config command set the retention (absent: as for version 2). */
+  retentionSet: v.optional(v.boolean()),
+  producers: v.array(HeaderProducerV3Schema),
+  durables: v.array(DurableSchema),
+  /** Consumer groups (groups/group-snapshot.ts), absent when there are none. */
+  groups: v.optional(v.array(v.unknown())),
+  /** The users (users.ts), in the order they were added; absent: none (as before users existed). */
+  users: v.optional(v.array(UserSchema)),
+};
+
+/** Versions 2 to 4's header: the columns follow it, each topic's then each producer's, in the order listed here. */
 const HeaderSchema = v.variant("version", [
   v.object({
     ...common,
@@ -73,19 +96,9 @@ const HeaderSchema = v.variant("version", [
     producers: v.array(HeaderProducerV2Schema),
     durables: v.array(DurableSchema),
   }),
-  v.object({
-    ...common,
-    version: v.literal(3),
-    /** Whether a config command set the retention (absent: as for version 2). */
-    retentionSet: v.optional(v.boolean()),
-    topics: v.array(HeaderTopicSchema),
-    producers: v.array(HeaderProducerV3Schema),
-    durables: v.array(DurableSchema),
-    /** Consumer groups (groups/group-snapshot.ts), absent when there are none. */
-    groups: v.optional(v.array(v.unknown())),
-    /** The users (users.ts), in the order they were added; absent: none (as before users existed). */
-    users: v.optional(v.array(UserSchema)),
-  }),
+  v.object({ ...laterFields, version: v.literal(3), topics: v.array(HeaderTopicSchema) }),
+  /** Version 4: version 3 with each topic's messages in runs (snapshot-topics.ts). */
+  v.object({ ...laterFields, version: v.literal(4), topics: v.array(HeaderTopicV4Schema) }),
 ]);
 export type SnapshotHeader = v.InferOutput<typeof HeaderSchema>;
 
@@ -129,7 +142,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   return joinSnapshot(
     {
       format: SNAPSHOT_FORMAT,
-      version: 3,
+      version: 4,
       appliedIndex: parts.appliedIndex,
       time: parts.time,
       retention: parts.retention,
@@ -144,12 +157,12 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   );
 }
 
-/** A version 2 or 3 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
+/** A version 2 to 4 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
 export function joinSnapshot(header: SnapshotHeader, columns: Uint8Array[]): Uint8Array[] {
   return [...framed(header), ...columns];
 }
 
-/** Versions 2 and 3 in the shape version 1 is read in: the header with each column cut from the body by its count. */
+/** Versions 2 to 4 in the shape version 1 is read in: the header with each column cut from the body by its count. */
 function readColumns(header: unknown, body: Uint8Array): Parsed {
   const h = validated(HeaderSchema, header);
   let at = 0;
@@ -159,7 +172,7 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
     at += length;
     return body.subarray(at - length, at);
   };
-  const topics = h.topics.map((t) => readTopic(t, take));
+  const topics = h.version === 4 ? h.topics.map((t) => readTopicV4(t, take)) : h.topics.map((t) => readTopic(t, take));
   const producers = h.producers.map((p) => readProducer(p, take));
   if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
   return {

@@ -4,7 +4,7 @@ import { MqraftError } from "../util/errors.ts";
 import { describeIssues } from "./command-codec.ts";
 
 /**
- * The framing of a version 2 or 3 snapshot (docs/state-machine.md, "Snapshot"), and the checks every section's codec
+ * The framing of a version 2 to 4 snapshot (docs/state-machine.md, "Snapshot"), and the checks every section's codec
  * shares: a magic number, the length of a CBOR header, the header, then the typed-array columns' bytes.
  */
 
@@ -29,7 +29,7 @@ export function framed(header: unknown): Uint8Array[] {
   return [prefix, head];
 }
 
-/** The header and the column bytes of a version 2 or 3 snapshot, undefined when `bytes` is not one. */
+/** The header and the column bytes of a version 2 to 4 snapshot, undefined when `bytes` is not one. */
 export function splitSnapshot(bytes: Uint8Array): { header: unknown; body: Uint8Array } | undefined {
   if (bytes.byteLength < PREFIX_SIZE) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -57,7 +57,7 @@ export function validated<S extends v.GenericSchema>(schema: S, raw: unknown): v
 export type ColumnReader = (count: number, width: number, what: string) => Uint8Array;
 
 /** Copies a byte string into a new (aligned) column of `count` elements. */
-export function column<T extends Float64Array | Uint32Array>(
+export function column<T extends Float64Array | Uint32Array | Uint16Array>(
   make: (n: number) => T,
   bytes: Uint8Array,
   count: number,
@@ -72,6 +72,7 @@ export function column<T extends Float64Array | Uint32Array>(
 
 export const f64 = (n: number) => new Float64Array(n);
 export const u32 = (n: number) => new Uint32Array(n);
+export const u16 = (n: number) => new Uint16Array(n);
 
 export function checkAscending(values: Float64Array, strictly: boolean, min: number, max: number, what: string): void {
   let previous = min;

@@ -1,9 +1,13 @@
 import * as v from "valibot";
 import { TopicSchema, WholeNumberSchema } from "../util/names.ts";
-import { type ColumnReader, checkAscending, column, corrupt, f64, u32, uniqueNames } from "./snapshot-format.ts";
-import { type TopicIndex, topicFromColumns } from "./topic-index.ts";
+import { type ColumnReader, checkAscending, column, corrupt, f64, u16, u32, uniqueNames } from "./snapshot-format.ts";
+import { type TopicColumns, type TopicIndex, topicFromColumns } from "./topic-index.ts";
 
-/** The topics' section of a snapshot: a header entry per topic, then its four columns (docs/state-machine.md). */
+/**
+ * The topics' section of a snapshot: a header entry per topic, then its columns (docs/state-machine.md). Version 4
+ * holds a topic's runs and messages as topic-index.ts does; versions 1 to 3 held four columns a message, and are
+ * read into runs.
+ */
 
 const Bytes = v.instance(Uint8Array<ArrayBufferLike>);
 /** [offset, expiresAt] of the retained messages that have a TTL (topic-ttl.ts); absent when none has. */
@@ -30,42 +34,67 @@ export const HeaderTopicSchema = v.object({
 });
 type HeaderTopic = v.InferOutput<typeof HeaderTopicSchema>;
 
-/** The topic's header entry; its columns (views, not copies) go to `columns`. */
-export function encodeTopic(t: TopicIndex, columns: Uint8Array[]): HeaderTopic {
+/** A topic in the header of version 4: the columns of its `runs` runs and `count` messages follow the header. */
+export const HeaderTopicV4Schema = v.object({ ...HeaderTopicSchema.entries, runs: WholeNumberSchema });
+type HeaderTopicV4 = v.InferOutput<typeof HeaderTopicV4Schema>;
+
+/** A version 4 topic once read: its columns as bytes. */
+interface RunsEntry {
+  name: string;
+  firstOffset: number;
+  count: number;
+  runs: number;
+  bytes: Record<keyof TopicColumns, Uint8Array>;
+  expiry?: [number, number][];
+}
+
+/** The topic's header entry; its columns (views, not copies) go to `columns`, in the order readTopicV4 takes them. */
+export function encodeTopic(t: TopicIndex, columns: Uint8Array[]): HeaderTopicV4 {
   const c = t.snapshotColumns();
-  columns.push(c.logIndex, c.slot, c.size, c.time);
+  columns.push(c.logIndex, c.time, c.start, c.slotHigh, c.size, c.slotLow);
   const expiry = t.expiry === undefined ? {} : { expiry: [...t.expiry] };
-  return { name: t.name, firstOffset: t.firstOffset, count: t.count, ...expiry };
+  return { name: t.name, firstOffset: t.firstOffset, count: t.count, runs: t.runs, ...expiry };
 }
 
 export function readTopic(t: HeaderTopic, take: ColumnReader): TopicEntry {
+  const where = `topic "${t.name}"`;
   return {
     name: t.name,
     firstOffset: t.firstOffset,
-    logIndex: take(t.count, 8, `topic "${t.name}"`),
-    slot: take(t.count, 4, `topic "${t.name}"`),
-    size: take(t.count, 4, `topic "${t.name}"`),
-    time: take(t.count, 8, `topic "${t.name}"`),
+    logIndex: take(t.count, 8, where),
+    slot: take(t.count, 4, where),
+    size: take(t.count, 4, where),
+    time: take(t.count, 8, where),
     ...(t.expiry === undefined ? {} : { expiry: t.expiry }),
   };
 }
 
+export function readTopicV4(t: HeaderTopicV4, take: ColumnReader): RunsEntry {
+  const where = `topic "${t.name}"`;
+  const bytes = {
+    logIndex: take(t.runs, 8, where),
+    time: take(t.runs, 8, where),
+    start: take(Math.max(0, t.runs - 1), 8, where),
+    slotHigh: take(t.runs, 2, where),
+    size: take(t.count, 4, where),
+    slotLow: take(t.count, 2, where),
+  };
+  return { name: t.name, firstOffset: t.firstOffset, count: t.count, runs: t.runs, bytes, ...expiryOf(t) };
+}
+
+const expiryOf = (t: { expiry?: [number, number][] | undefined }) =>
+  t.expiry === undefined ? {} : { expiry: t.expiry };
+
 /** The topics, in id order, checked against the snapshot's index and time. */
-export function restoreTopics(entries: TopicEntry[], appliedIndex: number, time: number): TopicIndex[] {
+export function restoreTopics(entries: (TopicEntry | RunsEntry)[], appliedIndex: number, time: number): TopicIndex[] {
   const unique = uniqueNames("topic");
   return entries.map((t, id) => {
     unique(t.name);
-    const count = Math.floor(t.logIndex.byteLength / 8);
     const where = `topic "${t.name}"`;
-    const columns = {
-      logIndex: column(f64, t.logIndex, count, `${where} logIndex`),
-      slot: column(u32, t.slot, count, `${where} slot`),
-      size: column(u32, t.size, count, `${where} size`),
-      time: column(f64, t.time, count, `${where} time`),
-    };
-    checkAscending(columns.logIndex, false, 1, appliedIndex, `${where} logIndex`);
-    checkAscending(columns.time, false, 0, time, `${where} time`);
+    const columns = "bytes" in t ? runColumns(t, where) : messageColumns(t, where);
+    const count = columns.size.length;
     if (!Number.isSafeInteger(t.firstOffset + count)) throw corrupt(`${where} offsets overflow`);
+    checkRuns(columns, t.firstOffset, appliedIndex, time, where);
     const topic = topicFromColumns(t.name, id, t.firstOffset, columns);
     for (const [offset, expiresAt] of t.expiry ?? []) {
       if (offset < t.firstOffset || offset >= t.firstOffset + count)
@@ -74,4 +103,65 @@ export function restoreTopics(entries: TopicEntry[], appliedIndex: number, time:
     }
     return topic;
   });
+}
+
+function runColumns(t: RunsEntry, where: string): TopicColumns {
+  const { bytes, runs, count } = t;
+  if ((runs === 0) !== (count === 0) || runs > count) throw corrupt(`${where} has ${runs} runs of ${count} messages`);
+  return {
+    logIndex: column(f64, bytes.logIndex, runs, `${where} logIndex`),
+    time: column(f64, bytes.time, runs, `${where} time`),
+    start: column(f64, bytes.start, Math.max(0, runs - 1), `${where} start`),
+    slotHigh: column(u16, bytes.slotHigh, runs, `${where} slotHigh`),
+    size: column(u32, bytes.size, count, `${where} size`),
+    slotLow: column(u16, bytes.slotLow, count, `${where} slotLow`),
+  };
+}
+
+/** Runs and messages are consistent, and split exactly where a message's log index, time or slot's high half changes. */
+function checkRuns(c: TopicColumns, firstOffset: number, appliedIndex: number, time: number, where: string): void {
+  const count = c.size.length;
+  checkAscending(c.logIndex, false, 1, appliedIndex, `${where} logIndex`);
+  checkAscending(c.time, false, 0, time, `${where} time`);
+  checkAscending(c.start, true, firstOffset + 1, firstOffset + count - 1, `${where} start`);
+  for (let r = 1; r < c.logIndex.length; r++) {
+    if (c.logIndex[r] === c.logIndex[r - 1] && c.time[r] === c.time[r - 1] && c.slotHigh[r] === c.slotHigh[r - 1])
+      throw corrupt(`${where} runs ${r - 1} and ${r} should be one`);
+  }
+}
+
+/** Versions 1 to 3: a topic's four columns a message, cut into runs as topic-index.ts makes them. */
+function messageColumns(t: TopicEntry, where: string): TopicColumns {
+  const count = Math.floor(t.logIndex.byteLength / 8);
+  const logIndex = column(f64, t.logIndex, count, `${where} logIndex`);
+  const slot = column(u32, t.slot, count, `${where} slot`);
+  const size = column(u32, t.size, count, `${where} size`);
+  const time = column(f64, t.time, count, `${where} time`);
+  const slotLow = new Uint16Array(count);
+  const runs: { logIndex: number[]; time: number[]; start: number[]; slotHigh: number[] } = {
+    logIndex: [],
+    time: [],
+    start: [],
+    slotHigh: [],
+  };
+  for (let i = 0; i < count; i++) {
+    const s = slot[i] as number;
+    const high = Math.floor(s / 0x10000);
+    slotLow[i] = s % 0x10000;
+    const last = runs.logIndex.length - 1;
+    if (last >= 0 && runs.logIndex[last] === logIndex[i] && runs.time[last] === time[i] && runs.slotHigh[last] === high)
+      continue;
+    if (last >= 0) runs.start.push(t.firstOffset + i);
+    runs.logIndex.push(logIndex[i] as number);
+    runs.time.push(time[i] as number);
+    runs.slotHigh.push(high);
+  }
+  return {
+    logIndex: Float64Array.from(runs.logIndex),
+    time: Float64Array.from(runs.time),
+    start: Float64Array.from(runs.start),
+    slotHigh: Uint16Array.from(runs.slotHigh),
+    size,
+    slotLow,
+  };
 }

@@ -1,23 +1,48 @@
-import { bytesOf, moveInto } from "./columns.ts";
+import { assert } from "../util/assert.ts";
+import { bytesOf, grownCapacity, moveInto } from "./columns.ts";
 
 /**
  * The retained messages of one topic as an index from offset to where the message lives in the
  * Raft log: (log index, slot within the entry), plus payload size and the time of the command
  * that stored it. Payloads themselves stay in the log.
  *
- * Four typed-array columns, 24 bytes a message, hold the retained range [head, tail); offset
- * `firstOffset + k` is at position `head + k`. Dropping old messages moves `head`; appending at a
- * full capacity either slides the range down to 0 or reallocates, so appends are amortised O(1)
- * and allocate nothing per message.
+ * A publish entry stores the messages of one topic at consecutive offsets, with one log index and
+ * one time, so the index keeps those once per *run*: the messages of a topic that share their log
+ * index, their time and the high 16 bits of their slot (so, under batched load, the topic's
+ * messages of one entry). Per run (26 bytes): the offset it starts at, its log index, its time and
+ * its slot's high bits; per message (6 bytes): its payload size and its slot's low 16 bits. Runs
+ * split only where those values change, so the runs are a function of the retained messages alone
+ * (every replica, restored or not, holds the same ones, and their snapshots are the same bytes).
  *
- * A snapshot holds views of the retained range instead of copies (snapshotColumns): from then on
- * nothing written in place may land in that range, so the next slide or restart at 0 moves the
- * columns to new memory instead (copy on write).
+ * Messages [head, tail) and runs [runHead, runTail) sit in columns; offset `firstOffset + k` is
+ * message `head + k`. Dropping old messages moves `head` (and `runHead` once a run is all gone: the
+ * oldest run may have begun before `firstOffset`); appending at a full capacity either slides the
+ * range down to 0 or reallocates (columns.ts, grownCapacity), so appends are amortised O(1) and
+ * allocate nothing per message.
+ *
+ * A snapshot holds views of the retained ranges instead of copies (snapshotColumns): from then on
+ * nothing written in place may land in them, so the next slide or restart at 0 moves the columns to
+ * new memory instead (copy on write).
  */
 
 const INITIAL_CAPACITY = 16;
+const INITIAL_RUNS = 4;
 /** A topic that empties gives back columns larger than this. */
 const IDLE_CAPACITY = 1024;
+const LOW = 0x10000;
+/** Slots are below 2^32 (an entry holds far fewer messages): their high half fits the run's 16 bits. */
+const MAX_SLOT = 0xffffffff;
+
+export interface SnapshotColumns {
+  /** Per run: its log index, its time, where it starts (all but the first run: it starts at firstOffset). */
+  logIndex: Uint8Array;
+  time: Uint8Array;
+  start: Uint8Array;
+  slotHigh: Uint8Array;
+  /** Per message. */
+  size: Uint8Array;
+  slotLow: Uint8Array;
+}
 
 export class TopicIndex {
   /** Offset of the message at `head`; when the topic is empty, the offset the next message gets. */
@@ -26,10 +51,14 @@ export class TopicIndex {
   bytes = 0;
   head = 0;
   tail = 0;
-  logIndex: Float64Array;
-  slot: Uint32Array;
   size: Uint32Array;
-  time: Float64Array;
+  slotLow: Uint16Array;
+  runHead = 0;
+  runTail = 0;
+  runStart: Float64Array;
+  runLogIndex: Float64Array;
+  runTime: Float64Array;
+  runSlotHigh: Uint16Array;
   /** Position in the age heap, -1 when not in it (see age-heap.ts). */
   heapPos = -1;
   /** The round of BrokerState.takeAppended in which this topic was last listed as appended to. */
@@ -39,18 +68,24 @@ export class TopicIndex {
   /** When messages with a TTL expire (ms), by offset; only those retained, undefined when there are none. */
   expiry: Map<number, number> | undefined;
   /** The columns' memory is viewed by a snapshot: move to new memory before overwriting any of it. */
-  private shared = false;
+  private sharedMessages = false;
+  private sharedRuns = false;
+  /** The run runOf found last: readers go forward through a topic, so the next offset is mostly in it or the next. */
+  private lastRun = 0;
 
   constructor(
     readonly name: string,
     /** Creation order, stable for the life of the state machine; the dedup window refers to topics by it. */
     readonly id: number,
     capacity = INITIAL_CAPACITY,
+    runs = INITIAL_RUNS,
   ) {
-    this.logIndex = new Float64Array(capacity);
-    this.slot = new Uint32Array(capacity);
     this.size = new Uint32Array(capacity);
-    this.time = new Float64Array(capacity);
+    this.slotLow = new Uint16Array(capacity);
+    this.runStart = new Float64Array(runs);
+    this.runLogIndex = new Float64Array(runs);
+    this.runTime = new Float64Array(runs);
+    this.runSlotHigh = new Uint16Array(runs);
   }
 
   get count(): number {
@@ -61,14 +96,18 @@ export class TopicIndex {
     return this.firstOffset + this.tail - this.head;
   }
 
+  get runs(): number {
+    return this.runTail - this.runHead;
+  }
+
   /** Log index of the oldest retained message; only meaningful when count > 0. */
   get headLogIndex(): number {
-    return this.logIndex[this.head] as number;
+    return this.runLogIndex[this.runHead] as number;
   }
 
   /** Time of the oldest retained message; only meaningful when count > 0. */
   get headTime(): number {
-    return this.time[this.head] as number;
+    return this.runTime[this.runHead] as number;
   }
 
   /** When the oldest retained message expires (its TTL), Infinity when it has none or the topic is empty. */
@@ -91,14 +130,24 @@ export class TopicIndex {
 
   /** Stores one message and returns its offset. */
   append(logIndex: number, slot: number, size: number, time: number): number {
-    if (this.tail === this.logIndex.length) this.makeRoom();
+    // no closure for the message: this runs for every message stored
+    if (!(slot >= 0 && slot <= MAX_SLOT)) assert(false, `slot ${slot} is a u32`);
+    const high = Math.floor(slot / LOW);
+    const last = this.runTail - 1;
+    const offset = this.nextOffset;
+    if (
+      this.tail === this.head ||
+      this.runLogIndex[last] !== logIndex ||
+      this.runTime[last] !== time ||
+      this.runSlotHigh[last] !== high
+    )
+      this.addRun(offset, logIndex, time, high);
+    if (this.tail === this.size.length) this.makeRoom();
     const at = this.tail++;
-    this.logIndex[at] = logIndex;
-    this.slot[at] = slot;
     this.size[at] = size;
-    this.time[at] = time;
+    this.slotLow[at] = slot % LOW;
     this.bytes += size;
-    return this.firstOffset + at - this.head;
+    return offset;
   }
 
   /** Drops the oldest message. The caller makes sure there is one. */
@@ -107,90 +156,195 @@ export class TopicIndex {
     this.bytes -= this.size[this.head] as number;
     this.head++;
     this.firstOffset++;
-    if (this.head === this.tail)
-      this.resize(this.logIndex.length > IDLE_CAPACITY ? INITIAL_CAPACITY : this.logIndex.length);
+    if (this.head === this.tail) {
+      this.runHead = this.runTail;
+      this.resize(this.size.length > IDLE_CAPACITY ? INITIAL_CAPACITY : this.size.length);
+      this.resizeRuns(this.runStart.length > IDLE_CAPACITY ? INITIAL_RUNS : this.runStart.length);
+    } else if (this.runHead + 1 < this.runTail && this.runStart[this.runHead + 1] === this.firstOffset) this.runHead++;
+  }
+
+  /** The run holding `offset`, -1 when the offset is not retained. */
+  runOf(offset: number): number {
+    if (offset < this.firstOffset || offset >= this.nextOffset) return -1;
+    const starts = this.runStart;
+    const { runHead, runTail } = this;
+    const at = this.lastRun;
+    if (at >= runHead && at < runTail && (starts[at] as number) <= offset) {
+      if (at + 1 === runTail || (starts[at + 1] as number) > offset) return at;
+      if (at + 2 === runTail || (starts[at + 2] as number) > offset) {
+        this.lastRun = at + 1;
+        return at + 1;
+      }
+    }
+    const run = this.search(offset);
+    this.lastRun = run;
+    return run;
+  }
+
+  /** Where the run after `run` starts: nextOffset for the newest run. */
+  runEnd(run: number): number {
+    return run + 1 < this.runTail ? (this.runStart[run + 1] as number) : this.nextOffset;
   }
 
   /**
-   * The retained range of each column as bytes, for a snapshot: views, not copies, that keep
-   * their content for as long as they are held (see the class comment).
+   * The last run starting at or before `offset` (retained; the first run starts at or before firstOffset). A topic's
+   * runs are mostly alike in length, so the search starts where the offset would be if they were all alike and
+   * gallops from there, then halves the range it found: O(1) for runs alike, O(log runs) at worst.
    */
-  snapshotColumns(): { logIndex: Uint8Array; slot: Uint8Array; size: Uint8Array; time: Uint8Array } {
-    this.shared = true;
-    const { head, tail } = this;
+  private search(offset: number): number {
+    const starts = this.runStart;
+    const { runHead, runTail } = this;
+    const guess = Math.min(
+      runTail - 1,
+      runHead + Math.floor(((offset - this.firstOffset) * (runTail - runHead)) / (this.tail - this.head)),
+    );
+    let lo: number;
+    let hi: number;
+    let step = 1;
+    if ((starts[guess] as number) <= offset) {
+      lo = guess;
+      while (lo + step < runTail && (starts[lo + step] as number) <= offset) {
+        lo += step;
+        step *= 2;
+      }
+      hi = Math.min(lo + step, runTail) - 1;
+    } else {
+      let above = guess; // starts after `offset`
+      while (above - step > runHead && (starts[above - step] as number) > offset) {
+        above -= step;
+        step *= 2;
+      }
+      lo = Math.max(above - step, runHead);
+      hi = above - 1;
+    }
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((starts[mid] as number) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The slot of the retained message at `offset`, which is in run `run` (runOf). */
+  slotAt(offset: number, run: number): number {
+    return (this.runSlotHigh[run] as number) * LOW + (this.slotLow[this.head + offset - this.firstOffset] as number);
+  }
+
+  /** The payload size of the retained message at `offset`. */
+  sizeAt(offset: number): number {
+    return this.size[this.head + offset - this.firstOffset] as number;
+  }
+
+  /**
+   * The retained ranges as bytes, for a snapshot: views, not copies, that keep their content for
+   * as long as they are held (see the class comment).
+   */
+  snapshotColumns(): SnapshotColumns {
+    this.sharedMessages = true;
+    this.sharedRuns = true;
+    const { head, tail, runHead, runTail } = this;
     return {
-      logIndex: bytesOf(this.logIndex, head, tail),
-      slot: bytesOf(this.slot, head, tail),
+      logIndex: bytesOf(this.runLogIndex, runHead, runTail),
+      time: bytesOf(this.runTime, runHead, runTail),
+      start: bytesOf(this.runStart, Math.min(runHead + 1, runTail), runTail),
+      slotHigh: bytesOf(this.runSlotHigh, runHead, runTail),
       size: bytesOf(this.size, head, tail),
-      time: bytesOf(this.time, head, tail),
+      slotLow: bytesOf(this.slotLow, head, tail),
     };
   }
 
   /**
    * The offset of the first retained message stored at or after `time` (ms), or nextOffset when there is none: a
-   * binary search of the time column, which never decreases (the state machine's clock only moves forward).
+   * binary search of the runs' times, which never decrease (the state machine's clock only moves forward).
    */
   offsetAtTime(time: number): number {
-    let lo = this.head;
-    let hi = this.tail;
-    const times = this.time;
+    let lo = this.runHead;
+    let hi = this.runTail;
+    const times = this.runTime;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if ((times[mid] as number) < time) lo = mid + 1;
       else hi = mid;
     }
-    return this.firstOffset + lo - this.head;
+    if (lo === this.runTail) return this.nextOffset;
+    return Math.max(this.firstOffset, this.runStart[lo] as number);
   }
 
-  /** Position of `offset` in the columns, or -1 when it is not retained. */
-  positionOf(offset: number): number {
-    if (offset < this.firstOffset || offset >= this.nextOffset) return -1;
-    return this.head + offset - this.firstOffset;
+  private addRun(start: number, logIndex: number, time: number, high: number): void {
+    if (this.runTail === this.runStart.length) this.resizeRuns(grownCapacity(this.runs, this.runStart.length));
+    const at = this.runTail++;
+    this.runStart[at] = start;
+    this.runLogIndex[at] = logIndex;
+    this.runTime[at] = time;
+    this.runSlotHigh[at] = high;
   }
 
   private makeRoom(): void {
-    const count = this.tail - this.head;
-    // Slide down when at least half is free (each element then moves at most once per half a capacity of appends), otherwise double.
-    const capacity = this.logIndex.length;
-    this.resize(count * 2 <= capacity ? capacity : capacity * 2);
+    this.resize(grownCapacity(this.count, this.size.length));
   }
 
   private resize(capacity: number): void {
     const { head, tail } = this;
-    if (capacity === this.logIndex.length && !this.shared) {
-      this.logIndex.copyWithin(0, head, tail);
-      this.slot.copyWithin(0, head, tail);
+    if (capacity === this.size.length && !this.sharedMessages) {
       this.size.copyWithin(0, head, tail);
-      this.time.copyWithin(0, head, tail);
+      this.slotLow.copyWithin(0, head, tail);
     } else {
-      this.logIndex = moveInto(new Float64Array(capacity), this.logIndex, head, tail);
-      this.slot = moveInto(new Uint32Array(capacity), this.slot, head, tail);
       this.size = moveInto(new Uint32Array(capacity), this.size, head, tail);
-      this.time = moveInto(new Float64Array(capacity), this.time, head, tail);
-      this.shared = false;
+      this.slotLow = moveInto(new Uint16Array(capacity), this.slotLow, head, tail);
+      this.sharedMessages = false;
     }
     this.head = 0;
     this.tail = tail - head;
   }
+
+  private resizeRuns(capacity: number): void {
+    const { runHead: head, runTail: tail } = this;
+    if (capacity === this.runStart.length && !this.sharedRuns) {
+      this.runStart.copyWithin(0, head, tail);
+      this.runLogIndex.copyWithin(0, head, tail);
+      this.runTime.copyWithin(0, head, tail);
+      this.runSlotHigh.copyWithin(0, head, tail);
+    } else {
+      this.runStart = moveInto(new Float64Array(capacity), this.runStart, head, tail);
+      this.runLogIndex = moveInto(new Float64Array(capacity), this.runLogIndex, head, tail);
+      this.runTime = moveInto(new Float64Array(capacity), this.runTime, head, tail);
+      this.runSlotHigh = moveInto(new Uint16Array(capacity), this.runSlotHigh, head, tail);
+      this.sharedRuns = false;
+    }
+    this.runHead = 0;
+    this.runTail = tail - head;
+    this.lastRun = 0;
+  }
 }
 
-/** A topic rebuilt from snapshot columns of equal length (the retained messages, oldest first). */
-export function topicFromColumns(
-  name: string,
-  id: number,
-  firstOffset: number,
-  columns: { logIndex: Float64Array; slot: Uint32Array; size: Uint32Array; time: Float64Array },
-): TopicIndex {
-  const count = columns.logIndex.length;
-  const topic = new TopicIndex(name, id, Math.max(INITIAL_CAPACITY, count));
-  topic.logIndex.set(columns.logIndex);
-  topic.slot.set(columns.slot);
-  topic.size.set(columns.size);
-  topic.time.set(columns.time);
+/** The runs and messages of a topic as a snapshot holds them (SnapshotColumns, decoded). */
+export interface TopicColumns {
+  logIndex: Float64Array;
+  time: Float64Array;
+  /** Where each run but the first starts. */
+  start: Float64Array;
+  slotHigh: Uint16Array;
+  size: Uint32Array;
+  slotLow: Uint16Array;
+}
+
+/** A topic rebuilt from its snapshot columns (checked by the caller: snapshot-topics.ts). */
+export function topicFromColumns(name: string, id: number, firstOffset: number, c: TopicColumns): TopicIndex {
+  const count = c.size.length;
+  const runs = c.logIndex.length;
+  const topic = new TopicIndex(name, id, Math.max(INITIAL_CAPACITY, count), Math.max(INITIAL_RUNS, runs));
+  topic.size.set(c.size);
+  topic.slotLow.set(c.slotLow);
+  topic.runLogIndex.set(c.logIndex);
+  topic.runTime.set(c.time);
+  topic.runSlotHigh.set(c.slotHigh);
+  if (runs > 0) topic.runStart[0] = firstOffset;
+  topic.runStart.set(c.start, 1);
   topic.tail = count;
+  topic.runTail = runs;
   topic.firstOffset = firstOffset;
   let bytes = 0;
-  for (let i = 0; i < count; i++) bytes += columns.size[i] as number;
+  for (let i = 0; i < count; i++) bytes += c.size[i] as number;
   topic.bytes = bytes;
   return topic;
 }

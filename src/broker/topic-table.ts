@@ -109,9 +109,9 @@ export class TopicTable {
     checkOffset(offset);
     const t = this.byName.get(name);
     if (t === undefined || offset >= t.nextOffset) return "future";
-    const at = t.positionOf(offset);
-    if (at < 0) return "dropped";
-    return { index: t.logIndex[at] as number, slot: t.slot[at] as number };
+    const run = t.runOf(offset);
+    if (run < 0) return "dropped";
+    return { index: t.runLogIndex[run] as number, slot: t.slotAt(offset, run) };
   }
 
   /** See BrokerState.scan; `now` is the state machine's time, for the TTLs. */
@@ -122,13 +122,15 @@ export class TopicTable {
     const from = Math.max(fromOffset, t.firstOffset);
     const to = Math.min(t.nextOffset, from + Math.max(0, limit));
     const out: ScannedMessage[] = [];
+    let run = from < to ? t.runOf(from) : -1;
+    let runEnd = t.runEnd(run);
     for (let offset = from; offset < to; offset++) {
-      const at = t.head + offset - t.firstOffset;
+      if (offset === runEnd) runEnd = t.runEnd(++run);
       out.push({
         offset,
-        index: t.logIndex[at] as number,
-        slot: t.slot[at] as number,
-        time: t.time[at] as number,
+        index: t.runLogIndex[run] as number,
+        slot: t.slotAt(offset, run),
+        time: t.runTime[run] as number,
         expired: t.expiry !== undefined && t.expiredAt(offset, now),
       });
     }

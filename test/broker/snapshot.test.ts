@@ -10,10 +10,17 @@ import { applyNext, msg, T0 } from "./helpers.ts";
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
-/** A version 2 snapshot's column bytes, cut by the header's counts (topics' four, then producers' three). */
-function columnsOf(header: SnapshotHeader, body: Uint8Array): Uint8Array[] {
+/** A version 4 snapshot's column bytes, cut by the header's counts (topics' six, then producers' three). */
+function columnsOf(header: V4Header, body: Uint8Array): Uint8Array[] {
   const widths = [
-    ...header.topics.flatMap((t) => [8, 4, 4, 8].map((w) => w * t.count)),
+    ...header.topics.flatMap((t) => [
+      8 * t.runs,
+      8 * t.runs,
+      8 * Math.max(0, t.runs - 1),
+      2 * t.runs,
+      4 * t.count,
+      2 * t.count,
+    ]),
     ...header.producers.flatMap((p) => [8, 4, 8].map((w) => w * p.count)),
   ];
   let at = 0;
@@ -21,6 +28,43 @@ function columnsOf(header: SnapshotHeader, body: Uint8Array): Uint8Array[] {
     at += length;
     return body.subarray(at - length, at);
   });
+}
+
+type V4Header = Extract<SnapshotHeader, { version: 4 }>;
+
+/** A new snapshot's header and columns. */
+function splitV4(bytes: Uint8Array): { header: V4Header; columns: Uint8Array[] } {
+  const split = splitSnapshot(bytes);
+  if (split === undefined) throw new Error("a new snapshot has no header");
+  const header = split.header as V4Header;
+  if (header.version !== 4) throw new Error(`a new snapshot is version ${header.version}, expected 4`);
+  return { header, columns: columnsOf(header, split.body) };
+}
+
+/**
+ * A topic's four columns a message as versions 1 to 3 hold them (logIndex, slot, size, time), from its six in a
+ * version 4 snapshot: written out message by message, as the old index kept them.
+ */
+function messageColumns(t: V4Header["topics"][number], six: Uint8Array[]): Uint8Array[] {
+  const [logIndex, time, start, slotHigh, size, slotLow] = six.map((c) => new Uint8Array(c)) as Uint8Array[] & {
+    length: 6;
+  };
+  const runLog = new Float64Array((logIndex as Uint8Array).buffer);
+  const runTime = new Float64Array((time as Uint8Array).buffer);
+  const runStart = [t.firstOffset, ...new Float64Array((start as Uint8Array).buffer), t.firstOffset + t.count];
+  const high = new Uint16Array((slotHigh as Uint8Array).buffer);
+  const low = new Uint16Array((slotLow as Uint8Array).buffer);
+  const out = { logIndex: new Float64Array(t.count), slot: new Uint32Array(t.count), time: new Float64Array(t.count) };
+  for (let r = 0; r < t.runs; r++) {
+    for (let offset = runStart[r] as number; offset < (runStart[r + 1] as number); offset++) {
+      const k = offset - t.firstOffset;
+      out.logIndex[k] = runLog[r] as number;
+      out.time[k] = runTime[r] as number;
+      out.slot[k] = (high[r] as number) * 0x10000 + (low[k] as number);
+    }
+  }
+  const bytes = (a: Float64Array | Uint32Array) => new Uint8Array(a.buffer);
+  return [bytes(out.logIndex), bytes(out.slot), size as Uint8Array, bytes(out.time)];
 }
 
 const joined = (header: SnapshotHeader, columns: Uint8Array[]): Uint8Array =>
@@ -97,21 +141,33 @@ describe("snapshot and restore", () => {
 
   test("bytes that are not a snapshot are refused as CORRUPT", () => {
     const { state } = busyState();
-    const split = splitSnapshot(state.snapshot());
-    if (split === undefined) throw new Error("a new snapshot is not version 2");
-    const header = split.header as SnapshotHeader;
-    const columns = columnsOf(header, split.body);
-    const first = header.topics[0] as SnapshotHeader["topics"][number];
+    const { header, columns } = splitV4(state.snapshot());
+    const first = header.topics[0] as V4Header["topics"][number];
+    expect(first.runs).toBeGreaterThan(2);
     const reversed = new Float64Array(new Uint8Array(columns[0] as Uint8Array).buffer).reverse();
+    const f64 = (values: number[]) => new Uint8Array(new Float64Array(values).buffer);
+    const withColumn = (at: number, bytes: Uint8Array) => columns.map((c, i) => (i === at ? bytes : c));
+    const starts = [...new Float64Array(new Uint8Array(columns[2] as Uint8Array).buffer)];
+    const topics = (t: V4Header["topics"][number]) => [t, ...header.topics.slice(1)];
     const cases: [string, Uint8Array][] = [
-      ["version", joined({ ...header, version: 4 } as unknown as SnapshotHeader, columns)],
+      ["version", joined({ ...header, version: 5 } as unknown as SnapshotHeader, columns)],
       ["missing field", joined({ ...header, durables: undefined as never }, columns)],
-      [
-        "column length",
-        joined({ ...header, topics: [{ ...first, count: first.count + 1 }, ...header.topics.slice(1)] }, columns),
-      ],
+      ["column length", joined({ ...header, topics: topics({ ...first, count: first.count + 1 }) }, columns)],
+      ["runs without messages", joined({ ...header, topics: topics({ ...first, runs: first.count + 1 }) }, columns)],
       ["bytes after the columns", Buffer.concat([...joinSnapshot(header, columns), new Uint8Array(1)])],
-      ["log index order", joined(header, [new Uint8Array(reversed.buffer), ...columns.slice(1)])],
+      ["log index order", joined(header, withColumn(0, new Uint8Array(reversed.buffer)))],
+      [
+        "a run starting before the first offset",
+        joined(header, withColumn(2, f64([first.firstOffset, ...starts.slice(1)]))),
+      ],
+      [
+        "a run starting after the last message",
+        joined(header, withColumn(2, f64([...starts.slice(0, -1), first.firstOffset + first.count]))),
+      ],
+      [
+        "two runs that are one",
+        joined(header, [f64(Array(first.runs).fill(1)), f64(Array(first.runs).fill(T0)), ...columns.slice(2)]),
+      ],
       ["duplicate topic", joined({ ...header, topics: [first, first, ...header.topics.slice(2)] }, columns)],
       ["header past the end", state.snapshot().subarray(0, 12)],
       ["not CBOR", new Uint8Array([0xff, 0x00, 0x13])],
@@ -127,30 +183,41 @@ describe("snapshot and restore", () => {
     expect(refusals).toEqual(cases.map(([what]) => `${what}: CORRUPT`));
   });
 
+  /** The producers' columns, after the topics' six each. */
+  const producerColumns = (header: V4Header, columns: Uint8Array[]) => columns.slice(header.topics.length * 6);
+
+  test("a version 3 snapshot (four columns a message) is still read, into the runs a version 4 one holds", () => {
+    const { state } = busyState();
+    const { header, columns } = splitV4(state.snapshot());
+    const v3 = {
+      ...header,
+      version: 3,
+      topics: header.topics.map(({ runs: _, ...t }) => t),
+    } as unknown as SnapshotHeader;
+    const messages = header.topics.flatMap((t, i) => messageColumns(t, columns.slice(i * 6, i * 6 + 6)));
+    const restored = BrokerState.restore(joined(v3, [...messages, ...producerColumns(header, columns)]));
+    expect(observe(restored)).toEqual(observe(state));
+    expect(Buffer.from(restored.snapshot()).equals(Buffer.from(state.snapshot()))).toBe(true);
+  });
+
   test("a version 1 snapshot (one CBOR map, columns as byte strings) is still read", () => {
     const { state } = busyState();
-    const split = splitSnapshot(state.snapshot());
-    if (split === undefined) throw new Error("a new snapshot is not version 2");
-    const header = split.header as SnapshotHeader;
-    const columns = columnsOf(header, split.body);
+    const { header, columns } = splitV4(state.snapshot());
+    const producers = producerColumns(header, columns);
     let at = 0;
     const v1 = {
       ...header,
       version: 1,
-      topics: header.topics.map((t) => ({
-        name: t.name,
-        firstOffset: t.firstOffset,
-        logIndex: columns[at++],
-        slot: columns[at++],
-        size: columns[at++],
-        time: columns[at++],
-      })),
+      topics: header.topics.map((t, i) => {
+        const [logIndex, slot, size, time] = messageColumns(t, columns.slice(i * 6, i * 6 + 6));
+        return { name: t.name, firstOffset: t.firstOffset, logIndex, slot, size, time };
+      }),
       producers: header.producers.map((p) => ({
         id: p.id,
         lastSeen: p.lastSeen,
-        seq: columns[at++],
-        topicId: columns[at++],
-        offset: columns[at++],
+        seq: producers[at++],
+        topicId: producers[at++],
+        offset: producers[at++],
       })),
     };
     const restored = BrokerState.restore(cbor.encode(v1));

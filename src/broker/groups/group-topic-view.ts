@@ -7,7 +7,7 @@ export function topicView(topic: TopicIndex | undefined): TopicView | undefined 
   return {
     firstOffset: topic.firstOffset,
     nextOffset: topic.nextOffset,
-    sizeAt: (offset) => topic.size[topic.positionOf(offset)] as number,
+    sizeAt: (offset) => topic.sizeAt(offset),
     expired: (offset, now) => topic.expiredAt(offset, now),
   };
 }
