@@ -5,11 +5,21 @@ export type SettleKind = "ack" | "nak" | "progress";
 /** Settles at most in one request (the broker's limit per group-ack). */
 const MAX_PER_REQUEST = 1000;
 
-interface Waiting {
-  offset: number;
-  attempt: number;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+/** The settles of one kind made in one turn, in columns: a consumer that acks every message adds one per message. */
+class Batch {
+  readonly offsets: number[] = [];
+  readonly attempts: number[] = [];
+  readonly resolves: (() => void)[] = [];
+  readonly rejects: ((e: unknown) => void)[] = [];
+
+  slice(from: number, to: number): Batch {
+    const part = new Batch();
+    part.offsets.push(...this.offsets.slice(from, to));
+    part.attempts.push(...this.attempts.slice(from, to));
+    part.resolves.push(...this.resolves.slice(from, to));
+    part.rejects.push(...this.rejects.slice(from, to));
+    return part;
+  }
 }
 
 /**
@@ -18,7 +28,7 @@ interface Waiting {
  * or refused (REFUSED) when the member did not hold that delivery any more.
  */
 export class GroupSettles {
-  private readonly batches = new Map<SettleKind, Waiting[]>();
+  private readonly batches = new Map<SettleKind, Batch>();
   private scheduled = false;
   /** Batches sent and not answered yet. */
   private readonly sending = new Set<Promise<unknown>>();
@@ -31,10 +41,16 @@ export class GroupSettles {
   ) {}
 
   add(kind: SettleKind, offset: number, attempt: number): Promise<void> {
+    let batch = this.batches.get(kind);
+    if (batch === undefined) {
+      batch = new Batch();
+      this.batches.set(kind, batch);
+    }
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const batch = this.batches.get(kind) ?? [];
-    this.batches.set(kind, batch);
-    batch.push({ offset, attempt, resolve, reject });
+    batch.offsets.push(offset);
+    batch.attempts.push(attempt);
+    batch.resolves.push(resolve);
+    batch.rejects.push(reject);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -50,39 +66,42 @@ export class GroupSettles {
 
   private flush(): void {
     this.scheduled = false;
+    // in the order the kinds were first used this turn, as the member settled them
     for (const [kind, batch] of this.batches) {
-      for (let i = 0; i < batch.length; i += MAX_PER_REQUEST) this.sendOne(kind, batch.slice(i, i + MAX_PER_REQUEST));
+      if (batch.offsets.length <= MAX_PER_REQUEST) this.sendOne(kind, batch);
+      else
+        for (let i = 0; i < batch.offsets.length; i += MAX_PER_REQUEST)
+          this.sendOne(kind, batch.slice(i, i + MAX_PER_REQUEST));
     }
     this.batches.clear();
   }
 
-  private sendOne(kind: SettleKind, batch: Waiting[]): void {
-    const sent = this.send(
-      kind,
-      batch.map((w) => w.offset),
-      batch.map((w) => w.attempt),
-    );
+  private sendOne(kind: SettleKind, batch: Batch): void {
+    const { offsets, attempts, resolves, rejects } = batch;
+    const sent = this.send(kind, offsets, attempts);
     this.sending.add(sent);
     sent.finally(() => this.sending.delete(sent)).catch(() => {});
     sent.then(
       (refused) => {
-        const no = new Set(refused);
-        for (const w of batch) {
-          this.answered(kind, w.offset, w.attempt);
-          if (!no.has(w.offset)) w.resolve();
+        const no = refused.length === 0 ? undefined : new Set(refused);
+        for (let i = 0; i < offsets.length; i++) {
+          const offset = offsets[i] as number;
+          const attempt = attempts[i] as number;
+          this.answered(kind, offset, attempt);
+          if (no === undefined || !no.has(offset)) (resolves[i] as () => void)();
           else
-            w.reject(
+            (rejects[i] as (e: unknown) => void)(
               new MqraftError(
                 "REFUSED",
-                `delivery ${w.attempt} of offset ${w.offset} is no longer this member's: its ack wait passed and it went to another member, or it was settled already`,
+                `delivery ${attempt} of offset ${offset} is no longer this member's: its ack wait passed and it went to another member, or it was settled already`,
               ),
             );
         }
       },
       (e: unknown) => {
-        for (const w of batch) {
-          this.answered(kind, w.offset, w.attempt);
-          w.reject(e);
+        for (let i = 0; i < offsets.length; i++) {
+          this.answered(kind, offsets[i] as number, attempts[i] as number);
+          (rejects[i] as (e: unknown) => void)(e);
         }
       },
     );

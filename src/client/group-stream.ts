@@ -2,7 +2,15 @@ import * as v from "valibot";
 import { firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
 import { MessageHeaders } from "../util/message-headers.ts";
-import { type Consume, ConsumeSchema, type GroupMessage, type GroupPing, type Push } from "../wire/index.ts";
+import {
+  type Consume,
+  ConsumeSchema,
+  type GroupMessage,
+  type GroupMessageItem,
+  type GroupMessages,
+  type GroupPing,
+  type Push,
+} from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
 import { GroupSettles, type SettleKind } from "./group-settles.ts";
@@ -73,6 +81,8 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   private failure: unknown;
   private closed = false;
   private joining: Promise<void> | undefined;
+  /** The first join succeeded: `start()` has nothing to wait for. */
+  private joined = false;
   private readonly settles = new GroupSettles(
     (kind, offsets, attempts) => this.sendSettles(kind, offsets, attempts),
     (kind, offset, attempt) => {
@@ -95,11 +105,21 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
 
   /** Joins the group (once); later calls wait for the same join. */
   start(): Promise<void> {
-    this.joining ??= this.join(now() + this.context.timeoutMs);
+    this.joining ??= this.join(now() + this.context.timeoutMs).then(() => {
+      this.joined = true;
+    });
     return this.joining;
   }
 
-  async next(): Promise<IteratorResult<ConsumedMessage>> {
+  next(): Promise<IteratorResult<ConsumedMessage>> {
+    // a message waiting, once joined, is handed over without the await and async frame of the general path: a busy
+    // member takes one per message
+    if (this.joined && this.queue.length > 0)
+      return Promise.resolve({ value: this.queue.shift() as ConsumedMessage, done: false });
+    return this.wait();
+  }
+
+  private async wait(): Promise<IteratorResult<ConsumedMessage>> {
     await this.start();
     for (;;) {
       const message = this.queue.shift();
@@ -150,6 +170,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
           topic: this.topic,
           member: this.member,
           ...pick(this.options),
+          batch: true,
         };
         const answer = await channel.ask(request);
         this.channel = channel;
@@ -164,7 +185,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     }
   }
 
-  private received(channel: RequestChannel, push: Push | GroupMessage | GroupPing): void {
+  private received(channel: RequestChannel, push: Push | GroupMessage | GroupMessages | GroupPing): void {
     if (channel !== this.channel && this.channel !== undefined) return;
     if (push.type === "ended") {
       // the group was removed (or this member with it): the stream ends; any other end is the broker's, join again
@@ -179,16 +200,20 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     }
     // the leader asks whether this member, out since a delivery of its expired, is there: it is
     if (push.type === "group-ping") return void this.sendSettles("progress", [], []).catch(() => {});
-    if (push.type !== "group-message") return;
-    // a new leader sends again what this member holds: keep the copy it already has
-    const key = push.key ?? push.offset;
-    if (this.inHand.get(key) === push.attempt) return;
-    this.inHand.set(key, push.attempt);
-    const headers = MessageHeaders.of(push.headers);
-    this.queue.push(
-      new Held(push.topic, push.offset, key, push.attempt, push.data, push.time, headers, this.settleOne),
-    );
+    if (push.type === "group-message") this.hold(push);
+    else if (push.type === "group-messages") for (const item of push.messages) this.hold(item);
+    else return;
     this.wake();
+  }
+
+  /** Queues a message pushed to this member, unless it has it already. */
+  private hold(m: GroupMessageItem): void {
+    // a new leader sends again what this member holds: keep the copy it already has
+    const key = m.key ?? m.offset;
+    if (this.inHand.get(key) === m.attempt) return;
+    this.inHand.set(key, m.attempt);
+    const headers = MessageHeaders.of(m.headers);
+    this.queue.push(new Held(m.topic, m.offset, key, m.attempt, m.data, m.time, headers, this.settleOne));
   }
 
   /** The connection to the leader ended: join again (the new leader, or this one after a blip). */

@@ -2,14 +2,28 @@ import type { PublishMessage } from "../broker/commands.ts";
 import type { Delivery, Group, Member } from "../broker/groups/group.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
-import type { GroupMessage, GroupPing, SubscriptionEnded } from "../wire/index.ts";
+import type { GroupMessage, GroupMessageItem, GroupMessages, GroupPing, SubscriptionEnded } from "../wire/index.ts";
 
 /** The messages of log entry `index`, by slot (decoded once for all the members a broker serves, group-service.ts). */
 export type EntryMessages = (index: number) => readonly (PublishMessage | undefined)[];
 
+/**
+ * Bytes one `group-messages` push carries at most (an upper bound of its encoding): far below any frame limit, and
+ * enough that a frame's own cost is spread over many messages. A message larger than this goes alone, as a
+ * `group-message`, as it did before batches.
+ */
+export const BATCH_BYTES = 256 * 1024;
+
+/** At least the bytes `item` takes in a push: its data, its topic and headers at 3 bytes a UTF-16 unit, its numbers. */
+function itemBytes(item: GroupMessageItem): number {
+  let bytes = item.data.length + 3 * item.topic.length + 64;
+  if (item.headers !== undefined) for (const [key, value] of item.headers) bytes += 3 * (key.length + value.length) + 8;
+  return bytes;
+}
+
 /** Where a member's messages go: its client connection. */
 export interface GroupSink {
-  send(message: GroupMessage | GroupPing | SubscriptionEnded): boolean;
+  send(message: GroupMessage | GroupMessages | GroupPing | SubscriptionEnded): boolean;
   readonly isOpen: boolean;
 }
 
@@ -23,12 +37,17 @@ export class GroupConsumer {
   /** How many of the member's assignments (counted from its first) this consumer has gone over. */
   private seen = 0;
   delivered = 0;
+  /** The messages of this pump not sent yet, and their bytes (a member that takes batches). */
+  private batch: GroupMessageItem[] = [];
+  private batchBytes = 0;
 
   constructor(
     readonly id: number,
     readonly group: string,
     readonly member: string,
     private readonly sink: GroupSink,
+    /** The member takes `group-messages` pushes (its consume asked for them). */
+    private readonly batched = false,
   ) {}
 
   get isOpen(): boolean {
@@ -48,11 +67,11 @@ export class GroupConsumer {
     if (member !== this.seenMember) {
       // this consumer's first look, or a new record (the member joined again, a snapshot was installed): every
       // delivery it holds is one this consumer has not pushed
-      for (const key of member.held) this.offer(state, read, group, key, group.outstanding.get(key));
+      for (const key of group.heldBy(member)) this.offer(state, read, group, key, group.outstanding.get(key));
       this.seenMember = member;
     } else if (this.seen < member.assignedBase) {
       // the assignments it had not gone over were trimmed: those it still holds are found by their place
-      for (const key of member.held) {
+      for (const key of group.heldBy(member)) {
         const delivery = group.outstanding.get(key);
         if (delivery !== undefined && delivery.seq >= this.seen) this.offer(state, read, group, key, delivery);
       }
@@ -66,6 +85,7 @@ export class GroupConsumer {
       }
     }
     this.seen = end;
+    this.sendBatch();
     return member;
   }
 
@@ -87,18 +107,27 @@ export class GroupConsumer {
     const message = read(at.index)[at.slot];
     if (message === undefined) return;
     const { data, headers } = message;
-    const base = {
-      type: "group-message" as const,
-      subscription: this.id,
-      topic,
-      offset,
-      attempt: delivery.attempt,
-      data,
-      time: at.time,
-    };
-    const keyed = group.feed === undefined ? base : { ...base, key };
-    this.sink.send(headers === undefined ? keyed : { ...keyed, headers });
+    const item: GroupMessageItem = { topic, offset, attempt: delivery.attempt, data, time: at.time };
+    if (headers !== undefined) item.headers = headers;
+    if (group.feed !== undefined) item.key = key;
     this.delivered++;
+    const bytes = itemBytes(item);
+    if (!this.batched || bytes > BATCH_BYTES) {
+      this.sendBatch();
+      this.sink.send({ type: "group-message", subscription: this.id, ...item });
+      return;
+    }
+    if (this.batchBytes + bytes > BATCH_BYTES) this.sendBatch();
+    this.batch.push(item);
+    this.batchBytes += bytes;
+  }
+
+  /** Sends the messages gathered, if any, as one push. */
+  private sendBatch(): void {
+    if (this.batch.length === 0) return;
+    this.sink.send({ type: "group-messages", subscription: this.id, messages: this.batch });
+    this.batch = [];
+    this.batchBytes = 0;
   }
 
   /** Command time of the last ping (group-service.ts). */

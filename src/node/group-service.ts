@@ -80,7 +80,7 @@ export class GroupService {
       settings,
     });
     if (r.type === "error") throw new MqraftError(r.code, r.message);
-    const consumer = new GroupConsumer(id, m.group, m.member, sink);
+    const consumer = new GroupConsumer(id, m.group, m.member, sink, m.batch === true);
     this.consumers.add(consumer);
     this.notify();
     return consumer;
@@ -159,7 +159,7 @@ export class GroupService {
     for (const consumer of this.consumers) {
       const group = state.groups.get(consumer.group);
       const member = group?.members.get(consumer.member);
-      if (group === undefined || member === undefined || member.active || member.held.size > 0) continue;
+      if (group === undefined || member === undefined || member.active || member.holding > 0) continue;
       const waiting = group.pending.size > 0 || group.mayHaveFresh((t) => state.topicInfo(t)?.nextOffset);
       if (!waiting || now - consumer.pingedAt < group.settings.ackWaitMs / 3) continue;
       consumer.pingedAt = now;

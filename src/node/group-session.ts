@@ -4,6 +4,7 @@ import type {
   GroupAck,
   GroupList,
   GroupMessage,
+  GroupMessages,
   GroupPing,
   ListGroups,
   Message,
@@ -113,7 +114,8 @@ export class GroupSession {
     const id = this.host.nextSubscription();
     const host = this.host;
     const sink = {
-      send: (message: GroupMessage | GroupPing | Extract<Message, { type: "ended" }>) => host.send(message),
+      send: (message: GroupMessage | GroupMessages | GroupPing | Extract<Message, { type: "ended" }>) =>
+        host.send(message),
       get isOpen() {
         return host.isOpen();
       },

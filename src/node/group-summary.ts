@@ -30,7 +30,7 @@ export function groupSummary(g: Group): GroupSummary {
     redelivered: g.redelivered,
     deadLettered: g.deadLettered,
     dropped: g.dropped,
-    members: g.order.map((m) => ({ name: m.id, live: m.active, holding: m.held.size })),
+    members: g.order.map((m) => ({ name: m.id, live: m.active, holding: m.holding })),
     deadLetters: [...g.recentDead, ...g.dead].map(deadLetterSummary),
   };
 }

@@ -3,7 +3,7 @@ import { isHeaders } from "../util/message-headers.ts";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../util/names.ts";
 import { isTopicName } from "../util/topic-name.ts";
 import { DeliverySchema, PublishedSchema, PublishSchema } from "./messages/client.ts";
-import { GroupMessageSchema } from "./messages/group.ts";
+import { GroupMessageSchema, GroupMessagesSchema } from "./messages/group.ts";
 import { RaftAppendSchema } from "./messages/raft.ts";
 
 /**
@@ -170,6 +170,8 @@ export const HOT_SCHEMAS: Readonly<Record<string, unknown>> = {
   append: RaftAppendSchema,
   /** A consumer group's delivery to its member (messages/group.ts), once per message too. */
   "group-message": GroupMessageSchema,
+  /** Several of them in one push (a member that asked for them). */
+  "group-messages": GroupMessagesSchema,
 };
 
 /** The hot messages' tables, by type. */

@@ -33,6 +33,16 @@ describe("hot decoders", () => {
     { type: "published", id: 7, topic: "t", offset: 0 },
     { type: "published", id: 7, topic: "t", offset: 300, duplicate: false },
     { type: "message", subscription: 1, topic: "t", offset: 2 ** 40, data: data(24) },
+    { type: "group-message", subscription: 2, topic: "jobs", offset: 5, attempt: 1, data: data(3), time: 1 },
+    { type: "group-messages", subscription: 2, messages: [] },
+    {
+      type: "group-messages",
+      subscription: 3,
+      messages: [
+        { topic: "jobs", offset: 5, attempt: 1, data: data(3), time: 1_765_000_000_000 },
+        { topic: "温度.a", offset: 2 ** 40, attempt: 2, data: data(0), headers: [["k", "v"]], key: 9 },
+      ],
+    },
     ...appends(9_000),
   ];
   const parserFor = (type: unknown): AnyParser => (type === "publish" || type === "append" ? server : client);
@@ -62,6 +72,33 @@ describe("hot decoders", () => {
     delivery.fill(0);
     expect(viewed.data).toEqual(new Uint8Array(10));
     expect(copied.data).toEqual(data(10));
+  });
+
+  test("a group-messages push with a bad message is refused naming it, by the hot and the generic path alike", () => {
+    const good = { topic: "jobs", offset: 1, attempt: 1, data: data(2) };
+    for (const [bad, field] of [
+      [{ ...good, data: "text" }, "data"],
+      [{ ...good, attempt: -1 }, "attempt"],
+      [{ ...good, topic: "bad topic" }, "topic"],
+    ] as const) {
+      const bytes = encodeValue({ type: "group-messages", subscription: 1, messages: [good, bad] });
+      expect(readHot(bytes)).toBeUndefined();
+      const refused = client(decodeValue(bytes));
+      expect(isMqraftError(refused, "BAD_MESSAGE")).toBe(true);
+      expect((refused as Error).message).toContain(`messages.1.${field}`);
+    }
+  });
+
+  test("a payload of a group-messages push is a copy, each its own", () => {
+    const bytes = encodeValue({
+      type: "group-messages",
+      subscription: 1,
+      messages: [1, 2].map((offset) => ({ topic: "t", offset, attempt: 1, data: data(10) })),
+    });
+    const hot = readHot(bytes, true) as { messages: { data: Uint8Array }[] };
+    bytes.fill(0);
+    for (const m of hot.messages) expect(m.data).toEqual(data(10));
+    expect(hot.messages[0]?.data.buffer).not.toBe(hot.messages[1]?.data.buffer);
   });
 
   test("a hot message of a type this side does not receive is refused", () => {

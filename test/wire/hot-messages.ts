@@ -87,6 +87,20 @@ function entry(prng: Prng): Record<string, unknown> {
   };
 }
 
+/** A message of a consumer group's push, with each optional field present or not. */
+function groupItem(prng: Prng): Record<string, unknown> {
+  const maybe = (key: string, value: unknown): Record<string, unknown> => (prng.next() < 0.5 ? { [key]: value } : {});
+  return {
+    topic: pick(prng, NAMES),
+    offset: pick(prng, WHOLES),
+    attempt: pick(prng, WHOLES),
+    data: data(prng.next() * 300),
+    ...maybe("time", pick(prng, WHOLES)),
+    ...maybe("headers", [["k", "v"]]),
+    ...maybe("key", pick(prng, WHOLES)),
+  };
+}
+
 /** A valid message of `type`, with each optional field present or not. */
 function valid(prng: Prng, type: string): Record<string, unknown> {
   const maybe = (key: string, value: unknown): Record<string, unknown> => (prng.next() < 0.5 ? { [key]: value } : {});
@@ -127,12 +141,20 @@ function valid(prng: Prng, type: string): Record<string, unknown> {
         entries: Array.from({ length: Math.floor(prng.next() * 4) }, () => entry(prng)),
         commit: pick(prng, WHOLES),
       };
+    case "group-message":
+      return { type, subscription: pick(prng, WHOLES), ...groupItem(prng) };
+    case "group-messages":
+      return {
+        type,
+        subscription: pick(prng, WHOLES),
+        messages: Array.from({ length: Math.floor(prng.next() * 4) }, () => groupItem(prng)),
+      };
     default:
       throw new Error(`no generator for ${type}`);
   }
 }
 
-export const HOT_TYPES = ["publish", "published", "message", "append"] as const;
+export const HOT_TYPES = ["publish", "published", "message", "append", "group-message", "group-messages"] as const;
 
 /** A message of one of the hot types: valid about half the time. */
 export function hotMessage(prng: Prng): Record<string, unknown> {

@@ -44,8 +44,11 @@ export interface Member {
   active: boolean;
   lastSeen: number;
   bytes: number;
-  /** Offsets it holds, in the order they were handed to it. */
-  readonly held: Set<number>;
+  /**
+   * How many messages it holds. Which ones is read off the group's `outstanding` (heldBy), rarely (a member leaving,
+   * a broker starting to push to it): a Set per member cost an insert and a delete per message on every replica.
+   */
+  holding: number;
   /**
    * The offsets handed to it, in order, from the `assignedBase`-th on: the broker serving it pushes what was added
    * since it last looked instead of going over all it holds. Not replicated (a node-side index), trimmed as it grows.
@@ -130,6 +133,14 @@ export class Group {
     return this.outstanding.size + this.pending.size + this.dead.length;
   }
 
+  /** The keys `member` holds, in the order they were handed to it (the order of `outstanding`, which is by hand-out). */
+  heldBy(member: Member | undefined): number[] {
+    const keys: number[] = [];
+    if (member === undefined || member.holding === 0) return keys;
+    for (const [key, delivery] of this.outstanding) if (delivery.member === member) keys.push(key);
+    return keys;
+  }
+
   /** Adds the member, or makes it live again. False when the group is full of members that still hold messages. */
   join(id: string, time: number): boolean {
     const known = this.members.get(id);
@@ -139,7 +150,7 @@ export class Group {
       return true;
     }
     if (this.members.size >= MAX_MEMBERS) {
-      const idle = this.order.find((m) => !m.active && m.held.size === 0);
+      const idle = this.order.find((m) => !m.active && m.holding === 0);
       if (idle === undefined) return false;
       this.removeMember(idle);
     }
@@ -154,7 +165,7 @@ export class Group {
 
   /** The member is gone: what it held counts as a failed delivery. Returns how many messages it held. */
   leave(member: Member, time: number): number {
-    const held = [...member.held];
+    const held = this.heldBy(member);
     for (const offset of held) this.fail(offset, this.take(offset), "member-left", time);
     this.removeMember(member);
     return held.length;
@@ -275,10 +286,10 @@ export class Group {
     const deadline = time + this.settings.ackWaitMs;
     const seq = member.assignedBase + member.assigned.length;
     this.outstanding.set(offset, { member, attempt, deadline, size, seq });
-    member.held.add(offset);
+    member.holding++;
     member.bytes += size;
     member.assigned.push(offset);
-    // the front is what the broker pushed long ago; a consumer further behind than this goes over `held` instead
+    // the front is what the broker pushed long ago; a consumer further behind than this goes over what it holds instead
     if (member.assigned.length > 2 * this.settings.maxPending + 64) {
       const cut = member.assigned.length >> 1;
       member.assigned.splice(0, cut);
@@ -305,7 +316,7 @@ export class Group {
     // not assert(cond, () => ...): the closure would be made for every message taken back
     if (delivery === undefined) assert(false, `group ${this.name}: offset ${offset} is not outstanding`);
     this.outstanding.delete(offset);
-    delivery.member.held.delete(offset);
+    delivery.member.holding--;
     delivery.member.bytes -= delivery.size;
     this.bytes -= delivery.size;
     return delivery;
@@ -329,7 +340,7 @@ export class Group {
   }
 
   private removeMember(member: Member): void {
-    assert(member.held.size === 0, () => `group ${this.name}: member ${member.id} removed while holding messages`);
+    assert(member.holding === 0, () => `group ${this.name}: member ${member.id} removed while holding messages`);
     this.members.delete(member.id);
     const at = this.order.indexOf(member);
     this.order.splice(at, 1);
@@ -344,7 +355,7 @@ export class Group {
     for (let i = 0; i < n; i++) {
       const at = (this.turn + i) % n;
       const member = this.order[at] as Member;
-      if (member.active && member.held.size < this.settings.maxPending && member.bytes < MAX_MEMBER_BYTES) {
+      if (member.active && member.holding < this.settings.maxPending && member.bytes < MAX_MEMBER_BYTES) {
         this.turn = (at + 1) % n;
         return member;
       }
@@ -354,5 +365,5 @@ export class Group {
 }
 
 export function newMember(id: string, active: boolean, lastSeen: number): Member {
-  return { id, active, lastSeen, bytes: 0, held: new Set(), assigned: [], assignedBase: 0 };
+  return { id, active, lastSeen, bytes: 0, holding: 0, assigned: [], assignedBase: 0 };
 }

@@ -27,6 +27,11 @@ export const ConsumeSchema = v.object({
   group: GroupNameSchema,
   /** The settings apply when this consume creates the group; a group keeps those it was created with. */
   ...v.partial(v.object(GROUP_SETTINGS_FIELDS)).entries,
+  /**
+   * The member takes `group-messages` pushes (several messages a frame). A broker from before them ignores the
+   * field and sends `group-message`s, which a client that asks must still take.
+   */
+  batch: v.optional(v.boolean()),
 });
 
 /** The answer to `consume`: the member's messages come as `group-message` pushes under `subscription`. */
@@ -55,6 +60,20 @@ export const GroupMessageSchema = v.object({
    * several topics can share an offset); absent in a group on one topic, whose settles name the offset.
    */
   key: v.optional(CountSchema),
+});
+
+/** One message of a `group-messages` push: the fields of a `group-message` but its type and subscription. */
+export const GroupMessageItemSchema = v.omit(GroupMessageSchema, ["type", "subscription"]);
+
+/**
+ * Several messages the group gave this member, in the order given, to a member that asked for them (`consume`'s
+ * `batch`): one frame, and one header, for what a broker has for the member at once. Sent once per message too:
+ * written and read by the hot codecs.
+ */
+export const GroupMessagesSchema = v.object({
+  type: v.literal("group-messages"),
+  subscription: CountSchema,
+  messages: v.array(GroupMessageItemSchema),
 });
 
 /**
@@ -147,6 +166,8 @@ export const GroupListSchema = v.object({
 export type Consume = v.InferOutput<typeof ConsumeSchema>;
 export type Consuming = v.InferOutput<typeof ConsumingSchema>;
 export type GroupMessage = v.InferOutput<typeof GroupMessageSchema>;
+export type GroupMessageItem = v.InferOutput<typeof GroupMessageItemSchema>;
+export type GroupMessages = v.InferOutput<typeof GroupMessagesSchema>;
 export type GroupPing = v.InferOutput<typeof GroupPingSchema>;
 export type GroupAck = v.InferOutput<typeof GroupAckSchema>;
 export type GroupAcked = v.InferOutput<typeof GroupAckedSchema>;

@@ -27,7 +27,7 @@ function join(state: BrokerState, member: string, pattern = "orders.>", time = T
 /** What `member` holds, as "topic#offset" (the group's keys resolved). */
 function holding(state: BrokerState, member: string): string[] {
   const g = state.groups.get("g");
-  return [...(g?.members.get(member)?.held ?? [])].map((key) => {
+  return (g?.heldBy(g.members.get(member)) ?? []).map((key) => {
     const at = g?.locate(key);
     return `${at?.topic}#${at?.offset}`;
   });
@@ -36,7 +36,7 @@ function holding(state: BrokerState, member: string): string[] {
 /** Settles all `member` holds; returns what it held. */
 function settleAll(state: BrokerState, member: string, kind: "ack" | "nak", time = T0): string[] {
   const g = state.groups.get("g");
-  const keys = [...(g?.members.get(member)?.held ?? [])];
+  const keys = g?.heldBy(g.members.get(member)) ?? [];
   const was = holding(state, member);
   const attempts = keys.map((k) => g?.outstanding.get(k)?.attempt ?? 0);
   const [r] = applyNext(state, { type: "group-ack", time, group: "g", member, kind, offsets: keys, attempts });

@@ -47,7 +47,8 @@ function ack(
 
 /** Offsets member holds, in the order handed to it. */
 function held(state: BrokerState, member: string): number[] {
-  return [...(state.groups.get("workers")?.members.get(member)?.held ?? [])];
+  const g = state.groups.get("workers");
+  return g?.heldBy(g.members.get(member)) ?? [];
 }
 
 function publishN(state: BrokerState, n: number, time = T0): void {

@@ -8,7 +8,13 @@
 import type { GroupConsumer } from "../../../src/node/group-consumer.ts";
 import { isMqraftError, MqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
-import type { GroupMessage, GroupPing, SubscriptionEnded } from "../../../src/wire/index.ts";
+import type {
+  GroupMessage,
+  GroupMessageItem,
+  GroupMessages,
+  GroupPing,
+  SubscriptionEnded,
+} from "../../../src/wire/index.ts";
 import type { DriverCluster } from "./driver-cluster.ts";
 import type { GroupChecker } from "./group-checker.ts";
 
@@ -122,7 +128,7 @@ export class GroupMember {
       }
     });
     const sink = {
-      send: (m: GroupMessage | GroupPing | SubscriptionEnded) => this.push(link, m),
+      send: (m: GroupMessage | GroupMessages | GroupPing | SubscriptionEnded) => this.push(link, m),
       get isOpen() {
         return link.open;
       },
@@ -137,6 +143,8 @@ export class GroupMember {
       maxDeliver: MAX_DELIVER,
       deadLetter: DEAD_LETTER_TOPIC,
       maxPending: 5,
+      // members of odd number take batched pushes, the others one message a push (a client from before batches)
+      batch: Number(this.name.slice(1)) % 2 === 1,
     };
     this.cluster.scheduler.after(this.prng.int(1, 20), () => {
       node.after(0, () => {
@@ -167,7 +175,7 @@ export class GroupMember {
   }
 
   /** A push on `link`: in order, after a delay, lost with the link. */
-  private push(link: Link, m: GroupMessage | GroupPing | SubscriptionEnded): boolean {
+  private push(link: Link, m: GroupMessage | GroupMessages | GroupPing | SubscriptionEnded): boolean {
     const at = Math.max(this.cluster.now + this.prng.int(1, 20), link.lastArrival);
     link.lastArrival = at;
     this.cluster.scheduler.after(at - this.cluster.now, () => {
@@ -179,12 +187,13 @@ export class GroupMember {
       }
       // asked whether it is there (stale, with messages waiting): it says so
       if (m.type === "group-ping") return this.beat(link);
-      this.received(m);
+      if (m.type === "group-message") return this.received(m);
+      for (const item of m.messages) this.received(item);
     });
     return true;
   }
 
-  private received(m: GroupMessage): void {
+  private received(m: GroupMessageItem): void {
     // a new broker sends again what this member holds: it has that one already
     if (this.inHand.get(m.offset) === m.attempt) return;
     this.inHand.set(m.offset, m.attempt);

@@ -89,6 +89,6 @@ function describe(cluster: DriverCluster): string {
   const state = cluster.leader()?.replica?.broker.state;
   const g = state?.groups.get(GROUP);
   if (g === undefined) return "no group";
-  const members = g.order.map((m) => `${m.id}${m.active ? "" : "(stale)"}:${m.held.size}`).join(",");
+  const members = g.order.map((m) => `${m.id}${m.active ? "" : "(stale)"}:${m.holding}`).join(",");
   return `group next ${g.cursor}/${state?.topicInfo(GROUP_TOPIC)?.nextOffset ?? 0}, acked ${g.acked}, dead ${g.deadLettered}, dropped ${g.dropped}, outstanding ${g.outstanding.size}, waiting ${g.pending.size}, members ${members}`;
 }
