@@ -1,7 +1,7 @@
 import type { BrokerHttpSource } from "../http/broker-http.ts";
 import type { RaftNode } from "../raft/index.ts";
 import type { LogStore } from "../storage/log-store.ts";
-import type { Listener, sumMemory } from "../wire/index.ts";
+import { type Listener, outputBuffers, type sumMemory } from "../wire/index.ts";
 import type { DiskAlarm } from "./disk-alarm.ts";
 import type { ReplicatedBroker } from "./replicated-broker.ts";
 import type { RoleWatcher } from "./role-watcher.ts";
@@ -19,6 +19,8 @@ export interface BrokerParts {
   snapshotReceiver?: { readonly receiving: number };
   /** The connections to the other brokers (their queues and buffers are metrics). */
   peers?: () => { memoryUse(): ReturnType<typeof sumMemory> } | undefined;
+  /** The output buffers kept for reuse by every connection of the process (default: the process's own). */
+  outputBuffers?: { readonly use: { buffers: number; bytes: number } };
 }
 
 /** Adapts a broker's own state to what the HTTP port reports; nothing here runs on the publish path. */
@@ -71,7 +73,7 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
       yield { structure: "dedup_producers", items: dedup.producers, bytes: 0 };
       const received = parts.snapshotReceiver?.receiving ?? 0;
       yield { structure: "snapshot_receiving", items: received > 0 ? 1 : 0, bytes: received };
-      const none = { connections: 0, queuedBytes: 0, receivingBytes: 0, spareBuffers: 0, spareBytes: 0 };
+      const none = { connections: 0, queuedBytes: 0, receivingBytes: 0 };
       const clients = parts.listener()?.memoryUse() ?? none;
       const peers = parts.peers?.()?.memoryUse() ?? none;
       yield { structure: "client_send_queue", items: clients.connections, bytes: clients.queuedBytes };
@@ -81,11 +83,8 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
         items: clients.connections + peers.connections,
         bytes: clients.receivingBytes + peers.receivingBytes,
       };
-      yield {
-        structure: "output_buffers_kept",
-        items: clients.spareBuffers + peers.spareBuffers,
-        bytes: clients.spareBytes + peers.spareBytes,
-      };
+      const kept = (parts.outputBuffers ?? outputBuffers).use;
+      yield { structure: "output_buffers_kept", items: kept.buffers, bytes: kept.bytes };
     },
     status: () => {
       const { type: _, ...view } = statusView(parts.raft().status(), parts.id);

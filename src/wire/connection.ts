@@ -40,26 +40,25 @@ type State = "open" | "closing" | "closed";
 
 const ignore = (): void => {};
 
-/** What a connection holds: bytes queued to send, bytes of frames being received, output buffers kept for reuse. */
+/**
+ * What a connection holds: bytes queued to send, bytes of frames being received. The output buffers kept for reuse
+ * are the process's, not a connection's (outgoing-queue.ts).
+ */
 export interface ConnectionMemory {
   queuedBytes: number;
   receivingBytes: number;
-  spareBuffers: number;
-  spareBytes: number;
 }
 
 /** The sum of `use` over `connections`. */
 export function sumMemory(connections: Iterable<{ readonly memoryUse: ConnectionMemory }>): ConnectionMemory & {
   connections: number;
 } {
-  const sum = { connections: 0, queuedBytes: 0, receivingBytes: 0, spareBuffers: 0, spareBytes: 0 };
+  const sum = { connections: 0, queuedBytes: 0, receivingBytes: 0 };
   for (const c of connections) {
     const m = c.memoryUse;
     sum.connections++;
     sum.queuedBytes += m.queuedBytes;
     sum.receivingBytes += m.receivingBytes;
-    sum.spareBuffers += m.spareBuffers;
-    sum.spareBytes += m.spareBytes;
   }
   return sum;
 }
@@ -131,13 +130,7 @@ export class Connection<In, Out = unknown> {
 
   /** What this connection holds in memory (docs/memory.md), for /metrics. */
   get memoryUse(): ConnectionMemory {
-    const spares = this.queue.spareUse;
-    return {
-      queuedBytes: this.queue.queuedBytes,
-      receivingBytes: this.frames.bufferedBytes,
-      spareBuffers: spares.buffers,
-      spareBytes: spares.bytes,
-    };
+    return { queuedBytes: this.queue.queuedBytes, receivingBytes: this.frames.bufferedBytes };
   }
 
   /**

@@ -4,6 +4,8 @@ import { encodeValue } from "./cbor.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
 import { encodeHot } from "./hot-encoders.ts";
 
+const NO_BYTES = new Uint8Array(0);
+
 /** One value as one frame. Throws MqraftError FRAME_TOO_LARGE if the peer would refuse it. */
 export function encodeFrame(value: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
   const batch = new FrameBatch(maxFrameBytes, 0);
@@ -67,13 +69,18 @@ export class FrameBatch {
     return this.out.buffer.subarray(0, this.out.at);
   }
 
-  /**
-   * Forgets the frames and reuses the buffer, unless it grew large, so a burst does not pin its memory; with
-   * `keepLarge` (the caller sees large batches coming) it is reused whatever its size.
-   */
-  clear(keepLarge = false): void {
-    if (!keepLarge && this.out.buffer.length > 16 * this.initialCapacity) this.out.replace(this.initialCapacity);
+  /** Forgets the frames and reuses the buffer, unless it grew large, so a burst does not pin its memory. */
+  clear(): void {
+    if (this.out.buffer.length > 16 * this.initialCapacity) this.out.replace(this.initialCapacity);
     else this.out.at = 0;
+  }
+
+  /**
+   * Forgets the frames and lets go of the buffer without taking another: the batch holds nothing until the next
+   * `detach()`, which must come before the next append.
+   */
+  release(): void {
+    this.out.adopt(NO_BYTES);
   }
 
   /** Forgets the frames and leaves the buffer to whoever holds a view of it; goes on in `next` if given (unused). */

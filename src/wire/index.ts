@@ -46,4 +46,5 @@ export {
   ServerInboundSchema,
 } from "./messages/unions.ts";
 export * from "./messages/users.ts";
+export { outputBuffers } from "./outgoing-queue.ts";
 export { type ClientTls, dialTls, type ServerTls, setDialTls, TlsHandshakeError } from "./tls-options.ts";

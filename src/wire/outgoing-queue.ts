@@ -1,4 +1,5 @@
 import { FrameBatch } from "./frame-encoder.ts";
+import { OutputBufferPool } from "./output-buffer-pool.ts";
 
 /** Where the queue writes: a socket's `write`, which may take fewer bytes than given and returns -1 once closed. */
 export interface ByteSink {
@@ -13,10 +14,19 @@ export interface ByteSink {
 const CHUNK_BYTES = 1 << 20;
 /** A chunk's buffer is used again for the next batch once the socket has taken it all, up to this size. */
 const MAX_RECYCLED_BYTES = 4 << 20;
-/** A buffer a large batch grew, and the spares, are given back only after this many small batches in a row. */
+/** After a large batch a queue takes a kept buffer for each next batch, until this many small batches in a row. */
 const KEEP_AFTER_LARGE = 64;
-/** Buffers kept for reuse, at most: a leader's queue to a follower cycles through a few. */
-const MAX_SPARES = 4;
+/**
+ * A batch buffer over this size goes back to the pool once written (FrameBatch reuses one up to 16 times its first
+ * 64 KiB), so that no connection holds a large one while it has nothing to send.
+ */
+const SMALL_BATCH_BUFFER = 1 << 20;
+
+/**
+ * Output buffers kept for reuse by every connection of this process (docs/memory.md): a leader's queues to its
+ * followers cycle through a few 2 MiB chunks each; 8 buffers cover two followers and two subscribers under load.
+ */
+export const outputBuffers = new OutputBufferPool(8, 16 << 20, CHUNK_BYTES, MAX_RECYCLED_BYTES);
 
 /**
  * Frames waiting for a socket. Appends go into a batch buffer; `flush()` hands it to the socket in one write (a batch
@@ -30,14 +40,19 @@ export class OutgoingQueue {
   /** Full chunks after `unwritten` and before the batch, in order. */
   private chunks: Uint8Array[] = [];
   private chunkBytes = 0;
-  /** Buffers of chunks the socket took whole, for the next batches: new memory cost more to fill than the copy itself. */
-  private spares: Uint8Array[] = [];
   /** Counts down from KEEP_AFTER_LARGE with each small batch written after a large one. */
   private largeBatchesLately = 0;
+  /** The batch gave its buffer back to the pool when it was written; the next append takes one. */
+  private batchReleased = false;
 
+  /**
+   * `pool`: where buffers the socket took whole go, and where large batches take theirs (new memory cost more to fill
+   * than the copy itself).
+   */
   constructor(
     private readonly sink: ByteSink,
     maxFrameBytes: number,
+    private readonly pool: OutputBufferPool = outputBuffers,
   ) {
     this.batch = new FrameBatch(maxFrameBytes);
   }
@@ -47,13 +62,6 @@ export class OutgoingQueue {
     return this.batch.length + this.chunkBytes + (this.unwritten === undefined ? 0 : this.unwritten.length);
   }
 
-  /** Output buffers kept for the next batches (at most MAX_SPARES), and their bytes. */
-  get spareUse(): { buffers: number; bytes: number } {
-    let bytes = 0;
-    for (const b of this.spares) bytes += b.byteLength;
-    return { buffers: this.spares.length, bytes };
-  }
-
   /** True while the socket holds back part of what it was given, so the stream may stop in the middle of a frame. */
   get blocked(): boolean {
     return this.unwritten !== undefined;
@@ -61,6 +69,10 @@ export class OutgoingQueue {
 
   /** Encodes one frame at the end of the queue; returns its size. Throws FRAME_TOO_LARGE. */
   append(value: unknown): number {
+    if (this.batchReleased) {
+      this.batchReleased = false;
+      this.batch.detach(this.largeBatchesLately > 0 ? this.takeSpare() : undefined);
+    }
     const size = this.batch.append(value);
     if (this.batch.length >= CHUNK_BYTES) {
       this.chunks.push(this.batch.bytes());
@@ -97,7 +109,7 @@ export class OutgoingQueue {
     this.unwritten = undefined;
     this.chunks = [];
     this.chunkBytes = 0;
-    this.spares = [];
+    this.batchReleased = false;
     this.batch.detach();
   }
 
@@ -118,12 +130,16 @@ export class OutgoingQueue {
     const n = this.sink.write(bytes);
     if (n < 0) return false;
     if (n === bytes.length) {
-      // large batches come in runs, with small ones between them (a leader's commit-only appends): the buffer a
-      // large one grew is kept until a run of small ones, instead of being grown from scratch for the next
+      // large batches come in runs, with small ones between them (a leader's commit-only appends): until a run of
+      // small ones, each batch starts in a large buffer from the pool instead of being grown from scratch
       this.largeBatchesLately =
         bytes.length >= CHUNK_BYTES / 4 ? KEEP_AFTER_LARGE : Math.max(0, this.largeBatchesLately - 1);
-      if (this.largeBatchesLately === 0) this.spares = [];
-      this.batch.clear(this.largeBatchesLately > 0 && bytes.buffer.byteLength <= MAX_RECYCLED_BYTES);
+      if (bytes.buffer.byteLength > SMALL_BATCH_BUFFER) {
+        // not kept by the batch: a connection that sends nothing more would hold it for as long as it is open
+        this.batch.release();
+        this.batchReleased = true;
+        this.pool.give(bytes.buffer as ArrayBuffer);
+      } else this.batch.clear();
     } else {
       this.unwritten = bytes.subarray(n);
       this.batch.detach(bytes.length >= CHUNK_BYTES ? this.takeSpare() : undefined);
@@ -136,14 +152,11 @@ export class OutgoingQueue {
    * already large enough (growing a small one to a chunk copied it over and over).
    */
   private takeSpare(): Uint8Array {
-    return this.spares.pop() ?? new Uint8Array(2 * CHUNK_BYTES);
+    return this.pool.take() ?? new Uint8Array(2 * CHUNK_BYTES);
   }
 
-  /** A chunk the socket has taken whole: its buffer holds the next batch. */
+  /** A chunk the socket has taken whole: its buffer can hold a next batch. */
   private recycle(written: Uint8Array): void {
-    const buffer = written.buffer;
-    if (this.spares.length >= MAX_SPARES || buffer.byteLength < CHUNK_BYTES || buffer.byteLength > MAX_RECYCLED_BYTES)
-      return;
-    this.spares.push(new Uint8Array(buffer));
+    this.pool.give(written.buffer as ArrayBuffer);
   }
 }

@@ -39,11 +39,12 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
       snapshotReceiver: { receiving: 4096 },
       // the sums a listener and the peer network give (test/wire/connection-memory.test.ts checks those)
       listener: () => ({
-        memoryUse: () => ({ connections: 3, queuedBytes: 700, receivingBytes: 50, spareBuffers: 1, spareBytes: 8192 }),
+        memoryUse: () => ({ connections: 3, queuedBytes: 700, receivingBytes: 50 }),
       }),
       peers: () => ({
-        memoryUse: () => ({ connections: 4, queuedBytes: 9000, receivingBytes: 6, spareBuffers: 2, spareBytes: 4096 }),
+        memoryUse: () => ({ connections: 4, queuedBytes: 9000, receivingBytes: 6 }),
       }),
+      outputBuffers: { use: { buffers: 3, bytes: 12288 } },
     } as unknown as BrokerParts;
     const source = brokerHttpSource(parts);
     const scrape = () => {

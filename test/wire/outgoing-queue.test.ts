@@ -129,6 +129,45 @@ describe("OutgoingQueue", () => {
     expect(seq).toBe(sizes.length);
   });
 
+  test("connections that sent large batches and fell silent keep at most 16 MiB of large buffers alive in all", async () => {
+    const MiB = 1 << 20;
+    // every large buffer a socket was handed, watched without keeping it alive
+    const handed: WeakRef<ArrayBuffer>[] = [];
+    const seen = new WeakSet<ArrayBuffer>();
+    const sink = {
+      write(bytes: Uint8Array): number {
+        const buffer = bytes.buffer as ArrayBuffer;
+        if (buffer.byteLength >= MiB && !seen.has(buffer)) {
+          seen.add(buffer);
+          handed.push(new WeakRef(buffer));
+        }
+        return bytes.length;
+      },
+    };
+    // twelve connections (a leader's followers and subscribers), each a run of batches of 1.5 MiB, then nothing more
+    const queues = Array.from({ length: 12 }, () => new OutgoingQueue(sink, 8 << 20));
+    const payload = new Uint8Array(300_000).fill(7);
+    for (let round = 0; round < 6; round++) {
+      for (const queue of queues) {
+        for (let i = 0; i < 5; i++) queue.append({ round, i, payload });
+        expect(queue.flush()).toBe(true);
+      }
+    }
+    expect(queues.every((q) => q.queuedBytes === 0)).toBe(true);
+    // a WeakRef made in this job keeps its target alive until the job ends
+    await new Promise((resolve) => setImmediate(resolve));
+    Bun.gc(true);
+    const alive = handed.map((r) => r.deref()).filter((b) => b !== undefined);
+    const aliveBytes = alive.reduce((sum, b) => sum + b.byteLength, 0);
+    expect(handed.length).toBeGreaterThan(12);
+    if (aliveBytes > 16 * MiB) {
+      throw new Error(
+        `expected at most 16 MiB of large output buffers alive, found ${alive.length} (${(aliveBytes / MiB).toFixed(1)} MiB) of ${handed.length} handed out`,
+      );
+    }
+    expect(queues.length).toBe(12); // the queues stay reachable until here
+  });
+
   test("a closed socket is reported", () => {
     const sink = new PartialSink();
     const queue = new OutgoingQueue(sink, 1024);

@@ -1,0 +1,32 @@
+import { describe, expect, test } from "bun:test";
+import { AssertionError } from "../../src/util/assert.ts";
+import { OutputBufferPool } from "../../src/wire/output-buffer-pool.ts";
+
+const MiB = 1 << 20;
+
+describe("OutputBufferPool", () => {
+  test("keeps at most its count and bytes, of the sizes worth keeping, and hands each back once", () => {
+    const pool = new OutputBufferPool(3, 5 * MiB, MiB, 4 * MiB);
+    pool.give(new ArrayBuffer(MiB - 1)); // too small to be worth keeping
+    pool.give(new ArrayBuffer(4 * MiB + 1)); // grown by a rare batch
+    expect(pool.use).toEqual({ buffers: 0, bytes: 0 });
+    for (let i = 0; i < 10; i++) pool.give(new ArrayBuffer(2 * MiB));
+    expect(pool.use).toEqual({ buffers: 2, bytes: 4 * MiB });
+    pool.give(new ArrayBuffer(MiB));
+    expect(pool.use).toEqual({ buffers: 3, bytes: 5 * MiB });
+    pool.give(new ArrayBuffer(MiB)); // over the count
+    expect(pool.use).toEqual({ buffers: 3, bytes: 5 * MiB });
+    const taken = [pool.take(), pool.take(), pool.take()];
+    expect(taken.map((b) => b?.byteLength)).toEqual([MiB, 2 * MiB, 2 * MiB]);
+    expect(new Set(taken.map((b) => b?.buffer)).size).toBe(3);
+    expect(pool.take()).toBeUndefined();
+    expect(pool.use).toEqual({ buffers: 0, bytes: 0 });
+  });
+
+  test("a buffer given back while the pool still holds it is a broken invariant", () => {
+    const pool = new OutputBufferPool(4, 8 * MiB, MiB, 4 * MiB);
+    const buffer = new ArrayBuffer(2 * MiB);
+    pool.give(buffer);
+    expect(() => pool.give(buffer)).toThrow(AssertionError);
+  });
+});
