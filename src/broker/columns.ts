@@ -21,3 +21,36 @@ export function bytesOf(column: Column, head: number, tail: number): Uint8Array 
 export function grownCapacity(count: number, capacity: number): number {
   return count * 3 <= capacity * 2 ? capacity : Math.ceil(capacity * 1.5);
 }
+
+/**
+ * The last position in [lo, hi) of the ascending `values` whose value is at most `value`, given that values[lo] is:
+ * a gallop from `guess` to a range that holds it, then halving that range. O(1) when the guess is right or close,
+ * O(log n) at worst.
+ */
+export function lastAtOrBelow(values: Float64Array, lo: number, hi: number, guess: number, value: number): number {
+  let step = 1;
+  let first: number;
+  let last: number; // the answer is in [first, last]
+  if ((values[guess] as number) <= value) {
+    first = guess;
+    while (first + step < hi && (values[first + step] as number) <= value) {
+      first += step;
+      step *= 2;
+    }
+    last = Math.min(first + step, hi) - 1;
+  } else {
+    let above = guess; // a position whose value is above `value`
+    while (above - step > lo && (values[above - step] as number) > value) {
+      above -= step;
+      step *= 2;
+    }
+    first = Math.max(above - step, lo);
+    last = above - 1;
+  }
+  while (first < last) {
+    const mid = (first + last + 1) >>> 1;
+    if ((values[mid] as number) <= value) first = mid;
+    else last = mid - 1;
+  }
+  return first;
+}

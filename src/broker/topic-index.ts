@@ -1,5 +1,5 @@
 import { assert } from "../util/assert.ts";
-import { bytesOf, grownCapacity, moveInto } from "./columns.ts";
+import { bytesOf, grownCapacity, lastAtOrBelow, moveInto } from "./columns.ts";
 
 /**
  * The retained messages of one topic as an index from offset to where the message lives in the
@@ -10,7 +10,9 @@ import { bytesOf, grownCapacity, moveInto } from "./columns.ts";
  * one time, so the index keeps those once per *run*: the messages of a topic that share their log
  * index, their time and the high 16 bits of their slot (so, under batched load, the topic's
  * messages of one entry). Per run (26 bytes): the offset it starts at, its log index, its time and
- * its slot's high bits; per message (6 bytes): its payload size and its slot's low 16 bits. Runs
+ * its slot's high bits; per message (4 bytes): its payload size and its slot's low 16 bits, a size of
+ * 65,535 or more standing for the size kept by offset in `largeSizes` (a message that large costs its
+ * 64 KiB and more in the log: the map's tens of bytes a message do not count beside it). Runs
  * split only where those values change, so the runs are a function of the retained messages alone
  * (every replica, restored or not, holds the same ones, and their snapshots are the same bytes).
  *
@@ -25,13 +27,16 @@ import { bytesOf, grownCapacity, moveInto } from "./columns.ts";
  * new memory instead (copy on write).
  */
 
-const INITIAL_CAPACITY = 16;
-const INITIAL_RUNS = 4;
+/** The columns of a new topic: messages, runs. */
+export const INITIAL_CAPACITY = 16;
+export const INITIAL_RUNS = 4;
 /** A topic that empties gives back columns larger than this. */
 const IDLE_CAPACITY = 1024;
 const LOW = 0x10000;
 /** Slots are below 2^32 (an entry holds far fewer messages): their high half fits the run's 16 bits. */
 const MAX_SLOT = 0xffffffff;
+/** A payload size at or above this is kept in largeSizes; the size column says only this. */
+export const LARGE_SIZE = 0xffff;
 
 export interface SnapshotColumns {
   /** Per run: its log index, its time, where it starts (all but the first run: it starts at firstOffset). */
@@ -51,8 +56,10 @@ export class TopicIndex {
   bytes = 0;
   head = 0;
   tail = 0;
-  size: Uint32Array;
+  size: Uint16Array;
   slotLow: Uint16Array;
+  /** The payload sizes of LARGE_SIZE or more, by offset: only those retained, undefined when there are none. */
+  largeSizes: Map<number, number> | undefined;
   runHead = 0;
   runTail = 0;
   runStart: Float64Array;
@@ -80,7 +87,7 @@ export class TopicIndex {
     capacity = INITIAL_CAPACITY,
     runs = INITIAL_RUNS,
   ) {
-    this.size = new Uint32Array(capacity);
+    this.size = new Uint16Array(capacity);
     this.slotLow = new Uint16Array(capacity);
     this.runStart = new Float64Array(runs);
     this.runLogIndex = new Float64Array(runs);
@@ -144,7 +151,12 @@ export class TopicIndex {
       this.addRun(offset, logIndex, time, high);
     if (this.tail === this.size.length) this.makeRoom();
     const at = this.tail++;
-    this.size[at] = size;
+    if (size < LARGE_SIZE) this.size[at] = size;
+    else {
+      this.size[at] = LARGE_SIZE;
+      this.largeSizes ??= new Map();
+      this.largeSizes.set(offset, size);
+    }
     this.slotLow[at] = slot % LOW;
     this.bytes += size;
     return offset;
@@ -153,7 +165,8 @@ export class TopicIndex {
   /** Drops the oldest message. The caller makes sure there is one. */
   dropHead(): void {
     if (this.expiry?.delete(this.firstOffset) && this.expiry.size === 0) this.expiry = undefined;
-    this.bytes -= this.size[this.head] as number;
+    const size = this.size[this.head] as number;
+    this.bytes -= size === LARGE_SIZE ? this.dropLarge(this.firstOffset) : size;
     this.head++;
     this.firstOffset++;
     if (this.head === this.tail) {
@@ -176,7 +189,9 @@ export class TopicIndex {
         return at + 1;
       }
     }
-    const run = this.search(offset);
+    // a topic's runs are mostly alike in length: start the search where the offset would be if they were all alike
+    const guess = runHead + Math.floor(((offset - this.firstOffset) * (runTail - runHead)) / (this.tail - this.head));
+    const run = lastAtOrBelow(starts, runHead, runTail, Math.min(guess, runTail - 1), offset);
     this.lastRun = run;
     return run;
   }
@@ -186,45 +201,6 @@ export class TopicIndex {
     return run + 1 < this.runTail ? (this.runStart[run + 1] as number) : this.nextOffset;
   }
 
-  /**
-   * The last run starting at or before `offset` (retained; the first run starts at or before firstOffset). A topic's
-   * runs are mostly alike in length, so the search starts where the offset would be if they were all alike and
-   * gallops from there, then halves the range it found: O(1) for runs alike, O(log runs) at worst.
-   */
-  private search(offset: number): number {
-    const starts = this.runStart;
-    const { runHead, runTail } = this;
-    const guess = Math.min(
-      runTail - 1,
-      runHead + Math.floor(((offset - this.firstOffset) * (runTail - runHead)) / (this.tail - this.head)),
-    );
-    let lo: number;
-    let hi: number;
-    let step = 1;
-    if ((starts[guess] as number) <= offset) {
-      lo = guess;
-      while (lo + step < runTail && (starts[lo + step] as number) <= offset) {
-        lo += step;
-        step *= 2;
-      }
-      hi = Math.min(lo + step, runTail) - 1;
-    } else {
-      let above = guess; // starts after `offset`
-      while (above - step > runHead && (starts[above - step] as number) > offset) {
-        above -= step;
-        step *= 2;
-      }
-      lo = Math.max(above - step, runHead);
-      hi = above - 1;
-    }
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if ((starts[mid] as number) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
   /** The slot of the retained message at `offset`, which is in run `run` (runOf). */
   slotAt(offset: number, run: number): number {
     return (this.runSlotHigh[run] as number) * LOW + (this.slotLow[this.head + offset - this.firstOffset] as number);
@@ -232,7 +208,8 @@ export class TopicIndex {
 
   /** The payload size of the retained message at `offset`. */
   sizeAt(offset: number): number {
-    return this.size[this.head + offset - this.firstOffset] as number;
+    const size = this.size[this.head + offset - this.firstOffset] as number;
+    return size === LARGE_SIZE ? (this.largeSizes?.get(offset) as number) : size;
   }
 
   /**
@@ -270,6 +247,15 @@ export class TopicIndex {
     return Math.max(this.firstOffset, this.runStart[lo] as number);
   }
 
+  /** The large size of the oldest message, which it forgets. */
+  private dropLarge(offset: number): number {
+    const sizes = this.largeSizes as Map<number, number>;
+    const size = sizes.get(offset) as number;
+    sizes.delete(offset);
+    if (sizes.size === 0) this.largeSizes = undefined;
+    return size;
+  }
+
   private addRun(start: number, logIndex: number, time: number, high: number): void {
     if (this.runTail === this.runStart.length) this.resizeRuns(grownCapacity(this.runs, this.runStart.length));
     const at = this.runTail++;
@@ -289,7 +275,7 @@ export class TopicIndex {
       this.size.copyWithin(0, head, tail);
       this.slotLow.copyWithin(0, head, tail);
     } else {
-      this.size = moveInto(new Uint32Array(capacity), this.size, head, tail);
+      this.size = moveInto(new Uint16Array(capacity), this.size, head, tail);
       this.slotLow = moveInto(new Uint16Array(capacity), this.slotLow, head, tail);
       this.sharedMessages = false;
     }
@@ -315,36 +301,4 @@ export class TopicIndex {
     this.runTail = tail - head;
     this.lastRun = 0;
   }
-}
-
-/** The runs and messages of a topic as a snapshot holds them (SnapshotColumns, decoded). */
-export interface TopicColumns {
-  logIndex: Float64Array;
-  time: Float64Array;
-  /** Where each run but the first starts. */
-  start: Float64Array;
-  slotHigh: Uint16Array;
-  size: Uint32Array;
-  slotLow: Uint16Array;
-}
-
-/** A topic rebuilt from its snapshot columns (checked by the caller: snapshot-topics.ts). */
-export function topicFromColumns(name: string, id: number, firstOffset: number, c: TopicColumns): TopicIndex {
-  const count = c.size.length;
-  const runs = c.logIndex.length;
-  const topic = new TopicIndex(name, id, Math.max(INITIAL_CAPACITY, count), Math.max(INITIAL_RUNS, runs));
-  topic.size.set(c.size);
-  topic.slotLow.set(c.slotLow);
-  topic.runLogIndex.set(c.logIndex);
-  topic.runTime.set(c.time);
-  topic.runSlotHigh.set(c.slotHigh);
-  if (runs > 0) topic.runStart[0] = firstOffset;
-  topic.runStart.set(c.start, 1);
-  topic.tail = count;
-  topic.runTail = runs;
-  topic.firstOffset = firstOffset;
-  let bytes = 0;
-  for (let i = 0; i < count; i++) bytes += c.size[i] as number;
-  topic.bytes = bytes;
-  return topic;
 }

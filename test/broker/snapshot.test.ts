@@ -18,7 +18,7 @@ function columnsOf(header: V4Header, body: Uint8Array): Uint8Array[] {
       8 * t.runs,
       8 * Math.max(0, t.runs - 1),
       2 * t.runs,
-      4 * t.count,
+      2 * t.count,
       2 * t.count,
     ]),
     ...header.producers.flatMap((p) => [8, 4, 8].map((w) => w * p.count)),
@@ -54,7 +54,13 @@ function messageColumns(t: V4Header["topics"][number], six: Uint8Array[]): Uint8
   const runStart = [t.firstOffset, ...new Float64Array((start as Uint8Array).buffer), t.firstOffset + t.count];
   const high = new Uint16Array((slotHigh as Uint8Array).buffer);
   const low = new Uint16Array((slotLow as Uint8Array).buffer);
-  const out = { logIndex: new Float64Array(t.count), slot: new Uint32Array(t.count), time: new Float64Array(t.count) };
+  const out = {
+    logIndex: new Float64Array(t.count),
+    slot: new Uint32Array(t.count),
+    size: Uint32Array.from(new Uint16Array((size as Uint8Array).buffer)),
+    time: new Float64Array(t.count),
+  };
+  for (const [offset, bytes] of t.largeSizes ?? []) out.size[offset - t.firstOffset] = bytes;
   for (let r = 0; r < t.runs; r++) {
     for (let offset = runStart[r] as number; offset < (runStart[r + 1] as number); offset++) {
       const k = offset - t.firstOffset;
@@ -64,7 +70,7 @@ function messageColumns(t: V4Header["topics"][number], six: Uint8Array[]): Uint8
     }
   }
   const bytes = (a: Float64Array | Uint32Array) => new Uint8Array(a.buffer);
-  return [bytes(out.logIndex), bytes(out.slot), size as Uint8Array, bytes(out.time)];
+  return [bytes(out.logIndex), bytes(out.slot), bytes(out.size), bytes(out.time)];
 }
 
 const joined = (header: SnapshotHeader, columns: Uint8Array[]): Uint8Array =>
@@ -154,6 +160,10 @@ describe("snapshot and restore", () => {
       ["missing field", joined({ ...header, durables: undefined as never }, columns)],
       ["column length", joined({ ...header, topics: topics({ ...first, count: first.count + 1 }) }, columns)],
       ["runs without messages", joined({ ...header, topics: topics({ ...first, runs: first.count + 1 }) }, columns)],
+      [
+        "a large size where the column has a small one",
+        joined({ ...header, topics: topics({ ...first, largeSizes: [[first.firstOffset, 70_000]] }) }, columns),
+      ],
       ["bytes after the columns", Buffer.concat([...joinSnapshot(header, columns), new Uint8Array(1)])],
       ["log index order", joined(header, withColumn(0, new Uint8Array(reversed.buffer)))],
       [
