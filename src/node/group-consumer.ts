@@ -14,9 +14,9 @@ export type EntryMessages = (index: number) => readonly (PublishMessage | undefi
  */
 export const BATCH_BYTES = 256 * 1024;
 
-/** At least the bytes `item` takes in a push: its data, its topic and headers at 3 bytes a UTF-16 unit, its numbers. */
-function itemBytes(item: GroupMessageItem): number {
-  let bytes = item.data.length + 3 * item.topic.length + 64;
+/** At most the bytes `item` takes in a push: its data, its topic and headers at 3 bytes a UTF-16 unit, keys, numbers. */
+export function itemBytes(item: GroupMessageItem): number {
+  let bytes = item.data.length + 3 * item.topic.length + 96;
   if (item.headers !== undefined) for (const [key, value] of item.headers) bytes += 3 * (key.length + value.length) + 8;
   return bytes;
 }
