@@ -11,16 +11,32 @@ import { assert } from "../util/assert.ts";
 export class OutputBufferPool {
   private readonly kept: Uint8Array[] = [];
   private keptBytes = 0;
+  /** A buffer was given or taken since the last look of `idleCheck`. */
+  private used = false;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly idleCheck = (): void => {
+    this.idleTimer = undefined;
+    if (this.used) {
+      this.used = false;
+      if (this.kept.length > 0) this.watchIdle();
+      return;
+    }
+    this.kept.length = 0;
+    this.keptBytes = 0;
+  };
 
   /**
    * At most `maxBuffers` buffers and `maxBytes` of them; only buffers of `minBufferBytes` to `maxBufferBytes` are
-   * worth keeping (smaller ones are cheap to allocate, larger ones were grown by a rare batch).
+   * worth keeping (smaller ones are cheap to allocate, larger ones were grown by a rare batch). Buffers neither given
+   * nor taken for `idleMs` to twice that are let go: large batches come in runs, and a broker at rest has no use for
+   * them.
    */
   constructor(
     readonly maxBuffers: number,
     readonly maxBytes: number,
     readonly minBufferBytes: number,
     readonly maxBufferBytes: number,
+    private readonly idleMs = 1000,
   ) {}
 
   /** A buffer nobody uses any more: kept if it is worth it and fits, else left to the collector. */
@@ -35,13 +51,29 @@ export class OutputBufferPool {
     );
     this.kept.push(new Uint8Array(buffer));
     this.keptBytes += size;
+    this.touch();
   }
 
   /** A kept buffer, now the caller's alone; undefined when none is kept. */
   take(): Uint8Array | undefined {
     const buffer = this.kept.pop();
-    if (buffer !== undefined) this.keptBytes -= buffer.byteLength;
+    if (buffer !== undefined) {
+      this.keptBytes -= buffer.byteLength;
+      this.touch();
+    }
     return buffer;
+  }
+
+  private touch(): void {
+    this.used = true;
+    if (this.idleTimer === undefined) this.watchIdle();
+  }
+
+  /** One timer at most, and none while nothing is kept: an idle process is not woken up for an empty pool. */
+  private watchIdle(): void {
+    this.idleTimer = setTimeout(this.idleCheck, this.idleMs);
+    // a pending check must not keep a process alive that has nothing else to do
+    this.idleTimer.unref?.();
   }
 
   /** Buffers kept, and their bytes (for /metrics). */

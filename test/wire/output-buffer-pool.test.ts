@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { AssertionError } from "../../src/util/assert.ts";
 import { OutputBufferPool } from "../../src/wire/output-buffer-pool.ts";
+import { waitFor } from "../support/wait.ts";
 
 const MiB = 1 << 20;
 
@@ -28,5 +29,20 @@ describe("OutputBufferPool", () => {
     const buffer = new ArrayBuffer(2 * MiB);
     pool.give(buffer);
     expect(() => pool.give(buffer)).toThrow(AssertionError);
+  });
+
+  test("buffers neither given nor taken for a while are let go: a broker at rest keeps none", async () => {
+    const pool = new OutputBufferPool(4, 8 * MiB, MiB, 4 * MiB, 20);
+    pool.give(new ArrayBuffer(2 * MiB));
+    pool.give(new ArrayBuffer(2 * MiB));
+    expect(pool.use).toEqual({ buffers: 2, bytes: 4 * MiB });
+    await waitFor("the unused pool to let its buffers go", () => {
+      const use = pool.use;
+      if (use.buffers === 0 && use.bytes === 0) return true;
+      throw new Error(`still keeping ${use.buffers} buffers, ${use.bytes} bytes`);
+    });
+    // and it keeps them again once large batches come back
+    pool.give(new ArrayBuffer(2 * MiB));
+    expect(pool.take()?.byteLength).toBe(2 * MiB);
   });
 });
