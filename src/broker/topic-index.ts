@@ -9,12 +9,15 @@ import { bytesOf, grownCapacity, lastAtOrBelow, moveInto } from "./columns.ts";
  * A publish entry stores the messages of one topic at consecutive offsets, with one log index and
  * one time, so the index keeps those once per *run*: the messages of a topic that share their log
  * index, their time and the high 16 bits of their slot (so, under batched load, the topic's
- * messages of one entry). Per run (26 bytes): the offset it starts at, its log index, its time and
- * its slot's high bits; per message (4 bytes): its payload size and its slot's low 16 bits, a size of
- * 65,535 or more standing for the size kept by offset in `largeSizes` (a message that large costs its
- * 64 KiB and more in the log: the map's tens of bytes a message do not count beside it). Runs
- * split only where those values change, so the runs are a function of the retained messages alone
- * (every replica, restored or not, holds the same ones, and their snapshots are the same bytes).
+ * messages of one entry). Per run (28 bytes): the offset and slot of its first message, its log
+ * index and its time; per message (2 bytes): its payload size, a size of 65,535 or more standing for
+ * the size kept by offset in `largeSizes` (a message that large costs its 64 KiB and more in the log:
+ * the map's tens of bytes a message do not count beside it). While a topic's runs hold consecutive
+ * slots (one topic to a batch, or to a connection) a message's slot is its run's first slot plus its
+ * place in the run; once a run has a gap (messages of other topics between them in the entry), each
+ * message also keeps its slot's low 16 bits (2 bytes more) until no retained run has one (`gaps`).
+ * All of this is a function of the retained messages alone: every replica, restored or not, holds
+ * the same runs and columns, and their snapshots are the same bytes.
  *
  * Messages [head, tail) and runs [runHead, runTail) sit in columns; offset `firstOffset + k` is
  * message `head + k`. Dropping old messages moves `head` (and `runHead` once a run is all gone: the
@@ -39,12 +42,12 @@ const MAX_SLOT = 0xffffffff;
 export const LARGE_SIZE = 0xffff;
 
 export interface SnapshotColumns {
-  /** Per run: its log index, its time, where it starts (all but the first run: it starts at firstOffset). */
+  /** Per run: its log index, its time, where it starts and its first slot (all but the first run's: headSlot). */
   logIndex: Uint8Array;
   time: Uint8Array;
   start: Uint8Array;
-  slotHigh: Uint8Array;
-  /** Per message. */
+  slot: Uint8Array;
+  /** Per message: its size, and its slot's low half (only while a run has a gap, else no bytes). */
   size: Uint8Array;
   slotLow: Uint8Array;
 }
@@ -57,7 +60,13 @@ export class TopicIndex {
   head = 0;
   tail = 0;
   size: Uint16Array;
-  slotLow: Uint16Array;
+  /** The slots' low halves, only while `gaps` > 0 (else each run's slots are consecutive). */
+  slotLow: Uint16Array | undefined;
+  /** Pairs of retained messages next to each other in one run whose slots are not consecutive. */
+  gaps = 0;
+  /** The slot of the message at `head` (its run may have begun before it), and of the newest message. */
+  headSlot = 0;
+  tailSlot = 0;
   /** The payload sizes of LARGE_SIZE or more, by offset: only those retained, undefined when there are none. */
   largeSizes: Map<number, number> | undefined;
   runHead = 0;
@@ -65,7 +74,8 @@ export class TopicIndex {
   runStart: Float64Array;
   runLogIndex: Float64Array;
   runTime: Float64Array;
-  runSlotHigh: Uint16Array;
+  /** The slot of each run's first message (the first run's may be gone: headSlot). */
+  runSlot: Uint32Array;
   /** Position in the age heap, -1 when not in it (see age-heap.ts). */
   heapPos = -1;
   /** The round of BrokerState.takeAppended in which this topic was last listed as appended to. */
@@ -88,11 +98,10 @@ export class TopicIndex {
     runs = INITIAL_RUNS,
   ) {
     this.size = new Uint16Array(capacity);
-    this.slotLow = new Uint16Array(capacity);
     this.runStart = new Float64Array(runs);
     this.runLogIndex = new Float64Array(runs);
     this.runTime = new Float64Array(runs);
-    this.runSlotHigh = new Uint16Array(runs);
+    this.runSlot = new Uint32Array(runs);
   }
 
   get count(): number {
@@ -139,16 +148,17 @@ export class TopicIndex {
   append(logIndex: number, slot: number, size: number, time: number): number {
     // no closure for the message: this runs for every message stored
     if (!(slot >= 0 && slot <= MAX_SLOT)) assert(false, `slot ${slot} is a u32`);
-    const high = Math.floor(slot / LOW);
     const last = this.runTail - 1;
     const offset = this.nextOffset;
+    const empty = this.tail === this.head;
     if (
-      this.tail === this.head ||
+      empty ||
       this.runLogIndex[last] !== logIndex ||
       this.runTime[last] !== time ||
-      this.runSlotHigh[last] !== high
+      (this.runSlot[last] as number) >>> 16 !== slot >>> 16
     )
-      this.addRun(offset, logIndex, time, high);
+      this.addRun(offset, logIndex, time, slot);
+    else if (slot !== this.tailSlot + 1 && this.gaps++ === 0) this.keepLows();
     if (this.tail === this.size.length) this.makeRoom();
     const at = this.tail++;
     if (size < LARGE_SIZE) this.size[at] = size;
@@ -157,7 +167,9 @@ export class TopicIndex {
       this.largeSizes ??= new Map();
       this.largeSizes.set(offset, size);
     }
-    this.slotLow[at] = slot % LOW;
+    if (this.slotLow !== undefined) this.slotLow[at] = slot & 0xffff;
+    if (empty) this.headSlot = slot;
+    this.tailSlot = slot;
     this.bytes += size;
     return offset;
   }
@@ -167,13 +179,24 @@ export class TopicIndex {
     if (this.expiry?.delete(this.firstOffset) && this.expiry.size === 0) this.expiry = undefined;
     const size = this.size[this.head] as number;
     this.bytes -= size === LARGE_SIZE ? this.dropLarge(this.firstOffset) : size;
+    const lows = this.slotLow;
+    const { head } = this;
     this.head++;
     this.firstOffset++;
     if (this.head === this.tail) {
       this.runHead = this.runTail;
       this.resize(this.size.length > IDLE_CAPACITY ? INITIAL_CAPACITY : this.size.length);
       this.resizeRuns(this.runStart.length > IDLE_CAPACITY ? INITIAL_RUNS : this.runStart.length);
-    } else if (this.runHead + 1 < this.runTail && this.runStart[this.runHead + 1] === this.firstOffset) this.runHead++;
+    } else if (this.runHead + 1 < this.runTail && this.runStart[this.runHead + 1] === this.firstOffset) {
+      this.runHead++;
+      this.headSlot = this.runSlot[this.runHead] as number;
+    } else if (lows === undefined) this.headSlot++;
+    else {
+      // the same run, so the same high half
+      const step = (lows[head + 1] as number) - (lows[head] as number);
+      this.headSlot += step;
+      if (step !== 1 && --this.gaps === 0) this.slotLow = undefined;
+    }
   }
 
   /** The run holding `offset`, -1 when the offset is not retained. */
@@ -203,7 +226,13 @@ export class TopicIndex {
 
   /** The slot of the retained message at `offset`, which is in run `run` (runOf). */
   slotAt(offset: number, run: number): number {
-    return (this.runSlotHigh[run] as number) * LOW + (this.slotLow[this.head + offset - this.firstOffset] as number);
+    const lows = this.slotLow;
+    if (lows !== undefined) {
+      const first = this.runSlot[run] as number;
+      return first - (first % LOW) + (lows[this.head + offset - this.firstOffset] as number);
+    }
+    if (run === this.runHead) return this.headSlot + offset - this.firstOffset;
+    return (this.runSlot[run] as number) + offset - (this.runStart[run] as number);
   }
 
   /** The payload size of the retained message at `offset`. */
@@ -220,13 +249,14 @@ export class TopicIndex {
     this.sharedMessages = true;
     this.sharedRuns = true;
     const { head, tail, runHead, runTail } = this;
+    const second = Math.min(runHead + 1, runTail);
     return {
       logIndex: bytesOf(this.runLogIndex, runHead, runTail),
       time: bytesOf(this.runTime, runHead, runTail),
-      start: bytesOf(this.runStart, Math.min(runHead + 1, runTail), runTail),
-      slotHigh: bytesOf(this.runSlotHigh, runHead, runTail),
+      start: bytesOf(this.runStart, second, runTail),
+      slot: bytesOf(this.runSlot, second, runTail),
       size: bytesOf(this.size, head, tail),
-      slotLow: bytesOf(this.slotLow, head, tail),
+      slotLow: this.slotLow === undefined ? new Uint8Array(0) : bytesOf(this.slotLow, head, tail),
     };
   }
 
@@ -256,13 +286,25 @@ export class TopicIndex {
     return size;
   }
 
-  private addRun(start: number, logIndex: number, time: number, high: number): void {
+  /** A run has its first gap: from now on each message keeps its slot's low half. */
+  private keepLows(): void {
+    const lows = new Uint16Array(this.size.length);
+    let run = this.runHead;
+    let slot = this.headSlot;
+    for (let offset = this.firstOffset; offset < this.nextOffset; offset++, slot++) {
+      if (run + 1 < this.runTail && this.runStart[run + 1] === offset) slot = this.runSlot[++run] as number;
+      lows[this.head + offset - this.firstOffset] = slot % LOW;
+    }
+    this.slotLow = lows;
+  }
+
+  private addRun(start: number, logIndex: number, time: number, slot: number): void {
     if (this.runTail === this.runStart.length) this.resizeRuns(grownCapacity(this.runs, this.runStart.length));
     const at = this.runTail++;
     this.runStart[at] = start;
     this.runLogIndex[at] = logIndex;
     this.runTime[at] = time;
-    this.runSlotHigh[at] = high;
+    this.runSlot[at] = slot;
   }
 
   private makeRoom(): void {
@@ -273,10 +315,10 @@ export class TopicIndex {
     const { head, tail } = this;
     if (capacity === this.size.length && !this.sharedMessages) {
       this.size.copyWithin(0, head, tail);
-      this.slotLow.copyWithin(0, head, tail);
+      this.slotLow?.copyWithin(0, head, tail);
     } else {
       this.size = moveInto(new Uint16Array(capacity), this.size, head, tail);
-      this.slotLow = moveInto(new Uint16Array(capacity), this.slotLow, head, tail);
+      if (this.slotLow !== undefined) this.slotLow = moveInto(new Uint16Array(capacity), this.slotLow, head, tail);
       this.sharedMessages = false;
     }
     this.head = 0;
@@ -289,12 +331,12 @@ export class TopicIndex {
       this.runStart.copyWithin(0, head, tail);
       this.runLogIndex.copyWithin(0, head, tail);
       this.runTime.copyWithin(0, head, tail);
-      this.runSlotHigh.copyWithin(0, head, tail);
+      this.runSlot.copyWithin(0, head, tail);
     } else {
       this.runStart = moveInto(new Float64Array(capacity), this.runStart, head, tail);
       this.runLogIndex = moveInto(new Float64Array(capacity), this.runLogIndex, head, tail);
       this.runTime = moveInto(new Float64Array(capacity), this.runTime, head, tail);
-      this.runSlotHigh = moveInto(new Uint16Array(capacity), this.runSlotHigh, head, tail);
+      this.runSlot = moveInto(new Uint32Array(capacity), this.runSlot, head, tail);
       this.sharedRuns = false;
     }
     this.runHead = 0;

@@ -17,9 +17,9 @@ function columnsOf(header: V4Header, body: Uint8Array): Uint8Array[] {
       8 * t.runs,
       8 * t.runs,
       8 * Math.max(0, t.runs - 1),
-      2 * t.runs,
+      4 * Math.max(0, t.runs - 1),
       2 * t.count,
-      2 * t.count,
+      t.lowSlots ? 2 * t.count : 0,
     ]),
     ...header.producers.flatMap((p) => [8, 4, 8].map((w) => w * p.count)),
   ];
@@ -46,14 +46,14 @@ function splitV4(bytes: Uint8Array): { header: V4Header; columns: Uint8Array[] }
  * version 4 snapshot: written out message by message, as the old index kept them.
  */
 function messageColumns(t: V4Header["topics"][number], six: Uint8Array[]): Uint8Array[] {
-  const [logIndex, time, start, slotHigh, size, slotLow] = six.map((c) => new Uint8Array(c)) as Uint8Array[] & {
+  const [logIndex, time, start, slot, size, slotLow] = six.map((c) => new Uint8Array(c)) as Uint8Array[] & {
     length: 6;
   };
   const runLog = new Float64Array((logIndex as Uint8Array).buffer);
   const runTime = new Float64Array((time as Uint8Array).buffer);
   const runStart = [t.firstOffset, ...new Float64Array((start as Uint8Array).buffer), t.firstOffset + t.count];
-  const high = new Uint16Array((slotHigh as Uint8Array).buffer);
-  const low = new Uint16Array((slotLow as Uint8Array).buffer);
+  const firstSlot = [t.headSlot ?? 0, ...new Uint32Array((slot as Uint8Array).buffer)];
+  const low = t.lowSlots ? new Uint16Array((slotLow as Uint8Array).buffer) : undefined;
   const out = {
     logIndex: new Float64Array(t.count),
     slot: new Uint32Array(t.count),
@@ -66,7 +66,9 @@ function messageColumns(t: V4Header["topics"][number], six: Uint8Array[]): Uint8
       const k = offset - t.firstOffset;
       out.logIndex[k] = runLog[r] as number;
       out.time[k] = runTime[r] as number;
-      out.slot[k] = (high[r] as number) * 0x10000 + (low[k] as number);
+      const first = firstSlot[r] as number;
+      out.slot[k] =
+        low === undefined ? first + offset - (runStart[r] as number) : first - (first % 0x10000) + (low[k] as number);
     }
   }
   const bytes = (a: Float64Array | Uint32Array) => new Uint8Array(a.buffer);
