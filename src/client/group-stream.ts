@@ -15,6 +15,7 @@ import { isRetryable } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
 import { GroupSettles, type SettleKind } from "./group-settles.ts";
 import { LeaderLink } from "./leader-link.ts";
+import { MessageBuffer } from "./message-buffer.ts";
 import type { RequestChannel } from "./request-channel.ts";
 import type { ServerPool } from "./server-pool.ts";
 
@@ -74,7 +75,8 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   private readonly link: LeaderLink;
   private channel: RequestChannel | undefined;
   private subscription = -1;
-  private readonly queue: ConsumedMessage[] = [];
+  /** Bounded by the group (maxPending a member), not here; a shift per message moved the whole array. */
+  private readonly queue = new MessageBuffer<ConsumedMessage>(Infinity, Infinity);
   /** key (the offset, in a group on one topic) -> attempt of every message handed to this member and not yet settled. */
   private readonly inHand = new Map<number, number>();
   private waiter: PromiseWithResolvers<void> | undefined;
@@ -114,8 +116,8 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   next(): Promise<IteratorResult<ConsumedMessage>> {
     // a message waiting, once joined, is handed over without the await and async frame of the general path: a busy
     // member takes one per message
-    if (this.joined && this.queue.length > 0)
-      return Promise.resolve({ value: this.queue.shift() as ConsumedMessage, done: false });
+    const message = this.joined ? this.queue.shift() : undefined;
+    if (message !== undefined) return Promise.resolve({ value: message, done: false });
     return this.wait();
   }
 

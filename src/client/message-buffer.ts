@@ -11,13 +11,13 @@ export interface ReceivedMessage {
 }
 
 /**
- * Messages received and not yet taken by the consumer, in arrival order. `full` tells the subscription to stop
+ * Messages received and not yet taken by the consumer, in arrival order (a subscription's, or a group member's). `full` tells the subscription to stop
  * reading from the socket, `low` when to read again: the buffer stays bounded however slow the consumer is, and
  * TCP flow control holds the rest back at the broker.
  */
-export class MessageBuffer {
+export class MessageBuffer<M extends ReceivedMessage = ReceivedMessage> {
   /** Taken slots are cleared so that the consumer's messages can be collected before the array is compacted. */
-  private items: (ReceivedMessage | undefined)[] = [];
+  private items: (M | undefined)[] = [];
   private head = 0;
   private bytes = 0;
 
@@ -38,12 +38,12 @@ export class MessageBuffer {
     return this.count <= this.maxMessages / 4 && this.bytes <= this.maxBytes / 4;
   }
 
-  push(message: ReceivedMessage): void {
+  push(message: M): void {
     this.items.push(message);
     this.bytes += message.data.length;
   }
 
-  shift(): ReceivedMessage | undefined {
+  shift(): M | undefined {
     const message = this.items[this.head];
     if (message === undefined) return undefined;
     this.items[this.head] = undefined;
