@@ -28,11 +28,10 @@ class Pair {
   }
 
   drop(n: number): void {
-    for (let i = 0; i < n && this.list.length > 0; i++) {
-      this.index.dropHead();
-      this.list.shift();
-      this.firstOffset++;
-    }
+    const k = Math.min(n, this.list.length);
+    for (let i = 0; i < k; i++) this.index.dropHead();
+    this.list.splice(0, k);
+    this.firstOffset += k;
   }
 }
 
@@ -227,9 +226,9 @@ describe("the topic index in runs", () => {
 
   test("a run longer than 65,536 slots splits where the slot's high half changes, and is cut and restored", () => {
     const pair = new Pair();
-    for (let slot = 0; slot < 140_000; slot++) pair.append({ logIndex: 7, slot, size: 1, time: T0 });
-    expect(pair.index.runs).toBe(3);
-    pair.drop(70_000);
+    for (let slot = 0; slot < 70_000; slot++) pair.append({ logIndex: 7, slot, size: 1, time: T0 });
+    expect(pair.index.runs).toBe(2);
+    pair.drop(30_000); // into the middle of the first run, of 65,536
     expect(pair.index.runs).toBe(2);
     expect(differences(pair.index, pair.list, pair.firstOffset)).toEqual([]);
     const copy = restored(pair.index, 7, T0);
