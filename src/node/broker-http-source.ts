@@ -68,6 +68,8 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
       const broker = parts.broker();
       yield { structure: "publishes_in_flight", items: broker.batcher.inFlight, bytes: broker.batcher.inFlightBytes };
       yield { structure: "proposals_pending", items: broker.pending.size, bytes: 0 };
+      const decoded = broker.groups.decodedEntries.size;
+      yield { structure: "group_entries_decoded", items: decoded.entries, bytes: decoded.bytes };
       const dedup = broker.state.dedupUse;
       yield { structure: "dedup_window", items: dedup.seqs, bytes: dedup.seqs * 20 };
       yield { structure: "dedup_producers", items: dedup.producers, bytes: 0 };

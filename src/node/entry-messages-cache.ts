@@ -7,22 +7,29 @@ import type { EntryReader } from "./subscription-feed.ts";
  * applied in one turn, which under load are more than a few).
  */
 const KEPT = 16;
+/**
+ * Bytes of payload kept at most (the newest entry is kept whatever its size): payloads are views into their entries,
+ * so each kept entry pins its whole buffer, and an entry holds up to a batch of 1 MiB or one message of up to the
+ * frame limit (16 MiB): sixteen of those would pin 256 MiB.
+ */
+const KEPT_BYTES = 8 << 20;
 const NONE: readonly (PublishMessage | undefined)[] = [];
 
 /**
  * The messages of recent publish entries, decoded once for every group member this broker serves: the members of a
  * group take turns through the same entries, and each decoding an entry of 1,000 messages for its third of them
  * tripled the leader's decode work. A committed entry never changes, so nothing goes stale; payloads are views into
- * the entry, so at most KEPT entries are held.
+ * the entry, so at most KEPT entries and KEPT_BYTES of their payloads are held (docs/memory.md).
  */
 export class EntryMessagesCache {
-  private readonly kept = new Map<number, readonly (PublishMessage | undefined)[]>();
+  private readonly kept = new Map<number, { messages: readonly (PublishMessage | undefined)[]; bytes: number }>();
+  private keptBytes = 0;
 
   constructor(private readonly read: EntryReader) {}
 
   messages(index: number): readonly (PublishMessage | undefined)[] {
     const known = this.kept.get(index);
-    if (known !== undefined) return known;
+    if (known !== undefined) return known.messages;
     const data = this.read(index);
     const messages = data === undefined ? NONE : decodeEntryMessages(data);
     this.keep(index, messages);
@@ -37,9 +44,22 @@ export class EntryMessagesCache {
     this.keep(index, publishMessagesOf(messages, true));
   }
 
+  /** Entries kept, and the bytes of their payloads. */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.kept.size, bytes: this.keptBytes };
+  }
+
   private keep(index: number, messages: readonly (PublishMessage | undefined)[]): void {
     if (this.kept.has(index)) return;
-    if (this.kept.size >= KEPT) this.kept.delete(this.kept.keys().next().value as number);
-    this.kept.set(index, messages);
+    let bytes = 0;
+    for (const m of messages) bytes += m?.data.length ?? 0;
+    this.kept.set(index, { messages, bytes });
+    this.keptBytes += bytes;
+    // oldest first (a Map iterates in insertion order); the entry just kept stays
+    for (const [oldest, held] of this.kept) {
+      if (this.kept.size <= 1 || (this.kept.size <= KEPT && this.keptBytes <= KEPT_BYTES)) break;
+      this.kept.delete(oldest);
+      this.keptBytes -= held.bytes;
+    }
   }
 }

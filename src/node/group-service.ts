@@ -50,8 +50,12 @@ export class GroupService {
   /** Given to the state machine while this broker pushes to members: it hears of each publish entry applied. */
   private readonly onPublishEntry: (index: number, messages: readonly unknown[]) => void;
 
+  /** Publish entries kept decoded for the members' pushes (docs/memory.md), for /metrics. */
+  readonly decodedEntries: EntryMessagesCache;
+
   constructor(private readonly host: GroupServiceHost) {
     const cache = new EntryMessagesCache(host.read);
+    this.decodedEntries = cache;
     this.entries = (index) => cache.messages(index);
     this.onPublishEntry = (index, messages) => cache.applied(index, messages);
   }

@@ -49,4 +49,28 @@ describe("the decoded messages a leader keeps for its group pushes", () => {
     state.apply(3, encodeCommand({ type: "publish", time: T0 + 2, messages: MESSAGES.slice(0, 1) }));
     expect(heard).toEqual([3]);
   });
+
+  test("at most 16 entries and 8 MiB of their payloads are kept, the newest whatever its size", () => {
+    const MiB = 1 << 20;
+    const entryOf = (size: number) =>
+      encodeCommand({ type: "publish", time: T0, messages: [{ topic: "big", data: new Uint8Array(size) }] });
+    const large = entryOf(1.5 * MiB);
+    const reads: number[] = [];
+    const cache = new EntryMessagesCache((index) => {
+      reads.push(index);
+      return index === 100 ? entryOf(10 * MiB) : large;
+    });
+    for (let index = 1; index <= 20; index++) cache.messages(index);
+    // five entries of 1.5 MiB fit in 8 MiB: 16 to 20 are still kept, 15 is read again
+    reads.length = 0;
+    for (let index = 20; index >= 15; index--) cache.messages(index);
+    expect(reads).toEqual([15]);
+    expect(cache.size).toEqual({ entries: 5, bytes: 7.5 * MiB });
+    // one message over the budget: kept alone, as the newest
+    cache.messages(100);
+    expect(cache.size).toEqual({ entries: 1, bytes: 10 * MiB });
+    reads.length = 0;
+    cache.messages(100);
+    expect(reads).toEqual([]);
+  });
 });

@@ -35,7 +35,12 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
     const parts = {
       id: 1,
       store,
-      broker: () => ({ batcher, pending, state: { dedupUse: { producers: 2, seqs: 7 } } }),
+      broker: () => ({
+        batcher,
+        pending,
+        state: { dedupUse: { producers: 2, seqs: 7 } },
+        groups: { decodedEntries: { size: { entries: 2, bytes: 5000 } } },
+      }),
       snapshotReceiver: { receiving: 4096 },
       // the sums a listener and the peer network give (test/wire/connection-memory.test.ts checks those)
       listener: () => ({
@@ -59,6 +64,7 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
         mirrored: s.value("mqraft_memory_items", { structure: "tail_mirror" }),
         inFlight: of("publishes_in_flight"),
         proposals: of("proposals_pending"),
+        decoded: of("group_entries_decoded"),
         receiving: of("snapshot_receiving"),
         dedup: [...of("dedup_window"), s.value("mqraft_memory_items", { structure: "dedup_producers" })],
         toClients: of("client_send_queue"),
@@ -72,6 +78,7 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
       mirrored: 3 * recordSize(1000),
       inFlight: [4, 400],
       proposals: [1, 0],
+      decoded: [2, 5000],
       receiving: [1, 4096],
       dedup: [7, 140, 2],
       toClients: [3, 700],
