@@ -11,8 +11,13 @@ import {
 } from "./record-codec.ts";
 import { TailMirror } from "./tail-mirror.ts";
 
-/** The largest write buffer kept from one write to the next. */
-const MAX_KEPT_BYTES = 8 << 20;
+/**
+ * The write buffer kept from one write to the next, and the most one write takes (unless one record is larger): the
+ * records of a turn go to the file in writes of up to this much. The buffer's pages stay resident once written, so
+ * with 8 MiB kept a broker's memory at rest grew, turn after turn, to the largest turn it had written (issue 19's
+ * soak); a batch is at most about 1 MiB, so 2 MiB holds one whole and a write syscall per 2 MiB costs nothing.
+ */
+const KEPT_WRITE_BYTES = 2 << 20;
 
 export interface Segment {
   firstIndex: number;
@@ -62,6 +67,16 @@ export class SegmentFiles {
   /** Appends the records of entries[from, to) at the segment's end (its size grows at once; the write may come later this turn). */
   appendRecords(seg: Segment, entries: readonly RecordFields[], from: number, to: number): void {
     if (this.pending !== undefined && this.pending.seg !== seg) this.writePending();
+    let bytes = 0;
+    for (let j = from; j < to; j++) bytes += recordSize((entries[j] as RecordFields).data.length);
+    if (bytes > KEPT_WRITE_BYTES && to - from > 1) {
+      const mid = (from + to) >>> 1;
+      this.appendRecords(seg, entries, from, mid);
+      this.appendRecords(seg, entries, mid, to);
+      return;
+    }
+    // what is pending goes to the file first, rather than growing the buffer past what is kept
+    if (this.pendingLength > 0 && this.pendingLength + bytes > KEPT_WRITE_BYTES) this.writePending();
     if (this.pending === undefined) {
       this.pending = { seg, at: seg.size };
       this.pendingLength = 0;
@@ -73,11 +88,11 @@ export class SegmentFiles {
         }
       });
     }
-    let bytes = 0;
-    for (let j = from; j < to; j++) bytes += recordSize((entries[j] as RecordFields).data.length);
     const start = this.pendingLength;
     if (start + bytes > this.pendingBytes.length) {
-      const grown = new Uint8Array(Math.max(start + bytes, 2 * this.pendingBytes.length, 64 * 1024));
+      const grown = new Uint8Array(
+        Math.max(start + bytes, Math.min(KEPT_WRITE_BYTES, Math.max(2 * this.pendingBytes.length, 64 * 1024))),
+      );
       grown.set(this.pendingBytes.subarray(0, start));
       this.pendingBytes = grown;
     }
@@ -109,7 +124,7 @@ export class SegmentFiles {
       throw e;
     }
     // a burst does not pin a large buffer
-    if (this.pendingBytes.length > MAX_KEPT_BYTES) this.pendingBytes = new Uint8Array(0);
+    if (this.pendingBytes.length > KEPT_WRITE_BYTES) this.pendingBytes = new Uint8Array(0);
   }
 
   get newest(): Segment | undefined {
