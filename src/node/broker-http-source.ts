@@ -65,6 +65,7 @@ export function brokerHttpSource(parts: BrokerParts): BrokerHttpSource {
       const cache = parts.store.cacheUse();
       yield { structure: "recent_entries", items: cache.recentEntries, bytes: cache.recentBytes };
       yield { structure: "tail_mirror", items: cache.mirroredBytes, bytes: cache.mirrorCapacity };
+      yield { structure: "write_buffer", items: cache.writeBufferBytes > 0 ? 1 : 0, bytes: cache.writeBufferBytes };
       const broker = parts.broker();
       yield { structure: "publishes_in_flight", items: broker.batcher.inFlight, bytes: broker.batcher.inFlightBytes };
       yield { structure: "proposals_pending", items: broker.pending.size, bytes: 0 };

@@ -39,6 +39,8 @@ export interface CacheUse {
   recentBytes: number;
   mirroredBytes: number;
   mirrorCapacity: number;
+  /** The buffer the next write's records are encoded into (segment-files.ts). */
+  writeBufferBytes: number;
 }
 
 /** The caches of the log's tail, for /metrics. */
@@ -50,6 +52,7 @@ export function cacheUse(recent: RecentEntries, files: SegmentFiles): CacheUse {
     recentBytes: held.bytes,
     mirroredBytes: mirror.bytes,
     mirrorCapacity: mirror.capacity,
+    writeBufferBytes: files.writeBufferBytes,
   };
 }
 

@@ -105,6 +105,11 @@ export class SegmentFiles {
     seg.size += bytes;
   }
 
+  /** The size of the write buffer kept (at most KEPT_WRITE_BYTES once a write is done), for /metrics. */
+  get writeBufferBytes(): number {
+    return this.pendingBytes.length;
+  }
+
   /** The tail mirror's use, for /metrics. */
   get mirrorSize(): { bytes: number; capacity: number } {
     return this.mirror.size;

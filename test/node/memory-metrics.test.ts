@@ -62,6 +62,7 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
       return {
         recent: of("recent_entries"),
         mirrored: s.value("mqraft_memory_items", { structure: "tail_mirror" }),
+        writeBuffer: of("write_buffer"),
         inFlight: of("publishes_in_flight"),
         proposals: of("proposals_pending"),
         decoded: of("group_entries_decoded"),
@@ -76,6 +77,8 @@ test("/metrics reports what each bounded in-memory structure holds: the log's ta
     expect(scrape()).toEqual({
       recent: [3, 3000],
       mirrored: 3 * recordSize(1000),
+      // the records were encoded into a buffer of the first size, 64 KiB, kept for the next write
+      writeBuffer: [1, 64 * 1024],
       inFlight: [4, 400],
       proposals: [1, 0],
       decoded: [2, 5000],

@@ -33,5 +33,6 @@ test("a turn's records go to the file in writes of at most 2 MiB, so the write b
   await store.sync();
   const largest = Math.max(...fs.writes);
   if (largest > 2 * MiB) throw new Error(`expected writes of at most 2 MiB, the largest was ${largest} bytes`);
+  expect(store.cacheUse().writeBufferBytes).toBeLessThanOrEqual(2 * MiB);
   expect(describeEntries(store.entries(1, 16))).toEqual(describeEntries([...large, ...more]));
 });
