@@ -177,21 +177,41 @@ export class TestCluster {
 
   /** The leader that a majority of the running brokers agree on, once there is one. */
   async waitForLeader(timeoutMs = 10_000, except?: number): Promise<number> {
-    return waitFor(
-      `a leader${except ? ` other than ${except}` : ""}`,
-      async () => {
-        const views = await Promise.all(this.running().map((b) => probeStatus(b.address, 500)));
-        const leaders = views.map((v) => v?.leader ?? 0).filter((l) => l !== 0 && l !== except);
-        const leader = leaders[0];
-        if (leader === undefined) return undefined;
-        const agree = leaders.filter((l) => l === leader).length;
-        const selfView = views.find((v) =>
-          v?.nodes.some((n) => n.id === leader && n.role === "leader" && n.reachable && (n.term ?? 0) > 0),
-        );
-        return agree > this.brokers.length / 2 && selfView ? leader : undefined;
-      },
-      { timeoutMs, intervalMs: 50 },
+    return this.explained(
+      waitFor(
+        `a leader${except ? ` other than ${except}` : ""}`,
+        async () => {
+          const views = await Promise.all(this.running().map((b) => probeStatus(b.address, 500)));
+          const leaders = views.map((v) => v?.leader ?? 0).filter((l) => l !== 0 && l !== except);
+          const leader = leaders[0];
+          if (leader === undefined) return undefined;
+          const agree = leaders.filter((l) => l === leader).length;
+          const selfView = views.find((v) =>
+            v?.nodes.some((n) => n.id === leader && n.role === "leader" && n.reachable && (n.term ?? 0) > 0),
+          );
+          return agree > this.brokers.length / 2 && selfView ? leader : undefined;
+        },
+        { timeoutMs, intervalMs: 50 },
+      ),
     );
+  }
+
+  /** A failed wait's error with each broker's state and the end of its log, so a rare failure can be explained. */
+  private async explained<T>(waiting: Promise<T>): Promise<T> {
+    try {
+      return await waiting;
+    } catch (e) {
+      const states = this.brokers.map((b) => {
+        const p = b.proc;
+        const state = !p
+          ? "not started"
+          : p.exitCode !== null || p.signalCode !== null
+            ? `exited (code ${p.exitCode}, signal ${p.signalCode})`
+            : "running";
+        return `broker ${b.id}: ${state}`;
+      });
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\n${states.join("\n")}\n${this.tails(15)}`);
+    }
   }
 
   /**
