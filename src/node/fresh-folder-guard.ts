@@ -59,7 +59,9 @@ export function runningCluster(self: number, status: MembersView | undefined, lo
   // Only a voter's lost votes and acknowledgements count; a learner or a new member catches up before it votes.
   if (!status.nodes.some((n) => n.voter && n.id === self)) return undefined;
   const others = status.nodes.filter((n) => n.voter && n.id !== self);
-  const majority = Math.floor((others.length + 1) / 2) + 1;
+  // A majority of the others, not of all voters: a quorum the lost folder was part of has at least that many of them
+  // (with 2 voters, 1 of 1), so they share a member with it; a majority of all would be out of reach with 2 voters.
+  const majority = Math.floor(others.length / 2) + 1;
   const answered = others.filter((n) => n.term !== null && n.lastIndex !== null);
   if (answered.length < majority) {
     throw new MqraftError(

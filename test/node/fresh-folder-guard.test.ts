@@ -54,6 +54,19 @@ describe("the answers a broker on an empty folder needs", () => {
     expect(outcome(led)).toBe("term 7, floor (7, 500)");
   });
 
+  test("a majority of the other voters is enough with an even number of voters: 1 of 1, 2 of 3", () => {
+    // 2 voters: everything committed is on both, so the one other voter's answer holds it all; a majority of all
+    // voters (2) can never answer for node 3, which would refuse to start for ever after losing its folder.
+    expect(outcome({ nodes: [row(1, "leader", 4, 30, 4), row(3, "unknown", 0, 0, 0)] })).toBe("term 4, floor (4, 30)");
+    // 4 voters: a quorum is 3, so whatever node 3 helped commit is on 2 of the other 3; any 2 of them share a member.
+    const four = {
+      nodes: [row(1, "leader", 5, 80, 5), absent(2), row(3, "unknown", 0, 0, 0), row(4, "follower", 5, 70, 5)],
+    };
+    expect(outcome(four)).toBe("term 5, floor (5, 80)");
+    const one = { nodes: [row(1, "leader", 5, 80, 5), absent(2), row(3, "unknown", 0, 0, 0), absent(4)] };
+    expect(outcome(one)).toContain("only 1 of its 3 other voters answered, where 2 are needed");
+  });
+
   test("every other voter answered and none leads: no leader holds a match of the lost folder, the start goes on", () => {
     const view = { nodes: [row(1, "candidate", 9, 600, 7), row(2, "follower", 9, 600, 7), row(3, "unknown", 0, 0, 0)] };
     expect(outcome(view)).toBe("term 9, floor (7, 600)");
