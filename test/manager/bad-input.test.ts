@@ -139,7 +139,9 @@ describe("bad input on the manager port gets an error frame and a close", () => 
       };
       await waitFor("every flood connection to be answered", () => {
         const { served, refused } = outcome();
-        return served + refused === flood.length ? true : undefined;
+        if (served + refused === flood.length) return true;
+        const open = flood.filter((c) => c.connection.isOpen).length;
+        throw new Error(`${served} served, ${refused} refused of ${flood.length}; ${open} still open`);
       });
       // the reporter's connection counts too
       expect(outcome()).toEqual({ served: MAX_CONNECTIONS - 1, refused: 2 * MAX_CONNECTIONS + 1 });
