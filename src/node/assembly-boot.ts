@@ -31,18 +31,19 @@ export async function found(store: LogStore, options: AssemblyOptions): Promise<
       // the most up-to-date answered log's last term: the highest term may be above every log's (fresh-folder-guard.ts)
       aboveTerm: running.floorTerm,
     });
+    // Then the term, durable before any entry: no vote in a term it may have voted in already (the highest the
+    // others answered). Saved with the founding entries instead, a power loss could keep the entries (the folder no
+    // longer new, so it does not ask again) and lose the term.
+    store.saveHardState({ ...store.hardState(), term: running.term, vote: 0 });
+    await store.sync();
   }
   if (options.founders.length > 0) {
     await options.beforeFounding?.();
     const addresses = Object.fromEntries(options.founders.map((p) => [String(p.id), p.address]));
     const first = bootstrap({ voters: options.founders.map((p) => p.id), learners: [], addresses });
     store.append(first.entries);
-    store.saveHardState(first.hardState);
-  }
-  if (running !== undefined) {
-    // no vote in a term it may have voted in already: the highest a majority of the others reached
     const hard = store.hardState();
-    store.saveHardState({ ...hard, term: Math.max(hard.term, running.term), vote: 0 });
+    store.saveHardState({ ...first.hardState, term: Math.max(first.hardState.term, hard.term), vote: hard.vote });
   }
   await store.sync();
 }

@@ -3,7 +3,8 @@
  * deleted folder, another working directory). Such a broker has forgotten the entries it acknowledged and the votes it
  * cast; if it voted at once, a candidate without an entry it had helped commit could win with its vote, and that entry
  * would be lost. So before its first vote, a broker on an empty folder asks the cluster: if the cluster already ran an
- * election (a term of 2 or more), the broker takes the highest term a majority of the other voters report, and
+ * election (a term of 2 or more), the broker takes the highest term the other voters report (how many must answer:
+ * `answersNeeded`), and
  * withholds its vote until it holds the most up-to-date log among theirs (the repair's damage marker,
  * docs/storage.md).
  */
@@ -24,7 +25,7 @@ export interface MembersView {
   }[];
 }
 
-/** What a majority of the other voters of a running cluster reported: the log to catch up with before voting. */
+/** What the other voters of a running cluster reported: the log to catch up with before voting. */
 export interface RunningCluster {
   /** The highest term they answered with: this broker votes in no term at or below it. */
   term: number;
@@ -49,7 +50,7 @@ const FIRST_ELECTION_TERM = 2;
 /**
  * Judges what `status` (the cluster's answer to this broker's question, undefined when no one answered) says of a
  * broker on an empty folder. Undefined: a first start (no answer, no election yet) or this broker is no voter.
- * REFUSED when the cluster ran but fewer than a majority of its other voters answered: their terms and logs are
+ * REFUSED when the cluster ran but fewer of its other voters answered than `answersNeeded`: their terms and logs are
  * needed to know what this broker may have held.
  */
 export function runningCluster(self: number, status: MembersView | undefined, log: Logger): RunningCluster | undefined {
@@ -59,9 +60,7 @@ export function runningCluster(self: number, status: MembersView | undefined, lo
   // Only a voter's lost votes and acknowledgements count; a learner or a new member catches up before it votes.
   if (!status.nodes.some((n) => n.voter && n.id === self)) return undefined;
   const others = status.nodes.filter((n) => n.voter && n.id !== self);
-  // A majority of the others, not of all voters: a quorum the lost folder was part of has at least that many of them
-  // (with 2 voters, 1 of 1), so they share a member with it; a majority of all would be out of reach with 2 voters.
-  const majority = Math.floor(others.length / 2) + 1;
+  const majority = answersNeeded(others.length + 1);
   const answered = others.filter((n) => n.term !== null && n.lastIndex !== null);
   if (answered.length < majority) {
     throw new MqraftError(
@@ -91,6 +90,19 @@ export function runningCluster(self: number, status: MembersView | undefined, lo
     `The data folder is empty but the cluster already runs (voters ${found.answered.join(", ")} answered: term ${found.term}, log up to ${found.untilIndex}): if this broker ran before, it lost what it held, so it will not vote or lead until it holds that log`,
   );
   return found;
+}
+
+/**
+ * How many of the other voters of a cluster of `voters` must answer. Entries: every quorum the lost folder was part of
+ * holds at least a majority of the others, so that many answers hold every entry it helped commit. Votes: with an odd
+ * number of voters, two quorums that share only the lost folder exist (2 of 5 and 2 more of 5, with it), so the
+ * candidate it voted for in its last term may be the only one to know that term (its requests to the others not yet
+ * delivered), and every other voter must answer; with an even number, any two quorums share another member, and a
+ * second leader in that term would need that member's vote twice.
+ */
+export function answersNeeded(voters: number): number {
+  const others = voters - 1;
+  return voters % 2 === 1 ? others : Math.floor(others / 2) + 1;
 }
 
 /** The last entry of the most up-to-date log (§5.4.1: the later last term, then the longer), if every one says its term. */

@@ -45,3 +45,47 @@ test("a first start that completes leaves the founding entries, the cluster's te
   expect(reopened.damage).toMatchObject({ untilIndex: 500, aboveTerm: 7 });
   await reopened.close();
 });
+
+/** Runs `work` on a manual-sync disk, completing its syncs one at a time, until it ends or `budget` syncs are done. */
+async function drive(fs: SimFs, work: Promise<unknown>, budget = Number.POSITIVE_INFINITY): Promise<boolean> {
+  let ended = false;
+  const settled = work.then(
+    () => {
+      ended = true;
+    },
+    () => {
+      ended = true;
+    },
+  );
+  for (let done = 0; ; done++) {
+    await Promise.race([settled, fs.syncQueued()]);
+    if (ended) return true;
+    if (done === budget) return false;
+    fs.completeSyncs(1);
+  }
+}
+
+test("a power loss at any point of the first start leaves a new folder, or the marker with the cluster's term", async () => {
+  const seen: string[] = [];
+  for (let budget = 0; ; budget++) {
+    const fs = new SimFs({ syncMode: "manual" });
+    const opening = LogStore.open({ fs, dir: DIR });
+    await drive(fs, opening);
+    const store = await opening;
+    const ended = await drive(fs, found(store, options), budget);
+    fs.crash();
+    const reopening = LogStore.open({ fs, dir: DIR });
+    await drive(fs, reopening);
+    const reopened = await reopening;
+    const fresh = reopened.lastIndex() === 0 && reopened.hardState().term === 0;
+    const state = fresh
+      ? "new"
+      : `entries ${reopened.lastIndex()}, term ${reopened.hardState().term}, marker ${reopened.damage !== undefined}`;
+    seen.push(`after ${budget} syncs: ${state}`);
+    // not new: it will not ask again, so it must keep out of every term the cluster reached and wait for its log
+    if (!fresh) expect(seen.at(-1)).toMatch(/term 7, marker true$/);
+    await reopened.close();
+    if (ended) break;
+  }
+  expect(seen.at(-1)).toMatch(/entries [1-9]\d*, term 7, marker true$/);
+});

@@ -30,28 +30,34 @@ const outcome = (view: MembersView): string => {
 
 describe("the answers a broker on an empty folder needs", () => {
   test("a voter that did not answer may be a leader still counting the lost folder's match: no start without the leader's answer", () => {
-    // 5 voters; 1 leads and does not answer. It may hold match 500 for node 3 and commit up to it with one more ack,
-    // while 2, 4 and 5 report 450: a marker up to 450 would let node 3 vote for a log without those entries.
+    // 4 voters; 1 leads and does not answer. It may hold match 500 for node 3 and commit up to it with one more ack,
+    // while 2 and 4 report 450: a marker up to 450 would let node 3 vote for a log without those entries.
+    const view = {
+      nodes: [absent(1), row(2, "follower", 7, 450, 7), row(3, "unknown", 0, 0, 0), row(4, "follower", 7, 440, 7)],
+    };
+    expect(outcome(view)).toContain("no leader of that term answered (2 of its 3 other voters did)");
+    const led = {
+      nodes: [absent(1), row(2, "leader", 7, 500, 7), row(3, "unknown", 0, 0, 0), row(4, "follower", 7, 450, 7)],
+    };
+    expect(outcome(led)).toBe("term 7, floor (7, 500)");
+  });
+
+  test("with an odd number of voters every other voter must answer: the silent one may be the candidate node 3 voted for", () => {
+    // 5 voters, every log at (6, 100). Node 3 voted for 1 in term 7, and 1's requests to the others are delayed; node 3
+    // then loses its folder. 2, 4 and 5 answer at term 6. Were that enough, node 3 could vote for 2 in term 7 (with 4
+    // and 5: a quorum) while 1 wins term 7 with 3's old vote and the delayed ones: two leaders in term 7.
     const view = {
       nodes: [
         absent(1),
-        row(2, "follower", 7, 450, 7),
+        row(2, "follower", 6, 100, 6),
         row(3, "unknown", 0, 0, 0),
-        row(4, "follower", 7, 450, 7),
-        row(5, "follower", 7, 440, 7),
+        row(4, "leader", 6, 100, 6),
+        row(5, "follower", 6, 100, 6),
       ],
     };
-    expect(outcome(view)).toContain("no leader of that term answered (3 of its 4 other voters did)");
-    const led = {
-      nodes: [
-        absent(1),
-        row(2, "leader", 7, 500, 7),
-        row(3, "unknown", 0, 0, 0),
-        row(4, "follower", 7, 450, 7),
-        row(5, "follower", 7, 440, 7),
-      ],
-    };
-    expect(outcome(led)).toBe("term 7, floor (7, 500)");
+    expect(outcome(view)).toContain("only 3 of its 4 other voters answered, where 4 are needed");
+    const three = { nodes: [row(1, "leader", 6, 100, 6), absent(2), row(3, "unknown", 0, 0, 0)] };
+    expect(outcome(three)).toContain("only 1 of its 2 other voters answered, where 2 are needed");
   });
 
   test("a majority of the other voters is enough with an even number of voters: 1 of 1, 2 of 3", () => {
