@@ -9,7 +9,7 @@ import type { Segment, SegmentFiles } from "./segment-files.ts";
  * At most this many entries, and bytes of entry data, are kept as objects for reads of the tail (RecentEntries): enough
  * for the reads that follow an append by a few entries (sending to followers, applying once committed, pushing to
  * subscribers), also when a loaded broker packs each entry full (1 MiB). Reads further back take their bytes from the
- * tail mirror (the last cacheBytes in one buffer), at the cost of a copy and a checksum per read: with 1 MiB here a
+ * tail mirror or the file, at the cost of a copy and a checksum per read: with 1 MiB here a
  * loaded cluster's throughput fell by up to a half. An entry held longer outlives the collector's young generation,
  * and each one promoted to the old generation stays as garbage until the next full collection: with 8 MiB of entries
  * held here, a broker taking a million 128-byte publishes had 60 to 100 MB of dead entry buffers waiting for one
@@ -23,6 +23,21 @@ const RECENT_BYTES = 4 << 20;
  */
 const RECENT_LARGE_ENTRIES = 8;
 const RECENT_LARGE_BYTES = 8 << 20;
+
+/**
+ * The tail mirror (the last bytes written, for reads further back than the recent entries) is kept small: every byte
+ * alive in a broker raises the heap the collector lets grow before its next full collection by several (a full
+ * collection comes once the heap has grown to four or five times what was alive after the last one: docs/memory.md), and the
+ * recent entries already serve almost every read. What is left to the mirror is a reader a little behind where the
+ * entries are small (256 entries of single publishes are about 50 KiB); a reader further back reads the file, whose
+ * pages the system keeps anyway. At 8 MiB it was a third of what a broker keeps alive under load.
+ */
+const MIRROR_BYTES = 1 << 20;
+
+/** The tail mirror's budget within `cacheBytes` (the log store's option; 0 keeps none). */
+export function mirrorBytesFor(cacheBytes: number): number {
+  return Math.min(cacheBytes, MIRROR_BYTES);
+}
 
 /** The cache of entries as appended, within `cacheBytes` (the log store's option; 0 keeps none). */
 export function recentEntriesFor(cacheBytes: number): RecentEntries {

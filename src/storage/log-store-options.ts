@@ -8,7 +8,10 @@ export interface LogStoreOptions {
   dir: string;
   /** A segment is closed and a new one started once it would grow past this (default 64 MiB, at most 2 GiB). */
   maxSegmentBytes?: number;
-  /** Bytes at the end of the newest segment mirrored in memory for reads (default 8 MiB). */
+  /**
+   * Memory for reads of the log's tail (default 8 MiB): the recent entries as objects take up to 4 MiB of it (8 MiB
+   * for their last 8 when large), the mirror of the newest segment's last bytes up to 1 MiB (log-caches.ts).
+   */
   cacheBytes?: number;
   /**
    * When the log is corrupt (not merely torn at its end): cut it at the first bad record instead of

@@ -8,7 +8,7 @@ import { GroupCommit } from "./group-commit.ts";
 import type { IndexTable } from "./index-table.ts";
 import { type HistoryStream, type InstallHistory, NO_HISTORY } from "./install-intent.ts";
 import { type DataLayout, dataLayout } from "./layout.ts";
-import { type CacheUse, cacheUse, dataBytes, logBytes, recentEntriesFor } from "./log-caches.ts";
+import { type CacheUse, cacheUse, dataBytes, logBytes, mirrorBytesFor, recentEntriesFor } from "./log-caches.ts";
 import {
   type LogRebuild,
   type PreparedInstall,
@@ -71,7 +71,7 @@ export class LogStore implements LogReader {
     r: RecoveredLog,
   ) {
     this.health = new StoreHealth(layout.dir);
-    this.files = new SegmentFiles(fs, layout.logDir, cacheBytes, (e) => (this.health.failure ??= e));
+    this.files = new SegmentFiles(fs, layout.logDir, mirrorBytesFor(cacheBytes), (e) => (this.health.failure ??= e));
     this.recent = recentEntriesFor(cacheBytes);
     this.index = r.index;
     this.prevTerm = r.prevTerm;
