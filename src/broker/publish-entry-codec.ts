@@ -46,9 +46,21 @@ const HEADERS_KEY = asciiText("headers");
 const TTL_KEY = asciiText("ttl");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * The entry in a buffer of its own size, or at most an eighth larger: the log store keeps the entries it appended
+ * last as they are (docs/memory.md), and an entry pins its whole buffer. A fixed 48 bytes a message and 3 a topic's
+ * character made the buffer of 128-byte publishes to a short topic 37 % larger than the entry.
+ */
 export function encodePublishEntry(time: number, messages: readonly PublishMessage[]): Uint8Array {
-  let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5;
-  for (const m of messages) size += 48 + 3 * m.topic.length + m.data.length + (m.producer?.length ?? 0);
+  // what a message takes at most; CborWriter.head reserves 5 bytes, hence the slack at the end
+  let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5 + 8;
+  for (const m of messages) {
+    const topic = utf8Bound(m.topic);
+    size += 1 + headBytes(topic) + topic + headBytes(m.data.length) + m.data.length;
+    if (m.producer !== undefined || m.seq !== undefined || m.epoch !== undefined)
+      size += 5 + (m.producer?.length ?? 0) + 27;
+    if (m.headers !== undefined || m.ttl !== undefined) size += 64;
+  }
   const w = new CborWriter(size);
   w.raw(PREFIX);
   w.whole(time);
@@ -72,7 +84,23 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
     if (m.epoch !== undefined) w.whole(m.epoch);
     if (m.epoch !== undefined && m.low !== undefined) w.whole(m.low);
   }
-  return w.buffer.subarray(0, w.at);
+  // headers beyond the estimate grew the buffer
+  return w.buffer.length - w.at > w.at >> 3 ? w.buffer.slice(0, w.at) : w.buffer.subarray(0, w.at);
+}
+
+/** Bytes of `s` in UTF-8, or more (a surrogate pair counts 6, not 4). */
+function utf8Bound(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 ? 2 : 1;
+  }
+  return n;
+}
+
+/** Bytes of an item's initial byte and argument `n` (CborWriter.head). */
+function headBytes(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
 /**

@@ -58,6 +58,15 @@ describe("publish entry codec", () => {
     );
   });
 
+  test.each(cases)("%s: the entry's buffer is at most an eighth larger than the entry", (_, time, messages) => {
+    // the log store keeps its last entries as they are, and each pins its whole buffer
+    const encoded = encodePublishEntry(time, messages);
+    const spare = encoded.buffer.byteLength - encoded.length;
+    if (spare > encoded.length >> 3) {
+      throw new Error(`expected at most ${encoded.length >> 3} spare bytes behind ${encoded.length}, got ${spare}`);
+    }
+  });
+
   test("anything else is left to the generic decoder, which applies it the same way", () => {
     const odd: Uint8Array[] = [
       byCborX(5, [
@@ -101,6 +110,7 @@ describe("publish entry codec", () => {
       { topic: "v", data: bytes(1), ttl: 2 ** 40 },
     ];
     const entry = encodePublishEntry(7, messages);
+    expect(entry.buffer.byteLength - entry.length).toBeLessThanOrEqual(entry.length >> 3);
     const generic = (cbor.decode(entry) as { messages: unknown[] }).messages.map((m) => parseWireMessage(m));
     expect(readPublishEntry(entry)?.messages).toEqual(generic as never);
     expect(decodeEntryMessages(entry)).toEqual(messages);
