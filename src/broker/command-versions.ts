@@ -10,7 +10,7 @@ import type { Command } from "./commands.ts";
  */
 
 /** The highest command version this build applies. Raise it with every new command kind or changed command. */
-export const COMMAND_VERSION = 3;
+export const COMMAND_VERSION = 4;
 
 /**
  * Version 3 changed `register`: a register whose session started before the registered one's is refused instead of
@@ -18,6 +18,12 @@ export const COMMAND_VERSION = 3;
  * older replicas never meet it, and an unmarked register keeps the rules of version 1 on every build.
  */
 export const REGISTER_ORDER_VERSION = 3;
+
+/**
+ * Version 4 changed `group-join` and `group-ack` (groups/group-commands.ts GROUP_RUNS_VERSION): a group created with a
+ * `run` hands out runs of messages, and an ack may carry `ranges`. The leader stamps such commands `v: 4` only once
+ * every member applies version 4; unstamped ones keep the rules of version 1.
+ */
 
 /**
  * The version that brought each kind: 1 for every kind from before versions were counted. A kind missing here

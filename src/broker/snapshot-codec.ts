@@ -37,7 +37,8 @@ import type { TopicIndex } from "./topic-index.ts";
 import type { UserRecord } from "./users.ts";
 
 /**
- * The state machine's snapshot (layout in docs/state-machine.md). Version 4, written now: a magic
+ * The state machine's snapshot (layout in docs/state-machine.md). Version 4, written now (5 when a consumer group
+ * hands out runs, the same layout): a magic
  * number, the length of a CBOR header (names, counts, retention, durable subscriptions), the
  * header, then every typed-array column's bytes as they are in memory (little-endian on every
  * platform Bun runs on). Encoding copies no column: the parts are views that topic-index.ts and
@@ -99,6 +100,11 @@ const HeaderSchema = v.variant("version", [
   v.object({ ...laterFields, version: v.literal(3), topics: v.array(HeaderTopicSchema) }),
   /** Version 4: version 3 with each topic's messages in runs (snapshot-topics.ts). */
   v.object({ ...laterFields, version: v.literal(4), topics: v.array(HeaderTopicV4Schema) }),
+  /**
+   * Version 5: version 4 with a consumer group that hands out runs (its settings' `run`, command version 4), written
+   * only then: a build from before runs refuses it rather than drop the setting and hand out messages differently.
+   */
+  v.object({ ...laterFields, version: v.literal(5), topics: v.array(HeaderTopicV4Schema) }),
 ]);
 export type SnapshotHeader = v.InferOutput<typeof HeaderSchema>;
 
@@ -138,11 +144,12 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   const producers = Array.from(parts.producers, (p) => encodeProducer(p, columns));
   const durables = Array.from(parts.durables, encodeDurable);
   const groups = Array.from(parts.groups ?? [], encodeGroup);
+  const runs = groups.some((g) => g.settings.run !== undefined);
   const users = Array.from(parts.users, (u) => ({ ...u }));
   return joinSnapshot(
     {
       format: SNAPSHOT_FORMAT,
-      version: 4,
+      version: runs ? 5 : 4,
       appliedIndex: parts.appliedIndex,
       time: parts.time,
       retention: parts.retention,
@@ -157,12 +164,12 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   );
 }
 
-/** A version 2 to 4 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
+/** A version 2 to 5 snapshot of this header and these column bytes (exposed for tests that build damaged ones). */
 export function joinSnapshot(header: SnapshotHeader, columns: Uint8Array[]): Uint8Array[] {
   return [...framed(header), ...columns];
 }
 
-/** Versions 2 to 4 in the shape version 1 is read in: the header with each column cut from the body by its count. */
+/** Versions 2 to 5 in the shape version 1 is read in: the header with each column cut from the body by its count. */
 function readColumns(header: unknown, body: Uint8Array): Parsed {
   const h = validated(HeaderSchema, header);
   let at = 0;
@@ -172,7 +179,10 @@ function readColumns(header: unknown, body: Uint8Array): Parsed {
     at += length;
     return body.subarray(at - length, at);
   };
-  const topics = h.version === 4 ? h.topics.map((t) => readTopicV4(t, take)) : h.topics.map((t) => readTopic(t, take));
+  const topics =
+    h.version === 4 || h.version === 5
+      ? h.topics.map((t) => readTopicV4(t, take))
+      : h.topics.map((t) => readTopic(t, take));
   const producers = h.producers.map((p) => readProducer(p, take));
   if (at !== body.byteLength) throw corrupt(`${body.byteLength - at} bytes after the last column`);
   return {

@@ -4,7 +4,7 @@ import { MqraftError } from "../util/errors.ts";
 import { describeIssues } from "./command-codec.ts";
 
 /**
- * The framing of a version 2 to 4 snapshot (docs/state-machine.md, "Snapshot"), and the checks every section's codec
+ * The framing of a version 2 to 5 snapshot (docs/state-machine.md, "Snapshot"), and the checks every section's codec
  * shares: a magic number, the length of a CBOR header, the header, then the typed-array columns' bytes.
  */
 
@@ -29,7 +29,7 @@ export function framed(header: unknown): Uint8Array[] {
   return [prefix, head];
 }
 
-/** The header and the column bytes of a version 2 to 4 snapshot, undefined when `bytes` is not one. */
+/** The header and the column bytes of a version 2 to 5 snapshot, undefined when `bytes` is not one. */
 export function splitSnapshot(bytes: Uint8Array): { header: unknown; body: Uint8Array } | undefined {
   if (bytes.byteLength < PREFIX_SIZE) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

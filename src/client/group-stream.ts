@@ -13,7 +13,7 @@ import {
 } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
-import { GroupSettles, type SettleKind } from "./group-settles.ts";
+import { GroupSettles, MAX_PER_REQUEST, type SettleKind } from "./group-settles.ts";
 import { LeaderLink } from "./leader-link.ts";
 import { MessageBuffer } from "./message-buffer.ts";
 import type { RequestChannel } from "./request-channel.ts";
@@ -55,6 +55,26 @@ export interface ConsumedMessage {
   inProgress(): Promise<void>;
 }
 
+/**
+ * Messages of a work queue taken together (`fetch`, `batches`): settled as one with the batch's own methods, whose
+ * promise resolves once every message of it is settled (one request, one promise, however many messages), or one by
+ * one with each message's. Use one or the other for a message: settling it twice is refused.
+ */
+export interface ConsumedBatch {
+  readonly messages: readonly ConsumedMessage[];
+  /** Acks every message of the batch; rejects (REFUSED) if any of them was no longer this member's. */
+  ack(): Promise<void>;
+  /** Naks every message of the batch. */
+  nak(): Promise<void>;
+  /** Restarts the ack wait of every message of the batch. */
+  inProgress(): Promise<void>;
+}
+
+export interface FetchOptions {
+  /** Messages one batch holds at most (default and most: 1000, what one settle request carries). */
+  max?: number;
+}
+
 interface Context {
   pool: ServerPool;
   timeoutMs: number;
@@ -75,6 +95,8 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   private readonly link: LeaderLink;
   private channel: RequestChannel | undefined;
   private subscription = -1;
+  /** The leader of `channel` takes settles as ranges (its `consuming` said so). */
+  private ranges = false;
   /** Bounded by the group (maxPending a member), not here; a shift per message moved the whole array. */
   private readonly queue = new MessageBuffer<ConsumedMessage>(Infinity, Infinity);
   /** key (the offset, in a group on one topic) -> attempt of every message handed to this member and not yet settled. */
@@ -119,6 +141,35 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     const message = this.joined ? this.queue.shift() : undefined;
     if (message !== undefined) return Promise.resolve({ value: message, done: false });
     return this.wait();
+  }
+
+  /**
+   * The messages waiting for this member, at least one (it waits for one), at most `max`, as a batch: a member that
+   * takes them this way pays for one promise per batch instead of one per message and settle. Undefined once the
+   * stream has ended (closed); throws what ended it otherwise.
+   */
+  async fetch(options: FetchOptions = {}): Promise<ConsumedBatch | undefined> {
+    const max = options.max ?? MAX_PER_REQUEST;
+    if (!Number.isSafeInteger(max) || max < 1 || max > MAX_PER_REQUEST)
+      throw new MqraftError("BAD_USAGE", `fetch max: expected a whole number from 1 to ${MAX_PER_REQUEST}`);
+    const first = await this.next();
+    if (first.done) return undefined;
+    const messages: Held[] = [first.value as Held];
+    while (messages.length < max) {
+      const m = this.queue.shift();
+      if (m === undefined) break;
+      messages.push(m as Held);
+    }
+    return new Batch(messages, this.settleMany);
+  }
+
+  /** The member's messages as batches (fetch), until the stream ends: `for await (const batch of stream.batches())`. */
+  async *batches(options: FetchOptions = {}): AsyncGenerator<ConsumedBatch, void, undefined> {
+    try {
+      for (let batch = await this.fetch(options); batch !== undefined; batch = await this.fetch(options)) yield batch;
+    } finally {
+      await this.close();
+    }
   }
 
   private async wait(): Promise<IteratorResult<ConsumedMessage>> {
@@ -177,6 +228,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
         const answer = await channel.ask(request);
         this.channel = channel;
         this.subscription = answer.subscription;
+        this.ranges = answer.ranges === true;
         this.link.confirm();
         return;
       } catch (e) {
@@ -235,6 +287,25 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   private readonly settleOne = (kind: Kind, offset: number, attempt: number): Promise<void> =>
     this.settle(kind, offset, attempt);
 
+  private readonly settleMany = (kind: Kind, messages: readonly Held[]): Promise<void> => {
+    const keys: number[] = [];
+    const attempts: number[] = [];
+    let notHeld: Held | undefined;
+    for (const m of messages) {
+      if (this.inHand.get(m.key) === m.attempt) {
+        keys.push(m.key);
+        attempts.push(m.attempt);
+      } else notHeld ??= m;
+    }
+    const settled = this.settles.addMany(kind, keys, attempts);
+    if (notHeld === undefined) return settled;
+    const refused = new MqraftError(
+      "REFUSED",
+      `offset ${notHeld.offset} (delivery ${notHeld.attempt}) of the batch was settled already`,
+    );
+    return settled.then(() => Promise.reject(refused));
+  };
+
   private settle(kind: Kind, offset: number, attempt: number): Promise<void> {
     if (this.inHand.get(offset) !== attempt)
       return Promise.reject(new MqraftError("REFUSED", `offset ${offset} (delivery ${attempt}) was settled already`));
@@ -250,7 +321,13 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
       try {
         if (channel === undefined) throw new MqraftError("CONNECTION_CLOSED", "not connected to the leader");
         const { group } = this.options;
-        const answer = await channel.ask({ type: "group-ack", group, member: this.member, kind, offsets, attempts });
+        const member = this.member;
+        const ranges = this.ranges ? asRanges(offsets, attempts) : undefined;
+        const answer = await channel.ask(
+          ranges === undefined
+            ? { type: "group-ack", group, member, kind, offsets, attempts }
+            : { type: "group-ack", group, member, kind, offsets: [], attempts: [], ranges },
+        );
         return answer.refused;
       } catch (e) {
         if (!isRetryable(e) || remaining(deadline) === 0 || this.closed) throw e;
@@ -277,7 +354,7 @@ class Held implements ConsumedMessage {
     readonly topic: string,
     readonly offset: number,
     /** What the group calls the message: its offset, or in a group on a pattern a number of the group's. */
-    private readonly key: number,
+    readonly key: number,
     readonly attempt: number,
     readonly data: Uint8Array,
     readonly time: number | undefined,
@@ -295,6 +372,46 @@ class Held implements ConsumedMessage {
 
   inProgress(): Promise<void> {
     return this.settle("progress", this.key, this.attempt);
+  }
+}
+
+/**
+ * The settles as `[first, count, attempt]` triples of consecutive offsets, when that is shorter than listing them (a
+ * member given runs acks each run as one triple); undefined when it is not.
+ */
+export function asRanges(offsets: readonly number[], attempts: readonly number[]): number[] | undefined {
+  const ranges: number[] = [];
+  for (let i = 0; i < offsets.length; ) {
+    const first = offsets[i] as number;
+    const attempt = attempts[i] as number;
+    let count = 1;
+    while (i + count < offsets.length && offsets[i + count] === first + count && attempts[i + count] === attempt)
+      count++;
+    ranges.push(first, count, attempt);
+    // longer than the lists already: a member that settles scattered offsets
+    if (ranges.length >= 2 * offsets.length) return undefined;
+    i += count;
+  }
+  return ranges.length === 0 ? undefined : ranges;
+}
+
+/** Messages fetched together; its settles are one claim over all of them (group-settles.ts). */
+class Batch implements ConsumedBatch {
+  constructor(
+    readonly messages: readonly Held[],
+    private readonly settle: (kind: Kind, messages: readonly Held[]) => Promise<void>,
+  ) {}
+
+  ack(): Promise<void> {
+    return this.settle("ack", this.messages);
+  }
+
+  nak(): Promise<void> {
+    return this.settle("nak", this.messages);
+  }
+
+  inProgress(): Promise<void> {
+    return this.settle("progress", this.messages);
   }
 }
 

@@ -16,7 +16,7 @@ export {
   type PublishOptions,
   type SubscribeCallbacks,
 } from "./client.ts";
-export type { ConsumedMessage, ConsumeOptions, GroupStream } from "./group-stream.ts";
+export type { ConsumedBatch, ConsumedMessage, ConsumeOptions, FetchOptions, GroupStream } from "./group-stream.ts";
 export type { ReceivedMessage } from "./message-buffer.ts";
 export type { PublishResult } from "./publisher.ts";
 export type { ClusterStatus, MemberStatus, MemberSubscribers } from "./status.ts";

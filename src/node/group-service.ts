@@ -1,7 +1,7 @@
 import { decodeEntryMessages } from "../broker/command-codec.ts";
 import type { Command, PublishMessage } from "../broker/commands.ts";
 import type { DeadLetter } from "../broker/groups/group.ts";
-import type { GroupSettings } from "../broker/groups/group-commands.ts";
+import { GROUP_RUNS_VERSION, type GroupAckCommand, type GroupSettings } from "../broker/groups/group-commands.ts";
 import { DEAD_LETTER_PRODUCER } from "../broker/groups/groups.ts";
 import type { ApplyResult } from "../broker/results.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
@@ -18,6 +18,11 @@ import type { EntryReader } from "./subscription-feed.ts";
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 export const DEFAULT_MAX_DELIVER = 5;
 export const DEFAULT_MAX_PENDING = 1000;
+/**
+ * The longest run of consecutive messages a group created on a cluster that applies command version 4 hands one
+ * member at once (group.ts fill): its acks then name a few ranges instead of every offset.
+ */
+export const DEFAULT_RUN = 256;
 const TICK_RETRY_MS = 1000;
 
 export interface GroupServiceHost {
@@ -29,6 +34,8 @@ export interface GroupServiceHost {
   now(): number;
   defer(fn: () => void): void;
   isLeader(): boolean;
+  /** Every member of the configuration applies command version `version` (command-versions.ts). */
+  membersApply(version: number): boolean;
 }
 
 /**
@@ -75,13 +82,16 @@ export class GroupService {
       maxPending: m.maxPending ?? DEFAULT_MAX_PENDING,
       from: m.from ?? "earliest",
     };
+    // runs need every replica to hand them out alike; a group on a pattern goes round its topics one at a time
+    const runs = !isWildcard(m.topic) && this.host.membersApply(GROUP_RUNS_VERSION);
     const r = await this.host.propose({
       type: "group-join",
       time: this.host.now(),
       group: m.group,
       topic: m.topic,
       member: m.member,
-      settings,
+      settings: runs ? { ...settings, run: DEFAULT_RUN } : settings,
+      ...(runs ? { v: GROUP_RUNS_VERSION } : {}),
     });
     if (r.type === "error") throw new MqraftError(r.code, r.message);
     const consumer = new GroupConsumer(id, m.group, m.member, sink, m.batch === true);
@@ -94,7 +104,8 @@ export class GroupService {
    * Settles a member's messages as one replicated command, proposed at once: a request already carries all a member
    * settled in one turn, and waiting a turn more to gather others would only lengthen the ack's round trip, which
    * (with maxPending) bounds how fast a member is given work. Resolves with the offsets refused once applied. With no
-   * offset the member only says it is alive: a stale one takes messages again.
+   * offset the member only says it is alive: a stale one takes messages again. `ranges` ([first, count, attempt]
+   * triples) go into the command as they are once every member applies command version 4, else listed one by one.
    */
   async settle(
     group: string,
@@ -102,10 +113,16 @@ export class GroupService {
     kind: "ack" | "nak" | "progress",
     offsets: number[],
     attempts: number[],
+    ranges?: number[],
   ): Promise<number[]> {
     if (!this.host.isLeader()) throw new MqraftError("NOT_LEADER", "this broker is not the leader");
     const time = this.host.now();
-    const r = await this.host.propose({ type: "group-ack", time, group, member, kind, offsets, attempts });
+    let command: GroupAckCommand = { type: "group-ack", time, group, member, kind, offsets, attempts };
+    if (ranges !== undefined && ranges.length > 0) {
+      if (this.host.membersApply(GROUP_RUNS_VERSION)) command = { ...command, ranges, v: GROUP_RUNS_VERSION };
+      else command = { ...command, ...expandRanges(offsets, attempts, ranges) };
+    }
+    const r = await this.host.propose(command);
     if (r.type === "error") throw new MqraftError(r.code, r.message);
     if (r.type !== "group-ack") throw new MqraftError("INTERNAL", `a group-ack was answered by ${r.type}`);
     return r.refused;
@@ -226,6 +243,25 @@ export class GroupService {
       }
     }
   }
+}
+
+/** Offsets and attempts with `ranges` ([first, count, attempt] triples) listed after them one by one. */
+export function expandRanges(
+  offsets: readonly number[],
+  attempts: readonly number[],
+  ranges: readonly number[],
+): { offsets: number[]; attempts: number[] } {
+  const allOffsets = [...offsets];
+  const allAttempts = [...attempts];
+  for (let r = 0; r < ranges.length; r += 3) {
+    const first = ranges[r] as number;
+    const attempt = ranges[r + 2] as number;
+    for (let offset = first; offset < first + (ranges[r + 1] as number); offset++) {
+      allOffsets.push(offset);
+      allAttempts.push(attempt);
+    }
+  }
+  return { offsets: allOffsets, attempts: allAttempts };
 }
 
 /**

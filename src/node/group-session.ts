@@ -1,4 +1,6 @@
+import { rangesTotal } from "../broker/groups/groups.ts";
 import { describeError, isMqraftError, MqraftError } from "../util/errors.ts";
+import { MAX_SETTLES_PER_ACK } from "../util/group-fields.ts";
 import type {
   Consume,
   GroupAck,
@@ -73,22 +75,25 @@ export class GroupSession {
   private async settle(m: GroupAck): Promise<number[]> {
     if (m.attempts.length !== m.offsets.length)
       throw new MqraftError("BAD_MESSAGE", "group-ack needs one attempt per offset");
+    const count = m.offsets.length + (m.ranges === undefined ? 0 : rangesTotal(m.ranges));
+    if (count > MAX_SETTLES_PER_ACK)
+      throw new MqraftError("BAD_MESSAGE", `a group-ack settles at most ${MAX_SETTLES_PER_ACK} messages`);
     // only for a member this connection joined: a connection that names another's member settles nothing
     if (![...this.consumers.values()].some((c) => c.group === m.group && c.member === m.member))
       throw new MqraftError(
         "NOT_FOUND",
         `this connection has not joined group ${m.group} as ${m.member}: consume first`,
       );
-    if (this.settlesInFlight + m.offsets.length > MAX_SETTLES_IN_FLIGHT)
+    if (this.settlesInFlight + count > MAX_SETTLES_IN_FLIGHT)
       throw new MqraftError(
         "REFUSED",
         `over ${MAX_SETTLES_IN_FLIGHT} settles of this connection wait for their commit`,
       );
     const { groups } = this.host.broker;
-    this.settlesInFlight += m.offsets.length;
+    this.settlesInFlight += count;
     // a refusal of the whole request (not the leader, no such member) fails it; one of a delivery is per offset
-    return groups.settle(m.group, m.member, m.kind, m.offsets, m.attempts).finally(() => {
-      this.settlesInFlight -= m.offsets.length;
+    return groups.settle(m.group, m.member, m.kind, m.offsets, m.attempts, m.ranges).finally(() => {
+      this.settlesInFlight -= count;
     });
   }
 
@@ -125,7 +130,7 @@ export class GroupSession {
     if (!this.host.isOpen()) return this.host.broker.groups.leave(consumer);
     this.consumers.set(id, consumer);
     const ackWaitMs = this.host.broker.state.groups.get(m.group)?.settings.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
-    this.host.send({ type: "consuming", id: m.id, subscription: id, ackWaitMs });
+    this.host.send({ type: "consuming", id: m.id, subscription: id, ackWaitMs, ranges: true });
   }
 
   private onLeader(id: number, work: () => Promise<void>): void {

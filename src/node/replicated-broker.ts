@@ -51,6 +51,7 @@ export class ReplicatedBroker {
       now,
       defer,
       isLeader: () => this.driver().raft.role === "leader",
+      membersApply: (version) => this.membersApply(version),
     });
   }
 

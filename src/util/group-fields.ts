@@ -49,6 +49,30 @@ export const GROUP_JOIN_FIELDS = {
   member: SubscriptionNameSchema,
 };
 
+/**
+ * Settles as runs of consecutive offsets (keys), flat: `[first, count, attempt, first, count, attempt, ...]`, each
+ * settling delivery `attempt` of offsets `first` to `first + count - 1`. Checked in one pass, like the offsets.
+ */
+export function settleRangesSchema(maxSettles: number) {
+  return v.custom<number[]>(
+    (x) => Array.isArray(x) && x.length % 3 === 0 && x.length <= 3 * maxSettles && rangesFit(x, maxSettles),
+    `expected [first, count, attempt] triples of whole numbers (count and attempt at least 1), at most ${maxSettles} settles in all`,
+  );
+}
+
+function rangesFit(x: unknown[], maxSettles: number): boolean {
+  let total = 0;
+  for (let i = 0; i < x.length; i += 3) {
+    const [first, count, attempt] = [x[i], x[i + 1], x[i + 2]];
+    if (!Number.isSafeInteger(first) || (first as number) < 0) return false;
+    if (!Number.isSafeInteger(count) || (count as number) < 1) return false;
+    if (!Number.isSafeInteger(attempt) || (attempt as number) < 1) return false;
+    if (!Number.isSafeInteger((first as number) + (count as number))) return false;
+    total += count as number;
+  }
+  return total <= maxSettles;
+}
+
 export const AckKindSchema = v.picklist(["ack", "nak", "progress"]);
 export type AckKind = v.InferOutput<typeof AckKindSchema>;
 
@@ -71,4 +95,10 @@ export const GROUP_ACK_FIELDS = {
    * settle the message handed to the same member again since (after a nak, an expiry, a leave and rejoin).
    */
   attempts: wholeNumbersSchema(1, MAX_SETTLES_PER_ACK),
+  /**
+   * More settles, as runs of consecutive offsets with one attempt each (settleRangesSchema), after `offsets`: a member
+   * given runs (command version 4) acks hundreds of messages in a few numbers. Offsets and ranges together settle
+   * at most MAX_SETTLES_PER_ACK (checked where both are known).
+   */
+  ranges: v.optional(settleRangesSchema(MAX_SETTLES_PER_ACK)),
 };

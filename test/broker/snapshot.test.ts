@@ -158,7 +158,7 @@ describe("snapshot and restore", () => {
     const starts = [...new Float64Array(new Uint8Array(columns[2] as Uint8Array).buffer)];
     const topics = (t: V4Header["topics"][number]) => [t, ...header.topics.slice(1)];
     const cases: [string, Uint8Array][] = [
-      ["version", joined({ ...header, version: 5 } as unknown as SnapshotHeader, columns)],
+      ["version", joined({ ...header, version: 6 } as unknown as SnapshotHeader, columns)],
       ["missing field", joined({ ...header, durables: undefined as never }, columns)],
       ["column length", joined({ ...header, topics: topics({ ...first, count: first.count + 1 }) }, columns)],
       ["runs without messages", joined({ ...header, topics: topics({ ...first, runs: first.count + 1 }) }, columns)],

@@ -64,6 +64,31 @@ function member(
   return done;
 }
 
+/** A member that takes its messages in batches of at most `max` (stream.batches) and acks each batch as one. */
+function batchMember(stream: GroupStream, log: Received[], acked: Map<number, number>, max: number) {
+  const done = (async () => {
+    for await (const batch of stream.batches({ max })) {
+      if (batch.messages.length > max) throw new Error(`a batch of ${batch.messages.length}, more than ${max}`);
+      for (const m of batch.messages)
+        log.push({
+          member: stream.member,
+          topic: m.topic,
+          offset: m.offset,
+          attempt: m.attempt,
+          at: performance.now(),
+        });
+      void batch.ack().then(
+        () => {
+          for (const m of batch.messages) acked.set(m.offset, performance.now());
+        },
+        () => {},
+      );
+    }
+  })();
+  done.catch(() => {});
+  return done;
+}
+
 /** Joins `name` to a group on `topic` from a client of its own, and runs it as member() does. */
 async function startMember(
   servers: string[],
@@ -131,8 +156,12 @@ describe("consumer groups (work queues) on real brokers", () => {
     const servers = cluster.addresses;
     const log: Received[] = [];
     const acked = new Map<number, number>();
-    for (const name of ["m1", "m2", "m3"])
+    for (const name of ["m1", "m2"])
       await startMember(servers, "jobs", { group: "workers", maxPending: 200, member: name }, log, acked);
+    // the third takes batches (fetch) and acks each as one, in ranges
+    const third = (await client(servers)).consume("jobs", { group: "workers", maxPending: 200, member: "m3" });
+    await third.start();
+    batchMember(third, log, acked, 64);
     await publishAll(await client(servers), "jobs", 10_000);
     const g = await groupDone(clients[0] as MqraftClient, "workers", 10_000);
     expect({ acked: g.acked, next: g.next, redelivered: g.redelivered, dead: g.deadLettered }).toEqual({
@@ -147,6 +176,8 @@ describe("consumer groups (work queues) on real brokers", () => {
     expect(twice).toEqual([]);
     expect(byOffset.size).toBe(10_000);
     for (const name of ["m1", "m2", "m3"]) expect(log.filter((r) => r.member === name).length).toBeGreaterThan(1000);
+    // every ack promise resolved, the batches' too
+    await waitFor("every ack to resolve", async () => (acked.size === 10_000 ? true : undefined));
   }, 120_000);
 
   test("a member killed with -9 holding messages: all of them go to the others", async () => {

@@ -6,14 +6,14 @@ import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { decodeCommand } from "../../src/broker/command-codec.ts";
 import { COMMAND_VERSION } from "../../src/broker/command-versions.ts";
-import { BrokerAssembly } from "../../src/node/broker-assembly.ts";
+import type { BrokerAssembly } from "../../src/node/broker-assembly.ts";
 import { HelloAdmission } from "../../src/node/hello-admission.ts";
 import { peerHello } from "../../src/node/peer-messages.ts";
 import { Encoder } from "../../src/util/cbor-x.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
 import { HelloSchema } from "../../src/wire/index.ts";
 import { recordingLog } from "../support/recording-log.ts";
-import { simAssembly } from "../support/sim-assembly.ts";
+import { leaderByHand } from "../support/sim-assembly.ts";
 
 const T0 = 1_700_000_000_000;
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
@@ -22,27 +22,13 @@ const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array
 async function leader(founders: number[], peerCommandVersion?: (id: number) => number | undefined) {
   const lines: string[] = [];
   const fatal: unknown[] = [];
-  const { options, sent, settle } = simAssembly(founders, {
+  const n = await leaderByHand(founders, {
     now: T0,
     log: recordingLog(lines),
     fatal: (e: unknown) => void fatal.push(e),
     ...(peerCommandVersion === undefined ? {} : { peerCommandVersion }),
   });
-  const assembly = await BrokerAssembly.open(options);
-  for (let i = 0; i < 40 && assembly.raft.role !== "leader"; i++) {
-    assembly.tick();
-    await settle();
-    // every other founder grants what node 1 asks
-    for (const m of sent.splice(0)) {
-      if (m.type !== "preVote" && m.type !== "vote") continue;
-      const type = m.type === "preVote" ? "preVoteResponse" : "voteResponse";
-      assembly.receive({ type, from: m.to, to: 1, term: m.term, reject: false });
-      await settle();
-    }
-  }
-  expect(assembly.raft.role).toBe("leader");
-  await settle();
-  return { assembly, sent, lines, fatal, settle };
+  return { ...n, lines, fatal };
 }
 
 /** The kinds of the commands in node 1's log after index `after`. */

@@ -4,6 +4,7 @@
  * sent, founders 1..n on 127.0.0.1:800n.
  */
 import type { AssemblyOptions } from "../../src/node/assembly-options.ts";
+import { BrokerAssembly } from "../../src/node/broker-assembly.ts";
 import type { Clock } from "../../src/node/clock.ts";
 import type { Message } from "../../src/raft/index.ts";
 import { SimFs } from "../../src/storage/sim-fs.ts";
@@ -52,4 +53,27 @@ export function simAssembly(
     }
   };
   return { options, sent, later, settle };
+}
+
+/**
+ * Node 1 of `founders` on a simulated disk, opened with `overrides` and led to leadership: the other founders' votes
+ * are stepped in by hand. Throws if it does not become leader.
+ */
+export async function leaderByHand(founders: number[], overrides: Parameters<typeof simAssembly>[1] = {}) {
+  const { options, sent, settle } = simAssembly(founders, overrides);
+  const assembly = await BrokerAssembly.open(options);
+  for (let i = 0; i < 40 && assembly.raft.role !== "leader"; i++) {
+    assembly.tick();
+    await settle();
+    // every other founder grants what node 1 asks
+    for (const m of sent.splice(0)) {
+      if (m.type !== "preVote" && m.type !== "vote") continue;
+      const type = m.type === "preVote" ? "preVoteResponse" : "voteResponse";
+      assembly.receive({ type, from: m.to, to: 1, term: m.term, reject: false });
+      await settle();
+    }
+  }
+  if (assembly.raft.role !== "leader") throw new Error(`node 1 is ${assembly.raft.role}, not leader, after 40 ticks`);
+  await settle();
+  return { assembly, sent, settle };
 }

@@ -11,7 +11,23 @@ import { SubscriptionNameSchema, WholeNumberSchema } from "../../util/names.ts";
 
 export type { AckKind };
 
-export const GroupSettingsSchema = v.object(GROUP_SETTINGS_FIELDS);
+/**
+ * Command version 4: a group created with `run` hands each member runs of consecutive messages (group.ts fill), and a
+ * group-ack may settle `ranges`. The leader creates such groups and proposes such acks, stamped `v: 4`, only once
+ * every member applies version 4 (docs/state-machine.md, "Command versions").
+ */
+export const GROUP_RUNS_VERSION = 4;
+/** The longest run a group hands one member at once. */
+export const MAX_RUN = 1000;
+
+export const GroupSettingsSchema = v.object({
+  ...GROUP_SETTINGS_FIELDS,
+  /**
+   * Messages handed to one member at once at most, consecutive (version 4); absent: one at a time, members in turn.
+   * Set by the leader, not by a member.
+   */
+  run: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(MAX_RUN))),
+});
 export type GroupSettings = v.InferOutput<typeof GroupSettingsSchema>;
 
 /** Creates the group (with these settings) if it does not exist, and makes `member` a live member of it. */
@@ -20,6 +36,8 @@ export const GroupJoinCommandSchema = v.object({
   time: WholeNumberSchema,
   ...GROUP_JOIN_FIELDS,
   settings: GroupSettingsSchema,
+  /** GROUP_RUNS_VERSION when `settings.run` is set: an older replica stops at it rather than ignore the run. */
+  v: v.optional(v.literal(GROUP_RUNS_VERSION)),
 });
 
 /** The member is gone: its unacknowledged deliveries count as failed attempts and are handed out again. */
@@ -35,6 +53,8 @@ export const GroupAckCommandSchema = v.object({
   type: v.literal("group-ack"),
   time: WholeNumberSchema,
   ...GROUP_ACK_FIELDS,
+  /** GROUP_RUNS_VERSION when it carries `ranges`: an older replica would drop them and settle nothing. */
+  v: v.optional(v.literal(GROUP_RUNS_VERSION)),
 });
 
 /** Moves the command time (proposed by the leader while a group's ack-wait deadline has passed). */
@@ -70,6 +90,6 @@ export type GroupCommand =
 export type GroupResult =
   | { type: "group-join"; group: string; member: string; created: boolean }
   | { type: "group-leave"; group: string; member: string; returned: number }
-  | { type: "group-ack"; group: string; kind: AckKind; settled: number[]; refused: number[] }
+  | { type: "group-ack"; group: string; kind: AckKind; settled: number; refused: number[] }
   | { type: "group-tick" }
   | { type: "group-rm"; group: string };

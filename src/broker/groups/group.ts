@@ -221,6 +221,8 @@ export class Group {
   /** Hands out what there is to hand out, redeliveries first, while members have room. */
   fill(topics: TopicLookup, time: number): void {
     const topic = this.feed === undefined ? topics(this.topic) : undefined;
+    // the share of a run (settings.run), taken once a fill: the waiting messages among the members with room then
+    let share: number | undefined;
     while (this.bytes < MAX_GROUP_BYTES) {
       // the topic's view is taken once: looking it up per message cost a view object each
       const fresh =
@@ -255,11 +257,39 @@ export class Group {
         this.cursor = topic.firstOffset;
       }
       if (this.cursor >= topic.nextOffset) return;
-      const offset = this.cursor++;
-      // a message whose TTL ran out is never delivered; retention removes it in its turn
-      if (topic.expired(offset, time)) this.dropped++;
-      else this.assign(member, offset, 1, topic.sizeAt(offset), time);
+      if (this.settings.run === undefined) this.handOut(member, topic, time);
+      else {
+        share ??= this.share(topic.nextOffset - this.cursor);
+        for (let n = Math.min(this.settings.run, share); n > 0 && this.memberHasRoom(member); n--)
+          if (!this.handOut(member, topic, time)) break;
+      }
     }
+  }
+
+  /** Hands the message at the cursor to `member`; false when there is none (the topic's end). */
+  private handOut(member: Member, topic: TopicView, time: number): boolean {
+    if (this.cursor >= topic.nextOffset || this.inFlight >= MAX_GROUP_IN_FLIGHT || this.bytes >= MAX_GROUP_BYTES)
+      return false;
+    const offset = this.cursor++;
+    // a message whose TTL ran out is never delivered; retention removes it in its turn
+    if (topic.expired(offset, time)) this.dropped++;
+    else this.assign(member, offset, 1, topic.sizeAt(offset), time);
+    return true;
+  }
+
+  /**
+   * A group with runs (settings.run) gives each member in turn up to this many of `waiting` fresh messages: an
+   * equal share among the live members with room, so that a few messages still go to as many members as one at a
+   * time would (a job queue's workers), while a backlog goes in runs that members ack as ranges.
+   */
+  private share(waiting: number): number {
+    let withRoom = 0;
+    for (const m of this.order) if (m.active && this.memberHasRoom(m)) withRoom++;
+    return Math.max(1, Math.ceil(waiting / Math.max(1, withRoom)));
+  }
+
+  private memberHasRoom(member: Member): boolean {
+    return member.holding < this.settings.maxPending && member.bytes < MAX_MEMBER_BYTES;
   }
 
   /** The view of the topic of message `key` if it can still be delivered; undefined if retention or its TTL removed it. */
@@ -355,7 +385,7 @@ export class Group {
     for (let i = 0; i < n; i++) {
       const at = (this.turn + i) % n;
       const member = this.order[at] as Member;
-      if (member.active && member.holding < this.settings.maxPending && member.bytes < MAX_MEMBER_BYTES) {
+      if (member.active && this.memberHasRoom(member)) {
         this.turn = (at + 1) % n;
         return member;
       }

@@ -1,3 +1,4 @@
+import { MAX_SETTLES_PER_ACK } from "../../util/group-fields.ts";
 import { type ErrorResult, refusal } from "../results.ts";
 import { type DeadLetter, Group, type TopicView } from "./group.ts";
 import type { GroupCommand, GroupJoinCommand, GroupResult } from "./group-commands.ts";
@@ -71,20 +72,33 @@ export class Groups {
       case "group-ack": {
         if (command.attempts.length !== command.offsets.length)
           return refusal("BAD_MESSAGE", "group-ack needs one attempt per offset");
+        const { offsets, attempts, kind, ranges } = command;
+        if (ranges !== undefined && offsets.length + rangesTotal(ranges) > MAX_SETTLES_PER_ACK)
+          return refusal("BAD_MESSAGE", `a group-ack settles at most ${MAX_SETTLES_PER_ACK} messages`);
         const group = this.byName.get(command.group);
         const member = group?.members.get(command.member);
         if (group === undefined || member === undefined)
           return refusal("NOT_FOUND", `no member ${command.member} in group ${command.group}: join it again`);
         member.active = true;
         member.lastSeen = time;
-        const settled: number[] = [];
+        let settled = 0;
         const refused: number[] = [];
-        const { offsets, attempts, kind } = command;
         for (let i = 0; i < offsets.length; i++) {
           const offset = offsets[i] as number;
-          if (group.settle(member, kind, offset, attempts[i] as number, time)) settled.push(offset);
+          if (group.settle(member, kind, offset, attempts[i] as number, time)) settled++;
           else refused.push(offset);
         }
+        // a range settles each of its offsets in turn, exactly as the same offsets listed one by one would
+        if (ranges !== undefined)
+          for (let r = 0; r < ranges.length; r += 3) {
+            const first = ranges[r] as number;
+            const end = first + (ranges[r + 1] as number);
+            const attempt = ranges[r + 2] as number;
+            for (let offset = first; offset < end; offset++) {
+              if (group.settle(member, kind, offset, attempt, time)) settled++;
+              else refused.push(offset);
+            }
+          }
         this.fill(group, time);
         return { type: "group-ack", group: group.name, kind: command.kind, settled, refused };
       }
@@ -180,4 +194,11 @@ export class Groups {
     group.fill(this.topicOf, time);
     this.earliest = Math.min(this.earliest, group.nextDeadline());
   }
+}
+
+/** How many settles the `[first, count, attempt]` triples name. */
+export function rangesTotal(ranges: readonly number[]): number {
+  let total = 0;
+  for (let r = 1; r < ranges.length; r += 3) total += ranges[r] as number;
+  return total;
 }

@@ -41,6 +41,11 @@ export const ConsumingSchema = v.object({
   subscription: CountSchema,
   /** The group's ack wait (the one it was created with, which may differ from the one this consume asked for). */
   ackWaitMs: LimitSchema,
+  /**
+   * The broker takes `ranges` in this member's group-acks. A broker from before them does not say so, and would
+   * drop the field (settling nothing): a client sends ranges only where this is true.
+   */
+  ranges: v.optional(v.boolean()),
 });
 
 export const GroupMessageSchema = v.object({

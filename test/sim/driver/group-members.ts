@@ -220,7 +220,12 @@ export class GroupMember {
     this.cluster.scheduler.after(this.prng.int(1, 20), () => {
       if (!this.alive(link)) return;
       this.note(link.node, "member settles", { member: this.name, offset, attempt, kind });
-      replica.broker.groups.settle(GROUP, this.name, kind, [offset], [attempt]).then(
+      // half as a range of one (command version 4's form), which must settle exactly as the offset listed does
+      const settling =
+        this.prng.next() < 0.5
+          ? replica.broker.groups.settle(GROUP, this.name, kind, [], [], [offset, 1, attempt])
+          : replica.broker.groups.settle(GROUP, this.name, kind, [offset], [attempt]);
+      settling.then(
         (refused) =>
           this.later(() =>
             this.answered(
