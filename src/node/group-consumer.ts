@@ -76,17 +76,51 @@ export class GroupConsumer {
         if (delivery !== undefined && delivery.seq >= this.seen) this.offer(state, read, group, key, delivery);
       }
     } else {
+      // consecutive offsets (a run, group.ts fill) are looked up in their topic together
+      const attempts = this.runAttempts;
+      let first = 0;
       for (let i = this.seen - member.assignedBase; i < member.assigned.length; i++) {
         const key = member.assigned[i] as number;
         const delivery = group.outstanding.get(key);
         // a key handed out again since (after a nak) is pushed at its latest place only
-        if (delivery?.member === member && delivery.seq === member.assignedBase + i)
-          this.offer(state, read, group, key, delivery);
+        if (delivery?.member !== member || delivery.seq !== member.assignedBase + i) continue;
+        if (group.feed !== undefined) this.offer(state, read, group, key, delivery);
+        else if (attempts.length > 0 && key === first + attempts.length) attempts.push(delivery.attempt);
+        else {
+          this.offerRun(state, read, group.topic, first, attempts);
+          first = key;
+          attempts.push(delivery.attempt);
+        }
       }
+      this.offerRun(state, read, group.topic, first, attempts);
     }
     this.seen = end;
     this.sendBatch();
     return member;
+  }
+
+  /** The attempts of the run of offsets being gathered by pump (reused: a pump gathers one run at a time). */
+  private readonly runAttempts: number[] = [];
+
+  /**
+   * Pushes the deliveries of offsets `first`, `first + 1`, ... of `topic`, one per attempt in `attempts` (emptied):
+   * one scan of the topic's index for the run instead of one per message.
+   */
+  private offerRun(state: BrokerState, read: EntryMessages, topic: string, first: number, attempts: number[]): void {
+    if (attempts.length === 0) return;
+    let index = -1;
+    let messages: readonly (PublishMessage | undefined)[] = [];
+    for (const at of state.scan(topic, first, attempts.length)) {
+      // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
+      if (at.expired) continue;
+      if (at.index !== index) {
+        index = at.index;
+        messages = read(index);
+      }
+      const message = messages[at.slot];
+      if (message !== undefined) this.emit(topic, at.offset, attempts[at.offset - first] as number, message, at.time);
+    }
+    attempts.length = 0;
   }
 
   /** Pushes one delivery. */
@@ -106,10 +140,22 @@ export class GroupConsumer {
     if (at === undefined || at.offset !== offset || at.expired) return;
     const message = read(at.index)[at.slot];
     if (message === undefined) return;
+    this.emit(topic, offset, delivery.attempt, message, at.time, group.feed === undefined ? undefined : key);
+  }
+
+  /** Sends one message to the member, in the batch being gathered or (large, or to a member without) alone. */
+  private emit(
+    topic: string,
+    offset: number,
+    attempt: number,
+    message: PublishMessage,
+    time: number,
+    key?: number,
+  ): void {
     const { data, headers } = message;
-    const item: GroupMessageItem = { topic, offset, attempt: delivery.attempt, data, time: at.time };
+    const item: GroupMessageItem = { topic, offset, attempt, data, time };
     if (headers !== undefined) item.headers = headers;
-    if (group.feed !== undefined) item.key = key;
+    if (key !== undefined) item.key = key;
     this.delivered++;
     const bytes = itemBytes(item);
     if (!this.batched || bytes > BATCH_BYTES) {

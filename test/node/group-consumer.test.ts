@@ -91,6 +91,37 @@ describe("GroupConsumer pushes", () => {
     ]);
   });
 
+  test("runs of offsets, across entries, go in order with each delivery's attempt; one past its TTL is left out", () => {
+    const { state, read } = setup();
+    const out = sink();
+    const consumer = new GroupConsumer(1, "g", "m", out, true);
+    publish(state, T0, msg("jobs", "a"), msg("jobs", "b"));
+    publish(state, T0, msg("jobs", "c"), { ...msg("jobs", "d"), ttl: 1 }, msg("jobs", "e"));
+    // 3 was handed out at T0 and its TTL ran out before the broker pushed it
+    applyNext(state, { type: "group-tick", time: T0 + 2 });
+    consumer.pump(state, read);
+    applyNext(state, {
+      type: "group-ack",
+      time: T0 + 5,
+      group: "g",
+      member: "m",
+      kind: "nak",
+      offsets: [1],
+      attempts: [1],
+    });
+    publish(state, T0 + 5, msg("jobs", "f"));
+    consumer.pump(state, read);
+    const items = out.sent.flatMap((m) => (m.type === "group-messages" ? m.messages : []));
+    expect(items.map((i) => [i.offset, i.attempt])).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+      [4, 1],
+      [1, 2],
+      [5, 1],
+    ]);
+  });
+
   test("the bytes counted for a message are never fewer than its encoding takes", () => {
     const items: GroupMessageItem[] = [
       { topic: "t", offset: 0, attempt: 1, data: new Uint8Array(0) },
