@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import type { Command } from "../../../src/broker/commands.ts";
 import type { Group } from "../../../src/broker/groups/group.ts";
 import type { AckKind, GroupResult, GroupSettings } from "../../../src/broker/groups/group-commands.ts";
 import { groupSnapshot } from "../../../src/broker/groups/group-snapshot.ts";

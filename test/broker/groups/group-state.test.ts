@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Command } from "../../../src/broker/commands.ts";
 import { DEAD_LETTER_PRODUCER } from "../../../src/broker/groups/groups.ts";
 import { BrokerState } from "../../../src/broker/state-machine.ts";
-import { applyNext, msg, publish, T0 } from "../helpers.ts";
+import { applyNext, publish, T0 } from "../helpers.ts";
 import { apply, held, join, publishN, SETTINGS } from "./group-helpers.ts";
 
 function ack(
