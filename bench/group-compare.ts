@@ -3,7 +3,7 @@
  * a fresh 3-broker cluster of the compiled binary (`mqraft up`) for each kind, the kinds alternating, and prints
  * msgs/s of `bench pub --window 1000 --clients 3` and of `bench e2e --group g --clients 3`, each round's ratio and
  * the median ratio, with the CPU time the brokers and the bench client spent (on a machine others share, CPU time
- * per message is the steadier figure: msgs/s follows the share of the cores the run gets).
+ * per message is the steadier figure: msgs/s follows the share of the cores the run gets), each process's too.
  *   make build && bun bench/group-compare.ts [rounds=5] [msgs=100000] [extra e2e flags, e.g. --max-pending 3000]
  */
 import { readFileSync, rmSync } from "node:fs";
@@ -29,18 +29,26 @@ interface Round {
   p50: number;
   /** CPU seconds of the three brokers and of the bench client during the run. */
   cpu: number;
+  /** Of which each child of `mqraft up` (most first: the leader, the followers, the manager) and the client. */
+  brokers: number[];
+  client: number;
 }
 
-/** CPU seconds (user + system) the children of process `pid` (the brokers and manager of `mqraft up`) used so far. */
-function childrenCpu(pid: number): number {
+/** CPU seconds (user + system) each child of process `pid` (the brokers and manager of `mqraft up`) used so far. */
+function childrenCpu(pid: number): Map<number, number> {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
-  let ticks = 0;
+  const cpu = new Map<number, number>();
   for (const child of children) {
     // the fields after the command name (which may hold spaces) start at the state, field 3
     const fields = readFileSync(`/proc/${child}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    ticks += Number(fields[11]) + Number(fields[12]);
+    cpu.set(Number(child), (Number(fields[11]) + Number(fields[12])) / 100);
   }
-  return ticks / 100;
+  return cpu;
+}
+
+/** What each child used between two readings, most first (the leader, then the followers, then the manager). */
+function used(before: Map<number, number>, after: Map<number, number>): number[] {
+  return [...after].map(([child, s]) => s - (before.get(child) ?? 0)).sort((a, b) => b - a);
 }
 
 /** Runs `args` against a fresh cluster; its msgs/s, publish→receive p50 and CPU time. */
@@ -81,7 +89,9 @@ async function once(kind: Kind, round: number): Promise<Round> {
     const result = v.parse(BenchResultSchema, JSON.parse(out.trim().split("\n").at(-1) as string));
     const usage = bench.resourceUsage();
     const client = usage === undefined ? 0 : Number(usage.cpuTime.total) / 1e6;
-    return { perSec: result.msgsPerSec, p50: result.p50ms, cpu: childrenCpu(up.pid) - before + client };
+    const brokers = used(before, childrenCpu(up.pid));
+    const cpu = brokers.reduce((a, b) => a + b, 0) + client;
+    return { perSec: result.msgsPerSec, p50: result.p50ms, cpu, brokers, client };
   } finally {
     up.kill("SIGINT");
     await up.exited;
@@ -118,7 +128,8 @@ for (let round = 1; round <= rounds; round++) {
   const ratio = group.perSec / pub.perSec;
   ratios.push(ratio);
   cpuRatios.push(group.cpu / pub.cpu);
-  const show = (r: Round) => `${r.perSec} msgs/s (p50 ${r.p50} ms, CPU ${r.cpu.toFixed(2)} s)`;
+  const show = (r: Round) =>
+    `${r.perSec} msgs/s (p50 ${r.p50} ms, CPU ${r.cpu.toFixed(2)} s: brokers ${r.brokers.map((b) => b.toFixed(2)).join("/")}, client ${r.client.toFixed(2)})`;
   console.log(`round ${round}: pub ${show(pub)}, group ${show(group)}, ratio ${ratio.toFixed(2)}`);
 }
 console.log(
