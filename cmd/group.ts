@@ -36,7 +36,7 @@ export function groupTable(groups: GroupSummary[]): string[] {
 function groupInfoLines(g: GroupSummary): string[] {
   return [
     isWildcard(g.topic) ? `group ${g.name} on the topics of ${g.topic}` : `group ${g.name} on topic ${g.topic}`,
-    `ack wait ${g.ackWaitMs / 1000} s, max deliver ${g.maxDeliver}, max pending ${g.maxPending} per member, dead letters to ${g.deadLetter}`,
+    `ack wait ${g.ackWaitMs / 1000} s, max deliver ${g.maxDeliver}, max pending ${g.maxPending} per member${g.run === undefined ? "" : ` in runs of up to ${g.run}`}, dead letters to ${g.deadLetter}`,
     `${isWildcard(g.topic) ? "messages handed out" : "next offset"} ${g.next}; outstanding ${g.outstanding}, waiting for redelivery ${g.redeliveries}`,
     `acked ${g.acked}, redelivered ${g.redelivered}, dead-lettered ${g.deadLettered}, dropped by retention ${g.dropped}`,
     ...(g.members.length === 0

@@ -21,6 +21,7 @@ export function groupSummary(g: Group): GroupSummary {
     maxDeliver: g.settings.maxDeliver,
     maxPending: g.settings.maxPending,
     deadLetter: g.settings.deadLetter,
+    ...(g.settings.run === undefined ? {} : { run: g.settings.run }),
     start: g.start,
     // on a pattern: how many messages it has handed out (its next key)
     next: g.feed === undefined ? g.cursor : g.feed.nextKey,

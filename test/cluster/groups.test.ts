@@ -164,11 +164,13 @@ describe("consumer groups (work queues) on real brokers", () => {
     batchMember(third, log, acked, 64);
     await publishAll(await client(servers), "jobs", 10_000);
     const g = await groupDone(clients[0] as MqraftClient, "workers", 10_000);
-    expect({ acked: g.acked, next: g.next, redelivered: g.redelivered, dead: g.deadLettered }).toEqual({
+    expect({ acked: g.acked, next: g.next, redelivered: g.redelivered, dead: g.deadLettered, run: g.run }).toEqual({
       acked: 10_000,
       next: 10_000,
       redelivered: 0,
       dead: 0,
+      // every broker applies command version 4: the group hands out runs
+      run: 256,
     });
     const byOffset = new Map<number, Received[]>();
     for (const r of log) byOffset.set(r.offset, [...(byOffset.get(r.offset) ?? []), r]);

@@ -144,6 +144,8 @@ export const GroupSummarySchema = v.object({
   maxDeliver: LimitSchema,
   maxPending: LimitSchema,
   deadLetter: TopicSchema,
+  /** The longest run of consecutive messages it hands a member at once; absent: one at a time, in turn. */
+  run: v.optional(LimitSchema),
   /** Where the group started in its topic. */
   start: CountSchema,
   /** The next offset of the topic never handed out. */
