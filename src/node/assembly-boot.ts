@@ -32,9 +32,10 @@ export async function found(store: LogStore, options: AssemblyOptions): Promise<
       aboveTerm: running.floorTerm,
     });
     // Then the term, durable before any entry: no vote in a term it may have voted in already (the highest the
-    // others answered). Saved with the founding entries instead, a power loss could keep the entries (the folder no
-    // longer new, so it does not ask again) and lose the term.
-    store.saveHardState({ ...store.hardState(), term: running.term, vote: 0 });
+    // others answered), so none in that term either: its vote there is taken, as if given to itself. Saved with the
+    // founding entries instead, a power loss could keep the entries (the folder no longer new, so it does not ask
+    // again) and lose the term.
+    store.saveHardState({ ...store.hardState(), term: running.term, vote: options.id });
     await store.sync();
   }
   if (options.founders.length > 0) {

@@ -102,7 +102,8 @@ export function runningCluster(self: number, status: MembersView | undefined, lo
  */
 export function answersNeeded(voters: number): number {
   const others = voters - 1;
-  return voters % 2 === 1 ? others : Math.floor(others / 2) + 1;
+  // a lone voter has no one to ask: it cannot learn what it held
+  return voters % 2 === 1 ? Math.max(1, others) : Math.floor(others / 2) + 1;
 }
 
 /** The last entry of the most up-to-date log (§5.4.1: the later last term, then the longer), if every one says its term. */

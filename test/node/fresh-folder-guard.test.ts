@@ -58,6 +58,9 @@ describe("the answers a broker on an empty folder needs", () => {
     expect(outcome(view)).toContain("only 3 of its 4 other voters answered, where 4 are needed");
     const three = { nodes: [row(1, "leader", 6, 100, 6), absent(2), row(3, "unknown", 0, 0, 0)] };
     expect(outcome(three)).toContain("only 1 of its 2 other voters answered, where 2 are needed");
+    // a lone voter (a learner answered) cannot learn what it held
+    const alone = { nodes: [{ ...row(1, "leader", 5, 40, 5), voter: false }, row(3, "unknown", 0, 0, 0)] };
+    expect(outcome(alone)).toContain("only 0 of its 0 other voters answered, where 1 are needed");
   });
 
   test("a majority of the other voters is enough with an even number of voters: 1 of 1, 2 of 3", () => {
@@ -146,5 +149,27 @@ test("an empty folder that met a term raised by elections that wrote nothing sti
     "voteResponse to 2 granted",
     // one entry short of the most up-to-date answered log: it may lack an entry 3 helped commit
     "voteResponse to 2 rejected",
+  ]);
+});
+
+test("no second vote in the highest answered term: the candidate that answered from it may hold node 3's lost vote", async () => {
+  // 1 answered as a candidate of term 7 (node 3 may have voted for it before losing its folder; 1's other requests
+  // may still be on their way); 2 at term 6. A vote for 2 in term 7 could elect a second leader of term 7.
+  const view = { nodes: [row(1, "candidate", 7, 100, 6), row(2, "follower", 6, 100, 6), row(3, "unknown", 0, 0, 0)] };
+  const ask = { from: 2, to: 3, term: 7, lastIndex: 100, lastTerm: 6, transfer: false };
+  const next = { ...ask, term: 8 };
+  expect(
+    await votesOfAmnesic(view, [
+      { type: "preVote", ...ask },
+      { type: "vote", ...ask },
+      { type: "preVote", ...next },
+      { type: "vote", ...next },
+    ]),
+  ).toEqual([
+    "withholds true",
+    "preVoteResponse to 2 rejected",
+    "voteResponse to 2 rejected",
+    "preVoteResponse to 2 granted",
+    "voteResponse to 2 granted",
   ]);
 });
