@@ -58,7 +58,7 @@ export class SegmentFiles {
     private readonly fs: Fs,
     readonly logDir: string,
     mirrorBytes: number,
-    /** A failure of the end-of-turn write, which has no caller to throw to. */
+    /** A failed write of the pending records: the store is failed whoever asked for the write. */
     private readonly onWriteError: (e: unknown) => void,
   ) {
     this.mirror = new TailMirror(mirrorBytes);
@@ -126,6 +126,9 @@ export class SegmentFiles {
       this.fs.write(p.seg.fd, this.pendingBytes.subarray(0, length), p.at);
     } catch (e) {
       this.cutBack(p.seg.fd, p.at);
+      // the store fails whoever called: a read or an append that wrote the pending records first throws to a caller
+      // that does not fail the store, and the next sync would count the records cut back as durable
+      this.onWriteError(e);
       throw e;
     }
     // a burst does not pin a large buffer
