@@ -19,8 +19,9 @@ export async function found(store: LogStore, options: AssemblyOptions): Promise<
     );
     return;
   }
-  const running = await options.askCluster?.();
-  if (running === undefined && store.damage !== undefined) {
+  const answer = await options.askCluster?.();
+  const running = answer ?? undefined;
+  if (answer === null && store.damage !== undefined) {
     // an earlier start learned that the cluster runs and was stopped before the term was durable: no answer now is
     // not a first start
     throw new MqraftError(

@@ -119,7 +119,10 @@ export class BrokerNode {
       prng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0] as number),
       log: node.log,
       founders: config.peers,
-      askCluster: async () => runningCluster(config.id, await askMembers?.(), node.log),
+      askCluster: async () => {
+        const members = await askMembers?.();
+        return members === undefined ? null : runningCluster(config.id, members, node.log);
+      },
       beforeFounding: async () => {
         node.founding = await saveFoundingPeers(config.dataDir, config.peers);
       },
