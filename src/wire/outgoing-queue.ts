@@ -23,12 +23,10 @@ const KEEP_AFTER_LARGE = 64;
 const SMALL_BATCH_BUFFER = 1 << 20;
 
 /**
- * Output buffers kept for reuse by every connection of this process (docs/memory.md). Two: a kept buffer is alive
- * when the collector sizes the heap, and every byte alive under load costs four to five of memory. With room for 8
- * (16 MiB), a broker pushing 10 KB messages to a subscriber kept 13 to 17 MB here all through a soak's load, and
- * its anonymous memory averaged 102-124 MiB under load against 81-101 with 2 kept (bench/RESULTS.md, session 9).
+ * Output buffers kept for reuse by every connection of this process (docs/memory.md): a leader's queues to its
+ * followers cycle through a few 2 MiB chunks each; 8 buffers cover two followers and two subscribers under load.
  */
-export const outputBuffers = new OutputBufferPool(2, 4 << 20, CHUNK_BYTES, MAX_RECYCLED_BYTES);
+export const outputBuffers = new OutputBufferPool(8, 16 << 20, CHUNK_BYTES, MAX_RECYCLED_BYTES);
 
 /**
  * Frames waiting for a socket. Appends go into a batch buffer; `flush()` hands it to the socket in one write (a batch
