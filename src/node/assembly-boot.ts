@@ -1,7 +1,6 @@
 /** What the broker assembly does with a data folder it opened: found a new cluster's log, or say what recovery did. */
 import { bootstrap } from "../raft/index.ts";
 import type { LogStore } from "../storage/log-store.ts";
-import { MqraftError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { AssemblyOptions } from "./assembly-options.ts";
 
@@ -19,16 +18,7 @@ export async function found(store: LogStore, options: AssemblyOptions): Promise<
     );
     return;
   }
-  const answer = await options.askCluster?.();
-  const running = answer ?? undefined;
-  if (answer === null && store.damage !== undefined) {
-    // an earlier start learned that the cluster runs and was stopped before the term was durable: no answer now is
-    // not a first start
-    throw new MqraftError(
-      "REFUSED",
-      `this broker's data folder is empty but an earlier start found its cluster running (${store.damage.reason}), and no member answered now; start it again once they are up (docs/storage.md, "An empty data folder")`,
-    );
-  }
+  const running = await options.askCluster?.();
   if (running !== undefined) {
     // The marker first: until it is durable the folder stays new, so a crash or a failed write here leaves a folder
     // that asks the cluster again at the next start, never one that votes freely.

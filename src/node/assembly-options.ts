@@ -46,10 +46,9 @@ export interface AssemblyOptions {
   beforeFounding?: () => Promise<void>;
   /**
    * For an empty data folder: the cluster this broker belongs to, if it already runs (src/node/fresh-folder-guard.ts);
-   * undefined when it answered but does not run yet or this broker is no voter of it, null when no member answered.
-   * Absent in the simulators, whose nodes never lose their folders.
+   * absent in the simulators, whose nodes never lose their folders.
    */
-  askCluster?: () => Promise<RunningCluster | undefined | null>;
+  askCluster?: () => Promise<RunningCluster | undefined>;
   heartbeatMs: number;
   /** Raft tuning beyond id and randomness (electionTicks, maxMsgBytes, ...). */
   raft: Omit<RaftOptions, "id" | "prng" | "applied">;

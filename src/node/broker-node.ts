@@ -119,10 +119,7 @@ export class BrokerNode {
       prng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0] as number),
       log: node.log,
       founders: config.peers,
-      askCluster: async () => {
-        const members = await askMembers?.();
-        return members === undefined ? null : runningCluster(config.id, members, node.log);
-      },
+      askCluster: async () => runningCluster(config.id, await askMembers?.(), node.log),
       beforeFounding: async () => {
         node.founding = await saveFoundingPeers(config.dataDir, config.peers);
       },

@@ -91,36 +91,3 @@ test("a power loss at any point of the first start leaves a new folder, or the m
   }
   expect(seen.at(-1)).toMatch(/entries [1-9]\d*, term 7, vote 3, marker true$/);
 });
-
-test("a first start stopped after its marker and before its term asks again, and refuses to found when no one answers", async () => {
-  const fs = new SimFs();
-  const store = await LogStore.open({ fs, dir: DIR });
-  store.saveHardState = () => {
-    throw new Error("killed");
-  };
-  await expect(found(store, options)).rejects.toThrow("killed");
-  await store.close().catch(() => {});
-
-  const reopened = await LogStore.open({ fs, dir: DIR });
-  const silent = { ...options, askCluster: async () => null } as AssemblyOptions;
-  await expect(found(reopened, silent)).rejects.toThrow("an earlier start found its cluster running");
-  expect(reopened.lastIndex()).toBe(0);
-  await reopened.close();
-});
-
-test("a marker without a term does not stop a broker the cluster answers for as a non-voter (removed, joining again)", async () => {
-  const fs = new SimFs();
-  const store = await LogStore.open({ fs, dir: DIR });
-  store.saveHardState = () => {
-    throw new Error("killed");
-  };
-  await expect(found(store, options)).rejects.toThrow("killed");
-  await store.close().catch(() => {});
-
-  const reopened = await LogStore.open({ fs, dir: DIR });
-  // the cluster answered, but node 3 is no voter of it (runningCluster gives undefined): it joins and catches up
-  const asLearner = { ...options, founders: [], askCluster: async () => undefined } as unknown as AssemblyOptions;
-  await found(reopened, asLearner);
-  expect(reopened.damage).toBeDefined();
-  await reopened.close();
-});
