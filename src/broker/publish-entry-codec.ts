@@ -2,6 +2,7 @@ import { asciiText, CborWriter } from "../util/cbor-writer.ts";
 import { Encoder } from "../util/cbor-x.ts";
 import { type HeaderPairs, isHeaders } from "../util/message-headers.ts";
 import { readName, readTopic } from "../util/name-bytes.ts";
+import { utf8Length } from "../util/topic-name.ts";
 import type { PublishMessage } from "./commands.ts";
 
 /**
@@ -55,8 +56,8 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
   // what a message takes at most; CborWriter.head reserves 5 bytes, hence the slack at the end
   let size = PREFIX.length + 9 + MESSAGES_KEY.length + 5 + 8;
   for (const m of messages) {
-    const topic = utf8Bound(m.topic);
-    size += 1 + headBytes(topic) + topic + headBytes(m.data.length) + m.data.length;
+    const topic = utf8Length(m.topic);
+    size += 1 + CborWriter.headSize(topic) + topic + CborWriter.headSize(m.data.length) + m.data.length;
     if (m.producer !== undefined || m.seq !== undefined || m.epoch !== undefined)
       size += 5 + (m.producer?.length ?? 0) + 27;
     if (m.headers !== undefined || m.ttl !== undefined) size += 64;
@@ -86,21 +87,6 @@ export function encodePublishEntry(time: number, messages: readonly PublishMessa
   }
   // headers beyond the estimate grew the buffer
   return w.buffer.length - w.at > w.at >> 3 ? w.buffer.slice(0, w.at) : w.buffer.subarray(0, w.at);
-}
-
-/** Bytes of `s` in UTF-8, or more (a surrogate pair counts 6, not 4). */
-function utf8Bound(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) n += c >= 0x800 ? 2 : 1;
-  }
-  return n;
-}
-
-/** Bytes of an item's initial byte and argument `n` (CborWriter.head). */
-function headBytes(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
 /**

@@ -83,8 +83,8 @@ export class SegmentFiles {
       queueMicrotask(() => {
         try {
           this.writePending();
-        } catch (e) {
-          this.onWriteError(e);
+        } catch {
+          // writePending has failed the store: the next append or sync throws to a caller
         }
       });
     }

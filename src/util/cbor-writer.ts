@@ -41,6 +41,11 @@ export class CborWriter {
     this.view.setUint32(at, value);
   }
 
+  /** The bytes `head` writes for argument `n`. */
+  static headSize(n: number): number {
+    return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  }
+
   /** An initial byte of `major` type with argument `n` (a whole number below 2^32), in the fewest bytes. */
   head(major: number, n: number): void {
     this.reserve(5);
