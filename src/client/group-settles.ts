@@ -140,3 +140,23 @@ function refusedError(offset: number, attempt: number, count: number): MqraftErr
     `delivery ${attempt} of offset ${offset}${others} is no longer this member's: its ack wait passed and it went to another member, or it was settled already`,
   );
 }
+
+/**
+ * The settles as `[first, count, attempt]` triples of consecutive offsets, when that is shorter than listing them (a
+ * member given runs acks each run as one triple); undefined when it is not.
+ */
+export function asRanges(offsets: readonly number[], attempts: readonly number[]): number[] | undefined {
+  const ranges: number[] = [];
+  for (let i = 0; i < offsets.length; ) {
+    const first = offsets[i] as number;
+    const attempt = attempts[i] as number;
+    let count = 1;
+    while (i + count < offsets.length && offsets[i + count] === first + count && attempts[i + count] === attempt)
+      count++;
+    ranges.push(first, count, attempt);
+    // longer than the lists already: a member that settles scattered offsets
+    if (ranges.length >= 2 * offsets.length) return undefined;
+    i += count;
+  }
+  return ranges.length === 0 ? undefined : ranges;
+}

@@ -13,7 +13,8 @@ import {
 } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
-import { GroupSettles, MAX_PER_REQUEST, type SettleKind } from "./group-settles.ts";
+import { Batch, Held } from "./group-held.ts";
+import { asRanges, GroupSettles, MAX_PER_REQUEST, type SettleKind } from "./group-settles.ts";
 import { LeaderLink } from "./leader-link.ts";
 import { MessageBuffer } from "./message-buffer.ts";
 import type { RequestChannel } from "./request-channel.ts";
@@ -345,73 +346,6 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.resolve();
-  }
-}
-
-/** A message as the member holds it; one object with shared methods, as there is one per message. */
-class Held implements ConsumedMessage {
-  constructor(
-    readonly topic: string,
-    readonly offset: number,
-    /** What the group calls the message: its offset, or in a group on a pattern a number of the group's. */
-    readonly key: number,
-    readonly attempt: number,
-    readonly data: Uint8Array,
-    readonly time: number | undefined,
-    readonly headers: MessageHeaders,
-    private readonly settle: (kind: Kind, offset: number, attempt: number) => Promise<void>,
-  ) {}
-
-  ack(): Promise<void> {
-    return this.settle("ack", this.key, this.attempt);
-  }
-
-  nak(): Promise<void> {
-    return this.settle("nak", this.key, this.attempt);
-  }
-
-  inProgress(): Promise<void> {
-    return this.settle("progress", this.key, this.attempt);
-  }
-}
-
-/**
- * The settles as `[first, count, attempt]` triples of consecutive offsets, when that is shorter than listing them (a
- * member given runs acks each run as one triple); undefined when it is not.
- */
-export function asRanges(offsets: readonly number[], attempts: readonly number[]): number[] | undefined {
-  const ranges: number[] = [];
-  for (let i = 0; i < offsets.length; ) {
-    const first = offsets[i] as number;
-    const attempt = attempts[i] as number;
-    let count = 1;
-    while (i + count < offsets.length && offsets[i + count] === first + count && attempts[i + count] === attempt)
-      count++;
-    ranges.push(first, count, attempt);
-    // longer than the lists already: a member that settles scattered offsets
-    if (ranges.length >= 2 * offsets.length) return undefined;
-    i += count;
-  }
-  return ranges.length === 0 ? undefined : ranges;
-}
-
-/** Messages fetched together; its settles are one claim over all of them (group-settles.ts). */
-class Batch implements ConsumedBatch {
-  constructor(
-    readonly messages: readonly Held[],
-    private readonly settle: (kind: Kind, messages: readonly Held[]) => Promise<void>,
-  ) {}
-
-  ack(): Promise<void> {
-    return this.settle("ack", this.messages);
-  }
-
-  nak(): Promise<void> {
-    return this.settle("nak", this.messages);
-  }
-
-  inProgress(): Promise<void> {
-    return this.settle("progress", this.messages);
   }
 }
 

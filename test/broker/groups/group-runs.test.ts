@@ -4,7 +4,7 @@ import type { AckKind, GroupResult, GroupSettings } from "../../../src/broker/gr
 import { groupSnapshot } from "../../../src/broker/groups/group-snapshot.ts";
 import { splitSnapshot } from "../../../src/broker/snapshot-codec.ts";
 import { BrokerState } from "../../../src/broker/state-machine.ts";
-import { asRanges } from "../../../src/client/group-stream.ts";
+import { asRanges } from "../../../src/client/group-settles.ts";
 import { expandRanges } from "../../../src/node/group-service.ts";
 import { createPrng, type Prng } from "../../../src/util/prng.ts";
 import { applyNext, T0 } from "../helpers.ts";
@@ -129,6 +129,16 @@ describe("a group that hands out runs", () => {
   });
 });
 
+/** Settles `offsets` (with their `attempts`) for `member` in `state`, one way or another. */
+type Settle = (
+  state: BrokerState,
+  member: string,
+  kind: AckKind,
+  offsets: number[],
+  attempts: number[],
+  time: number,
+) => GroupResult;
+
 /**
  * Random work on a group: publishes, members joining and leaving, settles (ack, nak, progress; some late, of an
  * earlier delivery, some of messages the member does not hold) and time passing. `settle` is how each settle reaches
@@ -138,14 +148,7 @@ function randomRun(
   prng: Prng,
   states: BrokerState[],
   settings: Partial<GroupSettings>,
-  settle: (
-    state: BrokerState,
-    member: string,
-    kind: AckKind,
-    offsets: number[],
-    attempts: number[],
-    time: number,
-  ) => GroupResult,
+  settle: Settle,
   compare: (step: number) => void,
 ): void {
   const members = ["a", "b", "c"];
@@ -223,14 +226,8 @@ describe("differential: ranges and runs against one message at a time", () => {
       const single = new BrokerState();
       const runs = new BrokerState();
       // only member "a" ever joins: the settings decide nothing but the run
-      const settle = (
-        state: BrokerState,
-        member: string,
-        kind: AckKind,
-        offsets: number[],
-        attempts: number[],
-        time: number,
-      ) => apply(state, { type: "group-ack", time, group: "workers", member, kind, offsets, attempts });
+      const settle: Settle = (state, member, kind, offsets, attempts, time) =>
+        apply(state, { type: "group-ack", time, group: "workers", member, kind, offsets, attempts });
       const states = [single, runs];
       let time = T0;
       enter(single, "a", {}, time);
