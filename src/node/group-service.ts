@@ -6,6 +6,7 @@ import { DEAD_LETTER_PRODUCER } from "../broker/groups/groups.ts";
 import type { ApplyResult } from "../broker/results.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import { MqraftError } from "../util/errors.ts";
+import { forEachRangedSettle } from "../util/group-fields.ts";
 import { type HeaderPairs, isHeaders } from "../util/message-headers.ts";
 import { isWildcard } from "../util/topic-name.ts";
 import type { Consume } from "../wire/index.ts";
@@ -253,14 +254,10 @@ export function expandRanges(
 ): { offsets: number[]; attempts: number[] } {
   const allOffsets = [...offsets];
   const allAttempts = [...attempts];
-  for (let r = 0; r < ranges.length; r += 3) {
-    const first = ranges[r] as number;
-    const attempt = ranges[r + 2] as number;
-    for (let offset = first; offset < first + (ranges[r + 1] as number); offset++) {
-      allOffsets.push(offset);
-      allAttempts.push(attempt);
-    }
-  }
+  forEachRangedSettle(ranges, (offset, attempt) => {
+    allOffsets.push(offset);
+    allAttempts.push(attempt);
+  });
   return { offsets: allOffsets, attempts: allAttempts };
 }
 

@@ -60,6 +60,19 @@ export function settleRangesSchema(maxSettles: number) {
   );
 }
 
+/** Calls `settle` for each offset the `[first, count, attempt]` triples name, in order, with its attempt. */
+export function forEachRangedSettle(
+  ranges: readonly number[],
+  settle: (offset: number, attempt: number) => void,
+): void {
+  for (let r = 0; r < ranges.length; r += 3) {
+    const first = ranges[r] as number;
+    const end = first + (ranges[r + 1] as number);
+    const attempt = ranges[r + 2] as number;
+    for (let offset = first; offset < end; offset++) settle(offset, attempt);
+  }
+}
+
 function rangesFit(x: unknown[], maxSettles: number): boolean {
   let total = 0;
   for (let i = 0; i < x.length; i += 3) {

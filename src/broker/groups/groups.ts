@@ -1,4 +1,4 @@
-import { MAX_SETTLES_PER_ACK } from "../../util/group-fields.ts";
+import { forEachRangedSettle, MAX_SETTLES_PER_ACK } from "../../util/group-fields.ts";
 import { type ErrorResult, refusal } from "../results.ts";
 import { type DeadLetter, Group, type TopicView } from "./group.ts";
 import type { GroupCommand, GroupJoinCommand, GroupResult } from "./group-commands.ts";
@@ -90,15 +90,10 @@ export class Groups {
         }
         // a range settles each of its offsets in turn, exactly as the same offsets listed one by one would
         if (ranges !== undefined)
-          for (let r = 0; r < ranges.length; r += 3) {
-            const first = ranges[r] as number;
-            const end = first + (ranges[r + 1] as number);
-            const attempt = ranges[r + 2] as number;
-            for (let offset = first; offset < end; offset++) {
-              if (group.settle(member, kind, offset, attempt, time)) settled++;
-              else refused.push(offset);
-            }
-          }
+          forEachRangedSettle(ranges, (offset, attempt) => {
+            if (group.settle(member, kind, offset, attempt, time)) settled++;
+            else refused.push(offset);
+          });
         this.fill(group, time);
         return { type: "group-ack", group: group.name, kind: command.kind, settled, refused };
       }
