@@ -24,6 +24,8 @@ export interface FakeBroker {
   readonly connections: Set<Connection<ServerInbound, unknown>>;
   /** Requests received, in order, by type and with the fields as they arrived. */
   readonly requests: ServerInbound[];
+  /** The connection each of `requests` came on, at the same position. */
+  readonly requestConnections: Connection<ServerInbound, unknown>[];
   /** The role each connection's hello gave. */
   readonly roles: (string | undefined)[];
   behaviour: Behaviour;
@@ -54,6 +56,7 @@ export class FakeBrokers {
         listener: undefined,
         connections: new Set(),
         requests: [],
+        requestConnections: [],
         roles: [],
         behaviour: "serve",
         held: [],
@@ -136,6 +139,7 @@ export class FakeBrokers {
       return;
     }
     node.requests.push(m);
+    node.requestConnections.push(connection);
     if (!("id" in m) || m.type === "error") return;
     if (node.behaviour === "silent") return;
     if (node.id !== this.leader) {
