@@ -179,7 +179,7 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
   {
     name: "whole-damaged-record-as-torn-tail",
     breaks: "a whole record with a bad checksum and every sector written (the last one included) is corruption",
-    file: "src/storage/segment-scan.ts",
+    file: "src/storage/torn-or-corrupt.ts",
     find: "if (unwritten !== undefined)",
     replace: "if (unwritten !== undefined || size > 0)",
     test: bunTest("test/storage/log-store.sim.test.ts"),
@@ -187,7 +187,7 @@ export const SYSTEM_MUTANTS: readonly Mutant[] = [
   {
     name: "damaged-length-as-torn-tail",
     breaks: "a record whose checksum holds with its length field read differently is length rot, not a torn write",
-    file: "src/storage/segment-scan.ts",
+    file: "src/storage/torn-or-corrupt.ts",
     find: "if (real !== undefined) {",
     replace: "if (real !== undefined && length < 0) {",
     test: bunTest("test/storage/damaged-tail.sim.test.ts"),
