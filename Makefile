@@ -105,6 +105,7 @@ SIM_SEEDS ?= 20000
 sim: node_modules/.installed
 	$(BUN) run sim --level core --seeds $(SIM_SEEDS) --start 1
 	$(BUN) run sim --level broker --seeds $(SIM_SEEDS) --start 1
+	$(BUN) run sim --level broker --seeds $(SIM_SEEDS) --start 1 --kills
 
 # Planted bugs (test/mutants/mutants.ts), each in a scratch copy of the tree: the test named for each must fail.
 # About 3 minutes, so not part of make test; see docs/testing.md.
