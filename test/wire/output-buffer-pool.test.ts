@@ -45,4 +45,29 @@ describe("OutputBufferPool", () => {
     pool.give(new ArrayBuffer(2 * MiB));
     expect(pool.take()?.byteLength).toBe(2 * MiB);
   });
+
+  test("what the pool does not keep, or stops keeping, is freed at once rather than left to a full collection", async () => {
+    const pool = new OutputBufferPool(2, 4 * MiB, MiB, 4 * MiB, 20);
+    const small = new ArrayBuffer(MiB - 1);
+    const grown = new ArrayBuffer(4 * MiB + 1);
+    const [first, second, third] = [new ArrayBuffer(2 * MiB), new ArrayBuffer(MiB), new ArrayBuffer(2 * MiB)];
+    for (const b of [small, grown, first, second, third]) pool.give(b);
+    const detached = (buffers: ArrayBuffer[]) => buffers.map((b) => `${b.detached ? "freed" : "held"} ${b.byteLength}`);
+    // too small, too large and over the byte budget: freed; the two that fit are kept whole
+    expect(detached([small, grown, first, second, third])).toEqual([
+      "freed 0",
+      "freed 0",
+      `held ${2 * MiB}`,
+      `held ${MiB}`,
+      "freed 0",
+    ]);
+    // a buffer taken is the caller's: letting the rest go leaves it alone
+    const taken = pool.take();
+    expect(taken?.buffer).toBe(second);
+    await waitFor("the unused pool to let its buffers go", () => {
+      if (pool.use.buffers === 0) return true;
+      throw new Error(`still keeping ${pool.use.buffers} buffers`);
+    });
+    expect(detached([first, second])).toEqual(["freed 0", `held ${MiB}`]);
+  });
 });
