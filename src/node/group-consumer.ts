@@ -1,5 +1,5 @@
 import type { PublishMessage } from "../broker/commands.ts";
-import type { Delivery, Group, Member } from "../broker/groups/group.ts";
+import { type Delivery, type Group, type Member, seqOf } from "../broker/groups/group.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
 import type { GroupMessage, GroupMessageItem, GroupMessages, GroupPing, SubscriptionEnded } from "../wire/index.ts";
@@ -73,7 +73,7 @@ export class GroupConsumer {
       // the assignments it had not gone over were trimmed: those it still holds are found by their place
       for (const key of group.heldBy(member)) {
         const delivery = group.outstanding.get(key);
-        if (delivery !== undefined && delivery.seq >= this.seen) this.offer(state, read, group, key, delivery);
+        if (delivery !== undefined && seqOf(delivery, key) >= this.seen) this.offer(state, read, group, key, delivery);
       }
     } else {
       // consecutive offsets (a run, group.ts fill) are looked up in their topic together
@@ -83,7 +83,7 @@ export class GroupConsumer {
         const key = member.assigned[i] as number;
         const delivery = group.outstanding.get(key);
         // a key handed out again since (after a nak) is pushed at its latest place only
-        if (delivery?.member !== member || delivery.seq !== member.assignedBase + i) continue;
+        if (delivery?.member !== member || seqOf(delivery, key) !== member.assignedBase + i) continue;
         if (group.feed !== undefined) this.offer(state, read, group, key, delivery);
         else if (attempts.length > 0 && key === first + attempts.length) attempts.push(delivery.attempt);
         else {

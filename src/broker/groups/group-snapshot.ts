@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { MqraftError } from "../../util/errors.ts";
 import { SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../../util/names.ts";
 import { TopicPatternSchema } from "../../util/topic-name.ts";
-import { type DeadLetter, Group, newMember, RECENT_DEAD_LETTERS } from "./group.ts";
+import { type DeadLetter, Group, newMember, RECENT_DEAD_LETTERS, sizeOf } from "./group.ts";
 import { GroupSettingsSchema } from "./group-commands.ts";
 
 /**
@@ -90,7 +90,7 @@ export function groupSnapshot(g: Group): GroupSnapshot {
       position.get(d.member) as number,
       d.attempt,
       d.deadline,
-      d.size,
+      sizeOf(d, offset),
     ]),
     pending: [...g.pending],
     expiry: [...g.expiry.entries()].filter(([o, a, d]) => g.isLive(o, a, d)),

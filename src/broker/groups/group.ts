@@ -24,18 +24,37 @@ export const RECENT_DEAD_LETTERS = 100;
 
 export type FailReason = "nak" | "ack-wait" | "member-left";
 
+/**
+ * Deliveries made together: consecutive keys from `first` handed to one member at once (a run, settings.run), with
+ * one attempt and one deadline. The group's `outstanding` maps each key still out to its run: one record a run
+ * instead of one a message (which every replica made and dropped per message). A field shared by the run's keys never
+ * changes while the run has more than one key: a progress note on one of several gives that key a run of its own.
+ */
 export interface Delivery {
   member: Member;
   /** 1 for the first delivery of the message. */
   attempt: number;
   deadline: number;
-  size: number;
+  /** The key of the run's first message; key `first + i` has size `sizes[i]`. */
+  readonly first: number;
+  /** The size of each message of the run, by its place (a key taken back keeps its place). */
+  readonly sizes: number[];
   /**
-   * Its place among the member's assignments, counted from the member's first (`assignedBase` + its index in
-   * `assigned` when made): the broker serving the member tells by it which deliveries it pushed already. Not
-   * replicated (a node-side index, like `assigned`).
+   * The place of its first message among the member's assignments, counted from the member's first (`assignedBase`
+   * + its index in `assigned` when made), key `first + i` at `seq + i`: the broker serving the member tells by it
+   * which deliveries it pushed already. Not replicated (a node-side index, like `assigned`).
    */
-  seq: number;
+  readonly seq: number;
+}
+
+/** The size of message `key` of `delivery` (its run). */
+export function sizeOf(delivery: Delivery, key: number): number {
+  return delivery.sizes[key - delivery.first] as number;
+}
+
+/** The place of message `key` of `delivery` (its run) among its member's assignments (Delivery.seq). */
+export function seqOf(delivery: Delivery, key: number): number {
+  return delivery.seq + key - delivery.first;
 }
 
 export interface Member {
@@ -55,6 +74,8 @@ export interface Member {
    */
   assigned: number[];
   assignedBase: number;
+  /** The run it was last handed (a next consecutive key with the same attempt and deadline joins it). */
+  lastRun: Delivery | undefined;
 }
 
 /** A message the group gave up on, waiting to be published on the dead-letter topic by the leader. */
@@ -176,8 +197,22 @@ export class Group {
     const delivery = this.outstanding.get(offset);
     if (delivery === undefined || delivery.member !== member || delivery.attempt !== attempt) return false;
     if (kind === "progress") {
-      delivery.deadline = time + this.settings.ackWaitMs;
-      this.expiry.push(offset, delivery.attempt, delivery.deadline);
+      const deadline = time + this.settings.ackWaitMs;
+      if (delivery.sizes.length === 1) delivery.deadline = deadline;
+      else {
+        // the other keys of its run keep theirs: this one gets a run of its own, in the same place among the member's
+        const own: Delivery = {
+          member,
+          attempt,
+          deadline,
+          first: offset,
+          sizes: [sizeOf(delivery, offset)],
+          seq: seqOf(delivery, offset),
+        };
+        this.outstanding.set(offset, own);
+        if (member.lastRun === delivery) member.lastRun = undefined;
+      }
+      this.expiry.push(offset, attempt, deadline);
       this.pruneExpiry();
       return true;
     }
@@ -315,7 +350,21 @@ export class Group {
   assign(member: Member, offset: number, attempt: number, size: number, time: number): void {
     const deadline = time + this.settings.ackWaitMs;
     const seq = member.assignedBase + member.assigned.length;
-    this.outstanding.set(offset, { member, attempt, deadline, size, seq });
+    const run = member.lastRun;
+    if (
+      run !== undefined &&
+      run.attempt === attempt &&
+      run.deadline === deadline &&
+      run.first + run.sizes.length === offset &&
+      run.seq + run.sizes.length === seq
+    ) {
+      run.sizes.push(size);
+      this.outstanding.set(offset, run);
+    } else {
+      const made: Delivery = { member, attempt, deadline, first: offset, sizes: [size], seq };
+      this.outstanding.set(offset, made);
+      member.lastRun = made;
+    }
     member.holding++;
     member.bytes += size;
     member.assigned.push(offset);
@@ -346,9 +395,10 @@ export class Group {
     // not assert(cond, () => ...): the closure would be made for every message taken back
     if (delivery === undefined) assert(false, `group ${this.name}: offset ${offset} is not outstanding`);
     this.outstanding.delete(offset);
+    const size = sizeOf(delivery, offset);
     delivery.member.holding--;
-    delivery.member.bytes -= delivery.size;
-    this.bytes -= delivery.size;
+    delivery.member.bytes -= size;
+    this.bytes -= size;
     return delivery;
   }
 
@@ -395,5 +445,5 @@ export class Group {
 }
 
 export function newMember(id: string, active: boolean, lastSeen: number): Member {
-  return { id, active, lastSeen, bytes: 0, holding: 0, assigned: [], assignedBase: 0 };
+  return { id, active, lastSeen, bytes: 0, holding: 0, assigned: [], assignedBase: 0, lastRun: undefined };
 }
