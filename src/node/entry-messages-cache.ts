@@ -6,7 +6,7 @@ import type { EntryReader } from "./subscription-feed.ts";
  * Entries kept decoded at most: a pump of every member goes over the entries published since the last one (those
  * applied in one turn, which under load are more than a few).
  */
-const KEPT = 16;
+const KEPT = 64;
 /**
  * Bytes of payload kept at most (the newest entry is kept whatever its size): payloads are views into their entries,
  * so each kept entry pins its whole buffer, and an entry holds up to a batch of 1 MiB or one message of up to the
