@@ -9,6 +9,7 @@ import {
   type GroupMessageItem,
   type GroupMessages,
   type GroupPing,
+  type GroupRun,
   type Push,
 } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
@@ -225,6 +226,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
           member: this.member,
           ...pick(this.options),
           batch: true,
+          runs: true,
         };
         const answer = await channel.ask(request);
         this.channel = channel;
@@ -240,7 +242,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     }
   }
 
-  private received(channel: RequestChannel, push: Push | GroupMessage | GroupMessages | GroupPing): void {
+  private received(channel: RequestChannel, push: Push | GroupMessage | GroupMessages | GroupRun | GroupPing): void {
     if (channel !== this.channel && this.channel !== undefined) return;
     if (push.type === "ended") {
       // the group was removed (or this member with it): the stream ends; any other end is the broker's, join again
@@ -257,6 +259,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     if (push.type === "group-ping") return void this.sendSettles("progress", [], []).catch(() => {});
     if (push.type === "group-message") this.hold(push);
     else if (push.type === "group-messages") for (const item of push.messages) this.hold(item);
+    else if (push.type === "group-run") this.holdRun(push);
     else return;
     this.wake();
   }
@@ -269,6 +272,19 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     this.inHand.set(key, m.attempt);
     const headers = MessageHeaders.of(m.headers);
     this.queue.push(new Held(m.topic, m.offset, key, m.attempt, m.data, m.time, headers, this.settleOne));
+  }
+
+  /** Queues the messages of a run (group on one topic: the key is the offset), but those it has already. */
+  private holdRun(run: GroupRun): void {
+    const { topic, offset, attempt, messages } = run;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i] as GroupRun["messages"][number];
+      const key = offset + i;
+      if (this.inHand.get(key) === attempt) continue;
+      this.inHand.set(key, attempt);
+      const headers = MessageHeaders.of(m.headers);
+      this.queue.push(new Held(topic, key, key, attempt, m.data, m.time, headers, this.settleOne));
+    }
   }
 
   /** The connection to the leader ended: join again (the new leader, or this one after a blip). */

@@ -1,5 +1,5 @@
 import { MqraftError } from "../util/errors.ts";
-import type { Connection, GroupMessage, GroupMessages, GroupPing, Push, Welcome } from "../wire/index.ts";
+import type { Connection, GroupMessage, GroupMessages, GroupPing, GroupRun, Push, Welcome } from "../wire/index.ts";
 import { RefusedError } from "./client-errors.ts";
 import {
   ANSWER_TYPE,
@@ -31,7 +31,7 @@ const ignore = (): void => {};
 export class RequestChannel {
   onDelivery: (push: Push) => void = ignore;
   /** A consumer group's message pushed to this member (group-stream.ts). */
-  onGroupMessage: (push: GroupMessage | GroupMessages | GroupPing) => void = ignore;
+  onGroupMessage: (push: GroupMessage | GroupMessages | GroupRun | GroupPing) => void = ignore;
   /** Once, when the channel ends for any reason (also after `close()`). */
   onClose: (reason: MqraftError) => void = ignore;
 
@@ -101,6 +101,7 @@ export class RequestChannel {
         return;
       case "group-message":
       case "group-messages":
+      case "group-run":
       case "group-ping":
         this.onGroupMessage(message);
         return;

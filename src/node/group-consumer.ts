@@ -2,7 +2,15 @@ import type { PublishMessage } from "../broker/commands.ts";
 import { type Delivery, type Group, type Member, seqOf } from "../broker/groups/group.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
-import type { GroupMessage, GroupMessageItem, GroupMessages, GroupPing, SubscriptionEnded } from "../wire/index.ts";
+import type {
+  GroupMessage,
+  GroupMessageItem,
+  GroupMessages,
+  GroupPing,
+  GroupRun,
+  GroupRunItem,
+  SubscriptionEnded,
+} from "../wire/index.ts";
 
 /** The messages of log entry `index`, by slot (decoded once for all the members a broker serves, group-service.ts). */
 export type EntryMessages = (index: number) => readonly (PublishMessage | undefined)[];
@@ -21,9 +29,24 @@ export function itemBytes(item: GroupMessageItem): number {
   return bytes;
 }
 
+/** At most the bytes one message of a `group-run` push takes: its data and headers, keys and numbers. */
+export function runItemBytes(item: GroupRunItem): number {
+  let bytes = item.data.length + 32;
+  if (item.headers !== undefined) {
+    bytes += 16;
+    for (const [key, value] of item.headers) bytes += 3 * (key.length + value.length) + 8;
+  }
+  return bytes;
+}
+
+/** At most the bytes of a `group-run` push but its messages. */
+export function runHeadBytes(topic: string): number {
+  return 3 * topic.length + 96;
+}
+
 /** Where a member's messages go: its client connection. */
 export interface GroupSink {
-  send(message: GroupMessage | GroupMessages | GroupPing | SubscriptionEnded): boolean;
+  send(message: GroupMessage | GroupMessages | GroupRun | GroupPing | SubscriptionEnded): boolean;
   readonly isOpen: boolean;
 }
 
@@ -40,6 +63,12 @@ export class GroupConsumer {
   /** The messages of this pump not sent yet, and their bytes (a member that takes batches). */
   private batch: GroupMessageItem[] = [];
   private batchBytes = 0;
+  /** The run of this pump not sent yet (a member that takes runs): its topic, first offset, attempt and bytes. */
+  private run: GroupRunItem[] = [];
+  private runTopic = "";
+  private runFirst = 0;
+  private runAttempt = 0;
+  private runBytes = 0;
 
   constructor(
     readonly id: number,
@@ -48,6 +77,8 @@ export class GroupConsumer {
     private readonly sink: GroupSink,
     /** The member takes `group-messages` pushes (its consume asked for them). */
     private readonly batched = false,
+    /** The member takes `group-run` pushes too (its consume asked for them). */
+    private readonly runs = false,
   ) {}
 
   get isOpen(): boolean {
@@ -67,40 +98,68 @@ export class GroupConsumer {
     if (member !== this.seenMember) {
       // this consumer's first look, or a new record (the member joined again, a snapshot was installed): every
       // delivery it holds is one this consumer has not pushed
-      for (const key of group.heldBy(member)) this.offer(state, read, group, key, group.outstanding.get(key));
+      for (const key of group.heldBy(member)) this.take(state, read, group, key, group.outstanding.get(key));
       this.seenMember = member;
     } else if (this.seen < member.assignedBase) {
       // the assignments it had not gone over were trimmed: those it still holds are found by their place
       for (const key of group.heldBy(member)) {
         const delivery = group.outstanding.get(key);
-        if (delivery !== undefined && seqOf(delivery, key) >= this.seen) this.offer(state, read, group, key, delivery);
+        if (delivery !== undefined && seqOf(delivery, key) >= this.seen) this.take(state, read, group, key, delivery);
       }
     } else {
-      // consecutive offsets (a run, group.ts fill) are looked up in their topic together
-      const attempts = this.runAttempts;
-      let first = 0;
       for (let i = this.seen - member.assignedBase; i < member.assigned.length; i++) {
         const key = member.assigned[i] as number;
         const delivery = group.outstanding.get(key);
         // a key handed out again since (after a nak) is pushed at its latest place only
         if (delivery?.member !== member || seqOf(delivery, key) !== member.assignedBase + i) continue;
-        if (group.feed !== undefined) this.offer(state, read, group, key, delivery);
-        else if (attempts.length > 0 && key === first + attempts.length) attempts.push(delivery.attempt);
-        else {
-          this.offerRun(state, read, group.topic, first, attempts);
-          first = key;
-          attempts.push(delivery.attempt);
-        }
+        this.take(state, read, group, key, delivery);
       }
-      this.offerRun(state, read, group.topic, first, attempts);
     }
+    this.offerRun(state, read, group.topic, this.runStart, this.runAttempts);
     this.seen = end;
+    this.sendRun();
     this.sendBatch();
     return member;
   }
 
-  /** The attempts of the run of offsets being gathered by pump (reused: a pump gathers one run at a time). */
+  /**
+   * The first offset and the attempts of the run of consecutive offsets being gathered by pump (reused: a pump
+   * gathers one run at a time), looked up in their topic together.
+   */
+  private runStart = 0;
   private readonly runAttempts: number[] = [];
+
+  /**
+   * Pushes one delivery the member holds: in a group on one topic as part of the run of offsets being gathered, in a
+   * group on a pattern alone (its keys are the group's own numbers, its messages in several topics).
+   */
+  private take(
+    state: BrokerState,
+    read: EntryMessages,
+    group: Group,
+    key: number,
+    delivery: Delivery | undefined,
+  ): void {
+    if (delivery === undefined) return;
+    if (group.feed === undefined) {
+      const attempts = this.runAttempts;
+      if (attempts.length === 0 || key !== this.runStart + attempts.length) {
+        this.offerRun(state, read, group.topic, this.runStart, attempts);
+        this.runStart = key;
+      }
+      attempts.push(delivery.attempt);
+      return;
+    }
+    const where = group.locate(key);
+    if (where === undefined) return;
+    const { topic, offset } = where;
+    const [at] = state.scan(topic, offset, 1);
+    // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
+    if (at === undefined || at.offset !== offset || at.expired) return;
+    const message = read(at.index)[at.slot];
+    if (message === undefined) return;
+    this.emit(topic, offset, delivery.attempt, message, at.time, key);
+  }
 
   /**
    * Pushes the deliveries of offsets `first`, `first + 1`, ... of `topic`, one per attempt in `attempts` (emptied):
@@ -118,29 +177,12 @@ export class GroupConsumer {
         messages = read(index);
       }
       const message = messages[at.slot];
-      if (message !== undefined) this.emit(topic, at.offset, attempts[at.offset - first] as number, message, at.time);
+      if (message === undefined) continue;
+      const attempt = attempts[at.offset - first] as number;
+      if (this.runs) this.emitInRun(topic, at.offset, attempt, message, at.time);
+      else this.emit(topic, at.offset, attempt, message, at.time);
     }
     attempts.length = 0;
-  }
-
-  /** Pushes one delivery. */
-  private offer(
-    state: BrokerState,
-    read: EntryMessages,
-    group: Group,
-    key: number,
-    delivery: Delivery | undefined,
-  ): void {
-    if (delivery === undefined) return;
-    const where = group.feed === undefined ? { topic: group.topic, offset: key } : group.locate(key);
-    if (where === undefined) return;
-    const { topic, offset } = where;
-    const [at] = state.scan(topic, offset, 1);
-    // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
-    if (at === undefined || at.offset !== offset || at.expired) return;
-    const message = read(at.index)[at.slot];
-    if (message === undefined) return;
-    this.emit(topic, offset, delivery.attempt, message, at.time, group.feed === undefined ? undefined : key);
   }
 
   /** Sends one message to the member, in the batch being gathered or (large, or to a member without) alone. */
@@ -152,6 +194,8 @@ export class GroupConsumer {
     time: number,
     key?: number,
   ): void {
+    // what was gathered before goes first
+    this.sendRun();
     const { data, headers } = message;
     const item: GroupMessageItem = { topic, offset, attempt, data, time };
     if (headers !== undefined) item.headers = headers;
@@ -166,6 +210,55 @@ export class GroupConsumer {
     if (this.batchBytes + bytes > BATCH_BYTES) this.sendBatch();
     this.batch.push(item);
     this.batchBytes += bytes;
+  }
+
+  /**
+   * Adds one delivery to the run being gathered (a member that takes runs): a message that does not follow the run's
+   * last in its topic with the same attempt, or that would take the push past BATCH_BYTES, starts another; one larger
+   * than that goes alone, as a `group-message`.
+   */
+  private emitInRun(topic: string, offset: number, attempt: number, message: PublishMessage, time: number): void {
+    const { data, headers } = message;
+    const item: GroupRunItem = { data, time };
+    if (headers !== undefined) item.headers = headers;
+    const bytes = runItemBytes(item);
+    if (runHeadBytes(topic) + bytes > BATCH_BYTES) return this.emit(topic, offset, attempt, message, time);
+    const run = this.run;
+    if (
+      run.length > 0 &&
+      (offset !== this.runFirst + run.length ||
+        attempt !== this.runAttempt ||
+        topic !== this.runTopic ||
+        this.runBytes + bytes > BATCH_BYTES)
+    )
+      this.sendRun();
+    if (this.run.length === 0) {
+      // what was gathered before goes first
+      this.sendBatch();
+      this.runTopic = topic;
+      this.runFirst = offset;
+      this.runAttempt = attempt;
+      this.runBytes = runHeadBytes(topic);
+    }
+    this.run.push(item);
+    this.runBytes += bytes;
+    this.delivered++;
+  }
+
+  /** Sends the run gathered, if any, as one push. */
+  private sendRun(): void {
+    if (this.run.length === 0) return;
+    const push: GroupRun = {
+      type: "group-run",
+      subscription: this.id,
+      topic: this.runTopic,
+      offset: this.runFirst,
+      attempt: this.runAttempt,
+      messages: this.run,
+    };
+    this.sink.send(push);
+    this.run = [];
+    this.runBytes = 0;
   }
 
   /** Sends the messages gathered, if any, as one push. */

@@ -95,7 +95,7 @@ export class GroupService {
       ...(runs ? { v: GROUP_RUNS_VERSION } : {}),
     });
     if (r.type === "error") throw new MqraftError(r.code, r.message);
-    const consumer = new GroupConsumer(id, m.group, m.member, sink, m.batch === true);
+    const consumer = new GroupConsumer(id, m.group, m.member, sink, m.batch === true, m.runs === true);
     this.consumers.add(consumer);
     this.notify();
     return consumer;

@@ -8,6 +8,7 @@ import type {
   GroupMessage,
   GroupMessages,
   GroupPing,
+  GroupRun,
   ListGroups,
   Message,
   RemoveGroup,
@@ -119,7 +120,7 @@ export class GroupSession {
     const id = this.host.nextSubscription();
     const host = this.host;
     const sink = {
-      send: (message: GroupMessage | GroupMessages | GroupPing | Extract<Message, { type: "ended" }>) =>
+      send: (message: GroupMessage | GroupMessages | GroupRun | GroupPing | Extract<Message, { type: "ended" }>) =>
         host.send(message),
       get isOpen() {
         return host.isOpen();

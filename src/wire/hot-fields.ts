@@ -3,7 +3,7 @@ import { isHeaders } from "../util/message-headers.ts";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../util/names.ts";
 import { isTopicName } from "../util/topic-name.ts";
 import { DeliverySchema, PublishedSchema, PublishSchema } from "./messages/client.ts";
-import { GroupMessageSchema, GroupMessagesSchema } from "./messages/group.ts";
+import { GroupMessageSchema, GroupMessagesSchema, GroupRunSchema } from "./messages/group.ts";
 import { RaftAppendSchema } from "./messages/raft.ts";
 
 /**
@@ -172,6 +172,8 @@ export const HOT_SCHEMAS: Readonly<Record<string, unknown>> = {
   "group-message": GroupMessageSchema,
   /** Several of them in one push (a member that asked for them). */
   "group-messages": GroupMessagesSchema,
+  /** A run of them, the topic and offsets once (a member that asked for runs). */
+  "group-run": GroupRunSchema,
 };
 
 /** The hot messages' tables, by type. */

@@ -3,8 +3,15 @@ import type { PublishMessage } from "../../src/broker/commands.ts";
 import type { GroupSettings } from "../../src/broker/groups/group-commands.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
 import { EntryMessagesCache } from "../../src/node/entry-messages-cache.ts";
-import { BATCH_BYTES, GroupConsumer, type GroupSink, itemBytes } from "../../src/node/group-consumer.ts";
-import { encodeValue, type GroupMessageItem, type Message } from "../../src/wire/index.ts";
+import {
+  BATCH_BYTES,
+  GroupConsumer,
+  type GroupSink,
+  itemBytes,
+  runHeadBytes,
+  runItemBytes,
+} from "../../src/node/group-consumer.ts";
+import { encodeValue, type GroupMessageItem, type GroupRunItem, type Message } from "../../src/wire/index.ts";
 import { applyNext, msg, publish, T0 } from "../broker/helpers.ts";
 
 const SETTINGS: GroupSettings = {
@@ -39,8 +46,50 @@ function pushes(sent: Message[]): [string, number[]][] {
   return sent.map((m) => {
     if (m.type === "group-message") return [m.type, [m.offset]];
     if (m.type === "group-messages") return [m.type, m.messages.map((item) => item.offset)];
+    if (m.type === "group-run") return [`${m.type} ${m.attempt}`, m.messages.map((_, i) => m.offset + i)];
     throw new Error(`unexpected push ${m.type}`);
   });
+}
+
+/** Messages of a third of BATCH_BYTES (three), one larger than BATCH_BYTES, one small. */
+function publishAroundBatchBytes(state: BrokerState): void {
+  const data = (n: number) => new Uint8Array(n);
+  const third = Math.floor(BATCH_BYTES / 3);
+  publish(
+    state,
+    T0,
+    { topic: "jobs", data: data(third) },
+    { topic: "jobs", data: data(third) },
+    { topic: "jobs", data: data(third) },
+    { topic: "jobs", data: data(BATCH_BYTES + 1) },
+    { topic: "jobs", data: data(10) },
+  );
+}
+
+/**
+ * Offsets 0 to 4 over two entries, 3 past its TTL before the broker pushed it (pump), then 1 naked and 5, 6 published
+ * (pump again): runs with a gap, then a redelivery and new messages.
+ */
+function expireOneAndNakAnother(
+  state: BrokerState,
+  read: (index: number) => readonly (PublishMessage | undefined)[],
+  consumer: GroupConsumer,
+): void {
+  publish(state, T0, msg("jobs", "a"), msg("jobs", "b"));
+  publish(state, T0, msg("jobs", "c"), { ...msg("jobs", "d"), ttl: 1 }, msg("jobs", "e"));
+  applyNext(state, { type: "group-tick", time: T0 + 2 });
+  consumer.pump(state, read);
+  applyNext(state, {
+    type: "group-ack",
+    time: T0 + 5,
+    group: "g",
+    member: "m",
+    kind: "nak",
+    offsets: [1],
+    attempts: [1],
+  });
+  publish(state, T0 + 5, msg("jobs", "f"), msg("jobs", "g"));
+  consumer.pump(state, read);
 }
 
 describe("GroupConsumer pushes", () => {
@@ -70,17 +119,7 @@ describe("GroupConsumer pushes", () => {
 
   test("a push carries at most BATCH_BYTES; a message larger than that goes alone, between batches, in order", () => {
     const { state, read } = setup();
-    const data = (n: number) => new Uint8Array(n);
-    const third = Math.floor(BATCH_BYTES / 3);
-    publish(
-      state,
-      T0,
-      { topic: "jobs", data: data(third) },
-      { topic: "jobs", data: data(third) },
-      { topic: "jobs", data: data(third) },
-      { topic: "jobs", data: data(BATCH_BYTES + 1) },
-      { topic: "jobs", data: data(10) },
-    );
+    publishAroundBatchBytes(state);
     const out = sink();
     new GroupConsumer(1, "g", "m", out, true).pump(state, read);
     expect(pushes(out.sent)).toEqual([
@@ -95,22 +134,7 @@ describe("GroupConsumer pushes", () => {
     const { state, read } = setup();
     const out = sink();
     const consumer = new GroupConsumer(1, "g", "m", out, true);
-    publish(state, T0, msg("jobs", "a"), msg("jobs", "b"));
-    publish(state, T0, msg("jobs", "c"), { ...msg("jobs", "d"), ttl: 1 }, msg("jobs", "e"));
-    // 3 was handed out at T0 and its TTL ran out before the broker pushed it
-    applyNext(state, { type: "group-tick", time: T0 + 2 });
-    consumer.pump(state, read);
-    applyNext(state, {
-      type: "group-ack",
-      time: T0 + 5,
-      group: "g",
-      member: "m",
-      kind: "nak",
-      offsets: [1],
-      attempts: [1],
-    });
-    publish(state, T0 + 5, msg("jobs", "f"));
-    consumer.pump(state, read);
+    expireOneAndNakAnother(state, read, consumer);
     const items = out.sent.flatMap((m) => (m.type === "group-messages" ? m.messages : []));
     expect(items.map((i) => [i.offset, i.attempt])).toEqual([
       [0, 1],
@@ -119,6 +143,7 @@ describe("GroupConsumer pushes", () => {
       [4, 1],
       [1, 2],
       [5, 1],
+      [6, 1],
     ]);
   });
 
@@ -146,5 +171,73 @@ describe("GroupConsumer pushes", () => {
       },
     ];
     for (const item of items) expect(encodeValue(item).length).toBeLessThanOrEqual(itemBytes(item));
+  });
+});
+
+describe("GroupConsumer runs", () => {
+  test("a member that asked for runs gets consecutive messages as one group-run: topic, offset and attempt once", () => {
+    const { state, read } = setup();
+    publish(state, T0, ...Array.from({ length: 5 }, (_, i) => msg("jobs", `job ${i}`)));
+    const out = sink();
+    new GroupConsumer(1, "g", "m", out, true, true).pump(state, read);
+    expect(pushes(out.sent)).toEqual([["group-run 1", [0, 1, 2, 3, 4]]]);
+    const run = out.sent[0] as Extract<Message, { type: "group-run" }>;
+    expect(run).toMatchObject({ subscription: 1, topic: "jobs", offset: 0, attempt: 1 });
+    expect(run.messages.map((m) => new TextDecoder().decode(m.data))).toEqual([
+      "job 0",
+      "job 1",
+      "job 2",
+      "job 3",
+      "job 4",
+    ]);
+    expect(run.messages[4]?.time).toBe(T0);
+  });
+
+  test("a run ends where the offsets or the attempt change: a gap past its TTL, a redelivery", () => {
+    const { state, read } = setup();
+    const out = sink();
+    const consumer = new GroupConsumer(1, "g", "m", out, true, true);
+    expireOneAndNakAnother(state, read, consumer);
+    expect(pushes(out.sent)).toEqual([
+      ["group-run 1", [0, 1, 2]],
+      ["group-run 1", [4]],
+      ["group-run 2", [1]],
+      ["group-run 1", [5, 6]],
+    ]);
+  });
+
+  test("a run carries at most BATCH_BYTES; a message larger than that goes alone as a group-message, in order", () => {
+    const { state, read } = setup();
+    publishAroundBatchBytes(state);
+    const out = sink();
+    new GroupConsumer(1, "g", "m", out, true, true).pump(state, read);
+    expect(pushes(out.sent)).toEqual([
+      ["group-run 1", [0, 1]],
+      ["group-run 1", [2]],
+      ["group-message", [3]],
+      ["group-run 1", [4]],
+    ]);
+  });
+
+  test("the bytes counted for a run are never fewer than its encoding takes", () => {
+    const items: GroupRunItem[] = [
+      { data: new Uint8Array(0) },
+      { data: new Uint8Array(0), time: 2 ** 53 - 1 },
+      { data: new Uint8Array(70_000), time: T0 },
+      {
+        data: new Uint8Array(1),
+        headers: [
+          ["k", "温度"],
+          ["content-type", "x"],
+        ],
+      },
+    ];
+    for (const topic of ["t", "温".repeat(85)]) {
+      const head = { type: "group-run", subscription: 2 ** 53 - 1, topic, offset: 2 ** 53 - 1, attempt: 2 ** 53 - 1 };
+      const empty = encodeValue({ ...head, messages: [] }).length;
+      expect(empty).toBeLessThanOrEqual(runHeadBytes(topic));
+      for (const item of items)
+        expect(encodeValue({ ...head, messages: [item] }).length - empty).toBeLessThanOrEqual(runItemBytes(item));
+    }
   });
 });

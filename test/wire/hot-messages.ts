@@ -149,12 +149,33 @@ function valid(prng: Prng, type: string): Record<string, unknown> {
         subscription: pick(prng, WHOLES),
         messages: Array.from({ length: Math.floor(prng.next() * 4) }, () => groupItem(prng)),
       };
+    case "group-run":
+      return {
+        type,
+        subscription: pick(prng, WHOLES),
+        topic: pick(prng, NAMES),
+        offset: pick(prng, WHOLES),
+        attempt: pick(prng, WHOLES),
+        messages: Array.from({ length: Math.floor(prng.next() * 4) }, () => ({
+          data: data(prng.next() * 300),
+          ...maybe("time", pick(prng, WHOLES)),
+          ...maybe("headers", [["k", "v"]]),
+        })),
+      };
     default:
       throw new Error(`no generator for ${type}`);
   }
 }
 
-export const HOT_TYPES = ["publish", "published", "message", "append", "group-message", "group-messages"] as const;
+export const HOT_TYPES = [
+  "publish",
+  "published",
+  "message",
+  "append",
+  "group-message",
+  "group-messages",
+  "group-run",
+] as const;
 
 /** A message of one of the hot types: valid about half the time. */
 export function hotMessage(prng: Prng): Record<string, unknown> {

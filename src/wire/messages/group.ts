@@ -32,6 +32,11 @@ export const ConsumeSchema = v.object({
    * field and sends `group-message`s, which a client that asks must still take.
    */
   batch: v.optional(v.boolean()),
+  /**
+   * The member also takes `group-run` pushes (consecutive messages of one delivery attempt, the topic and offsets
+   * given once). A broker from before them ignores the field; a client that asks must still take the others.
+   */
+  runs: v.optional(v.boolean()),
 });
 
 /** The answer to `consume`: the member's messages come as `group-message` pushes under `subscription`. */
@@ -79,6 +84,30 @@ export const GroupMessagesSchema = v.object({
   type: v.literal("group-messages"),
   subscription: CountSchema,
   messages: v.array(GroupMessageItemSchema),
+});
+
+/** One message of a `group-run` push: its offset is the run's first plus its place in the run. */
+export const GroupRunItemSchema = v.object({
+  data: v.instance(Uint8Array),
+  /** When the leader proposed the message's entry, in ms since the epoch. */
+  time: v.optional(CountSchema),
+  headers: v.optional(HeadersSchema),
+});
+
+/**
+ * Consecutive messages of one topic, from `offset` on, given to this member in one delivery attempt each, to a
+ * member that asked for them (`consume`'s `runs`): the topic, the offsets and the attempt once a push instead of once a
+ * message (a group hands out runs, so most of what a member gets is such runs). Sent once per message too: written and
+ * read by the hot codecs.
+ */
+export const GroupRunSchema = v.object({
+  type: v.literal("group-run"),
+  subscription: CountSchema,
+  topic: TopicSchema,
+  /** The offset of the first message of `messages`; the others follow it one by one. */
+  offset: CountSchema,
+  attempt: CountSchema,
+  messages: v.array(GroupRunItemSchema),
 });
 
 /**
@@ -175,6 +204,8 @@ export type Consuming = v.InferOutput<typeof ConsumingSchema>;
 export type GroupMessage = v.InferOutput<typeof GroupMessageSchema>;
 export type GroupMessageItem = v.InferOutput<typeof GroupMessageItemSchema>;
 export type GroupMessages = v.InferOutput<typeof GroupMessagesSchema>;
+export type GroupRun = v.InferOutput<typeof GroupRunSchema>;
+export type GroupRunItem = v.InferOutput<typeof GroupRunItemSchema>;
 export type GroupPing = v.InferOutput<typeof GroupPingSchema>;
 export type GroupAck = v.InferOutput<typeof GroupAckSchema>;
 export type GroupAcked = v.InferOutput<typeof GroupAckedSchema>;

@@ -37,6 +37,7 @@ import {
   GroupMessageSchema,
   GroupMessagesSchema,
   GroupPingSchema,
+  GroupRunSchema,
   ListGroupsSchema,
   RemoveGroupSchema,
 } from "./group.ts";
@@ -69,6 +70,7 @@ const GROUP_REPLY_SCHEMAS = [
   ConsumingSchema,
   GroupMessageSchema,
   GroupMessagesSchema,
+  GroupRunSchema,
   GroupPingSchema,
   GroupAckedSchema,
   GroupListSchema,

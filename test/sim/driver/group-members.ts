@@ -13,6 +13,7 @@ import type {
   GroupMessageItem,
   GroupMessages,
   GroupPing,
+  GroupRun,
   SubscriptionEnded,
 } from "../../../src/wire/index.ts";
 import type { DriverCluster } from "./driver-cluster.ts";
@@ -128,7 +129,7 @@ export class GroupMember {
       }
     });
     const sink = {
-      send: (m: GroupMessage | GroupMessages | GroupPing | SubscriptionEnded) => this.push(link, m),
+      send: (m: GroupMessage | GroupMessages | GroupRun | GroupPing | SubscriptionEnded) => this.push(link, m),
       get isOpen() {
         return link.open;
       },
@@ -143,8 +144,10 @@ export class GroupMember {
       maxDeliver: MAX_DELIVER,
       deadLetter: DEAD_LETTER_TOPIC,
       maxPending: 5,
-      // members of odd number take batched pushes, the others one message a push (a client from before batches)
+      // members of odd number take batched pushes, the others one message a push (a client from before batches);
+      // half of the odd ones take runs too
       batch: Number(this.name.slice(1)) % 2 === 1,
+      runs: Number(this.name.slice(1)) % 4 === 1,
     };
     this.cluster.scheduler.after(this.prng.int(1, 20), () => {
       node.after(0, () => {
@@ -175,7 +178,7 @@ export class GroupMember {
   }
 
   /** A push on `link`: in order, after a delay, lost with the link. */
-  private push(link: Link, m: GroupMessage | GroupMessages | GroupPing | SubscriptionEnded): boolean {
+  private push(link: Link, m: GroupMessage | GroupMessages | GroupRun | GroupPing | SubscriptionEnded): boolean {
     const at = Math.max(this.cluster.now + this.prng.int(1, 20), link.lastArrival);
     link.lastArrival = at;
     this.cluster.scheduler.after(at - this.cluster.now, () => {
@@ -188,7 +191,17 @@ export class GroupMember {
       // asked whether it is there (stale, with messages waiting): it says so
       if (m.type === "group-ping") return this.beat(link);
       if (m.type === "group-message") return this.received(m);
-      for (const item of m.messages) this.received(item);
+      if (m.type === "group-messages") for (const item of m.messages) this.received(item);
+      else
+        m.messages.forEach(({ data, time }, i) => {
+          this.received({
+            topic: m.topic,
+            offset: m.offset + i,
+            attempt: m.attempt,
+            data,
+            ...(time === undefined ? {} : { time }),
+          });
+        });
     });
     return true;
   }
