@@ -216,7 +216,7 @@ export class Group {
       this.pruneExpiry();
       return true;
     }
-    this.take(offset);
+    this.remove(offset, delivery);
     if (kind === "ack") {
       this.acked++;
       this.feed?.forget(offset);
@@ -394,12 +394,17 @@ export class Group {
     const delivery = this.outstanding.get(offset);
     // not assert(cond, () => ...): the closure would be made for every message taken back
     if (delivery === undefined) assert(false, `group ${this.name}: offset ${offset} is not outstanding`);
+    this.remove(offset, delivery);
+    return delivery;
+  }
+
+  /** Takes back `delivery` of `offset`, which the caller found outstanding (one lookup per message settled). */
+  private remove(offset: number, delivery: Delivery): void {
     this.outstanding.delete(offset);
     const size = sizeOf(delivery, offset);
     delivery.member.holding--;
     delivery.member.bytes -= size;
     this.bytes -= size;
-    return delivery;
   }
 
   private fail(key: number, delivery: Delivery, reason: FailReason, time: number): void {
