@@ -170,6 +170,9 @@ export class GroupConsumer {
     let index = -1;
     let messages: readonly (PublishMessage | undefined)[] = [];
     for (const at of state.scan(topic, first, attempts.length)) {
+      // the scan starts at the topic's first offset if retention removed the run's first ones, and goes on as many:
+      // the offsets past the run are not this member's
+      if (at.offset - first >= attempts.length) break;
       // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
       if (at.expired) continue;
       if (at.index !== index) {

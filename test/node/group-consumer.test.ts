@@ -174,6 +174,38 @@ describe("GroupConsumer pushes", () => {
   });
 });
 
+describe("GroupConsumer after retention", () => {
+  for (const runs of [false, true])
+    test(`a run whose first messages retention removed pushes the rest of it and nothing past it${runs ? " (runs)" : ""}`, () => {
+      const state = new BrokerState();
+      const cache = new EntryMessagesCache(() => undefined);
+      state.onPublishEntry = (index, messages) => cache.applied(index, messages);
+      const join = (member: string) =>
+        applyNext(state, {
+          type: "group-join",
+          time: T0,
+          group: "g",
+          topic: "jobs",
+          member,
+          settings: { ...SETTINGS, maxPending: 5 },
+        });
+      join("m");
+      join("n");
+      // m holds 0 to 4 (one at a time, in turn with n: 0, 2, 4, 6, 8), n the others
+      publish(state, T0, ...Array.from({ length: 10 }, (_, i) => msg("jobs", `job ${i}`)));
+      applyNext(state, { type: "purge", time: T0 + 1, topic: "jobs", keep: 7 });
+      const out = sink();
+      new GroupConsumer(1, "g", "m", out, true, runs).pump(state, (index) => cache.messages(index));
+      const offsets = pushes(out.sent).flatMap(([, o]) => o);
+      const held = state.groups.get("g")?.heldBy(state.groups.get("g")?.members.get("m")) ?? [];
+      expect(offsets).toEqual(held.filter((o) => o >= 3));
+      for (const m of out.sent) {
+        const attempt = m.type === "group-messages" ? m.messages[0]?.attempt : (m as { attempt?: number }).attempt;
+        expect(attempt).toBe(1);
+      }
+    });
+});
+
 describe("GroupConsumer runs", () => {
   test("a member that asked for runs gets consecutive messages as one group-run: topic, offset and attempt once", () => {
     const { state, read } = setup();
