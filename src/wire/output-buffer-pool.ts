@@ -92,8 +92,9 @@ export class OutputBufferPool {
 
 /**
  * Hands a buffer's memory back now: transferring it leaves it detached (every view of it empty) and its old memory
- * unowned, which JavaScriptCore frees at once; a collection would free it only once it finds the buffer dead.
+ * unowned, which JavaScriptCore frees at once; a collection would free it only once it finds the buffer dead. The
+ * client library also runs on Node 20, whose ArrayBuffer has no `transfer`: there the collector frees it.
  */
 function free(buffer: ArrayBuffer): void {
-  if (!buffer.detached) buffer.transfer(0);
+  if (typeof buffer.transfer === "function" && !buffer.detached) buffer.transfer(0);
 }

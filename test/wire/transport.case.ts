@@ -5,6 +5,7 @@ import { FrameDecoder, NEED_MORE } from "../../src/wire/frame-decoder.ts";
 import { encodeFrames } from "../../src/wire/frame-encoder.ts";
 import { createMessageParser } from "../../src/wire/messages/parse.ts";
 import { ClientInboundSchema, ServerInboundSchema } from "../../src/wire/messages/unions.ts";
+import { outputBuffers } from "../../src/wire/outgoing-queue.ts";
 
 /**
  * The framing and backpressure cases of the client transport, written once and run on both runtimes: under Bun by
@@ -175,8 +176,69 @@ async function stalledReader(): Promise<string | undefined> {
   );
 }
 
+/**
+ * Batches held back while the reader pauses are written at its drain and their buffers given back to the process's
+ * pool of output buffers, which frees at once what it does not keep (small ones) and, once unused for a while, what it
+ * kept (a batch grown past 1 MiB): everything arrives, and nothing throws, on Node too (Node 20's ArrayBuffer has no
+ * `transfer`; a throw there came out of the socket's drain listener and killed the process).
+ */
+async function heldBackThenFreed(): Promise<string | undefined> {
+  const small = 32 * 1024;
+  const count = 400;
+  const large = 2 * 1024 * 1024;
+  const receivedIds: number[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  return withServer(
+    (socket) => {
+      socket.pause();
+      setTimeout(() => socket.resume(), 500);
+      const frames = new FrameDecoder();
+      socket.on("data", (chunk: Buffer) => {
+        frames.push(chunk);
+        for (let value = frames.next(); value !== NEED_MORE; value = frames.next()) {
+          const message = parseServer(value);
+          if (message instanceof Error || message.type !== "publish") continue;
+          receivedIds.push(message.id);
+          if (receivedIds.length === count + 1) done();
+        }
+      });
+    },
+    async (port) => {
+      const connection = await connect({ host: "127.0.0.1", port, parse: parseClient });
+      const data = new Uint8Array(small).fill(7);
+      // one small batch a turn, so that the ones held back stay in their own small buffers
+      for (let id = 0; id < count; id++) {
+        if (connection.queuedBytes > connection.lowWaterBytes) await connection.writable();
+        if (!connection.send({ type: "publish", id, topic: "t", data })) return `send ${id} refused`;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      if (!connection.send({ type: "publish", id: count, topic: "t", data: new Uint8Array(large) }))
+        return "the large send was refused";
+      await waitFor("every publish at the reader", finished, 20_000).catch(() => {});
+      const emptied = new Promise<void>((resolve) => {
+        const look = (): void => void (outputBuffers.use.buffers === 0 ? resolve() : setTimeout(look, 20));
+        look();
+      });
+      const kept = await waitFor("the pool to let its buffers go", emptied, 10_000).then(
+        () => undefined,
+        () => `the pool still keeps ${outputBuffers.use.buffers} buffers`,
+      );
+      connection.close();
+      if (receivedIds.length !== count + 1) return `${receivedIds.length} of ${count + 1} publishes arrived`;
+      const outOfOrder = receivedIds.findIndex((id, i) => id !== i);
+      if (outOfOrder >= 0) return `publish ${receivedIds[outOfOrder]} arrived at position ${outOfOrder}`;
+      return kept;
+    },
+  );
+}
+
 export const TRANSPORT_CASES: Record<string, () => Promise<string | undefined>> = {
   "frames split anywhere arrive whole and in order": framesSplitAnywhere,
   "a reader that pauses gets everything in order, and the sender's queue stays within its bound": backpressure,
   "a reader that never reads cuts the sender off with SLOW_CONSUMER": stalledReader,
+  "batches held back by a pause are written at the drain, and the output buffers the pool lets go are freed":
+    heldBackThenFreed,
 };
