@@ -93,7 +93,7 @@ export function groupSnapshot(g: Group): GroupSnapshot {
       sizeOf(d, offset),
     ]),
     pending: [...g.pending],
-    expiry: [...g.expiry.entries()].filter(([o, a, d]) => g.isLive(o, a, d)),
+    expiry: liveExpiry(g),
     dead: g.dead.map(deadTuple),
     recentDead: g.recentDead.map(deadTuple),
     ...(g.feed === undefined
@@ -107,6 +107,21 @@ export function groupSnapshot(g: Group): GroupSnapshot {
           },
         }),
   };
+}
+
+/**
+ * The live entries of the group's deadline queue, in order, each once: an older build queued a live entry
+ * again when a progress note left its deadline where it was (the later copy is recognised as stale when it falls due).
+ */
+function liveExpiry(g: Group): GroupSnapshot["expiry"] {
+  const seen = new Set<number>();
+  const live: GroupSnapshot["expiry"] = [];
+  for (const [offset, attempt, deadline] of g.expiry.entries()) {
+    if (!g.isLive(offset, attempt, deadline) || seen.has(offset)) continue;
+    seen.add(offset);
+    live.push([offset, attempt, deadline]);
+  }
+  return live;
 }
 
 /** A group from its snapshot; throws MqraftError CORRUPT when the parts do not fit together. */
@@ -151,8 +166,13 @@ export function restoreGroup(raw: unknown): Group {
     // assign() queued it; the queue is replaced below by the one the snapshot kept
   }
   g.expiry.prune(() => false);
+  const queued = new Set<number>();
   for (const [offset, attempt, deadline] of s.expiry) {
     if (!g.isLive(offset, attempt, deadline)) throw corrupt(s.name, `deadline of offset ${offset} matches no delivery`);
+    // an older build wrote an entry twice (liveExpiry): a live entry is the delivery's, so the copy is exactly the
+    // same and the first one is the one that decides (the copy would have been skipped as stale when it fell due)
+    if (queued.has(offset)) continue;
+    queued.add(offset);
     g.expiry.push(offset, attempt, deadline);
   }
   if (g.expiry.size !== g.outstanding.size) throw corrupt(s.name, "a delivery has no deadline");

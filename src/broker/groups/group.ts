@@ -198,6 +198,9 @@ export class Group {
     if (delivery === undefined || delivery.member !== member || delivery.attempt !== attempt) return false;
     if (kind === "progress") {
       const deadline = time + this.settings.ackWaitMs;
+      // its deadline stays where it is (a note in the ms of the delivery, an offset named twice in one ack): a second
+      // entry equal to the live one would be written twice to a snapshot, which then could not be restored
+      if (deadline === delivery.deadline) return true;
       if (delivery.sizes.length === 1) delivery.deadline = deadline;
       else {
         // the other keys of its run keep theirs: this one gets a run of its own, in the same place among the member's
