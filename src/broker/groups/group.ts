@@ -1,4 +1,5 @@
 import { assert } from "../../util/assert.ts";
+import { KeyWindow } from "../../util/key-window.ts";
 import { isWildcard } from "../../util/topic-name.ts";
 import { ExpiryQueue } from "./expiry-queue.ts";
 import type { AckKind, GroupSettings } from "./group-commands.ts";
@@ -107,7 +108,7 @@ export class Group {
   cursor = 0;
   /** Where the group started in its topic: the messages before it are none of its business. */
   start = 0;
-  readonly outstanding = new Map<number, Delivery>();
+  readonly outstanding = new KeyWindow<Delivery>();
   /** Offsets waiting to be handed out again, with the deliveries they had; in the order they came back. */
   readonly pending = new Map<number, number>();
   /** Waiting for the leader to publish them on the dead-letter topic, oldest first. */
