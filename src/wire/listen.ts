@@ -36,6 +36,7 @@ export interface Listener {
 /** Accepts TCP connections. Throws MqraftError UNAVAILABLE if the address cannot be bound. */
 export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): Listener {
   const open = new Set<Connection<In, Out>>();
+  let tls = options.tls;
   const handler = socketHandler<In, Out>(
     options,
     (connection) => {
@@ -46,8 +47,10 @@ export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): List
     options.tls !== undefined,
     options.onHandshakeFailed,
     options.handshakeTimeoutMs,
+    // client certificates are checked only by a listener that asks for them (bunServerTls: a CA given)
+    () => tls?.ca !== undefined,
   );
-  let server = bind(options.host, options.port, handler, options.tls);
+  let server = bind(options.host, options.port, handler, tls);
   const port = server.port;
   return {
     host: options.host,
@@ -60,10 +63,11 @@ export function listen<In, Out = unknown>(options: ListenOptions<In, Out>): List
       server.stop(false);
       for (const connection of open) connection.close();
     },
-    reloadTls(tls: ServerTls) {
+    reloadTls(reloaded: ServerTls) {
       // stop(false) stops accepting and leaves the open connections be
       server.stop(false);
-      server = bind(options.host, port, handler, tls);
+      tls = reloaded;
+      server = bind(options.host, port, handler, reloaded);
     },
   };
 }

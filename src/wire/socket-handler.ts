@@ -12,6 +12,10 @@ export const TLS_HANDSHAKE_DEADLINE_MS = 5_000;
  * The Bun socket callbacks shared by every connection of one listener or one `connect()`: they only forward to the
  * Connection in the socket's data slot, which `open` creates, or with TLS the end of a successful handshake (bytes
  * written before it would be lost). A failed handshake is reported to `failed` and the socket cut.
+ *
+ * `verifiesPeer` says whether the other side's certificate must check out: always for a client (the broker's), for a
+ * listener only when it asks for client certificates (a CA given). Bun reports an authorization error for a client
+ * that shows no certificate even to a listener that asked for none, so that error counts only where it matters.
  */
 export function socketHandler<In, Out>(
   options: ConnectionOptions<In>,
@@ -19,6 +23,7 @@ export function socketHandler<In, Out>(
   tls = false,
   failed: (error: Error) => void = () => {},
   handshakeTimeoutMs = TLS_HANDSHAKE_DEADLINE_MS,
+  verifiesPeer: () => boolean = () => true,
 ): SocketHandler<SocketSlot> {
   const start = (socket: Socket<SocketSlot>): void => {
     clearTimeout(socket.data.handshakeDeadline);
@@ -41,7 +46,7 @@ export function socketHandler<In, Out>(
     },
     handshake(socket: Socket<SocketSlot>, success: boolean, authorizationError: Error | null) {
       if (!tls || socket.data.connection !== undefined) return;
-      if (success && authorizationError === null) return start(socket);
+      if (success && (authorizationError === null || !verifiesPeer())) return start(socket);
       clearTimeout(socket.data.handshakeDeadline);
       failed(authorizationError ?? new Error("the TLS handshake failed"));
       socket.terminate();
