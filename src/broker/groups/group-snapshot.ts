@@ -15,10 +15,12 @@ import { GroupSettingsSchema } from "./group-commands.ts";
 
 const Whole = WholeNumberSchema;
 const ReasonSchema = v.picklist(["nak", "ack-wait", "member-left"]);
+// strict: a plain tuple takes a longer array and drops what is past its items, so a pattern group's letter
+// matched the first form and lost its topic
 const DeadSchema = v.union([
-  v.tuple([Whole, Whole, Whole, ReasonSchema, Whole, v.nullable(Whole)]),
+  v.strictTuple([Whole, Whole, Whole, ReasonSchema, Whole, v.nullable(Whole)]),
   /** In a group on a pattern: the message's topic last. */
-  v.tuple([Whole, Whole, Whole, ReasonSchema, Whole, v.nullable(Whole), TopicSchema]),
+  v.strictTuple([Whole, Whole, Whole, ReasonSchema, Whole, v.nullable(Whole), TopicSchema]),
 ]);
 
 /** What a group on a topic pattern adds (pattern-feed.ts). */

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { Group } from "../../../src/broker/groups/group.ts";
 import { groupSnapshot, restoreGroup } from "../../../src/broker/groups/group-snapshot.ts";
+import { DEAD_LETTER_PRODUCER } from "../../../src/broker/groups/groups.ts";
 import { BrokerState } from "../../../src/broker/state-machine.ts";
-import { T0 } from "../helpers.ts";
-import { apply, join, publishN } from "./group-helpers.ts";
+import { msg, publish, T0 } from "../helpers.ts";
+import { apply, join, publishN, SETTINGS } from "./group-helpers.ts";
 
 /** Snapshots of consumer groups that every replica must restore, to the state the others have. */
 
@@ -71,5 +72,51 @@ describe("a progress note that leaves a deadline where it is", () => {
     expect(() => restoreGroup({ ...written, expiry: [first, first] })).toThrow("a delivery has no deadline");
     const invented: [number, number, number] = [first[0], first[1], first[2] + 1];
     expect(() => restoreGroup({ ...written, expiry: [first, invented, second] })).toThrow("matches no delivery");
+  });
+});
+
+describe("a dead letter of a group on a topic pattern", () => {
+  test("keeps its topic through a snapshot: a restored leader finds its message and stores it as the others do", () => {
+    const state = new BrokerState();
+    const settings = { ...SETTINGS, maxDeliver: 1 };
+    apply(state, { type: "group-join", time: T0, group: "workers", topic: "jobs.>", member: "a", settings });
+    const [stored] = publish(state, T0, msg("jobs.x", "first"), msg("jobs.y", "second"));
+    const keys = group(state).heldBy(group(state).members.get("a"));
+    expect(keys).toHaveLength(2);
+    const attempts = keys.map(() => 1);
+    apply(state, {
+      type: "group-ack",
+      time: T0 + 1,
+      group: "workers",
+      member: "a",
+      kind: "nak",
+      offsets: keys,
+      attempts,
+    });
+    expect(group(state).dead.map((d) => d.topic)).toEqual(["jobs.x", "jobs.y"]);
+    const copy = BrokerState.restore(state.snapshot());
+    expect(group(copy).dead).toEqual(group(state).dead);
+    // the leader reads each letter's message where its topic keeps it, and publishes it under the group's producer
+    const index = state.appliedIndex - 1;
+    expect(stored).toMatchObject({ type: "publish", topic: "jobs.x", offset: 0 });
+    for (const s of [state, copy]) {
+      const letters = group(s).dead.map((d) => ({ seq: d.seq, at: s.locate(d.topic ?? group(s).topic, d.offset) }));
+      expect(letters).toEqual([
+        { seq: 1, at: { index, slot: 0 } },
+        { seq: 2, at: { index, slot: 1 } },
+      ]);
+      for (const { seq } of letters)
+        publish(s, T0 + 2, {
+          topic: "jobs.dlq",
+          data: new Uint8Array(1),
+          producer: `${DEAD_LETTER_PRODUCER}workers`,
+          seq,
+        });
+      expect(group(s).recentDead.map((d) => [d.topic, d.storedAt])).toEqual([
+        ["jobs.x", 0],
+        ["jobs.y", 1],
+      ]);
+    }
+    expect(Buffer.from(copy.snapshot()).equals(Buffer.from(state.snapshot()))).toBe(true);
   });
 });
