@@ -32,6 +32,12 @@ const PatternFeedSchema = v.object({
   nextKey: Whole,
   /** [key, topic position, offset] of every message out. */
   refs: v.array(v.tuple([Whole, Whole, Whole])),
+  /**
+   * Positions of the topics that may have messages not handed out, ascending. Absent in a snapshot of an older
+   * build: every topic is taken as ready then (a replica restored so may move its member turn once more than the
+   * others at its next fill).
+   */
+  ready: v.optional(v.array(Whole)),
 });
 
 export const GroupSnapshotSchema = v.object({
@@ -106,6 +112,7 @@ export function groupSnapshot(g: Group): GroupSnapshot {
             turn: g.feed.turn,
             nextKey: g.feed.nextKey,
             refs: Array.from(g.feed.refs, ([key, [at, offset]]) => [key, at, offset]),
+            ready: [...g.feed.readyTopics],
           },
         }),
   };
@@ -143,6 +150,13 @@ export function restoreGroup(raw: unknown): Group {
       g.feed.add(topic, cursor);
     }
     if (s.pattern.turn >= g.feed.topics.length) throw corrupt(s.name, "its topic turn is past its topics");
+    const ready = s.pattern.ready;
+    if (ready !== undefined) {
+      for (let i = 0; i < ready.length; i++)
+        if ((ready[i] as number) >= g.feed.topics.length || (i > 0 && (ready[i] as number) <= (ready[i - 1] as number)))
+          throw corrupt(s.name, "its ready topics are not ascending positions of its topics");
+      g.feed.restoreReady(ready);
+    }
     g.feed.turn = s.pattern.turn;
     g.feed.nextKey = s.pattern.nextKey;
     for (const [key, at, offset] of s.pattern.refs) {

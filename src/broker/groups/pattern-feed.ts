@@ -25,8 +25,10 @@ export class PatternFeed {
   private readonly positions = new Map<string, number>();
   /**
    * Positions of topics that may have messages not handed out, in ascending order: a superset, as takeFresh() checks
-   * and drops those without, so that the choice depends only on which topics really have some (and a restored feed
-   * may start with all). Sorted, so that the next one in turn is a binary search away however many topics are busy.
+   * and drops those without, so that the choice of topic depends only on which topics really have some (a feed
+   * restored from an older build's snapshot starts with all). Which stale ones are kept is history, not implied by
+   * the rest of the state, yet Group.fill passes the member turn on before it finds a topic empty: so the snapshot
+   * keeps the list as it is. Sorted, so that the next one in turn is a binary search away however many are busy.
    */
   private readonly ready: number[] = [];
   /** The position of the topic a fresh message was last taken from (-1: none yet). */
@@ -68,6 +70,21 @@ export class PatternFeed {
   /** Whether some topic may have messages never handed out. */
   get hasReady(): boolean {
     return this.ready.length > 0;
+  }
+
+  /** The positions of the topics that may have messages not handed out, ascending (for a snapshot). */
+  get readyTopics(): readonly number[] {
+    return this.ready;
+  }
+
+  /**
+   * For a restore: exactly the topics the snapshot's replica had as ready (ascending positions of matched topics).
+   * Which stale ones it kept is not implied by the rest of the state, yet decides whether a fill moves the group's
+   * member turn before it finds nothing to hand out (Group.fill).
+   */
+  restoreReady(positions: readonly number[]): void {
+    this.ready.length = 0;
+    this.ready.push(...positions);
   }
 
   /** Where the message `key` is; undefined once it is not out any more. */

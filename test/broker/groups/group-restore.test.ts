@@ -120,3 +120,63 @@ describe("a dead letter of a group on a topic pattern", () => {
     expect(Buffer.from(copy.snapshot()).equals(Buffer.from(state.snapshot()))).toBe(true);
   });
 });
+
+describe("the member turn of a group on a topic pattern, restored", () => {
+  const settings = { ...SETTINGS, maxDeliver: 5 };
+  /** Members m1 and m2 on jobs.>; m1 took key 0 and acked it (the fill after the hand-out found jobs.x empty). */
+  function acked(): BrokerState {
+    const state = new BrokerState();
+    for (const member of ["m1", "m2"])
+      apply(state, { type: "group-join", time: T0, group: "workers", topic: "jobs.>", member, settings });
+    publish(state, T0 + 1, msg("jobs.x", "first"));
+    // a fill that finds a topic it took as ready empty moves the turn too, on every replica and build: here it
+    // handed key 0 to m1, then passed the turn to m2 and found nothing, so the turn is back at m1
+    expect(group(state).turn).toBe(0);
+    const r = apply(state, {
+      type: "group-ack",
+      time: T0 + 2,
+      group: "workers",
+      member: "m1",
+      kind: "ack",
+      offsets: [0],
+      attempts: [1],
+    });
+    expect(r).toMatchObject({ refused: [] });
+    return state;
+  }
+
+  /** A heartbeat (a fill with nothing new), then a publish: who gets key 1. */
+  function nextHolder(state: BrokerState): string | undefined {
+    apply(state, {
+      type: "group-ack",
+      time: T0 + 3,
+      group: "workers",
+      member: "m1",
+      kind: "ack",
+      offsets: [],
+      attempts: [],
+    });
+    publish(state, T0 + 4, msg("jobs.x", "second"));
+    return group(state).outstanding.get(1)?.member.id;
+  }
+
+  test("a restored replica hands the next message to the member the others do", () => {
+    const original = acked();
+    const copy = BrokerState.restore(original.snapshot());
+    expect(nextHolder(copy)).toBe("m1");
+    expect(nextHolder(original)).toBe("m1");
+    expect(Buffer.from(copy.snapshot()).equals(Buffer.from(original.snapshot()))).toBe(true);
+  });
+
+  test("a snapshot of an older build (no ready topics) still restores; one naming a topic it lacks does not", () => {
+    const written = groupSnapshot(group(acked()));
+    const pattern = written.pattern;
+    if (pattern === undefined) throw new Error("no pattern state in the snapshot");
+    expect(pattern.ready).toEqual([]);
+    const { ready: _, ...older } = pattern;
+    // every topic taken as ready, as such a build did
+    expect(groupSnapshot(restoreGroup({ ...written, pattern: older })).pattern?.ready).toEqual([0]);
+    for (const ready of [[1], [0, 0]])
+      expect(() => restoreGroup({ ...written, pattern: { ...pattern, ready } })).toThrow("ready topics");
+  });
+});
