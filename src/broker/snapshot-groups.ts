@@ -11,7 +11,7 @@ export const encodeGroup = groupSnapshot;
 export function restoreGroups(raw: unknown[], topics: ReadonlyMap<string, TopicIndex>): Group[] {
   const unique = uniqueNames("group");
   return raw.map((r) => {
-    const group = restoreGroup(r);
+    const group = restoreGroup(r, (topic) => topics.get(topic)?.nextOffset ?? 0);
     unique(group.name);
     if (group.cursor > (topics.get(group.topic)?.nextOffset ?? 0))
       throw corrupt(`group "${group.name}" is past the end of topic "${group.topic}"`);

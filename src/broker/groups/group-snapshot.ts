@@ -34,8 +34,7 @@ const PatternFeedSchema = v.object({
   refs: v.array(v.tuple([Whole, Whole, Whole])),
   /**
    * Positions of the topics that may have messages not handed out, ascending. Absent in a snapshot of an older
-   * build: every topic is taken as ready then (a replica restored so may move its member turn once more than the
-   * others at its next fill).
+   * build: the topics with messages past their cursor are taken then (restoreGroup).
    */
   ready: v.optional(v.array(Whole)),
 });
@@ -133,8 +132,12 @@ function liveExpiry(g: Group): GroupSnapshot["expiry"] {
   return live;
 }
 
-/** A group from its snapshot; throws MqraftError CORRUPT when the parts do not fit together. */
-export function restoreGroup(raw: unknown): Group {
+/**
+ * A group from its snapshot; throws MqraftError CORRUPT when the parts do not fit together. `nextOffsetOf` gives the
+ * end of each topic, for a pattern group's snapshot from an older build (no `ready`); without it every topic is taken
+ * as ready then.
+ */
+export function restoreGroup(raw: unknown, nextOffsetOf?: (topic: string) => number): Group {
   const parsed = v.safeParse(GroupSnapshotSchema, raw);
   if (!parsed.success) throw corrupt("?", parsed.issues[0]?.message ?? "invalid");
   const s = parsed.output;
@@ -156,6 +159,16 @@ export function restoreGroup(raw: unknown): Group {
         if ((ready[i] as number) >= g.feed.topics.length || (i > 0 && (ready[i] as number) <= (ready[i - 1] as number)))
           throw corrupt(s.name, "its ready topics are not ascending positions of its topics");
       g.feed.restoreReady(ready);
+    } else if (nextOffsetOf !== undefined) {
+      // An older build kept no list. Every replica lists a topic with messages past its cursor (listed when each was
+      // stored, it leaves the list only once a fill finds it empty), so those are taken; listing every topic would
+      // pass the member turn on once more than the others at the next fill, in every upgraded broker. Missed: a
+      // topic another replica still lists though empty (a fill took its last message and stopped, no member having
+      // room), which nothing in the old snapshot tells.
+      const feed = g.feed;
+      feed.restoreReady(
+        feed.topics.flatMap((topic, at) => ((feed.cursors[at] as number) < nextOffsetOf(topic) ? [at] : [])),
+      );
     }
     g.feed.turn = s.pattern.turn;
     g.feed.nextKey = s.pattern.nextKey;

@@ -25,8 +25,7 @@ export class PatternFeed {
   private readonly positions = new Map<string, number>();
   /**
    * Positions of topics that may have messages not handed out, in ascending order: a superset, as takeFresh() checks
-   * and drops those without, so that the choice of topic depends only on which topics really have some (a feed
-   * restored from an older build's snapshot starts with all). Which stale ones are kept is history, not implied by
+   * and drops those without, so that the choice of topic depends only on which topics really have some. Which stale ones are kept is history, not implied by
    * the rest of the state, yet Group.fill passes the member turn on before it finds a topic empty: so the snapshot
    * keeps the list as it is. Sorted, so that the next one in turn is a binary search away however many are busy.
    */

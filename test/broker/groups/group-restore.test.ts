@@ -2,7 +2,9 @@ import { describe, expect, test } from "bun:test";
 import type { Group } from "../../../src/broker/groups/group.ts";
 import { groupSnapshot, restoreGroup } from "../../../src/broker/groups/group-snapshot.ts";
 import { DEAD_LETTER_PRODUCER } from "../../../src/broker/groups/groups.ts";
+import { restoreGroups } from "../../../src/broker/snapshot-groups.ts";
 import { BrokerState } from "../../../src/broker/state-machine.ts";
+import type { TopicIndex } from "../../../src/broker/topic-index.ts";
 import { msg, publish, T0 } from "../helpers.ts";
 import { apply, join, publishN, SETTINGS } from "./group-helpers.ts";
 
@@ -166,6 +168,38 @@ describe("the member turn of a group on a topic pattern, restored", () => {
     expect(nextHolder(copy)).toBe("m1");
     expect(nextHolder(original)).toBe("m1");
     expect(Buffer.from(copy.snapshot()).equals(Buffer.from(original.snapshot()))).toBe(true);
+  });
+
+  test("a snapshot of an older build (no ready topics) takes the topics with messages past their cursor, as the others list them", () => {
+    const nextOffsets = (state: BrokerState) =>
+      new Map(state.topics().map((t) => [t, { nextOffset: state.nextOffsetOf(t) } as unknown as TopicIndex]));
+    const older = (state: BrokerState) => {
+      const written = groupSnapshot(group(state));
+      const { ready: _, ...pattern } = written.pattern ?? {};
+      return { ...written, pattern };
+    };
+    // drained: jobs.x empty past the cursor, listed by no replica (listing it would pass the turn once more)
+    const drained = acked();
+    expect(groupSnapshot(group(drained)).pattern?.ready).toEqual([]);
+    const [upgraded] = restoreGroups([older(drained)], nextOffsets(drained));
+    expect(upgraded && groupSnapshot(upgraded).pattern?.ready).toEqual([]);
+    // messages waiting on jobs.x and jobs.y while both members are full (one each at most): listed by every replica
+    const waiting = new BrokerState();
+    for (const member of ["m1", "m2"])
+      apply(waiting, {
+        type: "group-join",
+        time: T0,
+        group: "workers",
+        topic: "jobs.>",
+        member,
+        settings: { ...settings, maxPending: 1 },
+      });
+    for (const [i, topic] of ["jobs.x", "jobs.x", "jobs.x", "jobs.y"].entries())
+      publish(waiting, T0 + 1 + i, msg(topic, `m${i}`));
+    const listed = groupSnapshot(group(waiting)).pattern?.ready;
+    expect(listed).toEqual([0, 1]);
+    const [again] = restoreGroups([older(waiting)], nextOffsets(waiting));
+    expect(again && groupSnapshot(again).pattern?.ready).toEqual(listed);
   });
 
   test("a snapshot of an older build (no ready topics) still restores; one naming a topic it lacks does not", () => {
