@@ -2,7 +2,8 @@
  * Memory under sustained load (issue 19): a 3-broker cluster of the compiled binary takes N GB of publishes, mixed
  * 10 KB and 128 B messages (two clients, 200 publishes in flight each), while one subscriber reads every topic along and one
  * durable subscriber acks what it reads. Each broker's RSS and anonymous memory (/proc/<pid>/smaps_rollup) is printed
- * every 10 s and at the end. Anonymous memory swings by tens of MB between collections under load, so the growth is
+ * every 10 s, when each half's publishing is done, and at the end (the peaks are taken from a reading every second).
+ * Anonymous memory swings by tens of MB between collections under load, so the growth is
  * judged on settled figures: at half the volume and at the end the publishers pause until both subscribers have read
  * everything, and each broker's lowest figure over the next 30 idle seconds is taken. Each topic retains the
  * messages of an eighth of the run, so the retained state has its final size by half the run (see RETAIN). The last
@@ -27,6 +28,8 @@ const ROUND_BYTES = ROUND.big.msgs * ROUND.big.size + ROUND.small.msgs * ROUND.s
 const ROUNDS = Math.max(2, Math.round(TOTAL_BYTES / ROUND_BYTES));
 const TOPICS = ["soak.big", "soak.small"];
 const SAMPLE_MS = 10_000;
+/** How often the peaks are read (not printed): a half's publishing may take less than SAMPLE_MS on a quiet machine. */
+const PEAK_MS = 1_000;
 const WINDOW = 200;
 const SETTLE_SECONDS = 30;
 
@@ -92,6 +95,7 @@ const cluster = await TestCluster.create({
 });
 const clients: MqraftClient[] = [];
 let timer: Timer | undefined;
+let peakTimer: Timer | undefined;
 try {
   await cluster.waitForLeader(20_000);
   console.log(
@@ -109,10 +113,11 @@ try {
   const start = sample(cluster, "start");
   let published = 0;
   let peak = start.map((m) => m.anonymous);
-  timer = setInterval(() => {
-    const now = sample(cluster, `${(published / 1e6).toFixed(0)} MB published`);
+  const atPeak = (now: ProcessMemory[]) => {
     peak = peak.map((p, i) => Math.max(p, now[i]?.anonymous ?? 0));
-  }, SAMPLE_MS);
+  };
+  timer = setInterval(() => atPeak(sample(cluster, `${(published / 1e6).toFixed(0)} MB published`)), SAMPLE_MS);
+  peakTimer = setInterval(() => atPeak(cluster.brokers.map((b) => processMemory(b.proc?.pid ?? -1))), PEAK_MS);
 
   /** Publishing paused: waits until both subscribers have read everything, then each broker's lowest over 30 s idle. */
   const settle = async (label: string): Promise<ProcessMemory[]> => {
@@ -146,12 +151,15 @@ try {
     await publishRound(bigClient, smallClient);
     published += ROUND_BYTES;
     if (round === Math.floor(ROUNDS / 2)) {
+      atPeak(sample(cluster, `${(published / 1e6).toFixed(0)} MB published, done`));
       half = await settle(`half (${(published / 1e6).toFixed(0)} MB), idle low`);
       halfPeak.push(...peak);
       peak = half.map((m) => m.anonymous);
     }
   }
+  atPeak(sample(cluster, `${(published / 1e6).toFixed(0)} MB published, done`));
   clearInterval(timer);
+  clearInterval(peakTimer);
   const end = await settle(`end (${(published / 1e6).toFixed(0)} MB), idle low`);
   console.log(
     `peak anonymous memory, first half: ${halfPeak.map(mib).join(", ")}; second half: ${peak.map(mib).join(", ")}`,
@@ -165,6 +173,7 @@ try {
   );
 } finally {
   clearInterval(timer);
+  clearInterval(peakTimer);
   await Promise.all(clients.map((c) => c.close().catch(() => {})));
   await cluster.destroy();
 }
