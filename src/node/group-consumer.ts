@@ -1,5 +1,6 @@
 import type { PublishMessage } from "../broker/commands.ts";
-import { type Delivery, type Group, type Member, seqOf } from "../broker/groups/group.ts";
+import type { Group } from "../broker/groups/group.ts";
+import { type Delivery, type Member, seqOf } from "../broker/groups/group-records.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
 import type {

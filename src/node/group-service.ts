@@ -1,7 +1,7 @@
 import { decodeEntryMessages } from "../broker/command-codec.ts";
 import type { Command, PublishMessage } from "../broker/commands.ts";
-import type { DeadLetter } from "../broker/groups/group.ts";
 import { GROUP_RUNS_VERSION, type GroupAckCommand, type GroupSettings } from "../broker/groups/group-commands.ts";
+import type { DeadLetter } from "../broker/groups/group-records.ts";
 import { DEAD_LETTER_PRODUCER } from "../broker/groups/groups.ts";
 import type { ApplyResult } from "../broker/results.ts";
 import type { BrokerState } from "../broker/state-machine.ts";

@@ -1,4 +1,5 @@
-import type { DeadLetter, Group } from "../broker/groups/group.ts";
+import type { Group } from "../broker/groups/group.ts";
+import type { DeadLetter } from "../broker/groups/group-records.ts";
 import type { BrokerState } from "../broker/state-machine.ts";
 import { MqraftError } from "../util/errors.ts";
 import type { GroupSummary } from "../wire/index.ts";

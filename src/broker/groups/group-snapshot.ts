@@ -2,8 +2,9 @@ import * as v from "valibot";
 import { MqraftError } from "../../util/errors.ts";
 import { SubscriptionNameSchema, TopicSchema, WholeNumberSchema } from "../../util/names.ts";
 import { TopicPatternSchema } from "../../util/topic-name.ts";
-import { type DeadLetter, Group, newMember, RECENT_DEAD_LETTERS, sizeOf } from "./group.ts";
+import { Group, RECENT_DEAD_LETTERS } from "./group.ts";
 import { GroupSettingsSchema } from "./group-commands.ts";
+import { type DeadLetter, newMember, sizeOf } from "./group-records.ts";
 
 /**
  * Consumer groups in the state machine's snapshot: one CBOR value per group in the snapshot's

@@ -1,5 +1,5 @@
 import type { TopicIndex } from "../topic-index.ts";
-import type { TopicView } from "./group.ts";
+import type { TopicView } from "./group-records.ts";
 
 /** What a group sees of its topic's index: the retained range and the size of each message in it. */
 export function topicView(topic: TopicIndex | undefined): TopicView | undefined {

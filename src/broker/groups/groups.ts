@@ -1,7 +1,8 @@
 import { forEachRangedSettle, MAX_SETTLES_PER_ACK } from "../../util/group-fields.ts";
 import { type ErrorResult, refusal } from "../results.ts";
-import { type DeadLetter, Group, type TopicView } from "./group.ts";
+import { Group } from "./group.ts";
 import type { GroupCommand, GroupJoinCommand, GroupResult } from "./group-commands.ts";
+import type { DeadLetter, TopicView } from "./group-records.ts";
 import type { TopicLookup } from "./pattern-feed.ts";
 
 /** Consumer groups one state machine holds at most. */

@@ -1,6 +1,6 @@
 import { assert } from "../../util/assert.ts";
 import { TopicPattern } from "../../util/topic-pattern.ts";
-import type { TopicView } from "./group.ts";
+import type { TopicView } from "./group-records.ts";
 
 /** The topic views of the state machine, by name (undefined for a topic never published to). */
 export type TopicLookup = (topic: string) => TopicView | undefined;

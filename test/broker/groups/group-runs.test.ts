@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { type Group, seqOf, sizeOf } from "../../../src/broker/groups/group.ts";
+import type { Group } from "../../../src/broker/groups/group.ts";
 import type { AckKind, GroupResult, GroupSettings } from "../../../src/broker/groups/group-commands.ts";
+import { seqOf, sizeOf } from "../../../src/broker/groups/group-records.ts";
 import { groupSnapshot } from "../../../src/broker/groups/group-snapshot.ts";
 import { splitSnapshot } from "../../../src/broker/snapshot-codec.ts";
 import { BrokerState } from "../../../src/broker/state-machine.ts";
