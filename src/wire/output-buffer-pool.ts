@@ -90,11 +90,13 @@ export class OutputBufferPool {
   }
 }
 
+/** The client library also runs on Node 20, whose ArrayBuffer has no `transfer`: there the collector frees buffers. */
+const CAN_TRANSFER = typeof ArrayBuffer.prototype.transfer === "function";
+
 /**
  * Hands a buffer's memory back now: transferring it leaves it detached (every view of it empty) and its old memory
- * unowned, which JavaScriptCore frees at once; a collection would free it only once it finds the buffer dead. The
- * client library also runs on Node 20, whose ArrayBuffer has no `transfer`: there the collector frees it.
+ * unowned, which JavaScriptCore frees at once; a collection would free it only once it finds the buffer dead.
  */
 function free(buffer: ArrayBuffer): void {
-  if (typeof buffer.transfer === "function" && !buffer.detached) buffer.transfer(0);
+  if (CAN_TRANSFER && !buffer.detached) buffer.transfer(0);
 }

@@ -95,6 +95,38 @@ async function framesSplitAnywhere(): Promise<string | undefined> {
 }
 
 /**
+ * The reader's side of the publish cases: decodes what arrives on `socket`, records each publish's id, and says once
+ * `count` have come (`all`); `onChunk` sees every chunk after it is decoded (to pause the socket now and then).
+ */
+function readPublishes(
+  socket: Socket,
+  count: number,
+  onChunk: (chunk: Buffer) => void = () => {},
+): { ids: number[]; all: Promise<void> } {
+  const ids: number[] = [];
+  const all = Promise.withResolvers<void>();
+  const frames = new FrameDecoder();
+  socket.on("data", (chunk: Buffer) => {
+    frames.push(chunk);
+    for (let value = frames.next(); value !== NEED_MORE; value = frames.next()) {
+      const message = parseServer(value);
+      if (message instanceof Error || message.type !== "publish") continue;
+      ids.push(message.id);
+      if (ids.length === count) all.resolve();
+    }
+    onChunk(chunk);
+  });
+  return { ids, all: all.promise };
+}
+
+/** What is wrong with the publish ids a reader got, when it should have got 0 to `count - 1` in order. */
+function publishOrderProblem(ids: readonly number[], count: number): string | undefined {
+  if (ids.length !== count) return `${ids.length} of ${count} publishes arrived`;
+  const outOfOrder = ids.findIndex((id, i) => id !== i);
+  return outOfOrder >= 0 ? `publish ${ids[outOfOrder]} arrived at position ${outOfOrder}` : undefined;
+}
+
+/**
  * 48 MB of publishes to a reader that pauses for a while every few megabytes: all arrive in order, the sender waits
  * on writable() instead of queueing, and its queue never goes over its bound.
  */
@@ -103,23 +135,11 @@ async function backpressure(): Promise<string | undefined> {
   const size = 64 * 1024;
   const count = total / size;
   const maxQueuedBytes = 4 * 1024 * 1024;
-  const receivedIds: number[] = [];
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
+  let reader: ReturnType<typeof readPublishes> | undefined;
   return withServer(
     (socket) => {
-      const frames = new FrameDecoder();
       let sinceBreak = 0;
-      socket.on("data", (chunk: Buffer) => {
-        frames.push(chunk);
-        for (let value = frames.next(); value !== NEED_MORE; value = frames.next()) {
-          const message = parseServer(value);
-          if (message instanceof Error || message.type !== "publish") continue;
-          receivedIds.push(message.id);
-          if (receivedIds.length === count) done();
-        }
+      reader = readPublishes(socket, count, (chunk) => {
         sinceBreak += chunk.length;
         if (sinceBreak > 6 * 1024 * 1024) {
           sinceBreak = 0;
@@ -142,11 +162,11 @@ async function backpressure(): Promise<string | undefined> {
         if (!connection.send({ type: "publish", id, topic: "t", data })) return `send ${id} refused`;
         highest = Math.max(highest, connection.queuedBytes);
       }
-      await waitFor("every publish at the reader", finished, 60_000).catch(() => {});
+      if (reader === undefined) return "the reader never connected";
+      await waitFor("every publish at the reader", reader.all, 60_000).catch(() => {});
       connection.close();
-      if (receivedIds.length !== count) return `${receivedIds.length} of ${count} publishes arrived`;
-      const outOfOrder = receivedIds.findIndex((id, i) => id !== i);
-      if (outOfOrder >= 0) return `publish ${receivedIds[outOfOrder]} arrived at position ${outOfOrder}`;
+      const problem = publishOrderProblem(reader.ids, count);
+      if (problem !== undefined) return problem;
       if (highest > maxQueuedBytes) return `the queue reached ${highest} bytes, over its bound of ${maxQueuedBytes}`;
       return undefined;
     },
@@ -186,25 +206,12 @@ async function heldBackThenFreed(): Promise<string | undefined> {
   const small = 32 * 1024;
   const count = 400;
   const large = 2 * 1024 * 1024;
-  const receivedIds: number[] = [];
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
+  let reader: ReturnType<typeof readPublishes> | undefined;
   return withServer(
     (socket) => {
       socket.pause();
       setTimeout(() => socket.resume(), 500);
-      const frames = new FrameDecoder();
-      socket.on("data", (chunk: Buffer) => {
-        frames.push(chunk);
-        for (let value = frames.next(); value !== NEED_MORE; value = frames.next()) {
-          const message = parseServer(value);
-          if (message instanceof Error || message.type !== "publish") continue;
-          receivedIds.push(message.id);
-          if (receivedIds.length === count + 1) done();
-        }
-      });
+      reader = readPublishes(socket, count + 1);
     },
     async (port) => {
       const connection = await connect({ host: "127.0.0.1", port, parse: parseClient });
@@ -217,7 +224,8 @@ async function heldBackThenFreed(): Promise<string | undefined> {
       }
       if (!connection.send({ type: "publish", id: count, topic: "t", data: new Uint8Array(large) }))
         return "the large send was refused";
-      await waitFor("every publish at the reader", finished, 20_000).catch(() => {});
+      if (reader === undefined) return "the reader never connected";
+      await waitFor("every publish at the reader", reader.all, 20_000).catch(() => {});
       const emptied = new Promise<void>((resolve) => {
         const look = (): void => void (outputBuffers.use.buffers === 0 ? resolve() : setTimeout(look, 20));
         look();
@@ -227,10 +235,7 @@ async function heldBackThenFreed(): Promise<string | undefined> {
         () => `the pool still keeps ${outputBuffers.use.buffers} buffers`,
       );
       connection.close();
-      if (receivedIds.length !== count + 1) return `${receivedIds.length} of ${count + 1} publishes arrived`;
-      const outOfOrder = receivedIds.findIndex((id, i) => id !== i);
-      if (outOfOrder >= 0) return `publish ${receivedIds[outOfOrder]} arrived at position ${outOfOrder}`;
-      return kept;
+      return publishOrderProblem(reader.ids, count + 1) ?? kept;
     },
   );
 }
