@@ -35,17 +35,21 @@ function serverOnlyListener(received: ServerInbound[], failures: string[]) {
   });
 }
 
+/** A client of `listener` that verifies it against the CA in `caFile` and shows no certificate of its own. */
+const dial = (listener: { port: number }, caFile: string) =>
+  connect({
+    host: "127.0.0.1",
+    port: listener.port,
+    parse: createMessageParser(ClientInboundSchema),
+    tls: { ca: pem(caFile) },
+  });
+
 maybe("a listener without a CA takes a client that verifies it and shows no certificate", async () => {
   const received: ServerInbound[] = [];
   const failures: string[] = [];
   const listener = serverOnlyListener(received, failures);
   try {
-    const client = await connect({
-      host: "127.0.0.1",
-      port: listener.port,
-      parse: createMessageParser(ClientInboundSchema),
-      tls: { ca: pem(ca!.ca) },
-    });
+    const client = await dial(listener, ca!.ca);
     client.send({ type: "hello", version: 1, role: "client" });
     await waitFor("the hello at the listener", () => (received.length > 0 ? true : undefined));
     client.close();
@@ -59,12 +63,7 @@ maybe("a client still refuses a listener whose certificate its own CA did not si
   const failures: string[] = [];
   const listener = serverOnlyListener([], failures);
   try {
-    const refused = await connect({
-      host: "127.0.0.1",
-      port: listener.port,
-      parse: createMessageParser(ClientInboundSchema),
-      tls: { ca: pem(other!.ca) },
-    }).then(
+    const refused = await dial(listener, other!.ca).then(
       (connection) => {
         connection.close();
         return "connected";
