@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
-import { HeadersSchema } from "../util/message-headers.ts";
+import { type HeaderPairs, HeadersSchema } from "../util/message-headers.ts";
 import { PositiveNumberSchema, ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
 import { unsupportedEntry } from "./command-versions.ts";
 import {
@@ -279,11 +279,39 @@ export function decodeCommand(bytes: Uint8Array): Command {
  * never gave it an offset). Payloads are views into `data`, not copies.
  */
 export function decodeEntryMessages(data: Uint8Array): (PublishMessage | undefined)[] {
+  const { messages, checked } = publishEntryOf(data);
+  return publishMessagesOf(messages, checked);
+}
+
+/** decodeEntryMessages() as the checked wire tuples, with no PublishMessage made per message. */
+export function decodeEntryWireMessages(data: Uint8Array): readonly (WireMessage | undefined)[] {
+  const { messages, checked } = publishEntryOf(data);
+  return wireMessagesOf(messages, checked);
+}
+
+function publishEntryOf(data: Uint8Array): { messages: readonly unknown[]; checked: boolean } {
   const decoded = decodeWire(data);
   if (!decoded.ok) throw new MqraftError("BAD_MESSAGE", `not a publish entry: ${decoded.message}`);
   if (decoded.command.type !== "publish")
     throw new MqraftError("BAD_MESSAGE", `not a publish entry: a ${decoded.command.type} command`);
-  return publishMessagesOf(decoded.command.messages, decoded.checked === true);
+  return { messages: decoded.command.messages, checked: decoded.checked === true };
+}
+
+/**
+ * publishMessagesOf() as the wire tuples themselves: `checked` ones are taken as they are (no copy, no object per
+ * message), others checked one by one (a refused one is undefined).
+ */
+export function wireMessagesOf(messages: readonly unknown[], checked: boolean): readonly (WireMessage | undefined)[] {
+  if (checked) return messages as readonly WireMessage[];
+  return messages.map((raw) => {
+    const m = parseWireMessage(raw);
+    return typeof m === "string" ? undefined : m;
+  });
+}
+
+/** The headers of a message in its wire form (the extras of the 3- and 7-item forms). */
+export function wireHeaders(m: WireMessage): HeaderPairs | undefined {
+  return m.length === 3 ? m[2].headers : m.length === 7 ? m[6].headers : undefined;
 }
 
 /** decodeEntryMessages() of an entry decoded already: its messages as decodeWire gave them (`checked` or not). */

@@ -19,11 +19,17 @@ import { RetentionEnforcer } from "./retention.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.ts";
 import { type DurableInfo, Subscriptions } from "./subscriptions.ts";
 import { TopicIndex } from "./topic-index.ts";
-import { type MessageLocation, type ScannedMessage, type TopicInfo, TopicTable } from "./topic-table.ts";
+import {
+  type MessageLocation,
+  type ScannedMessage,
+  type ScanVisitor,
+  type TopicInfo,
+  TopicTable,
+} from "./topic-table.ts";
 import { Users } from "./users.ts";
 
 export type { DurableInfo } from "./subscriptions.ts";
-export type { MessageLocation, ScannedMessage, TopicInfo } from "./topic-table.ts";
+export type { MessageLocation, ScannedMessage, ScanVisitor, TopicInfo } from "./topic-table.ts";
 
 type MessageForm = "checked" | "wire" | "command";
 
@@ -146,6 +152,14 @@ export class BrokerState {
    */
   scan(topic: string, fromOffset: number, limit: number): ScannedMessage[] {
     return this.topicTable.scan(topic, fromOffset, limit, this.clock);
+  }
+
+  /**
+   * Tells `visitor` of each retained message from `fromOffset` (or firstOffset, if it was dropped) up to `toOffset`
+   * (excluded), oldest first: scan() without an object per message, for the group pushes.
+   */
+  visit(topic: string, fromOffset: number, toOffset: number, visitor: ScanVisitor): void {
+    this.topicTable.visit(topic, fromOffset, toOffset, this.clock, visitor);
   }
 
   durable(name: string): DurableInfo | undefined {

@@ -27,6 +27,19 @@ export interface ScannedMessage extends MessageLocation {
   expired: boolean;
 }
 
+/** Told of each message a `visit` goes over, oldest first: a walk with no object made per message. */
+export interface ScanVisitor {
+  scanned(offset: number, index: number, slot: number, time: number, expired: boolean): void;
+}
+
+/** Gathers what a scan goes over as ScannedMessages. */
+class ScanCollector implements ScanVisitor {
+  readonly out: ScannedMessage[] = [];
+  scanned(offset: number, index: number, slot: number, time: number, expired: boolean): void {
+    this.out.push({ offset, index, slot, time, expired });
+  }
+}
+
 const NEVER_PUBLISHED: OffsetRange = { firstOffset: 0, nextOffset: 0 };
 
 /**
@@ -120,21 +133,16 @@ export class TopicTable {
     const t = this.byName.get(name);
     if (t === undefined) return [];
     const from = Math.max(fromOffset, t.firstOffset);
-    const to = Math.min(t.nextOffset, from + Math.max(0, limit));
-    const out: ScannedMessage[] = [];
-    let run = from < to ? t.runOf(from) : -1;
-    let runEnd = t.runEnd(run);
-    for (let offset = from; offset < to; offset++) {
-      if (offset === runEnd) runEnd = t.runEnd(++run);
-      out.push({
-        offset,
-        index: t.runLogIndex[run] as number,
-        slot: t.slotAt(offset, run),
-        time: t.runTime[run] as number,
-        expired: t.expiry !== undefined && t.expiredAt(offset, now),
-      });
-    }
-    return out;
+    const collector = new ScanCollector();
+    walk(t, from, from + Math.max(0, limit), now, collector);
+    return collector.out;
+  }
+
+  /** See BrokerState.visit; `now` is the state machine's time, for the TTLs. */
+  visit(name: string, fromOffset: number, toOffset: number, now: number, visitor: ScanVisitor): void {
+    checkOffset(fromOffset);
+    const t = this.byName.get(name);
+    if (t !== undefined) walk(t, Math.max(fromOffset, t.firstOffset), toOffset, now, visitor);
   }
 
   /** See BrokerState.lowestNeededIndex. */
@@ -147,6 +155,20 @@ export class TopicTable {
   private add(topic: TopicIndex): void {
     this.list.push(topic);
     this.byName.set(topic.name, topic);
+  }
+}
+
+/** Tells `visitor` of the retained messages of `t` from `from` (retained) up to `to` (excluded), oldest first. */
+function walk(t: TopicIndex, from: number, to: number, now: number, visitor: ScanVisitor): void {
+  const end = Math.min(t.nextOffset, to);
+  if (from >= end) return;
+  let run = t.runOf(from);
+  let runEnd = t.runEnd(run);
+  const ttls = t.expiry !== undefined;
+  for (let offset = from; offset < end; offset++) {
+    if (offset === runEnd) runEnd = t.runEnd(++run);
+    const expired = ttls && t.expiredAt(offset, now);
+    visitor.scanned(offset, t.runLogIndex[run] as number, t.slotAt(offset, run), t.runTime[run] as number, expired);
   }
 }
 

@@ -1,5 +1,4 @@
-import { decodeEntryMessages, publishMessagesOf } from "../broker/command-codec.ts";
-import type { PublishMessage } from "../broker/commands.ts";
+import { decodeEntryWireMessages, type WireMessage, wireMessagesOf } from "../broker/command-codec.ts";
 import type { EntryReader } from "./subscription-feed.ts";
 
 /**
@@ -13,35 +12,37 @@ const KEPT = 64;
  * frame limit (16 MiB): sixteen of those would pin 256 MiB.
  */
 const KEPT_BYTES = 8 << 20;
-const NONE: readonly (PublishMessage | undefined)[] = [];
+const NONE: readonly (WireMessage | undefined)[] = [];
 
 /**
  * The messages of recent publish entries, decoded once for every group member this broker serves: the members of a
  * group take turns through the same entries, and each decoding an entry of 1,000 messages for its third of them
- * tripled the leader's decode work. A committed entry never changes, so nothing goes stale; payloads are views into
- * the entry, so at most KEPT entries and KEPT_BYTES of their payloads are held (docs/memory.md).
+ * tripled the leader's decode work. They are kept as the wire tuples the apply checked ([topic, data, ...],
+ * command-codec.ts), not as a PublishMessage each: the pushes read only the payload and headers. A committed entry never
+ * changes, so nothing goes stale; payloads are views into the entry, so at most KEPT entries and KEPT_BYTES of their payloads are held (docs/memory.md).
  */
 export class EntryMessagesCache {
-  private readonly kept = new Map<number, { messages: readonly (PublishMessage | undefined)[]; bytes: number }>();
+  private readonly kept = new Map<number, { messages: readonly (WireMessage | undefined)[]; bytes: number }>();
   private keptBytes = 0;
 
   constructor(private readonly read: EntryReader) {}
 
-  messages(index: number): readonly (PublishMessage | undefined)[] {
+  messages(index: number): readonly (WireMessage | undefined)[] {
     const known = this.kept.get(index);
     if (known !== undefined) return known.messages;
     const data = this.read(index);
-    const messages = data === undefined ? NONE : decodeEntryMessages(data);
+    const messages = data === undefined ? NONE : decodeEntryWireMessages(data);
     this.keep(index, messages);
     return messages;
   }
 
   /**
    * The entry at `index` was just applied, its messages decoded by the apply (checked wire tuples, by slot): kept
-   * as they are, so that the members' pushes need not decode the entry again (that was ~7 % of a leader's CPU).
+   * as they are (no copy), so that the members' pushes need not decode the entry again (that was ~7 % of a leader's
+   * CPU).
    */
   applied(index: number, messages: readonly unknown[]): void {
-    this.keep(index, publishMessagesOf(messages, true));
+    this.keep(index, wireMessagesOf(messages, true));
   }
 
   /** Entries kept, and the bytes of their payloads. */
@@ -49,10 +50,10 @@ export class EntryMessagesCache {
     return { entries: this.kept.size, bytes: this.keptBytes };
   }
 
-  private keep(index: number, messages: readonly (PublishMessage | undefined)[]): void {
+  private keep(index: number, messages: readonly (WireMessage | undefined)[]): void {
     if (this.kept.has(index)) return;
     let bytes = 0;
-    for (const m of messages) bytes += m?.data.length ?? 0;
+    for (const m of messages) bytes += m?.[1].length ?? 0;
     this.kept.set(index, { messages, bytes });
     this.keptBytes += bytes;
     // oldest first (a Map iterates in insertion order); the entry just kept stays

@@ -1,8 +1,10 @@
-import type { PublishMessage } from "../broker/commands.ts";
+import { type WireMessage, wireHeaders } from "../broker/command-codec.ts";
 import type { Group } from "../broker/groups/group.ts";
 import { type Delivery, type Member, seqOf } from "../broker/groups/group-records.ts";
-import type { BrokerState } from "../broker/state-machine.ts";
+import type { BrokerState, ScanVisitor } from "../broker/state-machine.ts";
 import type { MqraftError } from "../util/errors.ts";
+import type { HeaderPairs } from "../util/message-headers.ts";
+import { GroupRunPush } from "../wire/group-run-push.ts";
 import type {
   GroupMessage,
   GroupMessageItem,
@@ -13,8 +15,12 @@ import type {
   SubscriptionEnded,
 } from "../wire/index.ts";
 
-/** The messages of log entry `index`, by slot (decoded once for all the members a broker serves, group-service.ts). */
-export type EntryMessages = (index: number) => readonly (PublishMessage | undefined)[];
+/**
+ * The messages of log entry `index`, by slot, as their checked wire tuples (decoded once for all the members a broker
+ * serves, group-service.ts).
+ */
+export type EntryMessages = (index: number) => readonly (WireMessage | undefined)[];
+const NO_MESSAGES: readonly (WireMessage | undefined)[] = [];
 
 /**
  * Bytes one `group-messages` push carries at most (an upper bound of its encoding): far below any frame limit, and
@@ -32,10 +38,14 @@ export function itemBytes(item: GroupMessageItem): number {
 
 /** At most the bytes one message of a `group-run` push takes: its data and headers, keys and numbers. */
 export function runItemBytes(item: GroupRunItem): number {
-  let bytes = item.data.length + 32;
-  if (item.headers !== undefined) {
+  return runMessageBytes(item.data, item.headers);
+}
+
+function runMessageBytes(data: Uint8Array, headers: HeaderPairs | undefined): number {
+  let bytes = data.length + 32;
+  if (headers !== undefined) {
     bytes += 16;
-    for (const [key, value] of item.headers) bytes += 3 * (key.length + value.length) + 8;
+    for (const [key, value] of headers) bytes += 3 * (key.length + value.length) + 8;
   }
   return bytes;
 }
@@ -56,7 +66,7 @@ export interface GroupSink {
  * to the member, once per delivery (a redelivery to the same member is a new attempt and is pushed again). What it
  * may hold is bounded by the group's maxPending and bytes per member, so no other flow control is needed.
  */
-export class GroupConsumer {
+export class GroupConsumer implements ScanVisitor {
   private seenMember: Member | undefined;
   /** How many of the member's assignments (counted from its first) this consumer has gone over. */
   private seen = 0;
@@ -64,11 +74,8 @@ export class GroupConsumer {
   /** The messages of this pump not sent yet, and their bytes (a member that takes batches). */
   private batch: GroupMessageItem[] = [];
   private batchBytes = 0;
-  /** The run of this pump not sent yet (a member that takes runs): its topic, first offset, attempt and bytes. */
-  private run: GroupRunItem[] = [];
-  private runTopic = "";
-  private runFirst = 0;
-  private runAttempt = 0;
+  /** The run of this pump not sent yet (a member that takes runs), and its bytes. */
+  private run: GroupRunPush | undefined;
   private runBytes = 0;
 
   constructor(
@@ -116,7 +123,7 @@ export class GroupConsumer {
         this.take(state, read, group, key, delivery);
       }
     }
-    this.offerRun(state, read, group.topic, this.runStart, this.runAttempts);
+    this.offerRun(state, read, group.topic);
     this.seen = end;
     this.sendRun();
     this.sendBatch();
@@ -145,7 +152,7 @@ export class GroupConsumer {
     if (group.feed === undefined) {
       const attempts = this.runAttempts;
       if (attempts.length === 0 || key !== this.runStart + attempts.length) {
-        this.offerRun(state, read, group.topic, this.runStart, attempts);
+        this.offerRun(state, read, group.topic);
         this.runStart = key;
       }
       attempts.push(delivery.attempt);
@@ -162,46 +169,54 @@ export class GroupConsumer {
     this.emit(topic, offset, delivery.attempt, message, at.time, key);
   }
 
+  /** What offerRun's walk of the topic's index needs at each message (scanned). */
+  private walkRead: EntryMessages = () => NO_MESSAGES;
+  private walkTopic = "";
+  private walkFirst = 0;
+  private walkIndex = -1;
+  private walkMessages = NO_MESSAGES;
+
   /**
-   * Pushes the deliveries of offsets `first`, `first + 1`, ... of `topic`, one per attempt in `attempts` (emptied):
-   * one scan of the topic's index for the run instead of one per message.
+   * Pushes the deliveries of offsets `runStart`, `runStart + 1`, ... of `topic`, one per attempt in `runAttempts`
+   * (emptied): one walk of the topic's index for the run instead of a lookup per message, with no object made per
+   * message.
    */
-  private offerRun(state: BrokerState, read: EntryMessages, topic: string, first: number, attempts: number[]): void {
+  private offerRun(state: BrokerState, read: EntryMessages, topic: string): void {
+    const attempts = this.runAttempts;
     if (attempts.length === 0) return;
-    let index = -1;
-    let messages: readonly (PublishMessage | undefined)[] = [];
-    for (const at of state.scan(topic, first, attempts.length)) {
-      // the scan starts at the topic's first offset if retention removed the run's first ones, and goes on as many:
-      // the offsets past the run are not this member's
-      if (at.offset - first >= attempts.length) break;
-      // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
-      if (at.expired) continue;
-      if (at.index !== index) {
-        index = at.index;
-        messages = read(index);
-      }
-      const message = messages[at.slot];
-      if (message === undefined) continue;
-      const attempt = attempts[at.offset - first] as number;
-      if (this.runs) this.emitInRun(topic, at.offset, attempt, message, at.time);
-      else this.emit(topic, at.offset, attempt, message, at.time);
-    }
+    const first = this.runStart;
+    this.walkRead = read;
+    this.walkTopic = topic;
+    this.walkFirst = first;
+    this.walkIndex = -1;
+    // the walk starts at the topic's first offset if retention removed the run's first ones
+    state.visit(topic, first, first + attempts.length, this);
+    this.walkMessages = NO_MESSAGES;
     attempts.length = 0;
   }
 
+  /** One message of the run offerRun walks over. */
+  scanned(offset: number, index: number, slot: number, time: number, expired: boolean): void {
+    // removed by retention or past its TTL since: the delivery expires and the group counts it dropped
+    if (expired) return;
+    if (index !== this.walkIndex) {
+      this.walkIndex = index;
+      this.walkMessages = this.walkRead(index);
+    }
+    const message = this.walkMessages[slot];
+    if (message === undefined) return;
+    const attempt = this.runAttempts[offset - this.walkFirst] as number;
+    const topic = this.walkTopic;
+    if (this.runs) this.emitInRun(topic, offset, attempt, message, time);
+    else this.emit(topic, offset, attempt, message, time);
+  }
+
   /** Sends one message to the member, in the batch being gathered or (large, or to a member without) alone. */
-  private emit(
-    topic: string,
-    offset: number,
-    attempt: number,
-    message: PublishMessage,
-    time: number,
-    key?: number,
-  ): void {
+  private emit(topic: string, offset: number, attempt: number, message: WireMessage, time: number, key?: number): void {
     // what was gathered before goes first
     this.sendRun();
-    const { data, headers } = message;
-    const item: GroupMessageItem = { topic, offset, attempt, data, time };
+    const headers = wireHeaders(message);
+    const item: GroupMessageItem = { topic, offset, attempt, data: message[1], time };
     if (headers !== undefined) item.headers = headers;
     if (key !== undefined) item.key = key;
     this.delivered++;
@@ -221,47 +236,39 @@ export class GroupConsumer {
    * last in its topic with the same attempt, or that would take the push past BATCH_BYTES, starts another; one larger
    * than that goes alone, as a `group-message`.
    */
-  private emitInRun(topic: string, offset: number, attempt: number, message: PublishMessage, time: number): void {
-    const { data, headers } = message;
-    const item: GroupRunItem = { data, time };
-    if (headers !== undefined) item.headers = headers;
-    const bytes = runItemBytes(item);
+  private emitInRun(topic: string, offset: number, attempt: number, message: WireMessage, time: number): void {
+    const data = message[1];
+    const headers = wireHeaders(message);
+    const bytes = runMessageBytes(data, headers);
     if (runHeadBytes(topic) + bytes > BATCH_BYTES) return this.emit(topic, offset, attempt, message, time);
-    const run = this.run;
+    let run = this.run;
     if (
-      run.length > 0 &&
-      (offset !== this.runFirst + run.length ||
-        attempt !== this.runAttempt ||
-        topic !== this.runTopic ||
+      run !== undefined &&
+      (offset !== run.offset + run.length ||
+        attempt !== run.attempt ||
+        topic !== run.topic ||
         this.runBytes + bytes > BATCH_BYTES)
-    )
+    ) {
       this.sendRun();
-    if (this.run.length === 0) {
+      run = undefined;
+    }
+    if (run === undefined) {
       // what was gathered before goes first
       this.sendBatch();
-      this.runTopic = topic;
-      this.runFirst = offset;
-      this.runAttempt = attempt;
+      run = new GroupRunPush(this.id, topic, offset, attempt);
+      this.run = run;
       this.runBytes = runHeadBytes(topic);
     }
-    this.run.push(item);
+    run.add(data, time, headers);
     this.runBytes += bytes;
     this.delivered++;
   }
 
   /** Sends the run gathered, if any, as one push. */
   private sendRun(): void {
-    if (this.run.length === 0) return;
-    const push: GroupRun = {
-      type: "group-run",
-      subscription: this.id,
-      topic: this.runTopic,
-      offset: this.runFirst,
-      attempt: this.runAttempt,
-      messages: this.run,
-    };
-    this.sink.send(push);
-    this.run = [];
+    if (this.run === undefined) return;
+    this.sink.send(this.run);
+    this.run = undefined;
     this.runBytes = 0;
   }
 

@@ -2,6 +2,7 @@ import type { CborWriter } from "../util/cbor-writer.ts";
 import { MqraftError } from "../util/errors.ts";
 import { isHeaders } from "../util/message-headers.ts";
 import { isName, isTopic } from "../util/name-bytes.ts";
+import { GroupRunPush } from "./group-run-push.ts";
 import { type FieldKind, HOT_SCHEMAS, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.ts";
 import { createMessageParser, type MessageParser } from "./messages/parse.ts";
 
@@ -155,6 +156,11 @@ export function encodeHot(w: CborWriter, value: unknown): boolean {
   if (typeof type !== "string") return false;
   const compiled = COMPILED.get(type);
   if (compiled === undefined) return false;
+  // a leader's group-run push writes itself, the same bytes as its table's encoder (group-run-push.ts)
+  if (value instanceof GroupRunPush) {
+    value.write(w);
+    return true;
+  }
   if (!compiled.encode(w, value as Fields)) throw refusal(type, value);
   return true;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { decodeEntryMessages, encodeCommand } from "../../src/broker/command-codec.ts";
-import { BrokerState } from "../../src/broker/state-machine.ts";
+import { BrokerState, type ScannedMessage } from "../../src/broker/state-machine.ts";
 import { isMqraftError } from "../../src/util/errors.ts";
-import { msg, offsets, publish, T0 } from "./helpers.ts";
+import { applyNext, msg, offsets, publish, T0 } from "./helpers.ts";
 
 describe("topic offsets", () => {
   test("start at 0 and grow by one per message, per topic, with no gaps", () => {
@@ -47,6 +47,29 @@ describe("topic offsets", () => {
     if (typeof where === "string") throw new Error(`expected a location, got ${where}`);
     const stored = decodeEntryMessages(second)[where.slot];
     expect(new TextDecoder().decode(stored?.data)).toBe("m2");
+  });
+
+  test("visit goes over the retained messages of a range, as scan has them, and none outside it", () => {
+    const state = new BrokerState();
+    applyNext(state, { type: "config", time: T0, retention: { maxMessages: 12 } });
+    // entries of several messages, other topics between, one message past its TTL: runs, gaps in slots, an expiry
+    for (let entry = 0; entry < 6; entry++)
+      publish(state, T0 + entry, msg("t", `${entry}a`), msg("u"), msg("t", `${entry}b`), { ...msg("t"), ttl: 3 });
+    applyNext(state, { type: "tick", time: T0 + 10 });
+    const all = state.scan("t", 0, 1_000);
+    expect(all[0]?.offset).toBe(6);
+    expect(all.some((m) => m.expired)).toBe(true);
+    for (let from = 0; from <= 20; from++)
+      for (let to = from; to <= 20; to++) {
+        const seen: ScannedMessage[] = [];
+        state.visit("t", from, to, {
+          scanned: (offset, index, slot, time, expired) => seen.push({ offset, index, slot, time, expired }),
+        });
+        expect({ from, to, seen }).toEqual({ from, to, seen: all.filter((m) => m.offset >= from && m.offset < to) });
+      }
+    const none: number[] = [];
+    state.visit("never", 0, 10, { scanned: (offset) => none.push(offset) });
+    expect(none).toEqual([]);
   });
 
   test("an empty entry is the leader's no-op: no result, applied index moves", () => {

@@ -5,6 +5,7 @@ import { BrokerState } from "../../src/broker/state-machine.ts";
 import { EntryMessagesCache } from "../../src/node/entry-messages-cache.ts";
 import {
   BATCH_BYTES,
+  type EntryMessages,
   GroupConsumer,
   type GroupSink,
   itemBytes,
@@ -13,6 +14,8 @@ import {
 } from "../../src/node/group-consumer.ts";
 import { encodeValue, type GroupMessageItem, type GroupRunItem, type Message } from "../../src/wire/index.ts";
 import { applyNext, msg, publish, T0 } from "../broker/helpers.ts";
+
+const utf8 = new TextEncoder();
 
 const SETTINGS: GroupSettings = {
   ackWaitMs: 30_000,
@@ -23,7 +26,7 @@ const SETTINGS: GroupSettings = {
 };
 
 /** A state with group `g` on `jobs` and member `m` joined; its publish entries' messages kept for the pushes. */
-function setup(): { state: BrokerState; read: (index: number) => readonly (PublishMessage | undefined)[] } {
+function setup(): { state: BrokerState; read: EntryMessages } {
   const state = new BrokerState();
   // as GroupService keeps them: from each publish entry's apply (nothing is read back from a log here)
   const cache = new EntryMessagesCache(() => undefined);
@@ -70,11 +73,7 @@ function publishAroundBatchBytes(state: BrokerState): void {
  * Offsets 0 to 4 over two entries, 3 past its TTL before the broker pushed it (pump), then 1 naked and 5, 6 published
  * (pump again): runs with a gap, then a redelivery and new messages.
  */
-function expireOneAndNakAnother(
-  state: BrokerState,
-  read: (index: number) => readonly (PublishMessage | undefined)[],
-  consumer: GroupConsumer,
-): void {
+function expireOneAndNakAnother(state: BrokerState, read: EntryMessages, consumer: GroupConsumer): void {
   publish(state, T0, msg("jobs", "a"), msg("jobs", "b"));
   publish(state, T0, msg("jobs", "c"), { ...msg("jobs", "d"), ttl: 1 }, msg("jobs", "e"));
   applyNext(state, { type: "group-tick", time: T0 + 2 });
@@ -171,6 +170,51 @@ describe("GroupConsumer pushes", () => {
       },
     ];
     for (const item of items) expect(encodeValue(item).length).toBeLessThanOrEqual(itemBytes(item));
+  });
+});
+
+describe("GroupConsumer payloads", () => {
+  /** One message of each form an entry stores headers in (with and without producer fields), and plain ones. */
+  const MESSAGES: PublishMessage[] = [
+    msg("jobs", "plain"),
+    { topic: "jobs", data: utf8.encode("headed"), headers: [["k", "v"]] },
+    { topic: "jobs", data: utf8.encode("from p"), producer: "p", seq: 1, headers: [["a", "温度"]], ttl: 60_000 },
+    { topic: "jobs", data: utf8.encode("from p too"), producer: "p", seq: 2 },
+  ];
+
+  /** What each push carried, as [offset, attempt, text, time, headers], whatever its kind. */
+  function carried(sent: Message[]): unknown[] {
+    const row = (offset: number, attempt: number, m: { data: Uint8Array; time?: number; headers?: unknown }) => [
+      offset,
+      attempt,
+      new TextDecoder().decode(m.data),
+      m.time,
+      m.headers,
+    ];
+    return sent.flatMap((m) => {
+      if (m.type === "group-message") return [row(m.offset, m.attempt, m)];
+      if (m.type === "group-messages") return m.messages.map((i) => row(i.offset, i.attempt, i));
+      if (m.type === "group-run") return m.messages.map((i, n) => row(m.offset + n, m.attempt, i));
+      throw new Error(`unexpected push ${m.type}`);
+    });
+  }
+
+  test.each([
+    ["one at a time", false, false],
+    ["in batches", true, false],
+    ["in runs", true, true],
+  ])("each message goes %s with its payload, time and headers", (_, batched, runs) => {
+    const { state, read } = setup();
+    publish(state, T0, ...MESSAGES.slice(0, 2));
+    publish(state, T0 + 1, ...MESSAGES.slice(2));
+    const out = sink();
+    new GroupConsumer(1, "g", "m", out, batched, runs).pump(state, read);
+    expect(carried(out.sent)).toEqual([
+      [0, 1, "plain", T0, undefined],
+      [1, 1, "headed", T0, [["k", "v"]]],
+      [2, 1, "from p", T0 + 1, [["a", "温度"]]],
+      [3, 1, "from p too", T0 + 1, undefined],
+    ]);
   });
 });
 
