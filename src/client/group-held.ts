@@ -1,6 +1,7 @@
 /** What a group member holds: each message it was handed, and a batch of them fetched together (group-stream.ts). */
 
 import type { MessageHeaders } from "../util/message-headers.ts";
+import type { HandedRun } from "./group-in-hand.ts";
 import type { SettleKind as Kind } from "./group-settles.ts";
 import type { ConsumedBatch, ConsumedMessage } from "./group-stream.ts";
 
@@ -15,19 +16,21 @@ export class Held implements ConsumedMessage {
     readonly data: Uint8Array,
     readonly time: number | undefined,
     readonly headers: MessageHeaders,
-    private readonly settle: (kind: Kind, offset: number, attempt: number) => Promise<void>,
+    /** The run it was handed in (a message pushed alone is a run of one), which says whether it is still held. */
+    readonly run: HandedRun,
+    private readonly settle: (kind: Kind, message: Held) => Promise<void>,
   ) {}
 
   ack(): Promise<void> {
-    return this.settle("ack", this.key, this.attempt);
+    return this.settle("ack", this);
   }
 
   nak(): Promise<void> {
-    return this.settle("nak", this.key, this.attempt);
+    return this.settle("nak", this);
   }
 
   inProgress(): Promise<void> {
-    return this.settle("progress", this.key, this.attempt);
+    return this.settle("progress", this);
   }
 }
 

@@ -5,8 +5,14 @@ export type SettleKind = "ack" | "nak" | "progress";
 /** Settles at most in one request (the broker's limit per group-ack). */
 export const MAX_PER_REQUEST = 1000;
 
+/** What is settled: a delivery, by the key the group knows it by and its attempt. */
+export interface Delivery {
+  readonly key: number;
+  readonly attempt: number;
+}
+
 /**
- * Settles waiting for one answer: the offsets from the previous claim's `end` to its own, with the promise of the
+ * Settles waiting for one answer: the deliveries from the previous claim's `end` to its own, with the promise of the
  * settle (one message) or of the batch (ConsumedBatch, several) that made them.
  */
 interface Claim {
@@ -15,10 +21,9 @@ interface Claim {
   reject: (e: unknown) => void;
 }
 
-/** The settles of one kind made in one turn, in columns: a consumer that acks every message adds one per message. */
-class Batch {
-  readonly offsets: number[] = [];
-  readonly attempts: number[] = [];
+/** The settles of one kind made in one turn: a consumer that acks every message adds one per message. */
+class Batch<D extends Delivery> {
+  deliveries: D[] = [];
   readonly claims: Claim[] = [];
 }
 
@@ -28,39 +33,36 @@ class Batch {
  * answered for its request: settled, or refused (REFUSED) when the member did not hold that delivery any more. A
  * batch's settle is one claim over its messages, so it costs one promise, not one a message.
  */
-export class GroupSettles {
+export class GroupSettles<D extends Delivery> {
   /** The batch of each kind this turn still adds to. */
-  private readonly open = new Map<SettleKind, Batch>();
+  private readonly open = new Map<SettleKind, Batch<D>>();
   /** Full or closed batches of this turn, in the order their first settle was made, sent at the flush. */
-  private readonly ready: [SettleKind, Batch][] = [];
+  private readonly ready: [SettleKind, Batch<D>][] = [];
   private scheduled = false;
   /** Batches sent and not answered yet. */
   private readonly sending = new Set<Promise<unknown>>();
 
   constructor(
-    /** Sends one batch (retrying as it sees fit); resolves with the offsets the broker refused. */
-    private readonly send: (kind: SettleKind, offsets: number[], attempts: number[]) => Promise<number[]>,
-    /** Called for each settle answered (settled or refused), before its promise settles. */
-    private readonly answered: (kind: SettleKind, offset: number, attempt: number) => void,
+    /** Sends one batch (retrying as it sees fit); resolves with the keys the broker refused. */
+    private readonly send: (kind: SettleKind, deliveries: readonly D[]) => Promise<number[]>,
+    /** Called with the settles of each request once answered (settled or refused), before their promises settle. */
+    private readonly answered: (kind: SettleKind, deliveries: readonly D[]) => void,
   ) {}
 
-  add(kind: SettleKind, offset: number, attempt: number): Promise<void> {
+  add(kind: SettleKind, delivery: D): Promise<void> {
     const batch = this.batchFor(kind, 1);
-    batch.offsets.push(offset);
-    batch.attempts.push(attempt);
+    batch.deliveries.push(delivery);
     return this.claim(batch);
   }
 
   /** Settles several deliveries (at most MAX_PER_REQUEST) as one: the promise resolves once all of them are settled. */
-  addMany(kind: SettleKind, offsets: readonly number[], attempts: readonly number[]): Promise<void> {
-    if (offsets.length > MAX_PER_REQUEST || offsets.length !== attempts.length)
-      throw new Error(`addMany: ${offsets.length} offsets, ${attempts.length} attempts`);
-    if (offsets.length === 0) return Promise.resolve();
-    const batch = this.batchFor(kind, offsets.length);
-    for (let i = 0; i < offsets.length; i++) {
-      batch.offsets.push(offsets[i] as number);
-      batch.attempts.push(attempts[i] as number);
-    }
+  addMany(kind: SettleKind, deliveries: readonly D[]): Promise<void> {
+    if (deliveries.length > MAX_PER_REQUEST) throw new Error(`addMany: ${deliveries.length} deliveries`);
+    if (deliveries.length === 0) return Promise.resolve();
+    const batch = this.batchFor(kind, deliveries.length);
+    // a member that settles a batch a turn starts the request with it: one copy of the list, not a push per message
+    if (batch.deliveries.length === 0) batch.deliveries = deliveries.slice();
+    else for (let i = 0; i < deliveries.length; i++) batch.deliveries.push(deliveries[i] as D);
     return this.claim(batch);
   }
 
@@ -71,9 +73,9 @@ export class GroupSettles {
   }
 
   /** The open batch of `kind` with room for `n` more; a full one is closed and a new one started. */
-  private batchFor(kind: SettleKind, n: number): Batch {
+  private batchFor(kind: SettleKind, n: number): Batch<D> {
     let batch = this.open.get(kind);
-    if (batch !== undefined && batch.offsets.length + n > MAX_PER_REQUEST) batch = undefined;
+    if (batch !== undefined && batch.deliveries.length + n > MAX_PER_REQUEST) batch = undefined;
     if (batch === undefined) {
       batch = new Batch();
       this.open.set(kind, batch);
@@ -86,9 +88,9 @@ export class GroupSettles {
     return batch;
   }
 
-  private claim(batch: Batch): Promise<void> {
+  private claim(batch: Batch<D>): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    batch.claims.push({ end: batch.offsets.length, resolve, reject });
+    batch.claims.push({ end: batch.deliveries.length, resolve, reject });
     return promise;
   }
 
@@ -100,63 +102,73 @@ export class GroupSettles {
     this.open.clear();
   }
 
-  private sendOne(kind: SettleKind, batch: Batch): void {
-    const { offsets, attempts, claims } = batch;
-    const sent = this.send(kind, offsets, attempts);
+  private sendOne(kind: SettleKind, batch: Batch<D>): void {
+    const { deliveries, claims } = batch;
+    const sent = this.send(kind, deliveries);
     this.sending.add(sent);
     sent.finally(() => this.sending.delete(sent)).catch(() => {});
     sent.then(
       (refused) => {
-        const no = refused.length === 0 ? undefined : new Set(refused);
+        this.answered(kind, deliveries);
+        if (refused.length === 0) {
+          for (const claim of claims) claim.resolve();
+          return;
+        }
+        const no = new Set(refused);
         let from = 0;
         for (const claim of claims) {
-          let first: number | undefined;
+          let first: D | undefined;
           let count = 0;
           for (let i = from; i < claim.end; i++) {
-            const offset = offsets[i] as number;
-            this.answered(kind, offset, attempts[i] as number);
-            if (no?.has(offset)) {
-              first ??= i;
+            const delivery = deliveries[i] as D;
+            if (no.has(delivery.key)) {
+              first ??= delivery;
               count++;
             }
           }
           if (first === undefined) claim.resolve();
-          else claim.reject(refusedError(offsets[first] as number, attempts[first] as number, count));
+          else claim.reject(refusedError(first, count));
           from = claim.end;
         }
       },
       (e: unknown) => {
-        for (let i = 0; i < offsets.length; i++) this.answered(kind, offsets[i] as number, attempts[i] as number);
+        this.answered(kind, deliveries);
         for (const claim of claims) claim.reject(e);
       },
     );
   }
 }
 
-function refusedError(offset: number, attempt: number, count: number): MqraftError {
+function refusedError(first: Delivery, count: number): MqraftError {
   const others = count > 1 ? ` (and ${count - 1} more of the batch)` : "";
   return new MqraftError(
     "REFUSED",
-    `delivery ${attempt} of offset ${offset}${others} is no longer this member's: its ack wait passed and it went to another member, or it was settled already`,
+    `delivery ${first.attempt} of offset ${first.key}${others} is no longer this member's: its ack wait passed and it went to another member, or it was settled already`,
   );
 }
 
 /**
- * The settles as `[first, count, attempt]` triples of consecutive offsets, when that is shorter than listing them (a
+ * The settles as `[first, count, attempt]` triples of consecutive keys, when that is shorter than listing them (a
  * member given runs acks each run as one triple); undefined when it is not.
  */
-export function asRanges(offsets: readonly number[], attempts: readonly number[]): number[] | undefined {
+export function rangesOf(deliveries: readonly Delivery[]): number[] | undefined {
   const ranges: number[] = [];
-  for (let i = 0; i < offsets.length; ) {
-    const first = offsets[i] as number;
-    const attempt = attempts[i] as number;
+  for (let i = 0; i < deliveries.length; ) {
+    const { key: first, attempt } = deliveries[i] as Delivery;
     let count = 1;
-    while (i + count < offsets.length && offsets[i + count] === first + count && attempts[i + count] === attempt)
+    for (let next = deliveries[i + count]; next?.key === first + count && next.attempt === attempt; ) {
       count++;
+      next = deliveries[i + count];
+    }
     ranges.push(first, count, attempt);
-    // longer than the lists already: a member that settles scattered offsets
-    if (ranges.length >= 2 * offsets.length) return undefined;
+    // longer than the lists already: a member that settles scattered keys
+    if (ranges.length >= 2 * deliveries.length) return undefined;
     i += count;
   }
   return ranges.length === 0 ? undefined : ranges;
+}
+
+/** rangesOf for settles given as lists of offsets and attempts. */
+export function asRanges(offsets: readonly number[], attempts: readonly number[]): number[] | undefined {
+  return rangesOf(offsets.map((key, i) => ({ key, attempt: attempts[i] as number })));
 }

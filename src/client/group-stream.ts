@@ -1,12 +1,11 @@
 import * as v from "valibot";
 import { firstIssue } from "../util/config-values.ts";
 import { MqraftError } from "../util/errors.ts";
-import { MessageHeaders } from "../util/message-headers.ts";
+import type { MessageHeaders } from "../util/message-headers.ts";
 import {
   type Consume,
   ConsumeSchema,
   type GroupMessage,
-  type GroupMessageItem,
   type GroupMessages,
   type GroupPing,
   type GroupRun,
@@ -14,10 +13,10 @@ import {
 } from "../wire/index.ts";
 import { isRetryable } from "./client-errors.ts";
 import { backoffMs, now, remaining, sleep } from "./deadline.ts";
-import { Batch, Held } from "./group-held.ts";
-import { asRanges, GroupSettles, MAX_PER_REQUEST, type SettleKind } from "./group-settles.ts";
+import { GroupHand } from "./group-hand.ts";
+import { Batch, type Held } from "./group-held.ts";
+import { MAX_PER_REQUEST, rangesOf, type SettleKind } from "./group-settles.ts";
 import { LeaderLink } from "./leader-link.ts";
-import { MessageBuffer } from "./message-buffer.ts";
 import type { RequestChannel } from "./request-channel.ts";
 import type { ServerPool } from "./server-pool.ts";
 
@@ -99,22 +98,14 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   private subscription = -1;
   /** The leader of `channel` takes settles as ranges (its `consuming` said so). */
   private ranges = false;
-  /** Bounded by the group (maxPending a member), not here; a shift per message moved the whole array. */
-  private readonly queue = new MessageBuffer<ConsumedMessage>(Infinity, Infinity);
-  /** key (the offset, in a group on one topic) -> attempt of every message handed to this member and not yet settled. */
-  private readonly inHand = new Map<number, number>();
+  /** What this member holds, the messages of it waiting to be taken, and its settles. */
+  private readonly hand = new GroupHand((kind, messages) => this.sendSettles(kind, messages));
   private waiter: PromiseWithResolvers<void> | undefined;
   private failure: unknown;
   private closed = false;
   private joining: Promise<void> | undefined;
   /** The first join succeeded: `start()` has nothing to wait for. */
   private joined = false;
-  private readonly settles = new GroupSettles(
-    (kind, offsets, attempts) => this.sendSettles(kind, offsets, attempts),
-    (kind, offset, attempt) => {
-      if (kind !== "progress") this.forget(offset, attempt);
-    },
-  );
 
   constructor(
     private readonly topic: string,
@@ -140,7 +131,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   next(): Promise<IteratorResult<ConsumedMessage>> {
     // a message waiting, once joined, is handed over without the await and async frame of the general path: a busy
     // member takes one per message
-    const message = this.joined ? this.queue.shift() : undefined;
+    const message = this.joined ? this.hand.shift() : undefined;
     if (message !== undefined) return Promise.resolve({ value: message, done: false });
     return this.wait();
   }
@@ -154,15 +145,8 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     const max = options.max ?? MAX_PER_REQUEST;
     if (!Number.isSafeInteger(max) || max < 1 || max > MAX_PER_REQUEST)
       throw new MqraftError("BAD_USAGE", `fetch max: expected a whole number from 1 to ${MAX_PER_REQUEST}`);
-    const first = await this.next();
-    if (first.done) return undefined;
-    const messages: Held[] = [first.value as Held];
-    while (messages.length < max) {
-      const m = this.queue.shift();
-      if (m === undefined) break;
-      messages.push(m as Held);
-    }
-    return new Batch(messages, this.settleMany);
+    if (!(this.joined && this.hand.waiting > 0) && !(await this.ready())) return undefined;
+    return new Batch(this.hand.take(max), this.hand.settleMany);
   }
 
   /** The member's messages as batches (fetch), until the stream ends: `for await (const batch of stream.batches())`. */
@@ -175,12 +159,16 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   }
 
   private async wait(): Promise<IteratorResult<ConsumedMessage>> {
+    return (await this.ready()) ? { value: this.hand.shift() as Held, done: false } : { value: undefined, done: true };
+  }
+
+  /** True once a message waits (and the first join is done), false once the stream ended; throws what ended it. */
+  private async ready(): Promise<boolean> {
     await this.start();
     for (;;) {
-      const message = this.queue.shift();
-      if (message !== undefined) return { value: message, done: false };
+      if (this.hand.waiting > 0) return true;
       if (this.failure !== undefined) throw this.failure;
-      if (this.closed) return { value: undefined, done: true };
+      if (this.closed) return false;
       this.waiter = Promise.withResolvers<void>();
       await this.waiter.promise;
     }
@@ -199,7 +187,7 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   }
 
   private async leave(): Promise<void> {
-    await this.settles.drain();
+    await this.hand.drain();
     this.closed = true;
     const channel = this.channel;
     if (channel?.isOpen && this.subscription >= 0) {
@@ -256,34 +244,10 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
       return void channel.close();
     }
     // the leader asks whether this member, out since a delivery of its expired, is there: it is
-    if (push.type === "group-ping") return void this.sendSettles("progress", [], []).catch(() => {});
-    if (push.type === "group-message") this.hold(push);
-    else if (push.type === "group-messages") for (const item of push.messages) this.hold(item);
-    else if (push.type === "group-run") this.holdRun(push);
-    else return;
-    this.wake();
-  }
-
-  /** Queues a message pushed to this member, unless it has it already. */
-  private hold(m: GroupMessageItem): void {
-    // a new leader sends again what this member holds: keep the copy it already has
-    const key = m.key ?? m.offset;
-    if (this.inHand.get(key) === m.attempt) return;
-    this.inHand.set(key, m.attempt);
-    const headers = MessageHeaders.of(m.headers);
-    this.queue.push(new Held(m.topic, m.offset, key, m.attempt, m.data, m.time, headers, this.settleOne));
-  }
-
-  /** Queues the messages of a run (group on one topic: the key is the offset), but those it has already. */
-  private holdRun(run: GroupRun): void {
-    const { topic, offset, attempt, messages } = run;
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i] as GroupRun["messages"][number];
-      const key = offset + i;
-      if (this.inHand.get(key) === attempt) continue;
-      this.inHand.set(key, attempt);
-      const headers = MessageHeaders.of(m.headers);
-      this.queue.push(new Held(topic, key, key, attempt, m.data, m.time, headers, this.settleOne));
+    if (push.type === "group-ping") return void this.sendSettles("progress", []).catch(() => {});
+    if (push.type === "group-message" || push.type === "group-messages" || push.type === "group-run") {
+      this.hand.hold(push);
+      this.wake();
     }
   }
 
@@ -301,36 +265,8 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
 
   private closing: Promise<void> | undefined;
 
-  private readonly settleOne = (kind: Kind, offset: number, attempt: number): Promise<void> =>
-    this.settle(kind, offset, attempt);
-
-  private readonly settleMany = (kind: Kind, messages: readonly Held[]): Promise<void> => {
-    const keys: number[] = [];
-    const attempts: number[] = [];
-    let notHeld: Held | undefined;
-    for (const m of messages) {
-      if (this.inHand.get(m.key) === m.attempt) {
-        keys.push(m.key);
-        attempts.push(m.attempt);
-      } else notHeld ??= m;
-    }
-    const settled = this.settles.addMany(kind, keys, attempts);
-    if (notHeld === undefined) return settled;
-    const refused = new MqraftError(
-      "REFUSED",
-      `offset ${notHeld.offset} (delivery ${notHeld.attempt}) of the batch was settled already`,
-    );
-    return settled.then(() => Promise.reject(refused));
-  };
-
-  private settle(kind: Kind, offset: number, attempt: number): Promise<void> {
-    if (this.inHand.get(offset) !== attempt)
-      return Promise.reject(new MqraftError("REFUSED", `offset ${offset} (delivery ${attempt}) was settled already`));
-    return this.settles.add(kind, offset, attempt);
-  }
-
   /** One batch of settles, on the leader this member is joined to, again after a failover; the refused offsets. */
-  private async sendSettles(kind: Kind, offsets: number[], attempts: number[]): Promise<number[]> {
+  private async sendSettles(kind: Kind, messages: readonly Held[]): Promise<number[]> {
     const deadline = now() + this.context.timeoutMs;
     for (let retry = 0; ; retry++) {
       await this.joining;
@@ -339,10 +275,10 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
         if (channel === undefined) throw new MqraftError("CONNECTION_CLOSED", "not connected to the leader");
         const { group } = this.options;
         const member = this.member;
-        const ranges = this.ranges ? asRanges(offsets, attempts) : undefined;
+        const ranges = this.ranges ? rangesOf(messages) : undefined;
         const answer = await channel.ask(
           ranges === undefined
-            ? { type: "group-ack", group, member, kind, offsets, attempts }
+            ? { type: "group-ack", group, member, kind, ...listed(messages) }
             : { type: "group-ack", group, member, kind, offsets: [], attempts: [], ranges },
         );
         return answer.refused;
@@ -351,11 +287,6 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
         await sleep(backoffMs(retry));
       }
     }
-  }
-
-  /** Only this delivery: a redelivery of the same offset may have arrived with the answer (after a nak). */
-  private forget(offset: number, attempt: number): void {
-    if (this.inHand.get(offset) === attempt) this.inHand.delete(offset);
   }
 
   private wake(): void {
@@ -389,6 +320,11 @@ function pick(o: ConsumeOptions): Partial<Omit<Consume, "id" | "type" | "group" 
     ...(o.maxPending === undefined ? {} : { maxPending: o.maxPending }),
     ...(o.from === undefined ? {} : { from: o.from }),
   };
+}
+
+/** Settles as lists of keys and attempts (a broker that takes no ranges, or keys that make none). */
+function listed(messages: readonly Held[]): { offsets: number[]; attempts: number[] } {
+  return { offsets: messages.map((m) => m.key), attempts: messages.map((m) => m.attempt) };
 }
 
 function randomMember(): string {

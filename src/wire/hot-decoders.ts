@@ -1,6 +1,8 @@
 import { isHeaders } from "../util/message-headers.ts";
 import { readName, readTopic } from "../util/name-bytes.ts";
-import { type FieldKind, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.ts";
+import { HOT_TABLES, TYPE_KEY } from "./hot-fields.ts";
+import { BOOLEAN, BYTES, CHOICE, HEADERS, LIST, NAME, type Reader, readerOf, TOPIC, WHOLE } from "./hot-readers.ts";
+import { runLayout } from "./run-layout.ts";
 
 /**
  * Hand-written reading of the hot messages (hot-fields.ts), checked field by field against their schemas' tables
@@ -10,68 +12,8 @@ import { type FieldKind, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.t
  * and is decoded and validated the generic way, which also words the error.
  */
 
-const WHOLE = 0;
-const NAME = 1;
-const BYTES = 2;
-const BOOLEAN = 3;
-const CHOICE = 4;
-const LIST = 5;
-const TOPIC = 6;
-const HEADERS = 7;
-
-/** A table laid out for reading: one array per property of the fields, kinds as small numbers. */
-interface Reader {
-  readonly type: string | undefined;
-  readonly typeBytes: Uint8Array | undefined;
-  readonly keys: readonly string[];
-  readonly keyBytes: readonly Uint8Array[];
-  readonly required: readonly boolean[];
-  readonly kinds: readonly number[];
-  /** For a choice, its options; for a list, the reader of its items. */
-  readonly extra: readonly (readonly number[] | Reader | undefined)[];
-  readonly requiredCount: number;
-}
-
-function readerOf(t: Table): Reader {
-  const code = (kind: FieldKind): number => {
-    switch (kind.is) {
-      case "whole":
-        return WHOLE;
-      case "name":
-        return NAME;
-      case "topic":
-        return TOPIC;
-      case "headers":
-        return HEADERS;
-      case "bytes":
-        return BYTES;
-      case "boolean":
-        return BOOLEAN;
-      case "choice":
-        return CHOICE;
-      case "list":
-        return LIST;
-      default: {
-        const unknownKind: never = kind;
-        throw new Error(`hot decoder: field kind ${JSON.stringify(unknownKind)}`);
-      }
-    }
-  };
-  return {
-    type: t.type,
-    typeBytes: t.typeBytes,
-    keys: t.fields.map((f) => f.key),
-    keyBytes: t.fields.map((f) => f.keyBytes),
-    required: t.fields.map((f) => f.required),
-    kinds: t.fields.map((f) => code(f.kind)),
-    extra: t.fields.map((f) =>
-      f.kind.is === "choice" ? f.kind.options : f.kind.is === "list" ? readerOf(f.kind.item) : undefined,
-    ),
-    requiredCount: t.required,
-  };
-}
-
 const READERS = [...HOT_TABLES.values()].map(readerOf);
+const { RUN_KEYS, DATA_KEY, TIME_KEY, HEADERS_KEY } = runLayout();
 
 const EMPTY = new Uint8Array(0);
 let src: Uint8Array = EMPTY;
@@ -86,7 +28,8 @@ let copying = true;
  * publish's payload is a view into `bytes` instead (for a receiver that copies it into its log at once).
  */
 export function readHot(bytes: Uint8Array, publishViews = false): Record<string, unknown> | undefined {
-  src = bytes;
+  // a plain Uint8Array, so that the copies `slice` makes are plain copies too (a Buffer's slice is a view)
+  src = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   at = 0;
   end = bytes.length;
   const message = readMessage(publishViews);
@@ -109,8 +52,66 @@ function readMessage(publishViews: boolean): Record<string, unknown> | undefined
   if (reader === undefined) return undefined;
   at += reader.typeBytes!.length;
   copying = !(publishViews && reader.type === "publish");
+  if (reader.type === "group-run") {
+    const from = at;
+    const run = readRun(count - 1);
+    if (run !== undefined) return run;
+    // not in the order the run reader takes: the generic reading decides
+    at = from;
+  }
   const out: Record<string, unknown> = { type: reader.type };
   return readFields(reader, count - 1, out) ? out : undefined;
+}
+
+/**
+ * A `group-run` push (its `count` fields after `type`) as its senders write it: every field, in the schema's order
+ * (run-layout.ts checks that order against the schema at load), each message's `data`, then `time` and `headers` if
+ * it has them. Most of what a member gets are these; read without looking each key up, and each message without
+ * the generic reading's per-field search. Undefined for anything else, valid or not: the generic reading decides.
+ */
+function readRun(count: number): Record<string, unknown> | undefined {
+  if (count !== RUN_KEYS.length || !key(RUN_KEYS[0]!)) return undefined;
+  const subscription = whole();
+  if (subscription === undefined || !key(RUN_KEYS[1]!)) return undefined;
+  const t = topic();
+  if (t === undefined || !key(RUN_KEYS[2]!)) return undefined;
+  const offset = whole();
+  if (offset === undefined || !key(RUN_KEYS[3]!)) return undefined;
+  const attempt = whole();
+  if (attempt === undefined || !key(RUN_KEYS[4]!)) return undefined;
+  const length = head(4);
+  // every message takes at least one byte
+  if (length < 0 || length > end - at) return undefined;
+  const messages: Record<string, unknown>[] = new Array(length);
+  for (let i = 0; i < length; i++) {
+    const fields = head(5);
+    if (fields < 1 || fields > 3 || !key(DATA_KEY)) return undefined;
+    const data = byteString();
+    if (data === undefined) return undefined;
+    let time: number | undefined;
+    let pairs: [string, string][] | undefined;
+    let left = fields - 1;
+    if (left > 0 && key(TIME_KEY)) {
+      time = whole();
+      if (time === undefined) return undefined;
+      left--;
+    }
+    if (left > 0) {
+      if (left > 1 || !key(HEADERS_KEY)) return undefined;
+      pairs = headers();
+      if (pairs === undefined) return undefined;
+    }
+    if (pairs === undefined) messages[i] = time === undefined ? { data } : { data, time };
+    else messages[i] = time === undefined ? { data, headers: pairs } : { data, time, headers: pairs };
+  }
+  return { type: "group-run", subscription, topic: t, offset, attempt, messages };
+}
+
+/** Whether the text string `expected` is next; if so, it is read. */
+function key(expected: Uint8Array): boolean {
+  if (!matches(expected)) return false;
+  at += expected.length;
+  return true;
 }
 
 /** Reads `count` fields of `r` into `out`; false if they are not exactly a valid set of them. */
@@ -279,16 +280,17 @@ function whole(): number | undefined {
   return n < 0 ? undefined : n;
 }
 
-/** A copy (a plain Uint8Array, also when `src` is a Buffer), or a view into the frame when not `copying`. */
+/**
+ * A copy (a plain Uint8Array: `src` is one), or a view into the frame when not `copying`. `slice` is the cheapest
+ * copy Bun has, cheaper than a view into one copy shared by a frame's payloads, which would also keep all of them
+ * alive while any one is.
+ */
 function byteString(): Uint8Array | undefined {
   const length = head(2);
   if (length < 0 || length > end - at) return undefined;
-  const view = src.subarray(at, at + length);
+  const from = at;
   at += length;
-  if (!copying) return view;
-  const copy = new Uint8Array(length);
-  copy.set(view);
-  return copy;
+  return copying ? src.slice(from, at) : src.subarray(from, at);
 }
 
 function boolean(): boolean | undefined {
