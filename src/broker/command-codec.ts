@@ -3,6 +3,8 @@ import { Encoder } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
 import { type HeaderPairs, HeadersSchema } from "../util/message-headers.ts";
 import { PositiveNumberSchema, ProducerIdSchema, TopicSchema, WholeNumberSchema } from "../util/names.ts";
+import { encodePlain } from "../util/plain-cbor.ts";
+import { NOT_PLAIN, readPlain } from "../util/plain-cbor-reader.ts";
 import { unsupportedEntry } from "./command-versions.ts";
 import {
   AckCommandSchema,
@@ -137,9 +139,10 @@ export function decodeWire(bytes: Uint8Array): DecodedEntry {
   const publish = readPublishEntry(bytes);
   if (publish !== undefined)
     return { ok: true, command: { type: "publish", time: publish.time, messages: publish.messages }, checked: true };
-  let raw: unknown;
+  // a group's acks are plain data, read by hand as cbor-x reads them (plain-cbor-reader.ts)
+  let raw = readPlain(bytes);
   try {
-    raw = cbor.decode(bytes);
+    if (raw === NOT_PLAIN) raw = cbor.decode(bytes);
   } catch (e) {
     return { ok: false, message: `not CBOR: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -244,9 +247,11 @@ export function encodeCommand(command: Command): Uint8Array {
       return cbor.encode({ type: command.type, time: command.time, topic: command.topic, keep: command.keep });
     case "tick":
       return cbor.encode({ type: command.type, time: command.time });
+    case "group-ack":
+      // a group's acks are frequent: written by hand, the bytes cbor-x writes (plain-cbor.ts)
+      return encodePlain(command) ?? cbor.encode(command);
     case "group-join":
     case "group-leave":
-    case "group-ack":
     case "group-tick":
     case "group-rm":
     case "user-add":

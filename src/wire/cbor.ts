@@ -1,5 +1,6 @@
 import { Decoder, Encoder, isNativeAccelerationEnabled } from "../util/cbor-x.ts";
 import { MqraftError } from "../util/errors.ts";
+import { NOT_PLAIN, readPlain } from "../util/plain-cbor-reader.ts";
 import { scanCbor } from "./cbor-scan.ts";
 
 /** Deepest nesting of arrays and maps accepted in one message: far above what any message needs, far below a stack overflow. */
@@ -27,6 +28,9 @@ export function decodeValue(bytes: Uint8Array): unknown {
   if (bytes.constructor !== Uint8Array) bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const reason = scanCbor(bytes, MAX_NESTING_DEPTH);
   if (reason !== undefined) throw new MqraftError("BAD_FRAME", `not a CBOR value: ${reason}`);
+  // plain data (a group's acks, answers) is read by hand, as cbor-x reads it (plain-cbor-reader.ts)
+  const plain = readPlain(bytes);
+  if (plain !== NOT_PLAIN) return plain;
   try {
     return decoder.decode(bytes);
   } catch (e) {

@@ -1,5 +1,6 @@
 import { CborWriter } from "../util/cbor-writer.ts";
 import { MqraftError } from "../util/errors.ts";
+import { writePlain } from "../util/plain-cbor.ts";
 import { encodeValue } from "./cbor.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./frame-format.ts";
 import { encodeHot } from "./hot-encoders.ts";
@@ -47,7 +48,9 @@ export class FrameBatch {
     out.reserve(FRAME_HEADER_BYTES);
     out.at += FRAME_HEADER_BYTES;
     try {
-      if (!encodeHot(out, value)) out.raw(encodeValue(value));
+      // a message of plain data (an answer, a heartbeat) is written by hand as cbor-x would (plain-cbor.ts), the rest by cbor-x
+      if (!encodeHot(out, value) && !(typeof value === "object" && value !== null && writePlain(out, value)))
+        out.raw(encodeValue(value));
     } catch (e) {
       out.at = start;
       throw e;
