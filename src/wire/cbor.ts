@@ -26,11 +26,12 @@ export function encodeValue(value: unknown): Uint8Array {
  */
 export function decodeValue(bytes: Uint8Array): unknown {
   if (bytes.constructor !== Uint8Array) bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const reason = scanCbor(bytes, MAX_NESTING_DEPTH);
-  if (reason !== undefined) throw new MqraftError("BAD_FRAME", `not a CBOR value: ${reason}`);
-  // plain data (a group's acks, answers) is read by hand, as cbor-x reads it (plain-cbor-reader.ts)
+  // plain data (a group's acks, answers) is read by hand, as cbor-x reads it (plain-cbor-reader.ts); what that reader
+  // takes is one whole item of bounded depth with no tag, so scanCbor would find nothing wrong with it
   const plain = readPlain(bytes);
   if (plain !== NOT_PLAIN) return plain;
+  const reason = scanCbor(bytes, MAX_NESTING_DEPTH);
+  if (reason !== undefined) throw new MqraftError("BAD_FRAME", `not a CBOR value: ${reason}`);
   try {
     return decoder.decode(bytes);
   } catch (e) {
