@@ -44,6 +44,15 @@ function randomRun(prng: Prng): { push: GroupRunPush; plain: GroupRun } {
   return { push, plain: { type: "group-run", subscription, topic, offset, attempt, messages } };
 }
 
+/** Where two encodings first differ, and each from a little before there. */
+function hexFrom(got: Uint8Array, expected: Uint8Array): string {
+  let at = 0;
+  while (at < got.length && got[at] === expected[at]) at++;
+  const from = Math.max(0, at - 16);
+  const hex = (b: Uint8Array) => Buffer.from(b.subarray(from, at + 48)).toString("hex");
+  return `from byte ${from} (of ${got.length} and ${expected.length}), the push wrote ${hex(got)}, the table's encoder ${hex(expected)}`;
+}
+
 function hotBytes(value: unknown): Uint8Array {
   const w = new CborWriter(8);
   expect(encodeHot(w, value)).toBe(true);
@@ -60,7 +69,7 @@ describe("a leader's group-run push, written by hand", () => {
       if (!Buffer.from(got).equals(Buffer.from(expected)))
         throw new Error(
           `round ${round}: ${plain.messages.length} messages, topic ${plain.topic}: the push wrote ` +
-            `${Buffer.from(got).toString("hex").slice(0, 200)}, the table's encoder ${Buffer.from(expected).toString("hex").slice(0, 200)}`,
+            `${hexFrom(got, expected)}`,
         );
       // the table-driven encoder writes what cbor-x writes for the parsed message: the one definition of the bytes
       if (round % 10 === 0) expect(got).toEqual(new Uint8Array(encodeValue(plain)));
