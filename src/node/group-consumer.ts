@@ -42,11 +42,13 @@ export function runItemBytes(item: GroupRunItem): number {
 }
 
 function runMessageBytes(data: Uint8Array, headers: HeaderPairs | undefined): number {
-  let bytes = data.length + 32;
-  if (headers !== undefined) {
-    bytes += 16;
-    for (const [key, value] of headers) bytes += 3 * (key.length + value.length) + 8;
-  }
+  return data.length + 32 + (headers === undefined ? 0 : headersBytes(headers));
+}
+
+/** At most the bytes of a message's headers in a push (a function of its own: most messages have none). */
+function headersBytes(headers: HeaderPairs): number {
+  let bytes = 16;
+  for (const [key, value] of headers) bytes += 3 * (key.length + value.length) + 8;
   return bytes;
 }
 
@@ -106,14 +108,11 @@ export class GroupConsumer implements ScanVisitor {
     if (member !== this.seenMember) {
       // this consumer's first look, or a new record (the member joined again, a snapshot was installed): every
       // delivery it holds is one this consumer has not pushed
-      for (const key of group.heldBy(member)) this.take(state, read, group, key, group.outstanding.get(key));
+      this.takeHeld(state, read, group, member, -1);
       this.seenMember = member;
     } else if (this.seen < member.assignedBase) {
       // the assignments it had not gone over were trimmed: those it still holds are found by their place
-      for (const key of group.heldBy(member)) {
-        const delivery = group.outstanding.get(key);
-        if (delivery !== undefined && seqOf(delivery, key) >= this.seen) this.take(state, read, group, key, delivery);
-      }
+      this.takeHeld(state, read, group, member, this.seen);
     } else {
       for (let i = this.seen - member.assignedBase; i < member.assigned.length; i++) {
         const key = member.assigned[i] as number;
@@ -128,6 +127,18 @@ export class GroupConsumer implements ScanVisitor {
     this.sendRun();
     this.sendBatch();
     return member;
+  }
+
+  /**
+   * Pushes the deliveries `member` holds from its assignment `since` on (by their place among its assignments), in
+   * the order handed out. Apart from pump, which runs for every message: a rare path, kept out of the code the JIT
+   * compiles for it.
+   */
+  private takeHeld(state: BrokerState, read: EntryMessages, group: Group, member: Member, since: number): void {
+    for (const key of group.heldBy(member)) {
+      const delivery = group.outstanding.get(key);
+      if (delivery !== undefined && seqOf(delivery, key) >= since) this.take(state, read, group, key, delivery);
+    }
   }
 
   /**
@@ -243,25 +254,26 @@ export class GroupConsumer implements ScanVisitor {
     if (runHeadBytes(topic) + bytes > BATCH_BYTES) return this.emit(topic, offset, attempt, message, time);
     let run = this.run;
     if (
-      run !== undefined &&
-      (offset !== run.offset + run.length ||
-        attempt !== run.attempt ||
-        topic !== run.topic ||
-        this.runBytes + bytes > BATCH_BYTES)
-    ) {
-      this.sendRun();
-      run = undefined;
-    }
-    if (run === undefined) {
-      // what was gathered before goes first
-      this.sendBatch();
-      run = new GroupRunPush(this.id, topic, offset, attempt);
-      this.run = run;
-      this.runBytes = runHeadBytes(topic);
-    }
+      run === undefined ||
+      offset !== run.offset + run.length ||
+      attempt !== run.attempt ||
+      topic !== run.topic ||
+      this.runBytes + bytes > BATCH_BYTES
+    )
+      run = this.startRun(topic, offset, attempt);
     run.add(data, time, headers);
     this.runBytes += bytes;
     this.delivered++;
+  }
+
+  /** Sends what was gathered (it goes first) and starts a run at `offset`. */
+  private startRun(topic: string, offset: number, attempt: number): GroupRunPush {
+    this.sendRun();
+    this.sendBatch();
+    const run = new GroupRunPush(this.id, topic, offset, attempt);
+    this.run = run;
+    this.runBytes = runHeadBytes(topic);
+    return run;
   }
 
   /** Sends the run gathered, if any, as one push. */

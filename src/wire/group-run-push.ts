@@ -55,6 +55,21 @@ export class GroupRunPush {
   /** Writes the push as the table-driven encoder writes a GroupRun with these fields. */
   write(w: CborWriter): void {
     const count = this.payloads.length;
+    this.writeHead(w);
+    const { payloads, times, headerList } = this;
+    for (let i = 0; i < count; i++) {
+      const headers = headerList?.[i];
+      w.mapHeader(headers === undefined ? 2 : 3);
+      key(w, DATA);
+      w.bytes(payloads[i] as GroupRunItem["data"]);
+      key(w, TIME);
+      w.whole(times[i] as number);
+      if (headers !== undefined) writeHeaders(w, headers);
+    }
+  }
+
+  /** Everything before the messages: the fields of the push, and the messages' list header. */
+  private writeHead(w: CborWriter): void {
     w.mapHeader(6);
     key(w, TYPE_KEY);
     key(w, TYPE_BYTES);
@@ -67,25 +82,21 @@ export class GroupRunPush {
     key(w, ATTEMPT);
     w.whole(this.attempt);
     key(w, MESSAGES);
-    w.head(4, count);
-    const { payloads, times, headerList } = this;
-    for (let i = 0; i < count; i++) {
-      const headers = headerList?.[i];
-      w.mapHeader(headers === undefined ? 2 : 3);
-      key(w, DATA);
-      w.bytes(payloads[i] as GroupRunItem["data"]);
-      key(w, TIME);
-      w.whole(times[i] as number);
-      if (headers !== undefined) {
-        key(w, HEADERS);
-        w.head(4, headers.length);
-        for (const [k, v] of headers) {
-          w.head(4, 2);
-          w.text(k);
-          w.text(v);
-        }
-      }
-    }
+    w.head(4, this.payloads.length);
+  }
+}
+
+/**
+ * A message's headers, key and value. Apart from `write`'s loop, as few messages have headers: the code the JIT
+ * compiles for every message stays small.
+ */
+function writeHeaders(w: CborWriter, headers: HeaderPairs): void {
+  key(w, HEADERS);
+  w.head(4, headers.length);
+  for (const [k, v] of headers) {
+    w.head(4, 2);
+    w.text(k);
+    w.text(v);
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import type { PublishMessage } from "../../src/broker/commands.ts";
+import { encodeCommand } from "../../src/broker/command-codec.ts";
+import type { Command, PublishMessage } from "../../src/broker/commands.ts";
 import type { GroupSettings } from "../../src/broker/groups/group-commands.ts";
 import { BrokerState } from "../../src/broker/state-machine.ts";
 import { EntryMessagesCache } from "../../src/node/entry-messages-cache.ts";
@@ -215,6 +216,42 @@ describe("GroupConsumer payloads", () => {
       [2, 1, "from p", T0 + 1, [["a", "温度"]]],
       [3, 1, "from p too", T0 + 1, undefined],
     ]);
+  });
+});
+
+describe("GroupConsumer behind a trimmed list of assignments", () => {
+  test("pushes what the member still holds from where it last looked, the delivery at that very place included", () => {
+    const state = new BrokerState();
+    // the log, for the entries the cache of decoded ones no longer holds
+    const log = new Map<number, Uint8Array>();
+    const cache = new EntryMessagesCache((index) => log.get(index));
+    state.onPublishEntry = (index, messages) => cache.applied(index, messages);
+    const append = (command: Command) => {
+      const index = state.appliedIndex + 1;
+      log.set(index, encodeCommand(command));
+      state.apply(index, log.get(index) as Uint8Array);
+    };
+    const publishOne = (offset: number) =>
+      append({ type: "publish", time: T0, messages: [msg("jobs", `job ${offset}`)] });
+    const ack = (offset: number) =>
+      append({ type: "group-ack", time: T0, group: "g", member: "m", kind: "ack", offsets: [offset], attempts: [1] });
+    const settings = { ...SETTINGS, maxPending: 4 };
+    append({ type: "group-join", time: T0, group: "g", topic: "jobs", member: "m", settings });
+    const out = sink();
+    const consumer = new GroupConsumer(1, "g", "m", out, true);
+    for (let offset = 0; offset < 4; offset++) publishOne(offset);
+    consumer.pump(state, (index) => cache.messages(index));
+    for (let offset = 0; offset < 4; offset++) ack(offset);
+    // offset 4 is handed out at the place the consumer looks from next; it stays held while the member goes through
+    // enough others, without the consumer looking, that the front of its assignments is trimmed past that place
+    for (let offset = 4; offset < 202; offset++) {
+      publishOne(offset);
+      if (offset > 4 && offset < 200) ack(offset);
+    }
+    expect(state.groups.get("g")?.members.get("m")?.assignedBase).toBeGreaterThan(4);
+    out.sent.length = 0;
+    consumer.pump(state, (index) => cache.messages(index));
+    expect(pushes(out.sent)).toEqual([["group-messages", [4, 200, 201]]]);
   });
 });
 
