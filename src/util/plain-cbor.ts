@@ -47,16 +47,31 @@ function writeValue(w: CborWriter, x: unknown): void {
   } else writeObject(w, x as Record<string, unknown>);
 }
 
-/** A plain object (cbor-x writes its keys as `for ... in` gives them) of plain values only, all its keys its own. */
+/**
+ * Keys an object may have here: the writer's map header counts them in 16 bits (past that cbor-x writes a 32-bit
+ * count).
+ */
+const MAX_KEYS = 0xffff;
+
+/**
+ * A plain object (cbor-x writes its keys as `for ... in` gives them) of plain values only, all its keys its own and
+ * well-formed text, at most MAX_KEYS of them.
+ */
 function isPlainObject(x: object, depth: number): boolean {
   if (x.constructor !== Object || depth > MAX_DEPTH) return false;
   const fields = x as Record<string, unknown>;
-  for (const key in fields) if (!Object.hasOwn(fields, key) || !isPlain(fields[key], depth + 1)) return false;
+  let keys = 0;
+  for (const key in fields) {
+    if (++keys > MAX_KEYS || !Object.hasOwn(fields, key) || !key.isWellFormed() || !isPlain(fields[key], depth + 1))
+      return false;
+  }
   return true;
 }
 
 function isPlain(x: unknown, depth: number): boolean {
-  if (typeof x === "string" || typeof x === "boolean" || x === undefined || x === null) return true;
+  // a lone surrogate: cbor-x writes its three WTF-8 bytes, the writer's UTF-8 would write U+FFFD
+  if (typeof x === "string") return x.isWellFormed();
+  if (typeof x === "boolean" || x === undefined || x === null) return true;
   if (typeof x === "number") return Number.isSafeInteger(x) && x >= 0 && !Object.is(x, -0);
   if (typeof x !== "object") return false;
   if (!Array.isArray(x)) return isPlainObject(x, depth);

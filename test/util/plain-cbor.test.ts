@@ -6,6 +6,8 @@ import { NOT_PLAIN, readPlain } from "../../src/util/plain-cbor-reader.ts";
 import { createPrng, type Prng } from "../../src/util/prng.ts";
 import { encodeValue, MAX_NESTING_DEPTH } from "../../src/wire/cbor.ts";
 import { scanCbor } from "../../src/wire/cbor-scan.ts";
+import { encodeFrame } from "../../src/wire/frame-encoder.ts";
+import { FRAME_HEADER_BYTES } from "../../src/wire/frame-format.ts";
 
 /** Whole numbers around every width CBOR has for them, and past 2^32 (where cbor-x writes a double). */
 const WHOLES = [0, 1, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 1_765_000_000_000, 2 ** 53 - 1];
@@ -90,6 +92,12 @@ describe("objects of plain data written as cbor-x writes them", () => {
     ],
     ["a map", { a: new Map() }],
     ["nesting deeper than 8", deep],
+    // cbor-x writes a lone surrogate as its three WTF-8 bytes; the writer's UTF-8 would write U+FFFD instead
+    ["a text with a lone surrogate", { reason: "x\ud800" }],
+    ["a key with a lone surrogate", { "\udc00": 1 }],
+    ["a lone surrogate in a list", { names: ["a", "\ud83d"] }],
+    // past 65,535 keys cbor-x writes a 32-bit count
+    ["an object of 65,536 keys", Object.fromEntries(Array.from({ length: 65_536 }, (_, i) => [`k${i}`, i]))],
     [
       "a class instance",
       new (class A {
@@ -100,6 +108,10 @@ describe("objects of plain data written as cbor-x writes them", () => {
     const w = new CborWriter(8);
     expect(writePlain(w, value)).toBe(false);
     expect(w.at).toBe(0);
+    // and the frame carries cbor-x's bytes
+    expect(Buffer.from(encodeFrame(value).subarray(FRAME_HEADER_BYTES)).equals(Buffer.from(encodeValue(value)))).toBe(
+      true,
+    );
   });
 });
 
