@@ -145,8 +145,12 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
     const max = options.max ?? MAX_PER_REQUEST;
     if (!Number.isSafeInteger(max) || max < 1 || max > MAX_PER_REQUEST)
       throw new MqraftError("BAD_USAGE", `fetch max: expected a whole number from 1 to ${MAX_PER_REQUEST}`);
-    if (!(this.joined && this.hand.waiting > 0) && !(await this.ready())) return undefined;
-    return new Batch(this.hand.take(max), this.hand.settleMany);
+    for (;;) {
+      if (!(this.joined && this.hand.waiting > 0) && !(await this.ready())) return undefined;
+      // another caller waiting with this one may have taken them first
+      const messages = this.hand.take(max);
+      if (messages.length > 0) return new Batch(messages, this.hand.settleMany);
+    }
   }
 
   /** The member's messages as batches (fetch), until the stream ends: `for await (const batch of stream.batches())`. */
@@ -159,7 +163,12 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
   }
 
   private async wait(): Promise<IteratorResult<ConsumedMessage>> {
-    return (await this.ready()) ? { value: this.hand.shift() as Held, done: false } : { value: undefined, done: true };
+    for (;;) {
+      if (!(await this.ready())) return { value: undefined, done: true };
+      // another caller waiting with this one may have taken it first
+      const message = this.hand.shift();
+      if (message !== undefined) return { value: message, done: false };
+    }
   }
 
   /** True once a message waits (and the first join is done), false once the stream ended; throws what ended it. */
@@ -169,7 +178,8 @@ export class GroupStream implements AsyncIterableIterator<ConsumedMessage> {
       if (this.hand.waiting > 0) return true;
       if (this.failure !== undefined) throw this.failure;
       if (this.closed) return false;
-      this.waiter = Promise.withResolvers<void>();
+      // shared by every caller waiting at once (two loops over one stream): each is woken
+      this.waiter ??= Promise.withResolvers<void>();
       await this.waiter.promise;
     }
   }

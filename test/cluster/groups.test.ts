@@ -156,14 +156,21 @@ describe("consumer groups (work queues) on real brokers", () => {
     const servers = cluster.addresses;
     const log: Received[] = [];
     const acked = new Map<number, number>();
-    for (const name of ["m1", "m2"])
-      await startMember(servers, "jobs", { group: "workers", maxPending: 200, member: name }, log, acked);
+    await startMember(servers, "jobs", { group: "workers", maxPending: 200, member: "m1" }, log, acked);
+    // the second reads its stream with two loops at once (concurrent next() calls): each must be woken and get
+    // messages of its own
+    const second = (await client(servers)).consume("jobs", { group: "workers", maxPending: 200, member: "m2" });
+    await second.start();
+    const readers: Received[][] = [[], []];
+    for (const reader of readers) member(second, reader, acked);
     // the third takes batches (fetch) and acks each as one, in ranges
     const third = (await client(servers)).consume("jobs", { group: "workers", maxPending: 200, member: "m3" });
     await third.start();
     batchMember(third, log, acked, 64);
     await publishAll(await client(servers), "jobs", 10_000);
     const g = await groupDone(clients[0] as MqraftClient, "workers", 10_000);
+    expect(readers.map((r) => r.length > 0)).toEqual([true, true]);
+    log.push(...readers.flat());
     expect({ acked: g.acked, next: g.next, redelivered: g.redelivered, dead: g.deadLettered, run: g.run }).toEqual({
       acked: 10_000,
       next: 10_000,
