@@ -20,7 +20,12 @@ export async function groupLoad(
   const clients: MqraftClient[] = [];
   const streams: GroupStream[] = [];
   for (let i = 0; i < count; i++) {
-    const client = await connect({ servers: settings.servers, timeoutMs: settings.timeoutMs });
+    const client = await connect({
+      servers: settings.servers,
+      timeoutMs: settings.timeoutMs,
+      token: settings.token,
+      tls: settings.tls,
+    });
     clients.push(client);
     const options = { group, member: `bench-${i + 1}`, from: "latest" as const };
     const { maxPending } = settings;

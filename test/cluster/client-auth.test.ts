@@ -74,6 +74,13 @@ test("auth on: no token or a wrong one is refused (exit 1, UNAUTHENTICATED); the
   });
 });
 
+test("bench e2e --group with the admin token: its group members connect with the token too", async () => {
+  await cluster.waitForLeader();
+  const r = await mqraft("bench", "e2e", "bench-group", "--group", "g", "--msgs", "300", "--token", ADMIN, "--json");
+  expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(JSON.parse(r.stdout.trim())).toMatchObject({ msgs: 300 });
+});
+
 test("a user with --publish orders* publishes to orders1, is FORBIDDEN on billing, and its subscription to billing is refused", async () => {
   const added = await mqraft(
     "user",
