@@ -1,23 +1,23 @@
 /**
  * Simulated members of one consumer group, driving production's GroupService on the broker they are connected to,
  * as a client session would: consume (join), pushes over an ordered link that dies with the connection, acks and
- * naks answered after a delay. They churn: leave, vanish without a word (the broker is not told), come back under
- * their name; they follow the leader across failovers, resend acks whose answer was lost, and some jobs take longer
- * than the ack wait (it takes them back; their late settle is refused).
+ * naks answered after a delay. What a member holds and settles goes through production's GroupHand, as the client's
+ * GroupStream does (src/client/group-stream.ts): it drops the copies a new leader sends again, refuses settles of
+ * deliveries no longer held and batches settles into requests, which travel over the member's links here. They churn:
+ * leave (after their settles are answered), vanish without a word (the broker is not told), come back under their
+ * name; they follow the leader across failovers, resend settles whose answer was lost, and some jobs take longer than
+ * the ack wait (it takes them back; their late settle is refused).
  */
+import { GroupHand } from "../../../src/client/group-hand.ts";
+import type { Held } from "../../../src/client/group-held.ts";
+import { MAX_PER_REQUEST, rangesOf, type SettleKind } from "../../../src/client/group-settles.ts";
 import type { GroupConsumer } from "../../../src/node/group-consumer.ts";
 import { isMqraftError, MqraftError } from "../../../src/util/errors.ts";
 import type { Prng } from "../../../src/util/prng.ts";
-import type {
-  GroupMessage,
-  GroupMessageItem,
-  GroupMessages,
-  GroupPing,
-  GroupRun,
-  SubscriptionEnded,
-} from "../../../src/wire/index.ts";
+import type { GroupMessage, GroupMessages, GroupPing, GroupRun, SubscriptionEnded } from "../../../src/wire/index.ts";
 import type { DriverCluster } from "./driver-cluster.ts";
 import type { GroupChecker } from "./group-checker.ts";
+import { HandOracle } from "./hand-oracle.ts";
 
 export const GROUP = "workers";
 export const GROUP_TOPIC = "orders";
@@ -35,17 +35,28 @@ interface Link {
   lastArrival: number;
 }
 
-type Kind = "ack" | "nak";
+/** One request of settles the member's hand made, with the link it was last sent on: sent again on a new link. */
+interface Request {
+  kind: SettleKind;
+  messages: readonly Held[];
+  link: Link | undefined;
+  resolve: (refused: number[]) => void;
+  reject: (e: MqraftError) => void;
+}
 
 export class GroupMember {
   private link: Link | undefined;
   /** The link a consume is under way on: its pushes may arrive before its answer, as on a real connection. */
   private connecting: Link | undefined;
   private target: number;
-  /** offset -> attempt of what this member holds. */
-  private readonly inHand = new Map<number, number>();
-  /** Settles decided and not yet answered, with the link each was last sent on: sent again on a new link. */
-  private readonly unsettled = new Map<number, { attempt: number; kind: Kind; link: Link | undefined }>();
+  /** What this member holds and settles: production's, one per run of the member's process (as one GroupStream). */
+  private hand: GroupHand;
+  /** What the hand must do, checked from outside it. */
+  private oracle: HandOracle;
+  /** The hand's requests of settles not answered yet. */
+  private readonly requests = new Set<Request>();
+  /** A clean stop under way: the member waits for its settles' answers before it leaves (GroupStream.close). */
+  private leaving = false;
   private nextId = 1;
   /** Gone (crashed without a word) until this time. */
   private goneUntil = 0;
@@ -57,6 +68,13 @@ export class GroupMember {
     private readonly checker: GroupChecker,
   ) {
     this.target = prng.pick(cluster.peers);
+    this.hand = this.newHand();
+    this.oracle = new HandOracle(name);
+  }
+
+  /** Odd members take batched pushes (and fetch what waits as a batch), the others one message a push. */
+  private get batched(): boolean {
+    return Number(this.name.slice(1)) % 2 === 1;
   }
 
   /** Into the run's trace (and on stdout with MQRAFT_GROUP_TRACE set, to follow one seed). */
@@ -70,12 +88,8 @@ export class GroupMember {
     if (now < this.goneUntil) return;
     const link = this.link;
     if (link !== undefined && !this.alive(link)) this.drop("its broker went away");
-    if (faulty && this.link !== undefined && this.prng.chance(0.01)) {
-      // a clean stop: the session tells the broker, what it held goes to the others
-      this.cluster.nodes.get(this.link.node)?.replica?.broker.groups.leave(this.link.consumer as GroupConsumer);
-      this.drop("left");
-      this.forgetAll();
-    } else if (faulty && this.link !== undefined && this.prng.chance(0.005)) {
+    if (faulty && this.link !== undefined && !this.leaving && this.prng.chance(0.01)) this.leave();
+    else if (faulty && this.link !== undefined && this.prng.chance(0.005)) {
       // the process dies and the broker never hears of it: only the ack wait brings its messages back
       this.drop("vanished");
       this.forgetAll();
@@ -83,8 +97,28 @@ export class GroupMember {
       return;
     }
     if (this.link === undefined && this.connecting === undefined) this.connect();
-    if (this.link !== undefined)
-      for (const [offset, s] of this.unsettled) if (s.link !== this.link) this.settle(offset, s.attempt, s.kind);
+    if (this.link !== undefined) for (const r of this.requests) if (r.link !== this.link) this.transmit(r, this.link);
+  }
+
+  /**
+   * A clean stop, as GroupStream.close: once every settle made is answered the session tells the broker, and what it
+   * still holds goes to the others; the member's next run starts with a new hand.
+   */
+  private leave(): void {
+    this.leaving = true;
+    const hand = this.hand;
+    void hand.drain().then(() =>
+      this.later(() => {
+        // vanished meanwhile: that run of the member is over already
+        if (this.hand !== hand) return;
+        const link = this.link;
+        if (link !== undefined) {
+          this.cluster.nodes.get(link.node)?.replica?.broker.groups.leave(link.consumer as GroupConsumer);
+          this.drop("left");
+        }
+        this.forgetAll();
+      }),
+    );
   }
 
   /** The answer to a ping: the member says it is alive, as the client library does. */
@@ -107,9 +141,19 @@ export class GroupMember {
     this.link = undefined;
   }
 
+  /** The member's process ends: its hand goes with it, and the settles it had not had answered. */
   private forgetAll(): void {
-    this.inHand.clear();
-    this.unsettled.clear();
+    const gone = new MqraftError("CONNECTION_CLOSED", `${this.name} stopped`);
+    for (const r of this.requests) r.reject(gone);
+    this.requests.clear();
+    this.leaving = false;
+    this.hand = this.newHand();
+    this.oracle = new HandOracle(this.name);
+  }
+
+  private newHand(): GroupHand {
+    const hand: GroupHand = new GroupHand((kind, messages) => this.send(hand, kind, messages));
+    return hand;
   }
 
   private connect(): void {
@@ -146,7 +190,7 @@ export class GroupMember {
       maxPending: 5,
       // members of odd number take batched pushes, the others one message a push (a client from before batches);
       // half of the odd ones take runs too
-      batch: Number(this.name.slice(1)) % 2 === 1,
+      batch: this.batched,
       runs: Number(this.name.slice(1)) % 4 === 1,
     };
     this.cluster.scheduler.after(this.prng.int(1, 20), () => {
@@ -190,79 +234,100 @@ export class GroupMember {
       }
       // asked whether it is there (stale, with messages waiting): it says so
       if (m.type === "group-ping") return this.beat(link);
-      if (m.type === "group-message") return this.received(m);
-      if (m.type === "group-messages") for (const item of m.messages) this.received(item);
-      else
-        m.messages.forEach(({ data, time }, i) => {
-          this.received({
-            topic: m.topic,
-            offset: m.offset + i,
-            attempt: m.attempt,
-            data,
-            ...(time === undefined ? {} : { time }),
-          });
-        });
+      // a new broker sends again what this member holds: the hand drops those copies
+      this.hand.hold(m);
+      // as a user takes them: one at a time (next), or a batch of all that waits (fetch), settled one by one or as one
+      if (!this.batched) for (let h = this.hand.shift(); h !== undefined; h = this.hand.shift()) this.received([h]);
+      else if (this.hand.waiting > 0) {
+        const messages = this.hand.take(MAX_PER_REQUEST);
+        if (this.prng.chance(0.5)) this.received(messages);
+        else for (const h of messages) this.received([h]);
+      }
     });
     return true;
   }
 
-  private received(m: GroupMessageItem): void {
-    // a new broker sends again what this member holds: it has that one already
-    if (this.inHand.get(m.offset) === m.attempt) return;
-    this.inHand.set(m.offset, m.attempt);
-    this.note(this.link?.node ?? 0, "member gets", {
-      member: this.name,
-      offset: m.offset,
-      attempt: m.attempt,
-    });
-    this.checker.delivered(this.name, m.offset, m.attempt);
+  /** The member's user is handed `messages`, which it settles as one after a while. */
+  private received(messages: Held[]): void {
+    for (const m of messages) {
+      this.note(this.link?.node ?? 0, "member gets", { member: this.name, offset: m.offset, attempt: m.attempt });
+      this.oracle.handed(m.key, m.attempt);
+      this.checker.delivered(this.name, m.offset, m.attempt);
+    }
     const roll = this.prng.next();
-    const kind: Kind = roll < 0.2 ? "nak" : "ack";
+    const kind = roll < 0.2 ? "nak" : "ack";
     // some jobs take longer than the ack wait: it takes them back, and their late settle is refused
     const delay = roll > 0.95 ? ACK_WAIT_MS + this.prng.int(1, 3000) : this.prng.int(1, 300);
-    this.cluster.scheduler.after(delay, () => this.settle(m.offset, m.attempt, kind));
-  }
-
-  private settle(offset: number, attempt: number, kind: Kind): void {
-    if (this.inHand.get(offset) !== attempt) return;
-    const link = this.link;
-    this.unsettled.set(offset, { attempt, kind, link });
-    if (link === undefined) return;
-    const replica = this.cluster.nodes.get(link.node)?.replica;
-    if (replica === undefined) return;
-    this.cluster.scheduler.after(this.prng.int(1, 20), () => {
-      if (!this.alive(link)) return;
-      this.note(link.node, "member settles", { member: this.name, offset, attempt, kind });
-      // half as a range of one (command version 4's form), which must settle exactly as the offset listed does
-      const settling =
-        this.prng.next() < 0.5
-          ? replica.broker.groups.settle(GROUP, this.name, kind, [], [], [offset, 1, attempt])
-          : replica.broker.groups.settle(GROUP, this.name, kind, [offset], [attempt]);
-      settling.then(
-        (refused) =>
-          this.later(() =>
-            this.answered(
-              link,
-              offset,
-              attempt,
-              kind,
-              refused.length === 0 ? undefined : new MqraftError("REFUSED", ""),
-            ),
-          ),
-        (e: MqraftError) => this.later(() => this.answered(link, offset, attempt, kind, e)),
+    const hand = this.hand;
+    this.cluster.scheduler.after(delay, () => {
+      const settled = messages.length === 1 ? (messages[0] as Held)[kind]() : hand.settleMany(kind, messages);
+      settled.then(
+        () => {
+          if (kind !== "ack") return;
+          this.check(() => {
+            for (const m of messages) this.checker.ackResolved(this.name, m.offset);
+          });
+        },
+        // refused (no longer this member's), or the member stopped before the answer
+        () => {},
       );
     });
   }
 
-  private answered(link: Link, offset: number, attempt: number, kind: Kind, error: MqraftError | undefined): void {
-    // an answer lost with its link: the member sends the settle again on the next one
-    if (!link.open || this.link !== link || this.inHand.get(offset) !== attempt) return;
-    if (error !== undefined && !isMqraftError(error, "REFUSED"))
-      return this.drop(`settle failed: ${(error as MqraftError).code}`);
-    this.inHand.delete(offset);
-    this.unsettled.delete(offset);
-    this.note(link.node, "member settled", { member: this.name, offset, attempt, kind, error: error?.code });
-    if (error === undefined && kind === "ack") this.checker.ackResolved(this.name, offset);
+  /** The hand's `send`: one request of settles over the member's links; resolves with the offsets refused. */
+  private send(hand: GroupHand, kind: SettleKind, messages: readonly Held[]): Promise<number[]> {
+    if (hand !== this.hand) return Promise.reject(new MqraftError("CONNECTION_CLOSED", `${this.name} stopped`));
+    this.check(() => this.oracle.sending(kind, messages));
+    return new Promise<number[]>((resolve, reject) => {
+      const request: Request = { kind, messages, link: this.link, resolve, reject };
+      this.requests.add(request);
+      if (this.link !== undefined) this.transmit(request, this.link);
+    });
+  }
+
+  private transmit(request: Request, link: Link): void {
+    request.link = link;
+    const replica = this.cluster.nodes.get(link.node)?.replica;
+    if (replica === undefined) return;
+    const { kind, messages } = request;
+    this.cluster.scheduler.after(this.prng.int(1, 20), () => {
+      if (!this.alive(link) || !this.requests.has(request)) return;
+      const offsets = messages.map((m) => m.key);
+      const attempts = messages.map((m) => m.attempt);
+      this.note(link.node, "member settles", { member: this.name, kind, offsets, attempts });
+      // half as ranges (command version 4's form), which must settle exactly as the offsets listed do
+      const ranges = this.prng.next() < 0.5 ? rangesOf(messages) : undefined;
+      const settling =
+        ranges === undefined
+          ? replica.broker.groups.settle(GROUP, this.name, kind, offsets, attempts)
+          : replica.broker.groups.settle(GROUP, this.name, kind, [], [], ranges);
+      settling.then(
+        (refused) => this.later(() => this.answered(link, request, refused)),
+        (e: MqraftError) => this.later(() => this.answered(link, request, e)),
+      );
+    });
+  }
+
+  private answered(link: Link, request: Request, answer: number[] | MqraftError): void {
+    // an answer lost with its link: the member sends the request again on the next one
+    if (!link.open || this.link !== link || !this.requests.has(request)) return;
+    if (!Array.isArray(answer) && !isMqraftError(answer, "REFUSED"))
+      return this.drop(`settle failed: ${(answer as MqraftError).code}`);
+    const refused = Array.isArray(answer) ? answer : request.messages.map((m) => m.key);
+    this.requests.delete(request);
+    const { kind, messages } = request;
+    this.note(link.node, "member settled", { member: this.name, kind, offsets: messages.map((m) => m.key), refused });
+    this.oracle.answered(messages);
+    request.resolve(refused);
+  }
+
+  /** A check run in a promise's callback: its violation ends the run (cluster.fail) instead of being lost. */
+  private check(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.cluster.fail(e);
+    }
   }
 
   /** An answer travels back to the member. */
