@@ -1,14 +1,16 @@
 import type { CborWriter } from "../util/cbor-writer.ts";
 import type { HeaderPairs } from "../util/message-headers.ts";
-import { type Field, HOT_TABLES, type Table, TYPE_KEY } from "./hot-fields.ts";
+import { TYPE_KEY } from "./hot-fields.ts";
 import type { GroupRunItem } from "./messages/group.ts";
+import { RUN_LAYOUT } from "./run-layout.ts";
 
 /**
  * A `group-run` push gathered by the leader (node/group-consumer.ts) and written by hand: its messages are kept as
  * payloads, times and headers side by side instead of a GroupRunItem each, and `write` puts the frame's CBOR straight
  * into the connection's output with no per-item walk of the schema's table (hot-encoders.ts sends it here). The bytes
  * are exactly those the table-driven encoder writes for the same message (test/wire/group-run-push.test.ts); the
- * keys and their order come from the schema's table, and a schema that no longer matches stops the program at load.
+ * keys and their order come from the schema's table through run-layout.ts, which the run reader shares, and a schema
+ * that no longer matches stops the program at load.
  * What goes in is what the replicated state holds, checked when it was applied: a topic name, payloads, whole-number
  * times and valid headers.
  */
@@ -110,35 +112,10 @@ function key(w: CborWriter, bytes: Uint8Array): void {
   w.at = at;
 }
 
-/** The fields of `table` by key, checked to be exactly `keys` in this order, each of kind `kinds`, required or not. */
-function fieldsOf(table: Table, expected: readonly (readonly [string, string, boolean])[]): Map<string, Field> {
-  const found = table.fields.map((f) => `${f.key}:${f.kind.is}:${f.required}`).join(", ");
-  const wanted = expected.map(([k, kind, required]) => `${k}:${kind}:${required}`).join(", ");
-  if (found !== wanted) throw new Error(`group-run writer: the schema's fields are ${found}, the writer's ${wanted}`);
-  return new Map(table.fields.map((f) => [f.key, f]));
-}
-
-const RUN_TABLE = HOT_TABLES.get("group-run") as Table;
-const RUN_FIELDS = fieldsOf(RUN_TABLE, [
-  ["subscription", "whole", true],
-  ["topic", "topic", true],
-  ["offset", "whole", true],
-  ["attempt", "whole", true],
-  ["messages", "list", true],
-]);
-const messagesKind = RUN_FIELDS.get("messages")?.kind;
-const ITEM_FIELDS = fieldsOf(messagesKind?.is === "list" ? messagesKind.item : RUN_TABLE, [
-  ["data", "bytes", true],
-  ["time", "whole", false],
-  ["headers", "headers", false],
-]);
-const keyOf = (fields: Map<string, Field>, name: string) => fields.get(name)?.keyBytes as Uint8Array;
-const TYPE_BYTES = RUN_TABLE.typeBytes as Uint8Array;
-const SUBSCRIPTION = keyOf(RUN_FIELDS, "subscription");
-const TOPIC = keyOf(RUN_FIELDS, "topic");
-const OFFSET = keyOf(RUN_FIELDS, "offset");
-const ATTEMPT = keyOf(RUN_FIELDS, "attempt");
-const MESSAGES = keyOf(RUN_FIELDS, "messages");
-const DATA = keyOf(ITEM_FIELDS, "data");
-const TIME = keyOf(ITEM_FIELDS, "time");
-const HEADERS = keyOf(ITEM_FIELDS, "headers");
+const {
+  TYPE: TYPE_BYTES,
+  RUN_KEYS: [SUBSCRIPTION, TOPIC, OFFSET, ATTEMPT, MESSAGES],
+  DATA_KEY: DATA,
+  TIME_KEY: TIME,
+  HEADERS_KEY: HEADERS,
+} = RUN_LAYOUT;

@@ -2,7 +2,7 @@ import { isHeaders } from "../util/message-headers.ts";
 import { readName, readTopic } from "../util/name-bytes.ts";
 import { HOT_TABLES, TYPE_KEY } from "./hot-fields.ts";
 import { BOOLEAN, BYTES, CHOICE, HEADERS, LIST, NAME, type Reader, readerOf, TOPIC, WHOLE } from "./hot-readers.ts";
-import { runLayout } from "./run-layout.ts";
+import { RUN_LAYOUT } from "./run-layout.ts";
 
 /**
  * Hand-written reading of the hot messages (hot-fields.ts), checked field by field against their schemas' tables
@@ -13,7 +13,7 @@ import { runLayout } from "./run-layout.ts";
  */
 
 const READERS = [...HOT_TABLES.values()].map(readerOf);
-const { RUN_KEYS, DATA_KEY, TIME_KEY, HEADERS_KEY } = runLayout();
+const { RUN_KEYS, DATA_KEY, TIME_KEY, HEADERS_KEY } = RUN_LAYOUT;
 
 const EMPTY = new Uint8Array(0);
 let src: Uint8Array = EMPTY;
@@ -70,15 +70,15 @@ function readMessage(publishViews: boolean): Record<string, unknown> | undefined
  * the generic reading's per-field search. Undefined for anything else, valid or not: the generic reading decides.
  */
 function readRun(count: number): Record<string, unknown> | undefined {
-  if (count !== RUN_KEYS.length || !key(RUN_KEYS[0]!)) return undefined;
+  if (count !== RUN_KEYS.length || !key(RUN_KEYS[0])) return undefined;
   const subscription = whole();
-  if (subscription === undefined || !key(RUN_KEYS[1]!)) return undefined;
+  if (subscription === undefined || !key(RUN_KEYS[1])) return undefined;
   const t = topic();
-  if (t === undefined || !key(RUN_KEYS[2]!)) return undefined;
+  if (t === undefined || !key(RUN_KEYS[2])) return undefined;
   const offset = whole();
-  if (offset === undefined || !key(RUN_KEYS[3]!)) return undefined;
+  if (offset === undefined || !key(RUN_KEYS[3])) return undefined;
   const attempt = whole();
-  if (attempt === undefined || !key(RUN_KEYS[4]!)) return undefined;
+  if (attempt === undefined || !key(RUN_KEYS[4])) return undefined;
   const length = head(4);
   // every message takes at least one byte
   if (length < 0 || length > end - at) return undefined;
