@@ -1,5 +1,6 @@
 import { asciiText, CborWriter } from "../util/cbor-writer.ts";
 import { Encoder } from "../util/cbor-x.ts";
+import { doubleAt } from "../util/double-bytes.ts";
 import { type HeaderPairs, isHeaders } from "../util/message-headers.ts";
 import { readName, readTopic } from "../util/name-bytes.ts";
 import { utf8Length } from "../util/topic-name.ts";
@@ -206,7 +207,7 @@ class Reader {
     const b = this.bytes;
     if (b[this.at] === 0xfb) {
       if (this.at + 9 > b.length) return -1;
-      const n = new DataView(b.buffer, b.byteOffset + this.at + 1, 8).getFloat64(0);
+      const n = doubleAt(b, this.at + 1);
       if (!Number.isSafeInteger(n) || n < 0) return -1;
       this.at += 9;
       return n;

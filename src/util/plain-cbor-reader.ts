@@ -1,3 +1,5 @@
+import { doubleAt } from "./double-bytes.ts";
+
 /** What `readPlain` returns for bytes it leaves to cbor-x. */
 export const NOT_PLAIN: unique symbol = Symbol("not plain CBOR");
 
@@ -40,7 +42,7 @@ function item(depth: number): unknown {
     if (info === 22) return null;
     if (info === 23) return undefined;
     if (info !== 27 || pos + 8 > src.length) return fail();
-    const double = new DataView(src.buffer, src.byteOffset + pos, 8).getFloat64(0);
+    const double = doubleAt(src, pos);
     pos += 8;
     return double;
   }

@@ -1,3 +1,4 @@
+import { doubleAt } from "../util/double-bytes.ts";
 import { isHeaders } from "../util/message-headers.ts";
 import { readName, readTopic } from "../util/name-bytes.ts";
 import { HOT_TABLES, TYPE_KEY } from "./hot-fields.ts";
@@ -252,26 +253,11 @@ function topic(): string | undefined {
   return n;
 }
 
-/**
- * Where a double is read from its 8 big-endian bytes: a DataView made per read was an allocation per message with a
- * time (a time in ms is past 2^32, so it goes as a double, as cbor-x writes it).
- */
-const DOUBLE = new Float64Array(1);
-const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** The double in the 8 bytes from `from` (big-endian, as CBOR has it). */
-function doubleAt(from: number): number {
-  if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) DOUBLE_BYTES[i] = src[from + 7 - i] as number;
-  else for (let i = 0; i < 8; i++) DOUBLE_BYTES[i] = src[from + i] as number;
-  return DOUBLE[0] as number;
-}
-
 /** A whole number a double holds exactly, as an unsigned integer or a double; undefined otherwise. */
 function whole(): number | undefined {
   if (src[at] === 0xfb) {
     if (at + 9 > end) return undefined;
-    const n = doubleAt(at + 1);
+    const n = doubleAt(src, at + 1);
     if (!Number.isSafeInteger(n) || n < 0) return undefined;
     at += 9;
     return n;
