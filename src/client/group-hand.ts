@@ -4,6 +4,7 @@ import type { GroupMessage, GroupMessageItem, GroupMessages, GroupRun } from "..
 import { Held } from "./group-held.ts";
 import { InHand } from "./group-in-hand.ts";
 import { GroupSettles, type SettleKind as Kind } from "./group-settles.ts";
+import { MessageBuffer } from "./message-buffer.ts";
 
 /**
  * What a group member holds (group-stream.ts): the messages pushed to it, each queued once however often a new
@@ -13,9 +14,8 @@ export class GroupHand {
   /** Every delivery handed to this member and not settled yet, by key (the offset, in a group on one topic). */
   private readonly inHand = new InHand();
   private readonly settles: GroupSettles<Held>;
-  /** The messages new to the member, in the order pushed, from `head` on not taken yet; taken slots are cleared. */
-  private queue: (Held | undefined)[] = [];
-  private head = 0;
+  /** The messages new to the member, in the order pushed (bounded by the group: maxPending a member). */
+  private readonly queue = new MessageBuffer<Held>(Infinity, Infinity);
 
   constructor(
     /** Sends one request of settles (retrying as it sees fit); resolves with the keys the broker refused. */
@@ -33,37 +33,17 @@ export class GroupHand {
 
   /** Messages waiting to be taken. */
   get waiting(): number {
-    return this.queue.length - this.head;
+    return this.queue.count;
   }
 
   /** The next message waiting, if any. */
   shift(): Held | undefined {
-    const m = this.queue[this.head];
-    if (m === undefined) return undefined;
-    this.queue[this.head++] = undefined;
-    this.compact();
-    return m;
+    return this.queue.shift();
   }
 
   /** The next `max` messages waiting at most, in one copy of the list. */
   take(max: number): Held[] {
-    const to = Math.min(this.head + max, this.queue.length);
-    const taken = this.queue.slice(this.head, to) as Held[];
-    this.queue.fill(undefined, this.head, to);
-    this.head = to;
-    this.compact();
-    return taken;
-  }
-
-  /** A shift per message would move the whole array: taken slots are dropped once they are half of it. */
-  private compact(): void {
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+    return this.queue.take(max);
   }
 
   /** Queues the messages of a push but those the member has already (a new leader sends again what it holds). */
