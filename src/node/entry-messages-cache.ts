@@ -18,8 +18,9 @@ const NONE: readonly (WireMessage | undefined)[] = [];
  * The messages of recent publish entries, decoded once for every group member this broker serves: the members of a
  * group take turns through the same entries, and each decoding an entry of 1,000 messages for its third of them
  * tripled the leader's decode work. They are kept as the wire tuples the apply checked ([topic, data, ...],
- * command-codec.ts), not as a PublishMessage each: the pushes read only the payload and headers. A committed entry never
- * changes, so nothing goes stale; payloads are views into the entry, so at most KEPT entries and KEPT_BYTES of their payloads are held (docs/memory.md).
+ * command-codec.ts), not as a PublishMessage each: the pushes read only the payload and headers. A committed entry
+ * never changes, so nothing goes stale; payloads are views into the entry, so at most KEPT entries and KEPT_BYTES of
+ * their payloads are held (docs/memory.md).
  */
 export class EntryMessagesCache {
   private readonly kept = new Map<number, { messages: readonly (WireMessage | undefined)[]; bytes: number }>();
